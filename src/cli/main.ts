@@ -1,0 +1,65 @@
+/**
+ * Entry point of the `tenet` command. Each command lives in its own module under
+ * cli/commands/ and registers itself here; this file only wires them and turns
+ * every failure into one line on stderr and a non-zero exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { ApiError, UnreachableError } from '../client/errors';
+import { CliError } from './context';
+import { COMMANDS } from './commands';
+
+export function buildProgram(): Command {
+  const program = new Command('tenet')
+    .description('Tenet: policy-driven networking for containers')
+    .option('--server <urls>', 'controller URL(s), comma-separated (env TENET_SERVER, default http://127.0.0.1:7400)')
+    .option('--token <token>', 'bearer token (env TENET_TOKEN)')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (usage errors, --help, --version).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof ApiError) {
+    process.stderr.write(`error: ${error.describe()}\n`);
+    return 1;
+  }
+  if (error instanceof UnreachableError) {
+    process.stderr.write(`error: cannot reach the controller (${error.message}); is it running? set --server or TENET_SERVER\n`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.TENET_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.stderr.write(`error: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

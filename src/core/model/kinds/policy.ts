@@ -1,0 +1,99 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CidrText, LabelSelector, Name, objectSchema } from '../common';
+
+export const Protocol = Type.Union([
+  Type.Literal('TCP'),
+  Type.Literal('UDP'),
+  Type.Literal('SCTP'),
+  Type.Literal('ICMP'),
+  Type.Literal('ICMPv6'),
+]);
+
+export const PolicyPort = Type.Object(
+  {
+    protocol: Protocol,
+    /** A number, or the name of a port the destination endpoint declares. */
+    port: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' })]),
+    ),
+    endPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  },
+  { additionalProperties: false },
+);
+export type PolicyPort = Static<typeof PolicyPort>;
+
+export const Peer = Type.Object(
+  {
+    group: Type.Optional(Name),
+    selector: Type.Optional(LabelSelector),
+    /** Selects scopes (Kubernetes-namespace-like label groups of endpoints) by their labels. */
+    scopeSelector: Type.Optional(LabelSelector),
+    network: Type.Optional(Name),
+    cidr: Type.Optional(CidrText),
+    except: Type.Optional(Type.Array(CidrText, { maxItems: 64 })),
+    /** GlobalPolicy only: restrict the peer to these tenants. */
+    tenants: Type.Optional(Type.Array(Name, { maxItems: 256 })),
+    tenantSelector: Type.Optional(LabelSelector),
+  },
+  { additionalProperties: false },
+);
+export type Peer = Static<typeof Peer>;
+
+export const Action = Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('pass'), Type.Literal('log')]);
+
+export const Rule = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    action: Action,
+    /** Absent: any peer. Present and empty: no peer (the rule never matches). */
+    from: Type.Optional(Type.Array(Peer, { maxItems: 256 })),
+    to: Type.Optional(Type.Array(Peer, { maxItems: 256 })),
+    /** Absent or empty: every port and protocol. */
+    ports: Type.Optional(Type.Array(PolicyPort, { maxItems: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type Rule = Static<typeof Rule>;
+
+export const AppliesTo = Type.Object(
+  {
+    group: Type.Optional(Name),
+    selector: Type.Optional(LabelSelector),
+    scopeSelector: Type.Optional(LabelSelector),
+    tenants: Type.Optional(Type.Array(Name, { maxItems: 256 })),
+    tenantSelector: Type.Optional(LabelSelector),
+  },
+  { additionalProperties: false },
+);
+
+export const Tier = Type.Union([Type.Literal('admin'), Type.Literal('tenant'), Type.Literal('baseline')]);
+
+export const PolicySpec = Type.Object(
+  {
+    tier: Type.Optional(Tier),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000 })),
+    appliesTo: AppliesTo,
+    /** Directions this policy isolates; default: the directions that have rule lists. */
+    policyTypes: Type.Optional(Type.Array(Type.Union([Type.Literal('Ingress'), Type.Literal('Egress')]), { maxItems: 2 })),
+    ingress: Type.Optional(Type.Array(Rule, { maxItems: 1000 })),
+    egress: Type.Optional(Type.Array(Rule, { maxItems: 1000 })),
+    description: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+export type PolicySpec = Static<typeof PolicySpec>;
+
+export const PolicyStatus = Type.Object(
+  {
+    ruleHits: Type.Optional(
+      Type.Array(Type.Object({ direction: Type.String(), index: Type.Integer(), packets: Type.Integer(), bytes: Type.Integer() })),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Policy = objectSchema('Policy', PolicySpec, PolicyStatus);
+export type Policy = Static<typeof Policy>;
+
+export const GlobalPolicy = objectSchema('GlobalPolicy', PolicySpec, PolicyStatus);
+export type GlobalPolicy = Static<typeof GlobalPolicy>;

@@ -1,0 +1,37 @@
+/**
+ * Name rules. Every name that may end up in a kernel object name, a file path or
+ * an nft program passes one of these patterns first, so no shell or nft
+ * metacharacter can ever reach those places.
+ */
+
+/** DNS-1123 label: lower-case alphanumerics and '-', 1..63 characters. */
+export const NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+export const NAME_REGEX = new RegExp(NAME_PATTERN);
+
+/** Label keys: optional DNS prefix and '/', then a name of up to 63 characters (as in Kubernetes). */
+export const LABEL_KEY_PATTERN =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_KEY_REGEX = new RegExp(LABEL_KEY_PATTERN);
+
+/** Label values: empty, or up to 63 alphanumerics with '-', '_', '.' inside. */
+export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+export const LABEL_VALUE_REGEX = new RegExp(LABEL_VALUE_PATTERN);
+
+/** Container ids as runtimes send them (docker/podman hex ids, CNI test ids). */
+export const CONTAINER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$';
+export const CONTAINER_ID_REGEX = new RegExp(CONTAINER_ID_PATTERN);
+
+/** Interface names inside a container: what Linux allows, minus anything odd. */
+export const IFNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$';
+export const IFNAME_REGEX = new RegExp(IFNAME_PATTERN);
+
+export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
+export const MAC_REGEX = new RegExp(MAC_PATTERN);
+
+export function isName(value: unknown): value is string {
+  return typeof value === 'string' && NAME_REGEX.test(value);
+}
+
+export function describeNameRule(): string {
+  return 'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+}

@@ -1,0 +1,245 @@
+/**
+ * Validation of objects: structure (from the one schema per kind) and meaning
+ * (addresses, ranges, tiers, references). Every problem is reported, each with
+ * the path it concerns, so a user fixes everything in one round.
+ */
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { KINDS, kindInfo, type KindInfo } from './registry';
+import type { TenetObject } from './object';
+import { API_VERSION } from './common';
+import { cidrContains, cidrLast, cidrsOverlap, familyBits, formatCidr, isCanonicalCidr, parseCidr, parseIp, type Cidr } from '../net/ip';
+import { selectorProblems, type LabelSelector } from './selectors';
+import type { Network } from './kinds/network';
+import type { Peer, PolicySpec, PolicyPort, Rule } from './kinds/policy';
+import type { EndpointSpec } from './kinds/endpoint';
+
+export interface ValidationResult {
+  ok: boolean;
+  problems: string[];
+}
+
+const checkers = new Map<string, TypeCheck<TSchema>>(KINDS.map((k) => [k.kind, TypeCompiler.Compile(k.schema)]));
+
+function jsonPath(path: string): string {
+  // TypeBox reports JSON pointers (/spec/subnets/0/cidr); show them as spec.subnets[0].cidr.
+  return path
+    .split('/')
+    .filter(Boolean)
+    .map((part, index) => (/^\d+$/.test(part) ? `[${part}]` : index === 0 ? part : `.${part}`))
+    .join('')
+    .replace(/\.\[/g, '[');
+}
+
+/** Structural and semantic validation of one object on its own (no cross-object references). */
+export function validateObject(input: unknown): ValidationResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, problems: ['object: must be a JSON/YAML mapping with apiVersion, kind, metadata and spec'] };
+  }
+  const candidate = input as Record<string, unknown>;
+  const info = typeof candidate.kind === 'string' ? kindInfo(candidate.kind) : undefined;
+  if (!info) {
+    const known = KINDS.map((k) => k.kind).join(', ');
+    return { ok: false, problems: [`kind: must be one of ${known} (got ${JSON.stringify(candidate.kind ?? null)})`] };
+  }
+  if (candidate.apiVersion !== API_VERSION) {
+    return { ok: false, problems: [`apiVersion: must be "${API_VERSION}" (got ${JSON.stringify(candidate.apiVersion ?? null)})`] };
+  }
+  const problems: string[] = [];
+  const checker = checkers.get(info.kind)!;
+  for (const error of checker.Errors(input)) {
+    const where = jsonPath(error.path) || 'object';
+    problems.push(`${where}: ${error.message}${error.value === undefined ? '' : ` (got ${preview(error.value)})`}`);
+    if (problems.length >= 50) break;
+  }
+  if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
+  problems.push(...scopeProblems(info, input as TenetObject));
+  problems.push(...semanticProblems(input as TenetObject));
+  return { ok: problems.length === 0, problems };
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list)];
+}
+
+function scopeProblems(info: KindInfo, object: TenetObject): string[] {
+  if (info.tenantScoped && !object.metadata.tenant) return ['metadata.tenant: required for ' + info.kind];
+  if (!info.tenantScoped && object.metadata.tenant) return [`metadata.tenant: ${info.kind} is cluster-scoped and takes no tenant`];
+  return [];
+}
+
+function semanticProblems(object: TenetObject): string[] {
+  switch (object.kind) {
+    case 'Network':
+      return networkProblems(object as unknown as Network);
+    case 'Group':
+      return selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector');
+    case 'Service':
+      return selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector');
+    case 'Policy':
+    case 'GlobalPolicy':
+      return policyProblems(object.kind, object.spec as PolicySpec);
+    case 'Endpoint':
+      return endpointProblems(object.spec as EndpointSpec);
+    case 'Host': {
+      const ip = parseIp((object.spec as { underlayIP: string }).underlayIP);
+      return ip ? [] : ['spec.underlayIP: not an IP address'];
+    }
+    default:
+      return [];
+  }
+}
+
+export function networkProblems(network: Network): string[] {
+  const problems: string[] = [];
+  const seenFamilies = new Set<number>();
+  const cidrs: Cidr[] = [];
+  network.spec.subnets.forEach((subnet, index) => {
+    const at = `spec.subnets[${index}]`;
+    const cidr = parseCidr(subnet.cidr);
+    if (!cidr) {
+      problems.push(`${at}.cidr: "${subnet.cidr}" is not a valid CIDR`);
+      return;
+    }
+    if (!isCanonicalCidr(subnet.cidr)) {
+      problems.push(`${at}.cidr: "${subnet.cidr}" has host bits set; did you mean ${formatCidr(cidr)}?`);
+    }
+    const maxPrefix = cidr.family === 4 ? 30 : 126;
+    const minPrefix = cidr.family === 4 ? 8 : 48;
+    if (cidr.prefix > maxPrefix || cidr.prefix < minPrefix) {
+      problems.push(`${at}.cidr: IPv${cidr.family} prefix must be between /${minPrefix} and /${maxPrefix} (got /${cidr.prefix})`);
+    }
+    if (seenFamilies.has(cidr.family)) problems.push(`${at}.cidr: at most one IPv${cidr.family} subnet per network`);
+    seenFamilies.add(cidr.family);
+    for (const other of cidrs) {
+      if (cidrsOverlap(other, cidr)) problems.push(`${at}.cidr: overlaps ${formatCidr(other)} of the same network`);
+    }
+    cidrs.push(cidr);
+    if (subnet.gateway !== undefined) {
+      const gateway = parseIp(subnet.gateway);
+      if (!gateway) problems.push(`${at}.gateway: "${subnet.gateway}" is not an IP address`);
+      else if (!cidrContains(cidr, gateway)) problems.push(`${at}.gateway: ${subnet.gateway} is outside ${subnet.cidr}`);
+      else if (gateway.value === cidr.network || (cidr.family === 4 && gateway.value === cidrLast(cidr))) {
+        problems.push(`${at}.gateway: ${subnet.gateway} is the network or broadcast address of ${subnet.cidr}`);
+      }
+    }
+    (subnet.reserved ?? []).forEach((range, r) => {
+      const start = parseIp(range.start);
+      const end = parseIp(range.end);
+      const where = `${at}.reserved[${r}]`;
+      if (!start || !end) {
+        problems.push(`${where}: start and end must be IP addresses`);
+        return;
+      }
+      if (!cidrContains(cidr, start) || !cidrContains(cidr, end)) problems.push(`${where}: range must lie inside ${subnet.cidr}`);
+      else if (start.value > end.value) problems.push(`${where}: start ${range.start} is after end ${range.end}`);
+    });
+  });
+  return problems;
+}
+
+/** Problems when a network would overlap another network of the same tenant. */
+export function networkOverlapProblems(network: Network, others: readonly Network[]): string[] {
+  const problems: string[] = [];
+  for (const other of others) {
+    if (other.metadata.name === network.metadata.name) continue;
+    for (const mine of network.spec.subnets) {
+      for (const theirs of other.spec.subnets) {
+        const a = parseCidr(mine.cidr);
+        const b = parseCidr(theirs.cidr);
+        if (a && b && cidrsOverlap(a, b)) {
+          problems.push(`spec.subnets: ${mine.cidr} overlaps ${theirs.cidr} of network "${other.metadata.name}" in the same tenant`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function endpointProblems(spec: EndpointSpec): string[] {
+  const problems: string[] = [];
+  const families = new Set<number>();
+  (spec.ips ?? []).forEach((text, index) => {
+    const ip = parseIp(text);
+    if (!ip) problems.push(`spec.ips[${index}]: "${text}" is not an IP address`);
+    else if (families.has(ip.family)) problems.push(`spec.ips[${index}]: at most one IPv${ip.family} address`);
+    else families.add(ip.family);
+  });
+  return problems;
+}
+
+export function policyProblems(kind: 'Policy' | 'GlobalPolicy', spec: PolicySpec): string[] {
+  const problems: string[] = [];
+  if (kind === 'Policy' && spec.tier !== undefined && spec.tier !== 'tenant') {
+    problems.push(`spec.tier: a tenant Policy may only use tier "tenant" (got "${spec.tier}"); use a GlobalPolicy for admin and baseline`);
+  }
+  if (kind === 'GlobalPolicy' && spec.tier !== 'admin' && spec.tier !== 'baseline') {
+    problems.push(`spec.tier: a GlobalPolicy needs tier "admin" or "baseline"`);
+  }
+  const applies = spec.appliesTo;
+  if (applies.group !== undefined && applies.selector !== undefined) problems.push('spec.appliesTo: give either group or selector, not both');
+  if (kind === 'Policy' && (applies.tenants || applies.tenantSelector)) {
+    problems.push('spec.appliesTo: tenants and tenantSelector are only for GlobalPolicy');
+  }
+  if (applies.selector) problems.push(...selectorProblems(applies.selector, 'spec.appliesTo.selector'));
+  if (applies.scopeSelector) problems.push(...selectorProblems(applies.scopeSelector, 'spec.appliesTo.scopeSelector'));
+  if (applies.tenantSelector) problems.push(...selectorProblems(applies.tenantSelector, 'spec.appliesTo.tenantSelector'));
+  const checkRules = (rules: Rule[] | undefined, direction: 'ingress' | 'egress') => {
+    (rules ?? []).forEach((rule, index) => {
+      const at = `spec.${direction}[${index}]`;
+      if (kind === 'Policy' && rule.action === 'pass') problems.push(`${at}.action: "pass" is only meaningful in the admin tier`);
+      const wrongSide = direction === 'ingress' ? rule.to : rule.from;
+      if (wrongSide !== undefined) problems.push(`${at}: ${direction} rules take "${direction === 'ingress' ? 'from' : 'to'}", not "${direction === 'ingress' ? 'to' : 'from'}"`);
+      const peers = direction === 'ingress' ? rule.from : rule.to;
+      (peers ?? []).forEach((peer, p) => problems.push(...peerProblems(kind, peer, `${at}.${direction === 'ingress' ? 'from' : 'to'}[${p}]`)));
+      (rule.ports ?? []).forEach((port, p) => problems.push(...portProblems(port, `${at}.ports[${p}]`)));
+    });
+  };
+  checkRules(spec.ingress, 'ingress');
+  checkRules(spec.egress, 'egress');
+  return problems;
+}
+
+function peerProblems(kind: 'Policy' | 'GlobalPolicy', peer: Peer, at: string): string[] {
+  const problems: string[] = [];
+  const forms = [peer.group !== undefined, peer.selector !== undefined || peer.scopeSelector !== undefined, peer.network !== undefined, peer.cidr !== undefined];
+  const tenantForm = peer.tenants !== undefined || peer.tenantSelector !== undefined;
+  const count = forms.filter(Boolean).length;
+  if (count === 0 && !tenantForm) problems.push(`${at}: a peer needs one of group, selector, scopeSelector, network, cidr${kind === 'GlobalPolicy' ? ', tenants' : ''}`);
+  if (count > 1) problems.push(`${at}: give only one of group, selector/scopeSelector, network, cidr`);
+  if (kind === 'Policy' && tenantForm) problems.push(`${at}: tenants and tenantSelector are only for GlobalPolicy`);
+  if (peer.selector) problems.push(...selectorProblems(peer.selector, `${at}.selector`));
+  if (peer.scopeSelector) problems.push(...selectorProblems(peer.scopeSelector, `${at}.scopeSelector`));
+  if (peer.except !== undefined && peer.cidr === undefined) problems.push(`${at}.except: only allowed together with cidr`);
+  if (peer.cidr !== undefined) {
+    const cidr = parseCidr(peer.cidr);
+    if (!cidr) problems.push(`${at}.cidr: "${peer.cidr}" is not a valid CIDR`);
+    (peer.except ?? []).forEach((text, e) => {
+      const inner = parseCidr(text);
+      if (!inner) problems.push(`${at}.except[${e}]: "${text}" is not a valid CIDR`);
+      else if (cidr && (inner.family !== cidr.family || inner.prefix < cidr.prefix || !cidrsOverlap(inner, cidr))) {
+        problems.push(`${at}.except[${e}]: ${text} must lie inside ${peer.cidr}`);
+      }
+    });
+  }
+  return problems;
+}
+
+function portProblems(port: PolicyPort, at: string): string[] {
+  const problems: string[] = [];
+  const icmp = port.protocol === 'ICMP' || port.protocol === 'ICMPv6';
+  if (icmp && (port.port !== undefined || port.endPort !== undefined)) problems.push(`${at}: ${port.protocol} takes no port`);
+  if (port.endPort !== undefined) {
+    if (typeof port.port !== 'number') problems.push(`${at}.endPort: needs a numeric port`);
+    else if (port.endPort < port.port) problems.push(`${at}.endPort: ${port.endPort} is below port ${port.port}`);
+  }
+  return problems;
+}
+
+/** Bits of the family, exported for callers that size things by family. */
+export { familyBits };

@@ -1,0 +1,1 @@
+export const TENET_VERSION = '0.1.0';
