@@ -10,7 +10,7 @@ import type { TenetObject } from '../core/model/object';
 import { ApiError, UnreachableError } from './errors';
 
 export interface ClientOptions {
-  /** One or more base URLs; requests fail over to the next on connection errors. */
+  /** One or more base URLs (`http://h:p`, `https://h:p` or `unix:/abs/path.sock`); requests fail over to the next on connection errors. */
   servers: string[];
   token?: string;
   /** PEM CA bundle to verify the server's certificate against. */
@@ -225,7 +225,6 @@ export class TenetClient {
     contentType: string | undefined,
     onResponse: (response: http.IncomingMessage) => void,
   ): http.ClientRequest {
-    const url = new URL(path, this.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload) {
@@ -233,14 +232,23 @@ export class TenetClient {
       headers['content-length'] = String(payload.length);
     }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    const transport = url.protocol === 'https:' ? https : http;
-    const request = transport.request(url, { method, headers, ca: this.options.ca, agent: url.protocol === 'https:' ? undefined : keepAlive }, onResponse);
+    const server = this.server;
+    let request: http.ClientRequest;
+    if (server.startsWith('unix:')) {
+      // Lab agents live in other network namespaces and reach the controller through a unix socket.
+      request = http.request({ socketPath: server.slice('unix:'.length), path, method, headers, agent: unixKeepAlive }, onResponse);
+    } else {
+      const url = new URL(path, server);
+      const transport = url.protocol === 'https:' ? https : http;
+      request = transport.request(url, { method, headers, ca: this.options.ca, agent: url.protocol === 'https:' ? undefined : keepAlive }, onResponse);
+    }
     request.end(payload);
     return request;
   }
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const unixKeepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 function readBody(response: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
