@@ -1,0 +1,248 @@
+/**
+ * HostView: everything one host's agent knows, filtered from the controller's objects by the pure
+ * function buildHostView(). The agent computes its kernel state from it, and the policy enforcer
+ * (src/agent/policy/) compiles nftables from it. Pure so it can move server-side later unchanged.
+ *
+ * Scope: the tenants that have at least one endpoint on this host; for each, its networks, scopes,
+ * groups, policies, services and ALL its endpoints (local and remote); all GlobalPolicies; all hosts.
+ */
+import type { Tenant } from '../model/kinds/tenant';
+import type { Network } from '../model/kinds/network';
+import type { Scope } from '../model/kinds/scope';
+import type { Group } from '../model/kinds/group';
+import type { GlobalPolicy, Policy } from '../model/kinds/policy';
+import type { Service } from '../model/kinds/service';
+import type { Endpoint } from '../model/kinds/endpoint';
+import type { Host } from '../model/kinds/host';
+import type { TenetObject } from '../model/object';
+import { canonicalIp, formatIp, parseCidr, parseIp, type IpFamily } from '../net/ip';
+import { endpointMac, hostVethName, tenantNamespaceName, vxlanDeviceName } from './names';
+
+/** Default MTU of container interfaces: a 1500-byte underlay minus the VXLAN-over-IPv4 overhead (50). */
+export const DEFAULT_OVERLAY_MTU = 1450;
+
+export interface HostInfo {
+  name: string;
+  underlayIP: string;
+  ready: boolean;
+}
+
+export interface SubnetView {
+  family: IpFamily;
+  /** Canonical CIDR, e.g. 10.1.0.0/24. */
+  cidr: string;
+  prefix: number;
+  /** The gateway (explicit or the first address after the network address). */
+  gateway: string;
+}
+
+export interface NetworkView {
+  name: string;
+  tenant: string;
+  subnets: SubnetView[];
+  mtu: number;
+  object: Network;
+}
+
+export interface EndpointView {
+  name: string;
+  tenant: string;
+  network: string;
+  /** Host the endpoint lives on (spec.host); undefined when not yet placed. */
+  host?: string;
+  local: boolean;
+  labels: Record<string, string>;
+  scope?: string;
+  containerId?: string;
+  ifName?: string;
+  /** Addresses from status (allocated by the controller), canonical text without prefix. */
+  ipv4?: string;
+  ipv6?: string;
+  /** status.mac, else spec.mac, else the deterministic MAC the agent uses. */
+  mac: string;
+  phase?: 'pending' | 'ready' | 'error';
+  ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
+  /** Local endpoints only: tenant router namespace and host-side interface name. */
+  routerNamespace?: string;
+  hostIfName?: string;
+  object: Endpoint;
+}
+
+export interface TenantView {
+  name: string;
+  /** VXLAN network identifier (status.vni); undefined until the controller allocated it. */
+  vni?: number;
+  defaultPolicy: 'allow' | 'deny';
+  labels: Record<string, string>;
+  /** Tenant router namespace on this host. */
+  routerNamespace: string;
+  /** VXLAN device in that namespace (only when vni is known). */
+  vxlanDevice?: string;
+  networks: NetworkView[];
+  scopes: Scope[];
+  groups: Group[];
+  policies: Policy[];
+  services: Service[];
+  /** All endpoints of the tenant, local and remote, sorted by name. */
+  endpoints: EndpointView[];
+  object: Tenant;
+}
+
+export interface HostView {
+  hostName: string;
+  /** This host's underlay address (from its Host object, else the agent's flag). */
+  underlayIP?: string;
+  netnsPrefix: string;
+  /** Tenants with at least one endpoint on this host, sorted by name. */
+  tenants: TenantView[];
+  globalPolicies: GlobalPolicy[];
+  /** Every host, sorted by name. */
+  hosts: HostInfo[];
+}
+
+export interface HostViewOptions {
+  hostName: string;
+  netnsPrefix: string;
+  /** Used when the Host object is not (yet) in the list. */
+  underlayIP?: string;
+}
+
+/** The kinds an agent lists and watches to build its view. */
+export const HOST_VIEW_KINDS = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'GlobalPolicy', 'Service', 'Endpoint', 'Host'] as const;
+
+const byName = <T extends { metadata: { name: string } }>(a: T, b: T): number => a.metadata.name.localeCompare(b.metadata.name);
+
+export function subnetViews(network: Network): SubnetView[] {
+  const views: SubnetView[] = [];
+  for (const subnet of network.spec.subnets) {
+    const cidr = parseCidr(subnet.cidr);
+    if (!cidr) continue;
+    const gateway = subnet.gateway !== undefined ? canonicalIp(subnet.gateway) : formatIp({ family: cidr.family, value: cidr.network + 1n });
+    if (!gateway) continue;
+    views.push({ family: cidr.family, cidr: `${formatIp({ family: cidr.family, value: cidr.network })}/${cidr.prefix}`, prefix: cidr.prefix, gateway });
+  }
+  return views;
+}
+
+function endpointView(endpoint: Endpoint, tenant: string, options: HostViewOptions): EndpointView {
+  const status = endpoint.status ?? {};
+  const local = endpoint.spec.host === options.hostName;
+  const ipv4 = status.ipv4 !== undefined ? canonicalIp(status.ipv4) : undefined;
+  const ipv6 = status.ipv6 !== undefined ? canonicalIp(status.ipv6) : undefined;
+  const view: EndpointView = {
+    name: endpoint.metadata.name,
+    tenant,
+    network: endpoint.spec.network,
+    host: endpoint.spec.host,
+    local,
+    labels: { ...(endpoint.metadata.labels ?? {}) },
+    scope: endpoint.spec.scope,
+    containerId: endpoint.spec.containerId,
+    ifName: endpoint.spec.ifName,
+    ipv4: ipv4 && parseIp(ipv4)?.family === 4 ? ipv4 : undefined,
+    ipv6: ipv6 && parseIp(ipv6)?.family === 6 ? ipv6 : undefined,
+    mac: (status.mac ?? endpoint.spec.mac ?? endpointMac(tenant, endpoint.metadata.name)).toLowerCase(),
+    phase: status.phase,
+    ports: [...(endpoint.spec.ports ?? [])],
+    object: endpoint,
+  };
+  if (local) {
+    view.routerNamespace = tenantNamespaceName(options.netnsPrefix, tenant);
+    view.hostIfName = hostVethName(tenant, endpoint.metadata.name);
+  }
+  return view;
+}
+
+/** Filters the controller's objects down to what host `options.hostName` needs. */
+export function buildHostView(objects: readonly TenetObject[], options: HostViewOptions): HostView {
+  const tenants = new Map<string, Tenant>();
+  const hosts: Host[] = [];
+  const globalPolicies: GlobalPolicy[] = [];
+  const perTenant = new Map<string, { networks: Network[]; scopes: Scope[]; groups: Group[]; policies: Policy[]; services: Service[]; endpoints: Endpoint[] }>();
+  const bucket = (tenant: string) => {
+    let entry = perTenant.get(tenant);
+    if (!entry) {
+      entry = { networks: [], scopes: [], groups: [], policies: [], services: [], endpoints: [] };
+      perTenant.set(tenant, entry);
+    }
+    return entry;
+  };
+  for (const object of objects) {
+    const tenant = object.metadata.tenant ?? '';
+    switch (object.kind) {
+      case 'Tenant':
+        tenants.set(object.metadata.name, object as unknown as Tenant);
+        break;
+      case 'Host':
+        hosts.push(object as unknown as Host);
+        break;
+      case 'GlobalPolicy':
+        globalPolicies.push(object as unknown as GlobalPolicy);
+        break;
+      case 'Network':
+        bucket(tenant).networks.push(object as unknown as Network);
+        break;
+      case 'Scope':
+        bucket(tenant).scopes.push(object as unknown as Scope);
+        break;
+      case 'Group':
+        bucket(tenant).groups.push(object as unknown as Group);
+        break;
+      case 'Policy':
+        bucket(tenant).policies.push(object as unknown as Policy);
+        break;
+      case 'Service':
+        bucket(tenant).services.push(object as unknown as Service);
+        break;
+      case 'Endpoint':
+        bucket(tenant).endpoints.push(object as unknown as Endpoint);
+        break;
+    }
+  }
+
+  const tenantViews: TenantView[] = [];
+  for (const [name, tenant] of [...tenants].sort(([a], [b]) => a.localeCompare(b))) {
+    const entry = perTenant.get(name);
+    if (!entry || !entry.endpoints.some((e) => e.spec.host === options.hostName)) continue;
+    const vni = tenant.status?.vni;
+    tenantViews.push({
+      name,
+      vni,
+      defaultPolicy: tenant.spec.defaultPolicy ?? 'allow',
+      labels: { ...(tenant.metadata.labels ?? {}) },
+      routerNamespace: tenantNamespaceName(options.netnsPrefix, name),
+      vxlanDevice: vni !== undefined ? vxlanDeviceName(vni) : undefined,
+      networks: [...entry.networks].sort(byName).map((network) => ({
+        name: network.metadata.name,
+        tenant: name,
+        subnets: subnetViews(network),
+        mtu: network.spec.mtu !== undefined ? Math.min(network.spec.mtu, DEFAULT_OVERLAY_MTU) : DEFAULT_OVERLAY_MTU,
+        object: network,
+      })),
+      scopes: [...entry.scopes].sort(byName),
+      groups: [...entry.groups].sort(byName),
+      policies: [...entry.policies].sort(byName),
+      services: [...entry.services].sort(byName),
+      endpoints: [...entry.endpoints].sort(byName).map((e) => endpointView(e, name, options)),
+      object: tenant,
+    });
+  }
+
+  const hostInfos = hosts
+    .sort(byName)
+    .map((h) => ({ name: h.metadata.name, underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP, ready: h.status?.ready ?? false }));
+  const self = hostInfos.find((h) => h.name === options.hostName);
+  return {
+    hostName: options.hostName,
+    underlayIP: self?.underlayIP ?? options.underlayIP,
+    netnsPrefix: options.netnsPrefix,
+    tenants: tenantViews,
+    globalPolicies: globalPolicies.sort(byName),
+    hosts: hostInfos,
+  };
+}
+
+/** The local endpoints of a view, across tenants. */
+export function localEndpoints(view: HostView): EndpointView[] {
+  return view.tenants.flatMap((t) => t.endpoints.filter((e) => e.local));
+}
