@@ -1,0 +1,262 @@
+/**
+ * The Store on etcd v3, for several controllers sharing one cluster. etcd already has the
+ * semantics the interface was modelled on (one revision per txn, revisioned watches, compaction),
+ * so this is a thin translation: keys get a prefix, compares become revision compares, and
+ * transient failures (a member down, a leader election) are retried here so callers see either
+ * a result or a real error.
+ */
+import { Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp } from 'etcd3';
+import type { Compare, KeyValue, RangeResult, Store, TxnResult, WatchHandlers, Watcher, WriteOp } from './store';
+import { isTransient, withRetry } from './etcd-errors';
+import { parseEtcdSpec, type EtcdSpec } from './etcd-spec';
+import { openEtcdWatch, type EtcdWatch } from './etcd-watch';
+
+/** Keys per range request: bounded so a large list never exceeds a gRPC message. */
+const RANGE_PAGE = 500;
+/** Unary calls give up on a member that stopped answering (e.g. partitioned) after this long. */
+const CALL_TIMEOUT_MS = 5_000;
+
+export interface EtcdStoreOptions extends EtcdSpec {
+  /** Per-call deadline for unary requests. */
+  callTimeoutMs?: number;
+}
+
+/** A byte string that sorts right after every key starting with `prefix` (etcd's range_end). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+/**
+ * The pool's own retry would blindly re-send a txn whose reply was lost; this store retries
+ * itself and checks the outcome instead, so the pool gets a policy that runs each call once.
+ */
+const runOnce = {
+  execute: <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T) =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
+} as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+export class EtcdStore implements Store {
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private closed = false;
+  private readonly watchers = new Set<EtcdWatch>();
+
+  private constructor(options: EtcdStoreOptions) {
+    if (options.hosts.length === 0) throw new Error('etcd store needs at least one host');
+    this.prefix = options.prefix;
+    const timeout = options.callTimeoutMs ?? CALL_TIMEOUT_MS;
+    this.client = new Etcd3({
+      hosts: options.hosts.map((h) => `http://${h}`),
+      dialTimeout: timeout,
+      faultHandling: { global: runOnce },
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+      grpcOptions: {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        // Notice a member that vanished without closing its connections (watch streams would otherwise hang).
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.keepalive_permit_without_calls': 1,
+      },
+    });
+  }
+
+  /** Connects and checks that the cluster answers, so a wrong address fails at start-up. */
+  static async open(spec: string | EtcdStoreOptions): Promise<EtcdStore> {
+    const options = typeof spec === 'string' ? parseEtcdSpec(spec) : spec;
+    const store = new EtcdStore(options);
+    try {
+      await store.currentRevision();
+    } catch (error) {
+      store.client.close();
+      throw new Error(`cannot reach etcd at ${options.hosts.join(',')}: ${(error as Error).message}`);
+    }
+    return store;
+  }
+
+  private full(key: string): Buffer {
+    return Buffer.from(this.prefix + key);
+  }
+
+  private strip(key: Buffer): string {
+    return key.toString().slice(this.prefix.length);
+  }
+
+  private toKeyValue(kv: IKeyValue): KeyValue {
+    return {
+      key: this.strip(kv.key),
+      value: kv.value.toString(),
+      createRevision: Number(kv.create_revision),
+      modRevision: Number(kv.mod_revision),
+    };
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error('etcd store is closed');
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.check();
+    validateKey(key);
+    const res = await withRetry(() => this.client.kv.range({ key: this.full(key) }));
+    const kv = res.kvs[0];
+    return kv ? this.toKeyValue(kv) : undefined;
+  }
+
+  async range(prefix: string, options: { limit?: number } = {}): Promise<RangeResult> {
+    this.check();
+    const start = this.full(prefix);
+    const end = prefixEnd(start);
+    const wanted = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
+    const items: KeyValue[] = [];
+    let from = start;
+    let revision = 0;
+    // Pages are read at the first page's revision, so the whole list is one consistent snapshot.
+    for (;;) {
+      const limit = Math.min(RANGE_PAGE, wanted - items.length);
+      const res = await withRetry(() =>
+        this.client.kv.range({ key: from, range_end: end, limit, revision: revision || undefined }),
+      );
+      if (revision === 0) revision = Number(res.header.revision);
+      for (const kv of res.kvs) items.push(this.toKeyValue(kv));
+      if (!res.more || items.length >= wanted || res.kvs.length === 0) break;
+      from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+    }
+    return { items, revision };
+  }
+
+  async txn(compares: Compare[], ops: WriteOp[]): Promise<TxnResult> {
+    this.check();
+    validateTxn(compares, ops);
+    const request = {
+      compare: compares.map((c): ICompare =>
+        c.modRevision === 0
+          ? { key: this.full(c.key), target: 'Create', result: 'Equal', create_revision: 0 }
+          : { key: this.full(c.key), target: 'Mod', result: 'Equal', mod_revision: c.modRevision },
+      ),
+      success: ops.map(
+        (op): IRequestOp =>
+          op.type === 'put'
+            ? { request_put: { key: this.full(op.key), value: Buffer.from(op.value) } }
+            : { request_delete_range: { key: this.full(op.key) } },
+      ),
+      // Only run when a compare fails: the compared keys' revisions, to say which compares failed.
+      failure: compares.map((c): IRequestOp => ({ request_range: { key: this.full(c.key), keys_only: true } })),
+    };
+    let ambiguous = false;
+    const res = await withRetry(async () => {
+      try {
+        return await this.client.kv.txn(request);
+      } catch (error) {
+        if (isTransient(error)) ambiguous = true;
+        throw error;
+      }
+    });
+    if (res.succeeded) return { succeeded: true, revision: Number(res.header.revision) };
+    // An earlier attempt may have committed before its reply was lost; then the compares fail now
+    // only because of our own write. Report what really happened rather than a false conflict.
+    if (ambiguous && ops.length > 0) {
+      const landed = await this.outcomeOf(ops);
+      if (landed !== undefined) return { succeeded: true, revision: landed };
+    }
+    const failed = compares.filter((c, i) => {
+      const kv = (res.responses[i] as IResponseOp | undefined)?.response_range?.kvs[0];
+      return (kv ? Number(kv.mod_revision) : 0) !== c.modRevision;
+    });
+    return { succeeded: false, revision: Number(res.header.revision), failed };
+  }
+
+  /** The revision at which ops were applied, if the store now holds exactly their effect from one txn. */
+  private async outcomeOf(ops: WriteOp[]): Promise<number | undefined> {
+    let revision: number | undefined;
+    for (const op of ops) {
+      const kv = await this.get(op.key);
+      if (op.type === 'delete') {
+        if (kv) return undefined;
+        continue;
+      }
+      if (!kv || kv.value !== op.value) return undefined;
+      if (revision !== undefined && kv.modRevision !== revision) return undefined;
+      revision = kv.modRevision;
+    }
+    return revision ?? (await this.currentRevision());
+  }
+
+  async watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Promise<Watcher> {
+    this.check();
+    if (!Number.isInteger(afterRevision) || afterRevision < 0) throw new Error(`watch revision must be a non-negative integer (got ${afterRevision})`);
+    const key = this.full(prefix);
+    let inner: EtcdWatch | undefined;
+    inner = await openEtcdWatch(this.client, {
+      key,
+      rangeEnd: prefixEnd(key),
+      afterRevision,
+      strip: (k) => this.strip(k),
+      handlers: {
+        onEvents: handlers.onEvents,
+        onError: (error) => {
+          if (inner) this.watchers.delete(inner);
+          handlers.onError(error);
+        },
+      },
+    });
+    const watch = inner;
+    if (this.closed) {
+      watch.cancel();
+      throw new Error('etcd store is closed');
+    }
+    this.watchers.add(watch);
+    return {
+      cancel: () => {
+        this.watchers.delete(watch);
+        watch.cancel();
+      },
+    };
+  }
+
+  async currentRevision(): Promise<number> {
+    this.check();
+    const key = Buffer.from(this.prefix);
+    const res = await withRetry(() => this.client.kv.range({ key, range_end: prefixEnd(key), count_only: true }));
+    return Number(res.header.revision);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const watch of [...this.watchers]) watch.fail(new Error('store closed'));
+    this.watchers.clear();
+    this.client.close();
+  }
+
+  /** For tests and operators: let etcd forget history before `revision` (watches from earlier get CompactedError). */
+  async compact(revision: number): Promise<void> {
+    this.check();
+    await withRetry(() => this.client.kv.compact({ revision, physical: true }));
+  }
+}
+
+function validateKey(key: string): void {
+  if (typeof key !== 'string' || key === '') throw new Error('store key must be a non-empty string');
+}
+
+function validateTxn(compares: Compare[], ops: WriteOp[]): void {
+  for (const c of compares) {
+    validateKey(c.key);
+    if (!Number.isInteger(c.modRevision) || c.modRevision < 0) throw new Error(`compare on ${c.key}: modRevision must be a non-negative integer`);
+  }
+  const seen = new Set<string>();
+  for (const op of ops) {
+    validateKey(op.key);
+    // etcd rejects a txn that writes one key twice; say so clearly instead of passing its error on.
+    if (seen.has(op.key)) throw new Error(`txn writes ${op.key} more than once`);
+    seen.add(op.key);
+    if (op.type === 'put' && typeof op.value !== 'string') throw new Error(`put ${op.key}: value must be a string`);
+  }
+}

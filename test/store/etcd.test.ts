@@ -1,0 +1,95 @@
+/** The Store conformance suite on a real single-node etcd, plus what only etcd has: several members. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { EtcdStore } from '../../src/store/etcd-store';
+import { parseEtcdSpec } from '../../src/store/etcd-spec';
+import type { Store } from '../../src/store/store';
+import { startEtcd, type EtcdCluster } from '../helpers/etcd';
+import { storeConformance } from './store-conformance';
+
+let etcd: EtcdCluster | undefined;
+const prefixes = new Map<Store, string>();
+
+storeConformance({
+  name: 'etcd',
+  setup: async () => {
+    etcd = await startEtcd({ size: 1 });
+  },
+  teardown: async () => {
+    await etcd?.stop();
+  },
+  open: async () => {
+    // Each test gets its own key prefix on the shared node, so tests never see each other's keys.
+    const prefix = `/t${randomBytes(4).toString('hex')}`;
+    const store = await EtcdStore.open({ hosts: etcd!.hosts, prefix });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  client: async (store) => {
+    const prefix = prefixes.get(store)!;
+    const other = await EtcdStore.open({ hosts: etcd!.hosts, prefix });
+    prefixes.set(other, prefix);
+    return other;
+  },
+  compact: async (store, revision) => (store as EtcdStore).compact(revision),
+});
+
+describe('etcd store spec', () => {
+  it('parses hosts and an optional prefix and rejects malformed specs', () => {
+    assert.deepEqual(parseEtcdSpec('etcd://127.0.0.1:2379,10.0.0.2:2379'), { hosts: ['127.0.0.1:2379', '10.0.0.2:2379'], prefix: '/tenet' });
+    assert.deepEqual(parseEtcdSpec('etcd://e1:2379/team/a/'), { hosts: ['e1:2379'], prefix: '/team/a' });
+    for (const bad of ['etcd://', 'etcd://host', 'etcd://h:0', 'etcd://h:70000', 'etcd://h:1/a b', 'http://h:1', 'etcd://h:1;rm:2']) {
+      assert.throws(() => parseEtcdSpec(bad), /etcd/, bad);
+    }
+  });
+
+  it('fails to open with a clear error when nothing listens', async () => {
+    await assert.rejects(EtcdStore.open({ hosts: ['127.0.0.1:1'], prefix: '/x', callTimeoutMs: 1000 }), /cannot reach etcd at 127\.0\.0\.1:1/);
+  });
+});
+
+describe('etcd store on a 3-member cluster', () => {
+  let cluster: EtcdCluster;
+  before(async () => {
+    cluster = await startEtcd({ size: 3 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('keeps writing and reading while a member is down, and a broken watch reports onError', async () => {
+    const store = await EtcdStore.open({ hosts: cluster.hosts, prefix: '/ha' });
+    // A watch pinned to member 0 only, so killing that member must break it.
+    const pinned = await EtcdStore.open({ hosts: [cluster.hosts[0]], prefix: '/ha' });
+    try {
+      const errors: Error[] = [];
+      const seen: string[] = [];
+      await pinned.watch('/k/', await store.currentRevision(), {
+        onEvents: (events) => seen.push(...events.map((e) => e.key)),
+        onError: (error) => errors.push(error),
+      });
+      await store.txn([], [{ type: 'put', key: '/k/a', value: '1' }]);
+      while (seen.length === 0) await new Promise((r) => setTimeout(r, 20));
+      await cluster.kill(0);
+      for (let i = 0; i < 20; i++) {
+        const r = await store.txn([{ key: `/k/n${i}`, modRevision: 0 }], [{ type: 'put', key: `/k/n${i}`, value: String(i) }]);
+        assert.equal(r.succeeded, true);
+      }
+      assert.equal((await store.range('/k/')).items.length, 21);
+      while (errors.length === 0) await new Promise((r) => setTimeout(r, 20));
+      assert.match(errors[0].message, /re-list/);
+      await cluster.restart(0);
+      // The restarted member catches up and serves the same data.
+      const rejoined = await EtcdStore.open({ hosts: [cluster.hosts[0]], prefix: '/ha' });
+      try {
+        assert.equal((await rejoined.range('/k/')).items.length, 21);
+      } finally {
+        await rejoined.close();
+      }
+    } finally {
+      await pinned.close();
+      await store.close();
+    }
+  });
+});
