@@ -36,3 +36,23 @@ export function clientFor(command: Command): TenetClient {
   const options = command.optsWithGlobals<GlobalOptions>();
   return new TenetClient({ servers: serversFrom(options), token: options.token ?? process.env.TENET_TOKEN });
 }
+
+/**
+ * Ends a command with a given exit code and no error line: `diff` exits 1 when it found
+ * differences, which is a result, not a failure.
+ */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+/** Reports `inner` as usual but exits with `exitCode` (diff: errors are >1 because 1 means "differs"). */
+export class WithExitCode extends Error {
+  constructor(
+    readonly inner: unknown,
+    readonly exitCode: number,
+  ) {
+    super(inner instanceof Error ? inner.message : String(inner));
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ApiError, UnreachableError } from '../client/errors';
-import { CliError } from './context';
+import { CliError, ExitStatus, WithExitCode } from './context';
 import { COMMANDS } from './commands';
 
 export function buildProgram(): Command {
@@ -33,6 +33,11 @@ function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (usage errors, --help, --version).
     return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof ExitStatus) return error.exitCode;
+  if (error instanceof WithExitCode) {
+    reportError(error.inner);
+    return error.exitCode;
   }
   if (error instanceof CliError) {
     process.stderr.write(`error: ${error.message}\n`);

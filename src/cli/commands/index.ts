@@ -4,5 +4,13 @@
  */
 import type { Command } from 'commander';
 import { register as version } from './version';
+import { register as apply } from './apply';
+import { register as diff } from './diff';
+import { register as get } from './get';
+import { register as describe } from './describe';
+import { register as del } from './delete';
+import { register as exportIntent } from './export';
+import { register as history } from './history';
+import { register as rollback } from './rollback';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, apply, diff, get, describe, del, exportIntent, history, rollback];

@@ -1,0 +1,111 @@
+/**
+ * The human-readable form of one object for `tenet describe`: identity, labels, the spec as
+ * indented YAML, status (with IPAM usage for networks, addresses for endpoints) and related
+ * endpoints. Pure, so it is tested without a controller.
+ */
+import type { TenetObject } from '../core/model/object';
+import { cidrLast, parseCidr, parseIp } from '../core/net/ip';
+import { cell, labelsText, renderTable } from './output';
+import { orderBySchema, toYaml } from './normalize';
+import { kindInfo } from '../core/model/registry';
+
+export interface Related {
+  title: string;
+  endpoints: TenetObject[];
+}
+
+type Any = Record<string, unknown>;
+
+export function describeObject(object: TenetObject, related?: Related): string {
+  const lines: string[] = [];
+  const field = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(14)}${cell(value)}`);
+  field('Kind', object.kind);
+  field('Name', object.metadata.name);
+  if (object.metadata.tenant) field('Tenant', object.metadata.tenant);
+  field('Labels', labelsText(object.metadata.labels));
+  const annotations = Object.entries(object.metadata.annotations ?? {});
+  field('Annotations', annotations.length === 0 ? '<none>' : annotations.map(([k, v]) => `${k}=${v}`).join(', '));
+  field('Created', object.metadata.createdAt ?? '<unknown>');
+  field('Version', object.metadata.resourceVersion ?? '<unknown>');
+  if (object.metadata.uid) field('UID', object.metadata.uid);
+
+  const schema = kindInfo(object.kind)?.schema;
+  const specSchema = (schema?.properties as Any | undefined)?.spec;
+  lines.push('Spec:');
+  lines.push(...indent(toYaml(orderBySchema(object.spec ?? {}, specSchema as never))));
+
+  const status = (object.status ?? {}) as Any;
+  const statusLines = statusSummary(object, status);
+  lines.push('Status:');
+  if (statusLines.length === 0 && Object.keys(status).length === 0) lines.push('  <none>');
+  lines.push(...statusLines.map((l) => `  ${l}`));
+  const rest = Object.fromEntries(Object.entries(status).filter(([key]) => !SUMMARISED.has(key)));
+  if (Object.keys(rest).length > 0) lines.push(...indent(toYaml(rest)));
+
+  if (related) {
+    lines.push(`${related.title}:`);
+    if (related.endpoints.length === 0) lines.push('  <none>');
+    else {
+      const rows = related.endpoints.map((e) => {
+        const s = (e.status ?? {}) as Any;
+        return [e.metadata.name, String((e.spec as Any).network ?? ''), String(s.ipv4 ?? '-'), String(s.ipv6 ?? '-'), String(s.phase ?? '-')];
+      });
+      lines.push(...indent(renderTable(['NAME', 'NETWORK', 'IPV4', 'IPV6', 'PHASE'], rows)));
+    }
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/** Status keys that statusSummary prints in its own words. */
+const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni']);
+
+function statusSummary(object: TenetObject, status: Any): string[] {
+  const lines: string[] = [];
+  if (object.kind === 'Endpoint') {
+    lines.push(`Phase:      ${String(status.phase ?? 'unknown')}${status.reason ? ` (${cell(String(status.reason))})` : ''}`);
+    lines.push(`IPv4:       ${String(status.ipv4 ?? '<none>')}`);
+    lines.push(`IPv6:       ${String(status.ipv6 ?? '<none>')}`);
+    lines.push(`MAC:        ${String(status.mac ?? '<none>')}`);
+  } else if (object.kind === 'Network') {
+    const capacity = networkCapacity(object);
+    const allocated = typeof status.allocated === 'number' ? status.allocated : undefined;
+    const usage = allocated === undefined ? 'unknown' : `${allocated}`;
+    lines.push(`Allocated:  ${usage} of ${capacity} usable addresses${allocated !== undefined && capacity > 0 ? ` (${((allocated / capacity) * 100).toFixed(1)}%)` : ''}`);
+    if (Array.isArray(status.gateways)) lines.push(`Gateways:   ${status.gateways.join(', ')}`);
+  } else if (object.kind === 'Tenant' && status.vni !== undefined) {
+    lines.push(`VNI:        ${String(status.vni)}`);
+  } else {
+    for (const key of ['phase', 'reason', 'allocated', 'gateways', 'vni', 'ipv4', 'ipv6', 'mac']) {
+      if (status[key] !== undefined) lines.push(`${key}: ${cell(JSON.stringify(status[key]))}`);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Addresses the network can hand out, IPv4 only (IPv6 subnets are effectively unbounded):
+ * the subnet minus network, broadcast, gateway and reserved ranges.
+ */
+export function networkCapacity(object: TenetObject): number {
+  let total = 0;
+  const subnets = ((object.spec as Any).subnets ?? []) as { cidr: string; gateway?: string; reserved?: { start: string; end: string }[] }[];
+  for (const subnet of subnets) {
+    const cidr = parseCidr(subnet.cidr);
+    if (!cidr || cidr.family !== 4) continue;
+    let usable = Number(cidrLast(cidr) - cidr.network) - 1 - 1;
+    for (const range of subnet.reserved ?? []) {
+      const start = parseIp(range.start);
+      const end = parseIp(range.end);
+      if (start && end && end.value >= start.value) usable -= Number(end.value - start.value) + 1;
+    }
+    total += Math.max(0, usable);
+  }
+  return total;
+}
+
+function indent(text: string): string[] {
+  return text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => `  ${cell(l)}`);
+}
