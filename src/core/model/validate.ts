@@ -9,9 +9,12 @@ import { KINDS, kindInfo, type KindInfo } from './registry';
 import type { TenetObject } from './object';
 import { API_VERSION } from './common';
 import { cidrContains, cidrLast, cidrsOverlap, familyBits, formatCidr, isCanonicalCidr, parseCidr, parseIp, type Cidr } from '../net/ip';
+
+export { policyProblems, policyReferenceProblems, peerProblems, portProblems } from '../policy/validate';
 import { selectorProblems, type LabelSelector } from './selectors';
 import type { Network } from './kinds/network';
-import type { Peer, PolicySpec, PolicyPort, Rule } from './kinds/policy';
+import type { PolicySpec } from './kinds/policy';
+import { policyProblems } from '../policy/validate';
 import type { EndpointSpec } from './kinds/endpoint';
 
 export interface ValidationResult {
@@ -170,74 +173,6 @@ function endpointProblems(spec: EndpointSpec): string[] {
     else if (families.has(ip.family)) problems.push(`spec.ips[${index}]: at most one IPv${ip.family} address`);
     else families.add(ip.family);
   });
-  return problems;
-}
-
-export function policyProblems(kind: 'Policy' | 'GlobalPolicy', spec: PolicySpec): string[] {
-  const problems: string[] = [];
-  if (kind === 'Policy' && spec.tier !== undefined && spec.tier !== 'tenant') {
-    problems.push(`spec.tier: a tenant Policy may only use tier "tenant" (got "${spec.tier}"); use a GlobalPolicy for admin and baseline`);
-  }
-  if (kind === 'GlobalPolicy' && spec.tier !== 'admin' && spec.tier !== 'baseline') {
-    problems.push(`spec.tier: a GlobalPolicy needs tier "admin" or "baseline"`);
-  }
-  const applies = spec.appliesTo;
-  if (applies.group !== undefined && applies.selector !== undefined) problems.push('spec.appliesTo: give either group or selector, not both');
-  if (kind === 'Policy' && (applies.tenants || applies.tenantSelector)) {
-    problems.push('spec.appliesTo: tenants and tenantSelector are only for GlobalPolicy');
-  }
-  if (applies.selector) problems.push(...selectorProblems(applies.selector, 'spec.appliesTo.selector'));
-  if (applies.scopeSelector) problems.push(...selectorProblems(applies.scopeSelector, 'spec.appliesTo.scopeSelector'));
-  if (applies.tenantSelector) problems.push(...selectorProblems(applies.tenantSelector, 'spec.appliesTo.tenantSelector'));
-  const checkRules = (rules: Rule[] | undefined, direction: 'ingress' | 'egress') => {
-    (rules ?? []).forEach((rule, index) => {
-      const at = `spec.${direction}[${index}]`;
-      if (kind === 'Policy' && rule.action === 'pass') problems.push(`${at}.action: "pass" is only meaningful in the admin tier`);
-      const wrongSide = direction === 'ingress' ? rule.to : rule.from;
-      if (wrongSide !== undefined) problems.push(`${at}: ${direction} rules take "${direction === 'ingress' ? 'from' : 'to'}", not "${direction === 'ingress' ? 'to' : 'from'}"`);
-      const peers = direction === 'ingress' ? rule.from : rule.to;
-      (peers ?? []).forEach((peer, p) => problems.push(...peerProblems(kind, peer, `${at}.${direction === 'ingress' ? 'from' : 'to'}[${p}]`)));
-      (rule.ports ?? []).forEach((port, p) => problems.push(...portProblems(port, `${at}.ports[${p}]`)));
-    });
-  };
-  checkRules(spec.ingress, 'ingress');
-  checkRules(spec.egress, 'egress');
-  return problems;
-}
-
-function peerProblems(kind: 'Policy' | 'GlobalPolicy', peer: Peer, at: string): string[] {
-  const problems: string[] = [];
-  const forms = [peer.group !== undefined, peer.selector !== undefined || peer.scopeSelector !== undefined, peer.network !== undefined, peer.cidr !== undefined];
-  const tenantForm = peer.tenants !== undefined || peer.tenantSelector !== undefined;
-  const count = forms.filter(Boolean).length;
-  if (count === 0 && !tenantForm) problems.push(`${at}: a peer needs one of group, selector, scopeSelector, network, cidr${kind === 'GlobalPolicy' ? ', tenants' : ''}`);
-  if (count > 1) problems.push(`${at}: give only one of group, selector/scopeSelector, network, cidr`);
-  if (kind === 'Policy' && tenantForm) problems.push(`${at}: tenants and tenantSelector are only for GlobalPolicy`);
-  if (peer.selector) problems.push(...selectorProblems(peer.selector, `${at}.selector`));
-  if (peer.scopeSelector) problems.push(...selectorProblems(peer.scopeSelector, `${at}.scopeSelector`));
-  if (peer.except !== undefined && peer.cidr === undefined) problems.push(`${at}.except: only allowed together with cidr`);
-  if (peer.cidr !== undefined) {
-    const cidr = parseCidr(peer.cidr);
-    if (!cidr) problems.push(`${at}.cidr: "${peer.cidr}" is not a valid CIDR`);
-    (peer.except ?? []).forEach((text, e) => {
-      const inner = parseCidr(text);
-      if (!inner) problems.push(`${at}.except[${e}]: "${text}" is not a valid CIDR`);
-      else if (cidr && (inner.family !== cidr.family || inner.prefix < cidr.prefix || !cidrsOverlap(inner, cidr))) {
-        problems.push(`${at}.except[${e}]: ${text} must lie inside ${peer.cidr}`);
-      }
-    });
-  }
-  return problems;
-}
-
-function portProblems(port: PolicyPort, at: string): string[] {
-  const problems: string[] = [];
-  const icmp = port.protocol === 'ICMP' || port.protocol === 'ICMPv6';
-  if (icmp && (port.port !== undefined || port.endPort !== undefined)) problems.push(`${at}: ${port.protocol} takes no port`);
-  if (port.endPort !== undefined) {
-    if (typeof port.port !== 'number') problems.push(`${at}.endPort: needs a numeric port`);
-    else if (port.endPort < port.port) problems.push(`${at}.endPort: ${port.endPort} is below port ${port.port}`);
-  }
   return problems;
 }
 

@@ -11,7 +11,8 @@ export const Protocol = Type.Union([
 
 export const PolicyPort = Type.Object(
   {
-    protocol: Protocol,
+    /** Default TCP for numeric ports; for a named port, absent means whatever protocol the destination declares under that name. */
+    protocol: Type.Optional(Protocol),
     /** A number, or the name of a port the destination endpoint declares. */
     port: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' })]),
@@ -43,7 +44,8 @@ export const Action = Type.Union([Type.Literal('allow'), Type.Literal('deny'), T
 
 export const Rule = Type.Object(
   {
-    name: Type.Optional(Type.String({ maxLength: 100 })),
+    /** Shown by explain and in logs; a plain alphabet so it can never break out of an nft comment. */
+    name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([-A-Za-z0-9_. ]{0,98}[A-Za-z0-9])?$' })),
     action: Action,
     /** Absent: any peer. Present and empty: no peer (the rule never matches). */
     from: Type.Optional(Type.Array(Peer, { maxItems: 256 })),

@@ -1,0 +1,125 @@
+/**
+ * Incremental update between two programs of one namespace, as ordered
+ * operations for a single `nft -f` transaction. Membership changes (an endpoint
+ * appearing, leaving, relabelled) differ only in set and map elements, so they
+ * become element operations and nothing else; chains are rewritten only when
+ * their rules changed.
+ */
+import type { NftChain, NftProgram, NftSet, NftVmap } from './program';
+import { renderRule } from './render';
+
+export type NftOp =
+  | { op: 'addSet'; set: NftSet }
+  | { op: 'deleteSet'; name: string }
+  | { op: 'addElements'; set: string; elements: string[] }
+  | { op: 'deleteElements'; set: string; elements: string[] }
+  | { op: 'addMap'; map: NftVmap }
+  | { op: 'deleteMap'; name: string }
+  | { op: 'addMapElements'; map: string; elements: Record<string, string> }
+  | { op: 'deleteMapElements'; map: string; keys: string[] }
+  | { op: 'addChain'; chain: NftChain }
+  | { op: 'setChainRules'; chain: NftChain }
+  | { op: 'flushChain'; name: string }
+  | { op: 'deleteChain'; name: string };
+
+export interface ProgramDiff {
+  /** True when the change cannot be expressed incrementally (a set changed type, a base chain its hook): replace the table. */
+  replace: boolean;
+  ops: NftOp[];
+}
+
+/** Text that identifies a chain's content: equal fingerprints mean nothing to rewrite. */
+export function chainFingerprint(chain: NftChain): string {
+  const head = chain.base ? `${chain.base.hook}/${chain.base.priority}/${chain.base.policy}` : '';
+  return head + '\n' + chain.rules.map(renderRule).join('\n');
+}
+
+function sameSetShape(a: NftSet, b: NftSet): boolean {
+  return a.type === b.type && a.interval === b.interval;
+}
+
+export function diffPrograms(before: NftProgram | undefined, after: NftProgram): ProgramDiff {
+  if (!before) return { replace: true, ops: [] };
+  const ops: NftOp[] = [];
+  const oldSets = new Map(before.sets.map((s) => [s.name, s]));
+  const newSets = new Map(after.sets.map((s) => [s.name, s]));
+  const oldMaps = new Map(before.maps.map((m) => [m.name, m]));
+  const newMaps = new Map(after.maps.map((m) => [m.name, m]));
+  const oldChains = new Map(before.chains.map((c) => [c.name, c]));
+  const newChains = new Map(after.chains.map((c) => [c.name, c]));
+
+  for (const [name, set] of newSets) {
+    const old = oldSets.get(name);
+    if (old && !sameSetShape(old, set)) return { replace: true, ops: [] };
+  }
+  for (const [name, chain] of newChains) {
+    const old = oldChains.get(name);
+    if (old && (old.base?.hook !== chain.base?.hook || old.base?.priority !== chain.base?.priority || old.base?.policy !== chain.base?.policy)) {
+      return { replace: true, ops: [] };
+    }
+  }
+
+  for (const [name, set] of newSets) if (!oldSets.has(name)) ops.push({ op: 'addSet', set });
+  for (const [name, map] of newMaps) if (!oldMaps.has(name)) ops.push({ op: 'addMap', map: { ...map, elements: {} } });
+  for (const [name, chain] of newChains) if (!oldChains.has(name)) ops.push({ op: 'addChain', chain });
+
+  const deletes: NftOp[] = [];
+  for (const [name, set] of newSets) {
+    const old = oldSets.get(name);
+    if (!old) continue;
+    const oldElements = new Set(old.elements);
+    const newElements = new Set(set.elements);
+    const added = set.elements.filter((e) => !oldElements.has(e));
+    const removed = old.elements.filter((e) => !newElements.has(e));
+    if (added.length > 0) ops.push({ op: 'addElements', set: name, elements: added });
+    if (removed.length > 0) deletes.push({ op: 'deleteElements', set: name, elements: removed });
+  }
+  for (const [name, map] of newMaps) {
+    const old = oldMaps.get(name)?.elements ?? {};
+    const added: Record<string, string> = {};
+    const changed: string[] = [];
+    for (const [key, target] of Object.entries(map.elements)) {
+      if (old[key] === undefined) added[key] = target;
+      else if (old[key] !== target) {
+        changed.push(key);
+        added[key] = target;
+      }
+    }
+    const removed = Object.keys(old).filter((key) => map.elements[key] === undefined);
+    // A key whose target changed is removed and re-added in the same transaction: no gap is visible.
+    if (changed.length > 0) ops.push({ op: 'deleteMapElements', map: name, keys: changed });
+    if (Object.keys(added).length > 0) ops.push({ op: 'addMapElements', map: name, elements: added });
+    if (removed.length > 0) deletes.push({ op: 'deleteMapElements', map: name, keys: removed });
+  }
+  for (const [name, chain] of newChains) {
+    const old = oldChains.get(name);
+    if (!old || chainFingerprint(old) !== chainFingerprint(chain)) ops.push({ op: 'setChainRules', chain });
+  }
+  ops.push(...deletes);
+  const goneChains = [...oldChains.keys()].filter((name) => !newChains.has(name));
+  for (const name of goneChains) ops.push({ op: 'flushChain', name });
+  for (const name of goneChains) ops.push({ op: 'deleteChain', name });
+  for (const name of oldMaps.keys()) if (!newMaps.has(name)) ops.push({ op: 'deleteMap', name });
+  for (const name of oldSets.keys()) if (!newSets.has(name)) ops.push({ op: 'deleteSet', name });
+  return { replace: false, ops };
+}
+
+/** Counts of what a diff sends, for tests and reports. */
+export function summarizeOps(ops: readonly NftOp[]): Record<NftOp['op'], number> {
+  const counts = {
+    addSet: 0,
+    deleteSet: 0,
+    addElements: 0,
+    deleteElements: 0,
+    addMap: 0,
+    deleteMap: 0,
+    addMapElements: 0,
+    deleteMapElements: 0,
+    addChain: 0,
+    setChainRules: 0,
+    flushChain: 0,
+    deleteChain: 0,
+  } satisfies Record<NftOp['op'], number>;
+  for (const op of ops) counts[op.op]++;
+  return counts;
+}

@@ -1,0 +1,106 @@
+/**
+ * The nftables program of one tenant router namespace, as plain data.
+ * The same structure is rendered to `nft -f` text, diffed into incremental
+ * operations, and walked by explain: there is one source of truth for what the
+ * kernel does with a packet, so explain cannot drift from enforcement.
+ */
+
+export type Direction = 'egress' | 'ingress';
+export type TierName = 'admin' | 'tenant' | 'baseline';
+export type L4Name = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6';
+
+export const L4_NUMBER: Record<L4Name, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, icmpv6: 58 };
+
+/** Element types we use; the address family is part of the type, so a set holds one family. */
+export type SetType = 'ipv4_addr' | 'ipv6_addr' | 'ipv4_addr . inet_proto . inet_service' | 'ipv6_addr . inet_proto . inet_service';
+
+export interface NftSet {
+  name: string;
+  type: SetType;
+  /** Interval sets hold prefixes and ranges (CIDR peers); plain sets hold single addresses (members). */
+  interval: boolean;
+  /** Canonical element text, as rendered: `10.0.0.1`, `10.0.0.0/8`, `10.0.0.0-10.0.0.9`, `10.0.0.1 . 6 . 80`. */
+  elements: string[];
+  comment?: string;
+}
+
+export type Verdict =
+  | { kind: 'accept' }
+  | { kind: 'drop' }
+  | { kind: 'return' }
+  | { kind: 'continue' }
+  | { kind: 'jump'; target: string }
+  | { kind: 'goto'; target: string };
+
+/** Verdict map keyed by interface name: per-endpoint dispatch into its profile chain. */
+export interface NftVmap {
+  name: string;
+  /** interface name -> goto target chain */
+  elements: Record<string, string>;
+  comment?: string;
+}
+
+export type Match =
+  | { kind: 'ct'; states: Array<'established' | 'related' | 'invalid' | 'new'> }
+  | { kind: 'addr'; family: 4 | 6; field: 'saddr' | 'daddr'; set: string }
+  | { kind: 'family'; family: 4 | 6 }
+  | { kind: 'l4'; proto: L4Name }
+  /** `th dport { ... }` with inclusive ranges; only after an l4 match of tcp/udp/sctp. */
+  | { kind: 'dport'; ranges: Array<[number, number]> }
+  /** destination address, protocol and port together in a named-port set. */
+  | { kind: 'namedPort'; family: 4 | 6; set: string }
+  /** `meta mark & mask == value` (negate: !=). */
+  | { kind: 'mark'; mask: number; value: number; negate?: boolean }
+  | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string };
+
+export type Effect = { kind: 'setMarkBits'; bits: number } | { kind: 'clearMarkBits'; bits: number } | { kind: 'log'; prefix: string };
+
+/** Where a rule came from: what explain reports and what counters are attributed to. */
+export interface RuleOrigin {
+  direction?: Direction;
+  tier?: TierName | 'default' | 'base';
+  /** `Policy tenant/name` or `GlobalPolicy name`. */
+  policy?: string;
+  policyKind?: 'Policy' | 'GlobalPolicy';
+  /** Index of the rule in the policy's ingress/egress list. */
+  rule?: number;
+  ruleName?: string;
+  action?: 'allow' | 'deny' | 'pass' | 'log' | 'isolate' | 'default-allow' | 'default-deny' | 'stateful';
+}
+
+export interface NftRule {
+  matches: Match[];
+  effects?: Effect[];
+  verdict?: Verdict;
+  /** Every rule counts; the comment carries a stable id the agent maps counters back with. */
+  comment?: string;
+  origin?: RuleOrigin;
+}
+
+export interface BaseHook {
+  hook: 'forward';
+  /** nft priority as a number (filter is 0). */
+  priority: number;
+  policy: 'accept' | 'drop';
+}
+
+export interface NftChain {
+  name: string;
+  base?: BaseHook;
+  rules: NftRule[];
+}
+
+export interface NftProgram {
+  family: 'inet';
+  table: string;
+  sets: NftSet[];
+  maps: NftVmap[];
+  chains: NftChain[];
+  /** Not part of the kernel state: which local interface belongs to which endpoint (for explain and reports). */
+  interfaces: Record<string, string>;
+}
+
+export const TABLE_NAME = 'tenet';
+
+/** Mark bit set by an admin-tier `pass`: the rest of the admin tier is skipped. */
+export const PASS_MARK = 0x01000000;

@@ -1,0 +1,176 @@
+/**
+ * Renders the program model (and incremental operations on it) as `nft -f` text.
+ * Every name that reaches this text was produced by names.ts from validated
+ * object names; comments are filtered to a harmless alphabet anyway.
+ */
+import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, NftVmap, Verdict } from './program';
+import type { NftOp } from './diff';
+
+const SAFE_COMMENT = /[^A-Za-z0-9 _./:=#,+-]/g;
+
+export function safeComment(text: string): string {
+  return text.replace(SAFE_COMMENT, '_').slice(0, 120);
+}
+
+function hex(value: number): string {
+  return `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export function renderMatch(match: Match): string {
+  switch (match.kind) {
+    case 'ct':
+      return `ct state ${match.states.join(',')}`;
+    case 'addr':
+      return `${match.family === 4 ? 'ip' : 'ip6'} ${match.field} @${match.set}`;
+    case 'family':
+      return `meta nfproto ${match.family === 4 ? 'ipv4' : 'ipv6'}`;
+    case 'l4':
+      return `meta l4proto ${match.proto === 'icmpv6' ? 'ipv6-icmp' : match.proto}`;
+    case 'dport': {
+      const parts = match.ranges.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`));
+      return parts.length === 1 ? `th dport ${parts[0]}` : `th dport { ${parts.join(', ')} }`;
+    }
+    case 'namedPort':
+      return `${match.family === 4 ? 'ip' : 'ip6'} daddr . meta l4proto . th dport @${match.set}`;
+    case 'mark':
+      return `meta mark & ${hex(match.mask)} ${match.negate ? '!=' : '=='} ${hex(match.value)}`;
+    case 'vmap':
+      return `${match.field} vmap @${match.map}`;
+  }
+}
+
+function renderEffect(effect: Effect): string {
+  switch (effect.kind) {
+    case 'setMarkBits':
+      return `meta mark set meta mark | ${hex(effect.bits)}`;
+    case 'clearMarkBits':
+      return `meta mark set meta mark & ${hex(~effect.bits)}`;
+    case 'log':
+      return `log prefix "${safeComment(effect.prefix).slice(0, 120)} "`;
+  }
+}
+
+export function renderVerdict(verdict: Verdict): string {
+  switch (verdict.kind) {
+    case 'jump':
+    case 'goto':
+      return `${verdict.kind} ${verdict.target}`;
+    default:
+      return verdict.kind;
+  }
+}
+
+/** The rule body as it follows `add rule inet T CHAIN`. Counters are on every rule. */
+export function renderRule(rule: NftRule): string {
+  const parts = rule.matches.map(renderMatch);
+  // Rules that only dispatch (vmap) count in the chains they reach.
+  if (!rule.matches.some((m) => m.kind === 'vmap')) parts.push('counter');
+  for (const effect of rule.effects ?? []) parts.push(renderEffect(effect));
+  if (rule.verdict) parts.push(renderVerdict(rule.verdict));
+  if (rule.comment) parts.push(`comment "${safeComment(rule.comment)}"`);
+  return parts.join(' ');
+}
+
+function setHeader(set: NftSet): string {
+  const flags = set.interval ? ' flags interval;' : '';
+  const comment = set.comment ? ` comment "${safeComment(set.comment)}";` : '';
+  return `{ type ${set.type};${flags}${comment} }`;
+}
+
+function chunk<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+function elementLines(verb: 'add' | 'delete', family: string, table: string, name: string, elements: readonly string[]): string[] {
+  // Long element lists are split so no single line grows without bound.
+  return chunk(elements, 2000).map((part) => `${verb} element ${family} ${table} ${name} { ${part.join(', ')} }`);
+}
+
+function mapEntries(map: NftVmap | Record<string, string>): string[] {
+  const elements = 'elements' in map && typeof map.elements === 'object' ? (map as NftVmap).elements : (map as Record<string, string>);
+  return Object.entries(elements).map(([iface, target]) => `"${iface}" : goto ${target}`);
+}
+
+function chainHeader(chain: NftChain): string {
+  if (!chain.base) return '';
+  return ` { type filter hook ${chain.base.hook} priority ${chain.base.priority}; policy ${chain.base.policy}; }`;
+}
+
+/**
+ * Whole program as one transaction that creates or replaces the table:
+ * `add table` + `delete table` first makes it idempotent whether or not the table exists.
+ */
+export function renderProgram(program: NftProgram, options: { replace?: boolean } = {}): string {
+  const { family, table } = program;
+  const lines: string[] = [];
+  if (options.replace !== false) {
+    lines.push(`add table ${family} ${table}`, `delete table ${family} ${table}`);
+  }
+  lines.push(`add table ${family} ${table}`);
+  lines.push(...renderOps(program, creationOps(program)));
+  return lines.join('\n') + '\n';
+}
+
+/** Operations that build the program from an empty table. */
+export function creationOps(program: NftProgram): NftOp[] {
+  const ops: NftOp[] = [];
+  for (const set of program.sets) ops.push({ op: 'addSet', set });
+  for (const map of program.maps) ops.push({ op: 'addMap', map: { ...map, elements: {} } });
+  for (const chain of program.chains) ops.push({ op: 'addChain', chain });
+  for (const map of program.maps) {
+    if (Object.keys(map.elements).length > 0) ops.push({ op: 'addMapElements', map: map.name, elements: map.elements });
+  }
+  for (const chain of program.chains) ops.push({ op: 'setChainRules', chain });
+  return ops;
+}
+
+export function renderOps(program: Pick<NftProgram, 'family' | 'table'>, ops: readonly NftOp[]): string[] {
+  const { family, table } = program;
+  const lines: string[] = [];
+  for (const op of ops) {
+    switch (op.op) {
+      case 'addSet':
+        lines.push(`add set ${family} ${table} ${op.set.name} ${setHeader(op.set)}`);
+        if (op.set.elements.length > 0) lines.push(...elementLines('add', family, table, op.set.name, op.set.elements));
+        break;
+      case 'deleteSet':
+        lines.push(`delete set ${family} ${table} ${op.name}`);
+        break;
+      case 'addElements':
+        lines.push(...elementLines('add', family, table, op.set, op.elements));
+        break;
+      case 'deleteElements':
+        lines.push(...elementLines('delete', family, table, op.set, op.elements));
+        break;
+      case 'addMap':
+        lines.push(`add map ${family} ${table} ${op.map.name} { type ifname : verdict; }`);
+        if (Object.keys(op.map.elements).length > 0) lines.push(`add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements).join(', ')} }`);
+        break;
+      case 'deleteMap':
+        lines.push(`delete map ${family} ${table} ${op.name}`);
+        break;
+      case 'addMapElements':
+        lines.push(...chunk(mapEntries(op.elements), 2000).map((part) => `add element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
+        break;
+      case 'deleteMapElements':
+        lines.push(...chunk(op.keys.map((k) => `"${k}"`), 2000).map((part) => `delete element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
+        break;
+      case 'addChain':
+        lines.push(`add chain ${family} ${table} ${op.chain.name}${chainHeader(op.chain)}`);
+        break;
+      case 'setChainRules':
+        lines.push(`flush chain ${family} ${table} ${op.chain.name}`);
+        for (const rule of op.chain.rules) lines.push(`add rule ${family} ${table} ${op.chain.name} ${renderRule(rule)}`);
+        break;
+      case 'flushChain':
+        lines.push(`flush chain ${family} ${table} ${op.name}`);
+        break;
+      case 'deleteChain':
+        lines.push(`delete chain ${family} ${table} ${op.name}`);
+        break;
+    }
+  }
+  return lines;
+}
