@@ -1,0 +1,84 @@
+/**
+ * Serves Docker's plugin protocol on /run/docker/plugins/<name>.sock (the path dockerd hard-codes)
+ * for the agent's --docker-plugin flag.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { TenetClient } from '../client/api-client';
+import type { AttachApi } from '../cni/attach-api';
+import { DockerDriver } from './driver';
+import { shortHash } from './naming';
+import { PLUGIN_CONTENT_TYPE } from './protocol';
+import { StagingNamespace } from './staging';
+
+export const DEFAULT_PLUGIN_SOCKET = '/run/docker/plugins/tenet.sock';
+const MAX_BODY = 1 << 20;
+
+export interface DockerPluginOptions {
+  attach: AttachApi;
+  client: TenetClient;
+  hostName: string;
+  socketPath?: string;
+  daemonNetnsPid?: number;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface DockerPlugin {
+  socketPath: string;
+  driver: DockerDriver;
+  /**
+   * Stops serving. The staging namespace stays (empty between calls) unless asked: the agent records
+   * Docker attachments with its path, and a restarted agent must find it again.
+   */
+  close(options?: { removeStaging?: boolean }): Promise<void>;
+}
+
+/** One staging namespace per host and socket, so several lab agents on one machine never share one. */
+export function stagingNamespaceName(hostName: string, socketPath = DEFAULT_PLUGIN_SOCKET): string {
+  return `tenet-dkr-${shortHash(`${hostName}|${socketPath}`, 10)}`;
+}
+
+export async function startDockerPlugin(options: DockerPluginOptions): Promise<DockerPlugin> {
+  const socketPath = options.socketPath ?? DEFAULT_PLUGIN_SOCKET;
+  const staging = new StagingNamespace(stagingNamespaceName(options.hostName, socketPath));
+  const driver = new DockerDriver({ attach: options.attach, client: options.client, hostName: options.hostName, staging, daemonNetnsPid: options.daemonNetnsPid, log: options.log });
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      let body: Record<string, unknown> = {};
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+      } catch {
+        body = {};
+      }
+      const url = (request.url ?? '').split('?')[0];
+      void driver.handle(size > MAX_BODY ? '/too-large' : url, body).then((answer) => {
+        const text = JSON.stringify(answer);
+        response.writeHead(200, { 'content-type': PLUGIN_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
+      });
+    });
+  });
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+  fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    socketPath,
+    driver,
+    close: async ({ removeStaging = false } = {}) => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(socketPath, { force: true });
+      if (removeStaging) await staging.remove();
+    },
+  };
+}
