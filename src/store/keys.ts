@@ -18,3 +18,65 @@ export function parseObjectKey(key: string): { kind: KindName; tenant: string; n
   if (!kind || !tenant || !name) return undefined;
   return { kind: kind as KindName, tenant: tenant === '_' ? '' : tenant, name };
 }
+
+/** One key per allocated address: `/ipam/<tenant>/<network>/<ip>` (canonical IP text); its value is the endpoint name. */
+export const IPAM_PREFIX = '/ipam/';
+
+export function ipamNetworkPrefix(tenant: string, network: string): string {
+  return `${IPAM_PREFIX}${tenant}/${network}/`;
+}
+
+export function ipamKey(tenant: string, network: string, ip: string): string {
+  return `${IPAM_PREFIX}${tenant}/${network}/${ip}`;
+}
+
+export function parseIpamKey(key: string): { tenant: string; network: string; ip: string } | undefined {
+  if (!key.startsWith(IPAM_PREFIX)) return undefined;
+  const rest = key.slice(IPAM_PREFIX.length);
+  const first = rest.indexOf('/');
+  const second = rest.indexOf('/', first + 1);
+  if (first <= 0 || second <= first + 1 || second === rest.length - 1) return undefined;
+  return { tenant: rest.slice(0, first), network: rest.slice(first + 1, second), ip: rest.slice(second + 1) };
+}
+
+/** One key per MAC in use in a network: `/mac/<tenant>/<network>/<mac>`, so MACs are unique per network. */
+export const MAC_PREFIX = '/mac/';
+
+export function macKey(tenant: string, network: string, mac: string): string {
+  return `${MAC_PREFIX}${tenant}/${network}/${mac}`;
+}
+
+export function macNetworkPrefix(tenant: string, network: string): string {
+  return `${MAC_PREFIX}${tenant}/${network}/`;
+}
+
+/** One key per VNI in use: `/vni/<n>` holding the tenant name. */
+export const VNI_PREFIX = '/vni/';
+
+export function vniKey(vni: number): string {
+  return `${VNI_PREFIX}${vni}`;
+}
+
+/**
+ * Guards: a key that exists exactly as long as its parent (a tenant or a network) and says whether
+ * the parent is being deleted. Children compare its modRevision when they are created, so a parent
+ * deletion and a child creation can never both succeed, on any store.
+ */
+export const GUARD_PREFIX = '/guards/';
+
+export function guardKey(kind: 'Tenant' | 'Network', tenant: string, name: string): string {
+  return `${GUARD_PREFIX}${kind}/${tenant || '_'}/${name}`;
+}
+
+/** Bumped by every network create/update of a tenant so two overlapping networks cannot be written concurrently. */
+export function networkSetKey(tenant: string): string {
+  return `${GUARD_PREFIX}netset/${tenant}`;
+}
+
+/** History: a counter and one entry per history revision. */
+export const HISTORY_COUNTER_KEY = '/meta/history';
+export const HISTORY_PREFIX = '/history/';
+
+export function historyKey(revision: number): string {
+  return `${HISTORY_PREFIX}${String(revision).padStart(12, '0')}`;
+}

@@ -12,5 +12,6 @@ import { register as del } from './delete';
 import { register as exportIntent } from './export';
 import { register as history } from './history';
 import { register as rollback } from './rollback';
+import { register as controller } from './controller';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, apply, diff, get, describe, del, exportIntent, history, rollback];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, apply, diff, get, describe, del, exportIntent, history, rollback, controller];

@@ -1,0 +1,124 @@
+/**
+ * `tenet controller`: the REST API and watch streams over the store. Prints one
+ * `tenet controller listening on <url> (data: DIR)` line per listener once it is ready
+ * (tests and the lab parse it), logs JSON with pino to stderr, stops cleanly on SIGTERM/SIGINT.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { openStore } from '../../store/open-store';
+import { buildControllerServer } from '../../controller/server';
+import { CliError } from '../context';
+
+export interface Listener {
+  kind: 'tcp' | 'unix';
+  host: string;
+  port: number;
+  path: string;
+}
+
+export function parseListen(text: string): Listener {
+  if (text.startsWith('unix:')) {
+    const socketPath = text.slice('unix:'.length);
+    if (!path.isAbsolute(socketPath)) throw new CliError(`--listen ${text}: a unix socket path must be absolute`, 2);
+    return { kind: 'unix', host: '', port: 0, path: socketPath };
+  }
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) throw new CliError(`--listen ${text}: expected HOST:PORT (e.g. 127.0.0.1:7400, [::1]:0) or unix:/abs/path.sock`, 2);
+  return { kind: 'tcp', host: match[1].replace(/^\[|\]$/g, ''), port, path: '' };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function register(program: Command): void {
+  program
+    .command('controller')
+    .description('run the controller: REST API, watch streams, IPAM, history (store: SQLite in the data dir, or etcd)')
+    .option('--data-dir <dir>', 'data directory (SQLite store)', './tenet-data')
+    .option('--listen <addr>', 'HOST:PORT or unix:/abs/path.sock; may be repeated (default 127.0.0.1:7400)', collect, [] as string[])
+    .option('--store <spec>', 'sqlite (default) or etcd://host:port[,host:port...]')
+    .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
+    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string }) => {
+      const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
+      await runController({ dataDir: path.resolve(options.dataDir), listeners, store: options.store, logLevel: options.logLevel });
+    });
+}
+
+export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; logLevel: string }): Promise<void> {
+  const logger = pino({ level: options.logLevel, base: { component: 'controller' } }, pino.destination({ fd: 2, sync: false }));
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(options.store, options.dataDir);
+  const bookmarkMs = process.env.TENET_WATCH_BOOKMARK_MS ? Number(process.env.TENET_WATCH_BOOKMARK_MS) : undefined;
+  const controller = await buildControllerServer({ store, logger, bookmarkMs });
+  const servers: http.Server[] = [];
+  const socketFiles: string[] = [];
+  let stopping: Promise<void> | undefined;
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+
+  const stop = (signal: string): Promise<void> => {
+    if (stopping) return stopping;
+    logger.info({ signal }, 'shutting down');
+    stopping = (async () => {
+      const closing = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      await controller.close();
+      for (const server of servers) server.closeIdleConnections();
+      const force = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), 2000);
+      await Promise.all(closing);
+      clearTimeout(force);
+      await store.close();
+      for (const file of socketFiles) fs.rmSync(file, { force: true });
+      logger.info('stopped');
+      logger.flush();
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  const lines: string[] = [];
+  try {
+    for (const listener of options.listeners) {
+      const server = controller.createServer();
+      server.keepAliveTimeout = 65_000;
+      servers.push(server);
+      if (listener.kind === 'unix') {
+        // A socket file left by a controller that was killed would make listen fail with EADDRINUSE.
+        if (fs.existsSync(listener.path) && fs.statSync(listener.path).isSocket()) fs.rmSync(listener.path);
+        fs.mkdirSync(path.dirname(listener.path), { recursive: true });
+        await listen(server, { path: listener.path });
+        fs.chmodSync(listener.path, 0o600);
+        socketFiles.push(listener.path);
+        lines.push(`unix:${listener.path}`);
+      } else {
+        await listen(server, { host: listener.host, port: listener.port });
+        const address = server.address() as AddressInfo;
+        const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+        lines.push(`http://${host}:${address.port}`);
+      }
+    }
+  } catch (error) {
+    await stop('startup failure');
+    throw new CliError(`cannot listen: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const url of lines) process.stdout.write(`tenet controller listening on ${url} (data: ${options.dataDir})\n`);
+  logger.info({ listeners: lines, dataDir: options.dataDir }, 'controller ready');
+  await stopped;
+}
+
+function listen(server: http.Server, options: { host?: string; port?: number; path?: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,72 @@
+/** Prometheus metrics of one controller: requests by route, objects by kind, IPAM usage per network. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import { KINDS } from '../core/model/registry';
+import type { StateIndex } from './state-index';
+
+export function installMetrics(app: FastifyInstance, index: StateIndex): Registry {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'tenet_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status code',
+    labelNames: ['method', 'route', 'code'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'tenet_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request (watch streams: their whole life), by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'tenet_objects',
+    help: 'Objects in the store, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const info of KINDS) this.set({ kind: info.kind }, index.countOf(info.kind));
+    },
+  });
+  const allocated = new Gauge({
+    name: 'tenet_ipam_addresses_allocated',
+    help: 'Addresses allocated per network and family',
+    labelNames: ['tenant', 'network', 'family'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      total.reset();
+      for (const network of index.knownNetworks()) {
+        let pool;
+        try {
+          pool = index.pool(network);
+        } catch {
+          continue;
+        }
+        for (const subnet of pool.subnets) {
+          const labels = { tenant: network.metadata.tenant ?? '', network: network.metadata.name, family: `ipv${subnet.family}` };
+          this.set(labels, subnet.usedCount);
+          total.set(labels, Number(subnet.capacity));
+        }
+      }
+    },
+  });
+  const total = new Gauge({
+    name: 'tenet_ipam_addresses_total',
+    help: 'Addresses that can be allocated per network and family',
+    labelNames: ['tenant', 'network', 'family'] as const,
+    registers: [registry],
+  });
+  void allocated;
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, code: String(reply.statusCode) });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  return registry;
+}

@@ -1,0 +1,44 @@
+/** Routes over several kinds at once: apply, history, rollback, snapshot, multi-kind watch, health, OpenAPI. */
+import type { FastifyInstance } from 'fastify';
+import { kindInfo, type KindName } from '../../core/model/registry';
+import { OBJECTS_PREFIX } from '../../store/keys';
+import { invalid } from '../errors';
+import type { ObjectService } from '../object-service';
+import { buildOpenApi } from '../openapi';
+import { startRevision, streamWatch, type WatchStreams } from '../watch-stream';
+import { singleQuery } from './objects';
+
+function kindsFrom(text: string | undefined): KindName[] {
+  if (!text) throw invalid('kinds is required, e.g. ?kinds=Tenant,Network,Endpoint', ['kinds: required']);
+  const kinds: KindName[] = [];
+  const problems: string[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const info = kindInfo(part);
+    if (info) kinds.push(info.kind);
+    else problems.push(`kinds: unknown kind "${part.slice(0, 40)}"`);
+  }
+  if (problems.length > 0 || kinds.length === 0) throw invalid('kinds must be a comma-separated list of kinds', problems.length ? problems : ['kinds: empty']);
+  return kinds;
+}
+
+export function registerClusterRoutes(app: FastifyInstance, service: ObjectService, streams: WatchStreams): void {
+  const openapi = buildOpenApi();
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/api/v1/openapi.json', async () => openapi);
+
+  app.post('/api/v1/apply', async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply' }));
+  app.get('/api/v1/history', async () => ({ items: await service.history() }));
+  app.post('/api/v1/rollback', async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback' }));
+
+  app.get('/api/v1/snapshot', async (request) => {
+    const kinds = kindsFrom(singleQuery(request.query as Record<string, unknown>, 'kinds'));
+    return service.snapshot(kinds);
+  });
+  app.get('/api/v1/watch', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const kinds = kindsFrom(singleQuery(query, 'kinds'));
+    const after = await startRevision(service.store, singleQuery(query, 'resourceVersion'));
+    await streamWatch(request, reply, service.store, streams, { prefix: OBJECTS_PREFIX, kinds: new Set(kinds) }, after);
+    return reply;
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The controller's HTTP server: fastify with JSON errors for every failure, the object and
+ * cluster routes, metrics, and a per-request `actor` that an auth preHandler can set later
+ * (it defaults to "anonymous" and is recorded in history).
+ */
+import http from 'node:http';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactoryHandler } from 'fastify';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store';
+import { ObjectService } from './object-service';
+import { ServiceError, type Reason } from './errors';
+import { installMetrics } from './metrics';
+import { registerObjectRoutes } from './routes/objects';
+import { registerClusterRoutes } from './routes/cluster';
+import { WatchStreams } from './watch-stream';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is making the request; auth sets it in a preHandler hook. */
+    actor: string;
+  }
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ControllerServerOptions {
+  store: Store;
+  logger: Logger;
+  /** Seconds between watch BOOKMARK lines when nothing else was sent (default 10 s). */
+  bookmarkMs?: number;
+  /** Called with the app before routes are added (auth hooks go here). */
+  beforeRoutes?: (app: FastifyInstance, service: ObjectService) => void | Promise<void>;
+}
+
+export interface ControllerServer {
+  app: FastifyInstance;
+  service: ObjectService;
+  /** A new http.Server answering with this app (one per listener). */
+  createServer(): http.Server;
+  /** Ends watch streams, closes the app and stops following the store (the store stays open). */
+  close(): Promise<void>;
+}
+
+const REASONS: Record<number, Reason> = {
+  400: 'Invalid',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'PayloadTooLarge',
+};
+
+export async function buildControllerServer(options: ControllerServerOptions): Promise<ControllerServer> {
+  const service = new ObjectService(options.store);
+  await service.start();
+  const streams = new WatchStreams(options.bookmarkMs ?? 10_000);
+  let handler: FastifyServerFactoryHandler | undefined;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    serverFactory: (h) => {
+      handler = h;
+      return http.createServer(h);
+    },
+  }) as unknown as FastifyInstance;
+  app.decorateRequest('actor', 'anonymous');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseJson);
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ServiceError) return reply.code(error.status).send(error.toBody());
+    const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const message = status === 413 ? `request body is larger than ${BODY_LIMIT} bytes` : (error as Error).message;
+      return reply.code(status).send({ error: { code: status, reason: REASONS[status] ?? 'Invalid', message, details: [] } });
+    }
+    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+    return reply.code(500).send({ error: { code: 500, reason: 'Internal', message: 'internal error; see the controller log', details: [] } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 404, reason: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, details: [] } });
+  });
+
+  installMetrics(app, service.index);
+  if (options.beforeRoutes) await options.beforeRoutes(app, service);
+  registerObjectRoutes(app, service, streams);
+  registerClusterRoutes(app, service, streams);
+  app.addHook('preClose', async () => streams.endAll());
+  await app.ready();
+
+  return {
+    app,
+    service,
+    createServer: () => http.createServer(handler!),
+    close: async () => {
+      streams.endAll();
+      await app.close();
+      service.stop();
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * NDJSON watch streams: every change after a revision, in order, with no gaps; a BOOKMARK line
+ * when nothing was sent for a while; 410 before the stream starts when the revision is too old.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CompactedError, type Store, type StoreEvent, type Watcher } from '../store/store';
+import { parseObjectKey } from '../store/keys';
+import type { KindName } from '../core/model/registry';
+import { selectorMatches, type LabelSelector } from '../core/model/selectors';
+import type { TenetObject } from '../core/model/object';
+import { gone, invalid } from './errors';
+
+export interface WatchFilter {
+  prefix: string;
+  kinds: Set<KindName>;
+  tenant?: string;
+  selector?: LabelSelector;
+}
+
+/** Streams that are open, so shutdown can end them instead of waiting for clients. */
+export class WatchStreams {
+  private readonly open = new Set<() => void>();
+
+  constructor(readonly bookmarkMs: number) {}
+
+  add(end: () => void): () => void {
+    this.open.add(end);
+    return () => {
+      this.open.delete(end);
+    };
+  }
+
+  endAll(): void {
+    for (const end of [...this.open]) end();
+  }
+}
+
+/** The revision a watch starts after: the given resourceVersion, or now. */
+export async function startRevision(store: Store, text: unknown): Promise<number> {
+  if (text === undefined || text === '') return store.currentRevision();
+  if (typeof text !== 'string' || !/^[0-9]{1,15}$/.test(text)) throw invalid('resourceVersion must be a revision number', ['resourceVersion: must be a non-negative integer']);
+  return Number(text);
+}
+
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
+export async function streamWatch(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  store: Store,
+  streams: WatchStreams,
+  filter: WatchFilter,
+  after: number,
+): Promise<void> {
+  const raw = reply.raw;
+  let headersSent = false;
+  let ended = false;
+  let lastRevision = after;
+  let sentSinceBookmark = false;
+  const early: string[] = [];
+  let watcher: Watcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let forget: () => void = () => undefined;
+
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    watcher?.cancel();
+    if (timer) clearInterval(timer);
+    forget();
+    if (!raw.writableEnded) raw.end();
+  };
+  const write = (line: string) => {
+    if (ended) return;
+    if (!headersSent) {
+      early.push(line);
+      return;
+    }
+    raw.write(line);
+    sentSinceBookmark = true;
+    // A client that stops reading must not make the controller hold its events forever: it re-watches from its last revision.
+    if (raw.writableLength > MAX_BUFFERED) end();
+  };
+  const onEvents = (events: StoreEvent[]) => {
+    let text = '';
+    for (const event of events) {
+      if (event.revision > lastRevision) lastRevision = event.revision;
+      const line = toLine(event, filter);
+      if (line) text += line;
+    }
+    if (text) write(text);
+  };
+  try {
+    watcher = await store.watch(filter.prefix, after, { onEvents, onError: () => end() });
+  } catch (error) {
+    if (error instanceof CompactedError) {
+      throw gone(`resourceVersion ${error.requested} is too old (oldest retained is ${error.oldest}); list again and watch from its resourceVersion`);
+    }
+    throw error;
+  }
+  reply.hijack();
+  raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  raw.flushHeaders();
+  headersSent = true;
+  if (early.length > 0) write(early.splice(0).join(''));
+  forget = streams.add(end);
+  timer = setInterval(() => {
+    if (!sentSinceBookmark) write(`${JSON.stringify({ type: 'BOOKMARK', revision: lastRevision })}\n`);
+    sentSinceBookmark = false;
+  }, streams.bookmarkMs);
+  timer.unref();
+  request.raw.on('close', end);
+  raw.on('close', end);
+  raw.on('error', end);
+}
+
+function toLine(event: StoreEvent, filter: WatchFilter): string | undefined {
+  const ref = parseObjectKey(event.key);
+  if (!ref || !filter.kinds.has(ref.kind)) return undefined;
+  if (filter.tenant !== undefined && ref.tenant !== filter.tenant) return undefined;
+  let object: TenetObject;
+  try {
+    object = JSON.parse(event.value) as TenetObject;
+  } catch {
+    return undefined;
+  }
+  if (filter.selector && !selectorMatches(filter.selector, object.metadata.labels ?? {})) return undefined;
+  object.metadata.resourceVersion = String(event.revision);
+  const type = event.type === 'delete' ? 'DELETED' : event.createRevision === event.revision ? 'ADDED' : 'MODIFIED';
+  return `${JSON.stringify({ type, object, revision: event.revision })}\n`;
+}

@@ -1,0 +1,25 @@
+/**
+ * Opens the store named on the command line. `sqlite` (or nothing) is the embedded store in the
+ * data directory; `sqlite:/abs/dir` puts it elsewhere. The etcd store plugs in here as `etcd://host:port,...`.
+ */
+import { EtcdStore } from './etcd-store';
+import { isEtcdSpec } from './etcd-spec';
+import { SqliteStore } from './sqlite-store';
+import type { Store } from './store';
+
+export async function openStore(spec: string | undefined, dataDir: string): Promise<Store> {
+  const text = (spec ?? 'sqlite').trim();
+  if (text === 'sqlite' || text === '') return SqliteStore.open(dataDir, { retainRevisions: retainFromEnv() });
+  if (isEtcdSpec(text)) return EtcdStore.open(text);
+  if (text.startsWith('sqlite:')) return SqliteStore.open(text.slice('sqlite:'.length), { retainRevisions: retainFromEnv() });
+  throw new Error(`unknown store "${text}": use sqlite, sqlite:/path/to/dir or etcd://host:port[,host:port...]`);
+}
+
+/** Tests shrink the watch history to provoke 410 Gone without writing 100,000 revisions. */
+function retainFromEnv(): number | undefined {
+  const text = process.env.TENET_RETAIN_REVISIONS;
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`TENET_RETAIN_REVISIONS must be a positive integer (got "${text}")`);
+  return value;
+}

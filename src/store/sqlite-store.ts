@@ -1,0 +1,271 @@
+/**
+ * The embedded store: one SQLite file (WAL, synchronous=NORMAL) in the data directory.
+ *
+ * - `kv` holds the live keys with their create/mod revisions.
+ * - `events` holds every write of the last `retainRevisions` revisions so a watcher can
+ *   resume from any retained revision with no gap; older revisions are compacted away and
+ *   a watch from before them throws CompactedError (the caller re-lists).
+ * - `meta` holds the global revision and the compaction point.
+ *
+ * better-sqlite3 is synchronous and this process is the only writer, so each txn() runs as
+ * one SQLite transaction from compare to commit, and watchers are notified after the commit.
+ * WAL with synchronous=NORMAL keeps every committed txn across a kill -9 of the process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CompactedError,
+  type Compare,
+  type KeyValue,
+  type RangeResult,
+  type Store,
+  type StoreEvent,
+  type TxnResult,
+  type WatchHandlers,
+  type Watcher,
+  type WriteOp,
+} from './store';
+
+export interface SqliteStoreOptions {
+  /** How many revisions of events are kept for watches (default 100,000). */
+  retainRevisions?: number;
+}
+
+interface Row {
+  key: string;
+  value: string;
+  create_rev: number;
+  mod_rev: number;
+}
+
+interface EventRow {
+  rev: number;
+  type: number;
+  key: string;
+  value: string;
+  create_rev: number;
+}
+
+interface WatchEntry {
+  prefix: string;
+  handlers: WatchHandlers;
+  queue: StoreEvent[];
+  scheduled: boolean;
+  cancelled: boolean;
+}
+
+const PUT = 0;
+const DELETE = 1;
+
+export const SQLITE_FILE = 'tenet.db';
+
+/** The smallest string greater than every string starting with prefix (for key range scans). */
+function prefixEnd(prefix: string): string | undefined {
+  if (prefix === '') return undefined;
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private revision: number;
+  private compacted: number;
+  private readonly retain: number;
+  private readonly compactStep: number;
+  private readonly watchers = new Set<WatchEntry>();
+  private closed = false;
+  private readonly statements;
+  private readonly runTxn: (compares: Compare[], ops: WriteOp[]) => TxnResult & { events?: StoreEvent[] };
+
+  static async open(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return new SqliteStore(path.join(dataDir, SQLITE_FILE), options);
+  }
+
+  private constructor(file: string, options: SqliteStoreOptions) {
+    this.retain = Math.max(1, Math.floor(options.retainRevisions ?? 100_000));
+    this.compactStep = Math.max(1, Math.min(1000, Math.floor(this.retain / 10)));
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS events (rev INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, key TEXT NOT NULL,
+        value TEXT NOT NULL, create_rev INTEGER NOT NULL, PRIMARY KEY (rev, seq)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
+    `);
+    this.statements = {
+      get: this.db.prepare<[string], Row>('SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?'),
+      modRev: this.db.prepare<[string], { mod_rev: number }>('SELECT mod_rev FROM kv WHERE key = ?'),
+      rangeAll: this.db.prepare<[], Row>('SELECT key, value, create_rev, mod_rev FROM kv ORDER BY key'),
+      rangeFrom: this.db.prepare<[string], Row>('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? ORDER BY key'),
+      range: this.db.prepare<[string, string], Row>('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
+      rangeLimit: this.db.prepare<[string, string, number], Row>(
+        'SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?',
+      ),
+      upsert: this.db.prepare<[string, string, number, number]>(
+        'INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_rev = excluded.mod_rev',
+      ),
+      remove: this.db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
+      event: this.db.prepare<[number, number, number, string, string, number]>(
+        'INSERT INTO events (rev, seq, type, key, value, create_rev) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      eventsAfter: this.db.prepare<[number], EventRow>('SELECT rev, type, key, value, create_rev FROM events WHERE rev > ? ORDER BY rev, seq'),
+      setMeta: this.db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE name = ?'),
+      getMeta: this.db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE name = ?'),
+      compact: this.db.prepare<[number]>('DELETE FROM events WHERE rev <= ?'),
+    };
+    this.revision = this.statements.getMeta.get('revision')!.value;
+    this.compacted = this.statements.getMeta.get('compacted')!.value;
+    this.runTxn = this.db.transaction((compares: Compare[], ops: WriteOp[]) => this.applyTxn(compares, ops));
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.assertOpen();
+    const row = this.statements.get.get(key);
+    return row ? toKeyValue(row) : undefined;
+  }
+
+  async range(prefix: string, options: { limit?: number } = {}): Promise<RangeResult> {
+    this.assertOpen();
+    const end = prefixEnd(prefix);
+    let rows: Row[];
+    if (end === undefined) rows = prefix === '' ? this.statements.rangeAll.all() : this.statements.rangeFrom.all(prefix);
+    else if (options.limit !== undefined) rows = this.statements.rangeLimit.all(prefix, end, Math.max(0, Math.floor(options.limit)));
+    else rows = this.statements.range.all(prefix, end);
+    if (end === undefined && options.limit !== undefined) rows = rows.slice(0, options.limit);
+    return { items: rows.map(toKeyValue), revision: this.revision };
+  }
+
+  async txn(compares: Compare[], ops: WriteOp[]): Promise<TxnResult> {
+    this.assertOpen();
+    const result = this.runTxn(compares, ops);
+    const events = result.events;
+    delete result.events;
+    if (events && events.length > 0) this.notify(events);
+    return result;
+  }
+
+  private applyTxn(compares: Compare[], ops: WriteOp[]): TxnResult & { events?: StoreEvent[] } {
+    const failed: Compare[] = [];
+    for (const compare of compares) {
+      const actual = this.statements.modRev.get(compare.key)?.mod_rev ?? 0;
+      if (actual !== compare.modRevision) failed.push(compare);
+    }
+    if (failed.length > 0) return { succeeded: false, revision: this.revision, failed };
+    // A txn with nothing to write changes nothing, so it does not take a revision (as in etcd).
+    if (ops.length === 0) return { succeeded: true, revision: this.revision };
+    const revision = this.revision + 1;
+    const events: StoreEvent[] = [];
+    let seq = 0;
+    for (const op of ops) {
+      const existing = this.statements.get.get(op.key);
+      if (op.type === 'put') {
+        const createRevision = existing ? existing.create_rev : revision;
+        this.statements.upsert.run(op.key, op.value, createRevision, revision);
+        this.statements.event.run(revision, seq++, PUT, op.key, op.value, createRevision);
+        events.push({ type: 'put', key: op.key, value: op.value, revision, createRevision });
+      } else if (existing) {
+        this.statements.remove.run(op.key);
+        this.statements.event.run(revision, seq++, DELETE, op.key, existing.value, existing.create_rev);
+        events.push({ type: 'delete', key: op.key, value: existing.value, revision, createRevision: existing.create_rev });
+      }
+    }
+    this.statements.setMeta.run(revision, 'revision');
+    const compactTo = revision - this.retain;
+    if (compactTo - this.compacted >= this.compactStep) {
+      this.statements.compact.run(compactTo);
+      this.statements.setMeta.run(compactTo, 'compacted');
+      this.compacted = compactTo;
+    }
+    this.revision = revision;
+    return { succeeded: true, revision, events };
+  }
+
+  async watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Promise<Watcher> {
+    this.assertOpen();
+    if (afterRevision < this.compacted) throw new CompactedError(afterRevision, this.compacted + 1);
+    const entry: WatchEntry = { prefix, handlers, queue: [], scheduled: false, cancelled: false };
+    // Reading the backlog and registering happen in one synchronous step, so no commit can fall between them.
+    if (afterRevision < this.revision) {
+      for (const row of this.statements.eventsAfter.iterate(afterRevision)) {
+        if (!row.key.startsWith(prefix)) continue;
+        entry.queue.push({ type: row.type === PUT ? 'put' : 'delete', key: row.key, value: row.value, revision: row.rev, createRevision: row.create_rev });
+      }
+    }
+    this.watchers.add(entry);
+    this.schedule(entry);
+    return {
+      cancel: () => {
+        entry.cancelled = true;
+        this.watchers.delete(entry);
+      },
+    };
+  }
+
+  async currentRevision(): Promise<number> {
+    this.assertOpen();
+    return this.revision;
+  }
+
+  /** Oldest revision a watch can still start after. */
+  oldestWatchableRevision(): number {
+    return this.compacted;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const entry of this.watchers) {
+      entry.cancelled = true;
+      safely(() => entry.handlers.onError(new Error('store closed')));
+    }
+    this.watchers.clear();
+    this.db.close();
+  }
+
+  private notify(events: StoreEvent[]): void {
+    for (const entry of this.watchers) {
+      let matched = false;
+      for (const event of events) {
+        if (event.key.startsWith(entry.prefix)) {
+          entry.queue.push(event);
+          matched = true;
+        }
+      }
+      if (matched) this.schedule(entry);
+    }
+  }
+
+  /** Delivery is always deferred to a microtask so a watcher sees its backlog before any later commit, in order. */
+  private schedule(entry: WatchEntry): void {
+    if (entry.scheduled || entry.queue.length === 0) return;
+    entry.scheduled = true;
+    queueMicrotask(() => {
+      entry.scheduled = false;
+      if (entry.cancelled || entry.queue.length === 0) return;
+      const batch = entry.queue;
+      entry.queue = [];
+      safely(() => entry.handlers.onEvents(batch));
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+}
+
+function toKeyValue(row: Row): KeyValue {
+  return { key: row.key, value: row.value, createRevision: row.create_rev, modRevision: row.mod_rev };
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    process.emitWarning(`store watcher failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
