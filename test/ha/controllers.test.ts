@@ -1,0 +1,188 @@
+/**
+ * Several controllers on one real 3-member etcd cluster: allocations stay unique when controllers
+ * race, acknowledged writes survive a controller's kill -9, the API keeps answering with an etcd
+ * member down, and what one controller writes the other serves (GET and watch).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TenetClient, type WatchEvent } from '../../src/client/api-client';
+import { ApiError, UnreachableError } from '../../src/client/errors';
+import { API_VERSION } from '../../src/core/model/common';
+import type { TenetObject } from '../../src/core/model/object';
+import { EtcdStore } from '../../src/store/etcd-store';
+import { IPAM_PREFIX, objectPrefix } from '../../src/store/keys';
+import { startEtcd, type EtcdCluster } from '../helpers/etcd';
+import { startControllerProcess, type ControllerProcess } from './controller-process';
+
+const TENANT = 'ha';
+const NET = 'big';
+
+const endpoint = (name: string, network = NET): TenetObject => ({
+  apiVersion: API_VERSION,
+  kind: 'Endpoint',
+  metadata: { name, tenant: TENANT },
+  spec: { network },
+});
+
+/** Creates `names` through `clients` round-robin with `concurrency` requests in flight per client. */
+async function createMany(
+  clients: TenetClient[],
+  names: string[],
+  concurrency: number,
+  onAck?: (name: string, ip: string, count: number) => void,
+): Promise<{ acked: Map<string, string>; failed: Map<string, Error> }> {
+  const acked = new Map<string, string>();
+  const failed = new Map<string, Error>();
+  let next = 0;
+  await Promise.all(
+    clients.flatMap((client) =>
+      Array.from({ length: concurrency }, async () => {
+        while (next < names.length) {
+          const name = names[next++];
+          try {
+            const created = await client.create(endpoint(name));
+            const ip = created.status?.ipv4;
+            assert.equal(typeof ip, 'string', `${name} got an address`);
+            acked.set(name, ip as string);
+            onAck?.(name, ip as string, acked.size);
+          } catch (error) {
+            if (!(error instanceof UnreachableError)) throw error;
+            failed.set(name, error);
+          }
+        }
+      }),
+    ),
+  );
+  return { acked, failed };
+}
+
+/** Every endpoint in the network with its address, read through one controller. */
+async function addresses(client: TenetClient): Promise<Map<string, string>> {
+  const listed = await client.list('Endpoint', { tenant: TENANT });
+  const result = new Map<string, string>();
+  for (const item of listed.items) if ((item.spec as { network: string }).network === NET) result.set(item.metadata.name, item.status?.ipv4 as string);
+  return result;
+}
+
+describe('several controllers on a 3-member etcd', () => {
+  let etcd: EtcdCluster;
+  let store: EtcdStore;
+  const controllers: ControllerProcess[] = [];
+  let a: TenetClient;
+  let b: TenetClient;
+
+  before(async () => {
+    etcd = await startEtcd({ size: 3 });
+    store = await EtcdStore.open(etcd.spec);
+    controllers.push(await startControllerProcess(etcd.spec), await startControllerProcess(etcd.spec));
+    a = new TenetClient({ servers: [controllers[0].url] });
+    b = new TenetClient({ servers: [controllers[1].url] });
+    await a.create({ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: TENANT }, spec: {} });
+    // A /20: room for every endpoint these tests create, so only duplicates (never exhaustion) can fail them.
+    await b.create({ apiVersion: API_VERSION, kind: 'Network', metadata: { name: NET, tenant: TENANT }, spec: { subnets: [{ cidr: '10.20.0.0/20' }] } });
+  });
+
+  after(async () => {
+    await Promise.all(controllers.map((c) => c.kill()));
+    await store?.close();
+    await etcd?.stop();
+  });
+
+  it('2,000 concurrent creates spread over both controllers get 2,000 distinct addresses', async () => {
+    const names = Array.from({ length: 2000 }, (_, i) => `c${i}`);
+    const { acked, failed } = await createMany([a, b], names, 16);
+    assert.equal(failed.size, 0);
+    assert.equal(acked.size, 2000);
+    assert.equal(new Set(acked.values()).size, 2000, 'no address handed out twice');
+    // Both controllers list the same endpoints with the same addresses.
+    assert.deepEqual(await addresses(a), acked);
+    assert.deepEqual(await addresses(b), acked);
+  });
+
+  it('kill -9 of a controller mid-run: every acknowledged create survives, no address is duplicated or leaked', async () => {
+    const victim = await startControllerProcess(etcd.spec);
+    controllers.push(victim);
+    const v = new TenetClient({ servers: [victim.url] });
+    const names = Array.from({ length: 800 }, (_, i) => `k${i}`);
+    let killing: Promise<void> | undefined;
+    const { acked, failed } = await createMany([a, v], names, 12, (_name, _ip, count) => {
+      if (count === 200) killing = victim.kill();
+    });
+    await killing;
+    assert.ok(killing, 'the victim was killed during the run');
+    assert.ok(failed.size > 0, 'some creates went to the dead controller');
+    const stored = await addresses(b);
+    for (const [name, ip] of acked) assert.equal(stored.get(name), ip, `acknowledged ${name} kept its address`);
+    assert.equal(new Set(stored.values()).size, stored.size, 'no address duplicated');
+    // Creates cut off by the kill committed whole or not at all: allocation records match the endpoints exactly.
+    const ipam = await store.range(`${IPAM_PREFIX}${TENANT}/${NET}/`);
+    const owners = new Map(ipam.items.map((kv) => [kv.key.slice(kv.key.lastIndexOf('/') + 1), kv.value]));
+    assert.equal(owners.size, stored.size);
+    for (const [name, ip] of stored) assert.equal(owners.get(ip), name, `${ip} is recorded for ${name}`);
+    const objects = await store.range(objectPrefix('Endpoint', TENANT));
+    assert.equal(objects.items.length, stored.size);
+  });
+
+  it('with one etcd member killed the API keeps answering through both controllers', async () => {
+    await etcd.kill(0);
+    try {
+      const names = Array.from({ length: 100 }, (_, i) => `m${i}`);
+      const { acked, failed } = await createMany([a, b], names, 4);
+      assert.equal(failed.size, 0);
+      assert.equal(acked.size, 100);
+      for (const name of ['m0', 'm99']) {
+        assert.equal((await a.get('Endpoint', name, TENANT)).status?.ipv4, acked.get(name));
+        assert.equal((await b.get('Endpoint', name, TENANT)).status?.ipv4, acked.get(name));
+      }
+      const all = await addresses(a);
+      assert.equal(new Set(all.values()).size, all.size);
+    } finally {
+      await etcd.restart(0);
+    }
+  });
+
+  it('an object written through one controller is seen through the other, by GET and by watch', async () => {
+    const since = (await b.list('Endpoint', { tenant: TENANT })).resourceVersion;
+    const events: WatchEvent[] = [];
+    let wake: () => void = () => undefined;
+    const watch = b.watch({ kind: 'Endpoint', tenant: TENANT }, since, (event) => {
+      events.push(event);
+      wake();
+    });
+    try {
+      const created = await a.create(endpoint('seen-by-b'));
+      const got = await b.get('Endpoint', 'seen-by-b', TENANT);
+      assert.equal(got.metadata.resourceVersion, created.metadata.resourceVersion);
+      assert.equal(got.status?.ipv4, created.status?.ipv4);
+      const deadline = Date.now() + 15_000;
+      const isOurs = (e: WatchEvent) => e.type === 'ADDED' && e.object?.metadata.name === 'seen-by-b';
+      while (!events.some(isOurs) && Date.now() < deadline) {
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), new Promise((resolve) => setTimeout(resolve, 200))]);
+      }
+      const added = events.find(isOurs);
+      assert.ok(added, `watch through B saw the create through A (events: ${events.map((e) => e.type).join(',')})`);
+      assert.equal(added.object?.metadata.resourceVersion, created.metadata.resourceVersion);
+      await a.delete('Endpoint', 'seen-by-b', TENANT);
+      assert.equal(await b.find('Endpoint', 'seen-by-b', TENANT), undefined);
+    } finally {
+      watch.close();
+      await watch.done.catch(() => undefined);
+    }
+  });
+
+  it('a client given two controllers keeps working when the first one is killed', async () => {
+    const first = await startControllerProcess(etcd.spec);
+    controllers.push(first);
+    const client = new TenetClient({ servers: [first.url, controllers[0].url] });
+    const before = await client.create(endpoint('fo-before'));
+    assert.equal(client.server, first.url);
+    await first.kill();
+    const afterKill = await client.create(endpoint('fo-after'));
+    assert.notEqual(afterKill.status?.ipv4, before.status?.ipv4);
+    assert.equal(client.server, controllers[0].url);
+    assert.equal((await client.get('Endpoint', 'fo-before', TENANT)).status?.ipv4, before.status?.ipv4);
+    const listed = await client.list('Endpoint', { tenant: TENANT });
+    assert.ok(listed.items.some((e) => e.metadata.name === 'fo-after'));
+    await assert.rejects(client.create(endpoint('fo-after')), (error: unknown) => error instanceof ApiError && error.status === 409);
+  });
+});
