@@ -183,27 +183,37 @@ function anpSubject(subject: Record<string, unknown> | undefined, at: string, pr
     problems.push(`${at}: spec.subject is required`);
     return {};
   }
-  if (subject.namespaces !== undefined) return { scopeSelector: selector(subject.namespaces, `${at}: subject.namespaces`, problems) ?? {} };
+  if (subject.namespaces !== undefined) return { scopeSelector: selector(namespacesSelector(subject.namespaces), `${at}: subject.namespaces`, problems) ?? {} };
   if (subject.pods !== undefined) {
-    const pods = subject.pods as Record<string, unknown>;
+    const sel = podsSelectors(subject.pods as Record<string, unknown>);
     return {
-      scopeSelector: selector(pods.namespaceSelector ?? {}, `${at}: subject.pods.namespaceSelector`, problems) ?? {},
-      selector: selector(pods.podSelector ?? {}, `${at}: subject.pods.podSelector`, problems) ?? {},
+      scopeSelector: selector(sel.namespaces, `${at}: subject.pods.namespaceSelector`, problems) ?? {},
+      selector: selector(sel.pods, `${at}: subject.pods.podSelector`, problems) ?? {},
     };
   }
   problems.push(`${at}: subject needs namespaces or pods`);
   return {};
 }
 
+/** v1alpha1 wrote `namespaces: {namespaceSelector: S}` early and `namespaces: S` later; both mean S. */
+function namespacesSelector(value: unknown): unknown {
+  return isObject(value) && isObject(value.namespaceSelector) ? value.namespaceSelector : value;
+}
+
+function podsSelectors(value: Record<string, unknown>): { namespaces: unknown; pods: unknown } {
+  const namespaces = value.namespaceSelector ?? (isObject(value.namespaces) ? namespacesSelector(value.namespaces) : undefined);
+  return { namespaces: namespaces ?? {}, pods: value.podSelector ?? {} };
+}
+
 function anpPeers(list: unknown, at: string, problems: string[]): Peer[] {
   const out: Peer[] = [];
   ((list as Array<Record<string, unknown>>) ?? []).forEach((peer, i) => {
-    if (peer.namespaces !== undefined) out.push({ scopeSelector: selector(peer.namespaces, `${at}[${i}].namespaces`, problems) ?? {} });
+    if (peer.namespaces !== undefined) out.push({ scopeSelector: selector(namespacesSelector(peer.namespaces), `${at}[${i}].namespaces`, problems) ?? {} });
     else if (peer.pods !== undefined) {
-      const pods = peer.pods as Record<string, unknown>;
+      const sel = podsSelectors(peer.pods as Record<string, unknown>);
       out.push({
-        scopeSelector: selector(pods.namespaceSelector ?? {}, `${at}[${i}].pods.namespaceSelector`, problems) ?? {},
-        selector: selector(pods.podSelector ?? {}, `${at}[${i}].pods.podSelector`, problems) ?? {},
+        scopeSelector: selector(sel.namespaces, `${at}[${i}].pods.namespaceSelector`, problems) ?? {},
+        selector: selector(sel.pods, `${at}[${i}].pods.podSelector`, problems) ?? {},
       });
     } else if (Array.isArray(peer.networks)) {
       (peer.networks as unknown[]).forEach((n, j) => {
