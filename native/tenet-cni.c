@@ -224,7 +224,6 @@ int main(void) {
     snprintf(details, sizeof details, "write to %s: %s", socket_path, strerror(errno));
     return fail(version, 11, "tenet agent unreachable, try again later", details);
   }
-  shutdown(fd, SHUT_WR);
 
   struct buf reply = {0};
   for (;;) {
