@@ -1,0 +1,303 @@
+/**
+ * End to end: the real `bin/tenet` process against a real controller process. The network-as-code
+ * cycle (apply, get, diff, history, rollback, export, re-create elsewhere) and bad input that must
+ * fail with one clear line and change nothing.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startController } from '../helpers/controller';
+import { runCli, streamCli, type CliResult } from './run-cli';
+
+type Controller = Awaited<ReturnType<typeof startController>>;
+
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `tenet-cli-e2e-${process.pid}-`));
+const controllers: Controller[] = [];
+after(async () => {
+  for (const controller of controllers) await controller.stop();
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+async function controller(): Promise<Controller> {
+  const started = await startController();
+  controllers.push(started);
+  return started;
+}
+
+function write(dir: string, name: string, text: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const INTENT: Record<string, string> = {
+  '00-tenant.yaml': `apiVersion: tenet.dev/v1
+kind: Tenant
+metadata:
+  name: acme
+  labels: {env: prod}
+spec:
+  defaultPolicy: allow
+`,
+  '10-networks.yaml': `apiVersion: tenet.dev/v1
+kind: Network
+metadata: {name: web, tenant: acme, labels: {tier: frontend}}
+spec:
+  subnets:
+    - cidr: 10.10.0.0/24
+      gateway: 10.10.0.1
+    - cidr: fd00:10::/64
+  mtu: 1400
+---
+apiVersion: tenet.dev/v1
+kind: Network
+metadata: {name: db, tenant: acme}
+spec:
+  subnets: [{cidr: 10.20.0.0/24, reserved: [{start: 10.20.0.100, end: 10.20.0.199}]}]
+`,
+  '20-rest.json': JSON.stringify([
+    { apiVersion: 'tenet.dev/v1', kind: 'Scope', metadata: { name: 'prod', tenant: 'acme', labels: { stage: 'prod' } }, spec: {} },
+    { apiVersion: 'tenet.dev/v1', kind: 'Group', metadata: { name: 'web', tenant: 'acme' }, spec: { selector: { matchLabels: { app: 'web' } } } },
+    { apiVersion: 'tenet.dev/v1', kind: 'Group', metadata: { name: 'db', tenant: 'acme' }, spec: { selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['db', 'pg'] }] } } },
+  ]),
+  '30-policy.yaml': `kind: List
+items:
+  - apiVersion: tenet.dev/v1
+    kind: Policy
+    metadata: {name: web-to-db, tenant: acme}
+    spec:
+      priority: 100
+      appliesTo: {group: db}
+      ingress:
+        - action: allow
+          from: [{group: web}]
+          ports: [{protocol: TCP, port: 5432}]
+  - apiVersion: tenet.dev/v1
+    kind: GlobalPolicy
+    metadata: {name: baseline-deny}
+    spec:
+      tier: baseline
+      appliesTo: {}
+      ingress: [{action: deny}]
+  - apiVersion: tenet.dev/v1
+    kind: Service
+    metadata: {name: pg, tenant: acme}
+    spec:
+      selector: {matchLabels: {app: db}}
+      ports: [{name: pg, protocol: TCP, port: 5432}]
+      network: db
+`,
+};
+
+const REFS = [
+  'tenant/acme',
+  'network/acme/db',
+  'network/acme/web',
+  'scope/acme/prod',
+  'group/acme/db',
+  'group/acme/web',
+  'policy/acme/web-to-db',
+  'globalpolicy/baseline-deny',
+  'service/acme/pg',
+];
+
+function ok(result: CliResult, what: string): string {
+  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** One `error: ...` line on stderr, nothing on stdout, non-zero exit. */
+function failsClearly(result: CliResult, pattern: RegExp, what: string, code?: number): void {
+  assert.notEqual(result.code, 0, `${what}: must fail`);
+  if (code !== undefined) assert.equal(result.code, code, `${what}: exit code`);
+  assert.equal(result.stdout, '', `${what}: nothing on stdout`);
+  const lines = result.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `${what}: exactly one line on stderr, got:\n${result.stderr}`);
+  assert.match(lines[0], /^error: /, what);
+  assert.match(lines[0], pattern, what);
+}
+
+test('network as code: apply, get, diff, change, apply, history, rollback, export, re-create', async () => {
+  const ctl = await controller();
+  const cli = (args: string[], input?: string) => runCli(ctl.url, args, { input });
+  const dir = path.join(workDir, 'intent');
+  for (const [name, text] of Object.entries(INTENT)) write(dir, name, text);
+
+  const dry = ok(await cli(['apply', '-f', dir, '--dry-run']), 'apply --dry-run');
+  assert.deepEqual(dry.trim().split('\n').sort(), REFS.map((r) => `${r} created (dry run)`).sort());
+  assert.deepEqual((await ctl.client.list('Tenant')).items, [], 'a dry run changes nothing');
+
+  const created = ok(await cli(['apply', '-f', dir, '-m', 'first cut']), 'apply');
+  assert.deepEqual(created.trim().split('\n').sort(), REFS.map((r) => `${r} created`).sort());
+  const again = ok(await cli(['apply', '-f', dir]), 'apply again');
+  assert.deepEqual(again.trim().split('\n').sort(), REFS.map((r) => `${r} unchanged`).sort());
+
+  // get: across tenants with a TENANT column, one tenant, one object, label selector, JSON.
+  const table = ok(await cli(['get', 'networks']), 'get networks').split('\n');
+  assert.match(table[0], /^TENANT +NAME +SUBNETS +GATEWAYS +ALLOCATED +AGE$/);
+  assert.match(table[1], /^acme +db +10\.20\.0\.0\/24 /);
+  assert.match(table[2], /^acme +web +10\.10\.0\.0\/24,fd00:10::\/64 /);
+  const narrow = ok(await cli(['get', 'net', '--tenant', 'acme']), 'get net --tenant').split('\n');
+  assert.match(narrow[0], /^NAME +SUBNETS/);
+  const selected = JSON.parse(ok(await cli(['get', 'nets', '-l', 'tier=frontend', '-o', 'json']), 'get -l -o json')) as { kind: string; items: { metadata: { name: string } }[] };
+  assert.equal(selected.kind, 'List');
+  assert.deepEqual(
+    selected.items.map((i) => i.metadata.name),
+    ['web'],
+  );
+  const one = ok(await cli(['get', 'network', 'acme/web', '-o', 'yaml']), 'get one -o yaml');
+  assert.match(one, /^apiVersion: tenet\.dev\/v1\nkind: Network\n/);
+  assert.match(one, /resourceVersion: /, 'get shows the live object, server fields included');
+  const described = ok(await cli(['describe', 'net', 'db', '--tenant', 'acme']), 'describe');
+  assert.match(described, /Allocated: +\S+ of 153 usable addresses/);
+  ok(await cli(['get', 'policies', 'web-to-db']), 'tenant-scoped name found without --tenant');
+
+  assert.deepEqual(await cli(['diff', '-f', dir]), { code: 0, stdout: '', stderr: '' }, 'no difference: exit 0, no output');
+
+  // Change one field in the file: diff shows exactly it and exits 1, without touching the server.
+  write(dir, '10-networks.yaml', INTENT['10-networks.yaml'].replace('mtu: 1400', 'mtu: 1450'));
+  const diff = await cli(['diff', '-f', dir]);
+  assert.equal(diff.code, 1, diff.stderr);
+  assert.match(diff.stdout, /^--- live\/network\/acme\/web\n\+\+\+ file\/network\/acme\/web\n@@ /);
+  assert.deepEqual(
+    diff.stdout.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l)),
+    ['-  mtu: 1400', '+  mtu: 1450'],
+  );
+  assert.equal((await ctl.client.get<{ spec: { mtu: number } }>('Network', 'web', 'acme')).spec.mtu, 1400);
+
+  const configured = ok(await cli(['apply', '-f', dir, '-m', 'bigger mtu']), 'apply change');
+  assert.deepEqual(
+    configured.split('\n').filter((l) => !l.endsWith(' unchanged') && l),
+    ['network/acme/web configured'],
+  );
+  assert.equal((await cli(['diff', '-f', dir])).code, 0);
+
+  // history: table and JSON; the two applies that changed something are two revisions.
+  const history = JSON.parse(ok(await cli(['history', '-o', 'json']), 'history -o json')) as {
+    items: { revision: number; message?: string; verb: string; changes: { action: string; name: string }[] }[];
+  };
+  const first = history.items.find((i) => i.message === 'first cut');
+  const second = history.items.find((i) => i.message === 'bigger mtu');
+  assert.ok(first && second, JSON.stringify(history.items));
+  assert.equal(first.changes.length, REFS.length);
+  assert.deepEqual(
+    second.changes.map((c) => `${c.action} ${c.name}`),
+    ['configured web'],
+  );
+  const historyTable = ok(await cli(['history']), 'history').split('\n');
+  assert.match(historyTable[0], /^REVISION +TIME +ACTOR +VERB +CHANGES$/);
+  assert.ok(historyTable.some((l) => l.startsWith(String(second.revision)) && l.includes('1 configured: network/acme/web')), historyTable.join('\n'));
+
+  // rollback to the first apply: the mtu is back and the rollback is a revision of its own.
+  const rolled = ok(await cli(['rollback', String(first.revision)]), 'rollback');
+  assert.match(rolled, /^network\/acme\/web configured\nrolled back to revision \d+ as revision \d+\n$/);
+  assert.equal((await ctl.client.get<{ spec: { mtu: number } }>('Network', 'web', 'acme')).spec.mtu, 1400);
+  assert.equal((await cli(['diff', '-f', dir])).code, 1, 'the files now differ from the rolled-back state');
+
+  // export, then apply the export on a fresh controller: the same intent, the same export text.
+  const exported = ok(await cli(['export']), 'export');
+  assert.equal(exported.split(/^---$/m).length - 1, REFS.length);
+  assert.ok(!/uid:|resourceVersion:|createdAt:|status:/.test(exported), 'server-managed fields stripped');
+  const fresh = await controller();
+  const recreated = ok(await runCli(fresh.url, ['apply', '-f', '-'], { input: exported }), 'apply export on fresh controller');
+  assert.deepEqual(recreated.trim().split('\n').sort(), REFS.map((r) => `${r} created`).sort());
+  assert.equal(ok(await runCli(fresh.url, ['export']), 'export fresh'), exported);
+  const json = JSON.parse(ok(await runCli(fresh.url, ['export', '--tenant', 'acme', '-o', 'json']), 'export json')) as { items: { kind: string }[] };
+  assert.deepEqual(
+    json.items.map((i) => i.kind),
+    ['Tenant', 'Network', 'Network', 'Scope', 'Group', 'Group', 'Policy', 'Service'],
+  );
+
+  // delete -f: dependents first; a second run notes what is already gone and still succeeds.
+  const deleted = ok(await runCli(fresh.url, ['delete', '-f', dir]), 'delete -f');
+  assert.deepEqual(deleted.trim().split('\n'), [...REFS].reverse().map((r) => `${r} deleted`));
+  const gone = await runCli(fresh.url, ['delete', '-f', dir]);
+  assert.equal(gone.code, 0, gone.stderr);
+  assert.equal(gone.stdout, '');
+  assert.equal(gone.stderr.trim().split('\n').length, REFS.length);
+  assert.match(gone.stderr, /^note: service\/acme\/pg was already gone$/m);
+  assert.deepEqual((await fresh.client.snapshot(['Tenant', 'Network', 'GlobalPolicy'])).items, []);
+});
+
+test('bad input: one clear line, non-zero exit, nothing changed on the server', async () => {
+  const ctl = await controller();
+  const cli = (args: string[], input?: string) => runCli(ctl.url, args, { input });
+  const base = path.join(workDir, 'bad');
+  const tenant = write(base, 'tenant.yaml', INTENT['00-tenant.yaml']);
+  ok(await cli(['apply', '-f', tenant]), 'seed');
+  ok(await cli(['apply', '-f', write(base, 'net.yaml', 'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: web, tenant: acme}\nspec: {subnets: [{cidr: 10.0.0.0/24}]}\n')]), 'seed net');
+  const before = ok(await cli(['export']), 'export before');
+  const historyBefore = (await ctl.client.history()).length;
+
+  const network = (name: string, subnet = 'cidr: 10.9.0.0/24', extra = '') =>
+    `apiVersion: tenet.dev/v1\nkind: Network\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  subnets:\n    - ${subnet}\n${extra}`;
+  const cases: [string, string, RegExp][] = [
+    ['malformed.yaml', `${network('ok')}---\nkind: Network\nmetadata: {name: [x\n`, /malformed\.yaml document 2: invalid YAML: .* at line \d+, column \d+/],
+    ['malformed.json', '{"apiVersion": "tenet.dev/v1", "kind": "Network",\n "metadata": {"name": "x"}\n', /malformed\.json: invalid JSON at line \d+/],
+    ['types.yaml', network('typed', 'cidr: 10.9.0.0/24', '  mtu: "big"\n'), /types\.yaml document 1 \(Network acme\/typed\): spec\.mtu: Expected integer \(got "big"\)/],
+    ['semicolon.yaml', network('"a;b"'), /document 1 \(Network acme\/a;b\): metadata\.name: /],
+    ['subshell.yaml', network('"$(reboot)"'), /document 1 \(Network acme\/\$\(reboot\)\): metadata\.name: /],
+    ['slash.yaml', network('"a/b"'), /metadata\.name: /],
+    ['space.yaml', network('"a b"'), /metadata\.name: /],
+    ['unicode.yaml', network('"wéb-ü"'), /metadata\.name: /],
+    ['overlap-self.yaml', `${network('one', 'cidr: 10.50.0.0/16')}---\n${network('two', 'cidr: 10.50.1.0/24')}`, /overlap-self\.yaml document 2 \(network\/acme\/two\): .*10\.50\.1\.0\/24 overlaps 10\.50\.0\.0\/16/],
+    ['gateway.yaml', network('gw', 'cidr: 10.60.0.0/24\n      gateway: 10.61.0.1'), /spec\.subnets\[0\]\.gateway: 10\.61\.0\.1 is outside 10\.60\.0\.0\/24/],
+    ['cidr.yaml', network('hostbits', 'cidr: 10.70.0.5/24'), /has host bits set; did you mean 10\.70\.0\.0\/24\?/],
+  ];
+  for (const [name, text, pattern] of cases) {
+    const file = write(base, name, text);
+    failsClearly(await cli(['apply', '-f', file]), pattern, `apply ${name}`, 1);
+    failsClearly(await cli(['diff', '-f', file]), pattern, `diff ${name}`, 2);
+  }
+  // A good file next to a bad one: nothing from either is applied.
+  const good = write(base, 'good.yaml', network('fine', 'cidr: 10.80.0.0/24'));
+  failsClearly(await cli(['apply', '-f', good, '-f', path.join(base, 'gateway.yaml')]), /gateway\.yaml document 1/, 'good and bad together');
+  // Overlap with a live network is found by the controller, which refuses the whole apply.
+  failsClearly(await cli(['apply', '-f', write(base, 'overlap-live.yaml', `${network('fine2', 'cidr: 10.81.0.0/24')}---\n${network('clash', 'cidr: 10.0.0.128/25')}`)]), /overlap|10\.0\.0/i, 'overlap with live');
+  // Through stdin as well.
+  failsClearly(await cli(['apply', '-f', '-'], '{"kind": "Tenant", "metadata": {"name": "x y"}, "apiVersion": "tenet.dev/v1", "spec": {}}'), /<stdin> document 1 \(Tenant x y\): metadata\.name/, 'stdin');
+
+  // Names on the command line are refused before any request.
+  for (const name of ['a;b', '$(reboot)', 'a/b/c', 'a b', 'wéb', '']) {
+    failsClearly(await cli(['get', 'net', name, '--tenant', 'acme']), /invalid name/, `get "${name}"`, 2);
+    failsClearly(await cli(['delete', 'net', name, '--tenant', 'acme']), /invalid name/, `delete "${name}"`, 2);
+  }
+  failsClearly(await cli(['get', 'net', '--tenant', 'ac;me']), /invalid tenant "ac;me"/, 'bad --tenant', 2);
+  failsClearly(await cli(['get', 'widgets']), /unknown kind "widgets"/, 'unknown kind', 2);
+  failsClearly(await cli(['get', 'net', '-l', 'a==(']), /-l: /, 'bad selector', 2);
+  failsClearly(await cli(['rollback', '1;ls']), /invalid revision/, 'bad revision', 2);
+  failsClearly(await cli(['get', 'net', 'nope', '--tenant', 'acme']), /not found/, 'missing object');
+  failsClearly(await cli(['delete', 'net', 'web']), /give --tenant or write TENANT\/web \(it exists in tenant acme\)/, 'delete needs a tenant', 2);
+  failsClearly(await cli(['apply', '-f', path.join(base, 'missing.yaml')]), /missing\.yaml: no such file or directory/, 'missing file');
+
+  assert.equal(ok(await cli(['export']), 'export after'), before, 'the intent on the server is unchanged');
+  assert.equal((await ctl.client.history()).length, historyBefore, 'no revision was recorded');
+
+  // Unreachable controller: one line, exit 1 (diff: 2).
+  const nowhere = 'http://127.0.0.1:9';
+  failsClearly(await runCli(nowhere, ['get', 'tenants']), /cannot reach the controller/, 'unreachable', 1);
+  failsClearly(await runCli(nowhere, ['diff', '-f', tenant]), /cannot reach the controller/, 'unreachable diff', 2);
+});
+
+test('get -w prints the list, then every change, until interrupted', { timeout: 60000 }, async () => {
+  const ctl = await controller();
+  const cli = (args: string[], input?: string) => runCli(ctl.url, args, { input });
+  ok(await cli(['apply', '-f', '-'], INTENT['00-tenant.yaml']), 'seed');
+  const watch = streamCli(ctl.url, ['get', 'networks', '-w']);
+  try {
+    await watch.waitFor(/^EVENT +TENANT +NAME +SUBNETS/);
+    ok(await cli(['apply', '-f', '-', '--tenant', 'acme'], 'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: live}\nspec: {subnets: [{cidr: 10.1.0.0/24}]}\n'), 'create');
+    assert.match(await watch.waitFor(/^ADDED +acme +live /), /10\.1\.0\.0\/24/);
+    ok(await cli(['apply', '-f', '-', '--tenant', 'acme'], 'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: live, labels: {x: y}}\nspec: {subnets: [{cidr: 10.1.0.0/24}], mtu: 1500}\n'), 'update');
+    await watch.waitFor(/^MODIFIED +acme +live /);
+    ok(await cli(['delete', 'net', 'acme/live']), 'delete');
+    await watch.waitFor(/^DELETED +acme +live /);
+  } finally {
+    const result = await watch.stop();
+    assert.equal(result.code, 0, `interrupted watch exits 0: ${result.stderr}`);
+    assert.equal(result.stderr, '');
+  }
+});
