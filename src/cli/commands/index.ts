@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander';
 import { register as version } from './version';
+import { register as agent } from './agent';
+import { register as lab } from './lab';
 import { register as apply } from './apply';
 import { register as diff } from './diff';
 import { register as get } from './get';
@@ -13,5 +15,7 @@ import { register as exportIntent } from './export';
 import { register as history } from './history';
 import { register as rollback } from './rollback';
 import { register as controller } from './controller';
+import { register as explain } from './explain';
+import { register as k8s } from './k8s';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, apply, diff, get, describe, del, exportIntent, history, rollback, controller];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, agent, lab, apply, diff, get, describe, del, exportIntent, history, rollback, controller, explain, k8s];
