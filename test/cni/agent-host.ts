@@ -1,0 +1,141 @@
+/**
+ * A controller plus one agent in its own network namespace, for tests that drive tenet-cni against the
+ * real attach path. Everything is uniquely prefixed and removed by stop(), processes by pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startController, type RunningController } from '../helpers/controller';
+import { run } from '../runtimes/runtime-helpers';
+import { ROOT } from './shim-helpers';
+
+export interface AgentHost {
+  controller: RunningController;
+  /** Unique prefix of every namespace this host and its containers use. */
+  prefix: string;
+  hostNetns: string;
+  hostName: string;
+  socket: string;
+  dir: string;
+  agentPid(): number;
+  restartAgent(): Promise<void>;
+  /** A fresh container namespace (removed by stop()); returns its path. */
+  containerNetns(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[] }): Promise<ChildProcess> {
+  const viaCli = fs.readFileSync(path.join(ROOT, 'src', 'cli', 'commands', 'index.ts'), 'utf8').includes("'./agent'");
+  const args = viaCli
+    ? [
+        'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
+        '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
+        '--socket', host.socket, '--netns-prefix', host.prefix, '--log-level', 'warn', ...host.extra,
+      ]
+    : ['netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'test', 'cni', 'run-agent.js'), `unix:${host.controllerSocket}`, host.hostName, '10.254.0.1', host.socket, host.prefix];
+  const log = fs.openSync(path.join(host.dir, 'agent.log'), 'a');
+  const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
+  fs.closeSync(log);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agent did not start: ${fs.readFileSync(path.join(host.dir, 'agent.log'), 'utf8').slice(-2000)}`));
+    }, 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited (${code}): ${fs.readFileSync(path.join(host.dir, 'agent.log'), 'utf8').slice(-2000)}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startAgentHost(options: { agentArgs?: string[] } = {}): Promise<AgentHost> {
+  const tag = crypto.randomBytes(3).toString('hex');
+  const prefix = `tc${tag}-`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-cni-host-'));
+  const controllerSocket = path.join(dir, 'controller.sock');
+  const hostNetns = `${prefix}host`;
+  const created: string[] = [];
+  let controller: RunningController | undefined;
+  let agent: ChildProcess | undefined;
+  const stop = async () => {
+    if (agent) await stopChild(agent);
+    if (controller) await controller.stop();
+    const { stdout } = await run('ip', ['netns', 'list']);
+    for (const line of stdout.split('\n')) {
+      const name = line.split(' ')[0];
+      if (name && name.startsWith(prefix)) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    controller = await startController({ extraArgs: ['--listen', `unix:${controllerSocket}`] });
+    await run('ip', ['netns', 'add', hostNetns]);
+    created.push(hostNetns);
+    await run('ip', ['-n', hostNetns, 'link', 'set', 'lo', 'up']);
+    await run('ip', ['-n', hostNetns, 'addr', 'add', '10.254.0.1/32', 'dev', 'lo']);
+    const spec = { hostNetns, controllerSocket, hostName: `h-${tag}`, socket: path.join(dir, 'agent.sock'), prefix, dir, extra: options.agentArgs ?? [] };
+    agent = await startAgentProcess(spec);
+    return {
+      controller,
+      prefix,
+      hostNetns,
+      hostName: spec.hostName,
+      socket: spec.socket,
+      dir,
+      agentPid: () => agent!.pid!,
+      restartAgent: async () => {
+        await stopChild(agent!);
+        agent = await startAgentProcess(spec);
+      },
+      containerNetns: async (name: string) => {
+        const netns = `${prefix}${name}`;
+        await run('ip', ['netns', 'add', netns]);
+        return `/run/netns/${netns}`;
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Tenants and networks as YAML-free objects for the controller. */
+export async function createNetwork(controller: RunningController, tenant: string, network: string, cidr: string): Promise<void> {
+  const client = controller.client;
+  if (!(await client.find('Tenant', tenant))) {
+    await client.create({ apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: tenant }, spec: {} } as never);
+  }
+  await client.create({ apiVersion: 'tenet.dev/v1', kind: 'Network', metadata: { name: network, tenant }, spec: { subnets: [{ cidr }] } } as never);
+}
+
+/** Link names inside a namespace (by path). */
+export async function linksIn(netnsPath: string): Promise<string[]> {
+  const { stdout } = await run('nsenter', [`--net=${netnsPath}`, 'ip', '-json', 'link', 'show']);
+  return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname);
+}
+
+export async function addressesIn(netnsPath: string, ifName: string): Promise<string[]> {
+  const { stdout } = await run('nsenter', [`--net=${netnsPath}`, 'ip', '-json', 'addr', 'show', 'dev', ifName]);
+  const links = JSON.parse(stdout) as { addr_info: { family: string; local: string; prefixlen: number; scope: string }[] }[];
+  return links.flatMap((l) => l.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`));
+}
