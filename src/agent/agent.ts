@@ -1,0 +1,217 @@
+/**
+ * The host agent: registers its Host and heartbeats, follows the controller (list-then-watch), keeps
+ * the kernel equal to the desired state of its HostView, writes endpoint status back, and serves the
+ * attach socket. Stateless in the durable sense: after a restart it rebuilds everything from the
+ * kernel (recognised by name) and a fresh list, and converges by diff without recreating what is right.
+ */
+import type http from 'node:http';
+import { TenetClient } from '../client/api-client';
+import { ApiError } from '../client/errors';
+import { buildHostView, HOST_VIEW_KINDS, type HostView } from '../core/dataplane/host-view';
+import { assertNetnsPrefix } from '../core/dataplane/names';
+import { API_VERSION } from '../core/model/common';
+import type { Endpoint } from '../core/model/kinds/endpoint';
+import type { Host } from '../core/model/kinds/host';
+import { isName } from '../core/model/names';
+import type { TenetObject } from '../core/model/object';
+import { parseIp } from '../core/net/ip';
+import { TENET_VERSION } from '../version';
+import { AttachService, type AgentCore } from './attach-service';
+import { startAttachServer } from './attach-server';
+import { Follower } from './follower';
+import { Mutex } from './mutex';
+import { loadPolicyEnforcerFactory, type PolicyEnforcer } from './plugins';
+import { Reconciler, type Log } from './reconciler';
+
+export interface AgentOptions {
+  controller: string[];
+  token?: string;
+  hostName: string;
+  underlayIP: string;
+  socketPath: string;
+  netnsPrefix: string;
+  /** Full re-list + kernel read-back period. */
+  resyncMs?: number;
+  heartbeatMs?: number;
+  log: Log;
+}
+
+export function validateAgentOptions(options: AgentOptions): void {
+  if (!isName(options.hostName)) throw new Error(`--host "${options.hostName}" must be a valid name (lower-case letters, digits, "-")`);
+  if (!parseIp(options.underlayIP)) throw new Error(`--underlay-ip "${options.underlayIP}" is not an IP address`);
+  assertNetnsPrefix(options.netnsPrefix);
+  if (!options.socketPath.startsWith('/')) throw new Error('--socket must be an absolute path');
+  if (options.controller.length === 0) throw new Error('--controller is required');
+}
+
+export class Agent implements AgentCore {
+  readonly hostName: string;
+  readonly netnsPrefix: string;
+  readonly underlayIP: string;
+  readonly client: TenetClient;
+  readonly follower: Follower;
+  readonly reconciler: Reconciler;
+  readonly mutex = new Mutex();
+  readonly log: Log;
+  enforcer?: PolicyEnforcer;
+  private readonly protectedVeths = new Map<string, string>();
+  private readonly statusWritten = new Map<string, string>();
+  private server?: http.Server;
+  private reconcileTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+  private reconciling = false;
+  private rerun = false;
+  private stopped = false;
+  private registered = false;
+  readonly service: AttachService;
+
+  constructor(private readonly options: AgentOptions) {
+    validateAgentOptions(options);
+    this.hostName = options.hostName;
+    this.netnsPrefix = options.netnsPrefix;
+    this.underlayIP = options.underlayIP;
+    this.log = options.log;
+    this.client = new TenetClient({ servers: options.controller, token: options.token, timeoutMs: 10000 });
+    this.reconciler = new Reconciler(options.netnsPrefix, options.log);
+    this.follower = new Follower({
+      client: this.client,
+      kinds: HOST_VIEW_KINDS,
+      log: options.log,
+      resyncMs: options.resyncMs ?? 60000,
+      onChange: () => this.scheduleReconcile(),
+      onConnection: (connected) => {
+        options.log('info', connected ? 'controller connected' : 'controller connection lost', {});
+        if (connected && !this.registered) void this.register();
+      },
+    });
+    this.service = new AttachService(this);
+  }
+
+  view(): HostView {
+    return buildHostView(this.follower.list(), { hostName: this.hostName, netnsPrefix: this.netnsPrefix, underlayIP: this.underlayIP });
+  }
+
+  protect(veth: string, netns: string): void {
+    this.protectedVeths.set(veth, netns);
+  }
+
+  unprotect(veth: string): void {
+    this.protectedVeths.delete(veth);
+  }
+
+  noteStatus(tenant: string, name: string, phase: string, reason?: string): void {
+    this.statusWritten.set(`${tenant}/${name}`, `${phase}|${reason ?? ''}`);
+  }
+
+  async start(): Promise<void> {
+    const factory = loadPolicyEnforcerFactory();
+    if (factory) this.enforcer = factory({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log });
+    this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
+    this.log('info', 'agent started', { host: this.hostName, underlayIP: this.underlayIP, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
+    void this.register();
+    this.follower.start();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
+    this.heartbeatTimer.unref();
+    this.resyncTimer = setInterval(() => this.scheduleReconcile(0), this.options.resyncMs ?? 30000);
+    this.resyncTimer.unref();
+  }
+
+  /** Stops following and serving; the kernel state stays as it is (traffic keeps flowing). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.follower.stop();
+    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer]) if (timer) clearTimeout(timer);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.mutex.run(async () => undefined);
+    await this.enforcer?.close?.();
+  }
+
+  private hostObject(): Host {
+    return { apiVersion: API_VERSION, kind: 'Host', metadata: { name: this.hostName }, spec: { underlayIP: this.underlayIP } };
+  }
+
+  private async register(): Promise<void> {
+    try {
+      const existing = await this.client.find<Host>('Host', this.hostName);
+      if (!existing) await this.client.create(this.hostObject() as unknown as TenetObject);
+      else if (existing.spec.underlayIP !== this.underlayIP) {
+        await this.client.update({ ...existing, spec: { underlayIP: this.underlayIP } } as unknown as TenetObject);
+      }
+      this.registered = true;
+      await this.heartbeat();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        this.registered = false; // raced with ourselves after a restart; the next connection retries
+      }
+      this.log('warn', 'host registration failed; will retry', { error: (error as Error).message });
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.registered) return void (this.follower.connected ? this.register() : undefined);
+    try {
+      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.registered = false;
+      this.log('debug', 'heartbeat failed', { error: (error as Error).message });
+    }
+  }
+
+  scheduleReconcile(delayMs = 10): void {
+    if (this.stopped) return;
+    if (this.reconciling) {
+      this.rerun = true;
+      return;
+    }
+    if (this.reconcileTimer) return;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      void this.reconcileNow();
+    }, delayMs);
+  }
+
+  /** One pass: the kernel is changed only after the first successful list (an empty view would delete everything). */
+  async reconcileNow(): Promise<void> {
+    if (!this.follower.synced || this.stopped) return;
+    this.reconciling = true;
+    try {
+      const view = this.view();
+      const protectedVeths = new Set(this.protectedVeths.keys());
+      const protectedNamespaces = new Set(this.protectedVeths.values());
+      const report = await this.mutex.run(() => this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces }));
+      if (this.enforcer) {
+        await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
+      }
+      await this.writeStatuses(view, report.plumbed, report.problems, protectedVeths);
+    } catch (error) {
+      this.log('error', 'reconcile failed', { error: (error as Error).message });
+    } finally {
+      this.reconciling = false;
+      if (this.rerun) {
+        this.rerun = false;
+        this.scheduleReconcile();
+      }
+    }
+  }
+
+  private async writeStatuses(view: HostView, plumbed: Set<string>, problems: Map<string, string>, protectedVeths: Set<string>): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const tenant of view.tenants) {
+      for (const ep of tenant.endpoints) {
+        if (!ep.local || (ep.hostIfName && protectedVeths.has(ep.hostIfName))) continue;
+        const key = `${tenant.name}/${ep.name}`;
+        const phase = plumbed.has(key) ? 'ready' : problems.has(key) ? 'error' : undefined;
+        if (!phase) continue;
+        const reason = phase === 'error' ? problems.get(key) : undefined;
+        const current = (ep.object as Endpoint).status ?? {};
+        const signature = `${phase}|${reason ?? ''}`;
+        if (current.phase === phase && (current.reason ?? '') === (reason ?? '') && (phase !== 'ready' || current.hostIfName === ep.hostIfName)) continue;
+        if (this.statusWritten.get(key) === signature) continue;
+        this.statusWritten.set(key, signature);
+        writes.push(this.service.writeStatus(tenant.name, ep.name, phase, reason, ep.hostIfName));
+      }
+    }
+    await Promise.all(writes);
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * The attach API's logic (attach / detach / check / attachments / healthz), independent of HTTP so the
+ * agent can also hand it in-process to the CNI endpoint. Failures throw AttachApiError with the status
+ * and reason of attach-protocol.ts; a failed attach rolls back the Endpoint and the links it made.
+ */
+import fs from 'node:fs';
+import type { AttachRequest, AttachResult, Attachment, DetachRequest } from './attach-protocol';
+import { AttachApiError, type AttachApi } from '../cni/attach-api';
+import { ApiError, UnreachableError } from '../client/errors';
+import type { TenetClient } from '../client/api-client';
+import { attachPlan } from '../core/dataplane/attach-plan';
+import { buildHostView, type EndpointView, type HostView } from '../core/dataplane/host-view';
+import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
+import { API_VERSION } from '../core/model/common';
+import type { Endpoint } from '../core/model/kinds/endpoint';
+import type { TenetObject } from '../core/model/object';
+import { KernelError, run } from '../kernel/exec';
+import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists } from '../kernel/ip';
+import type { Follower } from './follower';
+import type { Mutex } from './mutex';
+import type { PolicyEnforcer } from './plugins';
+import type { Log, Reconciler } from './reconciler';
+import { InvalidRequest, validateAttachRequest, validateDetachRequest } from './validate-attach';
+
+export interface AgentCore {
+  hostName: string;
+  netnsPrefix: string;
+  underlayIP: string;
+  client: TenetClient;
+  follower: Follower;
+  reconciler: Reconciler;
+  mutex: Mutex;
+  enforcer?: PolicyEnforcer;
+  log: Log;
+  view(): HostView;
+  /** Keeps the reconciler from deleting a veth/namespace while its endpoint is not in the view yet. */
+  protect(veth: string, netns: string): void;
+  unprotect(veth: string): void;
+  scheduleReconcile(): void;
+  /** Marks an endpoint's status as written (so the reconciler does not rewrite it). */
+  noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
+}
+
+function fail(status: number, reason: 'InvalidRequest' | 'NotFound' | 'Conflict' | 'Unavailable' | 'Internal', message: string): never {
+  throw new AttachApiError(status, reason, message);
+}
+
+/** Maps a controller error to the attach API's error. */
+function fromController(error: unknown, what: string): never {
+  if (error instanceof AttachApiError) throw error;
+  if (error instanceof ApiError) {
+    if (error.status === 404) fail(404, 'NotFound', `${what}: ${error.describe()}`);
+    if (error.status === 409) fail(409, 'Conflict', `${what}: ${error.describe()}`);
+    if (error.status === 400) fail(400, 'InvalidRequest', `${what}: ${error.describe()}`);
+    fail(error.status >= 500 ? 503 : 500, error.status >= 500 ? 'Unavailable' : 'Internal', `${what}: ${error.describe()}`);
+  }
+  if (error instanceof UnreachableError) fail(503, 'Unavailable', `${what}: controller unreachable (${error.message}); try again later`);
+  fail(500, 'Internal', `${what}: ${(error as Error).message}`);
+}
+
+export class AttachService implements AttachApi {
+  constructor(private readonly core: AgentCore) {}
+
+  async attach(input: AttachRequest): Promise<AttachResult> {
+    const request = this.validate(() => validateAttachRequest(input));
+    if (!fs.existsSync(request.netns)) fail(404, 'NotFound', `netns ${request.netns} does not exist`);
+    const { core } = this;
+    const name = endpointNameFor(request.containerId, request.ifName);
+    const veth = hostVethName(request.tenant, name);
+    const routerNs = tenantNamespaceName(core.netnsPrefix, request.tenant);
+    core.protect(veth, routerNs);
+    let created = false;
+    try {
+      const endpoint = await this.createEndpoint(request, name);
+      created = endpoint.created;
+      await this.ensureObjects(request.tenant, request.network);
+      const result = await core.mutex.run(async () => {
+        const view = core.view();
+        const tenant = view.tenants.find((t) => t.name === request.tenant);
+        const ep = tenant?.endpoints.find((e) => e.name === name);
+        const network = tenant?.networks.find((n) => n.name === request.network);
+        if (!tenant || !ep || !network) fail(500, 'Internal', `endpoint ${request.tenant}/${name} missing from the agent's view`);
+        if (!ep.ipv4 && !ep.ipv6) fail(500, 'Internal', `the controller assigned no address to endpoint ${request.tenant}/${name}`);
+        if (!netnsExists(tenant.routerNamespace) || (tenant.vxlanDevice && !endpoint.vxlanKnown)) {
+          const report = await core.reconciler.reconcileTenant(view, tenant, { protectedVeths: new Set([veth]), protectedNamespaces: new Set() });
+          if (report.failures.length && !netnsExists(tenant.routerNamespace)) fail(500, 'Internal', report.failures.join('; '));
+        }
+        if (!endpoint.created && (await this.vethExists(routerNs, veth))) {
+          // Same container and interface asked again (a runtime retry): answer what is already there.
+          return attachPlan(ep, network, request.netns, request.ifName).result;
+        }
+        const plan = attachPlan(ep, network, request.netns, request.ifName);
+        try {
+          await ipBatch(plan.hostLines, { netns: routerNs });
+        } catch (error) {
+          const message = (error as Error).message;
+          if (/File exists/.test(message)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
+          throw error;
+        }
+        await ipBatchAt(request.netns, plan.containerLines);
+        if (core.enforcer?.endpointAdded) await core.enforcer.endpointAdded(view, ep);
+        return plan.result;
+      });
+      await this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName);
+      return result;
+    } catch (error) {
+      await this.rollback(request.tenant, name, veth, routerNs, created);
+      if (error instanceof AttachApiError) throw error;
+      if (error instanceof KernelError) fail(500, 'Internal', `plumbing failed: ${error.message}`);
+      fromController(error, 'attach');
+    } finally {
+      // The view now holds the endpoint (or the rollback removed it); the reconciler may manage the veth.
+      setTimeout(() => core.unprotect(veth), 30000).unref();
+    }
+  }
+
+  async detach(input: DetachRequest): Promise<{ detached: boolean }> {
+    const request = this.validate(() => validateDetachRequest(input));
+    const { core } = this;
+    // Candidates from the view (any ifName) and, for when the controller is unknown, from the kernel.
+    const candidates = new Map<string, { tenant: string; name: string }>();
+    for (const tenant of core.view().tenants) {
+      for (const ep of tenant.endpoints) {
+        if (ep.local && ep.containerId === request.containerId && (!request.ifName || ep.ifName === request.ifName)) candidates.set(`${tenant.name}/${ep.name}`, { tenant: tenant.name, name: ep.name });
+      }
+    }
+    const ifNames = request.ifName ? [request.ifName] : ['eth0'];
+    for (const ns of core.reconciler.ownedNamespaces()) {
+      const tenant = tenantOfNamespace(core.netnsPrefix, ns)!;
+      for (const ifName of ifNames) {
+        const name = endpointNameFor(request.containerId, ifName);
+        if (await this.vethExists(ns, hostVethName(tenant, name))) candidates.set(`${tenant}/${name}`, { tenant, name });
+      }
+    }
+    let detached = false;
+    let unreachable: Error | undefined;
+    for (const { tenant, name } of candidates.values()) {
+      const veth = hostVethName(tenant, name);
+      const ns = tenantNamespaceName(core.netnsPrefix, tenant);
+      await core.mutex.run(async () => {
+        if (await this.vethExists(ns, veth)) {
+          await ipBatch([`link del ${veth}`], { netns: ns });
+          detached = true;
+        }
+        if (core.enforcer?.endpointRemoved) await core.enforcer.endpointRemoved(core.view(), { tenant, name, hostIfName: veth }).catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
+      });
+      try {
+        await core.client.delete('Endpoint', name, tenant);
+        detached = true;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          // already gone: idempotent
+        } else if (error instanceof UnreachableError) unreachable = error;
+        else fromController(error, 'detach');
+      }
+      core.follower.remove('Endpoint', tenant, name);
+    }
+    core.scheduleReconcile();
+    if (unreachable) fail(503, 'Unavailable', `kernel state removed, but the controller is unreachable (${unreachable.message}); retry the detach`);
+    return { detached };
+  }
+
+  async check(input: AttachRequest): Promise<AttachResult> {
+    const request = this.validate(() => validateAttachRequest(input));
+    const { core } = this;
+    const name = endpointNameFor(request.containerId, request.ifName);
+    const tenant = core.view().tenants.find((t) => t.name === request.tenant);
+    const ep = tenant?.endpoints.find((e) => e.name === name && e.local);
+    const network = tenant?.networks.find((n) => n.name === request.network);
+    if (!tenant || !ep || !network) fail(404, 'NotFound', `no attachment of ${request.containerId}/${request.ifName} in ${request.tenant}/${request.network} on this host`);
+    if (ep.network !== request.network) fail(409, 'Conflict', `container is attached to network ${ep.network}, not ${request.network}`);
+    if (!(await this.vethExists(tenant.routerNamespace, ep.hostIfName!))) fail(404, 'NotFound', `host interface ${ep.hostIfName} is missing`);
+    if (!fs.existsSync(request.netns)) fail(404, 'NotFound', `netns ${request.netns} does not exist`);
+    const inside = await this.containerInterface(request.netns, request.ifName);
+    if (!inside) fail(404, 'NotFound', `interface ${request.ifName} is missing in ${request.netns}`);
+    return attachPlan(ep, network, request.netns, request.ifName).result;
+  }
+
+  async attachments(): Promise<Attachment[]> {
+    return this.core
+      .view()
+      .tenants.flatMap((t) => t.endpoints.filter((e) => e.local && e.containerId))
+      .map((e) => ({ containerId: e.containerId!, ifName: e.ifName ?? 'eth0', endpoint: e.name, tenant: e.tenant, network: e.network }));
+  }
+
+  async healthz(): Promise<{ ok: boolean; controllerReachable: boolean }> {
+    return { ok: true, controllerReachable: this.core.follower.connected };
+  }
+
+  private validate<T>(parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (error instanceof InvalidRequest) fail(400, 'InvalidRequest', error.message);
+      throw error;
+    }
+  }
+
+  private async createEndpoint(request: AttachRequest, name: string): Promise<{ created: boolean; vxlanKnown: boolean }> {
+    const { core } = this;
+    const vxlanKnown = core.view().tenants.some((t) => t.name === request.tenant && t.vxlanDevice !== undefined);
+    const body: Endpoint = {
+      apiVersion: API_VERSION,
+      kind: 'Endpoint',
+      metadata: { name, tenant: request.tenant, labels: request.labels ?? {} },
+      spec: {
+        network: request.network,
+        host: core.hostName,
+        containerId: request.containerId,
+        ifName: request.ifName,
+        ...(request.scope ? { scope: request.scope } : {}),
+        ...(request.ips ? { ips: request.ips } : {}),
+        ...(request.mac ? { mac: request.mac } : {}),
+        ...(request.ports ? { ports: request.ports } : {}),
+      },
+    };
+    try {
+      const created = await core.client.create(body as unknown as TenetObject);
+      core.follower.upsert(created);
+      return { created: true, vxlanKnown };
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409)) fromController(error, `create endpoint ${request.tenant}/${name}`);
+      const existing = await core.client.find<Endpoint>('Endpoint', name, request.tenant).catch((e: unknown) => fromController(e, 'read endpoint'));
+      if (!existing) fromController(error, `create endpoint ${request.tenant}/${name}`);
+      if (existing.spec.host !== core.hostName || existing.spec.containerId !== request.containerId || existing.spec.network !== request.network) {
+        fail(409, 'Conflict', `endpoint ${request.tenant}/${name} already exists for host ${existing.spec.host ?? '-'} network ${existing.spec.network}`);
+      }
+      core.follower.upsert(existing as unknown as TenetObject);
+      return { created: false, vxlanKnown };
+    }
+  }
+
+  /** Makes sure the tenant and network are in the cache even when the watch has not delivered them yet. */
+  private async ensureObjects(tenant: string, network: string): Promise<void> {
+    const { follower, client } = this.core;
+    if (!follower.get('Tenant', undefined, tenant)) {
+      const object = await client.find('Tenant', tenant).catch((e: unknown) => fromController(e, 'read tenant'));
+      if (!object) fail(404, 'NotFound', `tenant ${tenant} does not exist`);
+      follower.upsert(object);
+    }
+    if (!follower.get('Network', tenant, network)) {
+      const object = await client.find('Network', network, tenant).catch((e: unknown) => fromController(e, 'read network'));
+      if (!object) fail(404, 'NotFound', `network ${tenant}/${network} does not exist`);
+      follower.upsert(object);
+    }
+  }
+
+  private async rollback(tenant: string, name: string, veth: string, ns: string, created: boolean): Promise<void> {
+    const { core } = this;
+    try {
+      await core.mutex.run(async () => {
+        if (netnsExists(ns) && (await this.vethExists(ns, veth))) await ipBatch([`link del ${veth}`], { netns: ns });
+      });
+    } catch (error) {
+      core.log('warn', 'rollback: deleting veth failed', { veth, error: (error as Error).message });
+    }
+    if (!created) return;
+    try {
+      await core.client.delete('Endpoint', name, tenant);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) core.log('warn', 'rollback: deleting endpoint failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
+    }
+    core.follower.remove('Endpoint', tenant, name);
+    core.scheduleReconcile();
+  }
+
+  async vethExists(ns: string, veth: string): Promise<boolean> {
+    if (!listNetns().includes(ns)) return false;
+    try {
+      await ipJsonBatch([`link show dev ${veth}`], { netns: ns });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async containerInterface(path: string, ifName: string): Promise<boolean> {
+    try {
+      await run('nsenter', [`--net=${path}`, 'ip', 'link', 'show', 'dev', ifName]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async writeStatus(tenant: string, name: string, phase: 'ready' | 'error', reason?: string, hostIfName?: string): Promise<void> {
+    const { core } = this;
+    const current = core.follower.get<Endpoint>('Endpoint', tenant, name);
+    const status = { ...(current?.status ?? {}), phase, ...(hostIfName ? { hostIfName } : {}) } as Record<string, unknown>;
+    if (reason) status.reason = reason;
+    else delete status.reason;
+    try {
+      const updated = await core.client.updateStatus<TenetObject>('Endpoint', name, tenant, status);
+      if (updated && typeof updated === 'object' && 'metadata' in updated) core.follower.upsert(updated);
+      core.noteStatus(tenant, name, phase, reason);
+    } catch (error) {
+      core.noteStatus(tenant, name, 'unwritten');
+      core.log('warn', 'writing endpoint status failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
+    }
+  }
+}
+
+export type { EndpointView };

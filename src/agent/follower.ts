@@ -1,0 +1,123 @@
+/**
+ * Follows the controller with list-then-watch: one snapshot of the kinds a host needs, then a watch from
+ * its revision; a 410, a dropped stream or an unreachable controller lead to a fresh snapshot after a
+ * short back-off, and every `resyncMs` the snapshot is taken again anyway. Until the first snapshot
+ * succeeds `synced` stays false, so an agent started while the controller is down changes nothing.
+ */
+import type { TenetClient, WatchHandle } from '../client/api-client';
+import { ApiError } from '../client/errors';
+import type { KindName } from '../core/model/registry';
+import type { TenetObject } from '../core/model/object';
+
+export const objectKey = (kind: string, tenant: string | undefined, name: string): string => `${kind}/${tenant ?? ''}/${name}`;
+const keyOf = (o: TenetObject): string => objectKey(o.kind, o.metadata.tenant, o.metadata.name);
+const revisionOf = (o: TenetObject): number => Number(o.metadata.resourceVersion ?? 0);
+
+export interface FollowerOptions {
+  client: TenetClient;
+  kinds: readonly KindName[];
+  /** Called after every change of the cache (debounce on the caller's side). */
+  onChange: (reason: 'snapshot' | 'event' | 'local') => void;
+  onConnection?: (connected: boolean) => void;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  resyncMs?: number;
+}
+
+export class Follower {
+  private readonly objects = new Map<string, TenetObject>();
+  private watch?: WatchHandle;
+  private stopped = false;
+  private wake?: () => void;
+  private resyncTimer?: NodeJS.Timeout;
+  revision = 0;
+  synced = false;
+  connected = false;
+
+  constructor(private readonly options: FollowerOptions) {}
+
+  list(): TenetObject[] {
+    return [...this.objects.values()];
+  }
+
+  get<T = TenetObject>(kind: KindName, tenant: string | undefined, name: string): T | undefined {
+    return this.objects.get(objectKey(kind, tenant, name)) as T | undefined;
+  }
+
+  /** Records an object the agent just wrote, so its view includes it before the watch catches up. */
+  upsert(object: TenetObject): void {
+    const have = this.objects.get(keyOf(object));
+    if (have && revisionOf(have) > revisionOf(object)) return;
+    this.objects.set(keyOf(object), object);
+    this.options.onChange('local');
+  }
+
+  remove(kind: KindName, tenant: string | undefined, name: string): void {
+    if (this.objects.delete(objectKey(kind, tenant, name))) this.options.onChange('local');
+  }
+
+  start(): void {
+    void this.loop();
+    const resyncMs = this.options.resyncMs ?? 60000;
+    this.resyncTimer = setInterval(() => this.watch?.close(), resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.watch?.close();
+    this.wake?.();
+  }
+
+  private setConnected(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.options.onConnection?.(connected);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 200;
+    while (!this.stopped) {
+      try {
+        const snapshot = await this.options.client.snapshot([...this.options.kinds]);
+        this.objects.clear();
+        for (const item of snapshot.items) this.objects.set(keyOf(item), item);
+        this.revision = snapshot.revision;
+        this.synced = true;
+        this.setConnected(true);
+        backoff = 200;
+        this.options.onChange('snapshot');
+        if (this.stopped) break;
+        this.watch = this.options.client.watch({ kinds: [...this.options.kinds] }, this.revision, (event) => {
+          if (event.revision > this.revision) this.revision = event.revision;
+          if (event.type === 'BOOKMARK' || !event.object) return;
+          if (event.type === 'DELETED') this.objects.delete(keyOf(event.object));
+          else this.objects.set(keyOf(event.object), event.object);
+          this.options.onChange('event');
+        });
+        await this.watch.done;
+        if (!this.stopped) this.options.log('debug', 'watch ended; listing again');
+      } catch (error) {
+        if (this.stopped) break;
+        if (error instanceof ApiError && error.status === 410) {
+          this.options.log('info', 'watch history compacted (410); listing again');
+          continue;
+        }
+        this.setConnected(false);
+        this.options.log('warn', 'controller unreachable; retrying', { error: (error as Error).message, retryInMs: backoff });
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, 3000);
+      }
+    }
+  }
+}

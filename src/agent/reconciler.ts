@@ -1,0 +1,119 @@
+/**
+ * Makes the kernel match a HostView: desired state (pure) → read back what exists → diff (pure) →
+ * batched ip/bridge commands. Reads the kernel every time (cheap: three processes per tenant namespace)
+ * so that anything changed behind the agent's back, or while it was down, is repaired.
+ */
+import { desiredHostState, desiredNamespace } from '../core/dataplane/desired';
+import { diffHost, diffNamespace, type ActualNamespace, type NamespacePlan } from '../core/dataplane/diff';
+import type { HostView, TenantView } from '../core/dataplane/host-view';
+import { tenantOfNamespace } from '../core/dataplane/names';
+import { parseNamespace } from '../core/dataplane/parse';
+import { ROUTER_SYSCTLS } from '../core/dataplane/state';
+import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsSysctl, type BatchResult } from '../kernel/ip';
+import { readHostVxlans, readNamespace } from '../kernel/read';
+
+export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface ReconcileReport {
+  /** Endpoint name → problem, for local endpoints that are not fully plumbed. */
+  problems: Map<string, string>;
+  /** tenant/endpoint keys of local endpoints whose veth exists. */
+  plumbed: Set<string>;
+  changed: boolean;
+  failures: string[];
+}
+
+export interface ReconcileOptions {
+  protectedVeths: ReadonlySet<string>;
+  protectedNamespaces: ReadonlySet<string>;
+}
+
+export class Reconciler {
+  constructor(
+    private readonly netnsPrefix: string,
+    private readonly log: Log,
+  ) {}
+
+  ownedNamespaces(): string[] {
+    return listNetns().filter((name) => tenantOfNamespace(this.netnsPrefix, name) !== undefined);
+  }
+
+  private async readActual(name: string): Promise<ActualNamespace | undefined> {
+    const tenant = tenantOfNamespace(this.netnsPrefix, name) ?? '';
+    if (!listNetns().includes(name)) return undefined;
+    return parseNamespace(name, tenant, await readNamespace(name));
+  }
+
+  async reconcile(view: HostView, options: ReconcileOptions): Promise<ReconcileReport> {
+    const desired = desiredHostState(view);
+    const owned = this.ownedNamespaces();
+    const actual = new Map<string, ActualNamespace | undefined>();
+    await Promise.all(desired.namespaces.map(async (d) => actual.set(d.name, owned.includes(d.name) ? await this.readActual(d.name) : undefined)));
+    const hostVxlans = await readHostVxlans();
+    const plan = diffHost(desired.namespaces, actual, owned, { ...options, hostVxlans });
+    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
+    for (const nsPlan of plan.namespaces) {
+      await this.applyNamespacePlan(nsPlan, report);
+    }
+    for (const name of plan.deleteNamespaces) {
+      this.log('info', 'deleting tenant namespace no longer needed', { netns: name });
+      await delNetns(name);
+      report.changed = true;
+    }
+    for (const tenant of view.tenants) this.collectEndpointState(tenant, plan.namespaces.find((p) => p.name === tenant.routerNamespace), report);
+    return report;
+  }
+
+  /** Reconciles one tenant's namespace only (the attach path, when the namespace must be created first). */
+  async reconcileTenant(view: HostView, tenant: TenantView, options: ReconcileOptions): Promise<ReconcileReport> {
+    const desired = desiredNamespace(view, tenant);
+    const actual = await this.readActual(desired.name);
+    const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
+    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
+    await this.applyNamespacePlan(plan, report);
+    return report;
+  }
+
+  private async applyNamespacePlan(plan: NamespacePlan, report: ReconcileReport): Promise<void> {
+    const note = (what: string, result: BatchResult): void => {
+      for (const failure of result.failures) {
+        const text = `${plan.name}: ${what} "${failure.command}": ${failure.message}`;
+        report.failures.push(text);
+        this.log('warn', 'kernel command failed', { netns: plan.name, command: failure.command, error: failure.message });
+      }
+    };
+    try {
+      if (plan.create) {
+        this.log('info', 'creating tenant namespace', { netns: plan.name, tenant: plan.tenant });
+        await addNetns(plan.name);
+        await netnsSysctl(plan.name, ROUTER_SYSCTLS);
+        report.changed = true;
+      }
+      const lines = plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length;
+      if (lines > 0) {
+        report.changed = true;
+        this.log('debug', 'applying', { netns: plan.name, remove: plan.removeLines, host: plan.hostLines, add: plan.addLines, bridge: plan.bridgeLines });
+      }
+      note('remove', await ipBatch(plan.removeLines, { netns: plan.name, force: true }));
+      if (plan.hostLines.length) await ipBatch(plan.hostLines);
+      note('add', await ipBatch(plan.addLines, { netns: plan.name, force: true }));
+      note('fdb', await bridgeBatch(plan.bridgeLines, { netns: plan.name, force: true }));
+    } catch (error) {
+      const text = `${plan.name}: ${(error as Error).message}`;
+      report.failures.push(text);
+      this.log('error', 'reconcile of tenant namespace failed', { netns: plan.name, error: (error as Error).message });
+    }
+  }
+
+  private collectEndpointState(tenant: TenantView, plan: NamespacePlan | undefined, report: ReconcileReport): void {
+    const missing = new Map((plan?.missingVeths ?? []).map((m) => [m.endpoint, m.name]));
+    for (const endpoint of tenant.endpoints) {
+      if (!endpoint.local) continue;
+      const key = `${tenant.name}/${endpoint.name}`;
+      if (missing.has(endpoint.name)) report.problems.set(key, `host interface ${missing.get(endpoint.name)} is missing (the container's namespace is gone or it was never attached on this host)`);
+      else if (!endpoint.ipv4 && !endpoint.ipv6) report.problems.set(key, 'the controller has not assigned an address');
+      else if (tenant.vni === undefined) report.problems.set(key, 'tenant has no VNI yet');
+      else report.plumbed.add(key);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `tenet agent`: the host agent (root). Logs JSON lines with pino to stderr; prints one
+ * `tenet agent ready on <socket>` line on stdout once the attach socket listens (the lab waits for it);
+ * SIGTERM/SIGINT stop it without touching kernel state, so traffic keeps flowing across restarts.
+ */
+import type { Command } from 'commander';
+import pino from 'pino';
+import { Agent } from '../../agent/agent';
+import { DEFAULT_AGENT_SOCKET } from '../../agent/attach-protocol';
+import { DEFAULT_NETNS_PREFIX } from '../../core/dataplane/names';
+import { CliError } from '../context';
+
+export function register(program: Command): void {
+  program
+    .command('agent')
+    .description('run the host agent: follow the controller, program the kernel, serve the attach socket')
+    .requiredOption('--controller <urls>', 'controller URL(s), comma-separated: http(s)://host:port or unix:/abs/path.sock')
+    .requiredOption('--host <name>', 'name of this host')
+    .requiredOption('--underlay-ip <ip>', "this host's underlay address (VXLAN source)")
+    .option('--socket <path>', 'attach socket', DEFAULT_AGENT_SOCKET)
+    .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
+    .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
+    .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
+    .action(async (options: { controller: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; logLevel: string }, command: Command) => {
+      const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));
+      const resync = Number(options.resync);
+      if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
+      const token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
+      let agent: Agent;
+      try {
+        agent = new Agent({
+          controller: options.controller.split(',').map((s) => s.trim()).filter(Boolean),
+          token,
+          hostName: options.host,
+          underlayIP: options.underlayIp,
+          socketPath: options.socket,
+          netnsPrefix: options.netnsPrefix,
+          resyncMs: resync * 1000,
+          log: (level, message, fields) => logger[level](fields ?? {}, message),
+        });
+      } catch (error) {
+        throw new CliError((error as Error).message, 2);
+      }
+      await agent.start();
+      process.stdout.write(`tenet agent ready on ${options.socket}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'stopping');
+          void agent.stop().then(() => {
+            logger.flush();
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}

@@ -1,0 +1,142 @@
+/** `tenet lab`: a multi-host lab of network namespaces on this machine (see src/lab/ and docs/lab.md). */
+import type { Command } from 'commander';
+import { labDown, labExec, labRm, labRun, labUp, parseLabels, withLabLock } from '../../lab/lab';
+import { runDemo } from '../../lab/demo';
+import { formatProbeTable, parseProbeSpecs, runProbe } from '../../lab/probe';
+import { LabError, listLabs, resolveLab, saveLab } from '../../lab/state';
+import { CliError } from '../context';
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function wrap<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      if (error instanceof LabError) throw new CliError(error.message);
+      throw error;
+    }
+  };
+}
+
+export function register(program: Command): void {
+  const lab = program.command('lab').description('a real multi-host lab on this machine: hosts and containers are network namespaces (root)');
+
+  lab
+    .command('up')
+    .description('create the fabric, N host namespaces, a controller (unless --server) and one agent per host')
+    .requiredOption('--name <lab>', 'lab name (letters and digits, at most 10)')
+    .option('--hosts <n>', 'number of hosts', '2')
+    .option('--server <url>', 'use this controller instead of starting one (unix:/abs/path.sock)')
+    .action(
+      wrap(async (options: { name: string; hosts: string; server?: string }) => {
+        const state = await labUp({ name: options.name, hosts: Number(options.hosts), server: options.server, log: out });
+        out(`state: ${state.dir}/lab.json`);
+        out(`next: eval "$(tenet lab env --name ${state.name})"; tenet apply -f ...; tenet lab run C --host h1 --tenant T --network N`);
+      }),
+    );
+
+  lab
+    .command('down')
+    .description('stop every process of the lab and delete every namespace, link and file it created (harmless to repeat)')
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .action(
+      wrap(async (options: { name?: string }) => {
+        const name = options.name ?? (listLabs().length === 1 ? listLabs()[0] : undefined);
+        if (!name) throw new LabError(listLabs().length ? `several labs exist (${listLabs().join(', ')}); choose one with --name` : 'no lab exists; nothing to do');
+        await labDown(name, out);
+      }),
+    );
+
+  lab
+    .command('run <container>')
+    .description('create a container namespace and attach it through the host agent')
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .requiredOption('--host <host>', 'lab host, e.g. h1')
+    .requiredOption('--tenant <tenant>', 'tenant')
+    .requiredOption('--network <network>', 'network of the tenant')
+    .option('--labels <k=v,...>', 'endpoint labels')
+    .option('--ip <addresses>', 'requested address(es), comma-separated (one per family)')
+    .action(
+      wrap(async (container: string, options: { name?: string; host: string; tenant: string; network: string; labels?: string; ip?: string }) => {
+        const state = resolveLab(options.name);
+        const ips = options.ip ? options.ip.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+        const labels = parseLabels(options.labels);
+        await withLabLock(state.name, async (current) => {
+          const made = await labRun(current, container, { host: options.host, tenant: options.tenant, network: options.network, labels, ips });
+          current.containers.push(made);
+          saveLab(current);
+          out(`${made.name} on ${made.host}: ${made.tenant}/${made.network} ${made.addresses.join(' ')} (endpoint ${made.endpoint})`);
+        });
+      }),
+    );
+
+  lab
+    .command('rm <container>')
+    .description('detach a container and delete its namespace')
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .action(
+      wrap(async (container: string, options: { name?: string }) => {
+        const state = resolveLab(options.name);
+        await withLabLock(state.name, async (current) => {
+          await labRm(current, container);
+          current.containers = current.containers.filter((c) => c.name !== container);
+          saveLab(current);
+          out(`${container} removed`);
+        });
+      }),
+    );
+
+  lab
+    .command('exec <container> [command...]')
+    .description('run a command inside a container: tenet lab exec C -- ping -c1 10.0.0.2')
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .allowUnknownOption()
+    .action(
+      wrap(async (container: string, command: string[], options: { name?: string }) => {
+        const state = resolveLab(options.name);
+        const found = state.containers.find((c) => c.name === container);
+        if (!found) throw new LabError(`no container "${container}" in lab ${state.name}`);
+        const code = await labExec(found, command);
+        if (code !== 0) throw new CliError(`command exited with code ${code}`, code);
+      }),
+    );
+
+  lab
+    .command('probe')
+    .description('try every ordered pair of lab containers for real and print the connectivity matrix')
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .option('--tenant <tenant>', 'only containers of this tenant')
+    .option('--port <specs>', 'what to try: icmp, tcp/PORT, udp/PORT (comma-separated)', 'icmp,tcp/80,udp/53')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(
+      wrap(async (options: { name?: string; tenant?: string; port: string; output: string }) => {
+        if (options.output !== 'table' && options.output !== 'json') throw new CliError('-o must be table or json', 2);
+        const state = resolveLab(options.name);
+        const results = await runProbe(state, { tenant: options.tenant, specs: parseProbeSpecs(options.port) });
+        out(options.output === 'json' ? JSON.stringify(results, null, 2) : formatProbeTable(state, results, options.tenant));
+      }),
+    );
+
+  lab
+    .command('env')
+    .description('print shell export lines to use the lab controller with the tenet CLI')
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .action(
+      wrap(async (options: { name?: string }) => {
+        const state = resolveLab(options.name);
+        const server = state.controller.url ?? state.controller.servers[0];
+        out(`export TENET_SERVER=${server}`);
+        out(`# lab ${state.name}: hosts ${state.hosts.map((h) => h.name).join(' ')}; containers ${state.containers.map((c) => c.name).join(' ') || '-'}`);
+      }),
+    );
+
+  lab
+    .command('demo')
+    .description('3 hosts, two tenants on identical subnets, containers everywhere, and the probe matrix (recreated if it exists)')
+    .action(
+      wrap(async () => {
+        await runDemo(out);
+      }),
+    );
+}

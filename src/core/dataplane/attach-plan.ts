@@ -1,0 +1,67 @@
+/**
+ * The batches that plumb one container interface: host side (in the tenant router namespace) and
+ * container side (in the container's namespace). Pure; the agent runs them with ip -batch.
+ * IPv4 keeps its on-link subnet route (peers answered by proxy ARP on the host end); IPv6 gets
+ * `noprefixroute` so everything goes to the gateway, whose NDP is answered by a proxy entry — no
+ * per-peer proxy entries needed. Both gateways get a permanent neighbour entry in the container anyway,
+ * so the hot path never waits for ARP or NDP.
+ */
+import type { AttachResult } from '../../agent/attach-protocol';
+import type { EndpointView, NetworkView } from './host-view';
+import { hostRoute } from './desired';
+import { hostVethMac } from './names';
+
+export interface AttachPlan {
+  hostLines: string[];
+  containerLines: string[];
+  result: AttachResult;
+}
+
+export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string): AttachPlan {
+  const veth = endpoint.hostIfName;
+  if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
+  const hostMac = hostVethMac(veth);
+  const mtu = network.mtu;
+  const hostLines = [
+    `link add ${veth} type veth peer name ${ifName} netns ${containerNetns}`,
+    `link set ${veth} address ${hostMac} mtu ${mtu} up`,
+    `ntable change name arp_cache dev ${veth} proxy_delay 0`,
+    `ntable change name ndisc_cache dev ${veth} proxy_delay 0`,
+  ];
+  const containerLines = ['link set lo up', `link set ${ifName} address ${endpoint.mac} mtu ${mtu} up`];
+  const addresses: AttachResult['addresses'] = [];
+  const routes: AttachResult['routes'] = [];
+  for (const subnet of network.subnets) {
+    const address = subnet.family === 4 ? endpoint.ipv4 : endpoint.ipv6;
+    if (!address) continue;
+    hostLines.push(`addr replace ${hostRoute(subnet.gateway)} dev lo`);
+    hostLines.push(`route replace ${hostRoute(address)} dev ${veth}`);
+    hostLines.push(`neigh replace ${address} lladdr ${endpoint.mac} dev ${veth} nud permanent`);
+    if (subnet.family === 6) {
+      hostLines.push(`neigh replace proxy ${subnet.gateway} dev ${veth}`);
+      containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName} nodad noprefixroute`);
+      containerLines.push(`route replace default via ${subnet.gateway} dev ${ifName} onlink`);
+    } else {
+      containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName}`);
+      containerLines.push(`route replace default via ${subnet.gateway} dev ${ifName}`);
+    }
+    containerLines.push(`neigh replace ${subnet.gateway} lladdr ${hostMac} dev ${ifName} nud permanent`);
+    addresses.push({ address: `${address}/${subnet.prefix}`, gateway: subnet.gateway, family: subnet.family });
+    routes.push({ destination: subnet.family === 4 ? '0.0.0.0/0' : '::/0', gateway: subnet.gateway });
+  }
+  return {
+    hostLines,
+    containerLines,
+    result: {
+      endpoint: endpoint.name,
+      tenant: endpoint.tenant,
+      network: endpoint.network,
+      ifName,
+      mac: endpoint.mac,
+      mtu,
+      addresses,
+      routes,
+      hostIfName: veth,
+    },
+  };
+}

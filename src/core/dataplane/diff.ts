@@ -1,0 +1,175 @@
+/**
+ * Diff of desired against actual kernel state → the minimal batches that make them equal. Pure.
+ * Nothing that is already right is touched (a restarted agent emits no lines at all), links are never
+ * recreated to change an attribute that `ip link set` can change, and deletions come before additions.
+ */
+import type { NamespaceState, RouteState, VxlanState } from './state';
+import { fdbKey, neighbourKey, proxyKey } from './state';
+
+export interface ActualNamespace extends NamespaceState {
+  /** Links with an owned-looking name that are neither a wanted veth nor the VXLAN device. */
+  strayLinks: string[];
+  vxlanUp: boolean;
+}
+
+export interface NamespacePlan {
+  name: string;
+  tenant: string;
+  /** The namespace does not exist yet: create it (and apply the router sysctls) first. */
+  create: boolean;
+  /** `ip -n NS -batch` run first: deletions. */
+  removeLines: string[];
+  /** `ip -batch` run in the agent's own namespace: create the VXLAN device on the underlay and move it. */
+  hostLines: string[];
+  /** `ip -n NS -batch` run last: additions and in-place changes. */
+  addLines: string[];
+  /** `bridge -n NS -batch`: FDB entries. */
+  bridgeLines: string[];
+  /** Endpoints whose veth is wanted but absent (the attach path creates veths, not the reconciler). */
+  missingVeths: { name: string; endpoint: string }[];
+}
+
+export interface HostPlan {
+  namespaces: NamespacePlan[];
+  /** Owned namespaces no tenant needs any more. */
+  deleteNamespaces: string[];
+}
+
+export interface DiffOptions {
+  /** Veths the reconciler must not delete (attaches in flight whose endpoint the view does not show yet). */
+  protectedVeths?: ReadonlySet<string>;
+  /** VXLAN devices left in the agent's own namespace (a crash between create and move). */
+  hostVxlans?: readonly string[];
+}
+
+function vxlanIdentical(a: VxlanState, b: VxlanState): boolean {
+  return a.name === b.name && a.vni === b.vni && a.local === b.local && a.port === b.port;
+}
+
+export function isEmptyPlan(plan: NamespacePlan): boolean {
+  return !plan.create && plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length === 0;
+}
+
+export function diffNamespace(desired: NamespaceState, actual: ActualNamespace | undefined, options: DiffOptions = {}): NamespacePlan {
+  const plan: NamespacePlan = {
+    name: desired.name,
+    tenant: desired.tenant,
+    create: actual === undefined,
+    removeLines: [],
+    hostLines: [],
+    addLines: [],
+    bridgeLines: [],
+    missingVeths: [],
+  };
+  const current: ActualNamespace = actual ?? {
+    name: desired.name,
+    tenant: desired.tenant,
+    veths: [],
+    loAddresses: [],
+    routes: [],
+    neighbours: [],
+    proxies: [],
+    fdb: [],
+    strayLinks: [],
+    vxlanUp: false,
+  };
+  const protectedVeths = options.protectedVeths ?? new Set<string>();
+  if (plan.create) plan.addLines.push('link set lo up');
+
+  // Links: which exist after this plan, and which go away (taking their routes and neighbours with them).
+  const deletedLinks = new Set<string>();
+  const desiredVeths = new Map(desired.veths.map((v) => [v.name, v]));
+  for (const veth of current.veths) {
+    if (!desiredVeths.has(veth.name) && !protectedVeths.has(veth.name)) deletedLinks.add(veth.name);
+  }
+  for (const name of current.strayLinks) deletedLinks.add(name);
+  let vxlanReady = false;
+  if (current.vxlan) {
+    if (!desired.vxlan || !vxlanIdentical(desired.vxlan, current.vxlan)) deletedLinks.add(current.vxlan.name);
+    else vxlanReady = true;
+  }
+  for (const name of [...deletedLinks].sort()) plan.removeLines.push(`link del ${name}`);
+
+  if (desired.vxlan) {
+    const v = desired.vxlan;
+    if (!vxlanReady) {
+      if (options.hostVxlans?.includes(v.name)) plan.hostLines.push(`link del ${v.name}`);
+      plan.hostLines.push(`link add ${v.name} type vxlan id ${v.vni} local ${v.local} dstport ${v.port} nolearning`);
+      plan.hostLines.push(`link set ${v.name} netns ${desired.name}`);
+      plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
+    } else if (current.vxlan && (current.vxlan.mac !== v.mac || current.vxlan.mtu !== v.mtu || !current.vxlanUp)) {
+      plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
+    }
+  }
+
+  const presentVeths = new Map(current.veths.filter((v) => !deletedLinks.has(v.name)).map((v) => [v.name, v]));
+  for (const veth of desired.veths) {
+    const have = presentVeths.get(veth.name);
+    if (!have) {
+      plan.missingVeths.push({ name: veth.name, endpoint: veth.endpoint ?? '' });
+      continue;
+    }
+    if (have.mac !== veth.mac || have.mtu !== veth.mtu || have.up === false) {
+      plan.addLines.push(`link set ${veth.name} address ${veth.mac} mtu ${veth.mtu} up`);
+    }
+  }
+  const usable = (dev: string): boolean => presentVeths.has(dev) || (desired.vxlan?.name === dev);
+  const surviving = (dev: string): boolean => !deletedLinks.has(dev);
+
+  // Addresses on lo.
+  const wantLo = new Set(desired.loAddresses);
+  const haveLo = new Set(current.loAddresses);
+  for (const address of current.loAddresses) if (!wantLo.has(address)) plan.removeLines.push(`addr del ${address} dev lo`);
+  for (const address of desired.loAddresses) if (!haveLo.has(address)) plan.addLines.push(`addr replace ${address} dev lo`);
+
+  // Routes: keyed by destination (one owner per address).
+  const wantRoutes = new Map<string, RouteState>(desired.routes.filter((r) => usable(r.dev)).map((r) => [r.dst, r]));
+  const haveRoutes = new Map<string, RouteState>(current.routes.map((r) => [r.dst, r]));
+  for (const route of current.routes) {
+    if (!surviving(route.dev)) continue;
+    const want = wantRoutes.get(route.dst);
+    if (!want) plan.removeLines.push(`route del ${route.dst} dev ${route.dev}`);
+  }
+  for (const route of wantRoutes.values()) {
+    const have = haveRoutes.get(route.dst);
+    if (!have || have.dev !== route.dev || deletedLinks.has(have.dev)) plan.addLines.push(`route replace ${route.dst} dev ${route.dev}`);
+  }
+
+  // Permanent neighbours.
+  const wantNeigh = new Map(desired.neighbours.filter((n) => usable(n.dev)).map((n) => [neighbourKey(n), n]));
+  const haveNeigh = new Map(current.neighbours.map((n) => [neighbourKey(n), n]));
+  for (const [key, n] of haveNeigh) if (surviving(n.dev) && !wantNeigh.has(key)) plan.removeLines.push(`neigh del ${n.dst} dev ${n.dev}`);
+  for (const [key, n] of wantNeigh) {
+    const have = haveNeigh.get(key);
+    if (!have || have.lladdr !== n.lladdr || deletedLinks.has(n.dev)) plan.addLines.push(`neigh replace ${n.dst} lladdr ${n.lladdr} dev ${n.dev} nud permanent`);
+  }
+
+  // Proxy NDP entries.
+  const wantProxy = new Map(desired.proxies.filter((p) => usable(p.dev)).map((p) => [proxyKey(p), p]));
+  const haveProxy = new Map(current.proxies.map((p) => [proxyKey(p), p]));
+  for (const [key, p] of haveProxy) if (surviving(p.dev) && !wantProxy.has(key)) plan.removeLines.push(`neigh del proxy ${p.dst} dev ${p.dev}`);
+  for (const [key, p] of wantProxy) if (!haveProxy.has(key) || deletedLinks.has(p.dev)) plan.addLines.push(`neigh replace proxy ${p.dst} dev ${p.dev}`);
+
+  // FDB entries on the VXLAN device (`append`: one MAC may in principle have several remotes).
+  const wantFdb = new Map(desired.fdb.filter((f) => usable(f.dev)).map((f) => [fdbKey(f), f]));
+  const haveFdb = new Map(current.fdb.map((f) => [fdbKey(f), f]));
+  for (const [key, f] of haveFdb) if (surviving(f.dev) && !wantFdb.has(key)) plan.bridgeLines.push(`fdb del ${f.mac} dev ${f.dev} dst ${f.dst} self`);
+  for (const [key, f] of wantFdb) {
+    if (!haveFdb.has(key) || deletedLinks.has(f.dev) || !vxlanReady) plan.bridgeLines.push(`fdb append ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
+  }
+  return plan;
+}
+
+/** Diff of every tenant namespace; `actual` holds the owned namespaces that exist (by name). */
+export function diffHost(
+  desired: readonly NamespaceState[],
+  actual: ReadonlyMap<string, ActualNamespace | undefined>,
+  ownedNamespaces: readonly string[],
+  options: DiffOptions & { protectedNamespaces?: ReadonlySet<string> } = {},
+): HostPlan {
+  const wanted = new Set(desired.map((d) => d.name));
+  return {
+    namespaces: desired.map((d) => diffNamespace(d, actual.get(d.name), options)),
+    deleteNamespaces: ownedNamespaces.filter((name) => !wanted.has(name) && !(options.protectedNamespaces?.has(name) ?? false)).sort(),
+  };
+}

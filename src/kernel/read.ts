@@ -1,0 +1,27 @@
+/** Reads back the state of one tenant router namespace (three processes: ip v4+links, ip v6 routes, bridge fdb). */
+import type { RawNamespaceReads } from '../core/dataplane/parse';
+import { VXLAN_DEVICE_REGEX } from '../core/dataplane/names';
+import { bridgeJson, ipJsonBatch } from './ip';
+
+export async function readNamespace(netns: string): Promise<RawNamespaceReads> {
+  const [main, v6, fdb] = await Promise.all([
+    ipJsonBatch(['link show', 'addr show dev lo', 'route show table main', 'neigh show', 'neigh show proxy'], { netns, details: true }),
+    ipJsonBatch(['route show table main'], { netns, family: 6 }),
+    bridgeJson(['fdb', 'show'], netns),
+  ]);
+  return { links: main[0], loAddresses: main[1], routes4: main[2], neighbours: main[3], proxies: main[4], routes6: v6[0], fdb };
+}
+
+/** VXLAN devices with Tenet's names in the current namespace (left there if the agent died between create and move). */
+export async function readHostVxlans(): Promise<string[]> {
+  const [links] = await ipJsonBatch(['link show type vxlan']);
+  return links
+    .map((link) => (link as { ifname?: string }).ifname ?? '')
+    .filter((name) => VXLAN_DEVICE_REGEX.test(name));
+}
+
+/** Name → ifindex of the links in a namespace (tests and the lab use it to prove links were not recreated). */
+export async function linkIndexes(netns: string): Promise<Map<string, number>> {
+  const [links] = await ipJsonBatch(['link show'], { netns });
+  return new Map(links.map((l) => [(l as { ifname: string }).ifname, (l as { ifindex: number }).ifindex]));
+}

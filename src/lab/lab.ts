@@ -1,0 +1,274 @@
+/**
+ * `tenet lab`: a real multi-host lab on one machine. Each host is a network namespace with an underlay
+ * veth to a shared fabric bridge and its own agent process (`ip netns exec`); containers are further
+ * namespaces attached through their host's agent socket. The lab's controller listens on a unix socket
+ * (host namespaces cannot reach the root namespace's 127.0.0.1) and on 127.0.0.1 for the operator.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AttachClient } from '../cni/attach-client';
+import type { AttachResult } from '../agent/attach-protocol';
+import { TenetClient } from '../client/api-client';
+import { NAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX } from '../core/model/names';
+import { parseIp } from '../core/net/ip';
+import { addNetns, delNetns, netnsExists } from '../kernel/ip';
+import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
+import { CLI_MAIN, isAlive, startDetached, stopPid, tail, unixGet, waitFor } from './processes';
+import { CONTAINER_NAME_REGEX, LabError, labDir, labNetnsPrefix, loadLab, saveLab, type LabContainer, type LabHost, type LabState } from './state';
+
+export interface UpOptions {
+  name: string;
+  hosts: number;
+  /** An existing controller (unix:/path only: agents in host namespaces reach it through the file system). */
+  server?: string;
+  log?: (line: string) => void;
+}
+
+export function labClient(state: LabState): TenetClient {
+  return new TenetClient({ servers: state.controller.servers, timeoutMs: 30000 });
+}
+
+function agentMarker(host: LabHost): string {
+  return host.socket;
+}
+
+async function startController(state: LabState): Promise<void> {
+  const dataDir = path.join(state.dir, 'controller');
+  const socket = path.join(state.dir, 'controller.sock');
+  const log = path.join(state.dir, 'controller.log');
+  const pid = startDetached(process.execPath, [CLI_MAIN, 'controller', '--data-dir', dataDir, '--listen', `unix:${socket}`, '--listen', '127.0.0.1:0'], log, {
+    TENET_LOG_LEVEL: process.env.TENET_LOG_LEVEL ?? 'warn',
+  });
+  state.controller = { external: false, servers: [`unix:${socket}`], pid, socket, dataDir, log };
+  saveLab(state);
+  let url: string | undefined;
+  await waitFor(
+    'the lab controller to listen',
+    () => {
+      if (!isAlive(pid)) throw new LabError(`the controller exited:\n${tail(log)}`);
+      const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+      const urls = [...lines.matchAll(/tenet controller listening on (\S+)/g)].map((m) => m[1]);
+      url = urls.find((u) => u.startsWith('http'));
+      return urls.length >= 2;
+    },
+    30000,
+    () => tail(log),
+  );
+  state.controller.url = url;
+  saveLab(state);
+}
+
+async function startAgent(state: LabState, host: LabHost): Promise<void> {
+  const controller = state.controller.servers.filter((s) => s.startsWith('unix:')).join(',');
+  host.agentPid = startDetached(
+    'ip',
+    ['netns', 'exec', host.netns, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
+    host.log,
+  );
+  saveLab(state);
+}
+
+export async function waitAgent(host: LabHost, timeoutMs = 30000): Promise<void> {
+  await waitFor(
+    `agent ${host.name}`,
+    async () => {
+      if (host.agentPid && !isAlive(host.agentPid)) throw new LabError(`agent ${host.name} exited:\n${tail(host.log)}`);
+      return unixGet(host.socket, '/v1/healthz');
+    },
+    timeoutMs,
+    () => tail(host.log),
+  );
+}
+
+export async function labUp(options: UpOptions): Promise<LabState> {
+  const log = options.log ?? (() => undefined);
+  const dir = labDir(options.name);
+  if (loadLab(options.name)) throw new LabError(`lab "${options.name}" exists; remove it first with \`tenet lab down --name ${options.name}\``);
+  if (!Number.isInteger(options.hosts) || options.hosts < 1 || options.hosts > 50) throw new LabError('--hosts must be between 1 and 50');
+  if (options.server && !/^unix:\/\S+$/.test(options.server)) {
+    throw new LabError('--server must be unix:/abs/path.sock: agents run in host namespaces and cannot reach 127.0.0.1 of this one');
+  }
+  const prefix = labNetnsPrefix(options.name);
+  const leftovers = namespacesWithPrefix(prefix);
+  if (leftovers.length) await deleteNamespaces(leftovers);
+  const state: LabState = {
+    name: options.name,
+    dir,
+    fabricNetns: `${prefix}fab`,
+    underlayCidr: UNDERLAY_CIDR,
+    controller: { external: true, servers: options.server ? [options.server] : [] },
+    hosts: [],
+    containers: [],
+    createdAt: new Date().toISOString(),
+  };
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  saveLab(state);
+  try {
+    await createFabric(state.fabricNetns);
+    for (let i = 1; i <= options.hosts; i++) {
+      const name = `h${i}`;
+      const host: LabHost = {
+        name,
+        netns: `${prefix}${name}`,
+        underlayIP: hostUnderlayIP(i),
+        fabricPort: `p${i}`,
+        socket: path.join(dir, name, 'agent.sock'),
+        netnsPrefix: `${prefix}${name}-`,
+        log: path.join(dir, name, 'agent.log'),
+      };
+      fs.mkdirSync(path.dirname(host.socket), { recursive: true });
+      await createHostNamespace(state.fabricNetns, host.netns, host.fabricPort, host.underlayIP);
+      state.hosts.push(host);
+      saveLab(state);
+    }
+    if (!options.server) await startController(state);
+    for (const host of state.hosts) await startAgent(state, host);
+    await Promise.all(state.hosts.map((host) => waitAgent(host)));
+    log(`lab ${state.name}: fabric ${state.fabricNetns} (${UNDERLAY_CIDR}), controller ${state.controller.url ?? state.controller.servers.join(',')}`);
+    for (const host of state.hosts) log(`  host ${host.name}: netns ${host.netns}, underlay ${host.underlayIP}, agent pid ${host.agentPid}, socket ${host.socket}`);
+    return state;
+  } catch (error) {
+    await labDown(options.name).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Stops every process the lab started (by pid) and deletes every namespace and file it made. Idempotent. */
+export async function labDown(name: string, log: (line: string) => void = () => undefined): Promise<boolean> {
+  const dir = labDir(name);
+  const state = loadLab(name);
+  const prefix = labNetnsPrefix(name);
+  if (state?.controller.external) {
+    // Someone else's controller outlives the lab: remove this lab's endpoints from it.
+    await Promise.all(state.containers.map((c) => detachContainer(state, c).catch(() => undefined)));
+  }
+  if (state) {
+    await Promise.all(state.hosts.map((host) => stopPid(host.agentPid, agentMarker(host))));
+    if (!state.controller.external) await stopPid(state.controller.pid, state.controller.socket ?? 'controller');
+  }
+  const namespaces = namespacesWithPrefix(prefix);
+  const failures = await deleteNamespaces(namespaces);
+  if (failures.length) throw new LabError(`could not delete: ${failures.join('; ')}`);
+  const existed = !!state || namespaces.length > 0 || fs.existsSync(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  log(existed ? `lab ${name} removed (${namespaces.length} namespaces)` : `lab ${name} does not exist; nothing to do`);
+  return existed;
+}
+
+export interface RunOptions {
+  host: string;
+  tenant: string;
+  network: string;
+  labels?: Record<string, string>;
+  ips?: string[];
+}
+
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (!text) return labels;
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    const value = eq < 0 ? '' : part.slice(eq + 1);
+    if (!LABEL_KEY_REGEX.test(key) || !LABEL_VALUE_REGEX.test(value)) throw new LabError(`--labels: "${part}" is not a valid key=value label`);
+    labels[key] = value;
+  }
+  return labels;
+}
+
+const containerNetns = (state: LabState, name: string): string => `${labNetnsPrefix(state.name)}c-${name}`;
+const containerId = (state: LabState, name: string): string => `${state.name}-${name}`;
+
+export async function labRun(state: LabState, name: string, options: RunOptions): Promise<LabContainer> {
+  if (!CONTAINER_NAME_REGEX.test(name)) throw new LabError(`container name "${name}" must be lower-case letters, digits and "-", at most 32 characters`);
+  if (!NAME_REGEX.test(options.tenant) || !NAME_REGEX.test(options.network)) throw new LabError('--tenant and --network must be valid names');
+  for (const ip of options.ips ?? []) if (!parseIp(ip)) throw new LabError(`--ip ${ip} is not an IP address`);
+  const host = state.hosts.find((h) => h.name === options.host);
+  if (!host) throw new LabError(`no host "${options.host}" in lab ${state.name} (hosts: ${state.hosts.map((h) => h.name).join(', ')})`);
+  if (state.containers.some((c) => c.name === name)) throw new LabError(`container "${name}" exists in lab ${state.name}`);
+  const netns = containerNetns(state, name);
+  if (netnsExists(netns)) await delNetns(netns);
+  await addNetns(netns);
+  const client = new AttachClient(host.socket);
+  let result: AttachResult;
+  try {
+    result = await client.attach({
+      containerId: containerId(state, name),
+      netns: `/run/netns/${netns}`,
+      ifName: 'eth0',
+      tenant: options.tenant,
+      network: options.network,
+      labels: { ...(options.labels ?? {}), 'lab.tenet.dev/container': name },
+      ...(options.ips?.length ? { ips: options.ips } : {}),
+    });
+  } catch (error) {
+    await delNetns(netns).catch(() => undefined);
+    throw error;
+  } finally {
+    client.close();
+  }
+  return {
+    name,
+    host: host.name,
+    tenant: options.tenant,
+    network: options.network,
+    netns,
+    endpoint: result.endpoint,
+    addresses: result.addresses.map((a) => a.address.split('/')[0]),
+    labels: options.labels ?? {},
+  };
+}
+
+async function detachContainer(state: LabState, container: LabContainer): Promise<void> {
+  const host = state.hosts.find((h) => h.name === container.host);
+  if (!host) return;
+  const client = new AttachClient(host.socket);
+  try {
+    await client.detach({ containerId: containerId(state, container.name), ifName: 'eth0' });
+  } finally {
+    client.close();
+  }
+}
+
+export async function labRm(state: LabState, name: string): Promise<void> {
+  const container = state.containers.find((c) => c.name === name);
+  if (!container) throw new LabError(`no container "${name}" in lab ${state.name}`);
+  await detachContainer(state, container);
+  await delNetns(container.netns);
+}
+
+/** Runs a command inside a container's namespace with the terminal attached; resolves to its exit code. */
+export function labExec(container: LabContainer, command: string[]): Promise<number> {
+  if (command.length === 0) throw new LabError('nothing to run: tenet lab exec CONTAINER -- CMD [ARGS...]');
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', container.netns, ...command], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Serialises read-modify-write of lab.json between concurrent `tenet lab` commands. */
+export async function withLabLock<T>(name: string, task: (state: LabState) => Promise<T>): Promise<T> {
+  const lock = path.join(labDir(name), 'lab.lock');
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(fs.readFileSync(lock, 'utf8') || 0);
+      if (!isAlive(holder)) fs.rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new LabError(`lab ${name} is locked by pid ${holder}`);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    const state = loadLab(name);
+    if (!state) throw new LabError(`no lab named "${name}"`);
+    return await task(state);
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}

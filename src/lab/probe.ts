@@ -1,0 +1,150 @@
+/**
+ * Real connectivity probes between lab containers. TCP and UDP listeners answer with their container's
+ * name, so a reply from the wrong container (two tenants may use the very same address) never counts as
+ * reaching the target; ICMP counts echo requests arriving in the target's namespace (/proc/net/snmp),
+ * with the probes of one target run one after another so the count is unambiguous.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { run } from '../kernel/exec';
+import type { LabContainer, LabState } from './state';
+import { LabError } from './state';
+
+export interface ProbeSpec {
+  protocol: 'icmp' | 'tcp' | 'udp';
+  port?: number;
+}
+
+export interface ProbeResult {
+  from: string;
+  to: string;
+  protocol: 'icmp' | 'tcp' | 'udp';
+  port?: number;
+  address: string;
+  family: 4 | 6;
+  allowed: boolean;
+  error?: string;
+}
+
+export function parseProbeSpecs(text: string): ProbeSpec[] {
+  const specs: ProbeSpec[] = [];
+  for (const part of text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    if (part === 'icmp') {
+      specs.push({ protocol: 'icmp' });
+      continue;
+    }
+    const match = /^(tcp|udp)\/([0-9]{1,5})$/.exec(part);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) throw new LabError(`--port: "${part}" must be icmp, tcp/PORT or udp/PORT`);
+    specs.push({ protocol: match[1] as 'tcp' | 'udp', port });
+  }
+  if (specs.length === 0) throw new LabError('--port: nothing to probe');
+  return specs;
+}
+
+const bracket = (address: string): string => (address.includes(':') ? `[${address}]` : address);
+
+function startListeners(containers: LabContainer[], specs: ProbeSpec[]): ChildProcess[] {
+  const children: ChildProcess[] = [];
+  for (const container of containers) {
+    for (const spec of specs) {
+      if (spec.protocol === 'icmp') continue;
+      const listen = spec.protocol === 'tcp' ? `TCP6-LISTEN:${spec.port},ipv6only=0,fork,reuseaddr` : `UDP6-RECVFROM:${spec.port},ipv6only=0,fork,reuseaddr`;
+      children.push(spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `EXEC:echo ${container.name}`], { stdio: 'ignore' }));
+    }
+  }
+  return children;
+}
+
+async function echoCount(container: LabContainer, family: 4 | 6): Promise<number> {
+  const file = family === 4 ? '/proc/net/snmp' : '/proc/net/snmp6';
+  const { stdout } = await run('ip', ['netns', 'exec', container.netns, 'cat', file]);
+  if (family === 6) {
+    const match = /^Icmp6InEchos\s+(\d+)/m.exec(stdout);
+    return match ? Number(match[1]) : 0;
+  }
+  const lines = stdout.split('\n').filter((l) => l.startsWith('Icmp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('InEchos')] ?? 0);
+}
+
+async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, address: string): Promise<Omit<ProbeResult, 'from' | 'to' | 'protocol' | 'port' | 'address' | 'family'>> {
+  const family = address.includes(':') ? 6 : 4;
+  if (spec.protocol === 'icmp') {
+    const before = await echoCount(to, family);
+    const ping = await run('ip', ['netns', 'exec', from.netns, 'ping', '-c1', '-W1', '-q', address], { allowFailure: true, timeoutMs: 5000 });
+    const after = await echoCount(to, family);
+    return { allowed: ping.code === 0 && after > before };
+  }
+  const target = spec.protocol === 'tcp' ? `TCP:${bracket(address)}:${spec.port},connect-timeout=1` : `UDP:${bracket(address)}:${spec.port}`;
+  const result = await run('ip', ['netns', 'exec', from.netns, 'socat', '-t0.5', '-T1', '-', target], { allowFailure: true, timeoutMs: 5000, input: spec.protocol === 'udp' ? 'probe\n' : '' });
+  const answer = result.stdout.trim();
+  if (answer === to.name) return { allowed: true };
+  if (answer) return { allowed: false, error: `answered by ${answer}, not ${to.name}` };
+  return { allowed: false };
+}
+
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+export async function runProbe(state: LabState, options: { tenant?: string; specs: ProbeSpec[]; concurrency?: number }): Promise<ProbeResult[]> {
+  const containers = state.containers.filter((c) => !options.tenant || c.tenant === options.tenant);
+  if (containers.length < 2) throw new LabError(`need at least two containers to probe (have ${containers.length})`);
+  const listeners = startListeners(containers, options.specs);
+  const results: ProbeResult[] = [];
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One queue per target (ICMP counting needs it); targets in parallel.
+    await pool(containers, options.concurrency ?? 12, async (to) => {
+      for (const from of containers) {
+        if (from === to) continue;
+        for (const spec of options.specs) {
+          for (const address of to.addresses) {
+            const family = address.includes(':') ? 6 : 4;
+            let outcome: { allowed: boolean; error?: string };
+            try {
+              outcome = await probeOnce(from, to, spec, address);
+            } catch (error) {
+              outcome = { allowed: false, error: (error as Error).message };
+            }
+            results.push({ from: from.name, to: to.name, protocol: spec.protocol, ...(spec.port ? { port: spec.port } : {}), address, family, ...outcome });
+          }
+        }
+      }
+    });
+  } finally {
+    for (const child of listeners) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
+  }
+  const order = new Map(containers.map((c, i) => [c.name, i]));
+  return results.sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)! || a.protocol.localeCompare(b.protocol) || a.family - b.family);
+}
+
+/** Rows: from; columns: to; one character per probe kind: + allowed, - blocked, ~ mixed (e.g. v4 only), ! error. */
+export function formatProbeTable(state: LabState, results: ProbeResult[], tenant?: string): string {
+  const containers = state.containers.filter((c) => !tenant || c.tenant === tenant);
+  const kinds = [...new Set(results.map((r) => `${r.protocol}${r.port ? `/${r.port}` : ''}`))];
+  const cell = (from: string, to: string): string => {
+    if (from === to) return '·'.repeat(kinds.length);
+    return kinds
+      .map((kind) => {
+        const rows = results.filter((r) => r.from === from && r.to === to && `${r.protocol}${r.port ? `/${r.port}` : ''}` === kind);
+        if (rows.some((r) => r.error && !r.error.startsWith('answered by'))) return '!';
+        const allowed = rows.filter((r) => r.allowed).length;
+        return allowed === rows.length && rows.length > 0 ? '+' : allowed === 0 ? '-' : '~';
+      })
+      .join('');
+  };
+  const label = (c: LabContainer): string => `${c.name} (${c.tenant}@${c.host})`;
+  const width = Math.max(...containers.map((c) => label(c).length));
+  const colWidth = Math.max(kinds.length, ...containers.map((c) => c.name.length)) + 1;
+  const lines = [`${''.padEnd(width)} ${containers.map((c) => c.name.padEnd(colWidth)).join('')}`];
+  for (const from of containers) lines.push(`${label(from).padEnd(width)} ${containers.map((to) => cell(from.name, to.name).padEnd(colWidth)).join('')}`);
+  lines.push('', `cells: ${kinds.join(', ')} — + allowed (IPv4 and IPv6), - blocked, ~ only some addresses, ! error`);
+  return lines.join('\n');
+}
