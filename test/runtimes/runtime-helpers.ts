@@ -10,6 +10,9 @@ import { promisify } from 'node:util';
 
 export const run = promisify(execFile);
 
+/** The runtime cannot start on this machine (tests skip with this message). */
+export class RuntimeUnavailable extends Error {}
+
 export async function which(command: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     const full = path.join(dir, command);
@@ -55,6 +58,7 @@ export interface Podman {
 /** podman with everything under dir: containers.conf + storage.conf, CNI backend, runc. */
 export async function setupPodman(dir: string, pluginDirs: string[], confDir: string): Promise<Podman> {
   fs.mkdirSync(confDir, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
   const containersConf = path.join(dir, 'containers.conf');
   const storageConf = path.join(dir, 'storage.conf');
   fs.writeFileSync(
@@ -82,6 +86,12 @@ export async function setupPodman(dir: string, pluginDirs: string[], confDir: st
     dir,
     run: async (args, timeoutMs = 60_000) => (await run('podman', args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout,
   };
+  // A runtime that cannot start on this machine is a reason to skip, not a failure: probe it first.
+  try {
+    await podman.run(['info'], 60_000);
+  } catch (error) {
+    throw new RuntimeUnavailable(`podman cannot start: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+  }
   const tar = await rootfsTar(dir);
   await run('podman', ['import', '--change', 'CMD ["/bin/sh"]', tar, 'localhost/bb'], { env, timeout: 120_000 });
   return podman;
