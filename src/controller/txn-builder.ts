@@ -12,6 +12,7 @@ export class RetryAttempt extends Error {}
 interface Proposal {
   key: string;
   release: () => void;
+  taken?: () => void;
 }
 
 export class TxnBuilder {
@@ -37,8 +38,8 @@ export class TxnBuilder {
   }
 
   /** An in-memory reservation tied to a store key that must not exist: kept if another writer took the key, released otherwise. */
-  propose(key: string, release: () => void): void {
-    this.proposals.push({ key, release });
+  propose(key: string, release: () => void, taken?: () => void): void {
+    this.proposals.push({ key, release, taken });
   }
 
   /** Objects whose resourceVersion is the revision of the commit. */
@@ -60,7 +61,10 @@ export class TxnBuilder {
 
   failed(failedCompares: Compare[]): void {
     const taken = new Set(failedCompares.map((c) => c.key));
-    for (const proposal of this.proposals) if (!taken.has(proposal.key)) proposal.release();
+    for (const proposal of this.proposals) {
+      if (taken.has(proposal.key)) proposal.taken?.();
+      else proposal.release();
+    }
   }
 
   abandoned(): void {

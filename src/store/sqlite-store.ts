@@ -47,6 +47,14 @@ interface EventRow {
   create_rev: number;
 }
 
+interface PendingTxn {
+  compares: Compare[];
+  ops: WriteOp[];
+  resolve: (result: TxnResult) => void;
+  reject: (error: Error) => void;
+  result?: TxnResult & { events?: StoreEvent[] };
+}
+
 interface WatchEntry {
   prefix: string;
   handlers: WatchHandlers;
@@ -76,7 +84,8 @@ export class SqliteStore implements Store {
   private readonly watchers = new Set<WatchEntry>();
   private closed = false;
   private readonly statements;
-  private readonly runTxn: (compares: Compare[], ops: WriteOp[]) => TxnResult & { events?: StoreEvent[] };
+  private readonly runBatch: (batch: PendingTxn[]) => void;
+  private pending: PendingTxn[] = [];
 
   static async open(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -120,7 +129,9 @@ export class SqliteStore implements Store {
     };
     this.revision = this.statements.getMeta.get('revision')!.value;
     this.compacted = this.statements.getMeta.get('compacted')!.value;
-    this.runTxn = this.db.transaction((compares: Compare[], ops: WriteOp[]) => this.applyTxn(compares, ops));
+    this.runBatch = this.db.transaction((batch: PendingTxn[]) => {
+      for (const item of batch) item.result = this.applyTxn(item.compares, item.ops);
+    });
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -140,13 +151,46 @@ export class SqliteStore implements Store {
     return { items: rows.map(toKeyValue), revision: this.revision };
   }
 
-  async txn(compares: Compare[], ops: WriteOp[]): Promise<TxnResult> {
+  /**
+   * Group commit: the txns asked for in one turn of the event loop run one after another inside a
+   * single SQLite transaction, each with its own revision and its compares seen against the ones
+   * before it, exactly as if committed one by one; they share the cost of one WAL commit.
+   */
+  txn(compares: Compare[], ops: WriteOp[]): Promise<TxnResult> {
     this.assertOpen();
-    const result = this.runTxn(compares, ops);
-    const events = result.events;
-    delete result.events;
-    if (events && events.length > 0) this.notify(events);
-    return result;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ compares, ops, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const item of batch) item.reject(new Error('store is closed'));
+      return;
+    }
+    const revision = this.revision;
+    const compacted = this.compacted;
+    try {
+      this.runBatch(batch);
+    } catch (error) {
+      // The SQLite transaction rolled back as a whole: so does the in-memory view of it.
+      this.revision = revision;
+      this.compacted = compacted;
+      for (const item of batch) item.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    const events: StoreEvent[] = [];
+    for (const item of batch) {
+      const result = item.result!;
+      if (result.events) events.push(...result.events);
+      delete result.events;
+    }
+    if (events.length > 0) this.notify(events);
+    for (const item of batch) item.resolve(item.result!);
   }
 
   private applyTxn(compares: Compare[], ops: WriteOp[]): TxnResult & { events?: StoreEvent[] } {
@@ -218,6 +262,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     for (const entry of this.watchers) {
       entry.cancelled = true;

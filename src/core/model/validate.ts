@@ -50,7 +50,8 @@ export function validateObject(input: unknown): ValidationResult {
   }
   const problems: string[] = [];
   const checker = checkers.get(info.kind)!;
-  for (const error of checker.Errors(input)) {
+  // Check is compiled and fast; the error walk only runs for objects that fail it.
+  for (const error of checker.Check(input) ? [] : checker.Errors(input)) {
     const where = jsonPath(error.path) || 'object';
     problems.push(`${where}: ${error.message}${error.value === undefined ? '' : ` (got ${preview(error.value)})`}`);
     if (problems.length >= 50) break;
