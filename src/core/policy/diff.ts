@@ -7,6 +7,7 @@
  */
 import type { NftChain, NftProgram, NftSet, NftVmap } from './program';
 import { renderRule } from './render';
+import { stableHash } from './names';
 
 export type NftOp =
   | { op: 'addSet'; set: NftSet }
@@ -28,10 +29,14 @@ export interface ProgramDiff {
   ops: NftOp[];
 }
 
-/** Text that identifies a chain's content: equal fingerprints mean nothing to rewrite. */
+/**
+ * Short hash of a chain's content: equal fingerprints mean nothing to rewrite. A chain read back from
+ * the kernel carries the fingerprint it was written with (in its last rule's comment) instead of rules.
+ */
 export function chainFingerprint(chain: NftChain): string {
+  if (chain.fingerprint !== undefined) return chain.fingerprint;
   const head = chain.base ? `${chain.base.hook}/${chain.base.priority}/${chain.base.policy}` : '';
-  return head + '\n' + chain.rules.map(renderRule).join('\n');
+  return stableHash(head + '\n' + chain.rules.map(renderRule).join('\n'));
 }
 
 function sameSetShape(a: NftSet, b: NftSet): boolean {

@@ -88,6 +88,8 @@ export interface NftChain {
   name: string;
   base?: BaseHook;
   rules: NftRule[];
+  /** Set only on chains read back from the kernel, whose rules are not parsed: the content hash they were written with. */
+  fingerprint?: string;
 }
 
 export interface NftProgram {

@@ -4,7 +4,7 @@
  * object names; comments are filtered to a harmless alphabet anyway.
  */
 import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, NftVmap, Verdict } from './program';
-import type { NftOp } from './diff';
+import { chainFingerprint, type NftOp } from './diff';
 
 const SAFE_COMMENT = /[^A-Za-z0-9 _./:=#,+-]/g;
 
@@ -160,10 +160,17 @@ export function renderOps(program: Pick<NftProgram, 'family' | 'table'>, ops: re
       case 'addChain':
         lines.push(`add chain ${family} ${table} ${op.chain.name}${chainHeader(op.chain)}`);
         break;
-      case 'setChainRules':
+      case 'setChainRules': {
         lines.push(`flush chain ${family} ${table} ${op.chain.name}`);
-        for (const rule of op.chain.rules) lines.push(`add rule ${family} ${table} ${op.chain.name} ${renderRule(rule)}`);
+        // The last rule's comment carries the chain's fingerprint, so a resync can tell what is already right.
+        const fp = chainFingerprint(op.chain);
+        op.chain.rules.forEach((rule, i) => {
+          const last = i === op.chain.rules.length - 1;
+          const marked = last ? { ...rule, comment: `${(rule.comment ?? '').slice(0, 96)} fp=${fp}` } : rule;
+          lines.push(`add rule ${family} ${table} ${op.chain.name} ${renderRule(marked)}`);
+        });
         break;
+      }
       case 'flushChain':
         lines.push(`flush chain ${family} ${table} ${op.name}`);
         break;

@@ -1,0 +1,154 @@
+/**
+ * What the kernel holds, from `nft -j list table inet tenet`, as a program the diff understands:
+ * sets and maps with their elements, chains with the fingerprint their last rule's comment carries
+ * (rules themselves are not parsed back). Used only on startup and resync.
+ */
+import { canonicalIp } from '../net/ip';
+import { L4_NUMBER, TABLE_NAME, type L4Name, type NftChain, type NftProgram, type NftSet, type NftVmap, type SetType } from './program';
+
+type Json = Record<string, unknown>;
+
+const PROTO_NAMES: Record<string, number> = { ...L4_NUMBER, 'ipv6-icmp': 58 } as Record<L4Name | 'ipv6-icmp', number>;
+
+function elementText(value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number') {
+    const text = String(value);
+    return canonicalIp(text) ?? text;
+  }
+  if (value && typeof value === 'object') {
+    const v = value as Json;
+    if (v.prefix) {
+      const p = v.prefix as { addr: string; len: number };
+      return `${canonicalIp(p.addr) ?? p.addr}/${p.len}`;
+    }
+    if (Array.isArray(v.range)) return `${canonicalIp(String(v.range[0]))}-${canonicalIp(String(v.range[1]))}`;
+    if (Array.isArray(v.concat)) {
+      const [ip, proto, port] = v.concat as unknown[];
+      const protoNumber = typeof proto === 'number' ? proto : (PROTO_NAMES[String(proto)] ?? Number(proto));
+      return `${canonicalIp(String(ip)) ?? String(ip)} . ${protoNumber} . ${Number(port)}`;
+    }
+    if (v.elem) return elementText((v.elem as Json).val);
+  }
+  return undefined;
+}
+
+function setType(type: unknown): SetType | undefined {
+  if (type === 'ipv4_addr' || type === 'ipv6_addr') return type;
+  if (Array.isArray(type) && type.length === 3 && type[1] === 'inet_proto' && type[2] === 'inet_service') {
+    return type[0] === 'ipv4_addr' ? 'ipv4_addr . inet_proto . inet_service' : 'ipv6_addr . inet_proto . inet_service';
+  }
+  return undefined;
+}
+
+/** undefined when the output holds no tenet table. */
+export function parseTableJson(text: string): NftProgram | undefined {
+  let parsed: { nftables?: Json[] };
+  try {
+    parsed = JSON.parse(text) as { nftables?: Json[] };
+  } catch {
+    return undefined;
+  }
+  const items = parsed.nftables ?? [];
+  if (!items.some((i) => (i.table as Json | undefined)?.name === TABLE_NAME)) return undefined;
+  const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
+  const chains = new Map<string, NftChain>();
+  const lastComment = new Map<string, string>();
+  for (const item of items) {
+    if (item.set) {
+      const s = item.set as Json;
+      if (s.table !== TABLE_NAME) continue;
+      const type = setType(s.type);
+      if (!type) continue;
+      const set: NftSet = {
+        name: String(s.name),
+        type,
+        interval: Array.isArray(s.flags) && (s.flags as string[]).includes('interval'),
+        elements: ((s.elem as unknown[]) ?? []).map(elementText).filter((e): e is string => e !== undefined),
+      };
+      program.sets.push(set);
+    } else if (item.map) {
+      const m = item.map as Json;
+      if (m.table !== TABLE_NAME) continue;
+      const map: NftVmap = { name: String(m.name), elements: {} };
+      for (const entry of (m.elem as unknown[][]) ?? []) {
+        const [key, verdict] = entry;
+        const target = ((verdict as Json)?.goto as Json | undefined)?.target;
+        if (typeof key === 'string' && typeof target === 'string') map.elements[key] = target;
+      }
+      program.maps.push(map);
+    } else if (item.chain) {
+      const c = item.chain as Json;
+      if (c.table !== TABLE_NAME) continue;
+      const chain: NftChain = { name: String(c.name), rules: [] };
+      if (c.hook) {
+        const priority = typeof c.prio === 'number' ? c.prio : 0;
+        chain.base = { hook: 'forward', priority, policy: c.policy === 'drop' ? 'drop' : 'accept' };
+      }
+      chains.set(chain.name, chain);
+    } else if (item.rule) {
+      const r = item.rule as Json;
+      if (r.table !== TABLE_NAME) continue;
+      lastComment.set(String(r.chain), typeof r.comment === 'string' ? r.comment : '');
+    }
+  }
+  for (const chain of chains.values()) {
+    const comment = lastComment.get(chain.name);
+    const match = comment ? / fp=([0-9a-f]{16})$/.exec(comment) : null;
+    // A chain without a readable fingerprint is treated as unknown content: it will be rewritten.
+    chain.fingerprint = match ? match[1] : comment === undefined ? 'empty' : 'unknown';
+    program.chains.push(chain);
+  }
+  return program;
+}
+
+/**
+ * Interval sets are named after their content (peer CIDRs), and the kernel rewrites their elements
+ * (merging, prefixes): a read-back interval set with the desired name already holds the desired content.
+ */
+export function adoptIntervalSets(actual: NftProgram, desired: NftProgram): NftProgram {
+  const wanted = new Map(desired.sets.filter((s) => s.interval).map((s) => [s.name, s]));
+  return { ...actual, sets: actual.sets.map((s) => (s.interval && wanted.has(s.name) ? { ...s, elements: [...wanted.get(s.name)!.elements] } : s)) };
+}
+
+export interface RuleCounter {
+  chain: string;
+  comment: string;
+  packets: number;
+  bytes: number;
+}
+
+/** Counters of every rule (from `nft -j list table`), with the comment that names the policy rule. */
+export function parseCounters(text: string): RuleCounter[] {
+  const out: RuleCounter[] = [];
+  let parsed: { nftables?: Json[] };
+  try {
+    parsed = JSON.parse(text) as { nftables?: Json[] };
+  } catch {
+    return out;
+  }
+  for (const item of parsed.nftables ?? []) {
+    const r = item.rule as Json | undefined;
+    if (!r || r.table !== TABLE_NAME) continue;
+    for (const expr of (r.expr as Json[]) ?? []) {
+      const counter = expr.counter as { packets?: number; bytes?: number } | undefined;
+      if (counter) {
+        const comment = typeof r.comment === 'string' ? r.comment.replace(/ fp=[0-9a-f]{16}$/, '') : '';
+        out.push({ chain: String(r.chain), comment, packets: counter.packets ?? 0, bytes: counter.bytes ?? 0 });
+      }
+    }
+  }
+  return out;
+}
+
+/** Per policy rule (`tier:policy:direction:index`), summed over the nft rules it compiled into. */
+export function ruleHits(counters: readonly RuleCounter[]): Map<string, { packets: number; bytes: number }> {
+  const out = new Map<string, { packets: number; bytes: number }>();
+  for (const c of counters) {
+    if (!/^(admin|tenant|baseline):[a-z0-9-]+:(ingress|egress):[0-9]+$/.test(c.comment)) continue;
+    const entry = out.get(c.comment) ?? { packets: 0, bytes: 0 };
+    entry.packets += c.packets;
+    entry.bytes += c.bytes;
+    out.set(c.comment, entry);
+  }
+  return out;
+}
