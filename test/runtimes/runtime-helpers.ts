@@ -141,6 +141,7 @@ export async function startDaemon(command: string, args: string[], logFile: stri
 
 /** containerd with root, state, sockets and the opt plugin path under dir. */
 export async function startContainerd(dir: string): Promise<{ daemon: Daemon; address: string; ctr(args: string[], timeoutMs?: number): Promise<string> }> {
+  fs.mkdirSync(dir, { recursive: true });
   const address = path.join(dir, 'containerd.sock');
   const config = path.join(dir, 'config.toml');
   fs.writeFileSync(
@@ -162,7 +163,12 @@ export async function startContainerd(dir: string): Promise<{ daemon: Daemon; ad
       '',
     ].join('\n'),
   );
-  const daemon = await startDaemon('containerd', ['--config', config], path.join(dir, 'containerd.log'), address);
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon('containerd', ['--config', config], path.join(dir, 'containerd.log'), address);
+  } catch (error) {
+    throw new RuntimeUnavailable(`containerd cannot start: ${(error as Error).message.slice(0, 300)}`);
+  }
   return {
     daemon,
     address,
