@@ -27,6 +27,7 @@ import {
 import { KINDS, kindInfo, type KindInfo, type KindName } from '../core/model/registry';
 import { refOf, refText, type ObjectRef, type TenetObject } from '../core/model/object';
 import { networkOverlapProblems, validateObject } from '../core/model/validate';
+import { policyReferenceProblems } from '../core/policy/validate';
 import { API_VERSION } from '../core/model/common';
 import { parseSelector, selectorMatches, SelectorSyntaxError, type LabelSelector } from '../core/model/selectors';
 import type { Network } from '../core/model/kinds/network';
@@ -544,6 +545,7 @@ export class ObjectService {
     }
 
     for (const tenant of networkTenants) await this.checkNetworkOverlaps(b, tenant, changes);
+    await this.checkPolicyReferences(changes);
 
     let historyRevision: number | null = null;
     if (history.length > 0) historyRevision = await this.recordHistory(b, history, ctx, now);
@@ -664,6 +666,36 @@ export class ObjectService {
       default:
         break;
     }
+  }
+
+  /** Policies may only name groups, networks and tenants that exist (or are created in the same request). */
+  private async checkPolicyReferences(changes: DesiredChange[]): Promise<void> {
+    const policies = changes.filter((c) => c.after !== null && (c.ref.kind === 'Policy' || c.ref.kind === 'GlobalPolicy'));
+    if (policies.length === 0) return;
+    const inRequest = new Map(changes.map((c) => [refKey(c.ref), c.after !== null]));
+    const exists = async (kind: KindName, tenant: string, name: string): Promise<boolean> => {
+      const pending = inRequest.get(refKey({ kind, tenant, name }));
+      if (pending !== undefined) return pending;
+      return (await this.store.get(objectKey(kind, tenant, name))) !== undefined;
+    };
+    const problems: string[] = [];
+    for (const change of policies) {
+      const wanted: Array<{ kind: KindName; tenant: string; name: string }> = [];
+      policyReferenceProblems(change.after as unknown as Parameters<typeof policyReferenceProblems>[0], {
+        group: (tenant, name) => (wanted.push({ kind: 'Group', tenant, name }), true),
+        network: (tenant, name) => (wanted.push({ kind: 'Network', tenant, name }), true),
+        tenant: (name) => (wanted.push({ kind: 'Tenant', tenant: '', name }), true),
+      });
+      const known = new Set<string>();
+      for (const w of wanted) if (await exists(w.kind, w.tenant, w.name)) known.add(`${w.kind}/${w.tenant}/${w.name}`);
+      const found = policyReferenceProblems(change.after as unknown as Parameters<typeof policyReferenceProblems>[0], {
+        group: (tenant, name) => known.has(`Group/${tenant}/${name}`),
+        network: (tenant, name) => known.has(`Network/${tenant}/${name}`),
+        tenant: (name) => known.has(`Tenant//${name}`),
+      });
+      for (const problem of found) problems.push(`${refText(change.ref)}: ${problem}`);
+    }
+    if (problems.length > 0) throw invalid('policy refers to objects that do not exist', problems);
   }
 
   private async checkNetworkOverlaps(b: TxnBuilder, tenant: string, changes: DesiredChange[]): Promise<void> {
