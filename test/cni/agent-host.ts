@@ -26,15 +26,21 @@ export interface AgentHost {
   stop(): Promise<void>;
 }
 
-function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[] }): Promise<ChildProcess> {
-  const viaCli = fs.readFileSync(path.join(ROOT, 'src', 'cli', 'commands', 'index.ts'), 'utf8').includes("'./agent'");
+function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[]; dockerPlugin: boolean }): Promise<ChildProcess> {
+  const agentCommand = path.join(ROOT, 'src', 'cli', 'commands', 'agent.ts');
+  const viaCli =
+    fs.readFileSync(path.join(ROOT, 'src', 'cli', 'commands', 'index.ts'), 'utf8').includes("'./agent'") &&
+    (!host.dockerPlugin || (fs.existsSync(agentCommand) && fs.readFileSync(agentCommand, 'utf8').includes('--docker-plugin')));
   const args = viaCli
     ? [
         'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
         '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
-        '--socket', host.socket, '--netns-prefix', host.prefix, '--log-level', 'warn', ...host.extra,
+        '--socket', host.socket, '--netns-prefix', host.prefix, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
       ]
-    : ['netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'test', 'cni', 'run-agent.js'), `unix:${host.controllerSocket}`, host.hostName, '10.254.0.1', host.socket, host.prefix];
+    : [
+        'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'test', 'cni', 'run-agent.js'),
+        `unix:${host.controllerSocket}`, host.hostName, '10.254.0.1', host.socket, host.prefix, ...(host.dockerPlugin ? [DOCKER_PLUGIN_SOCKET] : []),
+      ];
   const log = fs.openSync(path.join(host.dir, 'agent.log'), 'a');
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
   fs.closeSync(log);
@@ -67,7 +73,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startAgentHost(options: { agentArgs?: string[] } = {}): Promise<AgentHost> {
+export const DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tenet.sock';
+
+export async function startAgentHost(options: { agentArgs?: string[]; dockerPlugin?: boolean } = {}): Promise<AgentHost> {
   const tag = crypto.randomBytes(3).toString('hex');
   const prefix = `tc${tag}-`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-cni-host-'));
@@ -92,7 +100,7 @@ export async function startAgentHost(options: { agentArgs?: string[] } = {}): Pr
     created.push(hostNetns);
     await run('ip', ['-n', hostNetns, 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', hostNetns, 'addr', 'add', '10.254.0.1/32', 'dev', 'lo']);
-    const spec = { hostNetns, controllerSocket, hostName: `h-${tag}`, socket: path.join(dir, 'agent.sock'), prefix, dir, extra: options.agentArgs ?? [] };
+    const spec = { hostNetns, controllerSocket, hostName: `h-${tag}`, socket: path.join(dir, 'agent.sock'), prefix, dir, extra: options.agentArgs ?? [], dockerPlugin: options.dockerPlugin ?? false };
     agent = await startAgentProcess(spec);
     return {
       controller,

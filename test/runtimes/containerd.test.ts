@@ -48,7 +48,10 @@ before(async () => {
   await containerd.ctr(['images', 'import', image], 120_000);
   imageName = (await containerd.ctr(['images', 'ls', '-q'])).split('\n').find((line) => line.includes('bb')) ?? 'localhost/bb:latest';
   if (!fs.existsSync(CNI_BIN)) {
-    fs.mkdirSync(path.dirname(CNI_BIN), { recursive: true });
+    if (!fs.existsSync(path.dirname(CNI_BIN))) {
+      fs.mkdirSync(path.dirname(CNI_BIN), { recursive: true });
+      cleanups.push(() => fs.rmSync(path.dirname(CNI_BIN), { recursive: true, force: true }));
+    }
     fs.copyFileSync(nativeShim(), CNI_BIN);
     fs.chmodSync(CNI_BIN, 0o755);
     cleanups.push(() => fs.rmSync(CNI_BIN, { force: true }));

@@ -1,0 +1,121 @@
+/**
+ * dockerd (own data-root/exec-root/socket, --bridge=none, --iptables=false; RECIPES.md) in the agent
+ * host's network namespace with the Tenet network and IPAM driver: network create, an agent restart,
+ * run, connectivity, labels, rm, network rm.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Endpoint } from '../../src/core/model/kinds/endpoint';
+import type { TenetObject } from '../../src/core/model/object';
+import { stagingNamespaceName } from '../../src/cnm/server';
+import { createNetwork, DOCKER_PLUGIN_SOCKET, startAgentHost, type AgentHost } from '../cni/agent-host';
+import { rootfsTar, run, RuntimeUnavailable, startDaemon, which, type Daemon } from './runtime-helpers';
+
+let host: AgentHost | undefined;
+let dockerd: Daemon | undefined;
+let skip: string | undefined;
+let dockerEnv: NodeJS.ProcessEnv = {};
+const hadRunDocker = fs.existsSync('/run/docker');
+const hadKeyJson = fs.existsSync('/etc/docker/key.json');
+const hadEtcDocker = fs.existsSync('/etc/docker');
+
+async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
+  return (await run('docker', args, { env: dockerEnv, timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout;
+}
+
+before(async () => {
+  if (!(await which('dockerd')) || !(await which('docker'))) {
+    skip = 'dockerd or the docker CLI is not installed';
+    return;
+  }
+  if (fs.existsSync(DOCKER_PLUGIN_SOCKET)) {
+    skip = `${DOCKER_PLUGIN_SOCKET} is in use by something else`;
+    return;
+  }
+  host = await startAgentHost({ dockerPlugin: true });
+  await createNetwork(host.controller, 'acme', 'web', '10.42.0.0/24');
+  const d = path.join(host.dir, 'docker');
+  fs.mkdirSync(d);
+  const socket = path.join(d, 'docker.sock');
+  dockerEnv = { ...process.env, DOCKER_HOST: `unix://${socket}` };
+  try {
+    // nsenter --net, not ip netns exec: the latter remounts /sys and dockerd then finds no cgroups.
+    dockerd = await startDaemon(
+      'dockerd',
+      ['--data-root', path.join(d, 'data'), '--exec-root', path.join(d, 'exec'), '--pidfile', path.join(d, 'dockerd.pid'), '-H', `unix://${socket}`, '--storage-driver=vfs', '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none'],
+      path.join(d, 'dockerd.log'),
+      socket,
+      `/run/netns/${host.hostNetns}`,
+    );
+    await docker(['version'], 30_000);
+  } catch (error) {
+    if (dockerd) await dockerd.stop();
+    dockerd = undefined;
+    skip = error instanceof RuntimeUnavailable ? error.message : `dockerd cannot start here: ${(error as Error).message.slice(0, 300)}`;
+    return;
+  }
+  const tar = await rootfsTar(d);
+  await docker(['import', '--change', 'CMD ["/bin/sh"]', tar, 'localhost/bb']);
+});
+
+after(async () => {
+  if (dockerd) {
+    await docker(['rm', '-f', 'ta', 'tb']).catch(() => undefined);
+    await docker(['network', 'rm', 'tnet']).catch(() => undefined);
+    await dockerd.stop();
+  }
+  await host?.stop();
+  if (host) await run('ip', ['netns', 'delete', stagingNamespaceName(host.hostName, DOCKER_PLUGIN_SOCKET)]).catch(() => undefined);
+  if (!hadRunDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
+  if (!hadKeyJson) fs.rmSync('/etc/docker/key.json', { force: true });
+  if (!hadEtcDocker) fs.rmSync('/etc/docker', { recursive: true, force: true });
+});
+
+async function endpoints(): Promise<Endpoint[]> {
+  return (await host!.controller.client.list<Endpoint>('Endpoint', { tenant: 'acme' })).items;
+}
+
+async function hostAnnotations(): Promise<Record<string, string>> {
+  return (await host!.controller.client.get<TenetObject>('Host', host!.hostName)).metadata.annotations ?? {};
+}
+
+test('docker network create, agent restart, run, connectivity, rm, network rm', async (t) => {
+  if (skip) return t.skip(skip);
+  const networkId = (await docker(['network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '-o', 'tenant=acme', '-o', 'network=web', '-o', 'label.tier=web', 'tnet'])).trim();
+  assert.match(networkId, /^[0-9a-f]{64}$/);
+  assert.ok(`docker.tenet.dev/network.${networkId}` in (await hostAnnotations()), 'the binding is kept in the controller');
+
+  await host!.restartAgent();
+
+  await docker(['run', '-d', '--name', 'ta', '--network', 'tnet', 'localhost/bb', 'sleep', '600']);
+  await docker(['run', '-d', '--name', 'tb', '--network', 'tnet', 'localhost/bb', 'sleep', '600']);
+  const ipOf = async (name: string) => (await docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "tnet").IPAddress}}', name])).trim();
+  const a = await ipOf('ta');
+  const b = await ipOf('tb');
+  assert.match(a, /^10\.42\.0\.\d+$/);
+  assert.match(b, /^10\.42\.0\.\d+$/);
+  assert.notEqual(a, b);
+  const eps = await endpoints();
+  assert.deepEqual(eps.map((e) => e.status?.ipv4).sort(), [a, b].sort(), 'Docker shows the Tenet addresses');
+  assert.deepEqual(eps.map((e) => e.metadata.labels?.tier), ['web', 'web'], 'labels from -o label.tier=web');
+  const route = await docker(['exec', 'ta', 'ip', 'route']);
+  assert.match(route, /default via 10\.42\.0\.1 dev eth0/, 'Join returned the gateway');
+  const ping = await docker(['exec', 'ta', 'ping', '-c', '2', '-W', '2', b]);
+  assert.match(ping, /2 packets received/);
+  await docker(['exec', '-d', 'tb', 'nc', '-l', '-p', '7000', '-e', 'echo', 'hello-from-tb']);
+  let reply = '';
+  for (let i = 0; i < 20 && !reply.includes('hello-from-tb'); i++) {
+    reply = await docker(['exec', 'ta', 'sh', '-c', `nc -w 2 ${b} 7000 </dev/null || true`]);
+    if (!reply.includes('hello-from-tb')) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(reply, /hello-from-tb/, 'TCP works');
+  const gwbridge = await run('ip', ['-n', host!.hostNetns, '-br', 'link']);
+  assert.doesNotMatch(gwbridge.stdout, /docker_gwbridge/, 'no docker_gwbridge was created');
+
+  await docker(['rm', '-f', 'ta', 'tb']);
+  assert.deepEqual(await endpoints(), [], 'docker rm released the endpoints');
+  await docker(['network', 'rm', 'tnet']);
+  assert.ok(!(`docker.tenet.dev/network.${networkId}` in (await hostAnnotations())), 'network rm dropped the binding');
+});
