@@ -35,7 +35,7 @@ export function describeObject(object: TenetObject, related?: Related): string {
   lines.push(...indent(toYaml(orderBySchema(object.spec ?? {}, specSchema as never))));
 
   const status = (object.status ?? {}) as Any;
-  const statusLines = statusSummary(object, status);
+  const statusLines = statusSummary(object, status, related);
   lines.push('Status:');
   if (statusLines.length === 0 && Object.keys(status).length === 0) lines.push('  <none>');
   lines.push(...statusLines.map((l) => `  ${l}`));
@@ -59,7 +59,7 @@ export function describeObject(object: TenetObject, related?: Related): string {
 /** Status keys that statusSummary prints in its own words. */
 const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni']);
 
-function statusSummary(object: TenetObject, status: Any): string[] {
+function statusSummary(object: TenetObject, status: Any, related: Related | undefined): string[] {
   const lines: string[] = [];
   if (object.kind === 'Endpoint') {
     lines.push(`Phase:      ${String(status.phase ?? 'unknown')}${status.reason ? ` (${cell(String(status.reason))})` : ''}`);
@@ -67,10 +67,15 @@ function statusSummary(object: TenetObject, status: Any): string[] {
     lines.push(`IPv6:       ${String(status.ipv6 ?? '<none>')}`);
     lines.push(`MAC:        ${String(status.mac ?? '<none>')}`);
   } else if (object.kind === 'Network') {
+    // The controller may report usage in status; otherwise the network's endpoints hold its addresses.
     const capacity = networkCapacity(object);
-    const allocated = typeof status.allocated === 'number' ? status.allocated : undefined;
+    const fromEndpoints = related?.endpoints.filter((e) => (e.status as Any | undefined)?.ipv4 !== undefined).length;
+    const allocated = typeof status.allocated === 'number' ? status.allocated : fromEndpoints;
     const usage = allocated === undefined ? 'unknown' : `${allocated}`;
-    lines.push(`Allocated:  ${usage} of ${capacity} usable addresses${allocated !== undefined && capacity > 0 ? ` (${((allocated / capacity) * 100).toFixed(1)}%)` : ''}`);
+    const share = allocated !== undefined && capacity > 0 ? ` (${((allocated / capacity) * 100).toFixed(1)}%)` : '';
+    lines.push(`IPv4 used:  ${usage} of ${capacity} usable addresses${share}`);
+    const v6 = related?.endpoints.filter((e) => (e.status as Any | undefined)?.ipv6 !== undefined).length;
+    if (v6 !== undefined && subnetsOf(object).some((s) => parseCidr(s.cidr)?.family === 6)) lines.push(`IPv6 used:  ${v6}`);
     if (Array.isArray(status.gateways)) lines.push(`Gateways:   ${status.gateways.join(', ')}`);
   } else if (object.kind === 'Tenant' && status.vni !== undefined) {
     lines.push(`VNI:        ${String(status.vni)}`);
@@ -88,8 +93,7 @@ function statusSummary(object: TenetObject, status: Any): string[] {
  */
 export function networkCapacity(object: TenetObject): number {
   let total = 0;
-  const subnets = ((object.spec as Any).subnets ?? []) as { cidr: string; gateway?: string; reserved?: { start: string; end: string }[] }[];
-  for (const subnet of subnets) {
+  for (const subnet of subnetsOf(object)) {
     const cidr = parseCidr(subnet.cidr);
     if (!cidr || cidr.family !== 4) continue;
     let usable = Number(cidrLast(cidr) - cidr.network) - 1 - 1;
@@ -101,6 +105,11 @@ export function networkCapacity(object: TenetObject): number {
     total += Math.max(0, usable);
   }
   return total;
+}
+
+function subnetsOf(object: TenetObject): { cidr: string; gateway?: string; reserved?: { start: string; end: string }[] }[] {
+  const subnets = (object.spec as Any).subnets;
+  return Array.isArray(subnets) ? subnets : [];
 }
 
 function indent(text: string): string[] {

@@ -130,7 +130,7 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
   Network: [
     { header: 'SUBNETS', value: (o) => text(subnetsOf(o).map((s) => s.cidr)) },
     { header: 'GATEWAYS', value: (o) => text(status(o).gateways ?? subnetsOf(o).map((s) => s.gateway).filter(Boolean)) },
-    { header: 'ALLOCATED', value: (o) => text(status(o).allocated) },
+    { header: 'ALLOCATED', wide: true, value: (o) => text(status(o).allocated) },
     { header: 'MTU', wide: true, value: (o) => text(spec(o).mtu) },
   ],
   Scope: [{ header: 'DESCRIPTION', value: (o) => text(spec(o).description) }],

@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { startController } from '../helpers/controller';
 import { runCli, streamCli, type CliResult } from './run-cli';
@@ -137,7 +138,7 @@ test('network as code: apply, get, diff, change, apply, history, rollback, expor
 
   // get: across tenants with a TENANT column, one tenant, one object, label selector, JSON.
   const table = ok(await cli(['get', 'networks']), 'get networks').split('\n');
-  assert.match(table[0], /^TENANT +NAME +SUBNETS +GATEWAYS +ALLOCATED +AGE$/);
+  assert.match(table[0], /^TENANT +NAME +SUBNETS +GATEWAYS +AGE$/);
   assert.match(table[1], /^acme +db +10\.20\.0\.0\/24 /);
   assert.match(table[2], /^acme +web +10\.10\.0\.0\/24,fd00:10::\/64 /);
   const narrow = ok(await cli(['get', 'net', '--tenant', 'acme']), 'get net --tenant').split('\n');
@@ -152,7 +153,7 @@ test('network as code: apply, get, diff, change, apply, history, rollback, expor
   assert.match(one, /^apiVersion: tenet\.dev\/v1\nkind: Network\n/);
   assert.match(one, /resourceVersion: /, 'get shows the live object, server fields included');
   const described = ok(await cli(['describe', 'net', 'db', '--tenant', 'acme']), 'describe');
-  assert.match(described, /Allocated: +\S+ of 153 usable addresses/);
+  assert.match(described, /IPv4 used: +0 of 153 usable addresses \(0\.0%\)\n/);
   ok(await cli(['get', 'policies', 'web-to-db']), 'tenant-scoped name found without --tenant');
 
   assert.deepEqual(await cli(['diff', '-f', dir]), { code: 0, stdout: '', stderr: '' }, 'no difference: exit 0, no output');
@@ -247,11 +248,14 @@ test('bad input: one clear line, non-zero exit, nothing changed on the server', 
     ['gateway.yaml', network('gw', 'cidr: 10.60.0.0/24\n      gateway: 10.61.0.1'), /spec\.subnets\[0\]\.gateway: 10\.61\.0\.1 is outside 10\.60\.0\.0\/24/],
     ['cidr.yaml', network('hostbits', 'cidr: 10.70.0.5/24'), /has host bits set; did you mean 10\.70\.0\.0\/24\?/],
   ];
-  for (const [name, text, pattern] of cases) {
-    const file = write(base, name, text);
-    failsClearly(await cli(['apply', '-f', file]), pattern, `apply ${name}`, 1);
-    failsClearly(await cli(['diff', '-f', file]), pattern, `diff ${name}`, 2);
-  }
+  // Independent cases run side by side: each CLI run is its own process and none may change anything.
+  await Promise.all(
+    cases.map(async ([name, text, pattern], index) => {
+      const file = write(base, name, text);
+      failsClearly(await cli(['apply', '-f', file]), pattern, `apply ${name}`, 1);
+      if (index % 4 === 0) failsClearly(await cli(['diff', '-f', file]), pattern, `diff ${name}`, 2);
+    }),
+  );
   // A good file next to a bad one: nothing from either is applied.
   const good = write(base, 'good.yaml', network('fine', 'cidr: 10.80.0.0/24'));
   failsClearly(await cli(['apply', '-f', good, '-f', path.join(base, 'gateway.yaml')]), /gateway\.yaml document 1/, 'good and bad together');
@@ -261,17 +265,20 @@ test('bad input: one clear line, non-zero exit, nothing changed on the server', 
   failsClearly(await cli(['apply', '-f', '-'], '{"kind": "Tenant", "metadata": {"name": "x y"}, "apiVersion": "tenet.dev/v1", "spec": {}}'), /<stdin> document 1 \(Tenant x y\): metadata\.name/, 'stdin');
 
   // Names on the command line are refused before any request.
-  for (const name of ['a;b', '$(reboot)', 'a/b/c', 'a b', 'wéb', '']) {
-    failsClearly(await cli(['get', 'net', name, '--tenant', 'acme']), /invalid name/, `get "${name}"`, 2);
-    failsClearly(await cli(['delete', 'net', name, '--tenant', 'acme']), /invalid name/, `delete "${name}"`, 2);
-  }
-  failsClearly(await cli(['get', 'net', '--tenant', 'ac;me']), /invalid tenant "ac;me"/, 'bad --tenant', 2);
-  failsClearly(await cli(['get', 'widgets']), /unknown kind "widgets"/, 'unknown kind', 2);
-  failsClearly(await cli(['get', 'net', '-l', 'a==(']), /-l: /, 'bad selector', 2);
-  failsClearly(await cli(['rollback', '1;ls']), /invalid revision/, 'bad revision', 2);
-  failsClearly(await cli(['get', 'net', 'nope', '--tenant', 'acme']), /not found/, 'missing object');
-  failsClearly(await cli(['delete', 'net', 'web']), /give --tenant or write TENANT\/web \(it exists in tenant acme\)/, 'delete needs a tenant', 2);
-  failsClearly(await cli(['apply', '-f', path.join(base, 'missing.yaml')]), /missing\.yaml: no such file or directory/, 'missing file');
+  const refused: [string[], RegExp, number][] = [
+    ...['a;b', '$(reboot)', 'a/b/c', 'a b', 'wéb', ''].map((name): [string[], RegExp, number] => [['get', 'net', name, '--tenant', 'acme'], /invalid name/, 2]),
+    [['delete', 'net', '$(reboot)', '--tenant', 'acme'], /invalid name "\$\(reboot\)"/, 2],
+    [['delete', 'tenant', 'a;b'], /invalid name "a;b"/, 2],
+    [['get', 'net', '--tenant', 'ac;me'], /invalid tenant "ac;me"/, 2],
+    [['get', 'widgets'], /unknown kind "widgets"/, 2],
+    [['get', 'net', '-l', 'a==('], /-l: /, 2],
+    [['rollback', '1;ls'], /invalid revision/, 2],
+    [['get', 'net', 'nope', '--tenant', 'acme'], /not found/, 1],
+    [['delete', 'net', 'web'], /give --tenant or write TENANT\/web \(it exists in tenant acme\)/, 2],
+    [['delete', 'tenant', 'acme'], /not empty.*tenet delete tenant acme --cascade/, 1],
+    [['apply', '-f', path.join(base, 'missing.yaml')], /missing\.yaml: no such file or directory/, 1],
+  ];
+  await Promise.all(refused.map(async ([args, pattern, code]) => failsClearly(await cli(args), pattern, args.join(' '), code)));
 
   assert.equal(ok(await cli(['export']), 'export after'), before, 'the intent on the server is unchanged');
   assert.equal((await ctl.client.history()).length, historyBefore, 'no revision was recorded');
@@ -299,5 +306,48 @@ test('get -w prints the list, then every change, until interrupted', { timeout: 
     const result = await watch.stop();
     assert.equal(result.code, 0, `interrupted watch exits 0: ${result.stderr}`);
     assert.equal(result.stderr, '');
+  }
+});
+
+/** A port that was free a moment ago (the controller must come back on the same address). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test('get -w survives a controller restart and re-lists when its revision was compacted (410)', { timeout: 120000 }, async () => {
+  const env = { TENET_RETAIN_REVISIONS: '3' };
+  const port = await freePort();
+  const ctl = await startController({ env, extraArgs: ['--listen', `127.0.0.1:${port}`] });
+  controllers.push(ctl);
+  const fixed = `http://127.0.0.1:${port}`;
+  const network = (name: string, octet: number) =>
+    `apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: ${name}, tenant: acme}\nspec: {subnets: [{cidr: 10.${octet}.0.0/24}]}\n`;
+  ok(await runCli(fixed, ['apply', '-f', '-'], { input: `${INTENT['00-tenant.yaml']}---\n${network('a', 1)}` }), 'seed');
+  const watch = streamCli(fixed, ['get', 'net', '--tenant', 'acme', '-w']);
+  try {
+    await watch.waitFor(/^ADDED +a +10\.1\.0\.0\/24/);
+    await ctl.kill();
+    // Meanwhile another controller on the same data changes more than the retained history.
+    const other = await startController({ dataDir: ctl.dataDir, env });
+    try {
+      for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries()) ok(await runCli(other.url, ['apply', '-f', '-'], { input: network(name, i + 2) }), `apply ${name}`);
+    } finally {
+      await other.stop();
+    }
+    const back = await ctl.restart();
+    controllers.push(back);
+    await watch.waitFor(/^SYNC +f +10\.6\.0\.0\/24/);
+    assert.ok(/^SYNC +a /m.test(watch.output()) && /^SYNC +c /m.test(watch.output()), watch.output());
+    assert.ok(!/^ADDED +b /m.test(watch.output()), 'changes made while away arrive through the re-list, not as events');
+    ok(await runCli(fixed, ['apply', '-f', '-'], { input: network('g', 7) }), 'apply g');
+    await watch.waitFor(/^ADDED +g +10\.7\.0\.0\/24/);
+  } finally {
+    const result = await watch.stop();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^note: the watch stream ended; reconnecting$/m);
   }
 });

@@ -25,8 +25,8 @@ test('columns per kind: TENANT only across tenants, wide adds columns and labels
   const info = kindInfo('Network')!;
   const now = Date.parse('2026-11-22T03:00:00.000Z');
   const narrow = columnsFor(info, { wide: false, showTenant: true, now });
-  assert.deepEqual(narrow.map((c) => c.header), ['TENANT', 'NAME', 'SUBNETS', 'GATEWAYS', 'ALLOCATED', 'AGE']);
-  assert.deepEqual(objectRows([network], narrow), [['acme', 'web', '10.0.0.0/24,fd00::/64', '10.0.0.1,fd00::1', '3', '3h']]);
+  assert.deepEqual(narrow.map((c) => c.header), ['TENANT', 'NAME', 'SUBNETS', 'GATEWAYS', 'AGE']);
+  assert.deepEqual(objectRows([network], narrow), [['acme', 'web', '10.0.0.0/24,fd00::/64', '10.0.0.1,fd00::1', '3h']]);
   const wide = columnsFor(info, { wide: true, showTenant: false, now });
   assert.deepEqual(wide.map((c) => c.header), ['NAME', 'SUBNETS', 'GATEWAYS', 'ALLOCATED', 'MTU', 'AGE', 'LABELS']);
   assert.equal(objectRows([network], wide)[0][6], 'env=prod');
@@ -85,7 +85,10 @@ test('describe shows IPAM usage for networks and addresses of related endpoints'
   };
   const text = describeObject(network, { title: 'Endpoints', endpoints: [endpoint] });
   assert.match(text, /^Kind: +Network\nName: +web\nTenant: +acme\n/);
-  assert.match(text, /\n {2}Allocated: +3 of 243 usable addresses \(1\.2%\)\n/);
+  assert.match(text, /\n {2}IPv4 used: +3 of 243 usable addresses \(1\.2%\)\n {2}IPv6 used: +1\n/);
+  const { status: _unused, ...withoutStatus } = network;
+  assert.match(describeObject(withoutStatus, { title: 'Endpoints', endpoints: [endpoint, endpoint] }), /\n {2}IPv4 used: +2 of 243 usable addresses \(0\.8%\)\n/, 'counted from endpoints when status has no usage');
+  assert.match(describeObject(withoutStatus), /\n {2}IPv4 used: +unknown of 243 usable addresses\n/);
   assert.match(text, /\n {2}Gateways: +10\.0\.0\.1, fd00::1\n/);
   assert.match(text, /\nEndpoints:\n {2}NAME +NETWORK +IPV4 +IPV6 +PHASE\n {2}ep1 +web +10\.0\.0\.2 +fd00::2 +ready\n/);
   assert.ok(!text.includes('\u001b'), 'no escape sequences reach the terminal');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { clientFor } from '../context';
 import { readIntentFiles, refPath } from '../manifests';
 import { collect } from '../args';
+import { impactLines } from './explain';
 
 interface ApplyOptions {
   filename: string[];
@@ -30,5 +31,9 @@ export function register(program: Command): void {
       const suffix = options.dryRun ? ' (dry run)' : '';
       const lines = result.results.map((item) => `${refPath(item)} ${item.action}${suffix}\n`);
       process.stdout.write(lines.join(''));
+      if (options.dryRun) {
+        const impact = await impactLines(client, located.map((l) => l.object)).catch(() => []);
+        if (impact.length > 0) process.stdout.write(`\nflows that would change verdict:\n${impact.map((l) => `  ${l}\n`).join('')}`);
+      }
     });
 }

@@ -48,7 +48,16 @@ export function register(program: Command): void {
         const hint = found ? ` (it exists in tenant ${found.metadata.tenant})` : '';
         throw new CliError(`${target.info.kind.toLowerCase()} is tenant-scoped: give --tenant or write TENANT/${target.name}${hint}`, 2);
       }
-      const deleted = await client.delete(target.info.kind, target.name, target.tenant, { cascade: options.cascade });
+      let deleted;
+      try {
+        deleted = await client.delete(target.info.kind, target.name, target.tenant, { cascade: options.cascade });
+      } catch (error) {
+        // The API speaks of ?cascade=true; on the command line that is --cascade.
+        if (error instanceof ApiError && error.status === 409 && target.info.kind === 'Tenant' && !options.cascade) {
+          throw new CliError(`${error.describe().replace(/;? ?(or )?use \?cascade=true/, '')}; to delete it with everything in it: tenet delete tenant ${target.name} --cascade`);
+        }
+        throw error;
+      }
       process.stdout.write(`${refPath(deleted ?? { kind: target.info.kind, tenant: target.tenant, name: target.name })} deleted\n`);
     });
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { TenetClient, WatchEvent } from '../../client/api-client';
-import { ApiError } from '../../client/errors';
+import { ApiError, UnreachableError } from '../../client/errors';
 import type { KindInfo } from '../../core/model/registry';
 import type { TenetObject } from '../../core/model/object';
 import { parseSelector, selectorMatches, type LabelSelector } from '../../core/model/selectors';
@@ -65,6 +65,9 @@ function print(objects: TenetObject[], info: KindInfo, format: OutputFormat, sho
   process.stdout.write(renderTable(columns.map((c) => c.header), objectRows(objects, columns)));
 }
 
+/** How long `get -w` keeps trying to reach a controller after its stream ended. */
+const RECONNECT_MS = 60_000;
+
 interface WatchFilter {
   tenant?: string;
   name?: string;
@@ -74,7 +77,8 @@ interface WatchFilter {
 /**
  * List, then follow the watch stream from the list's revision. A 410 (history compacted) means
  * events were lost: list again and print the fresh state, then follow from there. Runs until
- * SIGINT/SIGTERM or until the controller goes away (an error).
+ * SIGINT/SIGTERM; a stream that ends is resumed from the last revision seen once a controller
+ * answers again (RECONNECT_MS at most).
  */
 async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, format: OutputFormat): Promise<void> {
   const selector: LabelSelector | undefined = filter.selectorText ? parseSelector(filter.selectorText) : undefined;
@@ -101,9 +105,11 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
 
   let stopped = false;
   let current: { close(): void } | undefined;
+  let wake: (() => void) | undefined;
   const stop = () => {
     stopped = true;
     current?.close();
+    wake?.();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -120,16 +126,43 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
       try {
         await handle.done;
       } catch (error) {
-        if (error instanceof ApiError && error.status === 410 && !stopped) {
+        if (stopped) break;
+        if (error instanceof ApiError && error.status === 410) {
           revision = await relist('SYNC');
           continue;
         }
-        throw error;
+        if (!(error instanceof UnreachableError)) throw error;
       }
+      if (stopped) break;
+      // The stream ended (controller restarted, or failed over): resume from the last revision seen.
+      await reconnect();
     }
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
+  }
+
+  /** Waits until a controller answers again (trying every --server), or gives up after RECONNECT_MS. */
+  async function reconnect(): Promise<void> {
+    process.stderr.write('note: the watch stream ended; reconnecting\n');
+    const deadline = Date.now() + RECONNECT_MS;
+    let delay = 100;
+    while (!stopped) {
+      try {
+        await client.request('GET', '/healthz');
+        return;
+      } catch (error) {
+        if (!(error instanceof UnreachableError) || Date.now() > deadline) throw error;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      delay = Math.min(delay * 2, 2000);
+    }
   }
 
   async function relist(type: string): Promise<number> {
