@@ -221,17 +221,22 @@ export class ObjectService {
     const kv = await this.store.get(objectKey(kind, tenant, name));
     if (!kv) throw notFound(`${refText(ref)} not found`);
     const deleted = decodeObject(kv);
-    const changes: DesiredChange[] = [];
-    if (kind === 'Tenant' && options.cascade) {
-      for (const k of KINDS.filter((k) => k.tenantScoped).reverse()) {
-        for (const item of (await this.store.range(objectPrefix(k.kind, name))).items) {
-          const child = parseObjectKey(item.key);
-          if (child) changes.push({ ref: child, after: null });
-        }
-      }
-    }
-    changes.push({ ref, after: null, mustExist: true });
-    await this.write(changes, { ...ctx, verb: options.cascade ? 'delete-cascade' : ctx.verb });
+    // A cascade lists the tenant's objects inside each attempt, after the tenant is marked as being
+    // deleted, so nothing created meanwhile can be missed.
+    const children =
+      kind === 'Tenant' && options.cascade
+        ? async () => {
+            const found: DesiredChange[] = [];
+            for (const k of KINDS.filter((k) => k.tenantScoped).reverse()) {
+              for (const item of (await this.store.range(objectPrefix(k.kind, name))).items) {
+                const child = parseObjectKey(item.key);
+                if (child) found.push({ ref: child, after: null });
+              }
+            }
+            return found;
+          }
+        : undefined;
+    await this.write([{ ref, after: null, mustExist: true }], { ...ctx, verb: options.cascade ? 'delete-cascade' : ctx.verb }, children);
     return deleted;
   }
 
@@ -391,11 +396,14 @@ export class ObjectService {
    * the state the txn commits on. Tenants and networks being deleted are first marked in their
    * guard so no child can be created under them while the deletion checks emptiness.
    */
-  private async write(changes: DesiredChange[], ctx: WriteContext): Promise<WriteOutcome> {
+  private async write(changes: DesiredChange[], ctx: WriteContext, before?: () => Promise<DesiredChange[]>): Promise<WriteOutcome> {
     const marked = ctx.dryRun ? new Map<string, number>() : await this.markDeletions(changes);
     let committed = false;
     try {
-      const { result, revision } = await this.mutate((b) => this.planWrite(b, changes, ctx, marked), ctx.dryRun);
+      const { result, revision } = await this.mutate(
+        async (b) => this.planWrite(b, before ? [...(await before()), ...changes] : changes, ctx, marked),
+        ctx.dryRun,
+      );
       committed = revision !== null;
       return { ...result, storeRevision: revision, historyRevision: revision === null ? null : result.historyRevision };
     } finally {
@@ -553,9 +561,9 @@ export class ObjectService {
   }
 
   /** Reads a parent's guard: it must exist and not be marked for deletion; its modRevision joins the txn. */
-  private async requireLive(b: TxnBuilder, kind: 'Tenant' | 'Network', tenant: string, name: string): Promise<void> {
+  private async requireLive(b: TxnBuilder, kind: 'Tenant' | 'Network', tenant: string, name: string, prefetched?: Promise<KeyValue | undefined>): Promise<void> {
     const key = guardKey(kind, tenant, name);
-    const kv = await this.store.get(key);
+    const kv = await (prefetched ?? this.store.get(key));
     const state = guardState(kv);
     if (state === 'missing') {
       throw notFound(kind === 'Tenant' ? `tenant "${name}" not found; create it first` : `network "${name}" not found in tenant "${tenant}"`);
@@ -753,17 +761,23 @@ export class ObjectService {
     const key = objectKey('Endpoint', tenant, name);
     let macAttempt = 0;
     const { result } = await this.mutate(async (b) => {
-      const existing = await this.store.get(key);
+      // These reads do not depend on each other: issued together they share one round trip on etcd.
+      const reads = [key, objectKey('Network', tenant, spec.network), guardKey('Tenant', '', tenant), guardKey('Network', tenant, spec.network)].map((k) =>
+        this.store.get(k),
+      );
+      for (const read of reads) read.catch(() => undefined);
+      const [existingRead, networkRead, tenantGuard, networkGuard] = reads;
+      const existing = await existingRead;
       if (existing) throw conflict(`${refText(refOf(object))} already exists`);
       b.compare(key, 0);
-      const networkKv = await this.store.get(objectKey('Network', tenant, spec.network));
+      const networkKv = await networkRead;
       if (!networkKv) {
         const tenantKv = await this.store.get(objectKey('Tenant', '', tenant));
         if (!tenantKv) throw notFound(`tenant "${tenant}" not found; create it first`);
         throw notFound(`network "${spec.network}" not found in tenant "${tenant}"`);
       }
-      await this.requireLive(b, 'Tenant', '', tenant);
-      await this.requireLive(b, 'Network', tenant, spec.network);
+      await this.requireLive(b, 'Tenant', '', tenant, tenantGuard);
+      await this.requireLive(b, 'Network', tenant, spec.network, networkGuard);
       const network = decodeObject(networkKv) as unknown as Network;
       const pool = this.index.pool(network);
       const status: Record<string, unknown> = { ...(object.status ?? {}) };
