@@ -138,3 +138,23 @@ test('tenet k8s import applies translated objects; verdicts work without a contr
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('apply --dry-run prints the flows that would change verdict and changes nothing', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-impact-'));
+  try {
+    const file = path.join(dir, 'p.yaml');
+    fs.writeFileSync(
+      file,
+      'apiVersion: tenet.dev/v1\nkind: Policy\nmetadata:\n  name: db-in\n  tenant: shop\nspec:\n  appliesTo:\n    group: db\n  ingress:\n  - action: allow\n    from:\n    - group: web\n    ports:\n    - protocol: TCP\n      port: 6432\n',
+    );
+    const revision = await storeRevision(controller.client);
+    const result = await runCli(controller.url, ['apply', '-f', file, '--dry-run']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /flows that would change verdict:/);
+    assert.match(result.stdout, /shop: web-1 -> db-1 tcp\/5432: allowed -> denied/);
+    assert.match(result.stdout, /shop: web-1 -> db-1 tcp\/6432: denied -> allowed/);
+    assert.equal(await storeRevision(controller.client), revision);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
