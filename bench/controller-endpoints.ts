@@ -55,6 +55,17 @@ function rssOf(pid: number): { rssMB: number; peakRssMB: number } {
   return { rssMB: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMB: Math.round(kb('VmHWM') / 102.4) / 10 };
 }
 
+/** CPU seconds (user + system) the process has used: a measure that a busy shared machine does not distort much. */
+function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function loadAverage(): number {
+  return Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -76,6 +87,8 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
     }
     const latencies: number[] = new Array(options.endpoints);
     let next = 0;
+    const cpuBefore = cpuSecondsOf(controller.pid);
+    const clientCpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const worker = async () => {
       while (next < options.endpoints) {
@@ -92,6 +105,8 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const controllerCpu = cpuSecondsOf(controller.pid) - cpuBefore;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     const sorted = [...latencies].sort((a, b) => a - b);
     const listed = await c.list('Endpoint', { tenant: 'bench' });
     const distinct = new Set(listed.items.map((e) => `${e.spec.network}/${(e.status as { ipv4: string }).ipv4}`)).size;
@@ -104,7 +119,15 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
       seconds: Math.round(seconds * 100) / 100,
       endpointsPerSecond: Math.round(options.endpoints / seconds),
       latencyMs: { p50: Math.round(percentile(sorted, 50) * 100) / 100, p99: Math.round(percentile(sorted, 99) * 100) / 100, max: Math.round(sorted[sorted.length - 1] * 100) / 100 },
-      controller: rssOf(controller.pid),
+      controller: {
+        ...rssOf(controller.pid),
+        cpuSeconds: Math.round(controllerCpu * 100) / 100,
+        cpuMsPerEndpoint: Math.round((controllerCpu * 1000 * 1000) / options.endpoints) / 1000,
+        /** What one fully available core would sustain at this CPU cost per endpoint. */
+        endpointsPerCpuSecond: Math.round(options.endpoints / controllerCpu),
+      },
+      benchClientCpuSeconds: Math.round(((clientCpu.user + clientCpu.system) / 1e6) * 100) / 100,
+      loadAverage1m: loadAverage(),
       listedEndpoints: listed.items.length,
       distinctAddresses: distinct,
       node: process.version,
