@@ -10,6 +10,7 @@ import type { Compare, KeyValue, RangeResult, Store, TxnResult, WatchHandlers, W
 import { isTransient, withRetry } from './etcd-errors';
 import { parseEtcdSpec, type EtcdSpec } from './etcd-spec';
 import { openEtcdWatch, type EtcdWatch } from './etcd-watch';
+import { ReadBatcher } from './etcd-read-batcher';
 
 /** Keys per range request: bounded so a large list never exceeds a gRPC message. */
 const RANGE_PAGE = 500;
@@ -37,13 +38,14 @@ export function prefixEnd(prefix: Buffer): Buffer {
  * The pool's own retry would blindly re-send a txn whose reply was lost; this store retries
  * itself and checks the outcome instead, so the pool gets a policy that runs each call once.
  */
+const neverAborted = new AbortController().signal;
 const runOnce = {
-  execute: <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T) =>
-    Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
+  execute: <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T) => Promise.resolve().then(() => fn({ signal: neverAborted })),
 } as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
 export class EtcdStore implements Store {
   private readonly client: Etcd3;
+  private readonly reads: ReadBatcher;
   private readonly prefix: string;
   private closed = false;
   private readonly watchers = new Set<EtcdWatch>();
@@ -65,6 +67,7 @@ export class EtcdStore implements Store {
         'grpc.keepalive_permit_without_calls': 1,
       },
     });
+    this.reads = new ReadBatcher(this.client);
   }
 
   /** Connects and checks that the cluster answers, so a wrong address fails at start-up. */
@@ -104,8 +107,7 @@ export class EtcdStore implements Store {
   async get(key: string): Promise<KeyValue | undefined> {
     this.check();
     validateKey(key);
-    const res = await withRetry(() => this.client.kv.range({ key: this.full(key) }));
-    const kv = res.kvs[0];
+    const kv = await this.reads.get(this.full(key));
     return kv ? this.toKeyValue(kv) : undefined;
   }
 
