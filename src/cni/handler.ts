@@ -91,7 +91,9 @@ async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps):
   try {
     attached = await deps.attach.attach(request);
   } catch (error) {
-    await undoFailedAdd(request, deps);
+    // A conflict means the agent refused before changing anything, and may be about an attachment
+    // that already exists (the agent's view can trail the list above): never undo that one.
+    if (!(error instanceof AttachApiError && error.reason === 'Conflict')) await undoFailedAdd(request, deps);
     throw error;
   }
   return success(addResult(conf.cniVersion, attached, params.netns, conf.prevResult));

@@ -94,13 +94,24 @@ test('a failed ADD leaves nothing behind and maps the agent error', async () => 
   const unknown = await call(d, env('ADD'), conf({ network: 'nope' }));
   assert.equal(unknown.json?.code, 7);
   assert.match(unknown.json?.msg, /unknown tenant or network/);
-  d.fake.failAfterAttach = new AttachApiError(409, 'Conflict', 'address 10.9.0.7 taken');
-  const conflict = await call(d, env('ADD', { CNI_ARGS: 'IP=10.9.0.7' }), conf());
-  assert.equal(conflict.json?.code, 101);
+  d.fake.failAfterAttach = new AttachApiError(500, 'Internal', 'ip batch failed');
+  const broken = await call(d, env('ADD', { CNI_ARGS: 'IP=10.9.0.7' }), conf());
+  assert.equal(broken.json?.code, 100);
   assert.equal(d.fake.attached.size, 0, 'the partial attachment was detached');
   d.fake.failAfterAttach = new AttachApiError(503, 'Unavailable', 'controller away');
   assert.equal((await call(d, env('ADD'), conf())).json?.code, 11);
   assert.equal(d.fake.attached.size, 0);
+});
+
+test('a conflict from the agent never undoes an existing attachment', async () => {
+  const d = deps();
+  assert.equal((await call(d, env('ADD'), conf())).exitCode, 0);
+  // The agent's view may trail: the list says nothing is attached, the attach itself says 409.
+  d.attach.attachments = async () => [];
+  d.fake.failAfterAttach = new AttachApiError(409, 'Conflict', 'interface eth0 already exists');
+  const again = await call(d, env('ADD'), conf());
+  assert.equal(again.json?.code, 101);
+  assert.equal(d.fake.attached.size, 1, 'the first attachment stays');
 });
 
 test('ADD twice for the same container and interface is an error; the first attachment stays', async () => {
