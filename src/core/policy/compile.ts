@@ -19,7 +19,7 @@
  */
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Peer, PolicyPort, Rule } from '../model/kinds/policy';
-import type { Labels, LabelSelector } from '../model/selectors';
+import { selectorKey, type Labels, type LabelSelector } from '../model/selectors';
 import { parseCidr, parseIp } from '../net/ip';
 import {
   comparePolicies,
@@ -98,6 +98,8 @@ export interface CompiledTenant {
   policyChains: NftChain[];
   /** Endpoint name -> policies that apply to it (sorted). */
   appliesTo: Map<string, CompiledPolicy[]>;
+  /** Sorted set contents shared by every host's program; dropped when membership changes. */
+  sortedSets?: NftSet[];
 }
 
 export interface HostSelection {
@@ -288,20 +290,16 @@ function compileRule(
 
 function peerKey(policy: AnyPolicy, peer: Peer, tenant: string): string {
   // The tenant restriction is resolved at compile time; what is left defines the set's members.
-  const parts = {
-    group: peer.group,
-    selector: peer.selector,
-    scopeSelector: peer.scopeSelector,
-    network: peer.network,
-    cidr: peer.cidr,
-    except: peer.except,
-    tenant: policy.kind === 'GlobalPolicy' ? tenant : undefined,
-  };
-  return JSON.stringify(parts, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? sortObject(v as Record<string, unknown>) : v));
-}
-
-function sortObject(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const sel = (label: string, selector: LabelSelector | undefined) => (selector === undefined ? '' : `|${label}:${selectorKey(selector)}`);
+  return [
+    peer.group !== undefined ? `g:${peer.group}` : '',
+    sel('s', peer.selector),
+    sel('ss', peer.scopeSelector),
+    peer.network !== undefined ? `|n:${peer.network}` : '',
+    peer.cidr !== undefined ? `|c:${peer.cidr}` : '',
+    peer.except !== undefined ? `|e:${[...peer.except].sort().join(',')}` : '',
+    policy.kind === 'GlobalPolicy' ? `|t:${tenant}` : '',
+  ].join('');
 }
 
 function peerAddressParts(compiled: CompiledTenant, index: EndpointIndex, policy: AnyPolicy, peer: Peer): AddressPart[] {
@@ -422,6 +420,33 @@ function mergeRanges(ranges: Array<[number, number]>): Array<[number, number]> {
 
 // ---------------------------------------------------------------- per host
 
+function sharedSets(compiled: CompiledTenant): NftSet[] {
+  const sets: NftSet[] = [];
+  for (const def of [...compiled.peerSets.values()].sort((a, b) => (a.names[4] < b.names[4] ? -1 : 1))) {
+    for (const family of [4, 6] as const) {
+      sets.push({
+        name: def.names[family],
+        type: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
+        interval: def.interval,
+        elements: [...def.elements[family]].sort(),
+        comment: def.comment,
+      });
+    }
+  }
+  for (const [name, entry] of [...compiled.namedPorts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const family of [4, 6] as const) {
+      sets.push({
+        name: namedPortSetName(name, family),
+        type: family === 4 ? 'ipv4_addr . inet_proto . inet_service' : 'ipv6_addr . inet_proto . inet_service',
+        interval: false,
+        elements: [...entry[family]].sort(),
+        comment: `named port ${name}`,
+      });
+    }
+  }
+  return sets;
+}
+
 /** Profile of an endpoint in one direction: what its chain jumps to, in order. */
 function profileRules(compiled: CompiledTenant, applicable: CompiledPolicy[], direction: Direction): { key: string; rules: NftRule[] } {
   const rules: NftRule[] = [];
@@ -511,42 +536,33 @@ export function localEndpoints(compiled: CompiledTenant, selection: HostSelectio
 
 /** The program of one tenant router namespace: the shared part plus this host's profiles and dispatch. */
 export function programForHost(compiled: CompiledTenant, selection: HostSelection = {}): NftProgram {
-  const sets: NftSet[] = [];
-  for (const def of [...compiled.peerSets.values()].sort((a, b) => (a.names[4] < b.names[4] ? -1 : 1))) {
-    for (const family of [4, 6] as const) {
-      sets.push({
-        name: def.names[family],
-        type: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
-        interval: def.interval,
-        elements: [...def.elements[family]].sort(),
-        comment: def.comment,
-      });
-    }
-  }
-  for (const [name, entry] of [...compiled.namedPorts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    for (const family of [4, 6] as const) {
-      sets.push({
-        name: namedPortSetName(name, family),
-        type: family === 4 ? 'ipv4_addr . inet_proto . inet_service' : 'ipv6_addr . inet_proto . inet_service',
-        interval: false,
-        elements: [...entry[family]].sort(),
-        comment: `named port ${name}`,
-      });
-    }
-  }
+  // Set contents are the same on every host: sort them once per compile, copy per host.
+  compiled.sortedSets ??= sharedSets(compiled);
+  const sets: NftSet[] = compiled.sortedSets.map((set) => ({ ...set }));
   const profiles = new Map<string, NftChain>();
   const egressMap: Record<string, string> = {};
   const ingressMap: Record<string, string> = {};
   const interfaces: Record<string, string> = {};
+  const policyIndex = new Map(compiled.policies.map((p, i) => [p, i]));
+  const memo = new Map<string, [string, string]>();
   for (const { endpoint, iface } of localEndpoints(compiled, selection)) {
     interfaces[iface] = endpoint.metadata.name;
     const applicable = compiled.appliesTo.get(endpoint.metadata.name) ?? [];
-    for (const direction of DIRECTIONS) {
-      const { key, rules } = profileRules(compiled, applicable, direction);
-      const name = profileChainName(direction, key);
-      if (!profiles.has(name)) profiles.set(name, { name, rules });
-      (direction === 'egress' ? egressMap : ingressMap)[iface] = name;
+    const signature = applicable.map((p) => policyIndex.get(p)).join(',');
+    let names = memo.get(signature);
+    if (!names) {
+      const pair: string[] = [];
+      for (const direction of DIRECTIONS) {
+        const { key, rules } = profileRules(compiled, applicable, direction);
+        const name = profileChainName(direction, key);
+        if (!profiles.has(name)) profiles.set(name, { name, rules });
+        pair.push(name);
+      }
+      names = [pair[0], pair[1]];
+      memo.set(signature, names);
     }
+    egressMap[iface] = names[0];
+    ingressMap[iface] = names[1];
   }
   const chains: NftChain[] = [baseChain('egress'), baseChain('ingress'), ...compiled.policyChains, ...[...profiles.values()].sort((a, b) => (a.name < b.name ? -1 : 1))];
   return {
@@ -592,11 +608,14 @@ export interface EndpointDelta {
 export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endpoint: Endpoint, iface?: string): EndpointDelta {
   const delta: EndpointDelta = { addElements: {}, mapElements: [], newChains: [] };
   const view = compiled.view;
+  compiled.sortedSets = undefined;
   view.endpoints.push(endpoint);
   const setsByName = new Map(program.sets.map((s) => [s.name, s]));
   const add = (setName: string, element: string) => {
     (delta.addElements[setName] ??= []).push(element);
-    setsByName.get(setName)?.elements.push(element);
+    // Element arrays may be shared between hosts' programs: replace, never mutate.
+    const set = setsByName.get(setName);
+    if (set) set.elements = [...set.elements, element];
   };
   const addresses = endpointAddresses(endpoint);
   for (const def of compiled.peerSets.values()) {

@@ -36,8 +36,18 @@ export function policyLabel(policy: AnyPolicy): string {
   return policy.kind === 'Policy' ? `Policy ${policy.metadata.tenant}/${policy.metadata.name}` : `GlobalPolicy ${policy.metadata.name}`;
 }
 
-/** Both addresses of an endpoint, canonical text; status wins over the requested spec.ips. */
+const addressCache = new WeakMap<Endpoint, string[]>();
+
+/** Both addresses of an endpoint, canonical text; status wins over the requested spec.ips. (Objects are treated as immutable.) */
 export function endpointAddresses(endpoint: Endpoint): string[] {
+  const cached = addressCache.get(endpoint);
+  if (cached) return cached;
+  const list = computeAddresses(endpoint);
+  addressCache.set(endpoint, list);
+  return list;
+}
+
+function computeAddresses(endpoint: Endpoint): string[] {
   const out = new Set<string>();
   for (const text of [endpoint.status?.ipv4, endpoint.status?.ipv6, ...(endpoint.spec.ips ?? [])]) {
     if (!text) continue;
