@@ -54,7 +54,7 @@ export class Agent implements AgentCore {
   readonly mutex = new Mutex();
   readonly log: Log;
   enforcer?: PolicyEnforcer;
-  private readonly protectedVeths = new Map<string, string>();
+  private readonly protectedVeths = new Map<string, { netns: string; revision?: number; since: number }>();
   private readonly statusWritten = new Map<string, string>();
   private server?: http.Server;
   private reconcileTimer?: NodeJS.Timeout;
@@ -93,11 +93,34 @@ export class Agent implements AgentCore {
   }
 
   protect(veth: string, netns: string): void {
-    this.protectedVeths.set(veth, netns);
+    this.protectedVeths.set(veth, { netns, since: Date.now() });
   }
 
-  unprotect(veth: string): void {
-    this.protectedVeths.delete(veth);
+  /**
+   * Ends the protection once the watch has caught up with `revision` (the endpoint's creation): before
+   * that a re-list started earlier could still show a view without it. Undefined: the attach failed.
+   */
+  unprotect(veth: string, revision?: number): void {
+    const entry = this.protectedVeths.get(veth);
+    if (!entry) return;
+    if (revision === undefined) this.protectedVeths.delete(veth);
+    else entry.revision = revision;
+    this.scheduleReconcile();
+  }
+
+  private currentProtection(): { veths: Set<string>; namespaces: Set<string> } {
+    const veths = new Set<string>();
+    const namespaces = new Set<string>();
+    for (const [veth, entry] of this.protectedVeths) {
+      const settled = entry.revision !== undefined && this.follower.revision >= entry.revision;
+      if (settled || Date.now() - entry.since > 120000) {
+        this.protectedVeths.delete(veth);
+        continue;
+      }
+      veths.add(veth);
+      namespaces.add(entry.netns);
+    }
+    return { veths, namespaces };
   }
 
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void {
@@ -108,7 +131,7 @@ export class Agent implements AgentCore {
     const factory = loadPolicyEnforcerFactory();
     if (factory) this.enforcer = factory({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log });
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
-    this.log('info', 'agent started', { host: this.hostName, underlayIP: this.underlayIP, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
+    this.log('info', 'agent started', { underlayIP: this.underlayIP, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
     void this.register();
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
@@ -177,8 +200,7 @@ export class Agent implements AgentCore {
     this.reconciling = true;
     try {
       const view = this.view();
-      const protectedVeths = new Set(this.protectedVeths.keys());
-      const protectedNamespaces = new Set(this.protectedVeths.values());
+      const { veths: protectedVeths, namespaces: protectedNamespaces } = this.currentProtection();
       const report = await this.mutex.run(() => this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces }));
       if (this.enforcer) {
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));

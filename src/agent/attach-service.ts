@@ -35,7 +35,7 @@ export interface AgentCore {
   view(): HostView;
   /** Keeps the reconciler from deleting a veth/namespace while its endpoint is not in the view yet. */
   protect(veth: string, netns: string): void;
-  unprotect(veth: string): void;
+  unprotect(veth: string, revision?: number): void;
   scheduleReconcile(): void;
   /** Marks an endpoint's status as written (so the reconciler does not rewrite it). */
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
@@ -70,9 +70,11 @@ export class AttachService implements AttachApi {
     const routerNs = tenantNamespaceName(core.netnsPrefix, request.tenant);
     core.protect(veth, routerNs);
     let created = false;
+    let revision: number | undefined;
     try {
       const endpoint = await this.createEndpoint(request, name);
       created = endpoint.created;
+      revision = endpoint.revision;
       await this.ensureObjects(request.tenant, request.network);
       const result = await core.mutex.run(async () => {
         const view = core.view();
@@ -104,13 +106,13 @@ export class AttachService implements AttachApi {
       await this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName);
       return result;
     } catch (error) {
+      revision = undefined;
       await this.rollback(request.tenant, name, veth, routerNs, created);
       if (error instanceof AttachApiError) throw error;
       if (error instanceof KernelError) fail(500, 'Internal', `plumbing failed: ${error.message}`);
       fromController(error, 'attach');
     } finally {
-      // The view now holds the endpoint (or the rollback removed it); the reconciler may manage the veth.
-      setTimeout(() => core.unprotect(veth), 30000).unref();
+      core.unprotect(veth, revision);
     }
   }
 
@@ -196,7 +198,7 @@ export class AttachService implements AttachApi {
     }
   }
 
-  private async createEndpoint(request: AttachRequest, name: string): Promise<{ created: boolean; vxlanKnown: boolean }> {
+  private async createEndpoint(request: AttachRequest, name: string): Promise<{ created: boolean; vxlanKnown: boolean; revision: number }> {
     const { core } = this;
     const vxlanKnown = core.view().tenants.some((t) => t.name === request.tenant && t.vxlanDevice !== undefined);
     const body: Endpoint = {
@@ -217,7 +219,7 @@ export class AttachService implements AttachApi {
     try {
       const created = await core.client.create(body as unknown as TenetObject);
       core.follower.upsert(created);
-      return { created: true, vxlanKnown };
+      return { created: true, vxlanKnown, revision: Number(created.metadata.resourceVersion ?? 0) };
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 409)) fromController(error, `create endpoint ${request.tenant}/${name}`);
       const existing = await core.client.find<Endpoint>('Endpoint', name, request.tenant).catch((e: unknown) => fromController(e, 'read endpoint'));
@@ -226,7 +228,7 @@ export class AttachService implements AttachApi {
         fail(409, 'Conflict', `endpoint ${request.tenant}/${name} already exists for host ${existing.spec.host ?? '-'} network ${existing.spec.network}`);
       }
       core.follower.upsert(existing as unknown as TenetObject);
-      return { created: false, vxlanKnown };
+      return { created: false, vxlanKnown, revision: Number(existing.metadata.resourceVersion ?? 0) };
     }
   }
 

@@ -5,11 +5,12 @@ import { bridgeJson, ipJsonBatch } from './ip';
 
 export async function readNamespace(netns: string): Promise<RawNamespaceReads> {
   const [main, v6, fdb] = await Promise.all([
-    ipJsonBatch(['link show', 'addr show dev lo', 'route show table main', 'neigh show', 'neigh show proxy'], { netns, details: true }),
+    // `addr show` first: after a `link show` in the same batch, iproute2 6.1 prints addresses without addr_info.
+    ipJsonBatch(['addr show dev lo', 'link show', 'route show table main', 'neigh show', 'neigh show proxy'], { netns, details: true }),
     ipJsonBatch(['route show table main'], { netns, family: 6 }),
     bridgeJson(['fdb', 'show'], netns),
   ]);
-  return { links: main[0], loAddresses: main[1], routes4: main[2], neighbours: main[3], proxies: main[4], routes6: v6[0], fdb };
+  return { loAddresses: main[0], links: main[1], routes4: main[2], neighbours: main[3], proxies: main[4], routes6: v6[0], fdb };
 }
 
 /** VXLAN devices with Tenet's names in the current namespace (left there if the agent died between create and move). */

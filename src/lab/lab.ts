@@ -62,8 +62,11 @@ async function startController(state: LabState): Promise<void> {
 async function startAgent(state: LabState, host: LabHost): Promise<void> {
   const controller = state.controller.servers.filter((s) => s.startsWith('unix:')).join(',');
   host.agentPid = startDetached(
-    'ip',
-    ['netns', 'exec', host.netns, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
+    // nsenter --net, not `ip netns exec`: the latter also enters a private mount namespace, and the tenant
+    // namespaces the agent creates (bind mounts under /run/netns) would then exist only in there and
+    // vanish with the agent process.
+    'nsenter',
+    [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
     host.log,
   );
   saveLab(state);
@@ -272,3 +275,20 @@ export async function withLabLock<T>(name: string, task: (state: LabState) => Pr
     fs.rmSync(lock, { force: true });
   }
 }
+
+/** Stops a host's agent (SIGTERM, or SIGKILL as with kill -9) and starts it again; kernel state is left alone. */
+export async function restartAgent(state: LabState, hostName: string, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<LabHost> {
+  const host = state.hosts.find((h) => h.name === hostName);
+  if (!host) throw new LabError(`no host "${hostName}" in lab ${state.name}`);
+  await stopAgent(host, signal);
+  await startAgent(state, host);
+  await waitAgent(host);
+  return host;
+}
+
+export async function stopAgent(host: LabHost, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+  await stopPid(host.agentPid, agentMarker(host), 5000, signal);
+  host.agentPid = undefined;
+}
+
+export { startAgent };

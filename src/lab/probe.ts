@@ -49,7 +49,7 @@ function startListeners(containers: LabContainer[], specs: ProbeSpec[]): ChildPr
     for (const spec of specs) {
       if (spec.protocol === 'icmp') continue;
       const listen = spec.protocol === 'tcp' ? `TCP6-LISTEN:${spec.port},ipv6only=0,fork,reuseaddr` : `UDP6-RECVFROM:${spec.port},ipv6only=0,fork,reuseaddr`;
-      children.push(spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `EXEC:echo ${container.name}`], { stdio: 'ignore' }));
+      children.push(spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], { stdio: 'ignore' }));
     }
   }
   return children;
@@ -72,12 +72,12 @@ async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, 
   const family = address.includes(':') ? 6 : 4;
   if (spec.protocol === 'icmp') {
     const before = await echoCount(to, family);
-    const ping = await run('ip', ['netns', 'exec', from.netns, 'ping', '-c1', '-W1', '-q', address], { allowFailure: true, timeoutMs: 5000 });
+    const ping = await run('ip', ['netns', 'exec', from.netns, 'ping', '-c1', '-W0.5', '-q', address], { allowFailure: true, timeoutMs: 5000 });
     const after = await echoCount(to, family);
     return { allowed: ping.code === 0 && after > before };
   }
   const target = spec.protocol === 'tcp' ? `TCP:${bracket(address)}:${spec.port},connect-timeout=1` : `UDP:${bracket(address)}:${spec.port}`;
-  const result = await run('ip', ['netns', 'exec', from.netns, 'socat', '-t0.5', '-T1', '-', target], { allowFailure: true, timeoutMs: 5000, input: spec.protocol === 'udp' ? 'probe\n' : '' });
+  const result = await run('ip', ['netns', 'exec', from.netns, 'socat', '-t0.5', '-T1', '-', target], { allowFailure: true, timeoutMs: 5000, input: 'probe\n' });
   const answer = result.stdout.trim();
   if (answer === to.name) return { allowed: true };
   if (answer) return { allowed: false, error: `answered by ${answer}, not ${to.name}` };
@@ -100,24 +100,39 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
   const results: ProbeResult[] = [];
   try {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // One queue per target (ICMP counting needs it); targets in parallel.
-    await pool(containers, options.concurrency ?? 12, async (to) => {
+    // ICMP probes of one target run one after another (the echo counter must be unambiguous);
+    // everything else runs in parallel.
+    type Job = () => Promise<void>;
+    const icmpChains: Job[] = [];
+    const singles: Job[] = [];
+    for (const to of containers) {
+      const chain: (() => Promise<void>)[] = [];
       for (const from of containers) {
         if (from === to) continue;
         for (const spec of options.specs) {
           for (const address of to.addresses) {
-            const family = address.includes(':') ? 6 : 4;
-            let outcome: { allowed: boolean; error?: string };
-            try {
-              outcome = await probeOnce(from, to, spec, address);
-            } catch (error) {
-              outcome = { allowed: false, error: (error as Error).message };
-            }
-            results.push({ from: from.name, to: to.name, protocol: spec.protocol, ...(spec.port ? { port: spec.port } : {}), address, family, ...outcome });
+            // Only families the source has an address of (an IPv4-only container cannot try IPv6).
+            if (!from.addresses.some((a) => a.includes(':') === address.includes(':'))) continue;
+            const family: 4 | 6 = address.includes(':') ? 6 : 4;
+            const job = async (): Promise<void> => {
+              let outcome: { allowed: boolean; error?: string };
+              try {
+                outcome = await probeOnce(from, to, spec, address);
+              } catch (error) {
+                outcome = { allowed: false, error: (error as Error).message };
+              }
+              results.push({ from: from.name, to: to.name, protocol: spec.protocol, ...(spec.port ? { port: spec.port } : {}), address, family, ...outcome });
+            };
+            if (spec.protocol === 'icmp') chain.push(job);
+            else singles.push(job);
           }
         }
       }
-    });
+      if (chain.length) icmpChains.push(async () => {
+        for (const job of chain) await job();
+      });
+    }
+    await pool([...icmpChains, ...singles], options.concurrency ?? 24, (job) => job());
   } finally {
     for (const child of listeners) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
   }

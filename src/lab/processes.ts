@@ -36,10 +36,10 @@ export function commandLine(pid: number): string {
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; only when the pid's command line still contains `marker`. */
-export async function stopPid(pid: number | undefined, marker: string, graceMs = 5000): Promise<void> {
+export async function stopPid(pid: number | undefined, marker: string, graceMs = 5000, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (!pid || !isAlive(pid) || !commandLine(pid).includes(marker)) return;
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   } catch {
     return;
   }
