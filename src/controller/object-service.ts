@@ -752,6 +752,18 @@ export class ObjectService {
 
   // ---------------------------------------------------------------- endpoints
 
+  /** Networks are read on every endpoint create; parse each version once. */
+  private readonly networkCache = new Map<string, { modRevision: number; network: Network }>();
+
+  private decodeNetwork(kv: KeyValue): Network {
+    const cached = this.networkCache.get(kv.key);
+    if (cached && cached.modRevision === kv.modRevision) return cached.network;
+    const network = decodeObject(kv) as unknown as Network;
+    if (this.networkCache.size > 10_000) this.networkCache.clear();
+    this.networkCache.set(kv.key, { modRevision: kv.modRevision, network });
+    return network;
+  }
+
   /** Creates an endpoint and allocates its addresses and MAC in the same txn. */
   private async createEndpoint(object: TenetObject, ctx: WriteContext): Promise<TenetObject> {
     void ctx;
@@ -778,7 +790,7 @@ export class ObjectService {
       }
       await this.requireLive(b, 'Tenant', '', tenant, tenantGuard);
       await this.requireLive(b, 'Network', tenant, spec.network, networkGuard);
-      const network = decodeObject(networkKv) as unknown as Network;
+      const network = this.decodeNetwork(networkKv);
       const pool = this.index.pool(network);
       const status: Record<string, unknown> = { ...(object.status ?? {}) };
       delete status.ipv4;

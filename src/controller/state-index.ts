@@ -13,6 +13,8 @@ import type { KindName } from '../core/model/registry';
 
 interface PoolEntry {
   plan: string;
+  /** resourceVersion of the network the plan was read from: the same version needs no new plan. */
+  version?: string;
   pool: NetworkPool;
 }
 
@@ -46,12 +48,17 @@ export class StateIndex {
   /** The address pool of a network as read just now by the caller (rebuilt when its address plan changed). */
   pool(network: Network): NetworkPool {
     const id = netId(network.metadata.tenant ?? '', network.metadata.name);
-    const plan = addressPlanKey(network.spec);
+    const version = network.metadata.resourceVersion;
     const cached = this.pools.get(id);
-    if (cached && cached.plan === plan) return cached.pool;
+    if (cached && version !== undefined && cached.version === version) return cached.pool;
+    const plan = addressPlanKey(network.spec);
+    if (cached && cached.plan === plan) {
+      cached.version = version;
+      return cached.pool;
+    }
     const pool = new NetworkPool(network.spec);
     for (const ip of this.used.get(id) ?? []) pool.markUsed(ip);
-    this.pools.set(id, { plan, pool });
+    this.pools.set(id, { plan, version, pool });
     return pool;
   }
 
