@@ -27,20 +27,11 @@ export interface AgentHost {
 }
 
 function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[]; dockerPlugin: boolean }): Promise<ChildProcess> {
-  const agentCommand = path.join(ROOT, 'src', 'cli', 'commands', 'agent.ts');
-  const viaCli =
-    fs.readFileSync(path.join(ROOT, 'src', 'cli', 'commands', 'index.ts'), 'utf8').includes("'./agent'") &&
-    (!host.dockerPlugin || (fs.existsSync(agentCommand) && fs.readFileSync(agentCommand, 'utf8').includes('--docker-plugin')));
-  const args = viaCli
-    ? [
-        'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
-        '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
-        '--socket', host.socket, '--netns-prefix', host.prefix, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
-      ]
-    : [
-        'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'test', 'cni', 'run-agent.js'),
-        `unix:${host.controllerSocket}`, host.hostName, '10.254.0.1', host.socket, host.prefix, ...(host.dockerPlugin ? [DOCKER_PLUGIN_SOCKET] : []),
-      ];
+  const args = [
+    'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
+    '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
+    '--socket', host.socket, '--netns-prefix', host.prefix, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
+  ];
   const log = fs.openSync(path.join(host.dir, 'agent.log'), 'a');
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
   fs.closeSync(log);

@@ -9,6 +9,7 @@ import { Agent } from '../../agent/agent';
 import { DEFAULT_AGENT_SOCKET } from '../../agent/attach-protocol';
 import { DEFAULT_NETNS_PREFIX } from '../../core/dataplane/names';
 import { CliError } from '../context';
+import { DEFAULT_PLUGIN_SOCKET, startDockerPlugin, type DockerPlugin } from '../../cnm/server';
 
 export function register(program: Command): void {
   program
@@ -21,7 +22,8 @@ export function register(program: Command): void {
     .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
     .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
-    .action(async (options: { controller: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; logLevel: string }, command: Command) => {
+    .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
+    .action(async (options: { controller: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
       const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));
       const resync = Number(options.resync);
       if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
@@ -42,11 +44,16 @@ export function register(program: Command): void {
         throw new CliError((error as Error).message, 2);
       }
       await agent.start();
+      let dockerPlugin: DockerPlugin | undefined;
+      if (options.dockerPlugin) {
+        const socketPath = typeof options.dockerPlugin === 'string' ? options.dockerPlugin : DEFAULT_PLUGIN_SOCKET;
+        dockerPlugin = await startDockerPlugin({ attach: agent.service, client: agent.client, hostName: options.host, socketPath, log: (message, fields) => logger.info(fields ?? {}, message) });
+      }
       process.stdout.write(`tenet agent ready on ${options.socket}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'stopping');
-          void agent.stop().then(() => {
+          void (dockerPlugin?.close() ?? Promise.resolve()).then(() => agent.stop()).then(() => {
             logger.flush();
             resolve();
           });
