@@ -2,7 +2,7 @@
  * Real connectivity probes between lab containers. TCP and UDP listeners answer with their container's
  * name, so a reply from the wrong container (two tenants may use the very same address) never counts as
  * reaching the target; ICMP counts echo requests arriving in the target's namespace (/proc/net/snmp),
- * with the probes of one target run one after another so the count is unambiguous.
+ * with all pings to one address run one after another so the count is unambiguous.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { run } from '../kernel/exec';
@@ -77,8 +77,12 @@ async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, 
     return { allowed: ping.code === 0 && after > before };
   }
   const target = spec.protocol === 'tcp' ? `TCP:${bracket(address)}:${spec.port},connect-timeout=1` : `UDP:${bracket(address)}:${spec.port}`;
-  const result = await run('ip', ['netns', 'exec', from.netns, 'socat', '-t0.5', '-T1', '-', target], { allowFailure: true, timeoutMs: 5000, input: 'probe\n' });
-  const answer = result.stdout.trim();
+  let answer = '';
+  // UDP has no connection to report failure: a lost or late datagram gets one more try.
+  for (let attempt = 0; attempt < (spec.protocol === 'udp' ? 2 : 1) && !answer; attempt++) {
+    const result = await run('ip', ['netns', 'exec', from.netns, 'socat', '-t1', '-T2', '-', target], { allowFailure: true, timeoutMs: 5000, input: 'probe\n' });
+    answer = result.stdout.trim();
+  }
   if (answer === to.name) return { allowed: true };
   if (answer) return { allowed: false, error: `answered by ${answer}, not ${to.name}` };
   return { allowed: false };
@@ -99,14 +103,14 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
   const listeners = startListeners(containers, options.specs);
   const results: ProbeResult[] = [];
   try {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // ICMP probes of one target run one after another (the echo counter must be unambiguous);
-    // everything else runs in parallel.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // ICMP probes of one destination address run one after another, wherever they come from: two
+    // tenants may use the same address, and a ping to it must be the only one that can move the
+    // echo counter of the namespace it lands in. Everything else runs in parallel.
     type Job = () => Promise<void>;
-    const icmpChains: Job[] = [];
+    const icmpByAddress = new Map<string, Job[]>();
     const singles: Job[] = [];
     for (const to of containers) {
-      const chain: (() => Promise<void>)[] = [];
       for (const from of containers) {
         if (from === to) continue;
         for (const spec of options.specs) {
@@ -123,15 +127,15 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
               }
               results.push({ from: from.name, to: to.name, protocol: spec.protocol, ...(spec.port ? { port: spec.port } : {}), address, family, ...outcome });
             };
-            if (spec.protocol === 'icmp') chain.push(job);
+            if (spec.protocol === 'icmp') icmpByAddress.set(address, [...(icmpByAddress.get(address) ?? []), job]);
             else singles.push(job);
           }
         }
       }
-      if (chain.length) icmpChains.push(async () => {
-        for (const job of chain) await job();
-      });
     }
+    const icmpChains: Job[] = [...icmpByAddress.values()].map((chain) => async () => {
+      for (const job of chain) await job();
+    });
     await pool([...icmpChains, ...singles], options.concurrency ?? 24, (job) => job());
   } finally {
     for (const child of listeners) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
