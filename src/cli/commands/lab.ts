@@ -4,6 +4,7 @@ import { labDown, labExec, labRm, labRun, labUp, parseLabels, withLabLock } from
 import { runDemo } from '../../lab/demo';
 import { formatProbeTable, parseProbeSpecs, runProbe } from '../../lab/probe';
 import { LabError, listLabs, resolveLab, saveLab } from '../../lab/state';
+import { registerCniConf } from '../../lab/cni-conf';
 import { CliError } from '../context';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -21,6 +22,7 @@ function wrap<A extends unknown[]>(action: (...args: A) => Promise<void>): (...a
 
 export function register(program: Command): void {
   const lab = program.command('lab').description('a real multi-host lab on this machine: hosts and containers are network namespaces (root)');
+  registerCniConf(lab);
 
   lab
     .command('up')
