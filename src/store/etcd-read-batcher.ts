@@ -5,8 +5,7 @@
  * and a read joins a batch only after it was asked for, so each read still sees every write that
  * completed before it started.
  */
-import type { Etcd3, IKeyValue } from 'etcd3';
-import { withRetry } from './etcd-errors';
+import type { IKeyValue, ITxnRequest, ITxnResponse } from 'etcd3';
 
 /** etcd's default --max-txn-ops. */
 const MAX_BATCH = 128;
@@ -24,7 +23,8 @@ export class ReadBatcher {
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(private readonly client: Etcd3) {}
+  /** `txn` retries transient failures itself (reads are safe to repeat). */
+  constructor(private readonly txn: (request: ITxnRequest) => Promise<ITxnResponse>) {}
 
   get(key: Buffer): Promise<IKeyValue | undefined> {
     return new Promise((resolve, reject) => {
@@ -56,7 +56,7 @@ export class ReadBatcher {
 
   private async run(batch: PendingRead[]): Promise<void> {
     try {
-      const res = await withRetry(() => this.client.kv.txn({ success: batch.map((r) => ({ request_range: { key: r.key } })) }));
+      const res = await this.txn({ success: batch.map((r) => ({ request_range: { key: r.key } })) });
       batch.forEach((read, i) => read.resolve(res.responses[i]?.response_range?.kvs[0]));
     } catch (error) {
       for (const read of batch) read.reject(error);

@@ -5,12 +5,13 @@
  * transient failures (a member down, a leader election) are retried here so callers see either
  * a result or a real error.
  */
-import { Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp } from 'etcd3';
+import { Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp, type KVClient } from 'etcd3';
 import type { Compare, KeyValue, RangeResult, Store, TxnResult, WatchHandlers, Watcher, WriteOp } from './store';
 import { isTransient, withRetry } from './etcd-errors';
 import { parseEtcdSpec, type EtcdSpec } from './etcd-spec';
 import { openEtcdWatch, type EtcdWatch } from './etcd-watch';
 import { ReadBatcher } from './etcd-read-batcher';
+import { LeaderRouter } from './etcd-leader';
 
 /** Keys per range request: bounded so a large list never exceeds a gRPC message. */
 const RANGE_PAGE = 500;
@@ -44,7 +45,9 @@ const runOnce = {
 } as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
 export class EtcdStore implements Store {
+  /** Knows every member: watches, and unary requests while the leader is unknown. */
   private readonly client: Etcd3;
+  private readonly router: LeaderRouter;
   private readonly reads: ReadBatcher;
   private readonly prefix: string;
   private closed = false;
@@ -54,8 +57,7 @@ export class EtcdStore implements Store {
     if (options.hosts.length === 0) throw new Error('etcd store needs at least one host');
     this.prefix = options.prefix;
     const timeout = options.callTimeoutMs ?? CALL_TIMEOUT_MS;
-    this.client = new Etcd3({
-      hosts: options.hosts.map((h) => `http://${h}`),
+    const clientOptions: Omit<IOptions, 'hosts'> = {
       dialTimeout: timeout,
       faultHandling: { global: runOnce },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
@@ -66,8 +68,10 @@ export class EtcdStore implements Store {
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.keepalive_permit_without_calls': 1,
       },
-    });
-    this.reads = new ReadBatcher(this.client);
+    };
+    this.client = new Etcd3({ ...clientOptions, hosts: options.hosts.map((h) => `http://${h}`) });
+    this.router = new LeaderRouter(this.client, options.hosts, clientOptions);
+    this.reads = new ReadBatcher((request) => this.call((kv) => kv.txn(request)));
   }
 
   /** Connects and checks that the cluster answers, so a wrong address fails at start-up. */
@@ -76,8 +80,9 @@ export class EtcdStore implements Store {
     const store = new EtcdStore(options);
     try {
       await store.currentRevision();
+      await store.router.discover();
     } catch (error) {
-      store.client.close();
+      store.router.close();
       throw new Error(`cannot reach etcd at ${options.hosts.join(',')}: ${(error as Error).message}`);
     }
     return store;
@@ -98,6 +103,25 @@ export class EtcdStore implements Store {
       createRevision: Number(kv.create_revision),
       modRevision: Number(kv.mod_revision),
     };
+  }
+
+  /**
+   * One unary request, retried on transient errors; each attempt goes to the leader when known.
+   * `onTransient` lets a txn note that an attempt may have been applied before its reply was lost.
+   */
+  private call<T>(fn: (kv: KVClient) => Promise<T>, onTransient?: () => void): Promise<T> {
+    return withRetry(async () => {
+      const client = this.router.pick();
+      try {
+        return await fn(client.kv);
+      } catch (error) {
+        if (isTransient(error)) {
+          this.router.failed(client);
+          onTransient?.();
+        }
+        throw error;
+      }
+    });
   }
 
   private check(): void {
@@ -122,9 +146,7 @@ export class EtcdStore implements Store {
     // Pages are read at the first page's revision, so the whole list is one consistent snapshot.
     for (;;) {
       const limit = Math.min(RANGE_PAGE, wanted - items.length);
-      const res = await withRetry(() =>
-        this.client.kv.range({ key: from, range_end: end, limit, revision: revision || undefined }),
-      );
+      const res = await this.call((kv) => kv.range({ key: from, range_end: end, limit, revision: revision || undefined }));
       if (revision === 0) revision = Number(res.header.revision);
       for (const kv of res.kvs) items.push(this.toKeyValue(kv));
       if (!res.more || items.length >= wanted || res.kvs.length === 0) break;
@@ -152,14 +174,10 @@ export class EtcdStore implements Store {
       failure: compares.map((c): IRequestOp => ({ request_range: { key: this.full(c.key), keys_only: true } })),
     };
     let ambiguous = false;
-    const res = await withRetry(async () => {
-      try {
-        return await this.client.kv.txn(request);
-      } catch (error) {
-        if (isTransient(error)) ambiguous = true;
-        throw error;
-      }
-    });
+    const res = await this.call(
+      (kv) => kv.txn(request),
+      () => (ambiguous = true),
+    );
     if (res.succeeded) return { succeeded: true, revision: Number(res.header.revision) };
     // An earlier attempt may have committed before its reply was lost; then the compares fail now
     // only because of our own write. Report what really happened rather than a false conflict.
@@ -225,7 +243,7 @@ export class EtcdStore implements Store {
   async currentRevision(): Promise<number> {
     this.check();
     const key = Buffer.from(this.prefix);
-    const res = await withRetry(() => this.client.kv.range({ key, range_end: prefixEnd(key), count_only: true }));
+    const res = await this.call((kv) => kv.range({ key, range_end: prefixEnd(key), count_only: true }));
     return Number(res.header.revision);
   }
 
@@ -234,13 +252,13 @@ export class EtcdStore implements Store {
     this.closed = true;
     for (const watch of [...this.watchers]) watch.fail(new Error('store closed'));
     this.watchers.clear();
-    this.client.close();
+    this.router.close();
   }
 
   /** For tests and operators: let etcd forget history before `revision` (watches from earlier get CompactedError). */
   async compact(revision: number): Promise<void> {
     this.check();
-    await withRetry(() => this.client.kv.compact({ revision, physical: true }));
+    await this.call((kv) => kv.compact({ revision, physical: true }));
   }
 }
 

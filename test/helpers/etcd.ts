@@ -35,6 +35,8 @@ export interface EtcdCluster {
   restart(index: number): Promise<void>;
   /** Kill every member and remove every data directory. */
   stop(): Promise<void>;
+  /** Index of the member that is the raft leader now (asked through etcd's JSON gateway). */
+  leaderIndex(): Promise<number>;
 }
 
 const live = new Set<ChildProcess>();
@@ -105,6 +107,26 @@ function health(port: number): Promise<boolean> {
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
+  });
+}
+
+function memberStatus(port: number): Promise<{ self: string; leader: string } | undefined> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/v3/maintenance/status', method: 'POST', timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        try {
+          const parsed = JSON.parse(body) as { header?: { member_id?: string }; leader?: string };
+          resolve(parsed.header?.member_id && parsed.leader ? { self: parsed.header.member_id, leader: parsed.leader } : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end('{}');
   });
 }
 
@@ -188,5 +210,12 @@ export async function startEtcd(options: { size?: number; extraArgs?: string[] }
       await waitHealthy(m);
     },
     stop,
+    leaderIndex: async () => {
+      const statuses = await Promise.all(members.map((m) => memberStatus(m.clientPort)));
+      const leader = statuses.find((st) => st !== undefined)?.leader;
+      const index = statuses.findIndex((st) => st !== undefined && st.self === leader);
+      if (index < 0) throw new Error('no etcd member reports itself as leader');
+      return index;
+    },
   };
 }
