@@ -18,6 +18,7 @@ import { nativeShim, ROOT } from '../cni/shim-helpers';
 import { run, RuntimeUnavailable, setupPodman, teardownPodman, which, type Podman } from './runtime-helpers';
 
 const labName = `p${crypto.randomBytes(3).toString('hex')}`;
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 let dir = '';
 let controller: RunningController | undefined;
 let labStarted = false;
@@ -41,11 +42,18 @@ before(async () => {
   fs.chmodSync(path.join(pluginDir, 'tenet'), 0o755);
   const confDir = path.join(dir, 'cni-conf');
   fs.mkdirSync(confDir);
-  for (const host of ['h1', 'h2']) {
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'lab', 'cni-conf', '--name', labName, '--host', host, '--tenant', 'acme', '--network', 'web', '--name-as', `tenet-${host}`]);
+  const conflists: [string, string, Record<string, string>][] = [
+    ['tenet-h1', 'h1', { app: 'shop' }],
+    ['tenet-h2', 'h2', { app: 'shop' }],
+    ['role-web', 'h1', { role: 'web' }],
+    ['role-other', 'h1', { role: 'other' }],
+    ['role-db', 'h2', { role: 'db' }],
+  ];
+  for (const [name, host, labels] of conflists) {
+    const { stdout } = await run(process.execPath, [CLI, 'lab', 'cni-conf', '--name', labName, '--host', host, '--tenant', 'acme', '--network', 'web', '--name-as', name]);
     const conf = JSON.parse(stdout) as { plugins: Record<string, unknown>[] };
-    conf.plugins[0].labels = { app: 'shop' };
-    fs.writeFileSync(path.join(confDir, `tenet-${host}.conflist`), JSON.stringify(conf));
+    conf.plugins[0].labels = labels;
+    fs.writeFileSync(path.join(confDir, `${name}.conflist`), JSON.stringify(conf));
   }
   try {
     podman = await setupPodman(path.join(dir, 'podman'), [pluginDir, '/usr/lib/cni'], confDir);
@@ -99,4 +107,53 @@ test('podman on two lab hosts: Tenet addresses, cross-host traffic, podman rm fr
   assert.match(reply, /hello-from-c2/, 'TCP across hosts');
   await p.run(['rm', '-f', '-t', '0', 'c1', 'c2'], 120_000);
   assert.deepEqual(await endpoints(), [], 'podman rm released both endpoints');
+});
+
+/** nc from one container to another's port 7000; true when the listener's greeting came back. */
+async function reaches(p: Podman, from: string, ip: string): Promise<boolean> {
+  const reply = await p.run(['exec', from, 'sh', '-c', `nc -w 2 ${ip} 7000 </dev/null || true`]);
+  return reply.includes('hello-from-db');
+}
+
+async function explain(from: string, to: string): Promise<boolean> {
+  const { stdout } = await run(process.execPath, [CLI, '--server', controller!.url, 'explain', '--tenant', 'acme', '--from', from, '--to', to, '--port', 'tcp/7000', '-o', 'json']);
+  return (JSON.parse(stdout) as { allowed: boolean }).allowed;
+}
+
+test('a policy on CNI labels blocks and allows podman containers as tenet explain says', async (t) => {
+  if (skip) return t.skip(skip);
+  const p = podman!;
+  for (const [name, net] of [['cweb', 'role-web'], ['cother', 'role-other'], ['cdb', 'role-db']]) {
+    await p.run(['run', '-d', '--name', name, '--network', net, 'localhost/bb', 'sleep', '600'], 120_000);
+  }
+  const dbIp = (await p.run(['inspect', '-f', '{{(index .NetworkSettings.Networks "role-db").IPAddress}}', 'cdb'])).trim();
+  const byRole = new Map((await endpoints()).map((e) => [e.metadata.labels?.role ?? '', e.metadata.name]));
+  await p.run(['exec', '-d', 'cdb', 'sh', '-c', 'while true; do nc -l -p 7000 -e echo hello-from-db; done']);
+  let open = false;
+  for (let i = 0; i < 20 && !open; i++) open = await reaches(p, 'cother', dbIp);
+  assert.ok(open, 'without a policy every container reaches the db');
+
+  await controller!.client.create({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Policy',
+    metadata: { name: 'db-in', tenant: 'acme' },
+    spec: {
+      appliesTo: { selector: { matchLabels: { role: 'db' } } },
+      ingress: [{ name: 'web to db', action: 'allow', from: [{ selector: { matchLabels: { role: 'web' } } }], ports: [{ protocol: 'TCP', port: 7000 }] }],
+    },
+  } as never);
+  assert.equal(await explain(byRole.get('web')!, byRole.get('db')!), true, 'explain: web may reach db');
+  assert.equal(await explain(byRole.get('other')!, byRole.get('db')!), false, 'explain: other may not');
+
+  let blocked = false;
+  for (let i = 0; i < 30 && !blocked; i++) {
+    blocked = !(await reaches(p, 'cother', dbIp));
+    if (!blocked) await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.ok(blocked, 'the data plane blocks other -> db');
+  let allowed = false;
+  for (let i = 0; i < 10 && !allowed; i++) allowed = await reaches(p, 'cweb', dbIp);
+  assert.ok(allowed, 'the data plane allows web -> db');
+  assert.equal(await reaches(p, 'cother', dbIp), false, 'and keeps blocking other -> db');
+  await p.run(['rm', '-f', '-t', '0', 'cweb', 'cother', 'cdb'], 120_000);
 });
