@@ -1,0 +1,88 @@
+/**
+ * The attach socket at its boundary: bad input gets a clear error and creates nothing (no Endpoint, no
+ * link, no namespace); attach is idempotent for the same container; detach is idempotent and works when
+ * the container's namespace is already gone; check and attachments report what exists.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
+import { AttachClient } from '../../src/cni/attach-client';
+import { AttachApiError } from '../../src/cni/attach-api';
+import { linkIndexes } from '../../src/kernel/read';
+import { run } from '../../src/kernel/exec';
+import { listNetns } from '../../src/kernel/ip';
+import { hostVethName, tenantNamespaceName } from '../../src/core/dataplane/names';
+import type { AttachRequest } from '../../src/agent/attach-protocol';
+
+test('attach socket: clear errors and nothing half-created; idempotent attach and detach', async (t) => {
+  const lab = await startTestLab(t, 1);
+  const client = lab.controller.client;
+  await client.apply(tenantObjects('acme', [{ name: 'net', cidrs: ['10.40.0.0/24'] }]));
+  const [h1] = lab.state.hosts;
+  const agent = new AttachClient(h1.socket);
+  t.after(() => agent.close());
+  const netns = `tl-${lab.state.name}-c-raw`;
+  await run('ip', ['netns', 'add', netns]);
+  t.after(() => run('ip', ['netns', 'del', netns], { allowFailure: true }));
+  const good: AttachRequest = { containerId: 'raw1', netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'acme', network: 'net' };
+  const router = tenantNamespaceName(h1.netnsPrefix, 'acme');
+
+  const expectError = async (request: unknown, status: number, reason: string, text: RegExp) => {
+    await assert.rejects(agent.attach(request as AttachRequest), (error: unknown) => {
+      assert.ok(error instanceof AttachApiError, String(error));
+      assert.equal(error.status, status, error.message);
+      assert.equal(error.reason, reason);
+      assert.match(error.message, text);
+      return true;
+    });
+  };
+
+  await t.test('bad input is refused with 400/404 and changes nothing', async () => {
+    await expectError({ ...good, tenant: 'nope' }, 404, 'NotFound', /nope|tenant/i);
+    await expectError({ ...good, network: 'nope' }, 404, 'NotFound', /nope|network/i);
+    await expectError({ ...good, netns: '/run/netns/does-not-exist' }, 404, 'NotFound', /does-not-exist/);
+    await expectError({ ...good, containerId: 'x;rm -rf /' }, 400, 'InvalidRequest', /containerId/);
+    await expectError({ ...good, ifName: 'eth0$(id)' }, 400, 'InvalidRequest', /ifName/);
+    await expectError({ ...good, tenant: 'Acme`x`' }, 400, 'InvalidRequest', /tenant/);
+    await expectError({ ...good, netns: '/run/netns/../../etc/passwd' }, 400, 'InvalidRequest', /netns/);
+    await expectError({ ...good, labels: { 'a b': 'c' } }, 400, 'InvalidRequest', /label/);
+    await expectError({ ...good, ips: ['10.40.0.300'] }, 400, 'InvalidRequest', /ips/);
+    await expectError({ ...good, extra: 1 }, 400, 'InvalidRequest', /extra/);
+    assert.deepEqual((await client.list('Endpoint')).items, []);
+    assert.deepEqual([...(await linkIndexes(netns)).keys()], ['lo']);
+    assert.ok(!listNetns().includes(router), 'no tenant namespace for a refused attach');
+  });
+
+  await t.test('a failing plumbing step rolls back the endpoint and the links', async () => {
+    // The container already has an eth0: the veth cannot be created there.
+    await run('ip', ['-n', netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+    await expectError(good, 409, 'Conflict', /eth0 already exists/);
+    assert.deepEqual((await client.list('Endpoint')).items, []);
+    const links = await linkIndexes(router).catch(() => new Map<string, number>());
+    assert.deepEqual([...links.keys()].filter((name) => name.startsWith('tv') && !name.startsWith('tvx')), []);
+    await run('ip', ['-n', netns, 'link', 'del', 'eth0']);
+  });
+
+  await t.test('attach, attach again, check, attachments, detach twice, detach with the namespace gone', async () => {
+    const first = await agent.attach(good);
+    assert.match(first.addresses[0].address, /^10\.40\.0\.\d+\/24$/);
+    assert.equal(first.addresses[0].gateway, '10.40.0.1');
+    assert.equal(first.mtu, 1450);
+    assert.equal(first.hostIfName, hostVethName('acme', first.endpoint));
+    const again = await agent.attach(good);
+    assert.deepEqual(again, first, 'the same container and interface get the same answer');
+    assert.deepEqual(await agent.check(good), first);
+    assert.deepEqual(await agent.attachments(), [{ containerId: 'raw1', ifName: 'eth0', endpoint: first.endpoint, tenant: 'acme', network: 'net' }]);
+    await waitUntil('endpoint ready', async () => ((await client.get<{ status?: { phase?: string } }>('Endpoint', first.endpoint, 'acme')).status?.phase ?? '') === 'ready');
+    assert.deepEqual(await agent.detach({ containerId: 'raw1', ifName: 'eth0' }), { detached: true });
+    assert.deepEqual(await agent.detach({ containerId: 'raw1', ifName: 'eth0' }), { detached: false });
+    assert.deepEqual((await client.list('Endpoint')).items, []);
+
+    // Namespace deleted before the detach (containerd sends DEL with an empty CNI_NETNS).
+    const second = await agent.attach({ ...good, containerId: 'raw2' });
+    await run('ip', ['netns', 'del', netns]);
+    assert.deepEqual(await agent.detach({ containerId: 'raw2', netns: '' }), { detached: true });
+    assert.equal(await client.find('Endpoint', second.endpoint, 'acme'), undefined);
+    await waitUntil('tenant namespace removed with its last endpoint', () => !listNetns().includes(router));
+  });
+});
