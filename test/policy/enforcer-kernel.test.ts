@@ -110,6 +110,11 @@ test('enforcer programs a real namespace: verdicts, established flows, new conta
   assert.deepEqual(hits.get('tenant:db-ingress:ingress:0')?.packets, 1, `hits: ${JSON.stringify([...hits])}`);
   assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 5432), true);
   assert.deepEqual((await enforcer.ruleHits(fixture.router)).get('tenant:db-ingress:ingress:0')?.packets, 2);
+  const perPolicy = await enforcer.policyHits();
+  assert.deepEqual(
+    perPolicy.map((p) => [p.tier, p.policy, p.ruleHits.map((r) => [r.direction, r.index, r.packets])]),
+    [['tenant', 'db-ingress', [['ingress', 0, 2]]]],
+  );
 
   // Leaving: the interface leaves the dispatch maps, its address the group set.
   await enforcer.endpointRemoved!(grownView, { tenant: 'acme', name: 'web-2', hostIfName: grownView.tenants[0].endpoints.find((e) => e.name === 'web-2')!.hostIfName! });

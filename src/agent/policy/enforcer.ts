@@ -9,7 +9,7 @@ import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { diffPrograms, type NftOp } from '../../core/policy/diff';
 import { programFromView } from '../../core/policy/from-view';
 import type { NftProgram } from '../../core/policy/program';
-import { adoptIntervalSets, parseCounters, parseTableJson, ruleHits } from '../../core/policy/readback';
+import { adoptIntervalSets, hitsByPolicy, parseCounters, parseTableJson, ruleHits, type PolicyRuleHits } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
 import { run } from '../../kernel/exec';
 import type { PolicyEnforcer, PolicyEnforcerOptions } from '../plugins';
@@ -35,6 +35,8 @@ export interface TenetPolicyEnforcer extends PolicyEnforcer {
   programs(): ReadonlyMap<string, NftProgram>;
   /** Hits per policy rule (`tier:policy:direction:index`) read from the kernel's counters. */
   ruleHits(netns: string): Promise<Map<string, { packets: number; bytes: number }>>;
+  /** Hits of every programmed namespace, per policy, in the shape of PolicyStatus.ruleHits. */
+  policyHits(): Promise<PolicyRuleHits[]>;
   /** Forgets the record of a namespace so the next sync reads the kernel back (resync). */
   forget(netns?: string): void;
 }
@@ -111,6 +113,11 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     programs: () => records,
     async ruleHits(netns) {
       return ruleHits(parseCounters(await nft(netns, ['-j', 'list', 'table', 'inet', 'tenet'])));
+    },
+    async policyHits() {
+      const maps = [];
+      for (const netns of records.keys()) maps.push(ruleHits(parseCounters(await nft(netns, ['-j', 'list', 'table', 'inet', 'tenet']))));
+      return hitsByPolicy(maps);
     },
     forget(netns) {
       if (netns === undefined) records.clear();

@@ -19,8 +19,8 @@
  */
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Peer, PolicyPort, Rule } from '../model/kinds/policy';
-import { selectorKey, type Labels, type LabelSelector } from '../model/selectors';
-import { parseCidr, parseIp } from '../net/ip';
+import { selectorKey, type LabelSelector } from '../model/selectors';
+import { parseCidr } from '../net/ip';
 import {
   comparePolicies,
   endpointAddresses,
@@ -654,7 +654,3 @@ export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endp
   }
   return delta;
 }
-
-/** Labels type re-exported for callers building endpoints in tests and benches. */
-export type { Labels };
-export { parseIp };

@@ -196,7 +196,6 @@ function decisionOf(walk: ReturnType<ProgramWalker['run']>, base: string): Decis
   const result = entry.result;
   if (result.kind !== 'accept' && result.kind !== 'drop') return { verdict: 'not-judged' };
   const origin = result.rule.origin;
-  // A stateful accept or a rule that did not come from the policy walk is not a policy decision.
   return {
     verdict: result.kind === 'accept' ? 'allow' : 'deny',
     chain: result.chain,

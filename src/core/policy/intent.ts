@@ -6,7 +6,7 @@
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Group } from '../model/kinds/group';
 import type { Network } from '../model/kinds/network';
-import type { GlobalPolicy, Peer, Policy, PolicySpec } from '../model/kinds/policy';
+import type { GlobalPolicy, Policy, PolicySpec } from '../model/kinds/policy';
 import type { Scope } from '../model/kinds/scope';
 import type { Tenant } from '../model/kinds/tenant';
 import { selectorMatches, type Labels, type LabelSelector } from '../model/selectors';
@@ -129,11 +129,6 @@ export class TenantView {
     if (policy.kind === 'GlobalPolicy' && !this.admitsTenant(a.tenants, a.tenantSelector)) return false;
     if (policy.kind === 'Policy' && policy.metadata.tenant !== this.name) return false;
     return this.endpointMatches(endpoint, a);
-  }
-
-  /** Does the peer's endpoint part stand for this endpoint? (CIDR and network peers are address-based.) */
-  peerSelectsEndpoints(peer: Peer): boolean {
-    return peer.cidr === undefined && peer.network === undefined;
   }
 }
 

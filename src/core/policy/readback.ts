@@ -152,3 +152,33 @@ export function ruleHits(counters: readonly RuleCounter[]): Map<string, { packet
   }
   return out;
 }
+
+export interface PolicyRuleHits {
+  /** `Policy tenant/name` keys use the policy name as compiled: tier:name. */
+  tier: string;
+  policy: string;
+  ruleHits: Array<{ direction: string; index: number; packets: number; bytes: number }>;
+}
+
+/**
+ * Per-rule hits grouped per policy, in the shape of PolicyStatus.ruleHits (summing several namespaces or
+ * hosts is adding the numbers of equal (policy, direction, index)).
+ */
+export function hitsByPolicy(hitMaps: ReadonlyArray<Map<string, { packets: number; bytes: number }>>): PolicyRuleHits[] {
+  const out = new Map<string, PolicyRuleHits>();
+  for (const hits of hitMaps) {
+    for (const [key, value] of hits) {
+      const [tier, policy, direction, index] = key.split(':');
+      const id = `${tier}:${policy}`;
+      let entry = out.get(id);
+      if (!entry) out.set(id, (entry = { tier, policy, ruleHits: [] }));
+      const existing = entry.ruleHits.find((r) => r.direction === direction && r.index === Number(index));
+      if (existing) {
+        existing.packets += value.packets;
+        existing.bytes += value.bytes;
+      } else entry.ruleHits.push({ direction, index: Number(index), packets: value.packets, bytes: value.bytes });
+    }
+  }
+  for (const entry of out.values()) entry.ruleHits.sort((a, b) => (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : a.index - b.index));
+  return [...out.values()].sort((a, b) => (a.policy < b.policy ? -1 : 1));
+}
