@@ -137,12 +137,15 @@ export class DockerDriver {
 
   private async requestAddress(request: RequestAddressRequest): Promise<Json> {
     const pool = parsePoolId(request.PoolID);
+    const gatewayRequest = request.Options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE;
+    // A pending pool is not bound before CreateNetwork; its gateway is the placeholder's.
+    if (pool.kind === 'pending' && gatewayRequest) return { Address: placeholderPool(pool.token).gateway };
     const binding = pool.kind === 'known' ? { tenant: pool.tenant, network: pool.network, labels: {} } : await this.bindings.pool(pool.token);
     const network = await this.tenetNetwork(binding.tenant, binding.network);
     const subnet = network.spec.subnets.find((s) => parseCidr(s.cidr)?.family === pool.family);
     if (!subnet) throw new DriverError(`Tenet network ${binding.tenant}/${binding.network} has no IPv${pool.family} subnet`);
     const prefix = parseCidr(subnet.cidr)!.prefix;
-    if (request.Options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE) return { Address: `${gatewayOf(subnet)}/${prefix}` };
+    if (gatewayRequest) return { Address: `${gatewayOf(subnet)}/${prefix}` };
     if (request.Address) {
       // docker run --ip: checked for real when the endpoint attaches.
       if (!parseIp(request.Address)) throw new DriverError(`invalid address ${request.Address}`);

@@ -18,6 +18,8 @@ export interface AgentHost {
   hostNetns: string;
   hostName: string;
   socket: string;
+  /** Where the Docker plugin listens when started with dockerPlugin. */
+  dockerSocket: string;
   dir: string;
   agentPid(): number;
   restartAgent(): Promise<void>;
@@ -66,7 +68,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 export const DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tenet.sock';
 
-export async function startAgentHost(options: { agentArgs?: string[]; dockerPlugin?: boolean } = {}): Promise<AgentHost> {
+/** dockerPlugin: true serves Docker's fixed socket; 'private' a socket in the host's temp dir (AgentHost.dockerSocket). */
+export async function startAgentHost(options: { agentArgs?: string[]; dockerPlugin?: boolean | 'private' } = {}): Promise<AgentHost> {
   const tag = crypto.randomBytes(3).toString('hex');
   const prefix = `tc${tag}-`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-cni-host-'));
@@ -91,7 +94,9 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
     created.push(hostNetns);
     await run('ip', ['-n', hostNetns, 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', hostNetns, 'addr', 'add', '10.254.0.1/32', 'dev', 'lo']);
-    const spec = { hostNetns, controllerSocket, hostName: `h-${tag}`, socket: path.join(dir, 'agent.sock'), prefix, dir, extra: options.agentArgs ?? [], dockerPlugin: options.dockerPlugin ?? false };
+    const spec = { hostNetns, controllerSocket, hostName: `h-${tag}`, socket: path.join(dir, 'agent.sock'), prefix, dir, extra: options.agentArgs ?? [], dockerPlugin: options.dockerPlugin === true };
+    const dockerSocket = options.dockerPlugin === 'private' ? path.join(dir, 'docker-plugin.sock') : DOCKER_PLUGIN_SOCKET;
+    if (options.dockerPlugin === 'private') spec.extra = ['--docker-plugin', dockerSocket, ...spec.extra];
     agent = await startAgentProcess(spec);
     return {
       controller,
@@ -99,6 +104,7 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
       hostNetns,
       hostName: spec.hostName,
       socket: spec.socket,
+      dockerSocket,
       dir,
       agentPid: () => agent!.pid!,
       restartAgent: async () => {
