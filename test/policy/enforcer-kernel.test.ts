@@ -26,13 +26,23 @@ function objects(hostName: string, endpoints: Array<{ name: string; ip: string; 
       apiVersion: V,
       kind: 'Policy',
       metadata: { name: 'db-ingress', tenant: 'acme' },
-      spec: { appliesTo: { group: 'db' }, ingress: dbPorts.length ? [{ action: 'allow', from: [{ group: 'web' }], ports: dbPorts.map((port) => ({ protocol: 'TCP', port })) }] : [] },
+      spec: {
+        appliesTo: { group: 'db' },
+        ingress: dbPorts.length
+          ? [
+              { action: 'allow', from: [{ group: 'web' }], ports: dbPorts.map((port) => ({ protocol: 'TCP', port })) },
+              // A named port and a CIDR with except: their sets must survive a read-back unchanged too.
+              { action: 'allow', from: [{ group: 'web' }], ports: [{ port: 'metrics' }] },
+              { action: 'allow', from: [{ cidr: '10.99.0.0/16', except: ['10.99.1.0/24'] }] },
+            ]
+          : [],
+      },
     },
     ...endpoints.map((e) => ({
       apiVersion: V,
       kind: 'Endpoint',
       metadata: { name: e.name, tenant: 'acme', labels: { app: e.app } },
-      spec: { network: 'net', host: hostName },
+      spec: { network: 'net', host: hostName, ...(e.app === 'db' ? { ports: [{ name: 'metrics', port: 9100, protocol: 'TCP' }] } : {}) },
       status: { ipv4: e.ip, phase: 'ready' },
     })),
   ];
@@ -52,6 +62,7 @@ test('enforcer programs a real namespace: verdicts, established flows, new conta
   await fixture.listen('db-1', 'tcp', 5432);
   await fixture.listen('db-1', 'tcp', 22);
   await fixture.listen('web-1', 'tcp', 80);
+  await fixture.listen('db-1', 'tcp', 9100);
 
   const transactions: Transaction[] = [];
   const log = () => undefined;
@@ -66,6 +77,8 @@ test('enforcer programs a real namespace: verdicts, established flows, new conta
   assert.equal(transactions[0].full, true);
   assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 5432), true, 'web -> db:5432 allowed by the policy');
   assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), false, 'web -> db:22 isolated');
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 9100), true, 'web -> db named port metrics allowed');
+  assert.equal(await fixture.probe('other-1', 'db-1', 'tcp', 9100), false);
   assert.equal(await fixture.probe('other-1', 'db-1', 'tcp', 5432), false, 'other -> db isolated');
   assert.equal(await fixture.probe('db-1', 'web-1', 'tcp', 80), true, 'db -> web: no policy, tenant default allow');
 
@@ -113,7 +126,7 @@ test('enforcer programs a real namespace: verdicts, established flows, new conta
   const perPolicy = await enforcer.policyHits();
   assert.deepEqual(
     perPolicy.map((p) => [p.tier, p.policy, p.ruleHits.map((r) => [r.direction, r.index, r.packets])]),
-    [['tenant', 'db-ingress', [['ingress', 0, 2]]]],
+    [['tenant', 'db-ingress', [['ingress', 0, 2], ['ingress', 1, 0], ['ingress', 2, 0]]]],
   );
 
   // Leaving: the interface leaves the dispatch maps, its address the group set.
