@@ -123,7 +123,13 @@ async function check(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps
   const expected = expectedFromPrevious(conf.prevResult, params.ifName, params.netns);
   if (!expected) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', `prevResult lists no interface ${params.ifName} in ${params.netns}`);
   requireNetns(params, deps);
-  const actual = await deps.attach.check(attachRequest(conf, params));
+  let actual;
+  try {
+    actual = await deps.attach.check(attachRequest(conf, params));
+  } catch (error) {
+    if (error instanceof AttachApiError && error.reason === 'NotFound') throw new CniError(CniCode.Internal, 'attachment is missing', error.message);
+    throw error;
+  }
   const problems: string[] = [];
   if (expected.mac && expected.mac.toLowerCase() !== actual.mac.toLowerCase()) problems.push(`MAC is ${actual.mac}, prevResult says ${expected.mac}`);
   const have = new Set(actual.addresses.map((a) => a.address));
@@ -146,12 +152,24 @@ async function status(deps: CniDeps): Promise<CniOutcome> {
   return { exitCode: 0, stdout: '' };
 }
 
+/**
+ * Attachments of Docker's driver (src/cnm: endpoint id + "tnd" interface) are never a CNI runtime's to
+ * collect. Attachments cannot say which client made them otherwise, so a CNI runtime that calls GC should
+ * not share a Tenet network on one host with other attach clients (docs/cni.md).
+ */
+const DOCKER_ATTACHMENT = /^[0-9a-f]{64}\/tnd[0-9a-f]{12}$/;
+
 async function gc(conf: TenetNetConf, deps: CniDeps): Promise<CniOutcome> {
   if (!conf.validAttachments) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', 'GC needs cni.dev/valid-attachments');
   const valid = new Set(conf.validAttachments.map((a) => `${a.containerID}\u0000${a.ifname}`));
   const validIds = new Set(conf.validAttachments.filter((a) => a.ifname === '').map((a) => a.containerID));
   const stale = (await deps.attach.attachments()).filter(
-    (a) => a.tenant === conf.tenant && a.network === conf.network && !valid.has(`${a.containerId}\u0000${a.ifName}`) && !validIds.has(a.containerId),
+    (a) =>
+      a.tenant === conf.tenant &&
+      a.network === conf.network &&
+      !DOCKER_ATTACHMENT.test(`${a.containerId}/${a.ifName}`) &&
+      !valid.has(`${a.containerId}\u0000${a.ifName}`) &&
+      !validIds.has(a.containerId),
   );
   const errors: string[] = [];
   // Keep going past failures and report them all (SPEC.md, GC).

@@ -153,7 +153,8 @@ test('CHECK compares the attachment with prevResult', async () => {
   assert.match(bad.json?.details, /10\.9\.0\.99/);
   assert.equal((await call(d, env('CHECK'), conf())).json?.code, 7, 'prevResult is required');
   await call(d, env('DEL'), conf());
-  assert.equal((await call(d, env('CHECK'), conf({ prevResult: added.json }))).json?.code, 7, 'a detached container fails CHECK');
+  const missing = await call(d, env('CHECK'), conf({ prevResult: added.json }));
+  assert.deepEqual([missing.json?.code, missing.json?.msg], [100, 'attachment is missing'], 'a detached container fails CHECK');
 });
 
 test('STATUS reports agent and controller health with codes 50', async () => {
@@ -171,11 +172,13 @@ test('GC removes only this network\'s attachments missing from the valid list', 
   const d = deps();
   d.fake.networks.add('acme/db');
   for (const id of ['aaa1', 'bbb2', 'ccc3']) await call(d, env('ADD', { CNI_CONTAINERID: id }), conf());
+  const dockerEndpoint = 'e'.repeat(64);
+  await d.fake.attach({ containerId: dockerEndpoint, ifName: `tnd${'e'.repeat(12)}`, netns: NETNS, tenant: 'acme', network: 'web' });
   await call(d, env('ADD', { CNI_CONTAINERID: 'ddd4' }), conf({ network: 'db' }));
   const out = await call(d, { CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' }, conf({ 'cni.dev/valid-attachments': [{ containerID: 'bbb2', ifname: 'eth0' }] }, '1.1.0'));
   assert.deepEqual([out.exitCode, out.stdout], [0, '']);
   const left = (await d.fake.attachments()).map((a) => a.containerId).sort();
-  assert.deepEqual(left, ['bbb2', 'ddd4']);
+  assert.deepEqual(left, ['bbb2', 'ddd4', 'e'.repeat(64)], "another tenant/network's and Docker's attachments stay");
 });
 
 test('labels, scope, addresses and MAC come from config, CNI_ARGS, args and runtimeConfig', async () => {
