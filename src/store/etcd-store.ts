@@ -177,7 +177,9 @@ export class EtcdStore implements Store {
     const res = await this.call(
       (kv) => kv.txn(request),
       () => (ambiguous = true),
-    );
+    ).catch((error: unknown) => {
+      throw explainLimit(error, compares.length, ops.length);
+    });
     if (res.succeeded) return { succeeded: true, revision: Number(res.header.revision) };
     // An earlier attempt may have committed before its reply was lost; then the compares fail now
     // only because of our own write. Report what really happened rather than a false conflict.
@@ -260,6 +262,18 @@ export class EtcdStore implements Store {
     this.check();
     await this.call((kv) => kv.compact({ revision, physical: true }));
   }
+}
+
+/** etcd's per-request limits are server flags; say which one to raise instead of passing a gRPC error on. */
+function explainLimit(error: unknown, compares: number, ops: number): unknown {
+  if (!(error instanceof Error)) return error;
+  if (/too many operations in txn request/.test(error.message)) {
+    return new Error(`etcd refused a transaction of ${Math.max(compares, ops)} operations: start every etcd member with --max-txn-ops of at least that (docs/ha.md)`);
+  }
+  if (/request is too large/.test(error.message)) {
+    return new Error(`etcd refused a transaction of ${ops} writes as too large: raise --max-request-bytes on every etcd member (docs/ha.md)`);
+  }
+  return error;
 }
 
 function validateKey(key: string): void {

@@ -12,6 +12,8 @@ const TENET = path.join(__dirname, '..', '..', '..', 'bin', 'tenet');
 export interface ControllerProcess {
   url: string;
   pid: number;
+  /** This controller's bootstrap admin token (tokens live in the shared store: valid on every controller). */
+  token: string;
   /** SIGKILL and wait for the exit. */
   kill(): Promise<void>;
   /** Output lines (stderr), for failure messages. */
@@ -55,7 +57,7 @@ export async function startControllerProcess(storeSpec: string, extraArgs: strin
       const timer = setTimeout(() => reject(new Error(`controller did not start in time:\n${log.join('\n')}`)), 20_000);
       child.stdout!.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(out);
+        const match = /listening on (https?:\/\/\S+)/.exec(out);
         if (match) {
           clearTimeout(timer);
           resolve(match[1]);
@@ -66,7 +68,8 @@ export async function startControllerProcess(storeSpec: string, extraArgs: strin
         reject(new Error(`controller exited with ${code}:\n${log.join('\n')}`));
       });
     });
-    return { url, pid: child.pid!, kill, log };
+    const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+    return { url, pid: child.pid!, token, kill, log };
   } catch (error) {
     await kill();
     throw error;

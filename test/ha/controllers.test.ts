@@ -75,8 +75,8 @@ describe('several controllers on a 3-member etcd', () => {
     etcd = await startEtcd({ size: 3 });
     store = await EtcdStore.open(etcd.spec);
     controllers.push(await startControllerProcess(etcd.spec), await startControllerProcess(etcd.spec));
-    a = new TenetClient({ servers: [controllers[0].url] });
-    b = new TenetClient({ servers: [controllers[1].url] });
+    a = new TenetClient({ servers: [controllers[0].url], token: controllers[0].token });
+    b = new TenetClient({ servers: [controllers[1].url], token: controllers[0].token });
     await a.create({ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: TENANT }, spec: {} });
     // A /20: room for every endpoint these tests create, so only duplicates (never exhaustion) can fail them.
     await b.create({ apiVersion: API_VERSION, kind: 'Network', metadata: { name: NET, tenant: TENANT }, spec: { subnets: [{ cidr: '10.20.0.0/20' }] } });
@@ -102,7 +102,7 @@ describe('several controllers on a 3-member etcd', () => {
   it('kill -9 of a controller mid-run: every acknowledged create survives, no address is duplicated or leaked', async () => {
     const victim = await startControllerProcess(etcd.spec);
     controllers.push(victim);
-    const v = new TenetClient({ servers: [victim.url] });
+    const v = new TenetClient({ servers: [victim.url], token: controllers[0].token });
     const names = Array.from({ length: 800 }, (_, i) => `k${i}`);
     let killing: Promise<void> | undefined;
     const { acked, failed } = await createMany([a, v], names, 12, (_name, _ip, count) => {
@@ -176,7 +176,7 @@ describe('several controllers on a 3-member etcd', () => {
   it('a client given two controllers keeps working when the first one is killed', async () => {
     const first = await startControllerProcess(etcd.spec);
     controllers.push(first);
-    const client = new TenetClient({ servers: [first.url, controllers[0].url] });
+    const client = new TenetClient({ servers: [first.url, controllers[0].url], token: controllers[0].token });
     const before = await client.create(endpoint('fo-before'));
     assert.equal(client.server, first.url);
     await first.kill();
@@ -187,5 +187,13 @@ describe('several controllers on a 3-member etcd', () => {
     const listed = await client.list('Endpoint', { tenant: TENANT });
     assert.ok(listed.items.some((e) => e.metadata.name === 'fo-after'));
     await assert.rejects(client.create(endpoint('fo-after')), (error: unknown) => error instanceof ApiError && error.status === 409);
+  });
+  it('a cascading delete of the tenant and its thousands of endpoints is one txn on etcd too', async () => {
+    const before = (await a.list('Endpoint', { tenant: TENANT })).items.length;
+    assert.ok(before > 2000, `${before} endpoints to delete`);
+    await b.delete('Tenant', TENANT, undefined, { cascade: true });
+    assert.equal(await a.find('Tenant', TENANT), undefined);
+    assert.deepEqual((await store.range(objectPrefix('Endpoint', TENANT))).items, []);
+    assert.deepEqual((await store.range(`${IPAM_PREFIX}${TENANT}/`)).items, []);
   });
 });

@@ -94,6 +94,9 @@ function memberArgs(member: EtcdMember, cluster: EtcdMember[], token: string, st
     '--initial-cluster-token', token,
     '--initial-cluster-state', state,
     '--log-level', 'warn',
+    // What docs/ha.md asks operators for: a cascading delete or a large apply is one txn, as on SQLite.
+    '--max-txn-ops', '100000',
+    '--max-request-bytes', String(32 * 1024 * 1024),
     ...extra,
   ];
 }

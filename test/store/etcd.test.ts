@@ -44,6 +44,20 @@ describe('etcd store spec', () => {
     }
   });
 
+  it('a txn beyond the server\'s --max-txn-ops fails with a message naming the flag, and writes nothing', async () => {
+    const small = await startEtcd({ size: 1, extraArgs: ['--max-txn-ops', '16'] });
+    const store = await EtcdStore.open({ hosts: small.hosts, prefix: '/limit' });
+    try {
+      const ops = Array.from({ length: 17 }, (_, i) => ({ type: 'put' as const, key: `/k/${i}`, value: 'v' }));
+      await assert.rejects(store.txn([], ops), /transaction of 17 operations: .*--max-txn-ops/);
+      assert.deepEqual((await store.range('/k/')).items, []);
+      assert.equal((await store.txn([], ops.slice(0, 16))).succeeded, true);
+    } finally {
+      await store.close();
+      await small.stop();
+    }
+  });
+
   it('fails to open with a clear error when nothing listens', async () => {
     await assert.rejects(EtcdStore.open({ hosts: ['127.0.0.1:1'], prefix: '/x', callTimeoutMs: 1000 }), /cannot reach etcd at 127\.0\.0\.1:1/);
   });

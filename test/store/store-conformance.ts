@@ -142,6 +142,21 @@ export function storeConformance(backend: StoreBackend): void {
       assert.equal(await store.currentRevision(), before + 1);
     });
 
+    it('a txn of 2,000 writes (a cascading delete, a large apply) is applied whole, as one revision', async () => {
+      const store = await open();
+      const keys = Array.from({ length: 2000 }, (_, i) => `/many/${String(i).padStart(4, '0')}`);
+      const created = await store.txn([], keys.map((k) => put(k, 'v'.repeat(200))));
+      assert.equal(created.succeeded, true);
+      assert.equal((await store.range('/many/')).items.length, 2000);
+      const deleted = await store.txn(
+        keys.map((key) => ({ key, modRevision: created.revision })),
+        keys.map((k) => del(k)),
+      );
+      assert.equal(deleted.succeeded, true);
+      assert.equal(deleted.revision, created.revision + 1);
+      assert.deepEqual((await store.range('/many/')).items, []);
+    });
+
     it('txn compares: modRevision 0 means absent; a failed compare writes nothing and names the compare', async () => {
       const store = await open();
       const created = await store.txn([{ key: '/c/k', modRevision: 0 }], [put('/c/k', 'v1')]);
