@@ -61,6 +61,8 @@ export class Agent implements AgentCore {
   private heartbeatTimer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
   private reconciling = false;
+  /** The next pass reads every namespace back (after a list, and periodically). */
+  private fullDue = true;
   private rerun = false;
   private stopped = false;
   private registered = false;
@@ -79,7 +81,10 @@ export class Agent implements AgentCore {
       kinds: HOST_VIEW_KINDS,
       log: options.log,
       resyncMs: options.resyncMs ?? 60000,
-      onChange: () => this.scheduleReconcile(),
+      onChange: (reason) => {
+        if (reason === 'snapshot') this.fullDue = true;
+        this.scheduleReconcile();
+      },
       onConnection: (connected) => {
         options.log('info', connected ? 'controller connected' : 'controller connection lost', {});
         if (connected && !this.registered) void this.register();
@@ -136,7 +141,10 @@ export class Agent implements AgentCore {
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
     this.heartbeatTimer.unref();
-    this.resyncTimer = setInterval(() => this.scheduleReconcile(0), this.options.resyncMs ?? 30000);
+    this.resyncTimer = setInterval(() => {
+      this.fullDue = true;
+      this.scheduleReconcile(0);
+    }, this.options.resyncMs ?? 30000);
     this.resyncTimer.unref();
   }
 
@@ -201,7 +209,9 @@ export class Agent implements AgentCore {
     try {
       const view = this.view();
       const { veths: protectedVeths, namespaces: protectedNamespaces } = this.currentProtection();
-      const report = await this.mutex.run(() => this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces }));
+      const full = this.fullDue;
+      this.fullDue = false;
+      const report = await this.mutex.run(() => this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full }));
       if (this.enforcer) {
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
       }

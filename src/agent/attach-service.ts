@@ -71,12 +71,18 @@ export class AttachService implements AttachApi {
     core.protect(veth, routerNs);
     let created = false;
     let revision: number | undefined;
+    const marks: Record<string, number> = {};
+    const t0 = performance.now();
+    const mark = (what: string): void => void (marks[what] = Math.round((performance.now() - t0) * 10) / 10);
     try {
       const endpoint = await this.createEndpoint(request, name);
+      mark('created');
       created = endpoint.created;
       revision = endpoint.revision;
       await this.ensureObjects(request.tenant, request.network);
+      mark('objects');
       const result = await core.mutex.run(async () => {
+        mark('locked');
         const view = core.view();
         const tenant = view.tenants.find((t) => t.name === request.tenant);
         const ep = tenant?.endpoints.find((e) => e.name === name);
@@ -91,6 +97,7 @@ export class AttachService implements AttachApi {
           // Same container and interface asked again (a runtime retry): answer what is already there.
           return attachPlan(ep, network, request.netns, request.ifName).result;
         }
+        mark('namespace');
         const plan = attachPlan(ep, network, request.netns, request.ifName);
         try {
           await ipBatch(plan.hostLines, { netns: routerNs });
@@ -99,11 +106,18 @@ export class AttachService implements AttachApi {
           if (/File exists/.test(message)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
           throw error;
         }
-        await ipBatchAt(request.netns, plan.containerLines);
-        if (core.enforcer?.endpointAdded) await core.enforcer.endpointAdded(view, ep);
+        mark('host');
+        core.reconciler.invalidate(routerNs);
+        // The container side and the policy for the new host interface are independent: run them together.
+        await Promise.all([
+          ipBatchAt(request.netns, plan.containerLines).then(() => mark('container')),
+          core.enforcer?.endpointAdded ? core.enforcer.endpointAdded(view, ep).then(() => mark('policy')) : undefined,
+        ]);
         return plan.result;
       });
-      await this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName);
+      // Status is bookkeeping for the controller: written after the answer, off the attach's critical path.
+      void this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName);
+      core.log('debug', 'attached', { endpoint: `${request.tenant}/${name}`, ms: marks });
       return result;
     } catch (error) {
       revision = undefined;
@@ -142,6 +156,7 @@ export class AttachService implements AttachApi {
       await core.mutex.run(async () => {
         if (await this.vethExists(ns, veth)) {
           await ipBatch([`link del ${veth}`], { netns: ns });
+          core.reconciler.invalidate(ns);
           detached = true;
         }
         if (core.enforcer?.endpointRemoved) await core.enforcer.endpointRemoved(core.view(), { tenant, name, hostIfName: veth }).catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));

@@ -29,6 +29,9 @@ export interface ReconcileOptions {
 }
 
 export class Reconciler {
+  /** Namespace → JSON of the desired state last applied without failures. */
+  private readonly applied = new Map<string, string>();
+
   constructor(
     private readonly netnsPrefix: string,
     private readonly log: Log,
@@ -44,24 +47,46 @@ export class Reconciler {
     return parseNamespace(name, tenant, await readNamespace(name));
   }
 
-  async reconcile(view: HostView, options: ReconcileOptions): Promise<ReconcileReport> {
+  /**
+   * `full`: read every namespace back from the kernel. Otherwise a namespace whose desired state is the
+   * one last applied cleanly is skipped without reading anything (status-only changes, other hosts'
+   * heartbeats); the periodic full pass repairs what changed behind the agent's back.
+   */
+  async reconcile(view: HostView, options: ReconcileOptions & { full?: boolean }): Promise<ReconcileReport> {
     const desired = desiredHostState(view);
     const owned = this.ownedNamespaces();
     const actual = new Map<string, ActualNamespace | undefined>();
-    await Promise.all(desired.namespaces.map(async (d) => actual.set(d.name, owned.includes(d.name) ? await this.readActual(d.name) : undefined)));
-    const hostVxlans = await readHostVxlans();
-    const plan = diffHost(desired.namespaces, actual, owned, { ...options, hostVxlans });
+    const signatures = new Map(desired.namespaces.map((d) => [d.name, JSON.stringify(d)]));
+    const todo = desired.namespaces.filter((d) => options.full || !owned.includes(d.name) || this.applied.get(d.name) !== signatures.get(d.name));
+    await Promise.all(todo.map(async (d) => actual.set(d.name, owned.includes(d.name) ? await this.readActual(d.name) : undefined)));
+    let plan = diffHost(todo, actual, owned, options);
+    if (plan.namespaces.some((p) => p.hostLines.length > 0)) plan = diffHost(todo, actual, owned, { ...options, hostVxlans: await readHostVxlans() });
+    plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name));
     const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
     for (const nsPlan of plan.namespaces) {
+      const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
+      if (report.failures.length === failuresBefore && nsPlan.missingVeths.length === 0) this.applied.set(nsPlan.name, signatures.get(nsPlan.name)!);
+      else this.applied.delete(nsPlan.name);
     }
+    for (const name of [...this.applied.keys()]) if (!signatures.has(name)) this.applied.delete(name);
+    const skipped = new Set(desired.namespaces.filter((d) => !todo.includes(d)).map((d) => d.name));
+    // A skipped namespace was applied cleanly with every veth present.
+    for (const tenant of view.tenants) if (skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, undefined, report);
     for (const name of plan.deleteNamespaces) {
       this.log('info', 'deleting tenant namespace no longer needed', { netns: name });
       await delNetns(name);
       report.changed = true;
     }
-    for (const tenant of view.tenants) this.collectEndpointState(tenant, plan.namespaces.find((p) => p.name === tenant.routerNamespace), report);
+    for (const tenant of view.tenants) {
+      if (!skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, plan.namespaces.find((p) => p.name === tenant.routerNamespace), report);
+    }
     return report;
+  }
+
+  /** Forget what was applied to a namespace (the attach path changed it), so the next pass reads it back. */
+  invalidate(netns: string): void {
+    this.applied.delete(netns);
   }
 
   /** Reconciles one tenant's namespace only (the attach path, when the namespace must be created first). */
@@ -71,6 +96,7 @@ export class Reconciler {
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
     const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
     await this.applyNamespacePlan(plan, report);
+    this.applied.delete(plan.name);
     return report;
   }
 

@@ -22,11 +22,13 @@ export interface UpOptions {
   hosts: number;
   /** An existing controller (unix:/path only: agents in host namespaces reach it through the file system). */
   server?: string;
+  /** Admin token for --server (default: env TENET_TOKEN). */
+  token?: string;
   log?: (line: string) => void;
 }
 
 export function labClient(state: LabState): TenetClient {
-  return new TenetClient({ servers: state.controller.servers, timeoutMs: 30000 });
+  return new TenetClient({ servers: state.controller.servers, token: state.controller.token, timeoutMs: 30000 });
 }
 
 function agentMarker(host: LabHost): string {
@@ -56,7 +58,16 @@ async function startController(state: LabState): Promise<void> {
     () => tail(log),
   );
   state.controller.url = url;
+  state.controller.token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   saveLab(state);
+}
+
+/** One agent-role token per host, written to a 0600 file the agent reads (never on a command line). */
+async function issueAgentToken(state: LabState, host: LabHost): Promise<void> {
+  if (!state.controller.token) return;
+  const answer = (await labClient(state).request('POST', '/api/v1/tokens', { role: 'agent', host: host.name, description: `tenet lab ${state.name}` })) as { token: string };
+  host.tokenFile = path.join(path.dirname(host.socket), 'agent.token');
+  fs.writeFileSync(host.tokenFile, `${answer.token}\n`, { mode: 0o600 });
 }
 
 async function startAgent(state: LabState, host: LabHost): Promise<void> {
@@ -66,7 +77,7 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     // namespaces the agent creates (bind mounts under /run/netns) would then exist only in there and
     // vanish with the agent process.
     'nsenter',
-    [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
+    [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, ...(host.tokenFile ? ['--token-file', host.tokenFile] : []), '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
     host.log,
   );
   saveLab(state);
@@ -100,7 +111,7 @@ export async function labUp(options: UpOptions): Promise<LabState> {
     dir,
     fabricNetns: `${prefix}fab`,
     underlayCidr: UNDERLAY_CIDR,
-    controller: { external: true, servers: options.server ? [options.server] : [] },
+    controller: { external: true, servers: options.server ? [options.server] : [], token: options.server ? (options.token ?? process.env.TENET_TOKEN) : undefined },
     hosts: [],
     containers: [],
     createdAt: new Date().toISOString(),
@@ -126,6 +137,7 @@ export async function labUp(options: UpOptions): Promise<LabState> {
       saveLab(state);
     }
     if (!options.server) await startController(state);
+    for (const host of state.hosts) await issueAgentToken(state, host);
     for (const host of state.hosts) await startAgent(state, host);
     await Promise.all(state.hosts.map((host) => waitAgent(host)));
     log(`lab ${state.name}: fabric ${state.fabricNetns} (${UNDERLAY_CIDR}), controller ${state.controller.url ?? state.controller.servers.join(',')}`);

@@ -20,6 +20,8 @@ export interface LabHost {
   netnsPrefix: string;
   agentPid?: number;
   log: string;
+  /** File holding this host's agent token (role agent, host-scoped). */
+  tokenFile?: string;
 }
 
 export interface LabContainer {
@@ -38,7 +40,8 @@ export interface LabState {
   dir: string;
   fabricNetns: string;
   underlayCidr: string;
-  controller: { external: boolean; servers: string[]; pid?: number; socket?: string; url?: string; dataDir?: string; log?: string };
+  /** `token`: an admin token for the operator and the lab's own calls (kept in this root-only directory). */
+  controller: { external: boolean; servers: string[]; token?: string; pid?: number; socket?: string; url?: string; dataDir?: string; log?: string };
   hosts: LabHost[];
   containers: LabContainer[];
   createdAt: string;

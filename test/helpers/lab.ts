@@ -36,7 +36,7 @@ export async function startTestLab(t: TestContext, hosts: number): Promise<TestL
   t.after(cleanup);
   let state: LabState;
   try {
-    state = await labUp({ name, hosts, server: `unix:${socket}` });
+    state = await labUp({ name, hosts, server: `unix:${socket}`, token: controller.adminToken });
   } catch (error) {
     await cleanup();
     throw error;

@@ -3,6 +3,7 @@
  * `tenet agent ready on <socket>` line on stdout once the attach socket listens (the lab waits for it);
  * SIGTERM/SIGINT stop it without touching kernel state, so traffic keeps flowing across restarts.
  */
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../../agent/agent';
@@ -20,14 +21,22 @@ export function register(program: Command): void {
     .requiredOption('--underlay-ip <ip>', "this host's underlay address (VXLAN source)")
     .option('--socket <path>', 'attach socket', DEFAULT_AGENT_SOCKET)
     .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
+    .option('--token-file <path>', 'file holding the bearer token (an agent-role token for this host); else --token or TENET_TOKEN')
     .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
-    .action(async (options: { controller: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
+    .action(async (options: { controller: string; tokenFile?: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
       const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));
       const resync = Number(options.resync);
       if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
-      const token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
+      let token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
+      if (options.tokenFile) {
+        try {
+          token = fs.readFileSync(options.tokenFile, 'utf8').trim();
+        } catch (error) {
+          throw new CliError(`--token-file ${options.tokenFile}: ${(error as Error).message}`, 2);
+        }
+      }
       let agent: Agent;
       try {
         agent = new Agent({

@@ -29,10 +29,11 @@ export function register(program: Command): void {
     .description('create the fabric, N host namespaces, a controller (unless --server) and one agent per host')
     .requiredOption('--name <lab>', 'lab name (letters and digits, at most 10)')
     .option('--hosts <n>', 'number of hosts', '2')
-    .option('--server <url>', 'use this controller instead of starting one (unix:/abs/path.sock)')
+    .option('--server <url>', 'use this controller instead of starting one (unix:/abs/path.sock; admin token from --token or TENET_TOKEN)')
     .action(
-      wrap(async (options: { name: string; hosts: string; server?: string }) => {
-        const state = await labUp({ name: options.name, hosts: Number(options.hosts), server: options.server, log: out });
+      wrap(async (options: { name: string; hosts: string; server?: string }, command: Command) => {
+        const token = command.optsWithGlobals<{ token?: string }>().token;
+        const state = await labUp({ name: options.name, hosts: Number(options.hosts), server: options.server, token, log: out });
         out(`state: ${state.dir}/lab.json`);
         out(`next: eval "$(tenet lab env --name ${state.name})"; tenet apply -f ...; tenet lab run C --host h1 --tenant T --network N`);
       }),
@@ -129,6 +130,7 @@ export function register(program: Command): void {
         const state = resolveLab(options.name);
         const server = state.controller.url ?? state.controller.servers[0];
         out(`export TENET_SERVER=${server}`);
+        if (state.controller.token) out(`export TENET_TOKEN=${state.controller.token}`);
         out(`# lab ${state.name}: hosts ${state.hosts.map((h) => h.name).join(' ')}; containers ${state.containers.map((c) => c.name).join(' ') || '-'}`);
       }),
     );

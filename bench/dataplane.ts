@@ -1,0 +1,179 @@
+/**
+ * Data-plane benchmark on a 2-host lab (run as root: `node dist/bench/dataplane.js`):
+ *  (a) attach latency over the agent socket (controller call included), p50/p99 of 200 containers;
+ *  (b) iperf3 throughput between containers on different hosts through Tenet vs the same kernel path built
+ *      by hand (veth + host routes + VXLAN, no Tenet), alternated in one run, as a ratio of medians;
+ *  (c) time until a new endpoint on another host answers a ping from an existing container.
+ * Writes bench/results/dataplane.json and prints it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AttachClient } from '../src/cni/attach-client';
+import { API_VERSION } from '../src/core/model/common';
+import { run } from '../src/kernel/exec';
+import { addNetns, delNetns, ipBatch, listNetns } from '../src/kernel/ip';
+import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
+import { saveLab, type LabState } from '../src/lab/state';
+
+const ATTACHES = Number(process.env.BENCH_ATTACHES ?? 200);
+const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 4);
+const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 3);
+const REACH_SAMPLES = Number(process.env.BENCH_REACH_SAMPLES ?? 10);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+const median = (values: number[]): number => percentile(values, 50);
+const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+
+async function attachLatency(state: LabState): Promise<{ samples: number; p50Ms: number; p99Ms: number; meanMs: number }> {
+  const clients = state.hosts.map((h) => new AttachClient(h.socket));
+  const times: number[] = [];
+  const made: string[] = [];
+  try {
+    for (let i = 0; i < ATTACHES; i++) {
+      const netns = `tl-${state.name}-a${i}`;
+      await addNetns(netns);
+      made.push(netns);
+      const started = process.hrtime.bigint();
+      await clients[i % clients.length].attach({ containerId: `bench-${i}`, netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'bench', network: 'many' });
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    for (let i = 0; i < made.length; i++) await clients[i % clients.length].detach({ containerId: `bench-${i}`, ifName: 'eth0' });
+  } finally {
+    await Promise.all(made.map((n) => delNetns(n).catch(() => undefined)));
+    clients.forEach((c) => c.close());
+  }
+  return { samples: times.length, p50Ms: round(median(times)), p99Ms: round(percentile(times, 99)), meanMs: round(times.reduce((a, b) => a + b, 0) / times.length) };
+}
+
+/** The Tenet data path by hand: two host namespaces on a bridge, router namespaces, veths, host routes, VXLAN. */
+async function buildManualPath(prefix: string): Promise<{ client: string; server: string; serverIP: string }> {
+  const ns = (s: string) => `${prefix}${s}`;
+  for (const n of ['fab', 'h1', 'h2', 'r1', 'r2', 'c1', 'c2']) await addNetns(ns(n));
+  await ipBatch(['link add br0 type bridge', 'link set br0 up'], { netns: ns('fab') });
+  for (const i of [1, 2]) {
+    await ipBatch([`link add p${i} type veth peer name eth0 netns ${ns(`h${i}`)}`, `link set p${i} master br0 up`], { netns: ns('fab') });
+    await ipBatch(['link set lo up', `addr add 192.168.99.${i}/24 dev eth0`, 'link set eth0 up', `link add vx type vxlan id 77 local 192.168.99.${i} dstport 4789 nolearning`, `link set vx netns ${ns(`r${i}`)}`], { netns: ns(`h${i}`) });
+    await run('ip', ['netns', 'exec', ns(`r${i}`), 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.proxy_arp=1']);
+    const other = 3 - i;
+    await ipBatch(
+      [
+        'link set lo up',
+        'addr add 10.77.0.1/32 dev lo',
+        `link add v type veth peer name eth0 netns /run/netns/${ns(`c${i}`)}`,
+        `link set v address 02:77:00:00:01:0${i} mtu 1450 up`,
+        `link set vx address 02:77:00:00:00:0${i} mtu 1450 up`,
+        `route add 10.77.0.1${i}/32 dev v`,
+        `neigh replace 10.77.0.1${i} lladdr 02:77:00:00:02:0${i} dev v nud permanent`,
+        `route add 10.77.0.1${other}/32 dev vx`,
+        `neigh replace 10.77.0.1${other} lladdr 02:77:00:00:00:0${other} dev vx nud permanent`,
+      ],
+      { netns: ns(`r${i}`) },
+    );
+    await run('bridge', ['-n', ns(`r${i}`), 'fdb', 'append', `02:77:00:00:00:0${other}`, 'dev', 'vx', 'dst', `192.168.99.${other}`, 'self', 'permanent']);
+    await ipBatch(['link set lo up', `link set eth0 address 02:77:00:00:02:0${i} mtu 1450 up`, `addr add 10.77.0.1${i}/24 dev eth0`, 'route add default via 10.77.0.1 dev eth0'], { netns: ns(`c${i}`) });
+  }
+  return { client: ns('c1'), server: ns('c2'), serverIP: '10.77.0.12' };
+}
+
+async function iperf(client: string, server: string, address: string): Promise<number> {
+  const port = String(5300 + crypto.randomInt(500));
+  const child = run('ip', ['netns', 'exec', server, 'iperf3', '-s', '-1', '-p', port], { allowFailure: true, timeoutMs: (IPERF_SECONDS + 15) * 1000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const result = await run('ip', ['netns', 'exec', client, 'iperf3', '-J', '-c', address, '-p', port, '-t', String(IPERF_SECONDS)], { timeoutMs: (IPERF_SECONDS + 15) * 1000 });
+  await child;
+  const json = JSON.parse(result.stdout) as { end: { sum_received: { bits_per_second: number } } };
+  return json.end.sum_received.bits_per_second / 1e9;
+}
+
+async function reachability(state: LabState, from: { netns: string }): Promise<{ samples: number; p50Ms: number; p99Ms: number }> {
+  const times: number[] = [];
+  const client = new AttachClient(state.hosts[1].socket);
+  try {
+    for (let i = 0; i < REACH_SAMPLES; i++) {
+      const netns = `tl-${state.name}-r${i}`;
+      await addNetns(netns);
+      try {
+        const started = process.hrtime.bigint();
+        const result = await client.attach({ containerId: `reach-${i}`, netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'bench', network: 'many' });
+        const address = result.addresses[0].address.split('/')[0];
+        for (;;) {
+          const ping = await run('ip', ['netns', 'exec', from.netns, 'ping', '-c1', '-W0.05', '-q', address], { allowFailure: true });
+          if (ping.code === 0) break;
+          if (Number(process.hrtime.bigint() - started) / 1e6 > 10000) throw new Error(`endpoint ${address} not reachable after 10 s`);
+        }
+        times.push(Number(process.hrtime.bigint() - started) / 1e6);
+        await client.detach({ containerId: `reach-${i}`, ifName: 'eth0' });
+      } finally {
+        await delNetns(netns).catch(() => undefined);
+      }
+    }
+  } finally {
+    client.close();
+  }
+  return { samples: times.length, p50Ms: round(median(times)), p99Ms: round(percentile(times, 99)) };
+}
+
+async function main(): Promise<void> {
+  const name = `b${crypto.randomBytes(3).toString('hex')}`;
+  const manualPrefix = `tl-${name}-m-`;
+  const state = await labUp({ name, hosts: 2 });
+  try {
+    const client = labClient(state);
+    await client.apply([
+      { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'bench' }, spec: {} },
+      { apiVersion: API_VERSION, kind: 'Network', metadata: { name: 'many', tenant: 'bench' }, spec: { subnets: [{ cidr: '10.60.0.0/16' }] } },
+    ]);
+    const c1 = await labRun(state, 'c1', { host: 'h1', tenant: 'bench', network: 'many' });
+    const c2 = await labRun(state, 'c2', { host: 'h2', tenant: 'bench', network: 'many' });
+    state.containers.push(c1, c2);
+    saveLab(state);
+
+    const attach = await attachLatency(state);
+    process.stderr.write(`attach: ${JSON.stringify(attach)}\n`);
+
+    const manual = await buildManualPath(manualPrefix);
+    const tenetRuns: number[] = [];
+    const manualRuns: number[] = [];
+    for (let i = 0; i < IPERF_ROUNDS; i++) {
+      tenetRuns.push(await iperf(c1.netns, c2.netns, c2.addresses[0]));
+      manualRuns.push(await iperf(manual.client, manual.server, manual.serverIP));
+    }
+    const throughput = {
+      seconds: IPERF_SECONDS,
+      rounds: IPERF_ROUNDS,
+      tenetGbps: tenetRuns.map((v) => round(v)),
+      manualGbps: manualRuns.map((v) => round(v)),
+      tenetMedianGbps: round(median(tenetRuns)),
+      manualMedianGbps: round(median(manualRuns)),
+      ratio: round(median(tenetRuns) / median(manualRuns), 3),
+    };
+    process.stderr.write(`throughput: ${JSON.stringify(throughput)}\n`);
+
+    const reach = await reachability(state, c1);
+    const result = {
+      at: new Date().toISOString(),
+      hosts: 2,
+      attachLatency: attach,
+      throughput,
+      newRemoteEndpointReachable: reach,
+      targets: { attachP50Ms: 50, throughputRatio: 0.95 },
+      met: { attachP50: attach.p50Ms < 50, throughputRatio: throughput.ratio >= 0.95 },
+    };
+    const file = path.join(__dirname, '..', '..', 'bench', 'results', 'dataplane.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await Promise.all(listNetns().filter((n) => n.startsWith(manualPrefix)).map((n) => delNetns(n).catch(() => undefined)));
+    await labDown(name);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
