@@ -215,19 +215,22 @@ export class EtcdStore implements Store {
     if (!Number.isInteger(afterRevision) || afterRevision < 0) throw new Error(`watch revision must be a non-negative integer (got ${afterRevision})`);
     const key = this.full(prefix);
     let inner: EtcdWatch | undefined;
-    inner = await openEtcdWatch(this.client, {
-      key,
-      rangeEnd: prefixEnd(key),
-      afterRevision,
-      strip: (k) => this.strip(k),
-      handlers: {
-        onEvents: handlers.onEvents,
-        onError: (error) => {
-          if (inner) this.watchers.delete(inner);
-          handlers.onError(error);
+    // A stream that lands on a dead member fails before it is created; another member may serve it.
+    inner = await withRetry(() =>
+      openEtcdWatch(this.client, {
+        key,
+        rangeEnd: prefixEnd(key),
+        afterRevision,
+        strip: (k) => this.strip(k),
+        handlers: {
+          onEvents: handlers.onEvents,
+          onError: (error) => {
+            if (inner) this.watchers.delete(inner);
+            handlers.onError(error);
+          },
         },
-      },
-    });
+      }),
+    );
     const watch = inner;
     if (this.closed) {
       watch.cancel();

@@ -3,7 +3,7 @@
  * broken streams; here a broken stream is reported through onError instead, because the Store
  * contract is "re-list on error" and that keeps failure handling in one place above the store.
  */
-import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import { castGrpcError, type Etcd3, type IDuplexStream, type IEvent, type IWatchRequest, type IWatchResponse } from 'etcd3';
 import { CompactedError, type StoreEvent, type WatchHandlers, type Watcher } from './store';
 import { isCompactedMessage, isFutureRevisionMessage } from './etcd-errors';
 
@@ -87,7 +87,11 @@ export async function openEtcdWatch(client: Etcd3, spec: EtcdWatchSpec): Promise
     if (events.length > 0) lastRevision = events[events.length - 1].revision;
     deliver(events);
   });
-  stream.on('error', (error: Error) => fail(new Error(`etcd watch stream broke: ${error.message}; re-list`)));
+  stream.on('error', (error: Error) => {
+    // Before the watch exists the caller gets etcd's own error, so a dead member is retried on another one.
+    if (settleCreated) fail(castGrpcError(error));
+    else fail(new Error(`etcd watch stream broke: ${error.message}; re-list`));
+  });
   stream.on('end', () => fail(new Error('etcd watch stream ended; re-list')));
 
   let createdHeaderRevision = 0;

@@ -83,7 +83,7 @@ describe('etcd store on a 3-member cluster', () => {
         onEvents: (events) => seen.push(...events.map((e) => e.key)),
         onError: (error) => errors.push(error),
       });
-      await store.txn([], [{ type: 'put', key: '/k/a', value: '1' }]);
+      const first = (await store.txn([], [{ type: 'put', key: '/k/a', value: '1' }])).revision;
       while (seen.length === 0) await new Promise((r) => setTimeout(r, 20));
       await cluster.kill(0);
       for (let i = 0; i < 20; i++) {
@@ -91,6 +91,14 @@ describe('etcd store on a 3-member cluster', () => {
         assert.equal(r.succeeded, true);
       }
       assert.equal((await store.range('/k/')).items.length, 21);
+      // New watches while the member is down still start (on a live member) and replay what they asked for.
+      for (let i = 0; i < 6; i++) {
+        const got: string[] = [];
+        const w = await store.watch('/k/', first - 1, { onEvents: (events) => got.push(...events.map((e) => e.key)), onError: () => undefined });
+        while (got.length < 21) await new Promise((r) => setTimeout(r, 20));
+        w.cancel();
+        assert.equal(got[0], '/k/a');
+      }
       while (errors.length === 0) await new Promise((r) => setTimeout(r, 20));
       assert.match(errors[0].message, /re-list/);
       await cluster.restart(0);
