@@ -162,7 +162,15 @@ export class Agent implements AgentCore {
     return { apiVersion: API_VERSION, kind: 'Host', metadata: { name: this.hostName }, spec: { underlayIP: this.underlayIP } };
   }
 
-  private async register(): Promise<void> {
+  private registering?: Promise<void>;
+
+  /** Single flight: start() and the first connection both ask for it. */
+  private register(): Promise<void> {
+    this.registering ??= this.registerOnce().finally(() => (this.registering = undefined));
+    return this.registering;
+  }
+
+  private async registerOnce(): Promise<void> {
     try {
       const existing = await this.client.find<Host>('Host', this.hostName);
       if (!existing) await this.client.create(this.hostObject() as unknown as TenetObject);
