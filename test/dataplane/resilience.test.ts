@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
-import { restartAgent } from '../../src/lab/lab';
+import { restartAgent, startAgent, stopAgent, waitAgent } from '../../src/lab/lab';
+import { hostVethName } from '../../src/core/dataplane/names';
 import { linkIndexes } from '../../src/kernel/read';
 import { tenantNamespaceName } from '../../src/core/dataplane/names';
 import { run } from '../../src/kernel/exec';
@@ -85,6 +86,19 @@ test('agent restarts and crashes lose no packets and recreate nothing; a control
       for (const [name, index] of before.routers[i]) assert.equal(after.routers[i].get(name), index, `${routers[i]} ${name} was recreated`);
       for (const [name, index] of before.containers[i]) assert.equal(after.containers[i].get(name), index, `container ${name} was recreated`);
     }
+  });
+
+  await t.test('what was deleted while an agent was down is removed when it comes back', async () => {
+    const c6 = await lab.run('c6', { host: 'h2', tenant: 'acme', network: 'net' });
+    const veth = hostVethName('acme', c6.endpoint!);
+    assert.ok((await linkIndexes(routers[1])).has(veth));
+    await stopAgent(h2, 'SIGKILL');
+    await lab.controller.client.delete('Endpoint', c6.endpoint!, 'acme');
+    assert.ok((await linkIndexes(routers[1])).has(veth), 'nothing changes while the agent is down');
+    await startAgent(lab.state, h2);
+    await waitAgent(h2);
+    await waitUntil('the stale veth removed after the restart', async () => !(await linkIndexes(routers[1])).has(veth));
+    assert.ok(await ping(c1.netns, c2.addresses[0]), 'the rest still works');
   });
 
   await t.test('controller down: traffic flows, attach says Unavailable, changes after its return reach every agent', async () => {
