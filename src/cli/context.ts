@@ -3,7 +3,9 @@
  * Commands throw CliError (or ApiError/UnreachableError); main() prints one line and exits non-zero.
  */
 import type { Command } from 'commander';
+import fs from 'node:fs';
 import { TenetClient } from '../client/api-client';
+import { ConfigError, resolveConnection } from '../auth/client-config';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7400';
 
@@ -20,21 +22,35 @@ export interface GlobalOptions {
   server?: string;
   token?: string;
   caFile?: string;
+  context?: string;
 }
 
-/** Server list from --server (comma-separated), then TENET_SERVER, then the default. */
+/** Server list from --server (comma-separated), then TENET_SERVER, then the config file's context, then the default. */
 export function serversFrom(options: GlobalOptions): string[] {
-  const text = options.server ?? process.env.TENET_SERVER ?? DEFAULT_SERVER;
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return connectionFrom(options).servers ?? [DEFAULT_SERVER];
 }
 
-/** A client for the command being run, built from the root program's global options. */
+function connectionFrom(options: GlobalOptions) {
+  try {
+    return resolveConnection(options);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
+/** A client for the command being run: flags, then TENET_SERVER/TENET_TOKEN/TENET_CA, then the config file. */
 export function clientFor(command: Command): TenetClient {
-  const options = command.optsWithGlobals<GlobalOptions>();
-  return new TenetClient({ servers: serversFrom(options), token: options.token ?? process.env.TENET_TOKEN });
+  const connection = connectionFrom(command.optsWithGlobals<GlobalOptions>());
+  let ca: Buffer | undefined;
+  if (connection.caFile) {
+    try {
+      ca = fs.readFileSync(connection.caFile);
+    } catch (error) {
+      throw new CliError(`cannot read the CA file ${connection.caFile}: ${(error as Error).message}`, 2);
+    }
+  }
+  return new TenetClient({ servers: connection.servers ?? [DEFAULT_SERVER], token: connection.token, ...(ca ? { ca } : {}) });
 }
 
 /**

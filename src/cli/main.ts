@@ -13,6 +13,8 @@ export function buildProgram(): Command {
     .description('Tenet: policy-driven networking for containers')
     .option('--server <urls>', 'controller URL(s), comma-separated (env TENET_SERVER, default http://127.0.0.1:7400)')
     .option('--token <token>', 'bearer token (env TENET_TOKEN)')
+    .option('--ca-file <file>', 'CA certificate to verify an https controller against (env TENET_CA)')
+    .option('--context <name>', 'context of the config file (env TENET_CONFIG, default ~/.config/tenet/config.yaml)')
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program);
@@ -45,6 +47,10 @@ function reportError(error: unknown): number {
   }
   if (error instanceof ApiError) {
     process.stderr.write(`error: ${error.describe()}\n`);
+    return 1;
+  }
+  if (error instanceof UnreachableError && /certificate|self[- ]signed|unable to verify|altnames|CERT_/i.test(error.message)) {
+    process.stderr.write(`error: the controller's TLS certificate is not trusted (${error.message}); pass its CA with --ca-file, TENET_CA or ca-file in the config file\n`);
     return 1;
   }
   if (error instanceof UnreachableError) {

@@ -8,7 +8,7 @@
  * writer got there first; the attempt is repeated from fresh reads, which then see that write.
  */
 import { randomUUID } from 'node:crypto';
-import type { KeyValue, Store } from '../store/store';
+import type { KeyValue, Store, WriteOp } from '../store/store';
 import {
   HISTORY_COUNTER_KEY,
   HISTORY_PREFIX,
@@ -40,12 +40,22 @@ import { RetryAttempt, TxnBuilder } from './txn-builder';
 import { canonicalJson, decodeObject, encodeObject, mergePatch, sameIntent, withoutRevision } from './object-codec';
 import { intentAt, refKey, summarize, type HistoryChange, type HistoryRecord } from './history';
 import { StateIndex } from './state-index';
+import { summarizeChanges } from '../core/auth/change-summary';
 
 export interface WriteContext {
   actor: string;
   verb: string;
   message?: string;
   dryRun?: boolean;
+  audit?: AuditSink;
+}
+
+/** Where a request's audit entry goes: into the same txn as the change, so a crash can neither lose nor double it. */
+export interface AuditSink {
+  /** The store write recording the entry, given a summary of what changed. */
+  op(summary: string): WriteOp;
+  /** Set once a txn carrying the entry committed; otherwise the HTTP layer records the outcome itself. */
+  recorded: boolean;
 }
 
 export interface ChangeResult {
@@ -189,7 +199,6 @@ export class ObjectService {
   }
 
   async replaceStatus(kind: KindName, pathTenant: string | undefined, name: string, body: unknown, ctx: WriteContext): Promise<TenetObject> {
-    void ctx;
     if (body === null || typeof body !== 'object' || Array.isArray(body) || !('status' in body)) {
       throw invalid('the body must be {"status": {...}}');
     }
@@ -210,7 +219,7 @@ export class ObjectService {
       b.put(key, encodeObject(next));
       b.stamp(next);
       return next;
-    });
+    }, false, { sink: ctx.audit, summary: () => `status of ${refText({ kind, tenant, name })}` });
     return result;
   }
 
@@ -364,7 +373,11 @@ export class ObjectService {
   // ---------------------------------------------------------------- the write engine
 
   /** Runs one attempt function until its txn commits (or it throws a user-facing error). */
-  private async mutate<R>(build: (b: TxnBuilder) => Promise<R>, dryRun = false): Promise<{ result: R; revision: number | null }> {
+  private async mutate<R>(
+    build: (b: TxnBuilder) => Promise<R>,
+    dryRun = false,
+    audit?: { sink?: AuditSink; summary: (result: R) => string },
+  ): Promise<{ result: R; revision: number | null }> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const b = new TxnBuilder();
       let result: R;
@@ -380,9 +393,11 @@ export class ObjectService {
         b.abandoned();
         return { result, revision: null };
       }
+      if (audit?.sink) ops.push(audit.sink.op(audit.summary(result)));
       const outcome = await this.store.txn(b.compares, ops);
       if (outcome.succeeded) {
         b.committed(outcome.revision);
+        if (audit?.sink) audit.sink.recorded = true;
         return { result, revision: outcome.revision };
       }
       b.failed(outcome.failed ?? []);
@@ -403,6 +418,7 @@ export class ObjectService {
       const { result, revision } = await this.mutate(
         async (b) => this.planWrite(b, before ? [...(await before()), ...changes] : changes, ctx, marked),
         ctx.dryRun,
+        { sink: ctx.audit, summary: (r) => summarizeChanges(r.results, r.history) },
       );
       committed = revision !== null;
       return { ...result, storeRevision: revision, historyRevision: revision === null ? null : result.historyRevision };
@@ -454,7 +470,7 @@ export class ObjectService {
     changes: DesiredChange[],
     ctx: WriteContext,
     marked: Map<string, number>,
-  ): Promise<{ historyRevision: number | null; results: ChangeResult[]; objects: (TenetObject | null)[] }> {
+  ): Promise<{ historyRevision: number | null; results: ChangeResult[]; objects: (TenetObject | null)[]; history: HistoryChange[] }> {
     const results: ChangeResult[] = [];
     const objects: (TenetObject | null)[] = [];
     const history: HistoryChange[] = [];
@@ -557,7 +573,7 @@ export class ObjectService {
 
     let historyRevision: number | null = null;
     if (history.length > 0) historyRevision = await this.recordHistory(b, history, ctx, now);
-    return { historyRevision, results, objects };
+    return { historyRevision, results, objects, history };
   }
 
   /** Reads a parent's guard: it must exist and not be marked for deletion; its modRevision joins the txn. */
@@ -766,7 +782,6 @@ export class ObjectService {
 
   /** Creates an endpoint and allocates its addresses and MAC in the same txn. */
   private async createEndpoint(object: TenetObject, ctx: WriteContext): Promise<TenetObject> {
-    void ctx;
     const tenant = object.metadata.tenant ?? '';
     const name = object.metadata.name;
     const spec = object.spec as EndpointSpec;
@@ -853,7 +868,7 @@ export class ObjectService {
       b.put(key, encodeObject(stored));
       b.stamp(stored);
       return stored;
-    });
+    }, false, { sink: ctx.audit, summary: (r) => summarizeChanges([{ kind: 'Endpoint', tenant, name, action: 'created' }], [], r.status) });
     return result;
   }
 }

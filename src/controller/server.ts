@@ -4,6 +4,7 @@
  * (it defaults to "anonymous" and is recorded in history).
  */
 import http from 'node:http';
+import https from 'node:https';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactoryHandler } from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
@@ -12,12 +13,17 @@ import { ServiceError, type Reason } from './errors';
 import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
-import { WatchStreams } from './watch-stream';
+import { WatchStreams, type WatchGuard } from './watch-stream';
+import type { AuditSink } from './object-service';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who is making the request; auth sets it in a preHandler hook. */
     actor: string;
+    /** The audit record of a mutating request; auth sets it, the object service writes it in the change's txn. */
+    audit: AuditSink | undefined;
+    /** Narrows watch streams to what the caller may see; set by auth. */
+    watchGuard: WatchGuard | undefined;
   }
 }
 
@@ -35,8 +41,8 @@ export interface ControllerServerOptions {
 export interface ControllerServer {
   app: FastifyInstance;
   service: ObjectService;
-  /** A new http.Server answering with this app (one per listener). */
-  createServer(): http.Server;
+  /** A new http.Server (https.Server when given a certificate) answering with this app (one per listener). */
+  createServer(tls?: { cert: string; key: string }): http.Server | https.Server;
   /** Ends watch streams, closes the app and stops following the store (the store stays open). */
   close(): Promise<void>;
 }
@@ -69,6 +75,8 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     },
   }) as unknown as FastifyInstance;
   app.decorateRequest('actor', 'anonymous');
+  app.decorateRequest('audit', undefined);
+  app.decorateRequest('watchGuard', undefined);
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseJson);
 
@@ -96,7 +104,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   return {
     app,
     service,
-    createServer: () => http.createServer(handler!),
+    createServer: (tls) => (tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler!) : http.createServer(handler!)),
     close: async () => {
       streams.endAll();
       await app.close();

@@ -17,6 +17,14 @@ export interface WatchFilter {
   selector?: LabelSelector;
 }
 
+/** What access control narrows a stream to (set per request by the auth hooks). */
+export interface WatchGuard {
+  /** Whether the caller may see this event; asked in order for every event that passed the filter. */
+  visible(ref: { kind: KindName; tenant: string; name: string }, object: TenetObject, type: 'put' | 'delete'): boolean;
+  /** True when what the caller may see grew or shrank: the stream then ends after this batch and the client lists again. */
+  mustRelist(): boolean;
+}
+
 /** Streams that are open, so shutdown can end them instead of waiting for clients. */
 export class WatchStreams {
   private readonly open = new Set<() => void>();
@@ -85,10 +93,11 @@ export async function streamWatch(
     let text = '';
     for (const event of events) {
       if (event.revision > lastRevision) lastRevision = event.revision;
-      const line = toLine(event, filter);
+      const line = toLine(event, filter, request.watchGuard);
       if (line) text += line;
     }
     if (text) write(text);
+    if (request.watchGuard?.mustRelist()) end();
   };
   try {
     watcher = await store.watch(filter.prefix, after, { onEvents, onError: () => end() });
@@ -114,7 +123,7 @@ export async function streamWatch(
   raw.on('error', end);
 }
 
-function toLine(event: StoreEvent, filter: WatchFilter): string | undefined {
+function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | undefined): string | undefined {
   const ref = parseObjectKey(event.key);
   if (!ref || !filter.kinds.has(ref.kind)) return undefined;
   if (filter.tenant !== undefined && ref.tenant !== filter.tenant) return undefined;
@@ -125,6 +134,7 @@ function toLine(event: StoreEvent, filter: WatchFilter): string | undefined {
     return undefined;
   }
   if (filter.selector && !selectorMatches(filter.selector, object.metadata.labels ?? {})) return undefined;
+  if (guard && !guard.visible(ref, object, event.type)) return undefined;
   object.metadata.resourceVersion = String(event.revision);
   const type = event.type === 'delete' ? 'DELETED' : event.createRevision === event.revision ? 'ADDED' : 'MODIFIED';
   return `${JSON.stringify({ type, object, revision: event.revision })}\n`;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { TenetObject } from '../../src/core/model/object';
 import type { TenetClient } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
+import { adminTokenFor } from '../helpers/controller';
 
 export const V = 'tenet.dev/v1';
 
@@ -27,7 +28,9 @@ export function raw(
 ): Promise<{ status: number; text: string; json: unknown }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, base);
-    const request = http.request(url, { method, headers: body === undefined ? {} : headers }, (response) => {
+    const token = adminTokenFor(base);
+    const sent: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : headers) };
+    const request = http.request(url, { method, headers: sent }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (c: Buffer) => chunks.push(c));
       response.on('end', () => {

@@ -1,6 +1,7 @@
 /** Runs the real `bin/tenet` as a child process (argument vector, no shell) and collects what it printed. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { adminTokenFor } from '../helpers/controller';
 
 export const TENET_BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tenet');
 
@@ -13,7 +14,7 @@ export interface CliResult {
 export function runCli(server: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TENET_BIN, ...args], {
-      env: { ...process.env, TENET_SERVER: server, TENET_TOKEN: '', ...options.env },
+      env: { ...process.env, TENET_SERVER: server, TENET_TOKEN: adminTokenFor(server) ?? '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -35,7 +36,7 @@ export interface CliStream {
 }
 
 export function streamCli(server: string, args: string[]): CliStream {
-  const child = spawn(process.execPath, [TENET_BIN, ...args], { env: { ...process.env, TENET_SERVER: server }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TENET_BIN, ...args], { env: { ...process.env, TENET_SERVER: server, TENET_TOKEN: adminTokenFor(server) ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let waiters: { pattern: RegExp; resolve: (line: string) => void; reject: (e: Error) => void }[] = [];

@@ -7,6 +7,9 @@
  *
  * A temporary data dir under os.tmpdir() is made when none is given and removed by stop();
  * a given data dir is left alone (so a test can restart on it).
+ *
+ * Auth is on: `client` carries the bootstrap admin token the controller wrote to DATA/admin.token
+ * (also `adminToken`), and adminTokenFor(url) finds it for helpers that only know a URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,7 +32,12 @@ export interface RunningController {
   urls: string[];
   dataDir: string;
   pid: number;
+  /** A client with the admin token (and the CA of --tls auto, when used). */
   client: TenetClient;
+  /** The bootstrap admin token from DATA/admin.token. */
+  adminToken: string;
+  /** DATA/tls/ca.crt when the controller serves HTTPS with --tls auto. */
+  caFile?: string;
   /** What the controller wrote to stderr so far (its pino log), for failure messages. */
   logs(): string;
   /** SIGTERM, wait for exit; removes a temporary data dir. */
@@ -44,6 +52,13 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const LINE = /^tenet controller listening on (\S+) \(data: (.*)\)$/;
 const START_TIMEOUT_MS = 20_000;
+
+/** URL (each listener's) -> admin token of the controller started there, for helpers given only a URL. */
+const adminTokens = new Map<string, string>();
+
+export function adminTokenFor(url: string): string | undefined {
+  return adminTokens.get(url);
+}
 
 export async function startController(options: StartOptions = {}): Promise<RunningController> {
   const temporary = options.dataDir === undefined;
@@ -96,6 +111,10 @@ async function launch(dataDir: string, temporary: boolean, options: StartOptions
     child.once('exit', onEarlyExit);
   });
   child.off('exit', onEarlyExit!);
+  const adminToken = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  for (const url of urls) adminTokens.set(url, adminToken);
+  const caPath = path.join(dataDir, 'tls', 'ca.crt');
+  const caFile = urls[0].startsWith('https:') && fs.existsSync(caPath) ? caPath : undefined;
 
   const finish = async (signal: NodeJS.Signals, removeTemporary: boolean) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -109,7 +128,9 @@ async function launch(dataDir: string, temporary: boolean, options: StartOptions
     urls,
     dataDir,
     pid: child.pid!,
-    client: new TenetClient({ servers: [urls[0]], timeoutMs: 60_000 }),
+    client: new TenetClient({ servers: [urls[0]], timeoutMs: 60_000, token: adminToken, ...(caFile ? { ca: fs.readFileSync(caFile) } : {}) }),
+    adminToken,
+    ...(caFile ? { caFile } : {}),
     logs: () => stderr,
     stop: () => finish('SIGTERM', true),
     kill: () => finish('SIGKILL', false),

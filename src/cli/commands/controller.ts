@@ -6,12 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { openStore } from '../../store/open-store';
 import { buildControllerServer } from '../../controller/server';
 import { CliError } from '../context';
+import { TokenStore } from '../../auth/token-store';
+import { ensureAutoTls } from '../../auth/tls';
+import { installAuth } from '../../controller/auth/install';
 
 export interface Listener {
   kind: 'tcp' | 'unix';
@@ -44,19 +48,45 @@ export function register(program: Command): void {
     .option('--listen <addr>', 'HOST:PORT or unix:/abs/path.sock; may be repeated (default 127.0.0.1:7400)', collect, [] as string[])
     .option('--store <spec>', 'sqlite (default) or etcd://host:port[,host:port...]')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
-    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string }) => {
+    .option('--tls <mode>', '"auto": serve HTTPS with a CA and certificate made in DATA_DIR/tls (clients pin DATA_DIR/tls/ca.crt)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) ...')
+    .option('--tls-key <file>', '... and this PEM private key')
+    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string; tls?: string; tlsCert?: string; tlsKey?: string }) => {
       const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
-      await runController({ dataDir: path.resolve(options.dataDir), listeners, store: options.store, logLevel: options.logLevel });
+      if (options.tls !== undefined && options.tls !== 'auto') throw new CliError('--tls accepts only "auto" (or give --tls-cert and --tls-key)', 2);
+      if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together', 2);
+      if (options.tls && options.tlsCert) throw new CliError('use either --tls auto or --tls-cert/--tls-key', 2);
+      const dataDir = path.resolve(options.dataDir);
+      let tls: { cert: string; key: string } | undefined;
+      if (options.tlsCert && options.tlsKey) {
+        try {
+          tls = { cert: fs.readFileSync(options.tlsCert, 'utf8'), key: fs.readFileSync(options.tlsKey, 'utf8') };
+        } catch (error) {
+          throw new CliError(`cannot read the TLS certificate or key: ${(error as Error).message}`, 2);
+        }
+      } else if (options.tls === 'auto') {
+        fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+        const material = await ensureAutoTls(dataDir, listeners.filter((l) => l.kind === 'tcp').map((l) => l.host));
+        tls = { cert: material.cert, key: material.key };
+        process.stderr.write(`tenet controller: TLS CA certificate for clients: ${material.caFile}\n`);
+      }
+      await runController({ dataDir, listeners, store: options.store, logLevel: options.logLevel, tls });
     });
 }
 
-export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; logLevel: string }): Promise<void> {
+export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; logLevel: string; tls?: { cert: string; key: string } }): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { component: 'controller' } }, pino.destination({ fd: 2, sync: false }));
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store, options.dataDir);
   const bookmarkMs = process.env.TENET_WATCH_BOOKMARK_MS ? Number(process.env.TENET_WATCH_BOOKMARK_MS) : undefined;
-  const controller = await buildControllerServer({ store, logger, bookmarkMs });
-  const servers: http.Server[] = [];
+  const tokens = new TokenStore(store);
+  const adminTokenFile = await tokens.ensureBootstrapAdmin(options.dataDir);
+  if (adminTokenFile) {
+    process.stderr.write(`tenet controller: created an admin token in ${adminTokenFile} (mode 0600); use it with TENET_TOKEN or tenet --token\n`);
+    logger.warn({ file: adminTokenFile }, 'created the bootstrap admin token');
+  }
+  const controller = await buildControllerServer({ store, logger, bookmarkMs, beforeRoutes: (app, service) => installAuth(app, service, { tokens }) });
+  const servers: (http.Server | https.Server)[] = [];
   const socketFiles: string[] = [];
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
@@ -86,7 +116,8 @@ export async function runController(options: { dataDir: string; listeners: Liste
   const lines: string[] = [];
   try {
     for (const listener of options.listeners) {
-      const server = controller.createServer();
+      // Unix sockets are guarded by file permissions (0600) and stay plain HTTP.
+      const server = controller.createServer(listener.kind === 'tcp' ? options.tls : undefined);
       server.keepAliveTimeout = 65_000;
       servers.push(server);
       if (listener.kind === 'unix') {
@@ -101,7 +132,7 @@ export async function runController(options: { dataDir: string; listeners: Liste
         await listen(server, { host: listener.host, port: listener.port });
         const address = server.address() as AddressInfo;
         const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
-        lines.push(`http://${host}:${address.port}`);
+        lines.push(`${options.tls ? 'https' : 'http'}://${host}:${address.port}`);
       }
     }
   } catch (error) {
@@ -113,7 +144,7 @@ export async function runController(options: { dataDir: string; listeners: Liste
   await stopped;
 }
 
-function listen(server: http.Server, options: { host?: string; port?: number; path?: string }): Promise<void> {
+function listen(server: http.Server | https.Server, options: { host?: string; port?: number; path?: string }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

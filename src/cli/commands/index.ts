@@ -17,5 +17,7 @@ import { register as rollback } from './rollback';
 import { register as controller } from './controller';
 import { register as explain } from './explain';
 import { register as k8s } from './k8s';
+import { register as token } from './token';
+import { register as audit } from './audit';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, agent, lab, apply, diff, get, describe, del, exportIntent, history, rollback, controller, explain, k8s];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, agent, lab, apply, diff, get, describe, del, exportIntent, history, rollback, controller, explain, k8s, token, audit];

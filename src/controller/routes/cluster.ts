@@ -26,9 +26,9 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/v1/openapi.json', async () => openapi);
 
-  app.post('/api/v1/apply', async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply' }));
+  app.post('/api/v1/apply', async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }));
   app.get('/api/v1/history', async () => ({ items: await service.history() }));
-  app.post('/api/v1/rollback', async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback' }));
+  app.post('/api/v1/rollback', async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }));
 
   app.get('/api/v1/snapshot', async (request) => {
     const kinds = kindsFrom(singleQuery(request.query as Record<string, unknown>, 'kinds'));

@@ -65,7 +65,7 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     }
     app.post(collection, async (request, reply) => {
       const { tenant } = names(request, false);
-      const created = await service.create(info.kind, tenant, request.body, { actor: request.actor, verb: 'create' });
+      const created = await service.create(info.kind, tenant, request.body, { actor: request.actor, verb: 'create', audit: request.audit });
       reply.code(201);
       return created;
     });
@@ -75,20 +75,20 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     app.put(item, async (request) => {
       const { tenant, name } = names(request);
-      return service.replace(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'update' });
+      return service.replace(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'update', audit: request.audit });
     });
     app.patch(item, async (request) => {
       const { tenant, name } = names(request);
-      return service.patch(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'patch' });
+      return service.patch(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'patch', audit: request.audit });
     });
     app.delete(item, async (request) => {
       const { tenant, name } = names(request);
       const cascade = truthy(singleQuery(request.query as Query, 'cascade'));
-      return service.delete(info.kind, tenant, name, { cascade: info.kind === 'Tenant' && cascade }, { actor: request.actor, verb: 'delete' });
+      return service.delete(info.kind, tenant, name, { cascade: info.kind === 'Tenant' && cascade }, { actor: request.actor, verb: 'delete', audit: request.audit });
     });
     app.put(`${item}/status`, async (request) => {
       const { tenant, name } = names(request);
-      return service.replaceStatus(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'status' });
+      return service.replaceStatus(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'status', audit: request.audit });
     });
   }
 }

@@ -1,0 +1,53 @@
+/**
+ * The audit trail: one entry per mutating request, allowed or refused, stored under
+ * /audit/ in the Store. Entries are only ever added (the API has no way to change them).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Store, WriteOp } from '../store/store';
+
+const AUDIT_PREFIX = '/audit/';
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  tokenId: string;
+  role: string;
+  verb: string;
+  kind: string;
+  tenant?: string;
+  name?: string;
+  /** allowed: the change was made; refused: 401/403/404 by access control; failed: rejected by validation or conflict. */
+  outcome: 'allowed' | 'refused' | 'failed';
+  code: number;
+  summary?: string;
+}
+
+/** Keys sort by time, then by a random suffix so two controllers never collide. */
+export function auditEntry(fields: Omit<AuditEntry, 'id' | 'at'>, now = new Date()): AuditEntry {
+  const at = now.toISOString();
+  return { id: `${at}-${randomBytes(4).toString('hex')}`, at, ...fields };
+}
+
+/** The write that records an entry, to put in the same txn as the change it describes. */
+export function auditWrite(entry: AuditEntry): WriteOp {
+  return { type: 'put', key: AUDIT_PREFIX + entry.id, value: JSON.stringify(entry) };
+}
+
+export async function appendAudit(store: Store, entry: AuditEntry): Promise<void> {
+  await store.txn([], [auditWrite(entry)]);
+}
+
+export interface AuditQuery {
+  tenant?: string;
+  sinceMs?: number;
+  limit?: number;
+}
+
+export async function readAudit(store: Store, query: AuditQuery, now = new Date()): Promise<AuditEntry[]> {
+  const { items } = await store.range(AUDIT_PREFIX);
+  const since = query.sinceMs ? now.getTime() - query.sinceMs : 0;
+  const entries = items
+    .map((item) => JSON.parse(item.value) as AuditEntry)
+    .filter((entry) => (query.tenant === undefined || entry.tenant === query.tenant) && Date.parse(entry.at) >= since);
+  return query.limit ? entries.slice(-query.limit) : entries;
+}

@@ -1,0 +1,42 @@
+/** Raw HTTP for the security tests: any method, path, headers and body, over one keep-alive agent. */
+import http from 'node:http';
+
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
+export interface Answer {
+  status: number;
+  text: string;
+  json: unknown;
+}
+
+export function send(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const headers: Record<string, string> = { ...(payload !== undefined && options.rawBody === undefined ? { 'content-type': 'application/json' } : {}), ...(options.headers ?? {}) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const request = http.request({ host: url.hostname, port: url.port, method, path, headers, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (c: Buffer) => chunks.push(c));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: response.statusCode ?? 0, text, json });
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+export async function mintToken(base: string, admin: string, body: Record<string, unknown>): Promise<{ token: string; id: string }> {
+  const answer = await send(base, 'POST', '/api/v1/tokens', { token: admin, body });
+  if (answer.status !== 201) throw new Error(`token create failed: ${answer.status} ${answer.text}`);
+  return answer.json as { token: string; id: string };
+}

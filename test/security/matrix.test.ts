@@ -1,0 +1,293 @@
+/**
+ * Role x verb x kind x own/other-tenant against a real controller: every cell answers the status
+ * written down here from the issue's rules (not computed by the code under test). Then the agent's
+ * host scope: lists, snapshot and watch of an agent on host-a never show tenant b, which has no
+ * endpoint there, until an endpoint of b lands on host-a (the watch then ends so the agent re-lists).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startController, type RunningController } from '../helpers/controller';
+import { TenetClient, type WatchEvent } from '../../src/client/api-client';
+import { ApiError } from '../../src/client/errors';
+import type { TenetObject } from '../../src/core/model/object';
+import { kindInfo, type KindName } from '../../src/core/model/registry';
+import { mintToken, send } from './http';
+
+const V = 'tenet.dev/v1';
+type Role = 'admin' | 'tenant-admin' | 'viewer' | 'agent';
+type Verb = 'get' | 'list' | 'create' | 'update' | 'delete';
+const ROLES: Role[] = ['admin', 'tenant-admin', 'viewer', 'agent'];
+const VERBS: Verb[] = ['get', 'list', 'create', 'update', 'delete'];
+const KINDS: KindName[] = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'GlobalPolicy', 'Host'];
+const TENANT_SCOPED = new Set<KindName>(['Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
+const AGENT_SCOPED = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
+/** The tenant-admin and viewer belong to tenant "a"; the agent runs on host-a, where only tenant "a" has an endpoint. */
+const OWN = 'a';
+const OTHER = 'b';
+const HOST_OF: Record<string, string> = { a: 'host-a', b: 'host-b' };
+
+/** The issue's rules, cell by cell. */
+function expected(role: Role, verb: Verb, kind: KindName, own: boolean): number {
+  const ok = verb === 'create' ? 201 : 200;
+  const write = verb === 'create' || verb === 'update' || verb === 'delete';
+  if (role === 'admin') return ok;
+  if (role === 'agent') {
+    if (!write) return verb === 'get' && AGENT_SCOPED.has(kind) && !own ? 404 : 200;
+    if (kind === 'Endpoint') return own ? ok : verb === 'create' ? 403 : 404;
+    if (kind === 'Host') {
+      if (verb === 'delete') return 403;
+      if (!own) return 403;
+      return verb === 'create' ? 409 : 200; // its own Host exists already: allowed, then a conflict
+    }
+    return 403;
+  }
+  if (kind === 'GlobalPolicy' || kind === 'Host') return 403;
+  if (kind === 'Tenant') {
+    if (verb === 'list') return 200;
+    if (verb === 'create') return 403;
+    if (!own) return 404;
+    return verb === 'get' ? 200 : 403;
+  }
+  if (!own) return 404;
+  if (role === 'viewer' && write) return 403;
+  return ok;
+}
+
+let controller: RunningController;
+let admin: string;
+const tokens = {} as Record<Role, string>;
+let counter = 0;
+
+function sample(kind: KindName, tenant: string, name: string): TenetObject {
+  const n = ++counter;
+  const metadata = TENANT_SCOPED.has(kind) ? { name, tenant } : { name };
+  switch (kind) {
+    case 'Tenant':
+      return { apiVersion: V, kind, metadata, spec: {} };
+    case 'Network':
+      return { apiVersion: V, kind, metadata, spec: { subnets: [{ cidr: `10.${60 + Math.floor(n / 250)}.${n % 250}.0/24` }] } };
+    case 'Scope':
+      return { apiVersion: V, kind, metadata, spec: { description: 'x' } };
+    case 'Group':
+      return { apiVersion: V, kind, metadata, spec: { selector: { matchLabels: { app: name } } } };
+    case 'Policy':
+      return { apiVersion: V, kind, metadata, spec: { appliesTo: { group: 'web' }, ingress: [{ action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 80 }] }] } };
+    case 'Service':
+      return { apiVersion: V, kind, metadata, spec: { selector: { matchLabels: { app: 'web' } }, ports: [{ protocol: 'TCP', port: 80 }] } };
+    case 'Endpoint':
+      return { apiVersion: V, kind, metadata, spec: { network: 'net', host: HOST_OF[tenant] } };
+    case 'GlobalPolicy':
+      return { apiVersion: V, kind, metadata, spec: { tier: 'admin', priority: n, appliesTo: { tenants: ['a'] }, ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }] } };
+    case 'Host':
+      return { apiVersion: V, kind, metadata, spec: { underlayIP: `192.0.2.${n % 250}` } };
+  }
+}
+
+function collection(kind: KindName, tenant: string): string {
+  const info = kindInfo(kind)!;
+  return info.tenantScoped ? `/api/v1/tenants/${tenant}/${info.plural}` : `/api/v1/${info.plural}`;
+}
+
+function item(kind: KindName, tenant: string, name: string): string {
+  return `${collection(kind, tenant)}/${name}`;
+}
+
+async function adminCreate(object: TenetObject): Promise<void> {
+  const answer = await send(controller.url, 'POST', collection(object.kind, object.metadata.tenant ?? ''), { token: admin, body: object });
+  assert.equal(answer.status, 201, `setup create ${object.kind} ${object.metadata.name}: ${answer.text}`);
+}
+
+before(async () => {
+  controller = await startController();
+  admin = controller.adminToken;
+  tokens.admin = admin;
+  for (const t of [OWN, OTHER]) {
+    await adminCreate(sample('Tenant', t, t));
+    await adminCreate(sample('Network', t, 'net'));
+    await adminCreate(sample('Group', t, 'web'));
+    await adminCreate(sample('Host', '', HOST_OF[t]));
+    await adminCreate(sample('Endpoint', t, 'resident'));
+  }
+  tokens['tenant-admin'] = (await mintToken(controller.url, admin, { role: 'tenant-admin', tenant: OWN })).token;
+  tokens.viewer = (await mintToken(controller.url, admin, { role: 'viewer', tenant: OWN })).token;
+  tokens.agent = (await mintToken(controller.url, admin, { role: 'agent', host: 'host-a' })).token;
+});
+
+after(async () => {
+  await controller?.stop();
+});
+
+/** Runs one cell and returns the status it answered. Victims for update/delete are made by the admin first. */
+async function cell(role: Role, verb: Verb, kind: KindName, own: boolean): Promise<number> {
+  const token = tokens[role];
+  const tenant = own ? OWN : OTHER;
+  const base = controller.url;
+  const fresh = `${verb.slice(0, 3)}-${role.slice(0, 3)}-${++counter}`;
+  // Which existing object a read or write is about. Tenants and hosts the principal is scoped to are
+  // the "own" ones; an admin has no scope, so it gets fresh objects to change.
+  const existingName = (): string => {
+    if (kind === 'Tenant') return tenant;
+    if (kind === 'Host') return role === 'agent' ? (own ? 'host-a' : 'host-b') : HOST_OF[tenant];
+    if (kind === 'Network') return 'net';
+    if (kind === 'Group') return 'web';
+    if (kind === 'Endpoint') return 'resident';
+    return fresh;
+  };
+  if (verb === 'get') {
+    const name = existingName();
+    if (!['Tenant', 'Host', 'Network', 'Group', 'Endpoint'].includes(kind)) await adminCreate(sample(kind, tenant, name));
+    return (await send(base, 'GET', item(kind, tenant, name), { token })).status;
+  }
+  if (verb === 'list') return (await send(base, 'GET', collection(kind, tenant), { token })).status;
+  if (verb === 'create') {
+    let name = fresh;
+    if (kind === 'Host' && role === 'agent') name = own ? 'host-a' : 'host-z';
+    return (await send(base, 'POST', collection(kind, tenant), { token, body: sample(kind, tenant, name) })).status;
+  }
+  // update and delete act on a victim: scoped Tenant/Host rows use the principal's own or the other object.
+  let name: string;
+  const scopedRow = (kind === 'Tenant' && role !== 'admin') || (kind === 'Host' && role === 'agent');
+  if (scopedRow) name = existingName();
+  else {
+    name = fresh;
+    await adminCreate(sample(kind, tenant, name));
+  }
+  if (verb === 'delete') return (await send(base, 'DELETE', item(kind, tenant, name), { token })).status;
+  const current = (await send(base, 'GET', item(kind, tenant, name), { token: admin })).json as TenetObject;
+  const changed = { ...current, metadata: { ...current.metadata, labels: { touched: role } } };
+  return (await send(base, 'PUT', item(kind, tenant, name), { token, body: changed })).status;
+}
+
+test('role x verb x kind x own/other tenant: every cell answers as the rules say', async () => {
+  const wrong: string[] = [];
+  let cells = 0;
+  for (const role of ROLES) {
+    for (const kind of KINDS) {
+      for (const verb of VERBS) {
+        for (const own of [true, false]) {
+          const got = await cell(role, verb, kind, own);
+          const want = expected(role, verb, kind, own);
+          cells++;
+          if (got !== want) wrong.push(`${role} ${verb} ${kind} ${own ? 'own' : 'other'}: got ${got}, want ${want}`);
+        }
+      }
+    }
+  }
+  assert.equal(cells, ROLES.length * KINDS.length * VERBS.length * 2);
+  assert.deepEqual(wrong, []);
+});
+
+test('no token, a malformed or unknown token, a revoked and an expired token: 401; /healthz is open', async () => {
+  const base = controller.url;
+  assert.equal((await send(base, 'GET', '/healthz')).status, 200);
+  assert.equal((await send(base, 'GET', '/api/v1/tenants')).status, 401);
+  assert.equal((await send(base, 'GET', '/api/v1/watch?kinds=Tenant')).status, 401);
+  assert.equal((await send(base, 'GET', '/metrics')).status, 401);
+  assert.equal((await send(base, 'GET', '/api/v1/no-such-route')).status, 401, 'unknown routes do not reveal themselves to strangers');
+  assert.equal((await send(base, 'GET', '/api/v1/tenants', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } })).status, 401);
+  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: 'tnt_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' })).status, 401);
+  const [id] = admin.slice(4).split('_');
+  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: `tnt_${id}_${'x'.repeat(43)}` })).status, 401, 'right id, wrong secret');
+
+  const doomed = await mintToken(base, admin, { role: 'viewer', tenant: OWN });
+  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: doomed.token })).status, 200);
+  assert.equal((await send(base, 'DELETE', `/api/v1/tokens/${doomed.id}`, { token: admin })).status, 200);
+  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: doomed.token })).status, 401, 'revoked on this controller at once');
+
+  const brief = await mintToken(base, admin, { role: 'viewer', tenant: OWN, ttl: '1s' });
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: brief.token })).status, 401, 'expired');
+
+  const listed = (await send(base, 'GET', '/api/v1/tokens', { token: admin })).json as { items: Record<string, unknown>[] };
+  assert.ok(listed.items.length >= 4);
+  assert.ok(listed.items.every((t) => !('secretHash' in t) && !('token' in t)), 'token list never shows secrets or hashes');
+  assert.equal((await send(base, 'GET', '/api/v1/tokens', { token: tokens['tenant-admin'] })).status, 403);
+  assert.equal((await send(base, 'POST', '/api/v1/tokens', { token: tokens['tenant-admin'], body: { role: 'admin' } })).status, 403, 'no escalation');
+  assert.equal((await send(base, 'GET', '/api/v1/history', { token: tokens.viewer })).status, 403);
+  assert.equal((await send(base, 'POST', '/api/v1/rollback', { token: tokens['tenant-admin'], body: { revision: 1 } })).status, 403);
+});
+
+test('tenant roles: lists across tenants and apply are narrowed to their tenant', async () => {
+  const base = controller.url;
+  const ta = tokens['tenant-admin'];
+  const endpoints = (await send(base, 'GET', '/api/v1/endpoints', { token: ta })).json as { items: TenetObject[] };
+  assert.ok(endpoints.items.length > 0);
+  assert.deepEqual([...new Set(endpoints.items.map((e) => e.metadata.tenant))], [OWN]);
+  const tenants = (await send(base, 'GET', '/api/v1/tenants', { token: tokens.viewer })).json as { items: TenetObject[] };
+  assert.deepEqual(tenants.items.map((t) => t.metadata.name), [OWN]);
+  const snapshot = (await send(base, 'GET', '/api/v1/snapshot?kinds=Tenant,Network,Endpoint', { token: ta })).json as { items: TenetObject[] };
+  assert.ok(snapshot.items.every((o) => (o.kind === 'Tenant' ? o.metadata.name === OWN : o.metadata.tenant === OWN)));
+  assert.equal((await send(base, 'GET', '/api/v1/snapshot?kinds=Host', { token: ta })).status, 403);
+
+  const mine = sample('Scope', OWN, 'applied');
+  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: ta, body: { objects: [mine] } })).status, 200);
+  const theirs = sample('Scope', OTHER, 'sneaky');
+  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: ta, body: { objects: [sample('Scope', OWN, 'x2'), theirs] } })).status, 404);
+  assert.equal((await send(base, 'GET', item('Scope', OTHER, 'sneaky'), { token: admin })).status, 404, 'nothing of a refused apply was written');
+  assert.equal((await send(base, 'GET', item('Scope', OWN, 'x2'), { token: admin })).status, 404);
+  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: tokens.viewer, body: { objects: [sample('Scope', OWN, 'v')] } })).status, 403);
+
+  // A tenant-admin's watch across all tenants carries only its tenant's events.
+  const client = new TenetClient({ servers: [base], token: ta });
+  const start = (await client.list('Scope', { tenant: OWN })).resourceVersion;
+  const seen: WatchEvent[] = [];
+  const watch = client.watch({ kinds: ['Scope'] }, start, (event) => seen.push(event));
+  try {
+    await adminCreate(sample('Scope', OTHER, 'other-scope'));
+    await adminCreate(sample('Scope', OWN, 'own-scope'));
+    await waitFor(() => seen.some((e) => e.object?.metadata.name === 'own-scope'));
+    assert.deepEqual(seen.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.object?.metadata.tenant}/${e.object?.metadata.name}`), [`${OWN}/own-scope`]);
+  } finally {
+    watch.close();
+  }
+});
+
+async function waitFor(check: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('agent of host-a: lists, snapshot and watch never carry tenant b until b has an endpoint on host-a', async () => {
+  const base = controller.url;
+  const agent = new TenetClient({ servers: [base], token: tokens.agent });
+  const kinds: KindName[] = ['Tenant', 'Network', 'Group', 'Endpoint', 'Host', 'GlobalPolicy'];
+  const scoped = (items: TenetObject[], tenant: string) => items.filter((o) => AGENT_SCOPED.has(o.kind) && o.metadata.tenant === tenant);
+
+  const allEndpoints = await agent.list('Endpoint');
+  assert.ok(allEndpoints.items.length > 0);
+  assert.deepEqual(scoped(allEndpoints.items, OTHER), [], 'list across tenants hides b');
+  assert.deepEqual((await agent.list('Endpoint', { tenant: OTHER })).items, [], "list of b's collection is empty");
+  assert.deepEqual((await agent.list('Group', { tenant: OTHER })).items, []);
+  await assert.rejects(agent.get('Endpoint', 'resident', OTHER), (e: unknown) => e instanceof ApiError && e.status === 404);
+  assert.equal((await agent.get('Network', 'net', OTHER)).metadata.name, 'net', 'attach may read any network by name');
+
+  const snapshot = await agent.snapshot(kinds);
+  assert.deepEqual(scoped(snapshot.items, OTHER), []);
+  assert.ok(scoped(snapshot.items, OWN).some((o) => o.kind === 'Group'), 'its own tenants are all there');
+
+  const seen: WatchEvent[] = [];
+  const watch = agent.watch({ kinds }, snapshot.revision, (event) => seen.push(event));
+  let ended = false;
+  void watch.done.then(() => (ended = true), () => (ended = true));
+  try {
+    await adminCreate(sample('Group', OTHER, 'hidden-group'));
+    await adminCreate(sample('Endpoint', OTHER, 'hidden-ep'));
+    await adminCreate(sample('Group', OWN, 'visible-group'));
+    await waitFor(() => seen.some((e) => e.object?.metadata.name === 'visible-group'), 'visible-group');
+    assert.deepEqual(scoped(seen.flatMap((e) => (e.object ? [e.object] : [])), OTHER), [], 'no event of b');
+    assert.equal(ended, false);
+
+    // The agent attaches a container of tenant b on its host: b is needed now, the stream ends, a new snapshot has b.
+    const attached = await agent.create({ ...sample('Endpoint', OTHER, 'attached'), spec: { network: 'net', host: 'host-a' } });
+    assert.equal(attached.metadata.tenant, OTHER);
+    await waitFor(() => ended, 'the watch to end after the host started needing tenant b');
+  } finally {
+    watch.close();
+  }
+  const again = await agent.snapshot(kinds);
+  assert.ok(scoped(again.items, OTHER).some((o) => o.kind === 'Group' && o.metadata.name === 'hidden-group'), "b's groups now reach host-a");
+  assert.equal((await agent.get('Endpoint', 'hidden-ep', OTHER)).metadata.name, 'hidden-ep');
+});
