@@ -28,11 +28,11 @@ export interface AgentHost {
   stop(): Promise<void>;
 }
 
-function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[]; dockerPlugin: boolean }): Promise<ChildProcess> {
+function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[]; tokenFile: string; dockerPlugin: boolean }): Promise<ChildProcess> {
   const args = [
     'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
     '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
-    '--socket', host.socket, '--netns-prefix', host.prefix, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
+    '--socket', host.socket, '--netns-prefix', host.prefix, '--token-file', host.tokenFile, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
   ];
   const log = fs.openSync(path.join(host.dir, 'agent.log'), 'a');
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
@@ -94,7 +94,12 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
     created.push(hostNetns);
     await run('ip', ['-n', hostNetns, 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', hostNetns, 'addr', 'add', '10.254.0.1/32', 'dev', 'lo']);
-    const spec = { hostNetns, controllerSocket, hostName: `h-${tag}`, socket: path.join(dir, 'agent.sock'), prefix, dir, extra: options.agentArgs ?? [], dockerPlugin: options.dockerPlugin === true };
+    // An agent-role token for this host, in a 0600 file the agent reads (never on a command line).
+    const hostName = `h-${tag}`;
+    const tokenFile = path.join(dir, 'agent.token');
+    const issued = (await controller.client.request('POST', '/api/v1/tokens', { role: 'agent', host: hostName, description: 'tenet-cni tests' })) as { token: string };
+    fs.writeFileSync(tokenFile, `${issued.token}\n`, { mode: 0o600 });
+    const spec = { hostNetns, controllerSocket, hostName, socket: path.join(dir, 'agent.sock'), prefix, dir, tokenFile, extra: options.agentArgs ?? [], dockerPlugin: options.dockerPlugin === true };
     const dockerSocket = options.dockerPlugin === 'private' ? path.join(dir, 'docker-plugin.sock') : DOCKER_PLUGIN_SOCKET;
     if (options.dockerPlugin === 'private') spec.extra = ['--docker-plugin', dockerSocket, ...spec.extra];
     agent = await startAgentProcess(spec);

@@ -34,7 +34,7 @@ before(async () => {
   const socket = path.join(dir, 'controller.sock');
   controller = await startController({ extraArgs: ['--listen', `unix:${socket}`] });
   labStarted = true;
-  await labUp({ name: labName, hosts: 2, server: `unix:${socket}` });
+  await labUp({ name: labName, hosts: 2, server: `unix:${socket}`, token: controller.adminToken });
   await createNetwork(controller, 'acme', 'web', '10.40.0.0/24');
   const pluginDir = path.join(dir, 'cni-bin');
   fs.mkdirSync(pluginDir);
@@ -116,7 +116,8 @@ async function reaches(p: Podman, from: string, ip: string): Promise<boolean> {
 }
 
 async function explain(from: string, to: string): Promise<boolean> {
-  const { stdout } = await run(process.execPath, [CLI, '--server', controller!.url, 'explain', '--tenant', 'acme', '--from', from, '--to', to, '--port', 'tcp/7000', '-o', 'json']);
+  const env = { ...process.env, TENET_TOKEN: controller!.adminToken };
+  const { stdout } = await run(process.execPath, [CLI, '--server', controller!.url, 'explain', '--tenant', 'acme', '--from', from, '--to', to, '--port', 'tcp/7000', '-o', 'json'], { env });
   return (JSON.parse(stdout) as { allowed: boolean }).allowed;
 }
 
