@@ -1,6 +1,7 @@
 /** The Store conformance suite on a real single-node etcd, plus what only etcd has: several members. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EtcdStore } from '../../src/store/etcd-store';
 import { parseEtcdSpec } from '../../src/store/etcd-spec';
@@ -60,6 +61,77 @@ describe('etcd store spec', () => {
 
   it('fails to open with a clear error when nothing listens', async () => {
     await assert.rejects(EtcdStore.open({ hosts: ['127.0.0.1:1'], prefix: '/x', callTimeoutMs: 1000 }), /cannot reach etcd at 127\.0\.0\.1:1/);
+  });
+});
+
+/**
+ * A TCP relay to etcd that can lose one reply: once armed, it drops the connection instead of
+ * forwarding the next sizeable server frame (small ones are HTTP/2 housekeeping), so the request
+ * was applied by etcd but the client never hears back.
+ */
+async function lossyRelay(target: number): Promise<{ port: number; armLoss(): void; close(): Promise<void> }> {
+  let armed = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((down) => {
+    const up = net.connect(target, '127.0.0.1');
+    sockets.add(down).add(up);
+    const drop = () => {
+      down.destroy();
+      up.destroy();
+    };
+    down.on('data', (chunk) => up.write(chunk));
+    up.on('data', (chunk) => {
+      if (armed && chunk.length >= 40) {
+        armed = false;
+        drop();
+        return;
+      }
+      down.write(chunk);
+    });
+    down.on('error', drop).on('close', drop);
+    up.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    armLoss: () => (armed = true),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('etcd store when a txn reply is lost', () => {
+  let node: EtcdCluster;
+  before(async () => {
+    node = await startEtcd({ size: 1 });
+  });
+  after(async () => {
+    await node?.stop();
+  });
+
+  it('reports the txn that etcd applied as succeeded, not as a conflict with itself', async () => {
+    const relay = await lossyRelay(node.members[0].clientPort);
+    const store = await EtcdStore.open({ hosts: [`127.0.0.1:${relay.port}`], prefix: '/lost' });
+    try {
+      const before = await store.currentRevision();
+      relay.armLoss();
+      const result = await store.txn([{ key: '/k', modRevision: 0 }], [{ type: 'put', key: '/k', value: 'mine' }, { type: 'put', key: '/k2', value: 'too' }]);
+      assert.equal(result.succeeded, true, `txn reported ${JSON.stringify(result)}`);
+      const kv = await store.get('/k');
+      assert.equal(kv?.value, 'mine');
+      assert.equal(result.revision, kv?.modRevision);
+      // Applied once: the retry found its own write and did not write again.
+      assert.equal(await store.currentRevision(), before + 1);
+      // A real conflict is still a conflict.
+      const again = await store.txn([{ key: '/k', modRevision: 0 }], [{ type: 'put', key: '/k', value: 'other' }]);
+      assert.equal(again.succeeded, false);
+    } finally {
+      await store.close();
+      await relay.close();
+    }
   });
 });
 
