@@ -48,9 +48,11 @@ before(async () => {
   await containerd.ctr(['images', 'import', image], 120_000);
   imageName = (await containerd.ctr(['images', 'ls', '-q'])).split('\n').find((line) => line.includes('bb')) ?? 'localhost/bb:latest';
   if (!fs.existsSync(CNI_BIN)) {
-    if (!fs.existsSync(path.dirname(CNI_BIN))) {
+    // Remove exactly the directories this test creates (/opt/cni, or only /opt/cni/bin).
+    const topmost = ['/opt/cni', path.dirname(CNI_BIN)].find((dir) => !fs.existsSync(dir));
+    if (topmost) {
       fs.mkdirSync(path.dirname(CNI_BIN), { recursive: true });
-      cleanups.push(() => fs.rmSync(path.dirname(CNI_BIN), { recursive: true, force: true }));
+      cleanups.push(() => fs.rmSync(topmost, { recursive: true, force: true }));
     }
     fs.copyFileSync(nativeShim(), CNI_BIN);
     fs.chmodSync(CNI_BIN, 0o755);
