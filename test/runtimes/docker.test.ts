@@ -20,6 +20,8 @@ let dockerEnv: NodeJS.ProcessEnv = {};
 const hadRunDocker = fs.existsSync('/run/docker');
 const hadKeyJson = fs.existsSync('/etc/docker/key.json');
 const hadEtcDocker = fs.existsSync('/etc/docker');
+// dockerd's managed containerd creates its default opt directory there.
+const hadOptContainerd = fs.existsSync('/opt/containerd');
 
 async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
   return (await run('docker', args, { env: dockerEnv, timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout;
@@ -71,6 +73,7 @@ after(async () => {
   if (!hadRunDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
   if (!hadKeyJson) fs.rmSync('/etc/docker/key.json', { force: true });
   if (!hadEtcDocker) fs.rmSync('/etc/docker', { recursive: true, force: true });
+  if (!hadOptContainerd) fs.rmSync('/opt/containerd', { recursive: true, force: true });
 });
 
 async function endpoints(): Promise<Endpoint[]> {
