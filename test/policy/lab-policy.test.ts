@@ -15,6 +15,7 @@ import { startTestLab, waitUntil, type TestLab } from '../helpers/lab';
 import { AttachClient } from '../../src/cni/attach-client';
 import { labNetnsPrefix } from '../../src/lab/state';
 import { addNetns } from '../../src/kernel/ip';
+import { restartAgent } from '../../src/lab/lab';
 import { run } from '../../src/kernel/exec';
 import { importKubernetes, importNamespace, tenetName } from '../../src/core/k8s/import';
 import { caseVerdicts, type ConformanceCase } from '../../src/core/k8s/verdicts';
@@ -234,4 +235,20 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
   const zc = byKey.get('z/c')!;
   await waitUntil('y/d listening', async () => (await run('ip', ['netns', 'exec', yd.netns, 'ss', '-ltn'])).stdout.includes(':80 '));
   assert.equal(await probe(zc, yd, 'TCP', 80), false, 'y/d is isolated by the namespace policy from its first packet');
+
+  // An agent killed and restarted reads its kernel back and rewrites nothing: every rule keeps its handle.
+  const host = lab.state.hosts[0];
+  const routerNs = tenantNamespaceName(host.netnsPrefix, TENANT);
+  const handles = async () => {
+    const { stdout } = await run('ip', ['netns', 'exec', routerNs, 'nft', '-j', '-a', 'list', 'table', 'inet', 'tenet']);
+    const items = (JSON.parse(stdout) as { nftables: Array<{ rule?: { chain: string; handle: number } }> }).nftables;
+    return items.filter((i) => i.rule).map((i) => `${i.rule!.chain}#${i.rule!.handle}`).sort();
+  };
+  const beforeRestart = await handles();
+  await restartAgent(lab.state, host.name, 'SIGKILL');
+  // Attaching runs the enforcer on this host (read-back first, then only element updates).
+  const ze = await attachPod(lab, { ...template, namespace: 'z', name: 'e', labels: { pod: 'e' } }, host.name, '192.168.3.5');
+  assert.deepEqual(await handles(), beforeRestart, 'no chain was rewritten after the restart');
+  assert.equal(await probe(ze, zc, 'TCP', 80), true, 'z/e reaches z/c from its first packet');
+  assert.equal(await probe(ze, yd, 'TCP', 80), false, 'policies still hold after the restart');
 });
