@@ -92,6 +92,15 @@ export class EtcdStore implements Store {
     return Buffer.from(this.prefix + key);
   }
 
+  /**
+   * Every key starts with '/', so the namespace is `<prefix>/`: a range of '' must not reach into
+   * another installation whose prefix merely starts with ours (`/tenet` vs `/tenet2`).
+   */
+  private fullPrefix(prefix: string): Buffer {
+    if (prefix !== '' && !prefix.startsWith('/')) throw new Error(`store key prefix must start with '/' (got ${JSON.stringify(prefix)})`);
+    return this.full(prefix === '' ? '/' : prefix);
+  }
+
   private strip(key: Buffer): string {
     return key.toString().slice(this.prefix.length);
   }
@@ -137,7 +146,7 @@ export class EtcdStore implements Store {
 
   async range(prefix: string, options: { limit?: number } = {}): Promise<RangeResult> {
     this.check();
-    const start = this.full(prefix);
+    const start = this.fullPrefix(prefix);
     const end = prefixEnd(start);
     const wanted = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
     const items: KeyValue[] = [];
@@ -213,7 +222,7 @@ export class EtcdStore implements Store {
   async watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Promise<Watcher> {
     this.check();
     if (!Number.isInteger(afterRevision) || afterRevision < 0) throw new Error(`watch revision must be a non-negative integer (got ${afterRevision})`);
-    const key = this.full(prefix);
+    const key = this.fullPrefix(prefix);
     let inner: EtcdWatch | undefined;
     // A stream that lands on a dead member fails before it is created; another member may serve it.
     inner = await withRetry(() =>
@@ -247,8 +256,9 @@ export class EtcdStore implements Store {
 
   async currentRevision(): Promise<number> {
     this.check();
-    const key = Buffer.from(this.prefix);
-    const res = await this.call((kv) => kv.range({ key, range_end: prefixEnd(key), count_only: true }));
+    // A single-key read costs the same however many keys there are; a count over the prefix would not.
+    const key = Buffer.from(`${this.prefix}/`);
+    const res = await this.call((kv) => kv.range({ key, keys_only: true }));
     return Number(res.header.revision);
   }
 
@@ -280,7 +290,7 @@ function explainLimit(error: unknown, compares: number, ops: number): unknown {
 }
 
 function validateKey(key: string): void {
-  if (typeof key !== 'string' || key === '') throw new Error('store key must be a non-empty string');
+  if (typeof key !== 'string' || !key.startsWith('/')) throw new Error(`store key must be a string starting with '/' (got ${JSON.stringify(key)})`);
 }
 
 function validateTxn(compares: Compare[], ops: WriteOp[]): void {

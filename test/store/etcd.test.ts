@@ -103,13 +103,34 @@ async function lossyRelay(target: number): Promise<{ port: number; armLoss(): vo
   };
 }
 
-describe('etcd store when a txn reply is lost', () => {
+describe('etcd store: prefixes and lost replies', () => {
   let node: EtcdCluster;
   before(async () => {
     node = await startEtcd({ size: 1 });
   });
   after(async () => {
     await node?.stop();
+  });
+
+  it('installations under prefixes that share a start never see each other\'s keys', async () => {
+    const one = await EtcdStore.open({ hosts: node.hosts, prefix: '/iso' });
+    const two = await EtcdStore.open({ hosts: node.hosts, prefix: '/iso2' });
+    try {
+      const start = await one.currentRevision();
+      const events: string[] = [];
+      const watcher = await one.watch('', start, { onEvents: (e) => events.push(...e.map((x) => x.key)), onError: () => undefined });
+      await two.txn([], [{ type: 'put', key: '/objects/x', value: 'two' }]);
+      await one.txn([], [{ type: 'put', key: '/objects/y', value: 'one' }]);
+      while (events.length === 0) await new Promise((r) => setTimeout(r, 20));
+      watcher.cancel();
+      assert.deepEqual(events, ['/objects/y']);
+      assert.deepEqual((await one.range('')).items.map((kv) => kv.key), ['/objects/y']);
+      assert.deepEqual((await two.range('')).items.map((kv) => kv.key), ['/objects/x']);
+      await assert.rejects(one.txn([], [{ type: 'put', key: 'no-slash', value: 'x' }]), /must be a string starting with '\/'/);
+    } finally {
+      await one.close();
+      await two.close();
+    }
   });
 
   it('reports the txn that etcd applied as succeeded, not as a conflict with itself', async () => {
