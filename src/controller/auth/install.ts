@@ -148,7 +148,8 @@ function draftAudit(request: FastifyRequest, action: RouteAction | undefined): A
     fields.verb = action.verb;
     fields.kind = action.kind;
     const info = kindInfo(action.kind);
-    if (info?.tenantScoped) fields.tenant = clip(params.tenant);
+    // A Tenant's own entries count as that tenant's, so its admins see who changed it.
+    if (info?.tenantScoped || action.kind === 'Tenant') fields.tenant = clip(params.tenant);
     const name = action.nameFrom === 'param-tenant' ? params.tenant : action.nameFrom === 'param-name' ? params.name : undefined;
     if (name !== undefined) fields.name = clip(name);
   } else if (action?.type === 'apply') {
@@ -290,7 +291,10 @@ async function authorizeObject(
   const nameValue = action.nameFrom === 'param-name' ? params.name : action.nameFrom === 'param-tenant' ? params.tenant : action.nameFrom === 'body' ? body?.metadata?.name : undefined;
   const name = typeof nameValue === 'string' ? nameValue : action.nameFrom === 'none' ? undefined : '';
   const request_: Action = { verb, kind: action.kind, tenant: action.kind === 'Tenant' ? '' : tenant, ...(name !== undefined ? { name } : {}) };
-  if (request.auditFields && action.nameFrom === 'body' && name) request.auditFields.name = clip(name);
+  if (request.auditFields && action.nameFrom === 'body' && name) {
+    request.auditFields.name = clip(name);
+    if (action.kind === 'Tenant') request.auditFields.tenant = clip(name);
+  }
   const what = `${action.kind} ${tenant ? `${tenant}/` : ''}${name ?? ''}`.trim();
 
   if (principal.role === 'agent') {

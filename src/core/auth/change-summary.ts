@@ -26,11 +26,14 @@ export function changedPaths(before: unknown, after: unknown, prefix = '', limit
   const out: string[] = [];
   const walk = (a: unknown, b: unknown, at: string): void => {
     if (out.length >= limit) return;
-    if (isRecord(a) && isRecord(b)) {
-      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    // A mapping that appears or disappears is compared with an empty one, so the leaves are named.
+    if ((isRecord(a) || a === undefined) && (isRecord(b) || b === undefined) && (a !== undefined || b !== undefined)) {
+      const left = a ?? {};
+      const right = b ?? {};
+      for (const key of new Set([...Object.keys(left), ...Object.keys(right)])) {
         if (at === '' && (key === 'status' || key === 'apiVersion' || key === 'kind')) continue;
         if (at === 'metadata' && ['resourceVersion', 'uid', 'createdAt'].includes(key)) continue;
-        walk(a[key], b[key], at ? `${at}.${key}` : key);
+        walk(left[key], right[key], at ? `${at}.${key}` : key);
       }
       return;
     }

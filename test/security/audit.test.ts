@@ -1,0 +1,141 @@
+/**
+ * A scripted session of mutations by several tokens, allowed, failed and refused: each appears in
+ * the audit trail exactly once with the token that made it; successful changes carry their audit
+ * entry in the same store revision as the change itself; tenant-admins see only their tenant.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startController, type RunningController } from '../helpers/controller';
+import { runCli } from '../cli/run-cli';
+import type { AuditEntry } from '../../src/auth/audit-log';
+import { mintToken, send } from './http';
+
+const V = 'tenet.dev/v1';
+let controller: RunningController;
+
+before(async () => {
+  controller = await startController();
+});
+after(async () => {
+  await controller?.stop();
+});
+
+async function audit(token: string, query = ''): Promise<AuditEntry[]> {
+  const answer = await send(controller.url, 'GET', `/api/v1/audit${query}`, { token });
+  assert.equal(answer.status, 200, answer.text);
+  return (answer.json as { items: AuditEntry[] }).items;
+}
+
+async function revision(token: string): Promise<number> {
+  return Number(((await send(controller.url, 'GET', '/api/v1/tenants', { token })).json as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+}
+
+test('every mutation of a scripted session is audited exactly once with its token; refusals as refused', async () => {
+  const base = controller.url;
+  const admin = controller.adminToken;
+  const adminId = admin.split('_')[1];
+  const before = (await audit(admin)).length;
+  const expected: string[] = [];
+  const expect = (tokenId: string, verb: string, kind: string, tenant: string, name: string, outcome: string, code: number) =>
+    expected.push([tokenId, verb, kind, tenant, name, outcome, code].join(' '));
+  const call = async (method: string, path: string, token: string | undefined, body: unknown, status: number) => {
+    const answer = await send(base, method, path, { token, body });
+    assert.equal(answer.status, status, `${method} ${path}: ${answer.text}`);
+    return answer.json as Record<string, unknown>;
+  };
+
+  // A successful change and its audit entry are one txn: the store revision moves by exactly one.
+  const r0 = await revision(admin);
+  const tenant = await call('POST', '/api/v1/tenants', admin, { apiVersion: V, kind: 'Tenant', metadata: { name: 'shop' }, spec: {} }, 201);
+  assert.equal(Number((tenant.metadata as { resourceVersion: string }).resourceVersion), r0 + 1);
+  assert.equal(await revision(admin), r0 + 1, 'no separate audit write');
+  expect(adminId, 'create', 'Tenant', 'shop', 'shop', 'allowed', 201);
+  await call('POST', '/api/v1/tenants', admin, { apiVersion: V, kind: 'Tenant', metadata: { name: 'other' }, spec: {} }, 201);
+  expect(adminId, 'create', 'Tenant', 'other', 'other', 'allowed', 201);
+
+  const ta = await mintToken(base, admin, { role: 'tenant-admin', tenant: 'shop' });
+  expect(adminId, 'create', 'Token', 'shop', '', 'allowed', 201);
+  const viewer = await mintToken(base, admin, { role: 'viewer', tenant: 'shop' });
+  expect(adminId, 'create', 'Token', 'shop', '', 'allowed', 201);
+
+  await call('POST', '/api/v1/tenants/shop/networks', ta.token, { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.7.0.0/24' }] } }, 201);
+  expect(ta.id, 'create', 'Network', 'shop', 'net', 'allowed', 201);
+  await call('POST', '/api/v1/apply', ta.token, { objects: [{ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'shop' }, spec: { selector: { matchLabels: { app: 'web' } } } }] }, 200);
+  expect(ta.id, 'apply', 'Group', 'shop', '', 'allowed', 200);
+  await call('PATCH', '/api/v1/tenants/shop/groups/web', ta.token, { metadata: { labels: { tier: 'front' } } }, 200);
+  expect(ta.id, 'patch', 'Group', 'shop', 'web', 'allowed', 200);
+  await call('POST', '/api/v1/tenants/shop/endpoints', ta.token, { apiVersion: V, kind: 'Endpoint', metadata: { name: 'ep1', tenant: 'shop' }, spec: { network: 'net' } }, 201);
+  expect(ta.id, 'create', 'Endpoint', 'shop', 'ep1', 'allowed', 201);
+  await call('PUT', '/api/v1/tenants/shop/endpoints/ep1/status', ta.token, { status: { phase: 'ready' } }, 200);
+  expect(ta.id, 'status', 'Endpoint', 'shop', 'ep1', 'allowed', 200);
+  await call('DELETE', '/api/v1/tenants/shop/endpoints/ep1', ta.token, undefined, 200);
+  expect(ta.id, 'delete', 'Endpoint', 'shop', 'ep1', 'allowed', 200);
+  // An apply that changes nothing is still a request someone made.
+  await call('POST', '/api/v1/apply', ta.token, { objects: [{ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'shop', labels: { tier: 'front' } }, spec: { selector: { matchLabels: { app: 'web' } } } }] }, 200);
+  expect(ta.id, 'apply', 'Group', 'shop', '', 'allowed', 200);
+
+  // Failed (the service said no) and refused (access control said no).
+  await call('POST', '/api/v1/tenants/shop/networks', ta.token, { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.8.0.0/24' }] } }, 409);
+  expect(ta.id, 'create', 'Network', 'shop', 'net', 'failed', 409);
+  await call('POST', '/api/v1/tenants/shop/groups', viewer.token, { apiVersion: V, kind: 'Group', metadata: { name: 'g2', tenant: 'shop' }, spec: {} }, 403);
+  expect(viewer.id, 'create', 'Group', 'shop', 'g2', 'refused', 403);
+  await call('DELETE', '/api/v1/tenants/other', ta.token, undefined, 404);
+  expect(ta.id, 'delete', 'Tenant', 'other', 'other', 'refused', 404);
+  await call('DELETE', '/api/v1/tenants/shop/groups/web', undefined, undefined, 401);
+  expect('-', 'delete', 'Group', 'shop', 'web', 'refused', 401);
+
+  await call('DELETE', `/api/v1/tokens/${viewer.id}`, admin, undefined, 200);
+  expect(adminId, 'delete', 'Token', '', viewer.id, 'allowed', 200);
+  await call('POST', '/api/v1/tenants/shop/groups', viewer.token, { apiVersion: V, kind: 'Group', metadata: { name: 'g3', tenant: 'shop' }, spec: {} }, 401);
+  // Bodies of unauthenticated requests are never read: the name stays unknown.
+  expect(viewer.id, 'create', 'Group', 'shop', '', 'refused', 401);
+
+  const entries = (await audit(admin)).slice(before);
+  const got = entries.map((e) => [e.tokenId, e.verb, e.kind, e.tenant ?? '', e.name ?? '', e.outcome, e.code].join(' '));
+  assert.deepEqual(got.sort(), [...expected].sort());
+  const created = entries.find((e) => e.kind === 'Endpoint' && e.verb === 'create')!;
+  assert.match(created.summary ?? '', /created Endpoint shop\/ep1 \[10\.7\.0\.\d+\]/);
+  const patched = entries.find((e) => e.verb === 'patch')!;
+  assert.match(patched.summary ?? '', /configured Group shop\/web \(metadata\.labels\.tier\)/);
+  assert.match(entries.find((e) => e.code === 409)!.summary ?? '', /already exists/, 'a failure records the reason');
+  assert.ok(entries.every((e) => e.role.length > 0 && !Number.isNaN(Date.parse(e.at))));
+
+  // Tenant-admins see their tenant's entries only; viewers and agents none.
+  const own = await audit(ta.token);
+  assert.ok(own.length > 0 && own.every((e) => e.tenant === 'shop'));
+  assert.equal((await audit(ta.token, '?tenant=shop')).length, own.length);
+  assert.equal((await send(base, 'GET', '/api/v1/audit?tenant=other', { token: ta.token })).status, 404);
+  const viewer2 = await mintToken(base, admin, { role: 'viewer', tenant: 'shop' });
+  assert.equal((await send(base, 'GET', '/api/v1/audit', { token: viewer2.token })).status, 403);
+
+  // Append-only: there is no route that writes or deletes entries.
+  const count = (await audit(admin)).length;
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    for (const path of ['/api/v1/audit', `/api/v1/audit/${encodeURIComponent(entries[0].id)}`]) {
+      const status = (await send(base, method, path, { token: admin, body: {} })).status;
+      assert.ok(status === 404 || status === 400, `${method} ${path}: ${status}`);
+    }
+  }
+  const afterAttempts = await audit(admin);
+  assert.deepEqual(afterAttempts.slice(0, count), (await audit(admin)).slice(0, count), 'earlier entries unchanged');
+  assert.equal(afterAttempts.length, count + 8, 'the attempts themselves are recorded as failed');
+  assert.ok(afterAttempts.slice(count).every((e) => e.outcome === 'failed' && (e.code === 404 || e.code === 400)));
+});
+
+test('tenet audit: table and JSON, --tenant and --since, tenant-admin narrowed', async () => {
+  const admin = controller.adminToken;
+  const ta = await mintToken(controller.url, admin, { role: 'tenant-admin', tenant: 'shop' });
+  const json = await runCli(controller.url, ['audit', '--since', '1h', '-o', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  const items = (JSON.parse(json.stdout) as { items: AuditEntry[] }).items;
+  assert.ok(items.some((e) => e.tenant === 'other') && items.some((e) => e.tenant === 'shop'));
+  const narrowed = await runCli(controller.url, ['audit', '-o', 'json'], { env: { TENET_TOKEN: ta.token } });
+  assert.equal(narrowed.code, 0, narrowed.stderr);
+  assert.ok((JSON.parse(narrowed.stdout) as { items: AuditEntry[] }).items.every((e) => e.tenant === 'shop'));
+  const table = await runCli(controller.url, ['audit', '--tenant', 'shop']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^TIME\s+TOKEN\s+VERB\s+OBJECT\s+OUTCOME\s+SUMMARY/);
+  assert.match(table.stdout, /create\s+Network shop\/net\s+allowed 201/);
+  const bad = await runCli(controller.url, ['audit', '--since', 'yesterday']);
+  assert.equal(bad.code, 2);
+});
