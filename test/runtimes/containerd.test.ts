@@ -11,6 +11,7 @@ import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { createNetwork, startAgentHost, type AgentHost } from '../cni/agent-host';
 import { nativeShim } from '../cni/shim-helpers';
 import { RuntimeUnavailable, setupPodman, startContainerd, teardownPodman, which, type Podman } from './runtime-helpers';
+import { removeIfCreatedLater } from './runtime-helpers';
 
 const CNI_BIN = '/opt/cni/bin/tenet';
 const NET_D = '/etc/cni/net.d';
@@ -21,6 +22,8 @@ let containerd: Awaited<ReturnType<typeof startContainerd>> | undefined;
 let skip: string | undefined;
 let imageName = '';
 const cleanups: (() => void)[] = [];
+
+const removeCaches = removeIfCreatedLater();
 
 before(async () => {
   if (!(await which('containerd')) || !(await which('ctr')) || !(await which('podman'))) {
@@ -75,6 +78,7 @@ after(async () => {
   }
   if (podman) await teardownPodman(podman);
   await host?.stop();
+  removeCaches();
 });
 
 test('ctr run --cni gets a Tenet address; the DEL on exit (empty CNI_NETNS) cleans up', async (t) => {

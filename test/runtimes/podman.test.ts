@@ -16,6 +16,7 @@ import { startController, type RunningController } from '../helpers/controller';
 import { createNetwork } from '../cni/agent-host';
 import { nativeShim, ROOT } from '../cni/shim-helpers';
 import { run, RuntimeUnavailable, setupPodman, teardownPodman, which, type Podman } from './runtime-helpers';
+import { removeIfCreatedLater } from './runtime-helpers';
 
 const labName = `p${crypto.randomBytes(3).toString('hex')}`;
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -24,6 +25,8 @@ let controller: RunningController | undefined;
 let labStarted = false;
 let podman: Podman | undefined;
 let skip: string | undefined;
+
+const removeCaches = removeIfCreatedLater();
 
 before(async () => {
   if (!(await which('podman')) || !(await which('runc'))) {
@@ -72,6 +75,7 @@ after(async () => {
   }
   await controller?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  removeCaches();
 });
 
 async function endpoints(): Promise<Endpoint[]> {

@@ -175,3 +175,14 @@ export async function startContainerd(dir: string): Promise<{ daemon: Daemon; ad
     ctr: async (args, timeoutMs = 60_000) => (await run('ctr', ['--address', address, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout,
   };
 }
+
+/**
+ * Runtimes keep caches outside their configurable roots (podman: /var/lib/containers/cache, libcni:
+ * /var/lib/cni/results). Returns a cleanup that removes those that did not exist before the test.
+ */
+export function removeIfCreatedLater(paths: string[] = ['/var/lib/containers', '/var/lib/cni']): () => void {
+  const absent = paths.filter((p) => !fs.existsSync(p));
+  return () => {
+    for (const p of absent) fs.rmSync(p, { recursive: true, force: true });
+  };
+}
