@@ -115,10 +115,11 @@ export class SqliteStore implements Store {
       rangeLimit: this.db.prepare<[string, string, number], Row>(
         'SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?',
       ),
-      upsert: this.db.prepare<[string, string, number, number]>(
-        'INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_rev = excluded.mod_rev',
+      // One statement per write: RETURNING gives the createRevision a put keeps and the value a delete removes.
+      upsert: this.db.prepare<[string, string, number, number], { create_rev: number }>(
+        'INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_rev = excluded.mod_rev RETURNING create_rev',
       ),
-      remove: this.db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
+      remove: this.db.prepare<[string], { value: string; create_rev: number }>('DELETE FROM kv WHERE key = ? RETURNING value, create_rev'),
       event: this.db.prepare<[number, number, number, string, string, number]>(
         'INSERT INTO events (rev, seq, type, key, value, create_rev) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -130,7 +131,9 @@ export class SqliteStore implements Store {
     this.revision = this.statements.getMeta.get('revision')!.value;
     this.compacted = this.statements.getMeta.get('compacted')!.value;
     this.runBatch = this.db.transaction((batch: PendingTxn[]) => {
+      const start = this.revision;
       for (const item of batch) item.result = this.applyTxn(item.compares, item.ops);
+      if (this.revision !== start) this.statements.setMeta.run(this.revision, 'revision');
     });
   }
 
@@ -206,19 +209,17 @@ export class SqliteStore implements Store {
     const events: StoreEvent[] = [];
     let seq = 0;
     for (const op of ops) {
-      const existing = this.statements.get.get(op.key);
       if (op.type === 'put') {
-        const createRevision = existing ? existing.create_rev : revision;
-        this.statements.upsert.run(op.key, op.value, createRevision, revision);
+        const createRevision = this.statements.upsert.get(op.key, op.value, revision, revision)!.create_rev;
         this.statements.event.run(revision, seq++, PUT, op.key, op.value, createRevision);
         events.push({ type: 'put', key: op.key, value: op.value, revision, createRevision });
-      } else if (existing) {
-        this.statements.remove.run(op.key);
-        this.statements.event.run(revision, seq++, DELETE, op.key, existing.value, existing.create_rev);
-        events.push({ type: 'delete', key: op.key, value: existing.value, revision, createRevision: existing.create_rev });
+      } else {
+        const removed = this.statements.remove.get(op.key);
+        if (!removed) continue;
+        this.statements.event.run(revision, seq++, DELETE, op.key, removed.value, removed.create_rev);
+        events.push({ type: 'delete', key: op.key, value: removed.value, revision, createRevision: removed.create_rev });
       }
     }
-    this.statements.setMeta.run(revision, 'revision');
     const compactTo = revision - this.retain;
     if (compactTo - this.compacted >= this.compactStep) {
       this.statements.compact.run(compactTo);
