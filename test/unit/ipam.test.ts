@@ -107,6 +107,19 @@ test('a sweep finds room the free list does not know about (addresses freed else
   assert.equal(allocator.usedCount, 4);
 });
 
+test('with a tiny free list, released values beyond it are found again by a sweep', () => {
+  const allocator = new RangeAllocator(10n, 19n, [[15n, 15n]], { freeListCap: 1 });
+  const all: bigint[] = [];
+  for (let v = allocator.allocate(); v !== undefined; v = allocator.allocate()) all.push(v);
+  assert.equal(all.length, 9);
+  for (const v of [11n, 13n, 17n, 19n]) allocator.release(v);
+  assert.equal(allocator.usedCount, 5);
+  const again = [allocator.allocate(), allocator.allocate(), allocator.allocate(), allocator.allocate()];
+  assert.deepEqual([...again].sort(), [11n, 13n, 17n, 19n]);
+  assert.equal(allocator.allocate(), undefined);
+  assert.equal(allocator.usedCount, 9);
+});
+
 test('VNIs start at 4096, are unique and come back on release', () => {
   const pool = new VniPool();
   const a = pool.allocate()!;

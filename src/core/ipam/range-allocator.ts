@@ -19,11 +19,20 @@ export class RangeAllocator {
   /** How many values can be handed out at all. */
   readonly capacity: bigint;
 
+  /**
+   * At most this many released values are remembered. Beyond it a release is only counted: a later
+   * sweep finds the value again. This bounds memory on huge ranges (an IPv6 /64 whose cursor never
+   * reaches the end) under endless churn.
+   */
+  private readonly freeListCap: number;
+
   constructor(
     readonly first: bigint,
     readonly last: bigint,
     excluded: readonly Range[] = [],
+    options: { freeListCap?: number } = {},
   ) {
+    this.freeListCap = options.freeListCap ?? 65_536;
     this.excluded = mergeRanges(excluded.map(([a, b]) => [a < first ? first : a, b > last ? last : b] as Range).filter(([a, b]) => a <= b));
     let excludedCount = 0n;
     for (const [a, b] of this.excluded) excludedCount += b - a + 1n;
@@ -56,7 +65,7 @@ export class RangeAllocator {
     if (!this.used.delete(value)) return;
     if (this.isAllowed(value)) {
       this.usedAllowed--;
-      this.free.push(value);
+      if (this.free.length - this.freeHead < this.freeListCap) this.free.push(value);
     }
   }
 
