@@ -187,13 +187,18 @@ export class ObjectService {
   async patch(kind: KindName, pathTenant: string | undefined, name: string, patch: unknown, ctx: WriteContext): Promise<TenetObject> {
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw invalid('a merge patch must be a JSON object');
     const current = await this.get(kind, pathTenant ?? '', name);
+    const liveRevision = Number(current.metadata.resourceVersion);
     const merged = mergePatch(current, patch) as Record<string, unknown>;
     // Only a resourceVersion the patch itself names is a precondition; the one merged from the live object is not.
+    // (The live object was read just now, so the patch applies to exactly that version.)
     const patchMeta = (patch as { metadata?: { resourceVersion?: unknown } }).metadata;
-    const meta = merged.metadata as Record<string, unknown> | undefined;
-    if (meta && (patchMeta?.resourceVersion === undefined || patchMeta.resourceVersion === null)) delete meta.resourceVersion;
+    if (merged.metadata !== null && typeof merged.metadata === 'object') {
+      const meta = { ...(merged.metadata as Record<string, unknown>) };
+      if (patchMeta?.resourceVersion === undefined || patchMeta.resourceVersion === null) delete meta.resourceVersion;
+      merged.metadata = meta;
+    }
     const object = this.prepare(kind, pathTenant, name, merged, 'replace');
-    const expected = revisionOf(object) ?? Number(current.metadata.resourceVersion);
+    const expected = revisionOf(object) ?? liveRevision;
     const outcome = await this.write([{ ref: refOf(object), after: object, mustExist: true, expectedRevision: expected }], ctx);
     return outcome.objects[0]!;
   }

@@ -43,6 +43,12 @@ test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE',
     assert.equal((patched as TenetObject).metadata.labels?.patched, 'true');
     assert.equal((patched as TenetObject).metadata.labels?.changed, 'yes');
   }
+  // A patch of the spec alone (no metadata at all) applies to the live version.
+  const mtu = await c.patch<TenetObject>('Network', 'web', 'crud', { spec: { mtu: 1450 } });
+  assert.equal(mtu.spec.mtu, 1450);
+  assert.deepEqual((mtu.spec.subnets as unknown[]).length, 2);
+  // null removes a field (RFC 7386).
+  assert.equal((await c.patch<TenetObject>('Network', 'web', 'crud', { spec: { mtu: null } })).spec.mtu, undefined);
   const global = await c.create({
     apiVersion: V,
     kind: 'GlobalPolicy',
