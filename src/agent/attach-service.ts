@@ -9,6 +9,7 @@ import { AttachApiError, type AttachApi } from '../cni/attach-api';
 import { ApiError, UnreachableError } from '../client/errors';
 import type { TenetClient } from '../client/api-client';
 import { attachPlan } from '../core/dataplane/attach-plan';
+import { hostRoute } from '../core/dataplane/desired';
 import { buildHostView, type EndpointView, type HostView } from '../core/dataplane/host-view';
 import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
@@ -107,7 +108,7 @@ export class AttachService implements AttachApi {
           throw error;
         }
         mark('host');
-        core.reconciler.invalidate(routerNs);
+        core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
         // The container side and the policy for the new host interface are independent: run them together.
         await Promise.all([
           ipBatchAt(request.netns, plan.containerLines).then(() => mark('container')),
@@ -156,7 +157,7 @@ export class AttachService implements AttachApi {
       await core.mutex.run(async () => {
         if (await this.vethExists(ns, veth)) {
           await ipBatch([`link del ${veth}`], { netns: ns });
-          core.reconciler.invalidate(ns);
+          core.reconciler.noteDetached(ns, veth);
           detached = true;
         }
         if (core.enforcer?.endpointRemoved) await core.enforcer.endpointRemoved(core.view(), { tenant, name, hostIfName: veth }).catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
@@ -267,6 +268,7 @@ export class AttachService implements AttachApi {
     try {
       await core.mutex.run(async () => {
         if (netnsExists(ns) && (await this.vethExists(ns, veth))) await ipBatch([`link del ${veth}`], { netns: ns });
+        core.reconciler.invalidate(ns);
       });
     } catch (error) {
       core.log('warn', 'rollback: deleting veth failed', { veth, error: (error as Error).message });

@@ -4,7 +4,7 @@
  * so that anything changed behind the agent's back, or while it was down, is repaired.
  */
 import { desiredHostState, desiredNamespace } from '../core/dataplane/desired';
-import { diffHost, diffNamespace, type ActualNamespace, type NamespacePlan } from '../core/dataplane/diff';
+import { diffHost, diffNamespace, recordAttached, recordDetached, stateAfterPlan, type ActualNamespace, type NamespacePlan } from '../core/dataplane/diff';
 import type { HostView, TenantView } from '../core/dataplane/host-view';
 import { tenantOfNamespace } from '../core/dataplane/names';
 import { parseNamespace } from '../core/dataplane/parse';
@@ -31,6 +31,8 @@ export interface ReconcileOptions {
 export class Reconciler {
   /** Namespace → JSON of the desired state last applied without failures. */
   private readonly applied = new Map<string, string>();
+  /** Namespace → the kernel state as last read or as last made: incremental passes diff against it, reading nothing. */
+  private readonly known = new Map<string, ActualNamespace>();
 
   constructor(
     private readonly netnsPrefix: string,
@@ -58,7 +60,12 @@ export class Reconciler {
     const actual = new Map<string, ActualNamespace | undefined>();
     const signatures = new Map(desired.namespaces.map((d) => [d.name, JSON.stringify(d)]));
     const todo = desired.namespaces.filter((d) => options.full || !owned.includes(d.name) || this.applied.get(d.name) !== signatures.get(d.name));
-    await Promise.all(todo.map(async (d) => actual.set(d.name, owned.includes(d.name) ? await this.readActual(d.name) : undefined)));
+    await Promise.all(
+      todo.map(async (d) => {
+        const record = options.full ? undefined : this.known.get(d.name);
+        actual.set(d.name, !owned.includes(d.name) ? undefined : (record ?? (await this.readActual(d.name))));
+      }),
+    );
     let plan = diffHost(todo, actual, owned, options);
     if (plan.namespaces.some((p) => p.hostLines.length > 0)) plan = diffHost(todo, actual, owned, { ...options, hostVxlans: await readHostVxlans() });
     plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name));
@@ -66,9 +73,14 @@ export class Reconciler {
     for (const nsPlan of plan.namespaces) {
       const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
-      if (report.failures.length === failuresBefore && nsPlan.missingVeths.length === 0) this.applied.set(nsPlan.name, signatures.get(nsPlan.name)!);
+      const clean = report.failures.length === failuresBefore;
+      if (clean && nsPlan.missingVeths.length === 0) this.applied.set(nsPlan.name, signatures.get(nsPlan.name)!);
       else this.applied.delete(nsPlan.name);
+      const desiredNs = todo.find((d) => d.name === nsPlan.name)!;
+      if (clean) this.known.set(nsPlan.name, stateAfterPlan(desiredNs, actual.get(nsPlan.name), nsPlan, options.protectedVeths));
+      else this.known.delete(nsPlan.name);
     }
+    for (const name of [...this.known.keys()]) if (!signatures.has(name)) this.known.delete(name);
     for (const name of [...this.applied.keys()]) if (!signatures.has(name)) this.applied.delete(name);
     const skipped = new Set(desired.namespaces.filter((d) => !todo.includes(d)).map((d) => d.name));
     // A skipped namespace was applied cleanly with every veth present.
@@ -84,9 +96,23 @@ export class Reconciler {
     return report;
   }
 
-  /** Forget what was applied to a namespace (the attach path changed it), so the next pass reads it back. */
+  /** Forget everything about a namespace, so the next pass reads it back. */
   invalidate(netns: string): void {
     this.applied.delete(netns);
+    this.known.delete(netns);
+  }
+
+  /** The attach path plumbed `veth`: update the record instead of reading the kernel again. */
+  noteAttached(view: HostView, tenant: TenantView, veth: string, loAddresses: readonly string[]): void {
+    this.applied.delete(tenant.routerNamespace);
+    const known = this.known.get(tenant.routerNamespace);
+    if (known) this.known.set(tenant.routerNamespace, recordAttached(known, desiredNamespace(view, tenant), veth, loAddresses));
+  }
+
+  noteDetached(netns: string, veth: string): void {
+    this.applied.delete(netns);
+    const known = this.known.get(netns);
+    if (known) this.known.set(netns, recordDetached(known, veth));
   }
 
   /** Reconciles one tenant's namespace only (the attach path, when the namespace must be created first). */
@@ -97,6 +123,8 @@ export class Reconciler {
     const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
     await this.applyNamespacePlan(plan, report);
     this.applied.delete(plan.name);
+    if (report.failures.length === 0) this.known.set(plan.name, stateAfterPlan(desired, actual, plan, options.protectedVeths));
+    else this.known.delete(plan.name);
     return report;
   }
 

@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildHostView } from '../../src/core/dataplane/host-view';
 import { desiredHostState } from '../../src/core/dataplane/desired';
-import { diffHost, diffNamespace, isEmptyPlan, type ActualNamespace } from '../../src/core/dataplane/diff';
+import { diffHost, diffNamespace, isEmptyPlan, recordAttached, recordDetached, stateAfterPlan, type ActualNamespace } from '../../src/core/dataplane/diff';
 import {
   NameError,
   endpointNameFor,
@@ -216,4 +216,22 @@ test('attach plan: host side in one batch, IPv6 without a prefix route, permanen
   ]);
   assert.equal(plan.result.mac, '02:00:00:00:00:aa');
   assert.equal(plan.result.mtu, 1450);
+});
+
+test('kernel record: the state after a clean plan diffs to nothing; attach and detach records follow the veth', () => {
+  const view = buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' });
+  const [desired] = desiredHostState(view).namespaces;
+  const fresh = diffNamespace(desired, undefined);
+  const after = stateAfterPlan(desired, undefined, fresh);
+  const veth = hostVethName('red', 'a');
+  assert.ok(!after.veths.some((v) => v.name === veth), 'the reconciler did not create the veth, so the record has none');
+  const again = diffNamespace(desired, after);
+  assert.deepEqual(again.removeLines, []);
+  assert.deepEqual(again.addLines, []);
+  assert.deepEqual(again.bridgeLines, []);
+  const attached = recordAttached(after, desired, veth, ['10.0.1.1/32']);
+  assert.ok(isEmptyPlan(diffNamespace(desired, attached)), 'after the attach nothing is left to do');
+  const detached = recordDetached(attached, veth);
+  assert.deepEqual(detached.routes.filter((r) => r.dev === veth), []);
+  assert.deepEqual(diffNamespace(desired, detached).missingVeths, [{ name: veth, endpoint: 'a' }]);
 });

@@ -114,7 +114,8 @@ export function diffNamespace(desired: NamespaceState, actual: ActualNamespace |
     }
   }
   const usable = (dev: string): boolean => presentVeths.has(dev) || (desired.vxlan?.name === dev);
-  const surviving = (dev: string): boolean => !deletedLinks.has(dev);
+  // Entries on a protected veth belong to an attach in flight: leave them alone too.
+  const surviving = (dev: string): boolean => !deletedLinks.has(dev) && (desiredVeths.has(dev) || !protectedVeths.has(dev));
 
   // Addresses on lo.
   const wantLo = new Set(desired.loAddresses);
@@ -171,5 +172,60 @@ export function diffHost(
   return {
     namespaces: desired.map((d) => diffNamespace(d, actual.get(d.name), options)),
     deleteNamespaces: ownedNamespaces.filter((name) => !wanted.has(name) && !(options.protectedNamespaces?.has(name) ?? false)).sort(),
+  };
+}
+
+/**
+ * What the namespace looks like once `plan` was applied without failures: the kernel record the agent
+ * keeps so that the next incremental pass needs no read-back.
+ */
+export function stateAfterPlan(desired: NamespaceState, actual: ActualNamespace | undefined, plan: NamespacePlan, protectedVeths: ReadonlySet<string> = new Set()): ActualNamespace {
+  const missing = new Set(plan.missingVeths.map((m) => m.name));
+  const wanted = new Set(desired.veths.map((v) => v.name));
+  const kept = (actual?.veths ?? []).filter((v) => protectedVeths.has(v.name) && !wanted.has(v.name));
+  const keptNames = new Set(kept.map((v) => v.name));
+  const veths = [...desired.veths.filter((v) => !missing.has(v.name)).map((v) => ({ name: v.name, mac: v.mac, mtu: v.mtu, up: true })), ...kept];
+  const usable = (dev: string): boolean => veths.some((v) => v.name === dev) || desired.vxlan?.name === dev;
+  const routes = desired.routes.filter((r) => usable(r.dev));
+  const routeDsts = new Set(routes.map((r) => r.dst));
+  return {
+    name: desired.name,
+    tenant: desired.tenant,
+    vxlan: desired.vxlan ? { ...desired.vxlan } : undefined,
+    veths,
+    loAddresses: [...desired.loAddresses],
+    routes: [...routes, ...(actual?.routes ?? []).filter((r) => keptNames.has(r.dev) && !routeDsts.has(r.dst))],
+    neighbours: [...desired.neighbours.filter((n) => usable(n.dev)), ...(actual?.neighbours ?? []).filter((n) => keptNames.has(n.dev))],
+    proxies: [...desired.proxies.filter((p) => usable(p.dev)), ...(actual?.proxies ?? []).filter((p) => keptNames.has(p.dev))],
+    fdb: desired.fdb.filter((f) => usable(f.dev)),
+    strayLinks: [],
+    vxlanUp: desired.vxlan !== undefined,
+  };
+}
+
+/** The record after an attach plumbed `veth` as `desired` describes it (plus the gateways it put on lo). */
+export function recordAttached(known: ActualNamespace, desired: NamespaceState, veth: string, loAddresses: readonly string[]): ActualNamespace {
+  const want = desired.veths.find((v) => v.name === veth);
+  if (!want) return known;
+  const routes = desired.routes.filter((r) => r.dev === veth);
+  const dsts = new Set(routes.map((r) => r.dst));
+  return {
+    ...known,
+    veths: [...known.veths.filter((v) => v.name !== veth), { name: veth, mac: want.mac, mtu: want.mtu, up: true }],
+    loAddresses: [...new Set([...known.loAddresses, ...loAddresses])].sort(),
+    routes: [...known.routes.filter((r) => !dsts.has(r.dst)), ...routes],
+    neighbours: [...known.neighbours.filter((n) => n.dev !== veth), ...desired.neighbours.filter((n) => n.dev === veth)],
+    proxies: [...known.proxies.filter((p) => p.dev !== veth), ...desired.proxies.filter((p) => p.dev === veth)],
+  };
+}
+
+/** The record after `veth` was deleted (its routes and neighbours went with it). */
+export function recordDetached(known: ActualNamespace, veth: string): ActualNamespace {
+  return {
+    ...known,
+    veths: known.veths.filter((v) => v.name !== veth),
+    routes: known.routes.filter((r) => r.dev !== veth),
+    neighbours: known.neighbours.filter((n) => n.dev !== veth),
+    proxies: known.proxies.filter((p) => p.dev !== veth),
   };
 }
