@@ -99,6 +99,10 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // A 32 MiB page cache keeps the hot part of the database (objects, recent events) out of read
+    // syscalls; checkpointing every ~16 MiB of WAL instead of 4 MiB writes pages that change often once.
+    this.db.pragma('cache_size = -32768');
+    this.db.pragma('wal_autocheckpoint = 4000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS events (rev INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, key TEXT NOT NULL,
