@@ -247,7 +247,7 @@ export class DockerDriver {
     const endpointId = assertDockerId(request.EndpointID, 'EndpointID');
     const binding = await this.bindings.network(networkId);
     const ifName = stagingIfName(endpointId);
-    if (!linkExists(ifName)) throw new DriverError(`endpoint ${endpointId.slice(0, 12)} has no interface ${ifName}; remove and recreate the container`);
+    if (!(await linkExists(ifName))) throw new DriverError(`endpoint ${endpointId.slice(0, 12)} has no interface ${ifName}; remove and recreate the container`);
     const network = await this.tenetNetwork(binding.tenant, binding.network);
     const answer: Json = { InterfaceName: { SrcName: ifName, DstPrefix: 'eth' }, DisableGatewayService: true };
     for (const subnet of network.spec.subnets) {

@@ -43,7 +43,16 @@ export class StagingNamespace {
   }
 }
 
-/** Whether an interface exists in this process's namespace. */
-export function linkExists(ifName: string): boolean {
-  return IFNAME_REGEX.test(ifName) && fs.existsSync(`/sys/class/net/${ifName}`);
+/**
+ * Whether an interface exists in this process's network namespace. Asked over netlink (`ip`), not
+ * /sys/class/net: an agent started with `nsenter --net` still sees the root namespace's sysfs.
+ */
+export async function linkExists(ifName: string): Promise<boolean> {
+  if (!IFNAME_REGEX.test(ifName)) return false;
+  try {
+    await run('ip', ['link', 'show', 'dev', ifName]);
+    return true;
+  } catch {
+    return false;
+  }
 }

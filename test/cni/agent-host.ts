@@ -29,13 +29,15 @@ export interface AgentHost {
 }
 
 function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[]; tokenFile: string; dockerPlugin: boolean }): Promise<ChildProcess> {
+  // nsenter --net, not ip netns exec: the latter gives the agent its own mount namespace, and the
+  // tenant namespaces it creates would vanish with it on a restart (the lab does the same).
   const args = [
-    'netns', 'exec', host.hostNetns, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
+    `--net=/run/netns/${host.hostNetns}`, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
     '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
     '--socket', host.socket, '--netns-prefix', host.prefix, '--token-file', host.tokenFile, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
   ];
   const log = fs.openSync(path.join(host.dir, 'agent.log'), 'a');
-  const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
+  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', log] });
   fs.closeSync(log);
   return new Promise((resolve, reject) => {
     let out = '';

@@ -114,6 +114,10 @@ test('docker network create, agent restart, run, connectivity, rm, network rm', 
     if (!reply.includes('hello-from-tb')) await new Promise((r) => setTimeout(r, 200));
   }
   assert.match(reply, /hello-from-tb/, 'TCP works');
+  // An agent restart under running containers changes nothing they see, and rm still works after it.
+  await host!.restartAgent();
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.match(await docker(['exec', 'ta', 'ping', '-c', '1', '-W', '2', b]), /1 packets received/, 'traffic survives an agent restart');
   const gwbridge = await run('ip', ['-n', host!.hostNetns, '-br', 'link']);
   assert.doesNotMatch(gwbridge.stdout, /docker_gwbridge/, 'no docker_gwbridge was created');
 
