@@ -20,12 +20,15 @@ export class NetworkPool {
     return this.subnets.find((s) => s.contains(ip));
   }
 
+  // Called for every address event the store's watch delivers: parse once.
   markUsed(ip: string): void {
-    this.subnetFor(ip)?.markUsed(ip);
+    const address = parseIp(ip);
+    if (address) this.subnets.find((s) => s.holds(address))?.markUsedValue(address.value);
   }
 
   release(ip: string): void {
-    this.subnetFor(ip)?.release(ip);
+    const address = parseIp(ip);
+    if (address) this.subnets.find((s) => s.holds(address))?.releaseValue(address.value);
   }
 }
 

@@ -2,7 +2,7 @@
  * The addresses of one subnet of a network: which may be handed out (never the gateway, the reserved
  * ranges, or an IPv4 network/broadcast address) and a RangeAllocator proposing free ones.
  */
-import { cidrContains, cidrLast, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type IpFamily } from '../net/ip';
+import { cidrContains, cidrLast, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type IpAddress, type IpFamily } from '../net/ip';
 import { RangeAllocator, type Range } from './range-allocator';
 
 export interface SubnetSpec {
@@ -77,6 +77,18 @@ export class SubnetPool {
     if (this.reservedRanges.some(([a, b]) => value >= a && value <= b)) return 'reserved';
     if (this.allocator.isUsed(value)) return 'taken';
     return undefined;
+  }
+
+  holds(address: IpAddress): boolean {
+    return cidrContains(this.cidr, address);
+  }
+
+  markUsedValue(value: bigint): void {
+    this.allocator.markUsed(value);
+  }
+
+  releaseValue(value: bigint): void {
+    this.allocator.release(value);
   }
 
   markUsed(ip: string): void {
