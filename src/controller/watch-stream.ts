@@ -121,6 +121,8 @@ export async function streamWatch(
   request.raw.on('close', end);
   raw.on('close', end);
   raw.on('error', end);
+  // A client that went away while the watch was being set up fired 'close' before anyone listened.
+  if (raw.destroyed || request.raw.socket?.destroyed) end();
 }
 
 function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | undefined): string | undefined {
