@@ -66,6 +66,8 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // Over-long names reach the handlers and get a 400 that names the rule, not the router's bare 414.
+    routerOptions: { maxParamLength: 8192 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
@@ -82,7 +84,9 @@ export async function buildControllerServer(options: ControllerServerOptions): P
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ServiceError) return reply.code(error.status).send(error.toBody());
-    const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    const given = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    // An unsupported Content-Type is just invalid input here (the API speaks JSON only).
+    const status = given === 415 ? 400 : given;
     if (status >= 400 && status < 500) {
       const message = status === 413 ? `request body is larger than ${BODY_LIMIT} bytes` : (error as Error).message;
       return reply.code(status).send({ error: { code: status, reason: REASONS[status] ?? 'Invalid', message, details: [] } });
