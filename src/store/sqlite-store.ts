@@ -95,8 +95,20 @@ export class SqliteStore implements Store {
   private constructor(file: string, options: SqliteStoreOptions) {
     this.retain = Math.max(1, Math.floor(options.retainRevisions ?? 100_000));
     this.compactStep = Math.max(1, Math.min(1000, Math.floor(this.retain / 10)));
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = new Database(file, { timeout: 250 });
+    // The revision counter lives in this process, so exactly one process may use the file: an
+    // exclusive lock, taken now and held until close (the OS drops it if the process dies).
+    this.db.pragma('locking_mode = EXCLUSIVE');
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.exec('BEGIN IMMEDIATE; COMMIT');
+    } catch (error) {
+      this.db.close();
+      if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+        throw new Error(`the data directory ${path.dirname(file)} is in use by another process (another tenet controller?)`);
+      }
+      throw error;
+    }
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     // A 32 MiB page cache keeps the hot part of the database (objects, recent events) out of read

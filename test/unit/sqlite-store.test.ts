@@ -97,3 +97,18 @@ test('data survives kill -9 of a writer process (WAL)', async (t) => {
   watcher.cancel();
   assert.deepEqual(events.map((e) => e.revision), [191, 192, 193, 194, 195, 196, 197, 198, 199, 200]);
 });
+
+test('a second store on the same data dir is refused while the first is open, and allowed after close', async (t) => {
+  const dir = tempDir(t);
+  const first = await SqliteStore.open(dir);
+  await first.txn([], [{ type: 'put', key: '/a', value: '1' }]);
+  const module = path.join(__dirname, '..', '..', 'src', 'store', 'sqlite-store.js');
+  const script = `require(${JSON.stringify(module)}).SqliteStore.open(${JSON.stringify(dir)}).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`;
+  const refused = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /in use by another process/);
+  await first.close();
+  const second = await SqliteStore.open(dir);
+  t.after(() => second.close());
+  assert.equal((await second.get('/a'))?.value, '1');
+});
