@@ -194,6 +194,18 @@ test('no token, a malformed or unknown token, a revoked and an expired token: 40
   assert.equal((await send(base, 'DELETE', `/api/v1/tokens/${doomed.id}`, { token: admin })).status, 200);
   assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: doomed.token })).status, 401, 'revoked on this controller at once');
 
+  // An open watch does not outlive its token.
+  const watcher = await mintToken(base, admin, { role: 'viewer', tenant: OWN });
+  const client = new TenetClient({ servers: [base], token: watcher.token });
+  const watch = client.watch({ kinds: ['Network'] }, (await client.list('Network', { tenant: OWN })).resourceVersion, () => undefined);
+  let ended = false;
+  const settled = watch.done.then(() => (ended = true), () => (ended = true));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(ended, false);
+  assert.equal((await send(base, 'DELETE', `/api/v1/tokens/${watcher.id}`, { token: admin })).status, 200);
+  await settled;
+  assert.equal(ended, true, 'the stream of a revoked token is cut');
+
   const brief = await mintToken(base, admin, { role: 'viewer', tenant: OWN, ttl: '1s' });
   await new Promise((resolve) => setTimeout(resolve, 1100));
   assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: brief.token })).status, 401, 'expired');

@@ -90,6 +90,7 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
       if (error instanceof ServiceError) request.refusedByAuth = true;
       throw error;
     }
+    if (request.watchGuard || isWatch(request)) endWhenRevoked(request, options.tokens);
     if (request.auditFields) {
       const fields = request.auditFields;
       const code = request.method === 'POST' && (action.type === 'object' || request.routeOptions.url === '/api/v1/tokens') ? 201 : 200;
@@ -125,13 +126,39 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
   registerAuthRoutes(app, service.store, options.tokens);
 }
 
-async function authenticate(request: FastifyRequest, tokens: TokenStore): Promise<Principal | undefined> {
+const RECHECK_MS = 5000;
+
+function isWatch(request: FastifyRequest): boolean {
+  return request.routeOptions.url === '/api/v1/watch' || truthy((request.query as Record<string, unknown>).watch);
+}
+
+/** A watch outlives its first check: it is cut when its token is revoked or expires. */
+function endWhenRevoked(request: FastifyRequest, tokens: TokenStore): void {
+  const bearer = bearerOf(request);
+  if (!bearer) return;
+  const timer = setInterval(() => {
+    tokens.authenticate(bearer).then(
+      (principal) => {
+        if (!principal) request.raw.destroy();
+      },
+      () => undefined,
+    );
+  }, RECHECK_MS);
+  timer.unref();
+  request.raw.on('close', () => clearInterval(timer));
+}
+
+function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header !== 'string' || header.length > 512) return undefined;
-  const match = /^Bearer ([!-~]+)$/i.exec(header.trim());
-  if (!match) return undefined;
+  return /^Bearer ([!-~]+)$/i.exec(header.trim())?.[1];
+}
+
+async function authenticate(request: FastifyRequest, tokens: TokenStore): Promise<Principal | undefined> {
+  const bearer = bearerOf(request);
+  if (!bearer) return undefined;
   try {
-    return await tokens.authenticate(match[1]);
+    return await tokens.authenticate(bearer);
   } catch (error) {
     request.log.error({ err: error }, 'token lookup failed');
     throw new ServiceError(503, 'Internal', 'cannot check the token now; try again');
