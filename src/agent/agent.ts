@@ -26,6 +26,8 @@ import { Reconciler, type Log } from './reconciler';
 export interface AgentOptions {
   controller: string[];
   token?: string;
+  /** PEM CA to verify an https controller against. */
+  ca?: string | Buffer;
   hostName: string;
   underlayIP: string;
   socketPath: string;
@@ -74,7 +76,7 @@ export class Agent implements AgentCore {
     this.netnsPrefix = options.netnsPrefix;
     this.underlayIP = options.underlayIP;
     this.log = options.log;
-    this.client = new TenetClient({ servers: options.controller, token: options.token, timeoutMs: 10000 });
+    this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log);
     this.follower = new Follower({
       client: this.client,

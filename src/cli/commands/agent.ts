@@ -37,11 +37,21 @@ export function register(program: Command): void {
           throw new CliError(`--token-file ${options.tokenFile}: ${(error as Error).message}`, 2);
         }
       }
+      const caFile = command.optsWithGlobals<{ caFile?: string }>().caFile || process.env.TENET_CA || undefined;
+      let ca: Buffer | undefined;
+      if (caFile) {
+        try {
+          ca = fs.readFileSync(caFile);
+        } catch (error) {
+          throw new CliError(`--ca-file ${caFile}: ${(error as Error).message}`, 2);
+        }
+      }
       let agent: Agent;
       try {
         agent = new Agent({
           controller: options.controller.split(',').map((s) => s.trim()).filter(Boolean),
           token,
+          ca,
           hostName: options.host,
           underlayIP: options.underlayIp,
           socketPath: options.socket,
