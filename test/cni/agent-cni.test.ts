@@ -125,8 +125,10 @@ test('a requested address that is taken fails the ADD cleanly', async () => {
 
 test('GC removes the attachments of this network that are not in the valid list', async () => {
   const ids = ['gca', 'gcb', 'gcc'];
+  const netnsOf = new Map<string, string>();
   for (const id of ids) {
-    const out = await runPlugin(shim, env('ADD', id, await host.containerNetns(id)), conf('1.1.0'));
+    netnsOf.set(id, await host.containerNetns(id));
+    const out = await runPlugin(shim, env('ADD', id, netnsOf.get(id)!), conf('1.1.0'));
     assert.equal(out.exitCode, 0, out.stdout);
   }
   const other = await runPlugin(shim, env('ADD', 'gcd', await host.containerNetns('gcd')), conf('1.1.0', { tenant: 'beta' }));
@@ -135,6 +137,8 @@ test('GC removes the attachments of this network that are not in the valid list'
   assert.deepEqual([gc.exitCode, gc.stdout], [0, ''], gc.stdout);
   const left = (await endpointsOf('acme')).map((e) => e.spec.containerId).filter((id) => id?.startsWith('gc'));
   assert.deepEqual(left, ['gcb']);
+  assert.ok(!(await linksIn(netnsOf.get('gca')!)).includes('eth0'), 'GC removed the stale interface');
+  assert.ok((await linksIn(netnsOf.get('gcb')!)).includes('eth0'), 'GC kept the valid one');
   assert.equal((await endpointsOf('beta', 'gcd')).length, 1, 'another tenant\'s attachment is not this network\'s');
   for (const [id, tenant] of [['gcb', 'acme'], ['gcd', 'beta']]) await runPlugin(shim, env('DEL', id, ''), conf('1.1.0', { tenant }));
 });
