@@ -1,10 +1,11 @@
 /**
  * The batches that plumb one container interface: host side (in the tenant router namespace) and
  * container side (in the container's namespace). Pure; the agent runs them with ip -batch.
- * IPv4 keeps its on-link subnet route (peers answered by proxy ARP on the host end); IPv6 gets
- * `noprefixroute` so everything goes to the gateway, whose NDP is answered by a proxy entry — no
- * per-peer proxy entries needed. Both gateways get a permanent neighbour entry in the container anyway,
- * so the hot path never waits for ARP or NDP.
+ * Addresses keep their subnet prefix but get `noprefixroute`: every packet goes to the gateway, whose
+ * MAC is a permanent neighbour entry in the container, so the container never resolves a peer. That
+ * makes a new remote endpoint reachable the moment its route exists (a peer ARP sent a moment too early
+ * would otherwise fail for a second). Proxy ARP and a proxy-NDP entry for the gateway stay on the host
+ * end for runtimes that configure the interface themselves with a plain subnet route.
  */
 import type { AttachResult } from '../../agent/attach-protocol';
 import type { EndpointView, NetworkView } from './host-view';
@@ -40,11 +41,10 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
     if (subnet.family === 6) {
       hostLines.push(`neigh replace proxy ${subnet.gateway} dev ${veth}`);
       containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName} nodad noprefixroute`);
-      containerLines.push(`route replace default via ${subnet.gateway} dev ${ifName} onlink`);
     } else {
-      containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName}`);
-      containerLines.push(`route replace default via ${subnet.gateway} dev ${ifName}`);
+      containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName} noprefixroute`);
     }
+    containerLines.push(`route replace default via ${subnet.gateway} dev ${ifName} onlink`);
     containerLines.push(`neigh replace ${subnet.gateway} lladdr ${hostMac} dev ${ifName} nud permanent`);
     addresses.push({ address: `${address}/${subnet.prefix}`, gateway: subnet.gateway, family: subnet.family });
     routes.push({ destination: subnet.family === 4 ? '0.0.0.0/0' : '::/0', gateway: subnet.gateway });
