@@ -314,7 +314,8 @@ export class AttachService implements AttachApi {
       core.noteStatus(tenant, name, phase, reason);
     } catch (error) {
       core.noteStatus(tenant, name, 'unwritten');
-      core.log('warn', 'writing endpoint status failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
+      // 404: the endpoint was deleted meanwhile (a detach racing the pass): nothing to report.
+      core.log(error instanceof ApiError && error.status === 404 ? 'debug' : 'warn', 'writing endpoint status failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
     }
   }
 }
