@@ -142,7 +142,8 @@ export class AttachService implements AttachApi {
       }
     }
     const ifNames = request.ifName ? [request.ifName] : ['eth0'];
-    for (const ns of core.reconciler.ownedNamespaces()) {
+    // The kernel is searched only when the view knows nothing (controller unknown or the object gone).
+    for (const ns of candidates.size > 0 ? [] : core.reconciler.ownedNamespaces()) {
       const tenant = tenantOfNamespace(core.netnsPrefix, ns)!;
       for (const ifName of ifNames) {
         const name = endpointNameFor(request.containerId, ifName);

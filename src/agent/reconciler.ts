@@ -11,6 +11,7 @@ import { parseNamespace } from '../core/dataplane/parse';
 import { ROUTER_SYSCTLS } from '../core/dataplane/state';
 import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsSysctl, type BatchResult } from '../kernel/ip';
 import { readHostVxlans, readNamespace } from '../kernel/read';
+import { KernelError } from '../kernel/exec';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -46,7 +47,18 @@ export class Reconciler {
   private async readActual(name: string): Promise<ActualNamespace | undefined> {
     const tenant = tenantOfNamespace(this.netnsPrefix, name) ?? '';
     if (!listNetns().includes(name)) return undefined;
-    return parseNamespace(name, tenant, await readNamespace(name));
+    try {
+      return parseNamespace(name, tenant, await readNamespace(name));
+    } catch (error) {
+      // A /run/netns file that is no namespace mount any more (left by an agent that ran in a private
+      // mount namespace, see docs/dataplane.md): remove it so the namespace is made again.
+      if (error instanceof KernelError && /setting the network namespace .* failed: Invalid argument/.test(error.stderr)) {
+        this.log('warn', 'stale namespace file; recreating the namespace', { netns: name });
+        await delNetns(name);
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   /**
