@@ -51,3 +51,17 @@ export async function readAudit(store: Store, query: AuditQuery, now = new Date(
     .filter((entry) => (query.tenant === undefined || entry.tenant === query.tenant) && Date.parse(entry.at) >= since);
   return query.limit ? entries.slice(-query.limit) : entries;
 }
+
+/**
+ * Removes entries older than `retainMs` (keys sort by time, so this stops at the first young one).
+ * Not reachable through the API: retention is the controller's, never a client's, decision.
+ */
+export async function pruneAudit(store: Store, retainMs: number, now = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - retainMs).toISOString();
+  const { items } = await store.range(AUDIT_PREFIX);
+  const old = items.filter((item) => item.key.slice(AUDIT_PREFIX.length) < cutoff).map((item) => item.key);
+  for (let i = 0; i < old.length; i += 500) {
+    await store.txn([], old.slice(i, i + 500).map((key) => ({ type: 'delete' as const, key })));
+  }
+  return old.length;
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite-store';
 import { TokenStore } from '../../src/auth/token-store';
 import { hashSecret, parseDuration, parseToken } from '../../src/auth/tokens';
-import { appendAudit, auditEntry, auditWrite, readAudit } from '../../src/auth/audit-log';
+import { appendAudit, auditEntry, auditWrite, pruneAudit, readAudit } from '../../src/auth/audit-log';
 import { changedPaths, summarizeChanges } from '../../src/core/auth/change-summary';
 import { visibilityOf } from '../../src/core/auth/visibility';
 
@@ -114,4 +114,14 @@ test('durations, change summaries and visibility', () => {
   assert.equal(viewer({ kind: 'Tenant', tenant: '', name: 'b' }), false);
   assert.equal(viewer({ kind: 'Host', tenant: '', name: 'h1' }), false);
   assert.equal(viewer({ kind: 'Network', tenant: 'b', name: 'n' }), false);
+});
+
+test('audit retention removes only entries older than the cutoff', async (t) => {
+  const { store } = await tempStore(t);
+  const now = new Date('2030-06-01T00:00:00Z');
+  const ages = [40, 31, 29, 1].map((days) => auditEntry({ tokenId: 'a', role: 'admin', verb: 'delete', kind: 'Group', outcome: 'allowed', code: 200 }, new Date(now.getTime() - days * 86_400_000)));
+  for (const entry of ages) await appendAudit(store, entry);
+  assert.equal(await pruneAudit(store, 30 * 86_400_000, now), 2);
+  assert.deepEqual((await readAudit(store, {}, now)).map((e) => e.id), [ages[2].id, ages[3].id]);
+  assert.equal(await pruneAudit(store, 30 * 86_400_000, now), 0);
 });

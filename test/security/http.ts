@@ -9,13 +9,30 @@ export interface Answer {
   json: unknown;
 }
 
-export function send(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer } = {}): Promise<Answer> {
+type SendOptions = { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer; fresh?: boolean };
+
+/**
+ * One request. A kept-alive socket the server closed after its previous answer (it closes after
+ * refusing an oversized body, for instance) can reset the next request sent on it: that request is
+ * sent once more on a new connection, which is what any HTTP client does.
+ */
+export async function send(base: string, method: string, path: string, options: SendOptions = {}): Promise<Answer> {
+  try {
+    return await sendOnce(base, method, path, options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (options.fresh || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw error;
+    return sendOnce(base, method, path, { ...options, fresh: true });
+  }
+}
+
+function sendOnce(base: string, method: string, path: string, options: SendOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
     const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     const headers: Record<string, string> = { ...(payload !== undefined && options.rawBody === undefined ? { 'content-type': 'application/json' } : {}), ...(options.headers ?? {}) };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const request = http.request({ host: url.hostname, port: url.port, method, path, headers, agent }, (response) => {
+    const request = http.request({ host: url.hostname, port: url.port, method, path, headers, agent: options.fresh ? false : agent }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (c: Buffer) => chunks.push(c));
       response.on('end', () => {

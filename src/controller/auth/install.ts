@@ -14,8 +14,8 @@ import { kindInfo, type KindName } from '../../core/model/registry';
 import type { TenetObject } from '../../core/model/object';
 import { objectKey } from '../../store/keys';
 import type { Store } from '../../store/store';
-import { appendAudit, auditEntry, auditWrite, type AuditEntry } from '../../auth/audit-log';
-import { parseToken } from '../../auth/tokens';
+import { appendAudit, auditEntry, auditWrite, pruneAudit, type AuditEntry } from '../../auth/audit-log';
+import { parseDuration, parseToken } from '../../auth/tokens';
 import type { TokenStore } from '../../auth/token-store';
 import { ServiceError, notFound } from '../errors';
 import type { AuditSink, ObjectService } from '../object-service';
@@ -46,13 +46,33 @@ const clip = (value: unknown): string | undefined => (typeof value === 'string' 
 
 export interface AuthOptions {
   tokens: TokenStore;
+  /** Audit entries older than this are pruned hourly (default 90 days; env TENET_AUDIT_RETENTION, e.g. 30d). */
+  auditRetentionMs?: number;
+}
+
+const DEFAULT_RETENTION_MS = 90 * 86_400_000;
+
+export function retentionFromEnv(text = process.env.TENET_AUDIT_RETENTION): number {
+  if (!text) return DEFAULT_RETENTION_MS;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`TENET_AUDIT_RETENTION must be a duration like 30d (got "${text}")`);
+  return ms;
 }
 
 export async function installAuth(app: FastifyInstance, service: ObjectService, options: AuthOptions): Promise<void> {
   const routes = routeActions();
   const hostEndpoints = new HostEndpoints(service.store);
   await hostEndpoints.start();
-  app.addHook('onClose', async () => hostEndpoints.stop());
+  const retention = options.auditRetentionMs ?? retentionFromEnv();
+  const prune = () =>
+    void pruneAudit(service.store, retention).catch((error: unknown) => app.log.warn({ err: error }, 'audit retention pass failed'));
+  const pruneTimer = setInterval(prune, 3_600_000);
+  pruneTimer.unref();
+  prune();
+  app.addHook('onClose', async () => {
+    clearInterval(pruneTimer);
+    hostEndpoints.stop();
+  });
   app.decorateRequest('principal', undefined);
   app.decorateRequest('auditFields', undefined);
   app.decorateRequest('narrowItems', undefined);
