@@ -160,3 +160,29 @@ test('100 parallel ADDs get 100 distinct addresses; 100 DELs give the pool back'
   assert.equal(again.exitCode, 0, again.stdout);
   await runPlugin(shim, env('DEL', 'par-again', ''), conf('1.0.0', { tenant: 'beta' }));
 });
+
+test('STATUS is 50 and ADD "try again later" while the controller is away; both recover', async () => {
+  const status = () => runPlugin(shim, { CNI_COMMAND: 'STATUS', CNI_PATH: '/opt/cni/bin' }, conf('1.1.0'));
+  const until = async (want: (code: number | undefined) => boolean): Promise<number | undefined> => {
+    let code: number | undefined;
+    for (let i = 0; i < 100; i++) {
+      const out = await status();
+      code = out.exitCode === 0 ? 0 : out.json?.code;
+      if (want(code)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return code;
+  };
+  assert.equal(await until((c) => c === 0), 0);
+  await host.controller.kill();
+  try {
+    assert.equal(await until((c) => c === 50), 50, 'STATUS: not available');
+    const netns = await host.containerNetns('away');
+    const add = await runPlugin(shim, env('ADD', 'away', netns), conf('1.0.0'));
+    assert.deepEqual([add.exitCode, add.json?.code], [1, 11], add.stdout);
+    assert.deepEqual(await linksIn(netns), ['lo'], 'nothing was left behind');
+  } finally {
+    host.controller = await host.controller.restart();
+  }
+  assert.equal(await until((c) => c === 0), 0, 'STATUS recovers with the controller');
+});

@@ -80,9 +80,12 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
   const created: string[] = [];
   let controller: RunningController | undefined;
   let agent: ChildProcess | undefined;
+  let handle: AgentHost | undefined;
   const stop = async () => {
     if (agent) await stopChild(agent);
-    if (controller) await controller.stop();
+    // A test may have replaced the controller (kill + restart): stop the current one.
+    const current = handle?.controller ?? controller;
+    if (current) await current.stop();
     const { stdout } = await run('ip', ['netns', 'list']);
     for (const line of stdout.split('\n')) {
       const name = line.split(' ')[0];
@@ -105,7 +108,7 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
     const dockerSocket = options.dockerPlugin === 'private' ? path.join(dir, 'docker-plugin.sock') : DOCKER_PLUGIN_SOCKET;
     if (options.dockerPlugin === 'private') spec.extra = ['--docker-plugin', dockerSocket, ...spec.extra];
     agent = await startAgentProcess(spec);
-    return {
+    handle = {
       controller,
       prefix,
       hostNetns,
@@ -125,6 +128,7 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
       },
       stop,
     };
+    return handle;
   } catch (error) {
     await stop();
     throw error;
