@@ -17,8 +17,8 @@ import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
 import { saveLab, type LabState } from '../src/lab/state';
 
 const ATTACHES = Number(process.env.BENCH_ATTACHES ?? 200);
-const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 4);
-const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 3);
+const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 3);
+const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 5);
 const REACH_SAMPLES = Number(process.env.BENCH_REACH_SAMPLES ?? 10);
 
 function percentile(values: number[], p: number): number {
