@@ -6,9 +6,27 @@
 import { Command, CommanderError } from 'commander';
 import { ApiError, UnreachableError } from '../client/errors';
 import { CliError, ExitStatus, WithExitCode } from './context';
-import { COMMANDS } from './commands';
+import { COMMAND_MODULES } from './commands';
 
-export function buildProgram(): Command {
+/** Global options that take a value, so the command name search skips their values. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--server', '--token', '--ca-file', '--context']);
+
+/** The top-level command named in argv, or undefined (help, a typo, or no command at all). */
+function commandNameIn(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(word)) {
+      i++;
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    return COMMAND_MODULES.some((module) => module.name === word) ? word : undefined;
+  }
+  return undefined;
+}
+
+/** With argv, only the named command is loaded; without a recognisable command, all of them (for help and errors). */
+export function buildProgram(argv?: string[]): Command {
   const program = new Command('tenet')
     .description('Tenet: policy-driven networking for containers')
     .option('--server <urls>', 'controller URL(s), comma-separated (env TENET_SERVER, default http://127.0.0.1:7400)')
@@ -17,12 +35,13 @@ export function buildProgram(): Command {
     .option('--context <name>', 'context of the config file (env TENET_CONFIG, default ~/.config/tenet/config.yaml)')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  const wanted = argv ? commandNameIn(argv) : undefined;
+  for (const module of COMMAND_MODULES) if (wanted === undefined || module.name === wanted) module.load()(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

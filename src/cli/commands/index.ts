@@ -1,23 +1,32 @@
 /**
  * Every CLI command module, in the order they appear in `tenet --help`.
- * To add a command: write cli/commands/<name>.ts exporting `register(program)` and list it here.
+ * Modules load only when their command runs: the controller, agent and lab pull in fastify,
+ * SQLite, etcd and more, and every `tenet get` would otherwise pay for all of them at start-up.
+ * To add a command: write cli/commands/<name>.ts exporting `register(program)` and list it here
+ * under the name of its top-level command.
  */
 import type { Command } from 'commander';
-import { register as version } from './version';
-import { register as agent } from './agent';
-import { register as lab } from './lab';
-import { register as apply } from './apply';
-import { register as diff } from './diff';
-import { register as get } from './get';
-import { register as describe } from './describe';
-import { register as del } from './delete';
-import { register as exportIntent } from './export';
-import { register as history } from './history';
-import { register as rollback } from './rollback';
-import { register as controller } from './controller';
-import { register as explain } from './explain';
-import { register as k8s } from './k8s';
-import { register as token } from './token';
-import { register as audit } from './audit';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [version, agent, lab, apply, diff, get, describe, del, exportIntent, history, rollback, controller, explain, k8s, token, audit];
+export interface CommandModule {
+  name: string;
+  load: () => (program: Command) => void;
+}
+
+export const COMMAND_MODULES: readonly CommandModule[] = [
+  { name: 'version', load: () => (require('./version') as typeof import('./version')).register },
+  { name: 'agent', load: () => (require('./agent') as typeof import('./agent')).register },
+  { name: 'lab', load: () => (require('./lab') as typeof import('./lab')).register },
+  { name: 'apply', load: () => (require('./apply') as typeof import('./apply')).register },
+  { name: 'diff', load: () => (require('./diff') as typeof import('./diff')).register },
+  { name: 'get', load: () => (require('./get') as typeof import('./get')).register },
+  { name: 'describe', load: () => (require('./describe') as typeof import('./describe')).register },
+  { name: 'delete', load: () => (require('./delete') as typeof import('./delete')).register },
+  { name: 'export', load: () => (require('./export') as typeof import('./export')).register },
+  { name: 'history', load: () => (require('./history') as typeof import('./history')).register },
+  { name: 'rollback', load: () => (require('./rollback') as typeof import('./rollback')).register },
+  { name: 'controller', load: () => (require('./controller') as typeof import('./controller')).register },
+  { name: 'explain', load: () => (require('./explain') as typeof import('./explain')).register },
+  { name: 'k8s', load: () => (require('./k8s') as typeof import('./k8s')).register },
+  { name: 'token', load: () => (require('./token') as typeof import('./token')).register },
+  { name: 'audit', load: () => (require('./audit') as typeof import('./audit')).register },
+];
