@@ -26,6 +26,10 @@ export const LabelSelector = Type.Object(
   { additionalProperties: false },
 );
 
+/** A named container port (IANA service-name style, as in Kubernetes): at most 15 characters. */
+export const PortName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' });
+export const PortNumber = Type.Integer({ minimum: 1, maximum: 65535 });
+
 /** Address text; the exact family and syntax are checked by the semantic validators. */
 export const IpText = Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9a-fA-F:.]+$' });
 export const CidrText = Type.String({ minLength: 4, maxLength: 49, pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' });

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CONTAINER_ID_PATTERN, IFNAME_PATTERN, MAC_PATTERN } from '../names';
-import { IpText, Labels, Name, objectSchema } from '../common';
+import { IpText, Labels, Name, objectSchema, PortName, PortNumber } from '../common';
 
 export const ContainerPort = Type.Object(
   {
-    name: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' })),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    name: Type.Optional(PortName),
+    port: PortNumber,
     protocol: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('SCTP')]),
   },
   { additionalProperties: false },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CidrText, LabelSelector, Name, objectSchema } from '../common';
+import { CidrText, LabelSelector, Name, objectSchema, PortName, PortNumber } from '../common';
 
 export const Protocol = Type.Union([
   Type.Literal('TCP'),
@@ -15,9 +15,9 @@ export const PolicyPort = Type.Object(
     protocol: Type.Optional(Protocol),
     /** A number, or the name of a port the destination endpoint declares. */
     port: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' })]),
+      Type.Union([PortNumber, PortName]),
     ),
-    endPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    endPort: Type.Optional(PortNumber),
   },
   { additionalProperties: false },
 );

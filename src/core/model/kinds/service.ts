@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IpText, LabelSelector, objectSchema } from '../common';
+import { IpText, LabelSelector, objectSchema, PortName, PortNumber } from '../common';
 
 export const ServicePort = Type.Object(
   {
-    name: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' })),
+    name: Type.Optional(PortName),
     protocol: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('SCTP')]),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    port: PortNumber,
     /** Port on the backends; a number or a named container port. Default: port. */
-    targetPort: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' })])),
+    targetPort: Type.Optional(Type.Union([PortNumber, PortName])),
   },
   { additionalProperties: false },
 );
