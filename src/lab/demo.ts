@@ -1,9 +1,14 @@
 /**
  * `tenet lab demo`: 3 hosts, two tenants ("blue", "green") with the same networks, subnets and even
  * container addresses, containers on every host, and the probe matrix: everything inside a tenant
- * connects, nothing between tenants does. Left running for exploration.
+ * connects, nothing between tenants does. Then a policy in "blue" lets only its api reach its db (on
+ * tcp/80), shown by a second matrix of real probes and by explain. Left running for exploration.
  */
 import { API_VERSION } from '../core/model/common';
+import { explainFlow, loadIntent } from '../cli/commands/explain';
+import type { TenetClient } from '../client/api-client';
+import type { LabState } from './state';
+import type { ProbeResult } from './probe';
 import { labClient, labDown, labRun, labUp } from './lab';
 import { formatProbeTable, runProbe } from './probe';
 import { loadLab, saveLab } from './state';
@@ -50,14 +55,52 @@ export async function runDemo(out: (line: string) => void): Promise<void> {
   const inter = results.filter((r) => tenantOf(r.from) !== tenantOf(r.to));
   out('');
   out(`inside each tenant: ${intra.filter((r) => r.allowed).length}/${intra.length} probes succeeded; between tenants: ${inter.filter((r) => r.allowed).length}/${inter.length} succeeded`);
+  await showPolicy(state, client, out);
   out('');
   out('explore:');
   out(`  eval "$(bin/tenet lab env --name demo)"; bin/tenet get endpoints`);
   out('  bin/tenet lab exec blue-web1 -- ping -c2 10.10.2.21');
   out('  bin/tenet lab probe --name demo --tenant green -o json');
+  out('  bin/tenet explain --tenant blue --from 10.10.1.11 --to 10.10.2.21 --port tcp/80');
+  out('  bin/tenet get policies -o wide');
   out('tear down: bin/tenet lab down --name demo');
 }
 
 function tenantOf(container: string): string {
   return container.split('-')[0];
+}
+
+const DB_POLICY = {
+  apiVersion: API_VERSION,
+  kind: 'Policy',
+  metadata: { name: 'db-only-from-api', tenant: 'blue' },
+  spec: {
+    appliesTo: { selector: { matchLabels: { app: 'db' } } },
+    ingress: [{ name: 'api-to-db-http', action: 'allow', from: [{ selector: { matchLabels: { app: 'api' } } }], ports: [{ protocol: 'TCP', port: 80 }] }],
+  },
+};
+
+/** The allowed flows the policy leaves into blue-db1: only tcp/80 from blue-api1. */
+function dbPolicyHolds(results: ProbeResult[]): boolean {
+  return results
+    .filter((r) => r.to === 'blue-db1')
+    .every((r) => r.allowed === (r.from === 'blue-api1' && r.protocol === 'tcp'));
+}
+
+async function showPolicy(state: LabState, client: TenetClient, out: (line: string) => void): Promise<void> {
+  out('');
+  out('policy: in tenant blue, db accepts only tcp/80 from api (Policy blue/db-only-from-api); green is untouched');
+  await client.apply([DB_POLICY], { message: 'tenet lab demo: db only from api' });
+  const specs = [{ protocol: 'icmp' as const }, { protocol: 'tcp' as const, port: 80 }, { protocol: 'udp' as const, port: 53 }];
+  // Agents learn the policy through their watch streams; probe until every host shows it (a few hundred ms).
+  let results = await runProbe(state, { tenant: 'blue', specs });
+  for (let attempt = 0; attempt < 10 && !dbPolicyHolds(results); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    results = await runProbe(state, { tenant: 'blue', specs });
+  }
+  out(formatProbeTable(state, results, 'blue'));
+  out('');
+  const intent = await loadIntent(client, 'blue');
+  out(explainFlow(intent, 'blue', '10.10.2.22', '10.10.2.21', { protocol: 'tcp', port: 80 }));
+  out(explainFlow(intent, 'blue', '10.10.1.11', '10.10.2.21', { protocol: 'tcp', port: 80 }));
 }

@@ -58,28 +58,41 @@ export function register(program: Command): void {
       const tenant = nameArg(options.tenant, 'tenant');
       const { protocol, port } = parsePortArg(options.port);
       const intent = await loadIntent(clientFor(command), tenant);
-      if (!intent.tenants.some((t) => t.metadata.name === tenant)) throw new CliError(`tenant "${tenant}" does not exist`, 1);
-      const family = protocol === 'icmpv6' ? 6 : undefined;
-      const from = resolveFlowEnd(intent, tenant, options.from, family);
-      const to = resolveFlowEnd(intent, tenant, options.to, family);
-      if (!from) throw new CliError(`--from "${shown(options.from)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, 2);
-      if (!to) throw new CliError(`--to "${shown(options.to)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, 2);
-      const result = new FlowJudge(intent, tenant).judge(from, to, protocol, port);
-      if (options.output === 'json') {
-        process.stdout.write(
-          JSON.stringify({ tenant, from: { ...('endpoint' in from ? { endpoint: from.endpoint.metadata.name } : {}), address: from.address }, to: { ...('endpoint' in to ? { endpoint: to.endpoint.metadata.name } : {}), address: to.address }, protocol, port, allowed: result.allowed, egress: result.egress, ingress: result.ingress, ...(options.verbose ? { trace: result.trace } : {}) }, null, 1) + '\n',
-        );
-        return;
-      }
-      const name = (end: typeof from) => ('endpoint' in end ? `${end.endpoint.metadata.name} (${end.address})` : end.address);
-      const lines = [
-        `${name(from)} -> ${name(to)} ${protocol}${port !== undefined ? `/${port}` : ''}: ${result.allowed ? 'ALLOWED' : 'DENIED'}`,
-        `  ${describeDecision('egress', result.egress)}`,
-        `  ${describeDecision('ingress', result.ingress)}`,
-      ];
-      if (options.verbose) lines.push('', ...result.trace);
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
     });
+}
+
+/** The verdict for one flow, as text (default) or JSON, from the compiled policy of the tenant. */
+export function explainFlow(
+  intent: PolicyIntent,
+  tenant: string,
+  fromText: string,
+  toText: string,
+  { protocol, port }: { protocol: L4Name; port?: number },
+  options: { output?: 'text' | 'json'; verbose?: boolean } = {},
+): string {
+  if (!intent.tenants.some((t) => t.metadata.name === tenant)) throw new CliError(`tenant "${tenant}" does not exist`, 1);
+  const family = protocol === 'icmpv6' ? 6 : undefined;
+  const from = resolveFlowEnd(intent, tenant, fromText, family);
+  const to = resolveFlowEnd(intent, tenant, toText, family);
+  if (!from) throw new CliError(`--from "${shown(fromText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, 2);
+  if (!to) throw new CliError(`--to "${shown(toText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, 2);
+  const result = new FlowJudge(intent, tenant).judge(from, to, protocol, port);
+  if (options.output === 'json') {
+    return JSON.stringify(
+      { tenant, from: { ...('endpoint' in from ? { endpoint: from.endpoint.metadata.name } : {}), address: from.address }, to: { ...('endpoint' in to ? { endpoint: to.endpoint.metadata.name } : {}), address: to.address }, protocol, port, allowed: result.allowed, egress: result.egress, ingress: result.ingress, ...(options.verbose ? { trace: result.trace } : {}) },
+      null,
+      1,
+    );
+  }
+  const name = (end: typeof from) => ('endpoint' in end ? `${end.endpoint.metadata.name} (${end.address})` : end.address);
+  const lines = [
+    `${name(from)} -> ${name(to)} ${protocol}${port !== undefined ? `/${port}` : ''}: ${result.allowed ? 'ALLOWED' : 'DENIED'}`,
+    `  ${describeDecision('egress', result.egress)}`,
+    `  ${describeDecision('ingress', result.ingress)}`,
+  ];
+  if (options.verbose) lines.push('', ...result.trace);
+  return lines.join('\n');
 }
 
 /**
