@@ -11,7 +11,8 @@ import { buildHostView, HOST_VIEW_KINDS, type HostView } from '../core/dataplane
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
-import type { Host } from '../core/model/kinds/host';
+import type { Host, PolicyHitsReport } from '../core/model/kinds/host';
+import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
 import { parseIp } from '../core/net/ip';
@@ -189,10 +190,30 @@ export class Agent implements AgentCore {
     }
   }
 
-  private async heartbeat(): Promise<void> {
+  private lastHits?: { policyHits: PolicyHitsReport[]; truncated: boolean };
+
+  /** The rule counters of every tenant namespace on this host; the last ones again while the view is not synced. */
+  private async policyHits(): Promise<{ policyHits?: PolicyHitsReport[]; policyHitsTruncated?: boolean }> {
+    const enforcer = this.enforcer;
+    if (enforcer?.ruleHits && this.follower.synced) {
+      const perTenant: { tenant: string; hits: Map<string, Counters> }[] = [];
+      for (const tenant of this.view().tenants) {
+        // A namespace without a table yet (or gone meanwhile) has nothing to count.
+        const hits = await enforcer.ruleHits(tenant.routerNamespace).catch(() => undefined);
+        if (hits) perTenant.push({ tenant: tenant.name, hits });
+      }
+      this.lastHits = hostPolicyHits(perTenant);
+    }
+    if (!this.lastHits) return {};
+    return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}) };
+  }
+
+  /** Heartbeat now (tests, and after a signal): also carries the current rule counters. */
+  async heartbeat(): Promise<void> {
     if (!this.registered) return void (this.follower.connected ? this.register() : undefined);
     try {
-      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION });
+      const hits = await this.policyHits();
+      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION, ...hits });
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.registered = false;
       this.log('debug', 'heartbeat failed', { error: (error as Error).message });
@@ -221,11 +242,22 @@ export class Agent implements AgentCore {
       const { veths: protectedVeths, namespaces: protectedNamespaces } = this.currentProtection();
       const full = this.fullDue;
       this.fullDue = false;
-      const report = await this.mutex.run(() => this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full }));
+      const t0 = performance.now();
+      const ms = (): number => Math.round((performance.now() - t0) * 10) / 10;
+      const marks: Record<string, number> = {};
+      const report = await this.mutex.run(async () => {
+        marks.locked = ms();
+        const result = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
+        marks.kernel = ms();
+        return result;
+      });
       if (this.enforcer) {
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
+        marks.policy = ms();
       }
       await this.writeStatuses(view, report.plumbed, report.problems, protectedVeths);
+      marks.status = ms();
+      this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks });
     } catch (error) {
       this.log('error', 'reconcile failed', { error: (error as Error).message });
     } finally {

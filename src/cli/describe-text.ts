@@ -57,7 +57,7 @@ export function describeObject(object: TenetObject, related?: Related): string {
 }
 
 /** Status keys that statusSummary prints in its own words. */
-const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni']);
+const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni', 'ruleHits']);
 
 function statusSummary(object: TenetObject, status: Any, related: Related | undefined): string[] {
   const lines: string[] = [];
@@ -77,6 +77,8 @@ function statusSummary(object: TenetObject, status: Any, related: Related | unde
     const v6 = related?.endpoints.filter((e) => (e.status as Any | undefined)?.ipv6 !== undefined).length;
     if (v6 !== undefined && subnetsOf(object).some((s) => parseCidr(s.cidr)?.family === 6)) lines.push(`IPv6 used:  ${v6}`);
     if (Array.isArray(status.gateways)) lines.push(`Gateways:   ${status.gateways.join(', ')}`);
+  } else if (object.kind === 'Policy' || object.kind === 'GlobalPolicy') {
+    lines.push(...ruleHitLines(object, status.ruleHits));
   } else if (object.kind === 'Tenant' && status.vni !== undefined) {
     lines.push(`VNI:        ${String(status.vni)}`);
   } else {
@@ -85,6 +87,19 @@ function statusSummary(object: TenetObject, status: Any, related: Related | unde
     }
   }
   return lines;
+}
+
+/** Hits per rule as the controller summed them over all hosts, with each rule's name and action from the spec. */
+function ruleHitLines(object: TenetObject, ruleHits: unknown): string[] {
+  if (!Array.isArray(ruleHits)) return ['Rule hits:  <not reported>'];
+  if (ruleHits.length === 0) return ['Rule hits:  <no rules>'];
+  const rows = (ruleHits as Any[]).map((hit) => {
+    const direction = String(hit.direction);
+    const rules = (object.spec as Any)[direction];
+    const rule = (Array.isArray(rules) ? rules[Number(hit.index)] : undefined) as Any | undefined;
+    return [direction, String(hit.index), String(rule?.name ?? '-'), String(rule?.action ?? '-'), String(hit.packets ?? 0), String(hit.bytes ?? 0)];
+  });
+  return ['Rule hits (all hosts, since each host programmed the rule):', ...indent(renderTable(['DIRECTION', 'INDEX', 'NAME', 'ACTION', 'PACKETS', 'BYTES'], rows))];
 }
 
 /**

@@ -109,6 +109,13 @@ function rulesText(object: TenetObject): string {
   return `${count(s.ingress)} in/${count(s.egress)} out`;
 }
 
+/** Packets summed over the rules (the controller's computed status.ruleHits); '-' when it sent none. */
+export function hitsText(object: TenetObject): string {
+  const hits = status(object).ruleHits;
+  if (!Array.isArray(hits)) return '-';
+  return String(hits.reduce((sum: number, r: Any) => sum + (typeof r.packets === 'number' ? r.packets : 0), 0));
+}
+
 function portsText(ports: unknown): string {
   if (!Array.isArray(ports) || ports.length === 0) return '<none>';
   return ports
@@ -143,12 +150,14 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
     { header: 'PRIORITY', value: (o) => text(spec(o).priority) },
     { header: 'APPLIES-TO', value: appliesToText },
     { header: 'RULES', wide: true, value: rulesText },
+    { header: 'HITS', wide: true, value: hitsText },
   ],
   GlobalPolicy: [
     { header: 'TIER', value: (o) => text(spec(o).tier) },
     { header: 'PRIORITY', value: (o) => text(spec(o).priority) },
     { header: 'APPLIES-TO', value: appliesToText },
     { header: 'RULES', wide: true, value: rulesText },
+    { header: 'HITS', wide: true, value: hitsText },
   ],
   Service: [
     { header: 'VIRTUAL-IPS', value: (o) => text(status(o).virtualIPs) },

@@ -23,12 +23,15 @@ export function register(program: Command): void {
     .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
     .option('--token-file <path>', 'file holding the bearer token (an agent-role token for this host); else --token or TENET_TOKEN')
     .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
+    .option('--heartbeat <seconds>', 'Host status heartbeat (with the rule hit counters) period (env TENET_HEARTBEAT)', process.env.TENET_HEARTBEAT ?? '10')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
-    .action(async (options: { controller: string; tokenFile?: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
+    .action(async (options: { controller: string; tokenFile?: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; heartbeat: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
       const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));
       const resync = Number(options.resync);
       if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
+      const heartbeat = Number(options.heartbeat);
+      if (!Number.isFinite(heartbeat) || heartbeat < 0.2 || heartbeat > 3600) throw new CliError('--heartbeat must be a number of seconds from 0.2 to 3600', 2);
       let token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
       if (options.tokenFile) {
         try {
@@ -57,6 +60,7 @@ export function register(program: Command): void {
           socketPath: options.socket,
           netnsPrefix: options.netnsPrefix,
           resyncMs: resync * 1000,
+          heartbeatMs: Math.round(heartbeat * 1000),
           log: (level, message, fields) => logger[level](fields ?? {}, message),
         });
       } catch (error) {

@@ -35,6 +35,8 @@ declare module 'fastify' {
     narrowItems: ((items: TenetObject[]) => TenetObject[]) | undefined;
     /** A 401/403/404 decided by access control (a 404 from the service is a plain failure). */
     refusedByAuth: boolean;
+    /** An agent's heartbeat to its own Host: audited only when it fails. */
+    auditOnlyFailure: boolean;
   }
 }
 
@@ -77,6 +79,7 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
   app.decorateRequest('auditFields', undefined);
   app.decorateRequest('narrowItems', undefined);
   app.decorateRequest('refusedByAuth', false);
+  app.decorateRequest('auditOnlyFailure', false);
 
   const actionOf = (request: FastifyRequest): RouteAction | undefined => {
     const url = request.routeOptions.url;
@@ -111,7 +114,8 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
       throw error;
     }
     if (request.watchGuard || isWatch(request)) endWhenRevoked(request, options.tokens);
-    if (request.auditFields) {
+    request.auditOnlyFailure = isOwnHeartbeat(principal, action, request);
+    if (request.auditFields && !request.auditOnlyFailure) {
       const fields = request.auditFields;
       const code = request.method === 'POST' && (action.type === 'object' || request.routeOptions.url === '/api/v1/tokens') ? 201 : 200;
       request.audit = {
@@ -133,6 +137,7 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
     const fields = request.auditFields;
     if (!fields || request.audit?.recorded) return payload;
     const code = reply.statusCode;
+    if (request.auditOnlyFailure && code < 300) return payload;
     const outcome: AuditEntry['outcome'] = code < 300 ? 'allowed' : request.refusedByAuth ? 'refused' : 'failed';
     const summary = code < 300 ? 'no change' : errorMessage(payload);
     try {
@@ -147,6 +152,15 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
 }
 
 const RECHECK_MS = 5000;
+
+/**
+ * An agent writing the status of its own Host is its heartbeat (every 10 s, with the rule counters):
+ * an entry for each would bury the changes people look for. Refused or failed ones are still recorded.
+ */
+function isOwnHeartbeat(principal: Principal, action: RouteAction, request: FastifyRequest): boolean {
+  if (principal.role !== 'agent' || action.type !== 'object' || action.kind !== 'Host' || action.verb !== 'status') return false;
+  return (request.params as Record<string, unknown> | undefined)?.name === principal.host;
+}
 
 function isWatch(request: FastifyRequest): boolean {
   return request.routeOptions.url === '/api/v1/watch' || truthy((request.query as Record<string, unknown>).watch);

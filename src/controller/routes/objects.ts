@@ -6,6 +6,7 @@ import { objectPrefix } from '../../store/keys';
 import { parseSelector, SelectorSyntaxError, type LabelSelector } from '../../core/model/selectors';
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
+import { withRuleHits } from '../policy-hits';
 import { startRevision, streamWatch, type WatchStreams } from '../watch-stream';
 
 type Params = Record<string, string>;
@@ -71,7 +72,8 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     app.get(item, async (request) => {
       const { tenant, name } = names(request);
-      return service.get(info.kind, tenant ?? '', name);
+      const [object] = await withRuleHits(service, [await service.get(info.kind, tenant ?? '', name)]);
+      return object;
     });
     app.put(item, async (request) => {
       const { tenant, name } = names(request);
@@ -111,5 +113,6 @@ async function listOrWatch(
     return reply;
   }
   const listed = await service.list(info.kind, { tenant, labelSelector });
-  return { apiVersion: 'tenet.dev/v1', kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items: listed.items };
+  const items = await withRuleHits(service, listed.items);
+  return { apiVersion: 'tenet.dev/v1', kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items };
 }

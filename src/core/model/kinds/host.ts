@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IpText, objectSchema } from '../common';
+import { IpText, Name, objectSchema } from '../common';
 
 export const HostSpec = Type.Object(
   {
@@ -8,12 +8,39 @@ export const HostSpec = Type.Object(
   { additionalProperties: false },
 );
 
+/** Most rule counters one host reports; more are cut (and `policyHitsTruncated` says so) to keep a heartbeat small. */
+export const MAX_REPORTED_RULE_HITS = 4096;
+
+/** One policy rule's counters on this host: only rules that matched at least once are reported. */
+export const RuleHitCount = Type.Object(
+  {
+    direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')]),
+    index: Type.Integer({ minimum: 0, maximum: 999 }),
+    packets: Type.Integer({ minimum: 0 }),
+    bytes: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RuleHitCount = Static<typeof RuleHitCount>;
+
+const rules = Type.Array(RuleHitCount, { maxItems: 2000 });
+
+/** A tenant Policy's counters (its tenant's router namespace) or a GlobalPolicy's (summed over every tenant on the host). */
+export const PolicyHitsReport = Type.Union([
+  Type.Object({ kind: Type.Literal('Policy'), tenant: Name, name: Name, rules }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('GlobalPolicy'), name: Name, rules }, { additionalProperties: false }),
+]);
+export type PolicyHitsReport = Static<typeof PolicyHitsReport>;
+
 export const HostStatus = Type.Object(
   {
     heartbeatAt: Type.Optional(Type.String()),
     ready: Type.Optional(Type.Boolean()),
     agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
     message: Type.Optional(Type.String({ maxLength: 2048 })),
+    /** Per-rule packet/byte counters read from this host's nftables, refreshed with every heartbeat. */
+    policyHits: Type.Optional(Type.Array(PolicyHitsReport, { maxItems: MAX_REPORTED_RULE_HITS })),
+    policyHitsTruncated: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
