@@ -208,7 +208,7 @@ export class Agent implements AgentCore {
     return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}) };
   }
 
-  /** Heartbeat now (tests, and after a signal): also carries the current rule counters. */
+  /** Writes the Host status with the current rule counters; public so a test or an embedding program can report at once. */
   async heartbeat(): Promise<void> {
     if (!this.registered) return void (this.follower.connected ? this.register() : undefined);
     try {
