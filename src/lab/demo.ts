@@ -25,12 +25,12 @@ const CONTAINERS = [
   { suffix: 'api1', host: 'h1', network: 'back', ip: '10.10.2.22', labels: { app: 'api' } },
 ];
 
-export async function runDemo(out: (line: string) => void): Promise<void> {
-  if (loadLab('demo')) {
-    out('lab demo exists: recreating it');
-    await labDown('demo');
+export async function runDemo(out: (line: string) => void, name = 'demo'): Promise<void> {
+  if (loadLab(name)) {
+    out(`lab ${name} exists: recreating it`);
+    await labDown(name);
   }
-  const state = await labUp({ name: 'demo', hosts: 3, log: out });
+  const state = await labUp({ name, hosts: 3, log: out });
   const client = labClient(state);
   const objects: unknown[] = [];
   for (const tenant of TENANTS) {
@@ -58,12 +58,12 @@ export async function runDemo(out: (line: string) => void): Promise<void> {
   await showPolicy(state, client, out);
   out('');
   out('explore:');
-  out(`  eval "$(bin/tenet lab env --name demo)"; bin/tenet get endpoints`);
+  out(`  eval "$(bin/tenet lab env --name ${name})"; bin/tenet get endpoints`);
   out('  bin/tenet lab exec blue-web1 -- ping -c2 10.10.2.21');
-  out('  bin/tenet lab probe --name demo --tenant green -o json');
+  out(`  bin/tenet lab probe --name ${name} --tenant green -o json`);
   out('  bin/tenet explain --tenant blue --from 10.10.1.11 --to 10.10.2.21 --port tcp/80');
   out('  bin/tenet get policies -o wide');
-  out('tear down: bin/tenet lab down --name demo');
+  out(`tear down: bin/tenet lab down --name ${name}`);
 }
 
 function tenantOf(container: string): string {

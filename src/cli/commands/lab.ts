@@ -137,10 +137,11 @@ export function register(program: Command): void {
 
   lab
     .command('demo')
-    .description('3 hosts, two tenants on identical subnets, containers everywhere, and the probe matrix (recreated if it exists)')
+    .description('3 hosts, two tenants on identical subnets, containers everywhere, the probe matrix, then a policy (recreated if it exists)')
+    .option('--name <lab>', 'name of the demo lab', 'demo')
     .action(
-      wrap(async () => {
-        await runDemo(out);
+      wrap(async (options: { name: string }) => {
+        await runDemo(out, options.name);
       }),
     );
 }
