@@ -28,7 +28,9 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+// A test may take minutes (real labs), but never 10: a hung one fails instead of stalling CI. Force-exit
+// after the last test so a stray handle cannot keep a file open forever (t.after hooks still run first).
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files], {
   cwd: root,
   stdio: 'inherit',
 });
