@@ -11,6 +11,7 @@ import { describeDecision } from '../../core/policy/explain';
 import { describeChange, previewImpact } from '../../core/policy/impact';
 import type { L4Name } from '../../core/policy/program';
 import { CliError, clientFor } from '../context';
+import { ApiError } from '../../client/errors';
 import { nameArg, shown } from '../args';
 
 const PROTOCOLS: Record<string, L4Name> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', icmp: 'icmp', icmpv6: 'icmpv6' };
@@ -37,7 +38,13 @@ export async function loadIntent(client: TenetClient, tenant: string): Promise<P
     list<PolicyIntent['groups'][number]>('Group', true),
     list<PolicyIntent['networks'][number]>('Network', true),
     list<PolicyIntent['policies'][number]>('Policy', true),
-    list<PolicyIntent['globalPolicies'][number]>('GlobalPolicy', false),
+    list<PolicyIntent['globalPolicies'][number]>('GlobalPolicy', false).catch((error: unknown) => {
+      // Admin and baseline tiers decide flows too: a verdict without them would be a guess, so say why there is none.
+      if (error instanceof ApiError && error.status === 403) {
+        throw new CliError(`judging flows needs the GlobalPolicies (admin and baseline tiers), which this token may not read (${error.message}); ask an admin`);
+      }
+      throw error;
+    }),
     list<PolicyIntent['endpoints'][number]>('Endpoint', true),
   ]);
   return { tenants, scopes, groups, networks, policies, globalPolicies, endpoints };

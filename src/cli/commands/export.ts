@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { KindName } from '../../core/model/registry';
 import { clientFor, CliError } from '../context';
 import { nameArg } from '../args';
 import { exportIntent } from '../export-intent';
@@ -22,7 +23,9 @@ export function register(program: Command): void {
       const tenant = options.tenant === undefined ? undefined : nameArg(options.tenant, 'tenant');
       const client = clientFor(command);
       // One snapshot, read at one revision: the export is a consistent picture, never half of a change.
-      const snapshot = await client.snapshot(['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'GlobalPolicy', 'Service']);
+      // A tenant's export leaves GlobalPolicies out, so it does not ask for them (tenant roles may not read them).
+      const kinds: KindName[] = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', ...(tenant === undefined ? (['GlobalPolicy'] as const) : []), 'Service'];
+      const snapshot = await client.snapshot(kinds);
       if (tenant !== undefined && !snapshot.items.some((o) => o.kind === 'Tenant' && o.metadata.name === tenant)) {
         throw new CliError(`tenant "${tenant}" not found`);
       }
