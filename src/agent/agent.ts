@@ -155,7 +155,7 @@ export class Agent implements AgentCore {
   async stop(): Promise<void> {
     this.stopped = true;
     this.follower.stop();
-    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
     await this.enforcer?.close?.();
@@ -238,23 +238,27 @@ export class Agent implements AgentCore {
     if (!this.follower.synced || this.stopped) return;
     this.reconciling = true;
     try {
-      const view = this.view();
-      const { veths: protectedVeths, namespaces: protectedNamespaces } = this.currentProtection();
-      const full = this.fullDue;
-      this.fullDue = false;
       const t0 = performance.now();
       const ms = (): number => Math.round((performance.now() - t0) * 10) / 10;
       const marks: Record<string, number> = {};
-      const report = await this.mutex.run(async () => {
+      // The view is taken under the lock: one taken before could predate an attach that ran meanwhile,
+      // and its policy sync would then take the new endpoint's interface back out of the maps.
+      const { view, report, protectedVeths, full } = await this.mutex.run(async () => {
         marks.locked = ms();
-        const result = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
+        const view = this.view();
+        const { veths: protectedVeths, namespaces: protectedNamespaces } = this.currentProtection();
+        const full = this.fullDue;
+        this.fullDue = false;
+        const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         marks.kernel = ms();
-        return result;
+        if (this.enforcer) {
+          for (const netns of report.renewed) this.enforcer.forget?.(netns);
+          await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
+          marks.policy = ms();
+        }
+        return { view, report, protectedVeths, full };
       });
-      if (this.enforcer) {
-        await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
-        marks.policy = ms();
-      }
+      this.scheduleLingerPass(view);
       await this.writeStatuses(view, report.plumbed, report.problems, protectedVeths);
       marks.status = ms();
       this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks });
@@ -267,6 +271,19 @@ export class Agent implements AgentCore {
         this.scheduleReconcile();
       }
     }
+  }
+
+  private lingerTimer?: NodeJS.Timeout;
+
+  /** A lingering tenant namespace is deleted by a pass: make sure one runs when its time is up. */
+  private scheduleLingerPass(view: HostView): void {
+    const wait = this.reconciler.lingerRemainingMs(view);
+    if (wait === undefined || this.lingerTimer) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.scheduleReconcile(0);
+    }, wait + 20);
+    this.lingerTimer.unref();
   }
 
   private async writeStatuses(view: HostView, plumbed: Set<string>, problems: Map<string, string>, protectedVeths: Set<string>): Promise<void> {

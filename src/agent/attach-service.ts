@@ -92,6 +92,7 @@ export class AttachService implements AttachApi {
         if (!ep.ipv4 && !ep.ipv6) fail(500, 'Internal', `the controller assigned no address to endpoint ${request.tenant}/${name}`);
         if (!netnsExists(tenant.routerNamespace) || (tenant.vxlanDevice && !endpoint.vxlanKnown)) {
           const report = await core.reconciler.reconcileTenant(view, tenant, { protectedVeths: new Set([veth]), protectedNamespaces: new Set() });
+          for (const netns of report.renewed) core.enforcer?.forget?.(netns);
           if (report.failures.length && !netnsExists(tenant.routerNamespace)) fail(500, 'Internal', report.failures.join('; '));
         }
         if (!endpoint.created && (await this.vethExists(routerNs, veth))) {
@@ -134,6 +135,9 @@ export class AttachService implements AttachApi {
   async detach(input: DetachRequest): Promise<{ detached: boolean }> {
     const request = this.validate(() => validateDetachRequest(input));
     const { core } = this;
+    const marks: Record<string, number> = {};
+    const t0 = performance.now();
+    const mark = (what: string): void => void (marks[what] = Math.round((performance.now() - t0) * 10) / 10);
     // Candidates from the view (any ifName) and, for when the controller is unknown, from the kernel.
     const candidates = new Map<string, { tenant: string; name: string }>();
     for (const tenant of core.view().tenants) {
@@ -156,15 +160,23 @@ export class AttachService implements AttachApi {
       const veth = hostVethName(tenant, name);
       const ns = tenantNamespaceName(core.netnsPrefix, tenant);
       await core.mutex.run(async () => {
-        if (await this.vethExists(ns, veth)) {
-          await ipBatch([`link del ${veth}`], { netns: ns });
+        mark('locked');
+        // The interface leaves the policy maps while the kernel deletes it (both only subtract).
+        // Deleting is the existence test (one process less): only "no such device" means it was not there.
+        const [deleted] = await Promise.all([
+          this.deleteVeth(ns, veth).then((gone) => (mark('deleted'), gone)),
+          core.enforcer?.endpointRemoved?.(core.view(), { tenant, name, hostIfName: veth })
+            .then(() => mark('policy'))
+            .catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message })),
+        ]);
+        if (deleted) {
           core.reconciler.noteDetached(ns, veth);
           detached = true;
         }
-        if (core.enforcer?.endpointRemoved) await core.enforcer.endpointRemoved(core.view(), { tenant, name, hostIfName: veth }).catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
       });
       try {
         await core.client.delete('Endpoint', name, tenant);
+        mark('controller');
         detached = true;
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) {
@@ -175,6 +187,7 @@ export class AttachService implements AttachApi {
       core.follower.remove('Endpoint', tenant, name);
     }
     core.scheduleReconcile();
+    core.log('debug', 'detached', { containerId: request.containerId, ms: marks });
     if (unreachable) fail(503, 'Unavailable', `kernel state removed, but the controller is unreachable (${unreachable.message}); retry the detach`);
     return { detached };
   }
@@ -282,6 +295,18 @@ export class AttachService implements AttachApi {
     }
     core.follower.remove('Endpoint', tenant, name);
     core.scheduleReconcile();
+  }
+
+  /** Deletes a host veth; false when it (or its namespace) does not exist. */
+  private async deleteVeth(ns: string, veth: string): Promise<boolean> {
+    if (!listNetns().includes(ns)) return false;
+    try {
+      await ipBatch([`link del ${veth}`], { netns: ns });
+      return true;
+    } catch (error) {
+      if (error instanceof KernelError && /Cannot find device|does not exist/.test(error.stderr)) return false;
+      throw error;
+    }
   }
 
   async vethExists(ns: string, veth: string): Promise<boolean> {

@@ -17,7 +17,8 @@ export interface FollowerOptions {
   client: TenetClient;
   kinds: readonly KindName[];
   /** Called after every change of the cache (debounce on the caller's side). */
-  onChange: (reason: 'snapshot' | 'event' | 'local') => void;
+  /** 'relist': a fresh list after the stream ended cleanly (the controller asked for it, or a 410), not after losing it. */
+  onChange: (reason: 'snapshot' | 'relist' | 'event' | 'local') => void;
   onConnection?: (connected: boolean) => void;
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   resyncMs?: number;
@@ -87,6 +88,7 @@ export class Follower {
 
   private async loop(): Promise<void> {
     let backoff = 200;
+    let relist = false;
     while (!this.stopped) {
       try {
         const snapshot = await this.options.client.snapshot([...this.options.kinds]);
@@ -96,7 +98,8 @@ export class Follower {
         this.synced = true;
         this.setConnected(true);
         backoff = 200;
-        this.options.onChange('snapshot');
+        this.options.onChange(relist ? 'relist' : 'snapshot');
+        relist = false;
         if (this.stopped) break;
         this.watch = this.options.client.watch({ kinds: [...this.options.kinds] }, this.revision, (event) => {
           if (event.revision > this.revision) this.revision = event.revision;
@@ -107,12 +110,15 @@ export class Follower {
         });
         await this.watch.done;
         if (!this.stopped) this.options.log('debug', 'watch ended; listing again');
+        relist = true;
       } catch (error) {
         if (this.stopped) break;
         if (error instanceof ApiError && error.status === 410) {
           this.options.log('info', 'watch history compacted (410); listing again');
+          relist = true;
           continue;
         }
+        relist = false;
         this.setConnected(false);
         this.options.log('warn', 'controller unreachable; retrying', { error: (error as Error).message, retryInMs: backoff });
         await this.sleep(backoff);

@@ -28,6 +28,8 @@ export interface PolicyEnforcer {
   endpointAdded?(view: HostView, endpoint: EndpointView): Promise<void>;
   endpointRemoved?(view: HostView, endpoint: { tenant: string; name: string; hostIfName: string }): Promise<void>;
   close?(): Promise<void>;
+  /** Drops the record of a namespace that was just made or deleted, so nothing is diffed against a stale one. */
+  forget?(netns?: string): void;
   /** Counters per policy rule (nft comment `tier:policy:direction:index`) in one namespace; the heartbeat reports them. */
   ruleHits?(netns: string): Promise<Map<string, { packets: number; bytes: number }>>;
 }

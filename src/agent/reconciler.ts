@@ -15,6 +15,13 @@ import { KernelError } from '../kernel/exec';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
+/**
+ * How long a tenant namespace outlives its last local endpoint. Containers come and go in bursts (a
+ * restart, a CNI DEL then ADD): making the namespace, its sysctls and its VXLAN device again costs more
+ * than the whole attach, so an emptied namespace stays a little while before it is deleted.
+ */
+export const NAMESPACE_LINGER_MS = 5000;
+
 export interface ReconcileReport {
   /** Endpoint name → problem, for local endpoints that are not fully plumbed. */
   problems: Map<string, string>;
@@ -22,6 +29,8 @@ export interface ReconcileReport {
   plumbed: Set<string>;
   changed: boolean;
   failures: string[];
+  /** Namespaces this pass created or deleted (what a policy record said about them is void). */
+  renewed: string[];
 }
 
 export interface ReconcileOptions {
@@ -34,6 +43,8 @@ export class Reconciler {
   private readonly applied = new Map<string, string>();
   /** Namespace → the kernel state as last read or as last made: incremental passes diff against it, reading nothing. */
   private readonly known = new Map<string, ActualNamespace>();
+  /** Namespace → when a pass last wanted it (for the linger before deletion). */
+  private readonly lastWanted = new Map<string, number>();
 
   constructor(
     private readonly netnsPrefix: string,
@@ -80,8 +91,12 @@ export class Reconciler {
     );
     let plan = diffHost(todo, actual, owned, options);
     if (plan.namespaces.some((p) => p.hostLines.length > 0)) plan = diffHost(todo, actual, owned, { ...options, hostVxlans: await readHostVxlans() });
-    plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name));
-    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
+    const now = Date.now();
+    for (const name of signatures.keys()) this.lastWanted.set(name, now);
+    const lingering = (name: string): boolean => now - (this.lastWanted.get(name) ?? -Infinity) < NAMESPACE_LINGER_MS;
+    plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name) && !lingering(name));
+    const keep = (name: string): boolean => signatures.has(name) || (lingering(name) && owned.includes(name));
+    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
     for (const nsPlan of plan.namespaces) {
       const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
@@ -92,20 +107,35 @@ export class Reconciler {
       if (clean) this.known.set(nsPlan.name, stateAfterPlan(desiredNs, actual.get(nsPlan.name), nsPlan, options.protectedVeths));
       else this.known.delete(nsPlan.name);
     }
-    for (const name of [...this.known.keys()]) if (!signatures.has(name)) this.known.delete(name);
-    for (const name of [...this.applied.keys()]) if (!signatures.has(name)) this.applied.delete(name);
+    for (const name of [...this.known.keys()]) if (!keep(name)) this.known.delete(name);
+    for (const name of [...this.applied.keys()]) if (!keep(name)) this.applied.delete(name);
+    for (const name of [...this.lastWanted.keys()]) if (!keep(name)) this.lastWanted.delete(name);
     const skipped = new Set(desired.namespaces.filter((d) => !todo.includes(d)).map((d) => d.name));
     // A skipped namespace was applied cleanly with every veth present.
     for (const tenant of view.tenants) if (skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, undefined, report);
     for (const name of plan.deleteNamespaces) {
       this.log('info', 'deleting tenant namespace no longer needed', { netns: name });
       await delNetns(name);
+      this.lastWanted.delete(name);
+      report.renewed.push(name);
       report.changed = true;
     }
     for (const tenant of view.tenants) {
       if (!skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, plan.namespaces.find((p) => p.name === tenant.routerNamespace), report);
     }
     return report;
+  }
+
+  /** Milliseconds until the next lingering namespace is due for deletion (a pass must run then). */
+  lingerRemainingMs(view: HostView): number | undefined {
+    const wanted = new Set(view.tenants.map((t) => t.routerNamespace));
+    let next: number | undefined;
+    for (const [name, at] of this.lastWanted) {
+      if (wanted.has(name)) continue;
+      const left = Math.max(0, at + NAMESPACE_LINGER_MS - Date.now());
+      next = next === undefined ? left : Math.min(next, left);
+    }
+    return next;
   }
 
   /** Forget everything about a namespace, so the next pass reads it back. */
@@ -130,10 +160,13 @@ export class Reconciler {
   /** Reconciles one tenant's namespace only (the attach path, when the namespace must be created first). */
   async reconcileTenant(view: HostView, tenant: TenantView, options: ReconcileOptions): Promise<ReconcileReport> {
     const desired = desiredNamespace(view, tenant);
-    const actual = await this.readActual(desired.name);
+    // The record of what this agent made is as good as a read-back (a lingering namespace keeps one).
+    const record = listNetns().includes(desired.name) ? this.known.get(desired.name) : undefined;
+    const actual = record ?? (await this.readActual(desired.name));
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
-    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [] };
+    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
     await this.applyNamespacePlan(plan, report);
+    this.lastWanted.set(plan.name, Date.now());
     this.applied.delete(plan.name);
     if (report.failures.length === 0) this.known.set(plan.name, stateAfterPlan(desired, actual, plan, options.protectedVeths));
     else this.known.delete(plan.name);
@@ -151,6 +184,7 @@ export class Reconciler {
     try {
       if (plan.create) {
         this.log('info', 'creating tenant namespace', { netns: plan.name, tenant: plan.tenant });
+        report.renewed.push(plan.name);
         await addNetns(plan.name);
         await netnsSysctl(plan.name, ROUTER_SYSCTLS);
         report.changed = true;

@@ -11,6 +11,7 @@ import { programFromView } from '../../core/policy/from-view';
 import type { NftProgram } from '../../core/policy/program';
 import { adoptIntervalSets, hitsByPolicy, parseCounters, parseTableJson, ruleHits, type PolicyRuleHits } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
+import fs from 'node:fs';
 import { run } from '../../kernel/exec';
 import type { PolicyEnforcer, PolicyEnforcerOptions } from '../plugins';
 
@@ -19,7 +20,8 @@ export type NftRunner = (netns: string, args: string[], input?: string) => Promi
 
 export const runNft: NftRunner = async (netns, args, input) => {
   if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to run nft in namespace "${netns}"`);
-  const result = await run('ip', ['netns', 'exec', netns, 'nft', ...args], { input, timeoutMs: 60000 });
+  // nsenter joins only the network namespace: `ip netns exec` also builds a mount namespace (slower).
+  const result = await run('nsenter', [`--net=/run/netns/${netns}`, 'nft', ...args], { input, timeoutMs: 60000 });
   return result.stdout;
 };
 
@@ -93,7 +95,9 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
   return {
     async sync(view) {
       const live = new Set(view.tenants.map((t) => t.routerNamespace));
-      for (const netns of records.keys()) if (!live.has(netns)) records.delete(netns);
+      // A namespace that lingers after its tenant left the view keeps its record (the agent forgets it
+      // when the namespace is deleted or made again): a returning endpoint then needs no read-back.
+      for (const netns of records.keys()) if (!live.has(netns) && !fs.existsSync(`/run/netns/${netns}`)) records.delete(netns);
       await syncTenants(view);
     },
     async endpointAdded(view, endpoint) {
