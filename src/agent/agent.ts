@@ -158,6 +158,7 @@ export class Agent implements AgentCore {
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
+    await this.service.settled();
     await this.enforcer?.close?.();
   }
 

@@ -99,22 +99,25 @@ export class AttachService implements AttachApi {
           // Same container and interface asked again (a runtime retry): answer what is already there.
           return attachPlan(ep, network, request.netns, request.ifName).result;
         }
+        // The same container interface detached a moment ago: its old veth must be gone first.
+        await this.dying.get(veth);
         mark('namespace');
         const plan = attachPlan(ep, network, request.netns, request.ifName);
+        // Policy keys on the interface's name and address, not on the link: it is programmed while the
+        // links are made. The attach answers only when both are done; a failure of either rolls back.
+        const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
         try {
           await ipBatch(plan.hostLines, { netns: routerNs });
         } catch (error) {
+          await policy;
           const message = (error as Error).message;
           if (/File exists/.test(message)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
           throw error;
         }
         mark('host');
         core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
-        // The container side and the policy for the new host interface are independent: run them together.
-        await Promise.all([
-          ipBatchAt(request.netns, plan.containerLines).then(() => mark('container')),
-          core.enforcer?.endpointAdded ? core.enforcer.endpointAdded(view, ep).then(() => mark('policy')) : undefined,
-        ]);
+        const [, policyError] = await Promise.all([ipBatchAt(request.netns, plan.containerLines).then(() => mark('container')), policy]);
+        if (policyError) throw policyError;
         return plan.result;
       });
       // Status is bookkeeping for the controller: written after the answer, off the attach's critical path.
@@ -146,7 +149,9 @@ export class AttachService implements AttachApi {
       }
     }
     const ifNames = request.ifName ? [request.ifName] : ['eth0'];
-    // The kernel is searched only when the view knows nothing (controller unknown or the object gone).
+    // The kernel is searched only when the view knows nothing (controller unknown or the object gone),
+    // and not while an earlier detach is still deleting a veth (it would be found again).
+    if (candidates.size === 0) await this.settled();
     for (const ns of candidates.size > 0 ? [] : core.reconciler.ownedNamespaces()) {
       const tenant = tenantOfNamespace(core.netnsPrefix, ns)!;
       for (const ifName of ifNames) {
@@ -161,14 +166,22 @@ export class AttachService implements AttachApi {
       const ns = tenantNamespaceName(core.netnsPrefix, tenant);
       await core.mutex.run(async () => {
         mark('locked');
-        // The interface leaves the policy maps while the kernel deletes it (both only subtract).
-        // Deleting is the existence test (one process less): only "no such device" means it was not there.
-        const [deleted] = await Promise.all([
-          this.deleteVeth(ns, veth).then((gone) => (mark('deleted'), gone)),
-          core.enforcer?.endpointRemoved?.(core.view(), { tenant, name, hostIfName: veth })
-            .then(() => mark('policy'))
-            .catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message })),
-        ]);
+        await this.dying.get(veth);
+        const policy = core.enforcer?.endpointRemoved?.(core.view(), { tenant, name, hostIfName: veth })
+          .then(() => mark('policy'))
+          .catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
+        if (listNetns().includes(ns) && core.reconciler.knowsVeth(ns, veth)) {
+          // The kernel's unregister of a veth waits for RCU grace periods (20-40 ms, most of a detach):
+          // it finishes in the background. The veth is out of the record and the policy maps now, and an
+          // attach of the same interface (or a detach that searches the kernel) waits for it.
+          core.reconciler.noteDetached(ns, veth);
+          this.deleteInBackground(ns, veth);
+          detached = true;
+          await policy;
+          return;
+        }
+        // No record of it: deleting is the existence test (one process less than asking first).
+        const [deleted] = await Promise.all([this.deleteVeth(ns, veth).then((gone) => (mark('deleted'), gone)), policy]);
         if (deleted) {
           core.reconciler.noteDetached(ns, veth);
           detached = true;
@@ -297,6 +310,29 @@ export class AttachService implements AttachApi {
     core.scheduleReconcile();
   }
 
+  /** Host veth → its deletion still under way (see detach). */
+  private readonly dying = new Map<string, Promise<void>>();
+
+  private deleteInBackground(ns: string, veth: string): void {
+    const { core } = this;
+    // Not protected from the reconciler: a full pass that sees it before it is gone deletes it too,
+    // which is the same outcome (the loser gets "no such device").
+    const deletion = this.deleteVeth(ns, veth)
+      .then(() => undefined)
+      .catch((error: Error) => {
+        // The record says it is gone: make the next pass read the namespace back and remove it.
+        core.reconciler.invalidate(ns);
+        core.log('warn', 'deleting a detached veth failed', { veth, error: error.message });
+      })
+      .finally(() => this.dying.delete(veth));
+    this.dying.set(veth, deletion);
+  }
+
+  /** Resolves when every background veth deletion has finished (detach searches, agent stop). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.dying.values()]);
+  }
+
   /** Deletes a host veth; false when it (or its namespace) does not exist. */
   private async deleteVeth(ns: string, veth: string): Promise<boolean> {
     if (!listNetns().includes(ns)) return false;
@@ -344,6 +380,11 @@ export class AttachService implements AttachApi {
       core.log(error instanceof ApiError && error.status === 404 ? 'debug' : 'warn', 'writing endpoint status failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
     }
   }
+}
+
+/** A promise's error as a value, so it can wait alongside others without an unhandled rejection. */
+function settle(promise: Promise<unknown> | undefined): Promise<Error | undefined> {
+  return promise ? promise.then(() => undefined, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))) : Promise.resolve(undefined);
 }
 
 export type { EndpointView };

@@ -151,6 +151,11 @@ export class Reconciler {
     if (known) this.known.set(tenant.routerNamespace, recordAttached(known, desiredNamespace(view, tenant), veth, loAddresses));
   }
 
+  /** Whether the record of `netns` holds `veth`; undefined when there is no record. */
+  knowsVeth(netns: string, veth: string): boolean | undefined {
+    return this.known.get(netns)?.veths.some((v) => v.name === veth);
+  }
+
   noteDetached(netns: string, veth: string): void {
     this.applied.delete(netns);
     const known = this.known.get(netns);

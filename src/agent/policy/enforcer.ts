@@ -8,7 +8,7 @@ import type { HostView } from '../../core/dataplane/host-view';
 import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { diffPrograms, type NftOp } from '../../core/policy/diff';
 import { programFromView } from '../../core/policy/from-view';
-import type { NftProgram } from '../../core/policy/program';
+import type { NftChain, NftProgram } from '../../core/policy/program';
 import { adoptIntervalSets, hitsByPolicy, parseCounters, parseTableJson, ruleHits, type PolicyRuleHits } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
 import fs from 'node:fs';
@@ -43,9 +43,41 @@ export interface TenetPolicyEnforcer extends PolicyEnforcer {
   forget(netns?: string): void;
 }
 
+/**
+ * How long a profile chain no endpoint uses any more stays in the kernel. Deleting a chain makes the
+ * nft commit wait for an RCU grace period (20-40 ms here, far more than the element operations of a
+ * leave), and the next container of the same profile would add it again: an unreferenced chain
+ * decides nothing (no dispatch element leads to it), so it is dropped by a later pass instead.
+ */
+export const SPARE_CHAIN_MS = 5000;
+
 export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: NftRunner; onTransaction?: (t: Transaction) => void }): TenetPolicyEnforcer {
   const nft = options.nft ?? runNft;
   const records = new Map<string, NftProgram>();
+  /** Namespace → unreferenced chain → since when. */
+  const spare = new Map<string, Map<string, number>>();
+
+  /** `desired` plus the chains of `before` it dropped less than SPARE_CHAIN_MS ago (what the kernel will then hold). */
+  function withSpareChains(netns: string, before: NftProgram | undefined, desired: NftProgram): NftProgram {
+    const marks = spare.get(netns) ?? new Map<string, number>();
+    spare.set(netns, marks);
+    const wanted = new Set(desired.chains.map((c) => c.name));
+    // A spare chain may refer to a set or map the change deletes: then nothing is kept back.
+    const keepSets = new Set(desired.sets.map((x) => x.name));
+    const keepMaps = new Set(desired.maps.map((x) => x.name));
+    const deletesContainer = before ? before.sets.some((x) => !keepSets.has(x.name)) || before.maps.some((x) => !keepMaps.has(x.name)) : true;
+    const now = Date.now();
+    const kept: NftChain[] = [];
+    for (const chain of deletesContainer ? [] : before!.chains) {
+      if (wanted.has(chain.name) || chain.base) continue;
+      const since = marks.get(chain.name) ?? now;
+      if (now - since < SPARE_CHAIN_MS) kept.push(chain);
+    }
+    const keptNames = new Set(kept.map((c) => c.name));
+    for (const name of [...marks.keys()]) if (!keptNames.has(name)) marks.delete(name);
+    for (const name of keptNames) if (!marks.has(name)) marks.set(name, now);
+    return kept.length > 0 ? { ...desired, chains: [...desired.chains, ...kept] } : desired;
+  }
 
   async function readKernel(netns: string): Promise<NftProgram | undefined> {
     try {
@@ -61,7 +93,14 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       const actual = await readKernel(netns);
       before = actual ? adoptIntervalSets(actual, desired) : undefined;
     }
-    const diff = diffPrograms(before, desired);
+    const intended = desired;
+    desired = withSpareChains(netns, before, intended);
+    let diff = diffPrograms(before, desired);
+    if (diff.replace) {
+      desired = intended;
+      spare.delete(netns);
+      diff = diffPrograms(before, desired);
+    }
     const text = diff.replace ? renderProgram(desired) : renderOps(desired, diff.ops).join('\n') + '\n';
     if (!diff.replace && diff.ops.length === 0) {
       records.set(netns, desired);
@@ -72,6 +111,7 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     } catch (error) {
       // What the kernel holds is now uncertain: read it back next time.
       records.delete(netns);
+      spare.delete(netns);
       throw error;
     }
     records.set(netns, desired);
@@ -97,7 +137,12 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       const live = new Set(view.tenants.map((t) => t.routerNamespace));
       // A namespace that lingers after its tenant left the view keeps its record (the agent forgets it
       // when the namespace is deleted or made again): a returning endpoint then needs no read-back.
-      for (const netns of records.keys()) if (!live.has(netns) && !fs.existsSync(`/run/netns/${netns}`)) records.delete(netns);
+      for (const netns of records.keys()) {
+        if (!live.has(netns) && !fs.existsSync(`/run/netns/${netns}`)) {
+          records.delete(netns);
+          spare.delete(netns);
+        }
+      }
       await syncTenants(view);
     },
     async endpointAdded(view, endpoint) {
@@ -127,6 +172,8 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     forget(netns) {
       if (netns === undefined) records.clear();
       else records.delete(netns);
+      if (netns === undefined) spare.clear();
+      else spare.delete(netns);
     },
   };
 }
