@@ -167,10 +167,11 @@ export class AttachService implements AttachApi {
       await core.mutex.run(async () => {
         mark('locked');
         await this.dying.get(veth);
-        const policy = core.enforcer?.endpointRemoved?.(core.view(), { tenant, name, hostIfName: veth })
+        const linkGone = listNetns().includes(ns) && core.reconciler.knowsVeth(ns, veth) === true;
+        const policy = core.enforcer?.endpointRemoved?.(core.view(), { tenant, name, hostIfName: veth, linkGone })
           .then(() => mark('policy'))
           .catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
-        if (listNetns().includes(ns) && core.reconciler.knowsVeth(ns, veth)) {
+        if (linkGone) {
           // The kernel's unregister of a veth waits for RCU grace periods (20-40 ms, most of a detach):
           // it finishes in the background. The veth is out of the record and the policy maps now, and an
           // attach of the same interface (or a detach that searches the kernel) waits for it.

@@ -26,7 +26,8 @@ export interface PolicyEnforcerOptions {
 export interface PolicyEnforcer {
   sync(view: HostView): Promise<void>;
   endpointAdded?(view: HostView, endpoint: EndpointView): Promise<void>;
-  endpointRemoved?(view: HostView, endpoint: { tenant: string; name: string; hostIfName: string }): Promise<void>;
+  /** `linkGone`: the host interface is being deleted, so its dispatch entries need not leave at once. */
+  endpointRemoved?(view: HostView, endpoint: { tenant: string; name: string; hostIfName: string; linkGone?: boolean }): Promise<void>;
   close?(): Promise<void>;
   /** Drops the record of a namespace that was just made or deleted, so nothing is diffed against a stale one. */
   forget?(netns?: string): void;

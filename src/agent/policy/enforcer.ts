@@ -56,6 +56,12 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
   const records = new Map<string, NftProgram>();
   /** Namespace → unreferenced chain → since when. */
   const spare = new Map<string, Map<string, number>>();
+  /**
+   * Namespace → host interface being deleted (a detach) → since when. Its dispatch elements may stay a
+   * while: no packet arrives on a deleted link, and removing a map element also waits for an RCU grace
+   * period. Address set elements always leave at once (the address may be handed out again).
+   */
+  const goneLinks = new Map<string, Map<string, number>>();
 
   /** `desired` plus the chains of `before` it dropped less than SPARE_CHAIN_MS ago (what the kernel will then hold). */
   function withSpareChains(netns: string, before: NftProgram | undefined, desired: NftProgram): NftProgram {
@@ -67,16 +73,34 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     const keepMaps = new Set(desired.maps.map((x) => x.name));
     const deletesContainer = before ? before.sets.some((x) => !keepSets.has(x.name)) || before.maps.some((x) => !keepMaps.has(x.name)) : true;
     const now = Date.now();
+    const links = goneLinks.get(netns) ?? new Map<string, number>();
+    for (const [key, since] of links) if (now - since >= SPARE_CHAIN_MS) links.delete(key);
+    const pinned = new Set<string>();
+    let maps = desired.maps;
+    if (!deletesContainer && links.size > 0) {
+      maps = desired.maps.map((map) => {
+        const old = before!.maps.find((m) => m.name === map.name);
+        const extra: Record<string, string> = {};
+        for (const [key, target] of Object.entries(old?.elements ?? {})) {
+          if (map.elements[key] !== undefined || !links.has(key)) continue;
+          extra[key] = target;
+          pinned.add(target);
+        }
+        return Object.keys(extra).length > 0 ? { ...map, elements: { ...map.elements, ...extra } } : map;
+      });
+    }
     const kept: NftChain[] = [];
     for (const chain of deletesContainer ? [] : before!.chains) {
       if (wanted.has(chain.name) || chain.base) continue;
       const since = marks.get(chain.name) ?? now;
-      if (now - since < SPARE_CHAIN_MS) kept.push(chain);
+      // A chain a kept dispatch element still leads to stays with it.
+      if (now - since < SPARE_CHAIN_MS || pinned.has(chain.name)) kept.push(chain);
     }
     const keptNames = new Set(kept.map((c) => c.name));
     for (const name of [...marks.keys()]) if (!keptNames.has(name)) marks.delete(name);
     for (const name of keptNames) if (!marks.has(name)) marks.set(name, now);
-    return kept.length > 0 ? { ...desired, chains: [...desired.chains, ...kept] } : desired;
+    if (kept.length === 0 && maps === desired.maps) return desired;
+    return { ...desired, maps, chains: [...desired.chains, ...kept] };
   }
 
   async function readKernel(netns: string): Promise<NftProgram | undefined> {
@@ -112,6 +136,7 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       // What the kernel holds is now uncertain: read it back next time.
       records.delete(netns);
       spare.delete(netns);
+      goneLinks.delete(netns);
       throw error;
     }
     records.set(netns, desired);
@@ -141,6 +166,7 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
         if (!live.has(netns) && !fs.existsSync(`/run/netns/${netns}`)) {
           records.delete(netns);
           spare.delete(netns);
+          goneLinks.delete(netns);
         }
       }
       await syncTenants(view);
@@ -149,6 +175,10 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       await syncTenants(view, endpoint.tenant);
     },
     async endpointRemoved(view, endpoint) {
+      if (endpoint.linkGone) {
+        const netns = view.tenants.find((t) => t.name === endpoint.tenant)?.routerNamespace;
+        if (netns) goneLinks.set(netns, (goneLinks.get(netns) ?? new Map<string, number>()).set(endpoint.hostIfName, Date.now()));
+      }
       // The view may still list the endpoint; compile without it so its interface leaves the maps.
       const filtered: HostView = {
         ...view,
@@ -174,6 +204,8 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       else records.delete(netns);
       if (netns === undefined) spare.clear();
       else spare.delete(netns);
+      if (netns === undefined) goneLinks.clear();
+      else goneLinks.delete(netns);
     },
   };
 }
