@@ -262,6 +262,7 @@ export class ObjectService {
     const input = body as { objects: unknown[]; dryRun?: unknown; message?: unknown };
     if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') throw invalid('dryRun must be a boolean');
     if (input.message !== undefined && input.message !== null && typeof input.message !== 'string') throw invalid('message must be a string');
+    if (input.objects.length === 0) throw invalid('objects: nothing to apply (the list is empty)');
     if (input.objects.length > 10_000) throw invalid('at most 10,000 objects per apply');
     const problems: string[] = [];
     const objects: TenetObject[] = [];

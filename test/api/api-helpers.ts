@@ -1,9 +1,9 @@
 /** Small helpers shared by the API tests: sample objects and raw HTTP requests (for malformed input). */
-import http from 'node:http';
 import type { TenetObject } from '../../src/core/model/object';
 import type { TenetClient } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
 import { adminTokenFor } from '../helpers/controller';
+import { send, type Answer } from '../helpers/http';
 
 export const V = 'tenet.dev/v1';
 
@@ -19,34 +19,15 @@ export function endpointObj(tenant: string, network: string, name: string, extra
   return { apiVersion: V, kind: 'Endpoint', metadata: { name, tenant, ...(labels ? { labels } : {}) }, spec: { network, ...extra } };
 }
 
+/** One request with the controller's admin token; body and headers as given (headers only sent with a body). */
 export function raw(
   base: string,
   method: string,
   path: string,
   body?: string | Buffer,
   headers: Record<string, string> = { 'content-type': 'application/json' },
-): Promise<{ status: number; text: string; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, base);
-    const token = adminTokenFor(base);
-    const sent: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : headers) };
-    const request = http.request(url, { method, headers: sent }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (c: Buffer) => chunks.push(c));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, text, json });
-      });
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
+): Promise<Answer> {
+  return send(base, method, path, { token: adminTokenFor(base), rawBody: body, headers: body === undefined ? {} : headers, fresh: true });
 }
 
 /** Asserts that a promise rejects with an ApiError of this status; returns the error. */

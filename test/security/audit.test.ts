@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startController, type RunningController } from '../helpers/controller';
 import { runCli } from '../cli/run-cli';
 import type { AuditEntry } from '../../src/auth/audit-log';
-import { mintToken, send } from './http';
+import { mintToken, send } from '../helpers/http';
 
 const V = 'tenet.dev/v1';
 let controller: RunningController;

@@ -11,7 +11,7 @@ import { startController } from '../helpers/controller';
 import type { TenetObject } from '../../src/core/model/object';
 import type { AuditEntry } from '../../src/auth/audit-log';
 import { KINDS } from '../../src/core/model/registry';
-import { mintToken, send } from './http';
+import { mintToken, send } from '../helpers/http';
 
 const V = 'tenet.dev/v1';
 const TOTAL = 10_000;

@@ -11,7 +11,7 @@ import { TenetClient, type WatchEvent } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
 import type { TenetObject } from '../../src/core/model/object';
 import { kindInfo, type KindName } from '../../src/core/model/registry';
-import { mintToken, send } from './http';
+import { mintToken, send } from '../helpers/http';
 
 const V = 'tenet.dev/v1';
 type Role = 'admin' | 'tenant-admin' | 'viewer' | 'agent';

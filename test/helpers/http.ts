@@ -1,4 +1,4 @@
-/** Raw HTTP for the security tests: any method, path, headers and body, over one keep-alive agent. */
+/** Raw HTTP for tests: any method, path, headers and body, over one keep-alive agent (or a fresh connection). */
 import http from 'node:http';
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
