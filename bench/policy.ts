@@ -1,7 +1,8 @@
 /**
  * Policy compiler benchmark.
  *
- *   node dist/bench/policy.js [--endpoints 20000] [--hosts 40] [--groups 1000] [--rules 5000] [--no-kernel]
+ *   node dist/bench/policy.js [--endpoints 20000] [--hosts 40] [--groups 1000] [--rules 5000] [--local 2000]
+ *     [--lab-groups 50] [--lab-rules 250] [--no-kernel] [--no-lab]
  *
  * One tenant; endpoints spread over hosts, each labelled into one of the groups; one policy per group
  * whose rules admit other groups on TCP ports. Measures the full compile (tenant-wide part + every
