@@ -153,13 +153,32 @@ function endpointView(endpoint: Endpoint, tenant: string, options: HostViewOptio
   return view;
 }
 
+interface TenantObjects {
+  networks: Network[];
+  scopes: Scope[];
+  groups: Group[];
+  policies: Policy[];
+  services: Service[];
+  endpoints: Endpoint[];
+}
+
+/** Where each tenant-scoped kind is collected while filtering. */
+const TENANT_FIELD: Partial<Record<TenetObject['kind'], keyof TenantObjects>> = {
+  Network: 'networks',
+  Scope: 'scopes',
+  Group: 'groups',
+  Policy: 'policies',
+  Service: 'services',
+  Endpoint: 'endpoints',
+};
+
 /** Filters the controller's objects down to what host `options.hostName` needs. */
 export function buildHostView(objects: readonly TenetObject[], options: HostViewOptions): HostView {
   const tenants = new Map<string, Tenant>();
   const hosts: Host[] = [];
   const globalPolicies: GlobalPolicy[] = [];
-  const perTenant = new Map<string, { networks: Network[]; scopes: Scope[]; groups: Group[]; policies: Policy[]; services: Service[]; endpoints: Endpoint[] }>();
-  const bucket = (tenant: string) => {
+  const perTenant = new Map<string, TenantObjects>();
+  const bucket = (tenant: string): TenantObjects => {
     let entry = perTenant.get(tenant);
     if (!entry) {
       entry = { networks: [], scopes: [], groups: [], policies: [], services: [], endpoints: [] };
@@ -168,36 +187,11 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     return entry;
   };
   for (const object of objects) {
-    const tenant = object.metadata.tenant ?? '';
-    switch (object.kind) {
-      case 'Tenant':
-        tenants.set(object.metadata.name, object as unknown as Tenant);
-        break;
-      case 'Host':
-        hosts.push(object as unknown as Host);
-        break;
-      case 'GlobalPolicy':
-        globalPolicies.push(object as unknown as GlobalPolicy);
-        break;
-      case 'Network':
-        bucket(tenant).networks.push(object as unknown as Network);
-        break;
-      case 'Scope':
-        bucket(tenant).scopes.push(object as unknown as Scope);
-        break;
-      case 'Group':
-        bucket(tenant).groups.push(object as unknown as Group);
-        break;
-      case 'Policy':
-        bucket(tenant).policies.push(object as unknown as Policy);
-        break;
-      case 'Service':
-        bucket(tenant).services.push(object as unknown as Service);
-        break;
-      case 'Endpoint':
-        bucket(tenant).endpoints.push(object as unknown as Endpoint);
-        break;
-    }
+    const field = TENANT_FIELD[object.kind];
+    if (field) (bucket(object.metadata.tenant ?? '')[field] as TenetObject[]).push(object);
+    else if (object.kind === 'Tenant') tenants.set(object.metadata.name, object as unknown as Tenant);
+    else if (object.kind === 'Host') hosts.push(object as unknown as Host);
+    else if (object.kind === 'GlobalPolicy') globalPolicies.push(object as unknown as GlobalPolicy);
   }
 
   const tenantViews: TenantView[] = [];
