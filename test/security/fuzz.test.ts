@@ -73,7 +73,10 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
   const before = await exportState();
   const auditBefore = (await auditCount()).length;
 
-  const seed = Number(process.env.TENET_FUZZ_SEED ?? Date.now() % 1_000_000);
+  // A fixed seed keeps the suite deterministic (this one found the empty-apply bug); explore new inputs with
+  // TENET_FUZZ_SEED=random (or any number) and keep a seed that finds something as a regression case.
+  const seedText = process.env.TENET_FUZZ_SEED ?? '221354';
+  const seed = seedText === 'random' ? Date.now() % 1_000_000 : Number(seedText);
   const random = rng(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
   const int = (n: number) => Math.floor(random() * n);
