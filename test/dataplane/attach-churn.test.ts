@@ -6,26 +6,14 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
-import { AttachClient } from '../../src/cni/attach-client';
+import { startAttachFixture, waitUntil } from '../helpers/lab';
 import { linkIndexes } from '../../src/kernel/read';
 import { run } from '../../src/kernel/exec';
 import { listNetns } from '../../src/kernel/ip';
-import { tenantNamespaceName } from '../../src/core/dataplane/names';
-import type { AttachRequest } from '../../src/agent/attach-protocol';
 
 test('detach then attach the same interface at once, three times: working interface, idempotent detach, nothing left', async (t) => {
-  const lab = await startTestLab(t, 1);
+  const { lab, agent, netns, request, router } = await startAttachFixture(t, 'churn', '10.41.0.0/24', 'churn');
   const client = lab.controller.client;
-  await client.apply(tenantObjects('churn', [{ name: 'net', cidrs: ['10.41.0.0/24'] }]));
-  const [h1] = lab.state.hosts;
-  const agent = new AttachClient(h1.socket);
-  t.after(() => agent.close());
-  const netns = `tl-${lab.state.name}-c-churn`;
-  await run('ip', ['netns', 'add', netns]);
-  t.after(() => run('ip', ['netns', 'del', netns], { allowFailure: true }));
-  const request: AttachRequest = { containerId: 'churn1', netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'churn', network: 'net' };
-  const router = tenantNamespaceName(h1.netnsPrefix, 'churn');
 
   let hostIfName = '';
   for (let round = 0; round < 3; round++) {

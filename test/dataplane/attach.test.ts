@@ -5,27 +5,17 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
-import { AttachClient } from '../../src/cni/attach-client';
+import { startAttachFixture, waitUntil } from '../helpers/lab';
 import { AttachApiError } from '../../src/cni/attach-api';
 import { linkIndexes } from '../../src/kernel/read';
 import { run } from '../../src/kernel/exec';
 import { listNetns } from '../../src/kernel/ip';
-import { hostVethName, tenantNamespaceName } from '../../src/core/dataplane/names';
+import { hostVethName } from '../../src/core/dataplane/names';
 import type { AttachRequest } from '../../src/agent/attach-protocol';
 
 test('attach socket: clear errors and nothing half-created; idempotent attach and detach', async (t) => {
-  const lab = await startTestLab(t, 1);
+  const { lab, agent, netns, request: good, router } = await startAttachFixture(t, 'acme', '10.40.0.0/24', 'raw');
   const client = lab.controller.client;
-  await client.apply(tenantObjects('acme', [{ name: 'net', cidrs: ['10.40.0.0/24'] }]));
-  const [h1] = lab.state.hosts;
-  const agent = new AttachClient(h1.socket);
-  t.after(() => agent.close());
-  const netns = `tl-${lab.state.name}-c-raw`;
-  await run('ip', ['netns', 'add', netns]);
-  t.after(() => run('ip', ['netns', 'del', netns], { allowFailure: true }));
-  const good: AttachRequest = { containerId: 'raw1', netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'acme', network: 'net' };
-  const router = tenantNamespaceName(h1.netnsPrefix, 'acme');
 
   const expectError = async (request: unknown, status: number, reason: string, text: RegExp) => {
     await assert.rejects(agent.attach(request as AttachRequest), (error: unknown) => {

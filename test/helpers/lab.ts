@@ -12,6 +12,10 @@ import { deleteNetnsWithPrefix, uniqueStem } from './netns';
 import { labDown, labRun, labUp, type RunOptions } from '../../src/lab/lab';
 import { labNetnsPrefix, saveLab, type LabContainer, type LabState } from '../../src/lab/state';
 import { API_VERSION } from '../../src/core/model/common';
+import { AttachClient } from '../../src/cni/attach-client';
+import { run } from '../../src/kernel/exec';
+import { tenantNamespaceName } from '../../src/core/dataplane/names';
+import type { AttachRequest } from '../../src/agent/attach-protocol';
 
 export interface TestLab {
   state: LabState;
@@ -73,4 +77,30 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface AttachFixture {
+  lab: TestLab;
+  host: TestLab['state']['hosts'][number];
+  /** A client of the host's attach socket (closed after the test). */
+  agent: AttachClient;
+  /** A bare container namespace (removed after the test) and a request that attaches it to tenant/net. */
+  netns: string;
+  request: AttachRequest;
+  /** The tenant's router namespace on the host. */
+  router: string;
+}
+
+/** One lab host, a tenant with network `net`, an attach client for the host and one bare container namespace. */
+export async function startAttachFixture(t: TestContext, tenant: string, cidr: string, container: string): Promise<AttachFixture> {
+  const lab = await startTestLab(t, 1);
+  await lab.controller.client.apply(tenantObjects(tenant, [{ name: 'net', cidrs: [cidr] }]));
+  const [host] = lab.state.hosts;
+  const agent = new AttachClient(host.socket);
+  t.after(() => agent.close());
+  const netns = `tl-${lab.state.name}-c-${container}`;
+  await run('ip', ['netns', 'add', netns]);
+  t.after(() => run('ip', ['netns', 'del', netns], { allowFailure: true }));
+  const request: AttachRequest = { containerId: `${container}1`, netns: `/run/netns/${netns}`, ifName: 'eth0', tenant, network: 'net' };
+  return { lab, host, agent, netns, request, router: tenantNamespaceName(host.netnsPrefix, tenant) };
 }
