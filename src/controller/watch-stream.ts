@@ -125,19 +125,34 @@ export async function streamWatch(
   if (raw.destroyed || request.raw.socket?.destroyed) end();
 }
 
+/**
+ * Every watcher of a store shares the same event objects, so each event is parsed and serialized once
+ * for all of them (a write would otherwise cost a JSON round trip per connected agent).
+ */
+const decoded = new WeakMap<StoreEvent, { object: TenetObject; line: string } | null>();
+
+function decode(event: StoreEvent): { object: TenetObject; line: string } | null {
+  let entry = decoded.get(event);
+  if (entry !== undefined) return entry;
+  try {
+    const object = JSON.parse(event.value) as TenetObject;
+    object.metadata.resourceVersion = String(event.revision);
+    const type = event.type === 'delete' ? 'DELETED' : event.createRevision === event.revision ? 'ADDED' : 'MODIFIED';
+    entry = { object, line: `${JSON.stringify({ type, object, revision: event.revision })}\n` };
+  } catch {
+    entry = null;
+  }
+  decoded.set(event, entry);
+  return entry;
+}
+
 function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | undefined): string | undefined {
   const ref = parseObjectKey(event.key);
   if (!ref || !filter.kinds.has(ref.kind)) return undefined;
   if (filter.tenant !== undefined && ref.tenant !== filter.tenant) return undefined;
-  let object: TenetObject;
-  try {
-    object = JSON.parse(event.value) as TenetObject;
-  } catch {
-    return undefined;
-  }
-  if (filter.selector && !selectorMatches(filter.selector, object.metadata.labels ?? {})) return undefined;
-  if (guard && !guard.visible(ref, object, event.type)) return undefined;
-  object.metadata.resourceVersion = String(event.revision);
-  const type = event.type === 'delete' ? 'DELETED' : event.createRevision === event.revision ? 'ADDED' : 'MODIFIED';
-  return `${JSON.stringify({ type, object, revision: event.revision })}\n`;
+  const entry = decode(event);
+  if (!entry) return undefined;
+  if (filter.selector && !selectorMatches(filter.selector, entry.object.metadata.labels ?? {})) return undefined;
+  if (guard && !guard.visible(ref, entry.object, event.type)) return undefined;
+  return entry.line;
 }
