@@ -128,6 +128,14 @@ function subnetsOf(object: TenetObject): Any[] {
   return Array.isArray(subnets) ? (subnets as Any[]) : [];
 }
 
+const POLICY_COLUMNS: Column[] = [
+  { header: 'TIER', value: (o) => text(spec(o).tier ?? 'tenant') },
+  { header: 'PRIORITY', value: (o) => text(spec(o).priority) },
+  { header: 'APPLIES-TO', value: appliesToText },
+  { header: 'RULES', wide: true, value: rulesText },
+  { header: 'HITS', wide: true, value: hitsText },
+];
+
 const KIND_COLUMNS: Record<KindName, Column[]> = {
   Tenant: [
     { header: 'VNI', value: (o) => text(status(o).vni) },
@@ -145,20 +153,9 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
     { header: 'SELECTOR', value: (o) => selectorText(spec(o).selector) },
     { header: 'MEMBERS', value: (o) => text(status(o).members) },
   ],
-  Policy: [
-    { header: 'TIER', value: (o) => text(spec(o).tier ?? 'tenant') },
-    { header: 'PRIORITY', value: (o) => text(spec(o).priority) },
-    { header: 'APPLIES-TO', value: appliesToText },
-    { header: 'RULES', wide: true, value: rulesText },
-    { header: 'HITS', wide: true, value: hitsText },
-  ],
-  GlobalPolicy: [
-    { header: 'TIER', value: (o) => text(spec(o).tier) },
-    { header: 'PRIORITY', value: (o) => text(spec(o).priority) },
-    { header: 'APPLIES-TO', value: appliesToText },
-    { header: 'RULES', wide: true, value: rulesText },
-    { header: 'HITS', wide: true, value: hitsText },
-  ],
+  // A GlobalPolicy always names its tier; a Policy without one is in the tenant tier.
+  Policy: POLICY_COLUMNS,
+  GlobalPolicy: POLICY_COLUMNS,
   Service: [
     { header: 'VIRTUAL-IPS', value: (o) => text(status(o).virtualIPs) },
     { header: 'PORTS', value: (o) => portsText(spec(o).ports) },
