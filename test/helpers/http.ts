@@ -31,6 +31,9 @@ function sendOnce(base: string, method: string, path: string, options: SendOptio
     const url = new URL(base);
     const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     const headers: Record<string, string> = { ...(payload !== undefined && options.rawBody === undefined ? { 'content-type': 'application/json' } : {}), ...(options.headers ?? {}) };
+    // Node's client sends a DELETE (or OPTIONS) body with neither Content-Length nor chunked framing, so
+    // the server would read the body as the next request: always frame a body explicitly.
+    if (payload !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))) headers['content-length'] = String(Buffer.byteLength(payload));
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const request = http.request({ host: url.hostname, port: url.port, method, path, headers, agent: options.fresh ? false : agent }, (response) => {
       const chunks: Buffer[] = [];
