@@ -18,6 +18,7 @@ import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
 import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists } from '../kernel/ip';
 import type { Follower } from './follower';
+import type { DeferredBatches } from './deferred-batches';
 import type { Mutex } from './mutex';
 import type { PolicyEnforcer } from './plugins';
 import type { Log, Reconciler } from './reconciler';
@@ -31,6 +32,8 @@ export interface AgentCore {
   follower: Follower;
   reconciler: Reconciler;
   mutex: Mutex;
+  /** Interface settings that may land after the attach answered. */
+  deferred: DeferredBatches;
   enforcer?: PolicyEnforcer;
   log: Log;
   view(): HostView;
@@ -115,6 +118,7 @@ export class AttachService implements AttachApi {
           throw error;
         }
         mark('host');
+        core.deferred.add(routerNs, plan.tuningLines);
         core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
         const [, policyError] = await Promise.all([ipBatchAt(request.netns, plan.containerLines).then(() => mark('container')), policy]);
         if (policyError) throw policyError;

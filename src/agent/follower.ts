@@ -31,6 +31,8 @@ export class Follower {
   private wake?: () => void;
   private resyncTimer?: NodeJS.Timeout;
   revision = 0;
+  /** Counts changes to the followed objects: equal generations mean an equal list (views can be reused). */
+  generation = 0;
   synced = false;
   connected = false;
 
@@ -49,11 +51,14 @@ export class Follower {
     const have = this.objects.get(keyOf(object));
     if (have && revisionOf(have) > revisionOf(object)) return;
     this.objects.set(keyOf(object), object);
+    this.generation++;
     this.options.onChange('local');
   }
 
   remove(kind: KindName, tenant: string | undefined, name: string): void {
-    if (this.objects.delete(objectKey(kind, tenant, name))) this.options.onChange('local');
+    if (!this.objects.delete(objectKey(kind, tenant, name))) return;
+    this.generation++;
+    this.options.onChange('local');
   }
 
   start(): void {
@@ -95,6 +100,7 @@ export class Follower {
         this.objects.clear();
         for (const item of snapshot.items) this.objects.set(keyOf(item), item);
         this.revision = snapshot.revision;
+        this.generation++;
         this.synced = true;
         this.setConnected(true);
         backoff = 200;
@@ -106,6 +112,7 @@ export class Follower {
           if (event.type === 'BOOKMARK' || !event.object) return;
           if (event.type === 'DELETED') this.objects.delete(keyOf(event.object));
           else this.objects.set(keyOf(event.object), event.object);
+          this.generation++;
           this.options.onChange('event');
         });
         await this.watch.done;

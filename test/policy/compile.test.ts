@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileProgram, compileTenant, endpointJoin, programForHost } from '../../src/core/policy/compile';
+import { compileProgram, compileTenant, programForHost } from '../../src/core/policy/compile';
+import { endpointJoin } from '../../src/core/policy/incremental';
 import { explain, explainAcross } from '../../src/core/policy/explain';
 import { diffPrograms, summarizeOps } from '../../src/core/policy/diff';
 import { renderOps, renderProgram } from '../../src/core/policy/render';

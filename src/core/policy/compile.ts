@@ -60,9 +60,9 @@ import {
 import { cidrMinus, rangeElement } from './ranges';
 
 export const BASELINE_PASS_MARK = 0x02000000;
-const DIRECTIONS: Direction[] = ['egress', 'ingress'];
+export const DIRECTIONS: Direction[] = ['egress', 'ingress'];
 
-interface PeerSetDef {
+export interface PeerSetDef {
   key: string;
   names: Record<4 | 6, string>;
   comment: string;
@@ -81,7 +81,7 @@ interface PolicyDirection {
   chain?: string;
 }
 
-interface CompiledPolicy {
+export interface CompiledPolicy {
   policy: AnyPolicy;
   tier: TierName;
   label: string;
@@ -448,7 +448,7 @@ function sharedSets(compiled: CompiledTenant): NftSet[] {
 }
 
 /** Profile of an endpoint in one direction: what its chain jumps to, in order. */
-function profileRules(compiled: CompiledTenant, applicable: CompiledPolicy[], direction: Direction): { key: string; rules: NftRule[] } {
+export function profileRules(compiled: CompiledTenant, applicable: CompiledPolicy[], direction: Direction): { key: string; rules: NftRule[] } {
   const rules: NftRule[] = [];
   const keyParts: string[] = [direction];
   const admin = applicable.filter((p) => p.tier === 'admin' && p.dirs[direction].chain);
@@ -589,68 +589,4 @@ export function compileHost(intent: PolicyIntent, host: string, interfaceOf?: (e
   const tenants = new Set(intent.endpoints.filter((e) => e.spec.host === host).map((e) => e.metadata.tenant ?? ''));
   for (const tenant of [...tenants].filter(Boolean).sort()) out.set(tenant, compileProgram(intent, tenant, { host, interfaceOf }));
   return out;
-}
-
-// ---------------------------------------------------------------- incremental: one endpoint
-
-export interface EndpointDelta {
-  addElements: Record<string, string[]>;
-  mapElements: Array<{ map: string; iface: string; chain: string }>;
-  /** Profile chains the host does not have yet (rare: a new combination of policies). */
-  newChains: NftChain[];
-}
-
-/**
- * What one endpoint joining changes in a compiled tenant and a host's program, computed
- * without recompiling: the sets it enters, and its dispatch entries. Mutates `compiled`
- * (and the program's element lists) so later joins see it.
- */
-export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endpoint: Endpoint, iface?: string): EndpointDelta {
-  const delta: EndpointDelta = { addElements: {}, mapElements: [], newChains: [] };
-  const view = compiled.view;
-  compiled.sortedSets = undefined;
-  view.endpoints.push(endpoint);
-  const setsByName = new Map(program.sets.map((s) => [s.name, s]));
-  const add = (setName: string, element: string) => {
-    (delta.addElements[setName] ??= []).push(element);
-    // Element arrays may be shared between hosts' programs: replace, never mutate.
-    const set = setsByName.get(setName);
-    if (set) set.elements = [...set.elements, element];
-  };
-  const addresses = endpointAddresses(endpoint);
-  for (const def of compiled.peerSets.values()) {
-    if (!def.members || !def.members(endpoint)) continue;
-    for (const address of addresses) {
-      const family = address.includes(':') ? 6 : 4;
-      if (!def.elements[family].has(address)) {
-        def.elements[family].add(address);
-        add(def.names[family], address);
-      }
-    }
-  }
-  for (const [name, v4, v6] of namedPortElements(endpoint)) {
-    const entry = compiled.namedPorts.get(name);
-    if (!entry) continue;
-    for (const e of v4) if (!entry[4].has(e)) (entry[4].add(e), add(namedPortSetName(name, 4), e));
-    for (const e of v6) if (!entry[6].has(e)) (entry[6].add(e), add(namedPortSetName(name, 6), e));
-  }
-  const applicable = compiled.policies.filter((p) => view.applies(p.policy, endpoint));
-  compiled.appliesTo.set(endpoint.metadata.name, applicable);
-  if (iface) {
-    const chainNames = new Set(program.chains.map((c) => c.name));
-    for (const direction of DIRECTIONS) {
-      const { key, rules } = profileRules(compiled, applicable, direction);
-      const name = profileChainName(direction, key);
-      if (!chainNames.has(name)) {
-        const chain = { name, rules };
-        program.chains.push(chain);
-        delta.newChains.push(chain);
-      }
-      const mapName = direction === 'egress' ? EGRESS_MAP : INGRESS_MAP;
-      program.maps.find((m) => m.name === mapName)!.elements[iface] = name;
-      delta.mapElements.push({ map: mapName, iface, chain: name });
-    }
-    program.interfaces[iface] = endpoint.metadata.name;
-  }
-  return delta;
 }

@@ -35,9 +35,17 @@ export interface ProgramDiff {
  */
 export function chainFingerprint(chain: NftChain): string {
   if (chain.fingerprint !== undefined) return chain.fingerprint;
-  const head = chain.base ? `${chain.base.hook}/${chain.base.priority}/${chain.base.policy}` : '';
-  return stableHash(head + '\n' + chain.rules.map(renderRule).join('\n'));
+  let fingerprint = fingerprints.get(chain);
+  if (fingerprint === undefined) {
+    const head = chain.base ? `${chain.base.hook}/${chain.base.priority}/${chain.base.policy}` : '';
+    fingerprint = stableHash(head + '\n' + chain.rules.map(renderRule).join('\n'));
+    fingerprints.set(chain, fingerprint);
+  }
+  return fingerprint;
 }
+
+/** Chains are never changed once built (a change makes a new chain), so their fingerprints can be kept. */
+const fingerprints = new WeakMap<NftChain, string>();
 
 function sameSetShape(a: NftSet, b: NftSet): boolean {
   return a.type === b.type && a.interval === b.interval;
@@ -71,7 +79,8 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   const deletes: NftOp[] = [];
   for (const [name, set] of newSets) {
     const old = oldSets.get(name);
-    if (!old) continue;
+    // Programs derived from one another share the element arrays of the sets they did not change.
+    if (!old || old.elements === set.elements) continue;
     const oldElements = new Set(old.elements);
     const newElements = new Set(set.elements);
     const added = set.elements.filter((e) => !oldElements.has(e));
@@ -98,7 +107,7 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   }
   for (const [name, chain] of newChains) {
     const old = oldChains.get(name);
-    if (!old || chainFingerprint(old) !== chainFingerprint(chain)) ops.push({ op: 'setChainRules', chain });
+    if (old !== chain && (!old || chainFingerprint(old) !== chainFingerprint(chain))) ops.push({ op: 'setChainRules', chain });
   }
   ops.push(...deletes);
   const goneChains = [...oldChains.keys()].filter((name) => !newChains.has(name));

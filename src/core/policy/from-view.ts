@@ -2,14 +2,13 @@
  * A host's view (src/core/dataplane/host-view.ts) as compiler intent for one tenant: the endpoints
  * carry the addresses and, for local ones, the host-side interface the agent plumbed.
  */
-import type { HostView, TenantView as HostTenantView } from '../dataplane/host-view';
+import type { EndpointView, HostView, TenantView as HostTenantView } from '../dataplane/host-view';
 import type { Endpoint } from '../model/kinds/endpoint';
-import { compileProgram } from './compile';
 import type { PolicyIntent } from './intent';
-import type { NftProgram } from './program';
 
-export function intentFromView(view: HostView, tenant: HostTenantView): PolicyIntent {
-  const endpoints: Endpoint[] = tenant.endpoints.map((e) => ({
+/** The endpoint as the compiler sees it: its object with the addresses (and, when local, interface) of the view. */
+export function policyEndpoint(e: EndpointView): Endpoint {
+  return {
     ...e.object,
     spec: { ...e.object.spec },
     status: {
@@ -18,7 +17,15 @@ export function intentFromView(view: HostView, tenant: HostTenantView): PolicyIn
       ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
       ...(e.local && e.hostIfName ? { hostIfName: e.hostIfName } : {}),
     },
-  }));
+  };
+}
+
+/** The host-side interface a local endpoint's packets are dispatched by (none for remote ones). */
+export function dispatchInterface(e: EndpointView): string | undefined {
+  return e.local ? e.hostIfName : undefined;
+}
+
+export function intentFromView(view: HostView, tenant: HostTenantView, excluded?: string): PolicyIntent {
   return {
     tenants: [tenant.object],
     scopes: tenant.scopes,
@@ -26,12 +33,37 @@ export function intentFromView(view: HostView, tenant: HostTenantView): PolicyIn
     networks: tenant.networks.map((n) => n.object),
     policies: tenant.policies,
     globalPolicies: view.globalPolicies,
-    endpoints,
+    endpoints: tenant.endpoints.filter((e) => e.name !== excluded).map(policyEndpoint),
   };
 }
 
-/** The program for one tenant router namespace on this host. */
-export function programFromView(view: HostView, tenant: HostTenantView): NftProgram {
-  const local = new Map(tenant.endpoints.filter((e) => e.local && e.hostIfName).map((e) => [e.name, e.hostIfName!]));
-  return compileProgram(intentFromView(view, tenant), tenant.name, { host: view.hostName, interfaceOf: (e) => local.get(e.metadata.name) });
+/**
+ * Everything of a tenant's view the compiled program depends on except its endpoints: equal keys
+ * mean endpoint changes can be applied incrementally. Status and resource versions are left out
+ * (a policy's hit counters change its status all the time; they change nothing it compiles to).
+ */
+export function policyIntentKey(view: HostView, tenant: HostTenantView): string {
+  const spec = (o: { metadata: { name: string; labels?: Record<string, string> }; spec: unknown }) => [o.metadata.name, o.metadata.labels ?? {}, o.spec];
+  return JSON.stringify([
+    view.hostName,
+    spec(tenant.object),
+    tenant.scopes.map(spec),
+    tenant.groups.map(spec),
+    tenant.networks.map((n) => spec(n.object)),
+    tenant.policies.map(spec),
+    view.globalPolicies.map(spec),
+  ]);
+}
+
+const objectKeys = new WeakMap<Endpoint, string>();
+
+/** What of one endpoint the compiled program depends on: equal keys compile to the same elements and dispatch. */
+export function policyEndpointKey(e: EndpointView): string {
+  let key = objectKeys.get(e.object);
+  if (key === undefined) {
+    const o = e.object;
+    key = JSON.stringify([o.metadata.labels ?? {}, o.spec.scope ?? null, o.spec.ports ?? [], o.spec.ips ?? [], o.status?.ipv4 ?? null, o.status?.ipv6 ?? null]);
+    objectKeys.set(e.object, key);
+  }
+  return `${key}|${e.ipv4 ?? ''}|${e.ipv6 ?? ''}|${dispatchInterface(e) ?? ''}`;
 }
