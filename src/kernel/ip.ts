@@ -82,14 +82,23 @@ export interface BatchOptions {
   family?: 4 | 6;
 }
 
+/**
+ * `tool args` inside a named namespace. Not `ip -n`: that (like `ip netns exec`) copies the mount
+ * namespace and remounts /sys, which costs time in proportion to the mounts, and every named network
+ * namespace is a mount: with 1,500 namespaces `ip -n X` takes 11 ms where nsenter + ip takes 5.
+ */
+function inNetns(netns: string | undefined, tool: string, args: string[]): [string, string[]] {
+  return netns === undefined ? [tool, args] : ['nsenter', [`--net=${NETNS_DIR}/${assertNetns(netns)}`, tool, ...args]];
+}
+
 async function batch(tool: 'ip' | 'bridge', lines: readonly string[], options: BatchOptions): Promise<BatchResult> {
   if (lines.length === 0) return { failures: [] };
   const args: string[] = [];
   if (options.family) args.push(`-${options.family}`);
-  if (options.netns) args.push('-n', assertNetns(options.netns));
   if (options.force) args.push('-force');
   args.push('-batch', '-');
-  const result = await run(tool, args, { input: checkLines(lines), allowFailure: true });
+  const [file, argv] = inNetns(options.netns, tool, args);
+  const result = await run(file, argv, { input: checkLines(lines), allowFailure: true });
   const parsed = parseBatchFailures(lines, result.stderr);
   if (result.code !== 0 && !options.force) {
     const first = parsed.failures[0];
@@ -110,10 +119,7 @@ export function bridgeBatch(lines: readonly string[], options: BatchOptions = {}
 
 /** Runs `ip -batch -` inside the namespace at `path` (a container's, which has no name in /run/netns). */
 export async function ipBatchAt(path: string, lines: readonly string[]): Promise<void> {
-  // A named namespace needs no nsenter (one process less on the attach path).
-  const named = /^\/run\/netns\/([^/]+)$/.exec(assertNetnsPath(path));
-  const command = named && NETNS_REGEX.test(named[1]) ? ['ip', ['-n', named[1], '-batch', '-']] as const : ['nsenter', [`--net=${path}`, 'ip', '-batch', '-']] as const;
-  const result = await run(command[0], command[1], { input: checkLines(lines), allowFailure: true });
+  const result = await run('nsenter', [`--net=${assertNetnsPath(path)}`, 'ip', '-batch', '-'], { input: checkLines(lines), allowFailure: true });
   if (result.code !== 0) {
     const parsed = parseBatchFailures(lines, result.stderr);
     const first = parsed.failures[0];
@@ -126,15 +132,15 @@ export async function ipJsonBatch(lines: readonly string[], options: { netns?: s
   const args = ['-json'];
   if (options.details) args.push('-details');
   if (options.family) args.push(`-${options.family}`);
-  if (options.netns) args.push('-n', assertNetns(options.netns));
   args.push('-batch', '-');
-  const result = await run('ip', args, { input: checkLines(lines) });
+  const [file, argv] = inNetns(options.netns, 'ip', args);
+  const result = await run(file, argv, { input: checkLines(lines) });
   return parseJsonLines(result.stdout, lines.length);
 }
 
 export async function bridgeJson(args: readonly string[], netns?: string): Promise<unknown[]> {
-  const full = ['-json', ...(netns ? ['-n', assertNetns(netns)] : []), ...args];
-  const result = await run('bridge', full);
+  const [file, argv] = inNetns(netns, 'bridge', ['-json', ...args]);
+  const result = await run(file, argv);
   return parseJsonLines(result.stdout, 1)[0];
 }
 
