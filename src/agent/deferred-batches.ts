@@ -7,6 +7,9 @@
 import { ipBatch } from '../kernel/ip';
 import type { Log } from './reconciler';
 
+/** How long lines wait before their batch starts: off the attach's critical path, and more of a burst per batch. */
+export const DEFER_MS = 50;
+
 export class DeferredBatches {
   private readonly pending = new Map<string, string[]>();
   private readonly running = new Map<string, Promise<void>>();
@@ -18,7 +21,7 @@ export class DeferredBatches {
     const queue = this.pending.get(netns) ?? [];
     queue.push(...lines);
     this.pending.set(netns, queue);
-    if (!this.running.has(netns)) this.running.set(netns, this.drain(netns));
+    if (!this.running.has(netns)) this.running.set(netns, new Promise((resolve) => setTimeout(resolve, DEFER_MS)).then(() => this.drain(netns)));
   }
 
   /** Resolves when everything queued so far has run (tests, shutdown). */
@@ -27,6 +30,7 @@ export class DeferredBatches {
   }
 
   private async drain(netns: string): Promise<void> {
+    // running.get(netns) is this drain's own promise until the finally below: add() only queues meanwhile.
     try {
       for (let lines = this.take(netns); lines.length > 0; lines = this.take(netns)) {
         try {
