@@ -26,6 +26,8 @@ export interface AttachRequest {
   ips?: string[];
   mac?: string;
   ports?: { name?: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
+  /** Which client attaches (cni/<network configuration name>, docker, lab); recorded on the Endpoint. */
+  attachedBy?: string;
 }
 
 export interface AttachedAddress {
@@ -61,6 +63,8 @@ export interface Attachment {
   endpoint: string;
   tenant: string;
   network: string;
+  /** The client that attached it, when it said (see AttachRequest.attachedBy). */
+  attachedBy?: string;
 }
 
 export type AttachErrorReason =

@@ -230,7 +230,14 @@ export class AttachService implements AttachApi {
     return this.core
       .view()
       .tenants.flatMap((t) => t.endpoints.filter((e) => e.local && e.containerId))
-      .map((e) => ({ containerId: e.containerId!, ifName: e.ifName ?? 'eth0', endpoint: e.name, tenant: e.tenant, network: e.network }));
+      .map((e) => ({
+        containerId: e.containerId!,
+        ifName: e.ifName ?? 'eth0',
+        endpoint: e.name,
+        tenant: e.tenant,
+        network: e.network,
+        ...(e.object.spec.attachedBy ? { attachedBy: e.object.spec.attachedBy } : {}),
+      }));
   }
 
   async healthz(): Promise<{ ok: boolean; controllerReachable: boolean }> {
@@ -262,6 +269,7 @@ export class AttachService implements AttachApi {
         ...(request.ips ? { ips: request.ips } : {}),
         ...(request.mac ? { mac: request.mac } : {}),
         ...(request.ports ? { ports: request.ports } : {}),
+        ...(request.attachedBy ? { attachedBy: request.attachedBy } : {}),
       },
     };
     try {

@@ -1,6 +1,6 @@
 /** Boundary checks of attach-socket requests: anything that fails here is a 400 and changes nothing. */
 import type { AttachRequest, DetachRequest } from './attach-protocol';
-import { CONTAINER_ID_REGEX, IFNAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
+import { ATTACHED_BY_REGEX, CONTAINER_ID_REGEX, IFNAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
 import { parseIp } from '../core/net/ip';
 import { NETNS_PATH_REGEX } from '../kernel/ip';
 
@@ -19,7 +19,7 @@ function field(body: Record<string, unknown>, key: string, regex: RegExp, what: 
 
 export function validateAttachRequest(body: unknown): AttachRequest {
   if (!isRecord(body)) throw new InvalidRequest('body must be a JSON object');
-  const allowed = new Set(['containerId', 'netns', 'ifName', 'tenant', 'network', 'labels', 'scope', 'ips', 'mac', 'ports']);
+  const allowed = new Set(['containerId', 'netns', 'ifName', 'tenant', 'network', 'labels', 'scope', 'ips', 'mac', 'ports', 'attachedBy']);
   for (const key of Object.keys(body)) if (!allowed.has(key)) throw new InvalidRequest(`unknown field "${key}"`);
   const request: AttachRequest = {
     containerId: field(body, 'containerId', CONTAINER_ID_REGEX, 'a valid container id (letters, digits, "_", ".", "-")')!,
@@ -29,6 +29,7 @@ export function validateAttachRequest(body: unknown): AttachRequest {
     network: field(body, 'network', NAME_REGEX, 'a valid network name (lower-case letters, digits, "-")')!,
   };
   if (body.scope !== undefined) request.scope = field(body, 'scope', NAME_REGEX, 'a valid scope name');
+  if (body.attachedBy !== undefined) request.attachedBy = field(body, 'attachedBy', ATTACHED_BY_REGEX, 'a client name such as cni/NAME, docker or lab');
   if (body.mac !== undefined) request.mac = field(body, 'mac', MAC_REGEX, 'a MAC address')!.toLowerCase();
   if (body.labels !== undefined) {
     if (!isRecord(body.labels)) throw new InvalidRequest('labels must be an object of strings');

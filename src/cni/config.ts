@@ -27,7 +27,7 @@ export interface TenetNetConf {
   validAttachments?: ValidAttachment[];
 }
 
-const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
 /** sockaddr_un holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -69,7 +69,7 @@ export function parseNetConf(raw: Json, needsNetwork: boolean): TenetNetConf {
   const cniVersion = checkVersion(raw);
   const problems: string[] = [];
   const name = typeof raw.name === 'string' ? raw.name : '';
-  if (!NETWORK_NAME.test(name)) problems.push('name must start with a letter or digit and hold only letters, digits, "_", "." and "-"');
+  if (!NETWORK_NAME.test(name)) problems.push('name must start with a letter or digit and hold only letters, digits, "_", "." and "-" (at most 200)');
   const type = typeof raw.type === 'string' ? raw.type : '';
   if (type === '' || type.includes('/')) problems.push('type must be the plugin name');
   const tenant = raw.tenant;

@@ -7,7 +7,7 @@ import { AgentUnreachableError, AttachApiError, type AttachApi } from './attach-
 import { decodeStdin, parseNetConf, replyVersion, type Json, type TenetNetConf } from './config';
 import { attachmentParams, type AttachmentParams, type CniEnv } from './env';
 import { CniCode, CniError, errorResult, fromAttachError } from './errors';
-import { attachRequest } from './request';
+import { attachRequest, cniAttacher } from './request';
 import { addResult, expectedFromPrevious } from './result';
 import { commandAllowed, isCommand, LATEST_VERSION, SUPPORTED_VERSIONS, type CniCommand } from './versions';
 
@@ -153,21 +153,19 @@ async function status(deps: CniDeps): Promise<CniOutcome> {
 }
 
 /**
- * Attachments of Docker's driver (src/cnm: endpoint id + "tnd" interface) are never a CNI runtime's to
- * collect. Attachments cannot say which client made them otherwise, so a CNI runtime that calls GC should
- * not share a Tenet network on one host with other attach clients (docs/cni.md).
+ * GC collects only what this network configuration attached (Endpoint.spec.attachedBy = cni/<name>):
+ * never the Docker driver's, the lab's, another configuration's, or endpoints made before the field
+ * existed (they have none).
  */
-const DOCKER_ATTACHMENT = /^[0-9a-f]{64}\/tnd[0-9a-f]{12}$/;
-
 async function gc(conf: TenetNetConf, deps: CniDeps): Promise<CniOutcome> {
   if (!conf.validAttachments) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', 'GC needs cni.dev/valid-attachments');
   const valid = new Set(conf.validAttachments.map((a) => `${a.containerID}\u0000${a.ifname}`));
   const validIds = new Set(conf.validAttachments.filter((a) => a.ifname === '').map((a) => a.containerID));
   const stale = (await deps.attach.attachments()).filter(
     (a) =>
+      a.attachedBy === cniAttacher(conf) &&
       a.tenant === conf.tenant &&
       a.network === conf.network &&
-      !DOCKER_ATTACHMENT.test(`${a.containerId}/${a.ifName}`) &&
       !valid.has(`${a.containerId}\u0000${a.ifName}`) &&
       !validIds.has(a.containerId),
   );

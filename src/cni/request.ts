@@ -16,6 +16,11 @@ import { CniCode, CniError } from './errors';
 export const POD_NAME_LABEL = 'io.kubernetes.pod.name';
 export const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 
+/** How a CNI network configuration's endpoints are marked: its GC collects these and nothing else. */
+export function cniAttacher(conf: TenetNetConf): string {
+  return `cni/${conf.name}`;
+}
+
 export function attachRequest(conf: TenetNetConf, params: AttachmentParams): AttachRequest {
   const request: AttachRequest = {
     containerId: params.containerId,
@@ -23,6 +28,7 @@ export function attachRequest(conf: TenetNetConf, params: AttachmentParams): Att
     ifName: params.ifName,
     tenant: conf.tenant,
     network: conf.network,
+    attachedBy: cniAttacher(conf),
   };
   const labels = runtimeLabels(conf, params);
   // The operator's labels in the configuration win over anything a runtime passes per container:

@@ -214,6 +214,7 @@ export class DockerDriver {
       ifName,
       tenant: binding.tenant,
       network: binding.network,
+      attachedBy: 'docker',
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(ips.length > 0 ? { ips } : {}),
       ...(mac ? { mac } : {}),

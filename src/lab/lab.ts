@@ -215,6 +215,7 @@ export async function labRun(state: LabState, name: string, options: RunOptions)
       tenant: options.tenant,
       network: options.network,
       labels: { ...(options.labels ?? {}), 'lab.tenet.dev/container': name },
+      attachedBy: 'lab',
       ...(options.ips?.length ? { ips: options.ips } : {}),
     });
   } catch (error) {

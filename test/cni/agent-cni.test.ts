@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { addressesIn, createNetwork, linksIn, startAgentHost, type AgentHost } from './agent-host';
 import { nativeShim, runPlugin } from './shim-helpers';
+import { AttachClient } from '../../src/cni/attach-client';
 
 let host: AgentHost;
 let shim: string;
@@ -133,14 +134,20 @@ test('GC removes the attachments of this network that are not in the valid list'
   }
   const other = await runPlugin(shim, env('ADD', 'gcd', await host.containerNetns('gcd')), conf('1.1.0', { tenant: 'beta' }));
   assert.equal(other.exitCode, 0, other.stdout);
+  // Same tenant and network, attached by another configuration and by the lab (through the attach API).
+  const sibling = await runPlugin(shim, env('ADD', 'gce', await host.containerNetns('gce')), conf('1.1.0', { name: 'tenet-other' }));
+  assert.equal(sibling.exitCode, 0, sibling.stdout);
+  const lab = new AttachClient(host.socket);
+  await lab.attach({ containerId: 'gcf', netns: await host.containerNetns('gcf'), ifName: 'eth0', tenant: 'acme', network: 'web', attachedBy: 'lab' }).finally(() => lab.close());
+  assert.deepEqual((await endpointsOf('acme', 'gca'))[0].spec.attachedBy, 'cni/tenet-web');
   const gc = await runPlugin(shim, { CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' }, conf('1.1.0', { 'cni.dev/valid-attachments': [{ containerID: 'gcb', ifname: 'eth0' }] }));
   assert.deepEqual([gc.exitCode, gc.stdout], [0, ''], gc.stdout);
   const left = (await endpointsOf('acme')).map((e) => e.spec.containerId).filter((id) => id?.startsWith('gc'));
-  assert.deepEqual(left, ['gcb']);
+  assert.deepEqual(left.sort(), ['gcb', 'gce', 'gcf'], "GC kept the valid one, another configuration's and the lab's");
   assert.ok(!(await linksIn(netnsOf.get('gca')!)).includes('eth0'), 'GC removed the stale interface');
   assert.ok((await linksIn(netnsOf.get('gcb')!)).includes('eth0'), 'GC kept the valid one');
   assert.equal((await endpointsOf('beta', 'gcd')).length, 1, 'another tenant\'s attachment is not this network\'s');
-  for (const [id, tenant] of [['gcb', 'acme'], ['gcd', 'beta']]) await runPlugin(shim, env('DEL', id, ''), conf('1.1.0', { tenant }));
+  for (const [id, tenant] of [['gcb', 'acme'], ['gcd', 'beta'], ['gce', 'acme'], ['gcf', 'acme']]) await runPlugin(shim, env('DEL', id, ''), conf('1.1.0', { tenant }));
 });
 
 test('100 parallel ADDs get 100 distinct addresses; 100 DELs give the pool back', async () => {

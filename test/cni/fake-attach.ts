@@ -58,6 +58,7 @@ export class FakeAttach implements AttachApi {
       endpoint: result.endpoint,
       tenant: request.tenant,
       network: request.network,
+      ...(request.attachedBy ? { attachedBy: request.attachedBy } : {}),
     }));
   }
 

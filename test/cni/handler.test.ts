@@ -168,17 +168,22 @@ test('STATUS reports agent and controller health with codes 50', async () => {
   assert.equal((await call(d, { CNI_COMMAND: 'STATUS' }, conf({}, '1.1.0'))).json?.code, 50);
 });
 
-test('GC removes only this network\'s attachments missing from the valid list', async () => {
+test('GC removes only what this network configuration attached and the valid list lacks', async () => {
   const d = deps();
   d.fake.networks.add('acme/db');
   for (const id of ['aaa1', 'bbb2', 'ccc3']) await call(d, env('ADD', { CNI_CONTAINERID: id }), conf());
-  const dockerEndpoint = 'e'.repeat(64);
-  await d.fake.attach({ containerId: dockerEndpoint, ifName: `tnd${'e'.repeat(12)}`, netns: NETNS, tenant: 'acme', network: 'web' });
+  assert.equal(d.fake.requests[0].attachedBy, `cni/${JSON.parse(conf()).name}`, 'ADD records which configuration attached');
+  // On the same tenant and network: Docker's driver, the lab, another configuration, and an endpoint
+  // made before attachments recorded their client.
+  await d.fake.attach({ containerId: 'e'.repeat(64), ifName: `tnd${'e'.repeat(12)}`, netns: NETNS, tenant: 'acme', network: 'web', attachedBy: 'docker' });
+  await d.fake.attach({ containerId: 'lab1', ifName: 'eth0', netns: NETNS, tenant: 'acme', network: 'web', attachedBy: 'lab' });
+  await call(d, env('ADD', { CNI_CONTAINERID: 'other1' }), conf({ name: 'other-conf' }));
+  await d.fake.attach({ containerId: 'old1', ifName: 'eth0', netns: NETNS, tenant: 'acme', network: 'web' });
   await call(d, env('ADD', { CNI_CONTAINERID: 'ddd4' }), conf({ network: 'db' }));
   const out = await call(d, { CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' }, conf({ 'cni.dev/valid-attachments': [{ containerID: 'bbb2', ifname: 'eth0' }] }, '1.1.0'));
   assert.deepEqual([out.exitCode, out.stdout], [0, '']);
   const left = (await d.fake.attachments()).map((a) => a.containerId).sort();
-  assert.deepEqual(left, ['bbb2', 'ddd4', 'e'.repeat(64)], "another tenant/network's and Docker's attachments stay");
+  assert.deepEqual(left, ['bbb2', 'ddd4', 'e'.repeat(64), 'lab1', 'old1', 'other1'], 'only aaa1 and ccc3 were this configuration\'s and stale');
 });
 
 test('labels, scope, addresses and MAC come from config, CNI_ARGS, args and runtimeConfig', async () => {

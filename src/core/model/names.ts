@@ -21,6 +21,13 @@ export const LABEL_VALUE_REGEX = new RegExp(LABEL_VALUE_PATTERN);
 export const CONTAINER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$';
 export const CONTAINER_ID_REGEX = new RegExp(CONTAINER_ID_PATTERN);
 
+/**
+ * Which attach client made an endpoint: a client kind, optionally with the client's own name for its
+ * network (`cni/<network configuration name>`, `docker`, `lab`).
+ */
+export const ATTACHED_BY_PATTERN = '^[a-z]{1,16}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,199})?$';
+export const ATTACHED_BY_REGEX = new RegExp(ATTACHED_BY_PATTERN);
+
 /** Interface names inside a container: what Linux allows, minus anything odd. */
 export const IFNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$';
 export const IFNAME_REGEX = new RegExp(IFNAME_PATTERN);

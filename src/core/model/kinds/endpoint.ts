@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CONTAINER_ID_PATTERN, IFNAME_PATTERN, MAC_PATTERN } from '../names';
+import { ATTACHED_BY_PATTERN, CONTAINER_ID_PATTERN, IFNAME_PATTERN, MAC_PATTERN } from '../names';
 import { IpText, Labels, Name, objectSchema, PortName, PortNumber } from '../common';
 
 export const ContainerPort = Type.Object(
@@ -23,6 +23,8 @@ export const EndpointSpec = Type.Object(
     ips: Type.Optional(Type.Array(IpText, { maxItems: 2 })),
     mac: Type.Optional(Type.String({ pattern: MAC_PATTERN })),
     ports: Type.Optional(Type.Array(ContainerPort, { maxItems: 64 })),
+    /** The attach client that made it (cni/<network configuration name>, docker, lab): a CNI GC collects only its own. */
+    attachedBy: Type.Optional(Type.String({ pattern: ATTACHED_BY_PATTERN })),
   },
   { additionalProperties: false },
 );
