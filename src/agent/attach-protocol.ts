@@ -12,6 +12,8 @@
  * Errors: HTTP status with {error: {code, reason, message}}; reason is one of AttachErrorReason.
  */
 
+import type { Bandwidth } from '../core/dataplane/bandwidth';
+
 export interface AttachRequest {
   containerId: string;
   /** Path of the container's network namespace, e.g. /run/netns/x or /proc/123/ns/net. */
@@ -28,6 +30,8 @@ export interface AttachRequest {
   ports?: { name?: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
   /** Which client attaches (cni/<network configuration name>, docker, lab); recorded on the Endpoint. */
   attachedBy?: string;
+  /** Rate limits of this interface (CNI's bandwidth capability; see src/core/dataplane/bandwidth.ts). */
+  bandwidth?: Bandwidth;
 }
 
 export interface AttachedAddress {

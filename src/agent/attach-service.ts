@@ -16,7 +16,7 @@ import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
-import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists } from '../kernel/ip';
+import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
 import type { DeferredBatches } from './deferred-batches';
 import type { Mutex } from './mutex';
@@ -105,12 +105,13 @@ export class AttachService implements AttachApi {
         // The same container interface detached a moment ago: its old veth must be gone first.
         await this.dying.get(veth);
         mark('namespace');
-        const plan = attachPlan(ep, network, request.netns, request.ifName);
+        const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth);
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
         try {
           await ipBatch(plan.hostLines, { netns: routerNs });
+          if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
         } catch (error) {
           await policy;
           const message = (error as Error).message;
@@ -120,7 +121,12 @@ export class AttachService implements AttachApi {
         mark('host');
         core.deferred.add(routerNs, plan.tuningLines);
         core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
-        const [, policyError] = await Promise.all([ipBatchAt(request.netns, plan.containerLines).then(() => mark('container')), policy]);
+        const containerSide = async (): Promise<void> => {
+          await ipBatchAt(request.netns, plan.containerLines);
+          if (plan.shapingContainerLines.length > 0) await ipBatchAt(request.netns, plan.shapingContainerLines, 'tc');
+          mark('container');
+        };
+        const [, policyError] = await Promise.all([containerSide(), policy]);
         if (policyError) throw policyError;
         return plan.result;
       });

@@ -2,6 +2,7 @@
 import type { AttachRequest, DetachRequest } from './attach-protocol';
 import { ATTACHED_BY_REGEX, CONTAINER_ID_REGEX, IFNAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
 import { parseIp } from '../core/net/ip';
+import { bandwidthProblems, type Bandwidth } from '../core/dataplane/bandwidth';
 import { NETNS_PATH_REGEX } from '../kernel/ip';
 
 export class InvalidRequest extends Error {}
@@ -19,7 +20,7 @@ function field(body: Record<string, unknown>, key: string, regex: RegExp, what: 
 
 export function validateAttachRequest(body: unknown): AttachRequest {
   if (!isRecord(body)) throw new InvalidRequest('body must be a JSON object');
-  const allowed = new Set(['containerId', 'netns', 'ifName', 'tenant', 'network', 'labels', 'scope', 'ips', 'mac', 'ports', 'attachedBy']);
+  const allowed = new Set(['containerId', 'netns', 'ifName', 'tenant', 'network', 'labels', 'scope', 'ips', 'mac', 'ports', 'attachedBy', 'bandwidth']);
   for (const key of Object.keys(body)) if (!allowed.has(key)) throw new InvalidRequest(`unknown field "${key}"`);
   const request: AttachRequest = {
     containerId: field(body, 'containerId', CONTAINER_ID_REGEX, 'a valid container id (letters, digits, "_", ".", "-")')!,
@@ -30,6 +31,11 @@ export function validateAttachRequest(body: unknown): AttachRequest {
   };
   if (body.scope !== undefined) request.scope = field(body, 'scope', NAME_REGEX, 'a valid scope name');
   if (body.attachedBy !== undefined) request.attachedBy = field(body, 'attachedBy', ATTACHED_BY_REGEX, 'a client name such as cni/NAME, docker or lab');
+  if (body.bandwidth !== undefined) {
+    const problems = bandwidthProblems(body.bandwidth);
+    if (problems.length > 0) throw new InvalidRequest(problems.join('; '));
+    request.bandwidth = body.bandwidth as Bandwidth;
+  }
   if (body.mac !== undefined) request.mac = field(body, 'mac', MAC_REGEX, 'a MAC address')!.toLowerCase();
   if (body.labels !== undefined) {
     if (!isRecord(body.labels)) throw new InvalidRequest('labels must be an object of strings');

@@ -1,9 +1,11 @@
 /**
  * The plugin configuration tenet-cni reads from stdin:
  *   {"cniVersion", "name", "type": "tenet", "tenant", "network", "agentSocket"?, "labels"?,
- *    "capabilities"?: {"ips", "mac"}, "runtimeConfig"?, "args"?, "prevResult"?, "cni.dev/valid-attachments"?}
+ *    "capabilities"?: {"ips", "mac", "bandwidth"}, "bandwidth"?, "runtimeConfig"?, "args"?, "prevResult"?,
+ *    "cni.dev/valid-attachments"?}
  * Decode failures are error 6, an unsupported version error 1, anything else invalid error 7.
  */
+import { bandwidthProblems, type Bandwidth } from '../core/dataplane/bandwidth';
 import { LABEL_KEY_REGEX, LABEL_VALUE_REGEX, NAME_REGEX } from '../core/model/names';
 import { CniCode, CniError } from './errors';
 import { isSupportedVersion, LATEST_VERSION, SUPPORTED_VERSIONS, type CniVersion } from './versions';
@@ -25,6 +27,11 @@ export interface TenetNetConf {
   args: Record<string, unknown>;
   prevResult?: Record<string, unknown>;
   validAttachments?: ValidAttachment[];
+  /**
+   * Rate limits: `runtimeConfig.bandwidth` (the runtime's, per container) over the configuration's own
+   * `bandwidth` (the operator's default), as the reference bandwidth plugin reads them.
+   */
+  bandwidth?: Bandwidth;
 }
 
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
@@ -98,6 +105,9 @@ export function parseNetConf(raw: Json, needsNetwork: boolean): TenetNetConf {
     if (raw[key] !== undefined && !isObject(raw[key])) problems.push(`${key} must be an object`);
   }
   const validAttachments = parseValidAttachments(raw, problems);
+  const runtimeBandwidth = isObject(raw.runtimeConfig) ? raw.runtimeConfig.bandwidth : undefined;
+  const bandwidth = runtimeBandwidth ?? raw.bandwidth;
+  if (bandwidth !== undefined) problems.push(...bandwidthProblems(bandwidth));
   if (problems.length > 0) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', problems.join('; '));
   return {
     cniVersion,
@@ -111,6 +121,7 @@ export function parseNetConf(raw: Json, needsNetwork: boolean): TenetNetConf {
     args: isObject(raw.args) ? raw.args : {},
     prevResult: isObject(raw.prevResult) ? raw.prevResult : undefined,
     validAttachments,
+    ...(bandwidth !== undefined ? { bandwidth: bandwidth as Bandwidth } : {}),
   };
 }
 

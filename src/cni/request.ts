@@ -7,6 +7,7 @@
  */
 import type { AttachRequest } from '../agent/attach-protocol';
 import { canonicalIp, parseIp } from '../core/net/ip';
+import { effectiveBandwidth } from '../core/dataplane/bandwidth';
 import { LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
 import type { AttachmentParams } from './env';
 import { isObject, type TenetNetConf } from './config';
@@ -41,6 +42,8 @@ export function attachRequest(conf: TenetNetConf, params: AttachmentParams): Att
   if (ips.length > 0) request.ips = ips;
   const mac = requestedMac(conf, params);
   if (mac) request.mac = mac;
+  const bandwidth = effectiveBandwidth(conf.bandwidth);
+  if (bandwidth) request.bandwidth = bandwidth;
   return request;
 }
 

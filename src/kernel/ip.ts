@@ -91,7 +91,7 @@ function inNetns(netns: string | undefined, tool: string, args: string[]): [stri
   return netns === undefined ? [tool, args] : ['nsenter', [`--net=${NETNS_DIR}/${assertNetns(netns)}`, tool, ...args]];
 }
 
-async function batch(tool: 'ip' | 'bridge', lines: readonly string[], options: BatchOptions): Promise<BatchResult> {
+async function batch(tool: 'ip' | 'bridge' | 'tc', lines: readonly string[], options: BatchOptions): Promise<BatchResult> {
   if (lines.length === 0) return { failures: [] };
   const args: string[] = [];
   if (options.family) args.push(`-${options.family}`);
@@ -113,17 +113,21 @@ export function ipBatch(lines: readonly string[], options: BatchOptions = {}): P
   return batch('ip', lines, options);
 }
 
+export function tcBatch(lines: readonly string[], options: BatchOptions = {}): Promise<BatchResult> {
+  return batch('tc', lines, options);
+}
+
 export function bridgeBatch(lines: readonly string[], options: BatchOptions = {}): Promise<BatchResult> {
   return batch('bridge', lines, options);
 }
 
-/** Runs `ip -batch -` inside the namespace at `path` (a container's, which has no name in /run/netns). */
-export async function ipBatchAt(path: string, lines: readonly string[]): Promise<void> {
-  const result = await run('nsenter', [`--net=${assertNetnsPath(path)}`, 'ip', '-batch', '-'], { input: checkLines(lines), allowFailure: true });
+/** Runs `ip -batch -` (or `tc -batch -`) inside the namespace at `path` (a container's, which has no name in /run/netns). */
+export async function ipBatchAt(path: string, lines: readonly string[], tool: 'ip' | 'tc' = 'ip'): Promise<void> {
+  const result = await run('nsenter', [`--net=${assertNetnsPath(path)}`, tool, '-batch', '-'], { input: checkLines(lines), allowFailure: true });
   if (result.code !== 0) {
     const parsed = parseBatchFailures(lines, result.stderr);
     const first = parsed.failures[0];
-    throw new KernelError(`ip in ${path}: ${first ? `"${first.command}": ${first.message}` : result.stderr.trim()}`, ['nsenter', path], result.stderr, result.code);
+    throw new KernelError(`${tool} in ${path}: ${first ? `"${first.command}": ${first.message}` : result.stderr.trim()}`, ['nsenter', path], result.stderr, result.code);
   }
 }
 

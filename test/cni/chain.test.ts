@@ -57,7 +57,7 @@ async function chain(command: 'ADD' | 'CHECK' | 'DEL', list: { name: string; cni
   return { result: prev as Record<string, any> };
 }
 
-test('bandwidth limits need the host veth in the runtime namespace: a clear error, nothing left behind', async () => {
+test('the reference bandwidth plugin with limits needs the host veth in the runtime namespace: a clear error, nothing left behind', async () => {
   const netns = await host.containerNetns('chain2');
   const list: { name: string; cniVersion: string; plugins: PluginConf[] } = {
     name: 'tenet-bw',

@@ -39,6 +39,7 @@ test('attach socket: clear errors and nothing half-created; idempotent attach an
     await expectError({ ...good, ips: ['10.40.0.300'] }, 400, 'InvalidRequest', /ips/);
     await expectError({ ...good, extra: 1 }, 400, 'InvalidRequest', /extra/);
     await expectError({ ...good, attachedBy: 'cni/x;reboot' }, 400, 'InvalidRequest', /attachedBy/);
+    await expectError({ ...good, bandwidth: { ingressRate: 5 } }, 400, 'InvalidRequest', /ingressBurst is required/);
     assert.deepEqual((await client.list('Endpoint')).items, []);
     assert.deepEqual([...(await linkIndexes(netns)).keys()], ['lo']);
     assert.ok(!listNetns().includes(router), 'no tenant namespace for a refused attach');

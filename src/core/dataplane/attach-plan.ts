@@ -11,6 +11,7 @@ import type { AttachResult } from '../../agent/attach-protocol';
 import type { EndpointView, NetworkView } from './host-view';
 import { hostRoute } from './desired';
 import { hostVethMac } from './names';
+import { shapingLines, type Bandwidth } from './bandwidth';
 
 export interface AttachPlan {
   hostLines: string[];
@@ -20,11 +21,14 @@ export interface AttachPlan {
    * costs ~15 ms per line once it holds thousands of veths, so these run later, many interfaces per batch.
    */
   tuningLines: string[];
+  /** `tc -batch` lines for rate limits (empty without any): host end, then the container's end. */
+  shapingHostLines: string[];
+  shapingContainerLines: string[];
   containerLines: string[];
   result: AttachResult;
 }
 
-export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string): AttachPlan {
+export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth): AttachPlan {
   const veth = endpoint.hostIfName;
   if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
   const hostMac = hostVethMac(veth);
@@ -54,9 +58,12 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
     addresses.push({ address: `${address}/${subnet.prefix}`, gateway: subnet.gateway, family: subnet.family });
     routes.push({ destination: subnet.family === 4 ? '0.0.0.0/0' : '::/0', gateway: subnet.gateway });
   }
+  const shaping = shapingLines(bandwidth, veth, ifName);
   return {
     hostLines,
     tuningLines,
+    shapingHostLines: shaping.host,
+    shapingContainerLines: shaping.container,
     containerLines,
     result: {
       endpoint: endpoint.name,
