@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   etcd-server etcd-client containernetworking-plugins
   podman runc busybox-static containerd docker.io
   chromium chromium-driver
-  build-essential python3
+  build-essential python3 libnftables-dev
 )
 
 missing=()

@@ -11,25 +11,23 @@
 import type { HostView, TenantView as HostTenantView } from '../../core/dataplane/host-view';
 import { compileTenant, programForHost, type CompiledTenant } from '../../core/policy/compile';
 import { endpointJoin, endpointLeave, programForUpdate } from '../../core/policy/incremental';
-import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { diffPrograms, type NftOp } from '../../core/policy/diff';
 import { dispatchInterface, intentFromView, policyEndpoint, policyEndpointKey, policyIntentKey } from '../../core/policy/from-view';
 import type { NftChain, NftProgram } from '../../core/policy/program';
 import { adoptIntervalSets, hitsByPolicy, parseCounters, parseTableJson, ruleHits, type PolicyRuleHits } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
 import fs from 'node:fs';
-import { run } from '../../kernel/exec';
+import { runNftInWorker } from '../../kernel/nft-worker';
 import type { PolicyEnforcer, PolicyEnforcerOptions } from '../plugins';
 
 /** Runs nft inside a namespace; replaceable in tests that count transactions. */
 export type NftRunner = (netns: string, args: string[], input?: string) => Promise<string>;
 
-export const runNft: NftRunner = async (netns, args, input) => {
-  if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to run nft in namespace "${netns}"`);
-  // nsenter joins only the network namespace: `ip netns exec` also builds a mount namespace (slower).
-  const result = await run('nsenter', [`--net=/run/netns/${netns}`, 'nft', ...args], { input, timeoutMs: 60000 });
-  return result.stdout;
-};
+/**
+ * Through the agent's one libnftables worker (src/kernel/nft-worker.ts): a process per call cost
+ * more than most transactions. The worker checks the namespace name against NETNS_NAME_REGEX.
+ */
+export const runNft: NftRunner = (netns, args, input) => runNftInWorker(netns, args, input);
 
 export interface Transaction {
   netns: string;
