@@ -76,6 +76,23 @@ test('a multi-line script applies as one transaction and lists back as JSON and 
   assert.equal(w.started, 1, 'one worker served every request');
 });
 
+test('a listing much larger than a pipe buffer arrives whole', async (t) => {
+  const ns = await namespace(t);
+  const w = worker(t);
+  await w.run({ netns: ns, text: SCRIPT });
+  const many = Array.from({ length: 20000 }, (_, i) => `10.4.${i >> 8}.${i & 255}`);
+  await w.run({ netns: ns, text: `add element inet tenet peers { ${many.join(', ')} }\n` });
+  const [listing, small] = await Promise.all([
+    w.run({ netns: ns, text: 'list table inet tenet', json: true }),
+    w.run({ netns: ns, text: 'list chain inet tenet filter_dispatch', json: true }),
+  ]);
+  assert.ok(listing.length > 3 * 65536, `listing of ${listing.length} bytes spans many reads`);
+  const elements = setElements(listing, 'peers') as Array<string | { prefix?: unknown; range?: unknown }>;
+  assert.equal(elements.length, 2 + many.length);
+  assert.ok(elements.includes('10.4.23.111'));
+  assert.ok((JSON.parse(small) as NftJson).nftables.some((o) => o.chain?.name === 'filter_dispatch'), 'the reply after it is parsed too');
+});
+
 test('a failing script reports nft\'s error and changes nothing', async (t) => {
   const ns = await namespace(t);
   const w = worker(t);
