@@ -16,6 +16,7 @@ import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
+import { sharedIpWorker } from '../kernel/ip-worker';
 import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
 import type { DeferredBatches } from './deferred-batches';
@@ -109,9 +110,18 @@ export class AttachService implements AttachApi {
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
-        try {
-          await ipBatch(plan.hostLines, { netns: routerNs });
+        const hostSide = async (): Promise<void> => {
+          await sharedIpWorker().run(`/run/netns/${routerNs}`, plan.hostLines);
           if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
+        };
+        try {
+          await hostSide().catch(async (error: Error) => {
+            // A container's interface detached a moment ago may still be on its way out of the same
+            // namespace (veths are deleted in the background): wait for those deletions, then try again.
+            if (!/File exists/.test(error.message) || this.dying.size === 0) throw error;
+            await this.settled();
+            await hostSide();
+          });
         } catch (error) {
           await policy;
           const message = (error as Error).message;
@@ -122,7 +132,7 @@ export class AttachService implements AttachApi {
         core.deferred.add(routerNs, plan.tuningLines);
         core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
         const containerSide = async (): Promise<void> => {
-          await ipBatchAt(request.netns, plan.containerLines);
+          await sharedIpWorker().run(request.netns, plan.containerLines);
           if (plan.shapingContainerLines.length > 0) await ipBatchAt(request.netns, plan.shapingContainerLines, 'tc');
           mark('container');
         };

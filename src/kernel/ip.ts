@@ -22,7 +22,7 @@ export function assertNetnsPath(path: string): string {
   return path;
 }
 
-function checkLines(lines: readonly string[]): string {
+export function checkLines(lines: readonly string[]): string {
   for (const line of lines) {
     if (/[\n\r\0]/.test(line)) throw new KernelError('batch line contains a line break', [], '', null);
   }

@@ -74,6 +74,17 @@ test('attach socket: clear errors and nothing half-created; idempotent attach an
     assert.deepEqual(await agent.detach({ containerId: 'raw1', ifName: 'eth0' }), { detached: false });
     assert.deepEqual((await client.list('Endpoint')).items, []);
 
+    // Detached, then at once another container into the same namespace: the old veth may still be on
+    // its way out (deleted in the background), and the attach waits for it instead of failing.
+    for (let round = 0; round < 30; round++) {
+      const id = `raw-again${round}`;
+      const again = await agent.attach({ ...good, containerId: id });
+      assert.match(again.addresses[0].address, /^10\.40\.0\.\d+\/24$/);
+      assert.deepEqual(await agent.detach({ containerId: id, ifName: 'eth0' }), { detached: true });
+    }
+    await agent.attach({ ...good, containerId: 'raw-again-last' });
+    assert.deepEqual(await agent.detach({ containerId: 'raw-again-last', ifName: 'eth0' }), { detached: true });
+
     // Namespace deleted before the detach (containerd sends DEL with an empty CNI_NETNS).
     const second = await agent.attach({ ...good, containerId: 'raw2' });
     await run('ip', ['netns', 'del', netns]);
