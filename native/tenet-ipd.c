@@ -11,6 +11,9 @@
  *   route replace ADDR/PREFIX|default [via GW] dev NAME [onlink]
  *   neigh replace ADDR lladdr MAC dev NAME nud permanent
  *   neigh replace proxy ADDR dev NAME
+ *   ntable change name arp_cache|ndisc_cache dev NAME proxy_delay 0
+ * (the last through the namespace's /proc/sys/net/ipv{4,6}/neigh/NAME/proxy_delay: `ip ntable` dumps
+ * every link of the namespace to find NAME, ~15 ms per line once it holds thousands of veths).
  * Anything else is refused as unsupported (the agent then uses `ip -batch`).
  *
  * Protocol on stdin/stdout, the same framing as native/tenet-nftd.c (little-endian):
@@ -317,6 +320,26 @@ static int neigh_replace(int fd, char **t, int n) {
   return transact(fd, &b);
 }
 
+static int ntable_change(char **t, int n) {
+  /* ntable change name arp_cache|ndisc_cache dev NAME proxy_delay 0 */
+  if (n != 8 || strcmp(t[1], "change") || strcmp(t[2], "name") || strcmp(t[4], "dev") || strcmp(t[6], "proxy_delay") || strcmp(t[7], "0")) return 1;
+  const char *family = !strcmp(t[3], "arp_cache") ? "ipv4" : !strcmp(t[3], "ndisc_cache") ? "ipv6" : NULL;
+  if (!family || strchr(t[5], '/') || !strcmp(t[5], ".") || !strcmp(t[5], "..") || strlen(t[5]) >= IFNAMSIZ) return 1;
+  if (!index_of(t[5])) return -ENODEV;
+  /* /proc/sys/net shows the namespace of the process that opens it: this one has entered it. */
+  char file[128];
+  snprintf(file, sizeof file, "/proc/sys/net/%s/neigh/%s/proxy_delay", family, t[5]);
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "0\n", 2) != 2) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    fail_msg("%s: %s", file, strerror(err));
+    return -err;
+  }
+  close(fd);
+  return 0;
+}
+
 /* 0 ok; 1 unsupported line; -errno kernel or lookup failure (message set). */
 static int run_line(int fd, char *line) {
   char *t[MAX_TOKENS];
@@ -331,6 +354,7 @@ static int run_line(int fd, char *line) {
   if (!strcmp(t[0], "addr") && (!strcmp(t[1], "add") || !strcmp(t[1], "replace"))) return addr_change(fd, t, n);
   if (!strcmp(t[0], "route")) return route_replace(fd, t, n);
   if (!strcmp(t[0], "neigh")) return neigh_replace(fd, t, n);
+  if (!strcmp(t[0], "ntable")) return ntable_change(t, n);
   return 1;
 }
 

@@ -21,7 +21,6 @@ import { AttachService, type AgentCore } from './attach-service';
 import { startAttachServer } from './attach-server';
 import { Follower } from './follower';
 import { Mutex } from './mutex';
-import { DeferredBatches } from './deferred-batches';
 import { loadPolicyEnforcerFactory, type PolicyEnforcer } from './plugins';
 import { Reconciler, type Log } from './reconciler';
 
@@ -56,7 +55,6 @@ export class Agent implements AgentCore {
   readonly follower: Follower;
   readonly reconciler: Reconciler;
   readonly mutex = new Mutex();
-  readonly deferred: DeferredBatches;
   readonly log: Log;
   enforcer?: PolicyEnforcer;
   private readonly protectedVeths = new Map<string, { netns: string; revision?: number; since: number }>();
@@ -81,7 +79,6 @@ export class Agent implements AgentCore {
     this.log = options.log;
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log);
-    this.deferred = new DeferredBatches(options.log);
     this.follower = new Follower({
       client: this.client,
       kinds: HOST_VIEW_KINDS,
@@ -169,7 +166,6 @@ export class Agent implements AgentCore {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
     await this.service.settled();
-    await this.deferred.settled();
     await this.enforcer?.close?.();
   }
 

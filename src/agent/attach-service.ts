@@ -19,7 +19,6 @@ import { KernelError, run } from '../kernel/exec';
 import { sharedIpWorker } from '../kernel/ip-worker';
 import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
-import type { DeferredBatches } from './deferred-batches';
 import type { Mutex } from './mutex';
 import type { PolicyEnforcer } from './plugins';
 import type { Log, Reconciler } from './reconciler';
@@ -33,8 +32,6 @@ export interface AgentCore {
   follower: Follower;
   reconciler: Reconciler;
   mutex: Mutex;
-  /** Interface settings that may land after the attach answered. */
-  deferred: DeferredBatches;
   enforcer?: PolicyEnforcer;
   log: Log;
   view(): HostView;
@@ -129,7 +126,6 @@ export class AttachService implements AttachApi {
           throw error;
         }
         mark('host');
-        core.deferred.add(routerNs, plan.tuningLines);
         core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
         const containerSide = async (): Promise<void> => {
           await sharedIpWorker().run(request.netns, plan.containerLines);

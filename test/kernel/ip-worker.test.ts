@@ -66,6 +66,9 @@ async function state(netns: string): Promise<unknown> {
     routes6: (await read(['-6', 'route'])).filter((r) => !String(r.dst).startsWith('fe80')),
     neighbours: await read(['neigh', 'show', 'nud', 'permanent']),
     proxies: await read(['-6', 'neigh', 'show', 'proxy']),
+    proxyDelays: await Promise.all(
+      (await read(['link'])).filter((l) => l.ifname !== 'lo').flatMap((l) => ['ipv4', 'ipv6'].map(async (family) => (await run('nsenter', [`--net=/run/netns/${netns}`, 'cat', `/proc/sys/net/${family}/neigh/${String(l.ifname)}/proxy_delay`])).stdout.trim())),
+    ),
   };
 }
 

@@ -15,12 +15,6 @@ import { shapingLines, type Bandwidth } from './bandwidth';
 
 export interface AttachPlan {
   hostLines: string[];
-  /**
-   * Host side, not needed before the attach answers: `proxy_delay 0` (proxy ARP/NDP answers at once
-   * instead of after up to 0.8 s). ip resolves the device by dumping every link of the namespace, which
-   * costs ~15 ms per line once it holds thousands of veths, so these run later, many interfaces per batch.
-   */
-  tuningLines: string[];
   /** `tc -batch` lines for rate limits (empty without any): host end, then the container's end. */
   shapingHostLines: string[];
   shapingContainerLines: string[];
@@ -36,8 +30,11 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
   const hostLines = [
     `link add ${veth} type veth peer name ${ifName} netns ${containerNetns}`,
     `link set ${veth} address ${hostMac} mtu ${mtu} up`,
+    // Proxy ARP/NDP answers at once instead of after up to 0.8 s (tenet-ipd writes the sysctl; `ip
+    // ntable` would dump every link of the namespace to find the device).
+    `ntable change name arp_cache dev ${veth} proxy_delay 0`,
+    `ntable change name ndisc_cache dev ${veth} proxy_delay 0`,
   ];
-  const tuningLines = [`ntable change name arp_cache dev ${veth} proxy_delay 0`, `ntable change name ndisc_cache dev ${veth} proxy_delay 0`];
   const containerLines = ['link set lo up', `link set ${ifName} address ${endpoint.mac} mtu ${mtu} up`];
   const addresses: AttachResult['addresses'] = [];
   const routes: AttachResult['routes'] = [];
@@ -61,7 +58,6 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
   const shaping = shapingLines(bandwidth, veth, ifName);
   return {
     hostLines,
-    tuningLines,
     shapingHostLines: shaping.host,
     shapingContainerLines: shaping.container,
     containerLines,
