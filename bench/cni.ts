@@ -8,6 +8,10 @@
  * The driver re-executes itself inside a fresh network namespace (`ip netns exec`) so the bridge the
  * reference plugin creates never touches the machine's own namespace; tenet-cni reaches its agent (in
  * another namespace) through the agent's unix socket, as it would on a real host.
+ *
+ * Every ADD gets a namespace of its own, made before the run (as runtimes make one per container):
+ * reusing one namespace at once would measure the wait for the previous container's interface, which
+ * the kernel deletes 20-40 ms after DEL (tenet-cni's DEL answers before that; the reference's after).
  */
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -27,8 +31,10 @@ interface InnerConfig {
   shim: string;
   tenetConf: string;
   referenceConf: string;
-  tenetNetns: string;
-  referenceNetns: string;
+  /** One namespace per run and side (warm-up included), in run order. */
+  tenetNetns: string[];
+  referenceNetns: string[];
+  directNetns: string[];
 }
 
 function once(executable: string, env: Record<string, string>, stdin: string): Promise<{ ms: number; code: number; stdout: string }> {
@@ -60,10 +66,10 @@ async function inner(config: InnerConfig): Promise<void> {
   const total = config.warmup + config.runs;
   for (let i = 0; i < total; i++) {
     let t = process.hrtime.bigint();
-    await client.attach({ containerId: `bench-direct-${i}`, netns: config.tenetNetns, ifName: 'eth0', tenant: 'bench', network: 'web' });
+    await client.attach({ containerId: `bench-direct-${i}`, netns: config.directNetns[i], ifName: 'eth0', tenant: 'bench', network: 'web' });
     const addMs = Number(process.hrtime.bigint() - t) / 1e6;
     t = process.hrtime.bigint();
-    await client.detach({ containerId: `bench-direct-${i}`, ifName: 'eth0', netns: config.tenetNetns });
+    await client.detach({ containerId: `bench-direct-${i}`, ifName: 'eth0', netns: config.directNetns[i] });
     const delMs = Number(process.hrtime.bigint() - t) / 1e6;
     if (i >= config.warmup) {
       direct.add.push(addMs);
@@ -73,7 +79,7 @@ async function inner(config: InnerConfig): Promise<void> {
     const order = i % 2 === 0 ? (['tenet', 'reference'] as const) : (['reference', 'tenet'] as const);
     for (const name of order) {
       const side = sides[name];
-      const env = { CNI_CONTAINERID: `bench-${name}-${i}`, CNI_NETNS: side.netns, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+      const env = { CNI_CONTAINERID: `bench-${name}-${i}`, CNI_NETNS: side.netns[i], CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
       const add = await once(side.exe, { ...env, CNI_COMMAND: 'ADD' }, side.conf);
       if (add.code !== 0) throw new Error(`${name} ADD failed: ${add.stdout}`);
       const del = await once(side.exe, { ...env, CNI_COMMAND: 'DEL' }, side.conf);
@@ -108,6 +114,17 @@ async function outer(runs: number): Promise<void> {
     await createNetwork(host.controller, 'bench', 'web', '10.98.0.0/16');
     await run('ip', ['netns', 'add', refNs]);
     await run('ip', ['-n', refNs, 'link', 'set', 'lo', 'up']);
+    // Made before the driver starts: it runs in a copy of the mount namespace, where namespaces it
+    // made itself would be invisible to the agent.
+    const total = 10 + runs;
+    const pool = (side: string) => Array.from({ length: total }, (_, i) => `${host.prefix}${side}${i}`);
+    const pools = { tenet: pool('ct'), reference: pool('cr'), direct: pool('cd') };
+    const lines = [...pools.tenet, ...pools.reference, ...pools.direct].map((name) => `netns add ${name}\n`).join('');
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('ip', ['-batch', '-'], (error) => (error ? reject(error) : resolve()));
+      child.stdin?.end(lines);
+    });
+    const paths = (names: string[]) => names.map((name) => `/run/netns/${name}`);
     const config: InnerConfig = {
       runs,
       agentSocket: host.socket,
@@ -122,8 +139,9 @@ async function outer(runs: number): Promise<void> {
         isGateway: true,
         ipam: { type: 'host-local', subnet: '10.99.0.0/16', dataDir },
       }),
-      tenetNetns: await host.containerNetns('ct'),
-      referenceNetns: await host.containerNetns('cr'),
+      tenetNetns: paths(pools.tenet),
+      referenceNetns: paths(pools.reference),
+      directNetns: paths(pools.direct),
     };
     const { stdout } = await run('ip', ['netns', 'exec', refNs, process.execPath, __filename, '--inner', JSON.stringify(config)], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
     const measured = JSON.parse(stdout) as Record<string, unknown>;
@@ -131,7 +149,7 @@ async function outer(runs: number): Promise<void> {
       benchmark: 'cni',
       generatedAt: new Date().toISOString(),
       runs,
-      method: 'spawn the plugin with env + stdin and wait for its exit; ADD then DEL per run; tenet and reference alternate; 10 warm-up runs each; milliseconds. attachApiDirect: the agent attach API over its socket without tenet-cni, in the same loop',
+      method: 'spawn the plugin with env + stdin and wait for its exit; ADD then DEL per run, each run in a namespace of its own made beforehand; tenet and reference alternate; 10 warm-up runs each; milliseconds. attachApiDirect: the agent attach API over its socket without tenet-cni, in the same loop',
       tenetPath: 'native/tenet-cni -> agent /v1/cni -> attach API (controller over a unix socket)',
       referencePath: '/usr/lib/cni/bridge + host-local (isGateway)',
       ...measured,

@@ -6,6 +6,7 @@
  * (src/core/dataplane/attach-plan.ts), with iproute2's meaning and defaults (proto boot; scope link for
  * an IPv4 route without a gateway; NUD_PERMANENT neighbours):
  *   link add NAME type veth peer name PEER netns PATH
+ *   link del NAME
  *   link set NAME [address MAC] [mtu N] [up]
  *   addr add|replace ADDR/PREFIX dev NAME [nodad] [noprefixroute]
  *   route replace ADDR/PREFIX|default [via GW] dev NAME [onlink]
@@ -201,6 +202,17 @@ static int link_add_veth(int fd, char **t, int n) {
   return rc;
 }
 
+static int link_del(int fd, char **t, int n) {
+  /* link del NAME (a veth's deletion waits for RCU grace periods: callers give deletions their own helper) */
+  if (n != 3) return 1;
+  int index = index_of(t[2]);
+  if (!index) return -ENODEV;
+  struct ifinfomsg info = {.ifi_family = AF_UNSPEC, .ifi_index = index};
+  struct buffer b;
+  begin(&b, RTM_DELLINK, 0, &info, sizeof info);
+  return transact(fd, &b);
+}
+
 static int link_set(int fd, char **t, int n) {
   /* link set NAME [address MAC] [mtu N] [up] */
   if (n < 4) return 1;
@@ -351,6 +363,7 @@ static int run_line(int fd, char *line) {
   if (n < 2) return n == 0 ? 0 : 1;
   if (!strcmp(t[0], "link") && !strcmp(t[1], "add")) return link_add_veth(fd, t, n);
   if (!strcmp(t[0], "link") && !strcmp(t[1], "set")) return link_set(fd, t, n);
+  if (!strcmp(t[0], "link") && !strcmp(t[1], "del")) return link_del(fd, t, n);
   if (!strcmp(t[0], "addr") && (!strcmp(t[1], "add") || !strcmp(t[1], "replace"))) return addr_change(fd, t, n);
   if (!strcmp(t[0], "route")) return route_replace(fd, t, n);
   if (!strcmp(t[0], "neigh")) return neigh_replace(fd, t, n);

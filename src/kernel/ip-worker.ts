@@ -60,9 +60,19 @@ export class IpWorker {
 }
 
 let shared: IpWorker | undefined;
+let deleter: IpWorker | undefined;
 
-/** The process's one ip helper, started on first use. */
+/** The process's ip helper for making things, started on first use. */
 export function sharedIpWorker(): IpWorker {
   shared ??= new IpWorker();
   return shared;
+}
+
+/**
+ * A second helper for deleting links: a veth's deletion waits 20-40 ms for RCU grace periods, and an
+ * attach queued behind it in the same helper would wait too.
+ */
+export function sharedIpDeleter(): IpWorker {
+  deleter ??= new IpWorker();
+  return deleter;
 }

@@ -109,6 +109,10 @@ test('failures name the line and the reason, stop there, and the worker keeps se
   await assert.rejects(worker.run(`/run/netns/${router}`, ['link set lo up', 'xfrm state flush']), /line 2.*unsupported by tenet-ipd: xfrm state flush/);
   await assert.rejects(worker.run(`/run/netns/${router}`, ['route replace 10.1.0.0/16 via fd00::1 dev lo']), /unsupported/);
   await worker.run(`/run/netns/${router}`, ['addr replace 10.99.0.2/32 dev lo']);
+  // link del: gone from both ends; a second delete names the missing device.
+  await worker.run(`/run/netns/${router}`, [`link del ${lines[0].split(' ')[2]}`]);
+  assert.deepEqual((await run('nsenter', [`--net=/run/netns/${container}`, 'ip', '-o', 'link'])).stdout.match(/^\d+: (\S+?)[:@]/gm), ['1: lo:']);
+  await assert.rejects(worker.run(`/run/netns/${router}`, [`link del ${lines[0].split(' ')[2]}`]), /Cannot find device/);
   const { stdout: after } = await run('nsenter', [`--net=/run/netns/${router}`, 'ip', '-4', 'addr', 'show', 'dev', 'lo']);
   assert.match(after, /10\.99\.0\.2/, 'the worker still serves');
 });
