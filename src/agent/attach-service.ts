@@ -8,7 +8,7 @@ import type { AttachRequest, AttachResult, Attachment, DetachRequest } from './a
 import { AttachApiError, type AttachApi } from '../cni/attach-api';
 import { ApiError, UnreachableError } from '../client/errors';
 import type { TenetClient } from '../client/api-client';
-import { attachPlan, vethLine } from '../core/dataplane/attach-plan';
+import { attachPlan } from '../core/dataplane/attach-plan';
 import { hostRoute } from '../core/dataplane/desired';
 import { buildHostView, type EndpointView, type HostView } from '../core/dataplane/host-view';
 import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
@@ -76,10 +76,6 @@ export class AttachService implements AttachApi {
     const marks: Record<string, number> = {};
     const t0 = performance.now();
     const mark = (what: string): void => void (marks[what] = Math.round((performance.now() - t0) * 10) / 10);
-    // The veth needs nothing from the controller: it is made while the Endpoint is created (~1-2 ms of
-    // kernel work off the critical path). When that fails (it exists, a namespace is missing or being
-    // renewed) the attach below makes it as it would otherwise, with that failure's proper answer.
-    const early = netnsExists(routerNs) && !this.dying.has(veth) ? sharedIpWorker().run(`/run/netns/${routerNs}`, [vethLine(veth, request.ifName, request.netns)]).then(() => true, () => false) : Promise.resolve(false);
     try {
       const endpoint = await this.createEndpoint(request, name);
       mark('created');
@@ -95,14 +91,12 @@ export class AttachService implements AttachApi {
         const network = tenant?.networks.find((n) => n.name === request.network);
         if (!tenant || !ep || !network) fail(500, 'Internal', `endpoint ${request.tenant}/${name} missing from the agent's view`);
         if (!ep.ipv4 && !ep.ipv6) fail(500, 'Internal', `the controller assigned no address to endpoint ${request.tenant}/${name}`);
-        let precreated = await early;
         if (!netnsExists(tenant.routerNamespace) || (tenant.vxlanDevice && !endpoint.vxlanKnown)) {
           const report = await core.reconciler.reconcileTenant(view, tenant, { protectedVeths: new Set([veth]), protectedNamespaces: new Set() });
           for (const netns of report.renewed) core.enforcer?.forget?.(netns);
-          if (report.renewed.includes(routerNs)) precreated = false;
           if (report.failures.length && !netnsExists(tenant.routerNamespace)) fail(500, 'Internal', report.failures.join('; '));
         }
-        if (!endpoint.created && !precreated && (await this.vethExists(routerNs, veth))) {
+        if (!endpoint.created && (await this.vethExists(routerNs, veth))) {
           // Same container and interface asked again (a runtime retry): answer what is already there.
           return attachPlan(ep, network, request.netns, request.ifName).result;
         }
@@ -114,7 +108,7 @@ export class AttachService implements AttachApi {
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
         const hostSide = async (): Promise<void> => {
-          await sharedIpWorker().run(`/run/netns/${routerNs}`, precreated ? plan.hostLines.slice(1) : plan.hostLines);
+          await sharedIpWorker().run(`/run/netns/${routerNs}`, plan.hostLines);
           if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
         };
         try {
@@ -148,7 +142,6 @@ export class AttachService implements AttachApi {
       return result;
     } catch (error) {
       revision = undefined;
-      await early; // what it made is rolled back with the rest
       await this.rollback(request.tenant, name, veth, routerNs, created);
       if (error instanceof AttachApiError) throw error;
       if (error instanceof KernelError) fail(500, 'Internal', `plumbing failed: ${error.message}`);

@@ -22,18 +22,13 @@ export interface AttachPlan {
   result: AttachResult;
 }
 
-/** The veth of an attach, its peer made directly in the container's namespace under its final name. */
-export function vethLine(hostIfName: string, ifName: string, containerNetns: string): string {
-  return `link add ${hostIfName} type veth peer name ${ifName} netns ${containerNetns}`;
-}
-
 export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth): AttachPlan {
   const veth = endpoint.hostIfName;
   if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
   const hostMac = hostVethMac(veth);
   const mtu = network.mtu;
   const hostLines = [
-    vethLine(veth, ifName, containerNetns),
+    `link add ${veth} type veth peer name ${ifName} netns ${containerNetns}`,
     `link set ${veth} address ${hostMac} mtu ${mtu} up`,
     // Proxy ARP/NDP answers at once instead of after up to 0.8 s (tenet-ipd writes the sysctl; `ip
     // ntable` would dump every link of the namespace to find the device).
