@@ -13,6 +13,7 @@
  *   neigh replace ADDR lladdr MAC dev NAME nud permanent
  *   neigh replace proxy ADDR dev NAME
  *   ntable change name arp_cache|ndisc_cache dev NAME proxy_delay 0
+ *   netns PATH   (the following lines run in the namespace at PATH)
  * (the last through the namespace's /proc/sys/net/ipv{4,6}/neigh/NAME/proxy_delay: `ip ntable` dumps
  * every link of the namespace to find NAME, ~15 ms per line once it holds thousands of veths).
  * Anything else is refused as unsupported (the agent then uses `ip -batch`).
@@ -417,7 +418,8 @@ static int reply(int32_t status) {
   return write_full(&status, sizeof status) || write_full(&empty, sizeof empty) || write_full(&len, sizeof len) || write_full(message, len);
 }
 
-static int32_t serve(const char *path, char *text) {
+/* Enters the namespace at `path` and opens a netlink socket there: the socket, or -1 (message set). */
+static int enter(const char *path) {
   int ns = open(path, O_RDONLY | O_CLOEXEC);
   if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
     fail_msg("cannot enter %s: %s", path, strerror(errno));
@@ -425,32 +427,48 @@ static int32_t serve(const char *path, char *text) {
     return -1;
   }
   close(ns);
-  int32_t status = 0;
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  int one = 1;
   if (fd < 0) {
     fail_msg("netlink socket: %s%s", strerror(errno), "");
-    status = -1;
-  } else {
-    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-    int number = 0;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-      number++;
-      char copy[1024];
-      snprintf(copy, sizeof copy, "%s", line);
-      message[0] = 0;
-      int rc = run_line(fd, line);
-      if (rc == 0) continue;
-      char detail[4096];
-      if (rc == 1) snprintf(detail, sizeof detail, "unsupported by tenet-ipd: %s", copy);
-      else snprintf(detail, sizeof detail, "%s%s%s", strerror(-rc), message[0] ? ": " : "", message);
-      snprintf(message, sizeof message, "%s", detail);
-      status = number;
-      break;
-    }
-    close(fd);
+    return -1;
   }
+  int one = 1;
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  return fd;
+}
+
+/*
+ * Runs the text's lines in order, starting in `path`; a line `netns PATH` moves the rest to another
+ * namespace (one request can plumb both ends of a veth). Returns 0, the failed line's number, or -1
+ * when the first namespace cannot be entered.
+ */
+static int32_t serve(const char *path, char *text) {
+  int32_t status = 0;
+  int fd = enter(path);
+  if (fd < 0) status = -1;
+  int number = 0;
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); fd >= 0 && line; line = strtok_r(NULL, "\n", &save)) {
+    number++;
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", line);
+    message[0] = 0;
+    if (!strncmp(line, "netns ", 6)) {
+      close(fd);
+      fd = line[6] == '/' ? enter(line + 6) : (fail_msg("namespace must be an absolute path: %s%s", line + 6, ""), -1);
+      if (fd < 0) status = number;
+      continue;
+    }
+    int rc = run_line(fd, line);
+    if (rc == 0) continue;
+    char detail[4096];
+    if (rc == 1) snprintf(detail, sizeof detail, "unsupported by tenet-ipd: %s", copy);
+    else snprintf(detail, sizeof detail, "%s%s%s", strerror(-rc), message[0] ? ": " : "", message);
+    snprintf(message, sizeof message, "%s", detail);
+    status = number;
+    break;
+  }
+  if (fd >= 0) close(fd);
   if (setns(home_ns, CLONE_NEWNET) < 0) {
     fprintf(stderr, "tenet-ipd: cannot return to its own network namespace: %s\n", strerror(errno));
     exit(3);

@@ -16,7 +16,7 @@ import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
-import { sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worker';
+import { IpStepError, sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worker';
 import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
 import type { Mutex } from './mutex';
@@ -107,32 +107,33 @@ export class AttachService implements AttachApi {
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
-        const hostSide = async (): Promise<void> => {
-          await sharedIpWorker().run(`/run/netns/${routerNs}`, plan.hostLines);
-          if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
-        };
+        // Both ends of the veth in one request to the ip helper: the router namespace's lines, then the container's.
+        const links = (): Promise<void> =>
+          sharedIpWorker().runSteps([
+            { nsPath: `/run/netns/${routerNs}`, lines: plan.hostLines },
+            { nsPath: request.netns, lines: plan.containerLines },
+          ]);
+        const interfaceTaken = (error: unknown): boolean => error instanceof IpStepError && error.step === 0 && error.line === plan.hostLines[0] && /File exists/.test(error.message);
         try {
-          await hostSide().catch(async (error: Error) => {
+          await links().catch(async (error: unknown) => {
             // A container's interface detached a moment ago may still be on its way out of the same
             // namespace (veths are deleted in the background): wait for those deletions, then try again.
-            if (!/File exists/.test(error.message) || this.dying.size === 0) throw error;
+            if (!interfaceTaken(error) || this.dying.size === 0) throw error;
             await this.settled();
-            await hostSide();
+            await links();
           });
         } catch (error) {
           await policy;
-          const message = (error as Error).message;
-          if (/File exists/.test(message)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
+          if (interfaceTaken(error)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
           throw error;
         }
-        mark('host');
+        mark('links');
         core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
-        const containerSide = async (): Promise<void> => {
-          await sharedIpWorker().run(request.netns, plan.containerLines);
+        const shaping = async (): Promise<void> => {
+          if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
           if (plan.shapingContainerLines.length > 0) await ipBatchAt(request.netns, plan.shapingContainerLines, 'tc');
-          mark('container');
         };
-        const [, policyError] = await Promise.all([containerSide(), policy]);
+        const [, policyError] = await Promise.all([shaping(), policy]);
         if (policyError) throw policyError;
         return plan.result;
       });

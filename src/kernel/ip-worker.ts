@@ -21,6 +21,23 @@ export interface IpWorkerOptions {
 
 let warnedMissing = false;
 
+export interface IpStep {
+  nsPath: string;
+  lines: readonly string[];
+}
+
+/** A failed line: which step (namespace) and line it was, and the kernel's reason. */
+export class IpStepError extends KernelError {
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly line: string | undefined,
+    stderr: string,
+  ) {
+    super(message, ['tenet-ipd'], stderr, null);
+  }
+}
+
 export class IpWorker {
   private readonly worker: NetnsWorker;
   private readonly binary: string;
@@ -37,21 +54,56 @@ export class IpWorker {
   }
 
   /** Runs the lines in order in the namespace at `nsPath`; the first failure stops the rest (as `ip -batch`). */
-  async run(nsPath: string, lines: readonly string[]): Promise<void> {
-    assertNetnsPath(nsPath);
-    const text = checkLines(lines);
+  run(nsPath: string, lines: readonly string[]): Promise<void> {
+    return this.runSteps([{ nsPath, lines }]);
+  }
+
+  /**
+   * Several namespaces' lines in one request, in order (both ends of a veth: one round trip, not two).
+   * The first failure stops the rest; it rejects with an IpStepError saying which step and line.
+   */
+  async runSteps(steps: readonly IpStep[]): Promise<void> {
+    for (const step of steps) {
+      assertNetnsPath(step.nsPath);
+      checkLines(step.lines);
+    }
+    if (steps.length === 0) return;
     if (this.fallback && !this.worker.running && !fs.existsSync(this.binary)) {
       if (!warnedMissing) {
         warnedMissing = true;
         process.stderr.write(`tenet: ${this.binary} not found (run make -C native); running ip through nsenter, one process per batch\n`);
       }
-      return ipBatchAt(nsPath, lines);
+      for (const [index, step] of steps.entries()) {
+        try {
+          await ipBatchAt(step.nsPath, step.lines);
+        } catch (error) {
+          const e = error as KernelError;
+          // ipBatchAt names the failed command in quotes.
+          const line = step.lines.find((l) => e.message.includes(`"${l}"`));
+          throw new IpStepError(e.message, index, line, e.stderr);
+        }
+      }
+      return;
     }
-    const reply = await this.worker.request(nsPath, 0, text);
+    // Every step after the first starts with a `netns PATH` line: a failure's line number is mapped back.
+    const numbered: Array<{ step: number; line?: string }> = [];
+    const text: string[] = [];
+    for (const [index, step] of steps.entries()) {
+      if (index > 0) {
+        text.push(`netns ${step.nsPath}`);
+        numbered.push({ step: index });
+      }
+      for (const line of step.lines) {
+        text.push(line);
+        numbered.push({ step: index, line });
+      }
+    }
+    const reply = await this.worker.request(steps[0].nsPath, 0, checkLines(text));
     if (reply.status === 0) return;
-    const line = reply.status > 0 ? lines[reply.status - 1] : undefined;
-    const where = line !== undefined ? `line ${reply.status} "${line}": ` : '';
-    throw new KernelError(`ip in ${nsPath}: ${where}${reply.error || `status ${reply.status}`}`, [this.binary, nsPath], reply.error, reply.status);
+    const failed = reply.status > 0 ? numbered[reply.status - 1] : { step: 0 };
+    const where = failed?.line !== undefined ? `"${failed.line}": ` : '';
+    const nsPath = steps[failed?.step ?? 0].nsPath;
+    throw new IpStepError(`ip in ${nsPath}: ${where}${reply.error || `status ${reply.status}`}`, failed?.step ?? 0, failed?.line, reply.error);
   }
 
   close(): Promise<void> {

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { IpWorker, IP_WORKER_PATH } from '../../src/kernel/ip-worker';
+import { IpStepError, IpWorker, IP_WORKER_PATH } from '../../src/kernel/ip-worker';
 import { addNetns, delNetns, ipBatchAt, listNetns } from '../../src/kernel/ip';
 import { run } from '../../src/kernel/exec';
 import { attachPlan } from '../../src/core/dataplane/attach-plan';
@@ -106,7 +106,7 @@ test('failures name the line and the reason, stop there, and the worker keeps se
   assert.doesNotMatch(stdout, /10\.99\.0\.1/, 'nothing after the failing line ran');
   await assert.rejects(worker.run(`/run/netns/${router}`, ['link set nosuchdev up']), /Cannot find device "nosuchdev"/);
   await assert.rejects(worker.run(`/run/netns/${prefix}missing`, ['link set lo up']), /cannot enter .*No such file or directory/);
-  await assert.rejects(worker.run(`/run/netns/${router}`, ['link set lo up', 'xfrm state flush']), /line 2.*unsupported by tenet-ipd: xfrm state flush/);
+  await assert.rejects(worker.run(`/run/netns/${router}`, ['link set lo up', 'xfrm state flush']), /"xfrm state flush": unsupported by tenet-ipd: xfrm state flush/);
   await assert.rejects(worker.run(`/run/netns/${router}`, ['route replace 10.1.0.0/16 via fd00::1 dev lo']), /unsupported/);
   await worker.run(`/run/netns/${router}`, ['addr replace 10.99.0.2/32 dev lo']);
   // link del: gone from both ends; a second delete names the missing device.
@@ -126,4 +126,32 @@ test('a killed worker is replaced by the next request', async () => {
   await new Promise((resolve) => setTimeout(resolve, 50));
   await worker.run(`/run/netns/${netns}`, ['addr replace 10.98.0.1/32 dev lo']);
   assert.notEqual(worker.pid, pid);
+});
+
+test('one request plumbs both ends; a failure names its step and line', async () => {
+  const router = `${prefix}r4`;
+  const container = `${prefix}c4`;
+  await addNetns(router);
+  await addNetns(container);
+  const p = plan(`/run/netns/${container}`);
+  await worker.runSteps([
+    { nsPath: `/run/netns/${router}`, lines: p.hostLines },
+    { nsPath: `/run/netns/${container}`, lines: p.containerLines },
+  ]);
+  const { stdout } = await run('nsenter', [`--net=/run/netns/${container}`, 'ip', '-4', 'addr', 'show', 'dev', 'eth0']);
+  assert.match(stdout, /10\.71\.0\.5\/24/);
+  await assert.rejects(
+    worker.runSteps([
+      { nsPath: `/run/netns/${router}`, lines: ['addr replace 10.97.0.1/32 dev lo'] },
+      { nsPath: `/run/netns/${container}`, lines: ['link set lo up', 'link set nosuch up'] },
+    ]),
+    (error: IpStepError) => {
+      assert.ok(error instanceof IpStepError);
+      assert.equal(error.step, 1);
+      assert.equal(error.line, 'link set nosuch up');
+      assert.match(error.message, new RegExp(`ip in /run/netns/${container}: "link set nosuch up": .*Cannot find device`));
+      return true;
+    },
+  );
+  await assert.rejects(worker.runSteps([{ nsPath: `/run/netns/${router}`, lines: ['link set lo up'] }, { nsPath: `/run/netns/${prefix}gone`, lines: ['link set lo up'] }]), (error: IpStepError) => error.step === 1 && /cannot enter/.test(error.message));
 });
