@@ -28,9 +28,11 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// A test may take minutes (real labs), but never 10: a hung one fails instead of stalling CI. Force-exit
-// after the last test so a stray handle cannot keep a file open forever (t.after hooks still run first).
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files], {
+// A test may take minutes (real labs), but never 10: a hung one fails instead of stalling CI.
+// Not --test-force-exit: on Node 20 it ends a file whose many top-level tests are still queued, and
+// the tests it never ran are simply missing from the counts (seen: 55 of 73 conformance cases run, all
+// "passed"). Test files close what they open instead.
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=600000', ...files], {
   cwd: root,
   stdio: 'inherit',
 });
