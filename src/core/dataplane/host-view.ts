@@ -110,7 +110,9 @@ export interface HostViewOptions {
 /** The kinds an agent lists and watches to build its view. */
 export const HOST_VIEW_KINDS = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'GlobalPolicy', 'Service', 'Endpoint', 'Host'] as const;
 
-const byName = <T extends { metadata: { name: string } }>(a: T, b: T): number => a.metadata.name.localeCompare(b.metadata.name);
+/** The order localeCompare gives, with one collator instead of one lookup per comparison. */
+const collator = new Intl.Collator();
+const byName = <T extends { metadata: { name: string } }>(a: T, b: T): number => collator.compare(a.metadata.name, b.metadata.name);
 
 export function subnetViews(network: Network): SubnetView[] {
   const views: SubnetView[] = [];
@@ -124,7 +126,23 @@ export function subnetViews(network: Network): SubnetView[] {
   return views;
 }
 
+/**
+ * Views of unchanged endpoint objects are reused: an agent rebuilds its host view on every watch event,
+ * and with thousands of endpoints parsing their addresses and hashing their names each time cost
+ * ~10 ms per event. Objects are replaced, never changed, when they change; views are read-only.
+ */
+const endpointViews = new WeakMap<Endpoint, { key: string; view: EndpointView }>();
+
 function endpointView(endpoint: Endpoint, tenant: string, options: HostViewOptions): EndpointView {
+  const key = `${tenant}|${options.hostName}|${options.netnsPrefix}`;
+  const cached = endpointViews.get(endpoint);
+  if (cached?.key === key) return cached.view;
+  const view = makeEndpointView(endpoint, tenant, options);
+  endpointViews.set(endpoint, { key, view });
+  return view;
+}
+
+function makeEndpointView(endpoint: Endpoint, tenant: string, options: HostViewOptions): EndpointView {
   const status = endpoint.status ?? {};
   const local = endpoint.spec.host === options.hostName;
   const ipv4 = status.ipv4 !== undefined ? canonicalIp(status.ipv4) : undefined;
