@@ -17,7 +17,7 @@ import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
 import { IpStepError, sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worker';
-import { ipBatch, ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
+import { ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
 import type { Mutex } from './mutex';
 import type { PolicyEnforcer } from './plugins';
@@ -320,7 +320,7 @@ export class AttachService implements AttachApi {
     const { core } = this;
     try {
       await core.mutex.run(async () => {
-        if (netnsExists(ns) && (await this.vethExists(ns, veth))) await ipBatch([`link del ${veth}`], { netns: ns });
+        await this.deleteVeth(ns, veth);
         core.reconciler.invalidate(ns);
       });
     } catch (error) {

@@ -3,7 +3,6 @@
  * which applies them with rtnetlink in the target namespace: no `nsenter ip` processes on the path of
  * a container start. Without a built helper the lines go through `nsenter ip -batch` as before.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { KernelError } from './exec';
 import { assertNetnsPath, checkLines, ipBatchAt } from './ip';
@@ -19,7 +18,6 @@ export interface IpWorkerOptions {
   fallback?: boolean;
 }
 
-let warnedMissing = false;
 
 export interface IpStep {
   nsPath: string;
@@ -41,12 +39,15 @@ export class IpStepError extends KernelError {
 export class IpWorker {
   private readonly worker: NetnsWorker;
   private readonly binary: string;
-  private readonly fallback: boolean;
 
   constructor(options: IpWorkerOptions = {}) {
     this.binary = options.binary ?? IP_WORKER_PATH;
-    this.fallback = options.fallback ?? true;
-    this.worker = new NetnsWorker({ binary: this.binary, tool: 'ip', timeoutMs: options.timeoutMs });
+    this.worker = new NetnsWorker({
+      binary: this.binary,
+      tool: 'ip',
+      timeoutMs: options.timeoutMs,
+      fallback: options.fallback === false ? undefined : 'running ip through nsenter, one process per batch',
+    });
   }
 
   get pid(): number | undefined {
@@ -68,11 +69,7 @@ export class IpWorker {
       checkLines(step.lines);
     }
     if (steps.length === 0) return;
-    if (this.fallback && !this.worker.running && !fs.existsSync(this.binary)) {
-      if (!warnedMissing) {
-        warnedMissing = true;
-        process.stderr.write(`tenet: ${this.binary} not found (run make -C native); running ip through nsenter, one process per batch\n`);
-      }
+    if (this.worker.missing()) {
       for (const [index, step] of steps.entries()) {
         try {
           await ipBatchAt(step.nsPath, step.lines);

@@ -13,6 +13,7 @@
  *   reply    i32 status, u32 len + output, u32 len + error text
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { KernelError } from './exec';
 
 /** Helpers refuse (and exit on) larger texts; checked here so one bad request cannot kill them. */
@@ -36,7 +37,15 @@ export interface NetnsWorkerOptions {
   timeoutMs?: number;
   /** How long close() waits for the helper to exit on its own before SIGKILL (default 2 s). */
   closeGraceMs?: number;
+  /**
+   * When the binary is not built: false (default) lets requests fail; a text makes `missing()` true,
+   * and the text (how the caller does the work instead) is said once on stderr.
+   */
+  fallback?: string;
 }
+
+/** Binaries whose absence was already reported. */
+const reportedMissing = new Set<string>();
 
 interface Job {
   path: string;
@@ -92,9 +101,18 @@ export class NetnsWorker {
     return this.spawns;
   }
 
-  /** Whether a helper process is running now. */
-  get running(): boolean {
-    return this.child !== undefined;
+  /**
+   * True when the caller should do the work without the helper: a fallback was configured, no helper
+   * runs and the binary is not built (a machine that did not run `make -C native`).
+   */
+  missing(): boolean {
+    const { fallback, binary } = this.options;
+    if (fallback === undefined || this.child || fs.existsSync(binary)) return false;
+    if (!reportedMissing.has(binary)) {
+      reportedMissing.add(binary);
+      process.stderr.write(`tenet: ${binary} not found (run make -C native); ${fallback}\n`);
+    }
+    return true;
   }
 
   /** Sends one request; resolves with the helper's reply whatever its status, rejects when the helper fails. */

@@ -8,7 +8,6 @@
  * the ip helper. Without a built worker the old spawn path is used, so a machine that did not run
  * `make -C native` works.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { NETNS_NAME_REGEX } from '../core/dataplane/names';
 import { KernelError, run } from './exec';
@@ -44,8 +43,6 @@ export interface NftWorkerOptions {
   fallback?: boolean;
 }
 
-let warnedMissing = false;
-
 function netnsPath(netns: string): string {
   if (!NETNS_NAME_REGEX.test(netns)) throw new KernelError(`refusing to run nft in namespace "${netns}"`, [], '', null);
   return `/run/netns/${netns}`;
@@ -55,13 +52,18 @@ export class NftWorker {
   private readonly worker: NetnsWorker;
   private readonly binary: string;
   private readonly timeoutMs: number;
-  private readonly fallback: boolean;
 
   constructor(options: NftWorkerOptions = {}) {
     this.binary = options.binary ?? NFT_WORKER_PATH;
     this.timeoutMs = options.timeoutMs ?? 60000;
-    this.fallback = options.fallback ?? true;
-    this.worker = new NetnsWorker({ binary: this.binary, tool: 'nft', args: ['--stdio'], timeoutMs: this.timeoutMs, closeGraceMs: options.closeGraceMs });
+    this.worker = new NetnsWorker({
+      binary: this.binary,
+      tool: 'nft',
+      args: ['--stdio'],
+      timeoutMs: this.timeoutMs,
+      closeGraceMs: options.closeGraceMs,
+      fallback: options.fallback === false ? undefined : 'running nft through nsenter, one process per call',
+    });
   }
 
   /** The running worker's pid, if one is running. */
@@ -77,7 +79,7 @@ export class NftWorker {
   /** Runs the request in its namespace and resolves with nft's output; rejects with nft's error text. */
   async run(request: NftRequest): Promise<string> {
     const nsPath = netnsPath(request.netns);
-    if (this.fallback && !this.worker.running && !fs.existsSync(this.binary)) return this.spawnNft(nsPath, request);
+    if (this.worker.missing()) return this.spawnNft(nsPath, request);
     const reply = await this.worker.request(nsPath, (request.json ? FLAG_JSON : 0) | (request.terse ? FLAG_TERSE : 0), request.text);
     if (reply.status === 0) return reply.output;
     const text = reply.error.trim() || `status ${reply.status}`;
@@ -95,10 +97,6 @@ export class NftWorker {
 
   /** The old path, for a machine without the built worker. */
   private async spawnNft(nsPath: string, request: NftRequest): Promise<string> {
-    if (!warnedMissing) {
-      warnedMissing = true;
-      process.stderr.write(`tenet: ${this.binary} not found (run make -C native); running nft through nsenter, one process per call\n`);
-    }
     const flags = [...(request.json ? ['-j'] : []), ...(request.terse ? ['-t'] : [])];
     // `nft -j -f -` reads stdin as JSON first and finds it empty when it retries as nft syntax, so a
     // JSON request goes as an argument (nft joins its arguments into one buffer, like the worker).

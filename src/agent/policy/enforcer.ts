@@ -121,6 +121,14 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     return { ...desired, maps, chains: [...desired.chains, ...kept] };
   }
 
+  /** What the kernel holds in `netns` is no longer known (or the namespace is gone): read it back next time. */
+  function forgetKernel(netns?: string): void {
+    for (const state of [records, spare, goneLinks]) {
+      if (netns === undefined) state.clear();
+      else state.delete(netns);
+    }
+  }
+
   async function readKernel(netns: string): Promise<NftProgram | undefined> {
     try {
       return parseTableJson(await nft(netns, ['-j', 'list', 'table', 'inet', 'tenet']));
@@ -152,9 +160,7 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       await nft(netns, ['-f', '-'], text);
     } catch (error) {
       // What the kernel holds is now uncertain: read it back next time.
-      records.delete(netns);
-      spare.delete(netns);
-      goneLinks.delete(netns);
+      forgetKernel(netns);
       throw error;
     }
     records.set(netns, desired);
@@ -210,6 +216,11 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     if (errors.length > 0) throw new Error(`policy programming failed: ${errors.join('; ')}`);
   }
 
+  /** Hits per rule, read terse (-t): counters only, without the set elements that make a full read-back slow. */
+  async function countersOf(netns: string): Promise<Map<string, { packets: number; bytes: number }>> {
+    return ruleHits(parseCounters(await nft(netns, ['-t', '-j', 'list', 'table', 'inet', 'tenet'])));
+  }
+
   return {
     async sync(view) {
       const live = new Set(view.tenants.map((t) => t.routerNamespace));
@@ -217,10 +228,8 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       // when the namespace is deleted or made again): a returning endpoint then needs no read-back.
       for (const netns of records.keys()) {
         if (!live.has(netns) && !fs.existsSync(`/run/netns/${netns}`)) {
-          records.delete(netns);
+          forgetKernel(netns);
           caches.delete(netns);
-          spare.delete(netns);
-          goneLinks.delete(netns);
         }
       }
       await syncTenants(view);
@@ -240,22 +249,12 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
       // Kernel state stays: a restarting agent must not interrupt established flows.
     },
     programs: () => records,
-    async ruleHits(netns) {
-      // Terse (-t): counters only, without the set elements that make a full read-back slow.
-      return ruleHits(parseCounters(await nft(netns, ['-t', '-j', 'list', 'table', 'inet', 'tenet'])));
-    },
+    ruleHits: countersOf,
     async policyHits() {
       const maps = [];
-      for (const netns of records.keys()) maps.push(ruleHits(parseCounters(await nft(netns, ['-j', 'list', 'table', 'inet', 'tenet']))));
+      for (const netns of records.keys()) maps.push(await countersOf(netns));
       return hitsByPolicy(maps);
     },
-    forget(netns) {
-      if (netns === undefined) records.clear();
-      else records.delete(netns);
-      if (netns === undefined) spare.clear();
-      else spare.delete(netns);
-      if (netns === undefined) goneLinks.clear();
-      else goneLinks.delete(netns);
-    },
+    forget: forgetKernel,
   };
 }

@@ -43,16 +43,35 @@ export function intentFromView(view: HostView, tenant: HostTenantView, excluded?
  * (a policy's hit counters change its status all the time; they change nothing it compiles to).
  */
 export function policyIntentKey(view: HostView, tenant: HostTenantView): string {
-  const spec = (o: { metadata: { name: string; labels?: Record<string, string> }; spec: unknown }) => [o.metadata.name, o.metadata.labels ?? {}, o.spec];
-  return JSON.stringify([
+  return [
     view.hostName,
-    spec(tenant.object),
-    tenant.scopes.map(spec),
-    tenant.groups.map(spec),
-    tenant.networks.map((n) => spec(n.object)),
-    tenant.policies.map(spec),
-    view.globalPolicies.map(spec),
-  ]);
+    specKey(tenant.object),
+    ...tenant.scopes.map(specKey),
+    '|',
+    ...tenant.groups.map(specKey),
+    '|',
+    ...tenant.networks.map((n) => specKey(n.object)),
+    '|',
+    ...tenant.policies.map(specKey),
+    '|',
+    ...view.globalPolicies.map(specKey),
+  ].join('\n');
+}
+
+type Keyed = { metadata: { name: string; labels?: Record<string, string> }; spec: unknown };
+const specKeys = new WeakMap<Keyed, string>();
+
+/**
+ * An object's name, labels and spec as text, once per object: the key is taken on every watch event
+ * and attach, and objects are replaced, never changed, when they change.
+ */
+function specKey(object: Keyed): string {
+  let key = specKeys.get(object);
+  if (key === undefined) {
+    key = JSON.stringify([object.metadata.name, object.metadata.labels ?? {}, object.spec]);
+    specKeys.set(object, key);
+  }
+  return key;
 }
 
 const objectKeys = new WeakMap<Endpoint, string>();
