@@ -1,14 +1,14 @@
 /**
  * Makes the kernel match a HostView: desired state (pure) → read back what exists → diff (pure) →
- * batched ip/bridge commands. Reads the kernel every time (cheap: three processes per tenant namespace)
- * so that anything changed behind the agent's back, or while it was down, is repaired.
+ * batched ip/bridge commands. Full passes read the kernel back (four processes per tenant namespace: links,
+ * addresses, routes, neighbours, FDB and the router sysctls) so that anything changed behind the agent's
+ * back, or while it was down, is repaired; other passes diff against the agent's record of what it made.
  */
 import { desiredHostState, desiredNamespace } from '../core/dataplane/desired';
 import { diffHost, diffNamespace, recordAttached, recordDetached, stateAfterPlan, type ActualNamespace, type NamespacePlan } from '../core/dataplane/diff';
 import type { HostView, TenantView } from '../core/dataplane/host-view';
 import { tenantOfNamespace } from '../core/dataplane/names';
 import { parseNamespace } from '../core/dataplane/parse';
-import { ROUTER_SYSCTLS } from '../core/dataplane/state';
 import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsSysctl, type BatchResult } from '../kernel/ip';
 import { readHostVxlans, readNamespace } from '../kernel/read';
 import { KernelError } from '../kernel/exec';
@@ -191,7 +191,12 @@ export class Reconciler {
         this.log('info', 'creating tenant namespace', { netns: plan.name, tenant: plan.tenant });
         report.renewed.push(plan.name);
         await addNetns(plan.name);
-        await netnsSysctl(plan.name, ROUTER_SYSCTLS);
+        report.changed = true;
+      } else if (Object.keys(plan.sysctls).length > 0) {
+        this.log('warn', 'router sysctls changed behind the agent; setting them again', { netns: plan.name, sysctls: plan.sysctls });
+      }
+      if (Object.keys(plan.sysctls).length > 0) {
+        await netnsSysctl(plan.name, plan.sysctls);
         report.changed = true;
       }
       const lines = plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length;

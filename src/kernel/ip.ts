@@ -159,10 +159,19 @@ export function parseJsonLines(stdout: string, expected: number): unknown[][] {
   return arrays;
 }
 
+const SYSCTL_KEY_REGEX = /^[a-z0-9_.\/-]+$/;
+
+/** `sysctl KEY...` output inside a named namespace (one process); keys that do not exist are left out. */
+export async function readNetnsSysctls(netns: string, keys: readonly string[]): Promise<string> {
+  for (const key of keys) if (!SYSCTL_KEY_REGEX.test(key)) throw new KernelError(`invalid sysctl ${key}`, [], '', null);
+  const [file, argv] = inNetns(netns, 'sysctl', ['--', ...keys]);
+  return (await run(file, argv, { allowFailure: true })).stdout;
+}
+
 /** Writes sysctls inside a named namespace (one process for all of them). */
 export async function netnsSysctl(netns: string, settings: Record<string, string>): Promise<void> {
   const pairs = Object.entries(settings).map(([key, value]) => {
-    if (!/^[a-z0-9_.\/-]+$/.test(key) || !/^[0-9a-z]+$/.test(value)) throw new KernelError(`invalid sysctl ${key}=${value}`, [], '', null);
+    if (!SYSCTL_KEY_REGEX.test(key) || !/^[0-9a-z]+$/.test(value)) throw new KernelError(`invalid sysctl ${key}=${value}`, [], '', null);
     return `${key}=${value}`;
   });
   await run('ip', ['netns', 'exec', assertNetns(netns), 'sysctl', '-q', '-w', ...pairs]);

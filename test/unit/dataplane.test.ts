@@ -1,9 +1,9 @@
 /** The pure data-plane core: naming, the HostView filter, desired state, parsing of ip -json, and the diff. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { buildHostView } from '../../src/core/dataplane/host-view';
+import { buildHostView, DEFAULT_OVERLAY_MTU, overlayMtu } from '../../src/core/dataplane/host-view';
 import { desiredHostState } from '../../src/core/dataplane/desired';
-import { diffHost, diffNamespace, isEmptyPlan, recordAttached, recordDetached, stateAfterPlan, type ActualNamespace } from '../../src/core/dataplane/diff';
+import { diffHost, diffNamespace, isEmptyPlan, recordAttached, recordDetached, stateAfterPlan, sysctlChanges, type ActualNamespace } from '../../src/core/dataplane/diff';
 import {
   NameError,
   endpointNameFor,
@@ -15,10 +15,10 @@ import {
   hostVethMac,
   HOST_VETH_REGEX,
 } from '../../src/core/dataplane/names';
-import { parseNamespace } from '../../src/core/dataplane/parse';
+import { mtuOfAddress, parseNamespace, parseSysctls } from '../../src/core/dataplane/parse';
 import { attachPlan } from '../../src/core/dataplane/attach-plan';
 import type { TenetObject } from '../../src/core/model/object';
-import type { NamespaceState } from '../../src/core/dataplane/state';
+import { ROUTER_SYSCTLS, type NamespaceState } from '../../src/core/dataplane/state';
 
 const V = 'tenet.dev/v1';
 const tenant = (name: string, vni?: number): TenetObject => ({ apiVersion: V, kind: 'Tenant', metadata: { name }, spec: {}, ...(vni ? { status: { vni } } : {}) });
@@ -99,7 +99,7 @@ test('desired state: local routes and neighbours on veths, remote ones on the VX
   assert.equal(state.namespaces.length, 1);
   const ns = state.namespaces[0];
   const veth = hostVethName('red', 'a');
-  assert.deepEqual(ns.vxlan, { name: 'tvx100', vni: 100, local: '192.168.0.1', port: 4789, mac: vxlanMac('h1', 100), mtu: 1450 });
+  assert.deepEqual(ns.vxlan, { name: 'tvx100', vni: 100, local: '192.168.0.1', port: 4789, mac: vxlanMac('h1', 100), mtu: 1450, learning: false });
   assert.deepEqual(ns.veths, [{ name: veth, mac: hostVethMac(veth), mtu: 1450, endpoint: 'a' }]);
   assert.deepEqual(ns.loAddresses, ['10.0.1.1/32', '10.0.2.1/32', 'fd00:1::1/128']);
   assert.deepEqual(ns.routes, [
@@ -168,7 +168,7 @@ test('parse: ip -json output becomes the owned state only', () => {
     loAddresses: [{ ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }, { family: 'inet', local: '10.1.0.1', prefixlen: 32, scope: 'global' }, { family: 'inet6', local: 'fd00:1:0::1', prefixlen: 128, scope: 'global' }] }],
     links: [
       { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, address: '00:00:00:00:00:00' },
-      { ifindex: 3, ifname: 'tvx4096', flags: ['UP'], mtu: 1450, address: '02:47:50:AC:1D:FD', linkinfo: { info_kind: 'vxlan', info_data: { id: 4096, local: '192.168.250.11', port: 4789 } } },
+      { ifindex: 3, ifname: 'tvx4096', flags: ['UP'], mtu: 1450, address: '02:47:50:AC:1D:FD', linkinfo: { info_kind: 'vxlan', info_data: { id: 4096, local: '192.168.250.11', port: 4789, learning: false } } },
       { ifindex: 4, ifname: veth, flags: ['BROADCAST', 'UP'], mtu: 1450, address: '02:00:00:00:00:01', linkinfo: { info_kind: 'veth' } },
       { ifindex: 5, ifname: 'eth9', flags: ['UP'], mtu: 1500, address: '02:00:00:00:00:09', linkinfo: { info_kind: 'veth' } },
     ],
@@ -189,7 +189,7 @@ test('parse: ip -json output becomes the owned state only', () => {
     ],
   });
   assert.deepEqual(parsed.loAddresses, ['10.1.0.1/32', 'fd00:1::1/128']);
-  assert.deepEqual(parsed.vxlan, { name: 'tvx4096', vni: 4096, local: '192.168.250.11', port: 4789, mac: '02:47:50:ac:1d:fd', mtu: 1450 });
+  assert.deepEqual(parsed.vxlan, { name: 'tvx4096', vni: 4096, local: '192.168.250.11', port: 4789, mac: '02:47:50:ac:1d:fd', mtu: 1450, learning: false });
   assert.deepEqual(parsed.veths, [{ name: veth, mac: '02:00:00:00:00:01', mtu: 1450, ifindex: 4, up: true }]);
   assert.deepEqual(parsed.routes, [{ dst: '10.1.0.2/32', dev: veth }, { dst: 'fd00:1::2/128', dev: veth }]);
   assert.deepEqual(parsed.neighbours, [{ dst: '10.1.0.2', lladdr: '3e:8b:7f:5f:c2:f5', dev: veth }]);
@@ -235,4 +235,65 @@ test('kernel record: the state after a clean plan diffs to nothing; attach and d
   const detached = recordDetached(attached, veth);
   assert.deepEqual(detached.routes.filter((r) => r.dev === veth), []);
   assert.deepEqual(diffNamespace(desired, detached).missingVeths, [{ name: veth, endpoint: 'a' }]);
+});
+
+test('overlay MTU: the underlay device MTU minus 50 bytes of VXLAN over IPv4, 70 over IPv6', () => {
+  assert.equal(overlayMtu(1500, 4), 1450);
+  assert.equal(overlayMtu(1500, 6), 1430);
+  assert.equal(overlayMtu(9000, 4), 8950);
+  assert.equal(overlayMtu(9000, 6), 8930);
+  assert.equal(DEFAULT_OVERLAY_MTU, 1450);
+  assert.throws(() => overlayMtu(1300, 4), /less than IPv6's minimum/);
+  assert.throws(() => overlayMtu(0, 4), /positive integer/);
+  // The view carries it to the VXLAN device and to every veth; a network's own MTU only lowers it.
+  const withMtu = (objects: TenetObject[]): TenetObject[] => objects.map((o) => (o.kind === 'Network' && o.metadata.name === 'back' ? { ...o, spec: { ...(o.spec as object), mtu: 1400 } } : o));
+  const view = buildHostView(withMtu(world), { hostName: 'h1', netnsPrefix: 'tenet-', overlayMtu: overlayMtu(9000, 6) });
+  assert.equal(view.overlayMtu, 8930);
+  assert.deepEqual(view.tenants[0].networks.map((n) => [n.name, n.mtu]), [['back', 1400], ['front', 8930]]);
+  const [ns] = desiredHostState(view).namespaces;
+  assert.equal(ns.vxlan!.mtu, 8930);
+  assert.deepEqual(ns.veths.map((v) => v.mtu), [8930]);
+  assert.equal(buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' }).overlayMtu, 1450, 'unknown underlay: 1500 over IPv4');
+});
+
+test('underlay device MTU: the device that holds the underlay address in ip -json addr show', () => {
+  const links = [
+    { ifname: 'lo', mtu: 65536, addr_info: [{ family: 'inet', local: '127.0.0.1' }] },
+    { ifname: 'eth0', mtu: 9000, addr_info: [{ family: 'inet', local: '192.168.250.11' }, { family: 'inet6', local: 'fd00:0:0:0::11' }] },
+    { ifname: 'eth1', mtu: 1500, addr_info: [] },
+  ];
+  assert.equal(mtuOfAddress(links, '192.168.250.11'), 9000);
+  assert.equal(mtuOfAddress(links, 'fd00::11'), 9000, 'IPv6 compared in canonical form');
+  assert.equal(mtuOfAddress(links, '192.168.250.12'), undefined);
+  assert.equal(mtuOfAddress(links, 'not an ip'), undefined);
+});
+
+test('router sysctls: read back, only the differing ones are written; a new namespace gets all; the record checks none', () => {
+  const text = 'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 0\nnet.ipv4.conf.all.proxy_arp = 1\nnet.ipv6.conf.all.proxy_ndp = 1\nnet.ipv6.conf.default.accept_dad = 0\nnet.ipv4.conf.all.rp_filter = 2\n';
+  const read = parseSysctls(text);
+  assert.equal(read['net.ipv4.conf.all.rp_filter'], '2');
+  assert.deepEqual(sysctlChanges(read), { 'net.ipv6.conf.all.forwarding': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' });
+  assert.deepEqual(sysctlChanges({ ...ROUTER_SYSCTLS }), {});
+  assert.deepEqual(sysctlChanges(undefined), {});
+
+  const [desired] = desiredHostState(buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' })).namespaces;
+  assert.deepEqual(diffNamespace(desired, undefined).sysctls, ROUTER_SYSCTLS);
+  const drifted = { ...asActual(desired), sysctls: { ...ROUTER_SYSCTLS, 'net.ipv4.conf.all.proxy_arp': '0' } };
+  const plan = diffNamespace(desired, drifted);
+  assert.deepEqual(plan.sysctls, { 'net.ipv4.conf.all.proxy_arp': '1' });
+  assert.ok(!isEmptyPlan(plan));
+  assert.ok(isEmptyPlan(diffNamespace(desired, { ...asActual(desired), sysctls: { ...ROUTER_SYSCTLS } })));
+  const parsed = parseNamespace('n', 'red', { links: [], loAddresses: [], routes4: [], routes6: [], neighbours: [], proxies: [], fdb: [], sysctls: text });
+  assert.equal(parsed.sysctls?.['net.ipv6.conf.all.forwarding'], '0');
+});
+
+test('VXLAN learning: a device with learning on is switched off in place, not recreated', () => {
+  const [desired] = desiredHostState(buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' })).namespaces;
+  const learning = asActual(desired);
+  learning.vxlan = { ...learning.vxlan!, learning: true };
+  const plan = diffNamespace(desired, learning);
+  assert.deepEqual(plan.removeLines, []);
+  assert.deepEqual(plan.hostLines, []);
+  assert.deepEqual(plan.addLines, ['link set tvx100 type vxlan nolearning']);
+  assert.deepEqual(plan.bridgeLines, [], 'the FDB entries stay');
 });

@@ -8,7 +8,6 @@
  * remote host's VXLAN MAC, and per remote host one FDB entry to its underlay address.
  */
 import type { EndpointView, HostView, NetworkView, TenantView } from './host-view';
-import { DEFAULT_OVERLAY_MTU } from './host-view';
 import { hostVethMac, vxlanMac } from './names';
 import type { FdbState, HostState, NamespaceState, NeighbourState, ProxyState, RouteState, VethState } from './state';
 import { VXLAN_PORT } from './state';
@@ -38,7 +37,7 @@ export function desiredNamespace(view: HostView, tenant: TenantView): NamespaceS
   const hostsByName = new Map(view.hosts.map((h) => [h.name, h]));
   const vxlan =
     tenant.vni !== undefined && tenant.vxlanDevice && view.underlayIP
-      ? { name: tenant.vxlanDevice, vni: tenant.vni, local: view.underlayIP, port: VXLAN_PORT, mac: vxlanMac(view.hostName, tenant.vni), mtu: DEFAULT_OVERLAY_MTU }
+      ? { name: tenant.vxlanDevice, vni: tenant.vni, local: view.underlayIP, port: VXLAN_PORT, mac: vxlanMac(view.hostName, tenant.vni), mtu: view.overlayMtu, learning: false }
       : undefined;
   const remoteHosts = new Set<string>();
 
@@ -46,7 +45,7 @@ export function desiredNamespace(view: HostView, tenant: TenantView): NamespaceS
     if (endpoint.local && endpoint.hostIfName) {
       const network = networks.get(endpoint.network);
       const dev = endpoint.hostIfName;
-      veths.push({ name: dev, mac: hostVethMac(dev), mtu: network?.mtu ?? DEFAULT_OVERLAY_MTU, endpoint: endpoint.name });
+      veths.push({ name: dev, mac: hostVethMac(dev), mtu: network?.mtu ?? view.overlayMtu, endpoint: endpoint.name });
       for (const address of endpointAddresses(endpoint)) {
         routes.push({ dst: hostRoute(address), dev });
         neighbours.push({ dst: address, lladdr: endpoint.mac, dev });

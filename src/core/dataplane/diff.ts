@@ -4,12 +4,14 @@
  * recreated to change an attribute that `ip link set` can change, and deletions come before additions.
  */
 import type { NamespaceState, RouteState, VxlanState } from './state';
-import { fdbKey, neighbourKey, proxyKey } from './state';
+import { fdbKey, neighbourKey, proxyKey, ROUTER_SYSCTLS } from './state';
 
 export interface ActualNamespace extends NamespaceState {
   /** Links with an owned-looking name that are neither a wanted veth nor the VXLAN device. */
   strayLinks: string[];
   vxlanUp: boolean;
+  /** The router sysctls as read back; absent in the agent's own record (it is not checked then). */
+  sysctls?: Readonly<Record<string, string>>;
 }
 
 export interface NamespacePlan {
@@ -25,6 +27,8 @@ export interface NamespacePlan {
   addLines: string[];
   /** `bridge -n NS -batch`: FDB entries. */
   bridgeLines: string[];
+  /** Router sysctls to write: all of them for a new namespace, else those read back with another value. */
+  sysctls: Record<string, string>;
   /** Endpoints whose veth is wanted but absent (the attach path creates veths, not the reconciler). */
   missingVeths: { name: string; endpoint: string }[];
 }
@@ -47,7 +51,15 @@ function vxlanIdentical(a: VxlanState, b: VxlanState): boolean {
 }
 
 export function isEmptyPlan(plan: NamespacePlan): boolean {
-  return !plan.create && plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length === 0;
+  return !plan.create && plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length + Object.keys(plan.sysctls).length === 0;
+}
+
+/** The router sysctls whose value read back differs (or could not be read); none when nothing was read. */
+export function sysctlChanges(actual: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const changes: Record<string, string> = {};
+  if (!actual) return changes;
+  for (const [key, value] of Object.entries(ROUTER_SYSCTLS)) if (actual[key] !== value) changes[key] = value;
+  return changes;
 }
 
 export function diffNamespace(desired: NamespaceState, actual: ActualNamespace | undefined, options: DiffOptions = {}): NamespacePlan {
@@ -59,6 +71,7 @@ export function diffNamespace(desired: NamespaceState, actual: ActualNamespace |
     hostLines: [],
     addLines: [],
     bridgeLines: [],
+    sysctls: actual === undefined ? { ...ROUTER_SYSCTLS } : sysctlChanges(actual.sysctls),
     missingVeths: [],
   };
   const current: ActualNamespace = actual ?? {
@@ -94,11 +107,13 @@ export function diffNamespace(desired: NamespaceState, actual: ActualNamespace |
     const v = desired.vxlan;
     if (!vxlanReady) {
       if (options.hostVxlans?.includes(v.name)) plan.hostLines.push(`link del ${v.name}`);
-      plan.hostLines.push(`link add ${v.name} type vxlan id ${v.vni} local ${v.local} dstport ${v.port} nolearning`);
+      plan.hostLines.push(`link add ${v.name} type vxlan id ${v.vni} local ${v.local} dstport ${v.port} ${v.learning ? 'learning' : 'nolearning'}`);
       plan.hostLines.push(`link set ${v.name} netns ${desired.name}`);
       plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
-    } else if (current.vxlan && (current.vxlan.mac !== v.mac || current.vxlan.mtu !== v.mtu || !current.vxlanUp)) {
-      plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
+    } else if (current.vxlan) {
+      if (current.vxlan.mac !== v.mac || current.vxlan.mtu !== v.mtu || !current.vxlanUp) plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
+      // Learning would let received packets rewrite the FDB: changed in place, the device and its entries stay.
+      if (current.vxlan.learning !== v.learning) plan.addLines.push(`link set ${v.name} type vxlan ${v.learning ? 'learning' : 'nolearning'}`);
     }
   }
 

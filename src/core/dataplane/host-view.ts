@@ -18,8 +18,26 @@ import type { TenetObject } from '../model/object';
 import { canonicalIp, formatIp, parseCidr, parseIp, type IpFamily } from '../net/ip';
 import { endpointMac, hostVethName, tenantNamespaceName, vxlanDeviceName } from './names';
 
-/** Default MTU of container interfaces: a 1500-byte underlay minus the VXLAN-over-IPv4 overhead (50). */
-export const DEFAULT_OVERLAY_MTU = 1450;
+/**
+ * Bytes VXLAN adds in front of an inner Ethernet frame: outer IP header (20 for IPv4, 40 for IPv6),
+ * UDP 8, VXLAN 8 and the inner Ethernet header 14. The MTU of an interface counts from the IP header
+ * on, so the inner IP packet may be this much smaller than the underlay device's MTU.
+ */
+export const VXLAN_OVERHEAD: Readonly<Record<IpFamily, number>> = { 4: 50, 6: 70 };
+
+/** The smallest MTU an IPv6 interface may have (RFC 8200); an overlay below it would lose IPv6. */
+export const MIN_OVERLAY_MTU = 1280;
+
+/** Overlay MTU of an underlay device: its MTU minus the VXLAN overhead for the underlay's address family. */
+export function overlayMtu(underlayMtu: number, family: IpFamily): number {
+  if (!Number.isInteger(underlayMtu) || underlayMtu <= 0) throw new Error(`underlay MTU ${underlayMtu} is not a positive integer`);
+  const mtu = underlayMtu - VXLAN_OVERHEAD[family];
+  if (mtu < MIN_OVERLAY_MTU) throw new Error(`underlay MTU ${underlayMtu} leaves ${mtu} bytes for containers over VXLAN/IPv${family}, less than IPv6's minimum ${MIN_OVERLAY_MTU}`);
+  return mtu;
+}
+
+/** Overlay MTU when the underlay device is unknown: a 1500-byte IPv4 underlay. */
+export const DEFAULT_OVERLAY_MTU = overlayMtu(1500, 4);
 
 export interface HostInfo {
   name: string;
@@ -98,6 +116,8 @@ export interface HostView {
   globalPolicies: GlobalPolicy[];
   /** Every host, sorted by name. */
   hosts: HostInfo[];
+  /** MTU of the VXLAN devices and the largest of container interfaces (see overlayMtu). */
+  overlayMtu: number;
 }
 
 export interface HostViewOptions {
@@ -105,6 +125,8 @@ export interface HostViewOptions {
   netnsPrefix: string;
   /** Used when the Host object is not (yet) in the list. */
   underlayIP?: string;
+  /** From the underlay device (overlayMtu()); default DEFAULT_OVERLAY_MTU. */
+  overlayMtu?: number;
 }
 
 /** The kinds an agent lists and watches to build its view. */
@@ -212,6 +234,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     else if (object.kind === 'GlobalPolicy') globalPolicies.push(object as unknown as GlobalPolicy);
   }
 
+  const mtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
   const tenantViews: TenantView[] = [];
   for (const [name, tenant] of [...tenants].sort(([a], [b]) => a.localeCompare(b))) {
     const entry = perTenant.get(name);
@@ -228,7 +251,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
         name: network.metadata.name,
         tenant: name,
         subnets: subnetViews(network),
-        mtu: network.spec.mtu !== undefined ? Math.min(network.spec.mtu, DEFAULT_OVERLAY_MTU) : DEFAULT_OVERLAY_MTU,
+        mtu: network.spec.mtu !== undefined ? Math.min(network.spec.mtu, mtu) : mtu,
         object: network,
       })),
       scopes: [...entry.scopes].sort(byName),
@@ -251,6 +274,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     tenants: tenantViews,
     globalPolicies: globalPolicies.sort(byName),
     hosts: hostInfos,
+    overlayMtu: mtu,
   };
 }
 

@@ -15,6 +15,8 @@ export interface RawNamespaceReads {
   neighbours: unknown[];
   proxies: unknown[];
   fdb: unknown[];
+  /** `sysctl KEY...` output (`key = value` lines) for the router sysctls; absent: not read. */
+  sysctls?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -36,7 +38,7 @@ export function parseLinks(links: unknown[]): { vxlan?: VxlanState; veths: VethS
     const mac = (str(link.address) ?? '').toLowerCase();
     const mtu = num(link.mtu) ?? 0;
     if (kind === 'vxlan' && VXLAN_DEVICE_REGEX.test(name)) {
-      vxlans.push({ name, vni: num(data.id) ?? 0, local: canonicalIp(str(data.local) ?? '') ?? '', port: num(data.port) ?? 0, mac, mtu });
+      vxlans.push({ name, vni: num(data.id) ?? 0, local: canonicalIp(str(data.local) ?? '') ?? '', port: num(data.port) ?? 0, mac, mtu, learning: data.learning === true });
     } else if (kind === 'veth' && HOST_VETH_REGEX.test(name)) {
       veths.push({ name, mac, mtu, ifindex: num(link.ifindex), up: flags.includes('UP') });
     } else {
@@ -121,7 +123,31 @@ export function parseFdb(entries: unknown[]): FdbState[] {
   return out;
 }
 
-export function parseNamespace(name: string, tenant: string, raw: RawNamespaceReads): NamespaceState & { strayLinks: string[]; vxlanUp: boolean } {
+/** `sysctl a.b c.d` output → key → value (keys with dots, as written). */
+export function parseSysctls(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Za-z0-9_.\/-]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) out[match[1]] = match[2];
+  }
+  return out;
+}
+
+/**
+ * The MTU of the device holding `address`, from `ip -json addr show`: the underlay device, whose MTU
+ * bounds the overlay's. Undefined when no device has it.
+ */
+export function mtuOfAddress(links: unknown[], address: string): number | undefined {
+  const want = canonicalIp(address);
+  if (!want) return undefined;
+  for (const link of links.filter(isObject)) {
+    const infos = Array.isArray(link.addr_info) ? link.addr_info : [];
+    if (infos.filter(isObject).some((info) => canonicalIp(str(info.local) ?? '') === want)) return num(link.mtu);
+  }
+  return undefined;
+}
+
+export function parseNamespace(name: string, tenant: string, raw: RawNamespaceReads): NamespaceState & { strayLinks: string[]; vxlanUp: boolean; sysctls?: Record<string, string> } {
   const links = parseLinks(raw.links);
   return {
     name,
@@ -135,5 +161,6 @@ export function parseNamespace(name: string, tenant: string, raw: RawNamespaceRe
     fdb: parseFdb(raw.fdb),
     strayLinks: [...links.strayVxlans, ...links.other],
     vxlanUp: links.vxlan ? linkIsUp(raw.links, links.vxlan.name) : false,
+    ...(raw.sysctls !== undefined ? { sysctls: parseSysctls(raw.sysctls) } : {}),
   };
 }

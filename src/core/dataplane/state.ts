@@ -12,6 +12,8 @@ export interface VxlanState {
   port: number;
   mac: string;
   mtu: number;
+  /** Learning of remote MACs from received packets: always off (every entry is programmed). */
+  learning: boolean;
 }
 
 export interface VethState {
@@ -67,7 +69,10 @@ export interface HostState {
   namespaces: NamespaceState[];
 }
 
-/** Sysctls every tenant router namespace gets when it is created (and on each full resync). */
+/**
+ * Sysctls every tenant router namespace gets when it is created; full passes read them back and write
+ * the ones that differ (a namespace is shared ground: an operator or a tool can change them).
+ */
 export const ROUTER_SYSCTLS: Readonly<Record<string, string>> = {
   'net.ipv4.ip_forward': '1',
   'net.ipv6.conf.all.forwarding': '1',
