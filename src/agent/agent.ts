@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import { TenetClient } from '../client/api-client';
 import { ApiError } from '../client/errors';
-import { buildHostView, HOST_VIEW_KINDS, type HostView } from '../core/dataplane/host-view';
+import { buildHostView, DEFAULT_OVERLAY_MTU, HOST_VIEW_KINDS, overlayMtu, type HostView } from '../core/dataplane/host-view';
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
@@ -16,6 +16,7 @@ import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
 import { parseIp } from '../core/net/ip';
+import { deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
 import { AttachService, type AgentCore } from './attach-service';
 import { startAttachServer } from './attach-server';
@@ -35,6 +36,8 @@ export interface AgentOptions {
   netnsPrefix: string;
   /** Full re-list + kernel read-back period. */
   resyncMs?: number;
+  /** MTU of the underlay device; default: read from the device holding underlayIP at start. */
+  underlayMtu?: number;
   heartbeatMs?: number;
   log: Log;
 }
@@ -70,6 +73,10 @@ export class Agent implements AgentCore {
   private stopped = false;
   private registered = false;
   readonly service: AttachService;
+  /** Container and VXLAN MTU, from the underlay device's (set in start()). */
+  private overlayMtu = DEFAULT_OVERLAY_MTU;
+  /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
+  private readonly progress = { passes: 0, fullPasses: 0, lastPassFailures: 0 };
 
   constructor(private readonly options: AgentOptions) {
     validateAgentOptions(options);
@@ -93,7 +100,12 @@ export class Agent implements AgentCore {
         if (connected && !this.registered) void this.register();
       },
     });
-    this.service = new AttachService(this);
+    this.service = new AgentAttachService(this);
+  }
+
+  /** What healthz adds about reconciling: whether the first list succeeded and how many passes completed. */
+  reconcileProgress(): { synced: boolean; passes: number; fullPasses: number; lastPassFailures: number; overlayMtu: number } {
+    return { synced: this.follower.synced, ...this.progress, overlayMtu: this.overlayMtu };
   }
 
   private cachedView?: { generation: number; view: HostView };
@@ -102,7 +114,10 @@ export class Agent implements AgentCore {
   view(): HostView {
     const generation = this.follower.generation;
     if (this.cachedView?.generation !== generation) {
-      this.cachedView = { generation, view: buildHostView(this.follower.list(), { hostName: this.hostName, netnsPrefix: this.netnsPrefix, underlayIP: this.underlayIP }) };
+      this.cachedView = {
+        generation,
+        view: buildHostView(this.follower.list(), { hostName: this.hostName, netnsPrefix: this.netnsPrefix, underlayIP: this.underlayIP, overlayMtu: this.overlayMtu }),
+      };
     }
     return this.cachedView.view;
   }
@@ -142,11 +157,30 @@ export class Agent implements AgentCore {
     this.statusWritten.set(`${tenant}/${name}`, `${phase}|${reason ?? ''}`);
   }
 
+  /**
+   * The overlay MTU follows the underlay device: a 9000-byte underlay gives containers 8950, an IPv6
+   * underlay costs 20 bytes more than IPv4. Read once: the view (and every veth's MTU) depends on it.
+   */
+  private async findOverlayMtu(): Promise<void> {
+    const family = parseIp(this.underlayIP)!.family;
+    let underlay = this.options.underlayMtu;
+    if (underlay === undefined) {
+      underlay = await deviceMtuOf(this.underlayIP).catch((error: Error) => {
+        this.log('warn', 'could not read the underlay device', { error: error.message });
+        return undefined;
+      });
+      if (underlay === undefined) this.log('warn', 'no device holds the underlay address; assuming a 1500-byte underlay', { underlayIP: this.underlayIP });
+    }
+    this.overlayMtu = overlayMtu(underlay ?? 1500, family);
+    this.cachedView = undefined;
+  }
+
   async start(): Promise<void> {
+    await this.findOverlayMtu();
     const factory = loadPolicyEnforcerFactory();
     if (factory) this.enforcer = factory({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log });
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
-    this.log('info', 'agent started', { underlayIP: this.underlayIP, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
+    this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
     void this.register();
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
@@ -269,6 +303,9 @@ export class Agent implements AgentCore {
       this.scheduleLingerPass(view);
       await this.writeStatuses(view, report.plumbed, report.problems, protectedVeths);
       marks.status = ms();
+      this.progress.passes++;
+      if (full) this.progress.fullPasses++;
+      this.progress.lastPassFailures = report.failures.length;
       this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks });
     } catch (error) {
       this.log('error', 'reconcile failed', { error: (error as Error).message });
@@ -312,5 +349,19 @@ export class Agent implements AgentCore {
       }
     }
     await Promise.all(writes);
+  }
+}
+
+/**
+ * The attach API of this agent. Its healthz also says how far reconciling got, so a caller (the lab, a
+ * test) can wait for a restarted agent's first full pass instead of sleeping.
+ */
+class AgentAttachService extends AttachService {
+  constructor(private readonly agent: Agent) {
+    super(agent);
+  }
+
+  override async healthz(): Promise<{ ok: boolean; controllerReachable: boolean } & ReturnType<Agent['reconcileProgress']>> {
+    return { ...(await super.healthz()), ...this.agent.reconcileProgress() };
   }
 }

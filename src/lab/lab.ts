@@ -10,11 +10,12 @@ import path from 'node:path';
 import { AttachClient } from '../cni/attach-client';
 import type { AttachResult } from '../agent/attach-protocol';
 import { TenetClient } from '../client/api-client';
+import { ApiError } from '../client/errors';
 import { NAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX } from '../core/model/names';
 import { parseIp } from '../core/net/ip';
 import { addNetns, delNetns, netnsExists } from '../kernel/ip';
 import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
-import { CLI_MAIN, isAlive, startDetached, stopPid, tail, unixGet, waitFor } from './processes';
+import { CLI_MAIN, isAlive, startDetached, stopPid, tail, unixGet, unixGetJson, waitFor } from './processes';
 import { CONTAINER_NAME_REGEX, LabError, labDir, labNetnsPrefix, loadLab, saveLab, type LabContainer, type LabHost, type LabState } from './state';
 
 export interface UpOptions {
@@ -24,6 +25,8 @@ export interface UpOptions {
   server?: string;
   /** Admin token for --server (default: env TENET_TOKEN). */
   token?: string;
+  /** The agents' full resync period in seconds (tests use a short one to see repairs). */
+  agentResync?: number;
   log?: (line: string) => void;
 }
 
@@ -65,7 +68,8 @@ async function startController(state: LabState): Promise<void> {
 /** One agent-role token per host, written to a 0600 file the agent reads (never on a command line). */
 async function issueAgentToken(state: LabState, host: LabHost): Promise<void> {
   if (!state.controller.token) return;
-  const answer = (await labClient(state).request('POST', '/api/v1/tokens', { role: 'agent', host: host.name, description: `tenet lab ${state.name}` })) as { token: string };
+  const answer = (await labClient(state).request('POST', '/api/v1/tokens', { role: 'agent', host: host.name, description: `tenet lab ${state.name}` })) as { token: string; id?: string };
+  host.tokenId = answer.id;
   host.tokenFile = path.join(path.dirname(host.socket), 'agent.token');
   fs.writeFileSync(host.tokenFile, `${answer.token}\n`, { mode: 0o600 });
 }
@@ -77,7 +81,7 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     // namespaces the agent creates (bind mounts under /run/netns) would then exist only in there and
     // vanish with the agent process.
     'nsenter',
-    [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, ...(host.tokenFile ? ['--token-file', host.tokenFile] : []), '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
+    [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, ...(host.tokenFile ? ['--token-file', host.tokenFile] : []), ...(state.agentResync ? ['--resync', String(state.agentResync)] : []), '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
     host.log,
   );
   saveLab(state);
@@ -95,11 +99,46 @@ export async function waitAgent(host: LabHost, timeoutMs = 30000): Promise<void>
   );
 }
 
+/** What an agent's healthz says about reconciling (src/agent/agent.ts, reconcileProgress). */
+export interface AgentHealth {
+  ok: boolean;
+  controllerReachable: boolean;
+  synced?: boolean;
+  passes?: number;
+  fullPasses?: number;
+  lastPassFailures?: number;
+  overlayMtu?: number;
+}
+
+export async function agentHealth(host: LabHost): Promise<AgentHealth | undefined> {
+  return (await unixGetJson(host.socket, '/v1/healthz')) as AgentHealth | undefined;
+}
+
+/**
+ * Waits until the agent completed a full pass (listed, read every namespace back and repaired it):
+ * answering healthz only says it started, and a restarted agent has not looked at the kernel yet.
+ */
+export async function waitReconciled(host: LabHost, timeoutMs = 30000): Promise<AgentHealth> {
+  let health: AgentHealth | undefined;
+  await waitFor(
+    `agent ${host.name}'s first full reconcile pass`,
+    async () => {
+      if (host.agentPid && !isAlive(host.agentPid)) throw new LabError(`agent ${host.name} exited:\n${tail(host.log)}`);
+      health = await agentHealth(host);
+      return (health?.fullPasses ?? 0) > 0;
+    },
+    timeoutMs,
+    () => tail(host.log),
+  );
+  return health!;
+}
+
 export async function labUp(options: UpOptions): Promise<LabState> {
   const log = options.log ?? (() => undefined);
   const dir = labDir(options.name);
   if (loadLab(options.name)) throw new LabError(`lab "${options.name}" exists; remove it first with \`tenet lab down --name ${options.name}\``);
   if (!Number.isInteger(options.hosts) || options.hosts < 1 || options.hosts > 50) throw new LabError('--hosts must be between 1 and 50');
+  if (options.agentResync !== undefined && !(Number.isFinite(options.agentResync) && options.agentResync >= 1)) throw new LabError('the agents\' resync period must be at least 1 second');
   if (options.server && !/^unix:\/\S+$/.test(options.server)) {
     throw new LabError('--server must be unix:/abs/path.sock: agents run in host namespaces and cannot reach 127.0.0.1 of this one');
   }
@@ -115,6 +154,7 @@ export async function labUp(options: UpOptions): Promise<LabState> {
     hosts: [],
     containers: [],
     createdAt: new Date().toISOString(),
+    ...(options.agentResync !== undefined ? { agentResync: options.agentResync } : {}),
   };
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   saveLab(state);
@@ -137,6 +177,7 @@ export async function labUp(options: UpOptions): Promise<LabState> {
       saveLab(state);
     }
     if (!options.server) await startController(state);
+    else await notePreexistingHosts(state);
     for (const host of state.hosts) await issueAgentToken(state, host);
     for (const host of state.hosts) await startAgent(state, host);
     await Promise.all(state.hosts.map((host) => waitAgent(host)));
@@ -147,6 +188,33 @@ export async function labUp(options: UpOptions): Promise<LabState> {
     await labDown(options.name).catch(() => undefined);
     throw error;
   }
+}
+
+/** On someone else's controller `down` must remove only what `up` made: remember the hosts already there. */
+async function notePreexistingHosts(state: LabState): Promise<void> {
+  const client = labClient(state);
+  for (const host of state.hosts) host.hostPreexisted = (await client.find('Host', host.name)) !== undefined;
+  saveLab(state);
+}
+
+/** Removes the Host objects and agent tokens this lab made on an external controller; returns what failed. */
+async function removeFromExternalController(state: LabState): Promise<string[]> {
+  if (!state.controller.token) return [];
+  const client = labClient(state);
+  const failures: string[] = [];
+  for (const host of state.hosts) {
+    if (host.tokenId) {
+      await client.request('DELETE', `/api/v1/tokens/${encodeURIComponent(host.tokenId)}`).catch((error: Error) => {
+        if (!(error instanceof ApiError && error.status === 404)) failures.push(`token of ${host.name}: ${error.message}`);
+      });
+    }
+    if (host.hostPreexisted === false) {
+      await client.delete('Host', host.name).catch((error: Error) => {
+        if (!(error instanceof ApiError && error.status === 404)) failures.push(`Host ${host.name}: ${error.message}`);
+      });
+    }
+  }
+  return failures;
 }
 
 /** Stops every process the lab started (by pid) and deletes every namespace and file it made. Idempotent. */
@@ -161,6 +229,10 @@ export async function labDown(name: string, log: (line: string) => void = () => 
   if (state) {
     await Promise.all(state.hosts.map((host) => stopPid(host.agentPid, agentMarker(host))));
     if (!state.controller.external) await stopPid(state.controller.pid, state.controller.socket ?? 'controller');
+    else {
+      // After the agents stopped: a running agent registers its Host again when it finds it gone.
+      for (const failure of await removeFromExternalController(state)) log(`could not remove from the controller: ${failure}`);
+    }
   }
   const namespaces = namespacesWithPrefix(prefix);
   const failures = await deleteNamespaces(namespaces);
@@ -289,13 +361,27 @@ export async function withLabLock<T>(name: string, task: (state: LabState) => Pr
   }
 }
 
-/** Stops a host's agent (SIGTERM, or SIGKILL as with kill -9) and starts it again; kernel state is left alone. */
-export async function restartAgent(state: LabState, hostName: string, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<LabHost> {
+/**
+ * Stops a host's agent (SIGTERM, or SIGKILL as with kill -9) and starts it again; kernel state is left
+ * alone. `whileDown` runs while no agent runs (changes it must catch up with). Returns once the new agent
+ * completed its first full pass, so it had its chance to break things and to repair them.
+ */
+export async function restartAgent(state: LabState, hostName: string, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', whileDown?: () => Promise<void>): Promise<LabHost> {
   const host = state.hosts.find((h) => h.name === hostName);
   if (!host) throw new LabError(`no host "${hostName}" in lab ${state.name}`);
   await stopAgent(host, signal);
+  if (whileDown) {
+    try {
+      await whileDown();
+    } catch (error) {
+      // The agent is started again either way: a failed step must not leave the host without one.
+      await startAgent(state, host);
+      throw error;
+    }
+  }
   await startAgent(state, host);
   await waitAgent(host);
+  await waitReconciled(host);
   return host;
 }
 

@@ -90,6 +90,28 @@ export function unixGet(socketPath: string, urlPath: string): Promise<boolean> {
   });
 }
 
+/** GET on a unix socket; the parsed JSON body of a 2xx answer, else undefined. */
+export function unixGetJson(socketPath: string, urlPath: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const request = http.request({ socketPath, path: urlPath, method: 'GET', timeout: 1000 }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        if ((response.statusCode ?? 500) >= 300) return resolve(undefined);
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          resolve(undefined);
+        }
+      });
+      response.on('error', () => resolve(undefined));
+    });
+    request.on('error', () => resolve(undefined));
+    request.on('timeout', () => request.destroy());
+    request.end();
+  });
+}
+
 export function tail(file: string | undefined, lines = 20): string {
   if (!file || !fs.existsSync(file)) return '';
   return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');

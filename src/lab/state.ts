@@ -22,6 +22,10 @@ export interface LabHost {
   log: string;
   /** File holding this host's agent token (role agent, host-scoped). */
   tokenFile?: string;
+  /** Id of that token on the controller (revoked by `down` when the controller is external). */
+  tokenId?: string;
+  /** The Host object existed on an external controller before `up`: `down` leaves it there. */
+  hostPreexisted?: boolean;
 }
 
 export interface LabContainer {
@@ -45,6 +49,8 @@ export interface LabState {
   hosts: LabHost[];
   containers: LabContainer[];
   createdAt: string;
+  /** The agents' --resync (seconds); absent: the agent's default. */
+  agentResync?: number;
 }
 
 export class LabError extends Error {}

@@ -26,7 +26,7 @@ export interface TestLab {
   setController(controller: RunningController): void;
 }
 
-export async function startTestLab(t: TestContext, hosts: number): Promise<TestLab> {
+export async function startTestLab(t: TestContext, hosts: number, options: { agentResync?: number } = {}): Promise<TestLab> {
   const name = uniqueStem('t');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-lab-test-'));
   const socket = path.join(dir, 'controller.sock');
@@ -40,7 +40,7 @@ export async function startTestLab(t: TestContext, hosts: number): Promise<TestL
   t.after(cleanup);
   let state: LabState;
   try {
-    state = await labUp({ name, hosts, server: `unix:${socket}`, token: controller.adminToken });
+    state = await labUp({ name, hosts, server: `unix:${socket}`, token: controller.adminToken, agentResync: options.agentResync });
   } catch (error) {
     await cleanup();
     throw error;
