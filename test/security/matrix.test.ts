@@ -1,11 +1,14 @@
 /**
  * Role x verb x kind x own/other-tenant against a real controller: every cell answers the status
- * written down here from the issue's rules (not computed by the code under test). Then the agent's
+ * written down here from the issue's rules (not computed by the code under test). The verbs include
+ * HEAD (fastify answers HEAD for every GET route, so it must be authorized exactly like the GET),
+ * merge-patch, the status subresource and watch. Then the agent's
  * host scope: lists, snapshot and watch of an agent on host-a never show tenant b, which has no
  * endpoint there, until an endpoint of b lands on host-a (the watch then ends so the agent re-lists).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { startController, type RunningController } from '../helpers/controller';
 import { TenetClient, type WatchEvent } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
@@ -15,9 +18,9 @@ import { mintToken, send } from '../helpers/http';
 
 const V = 'tenet.dev/v1';
 type Role = 'admin' | 'tenant-admin' | 'viewer' | 'agent';
-type Verb = 'get' | 'list' | 'create' | 'update' | 'delete';
+type Verb = 'get' | 'head' | 'list' | 'head-list' | 'watch' | 'create' | 'update' | 'patch' | 'status' | 'delete';
 const ROLES: Role[] = ['admin', 'tenant-admin', 'viewer', 'agent'];
-const VERBS: Verb[] = ['get', 'list', 'create', 'update', 'delete'];
+const VERBS: Verb[] = ['get', 'head', 'list', 'head-list', 'watch', 'create', 'update', 'patch', 'status', 'delete'];
 const KINDS: KindName[] = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'GlobalPolicy', 'Host'];
 const TENANT_SCOPED = new Set<KindName>(['Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
 const AGENT_SCOPED = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
@@ -28,6 +31,11 @@ const HOST_OF: Record<string, string> = { a: 'host-a', b: 'host-b' };
 
 /** The issue's rules, cell by cell. */
 function expected(role: Role, verb: Verb, kind: KindName, own: boolean): number {
+  // HEAD answers exactly what its GET answers; a watch is a list that stays open.
+  if (verb === 'head') return expected(role, 'get', kind, own);
+  if (verb === 'head-list' || verb === 'watch') return expected(role, 'list', kind, own);
+  // A merge patch and a status write are updates as far as access goes.
+  if (verb === 'patch' || verb === 'status') return expected(role, 'update', kind, own);
   const ok = verb === 'create' ? 201 : 200;
   const write = verb === 'create' || verb === 'update' || verb === 'delete';
   if (role === 'admin') return ok;
@@ -117,6 +125,20 @@ after(async () => {
   await controller?.stop();
 });
 
+/** The status of a GET that may stay open (a watch): read from the answer's head, then the connection is dropped. */
+function openStatus(base: string, path: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    const request = http.request({ host: url.hostname, port: url.port, method: 'GET', path, headers: { authorization: `Bearer ${token}` }, agent: false }, (response) => {
+      response.on('error', () => undefined);
+      resolve(response.statusCode ?? 0);
+      request.destroy();
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /** Runs one cell and returns the status it answered. Victims for update/delete are made by the admin first. */
 async function cell(role: Role, verb: Verb, kind: KindName, own: boolean): Promise<number> {
   const token = tokens[role];
@@ -133,12 +155,14 @@ async function cell(role: Role, verb: Verb, kind: KindName, own: boolean): Promi
     if (kind === 'Endpoint') return 'resident';
     return fresh;
   };
-  if (verb === 'get') {
+  if (verb === 'get' || verb === 'head') {
     const name = existingName();
     if (!['Tenant', 'Host', 'Network', 'Group', 'Endpoint'].includes(kind)) await adminCreate(sample(kind, tenant, name));
-    return (await send(base, 'GET', item(kind, tenant, name), { token })).status;
+    return (await send(base, verb === 'head' ? 'HEAD' : 'GET', item(kind, tenant, name), { token })).status;
   }
   if (verb === 'list') return (await send(base, 'GET', collection(kind, tenant), { token })).status;
+  if (verb === 'head-list') return (await send(base, 'HEAD', collection(kind, tenant), { token })).status;
+  if (verb === 'watch') return openStatus(base, `${collection(kind, tenant)}?watch=1`, token);
   if (verb === 'create') {
     let name = fresh;
     if (kind === 'Host' && role === 'agent') name = own ? 'host-a' : 'host-z';
@@ -153,6 +177,11 @@ async function cell(role: Role, verb: Verb, kind: KindName, own: boolean): Promi
     await adminCreate(sample(kind, tenant, name));
   }
   if (verb === 'delete') return (await send(base, 'DELETE', item(kind, tenant, name), { token })).status;
+  if (verb === 'patch') {
+    const body = { metadata: { labels: { touched: role } } };
+    return (await send(base, 'PATCH', item(kind, tenant, name), { token, body, headers: { 'content-type': 'application/merge-patch+json' } })).status;
+  }
+  if (verb === 'status') return (await send(base, 'PUT', `${item(kind, tenant, name)}/status`, { token, body: { status: {} } })).status;
   const current = (await send(base, 'GET', item(kind, tenant, name), { token: admin })).json as TenetObject;
   const changed = { ...current, metadata: { ...current.metadata, labels: { touched: role } } };
   return (await send(base, 'PUT', item(kind, tenant, name), { token, body: changed })).status;
@@ -217,6 +246,71 @@ test('no token, a malformed or unknown token, a revoked and an expired token: 40
   assert.equal((await send(base, 'POST', '/api/v1/tokens', { token: tokens['tenant-admin'], body: { role: 'admin' } })).status, 403, 'no escalation');
   assert.equal((await send(base, 'GET', '/api/v1/history', { token: tokens.viewer })).status, 403);
   assert.equal((await send(base, 'POST', '/api/v1/rollback', { token: tokens['tenant-admin'], body: { revision: 1 } })).status, 403);
+});
+
+test('HEAD of every non-object GET route answers exactly what its GET answers, role by role', async () => {
+  const base = controller.url;
+  // What each role may GET, from the rules (history, metrics and tokens are admin-only; audit is for admins and tenant-admins).
+  const routes: [string, Record<Role, number>][] = [
+    ['/api/v1/history', { admin: 200, 'tenant-admin': 403, viewer: 403, agent: 403 }],
+    ['/metrics', { admin: 200, 'tenant-admin': 403, viewer: 403, agent: 403 }],
+    ['/api/v1/tokens', { admin: 200, 'tenant-admin': 403, viewer: 403, agent: 403 }],
+    ['/api/v1/audit', { admin: 200, 'tenant-admin': 200, viewer: 403, agent: 403 }],
+    ['/api/v1/audit?tenant=b', { admin: 200, 'tenant-admin': 404, viewer: 403, agent: 403 }],
+    ['/api/v1/snapshot?kinds=Tenant,Endpoint', { admin: 200, 'tenant-admin': 200, viewer: 200, agent: 200 }],
+    ['/api/v1/snapshot?kinds=Host', { admin: 200, 'tenant-admin': 403, viewer: 403, agent: 200 }],
+    ['/api/v1/whoami', { admin: 200, 'tenant-admin': 200, viewer: 200, agent: 200 }],
+    ['/api/v1/openapi.json', { admin: 200, 'tenant-admin': 200, viewer: 200, agent: 200 }],
+  ];
+  const wrong: string[] = [];
+  for (const [path, want] of routes) {
+    if ((await send(base, 'HEAD', path)).status !== 401) wrong.push(`HEAD ${path} without a token: not 401`);
+    for (const role of ROLES) {
+      const get = (await send(base, 'GET', path, { token: tokens[role] })).status;
+      const head = await send(base, 'HEAD', path, { token: tokens[role] });
+      if (get !== want[role]) wrong.push(`${role} GET ${path}: got ${get}, want ${want[role]}`);
+      if (head.status !== want[role]) wrong.push(`${role} HEAD ${path}: got ${head.status}, want ${want[role]}`);
+      if (head.text !== '') wrong.push(`${role} HEAD ${path}: has a body`);
+    }
+  }
+  assert.equal((await send(base, 'HEAD', '/healthz')).status, 200, '/healthz stays open');
+  assert.deepEqual(wrong, []);
+});
+
+test("HEAD of another tenant's object discloses nothing: same answer as an object that does not exist", async () => {
+  const base = controller.url;
+  const ta = tokens['tenant-admin'];
+  const present = await send(base, 'HEAD', item('Endpoint', OTHER, 'resident'), { token: ta });
+  const absent = await send(base, 'HEAD', item('Endpoint', OTHER, 'no-such-endpoint'), { token: ta });
+  assert.equal(present.status, 404);
+  assert.equal(absent.status, 404);
+  const own = await send(base, 'HEAD', item('Endpoint', OWN, 'resident'), { token: ta });
+  assert.equal(own.status, 200);
+});
+
+test("an agent cannot move an endpoint to another host, by merge patch or update, nor take one from another host", async () => {
+  const base = controller.url;
+  const agent = tokens.agent;
+  const mergePatch = (path: string, body: unknown) => send(base, 'PATCH', path, { token: agent, body, headers: { 'content-type': 'application/merge-patch+json' } });
+  await adminCreate({ ...sample('Endpoint', OWN, 'mover'), spec: { network: 'net', host: 'host-a' } });
+  const path = item('Endpoint', OWN, 'mover');
+  assert.equal((await mergePatch(path, { spec: { host: 'host-b' } })).status, 403, 'merge patch to another host');
+  assert.equal((await mergePatch(path, { spec: { host: null } })).status, 403, 'merge patch removing the host');
+  const plainJson = await send(base, 'PATCH', path, { token: agent, body: { spec: { host: 'host-b' } } });
+  assert.equal(plainJson.status, 403, 'the same patch sent as application/json');
+  const current = (await send(base, 'GET', path, { token: admin })).json as TenetObject;
+  assert.equal((await send(base, 'PUT', path, { token: agent, body: { ...current, spec: { ...current.spec, host: 'host-b' } } })).status, 403, 'update to another host');
+  assert.equal(((await send(base, 'GET', path, { token: admin })).json as TenetObject).spec.host, 'host-a', 'still on host-a');
+  assert.equal((await mergePatch(path, { metadata: { labels: { seen: 'yes' } } })).status, 200, 'its own endpoint stays writable');
+  assert.equal((await mergePatch(path, { spec: { host: 'host-a' } })).status, 200, 'naming its own host is fine');
+
+  // An endpoint of a tenant the agent sees (a) but on another host: 403, and it stays there.
+  await adminCreate({ ...sample('Endpoint', OWN, 'elsewhere'), spec: { network: 'net', host: 'host-b' } });
+  const elsewhere = item('Endpoint', OWN, 'elsewhere');
+  assert.equal((await mergePatch(elsewhere, { spec: { host: 'host-a' } })).status, 403, 'taking an endpoint from another host');
+  assert.equal((await mergePatch(elsewhere, { metadata: { labels: { x: 'y' } } })).status, 403);
+  assert.equal((await send(base, 'PUT', `${elsewhere}/status`, { token: agent, body: { status: {} } })).status, 403);
+  assert.equal(((await send(base, 'GET', elsewhere, { token: admin })).json as TenetObject).spec.host, 'host-b');
 });
 
 test('tenant roles: lists across tenants and apply are narrowed to their tenant', async () => {

@@ -106,7 +106,18 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
   app.addHook('preHandler', async (request) => {
     const principal = request.principal;
     const action = actionOf(request);
-    if (!principal || !action || action.type === 'public') return;
+    if (action?.type === 'public') return;
+    // Fail closed: a request reaches a handler only with a principal and an access rule for its route.
+    if (!principal) {
+      request.refusedByAuth = true;
+      throw unauthorized('a valid bearer token is required');
+    }
+    if (!action) {
+      if (request.routeOptions.url === undefined || request.is404) throw notFound(`no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`);
+      request.refusedByAuth = true;
+      request.log.error({ method: request.method, route: request.routeOptions.url }, 'route has no access rule in routeActions(): refused');
+      throw forbidden(`${request.method} ${request.routeOptions.url} has no access rule`);
+    }
     try {
       await authorizeRequest(request, principal, action, hostEndpoints, service.store);
     } catch (error) {

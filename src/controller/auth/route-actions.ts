@@ -19,7 +19,12 @@ export type RouteAction =
 
 export function routeActions(): Map<string, RouteAction> {
   const routes = new Map<string, RouteAction>();
-  const set = (method: string, url: string, action: RouteAction) => routes.set(`${method} ${url}`, action);
+  const set = (method: string, url: string, action: RouteAction) => {
+    routes.set(`${method} ${url}`, action);
+    // fastify answers HEAD on every GET route (exposeHeadRoutes) with the GET's handler: status and
+    // content-length would tell existence and size, so a HEAD is authorized exactly as its GET.
+    if (method === 'GET') routes.set(`HEAD ${url}`, action);
+  };
   for (const info of KINDS) {
     const collection = info.tenantScoped ? `/api/v1/tenants/:tenant/${info.plural}` : `/api/v1/${info.plural}`;
     const isTenant = info.kind === 'Tenant';
