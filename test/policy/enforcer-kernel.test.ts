@@ -11,6 +11,7 @@ import type { TenetObject } from '../../src/core/model/object';
 import { createPolicyEnforcer, type Transaction } from '../../src/agent/policy/enforcer';
 import { summarizeOps } from '../../src/core/policy/diff';
 import { PolicyFixture } from './netns-fixture';
+import { run } from '../../src/kernel/exec';
 
 const V = 'tenet.dev/v1';
 const GATEWAY = '10.70.0.1';
@@ -134,4 +135,63 @@ test('enforcer programs a real namespace: verdicts, established flows, new conta
   const last = summarizeOps(transactions[transactions.length - 1].ops);
   assert.equal(last.deleteElements, 1);
   assert.equal(last.deleteMapElements, 2);
+});
+
+/** Chains with a forward hook in the namespace's table (none means the kernel tracks no connection for it). */
+async function hookedChains(router: string): Promise<string[]> {
+  const table = JSON.parse((await run('ip', ['netns', 'exec', router, 'nft', '-j', 'list', 'table', 'inet', 'tenet'])).stdout) as { nftables: Array<{ chain?: { name: string; hook?: string } }> };
+  return table.nftables.flatMap((item) => (item.chain?.hook ? [item.chain.name] : []));
+}
+
+async function trackedConnections(router: string): Promise<number> {
+  return Number((await run('ip', ['netns', 'exec', router, 'conntrack', '-C'])).stdout.trim());
+}
+
+test('a namespace no policy restricts has no hooks and tracks nothing; the first restriction adds them; hand edits are repaired', async (t) => {
+  const fixture = new PolicyFixture('acme');
+  t.after(() => fixture.cleanup());
+  await fixture.start(GATEWAY);
+  const eps = [
+    { name: 'web-1', ip: '10.70.0.2', app: 'web' },
+    { name: 'db-1', ip: '10.70.0.4', app: 'db' },
+  ];
+  for (const e of eps) await fixture.addEndpoint(e.name, e.ip, GATEWAY);
+  await fixture.listen('db-1', 'tcp', 5432);
+  await fixture.listen('db-1', 'tcp', 22);
+  const enforcer = createPolicyEnforcer({ hostName: 'h1', netnsPrefix: fixture.prefix, log: () => undefined, readBackMs: 0 });
+  const view = (dbPorts: number[] | undefined) =>
+    buildHostView(
+      objects('h1', eps, dbPorts ?? []).filter((o) => dbPorts !== undefined || o.kind !== 'Policy'),
+      { hostName: 'h1', netnsPrefix: fixture.prefix },
+    );
+
+  await enforcer.sync(view(undefined));
+  assert.deepEqual(await hookedChains(fixture.router), [], 'no policy: the table has no hooks');
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), true);
+  assert.equal(await trackedConnections(fixture.router), 0, 'and the kernel tracks no connection');
+
+  // A connection that began untracked is judged by the first restriction (docs/policy.md).
+  const untracked = fixture.connect('web-1', 'db-1', 5432);
+  const untrackedDenied = fixture.connect('web-1', 'db-1', 22);
+  t.after(() => [untracked, untrackedDenied].forEach((c) => c.close()));
+  assert.equal(await untracked.send('before'), true);
+  assert.equal(await untrackedDenied.send('before'), true);
+  await enforcer.sync(view([5432]));
+  assert.deepEqual((await hookedChains(fixture.router)).sort(), ['egress', 'ingress']);
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 5432), true, 'allowed by the policy');
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), false, 'isolated by the policy');
+  assert.ok((await trackedConnections(fixture.router)) > 0, 'connections are tracked now');
+  assert.equal(await untracked.send('after'), true, 'the untracked connection is allowed by the policy, so it carries on');
+  assert.equal(await untrackedDenied.send('after'), false, 'the untracked connection the policy denies is cut at its next packet');
+
+  // A hand edit (the ingress hook flushed) is found by the next pass's read-back and repaired.
+  await run('ip', ['netns', 'exec', fixture.router, 'nft', 'flush', 'chain', 'inet', 'tenet', 'ingress']);
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), true, 'the flushed hook lets everything in');
+  await enforcer.sync(view([5432]));
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), false, 'repaired by the read-back');
+
+  // Every restriction gone: the hooks leave again.
+  await enforcer.sync(view(undefined));
+  assert.deepEqual(await hookedChains(fixture.router), []);
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), true);
 });

@@ -16,6 +16,7 @@ import { dispatchInterface, intentFromView, policyEndpoint, policyEndpointKey, p
 import type { NftChain, NftProgram } from '../../core/policy/program';
 import { adoptIntervalSets, hitsByPolicy, parseCounters, parseTableJson, ruleHits, type PolicyRuleHits } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
+import { kernelProgram } from '../../core/policy/unhooked';
 import fs from 'node:fs';
 import { runNftInWorker } from '../../kernel/nft-worker';
 import type { PolicyEnforcer, PolicyEnforcerOptions } from '../plugins';
@@ -55,6 +56,12 @@ export interface TenetPolicyEnforcer extends PolicyEnforcer {
  */
 export const SPARE_CHAIN_MS = 5000;
 
+/**
+ * How often a reconcile pass reads a namespace's table back instead of trusting the record, so that a
+ * hand edit or another program's change to it is found and repaired. Never on the attach path.
+ */
+export const READBACK_MS = 30000;
+
 /** More endpoint changes than this in one pass (a resync after downtime, say) are cheaper to recompile. */
 export const INCREMENTAL_LIMIT = 64;
 
@@ -67,9 +74,14 @@ interface TenantCache {
   endpoints: Map<string, { key: string; iface?: string }>;
 }
 
-export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: NftRunner; onTransaction?: (t: Transaction) => void }): TenetPolicyEnforcer {
+export function createPolicyEnforcer(
+  options: PolicyEnforcerOptions & { nft?: NftRunner; onTransaction?: (t: Transaction) => void; readBackMs?: number },
+): TenetPolicyEnforcer {
   const nft = options.nft ?? runNft;
+  const readBackMs = options.readBackMs ?? READBACK_MS;
   const records = new Map<string, NftProgram>();
+  /** Namespace -> when its table was last read back from the kernel. */
+  const readAt = new Map<string, number>();
   /** Namespace -> compiled tenant and intended program (kernel extras such as spare chains are not in it). */
   const caches = new Map<string, TenantCache>();
   /** Namespace → unreferenced chain → since when. */
@@ -123,7 +135,7 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
 
   /** What the kernel holds in `netns` is no longer known (or the namespace is gone): read it back next time. */
   function forgetKernel(netns?: string): void {
-    for (const state of [records, spare, goneLinks]) {
+    for (const state of [records, spare, goneLinks, readAt]) {
       if (netns === undefined) state.clear();
       else state.delete(netns);
     }
@@ -137,10 +149,12 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
     }
   }
 
-  async function apply(netns: string, desired: NftProgram): Promise<void> {
+  async function apply(netns: string, program: NftProgram): Promise<void> {
+    let desired = kernelProgram(program);
     let before = records.get(netns);
     if (!before) {
       const actual = await readKernel(netns);
+      readAt.set(netns, Date.now());
       before = actual ? adoptIntervalSets(actual, desired) : undefined;
     }
     const intended = desired;
@@ -232,6 +246,8 @@ export function createPolicyEnforcer(options: PolicyEnforcerOptions & { nft?: Nf
           caches.delete(netns);
         }
       }
+      const now = Date.now();
+      for (const [netns, at] of readAt) if (now - at >= readBackMs) forgetKernel(netns);
       await syncTenants(view);
     },
     async endpointAdded(view, endpoint) {
