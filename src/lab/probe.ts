@@ -14,6 +14,7 @@ export interface ProbeSpec {
   port?: number;
 }
 
+/** One probe of one destination address: `-o json` prints an array of these (docs/lab.md, "Probes"). */
 export interface ProbeResult {
   from: string;
   to: string;
@@ -21,7 +22,11 @@ export interface ProbeResult {
   port?: number;
   address: string;
   family: 4 | 6;
+  /** The target itself answered. */
   allowed: boolean;
+  /** Another container answered on that address (the prober's tenant twin, or itself): not allowed. */
+  answeredBy?: string;
+  /** The probe could not be run at all (a namespace, tool or listener missing): neither allowed nor blocked. */
   error?: string;
 }
 
@@ -43,16 +48,83 @@ export function parseProbeSpecs(text: string): ProbeSpec[] {
 
 const bracket = (address: string): string => (address.includes(':') ? `[${address}]` : address);
 
-function startListeners(containers: LabContainer[], specs: ProbeSpec[]): ChildProcess[] {
-  const children: ChildProcess[] = [];
+interface Listener {
+  container: LabContainer;
+  spec: ProbeSpec;
+  child: ChildProcess;
+  stderr: string;
+}
+
+const listenerKey = (container: string, spec: ProbeSpec): string => `${container}|${spec.protocol}/${spec.port ?? ''}`;
+
+function startListeners(containers: LabContainer[], specs: ProbeSpec[]): Listener[] {
+  const listeners: Listener[] = [];
   for (const container of containers) {
     for (const spec of specs) {
       if (spec.protocol === 'icmp') continue;
       const listen = spec.protocol === 'tcp' ? `TCP6-LISTEN:${spec.port},ipv6only=0,fork,reuseaddr` : `UDP6-RECVFROM:${spec.port},ipv6only=0,fork,reuseaddr`;
-      children.push(spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], { stdio: 'ignore' }));
+      const child = spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const listener: Listener = { container, spec, child, stderr: '' };
+      child.stderr?.on('data', (chunk: Buffer) => (listener.stderr = (listener.stderr + chunk.toString()).slice(-500)));
+      child.on('error', (error) => (listener.stderr += error.message));
+      listeners.push(listener);
     }
   }
-  return children;
+  return listeners;
+}
+
+/** Ports a container's namespace listens on, as `tcp/80`, `udp/53`. */
+async function listeningPorts(container: LabContainer): Promise<Set<string>> {
+  const { stdout } = await run('ip', ['netns', 'exec', container.netns, 'ss', '-Hlntu'], { allowFailure: true });
+  const ports = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    const [netid, , , , local] = line.trim().split(/\s+/);
+    const port = /:(\d+)$/.exec(local ?? '')?.[1];
+    if ((netid === 'tcp' || netid === 'udp') && port) ports.add(`${netid}/${port}`);
+  }
+  return ports;
+}
+
+/**
+ * Waits until every listener is bound (instead of a fixed pause); returns why each one that is not could
+ * not start, by listenerKey: probes to it could not be run, which is not the same as blocked.
+ */
+async function waitListeners(listeners: Listener[], timeoutMs = 5000): Promise<Map<string, string>> {
+  const pending = new Set(listeners);
+  const failed = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  while (pending.size > 0) {
+    for (const listener of [...pending]) {
+      if (listener.child.exitCode !== null || listener.child.signalCode !== null) {
+        failed.set(listenerKey(listener.container.name, listener.spec), `listener in ${listener.container.name} could not start: ${listener.stderr.trim() || `exit ${listener.child.exitCode}`}`);
+        pending.delete(listener);
+      }
+    }
+    const byContainer = new Map<LabContainer, Listener[]>();
+    for (const listener of pending) byContainer.set(listener.container, [...(byContainer.get(listener.container) ?? []), listener]);
+    for (const [container, mine] of byContainer) {
+      const ports = await listeningPorts(container);
+      for (const listener of mine) if (ports.has(`${listener.spec.protocol}/${listener.spec.port}`)) pending.delete(listener);
+    }
+    if (pending.size === 0) break;
+    if (Date.now() > deadline) {
+      for (const listener of pending) failed.set(listenerKey(listener.container.name, listener.spec), `listener in ${listener.container.name} is not listening after ${timeoutMs} ms`);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return failed;
+}
+
+/**
+ * `ip netns exec NS CMD` in a namespace; throws when the command could not be started at all (no such
+ * namespace, no such tool), which a failing probe must not be mistaken for.
+ */
+async function runIn(netns: string, command: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string }> {
+  const result = await run('ip', ['netns', 'exec', netns, ...command], { ...options, allowFailure: true });
+  const notRun = /^(Cannot open network namespace .*|exec of ".*" failed: .*)$/m.exec(result.stderr);
+  if (notRun) throw new Error(notRun[1]);
+  return result;
 }
 
 async function echoCount(container: LabContainer, family: 4 | 6): Promise<number> {
@@ -68,11 +140,11 @@ async function echoCount(container: LabContainer, family: 4 | 6): Promise<number
   return Number(values[names.indexOf('InEchos')] ?? 0);
 }
 
-async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, address: string): Promise<Omit<ProbeResult, 'from' | 'to' | 'protocol' | 'port' | 'address' | 'family'>> {
+async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, address: string): Promise<Pick<ProbeResult, 'allowed' | 'answeredBy'>> {
   const family = address.includes(':') ? 6 : 4;
   if (spec.protocol === 'icmp') {
     const before = await echoCount(to, family);
-    const ping = await run('ip', ['netns', 'exec', from.netns, 'ping', '-c1', '-W0.5', '-q', address], { allowFailure: true, timeoutMs: 5000 });
+    const ping = await runIn(from.netns, ['ping', '-c1', '-W0.5', '-q', address], { timeoutMs: 5000 });
     const after = await echoCount(to, family);
     return { allowed: ping.code === 0 && after > before };
   }
@@ -80,11 +152,11 @@ async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, 
   let answer = '';
   // UDP has no connection to report failure: a lost or late datagram gets one more try.
   for (let attempt = 0; attempt < (spec.protocol === 'udp' ? 2 : 1) && !answer; attempt++) {
-    const result = await run('ip', ['netns', 'exec', from.netns, 'socat', '-t1', '-T2', '-', target], { allowFailure: true, timeoutMs: 5000, input: 'probe\n' });
+    const result = await runIn(from.netns, ['socat', '-t1', '-T2', '-', target], { timeoutMs: 5000, input: 'probe\n' });
     answer = result.stdout.trim();
   }
   if (answer === to.name) return { allowed: true };
-  if (answer) return { allowed: false, error: `answered by ${answer}, not ${to.name}` };
+  if (answer) return { allowed: false, answeredBy: answer };
   return { allowed: false };
 }
 
@@ -103,7 +175,7 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
   const listeners = startListeners(containers, options.specs);
   const results: ProbeResult[] = [];
   try {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const deadListeners = await waitListeners(listeners);
     // ICMP probes of one destination address run one after another, wherever they come from: two
     // tenants may use the same address, and a ping to it must be the only one that can move the
     // echo counter of the namespace it lands in. Everything else runs in parallel.
@@ -119,9 +191,10 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
             if (!from.addresses.some((a) => a.includes(':') === address.includes(':'))) continue;
             const family: 4 | 6 = address.includes(':') ? 6 : 4;
             const job = async (): Promise<void> => {
-              let outcome: { allowed: boolean; error?: string };
+              let outcome: { allowed: boolean; answeredBy?: string; error?: string };
+              const noListener = deadListeners.get(listenerKey(to.name, spec));
               try {
-                outcome = await probeOnce(from, to, spec, address);
+                outcome = noListener ? { allowed: false, error: noListener } : await probeOnce(from, to, spec, address);
               } catch (error) {
                 outcome = { allowed: false, error: (error as Error).message };
               }
@@ -138,7 +211,7 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
     });
     await pool([...icmpChains, ...singles], options.concurrency ?? 24, (job) => job());
   } finally {
-    for (const child of listeners) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
+    for (const { child } of listeners) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
   }
   const order = new Map(containers.map((c, i) => [c.name, i]));
   return results.sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)! || a.protocol.localeCompare(b.protocol) || a.family - b.family);
@@ -153,7 +226,7 @@ export function formatProbeTable(state: LabState, results: ProbeResult[], tenant
     return kinds
       .map((kind) => {
         const rows = results.filter((r) => r.from === from && r.to === to && `${r.protocol}${r.port ? `/${r.port}` : ''}` === kind);
-        if (rows.some((r) => r.error && !r.error.startsWith('answered by'))) return '!';
+        if (rows.some((r) => r.error)) return '!';
         const allowed = rows.filter((r) => r.allowed).length;
         return allowed === rows.length && rows.length > 0 ? '+' : allowed === 0 ? '-' : '~';
       })
