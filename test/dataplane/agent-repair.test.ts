@@ -1,12 +1,13 @@
 /**
  * What the agent reports and repairs on its own: an Endpoint placed on a host but never attached there
  * gets `status.phase=error` with a reason; router sysctls and the VXLAN learning flag changed by hand
- * are set back by the next full pass (a 1 s resync here), in place, without recreating a link.
+ * are set back by the next full pass (a 1 s resync here), in place, without recreating a link; the
+ * overlay MTU follows the underlay device's MTU.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
-import { agentHealth } from '../../src/lab/lab';
+import { agentHealth, restartAgent } from '../../src/lab/lab';
 import { API_VERSION } from '../../src/core/model/common';
 import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import type { TenetObject } from '../../src/core/model/object';
@@ -26,7 +27,7 @@ async function vxlanLearning(netns: string, device: string): Promise<boolean> {
   return (links[0] as { linkinfo: { info_data: { learning: boolean } } }).linkinfo.info_data.learning;
 }
 
-test('endpoint errors are reported; hand-made drift of sysctls and VXLAN learning is repaired by a full pass', async (t) => {
+test('endpoint errors are reported; hand-made drift of sysctls and VXLAN learning is repaired by a full pass; the overlay MTU follows the underlay', async (t) => {
   const lab = await startTestLab(t, 1, { agentResync: 1 });
   const client = lab.controller.client;
   await client.apply(tenantObjects('acme', [{ name: 'net', cidrs: ['10.60.0.0/24', 'fd00:60::/64'] }]));
@@ -67,5 +68,26 @@ test('endpoint errors are reported; hand-made drift of sysctls and VXLAN learnin
     assert.equal(await vxlanLearning(router, vxlan), false);
     assert.deepEqual(await linkIndexes(router), indexes, 'nothing was recreated');
     assert.equal((await agentHealth(h1))?.lastPassFailures, 0);
+  });
+
+  await t.test('the overlay MTU follows the underlay device: 1500 gives 1450; 1400 after a restart gives 1350, set in place', async () => {
+    const tenant = await client.find<{ status?: { vni?: number } }>('Tenant', 'acme');
+    const vxlan = vxlanDeviceName(tenant!.status!.vni!);
+    const mtus = async (): Promise<Map<string, number>> => {
+      const [links] = await ipJsonBatch(['link show'], { netns: router });
+      return new Map(links.map((l) => [(l as { ifname: string }).ifname, (l as { mtu: number }).mtu]));
+    };
+    assert.equal((await agentHealth(h1))?.overlayMtu, 1450);
+    const veth = [...(await mtus()).keys()].find((name) => name.startsWith('tv') && name !== vxlan)!;
+    assert.equal((await mtus()).get(vxlan), 1450);
+    assert.equal((await mtus()).get(veth), 1450);
+    const indexes = await linkIndexes(router);
+    await restartAgent(lab.state, 'h1', 'SIGTERM', async () => {
+      await run('ip', ['-n', h1.netns, 'link', 'set', 'eth0', 'mtu', '1400']);
+    });
+    assert.equal((await agentHealth(h1))?.overlayMtu, 1350);
+    assert.equal((await mtus()).get(vxlan), 1350);
+    assert.equal((await mtus()).get(veth), 1350);
+    assert.deepEqual(await linkIndexes(router), indexes, 'nothing was recreated');
   });
 });
