@@ -3,6 +3,7 @@
  * /audit/ in the Store. Entries are only ever added (the API has no way to change them).
  */
 import { randomBytes } from 'node:crypto';
+import { summaryParts } from '../core/auth/change-summary';
 import type { Store, WriteOp } from '../store/store';
 
 const AUDIT_PREFIX = '/audit/';
@@ -14,7 +15,13 @@ export interface AuditEntry {
   role: string;
   verb: string;
   kind: string;
+  /** The one tenant the request was about (a Tenant's own requests count for it). */
   tenant?: string;
+  /**
+   * An apply or rollback that touched several tenants: all of them, sorted; `tenant` is then unset.
+   * The entry is listed for each of them, and shown to a tenant's admins narrowed to that tenant.
+   */
+  tenants?: string[];
   name?: string;
   /** allowed: the change was made; refused: 401/403/404 by access control; failed: rejected by validation or conflict. */
   outcome: 'allowed' | 'refused' | 'failed';
@@ -48,8 +55,30 @@ export async function readAudit(store: Store, query: AuditQuery, now = new Date(
   const since = query.sinceMs ? now.getTime() - query.sinceMs : 0;
   const entries = items
     .map((item) => JSON.parse(item.value) as AuditEntry)
-    .filter((entry) => (query.tenant === undefined || entry.tenant === query.tenant) && Date.parse(entry.at) >= since);
+    .filter((entry) => (query.tenant === undefined || isAbout(entry, query.tenant)) && Date.parse(entry.at) >= since);
   return query.limit ? entries.slice(-query.limit) : entries;
+}
+
+export function isAbout(entry: AuditEntry, tenant: string): boolean {
+  return entry.tenant === tenant || (entry.tenants?.includes(tenant) ?? false);
+}
+
+/**
+ * An entry as a tenant's own admins see it: an entry of several tenants names only theirs, and its
+ * summary keeps only the parts about their objects (the rest would disclose other tenants).
+ */
+export function narrowEntry(entry: AuditEntry, tenant: string): AuditEntry {
+  if (entry.tenants === undefined) return entry;
+  const { tenants, summary, ...rest } = entry;
+  void tenants;
+  const own = summary === undefined ? [] : summaryParts(summary).filter((part) => part.tenant === tenant);
+  const kinds = [...new Set(own.map((part) => part.kind))];
+  return {
+    ...rest,
+    tenant,
+    kind: kinds.length > 0 ? kinds.join(',') : rest.kind,
+    summary: own.length > 0 ? own.map((part) => part.text).join('; ') : summary === 'no change' ? summary : 'details about other tenants not shown',
+  };
 }
 
 /**

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite-store';
 import { TokenStore } from '../../src/auth/token-store';
 import { hashSecret, parseDuration, parseToken } from '../../src/auth/tokens';
-import { appendAudit, auditEntry, auditWrite, pruneAudit, readAudit } from '../../src/auth/audit-log';
-import { changedPaths, summarizeChanges } from '../../src/core/auth/change-summary';
+import { appendAudit, auditEntry, auditWrite, isAbout, narrowEntry, pruneAudit, readAudit } from '../../src/auth/audit-log';
+import { changedPaths, summarizeChanges, summaryParts, summaryScope } from '../../src/core/auth/change-summary';
 import { visibilityOf } from '../../src/core/auth/visibility';
 
 function tempStore(t: { after(fn: () => unknown): void }): Promise<{ store: SqliteStore; dir: string }> {
@@ -114,6 +114,31 @@ test('durations, change summaries and visibility', () => {
   assert.equal(viewer({ kind: 'Tenant', tenant: '', name: 'b' }), false);
   assert.equal(viewer({ kind: 'Host', tenant: '', name: 'h1' }), false);
   assert.equal(viewer({ kind: 'Network', tenant: 'b', name: 'n' }), false);
+});
+
+test('a summary tells which kinds and tenants it is about, also past the objects it lists; narrowed per tenant', () => {
+  const many = Array.from({ length: 23 }, (_, i) => ({ kind: 'Group', tenant: i < 21 ? 'a' : i === 21 ? 'b' : 'c', name: `g${i}`, action: 'deleted' as const }));
+  const summary = summarizeChanges([{ kind: 'Tenant', name: 't', action: 'created' }, { kind: 'GlobalPolicy', name: 'gp', action: 'configured' }, ...many], [
+    { kind: 'GlobalPolicy', name: 'gp', before: { spec: { x: 1 } }, after: { spec: { x: 2 } } },
+  ]);
+  assert.match(summary, /; and 5 more \(tenants a, b, c\)$/);
+  assert.deepEqual(summaryScope(summary), { kinds: ['Tenant', 'GlobalPolicy', 'Group'], tenants: ['a', 'b', 'c', 't'] });
+  assert.deepEqual(summaryScope('no change'), { kinds: [], tenants: [] });
+  assert.deepEqual(summaryParts('configured Policy t/p (metadata.labels.example.com/x, spec.y); created Tenant t').map((p) => [p.kind, p.tenant]), [
+    ['Policy', 't'],
+    ['Tenant', 't'],
+  ]);
+
+  const entry = auditEntry({ tokenId: 'i', role: 'admin', verb: 'apply', kind: 'Group,Scope', tenants: ['a', 'b'], outcome: 'allowed', code: 200, summary: 'created Group a/g; created Scope b/s' });
+  assert.equal(isAbout(entry, 'a') && isAbout(entry, 'b'), true);
+  assert.equal(isAbout(entry, 'c'), false);
+  const { tenants, ...rest } = entry;
+  assert.deepEqual(tenants, ['a', 'b']);
+  assert.deepEqual(narrowEntry(entry, 'b'), { ...rest, tenant: 'b', kind: 'Scope', summary: 'created Scope b/s' });
+  const failed = { ...entry, outcome: 'failed' as const, code: 400, summary: 'Group a/g: spec.selector: invalid' };
+  assert.equal(narrowEntry(failed, 'b').summary, 'details about other tenants not shown');
+  const single = auditEntry({ tokenId: 'i', role: 'admin', verb: 'create', kind: 'Group', tenant: 'a', outcome: 'allowed', code: 201 });
+  assert.equal(narrowEntry(single, 'a'), single);
 });
 
 test('audit retention removes only entries older than the cutoff', async (t) => {

@@ -109,7 +109,8 @@ test('every mutation of a scripted session is audited exactly once with its toke
   assert.equal((await send(base, 'GET', '/api/v1/audit', { token: viewer2.token })).status, 403);
 
   // Append-only: there is no route that writes or deletes entries.
-  const count = (await audit(admin)).length;
+  const snapshot = await audit(admin);
+  const count = snapshot.length;
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
     for (const path of ['/api/v1/audit', `/api/v1/audit/${encodeURIComponent(entries[0].id)}`]) {
       const status = (await send(base, method, path, { token: admin, body: {} })).status;
@@ -117,9 +118,96 @@ test('every mutation of a scripted session is audited exactly once with its toke
     }
   }
   const afterAttempts = await audit(admin);
-  assert.deepEqual(afterAttempts.slice(0, count), (await audit(admin)).slice(0, count), 'earlier entries unchanged');
+  assert.deepEqual(afterAttempts.slice(0, count), snapshot, 'earlier entries unchanged');
   assert.equal(afterAttempts.length, count + 8, 'the attempts themselves are recorded as failed');
   assert.ok(afterAttempts.slice(count).every((e) => e.outcome === 'failed' && (e.code === 404 || e.code === 400)));
+});
+
+test("an admin's apply over two tenants and a rollback are filed under each tenant they touched", async () => {
+  const base = controller.url;
+  const admin = controller.adminToken;
+  const adminId = admin.split('_')[1];
+  const shopAdmin = await mintToken(base, admin, { role: 'tenant-admin', tenant: 'shop' });
+  const otherAdmin = await mintToken(base, admin, { role: 'tenant-admin', tenant: 'other' });
+  const scope = (tenant: string, name: string) => ({ apiVersion: V, kind: 'Scope', metadata: { name, tenant }, spec: { description: 'x' } });
+  const group = (tenant: string, name: string) => ({ apiVersion: V, kind: 'Group', metadata: { name, tenant }, spec: { selector: { matchLabels: { app: name } } } });
+  const seenBefore = new Set((await audit(admin)).map((e) => e.id));
+  const fresh = async (token: string, query = '') => (await audit(token, query)).filter((e) => !seenBefore.has(e.id));
+
+  const applied = await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'both-1'), group('other', 'both-2')] } });
+  assert.equal(applied.status, 200, applied.text);
+
+  const all = await fresh(admin);
+  assert.equal(all.length, 1, 'one entry for the apply');
+  const [entry] = all;
+  assert.equal(entry.tokenId, adminId);
+  assert.equal(entry.verb, 'apply');
+  assert.deepEqual(entry.kind.split(',').sort(), ['Group', 'Scope']);
+  assert.deepEqual(entry.tenants, ['other', 'shop']);
+  assert.match(entry.summary ?? '', /created Scope shop\/both-1/);
+  assert.match(entry.summary ?? '', /created Group other\/both-2/);
+
+  // Each tenant's admins see it, narrowed to their tenant; an admin's ?tenant= filter finds it under each.
+  const forShop = await fresh(shopAdmin.token);
+  assert.equal(forShop.length, 1);
+  assert.equal(forShop[0].tenant, 'shop');
+  assert.equal(forShop[0].tenants, undefined);
+  assert.equal(forShop[0].kind, 'Scope');
+  assert.equal(forShop[0].summary, 'created Scope shop/both-1', "nothing of the other tenant's objects");
+  const forOther = await fresh(otherAdmin.token);
+  assert.equal(forOther.length, 1);
+  assert.equal(forOther[0].summary, 'created Group other/both-2');
+  assert.deepEqual((await fresh(admin, '?tenant=shop')).map((e) => e.id), [entry.id]);
+  assert.deepEqual((await fresh(admin, '?tenant=other')).map((e) => e.id), [entry.id]);
+  const cli = await runCli(base, ['audit', '--tenant', 'other', '-o', 'json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.ok((JSON.parse(cli.stdout) as { items: AuditEntry[] }).items.some((e) => e.id === entry.id), 'tenet audit --tenant other lists it');
+
+  // An admin's single-tenant apply carries its kind and tenant like anyone else's.
+  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'solo')] } })).status, 200);
+  const solo = (await fresh(admin)).filter((e) => e.id !== entry.id);
+  assert.deepEqual(solo.map((e) => [e.verb, e.kind, e.tenant, e.tenants]), [['apply', 'Scope', 'shop', undefined]]);
+  seenBefore.add(entry.id).add(solo[0].id);
+
+  // A rollback to before the apply deletes the three objects: one entry, under both tenants.
+  const history = (await send(base, 'GET', '/api/v1/history', { token: admin })).json as { items: { revision: number }[] };
+  // The last two records are the two applies; the one before them is the state to return to.
+  const target = history.items[history.items.length - 3].revision;
+  const rolled = await send(base, 'POST', '/api/v1/rollback', { token: admin, body: { revision: target } });
+  assert.equal(rolled.status, 200, rolled.text);
+  const rollback = await fresh(admin);
+  assert.equal(rollback.length, 1);
+  assert.equal(rollback[0].verb, 'rollback');
+  assert.equal(rollback[0].outcome, 'allowed');
+  assert.deepEqual(rollback[0].kind.split(',').sort(), ['Group', 'Scope']);
+  assert.deepEqual(rollback[0].tenants, ['other', 'shop']);
+  const shopSees = await fresh(shopAdmin.token);
+  assert.deepEqual(shopSees.map((e) => [e.verb, e.tenant]), [['rollback', 'shop']]);
+  assert.doesNotMatch(shopSees[0].summary ?? '', /other/);
+  assert.match(shopSees[0].summary ?? '', /deleted Scope shop\/both-1; deleted Scope shop\/solo|deleted Scope shop\/solo; deleted Scope shop\/both-1/);
+  assert.deepEqual((await fresh(otherAdmin.token)).map((e) => [e.verb, e.tenant, e.summary]), [['rollback', 'other', 'deleted Group other/both-2']]);
+});
+
+test('since: entries older than the window are left out', async () => {
+  const base = controller.url;
+  const admin = controller.adminToken;
+  const mark = async (name: string) => {
+    const answer = await send(base, 'POST', '/api/v1/tenants/shop/scopes', { token: admin, body: { apiVersion: V, kind: 'Scope', metadata: { name, tenant: 'shop' }, spec: {} } });
+    assert.equal(answer.status, 201, answer.text);
+  };
+  await mark('older');
+  // The window (3 s) lies between the two entries' ages: "older" is at least 5 s old when asked,
+  // "newer" is younger than 3 s unless the request below takes longer than that.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  await mark('newer');
+  const names = (items: AuditEntry[]) => items.filter((e) => e.kind === 'Scope' && e.verb === 'create').map((e) => e.name);
+  const windowed = names(await audit(admin, '?since=3s'));
+  assert.deepEqual(windowed, ['newer']);
+  const cli = await runCli(base, ['audit', '--since', '3s', '-o', 'json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(names((JSON.parse(cli.stdout) as { items: AuditEntry[] }).items), ['newer']);
+  const wide = names(await audit(admin, '?since=1h'));
+  assert.ok(wide.includes('older') && wide.includes('newer'), 'a wider window has both');
 });
 
 test('tenet audit: table and JSON, --tenant and --since, tenant-admin narrowed', async () => {

@@ -31,7 +31,7 @@ export function register(program: Command): void {
         process.stderr.write('No audit entries.\n');
         return;
       }
-      const rows = items.map((e) => [e.at, `${e.tokenId} ${e.role}`, e.verb, [e.kind, [e.tenant, e.name].filter(Boolean).join('/')].filter(Boolean).join(' '), `${e.outcome} ${e.code}`, e.summary ?? '']);
+      const rows = items.map((e) => [e.at, `${e.tokenId} ${e.role}`, e.verb, [e.kind, [e.tenant ?? e.tenants?.join(','), e.name].filter(Boolean).join('/')].filter(Boolean).join(' '), `${e.outcome} ${e.code}`, e.summary ?? '']);
       process.stdout.write(renderTable(['TIME', 'TOKEN', 'VERB', 'OBJECT', 'OUTCOME', 'SUMMARY'], rows));
     });
 }

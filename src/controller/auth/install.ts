@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorize, type Action, type Decision, type Principal, type Verb } from '../../core/auth/roles';
 import { visibilityOf, type Visibility } from '../../core/auth/visibility';
+import { summaryScope, tenantOf } from '../../core/auth/change-summary';
 import { kindInfo, type KindName } from '../../core/model/registry';
 import type { TenetObject } from '../../core/model/object';
 import { objectKey } from '../../store/keys';
@@ -129,9 +130,18 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
     if (request.auditFields && !request.auditOnlyFailure) {
       const fields = request.auditFields;
       const code = request.method === 'POST' && (action.type === 'object' || request.routeOptions.url === '/api/v1/tokens') ? 201 : 200;
+      // A rollback's objects are known only once the service has planned it: its summary names them.
+      const scoped = action.type === 'admin' && fields.verb === 'rollback';
       request.audit = {
         recorded: false,
-        op: (summary) => auditWrite(auditEntry({ ...fields, outcome: 'allowed', code, summary })),
+        op: (summary) => {
+          const entry = { ...fields };
+          if (scoped) {
+            const scope = summaryScope(summary);
+            setScope(entry, scope.kinds, scope.tenants);
+          }
+          return auditWrite(auditEntry({ ...entry, outcome: 'allowed', code, summary }));
+        },
       } satisfies AuditSink;
     }
   });
@@ -303,12 +313,14 @@ async function authorizeRequest(request: FastifyRequest, principal: Principal, a
 }
 
 function authorizeApply(request: FastifyRequest, principal: Principal): void {
-  if (principal.role === 'admin') return;
   if (principal.role === 'agent') throw forbidden('agents cannot apply');
   const objects = (request.body as { objects?: unknown } | null)?.objects;
   if (!Array.isArray(objects)) return; // the service answers 400 and changes nothing
   const kinds = new Set<string>();
   const tenants = new Set<string>();
+  // The audit fields come first, for every role: an admin's apply must reach the trail of each
+  // tenant it names, and a refused one is filed under the tenants it tried.
+  const checks: (() => void)[] = [];
   for (const raw of objects) {
     const kind = kindInfo(String((raw as { kind?: unknown } | null)?.kind));
     if (!kind) continue; // invalid: the service rejects the whole apply
@@ -316,13 +328,25 @@ function authorizeApply(request: FastifyRequest, principal: Principal): void {
     const tenant = kind.tenantScoped && typeof metadata?.tenant === 'string' ? metadata.tenant : '';
     const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
     kinds.add(kind.kind);
-    tenants.add(tenant);
-    refuse(authorize(principal, { verb: 'create', kind: kind.kind, tenant, name }), kind.tenantScoped ? `tenant "${tenant}"` : `${kind.kind} "${name}"`);
+    const auditTenant = tenantOf({ kind: kind.kind, tenant, name: name ?? '' });
+    if (auditTenant !== '') tenants.add(auditTenant);
+    checks.push(() => refuse(authorize(principal, { verb: 'create', kind: kind.kind, tenant, name }), kind.tenantScoped ? `tenant "${tenant}"` : `${kind.kind} "${name}"`));
   }
-  if (request.auditFields) {
-    request.auditFields.kind = [...kinds].join(',');
-    if (tenants.size === 1) request.auditFields.tenant = clip([...tenants][0]);
-  }
+  if (request.auditFields) setScope(request.auditFields, [...kinds], [...tenants]);
+  if (principal.role === 'admin') return;
+  for (const check of checks) check();
+}
+
+const MAX_TENANTS = 100;
+
+/** One tenant goes in `tenant`; several in `tenants`, so the entry is listed for each of them. */
+function setScope(fields: AuditFields, kinds: string[], tenants: string[]): void {
+  fields.kind = kinds.join(',').slice(0, MAX_FIELD * 4);
+  const named = [...new Set(tenants.map(clip).filter((t): t is string => t !== undefined))].sort().slice(0, MAX_TENANTS);
+  delete fields.tenant;
+  delete fields.tenants;
+  if (named.length === 1) fields.tenant = named[0];
+  else if (named.length > 1) fields.tenants = named;
 }
 
 function authorizeKinds(request: FastifyRequest, principal: Principal, verb: 'list' | 'watch', hostEndpoints: HostEndpoints): void {

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ROLES, type Role } from '../../core/auth/roles';
 import { NAME_REGEX } from '../../core/model/names';
-import { readAudit } from '../../auth/audit-log';
+import { narrowEntry, readAudit } from '../../auth/audit-log';
 import { parseDuration, type TokenRecord } from '../../auth/tokens';
 import type { TokenStore } from '../../auth/token-store';
 import type { Store } from '../../store/store';
@@ -88,6 +88,7 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
       limit = Number(query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT) throw invalid(`limit must be 1..${MAX_AUDIT}`, ['limit: invalid']);
     }
-    return { items: await readAudit(store, { tenant, sinceMs, limit }) };
+    const items = await readAudit(store, { tenant, sinceMs, limit });
+    return { items: principal.role === 'admin' ? items : items.map((entry) => narrowEntry(entry, principal.tenant ?? '')) };
   });
 }

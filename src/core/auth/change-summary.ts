@@ -61,10 +61,57 @@ export function summarizeChanges(results: readonly ChangedObject[], diffs: reado
     const paths = r.action === 'configured' && diff ? changedPaths(diff.before, diff.after) : [];
     return `${r.action} ${ref(r)}${paths.length > 0 ? ` (${paths.join(', ')})` : ''}`;
   });
-  if (changed.length > MAX_OBJECTS) parts.push(`and ${changed.length - MAX_OBJECTS} more`);
+  if (changed.length > MAX_OBJECTS) {
+    // The tenants of the objects not listed still decide who may see the entry (summaryScope below).
+    const rest = [...new Set(changed.slice(MAX_OBJECTS).map(tenantOf).filter((t) => t !== ''))].sort();
+    parts.push(`and ${changed.length - MAX_OBJECTS} more${rest.length > 0 ? ` (tenants ${rest.join(', ')})` : ''}`);
+  }
   if (status) {
     const addresses = ['ipv4', 'ipv6'].map((f) => status[f]).filter((v): v is string => typeof v === 'string');
     if (addresses.length > 0) parts[0] += ` [${addresses.join(', ')}]`;
   }
   return parts.join('; ');
+}
+
+/** The tenant an object counts for in the audit trail: a Tenant counts for itself. */
+export function tenantOf(object: { kind: string; tenant?: string; name: string }): string {
+  return object.kind === 'Tenant' ? object.name : (object.tenant ?? '');
+}
+
+export interface SummaryPart {
+  /** '' for cluster-scoped objects and for the "and N more" tail. */
+  tenant: string;
+  kind: string;
+  text: string;
+}
+
+// One part as summarizeChanges writes it: names and tenants are DNS labels, so neither holds a space, '/' or ';'.
+const PART = /^(?:created|configured|deleted) ([A-Za-z]+) (?:([a-z0-9-]+)\/)?([a-z0-9-]+)(?: |$)/;
+const TAIL = /^and \d+ more(?: \(tenants ([a-z0-9, -]+)\))?$/;
+
+/** The parts of a summary written by summarizeChanges, with the tenant each is about. */
+export function summaryParts(summary: string): SummaryPart[] {
+  if (summary === 'no change') return [];
+  return summary.split('; ').map((text) => {
+    const part = PART.exec(text);
+    if (part) return { kind: part[1], tenant: part[1] === 'Tenant' ? part[3] : (part[2] ?? ''), text };
+    return { kind: '', tenant: '', text };
+  });
+}
+
+/**
+ * Which kinds and tenants a summary written by summarizeChanges is about, including the tenants of
+ * the objects it did not list. This is how a change whose objects are only known once it is planned
+ * (a rollback) gets the tenants its audit entry is filed under.
+ */
+export function summaryScope(summary: string): { kinds: string[]; tenants: string[] } {
+  const kinds = new Set<string>();
+  const tenants = new Set<string>();
+  for (const part of summaryParts(summary)) {
+    if (part.kind) kinds.add(part.kind);
+    if (part.tenant) tenants.add(part.tenant);
+    const tail = TAIL.exec(part.text);
+    if (tail?.[1]) for (const t of tail[1].split(', ')) tenants.add(t);
+  }
+  return { kinds: [...kinds], tenants: [...tenants].sort() };
 }
