@@ -8,6 +8,7 @@
  *   txn (refused, failed, or nothing changed) records it here, before the answer leaves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Registry } from 'prom-client';
 import { authorize, type Action, type Decision, type Principal, type Verb } from '../../core/auth/roles';
 import { visibilityOf, type Visibility } from '../../core/auth/visibility';
 import { summaryScope, tenantOf } from '../../core/auth/change-summary';
@@ -76,6 +77,14 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
     clearInterval(pruneTimer);
     hostEndpoints.stop();
   });
+  const auditRegistry = new Registry();
+  const auditLost = new Counter({
+    name: 'tenet_audit_entries_lost_total',
+    help: 'Audit entries of requests that changed nothing (refused, failed, no change) that could not be written, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [auditRegistry],
+  });
+  for (const outcome of ['allowed', 'refused', 'failed']) auditLost.inc({ outcome }, 0);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('auditFields', undefined);
   app.decorateRequest('narrowItems', undefined);
@@ -161,12 +170,22 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
     if (request.auditOnlyFailure && code < 300) return payload;
     const outcome: AuditEntry['outcome'] = code < 300 ? 'allowed' : request.refusedByAuth ? 'refused' : 'failed';
     const summary = code < 300 ? 'no change' : errorMessage(payload);
+    const entry = auditEntry({ ...fields, outcome, code, ...(summary ? { summary } : {}) });
     try {
-      await appendAudit(service.store, auditEntry({ ...fields, outcome, code, ...(summary ? { summary } : {}) }));
+      await appendAudit(service.store, entry);
     } catch (error) {
-      request.log.error({ err: error, fields }, 'could not record an audit entry');
+      // The request changed nothing and its answer stands; the entry is lost, so it must be visible
+      // elsewhere: a counter to alert on, and the entry itself in the error log.
+      auditLost.inc({ outcome });
+      request.log.error({ err: error, entry }, 'could not record an audit entry: it is lost (tenet_audit_entries_lost_total)');
     }
     return payload;
+  });
+
+  // The controller's metrics registry belongs to the server; this counter is added to its answer.
+  app.addHook('onSend', async (request, reply, payload: unknown) => {
+    if (request.routeOptions.url !== '/metrics' || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+    return payload + (await auditRegistry.metrics());
   });
 
   registerAuthRoutes(app, service.store, options.tokens);
