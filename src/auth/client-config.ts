@@ -1,13 +1,13 @@
 /**
  * Where the CLI finds its controller, token and CA: flags, then environment, then a config file
- * with kubeconfig-like contexts (~/.config/tenet/config.yaml, or TENET_CONFIG):
+ * with kubeconfig-like contexts (~/.config/tenet/config.yaml, $XDG_CONFIG_HOME/tenet/config.yaml, or TENET_CONFIG):
  *
  *   current-context: lab
  *   contexts:
  *     - name: lab
  *       server: https://127.0.0.1:7400        # or servers: [url, url]
- *       token: tnt_...                        # or token-file: /path
- *       ca-file: /path/to/ca.crt
+ *       token: tnt_...                        # or token-file: /path (relative: to this file's directory)
+ *       ca-file: /path/to/ca.crt              # relative: to this file's directory
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -61,7 +61,8 @@ export function loadContext(contextName: string | undefined, env: NodeJS.Process
   if (servers !== undefined && (!Array.isArray(servers) || servers.some((s) => typeof s !== 'string'))) throw new ConfigError(`${file}: servers must be a list of URLs`);
   let token = text(found.token, 'token', file);
   const tokenFile = text(found['token-file'], 'token-file', file);
-  if (!token && tokenFile) token = readSecretFile(tokenFile);
+  // Relative paths are the config file's, like ca-file: the file must mean the same from any directory.
+  if (!token && tokenFile) token = readSecretFile(path.resolve(path.dirname(file), tokenFile));
   const caFile = text(found['ca-file'], 'ca-file', file);
   return {
     ...(servers ? { servers: servers as string[] } : server ? { servers: server.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
