@@ -18,8 +18,9 @@ export interface AuditEntry {
   /** The one tenant the request was about (a Tenant's own requests count for it). */
   tenant?: string;
   /**
-   * An apply or rollback that touched several tenants: all of them, sorted; `tenant` is then unset.
-   * The entry is listed for each of them, and shown to a tenant's admins narrowed to that tenant.
+   * An apply or rollback not confined to one tenant (several tenants, or tenants' and cluster-scoped
+   * objects): its tenants, sorted; `tenant` is then unset. The entry is listed for each of them, and
+   * shown to a tenant's admins narrowed to that tenant.
    */
   tenants?: string[];
   name?: string;

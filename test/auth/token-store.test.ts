@@ -122,8 +122,10 @@ test('a summary tells which kinds and tenants it is about, also past the objects
     { kind: 'GlobalPolicy', name: 'gp', before: { spec: { x: 1 } }, after: { spec: { x: 2 } } },
   ]);
   assert.match(summary, /; and 5 more \(tenants a, b, c\)$/);
-  assert.deepEqual(summaryScope(summary), { kinds: ['Tenant', 'GlobalPolicy', 'Group'], tenants: ['a', 'b', 'c', 't'] });
-  assert.deepEqual(summaryScope('no change'), { kinds: [], tenants: [] });
+  assert.deepEqual(summaryScope(summary), { kinds: ['Tenant', 'GlobalPolicy', 'Group'], tenants: ['a', 'b', 'c', 't'], beyondTenants: true });
+  assert.deepEqual(summaryScope('no change'), { kinds: [], tenants: [], beyondTenants: false });
+  assert.deepEqual(summaryScope('deleted Group a/g; created Tenant b'), { kinds: ['Group', 'Tenant'], tenants: ['a', 'b'], beyondTenants: false });
+  assert.equal(summaryScope('deleted Group a/g; configured Host h1 (spec.underlayIP)').beyondTenants, true, 'a Host is no tenant\'s');
   assert.deepEqual(summaryParts('configured Policy t/p (metadata.labels.example.com/x, spec.y); created Tenant t').map((p) => [p.kind, p.tenant]), [
     ['Policy', 't'],
     ['Tenant', 't'],

@@ -169,22 +169,34 @@ test("an admin's apply over two tenants and a rollback are filed under each tena
   assert.deepEqual(solo.map((e) => [e.verb, e.kind, e.tenant, e.tenants]), [['apply', 'Scope', 'shop', undefined]]);
   seenBefore.add(entry.id).add(solo[0].id);
 
-  // A rollback to before the apply deletes the three objects: one entry, under both tenants.
+  // One tenant's objects with a cluster-scoped one: filed under that tenant, but narrowed for its admins,
+  // who may not read GlobalPolicies (not even their names).
+  const globalPolicy = { apiVersion: V, kind: 'GlobalPolicy', metadata: { name: 'secret-gp' }, spec: { tier: 'admin', priority: 5, appliesTo: { tenants: ['shop'] }, ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }] } };
+  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'with-gp'), globalPolicy] } })).status, 200);
+  const mixed = (await fresh(admin)).filter((e) => e.id !== entry.id && e.id !== solo[0].id);
+  assert.deepEqual(mixed.map((e) => [e.kind, e.tenant, e.tenants]), [['Scope,GlobalPolicy', undefined, ['shop']]]);
+  assert.match(mixed[0].summary ?? '', /secret-gp/, 'admins see all of it');
+  const mixedForShop = (await fresh(shopAdmin.token)).filter((e) => e.id === mixed[0].id);
+  assert.deepEqual(mixedForShop.map((e) => [e.kind, e.tenant, e.tenants, e.summary]), [['Scope', 'shop', undefined, 'created Scope shop/with-gp']]);
+  assert.deepEqual((await fresh(otherAdmin.token)).filter((e) => e.id === mixed[0].id), []);
+  seenBefore.add(mixed[0].id);
+
+  // A rollback to before the first apply deletes the five objects: one entry, under both tenants.
   const history = (await send(base, 'GET', '/api/v1/history', { token: admin })).json as { items: { revision: number }[] };
-  // The last two records are the two applies; the one before them is the state to return to.
-  const target = history.items[history.items.length - 3].revision;
+  // The last three records are the three applies; the one before them is the state to return to.
+  const target = history.items[history.items.length - 4].revision;
   const rolled = await send(base, 'POST', '/api/v1/rollback', { token: admin, body: { revision: target } });
   assert.equal(rolled.status, 200, rolled.text);
   const rollback = await fresh(admin);
   assert.equal(rollback.length, 1);
   assert.equal(rollback[0].verb, 'rollback');
   assert.equal(rollback[0].outcome, 'allowed');
-  assert.deepEqual(rollback[0].kind.split(',').sort(), ['Group', 'Scope']);
+  assert.deepEqual(rollback[0].kind.split(',').sort(), ['GlobalPolicy', 'Group', 'Scope']);
   assert.deepEqual(rollback[0].tenants, ['other', 'shop']);
   const shopSees = await fresh(shopAdmin.token);
-  assert.deepEqual(shopSees.map((e) => [e.verb, e.tenant]), [['rollback', 'shop']]);
-  assert.doesNotMatch(shopSees[0].summary ?? '', /other/);
-  assert.match(shopSees[0].summary ?? '', /deleted Scope shop\/both-1; deleted Scope shop\/solo|deleted Scope shop\/solo; deleted Scope shop\/both-1/);
+  assert.deepEqual(shopSees.map((e) => [e.verb, e.tenant, e.kind]), [['rollback', 'shop', 'Scope']]);
+  assert.doesNotMatch(shopSees[0].summary ?? '', /other|secret-gp/);
+  assert.deepEqual((shopSees[0].summary ?? '').split('; ').sort(), ['deleted Scope shop/both-1', 'deleted Scope shop/solo', 'deleted Scope shop/with-gp']);
   assert.deepEqual((await fresh(otherAdmin.token)).map((e) => [e.verb, e.tenant, e.summary]), [['rollback', 'other', 'deleted Group other/both-2']]);
 });
 

@@ -147,7 +147,7 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
           const entry = { ...fields };
           if (scoped) {
             const scope = summaryScope(summary);
-            setScope(entry, scope.kinds, scope.tenants);
+            setScope(entry, scope.kinds, scope.tenants, scope.beyondTenants);
           }
           return auditWrite(auditEntry({ ...entry, outcome: 'allowed', code, summary }));
         },
@@ -337,6 +337,7 @@ function authorizeApply(request: FastifyRequest, principal: Principal): void {
   if (!Array.isArray(objects)) return; // the service answers 400 and changes nothing
   const kinds = new Set<string>();
   const tenants = new Set<string>();
+  let beyondTenants = false;
   // The audit fields come first, for every role: an admin's apply must reach the trail of each
   // tenant it names, and a refused one is filed under the tenants it tried.
   const checks: (() => void)[] = [];
@@ -349,23 +350,28 @@ function authorizeApply(request: FastifyRequest, principal: Principal): void {
     kinds.add(kind.kind);
     const auditTenant = tenantOf({ kind: kind.kind, tenant, name: name ?? '' });
     if (auditTenant !== '') tenants.add(auditTenant);
+    else beyondTenants = true;
     checks.push(() => refuse(authorize(principal, { verb: 'create', kind: kind.kind, tenant, name }), kind.tenantScoped ? `tenant "${tenant}"` : `${kind.kind} "${name}"`));
   }
-  if (request.auditFields) setScope(request.auditFields, [...kinds], [...tenants]);
+  if (request.auditFields) setScope(request.auditFields, [...kinds], [...tenants], beyondTenants);
   if (principal.role === 'admin') return;
   for (const check of checks) check();
 }
 
 const MAX_TENANTS = 100;
 
-/** One tenant goes in `tenant`; several in `tenants`, so the entry is listed for each of them. */
-function setScope(fields: AuditFields, kinds: string[], tenants: string[]): void {
+/**
+ * A change confined to one tenant goes in `tenant`. Otherwise its tenants go in `tenants` (listed for
+ * each of them), and a tenant's admins see the entry narrowed to their own objects: that includes a
+ * change of one tenant together with cluster-scoped objects, whose names tenant roles may not read.
+ */
+function setScope(fields: AuditFields, kinds: string[], tenants: string[], beyondTenants: boolean): void {
   fields.kind = kinds.join(',').slice(0, MAX_FIELD * 4);
   const named = [...new Set(tenants.map(clip).filter((t): t is string => t !== undefined))].sort().slice(0, MAX_TENANTS);
   delete fields.tenant;
   delete fields.tenants;
-  if (named.length === 1) fields.tenant = named[0];
-  else if (named.length > 1) fields.tenants = named;
+  if (named.length === 1 && !beyondTenants) fields.tenant = named[0];
+  else if (named.length > 0) fields.tenants = named;
 }
 
 function authorizeKinds(request: FastifyRequest, principal: Principal, verb: 'list' | 'watch', hostEndpoints: HostEndpoints): void {

@@ -101,17 +101,24 @@ export function summaryParts(summary: string): SummaryPart[] {
 
 /**
  * Which kinds and tenants a summary written by summarizeChanges is about, including the tenants of
- * the objects it did not list. This is how a change whose objects are only known once it is planned
- * (a rollback) gets the tenants its audit entry is filed under.
+ * the objects it did not list, and whether it may be about more than tenants' objects. This is how a
+ * change whose objects are only known once it is planned (a rollback) gets the tenants its audit
+ * entry is filed under.
  */
-export function summaryScope(summary: string): { kinds: string[]; tenants: string[] } {
+export function summaryScope(summary: string): { kinds: string[]; tenants: string[]; beyondTenants: boolean } {
   const kinds = new Set<string>();
   const tenants = new Set<string>();
+  let beyondTenants = false;
   for (const part of summaryParts(summary)) {
     if (part.kind) kinds.add(part.kind);
     if (part.tenant) tenants.add(part.tenant);
+    else if (part.kind) beyondTenants = true; // a cluster-scoped object (GlobalPolicy, Host)
     const tail = TAIL.exec(part.text);
-    if (tail?.[1]) for (const t of tail[1].split(', ')) tenants.add(t);
+    if (tail) {
+      // Objects not listed may be cluster-scoped too: assume they are.
+      beyondTenants = true;
+      if (tail[1]) for (const t of tail[1].split(', ')) tenants.add(t);
+    }
   }
-  return { kinds: [...kinds], tenants: [...tenants].sort() };
+  return { kinds: [...kinds], tenants: [...tenants].sort(), beyondTenants };
 }
