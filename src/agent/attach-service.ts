@@ -8,7 +8,8 @@ import type { AttachRequest, AttachResult, Attachment, DetachRequest } from './a
 import { AttachApiError, type AttachApi } from '../cni/attach-api';
 import { ApiError, UnreachableError } from '../client/errors';
 import type { TenetClient } from '../client/api-client';
-import { attachPlan } from '../core/dataplane/attach-plan';
+import { attachPlan, vethLines } from '../core/dataplane/attach-plan';
+import { burstProblemsForMtu } from '../core/dataplane/bandwidth';
 import { hostRoute } from '../core/dataplane/desired';
 import { buildHostView, type EndpointView, type HostView } from '../core/dataplane/host-view';
 import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
@@ -76,8 +77,15 @@ export class AttachService implements AttachApi {
     const marks: Record<string, number> = {};
     const t0 = performance.now();
     const mark = (what: string): void => void (marks[what] = Math.round((performance.now() - t0) * 10) / 10);
+    /** Whether this attach made the veth (only then may a failure delete it: a retried ADD's may serve a running container). */
+    let madeLinks = false;
+    // The veth needs no address: it is made while the controller allocates them, which takes about as long.
+    const early = this.linkEarly(request, veth, routerNs).then((made) => {
+      madeLinks = made;
+      mark('early');
+    });
     try {
-      const endpoint = await this.createEndpoint(request, name);
+      const endpoint = await this.createEndpoint(request, name).finally(() => early);
       mark('created');
       created = endpoint.created;
       revision = endpoint.revision;
@@ -96,10 +104,12 @@ export class AttachService implements AttachApi {
           for (const netns of report.renewed) core.enforcer?.forget?.(netns);
           if (report.failures.length && !netnsExists(tenant.routerNamespace)) fail(500, 'Internal', report.failures.join('; '));
         }
-        if (!endpoint.created && (await this.vethExists(routerNs, veth))) {
+        if (!endpoint.created && !madeLinks && (await this.vethExists(routerNs, veth))) {
           // Same container and interface asked again (a runtime retry): answer what is already there.
           return attachPlan(ep, network, request.netns, request.ifName).result;
         }
+        const burstProblems = burstProblemsForMtu(request.bandwidth, network.mtu);
+        if (burstProblems.length > 0) fail(400, 'InvalidRequest', burstProblems.join('; '));
         // The same container interface detached a moment ago: its old veth must be gone first.
         await this.dying.get(veth);
         mark('namespace');
@@ -110,10 +120,11 @@ export class AttachService implements AttachApi {
         // Both ends of the veth in one request to the ip helper: the router namespace's lines, then the container's.
         const links = (): Promise<void> =>
           sharedIpWorker().runSteps([
-            { nsPath: `/run/netns/${routerNs}`, lines: plan.hostLines },
+            { nsPath: `/run/netns/${routerNs}`, lines: madeLinks ? plan.hostAddressLines : plan.hostLines },
             { nsPath: request.netns, lines: plan.containerLines },
           ]);
-        const interfaceTaken = (error: unknown): boolean => error instanceof IpStepError && error.step === 0 && error.line === plan.hostLines[0] && /File exists/.test(error.message);
+        const nothingMade = (error: unknown): boolean => error instanceof IpStepError && error.step === 0 && error.line === plan.linkLines[0];
+        const interfaceTaken = (error: unknown): boolean => nothingMade(error) && /File exists/.test((error as Error).message);
         try {
           await links().catch(async (error: unknown) => {
             // A container's interface detached a moment ago may still be on its way out of the same
@@ -122,7 +133,9 @@ export class AttachService implements AttachApi {
             await this.settled();
             await links();
           });
+          madeLinks = true;
         } catch (error) {
+          if (!nothingMade(error)) madeLinks = true;
           await policy;
           if (interfaceTaken(error)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
           throw error;
@@ -143,7 +156,8 @@ export class AttachService implements AttachApi {
       return result;
     } catch (error) {
       revision = undefined;
-      await this.rollback(request.tenant, name, veth, routerNs, created);
+      await early;
+      await this.rollback(request.tenant, name, madeLinks ? veth : undefined, routerNs, created);
       if (error instanceof AttachApiError) throw error;
       if (error instanceof KernelError) fail(500, 'Internal', `plumbing failed: ${error.message}`);
       fromController(error, 'attach');
@@ -316,13 +330,16 @@ export class AttachService implements AttachApi {
     }
   }
 
-  private async rollback(tenant: string, name: string, veth: string, ns: string, created: boolean): Promise<void> {
+  /** Undoes a failed attach: the veth if this attach made it, the Endpoint if it created it. */
+  private async rollback(tenant: string, name: string, veth: string | undefined, ns: string, created: boolean): Promise<void> {
     const { core } = this;
     try {
-      await core.mutex.run(async () => {
-        await this.deleteVeth(ns, veth);
-        core.reconciler.invalidate(ns);
-      });
+      if (veth) {
+        await core.mutex.run(async () => {
+          await this.deleteVeth(ns, veth);
+          core.reconciler.invalidate(ns);
+        });
+      }
     } catch (error) {
       core.log('warn', 'rollback: deleting veth failed', { veth, error: (error as Error).message });
     }
@@ -334,6 +351,32 @@ export class AttachService implements AttachApi {
     }
     core.follower.remove('Endpoint', tenant, name);
     core.scheduleReconcile();
+  }
+
+  /**
+   * Makes the veth pair before the endpoint's addresses are known, when the tenant's router namespace
+   * and the network are already there; answers whether it did. Under the agent's lock, like every link
+   * the agent makes: a reconcile pass that started before the attach protected the name would delete it.
+   * Anything in the way (the name taken, a deletion of the same interface still under way) is left to
+   * the main path, which reports or waits for it as before.
+   */
+  private async linkEarly(request: AttachRequest, veth: string, routerNs: string): Promise<boolean> {
+    const { core } = this;
+    const network = core.view().tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network);
+    if (!network || this.dying.has(veth) || !netnsExists(routerNs)) return false;
+    const lines = vethLines(veth, request.ifName, request.netns, network.mtu);
+    return core.mutex.run(async () => {
+      if (this.dying.has(veth)) return false;
+      try {
+        await sharedIpWorker().runSteps([{ nsPath: `/run/netns/${routerNs}`, lines }]);
+        return true;
+      } catch (error) {
+        if (!(error instanceof IpStepError && error.line === lines[0])) {
+          await this.deleteVeth(routerNs, veth).catch((e: Error) => core.log('warn', 'deleting a half-made veth failed', { veth, error: e.message }));
+        }
+        return false;
+      }
+    });
   }
 
   /** Host veth → its deletion still under way (see detach). */

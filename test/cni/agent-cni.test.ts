@@ -181,6 +181,9 @@ test('STATUS is 50 and ADD "try again later" while the controller is away; both 
     return code;
   };
   assert.equal(await until((c) => c === 0), 0);
+  const keptNetns = await host.containerNetns('kept');
+  const kept = await runPlugin(shim, env('ADD', 'kept', keptNetns), conf('1.0.0'));
+  assert.equal(kept.exitCode, 0, kept.stdout);
   await host.controller.kill();
   try {
     assert.equal(await until((c) => c === 50), 50, 'STATUS: not available');
@@ -188,6 +191,17 @@ test('STATUS is 50 and ADD "try again later" while the controller is away; both 
     const add = await runPlugin(shim, env('ADD', 'away', netns), conf('1.0.0'));
     assert.deepEqual([add.exitCode, add.json?.code], [1, 11], add.stdout);
     assert.deepEqual(await linksIn(netns), ['lo'], 'nothing was left behind');
+    // A retried ADD of a running container meanwhile must not take its interface away: tenet-cni
+    // refuses it, and the attach API it would reach fails without rolling back what it did not make.
+    const retried = await runPlugin(shim, env('ADD', 'kept', keptNetns), conf('1.0.0'));
+    assert.deepEqual([retried.exitCode, retried.json?.code], [1, 101], retried.stdout);
+    const direct = new AttachClient(host.socket);
+    try {
+      await assert.rejects(direct.attach({ containerId: 'kept', netns: keptNetns, ifName: 'eth0', tenant: 'acme', network: 'web' }), /controller unreachable/);
+    } finally {
+      direct.close();
+    }
+    assert.deepEqual(await addressesIn(keptNetns, 'eth0'), [kept.json!.ips[0].address], 'the running container keeps its interface');
   } finally {
     host.controller = await host.controller.restart();
   }

@@ -98,7 +98,12 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
     await run('ip', ['netns', 'add', hostNetns]);
     created.push(hostNetns);
     await run('ip', ['-n', hostNetns, 'link', 'set', 'lo', 'up']);
-    await run('ip', ['-n', hostNetns, 'addr', 'add', '10.254.0.1/32', 'dev', 'lo']);
+    // The underlay address on a 1500-byte link, as on a real host (the agent sizes the overlay MTU from
+    // it; on lo it would be 65,486). This kernel has no dummy device: a veth pair stands in.
+    await run('ip', ['-n', hostNetns, 'link', 'add', 'underlay0', 'type', 'veth', 'peer', 'name', 'underlay1']);
+    await run('ip', ['-n', hostNetns, 'link', 'set', 'underlay1', 'up']);
+    await run('ip', ['-n', hostNetns, 'link', 'set', 'underlay0', 'up']);
+    await run('ip', ['-n', hostNetns, 'addr', 'add', '10.254.0.1/32', 'dev', 'underlay0']);
     // An agent-role token for this host, in a 0600 file the agent reads (never on a command line).
     const hostName = `h-${tag}`;
     const tokenFile = path.join(dir, 'agent.token');

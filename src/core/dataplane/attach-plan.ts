@@ -14,7 +14,12 @@ import { hostVethMac } from './names';
 import { shapingLines, type Bandwidth } from './bandwidth';
 
 export interface AttachPlan {
+  /** Everything on the host side, in the router namespace: linkLines, then hostAddressLines. */
   hostLines: string[];
+  /** The veth pair: needs no address, so it can be made while the controller allocates them. */
+  linkLines: string[];
+  /** Addresses, routes and neighbours of the host end. */
+  hostAddressLines: string[];
   /** `tc -batch` lines for rate limits (empty without any): host end, then the container's end. */
   shapingHostLines: string[];
   shapingContainerLines: string[];
@@ -22,30 +27,36 @@ export interface AttachPlan {
   result: AttachResult;
 }
 
-export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth): AttachPlan {
-  const veth = endpoint.hostIfName;
-  if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
-  const hostMac = hostVethMac(veth);
-  const mtu = network.mtu;
-  const hostLines = [
+/** The veth pair of a container interface: host end up in the router namespace, the container's end still down. */
+export function vethLines(veth: string, ifName: string, containerNetns: string, mtu: number): string[] {
+  return [
     `link add ${veth} type veth peer name ${ifName} netns ${containerNetns}`,
-    `link set ${veth} address ${hostMac} mtu ${mtu} up`,
+    `link set ${veth} address ${hostVethMac(veth)} mtu ${mtu} up`,
     // Proxy ARP/NDP answers at once instead of after up to 0.8 s (tenet-ipd writes the sysctl; `ip
     // ntable` would dump every link of the namespace to find the device).
     `ntable change name arp_cache dev ${veth} proxy_delay 0`,
     `ntable change name ndisc_cache dev ${veth} proxy_delay 0`,
   ];
+}
+
+export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth): AttachPlan {
+  const veth = endpoint.hostIfName;
+  if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
+  const hostMac = hostVethMac(veth);
+  const mtu = network.mtu;
+  const linkLines = vethLines(veth, ifName, containerNetns, mtu);
+  const hostAddressLines: string[] = [];
   const containerLines = ['link set lo up', `link set ${ifName} address ${endpoint.mac} mtu ${mtu} up`];
   const addresses: AttachResult['addresses'] = [];
   const routes: AttachResult['routes'] = [];
   for (const subnet of network.subnets) {
     const address = subnet.family === 4 ? endpoint.ipv4 : endpoint.ipv6;
     if (!address) continue;
-    hostLines.push(`addr replace ${hostRoute(subnet.gateway)} dev lo`);
-    hostLines.push(`route replace ${hostRoute(address)} dev ${veth}`);
-    hostLines.push(`neigh replace ${address} lladdr ${endpoint.mac} dev ${veth} nud permanent`);
+    hostAddressLines.push(`addr replace ${hostRoute(subnet.gateway)} dev lo`);
+    hostAddressLines.push(`route replace ${hostRoute(address)} dev ${veth}`);
+    hostAddressLines.push(`neigh replace ${address} lladdr ${endpoint.mac} dev ${veth} nud permanent`);
     if (subnet.family === 6) {
-      hostLines.push(`neigh replace proxy ${subnet.gateway} dev ${veth}`);
+      hostAddressLines.push(`neigh replace proxy ${subnet.gateway} dev ${veth}`);
       containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName} nodad noprefixroute`);
     } else {
       containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName} noprefixroute`);
@@ -57,7 +68,9 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
   }
   const shaping = shapingLines(bandwidth, veth, ifName);
   return {
-    hostLines,
+    hostLines: [...linkLines, ...hostAddressLines],
+    linkLines,
+    hostAddressLines,
     shapingHostLines: shaping.host,
     shapingContainerLines: shaping.container,
     containerLines,

@@ -44,6 +44,19 @@ export function bandwidthProblems(value: unknown): string[] {
   return problems;
 }
 
+/**
+ * Problems of a limit on an interface of `mtu` bytes: tbf drops a frame larger than its bucket, so a
+ * burst below one full frame (MTU plus the Ethernet header) would let no full-size packet through.
+ */
+export function burstProblemsForMtu(bandwidth: Bandwidth | undefined, mtu: number): string[] {
+  const limits = effectiveBandwidth(bandwidth);
+  const frameBits = (mtu + 14) * 8;
+  return (['ingress', 'egress'] as const).flatMap((direction) => {
+    const burst = limits?.[`${direction}Burst`];
+    return burst !== undefined && burst < frameBits ? [`bandwidth.${direction}Burst must be at least ${frameBits} bits here: one full frame of the interface's MTU ${mtu}`] : [];
+  });
+}
+
 /** The limits that are set (a rate and burst both above 0), or undefined when none is. */
 export function effectiveBandwidth(value: Bandwidth | undefined): Bandwidth | undefined {
   if (!value) return undefined;
