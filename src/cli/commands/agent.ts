@@ -16,7 +16,7 @@ export function register(program: Command): void {
   program
     .command('agent')
     .description('run the host agent: follow the controller, program the kernel, serve the attach socket')
-    .requiredOption('--controller <urls>', 'controller URL(s), comma-separated: http(s)://host:port or unix:/abs/path.sock')
+    .option('--controller <urls>', 'controller URL(s), comma-separated: http(s)://host:port or unix:/abs/path.sock (else --server or TENET_SERVER, as for every command)')
     .requiredOption('--host <name>', 'name of this host')
     .requiredOption('--underlay-ip <ip>', "this host's underlay address (VXLAN source)")
     .option('--socket <path>', 'attach socket', DEFAULT_AGENT_SOCKET)
@@ -25,13 +25,23 @@ export function register(program: Command): void {
     .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
     .option('--heartbeat <seconds>', 'Host status heartbeat (with the rule hit counters) period (env TENET_HEARTBEAT)', process.env.TENET_HEARTBEAT ?? '10')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
+    .option('--underlay-mtu <bytes>', "MTU of the underlay; default: read from the device holding --underlay-ip (the overlay is 50 bytes less on IPv4, 70 on IPv6)")
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
-    .action(async (options: { controller: string; tokenFile?: string; host: string; underlayIp: string; socket: string; netnsPrefix: string; resync: string; heartbeat: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
+    .action(async (options: { controller?: string; tokenFile?: string; host: string; underlayIp: string; underlayMtu?: string; socket: string; netnsPrefix: string; resync: string; heartbeat: string; logLevel: string; dockerPlugin?: string | boolean }, command: Command) => {
       const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));
       const resync = Number(options.resync);
       if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
       const heartbeat = Number(options.heartbeat);
       if (!Number.isFinite(heartbeat) || heartbeat < 0.2 || heartbeat > 3600) throw new CliError('--heartbeat must be a number of seconds from 0.2 to 3600', 2);
+      const underlayMtu = options.underlayMtu === undefined ? undefined : Number(options.underlayMtu);
+      if (underlayMtu !== undefined && !(Number.isInteger(underlayMtu) && underlayMtu >= 1330 && underlayMtu <= 65535)) {
+        throw new CliError('--underlay-mtu must be a whole number of bytes from 1330 to 65535 (containers need at least 1280 after the VXLAN overhead)', 2);
+      }
+      const controllers = (options.controller ?? command.optsWithGlobals<{ server?: string }>().server ?? process.env.TENET_SERVER ?? 'http://127.0.0.1:7400')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (controllers.length === 0) throw new CliError('--controller: no controller URL given', 2);
       let token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
       if (options.tokenFile) {
         try {
@@ -52,7 +62,8 @@ export function register(program: Command): void {
       let agent: Agent;
       try {
         agent = new Agent({
-          controller: options.controller.split(',').map((s) => s.trim()).filter(Boolean),
+          controller: controllers,
+          underlayMtu,
           token,
           ca,
           hostName: options.host,
