@@ -286,7 +286,25 @@ test("HEAD of another tenant's object discloses nothing: same answer as an objec
   assert.equal(absent.status, 404);
   const own = await send(base, 'HEAD', item('Endpoint', OWN, 'resident'), { token: ta });
   assert.equal(own.status, 200);
+  // A narrowed list: the length HEAD announces is that of the narrowed GET, not of everything.
+  for (const path of ['/api/v1/endpoints', '/api/v1/snapshot?kinds=Tenant,Endpoint,Group']) {
+    const get = await send(base, 'GET', path, { token: ta });
+    const length = await headLength(base, path, ta);
+    assert.equal(length, Buffer.byteLength(get.text), `HEAD ${path} content-length`);
+  }
 });
+
+function headLength(base: string, path: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    const request = http.request({ host: url.hostname, port: url.port, method: 'HEAD', path, headers: { authorization: `Bearer ${token}` }, agent: false }, (response) => {
+      response.resume();
+      resolve(Number(response.headers['content-length']));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
 
 test("an agent cannot move an endpoint to another host, by merge patch or update, nor take one from another host", async () => {
   const base = controller.url;
