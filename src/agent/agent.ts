@@ -262,7 +262,12 @@ export class Agent implements AgentCore {
     }
   }
 
-  scheduleReconcile(delayMs = 10): void {
+  /**
+   * A pass soon after a change: 1 ms gathers the events of one read from the watch stream, and events
+   * that arrive while a pass runs are folded into one rerun, so a longer wait would only delay a new
+   * remote endpoint's route (it did by ~10 ms).
+   */
+  scheduleReconcile(delayMs = 1): void {
     if (this.stopped) return;
     if (this.reconciling) {
       this.rerun = true;
