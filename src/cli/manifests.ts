@@ -41,8 +41,8 @@ export interface ParseResult {
 
 export type ManifestFormat = 'yaml' | 'json' | 'auto';
 
-/** Files larger than this are refused before parsing; the controller takes 1 MiB per request anyway. */
-export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+/** Files larger than this are refused before parsing: the controller takes at most 32 MiB in one apply. */
+export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 

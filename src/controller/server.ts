@@ -5,11 +5,12 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerFactoryHandler } from 'fastify';
+import Fastify, { LogController, type FastifyBodyParser, type FastifyInstance, type FastifyServerFactoryHandler } from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
 import { ObjectService } from './object-service';
-import { ServiceError, type Reason } from './errors';
+import { invalid, ServiceError, type Reason } from './errors';
+import { BODY_LIMIT, MAX_JSON_DEPTH, nestingBeyond } from './json-body';
 import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
@@ -27,7 +28,7 @@ declare module 'fastify' {
   }
 }
 
-export const BODY_LIMIT = 1024 * 1024;
+export { BODY_LIMIT };
 
 export interface ControllerServerOptions {
   store: Store;
@@ -80,7 +81,17 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   app.decorateRequest('audit', undefined);
   app.decorateRequest('watchGuard', undefined);
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseJson);
+  const parseGuarded: FastifyBodyParser<string> = (request, body, done) => {
+    if (nestingBeyond(body) !== undefined) {
+      const message = `request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`;
+      done(invalid(message, [`body: ${message}`]), undefined);
+      return;
+    }
+    parseJson(request, body, done);
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseGuarded);
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseGuarded);
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ServiceError) return reply.code(error.status).send(error.toBody());
@@ -88,7 +99,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     // An unsupported Content-Type is just invalid input here (the API speaks JSON only).
     const status = given === 415 ? 400 : given;
     if (status >= 400 && status < 500) {
-      const message = status === 413 ? `request body is larger than ${BODY_LIMIT} bytes` : (error as Error).message;
+      const message = status === 413 ? `request body is larger than ${request.routeOptions.bodyLimit ?? BODY_LIMIT} bytes` : (error as Error).message;
       return reply.code(status).send({ error: { code: status, reason: REASONS[status] ?? 'Invalid', message, details: [] } });
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');

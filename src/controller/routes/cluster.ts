@@ -5,6 +5,7 @@ import { OBJECTS_PREFIX } from '../../store/keys';
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
 import { buildOpenApi } from '../openapi';
+import { APPLY_BODY_LIMIT } from '../json-body';
 import { startRevision, streamWatch, type WatchStreams } from '../watch-stream';
 import { singleQuery } from './objects';
 
@@ -26,7 +27,7 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/v1/openapi.json', async () => openapi);
 
-  app.post('/api/v1/apply', async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }));
+  app.post('/api/v1/apply', { bodyLimit: APPLY_BODY_LIMIT }, async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }));
   app.get('/api/v1/history', async () => ({ items: await service.history() }));
   app.post('/api/v1/rollback', async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }));
 

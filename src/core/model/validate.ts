@@ -62,8 +62,18 @@ export function validateObject(input: unknown): ValidationResult {
   return { ok: problems.length === 0, problems };
 }
 
-function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+/**
+ * A short rendering of a rejected value for an error message. It sees whatever a client sent, so it
+ * must never throw: a deeply nested value overflows JSON.stringify's recursion, and other values
+ * (bigint, cycles from in-process callers) make it throw too.
+ */
+export function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? '[...]' : value !== null && typeof value === 'object' ? '{...}' : typeof value;
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
