@@ -1,19 +1,24 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN } from './names';
+import { LABEL_KEY_MAX_LENGTH, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN } from './names';
 
 export const API_VERSION = 'tenet.dev/v1';
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63 });
 
-export const Labels = Type.Record(Type.String({ pattern: LABEL_KEY_PATTERN, maxLength: 253 }), Type.String({ pattern: LABEL_VALUE_PATTERN, maxLength: 63 }), {
-  maxProperties: 64,
-});
+export const LabelKey = Type.String({ pattern: LABEL_KEY_PATTERN, maxLength: LABEL_KEY_MAX_LENGTH });
+export const LabelValue = Type.String({ pattern: LABEL_VALUE_PATTERN, maxLength: 63 });
+
+/**
+ * A record's key pattern only becomes patternProperties; without additionalProperties: false a key
+ * that fails the pattern is simply not checked, so any text would pass as a label key.
+ */
+export const Labels = Type.Record(LabelKey, LabelValue, { maxProperties: 64, additionalProperties: false });
 
 export const SelectorRequirement = Type.Object(
   {
-    key: Type.String({ pattern: LABEL_KEY_PATTERN, maxLength: 253 }),
+    key: LabelKey,
     operator: Type.Union([Type.Literal('In'), Type.Literal('NotIn'), Type.Literal('Exists'), Type.Literal('DoesNotExist')]),
-    values: Type.Optional(Type.Array(Type.String({ pattern: LABEL_VALUE_PATTERN, maxLength: 63 }), { maxItems: 256 })),
+    values: Type.Optional(Type.Array(LabelValue, { maxItems: 256 })),
   },
   { additionalProperties: false },
 );

@@ -8,9 +8,15 @@
 export const NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 export const NAME_REGEX = new RegExp(NAME_PATTERN);
 
-/** Label keys: optional DNS prefix and '/', then a name of up to 63 characters (as in Kubernetes). */
+/**
+ * Label keys, as in Kubernetes: an optional prefix (a DNS subdomain of at most 253 characters, each
+ * label at most 63) and '/', then a name of at most 63 characters. The lookahead bounds the prefix,
+ * which a plain regular expression of repeated labels cannot.
+ */
 export const LABEL_KEY_PATTERN =
-  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+  '^((?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/** Prefix (253) + '/' + name (63): what LABEL_KEY_PATTERN can match at most. */
+export const LABEL_KEY_MAX_LENGTH = 317;
 export const LABEL_KEY_REGEX = new RegExp(LABEL_KEY_PATTERN);
 
 /** Label values: empty, or up to 63 alphanumerics with '-', '_', '.' inside. */

@@ -3,6 +3,8 @@
  * used on the command line and in `?labelSelector=` (e.g. `app=web,tier!=db,env in (a,b),!legacy`).
  */
 
+import { LABEL_KEY_REGEX, LABEL_VALUE_REGEX } from './names';
+
 export type Labels = Record<string, string>;
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
@@ -84,24 +86,39 @@ export function parseSelector(text: string): LabelSelector {
     const part = clause.trim();
     let match: RegExpMatchArray | null;
     if ((match = part.match(new RegExp(`^(${KEY})\\s*(==|=)\\s*(${VALUE})$`)))) {
-      selector.matchLabels[match[1]] = match[3];
+      const [key, value] = [checkKey(match[1], part), checkValue(match[3], part)];
+      // Clauses are ANDed, as in Kubernetes: a second `key=other` must narrow, not replace the first.
+      if (!Object.hasOwn(selector.matchLabels, key)) selector.matchLabels[key] = value;
+      else if (selector.matchLabels[key] !== value) selector.matchExpressions.push({ key, operator: 'In', values: [value] });
     } else if ((match = part.match(new RegExp(`^(${KEY})\\s*!=\\s*(${VALUE})$`)))) {
-      selector.matchExpressions.push({ key: match[1], operator: 'NotIn', values: [match[2]] });
+      selector.matchExpressions.push({ key: checkKey(match[1], part), operator: 'NotIn', values: [checkValue(match[2], part)] });
     } else if ((match = part.match(new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) {
       const values = match[3].split(',').map((v) => v.trim());
       if (values.some((v) => !new RegExp(`^${VALUE}$`).test(v))) {
         throw new SelectorSyntaxError(`bad value list in selector clause "${part}"`);
       }
-      selector.matchExpressions.push({ key: match[1], operator: match[2] === 'in' ? 'In' : 'NotIn', values });
+      for (const value of values) checkValue(value, part);
+      selector.matchExpressions.push({ key: checkKey(match[1], part), operator: match[2] === 'in' ? 'In' : 'NotIn', values });
     } else if ((match = part.match(new RegExp(`^!\\s*(${KEY})$`)))) {
-      selector.matchExpressions.push({ key: match[1], operator: 'DoesNotExist' });
+      selector.matchExpressions.push({ key: checkKey(match[1], part), operator: 'DoesNotExist' });
     } else if ((match = part.match(new RegExp(`^(${KEY})$`)))) {
-      selector.matchExpressions.push({ key: match[1], operator: 'Exists' });
+      selector.matchExpressions.push({ key: checkKey(match[1], part), operator: 'Exists' });
     } else {
       throw new SelectorSyntaxError(`cannot parse selector clause "${part}"`);
     }
   }
   return selector;
+}
+
+/** The clause grammar is looser than the label rules; a key or value no label can have is a mistake worth naming. */
+function checkKey(key: string, clause: string): string {
+  if (!LABEL_KEY_REGEX.test(key)) throw new SelectorSyntaxError(`"${key}" in selector clause "${clause}" is not a valid label key`);
+  return key;
+}
+
+function checkValue(value: string, clause: string): string {
+  if (!LABEL_VALUE_REGEX.test(value)) throw new SelectorSyntaxError(`"${value}" in selector clause "${clause}" is not a valid label value`);
+  return value;
 }
 
 function splitClauses(text: string): string[] {
