@@ -139,18 +139,19 @@ export class TenetClient {
   }
 
   /**
-   * Streams events after `afterRevision`. `target` is one kind (optionally in one tenant) or several kinds.
+   * Streams events after `afterRevision`. `target` is one kind (optionally in one tenant, optionally
+   * label-selected: an object that leaves the selection then arrives as DELETED) or several kinds.
    * A 410 rejects `done` with ApiError(410): list again and watch from the new revision.
    */
   watch(
-    target: { kind: KindName; tenant?: string } | { kinds: KindName[] },
+    target: { kind: KindName; tenant?: string; labelSelector?: string } | { kinds: KindName[] },
     afterRevision: number,
     onEvent: (event: WatchEvent) => void,
   ): WatchHandle {
     const path =
       'kinds' in target
         ? `/api/v1/watch?kinds=${target.kinds.join(',')}&resourceVersion=${afterRevision}`
-        : `${TenetClient.path(target.kind, target.tenant)}?watch=1&resourceVersion=${afterRevision}`;
+        : `${TenetClient.path(target.kind, target.tenant)}?watch=1&resourceVersion=${afterRevision}${target.labelSelector ? `&labelSelector=${encodeURIComponent(target.labelSelector)}` : ''}`;
     let request: http.ClientRequest | undefined;
     let closed = false;
     const done = new Promise<void>((resolve, reject) => {

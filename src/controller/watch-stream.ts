@@ -3,7 +3,7 @@
  * when nothing was sent for a while; 410 before the stream starts when the revision is too old.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CompactedError, type Store, type StoreEvent, type Watcher } from '../store/store';
+import { CompactedError, type KeyValue, type Store, type StoreEvent, type Watcher } from '../store/store';
 import { parseObjectKey } from '../store/keys';
 import type { KindName } from '../core/model/registry';
 import { selectorMatches, type LabelSelector } from '../core/model/selectors';
@@ -47,7 +47,68 @@ export class WatchStreams {
 export async function startRevision(store: Store, text: unknown): Promise<number> {
   if (text === undefined || text === '') return store.currentRevision();
   if (typeof text !== 'string' || !/^[0-9]{1,15}$/.test(text)) throw invalid('resourceVersion must be a revision number', ['resourceVersion: must be a non-negative integer']);
-  return Number(text);
+  const requested = Number(text);
+  // A revision from the future would make the stream wait silently for changes that may never come
+  // (a client that mixed up controllers or data dirs): say so instead. Read now, from the store itself,
+  // because another controller on the same store may have moved it since this one last looked.
+  const current = await store.currentRevision();
+  if (requested > current) {
+    const message = `resourceVersion ${requested} is newer than the store's current revision ${current}; list again and watch from its resourceVersion`;
+    throw invalid(message, [`resourceVersion: ${message}`]);
+  }
+  return requested;
+}
+
+/**
+ * What a label-selected watch must remember to send Kubernetes' transitions: an object that stops
+ * matching is DELETED for this client and one that starts matching is ADDED, so a client never keeps
+ * an object that left its selection. The previous state of each key comes from a list taken when the
+ * stream starts (valid for keys unchanged since the watch's revision) and from the stream's own events.
+ */
+class SelectionTracker {
+  /** Key -> whether the client holds the object; a key absent here that existed at the start revision is unknown. */
+  private readonly matched = new Map<string, boolean>();
+
+  constructor(
+    private readonly selector: LabelSelector,
+    private readonly after: number,
+  ) {}
+
+  seed(items: readonly KeyValue[]): void {
+    for (const kv of items) {
+      // A key changed after the watch's revision may have had other labels then: leave it unknown.
+      if (kv.modRevision > this.after) continue;
+      this.matched.set(kv.key, this.matches(parseLabels(kv.value)));
+    }
+  }
+
+  /** The event type this client gets for a change, or undefined when it gets nothing. */
+  typeFor(event: StoreEvent, object: TenetObject): 'ADDED' | 'MODIFIED' | 'DELETED' | undefined {
+    const now = this.matches(object.metadata.labels ?? {});
+    if (event.type === 'delete') {
+      this.matched.delete(event.key);
+      return now ? 'DELETED' : undefined;
+    }
+    const isNew = event.createRevision === event.revision || event.createRevision > this.after;
+    const before = isNew && !this.matched.has(event.key) ? false : this.matched.get(event.key);
+    this.matched.set(event.key, now);
+    // Unknown before (changed between the client's list and this stream's start): a MODIFIED is an
+    // upsert for the client either way, and a DELETED of an object it never had is ignored by it.
+    if (now) return before === false ? 'ADDED' : 'MODIFIED';
+    return before === false ? undefined : 'DELETED';
+  }
+
+  private matches(labels: Record<string, string>): boolean {
+    return selectorMatches(this.selector, labels);
+  }
+}
+
+function parseLabels(value: string): Record<string, string> {
+  try {
+    return (JSON.parse(value) as TenetObject).metadata.labels ?? {};
+  } catch {
+    return {};
+  }
 }
 
 const MAX_BUFFERED = 16 * 1024 * 1024;
@@ -89,11 +150,14 @@ export async function streamWatch(
     // A client that stops reading must not make the controller hold its events forever: it re-watches from its last revision.
     if (raw.writableLength > MAX_BUFFERED) end();
   };
+  const tracker = filter.selector ? new SelectionTracker(filter.selector, after) : undefined;
+  // Read before the watch starts, so the tracker knows every key's state before the first event arrives.
+  if (tracker) tracker.seed((await store.range(filter.prefix)).items);
   const onEvents = (events: StoreEvent[]) => {
     let text = '';
     for (const event of events) {
       if (event.revision > lastRevision) lastRevision = event.revision;
-      const line = toLine(event, filter, request.watchGuard);
+      const line = toLine(event, filter, request.watchGuard, tracker);
       if (line) text += line;
     }
     if (text) write(text);
@@ -131,14 +195,17 @@ export async function streamWatch(
  */
 const decoded = new WeakMap<StoreEvent, { object: TenetObject; line: string } | null>();
 
+function storeType(event: StoreEvent): 'ADDED' | 'MODIFIED' | 'DELETED' {
+  return event.type === 'delete' ? 'DELETED' : event.createRevision === event.revision ? 'ADDED' : 'MODIFIED';
+}
+
 function decode(event: StoreEvent): { object: TenetObject; line: string } | null {
   let entry = decoded.get(event);
   if (entry !== undefined) return entry;
   try {
     const object = JSON.parse(event.value) as TenetObject;
     object.metadata.resourceVersion = String(event.revision);
-    const type = event.type === 'delete' ? 'DELETED' : event.createRevision === event.revision ? 'ADDED' : 'MODIFIED';
-    entry = { object, line: `${JSON.stringify({ type, object, revision: event.revision })}\n` };
+    entry = { object, line: `${JSON.stringify({ type: storeType(event), object, revision: event.revision })}\n` };
   } catch {
     entry = null;
   }
@@ -146,13 +213,18 @@ function decode(event: StoreEvent): { object: TenetObject; line: string } | null
   return entry;
 }
 
-function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | undefined): string | undefined {
+function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | undefined, tracker: SelectionTracker | undefined): string | undefined {
   const ref = parseObjectKey(event.key);
   if (!ref || !filter.kinds.has(ref.kind)) return undefined;
   if (filter.tenant !== undefined && ref.tenant !== filter.tenant) return undefined;
   const entry = decode(event);
   if (!entry) return undefined;
-  if (filter.selector && !selectorMatches(filter.selector, entry.object.metadata.labels ?? {})) return undefined;
+  let line = entry.line;
+  if (tracker) {
+    const type = tracker.typeFor(event, entry.object);
+    if (type === undefined) return undefined;
+    if (type !== storeType(event)) line = `${JSON.stringify({ type, object: entry.object, revision: event.revision })}\n`;
+  }
   if (guard && !guard.visible(ref, entry.object, event.type)) return undefined;
-  return entry.line;
+  return line;
 }

@@ -82,10 +82,9 @@ interface WatchFilter {
  */
 async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, format: OutputFormat): Promise<void> {
   const selector: LabelSelector | undefined = filter.selectorText ? parseSelector(filter.selectorText) : undefined;
-  const wanted = (object: TenetObject) =>
-    (filter.name === undefined || object.metadata.name === filter.name) &&
-    (filter.tenant === undefined || object.metadata.tenant === filter.tenant) &&
-    (selector === undefined || selectorMatches(selector, object.metadata.labels ?? {}));
+  const named = (object: TenetObject) =>
+    (filter.name === undefined || object.metadata.name === filter.name) && (filter.tenant === undefined || object.metadata.tenant === filter.tenant);
+  const wanted = (object: TenetObject) => named(object) && (selector === undefined || selectorMatches(selector, object.metadata.labels ?? {}));
   const columns = columnsFor(info, { wide: format === 'wide', showTenant: info.tenantScoped && filter.tenant === undefined });
   const headers = ['EVENT', ...columns.map((c) => c.header)];
   let widths: number[] | undefined;
@@ -116,9 +115,11 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
   try {
     let revision = await relist('ADDED');
     while (!stopped) {
-      const handle = client.watch({ kind: info.kind, tenant: filter.tenant }, revision, (event: WatchEvent) => {
+      // The controller applies the selector: an object that stops matching comes as DELETED (carrying
+      // its new labels), which a filter on the labels here would drop.
+      const handle = client.watch({ kind: info.kind, tenant: filter.tenant, labelSelector: filter.selectorText }, revision, (event: WatchEvent) => {
         revision = Math.max(revision, event.revision);
-        if (event.type === 'BOOKMARK' || !event.object || !wanted(event.object)) return;
+        if (event.type === 'BOOKMARK' || !event.object || !named(event.object)) return;
         emit(event.type, [event.object]);
       });
       current = handle;
