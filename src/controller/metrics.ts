@@ -1,4 +1,4 @@
-/** Prometheus metrics of one controller: requests by route, objects by kind, IPAM usage per network. */
+/** Prometheus metrics of one controller: requests by route, objects by kind, IPAM usage per network, VNIs in use. */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { KINDS } from '../core/model/registry';
@@ -58,6 +58,15 @@ export function installMetrics(app: FastifyInstance, index: StateIndex): Registr
     registers: [registry],
   });
   void allocated;
+  // The VNI pool is cluster-wide and invisible otherwise: this shows a tenant deletion returning its VNI.
+  new Gauge({
+    name: 'tenet_vnis_allocated',
+    help: 'VXLAN network identifiers held by tenants',
+    registers: [registry],
+    collect() {
+      this.set(index.vnis.usedCount);
+    },
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -338,10 +338,12 @@ export class ObjectService {
     }
     const raw = { ...(body as Record<string, unknown>) };
     const problems: string[] = [];
+    // Required, as the OpenAPI document says: a body without them is not an object of this API
+    // (every client in src/ sends both), and filling them in would accept what the schema refuses.
+    if (raw.apiVersion === undefined) problems.push(`apiVersion: required ("${API_VERSION}")`);
     if (kind !== undefined) {
-      if (raw.kind === undefined) raw.kind = kind;
+      if (raw.kind === undefined) problems.push(`kind: required ("${kind}" on this path)`);
       else if (raw.kind !== kind) problems.push(`kind: must be "${kind}" on this path (got ${JSON.stringify(raw.kind)})`);
-      if (raw.apiVersion === undefined) raw.apiVersion = API_VERSION;
     }
     const info = typeof raw.kind === 'string' ? kindInfo(raw.kind) : undefined;
     if (raw.metadata !== null && typeof raw.metadata === 'object' && !Array.isArray(raw.metadata)) {
@@ -752,7 +754,11 @@ export class ObjectService {
       const others = [...final.values()].filter((n) => n.metadata.name !== network.metadata.name);
       for (const problem of networkOverlapProblems(network, others)) problems.push(`network "${network.metadata.name}": ${problem}`);
     }
-    if (problems.length > 0) throw conflict(`subnets overlap other networks of tenant "${tenant}"`, problems);
+    // Overlap is a property of the input (the issue lists it with other bad input), not a race: 400, like a gateway outside its subnet.
+    if (problems.length > 0) {
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more overlap(s))` : '';
+      throw invalid(`subnets overlap other networks of tenant "${tenant}": ${problems[0]}${more}`, problems);
+    }
   }
 
   private async recordHistory(b: TxnBuilder, changes: HistoryChange[], ctx: WriteContext, at: string): Promise<number> {

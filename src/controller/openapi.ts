@@ -1,6 +1,7 @@
 /** The OpenAPI document, generated from the same TypeBox schemas that validate requests. */
 import { KINDS } from '../core/model/registry';
 import { TENET_VERSION } from '../version';
+import { APPLY_BODY_LIMIT, BODY_LIMIT } from './json-body';
 
 type Json = Record<string, unknown>;
 
@@ -43,16 +44,31 @@ export function buildOpenApi(): Json {
     ];
     const itemParams = info.kind === 'Tenant' ? pathParams : [...pathParams, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }];
     const body = { required: true, content: { 'application/json': { schema: ref } } };
+    const listQuery = [
+      { name: 'labelSelector', in: 'query', schema: { type: 'string' } },
+      { name: 'watch', in: 'query', schema: { type: 'string' } },
+      { name: 'resourceVersion', in: 'query', description: 'watch: stream the changes after this revision (at most the current one)', schema: { type: 'string' } },
+    ];
+    const listAnswers = {
+      200: answer('list, or an NDJSON watch stream with ?watch=1', list),
+      400: answer('invalid query, or a resourceVersion newer than the store'),
+      410: answer('revision too old'),
+    };
+    if (info.tenantScoped) {
+      paths[`/api/v1/${info.plural}`] = {
+        get: {
+          operationId: `list${info.kind}AllTenants`,
+          description: `${info.kind} objects of every tenant (?tenant= narrows to one)`,
+          parameters: [{ name: 'tenant', in: 'query', schema: { type: 'string' } }, ...listQuery],
+          responses: listAnswers,
+        },
+      };
+    }
     paths[base] = {
       get: {
         operationId: `list${info.kind}`,
-        parameters: [
-          ...(info.tenantScoped ? [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }] : []),
-          { name: 'labelSelector', in: 'query', schema: { type: 'string' } },
-          { name: 'watch', in: 'query', schema: { type: 'string' } },
-          { name: 'resourceVersion', in: 'query', schema: { type: 'string' } },
-        ],
-        responses: { 200: answer('list, or an NDJSON watch stream with ?watch=1', list), 400: answer('invalid'), 410: answer('revision too old') },
+        parameters: [...(info.tenantScoped ? [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }] : []), ...listQuery],
+        responses: listAnswers,
       },
       post: {
         operationId: `create${info.kind}`,
@@ -85,11 +101,70 @@ export function buildOpenApi(): Json {
       },
     };
   }
-  paths['/api/v1/apply'] = { post: { operationId: 'apply', responses: { 200: answer('applied', { type: 'object' }), 400: answer('invalid') } } };
-  paths['/api/v1/history'] = { get: { operationId: 'history', responses: { 200: answer('history', { type: 'object' }) } } };
-  paths['/api/v1/rollback'] = { post: { operationId: 'rollback', responses: { 200: answer('rolled back', { type: 'object' }), 404: answer('no such revision') } } };
-  paths['/api/v1/snapshot'] = { get: { operationId: 'snapshot', responses: { 200: answer('objects at one revision', { type: 'object' }) } } };
-  paths['/api/v1/watch'] = { get: { operationId: 'watchKinds', responses: { 200: answer('NDJSON stream', { type: 'object' }), 410: answer('revision too old') } } };
-  paths['/healthz'] = { get: { operationId: 'health', responses: { 200: answer('ok', { type: 'object' }) } } };
-  return { openapi: '3.1.0', info: { title: 'Tenet API', version: TENET_VERSION }, paths, components: { schemas } };
+  const anyObject = { oneOf: KINDS.map((k) => ({ $ref: `#/components/schemas/${k.kind}` })) };
+  const kindsQuery = { name: 'kinds', in: 'query', required: true, description: 'comma-separated kinds, e.g. Tenant,Network,Endpoint', schema: { type: 'string' } };
+  const object = { type: 'object' };
+  const jsonBody = (schema: Json) => ({ required: true, content: { 'application/json': { schema } } });
+  paths['/api/v1/apply'] = {
+    post: {
+      operationId: 'apply',
+      description: `all objects in one transaction; the body may be up to ${APPLY_BODY_LIMIT} bytes (other bodies: ${BODY_LIMIT})`,
+      requestBody: jsonBody({
+        type: 'object',
+        properties: { objects: { type: 'array', items: anyObject, minItems: 1, maxItems: 10_000 }, dryRun: { type: 'boolean' }, message: { type: 'string' } },
+        required: ['objects'],
+      }),
+      responses: { 200: answer('applied', object), 400: answer('invalid'), 404: answer('tenant missing'), 409: answer('conflict'), 413: answer('body too large') },
+    },
+  };
+  paths['/api/v1/history'] = { get: { operationId: 'history', responses: { 200: answer('history', object) } } };
+  paths['/api/v1/rollback'] = {
+    post: {
+      operationId: 'rollback',
+      requestBody: jsonBody({ type: 'object', properties: { revision: { type: 'integer', minimum: 0 } }, required: ['revision'] }),
+      responses: { 200: answer('rolled back', object), 400: answer('invalid'), 404: answer('no such revision'), 409: answer('conflict') },
+    },
+  };
+  paths['/api/v1/snapshot'] = { get: { operationId: 'snapshot', parameters: [kindsQuery], responses: { 200: answer('objects at one revision', object), 400: answer('invalid') } } };
+  paths['/api/v1/watch'] = {
+    get: {
+      operationId: 'watchKinds',
+      parameters: [kindsQuery, { name: 'resourceVersion', in: 'query', schema: { type: 'string' } }],
+      responses: { 200: answer('NDJSON stream', object), 400: answer('invalid'), 410: answer('revision too old') },
+    },
+  };
+  paths['/api/v1/openapi.json'] = { get: { operationId: 'openapi', responses: { 200: answer('this document', object) } } };
+  paths['/api/v1/whoami'] = { get: { operationId: 'whoami', responses: { 200: answer('the caller: tokenId, role, tenant?, host?', object) } } };
+  paths['/api/v1/tokens'] = {
+    get: { operationId: 'listTokens', responses: { 200: answer('tokens (never their secrets)', object) } },
+    post: {
+      operationId: 'createToken',
+      requestBody: jsonBody({
+        type: 'object',
+        properties: { role: { enum: ['admin', 'tenant-admin', 'viewer', 'agent'] }, tenant: { type: 'string' }, host: { type: 'string' }, ttl: { type: 'string' }, description: { type: 'string', maxLength: 200 } },
+        required: ['role'],
+        additionalProperties: false,
+      }),
+      responses: { 201: answer('the token, shown only here', object), 400: answer('invalid') },
+    },
+  };
+  paths['/api/v1/tokens/{id}'] = {
+    delete: { operationId: 'revokeToken', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: answer('revoked', object), 404: answer('not found') } },
+  };
+  paths['/api/v1/audit'] = {
+    get: {
+      operationId: 'audit',
+      parameters: ['tenant', 'since', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+      responses: { 200: answer('audit entries', object), 400: answer('invalid') },
+    },
+  };
+  paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
+  paths['/metrics'] = { get: { operationId: 'metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Tenet API', version: TENET_VERSION },
+    security: [{ bearer: [] }],
+    paths,
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  };
 }

@@ -2,6 +2,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startController, type RunningController } from '../helpers/controller';
 import type { TenetObject } from '../../src/core/model/object';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { KINDS } from '../../src/core/model/registry';
+import { openStore } from '../../src/store/open-store';
+import { TokenStore } from '../../src/auth/token-store';
+import { installAuth } from '../../src/controller/auth/install';
+import { buildControllerServer } from '../../src/controller/server';
 import { V, endpointObj, expectStatus, networkObj, raw, tenantObj } from './api-helpers';
 
 let controller: RunningController;
@@ -92,7 +101,7 @@ test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE',
   assert.equal((await c.list('Network', { tenant: 'crud' })).items.length, 0);
 });
 
-test('conflicts: duplicate create, stale resourceVersion, overlap, network in use, tenant not empty, cascade', async () => {
+test('conflicts: duplicate create, stale resourceVersion, network in use, tenant not empty, cascade; overlap is 400', async () => {
   const c = controller.client;
   await c.create(tenantObj('cf'));
   await expectStatus(c.create(tenantObj('cf')), 409);
@@ -103,8 +112,12 @@ test('conflicts: duplicate create, stale resourceVersion, overlap, network in us
   assert.equal((await c.get('Network', 'a', 'cf')).spec.mtu, 1400);
   await expectStatus(c.patch('Network', 'a', 'cf', { metadata: { resourceVersion: net.metadata.resourceVersion }, spec: { mtu: 1500 } }), 409);
   assert.equal((await c.patch<TenetObject>('Network', 'a', 'cf', { metadata: { resourceVersion: fresh.metadata.resourceVersion }, spec: { mtu: 1500 } })).spec.mtu, 1500);
-  const overlap = await expectStatus(c.create(networkObj('cf', 'b', ['10.20.5.0/24'])), 409);
+  // Overlap is bad input (400), named with the other network and both subnets.
+  const overlap = await expectStatus(c.create(networkObj('cf', 'b', ['10.20.5.0/24'])), 400);
+  assert.match(overlap.message, /10\.20\.5\.0\/24 overlaps 10\.20\.0\.0\/16 of network "a"/);
   assert.match(overlap.details.join(';'), /overlaps 10\.20\.0\.0\/16/);
+  const viaApply = await expectStatus(c.apply([networkObj('cf', 'b', ['10.0.0.0/8'])]), 400);
+  assert.match(viaApply.message, /10\.0\.0\.0\/8 overlaps 10\.20\.0\.0\/16 of network "a"/);
   // The same subnet in another tenant is fine: tenants are isolated.
   await c.create(tenantObj('cf2'));
   await c.create(networkObj('cf2', 'a', ['10.20.0.0/16']));
@@ -190,6 +203,90 @@ test('500 concurrent endpoint creates get 500 distinct addresses and MACs', asyn
   await c.delete('Tenant', 'many', undefined, { cascade: true });
 });
 
+const AV = (kind: string) => `"apiVersion":"${V}","kind":"${kind}"`;
+const badKeys = [
+  'a;b $(reboot)',
+  'ключ',
+  'k k',
+  '',
+  '-lead',
+  'trail-',
+  'a'.repeat(64),
+  `${'a'.repeat(254)}/k`,
+  `${'a'.repeat(64)}.example.com/k`,
+  'Example.com/k',
+  'example.com/',
+  '/k',
+  'a/b/c',
+  'a\nb',
+];
+const badValues = ['v;v', '$(reboot)', 'ü', 'a b', '-lead', 'trail.', 'v'.repeat(64), 'a\u0000'];
+const badLabels: Record<string, string>[] = [...badKeys.map((key) => ({ [key]: 'x' })), ...badValues.map((value) => ({ k: value }))];
+
+test('label keys and values that follow the Kubernetes rules are accepted', async () => {
+  const c = controller.client;
+  const labels = {
+    a: '',
+    'A.b_c-9': 'V.a_l-9',
+    [`${'k'.repeat(63)}`]: 'v'.repeat(63),
+    'example.com/app': 'web',
+    [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}/${'n'.repeat(63)}`]: 'x',
+  };
+  const tenant = await c.create(tenantObj('lbl-ok', labels));
+  assert.deepEqual(tenant.metadata.labels, labels);
+  const group = await c.create({
+    apiVersion: V,
+    kind: 'Group',
+    metadata: { name: 'g', tenant: 'lbl-ok' },
+    spec: { selector: { matchLabels: labels, matchExpressions: [{ key: 'example.com/app', operator: 'NotIn', values: ['', 'db'] }] } },
+  });
+  assert.deepEqual((group.spec as { selector: { matchLabels: unknown } }).selector.matchLabels, labels);
+  assert.deepEqual((await c.list('Tenant', { labelSelector: 'example.com/app=web,a=' })).items.map((t) => t.metadata.name), ['lbl-ok']);
+  await c.delete('Tenant', 'lbl-ok', undefined, { cascade: true });
+});
+
+test('deleting a tenant returns its VNI to the pool', async () => {
+  const c = controller.client;
+  const vnis = async () => Number(/^tenet_vnis_allocated (\d+)$/m.exec((await raw(controller.url, 'GET', '/metrics')).text)?.[1]);
+  const before = await vnis();
+  assert.ok(Number.isInteger(before), 'the metric is exported');
+  const first = await c.create(tenantObj('vni-a'));
+  const vni = (first.status as { vni: number }).vni;
+  assert.ok(vni >= 4096);
+  assert.equal(await vnis(), before + 1);
+  await c.delete('Tenant', 'vni-a');
+  // The pool follows the store's VNI keys: the count drops once the deletion committed.
+  assert.equal(await vnis(), before);
+  const second = await c.create(tenantObj('vni-b'));
+  assert.notEqual((second.status as { vni: number }).vni, undefined);
+  assert.equal(await vnis(), before + 1);
+  // Cascade deletion returns it too.
+  await c.create(networkObj('vni-b', 'n', ['10.71.0.0/24']));
+  await c.delete('Tenant', 'vni-b', undefined, { cascade: true });
+  assert.equal(await vnis(), before);
+});
+
+test('apply takes more than 1 MiB of intent in one request (export -> apply of a large intent)', async () => {
+  const c = controller.client;
+  const objects: TenetObject[] = [tenantObj('big-intent')];
+  for (let i = 0; i < 1500; i++) {
+    objects.push({ apiVersion: V, kind: 'Group', metadata: { name: `g-${i}`, tenant: 'big-intent', labels: { n: String(i) } }, spec: { selector: { matchLabels: { app: `a${i}` } }, description: 'd'.repeat(1000) } });
+  }
+  const size = Buffer.byteLength(JSON.stringify({ objects }));
+  assert.ok(size > 1.5 * 1024 * 1024, `body is ${size} bytes`);
+  const applied = await c.apply(objects, { message: 'large' });
+  assert.equal(applied.results.length, objects.length);
+  assert.ok(applied.results.every((r) => r.action === 'created'));
+  assert.equal((await c.list('Group', { tenant: 'big-intent' })).items.length, 1500);
+  const again = await c.apply(objects);
+  assert.equal(again.revision, null);
+  // Other routes keep the 1 MiB limit.
+  const huge = await raw(controller.url, 'POST', '/api/v1/tenants/big-intent/groups', JSON.stringify({ ...objects[1], spec: { selector: {}, description: 'x'.repeat(1024 * 1024) } }));
+  assert.equal(huge.status, 413);
+  assert.match(huge.text, /larger than 1048576 bytes/);
+  await c.delete('Tenant', 'big-intent', undefined, { cascade: true });
+});
+
 test('bad input is refused with 400/404/413 and changes nothing', async () => {
   const c = controller.client;
   await c.create(tenantObj('bad'));
@@ -204,29 +301,60 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
     ['POST', '/api/v1/tenants', 'null', 400],
     ['POST', '/api/v1/tenants', '[]', 400],
     ['POST', '/api/v1/tenants', '"text"', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":42},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"a;b"},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"$(reboot)"},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"a/b"},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"a b"},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"ünï"},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"ok"},"spec":{"defaultPolicy":"maybe"}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"ok","__proto__":{"x":1}},"spec":{}}', 400],
-    ['POST', '/api/v1/tenants', '{"metadata":{"name":"ok"},"spec":{}}', 400, { 'content-type': 'text/plain' }],
-    ['POST', '/api/v1/tenants/bad/networks', '{"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.50.0.128/25"}]}}', 409],
-    ['POST', '/api/v1/tenants/bad/networks', '{"metadata":{"name":"g"},"spec":{"subnets":[{"cidr":"10.60.0.0/24","gateway":"10.61.0.1"}]}}', 400],
-    ['POST', '/api/v1/tenants/bad/networks', '{"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.1/24"}]}}', 400],
-    ['POST', '/api/v1/tenants/bad/networks', '{"metadata":{"name":"h","tenant":"other"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}', 400],
-    ['POST', '/api/v1/tenants/a%3Bb/networks', '{"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}', 400],
-    ['POST', '/api/v1/tenants/ghost/networks', '{"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}', 404],
-    ['PUT', '/api/v1/tenants/bad/networks/n', '{"metadata":{"name":"other"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}', 400],
-    ['PUT', '/api/v1/tenants/bad/networks/n', '{"metadata":{"name":"n","resourceVersion":"abc"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}', 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":42},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"a;b"},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"$(reboot)"},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"a/b"},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"a b"},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ünï"},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ok"},"spec":{"defaultPolicy":"maybe"}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ok","__proto__":{"x":1}},"spec":{}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ok"},"spec":{}}`, 400, { 'content-type': 'text/plain' }],
+    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.50.0.128/25"}]}}`, 400],
+    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.61.0.0/24"},{"cidr":"10.61.0.0/25"}]}}`, 400],
+    ['PUT', '/api/v1/tenants/bad/networks/n', `{${AV('Network')},"metadata":{"name":"n"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"},{"cidr":"10.50.0.0/23"}]}}`, 400],
+    // apiVersion and kind are required, as the OpenAPI document says.
+    ['POST', '/api/v1/tenants', '{"kind":"Tenant","metadata":{"name":"nover"},"spec":{}}', 400],
+    ['POST', '/api/v1/tenants', '{"apiVersion":"tenet.dev/v1","metadata":{"name":"nokind"},"spec":{}}', 400],
+    ['POST', '/api/v1/tenants', '{"apiVersion":"tenet.dev/v2","kind":"Tenant","metadata":{"name":"badver"},"spec":{}}', 400],
+    ['PUT', '/api/v1/tenants/bad/networks/n', '{"metadata":{"name":"n"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}', 400],
+    ['POST', '/api/v1/apply', '{"objects":[{"kind":"Tenant","metadata":{"name":"nover"},"spec":{}}]}', 400],
+    // Label keys and values follow the Kubernetes rules wherever they appear.
+    ...badLabels.map((labels): [string, string, string, number] => ['POST', '/api/v1/tenants', JSON.stringify({ apiVersion: V, kind: 'Tenant', metadata: { name: 'lbl', labels }, spec: {} }), 400]),
+    ...badLabels.map((labels): [string, string, string, number] => ['POST', '/api/v1/tenants/bad/groups', JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchLabels: labels } } }), 400]),
+    ...badKeys.map((key): [string, string, string, number] => ['POST', '/api/v1/tenants/bad/groups', JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchExpressions: [{ key, operator: 'Exists' }] } } }), 400]),
+    ...badValues.map((value): [string, string, string, number] => ['POST', '/api/v1/tenants/bad/groups', JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['ok', value] }] } } }), 400]),
+    ['POST', '/api/v1/tenants/bad/endpoints', JSON.stringify({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'e', labels: { 'a;b $(reboot)': 'x' } }, spec: { network: 'n' } }), 400],
+    ['POST', '/api/v1/tenants/bad/services', JSON.stringify({ apiVersion: V, kind: 'Service', metadata: { name: 's' }, spec: { selector: { matchLabels: { 'k k': 'v;v' } }, ports: [{ protocol: 'TCP', port: 80 }] } }), 400],
+    ['POST', '/api/v1/tenants/bad/policies', JSON.stringify({ apiVersion: V, kind: 'Policy', metadata: { name: 'p' }, spec: { appliesTo: { selector: { matchLabels: { ключ: 'v' } } } } }), 400],
+    ['POST', '/api/v1/tenants/bad/policies', JSON.stringify({ apiVersion: V, kind: 'Policy', metadata: { name: 'p' }, spec: { appliesTo: { selector: {} }, ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: '$(reboot)' } } }] }] } }), 400],
+    ['PATCH', '/api/v1/tenants/bad/networks/n', JSON.stringify({ metadata: { labels: { 'a;b': 'x' } } }), 400, { 'content-type': 'application/merge-patch+json' }],
+    ['POST', '/api/v1/apply', JSON.stringify({ objects: [{ apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 'bad' }, spec: { selector: { matchLabels: { 'k k': 'v;v' } } } }] }), 400],
+    ['GET', `/api/v1/endpoints?labelSelector=${encodeURIComponent('ключ=v')}`, '', 400],
+    ['GET', `/api/v1/endpoints?labelSelector=${encodeURIComponent(`a=${'v'.repeat(64)}`)}`, '', 400],
+    // JSON nested far deeper than any object: refused at the body, before anything recurses over it.
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`, 400],
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`, 400],
+    ['PATCH', '/api/v1/tenants/bad/networks/n', `{"spec":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, { 'content-type': 'application/merge-patch+json' }],
+    ['POST', '/api/v1/apply', `{"objects":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`, 400],
+    // Within the limit the schema refuses it, and the error message renders it without failing.
+    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":{"x":${'['.repeat(60)}${']'.repeat(60)}}}`, 400],
+    ['GET', '/api/v1/tenants?watch=1&resourceVersion=999999999', '', 400],
+    ['GET', '/api/v1/tenants/bad/networks?watch=1&resourceVersion=999999999&labelSelector=a%3Db', '', 400],
+    ['GET', '/api/v1/watch?kinds=Tenant&resourceVersion=999999999', '', 400],
+    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"g"},"spec":{"subnets":[{"cidr":"10.60.0.0/24","gateway":"10.61.0.1"}]}}`, 400],
+    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.1/24"}]}}`, 400],
+    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"h","tenant":"other"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`, 400],
+    ['POST', '/api/v1/tenants/a%3Bb/networks', `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`, 400],
+    ['POST', '/api/v1/tenants/ghost/networks', `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`, 404],
+    ['PUT', '/api/v1/tenants/bad/networks/n', `{${AV('Network')},"metadata":{"name":"other"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}`, 400],
+    ['PUT', '/api/v1/tenants/bad/networks/n', `{${AV('Network')},"metadata":{"name":"n","resourceVersion":"abc"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}`, 400],
     ['PATCH', '/api/v1/tenants/bad/networks/n', '{"spec":{"subnets":"no"}}', 400, { 'content-type': 'application/merge-patch+json' }],
     ['PATCH', '/api/v1/tenants/bad/networks/n', '[1]', 400, { 'content-type': 'application/merge-patch+json' }],
     ['PUT', '/api/v1/tenants/bad/networks/n/status', '{"status":{"allocated":-1}}', 400],
     ['PUT', '/api/v1/tenants/bad/networks/n/status', '{"nostatus":1}', 400],
-    ['POST', '/api/v1/tenants/bad/endpoints', '{"metadata":{"name":"e"},"spec":{"network":"n","ips":["10.50.0.1"]}}', 409],
-    ['POST', '/api/v1/tenants/bad/endpoints', '{"metadata":{"name":"e"},"spec":{"network":"n","ips":["not-an-ip"]}}', 400],
+    ['POST', '/api/v1/tenants/bad/endpoints', `{${AV('Endpoint')},"metadata":{"name":"e"},"spec":{"network":"n","ips":["10.50.0.1"]}}`, 409],
+    ['POST', '/api/v1/tenants/bad/endpoints', `{${AV('Endpoint')},"metadata":{"name":"e"},"spec":{"network":"n","ips":["not-an-ip"]}}`, 400],
     ['POST', '/api/v1/apply', '{"objects":[{"kind":"Tenant","apiVersion":"tenet.dev/v1","metadata":{"name":"fine"},"spec":{}},{"kind":"Nope"}]}', 400],
     ['POST', '/api/v1/apply', '{"objects":"x"}', 400],
     ['POST', '/api/v1/rollback', '{"revision":"x"}', 400],
@@ -236,6 +364,7 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
     ['DELETE', '/api/v1/tenants/ghost', '', 404],
     ['GET', '/api/v1/unknown', '', 404],
     ['POST', '/api/v1/tenants', Buffer.alloc(1024 * 1024 + 10, 0x20), 413],
+    ['POST', '/api/v1/apply', Buffer.alloc(32 * 1024 * 1024 + 10, 0x20), 413],
   ];
   for (const [method, path, body, status, headers] of cases) {
     const answer = await raw(url, method, path, body === '' ? undefined : body, headers);
@@ -244,6 +373,9 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
     assert.ok(error, `JSON error body for ${method} ${path}: ${answer.text.slice(0, 200)}`);
     assert.equal(error.code, status);
     assert.equal(typeof error.message, 'string');
+    if (/\[{1000}|\{"a":\{"a":/.test(String(body))) assert.match(error.message, /nests arrays\/objects deeper than 64 levels/);
+    if (/resourceVersion=999999999/.test(path)) assert.match(error.message, /resourceVersion 999999999 is newer than the store's current revision \d+/);
+    if (path === '/api/v1/apply' && status === 413) assert.match(error.message, /larger than 33554432 bytes/);
   }
   const many = await raw(url, 'POST', '/api/v1/tenants/bad/networks', JSON.stringify({ metadata: { name: 'BAD' }, spec: { subnets: [{ cidr: '10.0.0.1/33', gateway: 'x' }], mtu: 1 } }));
   assert.equal(many.status, 400);
@@ -257,11 +389,32 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
 test('health, OpenAPI and snapshot', async () => {
   assert.deepEqual((await raw(controller.url, 'GET', '/healthz')).json, { ok: true });
   const openapi = (await raw(controller.url, 'GET', '/api/v1/openapi.json')).json as {
-    paths: Record<string, unknown>;
-    components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+    components: { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> };
   };
   assert.ok(openapi.paths['/api/v1/tenants/{tenant}/endpoints']);
-  assert.ok(openapi.components.schemas.Network.properties.spec);
+  // Every kind's schema is exactly the one that validates requests.
+  for (const info of KINDS) {
+    const expected = JSON.parse(JSON.stringify(info.schema)) as Record<string, unknown>;
+    delete expected.$id;
+    assert.deepEqual(openapi.components.schemas[info.kind], expected, `components.schemas.${info.kind}`);
+    assert.deepEqual([...(openapi.components.schemas[info.kind].required ?? [])].sort(), ['apiVersion', 'kind', 'metadata', 'spec']);
+  }
+  // Labels reach the document with their key rule enforced (no free-form keys).
+  const meta = (openapi.components.schemas.Tenant.properties.metadata as { properties: { labels: { additionalProperties?: boolean; patternProperties?: object } } }).properties.labels;
+  assert.equal(meta.additionalProperties, false);
+  assert.ok(meta.patternProperties);
+  // Every route the controller serves is documented (HEAD comes with every GET).
+  const documented = new Set(Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
+  const served = await servedRoutes([...documented]);
+  assert.ok(served.routes.length > 50, `routes seen: ${served.routes.length}`);
+  const missing = served.routes.filter((route) => !documented.has(route));
+  assert.deepEqual(missing, [], 'routes missing from the OpenAPI document');
+  assert.deepEqual(served.notServed, [], 'documented routes that are not served');
+  assert.deepEqual(
+    openapi.paths['/api/v1/endpoints'].get.parameters?.filter((p) => p.in === 'query').map((p) => p.name),
+    ['tenant', 'labelSelector', 'watch', 'resourceVersion'],
+  );
   const c = controller.client;
   await c.create(tenantObj('snap'));
   await c.create(networkObj('snap', 'n', ['10.70.0.0/24']));
@@ -271,3 +424,36 @@ test('health, OpenAPI and snapshot', async () => {
   assert.ok(snapshot.revision >= Number(snapshot.items[2].metadata.resourceVersion));
   await c.delete('Tenant', 'snap', undefined, { cascade: true });
 });
+
+/**
+ * METHOD /path{param} of every route a controller (auth included, as `tenet controller` runs it) registers
+ * from its object, cluster and auth routes on (the hook starts after /metrics), and which of `documented` it lacks.
+ */
+async function servedRoutes(documented: string[]): Promise<{ routes: string[]; notServed: string[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-routes-'));
+  const store = await openStore('sqlite', dir);
+  const routes: string[] = [];
+  const server = await buildControllerServer({
+    store,
+    logger: pino({ level: 'silent' }),
+    beforeRoutes: async (app, service) => {
+      app.addHook('onRoute', (route) => {
+        for (const method of [route.method].flat()) {
+          if (method !== 'HEAD') routes.push(`${method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
+        }
+      });
+      await installAuth(app, service, { tokens: new TokenStore(store) });
+    },
+  });
+  try {
+    const notServed = documented.filter((route) => {
+      const [method, url] = route.split(' ');
+      return !server.app.hasRoute({ method: method as 'GET', url: url.replace(/\{(\w+)\}/g, ':$1') });
+    });
+    return { routes: [...new Set(routes)].sort(), notServed };
+  } finally {
+    await server.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

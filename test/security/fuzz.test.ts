@@ -152,6 +152,10 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       `Bearer ${revoked.token}`,
       `Token ${admin}`,
     ]);
+  /** Labels that break the Kubernetes rules: a key or a value with a character no label has, or too long. */
+  const badKey = (): string => pick([`${randomString(6)}${pick([';', ' ', '$(', 'ключ', '\u0000', '"'])}${randomString(6)}`, 'k'.repeat(64), `${'p'.repeat(254)}/k`]);
+  const badValue = (): string => pick([`${randomString(4)}${pick([';', ' ', '$(reboot)', 'ü', '/'])}`, 'v'.repeat(64)]);
+  const badLabels = (): Record<string, string> => (random() < 0.5 ? { [badKey()]: 'x' } : { [pick(['a', 'app', 'example.com/app'])]: badValue() });
   const kindPaths = KINDS.map((k) => ({ kind: k.kind, collection: (tenant: string) => (k.tenantScoped ? `/api/v1/tenants/${tenant}/${k.plural}` : `/api/v1/${k.plural}`), tenantScoped: k.tenantScoped }));
   const json = (value: unknown) => JSON.stringify(value) ?? 'null';
   const headersFor = (token: string | undefined, extra: Record<string, string> = {}) => ({ ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra });
@@ -176,6 +180,9 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       if (target === 'rollback') body = { revision: pick([-1, 1.5, '1', null, 1e20, 10 ** 9, [], {}]) };
       if (target === 'tokens') body = pick([randomJson(2), { role: 'root' }, { role: 'admin', tenant: 'a' }, { role: 'viewer' }, { role: 'agent', host: invalidName() }, { role: 'viewer', tenant: 'a', ttl: pick(['0s', '-1h', 'forever', 5]) }, { role: 'admin', extra: 1 }]);
       if (target === 'collection' && random() < 0.3) body = { apiVersion: V, kind: k.kind, metadata: { name: invalidName(), tenant: 'a' }, spec: randomJson(2) };
+      // A valid new name with labels no label may have: only the label rules stand between it and a write.
+      if (target === 'collection' && k.kind === 'Tenant' && random() < 0.3) body = { apiVersion: V, kind: 'Tenant', metadata: { name: `lbl-${int(1e6)}`, labels: badLabels() }, spec: {} };
+      if (target === 'collection' && k.kind === 'Group' && random() < 0.3) body = { apiVersion: V, kind: 'Group', metadata: { name: `lbl-${int(1e6)}`, tenant: 'a' }, spec: { selector: pick([{ matchLabels: badLabels() }, { matchExpressions: [{ key: badKey(), operator: 'Exists' }] }, { matchExpressions: [{ key: 'app', operator: 'In', values: ['web', badValue()] }] }]) } };
       const path = target === 'collection' ? k.collection(pick(['a', 'b'])) : `/api/v1/${target}`;
       return { method: 'POST', path, headers: headersFor(admin, jsonType), body: json(body), label: `admin ${target}` };
     },
@@ -193,6 +200,10 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
         '\u0000\u0001',
         Buffer.from([0xff, 0xfe, 0xfd]),
         ...(random() < 0.05 ? [`{"x":"${'a'.repeat(1_100_000)}"}`] : []),
+        // Valid JSON nested far deeper than any object (under 1 MiB): refused at the body, not a stack overflow.
+        `{"apiVersion":"${V}","kind":"${k.kind}","metadata":{"name":"deep","tenant":"a"},"spec":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+        ((depth: number) => `{"objects":[${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}]}`)(65 + int(100_000)),
+        `{"metadata":{"labels":${'['.repeat(65 + int(1000))}${']'.repeat(65)}}}`,
       ]);
       const type = pick(['application/json', 'application/merge-patch+json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x', 'application/xml']);
       return { method: pick(['POST', 'PUT', 'PATCH']), path: pick([k.collection('a'), `${k.collection('a')}/nope-${int(1e6)}`, '/api/v1/apply']), headers: headersFor(admin, { 'content-type': type }), body, label: 'admin bad body' };

@@ -63,14 +63,18 @@ test('a network pool finds the subnet of each family', () => {
   assert.equal(pool.subnetFor('10.10.0.1'), undefined);
 });
 
-test('10,000 random allocate/release operations never hand out a duplicate or a forbidden address', () => {
-  const pool = new SubnetPool({ cidr: '10.50.0.0/22', reserved: [{ start: '10.50.1.0', end: '10.50.1.255' }] });
+/**
+ * 10,000 seeded random operations on one pool, releasing less often than allocating so the pool
+ * fills up and then keeps bouncing off exhaustion: every allocation is checked against what is held
+ * and what may never be handed out, and exhaustion must happen (and only when everything is held).
+ */
+function randomRun(pool: SubnetPool, forbidden: (ip: string) => string | undefined, seed: number): { exhausted: number; allocated: number } {
   const held = new Set<string>();
-  let seed = 12345;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   let exhausted = 0;
+  let allocated = 0;
   for (let op = 0; op < 10_000; op++) {
-    if (held.size > 0 && random() < 0.45) {
+    if (held.size > 0 && random() < 0.4) {
       const list = [...held];
       const ip = list[Math.floor(random() * list.length)];
       held.delete(ip);
@@ -82,18 +86,46 @@ test('10,000 random allocate/release operations never hand out a duplicate or a 
         assert.equal(BigInt(held.size), pool.capacity, 'exhausted only when every address is held');
         continue;
       }
+      allocated++;
       assert.ok(!held.has(ip), `duplicate ${ip}`);
-      assert.notEqual(pool.refusal(ip), 'reserved');
-      assert.ok(!ip.startsWith('10.50.1.'), `reserved ${ip}`);
-      assert.notEqual(ip, '10.50.0.0');
-      assert.notEqual(ip, '10.50.0.1');
-      assert.notEqual(ip, '10.50.3.255');
+      assert.equal(pool.refusal(ip), 'taken', `${ip} is held by the pool once handed out`);
+      assert.equal(forbidden(ip), undefined, `forbidden address ${ip}`);
       held.add(ip);
     }
     assert.equal(pool.usedCount, held.size);
   }
   assert.ok(held.size > 0);
-  void exhausted;
+  return { exhausted, allocated };
+}
+
+test('10,000 random allocate/release operations never hand out a duplicate or a forbidden address (IPv4)', () => {
+  const pool = new SubnetPool({ cidr: '10.50.0.0/22', reserved: [{ start: '10.50.1.0', end: '10.50.1.255' }] });
+  assert.equal(pool.capacity, 1024n - 3n - 256n);
+  const { exhausted, allocated } = randomRun(
+    pool,
+    (ip) => (ip.startsWith('10.50.1.') ? 'reserved' : ['10.50.0.0', '10.50.0.1', '10.50.3.255'].includes(ip) ? 'network/gateway/broadcast' : !/^10\.50\.[0-3]\.\d+$/.test(ip) ? 'outside' : undefined),
+    12345,
+  );
+  assert.ok(exhausted > 0, 'the run reached exhaustion');
+  assert.ok(allocated > Number(pool.capacity), 'released addresses were handed out again');
+});
+
+test('10,000 random allocate/release operations never hand out a duplicate or a forbidden address (IPv6)', () => {
+  const pool = new SubnetPool({ cidr: 'fd00:50::/118', gateway: 'fd00:50::3ff', reserved: [{ start: 'fd00:50::100', end: 'fd00:50::1ff' }] });
+  assert.equal(pool.capacity, 1024n - 2n - 256n);
+  const { exhausted, allocated } = randomRun(
+    pool,
+    (ip) => {
+      const m = /^fd00:50::([0-9a-f]{1,3})$/.exec(ip);
+      if (!m) return 'outside or not canonical';
+      const n = parseInt(m[1], 16);
+      if (n === 0 || n === 0x3ff) return 'network/gateway';
+      return n >= 0x100 && n <= 0x1ff ? 'reserved' : undefined;
+    },
+    777,
+  );
+  assert.ok(exhausted > 0, 'the run reached exhaustion');
+  assert.ok(allocated > Number(pool.capacity), 'released addresses were handed out again');
 });
 
 test('a sweep finds room the free list does not know about (addresses freed elsewhere)', () => {
