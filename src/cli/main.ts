@@ -33,7 +33,9 @@ export function buildProgram(argv?: string[]): Command {
     .option('--token <token>', 'bearer token (env TENET_TOKEN)')
     .option('--ca-file <file>', 'CA certificate to verify an https controller against (env TENET_CA)')
     .option('--context <name>', 'context of the config file (env TENET_CONFIG, default ~/.config/tenet/config.yaml)')
-    .showHelpAfterError()
+    // Usage errors are one line like every other error (the issue's rule); the help is one --help away.
+    // Commander puts its "(Did you mean ...?)" suggestion on a second line: keep it on the first.
+    .configureOutput({ outputError: (text, write) => write(`${text.trim().split(/\s*\n\s*/).join(' ')}\n`) })
     .exitOverride();
   const wanted = argv ? commandNameIn(argv) : undefined;
   for (const module of COMMAND_MODULES) if (wanted === undefined || module.name === wanted) module.load()(program);

@@ -277,6 +277,18 @@ test('bad input: one clear line, non-zero exit, nothing changed on the server', 
     [['delete', 'net', 'web'], /give --tenant or write TENANT\/web \(it exists in tenant acme\)/, 2],
     [['delete', 'tenant', 'acme'], /not empty.*tenet delete tenant acme --cascade/, 1],
     [['apply', '-f', path.join(base, 'missing.yaml')], /missing\.yaml: no such file or directory/, 1],
+    // Usage errors: the message alone, no help text after it.
+    [['get', 'net', '--bogus'], /^error: unknown option '--bogus'$/, 2],
+    [['--nope', 'get', 'net'], /^error: unknown option '--nope'$/, 2],
+    [['bogus'], /^error: unknown command 'bogus'$/, 2],
+    [['gte', 'net'], /^error: unknown command 'gte' \(Did you mean get\?\)$/, 2],
+    [['get'], /^error: missing required argument 'kind'$/, 2],
+    [['rollback'], /^error: missing required argument 'rev'$/, 2],
+    [['get', 'net', 'a', 'b', 'c'], /^error: too many arguments for 'get'/, 2],
+    [['get', 'net', '-o', 'xml'], /^error: option '-o, --output <format>' argument 'xml' is invalid\. Allowed choices are table, wide, json, yaml\.$/, 2],
+    [['history', '-o', 'x'], /argument 'x' is invalid/, 2],
+    [['export', '-o', 'toml'], /argument 'toml' is invalid/, 2],
+    [['get', 'net', '--tenant'], /^error: option '--tenant <tenant>' argument missing$/, 2],
   ];
   await Promise.all(refused.map(async ([args, pattern, code]) => failsClearly(await cli(args), pattern, args.join(' '), code)));
 
@@ -287,6 +299,26 @@ test('bad input: one clear line, non-zero exit, nothing changed on the server', 
   const nowhere = 'http://127.0.0.1:9';
   failsClearly(await runCli(nowhere, ['get', 'tenants']), /cannot reach the controller/, 'unreachable', 1);
   failsClearly(await runCli(nowhere, ['diff', '-f', tenant]), /cannot reach the controller/, 'unreachable diff', 2);
+});
+
+test('get -w -l: an object that leaves the selection is shown as DELETED, one that enters as ADDED', { timeout: 60000 }, async () => {
+  const ctl = await controller();
+  const cli = (args: string[], input?: string) => runCli(ctl.url, args, { input });
+  const net = (name: string, tier: string, octet: number) =>
+    `apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: ${name}, tenant: acme, labels: {tier: ${tier}}}\nspec: {subnets: [{cidr: 10.${octet}.0.0/24}]}\n`;
+  ok(await cli(['apply', '-f', '-'], `${INTENT['00-tenant.yaml']}---\n${net('one', 'front', 1)}---\n${net('two', 'back', 2)}`), 'seed');
+  const watch = streamCli(ctl.url, ['get', 'networks', '--tenant', 'acme', '-l', 'tier=front', '-w']);
+  try {
+    await watch.waitFor(/^ADDED +one /);
+    ok(await cli(['apply', '-f', '-'], net('one', 'back', 1)), 'one leaves');
+    await watch.waitFor(/^DELETED +one /);
+    ok(await cli(['apply', '-f', '-'], net('two', 'front', 2)), 'two enters');
+    await watch.waitFor(/^ADDED +two /);
+  } finally {
+    const result = await watch.stop();
+    assert.equal(result.code, 0, result.stderr);
+  }
+  assert.ok(!/two/.test(watch.output().split('\n').filter((l) => !/^ADDED +two /.test(l)).join('\n')), watch.output());
 });
 
 test('get -w prints the list, then every change, until interrupted', { timeout: 60000 }, async () => {
