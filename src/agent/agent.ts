@@ -61,6 +61,8 @@ export class Agent implements AgentCore {
   readonly log: Log;
   enforcer?: PolicyEnforcer;
   private readonly protectedVeths = new Map<string, { netns: string; revision?: number; since: number }>();
+  /** Attaches between protect() and unprotect(). */
+  private attachesInFlight = 0;
   private readonly statusWritten = new Map<string, string>();
   private server?: http.Server;
   private reconcileTimer?: NodeJS.Timeout;
@@ -124,6 +126,7 @@ export class Agent implements AgentCore {
 
   protect(veth: string, netns: string): void {
     this.protectedVeths.set(veth, { netns, since: Date.now() });
+    this.attachesInFlight++;
   }
 
   /**
@@ -131,6 +134,7 @@ export class Agent implements AgentCore {
    * that a re-list started earlier could still show a view without it. Undefined: the attach failed.
    */
   unprotect(veth: string, revision?: number): void {
+    this.attachesInFlight--;
     const entry = this.protectedVeths.get(veth);
     if (!entry) return;
     if (revision === undefined) this.protectedVeths.delete(veth);
@@ -263,11 +267,12 @@ export class Agent implements AgentCore {
   }
 
   /**
-   * A pass soon after a change: 1 ms gathers the events of one read from the watch stream, and events
-   * that arrive while a pass runs are folded into one rerun, so a longer wait would only delay a new
-   * remote endpoint's route (it did by ~10 ms).
+   * A pass soon after a change. When no attach is under way, 1 ms (it gathers the events of one read
+   * from the watch stream; events that arrive while a pass runs fold into one rerun), so a new remote
+   * endpoint's route is not held back. While attaches are under way, 10 ms: the watch event of an
+   * attach's own endpoint arrives while it still needs the lock, and a pass then would hold it up.
    */
-  scheduleReconcile(delayMs = 1): void {
+  scheduleReconcile(delayMs = this.attachesInFlight > 0 ? 10 : 1): void {
     if (this.stopped) return;
     if (this.reconciling) {
       this.rerun = true;

@@ -79,9 +79,12 @@ export class AttachService implements AttachApi {
     const mark = (what: string): void => void (marks[what] = Math.round((performance.now() - t0) * 10) / 10);
     /** Whether this attach made the veth (only then may a failure delete it: a retried ADD's may serve a running container). */
     let madeLinks = false;
+    /** The MTU the veth was made with ahead of the addresses, if it was. */
+    let earlyMtu: number | undefined;
     // The veth needs no address: it is made while the controller allocates them, which takes about as long.
-    const early = this.linkEarly(request, veth, routerNs).then((made) => {
-      madeLinks = made;
+    const early = this.linkEarly(request, veth, routerNs).then((mtu) => {
+      madeLinks = mtu !== undefined;
+      earlyMtu = mtu;
       mark('early');
     });
     try {
@@ -116,11 +119,15 @@ export class AttachService implements AttachApi {
         const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth);
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
+        mark('policyStart');
         const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
         // Both ends of the veth in one request to the ip helper: the router namespace's lines, then the container's.
         const links = (): Promise<void> =>
           sharedIpWorker().runSteps([
-            { nsPath: `/run/netns/${routerNs}`, lines: madeLinks ? plan.hostAddressLines : plan.hostLines },
+            {
+              nsPath: `/run/netns/${routerNs}`,
+              lines: !madeLinks ? plan.hostLines : earlyMtu === network.mtu ? plan.hostAddressLines : [`link set ${veth} mtu ${network.mtu}`, ...plan.hostAddressLines],
+            },
             { nsPath: request.netns, lines: plan.containerLines },
           ]);
         const nothingMade = (error: unknown): boolean => error instanceof IpStepError && error.step === 0 && error.line === plan.linkLines[0];
@@ -355,26 +362,28 @@ export class AttachService implements AttachApi {
 
   /**
    * Makes the veth pair before the endpoint's addresses are known, when the tenant's router namespace
-   * and the network are already there; answers whether it did. Under the agent's lock, like every link
-   * the agent makes: a reconcile pass that started before the attach protected the name would delete it.
-   * Anything in the way (the name taken, a deletion of the same interface still under way) is left to
-   * the main path, which reports or waits for it as before.
+   * is already there; answers the MTU it used, or undefined when it made nothing. The MTU is the
+   * network's when the agent knows the network, else the overlay's (the attach corrects it). Under the
+   * agent's lock, like every link the agent makes: a reconcile pass that started before the attach
+   * protected the name would delete it. Anything in the way (the name taken, a deletion of the same
+   * interface still under way) is left to the main path, which reports or waits for it as before.
    */
-  private async linkEarly(request: AttachRequest, veth: string, routerNs: string): Promise<boolean> {
+  private async linkEarly(request: AttachRequest, veth: string, routerNs: string): Promise<number | undefined> {
     const { core } = this;
-    const network = core.view().tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network);
-    if (!network || this.dying.has(veth) || !netnsExists(routerNs)) return false;
-    const lines = vethLines(veth, request.ifName, request.netns, network.mtu);
+    if (this.dying.has(veth) || !netnsExists(routerNs)) return undefined;
+    const view = core.view();
+    const mtu = view.tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network)?.mtu ?? view.overlayMtu;
+    const lines = vethLines(veth, request.ifName, request.netns, mtu);
     return core.mutex.run(async () => {
-      if (this.dying.has(veth)) return false;
+      if (this.dying.has(veth)) return undefined;
       try {
         await sharedIpWorker().runSteps([{ nsPath: `/run/netns/${routerNs}`, lines }]);
-        return true;
+        return mtu;
       } catch (error) {
         if (!(error instanceof IpStepError && error.line === lines[0])) {
           await this.deleteVeth(routerNs, veth).catch((e: Error) => core.log('warn', 'deleting a half-made veth failed', { veth, error: e.message }));
         }
-        return false;
+        return undefined;
       }
     });
   }

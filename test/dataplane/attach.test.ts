@@ -55,6 +55,24 @@ test('attach socket: clear errors and nothing half-created; idempotent attach an
     await run('ip', ['-n', netns, 'link', 'del', 'eth0']);
   });
 
+  await t.test("a network's MTU below the overlay's is on both ends, also when the veth was made before the agent knew the network", async () => {
+    await client.apply([{ apiVersion: 'tenet.dev/v1', kind: 'Network', metadata: { name: 'small', tenant: 'acme' }, spec: { subnets: [{ cidr: '10.41.0.0/24' }], mtu: 1400 } }]);
+    // The tenant namespace stays a few seconds after its last endpoint here left, while the agent no
+    // longer follows the tenant's networks: the veth is then made with the overlay's MTU, and corrected.
+    await agent.attach({ ...good, containerId: 'mtu-holder' });
+    assert.deepEqual(await agent.detach({ containerId: 'mtu-holder', ifName: 'eth0' }), { detached: true });
+    assert.ok(listNetns().includes(router));
+    const other = `tl-${lab.state.name}-c-mtu`;
+    await run('ip', ['netns', 'add', other]);
+    t.after(() => run('ip', ['netns', 'del', other], { allowFailure: true }));
+    const small = await agent.attach({ containerId: 'mtu1', netns: `/run/netns/${other}`, ifName: 'eth0', tenant: 'acme', network: 'small' });
+    assert.equal(small.mtu, 1400);
+    const mtuOf = async (netnsName: string, dev: string) => (JSON.parse((await run('ip', ['-n', netnsName, '-j', 'link', 'show', 'dev', dev])).stdout) as Array<{ mtu: number }>)[0].mtu;
+    assert.equal(await mtuOf(router, small.hostIfName), 1400, 'host end');
+    assert.equal(await mtuOf(other, 'eth0'), 1400, "container's end");
+    assert.deepEqual(await agent.detach({ containerId: 'mtu1', ifName: 'eth0' }), { detached: true });
+  });
+
   await t.test('attach, attach again, check, attachments, detach twice, detach with the namespace gone', async () => {
     const first = await agent.attach(good);
     assert.match(first.addresses[0].address, /^10\.40\.0\.\d+\/24$/);

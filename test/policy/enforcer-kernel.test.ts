@@ -195,3 +195,43 @@ test('a namespace no policy restricts has no hooks and tracks nothing; the first
   assert.deepEqual(await hookedChains(fixture.router), []);
   assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), true);
 });
+
+test('dispatch entries of deleted links are dropped by a reconcile pass, never by an attach or detach (each drop waits for RCU)', async (t) => {
+  const fixture = new PolicyFixture('acme');
+  t.after(() => fixture.cleanup());
+  await fixture.start(GATEWAY);
+  const all = [
+    { name: 'web-1', ip: '10.70.0.2', app: 'web' },
+    { name: 'db-1', ip: '10.70.0.4', app: 'db' },
+    { name: 'web-2', ip: '10.70.0.5', app: 'web' },
+    { name: 'web-3', ip: '10.70.0.6', app: 'web' },
+  ];
+  for (const e of all.slice(0, 3)) await fixture.addEndpoint(e.name, e.ip, GATEWAY);
+  await fixture.listen('db-1', 'tcp', 5432);
+  await fixture.listen('db-1', 'tcp', 22);
+  const transactions: Transaction[] = [];
+  // Expired at once and prunable at once: only where pruning happens is left to decide.
+  const enforcer = createPolicyEnforcer({ hostName: 'h1', netnsPrefix: fixture.prefix, log: () => undefined, onTransaction: (tx) => transactions.push(tx), spareMs: 0, pruneMs: 0 });
+  const view = (names: string[]) => buildHostView(objects('h1', all.filter((e) => names.includes(e.name)), [5432]), { hostName: 'h1', netnsPrefix: fixture.prefix });
+  const last = () => summarizeOps(transactions[transactions.length - 1].ops);
+
+  await enforcer.sync(view(['web-1', 'db-1', 'web-2']));
+  const gone = view(['web-1', 'db-1', 'web-2']).tenants[0].endpoints.find((e) => e.name === 'web-2')!.hostIfName!;
+  await run('ip', ['-n', fixture.router, 'link', 'del', gone]);
+  await enforcer.endpointRemoved!(view(['web-1', 'db-1', 'web-2']), { tenant: 'acme', name: 'web-2', hostIfName: gone, linkGone: true });
+  assert.equal(last().deleteElements, 1, 'its address leaves the sets at once');
+  assert.equal(last().deleteMapElements, 0, 'its dispatch entries stay for now');
+
+  await fixture.addEndpoint('web-3', '10.70.0.6', GATEWAY);
+  const grown = view(['web-1', 'db-1', 'web-3']);
+  await enforcer.endpointAdded!(grown, grown.tenants[0].endpoints.find((e) => e.name === 'web-3')!);
+  assert.equal(last().addMapElements, 2);
+  assert.equal(last().deleteMapElements, 0, 'an attach does not drop the expired entries');
+
+  await enforcer.sync(grown);
+  assert.equal(last().deleteMapElements, 2, 'the next reconcile pass drops them');
+  const maps = (await run('ip', ['netns', 'exec', fixture.router, 'nft', 'list', 'map', 'inet', 'tenet', 'egress_dispatch'])).stdout;
+  assert.ok(!maps.includes(gone), maps);
+  assert.equal(await fixture.probe('web-3', 'db-1', 'tcp', 5432), true, 'the new container is in its group');
+  assert.equal(await fixture.probe('web-3', 'db-1', 'tcp', 22), false, 'and isolated like it');
+});

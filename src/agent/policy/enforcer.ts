@@ -57,6 +57,15 @@ export interface TenetPolicyEnforcer extends PolicyEnforcer {
 export const SPARE_CHAIN_MS = 5000;
 
 /**
+ * Dropping the dispatch elements of deleted links and unused chains makes the transaction wait for an
+ * RCU grace period (~10 ms here), however many it drops. So they are dropped only by a reconcile pass
+ * (never on the attach or detach path), at most this often per namespace unless more than
+ * PRUNE_BACKLOG have piled up: one wait for many, instead of one for each container that left.
+ */
+export const PRUNE_MS = 5000;
+export const PRUNE_BACKLOG = 256;
+
+/**
  * How often a reconcile pass reads a namespace's table back instead of trusting the record, so that a
  * hand edit or another program's change to it is found and repaired. Never on the attach path.
  */
@@ -75,10 +84,14 @@ interface TenantCache {
 }
 
 export function createPolicyEnforcer(
-  options: PolicyEnforcerOptions & { nft?: NftRunner; onTransaction?: (t: Transaction) => void; readBackMs?: number },
+  options: PolicyEnforcerOptions & { nft?: NftRunner; onTransaction?: (t: Transaction) => void; readBackMs?: number; pruneMs?: number; spareMs?: number },
 ): TenetPolicyEnforcer {
   const nft = options.nft ?? runNft;
   const readBackMs = options.readBackMs ?? READBACK_MS;
+  const pruneMs = options.pruneMs ?? PRUNE_MS;
+  const spareMs = options.spareMs ?? SPARE_CHAIN_MS;
+  /** Namespace -> when a pass last dropped expired dispatch elements and chains. */
+  const prunedAt = new Map<string, number>();
   const records = new Map<string, NftProgram>();
   /** Namespace -> when its table was last read back from the kernel. */
   const readAt = new Map<string, number>();
@@ -94,7 +107,7 @@ export function createPolicyEnforcer(
   const goneLinks = new Map<string, Map<string, number>>();
 
   /** `desired` plus the chains of `before` it dropped less than SPARE_CHAIN_MS ago (what the kernel will then hold). */
-  function withSpareChains(netns: string, before: NftProgram | undefined, desired: NftProgram): NftProgram {
+  function withSpareChains(netns: string, before: NftProgram | undefined, desired: NftProgram, mayPrune: boolean): NftProgram {
     const marks = spare.get(netns) ?? new Map<string, number>();
     spare.set(netns, marks);
     const wanted = new Set(desired.chains.map((c) => c.name));
@@ -104,7 +117,11 @@ export function createPolicyEnforcer(
     const deletesContainer = before ? before.sets.some((x) => !keepSets.has(x.name)) || before.maps.some((x) => !keepMaps.has(x.name)) : true;
     const now = Date.now();
     const links = goneLinks.get(netns) ?? new Map<string, number>();
-    for (const [key, since] of links) if (now - since >= SPARE_CHAIN_MS) links.delete(key);
+    const prune = mayPrune && (now - (prunedAt.get(netns) ?? 0) >= pruneMs || links.size + marks.size > PRUNE_BACKLOG);
+    // Expired: kept back long enough; dropped only when this pass prunes.
+    const expired = (since: number): boolean => prune && now - since >= spareMs;
+    if (prune) prunedAt.set(netns, now);
+    for (const [key, since] of links) if (expired(since)) links.delete(key);
     const pinned = new Set<string>();
     let maps = desired.maps;
     if (!deletesContainer && links.size > 0) {
@@ -124,7 +141,7 @@ export function createPolicyEnforcer(
       if (wanted.has(chain.name) || chain.base) continue;
       const since = marks.get(chain.name) ?? now;
       // A chain a kept dispatch element still leads to stays with it.
-      if (now - since < SPARE_CHAIN_MS || pinned.has(chain.name)) kept.push(chain);
+      if (!expired(since) || pinned.has(chain.name)) kept.push(chain);
     }
     const keptNames = new Set(kept.map((c) => c.name));
     for (const name of [...marks.keys()]) if (!keptNames.has(name)) marks.delete(name);
@@ -135,7 +152,7 @@ export function createPolicyEnforcer(
 
   /** What the kernel holds in `netns` is no longer known (or the namespace is gone): read it back next time. */
   function forgetKernel(netns?: string): void {
-    for (const state of [records, spare, goneLinks, readAt]) {
+    for (const state of [records, spare, goneLinks, readAt, prunedAt]) {
       if (netns === undefined) state.clear();
       else state.delete(netns);
     }
@@ -149,7 +166,7 @@ export function createPolicyEnforcer(
     }
   }
 
-  async function apply(netns: string, program: NftProgram): Promise<void> {
+  async function apply(netns: string, program: NftProgram, mayPrune: boolean): Promise<void> {
     let desired = kernelProgram(program);
     let before = records.get(netns);
     if (!before) {
@@ -158,7 +175,7 @@ export function createPolicyEnforcer(
       before = actual ? adoptIntervalSets(actual, desired) : undefined;
     }
     const intended = desired;
-    desired = withSpareChains(netns, before, intended);
+    desired = withSpareChains(netns, before, intended, mayPrune);
     let diff = diffPrograms(before, desired);
     if (diff.replace) {
       desired = intended;
@@ -170,6 +187,7 @@ export function createPolicyEnforcer(
       records.set(netns, desired);
       return;
     }
+    const started = performance.now();
     try {
       await nft(netns, ['-f', '-'], text);
     } catch (error) {
@@ -179,7 +197,7 @@ export function createPolicyEnforcer(
     }
     records.set(netns, desired);
     options.onTransaction?.({ netns, full: diff.replace, ops: diff.ops, text });
-    options.log('debug', 'policy programmed', { netns, full: diff.replace, ops: diff.ops.length });
+    options.log('debug', 'policy programmed', { netns, full: diff.replace, ops: diff.ops.length, nftMs: Math.round((performance.now() - started) * 10) / 10 });
   }
 
   /** The program the tenant's namespace should hold: from the cache when only endpoints changed, else compiled afresh. */
@@ -215,12 +233,13 @@ export function createPolicyEnforcer(
     return program;
   }
 
+  /** `only`: one tenant, on the attach or detach path (which never prunes); else a reconcile pass. */
   async function syncTenants(view: HostView, only?: string, excluded?: string): Promise<void> {
     const errors: string[] = [];
     for (const tenant of view.tenants) {
       if (only !== undefined && tenant.name !== only) continue;
       try {
-        await apply(tenant.routerNamespace, intendedProgram(view, tenant, excluded));
+        await apply(tenant.routerNamespace, intendedProgram(view, tenant, excluded), only === undefined);
       } catch (error) {
         // The cache may hold a change the kernel refused: start the tenant afresh next time.
         caches.delete(tenant.routerNamespace);
