@@ -29,7 +29,8 @@ function commandNameIn(argv: string[]): string | undefined {
 export function buildProgram(argv?: string[]): Command {
   const program = new Command('tenet')
     .description('Tenet: policy-driven networking for containers')
-    .option('--server <urls>', 'controller URL(s), comma-separated (env TENET_SERVER, default http://127.0.0.1:7400)')
+    // Repeated --server flags add up (fail-over order as given), like a comma-separated list.
+    .option('--server <urls>', 'controller URL(s), comma-separated or repeated (env TENET_SERVER, default http://127.0.0.1:7400)', (value: string, previous?: string) => (previous ? `${previous},${value}` : value))
     .option('--token <token>', 'bearer token (env TENET_TOKEN)')
     .option('--ca-file <file>', 'CA certificate to verify an https controller against (env TENET_CA)')
     .option('--context <name>', 'context of the config file (env TENET_CONFIG, default ~/.config/tenet/config.yaml)')

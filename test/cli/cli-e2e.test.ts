@@ -383,3 +383,18 @@ test('get -w survives a controller restart and re-lists when its revision was co
     assert.match(result.stderr, /^note: the watch stream ended; reconnecting$/m);
   }
 });
+
+test('--server may be repeated: the URLs add up in order and the CLI fails over to the next', async () => {
+  const ctl = await controller();
+  // Port 1 on loopback: nothing listens, the connection is refused at once.
+  const dead = 'http://127.0.0.1:1';
+  // TENET_SERVER (the controller, with its token) is overridden by the flags.
+  for (const order of [[dead, ctl.url], [ctl.url, dead]]) {
+    const both = await runCli(ctl.url, ['--server', order[0], '--server', order[1], 'get', 'tenants', '-o', 'json']);
+    assert.equal(both.code, 0, `${order.join(' then ')}: ${both.stderr}`);
+    assert.deepEqual((JSON.parse(both.stdout) as { items: unknown[] }).items, []);
+  }
+  const onlyDead = await runCli(ctl.url, ['--server', dead, 'get', 'tenants']);
+  assert.notEqual(onlyDead.code, 0);
+  assert.match(onlyDead.stderr, /^error: cannot reach the controller/);
+});
