@@ -125,6 +125,16 @@ test('label keys and values follow the Kubernetes rules in labels, matchLabels a
   assert.match(refused.problems.join('; '), /metadata\.labels/);
 });
 
+test('annotation keys: at most 253 characters of a safe charset; the Docker driver\'s keys pass', () => {
+  const tenant = (annotations: unknown) => validateObject({ apiVersion: V, kind: 'Tenant', metadata: { name: 't', annotations }, spec: {} });
+  for (const key of ['k8s.tenet.dev/source', `docker.tenet.dev/network.${'a'.repeat(64)}`, 'docker.tenet.dev/pool.0123abcd', 'x', 'a'.repeat(253)]) {
+    assert.ok(tenant({ [key]: 'v' }).ok, `annotation key ${key}: ${tenant({ [key]: 'v' }).problems.join('; ')}`);
+  }
+  for (const key of ['', 'a'.repeat(254), 'a;b', '$(reboot)', 'a b', 'ключ', '/a', 'a/', '-a']) {
+    assert.equal(tenant({ [key]: 'v' }).ok, false, `annotation key ${JSON.stringify(key)}`);
+  }
+});
+
 test('selectorMatches: the Kubernetes meaning of each operator', () => {
   const labels = { app: 'web', tier: 'front', empty: '' };
   const m = (selector: LabelSelector, on: Record<string, string> = labels) => selectorMatches(selector, on);

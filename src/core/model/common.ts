@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { LABEL_KEY_MAX_LENGTH, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN } from './names';
+import { ANNOTATION_KEY_PATTERN, LABEL_KEY_MAX_LENGTH, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN } from './names';
 
 export const API_VERSION = 'tenet.dev/v1';
 
@@ -44,7 +44,7 @@ export const ObjectMeta = Type.Object(
     name: Name,
     tenant: Type.Optional(Name),
     labels: Type.Optional(Labels),
-    annotations: Type.Optional(Type.Record(Type.String({ maxLength: 253 }), Type.String({ maxLength: 4096 }), { maxProperties: 64 })),
+    annotations: Type.Optional(Type.Record(Type.String({ pattern: ANNOTATION_KEY_PATTERN, maxLength: 253 }), Type.String({ maxLength: 4096 }), { maxProperties: 64, additionalProperties: false })),
     uid: Type.Optional(Type.String({ maxLength: 64 })),
     resourceVersion: Type.Optional(Type.String({ maxLength: 32 })),
     createdAt: Type.Optional(Type.String({ maxLength: 64 })),

@@ -20,6 +20,13 @@ export const LABEL_KEY_MAX_LENGTH = 317;
 export const LABEL_KEY_REGEX = new RegExp(LABEL_KEY_PATTERN);
 
 /** Label values: empty, or up to 63 alphanumerics with '-', '_', '.' inside. */
+/**
+ * Annotation keys: a looser charset than label keys (the Docker driver keeps its bindings under
+ * `docker.tenet.dev/network.<64-hex id>`), at most 253 characters. The length is in the pattern because
+ * a record's key schema only contributes its pattern to the JSON schema.
+ */
+export const ANNOTATION_KEY_PATTERN = '^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$';
+
 export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 export const LABEL_VALUE_REGEX = new RegExp(LABEL_VALUE_PATTERN);
 
