@@ -44,7 +44,7 @@ export const ObjectMeta = Type.Object(
     name: Name,
     tenant: Type.Optional(Name),
     labels: Type.Optional(Labels),
-    annotations: Type.Optional(Type.Record(Type.String({ pattern: ANNOTATION_KEY_PATTERN, maxLength: 253 }), Type.String({ maxLength: 4096 }), { maxProperties: 64, additionalProperties: false })),
+    annotations: Type.Optional(Type.Record(Type.String({ pattern: ANNOTATION_KEY_PATTERN, maxLength: 253 }), Type.String({ maxLength: 4096 }), { maxProperties: 1024, additionalProperties: false })),
     uid: Type.Optional(Type.String({ maxLength: 64 })),
     resourceVersion: Type.Optional(Type.String({ maxLength: 32 })),
     createdAt: Type.Optional(Type.String({ maxLength: 64 })),
