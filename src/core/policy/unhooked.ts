@@ -38,8 +38,15 @@ export function restrictsNothing(program: NftProgram): boolean {
   return true;
 }
 
+/** Programs are replaced, never changed, once handed out: the answer for one is kept (the agent asks on every attach). */
+const kernelPrograms = new WeakMap<NftProgram, NftProgram>();
+
 /** What the kernel should hold for `program`: the program itself, or without its hooks when it restricts nothing. */
 export function kernelProgram(program: NftProgram): NftProgram {
-  if (!restrictsNothing(program)) return program;
-  return { ...program, chains: program.chains.filter((chain) => !chain.base) };
+  let kernel = kernelPrograms.get(program);
+  if (!kernel) {
+    kernel = restrictsNothing(program) ? { ...program, chains: program.chains.filter((chain) => !chain.base) } : program;
+    kernelPrograms.set(program, kernel);
+  }
+  return kernel;
 }
