@@ -17,6 +17,7 @@ const V = 'tenet.dev/v1';
 const TOTAL = 10_000;
 const CONCURRENCY = 32;
 const ALLOWED = new Set([400, 401, 403, 404, 413]);
+const OVERSIZED = 'oversized headers';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -257,6 +258,8 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
     },
     // Unknown methods on known routes.
     () => ({ method: pick(['OPTIONS', 'TRACE', 'PROPFIND', 'PURGE']), path: pick(['/api/v1/tenants', '/api/v1/tenants/a', '/healthz']), headers: headersFor(admin), label: 'odd method' }),
+    // Headers beyond Node's 16 KiB: its parser answers 431 before any route (the one status outside the list, on purpose).
+    () => ({ method: 'GET', path: '/api/v1/tenants', headers: { ...headersFor(admin), 'x-big': 'a'.repeat(16_384 + int(48_000)) }, label: OVERSIZED }),
   ];
 
   const statuses = new Map<number, number>();
@@ -274,7 +277,7 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
         continue;
       }
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      if (!ALLOWED.has(status)) unexpected.push(`${request.label} ${request.method} ${request.path.slice(0, 120)} -> ${status}`);
+      if (request.label === OVERSIZED ? status !== 431 : !ALLOWED.has(status)) unexpected.push(`${request.label} ${request.method} ${request.path.slice(0, 120)} -> ${status}`);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
