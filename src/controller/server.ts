@@ -58,6 +58,32 @@ const REASONS: Record<number, Reason> = {
   413: 'PayloadTooLarge',
 };
 
+/** How much of an oversized body is read (and dropped) before the 413 goes out; beyond it the connection is closed. */
+const DISCARD_LIMIT = 128 * 1024 * 1024;
+const DISCARD_MS = 10_000;
+
+function discardBody(raw: http.IncomingMessage, limit: number, ms: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      raw.removeListener('end', done);
+      raw.removeListener('error', done);
+      raw.removeListener('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > limit) done();
+    };
+    const timer = setTimeout(done, ms);
+    raw.on('data', onData).once('end', done).once('error', done).once('close', done);
+    raw.resume();
+  });
+}
+
 export async function buildControllerServer(options: ControllerServerOptions): Promise<ControllerServer> {
   const service = new ObjectService(options.store);
   await service.start();
@@ -93,13 +119,15 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseGuarded);
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseGuarded);
 
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     if (error instanceof ServiceError) return reply.code(error.status).send(error.toBody());
     const given = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
     // An unsupported Content-Type is just invalid input here (the API speaks JSON only).
     const status = given === 415 ? 400 : given;
     if (status >= 400 && status < 500) {
       const message = status === 413 ? `request body is larger than ${request.routeOptions.bodyLimit ?? BODY_LIMIT} bytes` : (error as Error).message;
+      // Answering while the client still writes makes it see a broken pipe instead of the 413: read the rest first (bounded).
+      if (status === 413) await discardBody(request.raw, DISCARD_LIMIT, DISCARD_MS);
       return reply.code(status).send({ error: { code: status, reason: REASONS[status] ?? 'Invalid', message, details: [] } });
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
