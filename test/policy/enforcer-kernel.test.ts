@@ -4,7 +4,7 @@
  * policy exists covered before its first packet (by element updates only), a resync after a lost
  * record that changes nothing, and per-rule hit counters.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildHostView } from '../../src/core/dataplane/host-view';
 import type { TenetObject } from '../../src/core/model/object';
@@ -50,16 +50,24 @@ function objects(hostName: string, endpoints: Array<{ name: string; ip: string; 
   return list as TenetObject[];
 }
 
-test('enforcer programs a real namespace: verdicts, established flows, new containers, resync, counters', async (t) => {
+type Ep = { name: string; ip: string; app: string };
+
+/** A router namespace (removed after the test) with a container per endpoint. */
+async function fixtureWith(t: TestContext, endpoints: Ep[]): Promise<PolicyFixture> {
   const fixture = new PolicyFixture('acme');
   t.after(() => fixture.cleanup());
   await fixture.start(GATEWAY);
+  for (const e of endpoints) await fixture.addEndpoint(e.name, e.ip, GATEWAY);
+  return fixture;
+}
+
+test('enforcer programs a real namespace: verdicts, established flows, new containers, resync, counters', async (t) => {
   const eps = [
     { name: 'web-1', ip: '10.70.0.2', app: 'web' },
     { name: 'other-1', ip: '10.70.0.3', app: 'other' },
     { name: 'db-1', ip: '10.70.0.4', app: 'db' },
   ];
-  for (const e of eps) await fixture.addEndpoint(e.name, e.ip, GATEWAY);
+  const fixture = await fixtureWith(t, eps);
   await fixture.listen('db-1', 'tcp', 5432);
   await fixture.listen('db-1', 'tcp', 22);
   await fixture.listen('web-1', 'tcp', 80);
@@ -148,14 +156,11 @@ async function trackedConnections(router: string): Promise<number> {
 }
 
 test('a namespace no policy restricts has no hooks and tracks nothing; the first restriction adds them; hand edits are repaired', async (t) => {
-  const fixture = new PolicyFixture('acme');
-  t.after(() => fixture.cleanup());
-  await fixture.start(GATEWAY);
   const eps = [
     { name: 'web-1', ip: '10.70.0.2', app: 'web' },
     { name: 'db-1', ip: '10.70.0.4', app: 'db' },
   ];
-  for (const e of eps) await fixture.addEndpoint(e.name, e.ip, GATEWAY);
+  const fixture = await fixtureWith(t, eps);
   await fixture.listen('db-1', 'tcp', 5432);
   await fixture.listen('db-1', 'tcp', 22);
   const enforcer = createPolicyEnforcer({ hostName: 'h1', netnsPrefix: fixture.prefix, log: () => undefined, readBackMs: 0 });
@@ -197,16 +202,13 @@ test('a namespace no policy restricts has no hooks and tracks nothing; the first
 });
 
 test('dispatch entries of deleted links are dropped by a reconcile pass, never by an attach or detach (each drop waits for RCU)', async (t) => {
-  const fixture = new PolicyFixture('acme');
-  t.after(() => fixture.cleanup());
-  await fixture.start(GATEWAY);
   const all = [
     { name: 'web-1', ip: '10.70.0.2', app: 'web' },
     { name: 'db-1', ip: '10.70.0.4', app: 'db' },
     { name: 'web-2', ip: '10.70.0.5', app: 'web' },
     { name: 'web-3', ip: '10.70.0.6', app: 'web' },
   ];
-  for (const e of all.slice(0, 3)) await fixture.addEndpoint(e.name, e.ip, GATEWAY);
+  const fixture = await fixtureWith(t, all.slice(0, 3));
   await fixture.listen('db-1', 'tcp', 5432);
   await fixture.listen('db-1', 'tcp', 22);
   const transactions: Transaction[] = [];
