@@ -5,7 +5,6 @@
  */
 import type { AttachResult } from '../agent/attach-protocol';
 import type { TenetClient } from '../client/api-client';
-import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { Network } from '../core/model/kinds/network';
 import { parseCidr, parseIp } from '../core/net/ip';
 import { SubnetPool } from '../core/ipam/subnet-pool';
@@ -152,11 +151,10 @@ export class DockerDriver {
       if (!parseIp(request.Address)) throw new DriverError(`invalid address ${request.Address}`);
       return { Address: withPrefix(request.Address) };
     }
-    const endpoints = await this.options.client.list<Endpoint>('Endpoint', { tenant: binding.tenant });
-    const used = endpoints.items
-      .filter((e) => e.spec.network === binding.network)
-      .flatMap((e) => [e.status?.ipv4, e.status?.ipv6, ...(e.spec.ips ?? [])])
-      .filter((ip): ip is string => typeof ip === 'string');
+    // Every taken address, from the controller's allocations: the endpoints this agent may list are only
+    // those of tenants it hosts, so a tenant's first container here collided with the other hosts' (409
+    // "already used by endpoint", and every retry proposed the same address again).
+    const used = await this.options.client.usedAddresses(binding.tenant, binding.network);
     const picked = this.picker.pick(`${binding.tenant}/${binding.network}`, [subnet], used, pool.family);
     if (!picked) throw new DriverError(`Tenet network ${binding.tenant}/${binding.network} has no free IPv${pool.family} address`);
     return { Address: withPrefix(picked.address) };

@@ -141,7 +141,14 @@ test('dual-stack Tenet network: the documented network create, then two docker r
   if (skip) return t.skip(skip);
   const c = host!.controller.client;
   await c.create({ apiVersion: 'tenet.dev/v1', kind: 'Network', metadata: { name: 'dual', tenant: 'acme' }, spec: { subnets: [{ cidr: '10.43.0.0/24' }, { cidr: 'fd43::/64' }] } } as never);
-  const dualEndpoints = async () => (await endpoints()).filter((e) => e.spec.network === 'dual');
+  const dualEndpoints = async () => (await endpoints()).filter((e) => e.spec.network === 'dual' && e.spec.host === host!.hostName);
+  // Endpoints of this tenant on another host, made before this host has any: the agent may not list
+  // them (agents see the endpoints of tenants they host), yet their addresses are taken.
+  for (const name of ['far-1', 'far-2']) {
+    await c.create({ apiVersion: 'tenet.dev/v1', kind: 'Endpoint', metadata: { name, tenant: 'acme' }, spec: { network: 'dual', host: 'far-away' } } as never);
+  }
+  const farAddresses = (await endpoints()).filter((e) => e.spec.host === 'far-away').flatMap((e) => [e.status?.ipv4, e.status?.ipv6]);
+  assert.equal(farAddresses.length, 4);
 
   // As docs/docker.md shows it: no --ipv6, no --ipam-opt.
   await docker(['network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '-o', 'tenant=acme', '-o', 'network=dual', 'tdual']);
@@ -153,6 +160,7 @@ test('dual-stack Tenet network: the documented network create, then two docker r
   assert.match(a, /^10\.43\.0\.\d+$/);
   assert.match(b, /^10\.43\.0\.\d+$/);
   assert.notEqual(a, b);
+  assert.ok(!farAddresses.includes(a) && !farAddresses.includes(b), 'no address of the other host was proposed');
   assert.deepEqual((await dualEndpoints()).map((e) => e.status?.ipv4).sort(), [a, b].sort(), 'Docker shows the Tenet addresses');
   await docker(['exec', '-d', 'db', 'nc', '-l', '-p', '7000', '-e', 'echo', 'hello-from-db']);
   assert.ok(await tcpReaches('da', b, 'hello-from-db'), 'TCP over IPv4');
@@ -184,4 +192,5 @@ test('dual-stack Tenet network: the documented network create, then two docker r
   await docker(['rm', '-f', 'd6a', 'd6b']);
   assert.deepEqual(await dualEndpoints(), []);
   await docker(['network', 'rm', 'tdual6']);
+  for (const name of ['far-1', 'far-2']) await c.delete('Endpoint', name, 'acme');
 });
