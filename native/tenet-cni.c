@@ -31,7 +31,8 @@
 #define MAX_REPLY (8 << 20)
 #define TIMEOUT_SECONDS 300
 
-static const char *const ENV_NAMES[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"};
+/* CONTAINERS_*: podman's configuration, which says where it keeps the container's labels (src/cni/podman.ts). */
+static const char *const ENV_NAMES[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF"};
 
 struct buf {
   char *data;
@@ -329,10 +330,15 @@ int main(void) {
   for (size_t i = 0; i < sizeof ENV_NAMES / sizeof ENV_NAMES[0]; i++) {
     const char *value = getenv(ENV_NAMES[i]);
     if (!value) continue;
-    /* x-cni-command, x-cni-containerid, ... (see headerName in src/cni/wire.ts) */
-    puts_buf(&req, "x-cni-");
-    for (const char *p = ENV_NAMES[i] + 4; *p; p++) {
+    /* x-cni-command, x-cni-containerid, x-containers-storage_conf: lower case, the first '_' a '-' (headerName in src/cni/wire.ts) */
+    puts_buf(&req, "x-");
+    int dashed = 0;
+    for (const char *p = ENV_NAMES[i]; *p; p++) {
       char lower = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+      if (lower == '_' && !dashed) {
+        lower = '-';
+        dashed = 1;
+      }
       put(&req, &lower, 1);
     }
     puts_buf(&req, ": ");
