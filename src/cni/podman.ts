@@ -44,9 +44,14 @@ export function tomlString(text: string, table: string, key: string): string | u
   return undefined;
 }
 
+const MAX_CONF_BYTES = 1 << 20;
+
+/** A configuration file's text; the path comes from the caller's environment, so only a small regular file is read (never a FIFO or /dev/zero). */
 function readText(file: string | undefined): string {
   if (!file) return '';
   try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile() || stat.size > MAX_CONF_BYTES) return '';
     return fs.readFileSync(file, 'utf8');
   } catch {
     return '';

@@ -24,6 +24,8 @@ test('the database path follows CONTAINERS_STORAGE_CONF (graphroot) and CONTAINE
     fs.writeFileSync(storage, '[storage]\ngraphroot = "relative/dir"\n');
     assert.equal(podmanDatabase({ CONTAINERS_STORAGE_CONF: storage, CONTAINERS_CONF: 'relative.conf' }), '/var/lib/containers/storage/libpod/bolt_state.db');
     assert.equal(tomlString('[engine]\nstatic_dir = "a\\"b"\n', 'engine', 'static_dir'), undefined, 'escapes are not guessed at');
+    // The paths come from the caller's environment: a device or a FIFO is not read (it would never end).
+    assert.equal(podmanDatabase({ CONTAINERS_STORAGE_CONF: '/dev/zero', CONTAINERS_CONF: '/dev/urandom' }), '/var/lib/containers/storage/libpod/bolt_state.db');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
