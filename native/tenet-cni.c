@@ -4,7 +4,8 @@
  * Why C and not TypeScript: a runtime starts this program once per CNI call, and Node.js alone
  * needs ~29 ms to start on our machines -- more than a whole reference bridge+host-local ADD
  * (~12 ms, RECIPES.md). This shim starts in well under a millisecond and does no CNI logic:
- * it carries the CNI_* environment and stdin to the long-running agent over its unix socket
+ * it carries the CNI_* environment (and podman's CONTAINERS_CONF / CONTAINERS_STORAGE_CONF) and stdin
+ * to the long-running agent over its unix socket
  * (POST /v1/cni, see src/cni/wire.ts), prints the agent's answer and exits with its code.
  * Everything else (parsing, validation, versions, results, errors) is in the TypeScript of src/cni.
  *
