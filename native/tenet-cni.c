@@ -4,12 +4,16 @@
  * Why C and not TypeScript: a runtime starts this program once per CNI call, and Node.js alone
  * needs ~29 ms to start on our machines -- more than a whole reference bridge+host-local ADD
  * (~12 ms, RECIPES.md). This shim starts in well under a millisecond and does no CNI logic:
- * it carries the CNI_* environment and stdin to the long-running agent over its unix socket
+ * it carries the CNI_* environment (and podman's CONTAINERS_CONF / CONTAINERS_STORAGE_CONF) and stdin
+ * to the long-running agent over its unix socket
  * (POST /v1/cni, see src/cni/wire.ts), prints the agent's answer and exits with its code.
  * Everything else (parsing, validation, versions, results, errors) is in the TypeScript of src/cni.
  *
- * The only things decided here: VERSION is answered locally (it must work without an agent),
- * and an unreachable agent becomes CNI error 11 "try again later" (50 for STATUS).
+ * The only things decided here: VERSION is answered locally (it must work without an agent);
+ * a configuration that is not a JSON object is error 6 and an unusable "agentSocket" error 7,
+ * both permanent and answered before any connection (without them the shim cannot even find
+ * its agent, and "try again later" would make a runtime retry a request that can never work);
+ * an unreachable agent becomes CNI error 11 "try again later" (50 for STATUS).
  * The agent socket is the top-level "agentSocket" of the configuration, else /run/tenet/agent.sock.
  */
 #include <errno.h>
@@ -28,7 +32,8 @@
 #define MAX_REPLY (8 << 20)
 #define TIMEOUT_SECONDS 300
 
-static const char *const ENV_NAMES[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"};
+/* CONTAINERS_*: podman's configuration, which says where it keeps the container's labels (src/cni/podman.ts). */
+static const char *const ENV_NAMES[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF"};
 
 struct buf {
   char *data;
@@ -67,9 +72,125 @@ static int read_plain_string(const char *p, const char *end, char *out, size_t c
 }
 
 /*
+ * A strict RFC 8259 validator (structure, strings, escapes, numbers, literals; bytes above
+ * 0x7f are taken as they come, as the agent's decoder does). Nesting is bounded so hostile
+ * input cannot exhaust the stack.
+ */
+#define MAX_DEPTH 512
+struct cursor {
+  const char *p, *end;
+};
+
+static void skip_ws(struct cursor *c) {
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')) c->p++;
+}
+
+static int is_hex(char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'); }
+static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static int json_string(struct cursor *c) {
+  if (c->p >= c->end || *c->p != '"') return -1;
+  c->p++;
+  while (c->p < c->end) {
+    unsigned char ch = (unsigned char)*c->p;
+    if (ch == '"') {
+      c->p++;
+      return 0;
+    }
+    if (ch < 0x20) return -1;
+    if (ch == '\\') {
+      if (++c->p >= c->end) return -1;
+      char e = *c->p;
+      if (e == 'u') {
+        for (int i = 1; i <= 4; i++)
+          if (c->p + i >= c->end || !is_hex(c->p[i])) return -1;
+        c->p += 4;
+      } else if (!strchr("\"\\/bfnrt", e) || e == '\0') return -1;
+    }
+    c->p++;
+  }
+  return -1;
+}
+
+static int json_number(struct cursor *c) {
+  if (c->p < c->end && *c->p == '-') c->p++;
+  if (c->p >= c->end || !is_digit(*c->p)) return -1;
+  if (*c->p == '0') c->p++;
+  else
+    while (c->p < c->end && is_digit(*c->p)) c->p++;
+  if (c->p < c->end && *c->p == '.') {
+    c->p++;
+    if (c->p >= c->end || !is_digit(*c->p)) return -1;
+    while (c->p < c->end && is_digit(*c->p)) c->p++;
+  }
+  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+    c->p++;
+    if (c->p < c->end && (*c->p == '+' || *c->p == '-')) c->p++;
+    if (c->p >= c->end || !is_digit(*c->p)) return -1;
+    while (c->p < c->end && is_digit(*c->p)) c->p++;
+  }
+  return 0;
+}
+
+static int json_value(struct cursor *c, int depth) {
+  skip_ws(c);
+  if (c->p >= c->end) return -1;
+  char ch = *c->p;
+  if (ch == '"') return json_string(c);
+  if (ch == '{' || ch == '[') {
+    if (depth >= MAX_DEPTH) return -1;
+    char close = ch == '{' ? '}' : ']';
+    c->p++;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == close) {
+      c->p++;
+      return 0;
+    }
+    for (;;) {
+      if (ch == '{') {
+        skip_ws(c);
+        if (json_string(c) != 0) return -1;
+        skip_ws(c);
+        if (c->p >= c->end || *c->p != ':') return -1;
+        c->p++;
+      }
+      if (json_value(c, depth + 1) != 0) return -1;
+      skip_ws(c);
+      if (c->p >= c->end) return -1;
+      if (*c->p == close) {
+        c->p++;
+        return 0;
+      }
+      if (*c->p != ',') return -1;
+      c->p++;
+    }
+  }
+  static const char *const literals[] = {"true", "false", "null"};
+  for (size_t i = 0; i < 3; i++) {
+    size_t n = strlen(literals[i]);
+    if ((size_t)(c->end - c->p) >= n && memcmp(c->p, literals[i], n) == 0) {
+      c->p += n;
+      return 0;
+    }
+  }
+  return json_number(c);
+}
+
+/* 0 when the whole text is one JSON object (surrounding whitespace aside). */
+static int json_object_document(const char *json, size_t len) {
+  struct cursor c = {json, json + len};
+  skip_ws(&c);
+  if (c.p >= c.end || *c.p != '{') return -1;
+  if (json_value(&c, 0) != 0) return -1;
+  skip_ws(&c);
+  return c.p == c.end ? 0 : -1;
+}
+
+/*
  * Finds a top-level string member of the configuration object without a JSON library:
  * walks the text tracking string state and nesting depth, so a key of the same name inside
- * prevResult or args is never taken. Returns 0 and fills out when found.
+ * prevResult or args is never taken. Returns 0 and fills out when found, -1 when the key is
+ * absent, -2 when it is present but not a plain string that fits.
  */
 static int top_level_string(const char *json, size_t len, const char *key, char *out, size_t cap) {
   const char *p = json, *end = json + len;
@@ -89,8 +210,8 @@ static int top_level_string(const char *json, size_t len, const char *key, char 
         if (q < end && *q == ':') {
           q++;
           while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) q++;
-          if (q < end && *q == '"') return read_plain_string(q + 1, end, out, cap);
-          return -1;
+          if (q < end && *q == '"' && read_plain_string(q + 1, end, out, cap) == 0) return 0;
+          return -2;
         }
       }
       continue;
@@ -183,9 +304,12 @@ int main(void) {
     return 0;
   }
 
+  if (json_object_document(in.data, in.len) != 0) return fail(version, 6, "failed to decode network configuration", "stdin is not a JSON object");
   char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-  /* A malformed or too long agentSocket falls back to the default; the agent then rejects the configuration with error 7. */
-  if (top_level_string(in.data, in.len, "agentSocket", socket_path, sizeof socket_path) != 0 || socket_path[0] != '/') strcpy(socket_path, DEFAULT_SOCKET);
+  int found_socket = top_level_string(in.data, in.len, "agentSocket", socket_path, sizeof socket_path);
+  if (found_socket == -1) strcpy(socket_path, DEFAULT_SOCKET);
+  else if (found_socket != 0 || socket_path[0] != '/')
+    return fail(version, 7, "invalid network configuration", "agentSocket must be an absolute path of at most 107 bytes, without escapes");
   int is_status = command && strcmp(command, "STATUS") == 0;
 
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -207,10 +331,15 @@ int main(void) {
   for (size_t i = 0; i < sizeof ENV_NAMES / sizeof ENV_NAMES[0]; i++) {
     const char *value = getenv(ENV_NAMES[i]);
     if (!value) continue;
-    /* x-cni-command, x-cni-containerid, ... (see headerName in src/cni/wire.ts) */
-    puts_buf(&req, "x-cni-");
-    for (const char *p = ENV_NAMES[i] + 4; *p; p++) {
+    /* x-cni-command, x-cni-containerid, x-containers-storage_conf: lower case, the first '_' a '-' (headerName in src/cni/wire.ts) */
+    puts_buf(&req, "x-");
+    int dashed = 0;
+    for (const char *p = ENV_NAMES[i]; *p; p++) {
       char lower = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+      if (lower == '_' && !dashed) {
+        lower = '-';
+        dashed = 1;
+      }
       put(&req, &lower, 1);
     }
     puts_buf(&req, ": ");

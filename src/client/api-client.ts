@@ -101,6 +101,12 @@ export class TenetClient {
     }
   }
 
+  /** Every address allocated in a network (GET .../networks/N/addresses), whoever holds it. */
+  async usedAddresses(tenant: string, network: string): Promise<string[]> {
+    const body = (await this.request('GET', `${TenetClient.path('Network', tenant, network)}/addresses`)) as { addresses: string[] };
+    return body.addresses;
+  }
+
   async create<T extends TenetObject>(object: T): Promise<T> {
     return (await this.request('POST', TenetClient.path(object.kind, object.metadata.tenant), object)) as T;
   }

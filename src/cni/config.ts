@@ -36,7 +36,7 @@ export interface TenetNetConf {
 
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
 /** sockaddr_un holds 108 bytes including the terminating NUL. */
-const MAX_SOCKET_PATH = 107;
+export const MAX_SOCKET_PATH = 107;
 
 export type Json = Record<string, unknown>;
 

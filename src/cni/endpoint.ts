@@ -8,10 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import { AttachClient } from './attach-client';
 import type { AttachApi } from './attach-api';
 import { runCni, type CniDeps } from './handler';
+import { podmanLabels } from './podman';
 import { CNI_CONTENT_TYPE, CNI_PATH, decodeInvocation, MAX_STDIN_BYTES, outcomeHeaders } from './wire';
 
 export function cniDeps(attach: AttachApi): CniDeps {
-  return { attach, netnsExists: (path) => fs.existsSync(path) };
+  return { attach, netnsExists: (path) => fs.existsSync(path), containerLabels: (containerId, env) => podmanLabels(containerId, env) };
 }
 
 /** Deps that reach the attach API through the agent's own socket, exactly as any other client. */

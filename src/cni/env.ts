@@ -13,9 +13,12 @@ export interface CniEnv {
   CNI_IFNAME?: string;
   CNI_ARGS?: string;
   CNI_PATH?: string;
+  /** podman's configuration files, when not in /etc/containers: they say where its database is (podman.ts). */
+  CONTAINERS_CONF?: string;
+  CONTAINERS_STORAGE_CONF?: string;
 }
 
-export const ENV_NAMES = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'] as const;
+export const ENV_NAMES = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH', 'CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF'] as const;
 
 export interface AttachmentParams {
   containerId: string;

@@ -25,6 +25,8 @@ export interface CniDeps {
   attach: AttachApi;
   /** Whether a netns path exists where the agent runs. */
   netnsExists(path: string): boolean;
+  /** Labels the container runtime keeps for this container where it passes none to CNI (podman.ts). */
+  containerLabels?(containerId: string, env: CniEnv): Promise<Record<string, string> | undefined>;
 }
 
 export async function runCni(invocation: CniInvocation, deps: CniDeps): Promise<CniOutcome> {
@@ -61,7 +63,7 @@ function versionReply(stdin: string): CniOutcome {
 async function dispatch(command: Exclude<CniCommand, 'VERSION'>, conf: TenetNetConf, env: CniEnv, deps: CniDeps): Promise<CniOutcome> {
   switch (command) {
     case 'ADD':
-      return add(conf, attachmentParams(env, command), deps);
+      return add(conf, attachmentParams(env, command), deps, env);
     case 'DEL':
       return del(attachmentParams(env, command), deps);
     case 'CHECK':
@@ -79,8 +81,8 @@ function requireNetns(params: AttachmentParams, deps: CniDeps): void {
   }
 }
 
-async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps): Promise<CniOutcome> {
-  const request = attachRequest(conf, params);
+async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps, env: CniEnv): Promise<CniOutcome> {
+  const request = attachRequest(conf, params, (await deps.containerLabels?.(params.containerId, env)) ?? {});
   requireNetns(params, deps);
   const existing = (await deps.attach.attachments()).find((a) => a.containerId === params.containerId && a.ifName === params.ifName);
   if (existing) {

@@ -22,7 +22,8 @@ export function cniAttacher(conf: TenetNetConf): string {
   return `cni/${conf.name}`;
 }
 
-export function attachRequest(conf: TenetNetConf, params: AttachmentParams): AttachRequest {
+/** `containerLabels`: what the runtime keeps for the container itself (podman's --label); every other runtime-supplied source wins over it. */
+export function attachRequest(conf: TenetNetConf, params: AttachmentParams, containerLabels: Record<string, string> = {}): AttachRequest {
   const request: AttachRequest = {
     containerId: params.containerId,
     netns: params.netns,
@@ -31,7 +32,7 @@ export function attachRequest(conf: TenetNetConf, params: AttachmentParams): Att
     network: conf.network,
     attachedBy: cniAttacher(conf),
   };
-  const labels = runtimeLabels(conf, params);
+  const labels = runtimeLabels(conf, params, containerLabels);
   // The operator's labels in the configuration win over anything a runtime passes per container:
   // policy is written against them, so a container must not be able to relabel itself.
   Object.assign(labels, conf.labels);
@@ -51,11 +52,12 @@ export function attachRequest(conf: TenetNetConf, params: AttachmentParams): Att
  * Runtime-provided labels are optional metadata (CONVENTIONS.md, "args"): a label that does not
  * fit Tenet's label rules is dropped rather than failing the container.
  */
-function runtimeLabels(conf: TenetNetConf, params: AttachmentParams): Record<string, string> {
+function runtimeLabels(conf: TenetNetConf, params: AttachmentParams, containerLabels: Record<string, string>): Record<string, string> {
   const labels: Record<string, string> = {};
   const put = (key: unknown, value: unknown) => {
     if (typeof key === 'string' && typeof value === 'string' && LABEL_KEY_REGEX.test(key) && LABEL_VALUE_REGEX.test(value)) labels[key] = value;
   };
+  for (const [key, value] of Object.entries(containerLabels)) put(key, value);
   const podNamespace = params.args.get('K8S_POD_NAMESPACE');
   const podName = params.args.get('K8S_POD_NAME');
   if (podNamespace) put(POD_NAMESPACE_LABEL, podNamespace);

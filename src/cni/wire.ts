@@ -1,7 +1,8 @@
 /**
  * The wire format between the native shim (native/tenet-cni.c) and the agent's CNI endpoint:
  *   POST /v1/cni, Content-Type: application/x-tenet-cni, body = the runtime's stdin verbatim,
- *   one header per CNI_* variable (x-cni-command, x-cni-containerid, ...), each value
+ *   one header per CNI_* variable (x-cni-command, x-cni-containerid, ...) and per podman configuration
+ *   variable (x-containers-conf, x-containers-storage_conf; see podman.ts), each value
  *   percent-encoded byte by byte outside printable ASCII so any environment survives HTTP.
  *   Answer: 200, x-cni-exit-code: N, body = what the plugin prints on stdout.
  * Kept this small so the C side stays a few dozen lines with no JSON writer.

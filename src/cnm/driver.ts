@@ -5,7 +5,6 @@
  */
 import type { AttachResult } from '../agent/attach-protocol';
 import type { TenetClient } from '../client/api-client';
-import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { Network } from '../core/model/kinds/network';
 import { parseCidr, parseIp } from '../core/net/ip';
 import { SubnetPool } from '../core/ipam/subnet-pool';
@@ -117,16 +116,16 @@ export class DockerDriver {
       const gateway = `${gatewayOf(subnet)}/${parseCidr(subnet.cidr)!.prefix}`;
       return { PoolID: knownPoolId(target.tenant, target.network, v6), Pool: subnet.cidr, Data: { [GATEWAY_ADDRESS_TYPE]: gateway } };
     }
-    if (v6) throw new DriverError('IPv6 pools need --ipam-opt tenant=T --ipam-opt network=N');
-    // Docker asks for the pool before it passes -o tenant/network to CreateNetwork: hand out a placeholder.
+    // Docker asks for the pool before it passes -o tenant/network to CreateNetwork: hand out a placeholder
+    // (one per family: `--ipv6` asks twice), bound to the Tenet network when CreateNetwork names it.
     let token = '';
     for (let attempt = 0; attempt < 16 && !token; attempt++) {
       const candidate = shortHash(`${Date.now()}-${Math.random()}`, 4);
       if (!(await this.bindings.hasPool(candidate))) token = candidate;
     }
     if (!token) throw new DriverError('no free placeholder pool');
-    const placeholder = placeholderPool(token);
-    return { PoolID: pendingPoolId(token, false), Pool: placeholder.pool, Data: { [GATEWAY_ADDRESS_TYPE]: placeholder.gateway } };
+    const placeholder = placeholderPool(token, v6);
+    return { PoolID: pendingPoolId(token, v6), Pool: placeholder.pool, Data: { [GATEWAY_ADDRESS_TYPE]: placeholder.gateway } };
   }
 
   private async releasePool(body: Json): Promise<Json> {
@@ -139,26 +138,26 @@ export class DockerDriver {
     const pool = parsePoolId(request.PoolID);
     const gatewayRequest = request.Options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE;
     // A pending pool is not bound before CreateNetwork; its gateway is the placeholder's.
-    if (pool.kind === 'pending' && gatewayRequest) return { Address: placeholderPool(pool.token).gateway };
+    if (pool.kind === 'pending' && gatewayRequest) return { Address: placeholderPool(pool.token, pool.family === 6).gateway };
     const binding = pool.kind === 'known' ? { tenant: pool.tenant, network: pool.network, labels: {} } : await this.bindings.pool(pool.token);
     const network = await this.tenetNetwork(binding.tenant, binding.network);
     const subnet = network.spec.subnets.find((s) => parseCidr(s.cidr)?.family === pool.family);
     if (!subnet) throw new DriverError(`Tenet network ${binding.tenant}/${binding.network} has no IPv${pool.family} subnet`);
     const prefix = parseCidr(subnet.cidr)!.prefix;
     if (gatewayRequest) return { Address: `${gatewayOf(subnet)}/${prefix}` };
+    const withPrefix = (address: string) => (pool.family === 6 ? v6Address(address) : `${address}/${prefix}`);
     if (request.Address) {
       // docker run --ip: checked for real when the endpoint attaches.
       if (!parseIp(request.Address)) throw new DriverError(`invalid address ${request.Address}`);
-      return { Address: `${request.Address}/${prefix}` };
+      return { Address: withPrefix(request.Address) };
     }
-    const endpoints = await this.options.client.list<Endpoint>('Endpoint', { tenant: binding.tenant });
-    const used = endpoints.items
-      .filter((e) => e.spec.network === binding.network)
-      .flatMap((e) => [e.status?.ipv4, e.status?.ipv6, ...(e.spec.ips ?? [])])
-      .filter((ip): ip is string => typeof ip === 'string');
+    // Every taken address, from the controller's allocations: the endpoints this agent may list are only
+    // those of tenants it hosts, so a tenant's first container here collided with the other hosts' (409
+    // "already used by endpoint", and every retry proposed the same address again).
+    const used = await this.options.client.usedAddresses(binding.tenant, binding.network);
     const picked = this.picker.pick(`${binding.tenant}/${binding.network}`, [subnet], used, pool.family);
     if (!picked) throw new DriverError(`Tenet network ${binding.tenant}/${binding.network} has no free IPv${pool.family} address`);
-    return { Address: `${picked.address}/${picked.prefix}` };
+    return { Address: withPrefix(picked.address) };
   }
 
   private async releaseAddress(body: Json): Promise<Json> {
@@ -175,7 +174,7 @@ export class DockerDriver {
     const binding = bindingFromNetworkOptions(request.Options);
     await this.tenetNetwork(binding.tenant, binding.network);
     const entries: Record<string, NetworkBinding> = { [bindingAnnotation(networkId)]: binding };
-    for (const data of request.IPv4Data ?? []) {
+    for (const data of [...(request.IPv4Data ?? []), ...(request.IPv6Data ?? [])]) {
       const token = tokenOfPlaceholder(data.Pool);
       if (token) entries[pendingAnnotation(token)] = binding;
       else if (data.Pool) {
@@ -228,11 +227,14 @@ export class DockerDriver {
       throw error;
     }
     this.options.log?.('docker endpoint attached', { endpointId: endpointId.slice(0, 12), endpoint: result.endpoint, addresses: result.addresses.map((a) => a.address) });
+    // Docker sets on the container what its IPAM handed out. An address family Docker did not ask for
+    // (a dual-stack Tenet network under a Docker network without --ipv6) is still the endpoint's in
+    // Tenet: report it, so the container has it and Join's gateway of that family has a route.
     const iface: Json = {};
-    if (!request.Interface?.Address) {
-      const v4 = result.addresses.find((a) => a.family === 4);
-      if (v4) iface.Address = v4.address;
-    }
+    const v4 = result.addresses.find((a) => a.family === 4);
+    const v6 = result.addresses.find((a) => a.family === 6);
+    if (!request.Interface?.Address && v4) iface.Address = v4.address;
+    if (!request.Interface?.AddressIPv6 && v6) iface.AddressIPv6 = v6Address(v6.address);
     if (!mac) iface.MacAddress = result.mac;
     return Object.keys(iface).length > 0 ? { Interface: iface } : {};
   }
@@ -251,11 +253,18 @@ export class DockerDriver {
     if (!(await linkExists(ifName))) throw new DriverError(`endpoint ${endpointId.slice(0, 12)} has no interface ${ifName}; remove and recreate the container`);
     const network = await this.tenetNetwork(binding.tenant, binding.network);
     const answer: Json = { InterfaceName: { SrcName: ifName, DstPrefix: 'eth' }, DisableGatewayService: true };
+    const staticRoutes: Json[] = [];
     for (const subnet of network.spec.subnets) {
-      const family = parseCidr(subnet.cidr)?.family;
-      if (family === 4) answer.Gateway = gatewayOf(subnet);
-      if (family === 6) answer.GatewayIPv6 = gatewayOf(subnet);
+      const cidr = parseCidr(subnet.cidr);
+      if (cidr?.family === 4) answer.Gateway = gatewayOf(subnet);
+      if (cidr?.family === 6) {
+        const gateway = gatewayOf(subnet);
+        answer.GatewayIPv6 = gateway;
+        // The container's IPv6 address is a /128 (see v6Address): the gateway is on-link through this route only.
+        staticRoutes.push({ Destination: `${gateway}/128`, RouteType: ROUTE_CONNECTED });
+      }
     }
+    if (staticRoutes.length > 0) answer.StaticRoutes = staticRoutes;
     return answer;
   }
 
@@ -281,6 +290,20 @@ export class DockerDriver {
     const match = matches[0];
     return match ? { tenant: match.metadata.tenant ?? '', network: match.metadata.name } : undefined;
   }
+}
+
+/** libnetwork's types.CONNECTED: a route on the interface without a gateway. */
+const ROUTE_CONNECTED = 1;
+
+/**
+ * The IPv6 address Docker puts on the container: a /128. With the subnet's prefix Docker adds an
+ * on-link route for the whole subnet and the container solicits same-subnet peers itself; the host
+ * end answers ARP for any address (proxy_arp) but NDP only for addresses it has a proxy entry for
+ * (the gateway), so IPv6 peers were unreachable. A /128 sends everything to the gateway, as Tenet's
+ * own attach does (noprefixroute).
+ */
+function v6Address(address: string): string {
+  return `${address.split('/')[0]}/128`;
 }
 
 function gatewayOf(subnet: { cidr: string; gateway?: string }): string {

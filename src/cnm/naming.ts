@@ -96,16 +96,23 @@ export function parsePoolId(poolId: unknown): ParsedPool {
 }
 
 /**
- * A pending pool stands in with a distinct /24 of 240.0.0.0/4 (reserved, never routed) so that
+ * A pending pool stands in with a distinct /24 of 240.0.0.0/4 (reserved, never routed), or for
+ * IPv6 a distinct /64 of the documentation prefix 2001:db8::/32 (never routed either), so that
  * CreateNetwork, which reports the pool by its subnet only, can be matched to it.
  */
-export function placeholderPool(token: string): { pool: string; gateway: string } {
+export function placeholderPool(token: string, v6 = false): { pool: string; gateway: string } {
+  // Canonical text (no leading zeros; the token's group is followed by a non-zero one so that "::"
+  // never swallows it), as Docker echoes the pool back in CreateNetwork.
+  const group = Number.parseInt(token, 16).toString(16);
+  if (v6) return { pool: `2001:db8:${group}:240::/64`, gateway: `2001:db8:${group}:240::1/64` };
   const a = Number.parseInt(token.slice(0, 2), 16);
   const b = Number.parseInt(token.slice(2, 4), 16);
   return { pool: `240.${a}.${b}.0/24`, gateway: `240.${a}.${b}.1/24` };
 }
 
 export function tokenOfPlaceholder(pool: string | undefined): string | undefined {
+  const v6 = /^2001:db8:([0-9a-f]{1,4}):240::\/64$/.exec(pool ?? '');
+  if (v6) return v6[1].padStart(4, '0');
   const match = /^240\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(pool ?? '');
   if (!match) return undefined;
   return [match[1], match[2]].map((n) => Number(n).toString(16).padStart(2, '0')).join('');

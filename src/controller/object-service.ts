@@ -130,6 +130,18 @@ export class ObjectService {
     return decodeObject(kv);
   }
 
+  /**
+   * The addresses allocated in one network, whoever holds them. Clients that must propose an address
+   * before Tenet allocates (Docker's IPAM asks first) need every taken one, including those of endpoints
+   * they may not read (an agent sees only the endpoints of tenants it hosts).
+   */
+  async usedAddresses(tenant: string, network: string): Promise<{ addresses: string[]; revision: number }> {
+    await this.get('Network', tenant, network);
+    const prefix = ipamNetworkPrefix(tenant, network);
+    const listed = await this.store.range(prefix);
+    return { addresses: listed.items.map((kv) => kv.key.slice(prefix.length)), revision: listed.revision };
+  }
+
   async list(kind: KindName, options: { tenant?: string; labelSelector?: string } = {}): Promise<{ items: TenetObject[]; revision: number }> {
     const info = kindInfo(kind)!;
     const selector = parseSelectorParam(options.labelSelector);

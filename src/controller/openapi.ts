@@ -100,6 +100,21 @@ export function buildOpenApi(): Json {
         responses: { 200: answer('status replaced', ref), 400: answer('invalid'), 404: answer('not found') },
       },
     };
+    if (info.kind === 'Network') {
+      paths[`${item}/addresses`] = {
+        get: {
+          operationId: 'listNetworkAddresses',
+          parameters: itemParams,
+          responses: {
+            200: {
+              description: 'every address allocated in the network, whoever holds it',
+              content: { 'application/json': { schema: { type: 'object', properties: { kind: { const: 'AddressList' }, addresses: { type: 'array', items: { type: 'string' } } } } } },
+            },
+            404: answer('not found'),
+          },
+        },
+      };
+    }
   }
   const anyObject = { oneOf: KINDS.map((k) => ({ $ref: `#/components/schemas/${k.kind}` })) };
   const kindsQuery = { name: 'kinds', in: 'query', required: true, description: 'comma-separated kinds, e.g. Tenant,Network,Endpoint', schema: { type: 'string' } };

@@ -53,6 +53,50 @@ test('without an agent: error 11, and 50 for STATUS', async () => {
   }
 });
 
+test('malformed configuration: permanent error 6 (decode) or 7 (agentSocket), never 11, answered by the shim itself', async () => {
+  const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0' };
+  const undecodable = [
+    '',
+    '   ',
+    '{"cniVersion": "1.0.0", "name": "n", ',
+    '[{"cniVersion": "1.0.0"}]',
+    'null',
+    '"text"',
+    '{"cniVersion": "1.0.0"} {"x": 1}',
+    '{"cniVersion": "1.0.0", "name": tru}',
+    '{"cniVersion": "1.0.0", "name": "a\u0001b"}',
+    '{"cniVersion": "1.0.0", "name": "bad escape \\q"}',
+    '{"cniVersion": "1.0.0", "mtu": 01}',
+    '{"cniVersion": "1.0.0", "mtu": 1.}',
+    '{"cniVersion": "1.0.0",}',
+    '{"cniVersion" "1.0.0"}',
+    `{"cniVersion": "1.0.0", "args": ${'['.repeat(100000)}}`,
+  ];
+  const badSocket = [
+    '{"cniVersion": "1.0.0", "name": "n", "type": "tenet", "agentSocket": 42}',
+    '{"cniVersion": "1.0.0", "name": "n", "type": "tenet", "agentSocket": "run/agent.sock"}',
+    `{"cniVersion": "1.0.0", "name": "n", "type": "tenet", "agentSocket": "/${'a'.repeat(120)}"}`,
+  ];
+  const expectCodes = async (): Promise<void> => {
+    for (const shim of shims()) {
+      for (const stdin of undecodable) {
+        const out = await runPlugin(shim, env, stdin);
+        assert.deepEqual([out.exitCode, out.json?.code, out.json?.msg], [1, 6, 'failed to decode network configuration'], `${shim} ${JSON.stringify(stdin.slice(0, 80))}: ${out.stdout}`);
+      }
+      for (const stdin of badSocket) {
+        const out = await runPlugin(shim, env, stdin);
+        assert.deepEqual([out.exitCode, out.json?.code], [1, 7], `${shim} ${stdin.slice(0, 80)}: ${out.stdout}`);
+        assert.equal(out.json?.cniVersion, '1.0.0');
+      }
+      // Well-formed JSON with nested and escaped content is not refused by the shim: it goes on to the agent.
+      const fine = await runPlugin(shim, env, '{"cniVersion": "1.0.0", "name": "n\\u00e9\\"", "x": [1, -2.5e3, true, false, null, {"a": []}], "agentSocket": "/nonexistent/agent.sock"}');
+      assert.deepEqual([fine.exitCode, fine.json?.code], [1, 11], fine.stdout);
+    }
+  };
+  // No agent at the default socket: the case that answered 11. (With an agent, see the `bad` case below.)
+  await expectCodes();
+});
+
 test('ADD, CHECK, DEL and errors travel through the shims unchanged', async () => {
   await withServer(async (socket, fake, netns) => {
     for (const [i, shim] of shims().entries()) {
@@ -72,7 +116,7 @@ test('ADD, CHECK, DEL and errors travel through the shims unchanged', async () =
       const twice = await runPlugin(shim, env, stdin);
       assert.deepEqual([twice.exitCode, twice.json?.code], [1, 101]);
       const bad = await runPlugin(shim, env, '{"cniVersion": "1.0.0", "agentSocket": "' + socket + '", ');
-      // Truncated JSON still names the socket at top level, so the agent reports the decode error.
+      // Truncated JSON is refused by the shim itself, agent or not.
       assert.deepEqual([bad.exitCode, bad.json?.code], [1, 6]);
       const del = await runPlugin(shim, { ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, stdin);
       assert.deepEqual([del.exitCode, del.stdout], [0, '']);

@@ -11,6 +11,8 @@ import type { TenetObject } from '../../src/core/model/object';
 import { stagingNamespaceName } from '../../src/cnm/server';
 import { createNetwork, startAgentHost, type AgentHost } from '../cni/agent-host';
 import { run } from '../runtimes/runtime-helpers';
+import { TenetClient } from '../../src/client/api-client';
+import type { ApiError } from '../../src/client/errors';
 
 let host: AgentHost;
 const NID = 'a'.repeat(60) + '0001';
@@ -124,4 +126,23 @@ test('a network, an endpoint and its lifecycle; bindings survive an agent restar
   const left = Object.keys(await annotations()).filter((k) => k.startsWith('docker.tenet.dev/'));
   assert.deepEqual(left, [], 'network rm and ReleasePool drop every binding');
   assert.match((await call('/NetworkDriver.Join', { NetworkID: NID, EndpointID: EID })).Err, /not a Tenet network/);
+});
+
+test('the used-address list the IPAM side proposes from: every allocation, readable by agents, not by other tenants', async () => {
+  const admin = host.controller.client;
+  await createNetwork(host.controller, 'other', 'net', '10.45.0.0/24');
+  // Another host's endpoint of a tenant this host does not host: its agent cannot list it, but its address is taken.
+  await admin.create({ apiVersion: 'tenet.dev/v1', kind: 'Endpoint', metadata: { name: 'far', tenant: 'other' }, spec: { network: 'net', host: 'far-away' } } as never);
+  const far = await admin.get<Endpoint>('Endpoint', 'far', 'other');
+  const token = async (body: Record<string, string>) => ((await admin.request('POST', '/api/v1/tokens', body)) as { token: string }).token;
+  const as = async (body: Record<string, string>) => new TenetClient({ servers: [host.controller.url], token: await token(body) });
+  const agent = await as({ role: 'agent', host: host.hostName });
+  assert.deepEqual((await agent.list<Endpoint>('Endpoint', { tenant: 'other' })).items, [], 'the agent lists no endpoint of a tenant it does not host');
+  assert.deepEqual(await agent.usedAddresses('other', 'net'), [far.status!.ipv4]);
+  assert.deepEqual(await admin.usedAddresses('other', 'net'), [far.status!.ipv4]);
+  const viewer = await as({ role: 'viewer', tenant: 'acme' });
+  await assert.rejects(viewer.usedAddresses('other', 'net'), (e: ApiError) => e.status === 403 || e.status === 404);
+  await assert.rejects(admin.usedAddresses('other', 'nope'), (e: ApiError) => e.status === 404);
+  await admin.delete('Endpoint', 'far', 'other');
+  assert.deepEqual(await admin.usedAddresses('other', 'net'), []);
 });

@@ -11,6 +11,9 @@ import {
   tokenOfPlaceholder,
 } from '../../src/cnm/naming';
 import { AddressPicker } from '../../src/cnm/address-picker';
+import { formatCidr, parseCidr } from '../../src/core/net/ip';
+
+const canonicalCidrText = (text: string) => formatCidr(parseCidr(text)!);
 
 const EID = 'f9c4ea69b8e657ca9fdb22f9bdff0f62cce78f9a47cc83a1813d756bd5cb2247';
 
@@ -30,6 +33,10 @@ test('pool ids round-trip and placeholders map back to their token', () => {
     const placeholder = placeholderPool(token);
     assert.match(placeholder.pool, /^240\.\d+\.\d+\.0\/24$/);
     assert.equal(tokenOfPlaceholder(placeholder.pool), token);
+    const v6 = placeholderPool(token, true);
+    assert.match(v6.pool, /^2001:db8:[0-9a-f]{1,4}:240::\/64$/);
+    assert.equal(canonicalCidrText(v6.pool), v6.pool, 'canonical, as Docker echoes it');
+    assert.equal(tokenOfPlaceholder(v6.pool), token);
   }
   assert.equal(tokenOfPlaceholder('10.0.0.0/24'), undefined);
 });

@@ -67,5 +67,6 @@ test('Kubernetes import: policyTypes defaulting, empty peers, long names, proble
   assert.equal(validateObject(p).ok, true, validateObject(p).problems.join('; '));
   assert.equal(result.globalPolicies.length, 0);
   assert.equal(result.problems.length, 3, result.problems.join('\n'));
-  assert.deepEqual(result.scopes.map((s) => s.metadata.labels), [{ 'kubernetes.io/metadata.name': 'team' }]);
+  assert.deepEqual(result.scopes, [], 'no Namespace object: no scope whose labels the import decides');
+  assert.deepEqual(result.referencedScopes.map((s) => s.metadata.labels), [{ 'kubernetes.io/metadata.name': 'team' }]);
 });

@@ -1,7 +1,8 @@
 /**
  * podman (CNI backend, runc, local busybox image; RECIPES.md) on two lab hosts, with conflists from
  * `tenet lab cni-conf`: the containers get Tenet addresses, talk across hosts (VXLAN), podman's
- * --ip/--mac-address arrive, and `podman rm` frees the addresses.
+ * --ip/--mac-address arrive, `podman run --label` reaches the endpoint's labels and policy, and
+ * `podman rm` frees the addresses.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,6 +52,7 @@ before(async () => {
     ['role-web', 'h1', { role: 'web' }],
     ['role-other', 'h1', { role: 'other' }],
     ['role-db', 'h2', { role: 'db' }],
+    ['plain-h1', 'h1', {}],
   ];
   for (const [name, host, labels] of conflists) {
     const { stdout } = await run(process.execPath, [CLI, 'lab', 'cni-conf', '--name', labName, '--host', host, '--tenant', 'acme', '--network', 'web', '--name-as', name]);
@@ -161,4 +163,46 @@ test('a policy on CNI labels blocks and allows podman containers as tenet explai
   assert.ok(allowed, 'the data plane allows web -> db');
   assert.equal(await reaches(p, 'cother', dbIp), false, 'and keeps blocking other -> db');
   await p.run(['rm', '-f', '-t', '0', 'cweb', 'cother', 'cdb'], 120_000);
+});
+
+test('podman run --label reaches the endpoint: a policy on it allows app=x and denies app=y, and cannot override the conflist', async (t) => {
+  if (skip) return t.skip(skip);
+  const p = podman!;
+  await p.run(['run', '-d', '--name', 'ldb', '--network', 'role-db', 'localhost/bb', 'sleep', '600'], 120_000);
+  await p.run(['run', '-d', '--name', 'lx', '--label', 'app=x', '--network', 'plain-h1', 'localhost/bb', 'sleep', '600'], 120_000);
+  await p.run(['run', '-d', '--name', 'ly', '--label', 'app=y', '--network', 'plain-h1', 'localhost/bb', 'sleep', '600'], 120_000);
+  // A container labelled by its runner as what the operator's conflist says it is not.
+  await p.run(['run', '-d', '--name', 'lz', '--label', 'role=web', '--network', 'role-other', 'localhost/bb', 'sleep', '600'], 120_000);
+  const idOf = async (name: string) => (await p.run(['inspect', '-f', '{{.Id}}', name])).trim();
+  const byContainer = new Map((await endpoints()).map((e) => [e.spec.containerId ?? '', e]));
+  const labelsOf = async (name: string) => byContainer.get(await idOf(name))?.metadata.labels;
+  // podman also passes the container's name as K8S_POD_NAME.
+  assert.deepEqual(await labelsOf('lx'), { app: 'x', 'io.kubernetes.pod.name': 'lx' }, 'podman run --label app=x is on the endpoint');
+  assert.deepEqual(await labelsOf('ly'), { app: 'y', 'io.kubernetes.pod.name': 'ly' });
+  assert.deepEqual(await labelsOf('lz'), { role: 'other', 'io.kubernetes.pod.name': 'lz' }, "the conflist's labels win over the container's");
+
+  const dbIp = (await p.run(['inspect', '-f', '{{(index .NetworkSettings.Networks "role-db").IPAddress}}', 'ldb'])).trim();
+  await p.run(['exec', '-d', 'ldb', 'sh', '-c', 'while true; do nc -l -p 7000 -e echo hello-from-db; done']);
+  await controller!.client.create({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Policy',
+    metadata: { name: 'db-from-app-x', tenant: 'acme' },
+    spec: {
+      appliesTo: { selector: { matchLabels: { role: 'db' } } },
+      ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: 'x' } } }, { selector: { matchLabels: { role: 'web' } } }], ports: [{ protocol: 'TCP', port: 7000 }] }],
+    },
+  } as never);
+  let blocked = false;
+  for (let i = 0; i < 30 && !blocked; i++) {
+    blocked = !(await reaches(p, 'ly', dbIp));
+    if (!blocked) await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.ok(blocked, 'app=y -> db is denied');
+  let allowed = false;
+  for (let i = 0; i < 10 && !allowed; i++) allowed = await reaches(p, 'lx', dbIp);
+  assert.ok(allowed, 'app=x -> db is allowed, by the label podman run gave it');
+  assert.equal(await reaches(p, 'lz', dbIp), false, 'a container labelled role=web by its runner stays role=other, as its conflist says');
+  assert.equal(await reaches(p, 'ly', dbIp), false, 'and app=y stays denied');
+  await controller!.client.delete('Policy', 'db-from-app-x', 'acme');
+  await p.run(['rm', '-f', '-t', '0', 'ldb', 'lx', 'ly', 'lz'], 120_000);
 });

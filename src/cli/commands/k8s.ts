@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { importKubernetes } from '../../core/k8s/import';
+import { importKubernetes, planReferencedScopes } from '../../core/k8s/import';
+import type { Scope } from '../../core/model/kinds/scope';
 import { caseVerdicts, type ConformanceCase } from '../../core/k8s/verdicts';
 import { CliError, clientFor } from '../context';
 import { nameArg } from '../args';
@@ -56,13 +57,23 @@ export function register(program: Command): void {
       const result = importKubernetes(readObjects(options.file), tenant, { network: nameArg(options.network, 'network') });
       if (result.problems.length > 0) throw new CliError(`nothing imported; fix these first:\n  ${result.problems.join('\n  ')}`, 2);
       const objects: unknown[] = [...result.scopes, ...result.policies, ...result.globalPolicies];
+      const referencedNames = result.referencedScopes.map((s) => s.metadata.name).join(', ');
       if (options.output) {
         if (options.withEndpoints) objects.push(...result.endpoints);
         process.stdout.write(formatData(objects, options.output));
+        // Printing them would make `tenet apply` of this output overwrite their labels.
+        if (referencedNames) process.stderr.write(`scopes named but not defined by a Namespace in the file (not printed; import creates them where missing): ${referencedNames}\n`);
         return;
       }
-      const applied = await clientFor(command).apply(objects, { dryRun: options.dryRun, message: `k8s import of ${options.file}` });
+      const client = clientFor(command);
+      // A namespace the file only names keeps the labels it has: created where missing, never written.
+      const existing = result.referencedScopes.length > 0 ? (await client.list<Scope>('Scope', { tenant })).items : [];
+      const plan = planReferencedScopes(result.referencedScopes, existing);
+      const applied = await client.apply([...plan.create, ...objects], { dryRun: options.dryRun, message: `k8s import of ${options.file}` });
       process.stdout.write(formatData(applied, 'yaml'));
+      if (plan.unlabelled.length > 0) {
+        process.stderr.write(`warning: these scopes exist without the label the imported policies select namespaces by, and were left as they are (import their Namespace to set it): ${plan.unlabelled.join(', ')}\n`);
+      }
       if (result.endpoints.length > 0) {
         process.stderr.write(`${result.endpoints.length} pods: their labels and scope apply when their containers attach (see --with-endpoints -o yaml)\n`);
       }

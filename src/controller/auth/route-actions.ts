@@ -39,6 +39,7 @@ export function routeActions(): Map<string, RouteAction> {
     set('PATCH', item, { type: 'object', verb: 'patch', kind: info.kind, tenantFrom, nameFrom });
     set('DELETE', item, { type: 'object', verb: 'delete', kind: info.kind, tenantFrom, nameFrom });
     set('PUT', `${item}/status`, { type: 'object', verb: 'status', kind: info.kind, tenantFrom, nameFrom });
+    if (info.kind === 'Network') set('GET', `${item}/addresses`, { type: 'object', verb: 'get', kind: info.kind, tenantFrom, nameFrom });
   }
   set('GET', '/healthz', { type: 'public' });
   set('GET', '/api/v1/openapi.json', { type: 'any' });

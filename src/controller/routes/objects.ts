@@ -92,6 +92,14 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
       const { tenant, name } = names(request);
       return service.replaceStatus(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'status', audit: request.audit });
     });
+    if (info.kind === 'Network') {
+      // Read as the network itself is (route-actions.ts): whoever may get the network may see which addresses are taken.
+      app.get(`${item}/addresses`, async (request) => {
+        const { tenant, name } = names(request);
+        const used = await service.usedAddresses(tenant ?? '', name);
+        return { apiVersion: 'tenet.dev/v1', kind: 'AddressList', metadata: { resourceVersion: String(used.revision) }, addresses: used.addresses };
+      });
+    }
   }
 }
 

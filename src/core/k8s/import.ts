@@ -7,6 +7,11 @@
  *    both restricted to the tenant (appliesTo.tenants = [tenant]): cluster-wide there means
  *    tenant-wide here, since a tenant is the isolation domain.
  * Problems are collected, never thrown; objects with problems are left out.
+ *
+ * Only a Namespace object says what a namespace's labels are. A namespace that Pods or
+ * NetworkPolicies merely name becomes a *referenced* scope: created where it is missing (with the
+ * name label the policies select it by), never written where it exists — its labels may be what
+ * an AdminNetworkPolicy selects, and overwriting them would switch that policy off.
  */
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { GlobalPolicy, Peer, Policy, PolicyPort, Rule } from '../model/kinds/policy';
@@ -27,7 +32,10 @@ export interface K8sObject {
 }
 
 export interface ImportResult {
+  /** Scopes of the Namespace objects in the input: their labels are the input's. */
   scopes: Scope[];
+  /** Scopes of namespaces only named by Pods or NetworkPolicies: to create where missing, never to update. */
+  referencedScopes: Scope[];
   endpoints: Endpoint[];
   policies: Policy[];
   globalPolicies: GlobalPolicy[];
@@ -304,8 +312,9 @@ export function importPod(pod: PodInfo, tenant: string, network: string): Endpoi
 
 /** Translates a list of Kubernetes objects (Namespace, Pod, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy). */
 export function importKubernetes(objects: readonly unknown[], tenant: string, options: { network?: string } = {}): ImportResult {
-  const result: ImportResult = { scopes: [], endpoints: [], policies: [], globalPolicies: [], problems: [], names: {} };
-  const namespaces = new Map<string, Labels | undefined>();
+  const result: ImportResult = { scopes: [], referencedScopes: [], endpoints: [], policies: [], globalPolicies: [], problems: [], names: {} };
+  const namespaces = new Map<string, Labels>();
+  const referenced = new Set<string>();
   objects.forEach((raw, index) => {
     if (!isObject(raw)) {
       result.problems.push(`object ${index}: not a mapping`);
@@ -319,11 +328,11 @@ export function importKubernetes(objects: readonly unknown[], tenant: string, op
     }
     switch (object.kind) {
       case 'Namespace':
-        namespaces.set(name, object.metadata?.labels);
+        namespaces.set(name, object.metadata?.labels ?? {});
         break;
       case 'Pod': {
         const ns = object.metadata?.namespace ?? 'default';
-        if (!namespaces.has(ns)) namespaces.set(ns, undefined);
+        referenced.add(ns);
         const spec = object.spec ?? {};
         const containers = (spec.containers as Array<{ ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }>) ?? [];
         const status = (raw as { status?: { podIP?: string } }).status;
@@ -344,7 +353,7 @@ export function importKubernetes(objects: readonly unknown[], tenant: string, op
       }
       case 'NetworkPolicy': {
         const ns = object.metadata?.namespace ?? 'default';
-        if (!namespaces.has(ns)) namespaces.set(ns, undefined);
+        referenced.add(ns);
         const policy = importNetworkPolicy(object, tenant, result.problems);
         if (policy) {
           result.policies.push(policy);
@@ -366,5 +375,33 @@ export function importKubernetes(objects: readonly unknown[], tenant: string, op
     }
   });
   for (const [name, labels] of namespaces) result.scopes.push(importNamespace(name, labels, tenant));
+  for (const name of referenced) if (!namespaces.has(name)) result.referencedScopes.push(importNamespace(name, undefined, tenant));
   return result;
+}
+
+export interface ScopePlan {
+  /** Referenced scopes that do not exist yet: created with only the name label. */
+  create: Scope[];
+  /** Referenced scopes that exist without the name label policies select them by (left as they are). */
+  unlabelled: string[];
+}
+
+/**
+ * What to do with referenced scopes given the tenant's existing ones: create the missing, leave
+ * every existing one alone (its labels belong to whoever set them), and say which existing ones the
+ * imported policies will not select because they lack the `kubernetes.io/metadata.name` label.
+ */
+export function planReferencedScopes(referenced: readonly Scope[], existing: readonly Scope[]): ScopePlan {
+  const byName = new Map(existing.map((s) => [s.metadata.name, s]));
+  const plan: ScopePlan = { create: [], unlabelled: [] };
+  for (const scope of referenced) {
+    const live = byName.get(scope.metadata.name);
+    if (!live) {
+      plan.create.push(scope);
+      continue;
+    }
+    const wanted = scope.metadata.labels?.[NAMESPACE_NAME_LABEL];
+    if (live.metadata.labels?.[NAMESPACE_NAME_LABEL] !== wanted) plan.unlabelled.push(`${scope.metadata.name} (${NAMESPACE_NAME_LABEL}=${wanted ?? ''})`);
+  }
+  return plan;
 }

@@ -39,7 +39,7 @@ export function caseIntent(testCase: ConformanceCase): { intent: PolicyIntent; p
   const tenant: Tenant = { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: CASE_TENANT }, spec: { defaultPolicy: 'allow' } };
   const imported = importKubernetes(testCase.policies, CASE_TENANT);
   const scopes = testCase.universe.namespaces.map((ns) => importNamespace(ns.name, ns.labels, CASE_TENANT));
-  for (const scope of imported.scopes) if (!scopes.some((s) => s.metadata.name === scope.metadata.name)) scopes.push(scope);
+  for (const scope of [...imported.scopes, ...imported.referencedScopes]) if (!scopes.some((s) => s.metadata.name === scope.metadata.name)) scopes.push(scope);
   const endpoints = testCase.universe.pods.map((pod) => importPod(pod, CASE_TENANT, 'default'));
   return {
     intent: {
