@@ -38,6 +38,7 @@ import { generateMac, isMulticastMac, normalizeMac } from '../core/ipam/mac';
 import { conflict, invalid, notFound, ServiceError } from './errors';
 import { RetryAttempt, TxnBuilder } from './txn-builder';
 import { Pacer } from './limits/pacer'; // [limits]
+import { tenantQuotasIn, type QuotaLedger } from './limits/quota-ledger'; // [limits]
 import { canonicalJson, decodeObject, encodeObject, mergePatch, sameIntent, withoutRevision } from './object-codec';
 import { intentAt, refKey, summarize, type HistoryChange, type HistoryRecord } from './history';
 import { StateIndex } from './state-index';
@@ -109,6 +110,8 @@ const GUARD_LIVE = 'live';
 
 export class ObjectService {
   readonly index: StateIndex;
+  /** [limits] per-tenant object quotas, set by installLimits (src/controller/limits/install.ts); none when unset. */
+  quotas: QuotaLedger | undefined;
 
   constructor(readonly store: Store) {
     this.index = new StateIndex(store);
@@ -582,6 +585,7 @@ export class ObjectService {
       objects.push(stored);
     }
 
+    this.quotas?.reserve(b, results, tenantQuotasIn(changes)); // [limits] 403 past a tenant's quota; else reserve until commit
     for (const tenant of networkTenants) await this.checkNetworkOverlaps(b, tenant, changes);
     await this.checkPolicyReferences(changes);
 
@@ -825,6 +829,7 @@ export class ObjectService {
       }
       await this.requireLive(b, 'Tenant', '', tenant, tenantGuard);
       await this.requireLive(b, 'Network', tenant, spec.network, networkGuard);
+      this.quotas?.reserve(b, [{ kind: 'Endpoint', tenant, action: 'created' }]); // [limits]
       const network = this.decodeNetwork(networkKv);
       const pool = this.index.pool(network);
       const status: Record<string, unknown> = { ...(object.status ?? {}) };
