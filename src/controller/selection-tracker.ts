@@ -52,6 +52,9 @@ export class SelectionTracker {
     if (event.revision <= this.listedAt) {
       if (event.type === 'delete') this.settled.delete(event.key);
       else this.settled.add(event.key);
+    } else if (this.settled.size > 0) {
+      // Events come in revision order: none at or before the list's revision will follow.
+      this.settled.clear();
     }
     if (event.type === 'delete') {
       this.matching.delete(event.key);
