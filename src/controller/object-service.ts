@@ -37,7 +37,7 @@ import { describeRefusal } from '../core/ipam/subnet-pool';
 import { generateMac, isMulticastMac, normalizeMac } from '../core/ipam/mac';
 import { conflict, invalid, notFound, ServiceError } from './errors';
 import { RetryAttempt, TxnBuilder } from './txn-builder';
-import { Pacer } from './limits/pacer'; // [limits]
+import { Pacer, stringifyPaced } from './limits/pacer'; // [limits]
 import { tenantQuotasIn, type QuotaLedger } from './limits/quota-ledger'; // [limits]
 import { canonicalJson, decodeObject, encodeObject, mergePatch, sameIntent, withoutRevision } from './object-codec';
 import { intentAt, refKey, summarize, type HistoryChange, type HistoryRecord } from './history';
@@ -786,7 +786,7 @@ export class ObjectService {
       ...(ctx.message ? { message: ctx.message } : {}),
       changes,
     };
-    b.put(historyKey(revision), JSON.stringify(record));
+    b.put(historyKey(revision), await stringifyPaced(record)); // [limits] same text as JSON.stringify, yielding between changes
     return revision;
   }
 

@@ -36,6 +36,7 @@ export interface SqliteStoreOptions {
 
 /** Compares or writes done between two turns of the event loop in a sliced txn. */
 const SLICE_OPS = 500;
+const WAL_AUTOCHECKPOINT = 4000;
 /** Events handed to watchers per turn of the event loop when a commit brings more. */
 const DELIVER_SLICE = 500;
 
@@ -134,7 +135,7 @@ export class SqliteStore implements Store {
     // A 32 MiB page cache keeps the hot part of the database (objects, recent events) out of read
     // syscalls; checkpointing every ~16 MiB of WAL instead of 4 MiB writes pages that change often once.
     this.db.pragma('cache_size = -32768');
-    this.db.pragma('wal_autocheckpoint = 4000');
+    this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS events (rev INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, key TEXT NOT NULL,
@@ -326,8 +327,18 @@ export class SqliteStore implements Store {
       }
       this.compactFor(revision);
       this.statements.setMeta.run(revision, 'revision');
-      this.db.exec('COMMIT');
+      // The COMMIT would also checkpoint the ~30 MB of WAL such a txn writes (~170 ms more in one
+      // block): commit without it, and checkpoint in a turn of its own.
+      this.db.pragma('wal_autocheckpoint = 0');
+      try {
+        this.db.exec('COMMIT');
+      } finally {
+        this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
+      }
       open = false;
+      setImmediate(() => {
+        if (!this.closed && !this.slicing) this.db.pragma('wal_checkpoint(PASSIVE)');
+      });
       this.shadow = undefined;
       this.revision = revision;
       this.publish(events, () => item.resolve({ succeeded: true, revision }));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { decideQuota, effectiveLimits, overridesFromSpec, parseQuotaList, DEFAULT_QUOTA, type QuotaKind } from '../../src/core/limits/quota';
 import { DEFAULT_RATE_LIMITS, parsePerRole } from '../../src/core/limits/request-limits';
 import { SelectionTracker } from '../../src/controller/selection-tracker';
+import { stringifyPaced } from '../../src/controller/limits/pacer';
 import { parseSelector } from '../../src/core/model/selectors';
 import type { KeyValue, StoreEvent } from '../../src/store/store';
 import type { TenetObject } from '../../src/core/model/object';
@@ -84,4 +85,12 @@ test('selected watch tracker: transitions in and out of the selection, and what 
   assert.equal(tracker.typeFor(...put('f', { app: 'db' }, 116, 116)), undefined, 'a new object outside the selection');
   assert.equal(tracker.typeFor(...del('b', { app: 'web' }, 117, 6)), 'DELETED');
   assert.deepEqual(tracker.heldKeys(), { matching: 1, unknown: 0, settled: 0 }, 'only e is held; nothing else is remembered');
+});
+
+test('stringifyPaced gives exactly JSON.stringify of a history record', async () => {
+  const record = { revision: 7, at: '2026-01-01T00:00:00.000Z', actor: 'admin:x', verb: 'apply', message: 'm "q"', changes: Array.from({ length: 300 }, (_, i) => ({ kind: 'Group', name: `g${i}`, after: { spec: { n: i, s: 'ü\n' } } })) };
+  assert.equal(await stringifyPaced(record), JSON.stringify(record));
+  assert.equal(await stringifyPaced({ ...record, changes: [] }), JSON.stringify({ ...record, changes: [] }));
+  const bare = { revision: 1, at: 'x', actor: 'a', verb: 'v', changes: [{ a: 1 }] };
+  assert.equal(await stringifyPaced(bare), JSON.stringify(bare));
 });

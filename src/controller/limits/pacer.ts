@@ -25,3 +25,18 @@ export class Pacer {
     );
   }
 }
+
+/**
+ * JSON.stringify(record) of a record whose `changes` array is long (a 10,000-object apply's history
+ * record holds every object: ~5 MB), one change per pace: the same text, without one 40+ ms block.
+ */
+export async function stringifyPaced(record: { changes: readonly unknown[] }, pacer = new Pacer()): Promise<string> {
+  const head = JSON.stringify({ ...record, changes: [] });
+  if (!head.endsWith('"changes":[]}')) return JSON.stringify(record); // `changes` not last: keep the plain form
+  const parts: string[] = [];
+  for (const change of record.changes) {
+    await pacer.pace();
+    parts.push(JSON.stringify(change));
+  }
+  return `${head.slice(0, -2)}${parts.join(',')}]}`;
+}
