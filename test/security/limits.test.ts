@@ -108,6 +108,8 @@ test('watches: the N+1th open watch of a token is refused with 429; a slot frees
   const viewer = (await mintToken(controller.url, admin, { role: 'viewer', tenant: 'qw' })).token;
   const other = (await mintToken(controller.url, admin, { role: 'viewer', tenant: 'qw' })).token;
   const paths = ['/api/v1/tenants/qw/groups?watch=1', '/api/v1/tenants/qw/groups?watch=1&labelSelector=app%3Dweb', '/api/v1/tenants/qw/policies?watch=true'];
+  // Watches refused by the handler (bad resourceVersion) hold no slot afterwards.
+  for (let i = 0; i < 5; i++) assert.equal((await send(controller.url, 'GET', '/api/v1/tenants/qw/groups?watch=1&resourceVersion=abc', { token: viewer })).status, 400);
   const open: Stream[] = [];
   try {
     for (const path of paths) {

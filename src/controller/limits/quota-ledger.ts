@@ -48,6 +48,7 @@ export class QuotaLedger {
     this.quotas.clear();
     for (const kv of listed.items) this.apply('put', kv.key, kv.value, true);
     this.seenRevision = Math.max(this.seenRevision, listed.revision);
+    this.dropSeen();
     this.watcher = await this.store.watch(OBJECTS_PREFIX, listed.revision, {
       onEvents: (events) => this.onEvents(events),
       onError: () => {
@@ -115,6 +116,11 @@ export class QuotaLedger {
       if (event.revision > this.seenRevision) this.seenRevision = event.revision;
       this.apply(event.type, event.key, event.value, event.type === 'put' && event.createRevision === event.revision);
     }
+    this.dropSeen();
+  }
+
+  /** Reservations of commits the counts now hold. */
+  private dropSeen(): void {
     for (let i = this.awaitingWatch.length - 1; i >= 0; i--) if (this.awaitingWatch[i].revision <= this.seenRevision) this.awaitingWatch.splice(i, 1);
   }
 
