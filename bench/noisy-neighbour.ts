@@ -1,7 +1,7 @@
 /**
  * Fairness between tenants: the read latency one tenant sees while another applies a huge batch.
  *
- *   node dist/bench/noisy-neighbour.js [--objects 10000] [--kind Group|Policy|Scope] [--interval-ms 20] [--store sqlite|etcd://...]
+ *   node dist/bench/noisy-neighbour.js [--objects 10000] [--kind Group|Policy|Scope] [--interval-ms 20] [--store sqlite|etcd|etcd://...]
  *                               [--url URL --data-dir DIR: use a controller already running there]
  *
  * Starts `tenet controller` (SQLite in a temp dir unless --store is given), makes tenants `noisy` and
@@ -9,12 +9,16 @@
  * its objects every --interval-ms (one request in flight at a time) before, during and after noisy's
  * tenant-admin applies --objects objects in one request. Reports p50/p99/max of quiet's GET during the
  * apply (the target is p99 <= 200 ms), the apply's own duration and the controller's
- * RSS, as JSON printed and written to bench/results/noisy-neighbour.json.
+ * RSS, as JSON printed and written to bench/results/noisy-neighbour.json. Then a viewer of `noisy` opens
+ * --watches (default 64, the viewer limit; one more than the limit shows the 429) label-selected
+ * watches and the controller's RSS growth per watch is reported.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { startController } from '../test/helpers/controller';
 import { mintToken, send } from '../test/helpers/http';
+import { startEtcd } from '../test/helpers/etcd';
 
 interface Options {
   objects: number;
@@ -24,10 +28,12 @@ interface Options {
   /** A controller already running (e.g. under --cpu-prof) and its data dir (for admin.token), instead of starting one. */
   url?: string;
   dataDir?: string;
+  /** Label-selected watches a viewer of `noisy` opens after the apply (the controller's RSS is reported before and after). */
+  watches: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { objects: 10_000, kind: 'Group', intervalMs: 20, store: 'sqlite' };
+  const options: Options = { objects: 10_000, kind: 'Group', intervalMs: 20, store: 'sqlite', watches: 64 };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (argv[i] === '--objects') options.objects = Number(value);
@@ -36,6 +42,7 @@ function parseArgs(argv: string[]): Options {
     else if (argv[i] === '--store') options.store = value;
     else if (argv[i] === '--url') options.url = value;
     else if (argv[i] === '--data-dir') options.dataDir = value;
+    else if (argv[i] === '--watches') options.watches = Number(value);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return options;
@@ -123,6 +130,7 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     state.phase = 'done';
     await reader;
+    const watchMemory = controller.pid ? await selectedWatches(base, admin, options.watches, controller.pid) : undefined;
     return {
       benchmark: 'noisy-neighbour',
       store: options.store,
@@ -133,6 +141,7 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
       targetP99Ms: 200,
       metTarget: summary(samples.during).p99 <= 200,
       controller: controller.pid ? rssOf(controller.pid) : undefined,
+      selectedWatches: watchMemory,
       loadAverage1m: Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       node: process.version,
       at: new Date().toISOString(),
@@ -142,10 +151,58 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * Opens `count` label-selected watches (app=app-1: ~1% of the tenant) with one viewer token of the
+ * noisy tenant and reports the controller's RSS before and after: each watch should cost its
+ * selected keys, not a copy of the tenant (issue 10: 1,300 of them once took 3.3 GB).
+ */
+async function selectedWatches(base: string, admin: string, count: number, pid: number): Promise<Record<string, unknown>> {
+  const viewer = (await mintToken(base, admin, { role: 'viewer', tenant: 'noisy' })).token;
+  const url = new URL(base);
+  const before = rssOf(pid).rssMB;
+  const requests: http.ClientRequest[] = [];
+  const statuses: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      statuses.push(
+        await new Promise<number>((resolve, reject) => {
+          const request = http.request(
+            { host: url.hostname, port: url.port, path: '/api/v1/tenants/noisy/groups?watch=1&labelSelector=app%3Dapp-1', headers: { authorization: `Bearer ${viewer}` }, agent: false },
+            (response) => {
+              response.resume();
+              resolve(response.statusCode ?? 0);
+            },
+          );
+          request.on('error', reject);
+          request.end();
+          requests.push(request);
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = rssOf(pid).rssMB;
+    return { opened: statuses.filter((s) => s === 200).length, refused429: statuses.filter((s) => s === 429).length, rssBeforeMB: before, rssAfterMB: after, perWatchKB: Math.round(((after - before) * 1024) / Math.max(1, count)) };
+  } finally {
+    for (const request of requests) request.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const result = await measure(options);
-  const out = path.join(__dirname, '..', '..', 'bench', 'results', `noisy-neighbour${options.kind === 'Group' ? '' : `-${options.kind.toLowerCase()}`}.json`);
+  let result: Record<string, unknown>;
+  if (options.store === 'etcd') {
+    // `--store etcd`: a fresh 3-member etcd on loopback for this run.
+    const cluster = await startEtcd({ size: 3 });
+    try {
+      result = { ...(await measure({ ...options, store: cluster.spec })), store: 'etcd (3 members on loopback)' };
+    } finally {
+      await cluster.stop();
+    }
+  } else {
+    result = await measure(options);
+  }
+  const suffix = `${options.kind === 'Group' ? '' : `-${options.kind.toLowerCase()}`}${options.store === 'sqlite' ? '' : '-etcd'}`;
+  const out = path.join(__dirname, '..', '..', 'bench', 'results', `noisy-neighbour${suffix}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
