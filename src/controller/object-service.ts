@@ -37,6 +37,8 @@ import { describeRefusal } from '../core/ipam/subnet-pool';
 import { generateMac, isMulticastMac, normalizeMac } from '../core/ipam/mac';
 import { conflict, invalid, notFound, ServiceError } from './errors';
 import { RetryAttempt, TxnBuilder } from './txn-builder';
+import { Pacer, stringifyPaced } from './limits/pacer'; // [limits]
+import { tenantQuotasIn, type QuotaLedger } from './limits/quota-ledger'; // [limits]
 import { canonicalJson, decodeObject, encodeObject, mergePatch, sameIntent, withoutRevision } from './object-codec';
 import { intentAt, refKey, summarize, type HistoryChange, type HistoryRecord } from './history';
 import { StateIndex } from './state-index';
@@ -108,6 +110,8 @@ const GUARD_LIVE = 'live';
 
 export class ObjectService {
   readonly index: StateIndex;
+  /** [limits] per-tenant object quotas, set by installLimits (src/controller/limits/install.ts); none when unset. */
+  quotas: QuotaLedger | undefined;
 
   constructor(readonly store: Store) {
     this.index = new StateIndex(store);
@@ -279,13 +283,15 @@ export class ObjectService {
     const problems: string[] = [];
     const objects: TenetObject[] = [];
     const seen = new Set<string>();
-    input.objects.forEach((raw, index) => {
+    const pacer = new Pacer(); // [limits] fairness: yield to other requests during a big apply
+    for (const [index, raw] of input.objects.entries()) {
+      await pacer.pace(); // [limits]
       const label = describeRaw(raw, index);
       try {
         const info = kindInfoOf(raw);
         if (info && !info.intent && info.kind === 'Endpoint') {
           problems.push(`${label}: Endpoint is a runtime kind; create endpoints with POST (they need address allocation)`);
-          return;
+          continue;
         }
         const object = this.prepare(info?.kind, undefined, undefined, raw, 'create');
         const key = refKey(refOf(object));
@@ -297,7 +303,7 @@ export class ObjectService {
         if (error.details.length === 0) problems.push(`${label}: ${error.message}`);
         for (const detail of error.details) problems.push(`${label}: ${detail}`);
       }
-    });
+    }
     if (problems.length > 0) throw invalid(`apply refused: ${problems.length} problem(s); nothing was changed`, problems);
     const order = new Map(KINDS.map((k, i) => [k.kind, i]));
     objects.sort((a, b) => order.get(a.kind)! - order.get(b.kind)!);
@@ -498,7 +504,9 @@ export class ObjectService {
     const creatingTenants = new Set<string>();
     const deletingTenants = new Set(changes.filter((c) => c.after === null && c.ref.kind === 'Tenant').map((c) => c.ref.name));
     const befores = new Map<string, { kv: KeyValue; object: TenetObject } | undefined>();
+    const pacer = new Pacer(); // [limits] fairness: yield to other requests while planning a big write
     for (const change of changes) {
+      await pacer.pace(); // [limits]
       const kv = await this.store.get(objectKey(change.ref.kind, change.ref.tenant, change.ref.name));
       befores.set(refKey(change.ref), kv ? { kv, object: decodeObject(kv) } : undefined);
       if (change.ref.kind === 'Tenant' && change.after && !kv) creatingTenants.add(change.ref.name);
@@ -507,6 +515,7 @@ export class ObjectService {
     const now = new Date().toISOString();
 
     for (const change of changes) {
+      await pacer.pace(); // [limits]
       const { ref } = change;
       const key = objectKey(ref.kind, ref.tenant, ref.name);
       const before = befores.get(refKey(ref));
@@ -588,6 +597,7 @@ export class ObjectService {
       objects.push(stored);
     }
 
+    this.quotas?.reserve(b, results, tenantQuotasIn(changes)); // [limits] 403 past a tenant's quota; else reserve until commit
     for (const tenant of networkTenants) await this.checkNetworkOverlaps(b, tenant, changes);
     await this.checkPolicyReferences(changes);
 
@@ -723,7 +733,9 @@ export class ObjectService {
       return (await this.store.get(objectKey(kind, tenant, name))) !== undefined;
     };
     const problems: string[] = [];
+    const pacer = new Pacer(); // [limits]
     for (const change of policies) {
+      await pacer.pace(); // [limits]
       const wanted: Array<{ kind: KindName; tenant: string; name: string }> = [];
       policyReferenceProblems(change.after as unknown as Parameters<typeof policyReferenceProblems>[0], {
         group: (tenant, name) => (wanted.push({ kind: 'Group', tenant, name }), true),
@@ -786,7 +798,7 @@ export class ObjectService {
       ...(ctx.message ? { message: ctx.message } : {}),
       changes,
     };
-    b.put(historyKey(revision), JSON.stringify(record));
+    b.put(historyKey(revision), await stringifyPaced(record)); // [limits] same text as JSON.stringify, yielding between changes
     return revision;
   }
 
@@ -829,6 +841,7 @@ export class ObjectService {
       }
       await this.requireLive(b, 'Tenant', '', tenant, tenantGuard);
       await this.requireLive(b, 'Network', tenant, spec.network, networkGuard);
+      this.quotas?.reserve(b, [{ kind: 'Endpoint', tenant, action: 'created' }]); // [limits]
       const network = this.decodeNetwork(networkKv);
       const pool = this.index.pool(network);
       const status: Record<string, unknown> = { ...(object.status ?? {}) };

@@ -20,6 +20,7 @@ export class TxnBuilder {
   private readonly opMap = new Map<string, WriteOp>();
   private readonly proposals: Proposal[] = [];
   private readonly stamps: TenetObject[] = [];
+  private readonly commitHooks: ((revision: number) => void)[] = [];
 
   compare(key: string, modRevision: number): void {
     const previous = this.compareMap.get(key);
@@ -42,6 +43,11 @@ export class TxnBuilder {
     this.proposals.push({ key, release, taken });
   }
 
+  /** Runs once the attempt committed (e.g. a quota reservation handing over to the followed counts). */
+  onCommit(hook: (revision: number) => void): void {
+    this.commitHooks.push(hook);
+  }
+
   /** Objects whose resourceVersion is the revision of the commit. */
   stamp(object: TenetObject): void {
     this.stamps.push(object);
@@ -57,6 +63,7 @@ export class TxnBuilder {
 
   committed(revision: number): void {
     for (const object of this.stamps) object.metadata.resourceVersion = String(revision);
+    for (const hook of this.commitHooks) hook(revision);
   }
 
   failed(failedCompares: Compare[]): void {

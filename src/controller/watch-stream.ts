@@ -3,10 +3,11 @@
  * when nothing was sent for a while; 410 before the stream starts when the revision is too old.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CompactedError, type KeyValue, type Store, type StoreEvent, type Watcher } from '../store/store';
+import { CompactedError, type Store, type StoreEvent, type Watcher } from '../store/store';
 import { parseObjectKey } from '../store/keys';
 import type { KindName } from '../core/model/registry';
-import { selectorMatches, type LabelSelector } from '../core/model/selectors';
+import type { LabelSelector } from '../core/model/selectors';
+import { SelectionTracker } from './selection-tracker';
 import type { TenetObject } from '../core/model/object';
 import { gone, invalid } from './errors';
 
@@ -59,58 +60,6 @@ export async function startRevision(store: Store, text: unknown): Promise<number
   return requested;
 }
 
-/**
- * What a label-selected watch must remember to send Kubernetes' transitions: an object that stops
- * matching is DELETED for this client and one that starts matching is ADDED, so a client never keeps
- * an object that left its selection. The previous state of each key comes from a list taken when the
- * stream starts (valid for keys unchanged since the watch's revision) and from the stream's own events.
- */
-class SelectionTracker {
-  /** Key -> whether the client holds the object; a key absent here that existed at the start revision is unknown. */
-  private readonly matched = new Map<string, boolean>();
-
-  constructor(
-    private readonly selector: LabelSelector,
-    private readonly after: number,
-  ) {}
-
-  seed(items: readonly KeyValue[]): void {
-    for (const kv of items) {
-      // A key changed after the watch's revision may have had other labels then: leave it unknown.
-      if (kv.modRevision > this.after) continue;
-      this.matched.set(kv.key, this.matches(parseLabels(kv.value)));
-    }
-  }
-
-  /** The event type this client gets for a change, or undefined when it gets nothing. */
-  typeFor(event: StoreEvent, object: TenetObject): 'ADDED' | 'MODIFIED' | 'DELETED' | undefined {
-    const now = this.matches(object.metadata.labels ?? {});
-    if (event.type === 'delete') {
-      this.matched.delete(event.key);
-      return now ? 'DELETED' : undefined;
-    }
-    const isNew = event.createRevision === event.revision || event.createRevision > this.after;
-    const before = isNew && !this.matched.has(event.key) ? false : this.matched.get(event.key);
-    this.matched.set(event.key, now);
-    // Unknown before (changed between the client's list and this stream's start): a MODIFIED is an
-    // upsert for the client either way, and a DELETED of an object it never had is ignored by it.
-    if (now) return before === false ? 'ADDED' : 'MODIFIED';
-    return before === false ? undefined : 'DELETED';
-  }
-
-  private matches(labels: Record<string, string>): boolean {
-    return selectorMatches(this.selector, labels);
-  }
-}
-
-function parseLabels(value: string): Record<string, string> {
-  try {
-    return (JSON.parse(value) as TenetObject).metadata.labels ?? {};
-  } catch {
-    return {};
-  }
-}
-
 const MAX_BUFFERED = 16 * 1024 * 1024;
 
 export async function streamWatch(
@@ -152,7 +101,10 @@ export async function streamWatch(
   };
   const tracker = filter.selector ? new SelectionTracker(filter.selector, after) : undefined;
   // Read before the watch starts, so the tracker knows every key's state before the first event arrives.
-  if (tracker) tracker.seed((await store.range(filter.prefix)).items);
+  if (tracker) {
+    const listed = await store.range(filter.prefix);
+    tracker.seed(listed.items, listed.revision);
+  }
   const onEvents = (events: StoreEvent[]) => {
     let text = '';
     for (const event of events) {

@@ -16,6 +16,34 @@ import { CliError } from '../context';
 import { TokenStore } from '../../auth/token-store';
 import { ensureAutoTls } from '../../auth/tls';
 import { installAuth } from '../../controller/auth/install';
+import { installLimits, type LimitOptions } from '../../controller/limits/install'; // [limits]
+import { DEFAULT_RATE_LIMITS, DEFAULT_WATCH_LIMITS, RATE_WINDOW_MS, parsePerRole, type PerRole } from '../../core/limits/request-limits';
+import { DEFAULT_QUOTA, QUOTA_FIELDS, QUOTA_KINDS, parseQuotaList } from '../../core/limits/quota';
+
+interface LimitFlags {
+  rateLimit?: string;
+  maxWatches?: string;
+  quotaDefault?: string;
+}
+
+const perRoleText = (values: PerRole) => Object.entries(values).map(([role, n]) => `${role}=${n}`).join(',');
+const quotaText = () => QUOTA_KINDS.map((k) => `${QUOTA_FIELDS[k]}=${DEFAULT_QUOTA[k]}`).join(',');
+
+function limitsFrom(flags: LimitFlags): LimitOptions {
+  const parse = <T>(flag: string, text: string | undefined, parser: (text: string) => T): T | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      return parser(text);
+    } catch (error) {
+      throw new CliError(`${flag} ${text}: ${(error as Error).message}`, 2);
+    }
+  };
+  return {
+    rateLimits: parse('--rate-limit', flags.rateLimit, (t) => parsePerRole(t, DEFAULT_RATE_LIMITS)),
+    watchLimits: parse('--max-watches', flags.maxWatches, (t) => parsePerRole(t, DEFAULT_WATCH_LIMITS, 1_000_000)),
+    quotaDefaults: parse('--quota-default', flags.quotaDefault, parseQuotaList),
+  };
+}
 
 export interface Listener {
   kind: 'tcp' | 'unix';
@@ -51,7 +79,12 @@ export function register(program: Command): void {
     .option('--tls <mode>', '"auto": serve HTTPS with a CA and certificate made in DATA_DIR/tls (clients pin DATA_DIR/tls/ca.crt)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) ...')
     .option('--tls-key <file>', '... and this PEM private key')
-    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string; tls?: string; tlsCert?: string; tlsKey?: string }) => {
+    // [limits] noisy-neighbour limits (docs/controller.md, "Limits")
+    .option('--rate-limit <list>', `requests per token per ${RATE_WINDOW_MS / 1000} s by role, e.g. viewer=1000,tenant-admin=2000 (defaults: ${perRoleText(DEFAULT_RATE_LIMITS)})`)
+    .option('--max-watches <list>', `open watch streams per token by role (defaults: ${perRoleText(DEFAULT_WATCH_LIMITS)})`)
+    .option('--quota-default <list>', `objects per tenant by kind unless its spec.quota says otherwise, e.g. networks=100,endpoints=5000 (defaults: ${quotaText()})`)
+    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string; tls?: string; tlsCert?: string; tlsKey?: string } & LimitFlags) => {
+      const limits = limitsFrom(options); // [limits]
       const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
       if (options.tls !== undefined && options.tls !== 'auto') throw new CliError('--tls accepts only "auto" (or give --tls-cert and --tls-key)', 2);
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together', 2);
@@ -70,11 +103,11 @@ export function register(program: Command): void {
         tls = { cert: material.cert, key: material.key };
         process.stderr.write(`tenet controller: TLS CA certificate for clients: ${material.caFile}\n`);
       }
-      await runController({ dataDir, listeners, store: options.store, logLevel: options.logLevel, tls });
+      await runController({ dataDir, listeners, store: options.store, logLevel: options.logLevel, tls, limits });
     });
 }
 
-export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; logLevel: string; tls?: { cert: string; key: string } }): Promise<void> {
+export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; logLevel: string; tls?: { cert: string; key: string }; limits?: LimitOptions }): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { component: 'controller' } }, pino.destination({ fd: 2, sync: false }));
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store, options.dataDir);
@@ -85,7 +118,11 @@ export async function runController(options: { dataDir: string; listeners: Liste
     process.stderr.write(`tenet controller: created an admin token in ${adminTokenFile} (mode 0600); use it with TENET_TOKEN or tenet --token\n`);
     logger.warn({ file: adminTokenFile }, 'created the bootstrap admin token');
   }
-  const controller = await buildControllerServer({ store, logger, bookmarkMs, beforeRoutes: (app, service) => installAuth(app, service, { tokens }) });
+  const controller = await buildControllerServer({ store, logger, bookmarkMs, beforeRoutes: async (app, service) => {
+      await installAuth(app, service, { tokens });
+      await installLimits(app, service, options.limits ?? {}); // [limits] after auth: keyed on the principal
+    },
+  });
   const servers: (http.Server | https.Server)[] = [];
   const socketFiles: string[] = [];
   let stopping: Promise<void> | undefined;

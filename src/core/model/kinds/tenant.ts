@@ -1,11 +1,27 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { objectSchema } from '../common';
 
+const QuotaCount = Type.Integer({ minimum: 0, maximum: 10_000_000 });
+
 export const TenantSpec = Type.Object(
   {
     /** What happens to traffic that no policy decides. */
     defaultPolicy: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'allow' })),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
+    /** Most objects of each kind the tenant may hold (defaults: docs/api.md, "Quotas"); only admins change tenants. */
+    quota: Type.Optional(
+      Type.Object(
+        {
+          networks: Type.Optional(QuotaCount),
+          scopes: Type.Optional(QuotaCount),
+          groups: Type.Optional(QuotaCount),
+          policies: Type.Optional(QuotaCount),
+          services: Type.Optional(QuotaCount),
+          endpoints: Type.Optional(QuotaCount),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
