@@ -1,11 +1,11 @@
 /**
  * The attach API's logic (attach / detach / check / attachments / healthz), independent of HTTP so the
  * agent can also hand it in-process to the CNI endpoint. Failures throw AttachApiError with the status
- * and reason of attach-protocol.ts; a failed attach rolls back the Endpoint and the links it made.
+ * and reason of src/attach/protocol.ts; a failed attach rolls back the Endpoint and the links it made.
  */
 import fs from 'node:fs';
-import type { AttachRequest, AttachResult, Attachment, DetachRequest } from './attach-protocol';
-import { AttachApiError, type AttachApi } from '../cni/attach-api';
+import type { AttachRequest, AttachResult, Attachment, DetachRequest } from '../attach/protocol';
+import { AttachApiError, type AttachApi } from '../attach/api';
 import { ApiError, UnreachableError } from '../client/errors';
 import type { TenetClient } from '../client/api-client';
 import { attachPlan, vethLines } from '../core/dataplane/attach-plan';

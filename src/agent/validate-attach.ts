@@ -1,5 +1,5 @@
 /** Boundary checks of attach-socket requests: anything that fails here is a 400 and changes nothing. */
-import type { AttachRequest, DetachRequest } from './attach-protocol';
+import type { AttachRequest, DetachRequest } from '../attach/protocol';
 import { ATTACHED_BY_REGEX, CONTAINER_ID_REGEX, IFNAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
 import { parseIp } from '../core/net/ip';
 import { bandwidthProblems, type Bandwidth } from '../core/dataplane/bandwidth';

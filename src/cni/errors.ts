@@ -2,7 +2,7 @@
  * CNI error results: the well-known codes of SPEC.md v1.1.0 (section 5, "Error") plus
  * Tenet's own codes (100+), and how attach API failures map onto them.
  */
-import type { AttachErrorReason } from '../agent/attach-protocol';
+import type { AttachErrorReason } from '../attach/protocol';
 
 export const CniCode = {
   IncompatibleVersion: 1,

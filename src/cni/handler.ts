@@ -2,8 +2,8 @@
  * One CNI invocation, start to finish: environment + stdin in, exit code + stdout out.
  * All CNI logic lives here; the native shim only carries bytes to the agent and back.
  */
-import type { AttachRequest } from '../agent/attach-protocol';
-import { AgentUnreachableError, AttachApiError, type AttachApi } from './attach-api';
+import type { AttachRequest } from '../attach/protocol';
+import { AgentUnreachableError, AttachApiError, type AttachApi } from '../attach/api';
 import { decodeStdin, parseNetConf, replyVersion, type Json, type TenetNetConf } from './config';
 import { attachmentParams, type AttachmentParams, type CniEnv } from './env';
 import { CniCode, CniError, errorResult, fromAttachError } from './errors';

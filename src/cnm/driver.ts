@@ -3,14 +3,14 @@
  * attach API; durable state lives in the controller (see bindings.ts); nothing is remembered locally
  * that a restart would lose: endpoint ids are the attach API's container ids.
  */
-import type { AttachResult } from '../agent/attach-protocol';
+import type { AttachResult } from '../attach/protocol';
 import type { TenetClient } from '../client/api-client';
 import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { Network } from '../core/model/kinds/network';
 import { parseCidr, parseIp } from '../core/net/ip';
 import { SubnetPool } from '../core/ipam/subnet-pool';
 import { MAC_REGEX } from '../core/model/names';
-import type { AttachApi } from '../cni/attach-api';
+import type { AttachApi } from '../attach/api';
 import { AddressPicker } from './address-picker';
 import { BindingStore } from './bindings';
 import {
