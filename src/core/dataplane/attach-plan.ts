@@ -7,7 +7,7 @@
  * would otherwise fail for a second). Proxy ARP and a proxy-NDP entry for the gateway stay on the host
  * end for runtimes that configure the interface themselves with a plain subnet route.
  */
-import type { AttachResult } from '../../attach/protocol';
+import type { AttachResult } from './attach-types';
 import type { EndpointView, NetworkView } from './host-view';
 import { hostRoute } from './desired';
 import { hostVethMac } from './names';
