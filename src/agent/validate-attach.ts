@@ -85,3 +85,27 @@ export function validateDetachRequest(body: unknown): DetachRequest {
   if (typeof body.netns === 'string' && body.netns !== '') request.netns = field(body, 'netns', NETNS_PATH_REGEX, 'an absolute namespace path');
   return request;
 }
+
+/** A namespace file's identity: the nsfs device and inode (what `stat` says), the same through every path that reaches it. */
+export interface NamespaceId {
+  dev: number;
+  ino: number;
+}
+
+/** A namespace no container may be attached into, and what it is (for the refusal's message). */
+export interface ForbiddenNamespace {
+  id: NamespaceId;
+  what: string;
+}
+
+/**
+ * Why `target` may not receive a container interface, or undefined when it may. Compared by device and
+ * inode, never by path: /proc/PID/ns/net of any process in a namespace, /proc/self/ns/net and every bind
+ * mount of it are the same file. `nsfs` is the device of namespace files: anything else (a regular file,
+ * a device node) is no namespace at all.
+ */
+export function namespaceRefusal(target: NamespaceId, nsfs: number, forbidden: readonly ForbiddenNamespace[]): { status: 400 | 403; message: string } | undefined {
+  if (target.dev !== nsfs) return { status: 400, message: 'is not a network namespace' };
+  const hit = forbidden.find((f) => f.id.dev === target.dev && f.id.ino === target.ino);
+  return hit ? { status: 403, message: `is ${hit.what}; containers are never attached there` } : undefined;
+}

@@ -54,6 +54,9 @@ export function fromAttachError(reason: AttachErrorReason | undefined, message: 
       return new CniError(CniCode.InvalidNetworkConfig, 'invalid request', message);
     case 'NotFound':
       return new CniError(CniCode.InvalidNetworkConfig, 'unknown tenant or network', message);
+    case 'Forbidden':
+      // The only 403 of the attach API: CNI_NETNS names a namespace the agent refuses.
+      return new CniError(CniCode.InvalidEnvironment, 'CNI_NETNS refused', message);
     case 'Conflict':
       return new CniError(CniCode.Conflict, 'conflict', message);
     case 'Unavailable':

@@ -52,6 +52,11 @@ type Json = Record<string, unknown>;
 export class DockerDriver {
   private readonly bindings: BindingStore;
   private readonly picker = new AddressPicker();
+  /**
+   * Attaches into the staging namespace one at a time, each until its interface has moved out: the attach
+   * refuses a namespace that has a default route already, and one waiting there would have one.
+   */
+  private stagingTail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.bindings = new BindingStore(options.client, options.hostName);
@@ -219,14 +224,19 @@ export class DockerDriver {
       ...(ips.length > 0 ? { ips } : {}),
       ...(mac ? { mac } : {}),
     };
-    let result: AttachResult;
-    try {
-      result = await this.options.attach.attach(attachRequest);
-      await this.options.staging.moveOut(ifName, this.options.daemonNetnsPid ?? process.pid);
-    } catch (error) {
-      await this.options.attach.detach({ containerId: attachRequest.containerId, ifName }).catch(() => undefined);
-      throw error;
-    }
+    const staged = async (): Promise<AttachResult> => {
+      try {
+        const attached = await this.options.attach.attach(attachRequest);
+        await this.options.staging.moveOut(ifName, this.options.daemonNetnsPid ?? process.pid);
+        return attached;
+      } catch (error) {
+        await this.options.attach.detach({ containerId: attachRequest.containerId, ifName }).catch(() => undefined);
+        throw error;
+      }
+    };
+    const turn = this.stagingTail.then(staged, staged);
+    this.stagingTail = turn.catch(() => undefined);
+    const result = await turn;
     this.options.log?.('docker endpoint attached', { endpointId: endpointId.slice(0, 12), endpoint: result.endpoint, addresses: result.addresses.map((a) => a.address) });
     const iface: Json = {};
     if (!request.Interface?.Address) {

@@ -65,6 +65,7 @@ export interface Attachment {
 export type AttachErrorReason =
   | 'InvalidRequest' // 400: malformed or failed validation
   | 'NotFound' // 404: unknown tenant or network, or netns path missing
+  | 'Forbidden' // 403: the netns is one no container may join (the agent's own, PID 1's, a tenant router namespace)
   | 'Conflict' // 409: requested address/MAC taken, or the container is attached differently
   | 'Unavailable' // 503: the controller cannot be reached; try again later
   | 'Internal'; // 500
