@@ -52,14 +52,36 @@ function env(command: string, containerId: string, netns: string, ifName = 'eth0
 /** Fields that change by themselves (address and route lifetimes), left out of a comparison. */
 const VOLATILE = new Set(['valid_life_time', 'preferred_life_time', 'expires', 'used', 'age']);
 
+const WHOLE = [['link', 'show'], ['addr', 'show'], ['-4', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'all']];
+/**
+ * In the machine's own namespace other work on this machine (dockerd's veths and bridge) comes and goes, so
+ * only what an attach named there could touch is compared: lo (the only CNI_IFNAME used there), its
+ * addresses and routes, and the default routes.
+ */
+const MACHINE = [['link', 'show', 'dev', 'lo'], ['addr', 'show', 'dev', 'lo'], ['-4', 'route', 'show', 'dev', 'lo', 'table', 'all'], ['-6', 'route', 'show', 'dev', 'lo', 'table', 'all'], ['-4', 'route', 'show', 'default', 'table', 'all'], ['-6', 'route', 'show', 'default', 'table', 'all']];
+const MACHINE_NS = `/proc/${process.pid}/ns/net`;
+
 /** Links, addresses and routes (every table, both families) of a namespace, as comparable text. */
 async function state(netnsPath: string): Promise<string> {
   const parts: unknown[] = [];
-  for (const args of [['link', 'show'], ['addr', 'show'], ['-4', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'all']]) {
+  for (const args of netnsPath === MACHINE_NS ? MACHINE : WHOLE) {
     const { stdout } = await run('nsenter', [`--net=${netnsPath}`, 'ip', '-json', ...args]);
     parts.push(JSON.parse(stdout || '[]'));
   }
   return JSON.stringify(parts, (key, value: unknown) => (VOLATILE.has(key) ? undefined : value));
+}
+
+/**
+ * Waits until no IPv6 address of the namespace is still tentative: a link that came up a moment ago gets
+ * its link-local address's local route only when DAD ends, which would look like a change.
+ */
+async function dadDone(netnsPath: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const { stdout } = await run('nsenter', [`--net=${netnsPath}`, 'ip', '-6', 'addr', 'show', 'tentative']);
+    if (stdout.trim() === '') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`DAD did not finish in ${netnsPath}`);
 }
 
 async function endpointsOf(containerId: string): Promise<Endpoint[]> {
@@ -69,6 +91,7 @@ async function endpointsOf(containerId: string): Promise<Endpoint[]> {
 
 /** ADD into `netns` is refused with `code` and a message matching `pattern`; `watched` namespaces do not change. */
 async function refused(id: string, netns: string, options: { code: number; pattern: RegExp; watched: string[]; ifName?: string; tenant?: string }): Promise<void> {
+  for (const path of options.watched) await dadDone(path);
   const before = await Promise.all(options.watched.map(state));
   const out = await runPlugin(shim, env('ADD', id, netns, options.ifName), conf(options.tenant));
   assert.equal(out.exitCode, 1, `ADD into ${netns} succeeded: ${out.stdout}`);
@@ -109,7 +132,7 @@ test('a tenant router namespace: its own tenant and another, by path and by the 
 
 test("the machine's root namespace (by an alias) and PID 1's are refused before anything is touched", async () => {
   // This test process runs in the machine's root namespace: /proc/<pid>/ns/net is an alias of it.
-  const root = `/proc/${process.pid}/ns/net`;
+  const root = MACHINE_NS;
   await refused('root-alias', root, { code: 4, pattern: /CNI_NETNS refused.*(initial network namespace|PID 1's)/, watched: [root], ifName: 'lo' });
   // Where PID 1's namespace file can be read (full capabilities), the agent refuses it like any other;
   // where it cannot (this process lacks some of PID 1's capabilities), the plugin cannot even see it.
