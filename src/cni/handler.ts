@@ -91,7 +91,7 @@ async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps):
   try {
     attached = await deps.attach.attach(request);
   } catch (error) {
-    // A conflict means the agent refused before changing anything, and may be about an attachment
+    // A conflict means the agent refused (undoing whatever it had made), and may be about an attachment
     // that already exists (the agent's view can trail the list above): never undo that one. A refused
     // namespace was refused before anything was made.
     if (!(error instanceof AttachApiError && (error.reason === 'Conflict' || error.reason === 'Forbidden'))) await undoFailedAdd(request, deps);
