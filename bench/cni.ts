@@ -18,7 +18,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AttachClient } from '../src/cni/attach-client';
+import { AttachClient } from '../src/attach/client';
 import { createNetwork, startAgentHost } from '../test/cni/agent-host';
 import { nativeShim, ROOT } from '../test/cni/shim-helpers';
 

@@ -13,7 +13,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AttachClient } from '../src/cni/attach-client';
+import { AttachClient } from '../src/attach/client';
 import { API_VERSION } from '../src/core/model/common';
 import { run } from '../src/kernel/exec';
 import { addNetns, delNetns, ipBatch, listNetns } from '../src/kernel/ip';

@@ -31,7 +31,7 @@ import { labNetnsPrefix, saveLab, type LabState } from '../src/lab/state';
 import { tenantNamespaceName } from '../src/core/dataplane/names';
 import { parseTableJson } from '../src/core/policy/readback';
 import { addNetns, delNetns, listNetns } from '../src/kernel/ip';
-import { AttachClient } from '../src/cni/attach-client';
+import { AttachClient } from '../src/attach/client';
 
 const V = 'tenet.dev/v1' as const;
 

@@ -9,7 +9,9 @@
  *   link del NAME
  *   link set NAME [address MAC] [mtu N] [up]
  *   addr add|replace ADDR/PREFIX dev NAME [nodad] [noprefixroute]
- *   route replace ADDR/PREFIX|default [via GW] dev NAME [onlink]
+ *   route add|replace ADDR/PREFIX|default [via GW] dev NAME [onlink]
+ *     (`route add default` also fails, EEXIST, when the family's main table has a default route at any
+ *     metric: an attach never takes over a namespace's default route)
  *   neigh replace ADDR lladdr MAC dev NAME nud permanent
  *   neigh replace proxy ADDR dev NAME
  *   ntable change name arp_cache|ndisc_cache dev NAME proxy_delay 0
@@ -266,9 +268,46 @@ static int addr_change(int fd, char **t, int n) {
   return transact(fd, &b);
 }
 
-static int route_replace(int fd, char **t, int n) {
-  /* route replace ADDR/PREFIX|default [via GW] dev NAME [onlink] */
-  if (n < 5 || strcmp(t[1], "replace")) return 1;
+/* Whether the main table of `family` holds a default route (any metric, type or next hop): 1, 0, or -errno. */
+static int has_default_route(int fd, int family) {
+  static uint32_t seq = 0x40000000u; /* apart from transact()'s */
+  struct rtmsg msg = {.rtm_family = (unsigned char)family};
+  struct buffer b;
+  begin(&b, RTM_GETROUTE, 0, &msg, sizeof msg);
+  b.header->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  b.header->nlmsg_seq = ++seq;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(fd, b.data, b.header->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
+  static char reply[65536];
+  int found = 0;
+  for (;;) {
+    ssize_t n = recv(fd, reply, sizeof reply, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    /* Read to the end of the dump even once one is found: nothing of it may be left for the next request. */
+    for (struct nlmsghdr *h = (struct nlmsghdr *)reply; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) return found;
+      if (h->nlmsg_type == NLMSG_ERROR) return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+      if (h->nlmsg_type != RTM_NEWROUTE) continue;
+      struct rtmsg *r = NLMSG_DATA(h);
+      if (r->rtm_dst_len != 0) continue;
+      uint32_t table = r->rtm_table;
+      int left = (int)RTM_PAYLOAD(h);
+      for (struct rtattr *a = RTM_RTA(r); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+        if (a->rta_type == RTA_TABLE) memcpy(&table, RTA_DATA(a), sizeof table);
+      }
+      if (table == RT_TABLE_MAIN) found = 1;
+    }
+  }
+}
+
+static int route_change(int fd, char **t, int n) {
+  /* route add|replace ADDR/PREFIX|default [via GW] dev NAME [onlink] */
+  if (n < 5 || (strcmp(t[1], "replace") && strcmp(t[1], "add"))) return 1;
+  int replace = !strcmp(t[1], "replace");
   struct address dst = {0}, gw = {0};
   int is_default = !strcmp(t[2], "default");
   if (!is_default && parse_address(t[2], &dst, 1)) return 1;
@@ -287,6 +326,14 @@ static int route_replace(int fd, char **t, int n) {
   if (have_gw && gw.family != family) return 1;
   int index = index_of(dev);
   if (!index) return -ENODEV;
+  if (is_default && !replace) {
+    int has = has_default_route(fd, family);
+    if (has < 0) return has;
+    if (has) {
+      fail_msg("the namespace has an %s default route already; it is never replaced%s", family == AF_INET ? "IPv4" : "IPv6", "");
+      return -EEXIST;
+    }
+  }
   struct rtmsg msg = {
       .rtm_family = (unsigned char)family,
       .rtm_dst_len = (unsigned char)(is_default ? 0 : dst.prefix),
@@ -298,7 +345,7 @@ static int route_replace(int fd, char **t, int n) {
       .rtm_flags = onlink ? RTNH_F_ONLINK : 0,
   };
   struct buffer b;
-  begin(&b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &msg, sizeof msg);
+  begin(&b, RTM_NEWROUTE, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), &msg, sizeof msg);
   uint32_t table = RT_TABLE_MAIN;
   attr(&b, RTA_TABLE, &table, sizeof table);
   if (!is_default) attr(&b, RTA_DST, dst.bytes, address_len(&dst));
@@ -366,7 +413,7 @@ static int run_line(int fd, char *line) {
   if (!strcmp(t[0], "link") && !strcmp(t[1], "set")) return link_set(fd, t, n);
   if (!strcmp(t[0], "link") && !strcmp(t[1], "del")) return link_del(fd, t, n);
   if (!strcmp(t[0], "addr") && (!strcmp(t[1], "add") || !strcmp(t[1], "replace"))) return addr_change(fd, t, n);
-  if (!strcmp(t[0], "route")) return route_replace(fd, t, n);
+  if (!strcmp(t[0], "route")) return route_change(fd, t, n);
   if (!strcmp(t[0], "neigh")) return neigh_replace(fd, t, n);
   if (!strcmp(t[0], "ntable")) return ntable_change(t, n);
   return 1;

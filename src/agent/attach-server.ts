@@ -1,8 +1,8 @@
-/** HTTP/1.1 over the agent's unix socket: routes attach-protocol.ts requests (and the CNI endpoint) to the AttachService. */
+/** HTTP/1.1 over the agent's unix socket: routes src/attach/protocol.ts requests (and the CNI endpoint) to the AttachService. */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { AttachApiError } from '../cni/attach-api';
+import { AttachApiError } from '../attach/api';
 import { cniDeps, handleCniRequest } from '../cni/endpoint';
 import type { AttachService } from './attach-service';
 import type { Log } from './reconciler';

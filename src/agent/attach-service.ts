@@ -1,11 +1,10 @@
 /**
  * The attach API's logic (attach / detach / check / attachments / healthz), independent of HTTP so the
  * agent can also hand it in-process to the CNI endpoint. Failures throw AttachApiError with the status
- * and reason of attach-protocol.ts; a failed attach rolls back the Endpoint and the links it made.
+ * and reason of src/attach/protocol.ts; a failed attach rolls back the Endpoint and the links it made.
  */
-import fs from 'node:fs';
-import type { AttachRequest, AttachResult, Attachment, DetachRequest } from './attach-protocol';
-import { AttachApiError, type AttachApi } from '../cni/attach-api';
+import type { AttachErrorReason, AttachRequest, AttachResult, Attachment, DetachRequest } from '../attach/protocol';
+import { AttachApiError, type AttachApi } from '../attach/api';
 import { ApiError, UnreachableError } from '../client/errors';
 import type { TenetClient } from '../client/api-client';
 import { attachPlan, vethLines } from '../core/dataplane/attach-plan';
@@ -21,6 +20,7 @@ import { IpStepError, sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worke
 import { ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
 import type { Mutex } from './mutex';
+import { pinTargetNamespace } from './netns-guard';
 import type { PolicyEnforcer } from './plugins';
 import type { Log, Reconciler } from './reconciler';
 import { InvalidRequest, validateAttachRequest, validateDetachRequest } from './validate-attach';
@@ -44,7 +44,7 @@ export interface AgentCore {
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
 }
 
-function fail(status: number, reason: 'InvalidRequest' | 'NotFound' | 'Conflict' | 'Unavailable' | 'Internal', message: string): never {
+function fail(status: number, reason: AttachErrorReason, message: string): never {
   throw new AttachApiError(status, reason, message);
 }
 
@@ -66,7 +66,18 @@ export class AttachService implements AttachApi {
 
   async attach(input: AttachRequest): Promise<AttachResult> {
     const request = this.validate(() => validateAttachRequest(input));
-    if (!fs.existsSync(request.netns)) fail(404, 'NotFound', `netns ${request.netns} does not exist`);
+    // First, before anything touches a namespace: the target is pinned and refused if it is the agent's
+    // own, PID 1's or a router namespace. Every later step reaches it through the pinned path.
+    const target = pinTargetNamespace(request.netns, this.core.netnsPrefix);
+    try {
+      return await this.attachPinned({ ...request, netns: target.path }, request.netns);
+    } finally {
+      target.close();
+    }
+  }
+
+  /** `request.netns` is the pinned namespace; `netns` the path the client gave, for messages. */
+  private async attachPinned(request: AttachRequest, netns: string): Promise<AttachResult> {
     const { core } = this;
     const name = endpointNameFor(request.containerId, request.ifName);
     const veth = hostVethName(request.tenant, name);
@@ -132,6 +143,7 @@ export class AttachService implements AttachApi {
           ]);
         const nothingMade = (error: unknown): boolean => error instanceof IpStepError && error.step === 0 && error.line === plan.linkLines[0];
         const interfaceTaken = (error: unknown): boolean => nothingMade(error) && /File exists/.test((error as Error).message);
+        const defaultRouteTaken = (error: unknown): boolean => error instanceof IpStepError && error.step === 1 && /^route add default /.test(error.line ?? '') && /File exists/.test(error.message);
         try {
           await links().catch(async (error: unknown) => {
             // A container's interface detached a moment ago may still be on its way out of the same
@@ -144,7 +156,8 @@ export class AttachService implements AttachApi {
         } catch (error) {
           if (!nothingMade(error)) madeLinks = true;
           await policy;
-          if (interfaceTaken(error)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${request.netns}`);
+          if (interfaceTaken(error)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${netns}`);
+          if (defaultRouteTaken(error)) fail(409, 'Conflict', `netns ${netns} already has a default route (${(error as IpStepError).line?.includes(':') ? 'IPv6' : 'IPv4'}); Tenet never replaces one`);
           throw error;
         }
         mark('links');
@@ -254,8 +267,8 @@ export class AttachService implements AttachApi {
     if (!tenant || !ep || !network) fail(404, 'NotFound', `no attachment of ${request.containerId}/${request.ifName} in ${request.tenant}/${request.network} on this host`);
     if (ep.network !== request.network) fail(409, 'Conflict', `container is attached to network ${ep.network}, not ${request.network}`);
     if (!(await this.vethExists(tenant.routerNamespace, ep.hostIfName!))) fail(404, 'NotFound', `host interface ${ep.hostIfName} is missing`);
-    if (!fs.existsSync(request.netns)) fail(404, 'NotFound', `netns ${request.netns} does not exist`);
-    const inside = await this.containerInterface(request.netns, request.ifName);
+    const target = pinTargetNamespace(request.netns, core.netnsPrefix);
+    const inside = await this.containerInterface(target.path, request.ifName).finally(() => target.close());
     if (!inside) fail(404, 'NotFound', `interface ${request.ifName} is missing in ${request.netns}`);
     return attachPlan(ep, network, request.netns, request.ifName).result;
   }

@@ -1,5 +1,5 @@
 /** Boundary checks of attach-socket requests: anything that fails here is a 400 and changes nothing. */
-import type { AttachRequest, DetachRequest } from './attach-protocol';
+import type { AttachRequest, DetachRequest } from '../attach/protocol';
 import { ATTACHED_BY_REGEX, CONTAINER_ID_REGEX, IFNAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
 import { parseIp } from '../core/net/ip';
 import { bandwidthProblems, type Bandwidth } from '../core/dataplane/bandwidth';
@@ -84,4 +84,28 @@ export function validateDetachRequest(body: unknown): DetachRequest {
   // The netns may be gone or empty (containerd sends DEL with an empty CNI_NETNS); it is not needed.
   if (typeof body.netns === 'string' && body.netns !== '') request.netns = field(body, 'netns', NETNS_PATH_REGEX, 'an absolute namespace path');
   return request;
+}
+
+/** A namespace file's identity: the nsfs device and inode (what `stat` says), the same through every path that reaches it. */
+export interface NamespaceId {
+  dev: number;
+  ino: number;
+}
+
+/** A namespace no container may be attached into, and what it is (for the refusal's message). */
+export interface ForbiddenNamespace {
+  id: NamespaceId;
+  what: string;
+}
+
+/**
+ * Why `target` may not receive a container interface, or undefined when it may. Compared by device and
+ * inode, never by path: /proc/PID/ns/net of any process in a namespace, /proc/self/ns/net and every bind
+ * mount of it are the same file. `nsfs` is the device of namespace files: anything else (a regular file,
+ * a device node) is no namespace at all.
+ */
+export function namespaceRefusal(target: NamespaceId, nsfs: number, forbidden: readonly ForbiddenNamespace[]): { status: 400 | 403; message: string } | undefined {
+  if (target.dev !== nsfs) return { status: 400, message: 'is not a network namespace' };
+  const hit = forbidden.find((f) => f.id.dev === target.dev && f.id.ino === target.ino);
+  return hit ? { status: 403, message: `is ${hit.what}; containers are never attached there` } : undefined;
 }

@@ -3,7 +3,7 @@
  * tenants, revisions, selectors. Every mistake is a CliError with exit code 2 (usage).
  */
 import { KINDS, resolveKind, type KindInfo } from '../core/model/registry';
-import { describeNameRule, isName } from '../core/model/names';
+import { describeNameRule, isName, shown } from '../core/model/names';
 import { parseSelector, SelectorSyntaxError } from '../core/model/selectors';
 import { CliError } from './context';
 
@@ -19,11 +19,7 @@ export function kindArg(text: string): KindInfo {
   return info;
 }
 
-/** A name as typed, shown safely in messages (quotes and control characters escaped). */
-export function shown(text: string): string {
-  const clean = JSON.stringify(text).slice(1, -1);
-  return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
-}
+export { shown } from '../core/model/names';
 
 export function nameArg(text: string, what = 'name'): string {
   if (!isName(text)) throw new CliError(`invalid ${what} "${shown(text)}": must be ${describeNameRule()}`, 2);

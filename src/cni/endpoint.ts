@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { AttachClient } from './attach-client';
-import type { AttachApi } from './attach-api';
+import { AttachClient } from '../attach/client';
+import type { AttachApi } from '../attach/api';
 import { runCni, type CniDeps } from './handler';
 import { podmanLabels } from './podman';
 import { CNI_CONTENT_TYPE, CNI_PATH, decodeInvocation, MAX_STDIN_BYTES, outcomeHeaders } from './wire';

@@ -2,7 +2,7 @@
  * CNI error results: the well-known codes of SPEC.md v1.1.0 (section 5, "Error") plus
  * Tenet's own codes (100+), and how attach API failures map onto them.
  */
-import type { AttachErrorReason } from '../agent/attach-protocol';
+import type { AttachErrorReason } from '../attach/protocol';
 
 export const CniCode = {
   IncompatibleVersion: 1,
@@ -54,6 +54,9 @@ export function fromAttachError(reason: AttachErrorReason | undefined, message: 
       return new CniError(CniCode.InvalidNetworkConfig, 'invalid request', message);
     case 'NotFound':
       return new CniError(CniCode.InvalidNetworkConfig, 'unknown tenant or network', message);
+    case 'Forbidden':
+      // The only 403 of the attach API: CNI_NETNS names a namespace the agent refuses.
+      return new CniError(CniCode.InvalidEnvironment, 'CNI_NETNS refused', message);
     case 'Conflict':
       return new CniError(CniCode.Conflict, 'conflict', message);
     case 'Unavailable':

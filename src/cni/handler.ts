@@ -2,8 +2,8 @@
  * One CNI invocation, start to finish: environment + stdin in, exit code + stdout out.
  * All CNI logic lives here; the native shim only carries bytes to the agent and back.
  */
-import type { AttachRequest } from '../agent/attach-protocol';
-import { AgentUnreachableError, AttachApiError, type AttachApi } from './attach-api';
+import type { AttachRequest } from '../attach/protocol';
+import { AgentUnreachableError, AttachApiError, type AttachApi } from '../attach/api';
 import { decodeStdin, parseNetConf, replyVersion, type Json, type TenetNetConf } from './config';
 import { attachmentParams, type AttachmentParams, type CniEnv } from './env';
 import { CniCode, CniError, errorResult, fromAttachError } from './errors';
@@ -93,9 +93,10 @@ async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps, 
   try {
     attached = await deps.attach.attach(request);
   } catch (error) {
-    // A conflict means the agent refused before changing anything, and may be about an attachment
-    // that already exists (the agent's view can trail the list above): never undo that one.
-    if (!(error instanceof AttachApiError && error.reason === 'Conflict')) await undoFailedAdd(request, deps);
+    // A conflict means the agent refused (undoing whatever it had made), and may be about an attachment
+    // that already exists (the agent's view can trail the list above): never undo that one. A refused
+    // namespace was refused before anything was made.
+    if (!(error instanceof AttachApiError && (error.reason === 'Conflict' || error.reason === 'Forbidden'))) await undoFailedAdd(request, deps);
     throw error;
   }
   return success(addResult(conf.cniVersion, attached, params.netns, conf.prevResult));

@@ -5,7 +5,7 @@
  * capability or CNI_ARGS MAC= (podman). Where the conventions name both args and CNI_ARGS,
  * args wins (CONVENTIONS.md, "CNI_ARGS").
  */
-import type { AttachRequest } from '../agent/attach-protocol';
+import type { AttachRequest } from '../attach/protocol';
 import { canonicalIp, parseIp } from '../core/net/ip';
 import { effectiveBandwidth } from '../core/dataplane/bandwidth';
 import { LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';

@@ -3,7 +3,7 @@
  * 0.4.0 carries `version` in every ips entry; 1.0.0 dropped it; 1.1.0 added the interface `mtu`.
  * podman 4.3 rejects a 1.1.0 result, so the request's version is always the answer's.
  */
-import type { AttachResult } from '../agent/attach-protocol';
+import type { AttachResult } from '../attach/protocol';
 import { compareVersions, type CniVersion } from './versions';
 import { isObject, type Json } from './config';
 

@@ -6,7 +6,7 @@
  * on every call; it exists for machines without a C compiler and to cross-check the native one.
  */
 import http from 'node:http';
-import { DEFAULT_AGENT_SOCKET } from '../agent/attach-protocol';
+import { DEFAULT_AGENT_SOCKET } from '../attach/protocol';
 import { ENV_NAMES, type CniEnv } from './env';
 import { isObject, MAX_SOCKET_PATH } from './config';
 import { CniCode } from './errors';

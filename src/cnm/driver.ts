@@ -3,13 +3,13 @@
  * attach API; durable state lives in the controller (see bindings.ts); nothing is remembered locally
  * that a restart would lose: endpoint ids are the attach API's container ids.
  */
-import type { AttachResult } from '../agent/attach-protocol';
+import type { AttachResult } from '../attach/protocol';
 import type { TenetClient } from '../client/api-client';
 import type { Network } from '../core/model/kinds/network';
 import { parseCidr, parseIp } from '../core/net/ip';
 import { SubnetPool } from '../core/ipam/subnet-pool';
 import { MAC_REGEX } from '../core/model/names';
-import type { AttachApi } from '../cni/attach-api';
+import type { AttachApi } from '../attach/api';
 import { AddressPicker } from './address-picker';
 import { BindingStore } from './bindings';
 import {
@@ -51,6 +51,11 @@ type Json = Record<string, unknown>;
 export class DockerDriver {
   private readonly bindings: BindingStore;
   private readonly picker = new AddressPicker();
+  /**
+   * Attaches into the staging namespace one at a time, each until its interface has moved out: the attach
+   * refuses a namespace that has a default route already, and one waiting there would have one.
+   */
+  private stagingTail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.bindings = new BindingStore(options.client, options.hostName);
@@ -218,14 +223,19 @@ export class DockerDriver {
       ...(ips.length > 0 ? { ips } : {}),
       ...(mac ? { mac } : {}),
     };
-    let result: AttachResult;
-    try {
-      result = await this.options.attach.attach(attachRequest);
-      await this.options.staging.moveOut(ifName, this.options.daemonNetnsPid ?? process.pid);
-    } catch (error) {
-      await this.options.attach.detach({ containerId: attachRequest.containerId, ifName }).catch(() => undefined);
-      throw error;
-    }
+    const staged = async (): Promise<AttachResult> => {
+      try {
+        const attached = await this.options.attach.attach(attachRequest);
+        await this.options.staging.moveOut(ifName, this.options.daemonNetnsPid ?? process.pid);
+        return attached;
+      } catch (error) {
+        await this.options.attach.detach({ containerId: attachRequest.containerId, ifName }).catch(() => undefined);
+        throw error;
+      }
+    };
+    const turn = this.stagingTail.then(staged, staged);
+    this.stagingTail = turn.catch(() => undefined);
+    const result = await turn;
     this.options.log?.('docker endpoint attached', { endpointId: endpointId.slice(0, 12), endpoint: result.endpoint, addresses: result.addresses.map((a) => a.address) });
     // Docker sets on the container what its IPAM handed out. An address family Docker did not ask for
     // (a dual-stack Tenet network under a Docker network without --ipv6) is still the endpoint's in

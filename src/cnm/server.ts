@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { TenetClient } from '../client/api-client';
-import type { AttachApi } from '../cni/attach-api';
+import type { AttachApi } from '../attach/api';
 import { DockerDriver } from './driver';
 import { shortHash } from './naming';
 import { PLUGIN_CONTENT_TYPE } from './protocol';

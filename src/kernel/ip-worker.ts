@@ -4,7 +4,7 @@
  * a container start. Without a built helper the lines go through `nsenter ip -batch` as before.
  */
 import path from 'node:path';
-import { KernelError } from './exec';
+import { KernelError, run } from './exec';
 import { assertNetnsPath, checkLines, ipBatchAt } from './ip';
 import { NetnsWorker } from './netns-worker';
 
@@ -72,6 +72,7 @@ export class IpWorker {
     if (this.worker.missing()) {
       for (const [index, step] of steps.entries()) {
         try {
+          await refuseSecondDefault(step);
           await ipBatchAt(step.nsPath, step.lines);
         } catch (error) {
           const e = error as KernelError;
@@ -105,6 +106,23 @@ export class IpWorker {
 
   close(): Promise<void> {
     return this.worker.close();
+  }
+}
+
+/**
+ * tenet-ipd's rule for `route add default` when ip runs instead: iproute2 refuses only a default route of
+ * the same metric, so any default route of the family (main table) fails the step before it runs.
+ */
+async function refuseSecondDefault(step: IpStep): Promise<void> {
+  for (const line of step.lines) {
+    const match = /^route add default via (\S+) /.exec(line);
+    if (!match) continue;
+    const family = match[1].includes(':') ? '-6' : '-4';
+    const { stdout } = await run('nsenter', [`--net=${step.nsPath}`, 'ip', '-json', family, 'route', 'show', 'default', 'table', 'main']);
+    if ((JSON.parse(stdout || '[]') as unknown[]).length > 0) {
+      const message = `the namespace has an IPv${family === '-6' ? 6 : 4} default route already; it is never replaced`;
+      throw new KernelError(`ip in ${step.nsPath}: "${line}": File exists: ${message}`, ['nsenter', step.nsPath], `RTNETLINK answers: File exists: ${message}`, 2);
+    }
   }
 }
 

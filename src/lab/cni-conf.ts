@@ -2,10 +2,8 @@
  * `tenet lab cni-conf`: a ready CNI conflist that points tenet-cni at one lab host's agent socket, so
  * podman, containerd or cnitool on this machine can put containers on that host's Tenet networks.
  */
-import type { Command } from 'commander';
 import { NAME_REGEX } from '../core/model/names';
-import { CliError } from '../cli/context';
-import { LabError, resolveLab, type LabState } from './state';
+import { LabError, type LabState } from './state';
 
 /** CNI network names (SPEC.md): alphanumeric first, then alphanumerics, "_", "." or "-". */
 const CNI_NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -30,23 +28,4 @@ export function labCniConf(state: LabState, options: CniConfOptions): Record<str
     name,
     plugins: [{ type: 'tenet', tenant: options.tenant, network: options.network, agentSocket: host.socket, capabilities: { ips: true, mac: true } }],
   };
-}
-
-export function registerCniConf(lab: Command): void {
-  lab
-    .command('cni-conf')
-    .description("print a CNI conflist pointing tenet-cni at a lab host's agent socket")
-    .option('--name <lab>', 'lab name (default: the only lab)')
-    .requiredOption('--host <host>', 'lab host, e.g. h1')
-    .requiredOption('--tenant <tenant>', 'tenant')
-    .requiredOption('--network <network>', 'network of the tenant')
-    .option('--name-as <net>', 'CNI network name (default: <lab>-<host>-<tenant>-<network>)')
-    .action((options: { name?: string; host: string; tenant: string; network: string; nameAs?: string }) => {
-      try {
-        process.stdout.write(`${JSON.stringify(labCniConf(resolveLab(options.name), options), null, 2)}\n`);
-      } catch (error) {
-        if (error instanceof LabError) throw new CliError(error.message);
-        throw error;
-      }
-    });
 }

@@ -5,7 +5,8 @@
  * tcp/80), shown by a second matrix of real probes and by explain. Left running for exploration.
  */
 import { API_VERSION } from '../core/model/common';
-import { explainFlow, loadIntent } from '../cli/commands/explain';
+import { loadIntent } from '../client/intent';
+import { explainFlow } from '../core/policy/explain-flow';
 import type { TenetClient } from '../client/api-client';
 import type { LabState } from './state';
 import type { ProbeResult } from './probe';

@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AttachClient } from '../cni/attach-client';
-import type { AttachResult } from '../agent/attach-protocol';
+import { AttachClient } from '../attach/client';
+import type { AttachResult } from '../attach/protocol';
 import { TenetClient } from '../client/api-client';
 import { ApiError } from '../client/errors';
 import { NAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX } from '../core/model/names';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { addressesIn, createNetwork, linksIn, startAgentHost, type AgentHost } from './agent-host';
 import { nativeShim, runPlugin } from './shim-helpers';
-import { AttachClient } from '../../src/cni/attach-client';
+import { AttachClient } from '../../src/attach/client';
 
 let host: AgentHost;
 let shim: string;

@@ -2,8 +2,8 @@
  * An in-memory stand-in for the agent's attach API, for unit tests of the pure CNI logic only
  * (the runtime and shim tests use the real agent). It allocates from 10.9.0.0/24 per tenant/network.
  */
-import type { AttachRequest, AttachResult, Attachment, DetachRequest } from '../../src/agent/attach-protocol';
-import { AttachApiError, type AttachApi } from '../../src/cni/attach-api';
+import type { AttachRequest, AttachResult, Attachment, DetachRequest } from '../../src/attach/protocol';
+import { AttachApiError, type AttachApi } from '../../src/attach/api';
 
 export class FakeAttach implements AttachApi {
   readonly attached = new Map<string, { request: AttachRequest; result: AttachResult }>();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCni, type CniDeps } from '../../src/cni/handler';
 import type { CniEnv } from '../../src/cni/env';
-import { AgentUnreachableError, AttachApiError } from '../../src/cni/attach-api';
+import { AgentUnreachableError, AttachApiError } from '../../src/attach/api';
 import { FakeAttach } from './fake-attach';
 
 const NETNS = '/run/netns/test-c1';

@@ -6,12 +6,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startAttachFixture, waitUntil } from '../helpers/lab';
-import { AttachApiError } from '../../src/cni/attach-api';
+import { AttachApiError } from '../../src/attach/api';
 import { linkIndexes } from '../../src/kernel/read';
 import { run } from '../../src/kernel/exec';
 import { listNetns } from '../../src/kernel/ip';
 import { hostVethName } from '../../src/core/dataplane/names';
-import type { AttachRequest } from '../../src/agent/attach-protocol';
+import type { AttachRequest } from '../../src/attach/protocol';
 
 test('attach socket: clear errors and nothing half-created; idempotent attach and detach', async (t) => {
   const { lab, agent, netns, request: good, router } = await startAttachFixture(t, 'acme', '10.40.0.0/24', 'raw');

@@ -15,8 +15,8 @@ import { hostVethName } from '../../src/core/dataplane/names';
 import { linkIndexes } from '../../src/kernel/read';
 import { tenantNamespaceName } from '../../src/core/dataplane/names';
 import { run } from '../../src/kernel/exec';
-import { AttachClient } from '../../src/cni/attach-client';
-import { AttachApiError } from '../../src/cni/attach-api';
+import { AttachClient } from '../../src/attach/client';
+import { AttachApiError } from '../../src/attach/api';
 import { startController } from '../helpers/controller';
 
 function spawnIn(netns: string, args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {

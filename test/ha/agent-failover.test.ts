@@ -14,7 +14,7 @@ import { startEtcd, type EtcdCluster } from '../helpers/etcd';
 import { startControllerProcess, type ControllerProcess } from './controller-process';
 import { deleteNetnsWithPrefix, uniqueStem } from '../helpers/netns';
 import { TenetClient } from '../../src/client/api-client';
-import { AttachClient } from '../../src/cni/attach-client';
+import { AttachClient } from '../../src/attach/client';
 import { API_VERSION } from '../../src/core/model/common';
 import { tenantNamespaceName } from '../../src/core/dataplane/names';
 

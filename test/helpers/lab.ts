@@ -12,10 +12,10 @@ import { deleteNetnsWithPrefix, uniqueStem } from './netns';
 import { labDown, labRun, labUp, type RunOptions } from '../../src/lab/lab';
 import { labNetnsPrefix, saveLab, type LabContainer, type LabState } from '../../src/lab/state';
 import { API_VERSION } from '../../src/core/model/common';
-import { AttachClient } from '../../src/cni/attach-client';
+import { AttachClient } from '../../src/attach/client';
 import { run } from '../../src/kernel/exec';
 import { tenantNamespaceName } from '../../src/core/dataplane/names';
-import type { AttachRequest } from '../../src/agent/attach-protocol';
+import type { AttachRequest } from '../../src/attach/protocol';
 
 export interface TestLab {
   state: LabState;

@@ -155,3 +155,39 @@ test('one request plumbs both ends; a failure names its step and line', async ()
   );
   await assert.rejects(worker.runSteps([{ nsPath: `/run/netns/${router}`, lines: ['link set lo up'] }, { nsPath: `/run/netns/${prefix}gone`, lines: ['link set lo up'] }]), (error: IpStepError) => error.step === 1 && /cannot enter/.test(error.message));
 });
+
+test('route add default never takes over a namespace default route, at any metric, with or without tenet-ipd', async () => {
+  const fallback = new IpWorker({ binary: `/nonexistent/${prefix}-tenet-ipd` });
+  try {
+    for (const [name, w] of [['helper', worker], ['ip', fallback]] as const) {
+      for (const family of [4, 6] as const) {
+        const netns = `${prefix}d${name}${family}`;
+        await addNetns(netns);
+        const at = `/run/netns/${netns}`;
+        const [mine, theirs, gateway, other] = family === 4 ? ['10.96.0.2/24', '10.95.0.2/24', '10.96.0.1', '10.95.0.1'] : ['fd00:96::2/64', 'fd00:95::2/64', 'fd00:96::1', 'fd00:95::1'];
+        await run('ip', ['-n', netns, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0']);
+        await run('ip', ['-n', netns, 'link', 'add', 'a1', 'type', 'veth', 'peer', 'name', 'b1']);
+        for (const dev of ['a0', 'b0', 'a1', 'b1']) await run('ip', ['-n', netns, 'link', 'set', dev, 'up']);
+        await run('ip', ['-n', netns, 'addr', 'add', mine, 'dev', 'a0', ...(family === 6 ? ['nodad'] : [])]);
+        await run('ip', ['-n', netns, 'addr', 'add', theirs, 'dev', 'a1', ...(family === 6 ? ['nodad'] : [])]);
+        // A namespace without a default route gets one.
+        await w.run(at, [`route add default via ${gateway} dev a0 onlink`]);
+        const routes = async () => (await run('ip', ['-n', netns, `-${family}`, 'route', 'show', 'default'])).stdout;
+        assert.match(await routes(), new RegExp(`default via ${gateway} dev a0`));
+        // A second one, even at a metric iproute2 alone would accept beside it, is refused.
+        await run('ip', ['-n', netns, `-${family}`, 'route', 'del', 'default']);
+        await run('ip', ['-n', netns, `-${family}`, 'route', 'add', 'default', 'via', other, 'dev', 'a1', 'metric', '600']);
+        const before = await routes();
+        await assert.rejects(w.run(at, [`route add default via ${gateway} dev a0 onlink`]), (error: IpStepError) => {
+          assert.ok(error instanceof IpStepError, `${name}: ${String(error)}`);
+          assert.equal(error.line, `route add default via ${gateway} dev a0 onlink`);
+          assert.match(error.message, new RegExp(`File exists.*IPv${family} default route already; it is never replaced`));
+          return true;
+        });
+        assert.equal(await routes(), before, `${name}: the existing default route is untouched`);
+      }
+    }
+  } finally {
+    await fallback.close();
+  }
+});

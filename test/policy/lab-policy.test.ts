@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestLab, waitUntil, type TestLab } from '../helpers/lab';
-import { AttachClient } from '../../src/cni/attach-client';
+import { AttachClient } from '../../src/attach/client';
 import { labNetnsPrefix } from '../../src/lab/state';
 import { addNetns } from '../../src/kernel/ip';
 import { restartAgent } from '../../src/lab/lab';

@@ -209,7 +209,7 @@ test('attach plan: host side in one batch, IPv6 without a prefix route, permanen
   assert.ok(plan.hostLines.includes(`ntable change name ndisc_cache dev ${veth} proxy_delay 0`));
   assert.ok(plan.hostLines.includes(`neigh replace proxy fd00:1::1 dev ${veth}`));
   assert.ok(plan.containerLines.includes('addr add fd00:1::2/64 dev eth0 nodad noprefixroute'));
-  assert.ok(plan.containerLines.includes('route replace default via fd00:1::1 dev eth0 onlink'));
+  assert.ok(plan.containerLines.includes('route add default via fd00:1::1 dev eth0 onlink'));
   assert.ok(plan.containerLines.includes(`neigh replace 10.0.1.1 lladdr ${hostVethMac(veth)} dev eth0 nud permanent`));
   assert.deepEqual(plan.result.addresses, [
     { address: '10.0.1.2/24', gateway: '10.0.1.1', family: 4 },

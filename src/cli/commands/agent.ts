@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../../agent/agent';
-import { DEFAULT_AGENT_SOCKET } from '../../agent/attach-protocol';
+import { DEFAULT_AGENT_SOCKET } from '../../attach/protocol';
 import { DEFAULT_NETNS_PREFIX } from '../../core/dataplane/names';
 import { CliError } from '../context';
 import { DEFAULT_PLUGIN_SOCKET, startDockerPlugin, type DockerPlugin } from '../../cnm/server';

@@ -4,14 +4,12 @@
  */
 import { Option, type Command } from 'commander';
 import type { TenetClient } from '../../client/api-client';
-import type { KindName } from '../../core/model/registry';
+import { IntentUnreadableError, loadIntent } from '../../client/intent';
 import type { PolicyIntent } from '../../core/policy/intent';
-import { FlowJudge, resolveFlowEnd } from '../../core/policy/flow';
-import { describeDecision } from '../../core/policy/explain';
+import { explainFlow, FlowQueryError } from '../../core/policy/explain-flow';
 import { describeChange, previewImpact } from '../../core/policy/impact';
 import type { L4Name } from '../../core/policy/program';
 import { CliError, clientFor } from '../context';
-import { ApiError } from '../../client/errors';
 import { nameArg, shown } from '../args';
 
 const PROTOCOLS: Record<string, L4Name> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', icmp: 'icmp', icmpv6: 'icmpv6' };
@@ -29,27 +27,6 @@ export function parsePortArg(text: string): { protocol: L4Name; port?: number } 
   return { protocol, port };
 }
 
-/** Everything the compiler reads about one tenant (plus the GlobalPolicies that may apply to it). */
-export async function loadIntent(client: TenetClient, tenant: string): Promise<PolicyIntent> {
-  const list = async <T>(kind: KindName, scoped: boolean): Promise<T[]> => (await client.list<T>(kind, scoped ? { tenant } : {})).items;
-  const [tenants, scopes, groups, networks, policies, globalPolicies, endpoints] = await Promise.all([
-    list<PolicyIntent['tenants'][number]>('Tenant', false),
-    list<PolicyIntent['scopes'][number]>('Scope', true),
-    list<PolicyIntent['groups'][number]>('Group', true),
-    list<PolicyIntent['networks'][number]>('Network', true),
-    list<PolicyIntent['policies'][number]>('Policy', true),
-    list<PolicyIntent['globalPolicies'][number]>('GlobalPolicy', false).catch((error: unknown) => {
-      // Admin and baseline tiers decide flows too: a verdict without them would be a guess, so say why there is none.
-      if (error instanceof ApiError && error.status === 403) {
-        throw new CliError(`judging flows needs the GlobalPolicies (admin and baseline tiers), which this token may not read (${error.message}); ask an admin`);
-      }
-      throw error;
-    }),
-    list<PolicyIntent['endpoints'][number]>('Endpoint', true),
-  ]);
-  return { tenants, scopes, groups, networks, policies, globalPolicies, endpoints };
-}
-
 export function register(program: Command): void {
   program
     .command('explain')
@@ -64,42 +41,15 @@ export function register(program: Command): void {
     .action(async (options: { tenant: string; from: string; to: string; port: string; output: 'text' | 'json'; verbose?: boolean }, command: Command) => {
       const tenant = nameArg(options.tenant, 'tenant');
       const { protocol, port } = parsePortArg(options.port);
-      const intent = await loadIntent(clientFor(command), tenant);
-      process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
+      try {
+        const intent = await loadIntent(clientFor(command), tenant);
+        process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
+      } catch (error) {
+        if (error instanceof FlowQueryError) throw new CliError(error.message, error.usage ? 2 : 1);
+        if (error instanceof IntentUnreadableError) throw new CliError(error.message);
+        throw error;
+      }
     });
-}
-
-/** The verdict for one flow, as text (default) or JSON, from the compiled policy of the tenant. */
-export function explainFlow(
-  intent: PolicyIntent,
-  tenant: string,
-  fromText: string,
-  toText: string,
-  { protocol, port }: { protocol: L4Name; port?: number },
-  options: { output?: 'text' | 'json'; verbose?: boolean } = {},
-): string {
-  if (!intent.tenants.some((t) => t.metadata.name === tenant)) throw new CliError(`tenant "${tenant}" does not exist`, 1);
-  const family = protocol === 'icmpv6' ? 6 : undefined;
-  const from = resolveFlowEnd(intent, tenant, fromText, family);
-  const to = resolveFlowEnd(intent, tenant, toText, family);
-  if (!from) throw new CliError(`--from "${shown(fromText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, 2);
-  if (!to) throw new CliError(`--to "${shown(toText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, 2);
-  const result = new FlowJudge(intent, tenant).judge(from, to, protocol, port);
-  if (options.output === 'json') {
-    return JSON.stringify(
-      { tenant, from: { ...('endpoint' in from ? { endpoint: from.endpoint.metadata.name } : {}), address: from.address }, to: { ...('endpoint' in to ? { endpoint: to.endpoint.metadata.name } : {}), address: to.address }, protocol, port, allowed: result.allowed, egress: result.egress, ingress: result.ingress, ...(options.verbose ? { trace: result.trace } : {}) },
-      null,
-      1,
-    );
-  }
-  const name = (end: typeof from) => ('endpoint' in end ? `${end.endpoint.metadata.name} (${end.address})` : end.address);
-  const lines = [
-    `${name(from)} -> ${name(to)} ${protocol}${port !== undefined ? `/${port}` : ''}: ${result.allowed ? 'ALLOWED' : 'DENIED'}`,
-    `  ${describeDecision('egress', result.egress)}`,
-    `  ${describeDecision('ingress', result.ingress)}`,
-  ];
-  if (options.verbose) lines.push('', ...result.trace);
-  return lines.join('\n');
 }
 
 /**

@@ -4,7 +4,7 @@ import { labDown, labExec, labRm, labRun, labUp, parseLabels, withLabLock } from
 import { runDemo } from '../../lab/demo';
 import { formatProbeTable, parseProbeSpecs, runProbe } from '../../lab/probe';
 import { LabError, listLabs, resolveLab, saveLab } from '../../lab/state';
-import { registerCniConf } from '../../lab/cni-conf';
+import { labCniConf } from '../../lab/cni-conf';
 import { CliError } from '../context';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -142,6 +142,23 @@ export function register(program: Command): void {
     .action(
       wrap(async (options: { name: string }) => {
         await runDemo(out, options.name);
+      }),
+    );
+}
+
+/** `tenet lab cni-conf` (the conflist itself: src/lab/cni-conf.ts). */
+function registerCniConf(lab: Command): void {
+  lab
+    .command('cni-conf')
+    .description("print a CNI conflist pointing tenet-cni at a lab host's agent socket")
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .requiredOption('--host <host>', 'lab host, e.g. h1')
+    .requiredOption('--tenant <tenant>', 'tenant')
+    .requiredOption('--network <network>', 'network of the tenant')
+    .option('--name-as <net>', 'CNI network name (default: <lab>-<host>-<tenant>-<network>)')
+    .action(
+      wrap(async (options: { name?: string; host: string; tenant: string; network: string; nameAs?: string }) => {
+        process.stdout.write(`${JSON.stringify(labCniConf(resolveLab(options.name), options), null, 2)}\n`);
       }),
     );
 }

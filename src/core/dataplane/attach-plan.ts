@@ -7,7 +7,7 @@
  * would otherwise fail for a second). Proxy ARP and a proxy-NDP entry for the gateway stay on the host
  * end for runtimes that configure the interface themselves with a plain subnet route.
  */
-import type { AttachResult } from '../../agent/attach-protocol';
+import type { AttachResult } from './attach-types';
 import type { EndpointView, NetworkView } from './host-view';
 import { hostRoute } from './desired';
 import { hostVethMac } from './names';
@@ -46,7 +46,7 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
   const mtu = network.mtu;
   const linkLines = vethLines(veth, ifName, containerNetns, mtu);
   const hostAddressLines: string[] = [];
-  const containerLines = ['link set lo up', `link set ${ifName} address ${endpoint.mac} mtu ${mtu} up`];
+  const containerLines = [`link set ${ifName} address ${endpoint.mac} mtu ${mtu} up`];
   const addresses: AttachResult['addresses'] = [];
   const routes: AttachResult['routes'] = [];
   for (const subnet of network.subnets) {
@@ -61,11 +61,15 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
     } else {
       containerLines.push(`addr add ${address}/${subnet.prefix} dev ${ifName} noprefixroute`);
     }
-    containerLines.push(`route replace default via ${subnet.gateway} dev ${ifName} onlink`);
+    // `add`, never `replace`: a namespace that has a default route already keeps it and the attach fails
+    // (tenet-ipd refuses a second default route of the family at any metric).
+    containerLines.push(`route add default via ${subnet.gateway} dev ${ifName} onlink`);
     containerLines.push(`neigh replace ${subnet.gateway} lladdr ${hostMac} dev ${ifName} nud permanent`);
     addresses.push({ address: `${address}/${subnet.prefix}`, gateway: subnet.gateway, family: subnet.family });
     routes.push({ destination: subnet.family === 4 ? '0.0.0.0/0' : '::/0', gateway: subnet.gateway });
   }
+  // Last: until here a failed attach leaves the namespace as it was once the veth is deleted again.
+  containerLines.push('link set lo up');
   const shaping = shapingLines(bandwidth, veth, ifName);
   return {
     hostLines: [...linkLines, ...hostAddressLines],

@@ -55,3 +55,9 @@ export function isName(value: unknown): value is string {
 export function describeNameRule(): string {
   return 'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
 }
+
+/** A name as typed, shown safely in messages (quotes and control characters escaped). */
+export function shown(text: string): string {
+  const clean = JSON.stringify(text).slice(1, -1);
+  return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
+}

@@ -1,9 +1,9 @@
 /**
  * What the CNI layer and Docker's driver need from the agent's attach API
- * (src/agent/attach-protocol.ts), as an interface so the pure CNI logic does not care
+ * (src/attach/protocol.ts), as an interface so the pure CNI logic does not care
  * whether it runs inside the agent or beside it.
  */
-import type { AttachErrorReason, AttachRequest, AttachResult, Attachment, DetachRequest } from '../agent/attach-protocol';
+import type { AttachErrorReason, AttachRequest, AttachResult, Attachment, DetachRequest } from './protocol';
 
 export interface AttachApi {
   attach(request: AttachRequest): Promise<AttachResult>;

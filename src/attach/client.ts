@@ -1,9 +1,9 @@
 /**
- * AttachApi over the agent's unix socket: HTTP/1.1 with JSON bodies, as attach-protocol.ts specifies.
+ * AttachApi over the agent's unix socket: HTTP/1.1 with JSON bodies, as protocol.ts specifies.
  */
 import http from 'node:http';
-import type { AttachErrorBody, AttachRequest, AttachResult, Attachment, DetachRequest } from '../agent/attach-protocol';
-import { AgentUnreachableError, AttachApiError, type AttachApi } from './attach-api';
+import type { AttachErrorBody, AttachRequest, AttachResult, Attachment, DetachRequest } from './protocol';
+import { AgentUnreachableError, AttachApiError, type AttachApi } from './api';
 
 export class AttachClient implements AttachApi {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });

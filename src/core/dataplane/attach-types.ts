@@ -1,18 +1,9 @@
 /**
- * The agent's local attach API: the one path by which containers join Tenet (the lab,
- * the CNI plugin and Docker's driver all use it). HTTP/1.1 with JSON bodies over the
- * agent's unix socket (default /run/tenet/agent.sock):
- *
- *   POST /v1/attach       AttachRequest  -> 200 AttachResult
- *   POST /v1/detach       DetachRequest  -> 200 {detached: boolean}   (idempotent; works when the netns is gone)
- *   POST /v1/check        AttachRequest  -> 200 AttachResult | error  (is the attachment still as it should be?)
- *   GET  /v1/attachments                 -> 200 {items: Attachment[]} (what this host has attached; for CNI GC)
- *   GET  /v1/healthz                     -> 200 {ok, controllerReachable}
- *
- * Errors: HTTP status with {error: {code, reason, message}}; reason is one of AttachErrorReason.
+ * The attach contract's data: what a client asks of the agent's attach API and what it gets back. Pure
+ * types, so the core's attach plan (attach-plan.ts) can build an AttachResult; the protocol that carries
+ * them (routes, status codes, socket) is src/attach/protocol.ts.
  */
-
-import type { Bandwidth } from '../core/dataplane/bandwidth';
+import type { Bandwidth } from './bandwidth';
 
 export interface AttachRequest {
   containerId: string;
@@ -74,12 +65,7 @@ export interface Attachment {
 export type AttachErrorReason =
   | 'InvalidRequest' // 400: malformed or failed validation
   | 'NotFound' // 404: unknown tenant or network, or netns path missing
+  | 'Forbidden' // 403: the netns is one no container may join (the agent's own, PID 1's, a tenant router namespace)
   | 'Conflict' // 409: requested address/MAC taken, or the container is attached differently
   | 'Unavailable' // 503: the controller cannot be reached; try again later
   | 'Internal'; // 500
-
-export interface AttachErrorBody {
-  error: { code: number; reason: AttachErrorReason; message: string };
-}
-
-export const DEFAULT_AGENT_SOCKET = '/run/tenet/agent.sock';
