@@ -24,3 +24,24 @@ export function refOf(object: Pick<TenetObject, 'kind' | 'metadata'>): ObjectRef
 export function refText(ref: ObjectRef): string {
   return ref.tenant ? `${ref.kind} ${ref.tenant}/${ref.name}` : `${ref.kind} ${ref.name}`;
 }
+
+/** The one map key of an object identity: `kind/tenant/name` (tenant empty for cluster-scoped kinds). */
+const SERVER_METADATA = ['uid', 'resourceVersion', 'createdAt'];
+
+/** A copy without uid, resourceVersion, createdAt and status: the object as intent. Leaves anything that is not an object alone. */
+export function stripServerFields<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  delete copy.status;
+  const metadata = copy.metadata;
+  if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)) {
+    const meta: Record<string, unknown> = { ...(metadata as Record<string, unknown>) };
+    for (const field of SERVER_METADATA) delete meta[field];
+    copy.metadata = meta;
+  }
+  return copy as T;
+}
+
+export function refKey(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.tenant}/${ref.name}`;
+}
