@@ -415,3 +415,92 @@ test('agent of host-a: lists, snapshot and watch never carry tenant b until b ha
   assert.ok(scoped(again.items, OTHER).some((o) => o.kind === 'Group' && o.metadata.name === 'hidden-group'), "b's groups now reach host-a");
   assert.equal((await agent.get('Endpoint', 'hidden-ep', OTHER)).metadata.name, 'hidden-ep');
 });
+
+test('endpoint moves (spec.host): refused for every role but admin; admins only once the container is gone', async () => {
+  const base = controller.url;
+  const moveBy = async (role: Role, tenant: string, name: string, how: 'put' | 'patch', to = 'host-z'): Promise<{ status: number; text: string }> => {
+    const token = tokens[role];
+    if (how === 'patch') {
+      const headers = { 'content-type': 'application/merge-patch+json' };
+      return send(base, 'PATCH', item('Endpoint', tenant, name), { token, body: { spec: { host: to } }, headers });
+    }
+    const current = (await send(base, 'GET', item('Endpoint', tenant, name), { token: admin })).json as TenetObject;
+    return send(base, 'PUT', item('Endpoint', tenant, name), { token, body: { ...current, spec: { ...current.spec, host: to } } });
+  };
+  const messageOf = (text: string): string => (JSON.parse(text) as { error: { message: string } }).error.message;
+  const hostOfEndpoint = async (tenant: string, name: string) =>
+    ((await send(base, 'GET', item('Endpoint', tenant, name), { token: admin })).json as { spec: { host?: string } }).spec.host;
+  const victim = async (tenant: string): Promise<string> => {
+    const name = `move-${++counter}`;
+    await adminCreate(sample('Endpoint', tenant, name));
+    return name;
+  };
+  // Hosts that report: ready with a fresh heartbeat. host-a and host-b of the matrix never reported.
+  const reporting = async (host: string, status: Record<string, unknown>) => {
+    if ((await send(base, 'GET', `/api/v1/hosts/${host}`, { token: admin })).status === 404) await adminCreate(sample('Host', '', host));
+    const answer = await send(base, 'PUT', `/api/v1/hosts/${host}/status`, { token: admin, body: { status } });
+    assert.equal(answer.status, 200, answer.text);
+  };
+
+  // Every role but admin, own tenant and other: 403 where the endpoint is visible, 404 where it is hidden; nothing moves.
+  const want: Record<Exclude<Role, 'admin'>, { own: number; other: number }> = {
+    'tenant-admin': { own: 403, other: 404 },
+    viewer: { own: 403, other: 404 },
+    // Tenant b has an endpoint on host-a (made below), so b's endpoints are visible to host-a's agent: 403, not 404.
+    agent: { own: 403, other: 403 },
+  };
+  await adminCreate({ apiVersion: V, kind: 'Endpoint', metadata: { tenant: OTHER, name: `on-a-${++counter}` }, spec: { network: 'net', host: 'host-a' } });
+  const wrong: string[] = [];
+  for (const role of ['tenant-admin', 'viewer', 'agent'] as const) {
+    for (const own of [true, false]) {
+      for (const how of ['put', 'patch'] as const) {
+        const tenant = own ? OWN : OTHER;
+        const name = await victim(tenant);
+        const answer = await moveBy(role, tenant, name, how);
+        const expectedStatus = own ? want[role].own : want[role].other;
+        if (answer.status !== expectedStatus) wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: got ${answer.status}, want ${expectedStatus}`);
+        if ((await hostOfEndpoint(tenant, name)) !== HOST_OF[tenant]) wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: the endpoint moved`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+
+  // The tenant-admin's refusal says what is refused and why; a write that keeps spec.host is still allowed.
+  const name = await victim(OWN);
+  const refused = await moveBy('tenant-admin', OWN, name, 'patch');
+  assert.equal(refused.status, 403);
+  assert.match(messageOf(refused.text), /only admins may move Endpoint a\/move-\d+ to another host \(spec.host "host-a" -> "host-z"\)/);
+  const relabel = await send(base, 'PATCH', item('Endpoint', OWN, name), {
+    token: tokens['tenant-admin'],
+    body: { metadata: { labels: { moved: 'no' } }, spec: { host: 'host-a' } },
+    headers: { 'content-type': 'application/merge-patch+json' },
+  });
+  assert.equal(relabel.status, 200, relabel.text);
+  const removal = await send(base, 'PATCH', item('Endpoint', OWN, name), {
+    token: tokens['tenant-admin'],
+    body: { spec: { host: null } },
+    headers: { 'content-type': 'application/merge-patch+json' },
+  });
+  assert.equal(removal.status, 403, 'taking spec.host away is a move too');
+
+  // Admins: refused (409) while the old host is ready and reporting; allowed once it is not ready, silent or deleted.
+  await reporting('host-m', { ready: true, heartbeatAt: new Date().toISOString() });
+  const placed = `move-${++counter}`;
+  await adminCreate({ apiVersion: V, kind: 'Endpoint', metadata: { tenant: OWN, name: placed }, spec: { network: 'net', host: 'host-m' } });
+  for (const how of ['put', 'patch'] as const) {
+    const answer = await moveBy('admin', OWN, placed, how);
+    assert.equal(answer.status, 409, `admin ${how} while host-m reports: ${answer.text}`);
+    assert.match(messageOf(answer.text), /runs on host "host-m", which is ready and reporting: its container is not gone/);
+  }
+  assert.equal(await hostOfEndpoint(OWN, placed), 'host-m');
+  await reporting('host-m', { ready: true, heartbeatAt: new Date(Date.now() - 120_000).toISOString() });
+  assert.equal((await moveBy('admin', OWN, placed, 'patch', 'host-n')).status, 200, 'silent for two minutes: gone');
+  assert.equal(await hostOfEndpoint(OWN, placed), 'host-n');
+  await reporting('host-n', { ready: false, heartbeatAt: new Date().toISOString() });
+  assert.equal((await moveBy('admin', OWN, placed, 'put', 'host-m')).status, 200, 'not ready: gone');
+  await reporting('host-m', { ready: true, heartbeatAt: new Date().toISOString() });
+  assert.equal((await moveBy('admin', OWN, placed, 'put', 'host-n')).status, 409);
+  assert.equal((await send(base, 'DELETE', '/api/v1/hosts/host-m', { token: admin })).status, 200);
+  assert.equal((await moveBy('admin', OWN, placed, 'patch', 'host-a')).status, 200, 'host deleted: gone');
+  assert.equal(await hostOfEndpoint(OWN, placed), 'host-a');
+});

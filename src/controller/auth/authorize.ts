@@ -162,10 +162,31 @@ async function authorizeObject(
   }
   const decision = authorize(principal, request_);
   refuse(decision, what);
+  if (action.kind === 'Endpoint' && (verb === 'update' || verb === 'patch') && principal.role !== 'admin') {
+    await refuseEndpointMove(store, tenant, name ?? '', verb, body, what);
+  }
   if (decision.outcome === 'filter') {
     const visible = visibilityOf(principal);
     request.narrowItems = narrowWith(visible);
     request.watchGuard = staticGuard(visible);
+  }
+}
+
+/**
+ * Only admins move an endpoint to another host (and only once its container is gone: the endpoint
+ * strategy checks that). Anyone else who changes spec.host of a placed endpoint gets a 403.
+ */
+async function refuseEndpointMove(store: Store, tenant: string, name: string, verb: 'update' | 'patch', body: { spec?: unknown } | null | undefined, what: string): Promise<void> {
+  const spec = body?.spec;
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return; // no spec: the service answers 400 (PUT) or keeps it (PATCH)
+  const names = 'host' in spec;
+  if (verb === 'patch' && !names) return; // a merge patch that does not name spec.host keeps it
+  const existing = await store.get(objectKey('Endpoint', tenant, name));
+  if (!existing) return; // the service answers 404
+  const wanted = names ? (spec as { host?: unknown }).host : undefined;
+  const current = endpointHost(existing.value);
+  if (current !== undefined && wanted !== current) {
+    throw forbidden(`only admins may move ${what} to another host (spec.host "${current}" -> ${typeof wanted === 'string' ? `"${wanted.slice(0, 63)}"` : 'none'}), and only once its container is gone`);
   }
 }
 

@@ -17,6 +17,7 @@ import { summarizeChanges } from '../../core/auth/change-summary';
 import { conflict, invalid, notFound } from '../errors';
 import { canonicalJson, decodeObject, encodeObject } from '../object-codec';
 import type { KindStrategy, WriteContext, WriteEngine } from '../write-engine';
+import type { TxnBuilder } from '../txn-builder';
 
 /** Networks are read on every endpoint create; parse each version once (per engine: each has its own store). */
 const networkCaches = new WeakMap<WriteEngine, Map<string, { modRevision: number; network: Network }>>();
@@ -51,7 +52,7 @@ export const endpointStrategy: KindStrategy = {
     throw invalid('endpoints are created through POST on their collection');
   },
 
-  async updateEffects(_engine, _b, before, after) {
+  async updateEffects(engine, b, before, after) {
     const a = before.spec as EndpointSpec;
     const z = after.spec as EndpointSpec;
     const problems: string[] = [];
@@ -59,6 +60,7 @@ export const endpointStrategy: KindStrategy = {
     if (canonicalJson(a.ips ?? []) !== canonicalJson(z.ips ?? [])) problems.push('spec.ips: cannot change after creation');
     if ((a.mac ?? '') !== (z.mac ?? '')) problems.push('spec.mac: cannot change after creation');
     if (problems.length > 0) throw invalid(`invalid update of ${refText(refOf(before))}`, problems);
+    if (isEndpointMove(a.host, z.host)) await requireContainerGone(engine, b, before, a.host!, z.host);
   },
 
   async deleteEffects(_engine, b, object) {
@@ -160,4 +162,44 @@ async function createEndpoint(engine: WriteEngine, object: TenetObject, ctx: Wri
     return stored;
   }, false, { sink: ctx.audit, summary: (r) => summarizeChanges([{ kind: 'Endpoint', tenant, name, action: 'created' }], [], r.status) });
   return result;
+}
+
+/** A host that has not reported for this long is taken as gone, with the containers it ran (agents report every 10 s). */
+export const HOST_SILENT_MS = 60_000;
+
+/** A change of spec.host of an endpoint that was placed (removing it counts: the container loses its interface too). */
+export function isEndpointMove(before: string | undefined, after: string | undefined): boolean {
+  return before !== undefined && before !== after;
+}
+
+/**
+ * Why the container of an endpoint placed on `host` is gone, or undefined while it may still run:
+ * gone means the old host cannot be running it as far as the controller can know — its Host object
+ * does not exist, or says it is not ready, or has not reported for HOST_SILENT_MS.
+ */
+export function goneReason(host: string, hostObject: TenetObject | undefined, now = Date.now()): string | undefined {
+  if (!hostObject) return `host "${host}" does not exist`;
+  const status = (hostObject.status ?? {}) as { ready?: boolean; heartbeatAt?: string };
+  if (status.ready !== true) return `host "${host}" is not ready`;
+  const at = status.heartbeatAt === undefined ? NaN : Date.parse(status.heartbeatAt);
+  if (!Number.isFinite(at)) return `host "${host}" has never reported`;
+  if (now - at > HOST_SILENT_MS) return `host "${host}" has not reported for ${Math.round((now - at) / 1000)} s`;
+  return undefined;
+}
+
+/**
+ * Moving a running container's endpoint would take its interface away while the endpoint still
+ * says ready, so only an endpoint whose container is gone may move (admins only; authorization
+ * refuses everyone else). The Host key joins the txn: a heartbeat that lands meanwhile retries the write.
+ */
+async function requireContainerGone(engine: WriteEngine, b: TxnBuilder, endpoint: TenetObject, host: string, to: string | undefined): Promise<void> {
+  const key = objectKey('Host', '', host);
+  const kv = await engine.store.get(key);
+  b.compare(key, kv?.modRevision ?? 0);
+  if (goneReason(host, kv ? decodeObject(kv) : undefined) === undefined) {
+    throw conflict(
+      `${refText(refOf(endpoint))} runs on host "${host}", which is ready and reporting: its container is not gone, so the endpoint cannot move${to ? ` to "${to}"` : ''}; ` +
+        `delete it and create it on the new host instead (a move is allowed once host "${host}" is deleted, not ready, or silent for ${HOST_SILENT_MS / 1000} s)`,
+    );
+  }
 }
