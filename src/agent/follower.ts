@@ -4,6 +4,7 @@
  * short back-off, and every `resyncMs` the snapshot is taken again anyway. Until the first snapshot
  * succeeds `synced` stays false, so an agent started while the controller is down changes nothing.
  */
+import type { Log } from '../core/log';
 import type { TenetClient, WatchHandle } from '../client/api-client';
 import { ApiError } from '../client/errors';
 import type { KindName } from '../core/model/registry';
@@ -20,7 +21,7 @@ export interface FollowerOptions {
   /** 'relist': a fresh list after the stream ended cleanly (the controller asked for it, or a 410), not after losing it. */
   onChange: (reason: 'snapshot' | 'relist' | 'event' | 'local') => void;
   onConnection?: (connected: boolean) => void;
-  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
   resyncMs?: number;
 }
 

@@ -284,10 +284,10 @@ function overlapProblems(objects: readonly LocatedObject[]): string[] {
   const problems: string[] = [];
   const networks = objects.filter((o) => o.object.kind === 'Network');
   networks.forEach((entry, index) => {
-    const network = entry.object as unknown as Network;
+    const network = entry.object as Network;
     const earlier = networks
       .slice(0, index)
-      .map((o) => o.object as unknown as Network)
+      .map((o) => o.object as Network)
       .filter((other) => other.metadata.tenant === network.metadata.tenant);
     for (const problem of networkOverlapProblems(network, earlier)) problems.push(`${originText(entry.origin)} (${refPath(entry.object)}): ${problem}`);
   });

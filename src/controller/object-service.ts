@@ -286,13 +286,13 @@ function revisionOf(object: TenetObject): number | undefined {
 
 /** Server-managed status fields (the kind strategy's `serverStatus`) survive any client write of the status. */
 function keepServerStatus(keep: readonly string[], current: TenetObject, next: TenetObject): void {
-  const status = { ...(next.status ?? {}) };
-  const old = current.status ?? {};
+  const status: Record<string, unknown> = { ...(next.status ?? {}) };
+  const old: Record<string, unknown> = current.status ?? {};
   for (const field of keep) {
     if (old[field] === undefined) delete status[field];
     else status[field] = old[field];
   }
-  next.status = status;
+  next.status = status as TenetObject['status'];
 }
 
 function kindInfoOf(raw: unknown): KindInfo | undefined {

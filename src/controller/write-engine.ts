@@ -278,7 +278,7 @@ export class WriteEngine {
             annotations: after.metadata.annotations,
           },
           spec: after.spec,
-        };
+        } as TenetObject; // same kind as before: the path and the ref say so
         if (stored.metadata.labels === undefined) delete stored.metadata.labels;
         if (stored.metadata.annotations === undefined) delete stored.metadata.annotations;
         await this.strategy(ref.kind).updateEffects?.(this, b, before.object, stored);
@@ -291,7 +291,7 @@ export class WriteEngine {
           metadata: { ...after.metadata, uid: randomUUID(), createdAt: now },
           spec: after.spec,
           ...(after.status !== undefined ? { status: after.status } : {}),
-        };
+        } as TenetObject;
         delete stored.metadata.resourceVersion;
         await this.strategy(ref.kind).createEffects?.(this, b, stored);
         b.compare(key, 0);

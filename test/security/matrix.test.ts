@@ -12,7 +12,8 @@ import http from 'node:http';
 import { startController, type RunningController } from '../helpers/controller';
 import { TenetClient, type WatchEvent } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
-import type { TenetObject } from '../../src/core/model/object';
+import type { AnyObject, TenetObject } from '../../src/core/model/object';
+import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { kindInfo, type KindName } from '../../src/core/model/registry';
 import { mintToken, send } from '../helpers/http';
 
@@ -100,7 +101,7 @@ function item(kind: KindName, tenant: string, name: string): string {
   return `${collection(kind, tenant)}/${name}`;
 }
 
-async function adminCreate(object: TenetObject): Promise<void> {
+async function adminCreate(object: AnyObject): Promise<void> {
   const answer = await send(controller.url, 'POST', collection(object.kind, object.metadata.tenant ?? ''), { token: admin, body: object });
   assert.equal(answer.status, 201, `setup create ${object.kind} ${object.metadata.name}: ${answer.text}`);
 }
@@ -316,9 +317,9 @@ test("an agent cannot move an endpoint to another host, by merge patch or update
   assert.equal((await mergePatch(path, { spec: { host: null } })).status, 403, 'merge patch removing the host');
   const plainJson = await send(base, 'PATCH', path, { token: agent, body: { spec: { host: 'host-b' } } });
   assert.equal(plainJson.status, 403, 'the same patch sent as application/json');
-  const current = (await send(base, 'GET', path, { token: admin })).json as TenetObject;
+  const current = (await send(base, 'GET', path, { token: admin })).json as AnyObject;
   assert.equal((await send(base, 'PUT', path, { token: agent, body: { ...current, spec: { ...current.spec, host: 'host-b' } } })).status, 403, 'update to another host');
-  assert.equal(((await send(base, 'GET', path, { token: admin })).json as TenetObject).spec.host, 'host-a', 'still on host-a');
+  assert.equal(((await send(base, 'GET', path, { token: admin })).json as Endpoint).spec.host, 'host-a', 'still on host-a');
   assert.equal((await mergePatch(path, { metadata: { labels: { seen: 'yes' } } })).status, 200, 'its own endpoint stays writable');
   assert.equal((await mergePatch(path, { spec: { host: 'host-a' } })).status, 200, 'naming its own host is fine');
 
@@ -328,7 +329,7 @@ test("an agent cannot move an endpoint to another host, by merge patch or update
   assert.equal((await mergePatch(elsewhere, { spec: { host: 'host-a' } })).status, 403, 'taking an endpoint from another host');
   assert.equal((await mergePatch(elsewhere, { metadata: { labels: { x: 'y' } } })).status, 403);
   assert.equal((await send(base, 'PUT', `${elsewhere}/status`, { token: agent, body: { status: {} } })).status, 403);
-  assert.equal(((await send(base, 'GET', elsewhere, { token: admin })).json as TenetObject).spec.host, 'host-b');
+  assert.equal(((await send(base, 'GET', elsewhere, { token: admin })).json as Endpoint).spec.host, 'host-b');
 });
 
 test('tenant roles: lists across tenants and apply are narrowed to their tenant', async () => {
@@ -424,7 +425,7 @@ test('endpoint moves (spec.host): refused for every role but admin; admins only 
       const headers = { 'content-type': 'application/merge-patch+json' };
       return send(base, 'PATCH', item('Endpoint', tenant, name), { token, body: { spec: { host: to } }, headers });
     }
-    const current = (await send(base, 'GET', item('Endpoint', tenant, name), { token: admin })).json as TenetObject;
+    const current = (await send(base, 'GET', item('Endpoint', tenant, name), { token: admin })).json as AnyObject;
     return send(base, 'PUT', item('Endpoint', tenant, name), { token, body: { ...current, spec: { ...current.spec, host: to } } });
   };
   const messageOf = (text: string): string => (JSON.parse(text) as { error: { message: string } }).error.message;

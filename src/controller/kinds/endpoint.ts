@@ -9,7 +9,7 @@ import { guardKey, ipamKey, macKey, objectKey } from '../../store/keys';
 import { refOf, refText, type TenetObject } from '../../core/model/object';
 import { API_VERSION } from '../../core/model/common';
 import type { Network } from '../../core/model/kinds/network';
-import type { EndpointSpec } from '../../core/model/kinds/endpoint';
+import type { Endpoint, EndpointSpec } from '../../core/model/kinds/endpoint';
 import { canonicalIp, parseIp } from '../../core/net/ip';
 import { describeRefusal } from '../../core/ipam/subnet-pool';
 import { generateMac, isMulticastMac, normalizeMac } from '../../core/ipam/mac';
@@ -27,7 +27,7 @@ function decodeNetwork(engine: WriteEngine, kv: KeyValue): Network {
   if (!networkCache) networkCaches.set(engine, (networkCache = new Map()));
   const cached = networkCache.get(kv.key);
   if (cached && cached.modRevision === kv.modRevision) return cached.network;
-  const network = decodeObject(kv) as unknown as Network;
+  const network = decodeObject(kv) as Network;
   if (networkCache.size > 10_000) networkCache.clear();
   networkCache.set(kv.key, { modRevision: kv.modRevision, network });
   return network;
@@ -149,12 +149,12 @@ async function createEndpoint(engine: WriteEngine, object: TenetObject, ctx: Wri
     b.put(macStoreKey, name);
     status.mac = mac;
     if (status.phase === undefined) status.phase = 'pending';
-    const stored: TenetObject = {
+    const stored: Endpoint = {
       apiVersion: API_VERSION,
       kind: 'Endpoint',
       metadata: { ...object.metadata, uid: randomUUID(), createdAt: new Date().toISOString() },
-      spec: object.spec,
-      status,
+      spec,
+      status: status as Endpoint['status'],
     };
     delete stored.metadata.resourceVersion;
     b.put(key, encodeObject(stored));

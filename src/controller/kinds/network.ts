@@ -20,19 +20,19 @@ export const networkStrategy: KindStrategy = {
     const guard = guardKey('Network', object.metadata.tenant ?? '', object.metadata.name);
     b.compare(guard, 0);
     b.put(guard, GUARD_LIVE);
-    object.status = { gateways: engine.index.pool(object as unknown as Network).subnets.map((s) => s.gatewayText()) };
+    object.status = { gateways: engine.index.pool(object as Network).subnets.map((s) => s.gatewayText()) };
   },
 
   async updateEffects(engine, _b, before, after) {
     const tenant = before.metadata.tenant ?? '';
     const plan = (n: Network) => canonicalJson(n.spec.subnets.map((s) => [s.cidr, s.gateway ?? '']));
-    if (plan(before as unknown as Network) !== plan(after as unknown as Network)) {
+    if (plan(before as Network) !== plan(after as Network)) {
       const inUse = await engine.store.range(ipamNetworkPrefix(tenant, before.metadata.name), { limit: 1 });
       if (inUse.items.length > 0) {
         throw conflict(`network "${tenant}/${before.metadata.name}" has endpoints; its subnets and gateways cannot change until they are deleted`);
       }
     }
-    after.status = { ...(after.status ?? {}), gateways: engine.index.pool(after as unknown as Network).subnets.map((s) => s.gatewayText()) };
+    after.status = { ...(after.status ?? {}), gateways: engine.index.pool(after as Network).subnets.map((s) => s.gatewayText()) };
   },
 
   async deleteEffects(engine, b, object, deleting, marked) {
@@ -66,7 +66,7 @@ async function checkOverlaps(engine: WriteEngine, b: TxnBuilder, tenant: string,
   b.put(setKey, String(Date.now()));
   const final = new Map<string, Network>();
   for (const kv of (await engine.store.range(objectPrefix('Network', tenant))).items) {
-    const network = decodeObject(kv) as unknown as Network;
+    const network = decodeObject(kv) as Network;
     final.set(network.metadata.name, network);
   }
   const touched: Network[] = [];
@@ -74,8 +74,8 @@ async function checkOverlaps(engine: WriteEngine, b: TxnBuilder, tenant: string,
     if (change.ref.kind !== 'Network' || change.ref.tenant !== tenant) continue;
     if (change.after === null) final.delete(change.ref.name);
     else {
-      final.set(change.ref.name, change.after as unknown as Network);
-      touched.push(change.after as unknown as Network);
+      final.set(change.ref.name, change.after as Network);
+      touched.push(change.after as Network);
     }
   }
   const problems: string[] = [];

@@ -20,7 +20,7 @@ export const policyStrategy: KindStrategy = {
     };
     const problems: string[] = [];
     for (const change of policies) {
-      const policy = change.after as unknown as PolicyObject;
+      const policy = change.after as PolicyObject;
       const wanted: Array<{ kind: KindName; tenant: string; name: string }> = [];
       policyReferenceProblems(policy, {
         group: (tenant, name) => (wanted.push({ kind: 'Group', tenant, name }), true),

@@ -1,8 +1,22 @@
 import type { KindName } from './registry';
+import type { Tenant } from './kinds/tenant';
+import type { Network } from './kinds/network';
+import type { Group } from './kinds/group';
+import type { Scope } from './kinds/scope';
+import type { GlobalPolicy, Policy } from './kinds/policy';
+import type { Service } from './kinds/service';
+import type { Endpoint } from './kinds/endpoint';
+import type { Host } from './kinds/host';
 import type { ObjectMeta } from './common';
 
-/** Any stored object, typed loosely at the envelope; use the per-kind types for spec and status. */
-export interface TenetObject {
+/** An object of one kind, typed by its schema; `kind` tells which. */
+export type TenetObject = Tenant | Network | Group | Scope | Policy | GlobalPolicy | Service | Endpoint | Host;
+
+/** The object of one kind: `ObjectOf<'Network'>` is a Network. */
+export type ObjectOf<K extends KindName> = Extract<TenetObject, { kind: K }>;
+
+/** Any object before its kind matters (what generic code handles): the envelope, spec and status loosely typed. */
+export interface AnyObject {
   apiVersion: string;
   kind: KindName;
   metadata: ObjectMeta;
