@@ -17,6 +17,7 @@ import { intentAt, summarize, type HistoryRecord } from './history';
 import { StateIndex } from './state-index';
 import { WriteEngine, type DesiredChange, type WriteContext } from './write-engine';
 import { STRATEGIES } from './kinds';
+import { dryRunImpact } from './dry-run-impact';
 
 export type { AuditSink, WriteContext } from './write-engine';
 export type { ChangeResult } from '../core/model/wire';
@@ -197,11 +198,14 @@ export class ObjectService {
     });
     if (problems.length > 0) throw invalid(`apply refused: ${problems.length} problem(s); nothing was changed`, problems);
     objects.sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind));
+    const dryRun = input.dryRun === true;
     const outcome = await this.engine.write(
       objects.map((o) => ({ ref: refOf(o), after: o })),
-      { ...ctx, verb: 'apply', message: typeof input.message === 'string' ? input.message : undefined, dryRun: input.dryRun === true },
+      { ...ctx, verb: 'apply', message: typeof input.message === 'string' ? input.message : undefined, dryRun },
     );
-    return { revision: outcome.historyRevision, results: outcome.results };
+    // After the write's checks: a dry run that would be refused answers the refusal, not a preview.
+    const impact = dryRun ? await dryRunImpact(this.store, objects) : undefined;
+    return { revision: outcome.historyRevision, results: outcome.results, ...impact };
   }
 
   /** Restores all intent as it was right after history revision `target`, as one new history revision. */

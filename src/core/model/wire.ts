@@ -18,14 +18,13 @@ export interface ApplyResult {
   /** The history revision written; null for a dry run or when nothing changed. */
   revision: number | null;
   results: ChangeResult[];
-  /** A dry run's effect on traffic, per tenant the apply changes, computed from what the caller may see. */
-  impact?: TenantImpact[];
-}
-
-export interface TenantImpact {
-  tenant: string;
-  /** Flows whose verdict the apply would change, as the impact preview describes them. */
-  changes: FlowChange[];
+  /**
+   * A dry run's effect on traffic: the flows whose verdict the apply would change, in the tenants it
+   * touches (every tenant for a GlobalPolicy). Absent when nothing applied bears on policy.
+   */
+  impact?: FlowChange[];
+  /** Set when `impact` was cut at its limit. */
+  impactTruncated?: true;
 }
 
 /** One entry of GET /api/v1/history: a history record without the object bodies. */
