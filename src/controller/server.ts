@@ -108,10 +108,15 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     // route or hook: answered here in the API's error shape, after the recorders (the audit trail) saw it.
     frameworkErrors: (error, request, reply) => {
       const code = (error as { code?: string }).code;
-      const message = code === 'FST_ERR_BAD_URL' ? 'the request URL is not valid (a percent-escape does not decode)' : (error as Error).message;
-      const payload = JSON.stringify({ error: { code: 400, reason: 'Invalid', message, details: [] } });
-      void Promise.allSettled(app.badUrlRecorders.map((record) => record(request as FastifyRequest, 400, payload))).then(() =>
-        (reply as FastifyReply).code(400).type('application/json; charset=utf-8').send(payload),
+      // The router's own statuses stay (400 bad URL, 414 parameter too long); anything else is ours to explain.
+      const given = (error as { statusCode?: number }).statusCode;
+      const status = given === 400 || given === 414 ? given : 500;
+      const message =
+        code === 'FST_ERR_BAD_URL' ? 'the request URL is not valid (a percent-escape does not decode)' : status === 500 ? 'internal error; see the controller log' : (error as Error).message;
+      if (status === 500) request.log.error({ err: error }, 'router error');
+      const payload = JSON.stringify({ error: { code: status, reason: status === 500 ? 'Internal' : 'Invalid', message, details: [] } });
+      void Promise.allSettled(app.badUrlRecorders.map((record) => record(request as FastifyRequest, status, payload))).then(() =>
+        (reply as FastifyReply).code(status).type('application/json; charset=utf-8').send(payload),
       );
     },
     serverFactory: (h) => {

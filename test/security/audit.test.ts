@@ -258,6 +258,12 @@ test('a request whose URL fails to decode is answered 400 in the API error shape
   }
   // A stranger's bad URL is recorded too, without a token id.
   assert.equal((await send(base, 'DELETE', '/api/v1/tenants/%FF')).status, 400);
+  // A parameter beyond the router's limit keeps its 414, and is recorded like the others.
+  const long = `/api/v1/tenants/t/networks/${'a'.repeat(9000)}`;
+  assert.equal((await send(base, 'DELETE', long, { token: admin })).status, 414);
+  const longEntries = (await audit(admin)).filter((e) => e.code === 414);
+  assert.equal(longEntries.length, 1);
+  assert.equal(longEntries[0].kind, long.slice(0, 128), 'the path, clipped');
   const entries = (await audit(admin)).slice(before);
   const bad = entries.filter((e) => e.code === 400 && e.kind.startsWith('/api/v1/tenants/'));
   assert.deepEqual(
