@@ -4,6 +4,7 @@
  * after N backwards over the current intent, which gives the intent as it was right after N.
  */
 import { refKey, type TenetObject } from '../core/model/object';
+import type { HistoryEntry } from '../core/model/wire';
 import type { KindName } from '../core/model/registry';
 
 export type ChangeAction = 'created' | 'configured' | 'deleted';
@@ -29,7 +30,7 @@ export interface HistoryRecord {
 }
 
 /** What GET /api/v1/history shows: the record without the object bodies. */
-export function summarize(record: HistoryRecord): Omit<HistoryRecord, 'storeRevision'> {
+export function summarize(record: HistoryRecord): HistoryEntry {
   return {
     revision: record.revision,
     at: record.at,

@@ -10,7 +10,7 @@ import { refKey, refOf, refText, stripServerFields, type ObjectRef, type TenetOb
 import { validateObject } from '../core/model/validate';
 import { API_VERSION } from '../core/model/common';
 import { parseSelectorParam, selectorMatches } from '../core/model/selectors';
-import type { ApplyResult } from '../core/model/wire';
+import type { ApplyResult, HistoryEntry } from '../core/model/wire';
 import { invalid, notFound, ServiceError } from './errors';
 import { decodeObject, encodeObject, mergePatch, sameIntent, withoutRevision } from './object-codec';
 import { intentAt, summarize, type HistoryRecord } from './history';
@@ -78,7 +78,7 @@ export class ObjectService {
     return { revision: listed.revision, items };
   }
 
-  async history(): Promise<ReturnType<typeof summarize>[]> {
+  async history(): Promise<HistoryEntry[]> {
     return (await this.historyRecords()).map(summarize);
   }
 

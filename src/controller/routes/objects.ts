@@ -7,6 +7,8 @@ import { parseSelectorParam, type LabelSelector } from '../../core/model/selecto
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
 import { withRuleHits } from '../policy-hits';
+import { API_VERSION } from '../../core/model/common';
+import type { List } from '../../core/model/wire';
 import { access, type RouteAction } from '../auth/access';
 import { startRevision, streamWatch, type WatchStreams } from '../watch-stream';
 
@@ -114,5 +116,5 @@ async function listOrWatch(
   }
   const listed = await service.list(info.kind, { tenant, labelSelector });
   const items = await withRuleHits(service, listed.items);
-  return { apiVersion: 'tenet.dev/v1', kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items };
+  return { apiVersion: API_VERSION, kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items } satisfies List;
 }
