@@ -63,6 +63,10 @@ export interface WriteOutcome {
 /**
  * One kind's rules. Every member is optional: a kind without a strategy is written as it is.
  * Effects run inside the write's attempt and add their compares and writes to its txn.
+ * (In the Kubernetes apiserver's terms: `normalize` is Canonicalize, `serverStatus` what a status
+ * strategy resets, the effects are PrepareForCreate/PrepareForUpdate plus the allocators the
+ * registry calls, `updateEffects` refusals are ValidateUpdate, `check` is cross-object admission.
+ * Schema validation is shared by all kinds and runs before any of it.)
  */
 export interface KindStrategy {
   /** Status fields only the server writes: a client's status write keeps them as they are. */
