@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startController } from '../test/helpers/controller';
 import { startEtcd } from '../test/helpers/etcd';
 import type { TenetObject } from '../src/core/model/object';
+import type { Endpoint } from '../src/core/model/kinds/endpoint';
 
 interface Options {
   store: string;
@@ -108,7 +109,7 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
     const controllerCpu = cpuSecondsOf(controller.pid) - cpuBefore;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const sorted = [...latencies].sort((a, b) => a - b);
-    const listed = await c.list('Endpoint', { tenant: 'bench' });
+    const listed = await c.list<Endpoint>('Endpoint', { tenant: 'bench' });
     const distinct = new Set(listed.items.map((e) => `${e.spec.network}/${(e.status as { ipv4: string }).ipv4}`)).size;
     const result = {
       benchmark: 'controller-endpoints',

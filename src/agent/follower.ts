@@ -4,12 +4,14 @@
  * short back-off, and every `resyncMs` the snapshot is taken again anyway. Until the first snapshot
  * succeeds `synced` stays false, so an agent started while the controller is down changes nothing.
  */
+import { refKey } from '../core/model/object';
+import type { Log } from '../core/log';
 import type { TenetClient, WatchHandle } from '../client/api-client';
 import { ApiError } from '../client/errors';
 import type { KindName } from '../core/model/registry';
 import type { TenetObject } from '../core/model/object';
 
-export const objectKey = (kind: string, tenant: string | undefined, name: string): string => `${kind}/${tenant ?? ''}/${name}`;
+export const objectKey = (kind: KindName, tenant: string | undefined, name: string): string => refKey({ kind, tenant: tenant ?? '', name });
 const keyOf = (o: TenetObject): string => objectKey(o.kind, o.metadata.tenant, o.metadata.name);
 const revisionOf = (o: TenetObject): number => Number(o.metadata.resourceVersion ?? 0);
 
@@ -20,7 +22,7 @@ export interface FollowerOptions {
   /** 'relist': a fresh list after the stream ended cleanly (the controller asked for it, or a 410), not after losing it. */
   onChange: (reason: 'snapshot' | 'relist' | 'event' | 'local') => void;
   onConnection?: (connected: boolean) => void;
-  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
   resyncMs?: number;
 }
 

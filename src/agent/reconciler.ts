@@ -13,7 +13,8 @@ import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsSysctl, type 
 import { readHostVxlans, readNamespace } from '../kernel/read';
 import { KernelError } from '../kernel/exec';
 
-export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+import type { Log } from '../core/log';
+export type { Log };
 
 /**
  * How long a tenant namespace outlives its last local endpoint. Containers come and go in bursts (a

@@ -11,7 +11,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { kindInfo, resolveKind } from '../core/model/registry';
 import { validateObject, networkOverlapProblems } from '../core/model/validate';
-import type { TenetObject } from '../core/model/object';
+import { refKey, refOf, type TenetObject } from '../core/model/object';
 import type { Network } from '../core/model/kinds/network';
 import { isName, describeNameRule } from '../core/model/names';
 import { compareByDependency, stripServerFields } from './normalize';
@@ -272,7 +272,7 @@ function duplicateProblems(objects: readonly LocatedObject[]): string[] {
   const seen = new Map<string, Origin>();
   const problems: string[] = [];
   for (const { origin, object } of objects) {
-    const key = `${object.kind}/${object.metadata.tenant ?? ''}/${object.metadata.name}`;
+    const key = refKey(refOf(object));
     const first = seen.get(key);
     if (first) problems.push(`${originText(origin)}: ${refPath(object)} is also defined in ${originText(first)}`);
     else seen.set(key, origin);
@@ -284,10 +284,10 @@ function overlapProblems(objects: readonly LocatedObject[]): string[] {
   const problems: string[] = [];
   const networks = objects.filter((o) => o.object.kind === 'Network');
   networks.forEach((entry, index) => {
-    const network = entry.object as unknown as Network;
+    const network = entry.object as Network;
     const earlier = networks
       .slice(0, index)
-      .map((o) => o.object as unknown as Network)
+      .map((o) => o.object as Network)
       .filter((other) => other.metadata.tenant === network.metadata.tenant);
     for (const problem of networkOverlapProblems(network, earlier)) problems.push(`${originText(entry.origin)} (${refPath(entry.object)}): ${problem}`);
   });

@@ -6,24 +6,10 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import YAML from 'yaml';
-import { KINDS, kindInfo } from '../core/model/registry';
-import type { TenetObject } from '../core/model/object';
+import { kindInfo, kindOrder } from '../core/model/registry';
+import { stripServerFields, type TenetObject } from '../core/model/object';
 
-const SERVER_METADATA = ['uid', 'resourceVersion', 'createdAt'];
-
-/** A copy without uid, resourceVersion, createdAt and status. Leaves anything that is not an object alone. */
-export function stripServerFields<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  delete copy.status;
-  const metadata = copy.metadata;
-  if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)) {
-    const meta: Record<string, unknown> = { ...(metadata as Record<string, unknown>) };
-    for (const field of SERVER_METADATA) delete meta[field];
-    copy.metadata = meta;
-  }
-  return copy as T;
-}
+export { stripServerFields };
 
 /**
  * The intent of an object in canonical form: server fields stripped, empty labels/annotations
@@ -83,12 +69,10 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const KIND_ORDER = new Map(KINDS.map((k, i) => [k.kind as string, i]));
-
 /** Dependencies first: the registry order of kinds, then tenant, then name. */
 export function compareByDependency(a: TenetObject, b: TenetObject): number {
   return (
-    (KIND_ORDER.get(a.kind) ?? KINDS.length) - (KIND_ORDER.get(b.kind) ?? KINDS.length) ||
+    kindOrder(a.kind) - kindOrder(b.kind) ||
     compareText(a.metadata.tenant ?? '', b.metadata.tenant ?? '') ||
     compareText(a.metadata.name, b.metadata.name)
   );

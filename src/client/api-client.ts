@@ -6,7 +6,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import { kindInfo, type KindName } from '../core/model/registry';
-import type { TenetObject } from '../core/model/object';
+import type { AnyObject, ObjectOf, TenetObject } from '../core/model/object';
+import type { ApplyResult, HistoryEntry, List, WatchEvent } from '../core/model/wire';
+
+export type { ApplyResult, HistoryEntry, WatchEvent } from '../core/model/wire';
+export type { ChangeResult as ApplyResultItem } from '../core/model/wire';
 import { ApiError, UnreachableError } from './errors';
 
 export interface ClientOptions {
@@ -22,33 +26,6 @@ export interface ClientOptions {
 export interface ListResult<T = TenetObject> {
   items: T[];
   resourceVersion: number;
-}
-
-export interface WatchEvent<T = TenetObject> {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
-  object?: T;
-  revision: number;
-}
-
-export interface ApplyResultItem {
-  kind: KindName;
-  tenant?: string;
-  name: string;
-  action: 'created' | 'configured' | 'unchanged' | 'deleted';
-}
-
-export interface ApplyResult {
-  revision: number | null;
-  results: ApplyResultItem[];
-}
-
-export interface HistoryEntry {
-  revision: number;
-  at: string;
-  actor: string;
-  verb: string;
-  message?: string;
-  changes: { kind: KindName; tenant?: string; name: string; action: 'created' | 'configured' | 'deleted' }[];
 }
 
 export interface WatchHandle {
@@ -76,23 +53,27 @@ export class TenetClient {
     return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
   }
 
-  async list<T = TenetObject>(kind: KindName, options: { tenant?: string; labelSelector?: string } = {}): Promise<ListResult<T>> {
+  /** Without a type argument the items are typed by the kind: `list('Network')` lists Networks. */
+  list<K extends KindName>(kind: K, options?: { tenant?: string; labelSelector?: string }): Promise<ListResult<ObjectOf<K>>>;
+  list<T>(kind: KindName, options?: { tenant?: string; labelSelector?: string }): Promise<ListResult<T>>;
+  async list<T>(kind: KindName, options: { tenant?: string; labelSelector?: string } = {}): Promise<ListResult<T>> {
     const query = new URLSearchParams();
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
     const suffix = query.size > 0 ? `?${query}` : '';
-    const body = (await this.request('GET', TenetClient.path(kind, options.tenant) + suffix)) as {
-      items: T[];
-      metadata: { resourceVersion: string };
-    };
+    const body = (await this.request('GET', TenetClient.path(kind, options.tenant) + suffix)) as List<T>;
     return { items: body.items, resourceVersion: Number(body.metadata.resourceVersion) };
   }
 
-  async get<T = TenetObject>(kind: KindName, name: string, tenant?: string): Promise<T> {
+  get<K extends KindName>(kind: K, name: string, tenant?: string): Promise<ObjectOf<K>>;
+  get<T>(kind: KindName, name: string, tenant?: string): Promise<T>;
+  async get<T>(kind: KindName, name: string, tenant?: string): Promise<T> {
     return (await this.request('GET', TenetClient.path(kind, tenant, name))) as T;
   }
 
   /** get, but undefined on 404. */
-  async find<T = TenetObject>(kind: KindName, name: string, tenant?: string): Promise<T | undefined> {
+  find<K extends KindName>(kind: K, name: string, tenant?: string): Promise<ObjectOf<K> | undefined>;
+  find<T>(kind: KindName, name: string, tenant?: string): Promise<T | undefined>;
+  async find<T>(kind: KindName, name: string, tenant?: string): Promise<T | undefined> {
     try {
       return await this.get<T>(kind, name, tenant);
     } catch (error) {
@@ -107,11 +88,11 @@ export class TenetClient {
     return body.addresses;
   }
 
-  async create<T extends TenetObject>(object: T): Promise<T> {
+  async create<T extends AnyObject>(object: T): Promise<T> {
     return (await this.request('POST', TenetClient.path(object.kind, object.metadata.tenant), object)) as T;
   }
 
-  async update<T extends TenetObject>(object: T): Promise<T> {
+  async update<T extends AnyObject>(object: T): Promise<T> {
     return (await this.request('PUT', TenetClient.path(object.kind, object.metadata.tenant, object.metadata.name), object)) as T;
   }
 

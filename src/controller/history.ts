@@ -3,7 +3,8 @@
  * that records the before and after of each object it changed. Rollback to N replays the records
  * after N backwards over the current intent, which gives the intent as it was right after N.
  */
-import type { ObjectRef, TenetObject } from '../core/model/object';
+import { refKey, type TenetObject } from '../core/model/object';
+import type { HistoryEntry } from '../core/model/wire';
 import type { KindName } from '../core/model/registry';
 
 export type ChangeAction = 'created' | 'configured' | 'deleted';
@@ -29,7 +30,7 @@ export interface HistoryRecord {
 }
 
 /** What GET /api/v1/history shows: the record without the object bodies. */
-export function summarize(record: HistoryRecord): Omit<HistoryRecord, 'storeRevision'> {
+export function summarize(record: HistoryRecord): HistoryEntry {
   return {
     revision: record.revision,
     at: record.at,
@@ -38,10 +39,6 @@ export function summarize(record: HistoryRecord): Omit<HistoryRecord, 'storeRevi
     ...(record.message !== undefined ? { message: record.message } : {}),
     changes: record.changes.map((c) => ({ kind: c.kind, ...(c.tenant ? { tenant: c.tenant } : {}), name: c.name, action: c.action })),
   };
-}
-
-export function refKey(ref: ObjectRef): string {
-  return `${ref.kind}/${ref.tenant}/${ref.name}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { KINDS } from '../core/model/registry';
 import type { StateIndex } from './state-index';
+import { access } from './auth/access';
 
 export function installMetrics(app: FastifyInstance, index: StateIndex): Registry {
   const registry = new Registry();
@@ -73,7 +74,7 @@ export function installMetrics(app: FastifyInstance, index: StateIndex): Registr
     requests.inc({ method: request.method, route, code: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', access({ type: 'admin' }), async (_request, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import Fastify, { LogController, type FastifyBodyParser, type FastifyInstance, type FastifyServerFactoryHandler } from 'fastify';
+import Fastify, { LogController, type FastifyBodyParser, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactoryHandler } from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
 import { ObjectService } from './object-service';
@@ -26,7 +26,13 @@ declare module 'fastify' {
     /** Narrows watch streams to what the caller may see; set by auth. */
     watchGuard: WatchGuard | undefined;
   }
+  interface FastifyInstance {
+    /** Called with a request whose URL the router could not take (it fails to decode), before its 400 goes out (auth audits it). */
+    badUrlRecorders: BadUrlRecorder[];
+  }
 }
+
+export type BadUrlRecorder = (request: FastifyRequest, code: number, payload: string) => Promise<void>;
 
 export { BODY_LIMIT };
 
@@ -98,11 +104,27 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // A URL that fails to decode (`%FF`) or a parameter beyond maxParamLength is refused before any
+    // route or hook: answered here in the API's error shape, after the recorders (the audit trail) saw it.
+    frameworkErrors: (error, request, reply) => {
+      const code = (error as { code?: string }).code;
+      // The router's own statuses stay (400 bad URL, 414 parameter too long); anything else is ours to explain.
+      const given = (error as { statusCode?: number }).statusCode;
+      const status = given === 400 || given === 414 ? given : 500;
+      const message =
+        code === 'FST_ERR_BAD_URL' ? 'the request URL is not valid (a percent-escape does not decode)' : status === 500 ? 'internal error; see the controller log' : (error as Error).message;
+      if (status === 500) request.log.error({ err: error }, 'router error');
+      const payload = JSON.stringify({ error: { code: status, reason: status === 500 ? 'Internal' : 'Invalid', message, details: [] } });
+      void Promise.allSettled(app.badUrlRecorders.map((record) => record(request as FastifyRequest, status, payload))).then(() =>
+        (reply as FastifyReply).code(status).type('application/json; charset=utf-8').send(payload),
+      );
+    },
     serverFactory: (h) => {
       handler = h;
       return http.createServer(h);
     },
   }) as unknown as FastifyInstance;
+  app.decorate('badUrlRecorders', [] as BadUrlRecorder[]);
   app.decorateRequest('actor', 'anonymous');
   app.decorateRequest('audit', undefined);
   app.decorateRequest('watchGuard', undefined);

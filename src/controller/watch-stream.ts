@@ -9,6 +9,7 @@ import type { KindName } from '../core/model/registry';
 import type { LabelSelector } from '../core/model/selectors';
 import { SelectionTracker } from './selection-tracker';
 import type { TenetObject } from '../core/model/object';
+import type { WatchEvent } from '../core/model/wire';
 import { gone, invalid } from './errors';
 
 export interface WatchFilter {
@@ -130,7 +131,7 @@ export async function streamWatch(
   if (early.length > 0) write(early.splice(0).join(''));
   forget = streams.add(end);
   timer = setInterval(() => {
-    if (!sentSinceBookmark) write(`${JSON.stringify({ type: 'BOOKMARK', revision: lastRevision })}\n`);
+    if (!sentSinceBookmark) write(`${JSON.stringify({ type: 'BOOKMARK', revision: lastRevision } satisfies WatchEvent)}\n`);
     sentSinceBookmark = false;
   }, streams.bookmarkMs);
   timer.unref();
@@ -157,7 +158,7 @@ function decode(event: StoreEvent): { object: TenetObject; line: string } | null
   try {
     const object = JSON.parse(event.value) as TenetObject;
     object.metadata.resourceVersion = String(event.revision);
-    entry = { object, line: `${JSON.stringify({ type: storeType(event), object, revision: event.revision })}\n` };
+    entry = { object, line: `${JSON.stringify({ type: storeType(event), object, revision: event.revision } satisfies WatchEvent)}\n` };
   } catch {
     entry = null;
   }
@@ -175,7 +176,7 @@ function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | unde
   if (tracker) {
     const type = tracker.typeFor(event, entry.object);
     if (type === undefined) return undefined;
-    if (type !== storeType(event)) line = `${JSON.stringify({ type, object: entry.object, revision: event.revision })}\n`;
+    if (type !== storeType(event)) line = `${JSON.stringify({ type, object: entry.object, revision: event.revision } satisfies WatchEvent)}\n`;
   }
   if (guard && !guard.visible(ref, entry.object, event.type)) return undefined;
   return line;

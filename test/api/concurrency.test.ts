@@ -1,3 +1,4 @@
+import type { AnyObject } from '../../src/core/model/object';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startController, type RunningController } from '../helpers/controller';
@@ -52,7 +53,7 @@ test('a cascading tenant delete racing with creates leaves nothing behind', asyn
   const c = controller.client;
   await c.create(tenantObj('casc'));
   await c.create(networkObj('casc', 'n', ['10.120.0.0/24']));
-  const creates = Array.from({ length: 40 }, (_, i) =>
+  const creates = Array.from({ length: 40 }, (_, i): Promise<AnyObject> =>
     i % 2 === 0 ? c.create(endpointObj('casc', 'n', `e${i}`)) : c.create({ apiVersion: V, kind: 'Scope', metadata: { name: `s${i}`, tenant: 'casc' }, spec: {} }),
   );
   const deletion = c.delete('Tenant', 'casc', undefined, { cascade: true });

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startController, type RunningController } from '../helpers/controller';
-import type { TenetObject } from '../../src/core/model/object';
+import type { AnyObject, TenetObject } from '../../src/core/model/object';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,11 +53,11 @@ test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE',
     assert.equal((patched as TenetObject).metadata.labels?.changed, 'yes');
   }
   // A patch of the spec alone (no metadata at all) applies to the live version.
-  const mtu = await c.patch<TenetObject>('Network', 'web', 'crud', { spec: { mtu: 1450 } });
+  const mtu = await c.patch<AnyObject>('Network', 'web', 'crud', { spec: { mtu: 1450 } });
   assert.equal(mtu.spec.mtu, 1450);
   assert.deepEqual((mtu.spec.subnets as unknown[]).length, 2);
   // null removes a field (RFC 7386).
-  assert.equal((await c.patch<TenetObject>('Network', 'web', 'crud', { spec: { mtu: null } })).spec.mtu, undefined);
+  assert.equal((await c.patch<AnyObject>('Network', 'web', 'crud', { spec: { mtu: null } })).spec.mtu, undefined);
   const global = await c.create({
     apiVersion: V,
     kind: 'GlobalPolicy',
@@ -111,7 +111,7 @@ test('conflicts: duplicate create, stale resourceVersion, network in use, tenant
   assert.match(stale.message, /changed since resourceVersion/);
   assert.equal((await c.get('Network', 'a', 'cf')).spec.mtu, 1400);
   await expectStatus(c.patch('Network', 'a', 'cf', { metadata: { resourceVersion: net.metadata.resourceVersion }, spec: { mtu: 1500 } }), 409);
-  assert.equal((await c.patch<TenetObject>('Network', 'a', 'cf', { metadata: { resourceVersion: fresh.metadata.resourceVersion }, spec: { mtu: 1500 } })).spec.mtu, 1500);
+  assert.equal((await c.patch<AnyObject>('Network', 'a', 'cf', { metadata: { resourceVersion: fresh.metadata.resourceVersion }, spec: { mtu: 1500 } })).spec.mtu, 1500);
   // Overlap is bad input (400), named with the other network and both subnets.
   const overlap = await expectStatus(c.create(networkObj('cf', 'b', ['10.20.5.0/24'])), 400);
   assert.match(overlap.message, /10\.20\.5\.0\/24 overlaps 10\.20\.0\.0\/16 of network "a"/);

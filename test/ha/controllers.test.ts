@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { TenetClient, type WatchEvent } from '../../src/client/api-client';
 import { ApiError, UnreachableError } from '../../src/client/errors';
 import { API_VERSION } from '../../src/core/model/common';
-import type { TenetObject } from '../../src/core/model/object';
+import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { EtcdStore } from '../../src/store/etcd-store';
 import { IPAM_PREFIX, objectPrefix } from '../../src/store/keys';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd';
@@ -17,7 +17,7 @@ import { startControllerProcess, type ControllerProcess } from './controller-pro
 const TENANT = 'ha';
 const NET = 'big';
 
-const endpoint = (name: string, network = NET): TenetObject => ({
+const endpoint = (name: string, network = NET): Endpoint => ({
   apiVersion: API_VERSION,
   kind: 'Endpoint',
   metadata: { name, tenant: TENANT },

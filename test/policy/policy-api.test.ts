@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { startController, type RunningController } from '../helpers/controller';
 import { expectStatus, networkObj, tenantObj, V } from '../api/api-helpers';
 import { runCli } from '../cli/run-cli';
+import { mintToken } from '../helpers/http';
+import { TenetClient } from '../../src/client/api-client';
 import type { TenetObject } from '../../src/core/model/object';
 
 let controller: RunningController;
@@ -156,6 +158,40 @@ test('apply --dry-run prints the flows that would change verdict and changes not
     assert.match(result.stdout, /shop: web-1 -> db-1 tcp\/6432: denied -> allowed/);
     assert.equal((await controller.client.history()).length, history);
     assert.equal((await controller.client.find('Policy', 'db-in', 'shop')) !== undefined, true, 'the existing db-in is untouched');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a tenant-admin's apply --dry-run shows the impact too (computed by the controller, GlobalPolicies included)", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-impact-ta-'));
+  try {
+    const file = path.join(dir, 'p.yaml');
+    fs.writeFileSync(
+      file,
+      'apiVersion: tenet.dev/v1\nkind: Policy\nmetadata:\n  name: db-in\n  tenant: shop\nspec:\n  appliesTo:\n    group: db\n  ingress:\n  - action: allow\n    from:\n    - group: web\n    ports:\n    - protocol: TCP\n      port: 6432\n',
+    );
+    const { token } = await mintToken(controller.url, controller.adminToken, { role: 'tenant-admin', tenant: 'shop' });
+    // The tenant-admin may not read GlobalPolicies, which is why the CLI could not judge flows for it before.
+    assert.equal((await runCli(controller.url, ['get', 'globalpolicies'], { env: { TENET_TOKEN: token } })).code !== 0, true);
+    const history = (await controller.client.history()).length;
+    const result = await runCli(controller.url, ['apply', '-f', file, '--dry-run'], { env: { TENET_TOKEN: token } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /policy\/shop\/db-in configured \(dry run\)/);
+    assert.match(result.stdout, /flows that would change verdict:/);
+    assert.match(result.stdout, /shop: web-1 -> db-1 tcp\/5432: allowed -> denied/);
+    assert.match(result.stdout, /shop: web-1 -> db-1 tcp\/6432: denied -> allowed/);
+    assert.equal((await controller.client.history()).length, history, 'a dry run changes nothing');
+    // The answer itself carries the impact, for any client.
+    const answer = await new TenetClient({ servers: [controller.url], token }).apply(
+      [{ apiVersion: V, kind: 'Policy', metadata: { name: 'db-in', tenant: 'shop' }, spec: { appliesTo: { group: 'db' }, ingress: [{ action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 6432 }] }] } }],
+      { dryRun: true },
+    );
+    assert.deepEqual(
+      (answer.impact ?? []).map((c) => `${c.tenant} ${c.from}->${c.to} ${c.protocol}/${c.port} ${c.before}->${c.after}`).sort(),
+      ['shop web-1->db-1 tcp/5432 true->false', 'shop web-1->db-1 tcp/6432 false->true'],
+    );
+    assert.equal(answer.revision, null);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -239,3 +239,40 @@ test('tenet audit: table and JSON, --tenant and --since, tenant-admin narrowed',
   const bad = await runCli(controller.url, ['audit', '--since', 'yesterday']);
   assert.equal(bad.code, 2);
 });
+
+test('a request whose URL fails to decode is answered 400 in the API error shape, and audited', async () => {
+  const base = controller.url;
+  const admin = controller.adminToken;
+  const adminId = admin.split('_')[1];
+  const before = (await audit(admin)).length;
+  for (const [method, path] of [
+    ['DELETE', '/api/v1/tenants/%FF'],
+    ['PUT', '/api/v1/tenants/t/networks/%E0%A4%A'],
+  ] as const) {
+    const answer = await send(base, method, path, { token: admin, ...(method === 'PUT' ? { body: {} } : {}) });
+    assert.equal(answer.status, 400, `${method} ${path}: ${answer.text}`);
+    const error = (answer.json as { error: { code: number; reason: string; message: string } }).error;
+    assert.equal(error.code, 400);
+    assert.equal(error.reason, 'Invalid');
+    assert.match(error.message, /URL/);
+  }
+  // A stranger's bad URL is recorded too, without a token id.
+  assert.equal((await send(base, 'DELETE', '/api/v1/tenants/%FF')).status, 400);
+  // A parameter beyond the router's limit keeps its 414, and is recorded like the others.
+  const long = `/api/v1/tenants/t/networks/${'a'.repeat(9000)}`;
+  assert.equal((await send(base, 'DELETE', long, { token: admin })).status, 414);
+  const longEntries = (await audit(admin)).filter((e) => e.code === 414);
+  assert.equal(longEntries.length, 1);
+  assert.equal(longEntries[0].kind, long.slice(0, 128), 'the path, clipped');
+  const entries = (await audit(admin)).slice(before);
+  const bad = entries.filter((e) => e.code === 400 && e.kind.startsWith('/api/v1/tenants/'));
+  assert.deepEqual(
+    bad.map((e) => `${e.tokenId} ${e.role} ${e.verb} ${e.kind} ${e.outcome}`),
+    [
+      `${adminId} admin delete /api/v1/tenants/%FF failed`,
+      `${adminId} admin put /api/v1/tenants/t/networks/%E0%A4%A failed`,
+      `- unauthenticated delete /api/v1/tenants/%FF failed`,
+    ],
+  );
+  assert.ok(bad.every((e) => /URL/.test(e.summary ?? '')), 'the entry says why');
+});

@@ -12,7 +12,8 @@ import http from 'node:http';
 import { startController, type RunningController } from '../helpers/controller';
 import { TenetClient, type WatchEvent } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
-import type { TenetObject } from '../../src/core/model/object';
+import type { AnyObject, TenetObject } from '../../src/core/model/object';
+import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { kindInfo, type KindName } from '../../src/core/model/registry';
 import { mintToken, send } from '../helpers/http';
 
@@ -100,7 +101,7 @@ function item(kind: KindName, tenant: string, name: string): string {
   return `${collection(kind, tenant)}/${name}`;
 }
 
-async function adminCreate(object: TenetObject): Promise<void> {
+async function adminCreate(object: AnyObject): Promise<void> {
   const answer = await send(controller.url, 'POST', collection(object.kind, object.metadata.tenant ?? ''), { token: admin, body: object });
   assert.equal(answer.status, 201, `setup create ${object.kind} ${object.metadata.name}: ${answer.text}`);
 }
@@ -316,9 +317,9 @@ test("an agent cannot move an endpoint to another host, by merge patch or update
   assert.equal((await mergePatch(path, { spec: { host: null } })).status, 403, 'merge patch removing the host');
   const plainJson = await send(base, 'PATCH', path, { token: agent, body: { spec: { host: 'host-b' } } });
   assert.equal(plainJson.status, 403, 'the same patch sent as application/json');
-  const current = (await send(base, 'GET', path, { token: admin })).json as TenetObject;
+  const current = (await send(base, 'GET', path, { token: admin })).json as AnyObject;
   assert.equal((await send(base, 'PUT', path, { token: agent, body: { ...current, spec: { ...current.spec, host: 'host-b' } } })).status, 403, 'update to another host');
-  assert.equal(((await send(base, 'GET', path, { token: admin })).json as TenetObject).spec.host, 'host-a', 'still on host-a');
+  assert.equal(((await send(base, 'GET', path, { token: admin })).json as Endpoint).spec.host, 'host-a', 'still on host-a');
   assert.equal((await mergePatch(path, { metadata: { labels: { seen: 'yes' } } })).status, 200, 'its own endpoint stays writable');
   assert.equal((await mergePatch(path, { spec: { host: 'host-a' } })).status, 200, 'naming its own host is fine');
 
@@ -328,7 +329,7 @@ test("an agent cannot move an endpoint to another host, by merge patch or update
   assert.equal((await mergePatch(elsewhere, { spec: { host: 'host-a' } })).status, 403, 'taking an endpoint from another host');
   assert.equal((await mergePatch(elsewhere, { metadata: { labels: { x: 'y' } } })).status, 403);
   assert.equal((await send(base, 'PUT', `${elsewhere}/status`, { token: agent, body: { status: {} } })).status, 403);
-  assert.equal(((await send(base, 'GET', elsewhere, { token: admin })).json as TenetObject).spec.host, 'host-b');
+  assert.equal(((await send(base, 'GET', elsewhere, { token: admin })).json as Endpoint).spec.host, 'host-b');
 });
 
 test('tenant roles: lists across tenants and apply are narrowed to their tenant', async () => {
@@ -414,4 +415,93 @@ test('agent of host-a: lists, snapshot and watch never carry tenant b until b ha
   const again = await agent.snapshot(kinds);
   assert.ok(scoped(again.items, OTHER).some((o) => o.kind === 'Group' && o.metadata.name === 'hidden-group'), "b's groups now reach host-a");
   assert.equal((await agent.get('Endpoint', 'hidden-ep', OTHER)).metadata.name, 'hidden-ep');
+});
+
+test('endpoint moves (spec.host): refused for every role but admin; admins only once the container is gone', async () => {
+  const base = controller.url;
+  const moveBy = async (role: Role, tenant: string, name: string, how: 'put' | 'patch', to = 'host-z'): Promise<{ status: number; text: string }> => {
+    const token = tokens[role];
+    if (how === 'patch') {
+      const headers = { 'content-type': 'application/merge-patch+json' };
+      return send(base, 'PATCH', item('Endpoint', tenant, name), { token, body: { spec: { host: to } }, headers });
+    }
+    const current = (await send(base, 'GET', item('Endpoint', tenant, name), { token: admin })).json as AnyObject;
+    return send(base, 'PUT', item('Endpoint', tenant, name), { token, body: { ...current, spec: { ...current.spec, host: to } } });
+  };
+  const messageOf = (text: string): string => (JSON.parse(text) as { error: { message: string } }).error.message;
+  const hostOfEndpoint = async (tenant: string, name: string) =>
+    ((await send(base, 'GET', item('Endpoint', tenant, name), { token: admin })).json as { spec: { host?: string } }).spec.host;
+  const victim = async (tenant: string): Promise<string> => {
+    const name = `move-${++counter}`;
+    await adminCreate(sample('Endpoint', tenant, name));
+    return name;
+  };
+  // Hosts that report: ready with a fresh heartbeat. host-a and host-b of the matrix never reported.
+  const reporting = async (host: string, status: Record<string, unknown>) => {
+    if ((await send(base, 'GET', `/api/v1/hosts/${host}`, { token: admin })).status === 404) await adminCreate(sample('Host', '', host));
+    const answer = await send(base, 'PUT', `/api/v1/hosts/${host}/status`, { token: admin, body: { status } });
+    assert.equal(answer.status, 200, answer.text);
+  };
+
+  // Every role but admin, own tenant and other: 403 where the endpoint is visible, 404 where it is hidden; nothing moves.
+  const want: Record<Exclude<Role, 'admin'>, { own: number; other: number }> = {
+    'tenant-admin': { own: 403, other: 404 },
+    viewer: { own: 403, other: 404 },
+    // Tenant b has an endpoint on host-a (made below), so b's endpoints are visible to host-a's agent: 403, not 404.
+    agent: { own: 403, other: 403 },
+  };
+  await adminCreate({ apiVersion: V, kind: 'Endpoint', metadata: { tenant: OTHER, name: `on-a-${++counter}` }, spec: { network: 'net', host: 'host-a' } });
+  const wrong: string[] = [];
+  for (const role of ['tenant-admin', 'viewer', 'agent'] as const) {
+    for (const own of [true, false]) {
+      for (const how of ['put', 'patch'] as const) {
+        const tenant = own ? OWN : OTHER;
+        const name = await victim(tenant);
+        const answer = await moveBy(role, tenant, name, how);
+        const expectedStatus = own ? want[role].own : want[role].other;
+        if (answer.status !== expectedStatus) wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: got ${answer.status}, want ${expectedStatus}`);
+        if ((await hostOfEndpoint(tenant, name)) !== HOST_OF[tenant]) wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: the endpoint moved`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+
+  // The tenant-admin's refusal says what is refused and why; a write that keeps spec.host is still allowed.
+  const name = await victim(OWN);
+  const refused = await moveBy('tenant-admin', OWN, name, 'patch');
+  assert.equal(refused.status, 403);
+  assert.match(messageOf(refused.text), /only admins may move Endpoint a\/move-\d+ to another host \(spec.host "host-a" -> "host-z"\)/);
+  const relabel = await send(base, 'PATCH', item('Endpoint', OWN, name), {
+    token: tokens['tenant-admin'],
+    body: { metadata: { labels: { moved: 'no' } }, spec: { host: 'host-a' } },
+    headers: { 'content-type': 'application/merge-patch+json' },
+  });
+  assert.equal(relabel.status, 200, relabel.text);
+  const removal = await send(base, 'PATCH', item('Endpoint', OWN, name), {
+    token: tokens['tenant-admin'],
+    body: { spec: { host: null } },
+    headers: { 'content-type': 'application/merge-patch+json' },
+  });
+  assert.equal(removal.status, 403, 'taking spec.host away is a move too');
+
+  // Admins: refused (409) while the old host is ready and reporting; allowed once it is not ready, silent or deleted.
+  await reporting('host-m', { ready: true, heartbeatAt: new Date().toISOString() });
+  const placed = `move-${++counter}`;
+  await adminCreate({ apiVersion: V, kind: 'Endpoint', metadata: { tenant: OWN, name: placed }, spec: { network: 'net', host: 'host-m' } });
+  for (const how of ['put', 'patch'] as const) {
+    const answer = await moveBy('admin', OWN, placed, how);
+    assert.equal(answer.status, 409, `admin ${how} while host-m reports: ${answer.text}`);
+    assert.match(messageOf(answer.text), /runs on host "host-m", which is ready and reporting: its container is not gone/);
+  }
+  assert.equal(await hostOfEndpoint(OWN, placed), 'host-m');
+  await reporting('host-m', { ready: true, heartbeatAt: new Date(Date.now() - 120_000).toISOString() });
+  assert.equal((await moveBy('admin', OWN, placed, 'patch', 'host-n')).status, 200, 'silent for two minutes: gone');
+  assert.equal(await hostOfEndpoint(OWN, placed), 'host-n');
+  await reporting('host-n', { ready: false, heartbeatAt: new Date().toISOString() });
+  assert.equal((await moveBy('admin', OWN, placed, 'put', 'host-m')).status, 200, 'not ready: gone');
+  await reporting('host-m', { ready: true, heartbeatAt: new Date().toISOString() });
+  assert.equal((await moveBy('admin', OWN, placed, 'put', 'host-n')).status, 409);
+  assert.equal((await send(base, 'DELETE', '/api/v1/hosts/host-m', { token: admin })).status, 200);
+  assert.equal((await moveBy('admin', OWN, placed, 'patch', 'host-a')).status, 200, 'host deleted: gone');
+  assert.equal(await hostOfEndpoint(OWN, placed), 'host-a');
 });

@@ -246,7 +246,7 @@ test('overlay MTU: the underlay device MTU minus 50 bytes of VXLAN over IPv4, 70
   assert.throws(() => overlayMtu(1300, 4), /less than IPv6's minimum/);
   assert.throws(() => overlayMtu(0, 4), /positive integer/);
   // The view carries it to the VXLAN device and to every veth; a network's own MTU only lowers it.
-  const withMtu = (objects: TenetObject[]): TenetObject[] => objects.map((o) => (o.kind === 'Network' && o.metadata.name === 'back' ? { ...o, spec: { ...(o.spec as object), mtu: 1400 } } : o));
+  const withMtu = (objects: TenetObject[]): TenetObject[] => objects.map((o) => (o.kind === 'Network' && o.metadata.name === 'back' ? ({ ...o, spec: { ...(o.spec as object), mtu: 1400 } } as TenetObject) : o));
   const view = buildHostView(withMtu(world), { hostName: 'h1', netnsPrefix: 'tenet-', overlayMtu: overlayMtu(9000, 6) });
   assert.equal(view.overlayMtu, 8930);
   assert.deepEqual(view.tenants[0].networks.map((n) => [n.name, n.mtu]), [['back', 1400], ['front', 8930]]);

@@ -14,7 +14,7 @@ const live = (kind: TenetObject['kind'], name: string, tenant: string | undefine
   spec,
   status: { note: 'server' },
   ...extra,
-});
+}) as TenetObject;
 
 test('stripServerFields removes uid, resourceVersion, createdAt and status, and copies', () => {
   const object = live('Tenant', 'acme', undefined, { defaultPolicy: 'deny' });
@@ -26,13 +26,13 @@ test('stripServerFields removes uid, resourceVersion, createdAt and status, and 
 
 test('intentOf orders keys by the schema and drops empty label maps', () => {
   const scrambled = live('Network', 'web', 'acme', { description: 'd', mtu: 1400, subnets: [{ reserved: [{ end: '10.0.0.9', start: '10.0.0.5' }], gateway: '10.0.0.1', cidr: '10.0.0.0/24' }] });
-  const reordered: TenetObject = { spec: scrambled.spec, metadata: { ...scrambled.metadata, labels: { z: '1', a: '2' } }, kind: 'Network', apiVersion: 'tenet.dev/v1' };
+  const reordered = { spec: scrambled.spec, metadata: { ...scrambled.metadata, labels: { z: '1', a: '2' } }, kind: 'Network', apiVersion: 'tenet.dev/v1' } as TenetObject;
   const intent = intentOf(reordered);
   assert.deepEqual(Object.keys(intent), ['apiVersion', 'kind', 'metadata', 'spec']);
   assert.deepEqual(Object.keys(intent.metadata), ['name', 'tenant', 'labels']);
   assert.deepEqual(Object.keys(intent.metadata.labels ?? {}), ['a', 'z']);
   assert.deepEqual(Object.keys(intent.spec), ['subnets', 'mtu', 'description']);
-  const subnet = (intent.spec.subnets as Record<string, unknown>[])[0];
+  const subnet = ((intent.spec as Record<string, unknown>).subnets as Record<string, unknown>[])[0];
   assert.deepEqual(Object.keys(subnet), ['cidr', 'gateway', 'reserved']);
   assert.deepEqual(Object.keys((subnet.reserved as object[])[0]), ['start', 'end']);
   assert.equal('labels' in intentOf(scrambled).metadata, false, 'empty labels are the same as none');
@@ -48,7 +48,7 @@ test('renderObjectDiff: same intent prints nothing, whatever the server fields a
 
 test('renderObjectDiff: a change is a unified diff of the YAML, a new object is all additions', () => {
   const before = live('Network', 'web', 'acme', { subnets: [{ cidr: '10.0.0.0/24' }], mtu: 1400 });
-  const after: TenetObject = { ...stripServerFields(before), spec: { subnets: [{ cidr: '10.0.0.0/24' }], mtu: 1450 } };
+  const after = { ...stripServerFields(before), spec: { subnets: [{ cidr: '10.0.0.0/24' }], mtu: 1450 } } as TenetObject;
   const text = renderObjectDiff(before, after);
   assert.match(text, /^--- live\/network\/acme\/web\n\+\+\+ file\/network\/acme\/web\n@@ /);
   assert.match(text, /\n-  mtu: 1400\n\+  mtu: 1450\n/);

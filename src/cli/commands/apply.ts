@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { clientFor } from '../context';
 import { readIntentFiles, refPath } from '../manifests';
 import { collect } from '../args';
-import { impactLines } from './explain';
+import { describeChange } from '../../core/policy/impact';
+
+/** Flow changes printed after a dry run; the rest are counted. */
+const IMPACT_LINES = 40;
 
 interface ApplyOptions {
   filename: string[];
@@ -31,9 +34,12 @@ export function register(program: Command): void {
       const suffix = options.dryRun ? ' (dry run)' : '';
       const lines = result.results.map((item) => `${refPath(item)} ${item.action}${suffix}\n`);
       process.stdout.write(lines.join(''));
-      if (options.dryRun) {
-        const impact = await impactLines(client, located.map((l) => l.object)).catch(() => []);
-        if (impact.length > 0) process.stdout.write(`\nflows that would change verdict:\n${impact.map((l) => `  ${l}\n`).join('')}`);
+      // The controller computes the impact (from the whole intent, whatever this token may read) and sends it with the dry run's answer.
+      const impact = (result.impact ?? []).map(describeChange);
+      if (impact.length > 0) {
+        const more = impact.length - IMPACT_LINES;
+        const shown = more > 0 ? [...impact.slice(0, IMPACT_LINES), `... and ${more}${result.impactTruncated ? '+' : ''} more flow changes`] : impact;
+        process.stdout.write(`\nflows that would change verdict:\n${shown.map((l) => `  ${l}\n`).join('')}`);
       }
     });
 }

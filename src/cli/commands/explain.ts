@@ -3,11 +3,8 @@
  * like the agents do and walks the compiled program for one packet. Nothing else decides.
  */
 import { Option, type Command } from 'commander';
-import type { TenetClient } from '../../client/api-client';
 import { IntentUnreadableError, loadIntent } from '../../client/intent';
-import type { PolicyIntent } from '../../core/policy/intent';
 import { explainFlow, FlowQueryError } from '../../core/policy/explain-flow';
-import { describeChange, previewImpact } from '../../core/policy/impact';
 import type { L4Name } from '../../core/policy/program';
 import { CliError, clientFor } from '../context';
 import { nameArg, shown } from '../args';
@@ -50,44 +47,4 @@ export function register(program: Command): void {
         throw error;
       }
     });
-}
-
-/**
- * For `apply --dry-run`: which flows would change verdict if these objects were applied. The intent of
- * every tenant the objects touch (all tenants when a GlobalPolicy is among them) is fetched, the objects
- * are overlaid, and both versions are judged by compile + explain (core/policy/impact.ts).
- */
-export async function impactLines(client: TenetClient, objects: readonly unknown[], limit = 40): Promise<string[]> {
-  const policyKinds = new Set(['Tenant', 'Scope', 'Group', 'Network', 'Policy', 'GlobalPolicy']);
-  const relevant = objects.filter((o): o is { kind: string; metadata: { name: string; tenant?: string } } => {
-    const x = o as { kind?: unknown; metadata?: { name?: unknown } };
-    return typeof x?.kind === 'string' && policyKinds.has(x.kind) && typeof x.metadata?.name === 'string';
-  });
-  if (relevant.length === 0) return [];
-  let tenants = [...new Set(relevant.map((o) => (o.kind === 'Tenant' ? o.metadata.name : o.metadata.tenant)).filter((t): t is string => !!t))];
-  if (relevant.some((o) => o.kind === 'GlobalPolicy')) tenants = (await client.list('Tenant')).items.map((t) => t.metadata.name);
-  const lines: string[] = [];
-  for (const tenant of tenants.sort()) {
-    let before: PolicyIntent;
-    try {
-      before = await loadIntent(client, tenant);
-    } catch {
-      continue; // a tenant being created has nothing to change yet
-    }
-    const after: PolicyIntent = { ...before };
-    const overlay = <K extends keyof PolicyIntent>(key: K, kind: string) => {
-      const incoming = relevant.filter((o) => o.kind === kind && (kind === 'GlobalPolicy' || kind === 'Tenant' || o.metadata.tenant === tenant)) as unknown as PolicyIntent[K];
-      const names = new Set(incoming.map((o) => o.metadata.name));
-      after[key] = [...before[key].filter((o) => !names.has(o.metadata.name)), ...incoming] as PolicyIntent[K];
-    };
-    overlay('tenants', 'Tenant');
-    overlay('scopes', 'Scope');
-    overlay('groups', 'Group');
-    overlay('networks', 'Network');
-    overlay('policies', 'Policy');
-    overlay('globalPolicies', 'GlobalPolicy');
-    for (const change of previewImpact(before, after)) lines.push(describeChange(change));
-  }
-  if (lines.length > limit) return [...lines.slice(0, limit), `... and ${lines.length - limit} more flow changes`];
-  return lines;
 }

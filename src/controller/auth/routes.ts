@@ -10,6 +10,7 @@ import { parseDuration, type TokenRecord } from '../../auth/tokens';
 import type { TokenStore } from '../../auth/token-store';
 import type { Store } from '../../store/store';
 import { invalid, notFound } from '../errors';
+import { access } from './access';
 
 const MAX_AUDIT = 10_000;
 
@@ -25,14 +26,14 @@ function nameField(value: unknown, field: string): string {
 }
 
 export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: TokenStore): void {
-  app.get('/api/v1/whoami', async (request) => {
+  app.get('/api/v1/whoami', access({ type: 'any' }), async (request) => {
     const p = request.principal!;
     return { tokenId: p.tokenId, role: p.role, ...(p.tenant ? { tenant: p.tenant } : {}), ...(p.host ? { host: p.host } : {}) };
   });
 
-  app.get('/api/v1/tokens', async () => ({ items: (await tokens.list()).map(publicRecord) }));
+  app.get('/api/v1/tokens', access({ type: 'admin' }), async () => ({ items: (await tokens.list()).map(publicRecord) }));
 
-  app.post('/api/v1/tokens', async (request, reply) => {
+  app.post('/api/v1/tokens', access({ type: 'admin' }), async (request, reply) => {
     const body = request.body as Record<string, unknown> | null;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('the body must be {"role": ..., "tenant"?: ..., "host"?: ..., "ttl"?: "24h", "description"?: ...}');
     const allowed = new Set(['role', 'tenant', 'host', 'ttl', 'description']);
@@ -60,14 +61,14 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
     return { token, ...publicRecord(record) };
   });
 
-  app.delete('/api/v1/tokens/:id', async (request) => {
+  app.delete('/api/v1/tokens/:id', access({ type: 'admin' }), async (request) => {
     const id = (request.params as { id: string }).id;
     if (!/^[a-z0-9]{12}$/.test(id)) throw notFound(`token ${JSON.stringify(id.slice(0, 40))} not found`);
     if (!(await tokens.revoke(id, request.audit))) throw notFound(`token ${id} not found`);
     return { id, revoked: true };
   });
 
-  app.get('/api/v1/audit', async (request) => {
+  app.get('/api/v1/audit', access({ type: 'audit' }), async (request) => {
     const query = request.query as Record<string, unknown>;
     const principal = request.principal!;
     for (const key of Object.keys(query)) {

@@ -3,10 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KINDS, type KindInfo } from '../../core/model/registry';
 import { describeNameRule, NAME_REGEX } from '../../core/model/names';
 import { objectPrefix } from '../../store/keys';
-import { parseSelector, SelectorSyntaxError, type LabelSelector } from '../../core/model/selectors';
+import { parseSelectorParam, type LabelSelector } from '../../core/model/selectors';
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
 import { withRuleHits } from '../policy-hits';
+import { API_VERSION } from '../../core/model/common';
+import type { List } from '../../core/model/wire';
+import { access, type RouteAction } from '../auth/access';
 import { startRevision, streamWatch, type WatchStreams } from '../watch-stream';
 
 type Params = Record<string, string>;
@@ -32,13 +35,7 @@ function truthy(text: string | undefined): boolean {
 }
 
 export function selectorFrom(text: string | undefined): LabelSelector | undefined {
-  if (!text) return undefined;
-  try {
-    return parseSelector(text);
-  } catch (error) {
-    if (error instanceof SelectorSyntaxError) throw invalid(`labelSelector: ${error.message}`, [`labelSelector: ${error.message}`]);
-    throw error;
-  }
+  return parseSelectorParam(text, (message) => invalid(message, [message]));
 }
 
 export function registerObjectRoutes(app: FastifyInstance, service: ObjectService, streams: WatchStreams): void {
@@ -46,6 +43,10 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     const collection = info.tenantScoped ? `/api/v1/tenants/:tenant/${info.plural}` : `/api/v1/${info.plural}`;
     // Tenants' own item path uses :tenant so it shares its parameter with the nested collections below it.
     const item = info.kind === 'Tenant' ? `${collection}/:tenant` : `${collection}/:name`;
+    const tenantFrom = info.tenantScoped ? 'param' : 'none';
+    const nameFrom = info.kind === 'Tenant' ? 'param-tenant' : 'param-name';
+    const rule = (verb: Extract<RouteAction, { type: 'object' }>['verb'], from: 'param-name' | 'param-tenant' | 'body' | 'none' = nameFrom) =>
+      access({ type: 'object', verb, kind: info.kind, tenantFrom, nameFrom: from });
     const names = (request: FastifyRequest, withName = true) => {
       const params = request.params as Params;
       const tenant = info.tenantScoped ? checkName(params.tenant, 'tenant') : undefined;
@@ -53,48 +54,49 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
       return { tenant, name };
     };
 
-    app.get(collection, async (request, reply) => {
+    app.get(collection, rule('list-or-watch', 'none'), async (request, reply) => {
       const { tenant } = names(request, false);
       return listOrWatch(request, reply, service, streams, info, tenant);
     });
     if (info.tenantScoped) {
       // Across all tenants (?tenant=T narrows).
-      app.get(`/api/v1/${info.plural}`, async (request, reply) => {
+      const across = access({ type: 'object', verb: 'list-or-watch', kind: info.kind, tenantFrom: 'query', nameFrom: 'none' });
+      app.get(`/api/v1/${info.plural}`, across, async (request, reply) => {
         const narrowed = singleQuery(request.query as Query, 'tenant');
         return listOrWatch(request, reply, service, streams, info, narrowed === undefined ? undefined : checkName(narrowed, 'tenant'));
       });
     }
-    app.post(collection, async (request, reply) => {
+    app.post(collection, rule('create', 'body'), async (request, reply) => {
       const { tenant } = names(request, false);
       const created = await service.create(info.kind, tenant, request.body, { actor: request.actor, verb: 'create', audit: request.audit });
       reply.code(201);
       return created;
     });
-    app.get(item, async (request) => {
+    app.get(item, rule('get'), async (request) => {
       const { tenant, name } = names(request);
       const [object] = await withRuleHits(service, [await service.get(info.kind, tenant ?? '', name)]);
       return object;
     });
-    app.put(item, async (request) => {
+    app.put(item, rule('update'), async (request) => {
       const { tenant, name } = names(request);
       return service.replace(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'update', audit: request.audit });
     });
-    app.patch(item, async (request) => {
+    app.patch(item, rule('patch'), async (request) => {
       const { tenant, name } = names(request);
       return service.patch(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'patch', audit: request.audit });
     });
-    app.delete(item, async (request) => {
+    app.delete(item, rule('delete'), async (request) => {
       const { tenant, name } = names(request);
       const cascade = truthy(singleQuery(request.query as Query, 'cascade'));
       return service.delete(info.kind, tenant, name, { cascade: info.kind === 'Tenant' && cascade }, { actor: request.actor, verb: 'delete', audit: request.audit });
     });
-    app.put(`${item}/status`, async (request) => {
+    app.put(`${item}/status`, rule('status'), async (request) => {
       const { tenant, name } = names(request);
       return service.replaceStatus(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'status', audit: request.audit });
     });
     if (info.kind === 'Network') {
-      // Read as the network itself is (route-actions.ts): whoever may get the network may see which addresses are taken.
-      app.get(`${item}/addresses`, async (request) => {
+      // Read as the network itself is: whoever may get the network may see which addresses are taken.
+      app.get(`${item}/addresses`, rule('get'), async (request) => {
         const { tenant, name } = names(request);
         const used = await service.usedAddresses(tenant ?? '', name);
         return { apiVersion: 'tenet.dev/v1', kind: 'AddressList', metadata: { resourceVersion: String(used.revision) }, addresses: used.addresses };
@@ -122,5 +124,5 @@ async function listOrWatch(
   }
   const listed = await service.list(info.kind, { tenant, labelSelector });
   const items = await withRuleHits(service, listed.items);
-  return { apiVersion: 'tenet.dev/v1', kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items };
+  return { apiVersion: API_VERSION, kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items } satisfies List;
 }

@@ -229,9 +229,9 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
   for (const object of objects) {
     const field = TENANT_FIELD[object.kind];
     if (field) (bucket(object.metadata.tenant ?? '')[field] as TenetObject[]).push(object);
-    else if (object.kind === 'Tenant') tenants.set(object.metadata.name, object as unknown as Tenant);
-    else if (object.kind === 'Host') hosts.push(object as unknown as Host);
-    else if (object.kind === 'GlobalPolicy') globalPolicies.push(object as unknown as GlobalPolicy);
+    else if (object.kind === 'Tenant') tenants.set(object.metadata.name, object as Tenant);
+    else if (object.kind === 'Host') hosts.push(object as Host);
+    else if (object.kind === 'GlobalPolicy') globalPolicies.push(object as GlobalPolicy);
   }
 
   const mtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;

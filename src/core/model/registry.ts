@@ -50,6 +50,13 @@ for (const info of KINDS) {
   for (const alias of info.aliases) byAlias.set(alias, info);
 }
 
+const order = new Map<string, number>(KINDS.map((k, i) => [k.kind, i]));
+
+/** A kind's place in dependency order (the registry's); unknown kinds after every known one. */
+export function kindOrder(kind: string): number {
+  return order.get(kind) ?? KINDS.length;
+}
+
 export function kindInfo(kind: string): KindInfo | undefined {
   return byKind.get(kind);
 }

@@ -78,6 +78,20 @@ const KEY = '[A-Za-z0-9][-A-Za-z0-9_./]*';
 const VALUE = '[A-Za-z0-9_.-]*';
 
 /** Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h` into a selector. Throws SelectorSyntaxError. */
+/**
+ * A `labelSelector` query parameter: undefined when absent or empty; a syntax error becomes
+ * whatever `refuse` makes of its message (the controller: a 400 naming the parameter).
+ */
+export function parseSelectorParam(text: string | undefined, refuse: (message: string) => Error): LabelSelector | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return parseSelector(text);
+  } catch (error) {
+    if (error instanceof SelectorSyntaxError) throw refuse(`labelSelector: ${error.message}`);
+    throw error;
+  }
+}
+
 export function parseSelector(text: string): LabelSelector {
   const selector: Required<LabelSelector> = { matchLabels: {}, matchExpressions: [] };
   const trimmed = text.trim();

@@ -90,7 +90,7 @@ function scopeProblems(info: KindInfo, object: TenetObject): string[] {
 function semanticProblems(object: TenetObject): string[] {
   switch (object.kind) {
     case 'Network':
-      return networkProblems(object as unknown as Network);
+      return networkProblems(object as Network);
     case 'Group':
       return selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector');
     case 'Service':

@@ -23,12 +23,13 @@ import { selectorKey, type LabelSelector } from '../model/selectors';
 import { parseCidr } from '../net/ip';
 import {
   comparePolicies,
+  DEFAULT_PRIORITY,
   endpointAddresses,
   isolatedDirections,
   policiesForTenant,
   policyLabel,
   policyTier,
-  TenantView,
+  TenantIntent,
   type AnyPolicy,
   type PolicyIntent,
 } from './intent';
@@ -90,7 +91,7 @@ export interface CompiledPolicy {
 
 /** Everything about one tenant that does not depend on the host. */
 export interface CompiledTenant {
-  view: TenantView;
+  view: TenantIntent;
   defaultAction: 'allow' | 'deny';
   peerSets: Map<string, PeerSetDef>;
   namedPorts: Map<string, Record<4 | 6, Set<string>>>;
@@ -141,7 +142,7 @@ class EndpointIndex {
 // ---------------------------------------------------------------- tenant-wide part
 
 export function compileTenant(intent: PolicyIntent, tenantName: string): CompiledTenant {
-  const view = new TenantView(intent, tenantName);
+  const view = new TenantIntent(intent, tenantName);
   const index = new EndpointIndex(view.endpoints);
   const compiled: CompiledTenant = {
     view,
@@ -465,7 +466,7 @@ export function profileRules(compiled: CompiledTenant, applicable: CompiledPolic
     // Group by priority: at one priority every deny part runs before any allow part.
     const buckets = new Map<number, CompiledPolicy[]>();
     for (const p of tenant) {
-      const priority = p.policy.spec.priority ?? 1000;
+      const priority = p.policy.spec.priority ?? DEFAULT_PRIORITY;
       const list = buckets.get(priority) ?? [];
       list.push(p);
       buckets.set(priority, list);
@@ -524,7 +525,7 @@ function baseChain(direction: Direction): NftChain {
   };
 }
 
-export function localEndpoints(compiled: CompiledTenant, selection: HostSelection): Array<{ endpoint: Endpoint; iface: string }> {
+export function localInterfaces(compiled: CompiledTenant, selection: HostSelection): Array<{ endpoint: Endpoint; iface: string }> {
   const out: Array<{ endpoint: Endpoint; iface: string }> = [];
   for (const endpoint of compiled.view.endpoints) {
     if (selection.host !== undefined && endpoint.spec.host !== selection.host) continue;
@@ -545,7 +546,7 @@ export function programForHost(compiled: CompiledTenant, selection: HostSelectio
   const interfaces: Record<string, string> = {};
   const policyIndex = new Map(compiled.policies.map((p, i) => [p, i]));
   const memo = new Map<string, [string, string]>();
-  for (const { endpoint, iface } of localEndpoints(compiled, selection)) {
+  for (const { endpoint, iface } of localInterfaces(compiled, selection)) {
     interfaces[iface] = endpoint.metadata.name;
     const applicable = compiled.appliesTo.get(endpoint.metadata.name) ?? [];
     const signature = applicable.map((p) => policyIndex.get(p)).join(',');
@@ -583,10 +584,3 @@ export function compileProgram(intent: PolicyIntent, tenant: string, selection: 
   return programForHost(compileTenant(intent, tenant), selection);
 }
 
-/** Per tenant with local endpoints on the host: its program. */
-export function compileHost(intent: PolicyIntent, host: string, interfaceOf?: (endpoint: Endpoint) => string | undefined): Map<string, NftProgram> {
-  const out = new Map<string, NftProgram>();
-  const tenants = new Set(intent.endpoints.filter((e) => e.spec.host === host).map((e) => e.metadata.tenant ?? ''));
-  for (const tenant of [...tenants].filter(Boolean).sort()) out.set(tenant, compileProgram(intent, tenant, { host, interfaceOf }));
-  return out;
-}

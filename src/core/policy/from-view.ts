@@ -2,7 +2,7 @@
  * A host's view (src/core/dataplane/host-view.ts) as compiler intent for one tenant: the endpoints
  * carry the addresses and, for local ones, the host-side interface the agent plumbed.
  */
-import type { EndpointView, HostView, TenantView as HostTenantView } from '../dataplane/host-view';
+import type { EndpointView, HostView, TenantView } from '../dataplane/host-view';
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { PolicyIntent } from './intent';
 
@@ -25,7 +25,7 @@ export function dispatchInterface(e: EndpointView): string | undefined {
   return e.local ? e.hostIfName : undefined;
 }
 
-export function intentFromView(view: HostView, tenant: HostTenantView, excluded?: string): PolicyIntent {
+export function intentFromView(view: HostView, tenant: TenantView, excluded?: string): PolicyIntent {
   return {
     tenants: [tenant.object],
     scopes: tenant.scopes,
@@ -42,7 +42,7 @@ export function intentFromView(view: HostView, tenant: HostTenantView, excluded?
  * mean endpoint changes can be applied incrementally. Status and resource versions are left out
  * (a policy's hit counters change its status all the time; they change nothing it compiles to).
  */
-export function policyIntentKey(view: HostView, tenant: HostTenantView): string {
+export function policyIntentKey(view: HostView, tenant: TenantView): string {
   return [
     view.hostName,
     specKey(tenant.object),

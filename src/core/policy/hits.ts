@@ -4,6 +4,8 @@
  * its Host's `status.policyHits`; the controller sums the reports of every host into a policy's
  * `status.ruleHits`. Pure, so both halves are unit-tested without kernel or store.
  */
+import { refKey } from '../model/object';
+import type { KindName } from '../model/registry';
 import { MAX_REPORTED_RULE_HITS, type PolicyHitsReport, type RuleHitCount } from '../model/kinds/host';
 import type { PolicySpec } from '../model/kinds/policy';
 
@@ -52,8 +54,8 @@ export function hostPolicyHits(
   return { policyHits, truncated };
 }
 
-export function policyId(kind: string, tenant: string, name: string): string {
-  return `${kind}/${tenant}/${name}`;
+export function policyId(kind: KindName, tenant: string, name: string): string {
+  return refKey({ kind, tenant, name });
 }
 
 /** The hosts' reports summed per policy (policyId) and rule (`direction:index`). */

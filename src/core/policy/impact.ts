@@ -6,6 +6,7 @@
  * one port no rule names per protocol (ICMP and ICMPv6 included). Verdicts come from compile + explain.
  */
 import type { Endpoint } from '../model/kinds/endpoint';
+import type { TenetObject } from '../model/object';
 import type { PolicyPort } from '../model/kinds/policy';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../net/ip';
 import { endpointAddresses, type PolicyIntent } from './intent';
@@ -169,4 +170,38 @@ export function describeChange(change: FlowChange): string {
   const what = `${change.protocol}${change.port !== undefined ? `/${change.port}` : ''}${change.family ? ` over IPv${change.family}` : ''}`;
   const more = change.pairs > 1 ? ` (and ${change.pairs - 1} similar endpoint pairs)` : '';
   return `${change.tenant}: ${change.from} -> ${change.to} ${what}: ${change.before ? 'allowed' : 'denied'} -> ${change.after ? 'allowed' : 'denied'}${more}`;
+}
+
+/** The kinds whose objects can change a verdict (endpoints cannot be applied). */
+const POLICY_KINDS: ReadonlySet<string> = new Set(['Tenant', 'Scope', 'Group', 'Network', 'Policy', 'GlobalPolicy']);
+
+/** The objects of an apply that bear on policy. */
+export function policyRelevant(objects: readonly TenetObject[]): TenetObject[] {
+  return objects.filter((o) => POLICY_KINDS.has(o.kind));
+}
+
+/** Tenants whose flows an apply may change: the ones its objects name, or every tenant when a GlobalPolicy is among them. */
+export function impactTenants(relevant: readonly TenetObject[], allTenants: readonly string[]): string[] {
+  if (relevant.some((o) => o.kind === 'GlobalPolicy')) return [...allTenants].sort();
+  const named = relevant.map((o) => (o.kind === 'Tenant' ? o.metadata.name : o.metadata.tenant)).filter((t): t is string => !!t);
+  return [...new Set(named)].sort();
+}
+
+/** One tenant's intent with the applied objects laid over it (an object of the same kind and name is replaced). */
+export function overlayIntent(before: PolicyIntent, relevant: readonly TenetObject[], tenant: string): PolicyIntent {
+  const mine = (o: TenetObject) => o.kind === 'GlobalPolicy' || o.kind === 'Tenant' || o.metadata.tenant === tenant;
+  const over = <T extends { metadata: { name: string } }>(current: T[], kind: TenetObject['kind']): T[] => {
+    const incoming = relevant.filter((o) => o.kind === kind && mine(o)) as unknown[] as T[];
+    const names = new Set(incoming.map((o) => o.metadata.name));
+    return [...current.filter((o) => !names.has(o.metadata.name)), ...incoming];
+  };
+  return {
+    tenants: over(before.tenants, 'Tenant'),
+    scopes: over(before.scopes, 'Scope'),
+    groups: over(before.groups, 'Group'),
+    networks: over(before.networks, 'Network'),
+    policies: over(before.policies, 'Policy'),
+    globalPolicies: over(before.globalPolicies, 'GlobalPolicy'),
+    endpoints: before.endpoints,
+  };
 }

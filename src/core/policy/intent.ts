@@ -67,7 +67,7 @@ export function isolatedDirections(spec: PolicySpec): Set<Direction> {
 }
 
 /** Everything about one tenant that selection needs, indexed once per compile. */
-export class TenantView {
+export class TenantIntent {
   readonly tenant: Tenant;
   readonly endpoints: Endpoint[];
   private readonly scopeLabels = new Map<string, Labels>();
@@ -133,7 +133,7 @@ export class TenantView {
 }
 
 /** Policies relevant to a tenant: its own Policy objects and GlobalPolicies that admit it. */
-export function policiesForTenant(intent: PolicyIntent, view: TenantView): AnyPolicy[] {
+export function policiesForTenant(intent: PolicyIntent, view: TenantIntent): AnyPolicy[] {
   const own: AnyPolicy[] = intent.policies.filter((p) => p.metadata.tenant === view.name);
   const global: AnyPolicy[] = intent.globalPolicies.filter((p) => view.admitsTenant(p.spec.appliesTo.tenants, p.spec.appliesTo.tenantSelector));
   return [...own, ...global];

@@ -1,0 +1,43 @@
+/**
+ * Each route carries its own access rule in its fastify route `config` (`access`): what it does in
+ * the terms of the authorization core — the verb, the kind and where the tenant and name come
+ * from — or one of the rules for routes that are not objects. The authorize hook reads the rule of
+ * the route a request matched; a route registered without one is refused for every caller (fail
+ * closed). fastify copies a GET route's config to the HEAD route it exposes, so a HEAD is
+ * authorized exactly as its GET (status and content-length would tell existence and size).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { KindName } from '../../core/model/registry';
+import type { Verb } from '../../core/auth/roles';
+
+export type RouteAction =
+  /** One kind: tenant from the path (`tenant` param), from `?tenant=` (all-tenant collections) or none. */
+  | { type: 'object'; verb: Verb | 'list-or-watch'; kind: KindName; tenantFrom: 'param' | 'query' | 'none'; nameFrom: 'param-name' | 'param-tenant' | 'body' | 'none' }
+  /** Several kinds named in `?kinds=`: snapshot or multi-kind watch. */
+  | { type: 'kinds'; verb: 'list' | 'watch' }
+  | { type: 'apply' }
+  | { type: 'admin' }
+  | { type: 'audit' }
+  /** Any authenticated caller. */
+  | { type: 'any' }
+  /** No token needed (/healthz). */
+  | { type: 'public' };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's access rule; a route without one is refused for everyone. */
+    access?: RouteAction;
+  }
+}
+
+/** Route options carrying an access rule: `app.get(url, access({ type: 'admin' }), handler)`. */
+export function access(action: RouteAction): { config: { access: RouteAction } } {
+  return { config: { access: action } };
+}
+
+/** The access rule of the route a request matched (undefined: no route, or a route without a rule). */
+export function accessOf(request: FastifyRequest): RouteAction | undefined {
+  return request.routeOptions.config?.access;
+}
+
+export const MUTATING_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

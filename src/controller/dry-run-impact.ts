@@ -1,0 +1,38 @@
+/**
+ * The impact preview of a dry-run apply, computed here from the whole intent (admin and baseline
+ * GlobalPolicies included) so every role that may apply gets it — a tenant-admin cannot read the
+ * GlobalPolicies the verdicts depend on, and need not: only flows of tenants the apply touches (which
+ * authorization already let it write) are answered.
+ */
+import type { Store } from '../store/store';
+import { objectPrefix } from '../store/keys';
+import type { ObjectOf, TenetObject } from '../core/model/object';
+import type { KindName } from '../core/model/registry';
+import type { PolicyIntent } from '../core/policy/intent';
+import { impactTenants, overlayIntent, policyRelevant, previewImpact, type FlowChange } from '../core/policy/impact';
+import { decodeObject } from './object-codec';
+
+/** More flow changes than a person reads; the answer says when it was cut. */
+export const MAX_IMPACT = 1000;
+
+export async function dryRunImpact(store: Store, objects: readonly TenetObject[]): Promise<{ impact: FlowChange[]; impactTruncated?: true } | undefined> {
+  const relevant = policyRelevant(objects);
+  if (relevant.length === 0) return undefined;
+  const read = async <K extends KindName>(kind: K, tenant?: string): Promise<ObjectOf<K>[]> =>
+    (await store.range(objectPrefix(kind, tenant))).items.map((kv) => decodeObject(kv) as ObjectOf<K>);
+  const [tenants, globalPolicies] = await Promise.all([read('Tenant'), read('GlobalPolicy')]);
+  const impact: FlowChange[] = [];
+  for (const tenant of impactTenants(relevant, tenants.map((t) => t.metadata.name))) {
+    const [scopes, groups, networks, policies, endpoints] = await Promise.all([
+      read('Scope', tenant),
+      read('Group', tenant),
+      read('Network', tenant),
+      read('Policy', tenant),
+      read('Endpoint', tenant),
+    ]);
+    const before: PolicyIntent = { tenants, scopes, groups, networks, policies, globalPolicies, endpoints };
+    impact.push(...previewImpact(before, overlayIntent(before, relevant, tenant)));
+    if (impact.length > MAX_IMPACT) return { impact: impact.slice(0, MAX_IMPACT), impactTruncated: true };
+  }
+  return { impact };
+}

@@ -1,0 +1,14 @@
+/** The strategy of each kind that has rules of its own; the others (groups, scopes, services, hosts) are written as they are. */
+import type { StrategyTable } from '../write-engine';
+import { tenantStrategy } from './tenant';
+import { networkStrategy } from './network';
+import { endpointStrategy } from './endpoint';
+import { policyStrategy } from './policy';
+
+export const STRATEGIES: StrategyTable = {
+  Tenant: tenantStrategy,
+  Network: networkStrategy,
+  Endpoint: endpointStrategy,
+  Policy: policyStrategy,
+  GlobalPolicy: policyStrategy,
+};

@@ -1,0 +1,61 @@
+/**
+ * Tenants: the server owns the VNI (allocated on create, released on delete); a tenant's guard key
+ * is what its children compare against; a tenant is deleted only when empty, or with its children
+ * by `?cascade=true`.
+ */
+import { KINDS } from '../../core/model/registry';
+import { refKey, type ObjectRef } from '../../core/model/object';
+import { guardKey, networkSetKey, objectPrefix, parseObjectKey, vniKey } from '../../store/keys';
+import { conflict } from '../errors';
+import { GUARD_LIVE, type DesiredChange, type KindStrategy } from '../write-engine';
+
+export const tenantStrategy: KindStrategy = {
+  serverStatus: ['vni'],
+  guard: (ref) => guardKey('Tenant', '', ref.name),
+
+  // Listed inside each attempt, after the tenant is marked as being deleted, so nothing created meanwhile can be missed.
+  async cascade(engine, ref) {
+    const found: DesiredChange[] = [];
+    for (const k of KINDS.filter((k) => k.tenantScoped).reverse()) {
+      for (const item of (await engine.store.range(objectPrefix(k.kind, ref.name))).items) {
+        const child = parseObjectKey(item.key);
+        if (child) found.push({ ref: child, after: null });
+      }
+    }
+    return found;
+  },
+
+  async createEffects(engine, b, object) {
+    const vni = engine.index.vnis.allocate();
+    if (vni === undefined) throw conflict('no VXLAN network identifier is free for a new tenant');
+    const key = vniKey(vni);
+    b.propose(key, () => engine.index.vnis.release(vni));
+    b.compare(key, 0);
+    b.put(key, object.metadata.name);
+    object.status = { vni };
+    const guard = guardKey('Tenant', '', object.metadata.name);
+    b.compare(guard, 0);
+    b.put(guard, GUARD_LIVE);
+  },
+
+  async deleteEffects(engine, b, object, deleting, marked) {
+    const name = object.metadata.name;
+    const guard = guardKey('Tenant', '', name);
+    b.compare(guard, marked.get(guard) ?? (await engine.store.get(guard))?.modRevision ?? 0);
+    b.delete(guard);
+    b.delete(networkSetKey(name));
+    const vni = (object.status as { vni?: number } | undefined)?.vni;
+    if (vni !== undefined) b.delete(vniKey(vni));
+    const left: string[] = [];
+    for (const info of KINDS.filter((k) => k.tenantScoped)) {
+      const items = (await engine.store.range(objectPrefix(info.kind, name))).items.filter((kv) => {
+        const ref: ObjectRef | undefined = parseObjectKey(kv.key);
+        return ref !== undefined && !deleting.has(refKey(ref));
+      });
+      if (items.length > 0) left.push(`${items.length} ${items.length === 1 ? info.kind : info.plural}`);
+    }
+    if (left.length > 0) {
+      throw conflict(`tenant "${name}" is not empty: it still has ${left.join(', ')}; delete them first or use ?cascade=true`);
+    }
+  },
+};
