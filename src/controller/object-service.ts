@@ -24,6 +24,8 @@ import {
   parseObjectKey,
   vniKey,
 } from '../store/keys';
+import { confirmCarriedVnis, forgetDeletedHost, retireTenantVni } from './vni-retirement';
+import type { CarriedReport } from '../core/ipam/vni-retirement';
 import { KINDS, kindInfo, type KindInfo, type KindName } from '../core/model/registry';
 import { refOf, refText, type ObjectRef, type TenetObject } from '../core/model/object';
 import { networkOverlapProblems, validateObject } from '../core/model/validate';
@@ -220,6 +222,7 @@ export class ObjectService {
       const problems = checked.problems.filter((p) => p.startsWith('status'));
       if (!checked.ok && problems.length > 0) throw invalid(`invalid status for ${refText(refOf(current))}`, problems);
       keepServerStatus(current, next);
+      if (kind === 'Host') await confirmCarriedVnis(this.store, b, name, next.status as CarriedReport);
       b.compare(key, kv.modRevision);
       b.put(key, encodeObject(next));
       b.stamp(next);
@@ -680,8 +683,8 @@ export class ObjectService {
         b.compare(guard, marked.get(guard) ?? (await this.store.get(guard))?.modRevision ?? 0);
         b.delete(guard);
         b.delete(networkSetKey(name));
-        const vni = (object.status as { vni?: number } | undefined)?.vni;
-        if (vni !== undefined) b.delete(vniKey(vni));
+        // The VNI stays taken until every host confirms it dropped the tenant (vni-retirement.ts).
+        await retireTenantVni(this.store, b, object);
         const left: string[] = [];
         for (const info of KINDS.filter((k) => k.tenantScoped)) {
           const items = (await this.store.range(objectPrefix(info.kind, name))).items.filter((kv) => {
@@ -695,6 +698,9 @@ export class ObjectService {
         }
         break;
       }
+      case 'Host':
+        await forgetDeletedHost(this.store, b, name);
+        break;
       default:
         break;
     }
