@@ -1,6 +1,8 @@
-/** The pure retire/confirm rules of src/core/ipam/vni-retirement.ts. */
+/** The pure retire/confirm rules of src/core/ipam/vni-retirement.ts, and which namespaces an agent finds stale (src/core/dataplane/stale.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { staleNamespaceReason } from '../../src/core/dataplane/stale';
+import { legacyVxlanMac, vxlanMac } from '../../src/core/dataplane/names';
 import { confirmHost, decodeVniValue, encodeRetired, reportConfirms, retireVni } from '../../src/core/ipam/vni-retirement';
 
 const AT = '2026-12-06T18:00:00.000Z';
@@ -35,4 +37,16 @@ test('confirmations strike hosts off; the last one releases', () => {
   assert.deepEqual((after1 as typeof record).hosts, ['h2']);
   assert.deepEqual(confirmHost(record, 'h9'), record, 'a host that was not named changes nothing');
   assert.equal(confirmHost(after1 as typeof record, 'h2'), 'released');
+});
+
+test('stale namespaces at an agent start: tenant gone, another VNI, another tenant uid; the pre-uid MAC is adopted', () => {
+  const tenants = new Map([['alpha', { uid: 'u-new', vni: 5001 }]]);
+  const mine = { vni: 5001, mac: vxlanMac('h2', 5001, 'u-new') };
+  assert.equal(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: mine }, tenants, 'h2'), undefined);
+  assert.equal(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha' }, tenants, 'h2'), undefined, 'no device yet: nothing says it is stale');
+  assert.equal(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: legacyVxlanMac('h2', 5001) } }, tenants, 'h2'), undefined);
+  assert.match(staleNamespaceReason({ name: 'p-t-beta', tenant: 'beta', vxlan: mine }, tenants, 'h2')!, /no longer exists/);
+  assert.match(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5000, mac: vxlanMac('h2', 5000, 'u-old') } }, tenants, 'h2')!, /VNI 5000/);
+  assert.match(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: vxlanMac('h2', 5001, 'u-old') } }, tenants, 'h2')!, /earlier tenant/);
+  assert.match(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: vxlanMac('h1', 5001, 'u-new') } }, tenants, 'h2')!, /MAC/);
 });
