@@ -24,7 +24,7 @@ import {
   parseObjectKey,
   vniKey,
 } from '../store/keys';
-import { confirmCarriedVnis, forgetDeletedHost, retireTenantVni } from './vni-retirement';
+import { confirmCarriedVnis, forgetDeletedHost, retireTenantVni, touchHostSet } from './vni-retirement';
 import type { CarriedReport } from '../core/ipam/vni-retirement';
 import { KINDS, kindInfo, type KindInfo, type KindName } from '../core/model/registry';
 import { refOf, refText, type ObjectRef, type TenetObject } from '../core/model/object';
@@ -622,6 +622,9 @@ export class ObjectService {
         object.status = { gateways: this.index.pool(object as unknown as Network).subnets.map((s) => s.gatewayText()) };
         break;
       }
+      case 'Host':
+        await touchHostSet(this.store, b);
+        break;
       case 'Endpoint':
         throw invalid('endpoints are created through POST on their collection');
       default:

@@ -4,15 +4,16 @@
  * txn as a compare, so two controllers confirming for two hosts at once cannot both miss the last one.
  */
 import type { Store } from '../store/store';
-import { objectPrefix, parseObjectKey, vniKey, vniPendingKey, vniPendingPrefix } from '../store/keys';
+import { HOST_SET_KEY, objectPrefix, parseObjectKey, vniKey, vniPendingKey, vniPendingPrefix } from '../store/keys';
 import type { TenetObject } from '../core/model/object';
 import { confirmHost, decodeVniValue, encodeRetired, reportConfirms, retireVni, type CarriedReport, type RetiredVni } from '../core/ipam/vni-retirement';
 import type { TxnBuilder } from './txn-builder';
 
 /**
  * Tenant deletion: the VNI key becomes a retirement record naming every Host that exists now, plus one
- * marker per host. The Hosts' modRevisions join the txn: a Host deleted meanwhile (whose own deletion
- * would not have seen the marker) makes this attempt retry.
+ * marker per host. The host-set key is compared and bumped: a Host created or deleted meanwhile makes
+ * this attempt retry, and a Host deletion racing this one retries after it and then sees the marker.
+ * (Not the Hosts' own modRevisions: heartbeats change those every few seconds.)
  */
 export async function retireTenantVni(store: Store, b: TxnBuilder, tenant: TenetObject): Promise<void> {
   const vni = (tenant.status as { vni?: number } | undefined)?.vni;
@@ -21,12 +22,11 @@ export async function retireTenantVni(store: Store, b: TxnBuilder, tenant: Tenet
   const current = await store.get(key);
   if (!current) return;
   b.compare(key, current.modRevision);
+  await touchHostSet(store, b);
   const hosts: string[] = [];
   for (const kv of (await store.range(objectPrefix('Host'))).items) {
     const ref = parseObjectKey(kv.key);
-    if (!ref) continue;
-    b.compare(kv.key, kv.modRevision);
-    hosts.push(ref.name);
+    if (ref) hosts.push(ref.name);
   }
   const record = retireVni(vni, tenant.metadata.name, tenant.metadata.uid, hosts, new Date().toISOString());
   if (!record) {
@@ -44,7 +44,15 @@ export async function confirmCarriedVnis(store: Store, b: TxnBuilder, host: stri
 
 /** Host deletion: the host can no longer confirm anything, and it no longer exists to carry a VNI. */
 export async function forgetDeletedHost(store: Store, b: TxnBuilder, host: string): Promise<void> {
+  await touchHostSet(store, b);
   await settle(store, b, host, () => true);
+}
+
+/** Host creation (and the two writes above): the set of hosts a retirement must name changes. */
+export async function touchHostSet(store: Store, b: TxnBuilder): Promise<void> {
+  const kv = await store.get(HOST_SET_KEY);
+  b.compare(HOST_SET_KEY, kv?.modRevision ?? 0);
+  b.put(HOST_SET_KEY, String(Date.now()));
 }
 
 async function settle(store: Store, b: TxnBuilder, host: string, confirms: (record: RetiredVni, retiredAt: number) => boolean): Promise<void> {

@@ -95,3 +95,6 @@ export function vniPendingPrefix(host: string): string {
 export function vniPendingKey(host: string, vni: number): string {
   return `${VNI_PENDING_PREFIX}${host}/${vni}`;
 }
+
+/** Bumped by every Host create/delete and every VNI retirement, so a retirement and a Host deletion cannot miss each other. */
+export const HOST_SET_KEY = `${GUARD_PREFIX}hostset`;

@@ -85,6 +85,18 @@ export async function vniRetirementScenario(
   await Promise.all([report(a, 'h1', { tenantNamespaces: [], observedRevision: at2 }), report(b, 'h2', { tenantNamespaces: [], observedRevision: at2 })]);
   assert.equal(await store.get(vniKey(second)), undefined, 'concurrent confirmations leave no retired record behind');
 
+  // A Host deleted while a tenant is being deleted (through another controller): whichever commits
+  // first, the record never waits for the deleted host.
+  for (let i = 3; i < 6; i++) {
+    await a.create('Host', undefined, { apiVersion: V, kind: 'Host', metadata: { name: `h${i}` }, spec: { underlayIP: `192.0.2.${i}` } }, ctx);
+    const raced = vniOf(await tenant(a, `kappa${i}`));
+    await Promise.all([a.delete('Tenant', undefined, `kappa${i}`, {}, { ...ctx, verb: 'delete' }), b.delete('Host', undefined, `h${i}`, {}, { ...ctx, verb: 'delete' })]);
+    const r = await record(raced);
+    assert.ok(r && 'retired' in r);
+    assert.deepEqual(r.retired.hosts, ['h1', 'h2'], `h${i} was deleted: the record must not wait for it`);
+    assert.equal(await store.get(vniPendingKey(`h${i}`, raced)), undefined);
+  }
+
   // A host that is deleted counts as confirmed; the last host leaving frees the VNI.
   const third = vniOf(await tenant(b, 'theta'));
   await b.delete('Tenant', undefined, 'theta', {}, { ...ctx, verb: 'delete' });
