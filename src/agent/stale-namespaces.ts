@@ -8,6 +8,7 @@ import { staleNamespaceReason, type FoundNamespace, type LiveTenant } from '../c
 import { tenantOfNamespace } from '../core/dataplane/names';
 import { parseLinks } from '../core/dataplane/parse';
 import type { Tenant } from '../core/model/kinds/tenant';
+import { MAX_REPORTED_TENANT_NAMESPACES } from '../core/model/kinds/host';
 import type { TenetObject } from '../core/model/object';
 import { delNetns, ipBatch, ipJsonBatch, listNetns } from '../kernel/ip';
 import type { Log } from './reconciler';
@@ -61,10 +62,12 @@ export async function removeStaleNamespaces(tenants: ReadonlyMap<string, LiveTen
 }
 
 /** The Host status fields the controller's VNI retirement reads (src/core/ipam/vni-retirement.ts). */
-export function tenantNamespaceReport(netnsPrefix: string, observedRevision: number): { tenantNamespaces: string[]; observedRevision: number } {
+export function tenantNamespaceReport(netnsPrefix: string, observedRevision: number): { tenantNamespaces?: string[]; observedRevision?: number } {
   const tenantNamespaces = listNetns()
     .map((name) => tenantOfNamespace(netnsPrefix, name))
     .filter((tenant): tenant is string => tenant !== undefined)
     .sort();
+  // A partial list could confirm a VNI this host still carries: past the cap, say nothing (confirm nothing).
+  if (tenantNamespaces.length > MAX_REPORTED_TENANT_NAMESPACES) return {};
   return { tenantNamespaces, observedRevision };
 }
