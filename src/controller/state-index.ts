@@ -91,6 +91,7 @@ export class StateIndex {
       this.used.clear();
       this.pools.clear();
     }
+    if (prefix === VNI_PREFIX) this.retired.clear();
     if (prefix === OBJECTS_PREFIX) {
       this.counts.clear();
       this.networks.clear();
