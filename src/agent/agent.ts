@@ -24,6 +24,7 @@ import { Follower } from './follower';
 import { Mutex } from './mutex';
 import { loadPolicyEnforcerFactory, type PolicyEnforcer } from './plugins';
 import { Reconciler, type Log } from './reconciler';
+import { liveTenants, removeStaleNamespaces, tenantNamespaceReport } from './stale-namespaces';
 
 export interface AgentOptions {
   controller: string[];
@@ -94,7 +95,10 @@ export class Agent implements AgentCore {
       log: options.log,
       resyncMs: options.resyncMs ?? 60000,
       onChange: (reason) => {
-        if (reason === 'snapshot') this.fullDue = true;
+        if (reason === 'snapshot') {
+          this.fullDue = true;
+          this.sweepStaleNamespaces();
+        }
         this.scheduleReconcile();
       },
       onConnection: (connected) => {
@@ -155,6 +159,23 @@ export class Agent implements AgentCore {
       namespaces.add(entry.netns);
     }
     return { veths, namespaces };
+  }
+
+  /**
+   * After a fresh list (start, reconnect), first thing under the kernel lock: namespaces of tenants
+   * deleted while this agent was away go before any pass or attach makes anything (stale-namespaces.ts).
+   */
+  private sweepStaleNamespaces(): void {
+    const tenants = liveTenants(this.follower.list());
+    void this.mutex
+      .run(() => removeStaleNamespaces(tenants, { netnsPrefix: this.netnsPrefix, hostName: this.hostName, log: this.log }))
+      .then((removed) => {
+        for (const netns of removed) {
+          this.reconciler.invalidate(netns);
+          this.enforcer?.forget?.(netns);
+        }
+      })
+      .catch((error: Error) => this.log('error', 'removing stale tenant namespaces failed', { error: error.message }));
   }
 
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void {
@@ -259,7 +280,9 @@ export class Agent implements AgentCore {
     if (!this.registered) return void (this.follower.connected ? this.register() : undefined);
     try {
       const hits = await this.policyHits();
-      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION, ...hits });
+      // Read under the kernel lock: no pass or attach with a view older than this revision can still make a namespace.
+      const carried = await this.mutex.run(async () => tenantNamespaceReport(this.netnsPrefix, this.follower.revision));
+      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION, ...hits, ...carried });
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.registered = false;
       this.log('debug', 'heartbeat failed', { error: (error as Error).message });

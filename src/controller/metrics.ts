@@ -65,7 +65,15 @@ export function installMetrics(app: FastifyInstance, index: StateIndex): Registr
     help: 'VXLAN network identifiers held by tenants',
     registers: [registry],
     collect() {
-      this.set(index.vnis.usedCount);
+      this.set(index.vnis.usedCount - index.retired.size);
+    },
+  });
+  new Gauge({
+    name: 'tenet_vnis_retired',
+    help: 'VXLAN network identifiers of deleted tenants still held back until every host confirms it dropped them',
+    registers: [registry],
+    collect() {
+      this.set(index.retired.size);
     },
   });
 

@@ -162,6 +162,7 @@ export class ObjectService {
       const problems = checked.problems.filter((p) => p.startsWith('status'));
       if (!checked.ok && problems.length > 0) throw invalid(`invalid status for ${refText(refOf(current))}`, problems);
       keepServerStatus(this.engine.strategy(kind).serverStatus ?? [], current, next);
+      await this.engine.strategy(kind).statusEffects?.(this.engine, b, current, next);
       b.compare(key, kv.modRevision);
       b.put(key, encodeObject(next));
       b.stamp(next);

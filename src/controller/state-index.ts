@@ -31,7 +31,7 @@ export class StateIndex {
 
   async start(): Promise<void> {
     await this.follow(IPAM_PREFIX, (kv) => this.onIpam('put', kv.key), (event) => this.onIpam(event.type, event.key));
-    await this.follow(VNI_PREFIX, (kv) => this.onVni('put', kv.key), (event) => this.onVni(event.type, event.key));
+    await this.follow(VNI_PREFIX, (kv) => this.onVni('put', kv.key, kv.value), (event) => this.onVni(event.type, event.key, event.value));
     await this.follow(
       OBJECTS_PREFIX,
       (kv) => this.onObject('put', kv.key, kv.value),
@@ -91,6 +91,7 @@ export class StateIndex {
       this.used.clear();
       this.pools.clear();
     }
+    if (prefix === VNI_PREFIX) this.retired.clear();
     if (prefix === OBJECTS_PREFIX) {
       this.counts.clear();
       this.networks.clear();
@@ -118,12 +119,18 @@ export class StateIndex {
     }
   }
 
-  private onVni(type: 'put' | 'delete', key: string): void {
+  private onVni(type: 'put' | 'delete', key: string, value: string | undefined): void {
     const vni = Number(key.slice(VNI_PREFIX.length));
     if (!Number.isInteger(vni)) return;
+    // A retired VNI (its deleted tenant's record, vni-retirement.ts) stays used: that is the point.
     if (type === 'put') this.vnis.markUsed(vni);
     else this.vnis.release(vni);
+    if (type === 'put' && value?.startsWith('{')) this.retired.add(vni);
+    else this.retired.delete(vni);
   }
+
+  /** VNIs of deleted tenants that some host has not confirmed dropping yet. */
+  readonly retired = new Set<number>();
 
   private onObject(type: 'put' | 'delete', key: string, value: string): void {
     const ref = parseObjectKey(key);

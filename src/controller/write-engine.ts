@@ -87,6 +87,8 @@ export interface KindStrategy {
   updateEffects?(engine: WriteEngine, b: TxnBuilder, before: TenetObject, after: TenetObject): Promise<void>;
   /** `deleting`: refKeys deleted by the same write; `marked`: guard keys this write marked and their revision. */
   deleteEffects?(engine: WriteEngine, b: TxnBuilder, object: TenetObject, deleting: Set<string>, marked: Map<string, number>): Promise<void>;
+  /** Effects of a status write (PUT …/status), after the server-owned fields were kept. */
+  statusEffects?(engine: WriteEngine, b: TxnBuilder, before: TenetObject, after: TenetObject): Promise<void>;
   /** Rules across objects, once per write that names this kind; `written`: objects of it created or changed. */
   check?(engine: WriteEngine, b: TxnBuilder, changes: DesiredChange[], written: ObjectRef[]): Promise<void>;
 }

@@ -80,3 +80,21 @@ export const HISTORY_PREFIX = '/history/';
 export function historyKey(revision: number): string {
   return `${HISTORY_PREFIX}${String(revision).padStart(12, '0')}`;
 }
+
+/**
+ * A retired VNI waiting for a host's confirmation: `/vni-pending/<host>/<vni>` (value: the VNI). The
+ * record itself is the value of the VNI's key; these markers let a heartbeat find its own work with one
+ * small range read, and their modRevision is the deletion's revision.
+ */
+export const VNI_PENDING_PREFIX = '/vni-pending/';
+
+export function vniPendingPrefix(host: string): string {
+  return `${VNI_PENDING_PREFIX}${host}/`;
+}
+
+export function vniPendingKey(host: string, vni: number): string {
+  return `${VNI_PENDING_PREFIX}${host}/${vni}`;
+}
+
+/** Bumped by every Host create/delete and every VNI retirement, so a retirement and a Host deletion cannot miss each other. */
+export const HOST_SET_KEY = `${GUARD_PREFIX}hostset`;

@@ -21,7 +21,7 @@ import type { TenetObject } from '../../src/core/model/object';
 import { ROUTER_SYSCTLS, type NamespaceState } from '../../src/core/dataplane/state';
 
 const V = 'tenet.dev/v1';
-const tenant = (name: string, vni?: number): TenetObject => ({ apiVersion: V, kind: 'Tenant', metadata: { name }, spec: {}, ...(vni ? { status: { vni } } : {}) });
+const tenant = (name: string, vni?: number): TenetObject => ({ apiVersion: V, kind: 'Tenant', metadata: { name, uid: `uid-${name}` }, spec: {}, ...(vni ? { status: { vni } } : {}) });
 const network = (t: string, name: string, cidrs: string[]): TenetObject => ({ apiVersion: V, kind: 'Network', metadata: { name, tenant: t }, spec: { subnets: cidrs.map((cidr) => ({ cidr })) } });
 const host = (name: string, ip: string): TenetObject => ({ apiVersion: V, kind: 'Host', metadata: { name }, spec: { underlayIP: ip } });
 const endpoint = (t: string, name: string, net: string, on: string, ipv4: string, ipv6?: string): TenetObject => ({
@@ -65,8 +65,10 @@ test('names: strict patterns, deterministic, inverse of the namespace name', () 
   assert.equal(vxlanDeviceName(4096), 'tvx4096');
   assert.throws(() => vxlanDeviceName(0), NameError);
   assert.throws(() => vxlanDeviceName(1 << 24), NameError);
-  assert.match(vxlanMac('h1', 100), /^02(:[0-9a-f]{2}){5}$/);
-  assert.notEqual(vxlanMac('h1', 100), vxlanMac('h2', 100));
+  assert.match(vxlanMac('h1', 100, 'u1'), /^02(:[0-9a-f]{2}){5}$/);
+  assert.notEqual(vxlanMac('h1', 100, 'u1'), vxlanMac('h2', 100, 'u1'));
+  assert.notEqual(vxlanMac('h1', 100, 'u1'), vxlanMac('h1', 100, 'u2'), 'another tenant on the same VNI and host gets another MAC');
+  assert.notEqual(vxlanMac('h1', 100, 'u1'), vxlanMac('h1', 101, 'u1'));
   const name = endpointNameFor('ABC_def.1', 'eth0');
   assert.match(name, /^abc-def-1-[0-9a-f]{8}$/);
   assert.notEqual(endpointNameFor('ABC_def.1', 'eth1'), name);
@@ -99,7 +101,7 @@ test('desired state: local routes and neighbours on veths, remote ones on the VX
   assert.equal(state.namespaces.length, 1);
   const ns = state.namespaces[0];
   const veth = hostVethName('red', 'a');
-  assert.deepEqual(ns.vxlan, { name: 'tvx100', vni: 100, local: '192.168.0.1', port: 4789, mac: vxlanMac('h1', 100), mtu: 1450, learning: false });
+  assert.deepEqual(ns.vxlan, { name: 'tvx100', vni: 100, local: '192.168.0.1', port: 4789, mac: vxlanMac('h1', 100, 'uid-red'), mtu: 1450, learning: false });
   assert.deepEqual(ns.veths, [{ name: veth, mac: hostVethMac(veth), mtu: 1450, endpoint: 'a' }]);
   assert.deepEqual(ns.loAddresses, ['10.0.1.1/32', '10.0.2.1/32', 'fd00:1::1/128']);
   assert.deepEqual(ns.routes, [
@@ -108,8 +110,8 @@ test('desired state: local routes and neighbours on veths, remote ones on the VX
     { dst: '10.0.2.2/32', dev: 'tvx100' },
     { dst: '10.0.1.3/32', dev: 'tvx100' },
   ]);
-  assert.deepEqual(ns.neighbours.filter((n) => n.dev === 'tvx100').map((n) => n.lladdr), [vxlanMac('h2', 100), vxlanMac('h2', 100)]);
-  assert.deepEqual(ns.fdb, [{ mac: vxlanMac('h2', 100), dev: 'tvx100', dst: '192.168.0.2' }]);
+  assert.deepEqual(ns.neighbours.filter((n) => n.dev === 'tvx100').map((n) => n.lladdr), [vxlanMac('h2', 100, 'uid-red'), vxlanMac('h2', 100, 'uid-red')]);
+  assert.deepEqual(ns.fdb, [{ mac: vxlanMac('h2', 100, 'uid-red'), dev: 'tvx100', dst: '192.168.0.2' }]);
   assert.deepEqual(ns.proxies, [{ dst: 'fd00:1::1', dev: veth }]);
 });
 
@@ -126,7 +128,7 @@ test('diff: a new namespace is built in order; an identical one yields nothing; 
   assert.deepEqual(fresh.missingVeths, [{ name: hostVethName('red', 'a'), endpoint: 'a' }], 'the reconciler never creates veths');
   assert.ok(fresh.addLines.includes('route replace 10.0.2.2/32 dev tvx100'));
   assert.ok(!fresh.addLines.some((l) => l.includes(hostVethName('red', 'a'))), 'no routes on a missing veth');
-  assert.deepEqual(fresh.bridgeLines, [`fdb append ${vxlanMac('h2', 100)} dev tvx100 dst 192.168.0.2 self permanent`]);
+  assert.deepEqual(fresh.bridgeLines, [`fdb append ${vxlanMac('h2', 100, 'uid-red')} dev tvx100 dst 192.168.0.2 self permanent`]);
 
   const same = diffNamespace(desired, asActual(desired));
   assert.ok(isEmptyPlan(same), JSON.stringify(same));

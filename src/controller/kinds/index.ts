@@ -1,9 +1,10 @@
-/** The strategy of each kind that has rules of its own; the others (groups, scopes, services, hosts) are written as they are. */
+/** The strategy of each kind that has rules of its own; the others (groups, scopes, services) are written as they are. */
 import type { StrategyTable } from '../write-engine';
 import { tenantStrategy } from './tenant';
 import { networkStrategy } from './network';
 import { endpointStrategy } from './endpoint';
 import { policyStrategy } from './policy';
+import { hostStrategy } from './host';
 
 export const STRATEGIES: StrategyTable = {
   Tenant: tenantStrategy,
@@ -11,4 +12,5 @@ export const STRATEGIES: StrategyTable = {
   Endpoint: endpointStrategy,
   Policy: policyStrategy,
   GlobalPolicy: policyStrategy,
+  Host: hostStrategy,
 };

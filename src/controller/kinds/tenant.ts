@@ -8,6 +8,7 @@ import { refKey, type ObjectRef } from '../../core/model/object';
 import { guardKey, networkSetKey, objectPrefix, parseObjectKey, vniKey } from '../../store/keys';
 import { conflict } from '../errors';
 import { GUARD_LIVE, type DesiredChange, type KindStrategy } from '../write-engine';
+import { retireTenantVni } from '../vni-retirement';
 
 export const tenantStrategy: KindStrategy = {
   serverStatus: ['vni'],
@@ -44,8 +45,8 @@ export const tenantStrategy: KindStrategy = {
     b.compare(guard, marked.get(guard) ?? (await engine.store.get(guard))?.modRevision ?? 0);
     b.delete(guard);
     b.delete(networkSetKey(name));
-    const vni = (object.status as { vni?: number } | undefined)?.vni;
-    if (vni !== undefined) b.delete(vniKey(vni));
+    // The VNI stays taken until every host confirms it dropped the tenant (vni-retirement.ts).
+    await retireTenantVni(engine.store, b, object);
     const left: string[] = [];
     for (const info of KINDS.filter((k) => k.tenantScoped)) {
       const items = (await engine.store.range(objectPrefix(info.kind, name))).items.filter((kv) => {

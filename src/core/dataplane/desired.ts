@@ -37,7 +37,7 @@ export function desiredNamespace(view: HostView, tenant: TenantView): NamespaceS
   const hostsByName = new Map(view.hosts.map((h) => [h.name, h]));
   const vxlan =
     tenant.vni !== undefined && tenant.vxlanDevice && view.underlayIP
-      ? { name: tenant.vxlanDevice, vni: tenant.vni, local: view.underlayIP, port: VXLAN_PORT, mac: vxlanMac(view.hostName, tenant.vni), mtu: view.overlayMtu, learning: false }
+      ? { name: tenant.vxlanDevice, vni: tenant.vni, local: view.underlayIP, port: VXLAN_PORT, mac: vxlanMac(view.hostName, tenant.vni, tenant.uid), mtu: view.overlayMtu, learning: false }
       : undefined;
   const remoteHosts = new Set<string>();
 
@@ -56,7 +56,7 @@ export function desiredNamespace(view: HostView, tenant: TenantView): NamespaceS
     if (endpoint.local || !vxlan || !endpoint.host) continue;
     const host = hostsByName.get(endpoint.host);
     if (!host || host.name === view.hostName) continue;
-    const remoteMac = vxlanMac(host.name, vxlan.vni);
+    const remoteMac = vxlanMac(host.name, vxlan.vni, tenant.uid);
     for (const address of endpointAddresses(endpoint)) {
       routes.push({ dst: hostRoute(address), dev: vxlan.name });
       neighbours.push({ dst: address, lladdr: remoteMac, dev: vxlan.name });

@@ -88,6 +88,8 @@ export interface EndpointView {
 
 export interface TenantView {
   name: string;
+  /** metadata.uid: part of the VXLAN MAC, so a tenant's frames never reach another tenant that had the same VNI. */
+  uid: string;
   /** VXLAN network identifier (status.vni); undefined until the controller allocated it. */
   vni?: number;
   defaultPolicy: 'allow' | 'deny';
@@ -242,6 +244,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     const vni = tenant.status?.vni;
     tenantViews.push({
       name,
+      uid: tenant.metadata.uid ?? '',
       vni,
       defaultPolicy: tenant.spec.defaultPolicy ?? 'allow',
       labels: { ...(tenant.metadata.labels ?? {}) },

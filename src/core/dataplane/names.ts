@@ -95,8 +95,19 @@ export function deterministicMac(seed: string): string {
   return bytes.join(':');
 }
 
-/** MAC of the VXLAN device of tenant VNI `vni` on host `host`; remote hosts compute the same value for their FDB and neighbour entries. */
-export function vxlanMac(host: string, vni: number): string {
+/**
+ * MAC of the VXLAN device of tenant `tenantUid` (VNI `vni`) on host `host`; remote hosts compute the same
+ * value for their FDB and neighbour entries. The tenant's uid is part of it so that two tenants that ever
+ * share a VNI (a stale namespace of a deleted tenant on a host that missed the deletion) address
+ * different MACs: a VXLAN device drops a received unicast frame whose destination is not its own MAC, so
+ * neither side's frames reach the other's stack (docs/dataplane.md, "Tenant identity on the wire").
+ */
+export function vxlanMac(host: string, vni: number, tenantUid: string): string {
+  return deterministicMac(`vxlan/${host}/${vni}/${tenantUid}`);
+}
+
+/** The VXLAN MAC agents before the tenant uid made: a namespace carrying it is adopted (its MAC set in place), not removed. */
+export function legacyVxlanMac(host: string, vni: number): string {
   return deterministicMac(`vxlan/${host}/${vni}`);
 }
 

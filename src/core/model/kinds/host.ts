@@ -32,6 +32,9 @@ export const PolicyHitsReport = Type.Union([
 ]);
 export type PolicyHitsReport = Static<typeof PolicyHitsReport>;
 
+/** Most tenant namespaces one host lists; a host with more reports none (and so confirms no retired VNI) rather than a partial list. */
+export const MAX_REPORTED_TENANT_NAMESPACES = 10_000;
+
 export const HostStatus = Type.Object(
   {
     heartbeatAt: Type.Optional(Type.String()),
@@ -41,6 +44,13 @@ export const HostStatus = Type.Object(
     /** Per-rule packet/byte counters read from this host's nftables, refreshed with every heartbeat. */
     policyHits: Type.Optional(Type.Array(PolicyHitsReport, { maxItems: MAX_REPORTED_RULE_HITS })),
     policyHitsTruncated: Type.Optional(Type.Boolean()),
+    /**
+     * Tenants that have a router namespace on this host (read from the kernel at each heartbeat): a
+     * deleted tenant's VNI is handed out again only once every host has stopped listing the tenant.
+     */
+    tenantNamespaces: Type.Optional(Type.Array(Name, { maxItems: MAX_REPORTED_TENANT_NAMESPACES })),
+    /** The store revision the agent's view had reached when it read tenantNamespaces. */
+    observedRevision: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
