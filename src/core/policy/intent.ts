@@ -5,6 +5,7 @@
  */
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Group } from '../model/kinds/group';
+import type { Host } from '../model/kinds/host';
 import type { Network } from '../model/kinds/network';
 import type { GlobalPolicy, Policy, PolicySpec } from '../model/kinds/policy';
 import type { Scope } from '../model/kinds/scope';
@@ -23,6 +24,19 @@ export interface PolicyIntent {
   endpoints: Endpoint[];
   /** Hosts, for GlobalPolicy `hostSelector` peers; absent: such peers match nothing. */
   hosts?: HostPeer[];
+}
+
+/** The Hosts as `hostSelector` peers see them. */
+export function hostPeers(hosts: readonly Host[]): HostPeer[] {
+  return hosts.map((h) => {
+    const ip = canonicalIp(h.spec.underlayIP);
+    return { name: h.metadata.name, labels: { ...(h.metadata.labels ?? {}) }, addresses: ip ? [ip] : [] };
+  });
+}
+
+/** Does any policy of the intent have a `hostSelector` peer (so its verdicts need the Hosts)? */
+export function usesHostPeers(policies: readonly AnyPolicy[]): boolean {
+  return policies.some((p) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])].some((r) => [...(r.from ?? []), ...(r.to ?? [])].some((peer) => peer.hostSelector !== undefined)));
 }
 
 /** What a `hostSelector` peer reads of a Host: its labels and the addresses it stands for. */
