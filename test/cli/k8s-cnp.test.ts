@@ -185,3 +185,38 @@ spec:
   assert.match(out.stderr, /ClusterNetworkPolicy domains: spec\.egress\[0\]\.to\[0\]\.domainNames: domain-name peers are not supported yet/);
   assert.equal(await controller.client.find('GlobalPolicy', 'shop-cnp-guard-2'), undefined, 'nothing imported');
 });
+
+test('hostile tenant: a tenant-admin can neither import a ClusterNetworkPolicy nor select Hosts from a tenant Policy', async () => {
+  const created = await runCli(controller.url, ['token', 'create', '--role', 'tenant-admin', '--tenant', 'shop', '--ttl', '1h']);
+  assert.equal(created.code, 0, created.stderr);
+  const token = created.stdout.trim();
+  const asTenant = { TENET_TOKEN: token };
+  const before = (await controller.client.list<TenetObject>('GlobalPolicy')).items.map((g) => g.metadata.name).sort();
+
+  // Cluster-wide policies are the admin's: the import is refused and writes nothing.
+  const sneaky = file('sneaky.yaml', CNP.replace(/name: guard/, 'name: open-all').replace(/name: nodes/, 'name: open-nodes'));
+  const imported = await runCli(controller.url, ['k8s', 'import', '-f', sneaky, '--tenant', 'shop'], { env: asTenant });
+  assert.notEqual(imported.code, 0, 'a tenant-admin may not write GlobalPolicies');
+  assert.deepEqual((await controller.client.list<TenetObject>('GlobalPolicy')).items.map((g) => g.metadata.name).sort(), before);
+
+  // A tenant Policy reaching for the Hosts (the underlay) is refused by validation.
+  const policy = file(
+    'host-policy.yaml',
+    `apiVersion: tenet.dev/v1
+kind: Policy
+metadata:
+  name: to-hosts
+  tenant: shop
+spec:
+  appliesTo: {}
+  egress:
+  - action: allow
+    to:
+    - hostSelector: {}
+`,
+  );
+  const applied = await runCli(controller.url, ['apply', '-f', policy], { env: asTenant });
+  assert.notEqual(applied.code, 0);
+  assert.match(applied.stderr, /hostSelector: only for GlobalPolicy/);
+  assert.equal(await controller.client.find('Policy', 'to-hosts', 'shop'), undefined);
+});
