@@ -3,7 +3,8 @@
  * and the lab's demo compile and judge locally. Here rather than in the CLI so the lab can use it too.
  */
 import type { KindName } from '../core/model/registry';
-import type { PolicyIntent } from '../core/policy/intent';
+import { hostPeers, usesHostPeers, type PolicyIntent } from '../core/policy/intent';
+import type { Host } from '../core/model/kinds/host';
 import type { TenetClient } from './api-client';
 import { ApiError } from './errors';
 
@@ -28,5 +29,17 @@ export async function loadIntent(client: TenetClient, tenant: string): Promise<P
     }),
     list<PolicyIntent['endpoints'][number]>('Endpoint', true),
   ]);
-  return { tenants, scopes, groups, networks, policies, globalPolicies, endpoints };
+  // Hosts only matter to hostSelector peers (ClusterNetworkPolicy `nodes`); a token that may not read them gets no verdict then.
+  let hosts: Host[] = [];
+  if (usesHostPeers([...policies, ...globalPolicies])) {
+    hosts = (
+      await client.list<Host>('Host', {}).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 403) {
+          throw new IntentUnreadableError(`a GlobalPolicy selects Hosts (hostSelector), and judging flows needs the Hosts, which this token may not read (${error.message}); ask an admin`);
+        }
+        throw error;
+      })
+    ).items;
+  }
+  return { tenants, scopes, groups, networks, policies, globalPolicies, endpoints, hosts: hostPeers(hosts) };
 }

@@ -8,7 +8,7 @@ import type { Store } from '../store/store';
 import { objectPrefix } from '../store/keys';
 import type { ObjectOf, TenetObject } from '../core/model/object';
 import type { KindName } from '../core/model/registry';
-import type { PolicyIntent } from '../core/policy/intent';
+import { hostPeers, type PolicyIntent } from '../core/policy/intent';
 import { impactTenants, overlayIntent, policyRelevant, previewImpact, type FlowChange } from '../core/policy/impact';
 import { decodeObject } from './object-codec';
 
@@ -20,7 +20,8 @@ export async function dryRunImpact(store: Store, objects: readonly TenetObject[]
   if (relevant.length === 0) return undefined;
   const read = async <K extends KindName>(kind: K, tenant?: string): Promise<ObjectOf<K>[]> =>
     (await store.range(objectPrefix(kind, tenant))).items.map((kv) => decodeObject(kv) as ObjectOf<K>);
-  const [tenants, globalPolicies] = await Promise.all([read('Tenant'), read('GlobalPolicy')]);
+  const [tenants, globalPolicies, hostObjects] = await Promise.all([read('Tenant'), read('GlobalPolicy'), read('Host')]);
+  const hosts = hostPeers(hostObjects);
   const impact: FlowChange[] = [];
   for (const tenant of impactTenants(relevant, tenants.map((t) => t.metadata.name))) {
     const [scopes, groups, networks, policies, endpoints] = await Promise.all([
@@ -30,7 +31,7 @@ export async function dryRunImpact(store: Store, objects: readonly TenetObject[]
       read('Policy', tenant),
       read('Endpoint', tenant),
     ]);
-    const before: PolicyIntent = { tenants, scopes, groups, networks, policies, globalPolicies, endpoints };
+    const before: PolicyIntent = { tenants, scopes, groups, networks, policies, globalPolicies, endpoints, hosts };
     impact.push(...previewImpact(before, overlayIntent(before, relevant, tenant)));
     if (impact.length > MAX_IMPACT) return { impact: impact.slice(0, MAX_IMPACT), impactTruncated: true };
   }

@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { HOST_NETWORK_PORTS, MANIFESTS, TESTS, type Poke as UpstreamPoke } from './cnp-upstream';
 
 type Labels = Record<string, string>;
 interface Pod {
@@ -17,6 +18,8 @@ interface Pod {
   labels: Labels;
   ip: string;
   containerPorts: Array<{ name: string; port: number; protocol: string }>;
+  /** Host-network pod: it has its node's address and is no endpoint. */
+  hostNetwork?: boolean;
 }
 interface Probe {
   from: string;
@@ -27,7 +30,7 @@ interface Probe {
 interface Case {
   name: string;
   source: string;
-  universe: { namespaces: Array<{ name: string; labels: Labels }>; pods: Pod[] };
+  universe: { namespaces: Array<{ name: string; labels: Labels }>; pods: Pod[]; hosts?: Array<{ name: string; labels: Labels; ip: string }> };
   policies: unknown[];
   probes: Probe[];
 }
@@ -841,6 +844,130 @@ pokes(
     [pod('slytherin', 1), pod('gryffindor', 1), 80, 'TCP', true],
   ],
 );
+
+// ---------------------------------------------------------------- network-policy-api v1alpha2 (ClusterNetworkPolicy)
+
+/**
+ * The universe of network-policy-api's conformance/base/manifests.yaml today: four houses of two
+ * StatefulSet pods each (labels: the house, plus what the StatefulSet controller adds), declaring
+ * only `web` (80/TCP) and `dns` (53/UDP), and the host-network `centaur` pods of
+ * forbidden-forrest, one on each of two Linux nodes (their address is the node's).
+ */
+const CNP_HOUSES = ['gryffindor', 'slytherin', 'hufflepuff', 'ravenclaw'];
+const CNP_NODES = [
+  { name: 'node-1', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': 'node-1' }, ip: '172.18.0.2' },
+  { name: 'node-2', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': 'node-2' }, ip: '172.18.0.3' },
+];
+function hogwartsV1alpha2(): Case['universe'] {
+  const namespaces = [...CNP_HOUSES, 'forbidden-forrest'].map((house) => ({
+    name: nsH(house),
+    labels: { 'conformance-house': house, 'kubernetes.io/metadata.name': nsH(house) },
+  }));
+  const pods: Pod[] = [];
+  CNP_HOUSES.forEach((house, i) => {
+    for (const n of [0, 1]) {
+      const name = `${PEOPLE[house]}-${n}`;
+      pods.push({
+        namespace: nsH(house),
+        name,
+        labels: { 'conformance-house': house, 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(n) },
+        ip: `10.244.${i + 1}.${n + 10}`,
+        containerPorts: [
+          { name: 'web', port: 80, protocol: 'TCP' },
+          { name: 'dns', port: 53, protocol: 'UDP' },
+        ],
+      });
+    }
+  });
+  CNP_NODES.forEach((node, n) =>
+    pods.push({
+      namespace: nsH('forbidden-forrest'),
+      name: `centaur-${n}`,
+      labels: { 'conformance-house': 'forbidden-forrest', 'statefulset.kubernetes.io/pod-name': `centaur-${n}` },
+      ip: node.ip,
+      hostNetwork: true,
+      containerPorts: [
+        { name: `web-${HOST_NETWORK_PORTS[0]}`, port: HOST_NETWORK_PORTS[0], protocol: 'TCP' },
+        { name: `web-${HOST_NETWORK_PORTS[1]}`, port: HOST_NETWORK_PORTS[1], protocol: 'TCP' },
+        { name: `dns-${HOST_NETWORK_PORTS[2]}`, port: HOST_NETWORK_PORTS[2], protocol: 'UDP' },
+        { name: `dns-${HOST_NETWORK_PORTS[4]}`, port: HOST_NETWORK_PORTS[4], protocol: 'UDP' },
+      ],
+    }),
+  );
+  return { namespaces, pods, hosts: CNP_NODES.map((n) => ({ ...n, labels: { ...n.labels } })) };
+}
+
+/** A world state a subtest changes: the objects of the test's manifest and the namespaces' labels. */
+interface CnpState {
+  objects: Array<Record<string, any>>;
+  universe: Case['universe'];
+}
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+const cnpNamed = (state: CnpState, name: string) => {
+  const found = state.objects.find((o) => o.kind === 'ClusterNetworkPolicy' && o.metadata.name === name);
+  if (!found) throw new Error(`no ClusterNetworkPolicy ${name}`);
+  return found;
+};
+const onlyCnp = (state: CnpState) => {
+  const list = state.objects.filter((o) => o.kind === 'ClusterNetworkPolicy');
+  if (list.length !== 1) throw new Error('rule swaps expect one ClusterNetworkPolicy');
+  return list[0];
+};
+const setNamespaceLabels = (state: CnpState, namespace: string, labels: Labels) => {
+  const ns = state.universe.namespaces.find((n) => n.name === namespace)!;
+  // SetLabels replaces them all; the API server puts kubernetes.io/metadata.name back.
+  ns.labels = { ...labels, 'kubernetes.io/metadata.name': namespace };
+};
+const podIp = (state: CnpState, pod: string) => state.universe.pods.find((p) => key(p) === pod)!.ip;
+
+/** The changes the Go source makes beyond rule swaps, by test name, subtest index and phase index. */
+const MANUAL: Record<string, (state: CnpState) => void> = {
+  'CNPAdminTierEgressNamedPort#0#0': (s) => void (cnpNamed(s, 'egress-tcp').spec.egress[5].protocols = [{ destinationNamedPort: 'web' }]),
+  'CNPAdminTierIngressNamedPort#0#0': (s) => void (cnpNamed(s, 'ingress-udp').spec.ingress[5].protocols = [{ destinationNamedPort: 'dns' }]),
+  'CNPBaselineTierEgressNamedPort#0#0': (s) => void (cnpNamed(s, 'default').spec.egress[3].protocols = [{ destinationNamedPort: 'dns' }]),
+  'CNPBaselineTierIngressNamedPort#0#0': (s) => void (cnpNamed(s, 'default').spec.ingress[3].protocols = [{ destinationNamedPort: 'web' }]),
+  'CNPAdminTierEgressInlineCIDRPeers#0#1': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'denied-namespace-label' }),
+  'CNPAdminTierEgressInlineCIDRPeers#0#2': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'slytherin' }),
+  'CNPBaselineTierEgressInlineCIDRPeers#0#1': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'denied-namespace-label' }),
+  'CNPBaselineTierEgressInlineCIDRPeers#0#2': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'slytherin' }),
+  'CNPAdminTierEgressInlineCIDRPeers#1#0': (s) => insertPodIpRule(s, 'inline-cidr-as-peers-example'),
+  'CNPBaselineTierEgressInlineCIDRPeers#1#0': (s) => insertPodIpRule(s, 'default'),
+  'CNPAdminTierIntegration#2#0': (s) => void (cnpNamed(s, 'pass-example').spec.ingress[0].action = 'Pass'),
+  'CNPAdminTierIntegration#3#0': (s) => void (cnpNamed(s, 'pass-example').spec.egress[0].action = 'Pass'),
+  'CNPAdminTierIntegration#4#0': (s) => void (s.objects = s.objects.filter((o) => o.kind !== 'NetworkPolicy')),
+  'CNPAdminTierPriorityField#2#0': (s) => void (cnpNamed(s, 'old-priority-60-new-priority-40-example').spec.priority = 40),
+};
+function insertPodIpRule(state: CnpState, name: string): void {
+  const policy = cnpNamed(state, name);
+  const networks = [pod('ravenclaw', 0), pod('hufflepuff', 0)].map((p) => `${podIp(state, p)}/32`);
+  policy.spec.egress = [{ name: 'allow-egress-to-specific-podIPs', action: 'Accept', to: [{ networks }] }, ...policy.spec.egress];
+}
+
+const kebab = (text: string) => text.replace(/^CNP/, 'cnp-').replace(/([a-z])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
+
+for (const upstream of TESTS) {
+  const state: CnpState = { objects: clone(MANIFESTS[upstream.manifest]), universe: hogwartsV1alpha2() };
+  upstream.subtests.forEach((subtest, s) => {
+    subtest.phases.forEach((phase, p) => {
+      for (const op of phase.ops) {
+        if (op[0] === 'swap') {
+          const [, direction, a, b] = op;
+          const rules = onlyCnp(state).spec[direction];
+          [rules[a], rules[b]] = [rules[b], rules[a]];
+        } else {
+          const change = MANUAL[`${upstream.name}#${s}#${p}`];
+          if (!change) throw new Error(`${upstream.name} subtest ${s} phase ${p}: no transcription of ${op[1]}`);
+          change(state);
+        }
+      }
+      const name = `npapi-v1alpha2-${kebab(upstream.name).replace(/^cnp-/, '')}-${s + 1}${subtest.phases.length > 1 ? `-${p + 1}` : ''}`;
+      const universe = clone(state.universe);
+      add(name, `${NPAPI} ${upstream.file}: ${subtest.title}`, universe, clone(state.objects), (u) =>
+        phase.pokes.map(([from, to, port, protocol, allowed]: UpstreamPoke) => ({ port, protocol, reach: R(u, !allowed).expect(from, to, allowed), pairs: [[from, to]] })),
+      );
+    });
+  });
+}
 
 // ---------------------------------------------------------------- write
 

@@ -41,7 +41,7 @@ function readObjects(file: string): unknown[] {
 }
 
 export function register(program: Command): void {
-  const k8s = program.command('k8s').description('Kubernetes NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy import and verdicts');
+  const k8s = program.command('k8s').description('Kubernetes NetworkPolicy, ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1) import and verdicts');
 
   k8s
     .command('import')

@@ -43,6 +43,8 @@ export interface HostInfo {
   name: string;
   underlayIP: string;
   ready: boolean;
+  /** The Host's labels: what GlobalPolicy `hostSelector` peers select by. */
+  labels: Record<string, string>;
 }
 
 export interface SubnetView {
@@ -268,7 +270,12 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
 
   const hostInfos = hosts
     .sort(byName)
-    .map((h) => ({ name: h.metadata.name, underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP, ready: h.status?.ready ?? false }));
+    .map((h) => ({
+      name: h.metadata.name,
+      underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP,
+      ready: h.status?.ready ?? false,
+      labels: { ...(h.metadata.labels ?? {}) },
+    }));
   const self = hostInfos.find((h) => h.name === options.hostName);
   return {
     hostName: options.hostName,

@@ -5,7 +5,9 @@
  *  - NetworkPolicy -> Policy (tenant tier) whose appliesTo and peers are scoped to its namespace;
  *  - AdminNetworkPolicy -> GlobalPolicy tier admin, BaselineAdminNetworkPolicy -> tier baseline,
  *    both restricted to the tenant (appliesTo.tenants = [tenant]): cluster-wide there means
- *    tenant-wide here, since a tenant is the isolation domain.
+ *    tenant-wide here, since a tenant is the isolation domain;
+ *  - ClusterNetworkPolicy (v1alpha2, ./cnp.ts) -> GlobalPolicy of its tier (Admin or Baseline),
+ *    restricted to the tenant the same way.
  * Problems are collected, never thrown; objects with problems are left out.
  *
  * Only a Namespace object says what a namespace's labels are. A namespace that Pods or
@@ -21,6 +23,7 @@ import { API_VERSION } from '../model/common';
 import { NAME_REGEX } from '../model/names';
 import { formatCidr, parseCidr } from '../net/ip';
 import { stableHash } from '../policy/names';
+import { importClusterNetworkPolicy } from './cnp';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -310,7 +313,7 @@ export function importPod(pod: PodInfo, tenant: string, network: string): Endpoi
   return endpoint;
 }
 
-/** Translates a list of Kubernetes objects (Namespace, Pod, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy). */
+/** Translates a list of Kubernetes objects (Namespace, Pod, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy). */
 export function importKubernetes(objects: readonly unknown[], tenant: string, options: { network?: string } = {}): ImportResult {
   const result: ImportResult = { scopes: [], referencedScopes: [], endpoints: [], policies: [], globalPolicies: [], problems: [], names: {} };
   const namespaces = new Map<string, Labels>();
@@ -334,6 +337,8 @@ export function importKubernetes(objects: readonly unknown[], tenant: string, op
         const ns = object.metadata?.namespace ?? 'default';
         referenced.add(ns);
         const spec = object.spec ?? {};
+        // A host-network pod is its node, no endpoint: no pod selector selects it upstream either.
+        if (spec.hostNetwork === true) break;
         const containers = (spec.containers as Array<{ ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }>) ?? [];
         const status = (raw as { status?: { podIP?: string } }).status;
         result.endpoints.push(
@@ -370,8 +375,18 @@ export function importKubernetes(objects: readonly unknown[], tenant: string, op
         }
         break;
       }
+      case 'ClusterNetworkPolicy': {
+        const policy = importClusterNetworkPolicy(raw, name, tenetName(tenant, 'cnp', name), tenant, result.problems);
+        if (policy) {
+          result.globalPolicies.push(policy);
+          result.names[`ClusterNetworkPolicy ${name}`] = policy.metadata.name;
+        }
+        break;
+      }
       default:
-        result.problems.push(`object ${index}: kind ${JSON.stringify(object.kind)} is not imported (Namespace, Pod, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy)`);
+        result.problems.push(
+          `object ${index}: kind ${JSON.stringify(object.kind)} is not imported (Namespace, Pod, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy)`,
+        );
     }
   });
   for (const [name, labels] of namespaces) result.scopes.push(importNamespace(name, labels, tenant));

@@ -12,12 +12,16 @@ import type { PolicyIntent } from '../policy/intent';
 import type { NftProgram } from '../policy/program';
 import { importKubernetes, importNamespace, importPod, type PodInfo } from './import';
 import type { Labels } from '../model/selectors';
+import { canonicalIp } from '../net/ip';
 
 export interface ConformanceCase {
   name: string;
   universe: {
     namespaces: Array<{ name: string; labels?: Labels }>;
-    pods: PodInfo[];
+    /** Host-network pods (`hostNetwork: true`) have their node's address and are no endpoint. */
+    pods: Array<PodInfo & { hostNetwork?: boolean }>;
+    /** Nodes, for ClusterNetworkPolicy `nodes` peers: each a Tenet Host with these labels and underlay IP. */
+    hosts?: Array<{ name: string; labels?: Labels; ip: string }>;
   };
   policies: unknown[];
   probes: Array<{ from: string; to: string; port: number; protocol: string }>;
@@ -34,13 +38,15 @@ export interface Verdict {
 }
 
 export const CASE_TENANT = 'k8s';
+/** Interface name standing for "leaves the router namespace towards a host" in case verdicts. */
+const HOST_INTERFACE = 'uplink';
 
 export function caseIntent(testCase: ConformanceCase): { intent: PolicyIntent; problems: string[] } {
   const tenant: Tenant = { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: CASE_TENANT }, spec: { defaultPolicy: 'allow' } };
   const imported = importKubernetes(testCase.policies, CASE_TENANT);
   const scopes = testCase.universe.namespaces.map((ns) => importNamespace(ns.name, ns.labels, CASE_TENANT));
   for (const scope of [...imported.scopes, ...imported.referencedScopes]) if (!scopes.some((s) => s.metadata.name === scope.metadata.name)) scopes.push(scope);
-  const endpoints = testCase.universe.pods.map((pod) => importPod(pod, CASE_TENANT, 'default'));
+  const endpoints = testCase.universe.pods.filter((pod) => !pod.hostNetwork).map((pod) => importPod(pod, CASE_TENANT, 'default'));
   return {
     intent: {
       tenants: [tenant],
@@ -50,6 +56,7 @@ export function caseIntent(testCase: ConformanceCase): { intent: PolicyIntent; p
       policies: imported.policies,
       globalPolicies: imported.globalPolicies,
       endpoints,
+      hosts: (testCase.universe.hosts ?? []).map((h) => ({ name: h.name, labels: { ...(h.labels ?? {}) }, addresses: [canonicalIp(h.ip) ?? h.ip] })),
     },
     problems: imported.problems,
   };
@@ -67,11 +74,17 @@ export function caseVerdicts(testCase: ConformanceCase): { verdicts: Verdict[]; 
   const { intent, problems } = caseIntent(testCase);
   const program = programForHost(compileTenant(intent, CASE_TENANT));
   const byPod = new Map<string, { ip: string; iface: string }>();
-  testCase.universe.pods.forEach((pod, i) => {
-    const endpoint = intent.endpoints[i];
+  let next = 0;
+  for (const pod of testCase.universe.pods) {
+    // A host-network pod is its node: reached through the router namespace's uplink, no endpoint's veth.
+    if (pod.hostNetwork) {
+      byPod.set(`${pod.namespace}/${pod.name}`, { ip: pod.ip ?? '', iface: HOST_INTERFACE });
+      continue;
+    }
+    const endpoint = intent.endpoints[next++];
     const ip = endpoint.spec.ips?.find((a) => !a.includes(':')) ?? endpoint.spec.ips?.[0] ?? '';
     byPod.set(`${pod.namespace}/${pod.name}`, { ip, iface: syntheticInterface(endpoint) });
-  });
+  }
   const verdicts = testCase.probes.map((probe) => {
     const from = byPod.get(probe.from);
     const to = byPod.get(probe.to);

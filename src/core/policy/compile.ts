@@ -20,7 +20,7 @@
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Peer, PolicyPort, Rule } from '../model/kinds/policy';
 import { selectorKey, type LabelSelector } from '../model/selectors';
-import { parseCidr } from '../net/ip';
+import { formatCidr, parseCidr } from '../net/ip';
 import {
   comparePolicies,
   DEFAULT_PRIORITY,
@@ -298,6 +298,7 @@ function peerKey(policy: AnyPolicy, peer: Peer, tenant: string): string {
     sel('ss', peer.scopeSelector),
     peer.network !== undefined ? `|n:${peer.network}` : '',
     peer.cidr !== undefined ? `|c:${peer.cidr}` : '',
+    sel('h', peer.hostSelector),
     peer.except !== undefined ? `|e:${[...peer.except].sort().join(',')}` : '',
     policy.kind === 'GlobalPolicy' ? `|t:${tenant}` : '',
   ].join('');
@@ -336,6 +337,15 @@ function buildPeerSet(compiled: CompiledTenant, index: EndpointIndex, peer: Peer
     for (const range of cidrMinus(peer.cidr, peer.except ?? [])) def.elements[range.family].add(rangeElement(range));
     return def;
   }
+  if (peer.hostSelector !== undefined) {
+    // Fixed by intent like a cidr: host labels and addresses are part of the policy intent key.
+    def.interval = true;
+    for (const address of view.hostAddresses(peer.hostSelector)) {
+      const ip = parseCidr(address.includes(':') ? `${address}/128` : `${address}/32`);
+      if (ip) for (const range of cidrMinus(formatCidr(ip), [])) def.elements[ip.family].add(rangeElement(range));
+    }
+    return def;
+  }
   if (peer.network !== undefined) {
     def.interval = true;
     for (const subnet of view.network(peer.network)?.spec.subnets ?? []) {
@@ -365,6 +375,7 @@ function describePeer(peer: Peer): string {
   if (peer.group !== undefined) return `group ${peer.group}`;
   if (peer.cidr !== undefined) return `cidr ${peer.cidr}${peer.except?.length ? ` except ${peer.except.join(' ')}` : ''}`;
   if (peer.network !== undefined) return `network ${peer.network}`;
+  if (peer.hostSelector !== undefined) return `hosts ${describeSelector(peer.hostSelector)}`;
   const parts: string[] = [];
   if (peer.selector) parts.push(`selector ${describeSelector(peer.selector)}`);
   if (peer.scopeSelector) parts.push(`scopes ${describeSelector(peer.scopeSelector)}`);

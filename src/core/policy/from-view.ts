@@ -34,6 +34,7 @@ export function intentFromView(view: HostView, tenant: TenantView, excluded?: st
     policies: tenant.policies,
     globalPolicies: view.globalPolicies,
     endpoints: tenant.endpoints.filter((e) => e.name !== excluded).map(policyEndpoint),
+    hosts: view.hosts.map((h) => ({ name: h.name, labels: h.labels, addresses: [h.underlayIP] })),
   };
 }
 
@@ -55,6 +56,9 @@ export function policyIntentKey(view: HostView, tenant: TenantView): string {
     ...tenant.policies.map(specKey),
     '|',
     ...view.globalPolicies.map(specKey),
+    '|',
+    // hostSelector peers compile to the selected hosts' addresses.
+    ...view.hosts.map((h) => JSON.stringify([h.name, h.labels, h.underlayIP])),
   ].join('\n');
 }
 

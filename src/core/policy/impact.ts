@@ -203,5 +203,6 @@ export function overlayIntent(before: PolicyIntent, relevant: readonly TenetObje
     policies: over(before.policies, 'Policy'),
     globalPolicies: over(before.globalPolicies, 'GlobalPolicy'),
     endpoints: before.endpoints,
+    ...(before.hosts ? { hosts: before.hosts } : {}),
   };
 }

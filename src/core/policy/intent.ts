@@ -5,6 +5,7 @@
  */
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Group } from '../model/kinds/group';
+import type { Host } from '../model/kinds/host';
 import type { Network } from '../model/kinds/network';
 import type { GlobalPolicy, Policy, PolicySpec } from '../model/kinds/policy';
 import type { Scope } from '../model/kinds/scope';
@@ -21,6 +22,29 @@ export interface PolicyIntent {
   policies: Policy[];
   globalPolicies: GlobalPolicy[];
   endpoints: Endpoint[];
+  /** Hosts, for GlobalPolicy `hostSelector` peers; absent: such peers match nothing. */
+  hosts?: HostPeer[];
+}
+
+/** The Hosts as `hostSelector` peers see them. */
+export function hostPeers(hosts: readonly Host[]): HostPeer[] {
+  return hosts.map((h) => {
+    const ip = canonicalIp(h.spec.underlayIP);
+    return { name: h.metadata.name, labels: { ...(h.metadata.labels ?? {}) }, addresses: ip ? [ip] : [] };
+  });
+}
+
+/** Does any policy of the intent have a `hostSelector` peer (so its verdicts need the Hosts)? */
+export function usesHostPeers(policies: readonly AnyPolicy[]): boolean {
+  return policies.some((p) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])].some((r) => [...(r.from ?? []), ...(r.to ?? [])].some((peer) => peer.hostSelector !== undefined)));
+}
+
+/** What a `hostSelector` peer reads of a Host: its labels and the addresses it stands for. */
+export interface HostPeer {
+  name: string;
+  labels: Labels;
+  /** Canonical addresses: the Host's underlay IP. */
+  addresses: string[];
 }
 
 export const DEFAULT_PRIORITY = 1000;
@@ -73,6 +97,7 @@ export class TenantIntent {
   private readonly scopeLabels = new Map<string, Labels>();
   private readonly groups = new Map<string, Group>();
   private readonly networks = new Map<string, Network>();
+  readonly hosts: HostPeer[];
 
   constructor(intent: PolicyIntent, tenantName: string) {
     const tenant = intent.tenants.find((t) => t.metadata.name === tenantName);
@@ -81,6 +106,12 @@ export class TenantIntent {
     for (const scope of intent.scopes) if (scope.metadata.tenant === tenantName) this.scopeLabels.set(scope.metadata.name, scope.metadata.labels ?? {});
     for (const group of intent.groups) if (group.metadata.tenant === tenantName) this.groups.set(group.metadata.name, group);
     for (const network of intent.networks) if (network.metadata.tenant === tenantName) this.networks.set(network.metadata.name, network);
+    this.hosts = intent.hosts ?? [];
+  }
+
+  /** Addresses of the hosts whose labels match (a `hostSelector` peer). */
+  hostAddresses(selector: LabelSelector): string[] {
+    return this.hosts.filter((h) => selectorMatches(selector, h.labels)).flatMap((h) => h.addresses);
   }
 
   get name(): string {

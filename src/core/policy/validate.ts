@@ -36,7 +36,12 @@ export function policyProblems(kind: PolicyKind, spec: PolicySpec): string[] {
         problems.push(`${at}: ${direction} rules take "${direction === 'ingress' ? 'from' : 'to'}", not "${direction === 'ingress' ? 'to' : 'from'}"`);
       }
       const peers = direction === 'ingress' ? rule.from : rule.to;
-      (peers ?? []).forEach((peer, p) => problems.push(...peerProblems(kind, peer, `${at}.${direction === 'ingress' ? 'from' : 'to'}[${p}]`)));
+      (peers ?? []).forEach((peer, p) => {
+        const peerAt = `${at}.${direction === 'ingress' ? 'from' : 'to'}[${p}]`;
+        problems.push(...peerProblems(kind, peer, peerAt));
+        // A host is a destination, never a source the router namespace can tell apart (see docs/policy.md).
+        if (direction === 'ingress' && peer.hostSelector !== undefined) problems.push(`${peerAt}.hostSelector: only in egress rules`);
+      });
       (rule.ports ?? []).forEach((port, p) => problems.push(...portProblems(port, `${at}.ports[${p}]`)));
     });
   };
@@ -47,13 +52,21 @@ export function policyProblems(kind: PolicyKind, spec: PolicySpec): string[] {
 
 export function peerProblems(kind: PolicyKind, peer: Peer, at: string): string[] {
   const problems: string[] = [];
-  const forms = [peer.group !== undefined, peer.selector !== undefined || peer.scopeSelector !== undefined, peer.network !== undefined, peer.cidr !== undefined];
+  const forms = [
+    peer.group !== undefined,
+    peer.selector !== undefined || peer.scopeSelector !== undefined,
+    peer.network !== undefined,
+    peer.cidr !== undefined,
+    peer.hostSelector !== undefined,
+  ];
   const tenantForm = peer.tenants !== undefined || peer.tenantSelector !== undefined;
   const count = forms.filter(Boolean).length;
   if (count === 0 && !tenantForm) {
-    problems.push(`${at}: a peer needs one of group, selector, scopeSelector, network, cidr${kind === 'GlobalPolicy' ? ', tenants, tenantSelector' : ''}`);
+    problems.push(`${at}: a peer needs one of group, selector, scopeSelector, network, cidr${kind === 'GlobalPolicy' ? ', hostSelector, tenants, tenantSelector' : ''}`);
   }
-  if (count > 1) problems.push(`${at}: give only one of group, selector/scopeSelector, network, cidr`);
+  if (count > 1) problems.push(`${at}: give only one of group, selector/scopeSelector, network, cidr, hostSelector`);
+  if (kind === 'Policy' && peer.hostSelector !== undefined) problems.push(`${at}.hostSelector: only for GlobalPolicy`);
+  if (peer.hostSelector) problems.push(...selectorProblems(peer.hostSelector, `${at}.hostSelector`));
   if (kind === 'Policy' && tenantForm) problems.push(`${at}: tenants and tenantSelector are only for GlobalPolicy`);
   if (peer.selector) problems.push(...selectorProblems(peer.selector, `${at}.selector`));
   if (peer.scopeSelector) problems.push(...selectorProblems(peer.scopeSelector, `${at}.scopeSelector`));

@@ -32,6 +32,11 @@ export const Peer = Type.Object(
     network: Type.Optional(Name),
     cidr: Type.Optional(CidrText),
     except: Type.Optional(Type.Array(CidrText, { maxItems: 64 })),
+    /**
+     * GlobalPolicy egress only: the Hosts whose labels match, by their underlay addresses (what a
+     * Kubernetes ClusterNetworkPolicy `nodes` peer means in Tenet; see docs/policy.md).
+     */
+    hostSelector: Type.Optional(LabelSelector),
     /** GlobalPolicy only: restrict the peer to these tenants. */
     tenants: Type.Optional(Type.Array(Name, { maxItems: 256 })),
     tenantSelector: Type.Optional(LabelSelector),
