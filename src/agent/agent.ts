@@ -18,12 +18,14 @@ import type { TenetObject } from '../core/model/object';
 import { parseIp } from '../core/net/ip';
 import { deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
-import { AttachService, type AgentCore } from './attach-service';
+import { AttachService, type AttachHost } from './attach-service';
 import { startAttachServer } from './attach-server';
 import { Follower } from './follower';
 import { Mutex } from './mutex';
-import { loadPolicyEnforcerFactory, type PolicyEnforcer } from './plugins';
+import { kernelNftDriver } from './nft/kernel';
+import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
 import { Reconciler, type Log } from './reconciler';
+import { RouterNamespaces, type RouterNamespace } from './router-namespace';
 
 export interface AgentOptions {
   controller: string[];
@@ -50,7 +52,7 @@ export function validateAgentOptions(options: AgentOptions): void {
   if (options.controller.length === 0) throw new Error('--controller is required');
 }
 
-export class Agent implements AgentCore {
+export class Agent implements AttachHost {
   readonly hostName: string;
   readonly netnsPrefix: string;
   readonly underlayIP: string;
@@ -59,8 +61,10 @@ export class Agent implements AgentCore {
   readonly reconciler: Reconciler;
   readonly mutex = new Mutex();
   readonly log: Log;
-  enforcer?: PolicyEnforcer;
-  private readonly protectedVeths = new Map<string, { netns: string; revision?: number; since: number }>();
+  /** Everything the agent knows about each tenant router namespace. */
+  readonly namespaces: RouterNamespaces;
+  /** Programs every namespace's nft table (policy and the other producers). */
+  readonly enforcer: PolicyEnforcer;
   /** Attaches between protect() and unprotect(). */
   private attachesInFlight = 0;
   private readonly statusWritten = new Map<string, string>();
@@ -87,7 +91,9 @@ export class Agent implements AgentCore {
     this.underlayIP = options.underlayIP;
     this.log = options.log;
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
-    this.reconciler = new Reconciler(options.netnsPrefix, options.log);
+    this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
+    this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
+    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces });
     this.follower = new Follower({
       client: this.client,
       kinds: HOST_VIEW_KINDS,
@@ -124,8 +130,13 @@ export class Agent implements AgentCore {
     return this.cachedView.view;
   }
 
-  protect(veth: string, netns: string): void {
-    this.protectedVeths.set(veth, { netns, since: Date.now() });
+  namespace(netns: string): RouterNamespace {
+    return this.namespaces.get(netns);
+  }
+
+  /** An attach into `ns` begins: its veth is protected from reconcile passes until unprotected. */
+  attachStarted(ns: RouterNamespace, veth: string): void {
+    ns.protect(veth);
     this.attachesInFlight++;
   }
 
@@ -133,26 +144,19 @@ export class Agent implements AgentCore {
    * Ends the protection once the watch has caught up with `revision` (the endpoint's creation): before
    * that a re-list started earlier could still show a view without it. Undefined: the attach failed.
    */
-  unprotect(veth: string, revision?: number): void {
+  attachEnded(ns: RouterNamespace, veth: string, revision?: number): void {
     this.attachesInFlight--;
-    const entry = this.protectedVeths.get(veth);
-    if (!entry) return;
-    if (revision === undefined) this.protectedVeths.delete(veth);
-    else entry.revision = revision;
+    ns.unprotect(veth, revision);
     this.scheduleReconcile();
   }
 
   private currentProtection(): { veths: Set<string>; namespaces: Set<string> } {
     const veths = new Set<string>();
     const namespaces = new Set<string>();
-    for (const [veth, entry] of this.protectedVeths) {
-      const settled = entry.revision !== undefined && this.follower.revision >= entry.revision;
-      if (settled || Date.now() - entry.since > 120000) {
-        this.protectedVeths.delete(veth);
-        continue;
-      }
-      veths.add(veth);
-      namespaces.add(entry.netns);
+    for (const ns of this.namespaces.values()) {
+      const protectedVeths = ns.protectedVeths(this.follower.revision);
+      for (const veth of protectedVeths) veths.add(veth);
+      if (protectedVeths.length > 0) namespaces.add(ns.name);
     }
     return { veths, namespaces };
   }
@@ -181,10 +185,8 @@ export class Agent implements AgentCore {
 
   async start(): Promise<void> {
     await this.findOverlayMtu();
-    const factory = loadPolicyEnforcerFactory();
-    if (factory) this.enforcer = factory({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log });
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
-    this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
+    this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix });
     void this.register();
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
@@ -203,8 +205,8 @@ export class Agent implements AgentCore {
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
+    // Kernel state stays: a restarting agent must not interrupt established flows.
     await this.service.settled();
-    await this.enforcer?.close?.();
   }
 
   private hostObject(): Host {
@@ -240,12 +242,11 @@ export class Agent implements AgentCore {
 
   /** The rule counters of every tenant namespace on this host; the last ones again while the view is not synced. */
   private async policyHits(): Promise<{ policyHits?: PolicyHitsReport[]; policyHitsTruncated?: boolean }> {
-    const enforcer = this.enforcer;
-    if (enforcer?.ruleHits && this.follower.synced) {
+    if (this.follower.synced) {
       const perTenant: { tenant: string; hits: Map<string, Counters> }[] = [];
       for (const tenant of this.view().tenants) {
         // A namespace without a table yet (or gone meanwhile) has nothing to count.
-        const hits = await enforcer.ruleHits(tenant.routerNamespace).catch(() => undefined);
+        const hits = await this.enforcer.ruleHits(tenant.routerNamespace).catch(() => undefined);
         if (hits) perTenant.push({ tenant: tenant.name, hits });
       }
       this.lastHits = hostPolicyHits(perTenant);
@@ -303,11 +304,9 @@ export class Agent implements AgentCore {
         this.fullDue = false;
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         marks.kernel = ms();
-        if (this.enforcer) {
-          for (const netns of report.renewed) this.enforcer.forget?.(netns);
-          await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
-          marks.policy = ms();
-        }
+        await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
+        marks.policy = ms();
+        this.namespaces.prune();
         return { view, report, protectedVeths, full };
       });
       this.scheduleLingerPass(view);

@@ -5,7 +5,7 @@
  * nothing about tiers or policies: those come from the origin recorded on the
  * deciding rule by the compiler.
  */
-import { canonicalIp, parseIp } from '../net/ip';
+import { canonicalIp, cidrContains, parseCidr, parseIp } from '../net/ip';
 import { L4_NUMBER, type Direction, type L4Name, type Match, type NftChain, type NftProgram, type NftRule, type RuleOrigin } from './program';
 import { parseRangeElement, type AddressRange } from './ranges';
 
@@ -177,12 +177,25 @@ export class ProgramWalker {
       }
       case 'vmap':
         return false;
+      case 'saddrIn': {
+        const inside = family === match.family && match.addresses.some((a) => (a.includes('/') ? inCidr(a, packet.src) : canonical(a) === canonical(packet.src)));
+        return match.negate ? family === match.family && !inside : inside;
+      }
+      case 'etherSaddr':
+        // A walked packet has no MAC: it is taken to carry its endpoint's own.
+        return match.negate !== true;
     }
   }
 }
 
 function hasPorts(protocol: L4Name): boolean {
   return protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp';
+}
+
+function inCidr(cidrText: string, address: string): boolean {
+  const cidr = parseCidr(cidrText);
+  const ip = parseIp(address);
+  return cidr !== undefined && ip !== undefined && cidrContains(cidr, ip);
 }
 
 /** Same canonical text the compiler writes into sets. */

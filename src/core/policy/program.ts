@@ -51,7 +51,11 @@ export type Match =
   | { kind: 'namedPort'; family: 4 | 6; set: string }
   /** `meta mark & mask == value` (negate: !=). */
   | { kind: 'mark'; mask: number; value: number; negate?: boolean }
-  | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string };
+  | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string }
+  /** `ip saddr != { … }` (negate) or `ip saddr { … }`: addresses or prefixes written into the rule (antispoofing). */
+  | { kind: 'saddrIn'; family: 4 | 6; addresses: string[]; negate?: boolean }
+  /** `ether saddr != MAC` (negate) or `ether saddr MAC` (antispoofing). */
+  | { kind: 'etherSaddr'; mac: string; negate?: boolean };
 
 export type Effect = { kind: 'setMarkBits'; bits: number } | { kind: 'clearMarkBits'; bits: number } | { kind: 'log'; prefix: string };
 
@@ -78,7 +82,8 @@ export interface NftRule {
 }
 
 export interface BaseHook {
-  hook: 'forward';
+  /** forward: policy; prerouting: antispoofing (before routing and before connection tracking). */
+  hook: 'forward' | 'prerouting';
   /** nft priority as a number (filter is 0). */
   priority: number;
   policy: 'accept' | 'drop';

@@ -82,7 +82,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
       const chain: NftChain = { name: String(c.name), rules: [] };
       if (c.hook) {
         const priority = typeof c.prio === 'number' ? c.prio : 0;
-        chain.base = { hook: 'forward', priority, policy: c.policy === 'drop' ? 'drop' : 'accept' };
+        chain.base = { hook: c.hook === 'prerouting' ? 'prerouting' : 'forward', priority, policy: c.policy === 'drop' ? 'drop' : 'accept' };
       }
       chains.set(chain.name, chain);
     } else if (item.rule) {

@@ -36,6 +36,10 @@ export function renderMatch(match: Match): string {
       return `meta mark & ${hex(match.mask)} ${match.negate ? '!=' : '=='} ${hex(match.value)}`;
     case 'vmap':
       return `${match.field} vmap @${match.map}`;
+    case 'saddrIn':
+      return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.negate ? '!= ' : ''}{ ${match.addresses.join(', ')} }`;
+    case 'etherSaddr':
+      return `ether saddr ${match.negate ? '!= ' : ''}${match.mac}`;
   }
 }
 
