@@ -11,7 +11,9 @@ import { buildHostView, DEFAULT_OVERLAY_MTU, HOST_VIEW_KINDS, overlayMtu, type H
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
-import type { Host, PolicyHitsReport } from '../core/model/kinds/host';
+import type { Host, PolicyHitsReport, SpoofDropReport } from '../core/model/kinds/host';
+import { hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
+import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
@@ -22,6 +24,7 @@ import { AttachService, type AttachHost } from './attach-service';
 import { startAttachServer } from './attach-server';
 import { Follower } from './follower';
 import { Mutex } from './mutex';
+import { antispoofProducer } from './antispoof';
 import { kernelNftDriver } from './nft/kernel';
 import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
 import { Reconciler, type Log } from './reconciler';
@@ -93,7 +96,8 @@ export class Agent implements AttachHost {
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
     this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
-    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces });
+    // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
+    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces, producers: [antispoofProducer] });
     this.follower = new Follower({
       client: this.client,
       kinds: HOST_VIEW_KINDS,
@@ -238,21 +242,27 @@ export class Agent implements AttachHost {
     }
   }
 
-  private lastHits?: { policyHits: PolicyHitsReport[]; truncated: boolean };
+  private lastHits?: { policyHits: PolicyHitsReport[]; truncated: boolean; spoofDrops: SpoofDropReport[] };
 
-  /** The rule counters of every tenant namespace on this host; the last ones again while the view is not synced. */
-  private async policyHits(): Promise<{ policyHits?: PolicyHitsReport[]; policyHitsTruncated?: boolean }> {
+  /**
+   * The rule counters of every tenant namespace on this host (one read per namespace): policy rule
+   * hits and antispoof drops per endpoint; the last ones again while the view is not synced.
+   */
+  private async policyHits(): Promise<{ policyHits?: PolicyHitsReport[]; policyHitsTruncated?: boolean; spoofDrops?: SpoofDropReport[] }> {
     if (this.follower.synced) {
       const perTenant: { tenant: string; hits: Map<string, Counters> }[] = [];
+      const drops: { tenant: string; drops: Map<string, Counters> }[] = [];
       for (const tenant of this.view().tenants) {
         // A namespace without a table yet (or gone meanwhile) has nothing to count.
-        const hits = await this.enforcer.ruleHits(tenant.routerNamespace).catch(() => undefined);
-        if (hits) perTenant.push({ tenant: tenant.name, hits });
+        const counters = await this.enforcer.counters(tenant.routerNamespace).catch(() => undefined);
+        if (!counters) continue;
+        perTenant.push({ tenant: tenant.name, hits: ruleHits(counters) });
+        drops.push({ tenant: tenant.name, drops: spoofDrops(counters) });
       }
-      this.lastHits = hostPolicyHits(perTenant);
+      this.lastHits = { ...hostPolicyHits(perTenant), spoofDrops: hostSpoofDrops(drops) };
     }
     if (!this.lastHits) return {};
-    return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}) };
+    return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}), spoofDrops: this.lastHits.spoofDrops };
   }
 
   /** Writes the Host status with the current rule counters; public so a test or an embedding program can report at once. */

@@ -32,6 +32,21 @@ export const PolicyHitsReport = Type.Union([
 ]);
 export type PolicyHitsReport = Static<typeof PolicyHitsReport>;
 
+/** Most endpoints whose antispoof drops one host reports. */
+export const MAX_REPORTED_SPOOF_DROPS = 4096;
+
+/** Packets from a local endpoint's interface dropped for a source address or MAC that is not the endpoint's. */
+export const SpoofDropReport = Type.Object(
+  {
+    tenant: Name,
+    endpoint: Name,
+    packets: Type.Integer({ minimum: 0 }),
+    bytes: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type SpoofDropReport = Static<typeof SpoofDropReport>;
+
 export const HostStatus = Type.Object(
   {
     heartbeatAt: Type.Optional(Type.String()),
@@ -41,6 +56,8 @@ export const HostStatus = Type.Object(
     /** Per-rule packet/byte counters read from this host's nftables, refreshed with every heartbeat. */
     policyHits: Type.Optional(Type.Array(PolicyHitsReport, { maxItems: MAX_REPORTED_RULE_HITS })),
     policyHitsTruncated: Type.Optional(Type.Boolean()),
+    /** Antispoof drops per local endpoint (only endpoints that dropped something), refreshed with every heartbeat. */
+    spoofDrops: Type.Optional(Type.Array(SpoofDropReport, { maxItems: MAX_REPORTED_SPOOF_DROPS })),
   },
   { additionalProperties: false },
 );
