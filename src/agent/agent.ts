@@ -18,6 +18,7 @@ import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
 import { parseIp } from '../core/net/ip';
+import { netnsExists } from '../kernel/ip';
 import { deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
 import { AttachService, type AttachHost } from './attach-service';
@@ -26,6 +27,7 @@ import { Follower } from './follower';
 import { Mutex } from './mutex';
 import { antispoofProducer } from './antispoof';
 import { kernelNftDriver } from './nft/kernel';
+import { TableMonitor } from './nft/monitor';
 import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
 import { Reconciler, type Log } from './reconciler';
 import { RouterNamespaces, type RouterNamespace } from './router-namespace';
@@ -68,6 +70,8 @@ export class Agent implements AttachHost {
   readonly namespaces: RouterNamespaces;
   /** Programs every namespace's nft table (policy and the other producers). */
   readonly enforcer: PolicyEnforcer;
+  /** Watches the tables for changes made behind the agent's back (fail closed, repaired at once). */
+  private readonly monitor: TableMonitor;
   /** Attaches between protect() and unprotect(). */
   private attachesInFlight = 0;
   private readonly statusWritten = new Map<string, string>();
@@ -97,6 +101,7 @@ export class Agent implements AttachHost {
     this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
+    this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
     this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces, producers: [antispoofProducer] });
     this.follower = new Follower({
       client: this.client,
@@ -206,6 +211,7 @@ export class Agent implements AttachHost {
   async stop(): Promise<void> {
     this.stopped = true;
     this.follower.stop();
+    this.monitor.stop();
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
@@ -317,6 +323,7 @@ export class Agent implements AttachHost {
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();
         this.namespaces.prune();
+        this.watchTables();
         return { view, report, protectedVeths, full };
       });
       this.scheduleLingerPass(view);
@@ -338,6 +345,34 @@ export class Agent implements AttachHost {
   }
 
   private lingerTimer?: NodeJS.Timeout;
+
+  /** A watcher for every namespace whose table this agent programmed and that still exists. */
+  private watchTables(): void {
+    if (this.stopped) return;
+    const programmed = [...this.namespaces.values()].filter((ns) => ns.table.programmed() !== undefined && netnsExists(ns.name)).map((ns) => ns.name);
+    try {
+      this.monitor.watchOnly(programmed);
+    } catch (error) {
+      this.log('warn', 'could not watch the nft tables', { error: (error as Error).message });
+    }
+  }
+
+  /**
+   * A watcher saw a rule, chain or the table go: if the table no longer matches the record (a hand
+   * flush or delete), read it back and write it again at once, under the lock. Until then a flushed
+   * table's base chains drop everything (their policy; src/core/policy/fail-closed.ts).
+   */
+  private async checkTable(netns: string): Promise<void> {
+    const ns = this.namespaces.find(netns);
+    if (!ns || this.stopped || (await ns.table.intact())) return;
+    await this.mutex.run(async () => {
+      if (this.stopped || (await ns.table.intact())) return;
+      const tenant = this.view().tenants.find((t) => t.routerNamespace === netns);
+      if (!tenant) return;
+      this.log('warn', 'nft table changed behind the agent; repairing it', { netns });
+      await this.enforcer.repair(this.view(), tenant.name).catch((error: Error) => this.log('error', 'repairing the nft table failed', { netns, error: error.message }));
+    });
+  }
 
   /** A lingering tenant namespace is deleted by a pass: make sure one runs when its time is up. */
   private scheduleLingerPass(view: HostView): void {

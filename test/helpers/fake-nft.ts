@@ -114,6 +114,10 @@ export class FakeNft implements NftDriver {
     return read;
   }
 
+  async chains(netns: string): Promise<NftChain[] | undefined> {
+    return (await this.read(netns))?.chains;
+  }
+
   async counters(netns: string): Promise<RuleCounter[]> {
     const table = this.tables.get(netns) ?? fail(`No such file or directory: table inet tenet in ${netns}`);
     return table.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, comment: r.comment ?? '', packets: 0, bytes: 0 })));

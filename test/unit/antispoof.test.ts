@@ -17,7 +17,9 @@ const endpoint = (name: string, over: Partial<EndpointView> = {}): EndpointView 
 test('one dispatch element and one chain per local endpoint; remote endpoints and the excluded one are left out', () => {
   const program = antispoofProgram({ endpoints: [endpoint('a'), endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }), endpoint('r', { local: false, hostIfName: undefined }), endpoint('gone')] }, 'gone');
   const base = program.chains.find((c) => c.name === ANTISPOOF_BASE)!;
-  assert.deepEqual(base.base, { hook: 'prerouting', priority: -300, policy: 'accept' });
+  // Fail closed: a flushed table leaves the hook dropping everything; intact, the last rule accepts what no endpoint chain dropped.
+  assert.deepEqual(base.base, { hook: 'prerouting', priority: -300, policy: 'drop' });
+  assert.deepEqual(base.rules.map(renderRule), ['iifname vmap @as_dispatch', 'counter accept comment "no rule decided"']);
   const map = program.maps.find((m) => m.name === ANTISPOOF_MAP)!;
   assert.deepEqual(Object.keys(map.elements).sort(), ['va', 'vb']);
   assert.equal(program.chains.length, 3);
@@ -34,6 +36,8 @@ test('the rules drop a foreign MAC and foreign sources; IPv6 link-local and :: p
     'ether saddr != 02:aa:00:00:00:01 counter drop comment "antispoof:a"',
     'meta nfproto ipv4 ip saddr != { 10.0.0.5 } counter drop comment "antispoof:a"',
     'meta nfproto ipv6 ip6 saddr != { fd00::5, fe80::/10, :: } counter drop comment "antispoof:a"',
+    // Explicit: the chain is reached by goto, and the base chain's policy is drop (fail closed).
+    'counter accept comment "antispoof-ok"',
   ]);
   const v6only = antispoofRules(endpoint('b', { ipv4: undefined, ipv6: 'FD00:0:0::7' })).map(renderRule);
   assert.equal(v6only[1], 'meta nfproto ipv4 counter drop comment "antispoof:b"');

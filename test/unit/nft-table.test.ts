@@ -201,3 +201,20 @@ test('a failed commit leaves the table unknown: the next apply reads it back', a
   assert.ok(tx?.full);
   assert.deepEqual(fake.table(NS)?.maps[0].elements, { va: 'i_a', vb: 'i_b' });
 });
+
+test('intact(): true while the kernel holds the record, false after a hand flush or delete', async () => {
+  const fake = new FakeNft();
+  const table = new NftTable(NS, fake);
+  assert.equal(await table.intact(), true, 'nothing recorded, nothing to compare');
+  table.contribute('policy', policyFragment({ va: 'i_a' }));
+  table.contribute('other', otherFragment(['10.0.0.2']));
+  await table.apply({ pass: 'attach' });
+  assert.equal(await table.intact(), true);
+  fake.flushTable(NS);
+  assert.equal(await table.intact(), false);
+  table.forget();
+  await table.apply({ pass: 'attach' });
+  assert.equal(await table.intact(), true, 'repaired');
+  fake.deleteTable(NS);
+  assert.equal(await table.intact(), false);
+});

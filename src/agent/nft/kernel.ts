@@ -31,5 +31,12 @@ export function kernelNftDriver(run: NftRunner = runNft): NftDriver {
     async counters(netns) {
       return parseCounters(await run({ netns, text: LIST, json: true, terse: true }));
     },
+    async chains(netns) {
+      try {
+        return parseTableJson(await run({ netns, text: LIST, json: true, terse: true }))?.chains;
+      } catch {
+        return undefined;
+      }
+    },
   };
 }

@@ -57,6 +57,13 @@ export class TableProgrammer {
     await this.syncTenants(view, 'attach', endpoint.tenant, endpoint.name);
   }
 
+  /** One tenant's table read back and made right (it was found changed behind the agent's back). */
+  async repair(view: HostView, tenant: string): Promise<void> {
+    const netns = view.tenants.find((t) => t.name === tenant)?.routerNamespace;
+    if (netns) this.namespaces.get(netns).table.forget();
+    await this.syncTenants(view, 'reconcile', tenant);
+  }
+
   /** What was last committed, per namespace. */
   programs(): Map<string, NftProgram> {
     const out = new Map<string, NftProgram>();

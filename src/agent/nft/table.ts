@@ -11,7 +11,7 @@
  * commits one atomic transaction. This is the shape of Calico Felix's `nftables.Table` (desired
  * chains from several managers, one Apply) and of knftables' typed transactions.
  */
-import { diffPrograms, type NftOp } from '../../core/policy/diff';
+import { chainFingerprint, diffPrograms, type NftOp } from '../../core/policy/diff';
 import type { NftChain, NftProgram } from '../../core/policy/program';
 import { TABLE_NAME } from '../../core/policy/program';
 import { adoptIntervalSets, type RuleCounter } from '../../core/policy/readback';
@@ -62,6 +62,8 @@ export interface NftDriver {
   read(netns: string): Promise<NftProgram | undefined>;
   /** Counters of every rule, without set elements (a cheap read). */
   counters(netns: string): Promise<RuleCounter[]>;
+  /** The table's chains with their fingerprints, without set elements (a cheap read); undefined when there is no table. */
+  chains(netns: string): Promise<NftChain[] | undefined>;
 }
 
 export interface NftTableOptions {
@@ -212,6 +214,25 @@ export class NftTable {
     this.options.onTransaction?.(tx);
     this.options.log?.('debug', 'nft table programmed', { netns: this.netns, full: diff.replace, ops: diff.ops.length, nftMs: Math.round((performance.now() - started) * 10) / 10 });
     return tx;
+  }
+
+  /**
+   * Whether the kernel's table still holds every chain of the record with the rules and hook it was
+   * written with (a cheap read without set elements): false after a hand flush or delete. True when
+   * there is no record to compare with.
+   */
+  async intact(): Promise<boolean> {
+    const record = this.record;
+    if (!record) return true;
+    const chains = await this.driver.chains(this.netns).catch(() => undefined);
+    if (!chains) return false;
+    const actual = new Map(chains.map((c) => [c.name, c]));
+    return record.chains.every((chain) => {
+      const found = actual.get(chain.name);
+      if (found === undefined || found.base?.policy !== chain.base?.policy || found.base?.hook !== chain.base?.hook) return false;
+      // A chain without rules carries no fingerprint comment: read back, it is 'empty'.
+      return chain.rules.length === 0 && chain.fingerprint === undefined ? chainFingerprint(found) === 'empty' : chainFingerprint(found) === chainFingerprint(chain);
+    });
   }
 
   /** Counters of every rule in the kernel's table (rejects when there is no table). */

@@ -15,6 +15,7 @@ import { endpointJoin, endpointLeave, programForUpdate } from '../../core/policy
 import { dispatchInterface, intentFromView, policyEndpoint, policyEndpointKey, policyIntentKey } from '../../core/policy/from-view';
 import type { NftProgram } from '../../core/policy/program';
 import { hitsByPolicy, ruleHits, type PolicyRuleHits } from '../../core/policy/readback';
+import { failClosed } from '../../core/policy/fail-closed';
 import { kernelProgram } from '../../core/policy/unhooked';
 import { kernelNftDriver, type NftRunner } from '../nft/kernel';
 import { TableProgrammer, type Log, type TableProducer } from '../nft/programmer';
@@ -61,8 +62,8 @@ export function policyProgram(ns: RouterNamespace, view: HostView, tenant: HostT
 
 export const policyProducer: TableProducer = {
   name: 'policy',
-  // Without its hooks when it restricts nothing (src/core/policy/unhooked.ts).
-  fragment: (ns, view, tenant, excluded) => kernelProgram(policyProgram(ns, view, tenant, excluded)),
+  // Without its hooks when it restricts nothing (src/core/policy/unhooked.ts); hooks fail closed when flushed (fail-closed.ts).
+  fragment: (ns, view, tenant, excluded) => failClosed(kernelProgram(policyProgram(ns, view, tenant, excluded))),
   reset(ns) {
     ns.policy = undefined;
   },

@@ -20,6 +20,7 @@ import type { EndpointView, TenantView } from './host-view';
 import { MAX_REPORTED_SPOOF_DROPS, type SpoofDropReport } from '../model/kinds/host';
 import { MAC_REGEX } from '../model/names';
 import { canonicalIp } from '../net/ip';
+import { failClosedChain } from '../policy/fail-closed';
 import { stableHash } from '../policy/names';
 import { TABLE_NAME, type NftChain, type NftProgram, type NftRule } from '../policy/program';
 
@@ -56,6 +57,8 @@ export function antispoofRules(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ip
     // No IPv4 address: nothing it sends over IPv4 is its own.
     { matches: v4 ? [{ kind: 'family', family: 4 }, { kind: 'saddrIn', family: 4, addresses: [v4], negate: true }] : [{ kind: 'family', family: 4 }], verdict: drop, comment },
     { matches: [{ kind: 'family', family: 6 }, { kind: 'saddrIn', family: 6, addresses: [...(v6 ? [v6] : []), ...IPV6_LOCAL_SOURCES], negate: true }], verdict: drop, comment },
+    // Reached by goto: falling off the end would apply the base chain's policy, which is drop (fail closed).
+    { matches: [], verdict: { kind: 'accept' }, comment: 'antispoof-ok' },
   ];
 }
 
@@ -79,11 +82,12 @@ export function antispoofProgram(tenant: Pick<TenantView, 'endpoints'>, excluded
     sets: [],
     maps: [{ name: ANTISPOOF_MAP, elements }],
     chains: [
-      {
+      // Fail closed: a hand flush of the table leaves this chain with its policy, drop (src/core/policy/fail-closed.ts).
+      failClosedChain({
         name: ANTISPOOF_BASE,
         base: { hook: 'prerouting', priority: ANTISPOOF_PRIORITY, policy: 'accept' },
         rules: [{ matches: [{ kind: 'vmap', field: 'iifname', map: ANTISPOOF_MAP }] }],
-      },
+      }),
       ...chains,
     ],
     interfaces,
