@@ -34,14 +34,20 @@ test('the rules drop a foreign MAC and foreign sources; IPv6 link-local and :: p
   const text = antispoofRules(endpoint('a')).map(renderRule);
   assert.deepEqual(text, [
     'ether saddr != 02:aa:00:00:00:01 counter drop comment "antispoof:a"',
-    'meta nfproto ipv4 ip saddr != { 10.0.0.5 } counter drop comment "antispoof:a"',
-    'meta nfproto ipv6 ip6 saddr != { fd00::5, fe80::/10, :: } counter drop comment "antispoof:a"',
+    'meta nfproto ipv4 ip saddr != 10.0.0.5 counter drop comment "antispoof:a"',
+    'ip6 saddr fd00::5 counter accept comment "antispoof-ok"',
+    'ip6 saddr fe80::/10 counter accept comment "antispoof-ok"',
+    'ip6 saddr :: counter accept comment "antispoof-ok"',
+    'meta nfproto ipv6 counter drop comment "antispoof:a"',
     // Explicit: the chain is reached by goto, and the base chain's policy is drop (fail closed).
     'counter accept comment "antispoof-ok"',
   ]);
   const v6only = antispoofRules(endpoint('b', { ipv4: undefined, ipv6: 'FD00:0:0::7' })).map(renderRule);
   assert.equal(v6only[1], 'meta nfproto ipv4 counter drop comment "antispoof:b"');
-  assert.equal(v6only[2], 'meta nfproto ipv6 ip6 saddr != { fd00::7, fe80::/10, :: } counter drop comment "antispoof:b"');
+  assert.equal(v6only[2], 'ip6 saddr fd00::7 counter accept comment "antispoof-ok"');
+  // No IPv6 address: only link-local and :: pass.
+  const v4only = antispoofRules(endpoint('c', { ipv6: undefined })).map(renderRule);
+  assert.deepEqual(v4only.slice(2), ['ip6 saddr fe80::/10 counter accept comment "antispoof-ok"', 'ip6 saddr :: counter accept comment "antispoof-ok"', 'meta nfproto ipv6 counter drop comment "antispoof:c"', 'counter accept comment "antispoof-ok"']);
   // No connection tracking anywhere: a namespace without policy hooks must not start tracking.
   const whole = renderProgram(antispoofProgram({ endpoints: [endpoint('a')] }));
   assert.doesNotMatch(whole, /\bct\b/);

@@ -52,13 +52,16 @@ export function antispoofRules(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ip
   }
   const comment = `${ANTISPOOF_COMMENT_PREFIX}${endpoint.name}`;
   const drop = { kind: 'drop' } as const;
+  const accept = { kind: 'accept' } as const;
+  // Single values only, no anonymous sets: this chain is made in the attach's transaction.
   return [
     { matches: [{ kind: 'etherSaddr', mac, negate: true }], verdict: drop, comment },
     // No IPv4 address: nothing it sends over IPv4 is its own.
     { matches: v4 ? [{ kind: 'family', family: 4 }, { kind: 'saddrIn', family: 4, addresses: [v4], negate: true }] : [{ kind: 'family', family: 4 }], verdict: drop, comment },
-    { matches: [{ kind: 'family', family: 6 }, { kind: 'saddrIn', family: 6, addresses: [...(v6 ? [v6] : []), ...IPV6_LOCAL_SOURCES], negate: true }], verdict: drop, comment },
+    ...[...(v6 ? [v6] : []), ...IPV6_LOCAL_SOURCES].map((source): NftRule => ({ matches: [{ kind: 'saddrIn', family: 6, addresses: [source] }], verdict: accept, comment: 'antispoof-ok' })),
+    { matches: [{ kind: 'family', family: 6 }], verdict: drop, comment },
     // Reached by goto: falling off the end would apply the base chain's policy, which is drop (fail closed).
-    { matches: [], verdict: { kind: 'accept' }, comment: 'antispoof-ok' },
+    { matches: [], verdict: accept, comment: 'antispoof-ok' },
   ];
 }
 

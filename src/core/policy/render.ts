@@ -36,8 +36,11 @@ export function renderMatch(match: Match): string {
       return `meta mark & ${hex(match.mask)} ${match.negate ? '!=' : '=='} ${hex(match.value)}`;
     case 'vmap':
       return `${match.field} vmap @${match.map}`;
-    case 'saddrIn':
-      return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.negate ? '!= ' : ''}{ ${match.addresses.join(', ')} }`;
+    case 'saddrIn': {
+      // One address or prefix needs no anonymous set (each costs a set object in the transaction).
+      const value = match.addresses.length === 1 ? match.addresses[0] : `{ ${match.addresses.join(', ')} }`;
+      return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.negate ? '!= ' : ''}${value}`;
+    }
     case 'etherSaddr':
       return `ether saddr ${match.negate ? '!= ' : ''}${match.mac}`;
   }
