@@ -12,7 +12,7 @@ import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { Host, PolicyHitsReport, SpoofDropReport } from '../core/model/kinds/host';
-import { hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
+import { ANTISPOOF_DROPS, hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
 import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
@@ -263,7 +263,9 @@ export class Agent implements AttachHost {
         const counters = await this.enforcer.counters(tenant.routerNamespace).catch(() => undefined);
         if (!counters) continue;
         perTenant.push({ tenant: tenant.name, hits: ruleHits(counters) });
-        drops.push({ tenant: tenant.name, drops: spoofDrops(counters) });
+        const perInterface = await this.enforcer.setCounters(tenant.routerNamespace, ANTISPOOF_DROPS).catch(() => undefined);
+        const endpointOf = new Map(tenant.endpoints.filter((e) => e.local && e.hostIfName).map((e) => [e.hostIfName!, e.name]));
+        if (perInterface) drops.push({ tenant: tenant.name, drops: spoofDrops(perInterface, endpointOf) });
       }
       this.lastHits = { ...hostPolicyHits(perTenant), spoofDrops: hostSpoofDrops(drops) };
     }

@@ -118,6 +118,14 @@ export class FakeNft implements NftDriver {
     return (await this.read(netns))?.chains;
   }
 
+  /** Per-element counters of a dynamic set: what `count()` recorded. */
+  readonly dynamicCounts = new Map<string, Map<string, { packets: number; bytes: number }>>();
+
+  async setCounters(netns: string, set: string): Promise<Map<string, { packets: number; bytes: number }>> {
+    if (!this.tables.get(netns)?.sets.some((s) => s.name === set)) fail(`No such file or directory: set ${set}`);
+    return this.dynamicCounts.get(`${netns}/${set}`) ?? new Map();
+  }
+
   async counters(netns: string): Promise<RuleCounter[]> {
     const table = this.tables.get(netns) ?? fail(`No such file or directory: table inet tenet in ${netns}`);
     return table.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, comment: r.comment ?? '', packets: 0, bytes: 0 })));

@@ -1,63 +1,64 @@
 /**
- * The antispoof fragment from the host view (pure): one dispatch element and one chain per local
- * endpoint, drop rules for a foreign MAC and foreign IPv4/IPv6 sources (IPv6 link-local and `::`
- * aside), no connection tracking, bad values refused, and drop counters per endpoint.
+ * The antispoof fragment from the host view (pure): one prerouting chain whose lookups key on
+ * interface, MAC and source address, one element per endpoint and address (an attach changes
+ * elements only), IPv6 link-local and :: with the endpoint's MAC, a counted drop of the rest, no
+ * connection tracking, fail closed, bad values refused, and drop counters per endpoint.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ANTISPOOF_BASE, ANTISPOOF_MAP, antispoofProgram, antispoofRules, hostSpoofDrops, spoofDrops } from '../../src/core/dataplane/antispoof';
+import { ANTISPOOF_BASE, antispoofProgram, hostSpoofDrops, spoofDrops } from '../../src/core/dataplane/antispoof';
 import type { EndpointView } from '../../src/core/dataplane/host-view';
+import { diffPrograms } from '../../src/core/policy/diff';
+import type { NftProgram } from '../../src/core/policy/program';
 import { renderProgram, renderRule } from '../../src/core/policy/render';
 import { mergeFragments } from '../../src/agent/nft/table';
-import type { NftProgram } from '../../src/core/policy/program';
 
 const endpoint = (name: string, over: Partial<EndpointView> = {}): EndpointView =>
-  ({ name, tenant: 'acme', network: 'net', local: true, labels: {}, mac: '02:aa:00:00:00:01', ipv4: '10.0.0.5', ipv6: 'fd00::5', ports: [], hostIfName: `v${name}`, ...over }) as EndpointView;
+  ({ name, tenant: 'acme', network: 'net', local: true, labels: {}, mac: '02:AA:00:00:00:01', ipv4: '10.0.0.5', ipv6: 'fd00:0::5', ports: [], hostIfName: `tv${name}`, ...over }) as EndpointView;
 
-test('one dispatch element and one chain per local endpoint; remote endpoints and the excluded one are left out', () => {
-  const program = antispoofProgram({ endpoints: [endpoint('a'), endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }), endpoint('r', { local: false, hostIfName: undefined }), endpoint('gone')] }, 'gone');
-  const base = program.chains.find((c) => c.name === ANTISPOOF_BASE)!;
-  // Fail closed: a flushed table leaves the hook dropping everything; intact, the last rule accepts what no endpoint chain dropped.
-  assert.deepEqual(base.base, { hook: 'prerouting', priority: -300, policy: 'drop' });
-  assert.deepEqual(base.rules.map(renderRule), ['iifname vmap @as_dispatch', 'counter accept comment "no rule decided"']);
-  const map = program.maps.find((m) => m.name === ANTISPOOF_MAP)!;
-  assert.deepEqual(Object.keys(map.elements).sort(), ['va', 'vb']);
-  assert.equal(program.chains.length, 3);
-  assert.ok(program.chains.every((c) => c.name.startsWith('as_')), 'the producer owns its names');
-  assert.ok(program.sets.every((s) => s.name.startsWith('as_')));
-  // Another address makes another chain (chains are never changed once built).
-  const moved = antispoofProgram({ endpoints: [endpoint('a', { ipv4: '10.0.0.9' })] });
-  assert.notEqual(moved.maps[0].elements.va, map.elements.va);
+const elements = (program: NftProgram, set: string): string[] => program.sets.find((s) => s.name === set)!.elements;
+
+test('one element per local endpoint and address; remote endpoints and the excluded one are left out', () => {
+  const program = antispoofProgram(
+    { endpoints: [endpoint('a'), endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }), endpoint('r', { local: false, hostIfName: undefined }), endpoint('gone')] },
+    'gone',
+  );
+  assert.deepEqual(elements(program, 'as_ifaces'), ['tva', 'tvb']);
+  assert.deepEqual(elements(program, 'as_mac'), ['tva . 02:aa:00:00:00:01', 'tvb . 02:aa:00:00:00:02']);
+  assert.deepEqual(elements(program, 'as_src4'), ['tva . 02:aa:00:00:00:01 . 10.0.0.5', 'tvb . 02:aa:00:00:00:02 . 10.0.0.6']);
+  assert.deepEqual(elements(program, 'as_src6'), ['tva . 02:aa:00:00:00:01 . fd00::5']);
+  assert.deepEqual(program.interfaces, { tva: 'a', tvb: 'b' });
+  assert.ok([...program.sets, ...program.chains].every((x) => x.name.startsWith('as_')), 'the producer owns its names');
+  // A joining endpoint is element operations only: no chain, no rule.
+  const grown = antispoofProgram({ endpoints: [endpoint('a'), endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }), endpoint('c', { ipv4: '10.0.0.7', ipv6: 'fd00::7' })] });
+  const ops = diffPrograms(program, grown).ops;
+  assert.deepEqual([...new Set(ops.map((op) => op.op))], ['addElements']);
 });
 
-test('the rules drop a foreign MAC and foreign sources; IPv6 link-local and :: pass; an endpoint without IPv4 sends no IPv4', () => {
-  const text = antispoofRules(endpoint('a')).map(renderRule);
-  assert.deepEqual(text, [
-    'ether saddr != 02:aa:00:00:00:01 counter drop comment "antispoof:a"',
-    'meta nfproto ipv4 ip saddr != 10.0.0.5 counter drop comment "antispoof:a"',
-    'ip6 saddr fd00::5 counter accept comment "antispoof-ok"',
-    'ip6 saddr fe80::/10 counter accept comment "antispoof-ok"',
-    'ip6 saddr :: counter accept comment "antispoof-ok"',
-    'meta nfproto ipv6 counter drop comment "antispoof:a"',
-    // Explicit: the chain is reached by goto, and the base chain's policy is drop (fail closed).
-    'counter accept comment "antispoof-ok"',
+test('the chain: not an endpoint interface passes; own IPv4/IPv6 with own MAC pass; link-local and :: with own MAC pass; the rest is counted and dropped', () => {
+  const program = antispoofProgram({ endpoints: [endpoint('a')] });
+  const chain = program.chains.find((c) => c.name === ANTISPOOF_BASE)!;
+  // Fail closed: the policy is drop, so a hand flush leaves a hook that drops everything.
+  assert.deepEqual(chain.base, { hook: 'prerouting', priority: -300, policy: 'drop' });
+  assert.deepEqual(chain.rules.map(renderRule), [
+    'iifname != @as_ifaces counter accept comment "not an endpoint interface"',
+    'meta nfproto ipv4 iifname . ether saddr . ip saddr @as_src4 counter accept comment "own ipv4"',
+    'meta nfproto ipv6 iifname . ether saddr . ip6 saddr @as_src6 counter accept comment "own ipv6"',
+    'ip6 saddr fe80::/10 iifname . ether saddr @as_mac counter accept comment "own mac, link-local"',
+    'ip6 saddr :: iifname . ether saddr @as_mac counter accept comment "own mac, link-local"',
+    'counter update @as_drops { iifname } drop comment "antispoof"',
   ]);
-  const v6only = antispoofRules(endpoint('b', { ipv4: undefined, ipv6: 'FD00:0:0::7' })).map(renderRule);
-  assert.equal(v6only[1], 'meta nfproto ipv4 counter drop comment "antispoof:b"');
-  assert.equal(v6only[2], 'ip6 saddr fd00::7 counter accept comment "antispoof-ok"');
-  // No IPv6 address: only link-local and :: pass.
-  const v4only = antispoofRules(endpoint('c', { ipv6: undefined })).map(renderRule);
-  assert.deepEqual(v4only.slice(2), ['ip6 saddr fe80::/10 counter accept comment "antispoof-ok"', 'ip6 saddr :: counter accept comment "antispoof-ok"', 'meta nfproto ipv6 counter drop comment "antispoof:c"', 'counter accept comment "antispoof-ok"']);
+  const whole = renderProgram(program);
+  assert.match(whole, /add set inet tenet as_drops \{ type ifname; flags dynamic; counter; \}/);
   // No connection tracking anywhere: a namespace without policy hooks must not start tracking.
-  const whole = renderProgram(antispoofProgram({ endpoints: [endpoint('a')] }));
   assert.doesNotMatch(whole, /\bct\b/);
 });
 
 test('values that must not reach the kernel are refused', () => {
-  assert.throws(() => antispoofRules(endpoint('a', { mac: '02:aa:00:00:00:01 accept' })), /no valid MAC/);
-  assert.throws(() => antispoofRules(endpoint('a', { ipv4: '10.0.0.5 } accept {' })), /invalid address/);
-  assert.throws(() => antispoofRules(endpoint('a', { ipv4: 'fd00::1' })), /invalid address/);
-  assert.throws(() => antispoofProgram({ endpoints: [endpoint('a', { hostIfName: 'v a;' })] }), /refusing interface name/);
+  assert.throws(() => antispoofProgram({ endpoints: [endpoint('a', { mac: '02:aa:00:00:00:01 accept' })] }), /no valid MAC/);
+  assert.throws(() => antispoofProgram({ endpoints: [endpoint('a', { ipv4: '10.0.0.5 } accept {' })] }), /invalid address/);
+  assert.throws(() => antispoofProgram({ endpoints: [endpoint('a', { ipv4: 'fd00::1' })] }), /invalid address/);
+  assert.throws(() => antispoofProgram({ endpoints: [endpoint('a', { hostIfName: 'tv a;' })] }), /refusing interface name/);
 });
 
 test('the fragment merges with a policy fragment into one table without a name in common', () => {
@@ -66,13 +67,24 @@ test('the fragment merges with a policy fragment into one table without a name i
   assert.deepEqual(merged.chains.filter((c) => c.base).map((c) => c.base!.hook).sort(), ['forward', 'prerouting']);
 });
 
+test('the dynamic drop set is never diffed: its elements are the packet path\'s', () => {
+  const desired = antispoofProgram({ endpoints: [endpoint('a')] });
+  const kernel = { ...desired, sets: desired.sets.map((s) => (s.dynamicCounters ? { ...s, elements: ['tva', 'tvold'] } : s)) };
+  assert.deepEqual(diffPrograms(kernel, desired).ops, []);
+});
+
 test('drop counters per endpoint, and the host report', () => {
-  const drops = spoofDrops([
-    { chain: 'as_1', comment: 'antispoof:a', packets: 2, bytes: 120 },
-    { chain: 'as_1', comment: 'antispoof:a', packets: 1, bytes: 80 },
-    { chain: 'as_2', comment: 'antispoof:b', packets: 0, bytes: 0 },
-    { chain: 'i_x', comment: 'tenant:db:ingress:0', packets: 9, bytes: 900 },
-  ]);
-  assert.deepEqual([...drops], [['a', { packets: 3, bytes: 200 }]]);
+  const drops = spoofDrops(
+    new Map([
+      ['tva', { packets: 3, bytes: 200 }],
+      ['tvb', { packets: 0, bytes: 0 }],
+      ['tvold', { packets: 9, bytes: 900 }],
+    ]),
+    new Map([
+      ['tva', 'a'],
+      ['tvb', 'b'],
+    ]),
+  );
+  assert.deepEqual([...drops], [['a', { packets: 3, bytes: 200 }]], 'an interface no endpoint has any more is nobody\'s');
   assert.deepEqual(hostSpoofDrops([{ tenant: 'zed', drops }, { tenant: 'acme', drops }], 1), [{ tenant: 'acme', endpoint: 'a', packets: 3, bytes: 200 }]);
 });

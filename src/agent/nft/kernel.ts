@@ -3,7 +3,7 @@
  * (src/kernel/nft-worker.ts). A process per call cost more than most transactions; the worker checks
  * the namespace name against NETNS_NAME_REGEX.
  */
-import { parseCounters, parseTableJson } from '../../core/policy/readback';
+import { parseCounters, parseSetCounters, parseTableJson } from '../../core/policy/readback';
 import { TABLE_NAME } from '../../core/policy/program';
 import { sharedNftWorker, type NftRequest } from '../../kernel/nft-worker';
 import type { NftDriver } from './table';
@@ -30,6 +30,10 @@ export function kernelNftDriver(run: NftRunner = runNft): NftDriver {
     // Terse: counters only, without the set elements that make a full read-back slow.
     async counters(netns) {
       return parseCounters(await run({ netns, text: LIST, json: true, terse: true }));
+    },
+    async setCounters(netns, set) {
+      if (!/^[a-z0-9_]+$/.test(set)) throw new Error(`refusing set name "${set}"`);
+      return parseSetCounters(await run({ netns, text: `list set inet ${TABLE_NAME} ${set}`, json: true }));
     },
     async chains(netns) {
       try {

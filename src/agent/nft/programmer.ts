@@ -74,6 +74,11 @@ export class TableProgrammer {
     return out;
   }
 
+  /** Per-element counters of one of a namespace's dynamicCounters sets. */
+  setCounters(netns: string, set: string): Promise<Map<string, { packets: number; bytes: number }>> {
+    return this.namespaces.get(netns).table.setCounters(set);
+  }
+
   /** Rule counters of one namespace's table (rejects when it has none). */
   counters(netns: string): Promise<RuleCounter[]> {
     return this.namespaces.get(netns).table.counters();

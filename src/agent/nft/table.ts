@@ -64,6 +64,8 @@ export interface NftDriver {
   counters(netns: string): Promise<RuleCounter[]>;
   /** The table's chains with their fingerprints, without set elements (a cheap read); undefined when there is no table. */
   chains(netns: string): Promise<NftChain[] | undefined>;
+  /** The per-element counters of one dynamicCounters set (rejects when there is no such set). */
+  setCounters(netns: string, set: string): Promise<Map<string, { packets: number; bytes: number }>>;
 }
 
 export interface NftTableOptions {
@@ -233,6 +235,11 @@ export class NftTable {
       // A chain without rules carries no fingerprint comment: read back, it is 'empty'.
       return chain.rules.length === 0 && chain.fingerprint === undefined ? chainFingerprint(found) === 'empty' : chainFingerprint(found) === chainFingerprint(chain);
     });
+  }
+
+  /** The per-element counters of one of the table's dynamicCounters sets. */
+  setCounters(set: string): Promise<Map<string, { packets: number; bytes: number }>> {
+    return this.driver.setCounters(this.netns, set);
   }
 
   /** Counters of every rule in the kernel's table (rejects when there is no table). */

@@ -2,16 +2,19 @@
  * Antispoofing: the part of a tenant router namespace's nft table that drops, before routing, policy
  * and connection tracking, every packet from a local container's interface whose source MAC is not the
  * endpoint's or whose source address is not one of the endpoint's addresses (IPv6 link-local sources
- * and the unspecified address of duplicate address detection aside; they cannot be routed, so policy,
- * which keys on routable addresses, never sees them as anyone).
+ * and the unspecified address of duplicate address detection aside, with the endpoint's MAC: they
+ * cannot be routed, so policy, which keys on routable addresses, never sees them as anyone).
  *
- * Shape: one prerouting base chain (priority -300, before conntrack's -200) dispatching on the input
- * interface through a verdict map, one element per local endpoint, into that endpoint's own chain,
- * whose rules drop what is not the endpoint's (each with a counter named after the endpoint: the
- * per-endpoint drop figure). A packet from any other interface (the VXLAN device, lo) misses the map
- * and is accepted by the chain's policy: it was checked on the host it came from. Honest packets cost
- * one map lookup and two or three comparisons; nothing here uses conntrack, so a namespace that runs
- * without hooks (src/core/policy/unhooked.ts) still tracks nothing.
+ * Shape (the design note's): one prerouting base chain (priority raw, -300: before conntrack's -200)
+ * with one lookup keyed by `iifname . ether saddr . ip saddr` (and `ip6 saddr`) in sets holding one
+ * element per endpoint and address; a packet from an endpoint's interface that matches nothing is
+ * dropped and counted under its interface in a dynamic set with a counter per element (the
+ * per-endpoint drop figure). Packets from other interfaces (the VXLAN device, lo) are not an
+ * endpoint's: accepted at once (they were checked on the host they came from). An attach or detach
+ * changes elements only (no chain: a table with thousands of chains makes every chain change slow).
+ * Honest packets cost two hash lookups; nothing here uses conntrack, so a namespace that runs without
+ * policy hooks (src/core/policy/unhooked.ts) still tracks nothing. The chain's policy is drop and its
+ * last rule drops: a hand flush of the table leaves a hook that drops everything (fail closed).
  *
  * Every name starts with `as_`: the producer owns them in the shared table (src/agent/nft/table.ts).
  * Pure: the agent feeds it the host view's tenant.
@@ -20,29 +23,31 @@ import type { EndpointView, TenantView } from './host-view';
 import { MAX_REPORTED_SPOOF_DROPS, type SpoofDropReport } from '../model/kinds/host';
 import { MAC_REGEX } from '../model/names';
 import { canonicalIp } from '../net/ip';
-import { failClosedChain } from '../policy/fail-closed';
-import { stableHash } from '../policy/names';
-import { TABLE_NAME, type NftChain, type NftProgram, type NftRule } from '../policy/program';
+import { TABLE_NAME, type NftProgram, type NftRule, type NftSet } from '../policy/program';
 
 export const ANTISPOOF_BASE = 'as_prerouting';
-export const ANTISPOOF_MAP = 'as_dispatch';
+/** Interfaces of local endpoints. */
+export const ANTISPOOF_IFACES = 'as_ifaces';
+export const ANTISPOOF_SOURCES_4 = 'as_src4';
+export const ANTISPOOF_SOURCES_6 = 'as_src6';
+/** Interface and MAC, for the IPv6 sources every endpoint may use (link-local, ::). */
+export const ANTISPOOF_MACS = 'as_mac';
+/** Dropped packets per input interface (filled by the packet path). */
+export const ANTISPOOF_DROPS = 'as_drops';
 /** Before conntrack (-200): a forged packet never creates a connection-tracking entry. */
 export const ANTISPOOF_PRIORITY = -300;
-/** Comment of every drop rule: `antispoof:<endpoint>`; its counters are the endpoint's drops. */
-export const ANTISPOOF_COMMENT_PREFIX = 'antispoof:';
+/** Comment of the drop rule. */
+export const ANTISPOOF_COMMENT = 'antispoof';
 
 /** IPv6 sources a container may use besides its address: link-local (NDP, router solicitation) and `::` (DAD). */
 const IPV6_LOCAL_SOURCES = ['fe80::/10', '::'];
 
-const INTERFACE = /^[A-Za-z0-9_.-]{1,15}$/;
+/** Host veth names (tv + hex): safe unquoted in a concatenation. */
+const INTERFACE = /^[a-z][a-z0-9_-]{0,14}$/;
 
-/** The chain of one endpoint: named after its content, so a changed address or MAC makes a new chain. */
-export function antispoofChainName(iface: string, mac: string, ipv4?: string, ipv6?: string): string {
-  return `as_${stableHash(`${iface}|${mac}|${ipv4 ?? ''}|${ipv6 ?? ''}`).slice(0, 12)}`;
-}
-
-/** The rules of one endpoint's chain; throws on a value that must not reach the kernel. */
-export function antispoofRules(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ipv4' | 'ipv6'>): NftRule[] {
+/** The set elements of one endpoint; throws on a value that must not reach the kernel. */
+export function antispoofElements(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ipv4' | 'ipv6'>, iface: string): { iface: string; mac: string; v4?: string; v6?: string } {
+  if (!INTERFACE.test(iface)) throw new Error(`antispoof: refusing interface name "${iface}"`);
   const mac = endpoint.mac.toLowerCase();
   if (!MAC_REGEX.test(mac)) throw new Error(`antispoof: endpoint ${endpoint.name} has no valid MAC ("${endpoint.mac}")`);
   const v4 = endpoint.ipv4 === undefined ? undefined : canonicalIp(endpoint.ipv4);
@@ -50,70 +55,65 @@ export function antispoofRules(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ip
   if ((endpoint.ipv4 !== undefined && (!v4 || v4.includes(':'))) || (endpoint.ipv6 !== undefined && (!v6 || !v6.includes(':')))) {
     throw new Error(`antispoof: endpoint ${endpoint.name} has an invalid address`);
   }
-  const comment = `${ANTISPOOF_COMMENT_PREFIX}${endpoint.name}`;
-  const drop = { kind: 'drop' } as const;
+  return { iface, mac, v4, v6 };
+}
+
+/** The chain's rules (the same for every tenant: endpoints are set elements). */
+export function antispoofRules(): NftRule[] {
   const accept = { kind: 'accept' } as const;
-  // Single values only, no anonymous sets: this chain is made in the attach's transaction.
   return [
-    { matches: [{ kind: 'etherSaddr', mac, negate: true }], verdict: drop, comment },
-    // No IPv4 address: nothing it sends over IPv4 is its own.
-    { matches: v4 ? [{ kind: 'family', family: 4 }, { kind: 'saddrIn', family: 4, addresses: [v4], negate: true }] : [{ kind: 'family', family: 4 }], verdict: drop, comment },
-    ...[...(v6 ? [v6] : []), ...IPV6_LOCAL_SOURCES].map((source): NftRule => ({ matches: [{ kind: 'saddrIn', family: 6, addresses: [source] }], verdict: accept, comment: 'antispoof-ok' })),
-    { matches: [{ kind: 'family', family: 6 }], verdict: drop, comment },
-    // Reached by goto: falling off the end would apply the base chain's policy, which is drop (fail closed).
-    { matches: [], verdict: accept, comment: 'antispoof-ok' },
+    { matches: [{ kind: 'lookup', keys: ['iifname'], set: ANTISPOOF_IFACES, negate: true }], verdict: accept, comment: 'not an endpoint interface' },
+    { matches: [{ kind: 'family', family: 4 }, { kind: 'lookup', keys: ['iifname', 'ether saddr', 'ip saddr'], set: ANTISPOOF_SOURCES_4 }], verdict: accept, comment: 'own ipv4' },
+    { matches: [{ kind: 'family', family: 6 }, { kind: 'lookup', keys: ['iifname', 'ether saddr', 'ip6 saddr'], set: ANTISPOOF_SOURCES_6 }], verdict: accept, comment: 'own ipv6' },
+    ...IPV6_LOCAL_SOURCES.map(
+      (address): NftRule => ({ matches: [{ kind: 'saddrIs', family: 6, address }, { kind: 'lookup', keys: ['iifname', 'ether saddr'], set: ANTISPOOF_MACS }], verdict: accept, comment: 'own mac, link-local' }),
+    ),
+    { matches: [], effects: [{ kind: 'countByInterface', set: ANTISPOOF_DROPS }], verdict: { kind: 'drop' }, comment: ANTISPOOF_COMMENT },
   ];
 }
 
 /** The antispoof fragment of a tenant's table: every local endpoint with a host interface. */
 export function antispoofProgram(tenant: Pick<TenantView, 'endpoints'>, excluded?: string): NftProgram {
-  const elements: Record<string, string> = {};
-  const chains: NftChain[] = [];
+  const ifaces: string[] = [];
+  const macs: string[] = [];
+  const v4: string[] = [];
+  const v6: string[] = [];
   const interfaces: Record<string, string> = {};
   for (const endpoint of tenant.endpoints) {
     const iface = endpoint.local ? endpoint.hostIfName : undefined;
     if (!iface || endpoint.name === excluded) continue;
-    if (!INTERFACE.test(iface)) throw new Error(`antispoof: refusing interface name "${iface}"`);
-    const name = antispoofChainName(iface, endpoint.mac.toLowerCase(), endpoint.ipv4, endpoint.ipv6);
-    elements[iface] = name;
+    const e = antispoofElements(endpoint, iface);
+    ifaces.push(iface);
+    macs.push(`${iface} . ${e.mac}`);
+    if (e.v4) v4.push(`${iface} . ${e.mac} . ${e.v4}`);
+    if (e.v6) v6.push(`${iface} . ${e.mac} . ${e.v6}`);
     interfaces[iface] = endpoint.name;
-    chains.push({ name, rules: antispoofRules(endpoint) });
   }
+  const set = (name: string, type: NftSet['type'], elements: string[]): NftSet => ({ name, type, interval: false, elements });
   return {
     family: 'inet',
     table: TABLE_NAME,
-    sets: [],
-    maps: [{ name: ANTISPOOF_MAP, elements }],
-    chains: [
-      // Fail closed: a hand flush of the table leaves this chain with its policy, drop (src/core/policy/fail-closed.ts).
-      failClosedChain({
-        name: ANTISPOOF_BASE,
-        base: { hook: 'prerouting', priority: ANTISPOOF_PRIORITY, policy: 'accept' },
-        rules: [{ matches: [{ kind: 'vmap', field: 'iifname', map: ANTISPOOF_MAP }] }],
-      }),
-      ...chains,
+    sets: [
+      set(ANTISPOOF_IFACES, 'ifname', ifaces),
+      set(ANTISPOOF_MACS, 'ifname . ether_addr', macs),
+      set(ANTISPOOF_SOURCES_4, 'ifname . ether_addr . ipv4_addr', v4),
+      set(ANTISPOOF_SOURCES_6, 'ifname . ether_addr . ipv6_addr', v6),
+      { ...set(ANTISPOOF_DROPS, 'ifname', []), dynamicCounters: true },
     ],
+    maps: [],
+    chains: [{ name: ANTISPOOF_BASE, base: { hook: 'prerouting', priority: ANTISPOOF_PRIORITY, policy: 'drop' }, rules: antispoofRules() }],
     interfaces,
   };
 }
 
-export interface SpoofCounter {
-  chain: string;
-  comment: string;
-  packets: number;
-  bytes: number;
-}
-
-/** Drops per endpoint name, from the table's rule counters (only endpoints that dropped anything). */
-export function spoofDrops(counters: readonly SpoofCounter[]): Map<string, { packets: number; bytes: number }> {
+/** Drops per endpoint name, from the drop set's counters per interface (only endpoints that dropped anything). */
+export function spoofDrops(perInterface: ReadonlyMap<string, { packets: number; bytes: number }>, endpointOf: ReadonlyMap<string, string>): Map<string, { packets: number; bytes: number }> {
   const out = new Map<string, { packets: number; bytes: number }>();
-  for (const c of counters) {
-    if (!c.comment.startsWith(ANTISPOOF_COMMENT_PREFIX) || (c.packets === 0 && c.bytes === 0)) continue;
-    const name = c.comment.slice(ANTISPOOF_COMMENT_PREFIX.length);
-    const entry = out.get(name) ?? { packets: 0, bytes: 0 };
-    entry.packets += c.packets;
-    entry.bytes += c.bytes;
-    out.set(name, entry);
+  for (const [iface, c] of perInterface) {
+    const name = endpointOf.get(iface);
+    // An interface no endpoint has any more (its element outlives it) is nobody's.
+    if (name === undefined || (c.packets === 0 && c.bytes === 0)) continue;
+    out.set(name, { packets: c.packets, bytes: c.bytes });
   }
   return out;
 }

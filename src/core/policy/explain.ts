@@ -177,12 +177,12 @@ export class ProgramWalker {
       }
       case 'vmap':
         return false;
-      case 'saddrIn': {
-        const inside = family === match.family && match.addresses.some((a) => (a.includes('/') ? inCidr(a, packet.src) : canonical(a) === canonical(packet.src)));
-        return match.negate ? family === match.family && !inside : inside;
+      case 'saddrIs': {
+        if (family !== match.family) return false;
+        return match.address.includes('/') ? inCidr(match.address, packet.src) : canonical(match.address) === canonical(packet.src);
       }
-      case 'etherSaddr':
-        // A walked packet has no MAC: it is taken to carry its endpoint's own.
+      case 'lookup':
+        // Antispoofing's lookups: a walked packet is taken to come from its endpoint, as itself.
         return match.negate !== true;
     }
   }
