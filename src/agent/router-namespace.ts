@@ -5,6 +5,7 @@
  * its view) and the veth deletions still under way. When the namespace is made or deleted again,
  * `renew()` voids every record at once: no caller forwards invalidations from one part to another.
  */
+import type { AntispoofEntry } from '../core/dataplane/antispoof';
 import type { ActualNamespace } from '../core/dataplane/diff';
 import type { CompiledTenant } from '../core/policy/compile';
 import type { NftProgram } from '../core/policy/program';
@@ -29,6 +30,12 @@ export interface PolicyCache {
   endpoints: Map<string, { key: string; iface?: string }>;
 }
 
+/** The antispoofing producer's entries per endpoint (with what they were made from) and its last fragment. */
+export interface AntispoofCache {
+  entries: Map<string, { signature: string; entry: AntispoofEntry }>;
+  program?: NftProgram;
+}
+
 /** How long an attach's protection lasts at most (its endpoint never showed up in the view). */
 const PROTECTION_MAX_MS = 120000;
 
@@ -37,6 +44,8 @@ export class RouterNamespace {
   readonly table: NftTable;
   /** The policy producer's state (src/agent/policy/enforcer.ts). */
   policy?: PolicyCache;
+  /** The antispoofing producer's state (src/agent/antispoof.ts): each endpoint's entry and the last fragment. */
+  antispoof?: AntispoofCache;
   private readonly attaching = new Map<string, { revision?: number; since: number }>();
   private readonly dying = new Map<string, Promise<void>>();
 

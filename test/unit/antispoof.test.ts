@@ -7,7 +7,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ANTISPOOF_BASE, antispoofProgram, hostSpoofDrops, spoofDrops } from '../../src/core/dataplane/antispoof';
-import type { EndpointView } from '../../src/core/dataplane/host-view';
+import type { EndpointView, HostView, TenantView } from '../../src/core/dataplane/host-view';
+import { antispoofProducer } from '../../src/agent/antispoof';
+import { RouterNamespace } from '../../src/agent/router-namespace';
+import { FakeNft } from '../helpers/fake-nft';
 import { diffPrograms } from '../../src/core/policy/diff';
 import type { NftProgram } from '../../src/core/policy/program';
 import { renderProgram, renderRule } from '../../src/core/policy/render';
@@ -87,4 +90,22 @@ test('drop counters per endpoint, and the host report', () => {
   );
   assert.deepEqual([...drops], [['a', { packets: 3, bytes: 200 }]], 'an interface no endpoint has any more is nobody\'s');
   assert.deepEqual(hostSpoofDrops([{ tenant: 'zed', drops }, { tenant: 'acme', drops }], 1), [{ tenant: 'acme', endpoint: 'a', packets: 3, bytes: 200 }]);
+});
+
+test('the producer keeps each endpoint\'s entry: an unchanged tenant gives the same fragment, a join only its elements', () => {
+  const ns = new RouterNamespace('tqunit-r-acme', new FakeNft());
+  const view = {} as HostView;
+  const tenant = (endpoints: EndpointView[]) => ({ endpoints }) as TenantView;
+  const first = antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })]));
+  assert.deepEqual(first, antispoofProgram({ endpoints: [endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })] }));
+  assert.equal(antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })])), first, 'nothing changed: the same object');
+  const joined = antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })]));
+  assert.deepEqual(diffPrograms(first, joined).ops, [
+    { op: 'addElements', set: 'as_ifaces', elements: ['tvc'] },
+    { op: 'addElements', set: 'as_mac', elements: ['tvc . 02:aa:00:00:00:01'] },
+    { op: 'addElements', set: 'as_src4', elements: ['tvc . 02:aa:00:00:00:01 . 10.0.0.7'] },
+  ]);
+  // The excluded (leaving) endpoint and a changed address.
+  const left = antispoofProducer.fragment(ns, view, tenant([endpoint('a', { ipv4: '10.0.0.9' }), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })]), 'b');
+  assert.deepEqual(left, antispoofProgram({ endpoints: [endpoint('a', { ipv4: '10.0.0.9' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })] }));
 });

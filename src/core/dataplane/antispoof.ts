@@ -72,38 +72,63 @@ export function antispoofRules(): NftRule[] {
   ];
 }
 
-/** The antispoof fragment of a tenant's table: every local endpoint with a host interface. */
-export function antispoofProgram(tenant: Pick<TenantView, 'endpoints'>, excluded?: string): NftProgram {
-  const ifaces: string[] = [];
-  const macs: string[] = [];
-  const v4: string[] = [];
-  const v6: string[] = [];
-  const interfaces: Record<string, string> = {};
+/** One local endpoint's elements, as the sets hold them. */
+export interface AntispoofEntry {
+  iface: string;
+  endpoint: string;
+  /** `iface . mac` */
+  mac: string;
+  /** `iface . mac . ipv4` */
+  v4?: string;
+  /** `iface . mac . ipv6` */
+  v6?: string;
+}
+
+/** What an endpoint's entry is made from: equal signatures give equal entries (the agent keeps them). */
+export function antispoofSignature(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ipv4' | 'ipv6'>, iface: string): string {
+  return `${endpoint.name}|${iface}|${endpoint.mac}|${endpoint.ipv4 ?? ''}|${endpoint.ipv6 ?? ''}`;
+}
+
+export function antispoofEntry(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ipv4' | 'ipv6'>, iface: string): AntispoofEntry {
+  const e = antispoofElements(endpoint, iface);
+  const mac = `${iface} . ${e.mac}`;
+  return { iface, endpoint: endpoint.name, mac, ...(e.v4 ? { v4: `${mac} . ${e.v4}` } : {}), ...(e.v6 ? { v6: `${mac} . ${e.v6}` } : {}) };
+}
+
+/** The local endpoints with a host interface whose entries the fragment holds. */
+export function antispoofSubjects(tenant: Pick<TenantView, 'endpoints'>, excluded?: string): Array<{ endpoint: EndpointView; iface: string }> {
+  const out: Array<{ endpoint: EndpointView; iface: string }> = [];
   for (const endpoint of tenant.endpoints) {
     const iface = endpoint.local ? endpoint.hostIfName : undefined;
-    if (!iface || endpoint.name === excluded) continue;
-    const e = antispoofElements(endpoint, iface);
-    ifaces.push(iface);
-    macs.push(`${iface} . ${e.mac}`);
-    if (e.v4) v4.push(`${iface} . ${e.mac} . ${e.v4}`);
-    if (e.v6) v6.push(`${iface} . ${e.mac} . ${e.v6}`);
-    interfaces[iface] = endpoint.name;
+    if (iface && endpoint.name !== excluded) out.push({ endpoint, iface });
   }
+  return out;
+}
+
+/** The antispoof fragment of a tenant's table from its endpoints' entries. */
+export function antispoofProgramOf(entries: readonly AntispoofEntry[]): NftProgram {
+  const interfaces: Record<string, string> = {};
+  for (const e of entries) interfaces[e.iface] = e.endpoint;
   const set = (name: string, type: NftSet['type'], elements: string[]): NftSet => ({ name, type, interval: false, elements });
   return {
     family: 'inet',
     table: TABLE_NAME,
     sets: [
-      set(ANTISPOOF_IFACES, 'ifname', ifaces),
-      set(ANTISPOOF_MACS, 'ifname . ether_addr', macs),
-      set(ANTISPOOF_SOURCES_4, 'ifname . ether_addr . ipv4_addr', v4),
-      set(ANTISPOOF_SOURCES_6, 'ifname . ether_addr . ipv6_addr', v6),
+      set(ANTISPOOF_IFACES, 'ifname', entries.map((e) => e.iface)),
+      set(ANTISPOOF_MACS, 'ifname . ether_addr', entries.map((e) => e.mac)),
+      set(ANTISPOOF_SOURCES_4, 'ifname . ether_addr . ipv4_addr', entries.flatMap((e) => (e.v4 ? [e.v4] : []))),
+      set(ANTISPOOF_SOURCES_6, 'ifname . ether_addr . ipv6_addr', entries.flatMap((e) => (e.v6 ? [e.v6] : []))),
       { ...set(ANTISPOOF_DROPS, 'ifname', []), dynamicCounters: true },
     ],
     maps: [],
     chains: [{ name: ANTISPOOF_BASE, base: { hook: 'prerouting', priority: ANTISPOOF_PRIORITY, policy: 'drop' }, rules: antispoofRules() }],
     interfaces,
   };
+}
+
+/** The antispoof fragment of a tenant's table: every local endpoint with a host interface. */
+export function antispoofProgram(tenant: Pick<TenantView, 'endpoints'>, excluded?: string): NftProgram {
+  return antispoofProgramOf(antispoofSubjects(tenant, excluded).map(({ endpoint, iface }) => antispoofEntry(endpoint, iface)));
 }
 
 /** Drops per endpoint name, from the drop set's counters per interface (only endpoints that dropped anything). */
