@@ -218,3 +218,39 @@ test('intact(): true while the kernel holds the record, false after a hand flush
   fake.deleteTable(NS);
   assert.equal(await table.intact(), false);
 });
+
+test('set elements keyed by a deleted link stay until a reconcile pass prunes them; a link made again gets exactly its new elements', async () => {
+  const fake = new FakeNft();
+  const time = clock();
+  const table = new NftTable(NS, fake, { now: time.now, spareMs: 5000, pruneMs: 5000 });
+  const sources = (elements: string[]): NftProgram => ({
+    family: 'inet',
+    table: 'tenet',
+    sets: [{ name: 'as_src4', type: 'ifname . ether_addr . ipv4_addr', interval: false, elements }],
+    maps: [],
+    chains: [],
+    interfaces: {},
+  });
+  const a = 'tva . 02:aa:00:00:00:01 . 10.0.0.1';
+  const b = 'tvb . 02:aa:00:00:00:02 . 10.0.0.2';
+  table.contribute('antispoof', sources([a, b]));
+  await table.apply({ pass: 'reconcile' });
+  table.linkGone('tvb');
+  table.contribute('antispoof', sources([a]));
+  // The detach deletes nothing (a deletion would wait for a grace period).
+  assert.equal(await table.apply({ pass: 'attach' }), undefined);
+  assert.deepEqual(fake.table(NS)?.sets[0].elements, [a, b]);
+  // The same link made again with another address: its old element goes, its new one comes.
+  const b2 = 'tvb . 02:aa:00:00:00:02 . 10.0.0.9';
+  table.contribute('antispoof', sources([a, b2]));
+  await table.apply({ pass: 'attach' });
+  assert.deepEqual(fake.table(NS)?.sets[0].elements.sort(), [a, b2].sort());
+  // Gone again; pruned by a reconcile pass once expired.
+  table.linkGone('tvb');
+  table.contribute('antispoof', sources([a]));
+  await table.apply({ pass: 'attach' });
+  assert.deepEqual(fake.table(NS)?.sets[0].elements.sort(), [a, b2].sort());
+  time.advance(6000);
+  await table.apply({ pass: 'reconcile' });
+  assert.deepEqual(fake.table(NS)?.sets[0].elements, [a]);
+});

@@ -159,7 +159,7 @@ export class NftTable {
     return this.record;
   }
 
-  /** The dispatch entries of `iface` may stay until the next prune (its link is being deleted). */
+  /** The dispatch entries and interface-keyed set elements of `iface` may stay until the next prune (its link is being deleted). */
   linkGone(iface: string): void {
     this.goneLinks.set(iface, this.now());
   }
@@ -276,6 +276,22 @@ export class NftTable {
         return Object.keys(extra).length > 0 ? { ...map, elements: { ...map.elements, ...extra } } : map;
       });
     }
+    // Likewise set elements keyed by a gone link (interface-keyed sets, antispoofing's), unless the name
+    // is in use again: deleting a set element also waits for a grace period, and nothing can arrive
+    // on a deleted link. A re-made link of the same name gets exactly its new elements.
+    let sets = desired.sets;
+    if (!deletesContainer && links.size > 0) {
+      const linkOf = (element: string): string => element.split(' . ')[0];
+      sets = desired.sets.map((set) => {
+        if (!set.type.startsWith('ifname') || set.dynamicCounters) return set;
+        const old = before!.sets.find((x) => x.name === set.name);
+        if (!old || old.elements === set.elements) return set;
+        const wanted = new Set(set.elements);
+        const inUse = new Set(set.elements.map(linkOf));
+        const extra = old.elements.filter((e) => !wanted.has(e) && links.has(linkOf(e)) && !inUse.has(linkOf(e)));
+        return extra.length > 0 ? { ...set, elements: [...set.elements, ...extra] } : set;
+      });
+    }
     const kept: NftChain[] = [];
     for (const chain of deletesContainer ? [] : before!.chains) {
       if (wanted.has(chain.name) || chain.base) continue;
@@ -286,7 +302,7 @@ export class NftTable {
     const keptNames = new Set(kept.map((c) => c.name));
     for (const name of [...marks.keys()]) if (!keptNames.has(name)) marks.delete(name);
     for (const name of keptNames) if (!marks.has(name)) marks.set(name, now);
-    if (kept.length === 0 && maps === desired.maps) return desired;
-    return { ...desired, maps, chains: [...desired.chains, ...kept] };
+    if (kept.length === 0 && maps === desired.maps && sets.every((set, i) => set === desired.sets[i])) return desired;
+    return { ...desired, sets, maps, chains: [...desired.chains, ...kept] };
   }
 }
