@@ -18,7 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as crypto from 'node:crypto';
 import { compileTenant, programForHost } from '../src/core/policy/compile';
-import { endpointJoin } from '../src/core/policy/incremental';
+import { endpointJoin, programForUpdate } from '../src/core/policy/incremental';
 import { diffPrograms } from '../src/core/policy/diff';
 import { renderOps, renderProgram } from '../src/core/policy/render';
 import type { PolicyIntent } from '../src/core/policy/intent';
@@ -98,7 +98,7 @@ async function kernel(localEndpoints: number, groups: number): Promise<Record<st
   // A host with `localEndpoints` local endpoints (all endpoints of the tenant on that one host).
   const intent = world(localEndpoints, 1, groups, groups * 5);
   const compiled = compileTenant(intent, 'big');
-  const program = programForHost(compiled, { host: 'h0' });
+  let program = programForHost(compiled, { host: 'h0' });
   const netns = `tpbench${crypto.randomBytes(3).toString('hex')}`;
   await run('ip', ['netns', 'add', netns]);
   try {
@@ -109,11 +109,11 @@ async function kernel(localEndpoints: number, groups: number): Promise<Record<st
     const joins: number[] = [];
     for (let k = 0; k < 5; k++) {
       const newcomer = endpoint(localEndpoints + k, 1, groups);
-      const delta = endpointJoin(compiled, program, newcomer, newcomer.status!.hostIfName!);
-      const ops = [
-        ...Object.entries(delta.addElements).map(([set, elements]) => ({ op: 'addElements' as const, set, elements })),
-        ...delta.mapElements.map((m) => ({ op: 'addMapElements' as const, map: m.map, elements: { [m.iface]: m.chain } })),
-      ];
+      // What the agent sends: the diff of the program before and after the join.
+      const joined = programForUpdate(program);
+      endpointJoin(compiled, joined, newcomer, newcomer.status!.hostIfName!);
+      const ops = diffPrograms(program, joined).ops;
+      program = joined;
       const t1 = performance.now();
       await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: renderOps(program, ops).join('\n') + '\n' });
       joins.push(performance.now() - t1);

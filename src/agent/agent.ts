@@ -11,20 +11,27 @@ import { buildHostView, DEFAULT_OVERLAY_MTU, HOST_VIEW_KINDS, overlayMtu, type H
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
-import type { Host, PolicyHitsReport } from '../core/model/kinds/host';
+import type { Host, PolicyHitsReport, SpoofDropReport } from '../core/model/kinds/host';
+import { ANTISPOOF_DROPS, hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
+import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
 import { parseIp } from '../core/net/ip';
+import { netnsExists } from '../kernel/ip';
 import { deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
-import { AttachService, type AgentCore } from './attach-service';
+import { AttachService, type AttachHost } from './attach-service';
 import { startAttachServer } from './attach-server';
 import { Follower } from './follower';
 import { Mutex } from './mutex';
-import { loadPolicyEnforcerFactory, type PolicyEnforcer } from './plugins';
+import { antispoofProducer } from './antispoof';
+import { kernelNftDriver } from './nft/kernel';
+import { TableMonitor } from './nft/monitor';
+import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
 import { Reconciler, type Log } from './reconciler';
 import { liveTenants, removeStaleNamespaces, tenantNamespaceReport } from './stale-namespaces';
+import { RouterNamespaces, type RouterNamespace } from './router-namespace';
 
 export interface AgentOptions {
   controller: string[];
@@ -51,7 +58,7 @@ export function validateAgentOptions(options: AgentOptions): void {
   if (options.controller.length === 0) throw new Error('--controller is required');
 }
 
-export class Agent implements AgentCore {
+export class Agent implements AttachHost {
   readonly hostName: string;
   readonly netnsPrefix: string;
   readonly underlayIP: string;
@@ -60,8 +67,12 @@ export class Agent implements AgentCore {
   readonly reconciler: Reconciler;
   readonly mutex = new Mutex();
   readonly log: Log;
-  enforcer?: PolicyEnforcer;
-  private readonly protectedVeths = new Map<string, { netns: string; revision?: number; since: number }>();
+  /** Everything the agent knows about each tenant router namespace. */
+  readonly namespaces: RouterNamespaces;
+  /** Programs every namespace's nft table (policy and the other producers). */
+  readonly enforcer: PolicyEnforcer;
+  /** Watches the tables for changes made behind the agent's back (fail closed, repaired at once). */
+  private readonly monitor: TableMonitor;
   /** Attaches between protect() and unprotect(). */
   private attachesInFlight = 0;
   private readonly statusWritten = new Map<string, string>();
@@ -88,7 +99,11 @@ export class Agent implements AgentCore {
     this.underlayIP = options.underlayIP;
     this.log = options.log;
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
-    this.reconciler = new Reconciler(options.netnsPrefix, options.log);
+    this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
+    this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
+    // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
+    this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
+    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces, producers: [antispoofProducer] });
     this.follower = new Follower({
       client: this.client,
       kinds: HOST_VIEW_KINDS,
@@ -128,8 +143,13 @@ export class Agent implements AgentCore {
     return this.cachedView.view;
   }
 
-  protect(veth: string, netns: string): void {
-    this.protectedVeths.set(veth, { netns, since: Date.now() });
+  namespace(netns: string): RouterNamespace {
+    return this.namespaces.get(netns);
+  }
+
+  /** An attach into `ns` begins: its veth is protected from reconcile passes until unprotected. */
+  attachStarted(ns: RouterNamespace, veth: string): void {
+    ns.protect(veth);
     this.attachesInFlight++;
   }
 
@@ -137,26 +157,19 @@ export class Agent implements AgentCore {
    * Ends the protection once the watch has caught up with `revision` (the endpoint's creation): before
    * that a re-list started earlier could still show a view without it. Undefined: the attach failed.
    */
-  unprotect(veth: string, revision?: number): void {
+  attachEnded(ns: RouterNamespace, veth: string, revision?: number): void {
     this.attachesInFlight--;
-    const entry = this.protectedVeths.get(veth);
-    if (!entry) return;
-    if (revision === undefined) this.protectedVeths.delete(veth);
-    else entry.revision = revision;
+    ns.unprotect(veth, revision);
     this.scheduleReconcile();
   }
 
   private currentProtection(): { veths: Set<string>; namespaces: Set<string> } {
     const veths = new Set<string>();
     const namespaces = new Set<string>();
-    for (const [veth, entry] of this.protectedVeths) {
-      const settled = entry.revision !== undefined && this.follower.revision >= entry.revision;
-      if (settled || Date.now() - entry.since > 120000) {
-        this.protectedVeths.delete(veth);
-        continue;
-      }
-      veths.add(veth);
-      namespaces.add(entry.netns);
+    for (const ns of this.namespaces.values()) {
+      const protectedVeths = ns.protectedVeths(this.follower.revision);
+      for (const veth of protectedVeths) veths.add(veth);
+      if (protectedVeths.length > 0) namespaces.add(ns.name);
     }
     return { veths, namespaces };
   }
@@ -170,10 +183,7 @@ export class Agent implements AgentCore {
     void this.mutex
       .run(() => removeStaleNamespaces(tenants, { netnsPrefix: this.netnsPrefix, hostName: this.hostName, log: this.log }))
       .then((removed) => {
-        for (const netns of removed) {
-          this.reconciler.invalidate(netns);
-          this.enforcer?.forget?.(netns);
-        }
+        for (const netns of removed) this.namespaces.find(netns)?.renew();
       })
       .catch((error: Error) => this.log('error', 'removing stale tenant namespaces failed', { error: error.message }));
   }
@@ -202,10 +212,8 @@ export class Agent implements AgentCore {
 
   async start(): Promise<void> {
     await this.findOverlayMtu();
-    const factory = loadPolicyEnforcerFactory();
-    if (factory) this.enforcer = factory({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log });
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
-    this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix, policy: !!this.enforcer });
+    this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix });
     void this.register();
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
@@ -221,11 +229,12 @@ export class Agent implements AgentCore {
   async stop(): Promise<void> {
     this.stopped = true;
     this.follower.stop();
+    this.monitor.stop();
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
+    // Kernel state stays: a restarting agent must not interrupt established flows.
     await this.service.settled();
-    await this.enforcer?.close?.();
   }
 
   private hostObject(): Host {
@@ -257,22 +266,29 @@ export class Agent implements AgentCore {
     }
   }
 
-  private lastHits?: { policyHits: PolicyHitsReport[]; truncated: boolean };
+  private lastHits?: { policyHits: PolicyHitsReport[]; truncated: boolean; spoofDrops: SpoofDropReport[] };
 
-  /** The rule counters of every tenant namespace on this host; the last ones again while the view is not synced. */
-  private async policyHits(): Promise<{ policyHits?: PolicyHitsReport[]; policyHitsTruncated?: boolean }> {
-    const enforcer = this.enforcer;
-    if (enforcer?.ruleHits && this.follower.synced) {
+  /**
+   * The rule counters of every tenant namespace on this host (one read per namespace): policy rule
+   * hits and antispoof drops per endpoint; the last ones again while the view is not synced.
+   */
+  private async policyHits(): Promise<{ policyHits?: PolicyHitsReport[]; policyHitsTruncated?: boolean; spoofDrops?: SpoofDropReport[] }> {
+    if (this.follower.synced) {
       const perTenant: { tenant: string; hits: Map<string, Counters> }[] = [];
+      const drops: { tenant: string; drops: Map<string, Counters> }[] = [];
       for (const tenant of this.view().tenants) {
         // A namespace without a table yet (or gone meanwhile) has nothing to count.
-        const hits = await enforcer.ruleHits(tenant.routerNamespace).catch(() => undefined);
-        if (hits) perTenant.push({ tenant: tenant.name, hits });
+        const counters = await this.enforcer.counters(tenant.routerNamespace).catch(() => undefined);
+        if (!counters) continue;
+        perTenant.push({ tenant: tenant.name, hits: ruleHits(counters) });
+        const perInterface = await this.enforcer.setCounters(tenant.routerNamespace, ANTISPOOF_DROPS).catch(() => undefined);
+        const endpointOf = new Map(tenant.endpoints.filter((e) => e.local && e.hostIfName).map((e) => [e.hostIfName!, e.name]));
+        if (perInterface) drops.push({ tenant: tenant.name, drops: spoofDrops(perInterface, endpointOf) });
       }
-      this.lastHits = hostPolicyHits(perTenant);
+      this.lastHits = { ...hostPolicyHits(perTenant), spoofDrops: hostSpoofDrops(drops) };
     }
     if (!this.lastHits) return {};
-    return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}) };
+    return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}), spoofDrops: this.lastHits.spoofDrops };
   }
 
   /** Writes the Host status with the current rule counters; public so a test or an embedding program can report at once. */
@@ -326,11 +342,10 @@ export class Agent implements AgentCore {
         this.fullDue = false;
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         marks.kernel = ms();
-        if (this.enforcer) {
-          for (const netns of report.renewed) this.enforcer.forget?.(netns);
-          await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
-          marks.policy = ms();
-        }
+        await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
+        marks.policy = ms();
+        this.namespaces.prune();
+        this.watchTables();
         return { view, report, protectedVeths, full };
       });
       this.scheduleLingerPass(view);
@@ -352,6 +367,34 @@ export class Agent implements AgentCore {
   }
 
   private lingerTimer?: NodeJS.Timeout;
+
+  /** A watcher for every namespace whose table this agent programmed and that still exists. */
+  private watchTables(): void {
+    if (this.stopped) return;
+    const programmed = [...this.namespaces.values()].filter((ns) => ns.table.programmed() !== undefined && netnsExists(ns.name)).map((ns) => ns.name);
+    try {
+      this.monitor.watchOnly(programmed);
+    } catch (error) {
+      this.log('warn', 'could not watch the nft tables', { error: (error as Error).message });
+    }
+  }
+
+  /**
+   * A watcher saw a rule, chain or the table go: if the table no longer matches the record (a hand
+   * flush or delete), read it back and write it again at once, under the lock. Until then a flushed
+   * table's base chains drop everything (their policy; src/core/policy/fail-closed.ts).
+   */
+  private async checkTable(netns: string): Promise<void> {
+    const ns = this.namespaces.find(netns);
+    if (!ns || this.stopped || (await ns.table.intact())) return;
+    await this.mutex.run(async () => {
+      if (this.stopped || (await ns.table.intact())) return;
+      const tenant = this.view().tenants.find((t) => t.routerNamespace === netns);
+      if (!tenant) return;
+      this.log('warn', 'nft table changed behind the agent; repairing it', { netns });
+      await this.enforcer.repair(this.view(), tenant.name).catch((error: Error) => this.log('error', 'repairing the nft table failed', { netns, error: error.message }));
+    });
+  }
 
   /** A lingering tenant namespace is deleted by a pass: make sure one runs when its time is up. */
   private scheduleLingerPass(view: HostView): void {

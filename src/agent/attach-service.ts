@@ -21,24 +21,33 @@ import { ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kern
 import type { Follower } from './follower';
 import type { Mutex } from './mutex';
 import { pinTargetNamespace } from './netns-guard';
-import type { PolicyEnforcer } from './plugins';
-import type { Log, Reconciler } from './reconciler';
+import type { PolicyEnforcer } from './policy/enforcer';
+import { Reconciler, type Log } from './reconciler';
+import type { RouterNamespace, RouterNamespaces } from './router-namespace';
 import { InvalidRequest, validateAttachRequest, validateDetachRequest } from './validate-attach';
 
-export interface AgentCore {
+/**
+ * What the attach path needs of its agent. Everything about one router namespace (its routing record,
+ * its table, protection of the veths being attached, deletions under way) is that namespace's
+ * RouterNamespace object.
+ */
+export interface AttachHost {
   hostName: string;
   netnsPrefix: string;
-  underlayIP: string;
   client: TenetClient;
   follower: Follower;
+  /** Plans and makes a tenant's namespace when the attach finds none. */
   reconciler: Reconciler;
+  /** Programs the namespace's table (every producer) on attach and detach. */
+  enforcer: PolicyEnforcer;
   mutex: Mutex;
-  enforcer?: PolicyEnforcer;
   log: Log;
   view(): HostView;
-  /** Keeps the reconciler from deleting a veth/namespace while its endpoint is not in the view yet. */
-  protect(veth: string, netns: string): void;
-  unprotect(veth: string, revision?: number): void;
+  namespaces: RouterNamespaces;
+  namespace(netns: string): RouterNamespace;
+  /** Keeps reconcile passes from deleting the veth/namespace while its endpoint is not in the view yet. */
+  attachStarted(ns: RouterNamespace, veth: string): void;
+  attachEnded(ns: RouterNamespace, veth: string, revision?: number): void;
   scheduleReconcile(): void;
   /** Marks an endpoint's status as written (so the reconciler does not rewrite it). */
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
@@ -62,7 +71,7 @@ function fromController(error: unknown, what: string): never {
 }
 
 export class AttachService implements AttachApi {
-  constructor(private readonly core: AgentCore) {}
+  constructor(private readonly core: AttachHost) {}
 
   async attach(input: AttachRequest): Promise<AttachResult> {
     const request = this.validate(() => validateAttachRequest(input));
@@ -82,7 +91,8 @@ export class AttachService implements AttachApi {
     const name = endpointNameFor(request.containerId, request.ifName);
     const veth = hostVethName(request.tenant, name);
     const routerNs = tenantNamespaceName(core.netnsPrefix, request.tenant);
-    core.protect(veth, routerNs);
+    const ns = core.namespace(routerNs);
+    core.attachStarted(ns, veth);
     let created = false;
     let revision: number | undefined;
     const marks: Record<string, number> = {};
@@ -93,7 +103,7 @@ export class AttachService implements AttachApi {
     /** The MTU the veth was made with ahead of the addresses, if it was. */
     let earlyMtu: number | undefined;
     // The veth needs no address: it is made while the controller allocates them, which takes about as long.
-    const early = this.linkEarly(request, veth, routerNs).then((mtu) => {
+    const early = this.linkEarly(request, veth, ns).then((mtu) => {
       madeLinks = mtu !== undefined;
       earlyMtu = mtu;
       mark('early');
@@ -115,7 +125,6 @@ export class AttachService implements AttachApi {
         if (!ep.ipv4 && !ep.ipv6) fail(500, 'Internal', `the controller assigned no address to endpoint ${request.tenant}/${name}`);
         if (!netnsExists(tenant.routerNamespace) || (tenant.vxlanDevice && !endpoint.vxlanKnown)) {
           const report = await core.reconciler.reconcileTenant(view, tenant, { protectedVeths: new Set([veth]), protectedNamespaces: new Set() });
-          for (const netns of report.renewed) core.enforcer?.forget?.(netns);
           if (report.failures.length && !netnsExists(tenant.routerNamespace)) fail(500, 'Internal', report.failures.join('; '));
         }
         if (!endpoint.created && !madeLinks && (await this.vethExists(routerNs, veth))) {
@@ -125,13 +134,13 @@ export class AttachService implements AttachApi {
         const burstProblems = burstProblemsForMtu(request.bandwidth, network.mtu);
         if (burstProblems.length > 0) fail(400, 'InvalidRequest', burstProblems.join('; '));
         // The same container interface detached a moment ago: its old veth must be gone first.
-        await this.dying.get(veth);
+        await ns.deletion(veth);
         mark('namespace');
         const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth);
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         mark('policyStart');
-        const policy = settle(core.enforcer?.endpointAdded?.(view, ep).then(() => mark('policy')));
+        const policy = settle(core.enforcer.endpointAdded(view, ep).then(() => mark('policy')));
         // Both ends of the veth in one request to the ip helper: the router namespace's lines, then the container's.
         const links = (): Promise<void> =>
           sharedIpWorker().runSteps([
@@ -148,7 +157,7 @@ export class AttachService implements AttachApi {
           await links().catch(async (error: unknown) => {
             // A container's interface detached a moment ago may still be on its way out of the same
             // namespace (veths are deleted in the background): wait for those deletions, then try again.
-            if (!interfaceTaken(error) || this.dying.size === 0) throw error;
+            if (!interfaceTaken(error) || !core.namespaces.anyDying()) throw error;
             await this.settled();
             await links();
           });
@@ -161,7 +170,7 @@ export class AttachService implements AttachApi {
           throw error;
         }
         mark('links');
-        core.reconciler.noteAttached(view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
+        Reconciler.noteAttached(ns.routing, view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
         const shaping = async (): Promise<void> => {
           if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
           if (plan.shapingContainerLines.length > 0) await ipBatchAt(request.netns, plan.shapingContainerLines, 'tc');
@@ -177,12 +186,12 @@ export class AttachService implements AttachApi {
     } catch (error) {
       revision = undefined;
       await early;
-      await this.rollback(request.tenant, name, madeLinks ? veth : undefined, routerNs, created);
+      await this.rollback(request.tenant, name, madeLinks ? veth : undefined, ns, created);
       if (error instanceof AttachApiError) throw error;
       if (error instanceof KernelError) fail(500, 'Internal', `plumbing failed: ${error.message}`);
       fromController(error, 'attach');
     } finally {
-      core.unprotect(veth, revision);
+      core.attachEnded(ns, veth, revision);
     }
   }
 
@@ -214,28 +223,30 @@ export class AttachService implements AttachApi {
     let unreachable: Error | undefined;
     for (const { tenant, name } of candidates.values()) {
       const veth = hostVethName(tenant, name);
-      const ns = tenantNamespaceName(core.netnsPrefix, tenant);
+      const nsName = tenantNamespaceName(core.netnsPrefix, tenant);
       await core.mutex.run(async () => {
         mark('locked');
-        await this.dying.get(veth);
-        const linkGone = listNetns().includes(ns) && core.reconciler.knowsVeth(ns, veth) === true;
-        const policy = core.enforcer?.endpointRemoved?.(core.view(), { tenant, name, hostIfName: veth, linkGone })
+        const ns = core.namespace(nsName);
+        await ns.deletion(veth);
+        const linkGone = listNetns().includes(nsName) && Reconciler.knowsVeth(ns.routing, veth) === true;
+        const policy = core.enforcer
+          .endpointRemoved(core.view(), { tenant, name, hostIfName: veth, linkGone })
           .then(() => mark('policy'))
           .catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
         if (linkGone) {
           // The kernel's unregister of a veth waits for RCU grace periods (20-40 ms, most of a detach):
           // it finishes in the background. The veth is out of the record and the policy maps now, and an
           // attach of the same interface (or a detach that searches the kernel) waits for it.
-          core.reconciler.noteDetached(ns, veth);
+          Reconciler.noteDetached(ns.routing, veth);
           this.deleteInBackground(ns, veth);
           detached = true;
           await policy;
           return;
         }
         // No record of it: deleting is the existence test (one process less than asking first).
-        const [deleted] = await Promise.all([this.deleteVeth(ns, veth).then((gone) => (mark('deleted'), gone)), policy]);
+        const [deleted] = await Promise.all([this.deleteVeth(nsName, veth).then((gone) => (mark('deleted'), gone)), policy]);
         if (deleted) {
-          core.reconciler.noteDetached(ns, veth);
+          Reconciler.noteDetached(ns.routing, veth);
           detached = true;
         }
       });
@@ -351,13 +362,13 @@ export class AttachService implements AttachApi {
   }
 
   /** Undoes a failed attach: the veth if this attach made it, the Endpoint if it created it. */
-  private async rollback(tenant: string, name: string, veth: string | undefined, ns: string, created: boolean): Promise<void> {
+  private async rollback(tenant: string, name: string, veth: string | undefined, ns: RouterNamespace, created: boolean): Promise<void> {
     const { core } = this;
     try {
       if (veth) {
         await core.mutex.run(async () => {
-          await this.deleteVeth(ns, veth);
-          core.reconciler.invalidate(ns);
+          await this.deleteVeth(ns.name, veth);
+          ns.forgetRouting();
         });
       }
     } catch (error) {
@@ -381,14 +392,15 @@ export class AttachService implements AttachApi {
    * protected the name would delete it. Anything in the way (the name taken, a deletion of the same
    * interface still under way) is left to the main path, which reports or waits for it as before.
    */
-  private async linkEarly(request: AttachRequest, veth: string, routerNs: string): Promise<number | undefined> {
+  private async linkEarly(request: AttachRequest, veth: string, ns: RouterNamespace): Promise<number | undefined> {
     const { core } = this;
-    if (this.dying.has(veth) || !netnsExists(routerNs)) return undefined;
+    const routerNs = ns.name;
+    if (ns.deletion(veth) || !netnsExists(routerNs)) return undefined;
     const view = core.view();
     const mtu = view.tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network)?.mtu ?? view.overlayMtu;
     const lines = vethLines(veth, request.ifName, request.netns, mtu);
     return core.mutex.run(async () => {
-      if (this.dying.has(veth)) return undefined;
+      if (ns.deletion(veth)) return undefined;
       try {
         await sharedIpWorker().runSteps([{ nsPath: `/run/netns/${routerNs}`, lines }]);
         return mtu;
@@ -401,27 +413,23 @@ export class AttachService implements AttachApi {
     });
   }
 
-  /** Host veth → its deletion still under way (see detach). */
-  private readonly dying = new Map<string, Promise<void>>();
-
-  private deleteInBackground(ns: string, veth: string): void {
+  private deleteInBackground(ns: RouterNamespace, veth: string): void {
     const { core } = this;
     // Not protected from the reconciler: a full pass that sees it before it is gone deletes it too,
     // which is the same outcome (the loser gets "no such device").
-    const deletion = this.deleteVeth(ns, veth)
+    const deletion = this.deleteVeth(ns.name, veth)
       .then(() => undefined)
       .catch((error: Error) => {
         // The record says it is gone: make the next pass read the namespace back and remove it.
-        core.reconciler.invalidate(ns);
+        ns.forgetRouting();
         core.log('warn', 'deleting a detached veth failed', { veth, error: error.message });
-      })
-      .finally(() => this.dying.delete(veth));
-    this.dying.set(veth, deletion);
+      });
+    ns.deleting(veth, deletion);
   }
 
   /** Resolves when every background veth deletion has finished (detach searches, agent stop). */
   async settled(): Promise<void> {
-    await Promise.all([...this.dying.values()]);
+    await this.core.namespaces.settled();
   }
 
   /** Deletes a host veth; false when it (or its namespace) does not exist. */

@@ -12,6 +12,7 @@ import { parseNamespace } from '../core/dataplane/parse';
 import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsSysctl, type BatchResult } from '../kernel/ip';
 import { readHostVxlans, readNamespace } from '../kernel/read';
 import { KernelError } from '../kernel/exec';
+import type { RouterNamespaces, RoutingRecord } from './router-namespace';
 
 import type { Log } from '../core/log';
 export type { Log };
@@ -30,7 +31,7 @@ export interface ReconcileReport {
   plumbed: Set<string>;
   changed: boolean;
   failures: string[];
-  /** Namespaces this pass created or deleted (what a policy record said about them is void). */
+  /** Namespaces this pass created or deleted (renewed: every record of them is void). */
   renewed: string[];
 }
 
@@ -39,18 +40,20 @@ export interface ReconcileOptions {
   protectedNamespaces: ReadonlySet<string>;
 }
 
+/**
+ * A planner over the pure core: what it knows about each namespace (what it applied, what the kernel
+ * holds, when the namespace was last wanted) is the RouterNamespace's routing record.
+ */
 export class Reconciler {
-  /** Namespace → JSON of the desired state last applied without failures. */
-  private readonly applied = new Map<string, string>();
-  /** Namespace → the kernel state as last read or as last made: incremental passes diff against it, reading nothing. */
-  private readonly known = new Map<string, ActualNamespace>();
-  /** Namespace → when a pass last wanted it (for the linger before deletion). */
-  private readonly lastWanted = new Map<string, number>();
-
   constructor(
     private readonly netnsPrefix: string,
     private readonly log: Log,
+    private readonly namespaces: RouterNamespaces,
   ) {}
+
+  private record(name: string): RoutingRecord {
+    return this.namespaces.get(name).routing;
+  }
 
   ownedNamespaces(): string[] {
     return listNetns().filter((name) => tenantOfNamespace(this.netnsPrefix, name) !== undefined);
@@ -83,18 +86,18 @@ export class Reconciler {
     const owned = this.ownedNamespaces();
     const actual = new Map<string, ActualNamespace | undefined>();
     const signatures = new Map(desired.namespaces.map((d) => [d.name, JSON.stringify(d)]));
-    const todo = desired.namespaces.filter((d) => options.full || !owned.includes(d.name) || this.applied.get(d.name) !== signatures.get(d.name));
+    const todo = desired.namespaces.filter((d) => options.full || !owned.includes(d.name) || this.namespaces.find(d.name)?.routing.applied !== signatures.get(d.name));
     await Promise.all(
       todo.map(async (d) => {
-        const record = options.full ? undefined : this.known.get(d.name);
+        const record = options.full ? undefined : this.namespaces.find(d.name)?.routing.known;
         actual.set(d.name, !owned.includes(d.name) ? undefined : (record ?? (await this.readActual(d.name))));
       }),
     );
     let plan = diffHost(todo, actual, owned, options);
     if (plan.namespaces.some((p) => p.hostLines.length > 0)) plan = diffHost(todo, actual, owned, { ...options, hostVxlans: await readHostVxlans() });
     const now = Date.now();
-    for (const name of signatures.keys()) this.lastWanted.set(name, now);
-    const lingering = (name: string): boolean => now - (this.lastWanted.get(name) ?? -Infinity) < NAMESPACE_LINGER_MS;
+    for (const name of signatures.keys()) this.record(name).lastWanted = now;
+    const lingering = (name: string): boolean => now - (this.namespaces.find(name)?.routing.lastWanted ?? -Infinity) < NAMESPACE_LINGER_MS;
     plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name) && !lingering(name));
     const keep = (name: string): boolean => signatures.has(name) || (lingering(name) && owned.includes(name));
     const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
@@ -102,22 +105,24 @@ export class Reconciler {
       const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
       const clean = report.failures.length === failuresBefore;
-      if (clean && nsPlan.missingVeths.length === 0) this.applied.set(nsPlan.name, signatures.get(nsPlan.name)!);
-      else this.applied.delete(nsPlan.name);
+      const record = this.record(nsPlan.name);
+      record.applied = clean && nsPlan.missingVeths.length === 0 ? signatures.get(nsPlan.name)! : undefined;
       const desiredNs = todo.find((d) => d.name === nsPlan.name)!;
-      if (clean) this.known.set(nsPlan.name, stateAfterPlan(desiredNs, actual.get(nsPlan.name), nsPlan, options.protectedVeths));
-      else this.known.delete(nsPlan.name);
+      record.known = clean ? stateAfterPlan(desiredNs, actual.get(nsPlan.name), nsPlan, options.protectedVeths) : undefined;
     }
-    for (const name of [...this.known.keys()]) if (!keep(name)) this.known.delete(name);
-    for (const name of [...this.applied.keys()]) if (!keep(name)) this.applied.delete(name);
-    for (const name of [...this.lastWanted.keys()]) if (!keep(name)) this.lastWanted.delete(name);
+    for (const ns of this.namespaces.values()) {
+      if (keep(ns.name)) continue;
+      ns.forgetRouting();
+      ns.routing.lastWanted = undefined;
+    }
     const skipped = new Set(desired.namespaces.filter((d) => !todo.includes(d)).map((d) => d.name));
     // A skipped namespace was applied cleanly with every veth present.
     for (const tenant of view.tenants) if (skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, undefined, report);
     for (const name of plan.deleteNamespaces) {
       this.log('info', 'deleting tenant namespace no longer needed', { netns: name });
       await delNetns(name);
-      this.lastWanted.delete(name);
+      this.namespaces.find(name)?.renew();
+      this.record(name).lastWanted = undefined;
       report.renewed.push(name);
       report.changed = true;
     }
@@ -131,51 +136,45 @@ export class Reconciler {
   lingerRemainingMs(view: HostView): number | undefined {
     const wanted = new Set(view.tenants.map((t) => t.routerNamespace));
     let next: number | undefined;
-    for (const [name, at] of this.lastWanted) {
-      if (wanted.has(name)) continue;
+    for (const ns of this.namespaces.values()) {
+      const { name } = ns;
+      const at = ns.routing.lastWanted;
+      if (at === undefined || wanted.has(name)) continue;
       const left = Math.max(0, at + NAMESPACE_LINGER_MS - Date.now());
       next = next === undefined ? left : Math.min(next, left);
     }
     return next;
   }
 
-  /** Forget everything about a namespace, so the next pass reads it back. */
-  invalidate(netns: string): void {
-    this.applied.delete(netns);
-    this.known.delete(netns);
-  }
-
   /** The attach path plumbed `veth`: update the record instead of reading the kernel again. */
-  noteAttached(view: HostView, tenant: TenantView, veth: string, loAddresses: readonly string[]): void {
-    this.applied.delete(tenant.routerNamespace);
-    const known = this.known.get(tenant.routerNamespace);
-    if (known) this.known.set(tenant.routerNamespace, recordAttached(known, desiredNamespace(view, tenant), veth, loAddresses));
+  static noteAttached(record: RoutingRecord, view: HostView, tenant: TenantView, veth: string, loAddresses: readonly string[]): void {
+    record.applied = undefined;
+    if (record.known) record.known = recordAttached(record.known, desiredNamespace(view, tenant), veth, loAddresses);
   }
 
-  /** Whether the record of `netns` holds `veth`; undefined when there is no record. */
-  knowsVeth(netns: string, veth: string): boolean | undefined {
-    return this.known.get(netns)?.veths.some((v) => v.name === veth);
+  /** Whether the record holds `veth`; undefined when there is no record. */
+  static knowsVeth(record: RoutingRecord, veth: string): boolean | undefined {
+    return record.known?.veths.some((v) => v.name === veth);
   }
 
-  noteDetached(netns: string, veth: string): void {
-    this.applied.delete(netns);
-    const known = this.known.get(netns);
-    if (known) this.known.set(netns, recordDetached(known, veth));
+  static noteDetached(record: RoutingRecord, veth: string): void {
+    record.applied = undefined;
+    if (record.known) record.known = recordDetached(record.known, veth);
   }
 
   /** Reconciles one tenant's namespace only (the attach path, when the namespace must be created first). */
   async reconcileTenant(view: HostView, tenant: TenantView, options: ReconcileOptions): Promise<ReconcileReport> {
     const desired = desiredNamespace(view, tenant);
     // The record of what this agent made is as good as a read-back (a lingering namespace keeps one).
-    const record = listNetns().includes(desired.name) ? this.known.get(desired.name) : undefined;
+    const record = listNetns().includes(desired.name) ? this.namespaces.find(desired.name)?.routing.known : undefined;
     const actual = record ?? (await this.readActual(desired.name));
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
     const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
     await this.applyNamespacePlan(plan, report);
-    this.lastWanted.set(plan.name, Date.now());
-    this.applied.delete(plan.name);
-    if (report.failures.length === 0) this.known.set(plan.name, stateAfterPlan(desired, actual, plan, options.protectedVeths));
-    else this.known.delete(plan.name);
+    const routing = this.record(plan.name);
+    routing.lastWanted = Date.now();
+    routing.applied = undefined;
+    routing.known = report.failures.length === 0 ? stateAfterPlan(desired, actual, plan, options.protectedVeths) : undefined;
     return report;
   }
 
@@ -191,6 +190,8 @@ export class Reconciler {
       if (plan.create) {
         this.log('info', 'creating tenant namespace', { netns: plan.name, tenant: plan.tenant });
         report.renewed.push(plan.name);
+        // Whatever was recorded about an earlier namespace of this name is void.
+        this.namespaces.get(plan.name).renew();
         await addNetns(plan.name);
         report.changed = true;
       } else if (Object.keys(plan.sysctls).length > 0) {

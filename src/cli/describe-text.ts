@@ -14,9 +14,14 @@ export interface Related {
   endpoints: TenetObject[];
 }
 
+/** What the endpoint's host reports about it (Host status); undefined when it could not be read (roles without Host access). */
+export interface EndpointHostFigures {
+  spoofDrops?: { packets: number; bytes: number };
+}
+
 type Any = Record<string, unknown>;
 
-export function describeObject(object: TenetObject, related?: Related): string {
+export function describeObject(object: TenetObject, related?: Related, figures?: EndpointHostFigures): string {
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(14)}${cell(value)}`);
   field('Kind', object.kind);
@@ -35,7 +40,7 @@ export function describeObject(object: TenetObject, related?: Related): string {
   lines.push(...indent(toYaml(orderBySchema(object.spec ?? {}, specSchema as never))));
 
   const status = (object.status ?? {}) as Any;
-  const statusLines = statusSummary(object, status, related);
+  const statusLines = statusSummary(object, status, related, figures);
   lines.push('Status:');
   if (statusLines.length === 0 && Object.keys(status).length === 0) lines.push('  <none>');
   lines.push(...statusLines.map((l) => `  ${l}`));
@@ -59,13 +64,18 @@ export function describeObject(object: TenetObject, related?: Related): string {
 /** Status keys that statusSummary prints in its own words. */
 const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni', 'ruleHits']);
 
-function statusSummary(object: TenetObject, status: Any, related: Related | undefined): string[] {
+function statusSummary(object: TenetObject, status: Any, related: Related | undefined, figures?: EndpointHostFigures): string[] {
   const lines: string[] = [];
   if (object.kind === 'Endpoint') {
     lines.push(`Phase:      ${String(status.phase ?? 'unknown')}${status.reason ? ` (${cell(String(status.reason))})` : ''}`);
     lines.push(`IPv4:       ${String(status.ipv4 ?? '<none>')}`);
     lines.push(`IPv6:       ${String(status.ipv6 ?? '<none>')}`);
     lines.push(`MAC:        ${String(status.mac ?? '<none>')}`);
+    if (figures) {
+      // The host reports only endpoints that dropped something: absent means none.
+      const drops = figures.spoofDrops ?? { packets: 0, bytes: 0 };
+      lines.push(`Spoofed:    ${drops.packets} packets (${drops.bytes} bytes) dropped: forged source address or MAC`);
+    }
   } else if (object.kind === 'Network') {
     // The controller may report usage in status; otherwise the network's endpoints hold its addresses.
     const capacity = networkCapacity(object);

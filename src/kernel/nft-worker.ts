@@ -107,42 +107,10 @@ export class NftWorker {
   }
 }
 
-/**
- * The `nft` arguments the agent uses, as a worker request: `-j` and `-t` become flags, `-f -` means
- * the input is the script, anything else is one command (the remaining arguments joined by spaces).
- */
-export function nftRequestFromArgs(netns: string, args: readonly string[], input?: string): NftRequest {
-  let json = false;
-  let terse = false;
-  let i = 0;
-  for (; i < args.length && args[i].startsWith('-'); i++) {
-    const arg = args[i];
-    if (arg === '-j' || arg === '--json') json = true;
-    else if (arg === '-t' || arg === '--terse') terse = true;
-    else if (arg === '-f' || arg === '--file') {
-      if (args[i + 1] !== '-' || i + 2 !== args.length) throw new KernelError(`nft worker: only "-f -" is supported, not ${args.slice(i).join(' ')}`, ['nft', ...args], '', null);
-      return { netns, text: input ?? '', json, terse };
-    } else throw new KernelError(`nft worker: unsupported nft option ${arg}`, ['nft', ...args], '', null);
-  }
-  if (i === args.length) throw new KernelError('nft worker: no command given', ['nft', ...args], '', null);
-  return { netns, text: args.slice(i).join(' '), json, terse };
-}
-
 let shared: NftWorker | undefined;
 
 /** The process's one worker, started on first use. */
 export function sharedNftWorker(): NftWorker {
   shared ??= new NftWorker();
   return shared;
-}
-
-/** `nft ARGS` in a namespace through the shared worker; the shape of the enforcer's NftRunner. */
-export function runNftInWorker(netns: string, args: string[], input?: string): Promise<string> {
-  let request: NftRequest;
-  try {
-    request = nftRequestFromArgs(netns, args, input);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return sharedNftWorker().run(request);
 }

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/kernel/exec';
-import { NFT_WORKER_PATH, NftWorker, nftRequestFromArgs, runNftInWorker, sharedNftWorker } from '../../src/kernel/nft-worker';
+import { NFT_WORKER_PATH, NftWorker, sharedNftWorker } from '../../src/kernel/nft-worker';
+import { kernelNftDriver } from '../../src/agent/nft/kernel';
 
 const SCRIPT = `add table inet tenet
 add set inet tenet peers { type ipv4_addr; flags interval; }
@@ -196,20 +197,18 @@ test('without the built worker, requests go through nsenter + nft', async (t) =>
   assert.equal(w.started, 0);
 });
 
-test('the enforcer\'s nft arguments map onto worker requests', async (t) => {
-  assert.deepEqual(nftRequestFromArgs('n', ['-f', '-'], 'add table inet tenet\n'), { netns: 'n', text: 'add table inet tenet\n', json: false, terse: false });
-  assert.deepEqual(nftRequestFromArgs('n', ['-j', 'list', 'table', 'inet', 'tenet']), { netns: 'n', text: 'list table inet tenet', json: true, terse: false });
-  assert.deepEqual(nftRequestFromArgs('n', ['-t', '-j', 'list', 'table', 'inet', 'tenet']), { netns: 'n', text: 'list table inet tenet', json: true, terse: true });
-  assert.throws(() => nftRequestFromArgs('n', ['-f', '/etc/nftables.conf']), /only "-f -"/);
-  assert.throws(() => nftRequestFromArgs('n', ['-a', 'list', 'ruleset']), /unsupported nft option -a/);
-
+test('the table\'s kernel driver sends typed requests through the shared worker', async (t) => {
   assert.ok(fs.existsSync(NFT_WORKER_PATH), `${NFT_WORKER_PATH} is not built (make -C native)`);
   const ns = await namespace(t);
   t.after(() => sharedNftWorker().close());
-  await runNftInWorker(ns, ['-f', '-'], SCRIPT);
-  assert.deepEqual(setElements(await runNftInWorker(ns, ['-j', 'list', 'table', 'inet', 'tenet']), 'peers'), ['10.1.0.1', '10.1.0.2']);
-  assert.equal(setElements(await runNftInWorker(ns, ['-t', '-j', 'list', 'table', 'inet', 'tenet']), 'peers'), undefined);
+  const driver = kernelNftDriver();
+  const program = { family: 'inet' as const, table: 'tenet', sets: [], maps: [], chains: [], interfaces: {} };
+  await driver.commit({ netns: ns, full: true, program, ops: [], text: SCRIPT });
+  const read = await driver.read(ns);
+  assert.deepEqual(read?.sets.find((s) => s.name === 'peers')?.elements, ['10.1.0.1', '10.1.0.2']);
+  assert.ok(Array.isArray(await driver.counters(ns)));
   assert.equal(sharedNftWorker().started, 1);
+  await assert.rejects(driver.commit({ netns: ns, full: false, program, ops: [], text: 'add rule inet tenet filter_dispatch bogus\n' }), /syntax error/);
 });
 
 test('a Node process that exits without closing the worker does not keep it alive or leak it', async (t) => {
@@ -217,8 +216,8 @@ test('a Node process that exits without closing the worker does not keep it aliv
   assert.ok(fs.existsSync(NFT_WORKER_PATH), `${NFT_WORKER_PATH} is not built (make -C native)`);
   const moduleJs = path.join(__dirname, '..', '..', 'src', 'kernel', 'nft-worker.js');
   const program = `
-    const { sharedNftWorker, runNftInWorker } = require(${JSON.stringify(moduleJs)});
-    runNftInWorker(${JSON.stringify(ns)}, ['-f', '-'], 'add table inet tenet\\n')
+    const { sharedNftWorker } = require(${JSON.stringify(moduleJs)});
+    sharedNftWorker().run({ netns: ${JSON.stringify(ns)}, text: 'add table inet tenet\\n' })
       .then(() => console.log(sharedNftWorker().pid))
       .catch((error) => { console.error(error.message); process.exitCode = 1; });
   `;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileProgram, compileTenant, programForHost } from '../../src/core/policy/compile';
-import { endpointJoin } from '../../src/core/policy/incremental';
+import { endpointJoin, programForUpdate } from '../../src/core/policy/incremental';
 import { explain, explainAcross } from '../../src/core/policy/explain';
 import { diffPrograms, summarizeOps } from '../../src/core/policy/diff';
 import { renderOps, renderProgram } from '../../src/core/policy/render';
@@ -132,12 +132,14 @@ test('the 1,001st member joining a group changes only set and map elements', () 
 
   // The incremental join computes the same change without a recompile.
   const compiled = compileTenant(before, 't1');
-  const program = programForHost(compiled, { host: 'h1' });
+  const joinedFrom = programForHost(compiled, { host: 'h1' });
+  const program = programForUpdate(joinedFrom);
   const newcomer = after.endpoints.find((e) => e.metadata.name === 'web-1000')!;
-  const delta = endpointJoin(compiled, program, newcomer, 'vweb1000');
-  assert.deepEqual(Object.values(delta.addElements).flat(), ['10.1.3.232']);
-  assert.equal(delta.newChains.length, 0);
-  assert.equal(delta.mapElements.length, 2);
+  endpointJoin(compiled, program, newcomer, 'vweb1000');
+  const joinOps = diffPrograms(joinedFrom, program).ops;
+  assert.deepEqual(joinOps.flatMap((op) => (op.op === 'addElements' ? op.elements : [])), ['10.1.3.232']);
+  assert.equal(joinOps.filter((op) => op.op === 'addChain').length, 0);
+  assert.equal(joinOps.flatMap((op) => (op.op === 'addMapElements' ? Object.keys(op.elements) : [])).length, 2);
   assert.equal(diffPrograms(program, b).ops.length, 0, 'incremental program equals a full recompile');
 });
 

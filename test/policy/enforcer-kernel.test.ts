@@ -189,11 +189,14 @@ test('a namespace no policy restricts has no hooks and tracks nothing; the first
   assert.equal(await untracked.send('after'), true, 'the untracked connection is allowed by the policy, so it carries on');
   assert.equal(await untrackedDenied.send('after'), false, 'the untracked connection the policy denies is cut at its next packet');
 
-  // A hand edit (the ingress hook flushed) is found by the next pass's read-back and repaired.
+  // A hand edit (the ingress hook flushed) fails closed: the hook keeps its policy, drop, so new
+  // connections get nothing, allowed or not, until the next pass's read-back repairs it.
   await run('ip', ['netns', 'exec', fixture.router, 'nft', 'flush', 'chain', 'inet', 'tenet', 'ingress']);
-  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), true, 'the flushed hook lets everything in');
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), false, 'the flushed hook lets nothing in (fail closed)');
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 5432), false, 'not even what the policy allows, until repaired');
   await enforcer.sync(view([5432]));
   assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 22), false, 'repaired by the read-back');
+  assert.equal(await fixture.probe('web-1', 'db-1', 'tcp', 5432), true, 'repaired by the read-back: allowed again');
 
   // Every restriction gone: the hooks leave again.
   await enforcer.sync(view(undefined));

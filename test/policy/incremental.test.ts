@@ -55,13 +55,19 @@ test('a leaving endpoint deletes exactly its own elements and dispatch entries',
   const intent = randomWorld(11);
   const local = intent.endpoints.find((e) => e.spec.host === HOST)!;
   const compiled = compileTenant(intent, 't1');
-  const program = programForUpdate(programForHost(compiled, { host: HOST, interfaceOf: ifaceOf }));
-  const delta = endpointLeave(compiled, program, local.metadata.name, ifaceOf(local));
-  assert.deepEqual(delta.mapDeletes.map((d) => d.iface), [ifaceOf(local), ifaceOf(local)]);
-  assert.equal(Object.keys(delta.addElements).length, 0);
+  const before = programForHost(compiled, { host: HOST, interfaceOf: ifaceOf });
+  const program = programForUpdate(before);
+  endpointLeave(compiled, program, local.metadata.name, ifaceOf(local));
+  // What the kernel gets: the diff of the program before and after.
+  const ops = diffPrograms(before, program).ops;
+  const mapDeletes = ops.flatMap((op) => (op.op === 'deleteMapElements' ? op.keys : []));
+  assert.deepEqual(mapDeletes, [ifaceOf(local), ifaceOf(local)]);
+  assert.equal(ops.filter((op) => op.op === 'addElements' || op.op === 'addMapElements' || op.op === 'addChain' || op.op === 'setChainRules').length, 0);
   const addresses = new Set([...(local.spec.ips ?? [])]);
-  for (const element of Object.values(delta.deleteElements).flat()) assert.ok([...addresses].some((a) => element.startsWith(a)), element);
+  for (const element of ops.flatMap((op) => (op.op === 'deleteElements' ? op.elements : []))) assert.ok([...addresses].some((a) => element.startsWith(a)), element);
   // Leaving twice, or an endpoint the tenant never had, changes nothing.
-  const again = endpointLeave(compiled, program, local.metadata.name, ifaceOf(local));
-  assert.deepEqual(again, { addElements: {}, deleteElements: {}, mapElements: [], mapDeletes: [], newChains: [] });
+  const snapshot = programForUpdate(program);
+  endpointLeave(compiled, program, local.metadata.name, ifaceOf(local));
+  endpointLeave(compiled, program, 'never-here', 'vnever');
+  assert.deepEqual(diffPrograms(snapshot, program).ops, []);
 });

@@ -5,7 +5,8 @@ import { selectorMatches, type LabelSelector } from '../../core/model/selectors'
 import { clientFor } from '../context';
 import { targetArg } from '../args';
 import { findTarget } from '../lookup';
-import { describeObject, type Related } from '../describe-text';
+import { describeObject, type EndpointHostFigures, type Related } from '../describe-text';
+import type { Host } from '../../core/model/kinds/host';
 
 interface DescribeOptions {
   tenant?: string;
@@ -24,8 +25,19 @@ export function register(program: Command): void {
       const target = targetArg(kindText, nameText, options.tenant);
       const object = await findTarget(client, target);
       const related = await relatedOf(client, object);
-      process.stdout.write(describeObject(object, related));
+      process.stdout.write(describeObject(object, related, await hostFiguresOf(client, object)));
     });
+}
+
+/** An endpoint's figures from its host's status (antispoof drops); undefined when the Host cannot be read. */
+async function hostFiguresOf(client: TenetClient, object: TenetObject): Promise<EndpointHostFigures | undefined> {
+  const host = object.kind === 'Endpoint' ? (object.spec as { host?: string }).host : undefined;
+  if (!host) return undefined;
+  // Tenant roles may not read Hosts (docs/security.md): then the figure is left out, not an error.
+  const found = await client.find<Host>('Host', host).catch(() => undefined);
+  if (!found) return undefined;
+  const entry = (found.status?.spoofDrops ?? []).find((d) => d.tenant === object.metadata.tenant && d.endpoint === object.metadata.name);
+  return { spoofDrops: entry ? { packets: entry.packets, bytes: entry.bytes } : undefined };
 }
 
 /** Endpoints that belong to the object: those on a network, or those a group or service selects. */

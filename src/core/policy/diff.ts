@@ -48,7 +48,7 @@ export function chainFingerprint(chain: NftChain): string {
 const fingerprints = new WeakMap<NftChain, string>();
 
 function sameSetShape(a: NftSet, b: NftSet): boolean {
-  return a.type === b.type && a.interval === b.interval;
+  return a.type === b.type && a.interval === b.interval && (a.dynamicCounters ?? false) === (b.dynamicCounters ?? false);
 }
 
 export function diffPrograms(before: NftProgram | undefined, after: NftProgram): ProgramDiff {
@@ -80,7 +80,8 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   for (const [name, set] of newSets) {
     const old = oldSets.get(name);
     // Programs derived from one another share the element arrays of the sets they did not change.
-    if (!old || old.elements === set.elements) continue;
+    // A dynamic set's elements are the packet path's, not the program's.
+    if (!old || old.elements === set.elements || set.dynamicCounters) continue;
     const oldElements = new Set(old.elements);
     const newElements = new Set(set.elements);
     const added = set.elements.filter((e) => !oldElements.has(e));

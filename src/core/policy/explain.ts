@@ -5,7 +5,7 @@
  * nothing about tiers or policies: those come from the origin recorded on the
  * deciding rule by the compiler.
  */
-import { canonicalIp, parseIp } from '../net/ip';
+import { canonicalIp, cidrContains, parseCidr, parseIp } from '../net/ip';
 import { L4_NUMBER, type Direction, type L4Name, type Match, type NftChain, type NftProgram, type NftRule, type RuleOrigin } from './program';
 import { parseRangeElement, type AddressRange } from './ranges';
 
@@ -177,12 +177,25 @@ export class ProgramWalker {
       }
       case 'vmap':
         return false;
+      case 'saddrIs': {
+        if (family !== match.family) return false;
+        return match.address.includes('/') ? inCidr(match.address, packet.src) : canonical(match.address) === canonical(packet.src);
+      }
+      case 'lookup':
+        // Antispoofing's lookups: a walked packet is taken to come from its endpoint, as itself.
+        return match.negate !== true;
     }
   }
 }
 
 function hasPorts(protocol: L4Name): boolean {
   return protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp';
+}
+
+function inCidr(cidrText: string, address: string): boolean {
+  const cidr = parseCidr(cidrText);
+  const ip = parseIp(address);
+  return cidr !== undefined && ip !== undefined && cidrContains(cidr, ip);
 }
 
 /** Same canonical text the compiler writes into sets. */

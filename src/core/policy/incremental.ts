@@ -12,20 +12,14 @@ import type { Endpoint } from '../model/kinds/endpoint';
 import { DIRECTIONS, namedPortElements, profileRules, type CompiledTenant } from './compile';
 import { endpointAddresses } from './intent';
 import { EGRESS_MAP, INGRESS_MAP, namedPortSetName, profileChainName } from './names';
-import type { NftChain, NftProgram } from './program';
+import type { NftProgram } from './program';
 
-export interface EndpointDelta {
-  addElements: Record<string, string[]>;
-  deleteElements: Record<string, string[]>;
-  mapElements: Array<{ map: string; iface: string; chain: string }>;
-  mapDeletes: Array<{ map: string; iface: string }>;
-  /** Profile chains the host does not have yet (rare: a new combination of policies). */
-  newChains: NftChain[];
-}
-
-function emptyDelta(): EndpointDelta {
-  return { addElements: {}, deleteElements: {}, mapElements: [], mapDeletes: [], newChains: [] };
-}
+/**
+ * Set element changes of one join or leave, set name -> elements. What reaches the kernel is not
+ * computed here: the table diffs the program against its record (a changed set's element array is the
+ * only one it compares, the others are shared), so every producer's change goes through one diff.
+ */
+type ElementChanges = Record<string, string[]>;
 
 /** A copy of a program whose sets, maps, chain list and interfaces can be changed without touching the original. */
 export function programForUpdate(program: NftProgram): NftProgram {
@@ -75,16 +69,16 @@ function rewriteSets(program: NftProgram, changes: Record<string, string[]>, add
  * One endpoint joining: the sets it enters and, when it is local (`iface`), its dispatch entries
  * and any profile chain the host does not have yet.
  */
-export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endpoint: Endpoint, iface?: string): EndpointDelta {
-  const delta = emptyDelta();
+export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endpoint: Endpoint, iface?: string): void {
+  const added: ElementChanges = {};
   compiled.sortedSets = undefined;
   compiled.view.endpoints.push(endpoint);
   for (const [setName, element, members] of memberships(compiled, endpoint)) {
     if (members.has(element)) continue;
     members.add(element);
-    (delta.addElements[setName] ??= []).push(element);
+    (added[setName] ??= []).push(element);
   }
-  rewriteSets(program, delta.addElements, true);
+  rewriteSets(program, added, true);
   const applicable = compiled.policies.filter((p) => compiled.view.applies(p.policy, endpoint));
   compiled.appliesTo.set(endpoint.metadata.name, applicable);
   if (iface) {
@@ -92,47 +86,36 @@ export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endp
     for (const direction of DIRECTIONS) {
       const { key, rules } = profileRules(compiled, applicable, direction);
       const name = profileChainName(direction, key);
-      if (!chainNames.has(name)) {
-        const chain = { name, rules };
-        program.chains.push(chain);
-        delta.newChains.push(chain);
-      }
+      if (!chainNames.has(name)) program.chains.push({ name, rules });
       const mapName = direction === 'egress' ? EGRESS_MAP : INGRESS_MAP;
       program.maps.find((m) => m.name === mapName)!.elements[iface] = name;
-      delta.mapElements.push({ map: mapName, iface, chain: name });
     }
     program.interfaces[iface] = endpoint.metadata.name;
   }
-  return delta;
 }
 
 /**
  * One endpoint leaving (by name): its addresses leave every set and, when `iface` is given, its
  * dispatch entries go. Profile chains nothing dispatches to any more are dropped from the program.
  */
-export function endpointLeave(compiled: CompiledTenant, program: NftProgram, name: string, iface?: string): EndpointDelta {
-  const delta = emptyDelta();
+export function endpointLeave(compiled: CompiledTenant, program: NftProgram, name: string, iface?: string): void {
+  const removed: ElementChanges = {};
   const endpoints = compiled.view.endpoints;
   const at = endpoints.findIndex((e) => e.metadata.name === name);
-  if (at < 0) return delta;
+  if (at < 0) return;
   const [endpoint] = endpoints.splice(at, 1);
   compiled.sortedSets = undefined;
   compiled.appliesTo.delete(name);
   for (const [setName, element, members] of memberships(compiled, endpoint)) {
     if (!members.delete(element)) continue;
-    (delta.deleteElements[setName] ??= []).push(element);
+    (removed[setName] ??= []).push(element);
   }
-  rewriteSets(program, delta.deleteElements, false);
+  rewriteSets(program, removed, false);
   if (iface && program.interfaces[iface] === name) {
-    for (const map of program.maps) {
-      if (map.elements[iface] === undefined) continue;
-      delete map.elements[iface];
-      delta.mapDeletes.push({ map: map.name, iface });
-    }
+    for (const map of program.maps) delete map.elements[iface];
     delete program.interfaces[iface];
     pruneProfiles(compiled, program);
   }
-  return delta;
 }
 
 /** Drops profile chains (neither base nor policy chains) that no dispatch entry leads to. */

@@ -12,15 +12,29 @@ export type L4Name = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6';
 export const L4_NUMBER: Record<L4Name, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, icmpv6: 58 };
 
 /** Element types we use; the address family is part of the type, so a set holds one family. */
-export type SetType = 'ipv4_addr' | 'ipv6_addr' | 'ipv4_addr . inet_proto . inet_service' | 'ipv6_addr . inet_proto . inet_service';
+export type SetType =
+  | 'ipv4_addr'
+  | 'ipv6_addr'
+  | 'ipv4_addr . inet_proto . inet_service'
+  | 'ipv6_addr . inet_proto . inet_service'
+  // Antispoofing (src/core/dataplane/antispoof.ts): an endpoint's interface, MAC and addresses.
+  | 'ifname'
+  | 'ifname . ether_addr'
+  | 'ifname . ether_addr . ipv4_addr'
+  | 'ifname . ether_addr . ipv6_addr';
 
 export interface NftSet {
   name: string;
   type: SetType;
   /** Interval sets hold prefixes and ranges (CIDR peers); plain sets hold single addresses (members). */
   interval: boolean;
-  /** Canonical element text, as rendered: `10.0.0.1`, `10.0.0.0/8`, `10.0.0.0-10.0.0.9`, `10.0.0.1 . 6 . 80`. */
+  /** Canonical element text, as rendered: `10.0.0.1`, `10.0.0.0/8`, `10.0.0.0-10.0.0.9`, `10.0.0.1 . 6 . 80`, `tv0a1b . 02:aa:00:00:00:01 . 10.0.0.1`. */
   elements: string[];
+  /**
+   * Filled by the packet path (`update @set`), with a counter per element: declared by the program,
+   * its elements are the kernel's (never diffed, never read back as state).
+   */
+  dynamicCounters?: boolean;
   comment?: string;
 }
 
@@ -51,9 +65,20 @@ export type Match =
   | { kind: 'namedPort'; family: 4 | 6; set: string }
   /** `meta mark & mask == value` (negate: !=). */
   | { kind: 'mark'; mask: number; value: number; negate?: boolean }
-  | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string };
+  | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string }
+  /** `ip saddr PREFIX` / `ip6 saddr ADDRESS`: one address or prefix written into the rule (antispoofing). */
+  | { kind: 'saddrIs'; family: 4 | 6; address: string }
+  /** `iifname . ether saddr . ip saddr @set` (or `!= @set`): the packet's fields looked up together in a set. */
+  | { kind: 'lookup'; keys: LookupKey[]; set: string; negate?: boolean };
 
-export type Effect = { kind: 'setMarkBits'; bits: number } | { kind: 'clearMarkBits'; bits: number } | { kind: 'log'; prefix: string };
+export type LookupKey = 'iifname' | 'ether saddr' | 'ip saddr' | 'ip6 saddr';
+
+export type Effect =
+  | { kind: 'setMarkBits'; bits: number }
+  | { kind: 'clearMarkBits'; bits: number }
+  | { kind: 'log'; prefix: string }
+  /** `update @set { iifname }`: counts the packet under its input interface in a dynamicCounters set. */
+  | { kind: 'countByInterface'; set: string };
 
 /** Where a rule came from: what explain reports and what counters are attributed to. */
 export interface RuleOrigin {
@@ -78,7 +103,8 @@ export interface NftRule {
 }
 
 export interface BaseHook {
-  hook: 'forward';
+  /** forward: policy; prerouting: antispoofing (before routing and before connection tracking). */
+  hook: 'forward' | 'prerouting';
   /** nft priority as a number (filter is 0). */
   priority: number;
   policy: 'accept' | 'drop';

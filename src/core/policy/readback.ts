@@ -10,7 +10,17 @@ type Json = Record<string, unknown>;
 
 const PROTO_NAMES: Record<string, number> = { ...L4_NUMBER, 'ipv6-icmp': 58 } as Record<L4Name | 'ipv6-icmp', number>;
 
-function elementText(value: unknown): string | undefined {
+/** A concatenation's parts as rendered: addresses canonical, MACs lower-case, names as they are. */
+function concatText(parts: unknown[], type: SetType): string {
+  if (type.includes('inet_proto')) {
+    const [ip, proto, port] = parts;
+    const protoNumber = typeof proto === 'number' ? proto : (PROTO_NAMES[String(proto)] ?? Number(proto));
+    return `${canonicalIp(String(ip)) ?? String(ip)} . ${protoNumber} . ${Number(port)}`;
+  }
+  return parts.map((part) => (typeof part === 'string' ? (canonicalIp(part) ?? part.toLowerCase()) : String(part))).join(' . ');
+}
+
+function elementText(value: unknown, type: SetType = 'ipv4_addr . inet_proto . inet_service'): string | undefined {
   if (typeof value === 'string' || typeof value === 'number') {
     const text = String(value);
     return canonicalIp(text) ?? text;
@@ -22,18 +32,17 @@ function elementText(value: unknown): string | undefined {
       return `${canonicalIp(p.addr) ?? p.addr}/${p.len}`;
     }
     if (Array.isArray(v.range)) return `${canonicalIp(String(v.range[0]))}-${canonicalIp(String(v.range[1]))}`;
-    if (Array.isArray(v.concat)) {
-      const [ip, proto, port] = v.concat as unknown[];
-      const protoNumber = typeof proto === 'number' ? proto : (PROTO_NAMES[String(proto)] ?? Number(proto));
-      return `${canonicalIp(String(ip)) ?? String(ip)} . ${protoNumber} . ${Number(port)}`;
-    }
-    if (v.elem) return elementText((v.elem as Json).val);
+    if (Array.isArray(v.concat)) return concatText(v.concat as unknown[], type);
+    if (v.elem) return elementText((v.elem as Json).val, type);
   }
   return undefined;
 }
 
+const CONCAT_TYPES: readonly SetType[] = ['ifname . ether_addr', 'ifname . ether_addr . ipv4_addr', 'ifname . ether_addr . ipv6_addr'];
+
 function setType(type: unknown): SetType | undefined {
-  if (type === 'ipv4_addr' || type === 'ipv6_addr') return type;
+  if (type === 'ipv4_addr' || type === 'ipv6_addr' || type === 'ifname') return type;
+  if (Array.isArray(type) && CONCAT_TYPES.includes(type.join(' . ') as SetType)) return type.join(' . ') as SetType;
   if (Array.isArray(type) && type.length === 3 && type[1] === 'inet_proto' && type[2] === 'inet_service') {
     return type[0] === 'ipv4_addr' ? 'ipv4_addr . inet_proto . inet_service' : 'ipv6_addr . inet_proto . inet_service';
   }
@@ -59,11 +68,14 @@ export function parseTableJson(text: string): NftProgram | undefined {
       if (s.table !== TABLE_NAME) continue;
       const type = setType(s.type);
       if (!type) continue;
+      // A set with per-element statements (a counter) is filled by the packet path: its elements are not state.
+      const dynamicCounters = Array.isArray(s.stmt) && s.stmt.length > 0;
       const set: NftSet = {
         name: String(s.name),
         type,
         interval: Array.isArray(s.flags) && (s.flags as string[]).includes('interval'),
-        elements: ((s.elem as unknown[]) ?? []).map(elementText).filter((e): e is string => e !== undefined),
+        elements: dynamicCounters ? [] : ((s.elem as unknown[]) ?? []).map((e) => elementText(e, type)).filter((e): e is string => e !== undefined),
+        ...(dynamicCounters ? { dynamicCounters: true } : {}),
       };
       program.sets.push(set);
     } else if (item.map) {
@@ -82,7 +94,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
       const chain: NftChain = { name: String(c.name), rules: [] };
       if (c.hook) {
         const priority = typeof c.prio === 'number' ? c.prio : 0;
-        chain.base = { hook: 'forward', priority, policy: c.policy === 'drop' ? 'drop' : 'accept' };
+        chain.base = { hook: c.hook === 'prerouting' ? 'prerouting' : 'forward', priority, policy: c.policy === 'drop' ? 'drop' : 'accept' };
       }
       chains.set(chain.name, chain);
     } else if (item.rule) {
@@ -181,4 +193,25 @@ export function hitsByPolicy(hitMaps: ReadonlyArray<Map<string, { packets: numbe
   }
   for (const entry of out.values()) entry.ruleHits.sort((a, b) => (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : a.index - b.index));
   return [...out.values()].sort((a, b) => (a.policy < b.policy ? -1 : 1));
+}
+
+/** Per-element counters of a dynamicCounters set (`nft -j list set …`), by element. */
+export function parseSetCounters(text: string): Map<string, { packets: number; bytes: number }> {
+  const out = new Map<string, { packets: number; bytes: number }>();
+  let parsed: { nftables?: Json[] };
+  try {
+    parsed = JSON.parse(text) as { nftables?: Json[] };
+  } catch {
+    return out;
+  }
+  for (const item of parsed.nftables ?? []) {
+    const set = item.set as Json | undefined;
+    if (!set || set.table !== TABLE_NAME) continue;
+    for (const entry of (set.elem as Json[]) ?? []) {
+      const elem = entry?.elem as Json | undefined;
+      const counter = elem?.counter as { packets?: number; bytes?: number } | undefined;
+      if (elem && counter && (typeof elem.val === 'string' || typeof elem.val === 'number')) out.set(String(elem.val), { packets: counter.packets ?? 0, bytes: counter.bytes ?? 0 });
+    }
+  }
+  return out;
 }

@@ -36,6 +36,10 @@ export function renderMatch(match: Match): string {
       return `meta mark & ${hex(match.mask)} ${match.negate ? '!=' : '=='} ${hex(match.value)}`;
     case 'vmap':
       return `${match.field} vmap @${match.map}`;
+    case 'saddrIs':
+      return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.address}`;
+    case 'lookup':
+      return `${match.keys.join(' . ')} ${match.negate ? '!= ' : ''}@${match.set}`;
   }
 }
 
@@ -47,6 +51,8 @@ function renderEffect(effect: Effect): string {
       return `meta mark set meta mark & ${hex(~effect.bits)}`;
     case 'log':
       return `log prefix "${safeComment(effect.prefix).slice(0, 120)} "`;
+    case 'countByInterface':
+      return `update @${effect.set} { iifname }`;
   }
 }
 
@@ -72,7 +78,7 @@ export function renderRule(rule: NftRule): string {
 }
 
 function setHeader(set: NftSet): string {
-  const flags = set.interval ? ' flags interval;' : '';
+  const flags = set.dynamicCounters ? ' flags dynamic; counter;' : set.interval ? ' flags interval;' : '';
   const comment = set.comment ? ` comment "${safeComment(set.comment)}";` : '';
   return `{ type ${set.type};${flags}${comment} }`;
 }

@@ -34,6 +34,20 @@ export type PolicyHitsReport = Static<typeof PolicyHitsReport>;
 
 /** Most tenant namespaces one host lists; a host with more reports none (and so confirms no retired VNI) rather than a partial list. */
 export const MAX_REPORTED_TENANT_NAMESPACES = 10_000;
+/** Most endpoints whose antispoof drops one host reports. */
+export const MAX_REPORTED_SPOOF_DROPS = 4096;
+
+/** Packets from a local endpoint's interface dropped for a source address or MAC that is not the endpoint's. */
+export const SpoofDropReport = Type.Object(
+  {
+    tenant: Name,
+    endpoint: Name,
+    packets: Type.Integer({ minimum: 0 }),
+    bytes: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type SpoofDropReport = Static<typeof SpoofDropReport>;
 
 export const HostStatus = Type.Object(
   {
@@ -51,6 +65,8 @@ export const HostStatus = Type.Object(
     tenantNamespaces: Type.Optional(Type.Array(Name, { maxItems: MAX_REPORTED_TENANT_NAMESPACES })),
     /** The store revision the agent's view had reached when it read tenantNamespaces. */
     observedRevision: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Antispoof drops per local endpoint (only endpoints that dropped something), refreshed with every heartbeat. */
+    spoofDrops: Type.Optional(Type.Array(SpoofDropReport, { maxItems: MAX_REPORTED_SPOOF_DROPS })),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,85 @@
+/**
+ * Watches the agent's nft tables for changes made behind its back (a hand `nft flush` or `nft delete
+ * table`, another program): one `nft monitor destroy` per router namespace, started with
+ * `nsenter --net` and `setpriv --pdeathsig KILL`, so it dies with the agent even on kill -9 (an orphan
+ * would keep its namespace alive). A destroy event of a rule, chain, set, map or the table itself
+ * (not of elements: the agent's own detaches delete those all the time) calls `onChange(netns)` after
+ * a short debounce; the agent then checks the table against its record (a terse read) and repairs
+ * it at once when it differs. The agent's own transactions that delete rules or chains (a policy
+ * change, a prune) also call it: the check then finds nothing to do.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
+import { TABLE_NAME } from '../../core/policy/program';
+import type { Log } from './programmer';
+
+const RELEVANT = new RegExp(`^(delete|flush) (rule|chain|set|map|table) inet ${TABLE_NAME}\\b`);
+
+export class TableMonitor {
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly onChange: (netns: string) => void,
+    private readonly log: Log,
+    private readonly debounceMs = 10,
+  ) {}
+
+  /** Watches exactly these namespaces (starts the missing watchers, ends the others). */
+  watchOnly(namespaces: Iterable<string>): void {
+    const wanted = new Set(namespaces);
+    for (const netns of wanted) this.watch(netns);
+    for (const netns of [...this.children.keys()]) if (!wanted.has(netns)) this.unwatch(netns);
+  }
+
+  watching(): string[] {
+    return [...this.children.keys()];
+  }
+
+  private watch(netns: string): void {
+    if (this.stopped || this.children.has(netns)) return;
+    if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to watch namespace "${netns}"`);
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', 'nft', 'monitor', 'destroy'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.set(netns, child);
+    let pending = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      if (lines.some((line) => RELEVANT.test(line))) this.schedule(netns);
+    });
+    child.stderr!.resume();
+    child.on('error', (error) => this.log('warn', 'nft monitor failed to start', { netns, error: error.message }));
+    child.on('exit', (code, signal) => {
+      if (this.children.get(netns) === child) this.children.delete(netns);
+      // Ended by itself (its namespace went away, say): the next pass starts another if still wanted.
+      if (!this.stopped && signal !== 'SIGKILL') this.log('debug', 'nft monitor ended', { netns, code, signal });
+    });
+  }
+
+  private unwatch(netns: string): void {
+    const child = this.children.get(netns);
+    this.children.delete(netns);
+    clearTimeout(this.timers.get(netns));
+    this.timers.delete(netns);
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  }
+
+  private schedule(netns: string): void {
+    if (this.timers.has(netns)) return;
+    this.timers.set(
+      netns,
+      setTimeout(() => {
+        this.timers.delete(netns);
+        if (!this.stopped) this.onChange(netns);
+      }, this.debounceMs),
+    );
+  }
+
+  /** Ends every watcher (by the pid it started). */
+  stop(): void {
+    this.stopped = true;
+    for (const netns of [...this.children.keys()]) this.unwatch(netns);
+  }
+}
