@@ -23,6 +23,9 @@ export interface AgentHost {
   dir: string;
   agentPid(): number;
   restartAgent(): Promise<void>;
+  /** SIGTERM the agent and wait for its exit (startAgent brings it back). */
+  stopAgent(): Promise<void>;
+  startAgent(): Promise<void>;
   /** A fresh container namespace (removed by stop()); returns its path. */
   containerNetns(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -124,6 +127,10 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
       agentPid: () => agent!.pid!,
       restartAgent: async () => {
         await stopChild(agent!);
+        agent = await startAgentProcess(spec);
+      },
+      stopAgent: () => stopChild(agent!),
+      startAgent: async () => {
         agent = await startAgentProcess(spec);
       },
       containerNetns: async (name: string) => {
