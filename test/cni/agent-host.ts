@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startController, type RunningController } from '../helpers/controller';
 import { run } from '../runtimes/runtime-helpers';
 import { ROOT } from './shim-helpers';
+import { registerTestStem } from '../helpers/netns';
 
 export interface AgentHost {
   controller: RunningController;
@@ -75,7 +76,7 @@ export const DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tenet.sock';
 
 /** dockerPlugin: true serves Docker's fixed socket; 'private' a socket in the host's temp dir (AgentHost.dockerSocket). */
 export async function startAgentHost(options: { agentArgs?: string[]; dockerPlugin?: boolean | 'private' } = {}): Promise<AgentHost> {
-  const tag = crypto.randomBytes(3).toString('hex');
+  const tag = registerTestStem(crypto.randomBytes(3).toString('hex'));
   const prefix = `tc${tag}-`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-cni-host-'));
   const controllerSocket = path.join(dir, 'controller.sock');
