@@ -198,7 +198,8 @@ test('with an external --server, lab down removes the Host objects and agent tok
   assert.ok(host.tokenId && host.hostPreexisted === false);
   const tokens = async (): Promise<string[]> => ((await client.request('GET', '/api/v1/tokens')) as { items: { id: string }[] }).items.map((i) => i.id);
   assert.ok((await tokens()).includes(host.tokenId));
-  assert.ok(await client.find('Host', host.name));
+  // The agent answers healthz before its Host registration lands (seen on a loaded machine): wait for it.
+  await waitUntil('the agent registered its Host', async () => (await client.find('Host', host.name)) !== undefined, 20_000);
   await labDown(lab.state.name);
   assert.equal(await client.find('Host', host.name), undefined);
   assert.ok(!(await tokens()).includes(host.tokenId));
