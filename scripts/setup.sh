@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
-# Installs everything Tenet needs on a Debian 12 machine (as root) and builds it.
+# Installs what Tenet needs on a Debian 12 machine (as root) and builds it:
+#   bash scripts/setup.sh          runtime + build: the agent, controller, CLI and `tenet lab`
+#   bash scripts/setup.sh --test   also what only the tests and benchmarks use (etcd, container
+#                                  runtimes, iperf3, systemd-analyze, ...)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(
-  iproute2 nftables conntrack iputils-ping iperf3 ethtool tcpdump procps socat util-linux
+with_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_test=1 ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
+
+# What a Tenet host runs: ip/ss (iproute2), nft, nsenter (util-linux), ps/pgrep (procps), and for
+# `tenet lab` the probes' socat and ping.
+RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping)
+# Building: the native helpers (libnftables) and better-sqlite3 when no prebuilt binary fits.
+BUILD_PACKAGES=(build-essential python3 libnftables-dev)
+# Tests and benchmarks only. (No browser: nothing uses one until the UI exists; its issue adds it.)
+TEST_PACKAGES=(
   etcd-server etcd-client containernetworking-plugins
   podman runc busybox-static containerd docker.io
-  chromium chromium-driver
-  build-essential python3 libnftables-dev
+  conntrack iperf3 ethtool tcpdump systemd
 )
+
+DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}")
+if [ "$with_test" = 1 ]; then DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

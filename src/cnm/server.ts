@@ -11,6 +11,7 @@ import { DockerDriver } from './driver';
 import { shortHash } from './naming';
 import { PLUGIN_CONTENT_TYPE } from './protocol';
 import { StagingNamespace } from './staging';
+import { DEFAULT_NETNS_PREFIX, assertNetnsPrefix } from '../core/dataplane/names';
 
 export const DEFAULT_PLUGIN_SOCKET = '/run/docker/plugins/tenet.sock';
 const MAX_BODY = 1 << 20;
@@ -20,6 +21,8 @@ export interface DockerPluginOptions {
   client: TenetClient;
   hostName: string;
   socketPath?: string;
+  /** The agent's --netns-prefix: the staging namespace is one of the agent's namespaces and carries it. */
+  netnsPrefix?: string;
   daemonNetnsPid?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -28,20 +31,25 @@ export interface DockerPlugin {
   socketPath: string;
   driver: DockerDriver;
   /**
-   * Stops serving. The staging namespace stays (empty between calls) unless asked: the agent records
-   * Docker attachments with its path, and a restarted agent must find it again.
+   * Stops serving and deletes the staging namespace: it is empty between calls (every interface has
+   * moved out), nothing outside the driver refers to it, and the next CreateEndpoint of a restarted
+   * agent makes it again. `keepStaging` is for callers that stop serving only for a moment.
    */
-  close(options?: { removeStaging?: boolean }): Promise<void>;
+  close(options?: { keepStaging?: boolean }): Promise<void>;
 }
 
-/** One staging namespace per host and socket, so several lab agents on one machine never share one. */
-export function stagingNamespaceName(hostName: string, socketPath = DEFAULT_PLUGIN_SOCKET): string {
-  return `tenet-dkr-${shortHash(`${hostName}|${socketPath}`, 10)}`;
+/**
+ * One staging namespace per host and socket, so several lab agents on one machine never share one.
+ * Named under the agent's --netns-prefix (`<prefix>dkr-<hash>`; never `<prefix>t-...`, which is a
+ * tenant's), so whoever sweeps an agent's namespaces by its prefix (a lab's `down`) finds it too.
+ */
+export function stagingNamespaceName(hostName: string, socketPath = DEFAULT_PLUGIN_SOCKET, netnsPrefix = DEFAULT_NETNS_PREFIX): string {
+  return `${assertNetnsPrefix(netnsPrefix)}dkr-${shortHash(`${hostName}|${socketPath}`, 10)}`;
 }
 
 export async function startDockerPlugin(options: DockerPluginOptions): Promise<DockerPlugin> {
   const socketPath = options.socketPath ?? DEFAULT_PLUGIN_SOCKET;
-  const staging = new StagingNamespace(stagingNamespaceName(options.hostName, socketPath));
+  const staging = new StagingNamespace(stagingNamespaceName(options.hostName, socketPath, options.netnsPrefix));
   const driver = new DockerDriver({ attach: options.attach, client: options.client, hostName: options.hostName, staging, daemonNetnsPid: options.daemonNetnsPid, log: options.log });
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -75,10 +83,10 @@ export async function startDockerPlugin(options: DockerPluginOptions): Promise<D
   return {
     socketPath,
     driver,
-    close: async ({ removeStaging = false } = {}) => {
+    close: async ({ keepStaging = false } = {}) => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       fs.rmSync(socketPath, { force: true });
-      if (removeStaging) await staging.remove();
+      if (!keepStaging) await staging.remove();
     },
   };
 }

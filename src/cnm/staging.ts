@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { IFNAME_REGEX } from '../core/model/names';
 
 const run = promisify(execFile);
-const NETNS_NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
+/** `<netns prefix>dkr-<10 hex>`: the prefix is NETNS_PREFIX_REGEX (up to 24 characters, may hold '_'). */
+const NETNS_NAME = /^[a-z][a-z0-9_-]{0,23}dkr-[0-9a-f]{10}$/;
 
 export class StagingNamespace {
   constructor(readonly name: string) {

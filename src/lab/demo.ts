@@ -50,8 +50,9 @@ export async function runDemo(out: (line: string) => void, name = 'demo'): Promi
   for (const c of made) out(`  ${c.name.padEnd(11)} ${c.host}  ${c.tenant}/${c.network.padEnd(5)}  ${c.addresses.join('  ')}`);
   out('');
   out('probing every ordered pair (icmp, tcp/80, udp/53; IPv4 and IPv6)...');
-  const results = await runProbe(state, { specs: [{ protocol: 'icmp' }, { protocol: 'tcp', port: 80 }, { protocol: 'udp', port: 53 }] });
-  out(formatProbeTable(state, results));
+  const specs = [{ protocol: 'icmp' as const }, { protocol: 'tcp' as const, port: 80 }, { protocol: 'udp' as const, port: 53 }];
+  const results = await runProbe(state, { specs });
+  out(formatProbeTable(state, results, undefined, specs));
   const intra = results.filter((r) => tenantOf(r.from) === tenantOf(r.to));
   const inter = results.filter((r) => tenantOf(r.from) !== tenantOf(r.to));
   out('');
@@ -99,7 +100,7 @@ async function showPolicy(state: LabState, client: TenetClient, out: (line: stri
     await new Promise((resolve) => setTimeout(resolve, 300));
     results = await runProbe(state, { tenant: 'blue', specs });
   }
-  out(formatProbeTable(state, results, 'blue'));
+  out(formatProbeTable(state, results, 'blue', specs));
   out('');
   const intent = await loadIntent(client, 'blue');
   out(explainFlow(intent, 'blue', '10.10.2.22', '10.10.2.21', { protocol: 'tcp', port: 80 }));

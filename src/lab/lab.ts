@@ -15,7 +15,7 @@ import { NAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX } from '../core/model/na
 import { parseIp } from '../core/net/ip';
 import { addNetns, delNetns, netnsExists } from '../kernel/ip';
 import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
-import { CLI_MAIN, isAlive, startDetached, stopPid, tail, unixGet, unixGetJson, waitFor } from './processes';
+import { CLI_MAIN, findProcesses, hasArg, isAlive, killProcesses, netnsInode, startDetached, stopPid, tail, unixGet, unixGetJson, waitFor } from './processes';
 import { CONTAINER_NAME_REGEX, LabError, labDir, labNetnsPrefix, loadLab, saveLab, type LabContainer, type LabHost, type LabState } from './state';
 
 export interface UpOptions {
@@ -38,12 +38,44 @@ function agentMarker(host: LabHost): string {
   return host.socket;
 }
 
+/**
+ * Every process the lab starts carries this in its environment (inherited by whatever it forks), so
+ * `down` finds them all by what they are, not only by the pids it recorded.
+ */
+export const LAB_ENV_MARKER = 'TENET_LAB_DIR';
+
+/** The agents of `host`: the one we recorded, and any started by hand on its socket. */
+function agentProcesses(host: LabHost): number[] {
+  return findProcesses((p) => p.argv.includes('agent') && hasArg(p.argv, '--socket', host.socket));
+}
+
+/**
+ * Every process that belongs to the lab: marked with its directory, an agent on one of its sockets,
+ * its own controller, or anything running inside one of its namespaces (a probe listener and its
+ * forked children, a command left by `lab exec`).
+ */
+export function labProcesses(name: string, state?: LabState): number[] {
+  const dir = labDir(name);
+  const marker = `${LAB_ENV_MARKER}=${dir}`;
+  const sockets = new Set((state?.hosts ?? []).map((h) => h.socket));
+  const controllerSocket = state && !state.controller.external ? state.controller.socket : undefined;
+  const inodes = new Set(namespacesWithPrefix(labNetnsPrefix(name)).map(netnsInode).filter((i): i is number => i !== undefined));
+  return findProcesses((p) => {
+    if (p.argv.includes('agent') && [...sockets].some((socket) => hasArg(p.argv, '--socket', socket))) return true;
+    if (controllerSocket && p.argv.includes('controller') && hasArg(p.argv, '--listen', `unix:${controllerSocket}`)) return true;
+    const ns = inodes.size > 0 ? p.netns() : undefined;
+    if (ns !== undefined && inodes.has(ns)) return true;
+    return p.env().includes(marker);
+  });
+}
+
 async function startController(state: LabState): Promise<void> {
   const dataDir = path.join(state.dir, 'controller');
   const socket = path.join(state.dir, 'controller.sock');
   const log = path.join(state.dir, 'controller.log');
   const pid = startDetached(process.execPath, [CLI_MAIN, 'controller', '--data-dir', dataDir, '--listen', `unix:${socket}`, '--listen', '127.0.0.1:0'], log, {
     TENET_LOG_LEVEL: process.env.TENET_LOG_LEVEL ?? 'warn',
+    [LAB_ENV_MARKER]: state.dir,
   });
   state.controller = { external: false, servers: [`unix:${socket}`], pid, socket, dataDir, log };
   saveLab(state);
@@ -83,6 +115,7 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     'nsenter',
     [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, ...(host.tokenFile ? ['--token-file', host.tokenFile] : []), ...(state.agentResync ? ['--resync', String(state.agentResync)] : []), '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
     host.log,
+    { [LAB_ENV_MARKER]: state.dir },
   );
   saveLab(state);
 }
@@ -227,12 +260,19 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     await Promise.all(state.containers.map((c) => detachContainer(state, c).catch(() => undefined)));
   }
   if (state) {
-    await Promise.all(state.hosts.map((host) => stopPid(host.agentPid, agentMarker(host))));
+    await Promise.all(state.hosts.map((host) => stopAgent(host)));
     if (!state.controller.external) await stopPid(state.controller.pid, state.controller.socket ?? 'controller');
     else {
       // After the agents stopped: a running agent registers its Host again when it finds it gone.
       for (const failure of await removeFromExternalController(state)) log(`could not remove from the controller: ${failure}`);
     }
+  }
+  // What the recorded pids do not cover: agents restarted by hand, forked children, processes left
+  // in the lab's namespaces. Found by what they are (labProcesses), killed whole.
+  const strays = labProcesses(name, state);
+  if (strays.length > 0) {
+    log(`stopping ${strays.length} more process(es) of lab ${name}: ${strays.join(' ')}`);
+    await killProcesses(strays);
   }
   const namespaces = namespacesWithPrefix(prefix);
   const failures = await deleteNamespaces(namespaces);
@@ -249,6 +289,37 @@ export interface RunOptions {
   network: string;
   labels?: Record<string, string>;
   ips?: string[];
+  /** Label scope (a Kubernetes namespace) of the endpoint. */
+  scope?: string;
+  /** Named container ports (policy may select `ports: [{name}]`). */
+  ports?: ContainerPortSpec[];
+}
+
+export interface ContainerPortSpec {
+  name?: string;
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
+
+/** `--ports [NAME=]PORT[/tcp|udp|sctp],...` (protocol defaults to tcp), e.g. `http=80,dns=53/udp`. */
+export function parsePorts(text: string | undefined): ContainerPortSpec[] | undefined {
+  if (text === undefined) return undefined;
+  const ports: ContainerPortSpec[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const match = /^(?:([^=]+)=)?([0-9]{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(part);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) throw new LabError(`--ports: "${part}" must be [NAME=]PORT[/tcp|udp|sctp] with PORT 1-65535`);
+    if (match[1] !== undefined && !PORT_NAME.test(match[1])) throw new LabError(`--ports: port name "${match[1]}" must be 1-15 lower-case letters, digits or "-"`);
+    const protocol = (match[3] ?? 'tcp').toUpperCase() as ContainerPortSpec['protocol'];
+    if (ports.some((p) => p.port === port && p.protocol === protocol)) throw new LabError(`--ports: ${port}/${protocol.toLowerCase()} given twice`);
+    if (match[1] !== undefined && ports.some((p) => p.name === match[1])) throw new LabError(`--ports: port name "${match[1]}" given twice`);
+    ports.push({ ...(match[1] !== undefined ? { name: match[1] } : {}), port, protocol });
+  }
+  if (ports.length === 0) throw new LabError('--ports: no port given');
+  if (ports.length > 64) throw new LabError('--ports: at most 64 ports');
+  return ports;
 }
 
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -271,6 +342,7 @@ export async function labRun(state: LabState, name: string, options: RunOptions)
   if (!CONTAINER_NAME_REGEX.test(name)) throw new LabError(`container name "${name}" must be lower-case letters, digits and "-", at most 32 characters`);
   if (!NAME_REGEX.test(options.tenant) || !NAME_REGEX.test(options.network)) throw new LabError('--tenant and --network must be valid names');
   for (const ip of options.ips ?? []) if (!parseIp(ip)) throw new LabError(`--ip ${ip} is not an IP address`);
+  if (options.scope !== undefined && !NAME_REGEX.test(options.scope)) throw new LabError(`--scope "${options.scope}" must be a valid name`);
   const host = state.hosts.find((h) => h.name === options.host);
   if (!host) throw new LabError(`no host "${options.host}" in lab ${state.name} (hosts: ${state.hosts.map((h) => h.name).join(', ')})`);
   if (state.containers.some((c) => c.name === name)) throw new LabError(`container "${name}" exists in lab ${state.name}`);
@@ -289,6 +361,8 @@ export async function labRun(state: LabState, name: string, options: RunOptions)
       labels: { ...(options.labels ?? {}), 'lab.tenet.dev/container': name },
       attachedBy: 'lab',
       ...(options.ips?.length ? { ips: options.ips } : {}),
+      ...(options.scope !== undefined ? { scope: options.scope } : {}),
+      ...(options.ports?.length ? { ports: options.ports } : {}),
     });
   } catch (error) {
     await delNetns(netns).catch(() => undefined);
@@ -305,6 +379,8 @@ export async function labRun(state: LabState, name: string, options: RunOptions)
     endpoint: result.endpoint,
     addresses: result.addresses.map((a) => a.address.split('/')[0]),
     labels: options.labels ?? {},
+    ...(options.scope !== undefined ? { scope: options.scope } : {}),
+    ...(options.ports?.length ? { ports: options.ports } : {}),
   };
 }
 
@@ -385,8 +461,11 @@ export async function restartAgent(state: LabState, hostName: string, signal: 'S
   return host;
 }
 
+/** Stops the host's agent — the recorded one and any other on its socket (one started by hand). */
 export async function stopAgent(host: LabHost, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   await stopPid(host.agentPid, agentMarker(host), 5000, signal);
+  const others = agentProcesses(host);
+  if (others.length > 0) await killProcesses(others, signal === 'SIGKILL' ? 0 : 5000);
   host.agentPid = undefined;
 }
 

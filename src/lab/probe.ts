@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { run } from '../kernel/exec';
 import type { LabContainer, LabState } from './state';
 import { LabError } from './state';
+import { killGroup } from './processes';
 
 export interface ProbeSpec {
   protocol: 'icmp' | 'tcp' | 'udp';
@@ -63,7 +64,10 @@ function startListeners(containers: LabContainer[], specs: ProbeSpec[]): Listene
     for (const spec of specs) {
       if (spec.protocol === 'icmp') continue;
       const listen = spec.protocol === 'tcp' ? `TCP6-LISTEN:${spec.port},ipv6only=0,fork,reuseaddr` : `UDP6-RECVFROM:${spec.port},ipv6only=0,fork,reuseaddr`;
-      const child = spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // A process group of its own: socat's `fork` children (and their `sh -c`) outlive a signal to
+      // socat itself, and one stuck in `read line` would keep our stderr pipe open. The group is
+      // killed whole when the probe ends.
+      const child = spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
       const listener: Listener = { container, spec, child, stderr: '' };
       child.stderr?.on('data', (chunk: Buffer) => (listener.stderr = (listener.stderr + chunk.toString()).slice(-500)));
       child.on('error', (error) => (listener.stderr += error.message));
@@ -211,21 +215,29 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
     });
     await pool([...icmpChains, ...singles], options.concurrency ?? 24, (job) => job());
   } finally {
-    for (const { child } of listeners) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
+    // Even a listener that exited may have left forked children in its group.
+    await Promise.all(listeners.map(({ child }) => killGroup(child.pid)));
+    for (const { child } of listeners) child.stderr?.destroy();
   }
   const order = new Map(containers.map((c, i) => [c.name, i]));
-  return results.sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)! || a.protocol.localeCompare(b.protocol) || a.family - b.family);
+  const specOrder = (r: ProbeResult) => options.specs.findIndex((spec) => spec.protocol === r.protocol && spec.port === r.port);
+  return results.sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)! || specOrder(a) - specOrder(b) || a.family - b.family);
 }
 
-/** Rows: from; columns: to; one character per probe kind: + allowed, - blocked, ~ mixed (e.g. v4 only), ! error. */
-export function formatProbeTable(state: LabState, results: ProbeResult[], tenant?: string): string {
+const kindOf = (spec: { protocol: string; port?: number }): string => `${spec.protocol}${spec.port ? `/${spec.port}` : ''}`;
+
+/**
+ * Rows: from; columns: to; one character per probe kind, in `--port` order (`specs`): + allowed,
+ * - blocked, ~ mixed (e.g. v4 only), ! error.
+ */
+export function formatProbeTable(state: LabState, results: ProbeResult[], tenant?: string, specs?: ProbeSpec[]): string {
   const containers = state.containers.filter((c) => !tenant || c.tenant === tenant);
-  const kinds = [...new Set(results.map((r) => `${r.protocol}${r.port ? `/${r.port}` : ''}`))];
+  const kinds = [...new Set([...(specs ?? []).map(kindOf), ...results.map(kindOf)])];
   const cell = (from: string, to: string): string => {
     if (from === to) return '·'.repeat(kinds.length);
     return kinds
       .map((kind) => {
-        const rows = results.filter((r) => r.from === from && r.to === to && `${r.protocol}${r.port ? `/${r.port}` : ''}` === kind);
+        const rows = results.filter((r) => r.from === from && r.to === to && kindOf(r) === kind);
         if (rows.some((r) => r.error)) return '!';
         const allowed = rows.filter((r) => r.allowed).length;
         return allowed === rows.length && rows.length > 0 ? '+' : allowed === 0 ? '-' : '~';

@@ -116,3 +116,121 @@ export function tail(file: string | undefined, lines = 20): string {
   if (!file || !fs.existsSync(file)) return '';
   return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
+
+/** What /proc says about one process; `env` is read only when asked (it is the larger file). */
+export interface ProcessInfo {
+  pid: number;
+  argv: string[];
+  env(): string[];
+  /** Inode of its network namespace (comparable with netnsInode), or undefined when unreadable. */
+  netns(): number | undefined;
+}
+
+function readNul(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\0').filter((s) => s !== '');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every live process (not this one, not zombies) for which `match` is true. Processes are found by
+ * what they are — their arguments, an environment marker they inherited, the namespace they are in —
+ * so one restarted by hand or forked by a child (socat's `fork`) is found as well as the pid we recorded.
+ */
+export function findProcesses(match: (info: ProcessInfo) => boolean): number[] {
+  const found: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid || isZombie(pid)) continue;
+    const info: ProcessInfo = {
+      pid,
+      argv: readNul(`/proc/${pid}/cmdline`),
+      env: () => readNul(`/proc/${pid}/environ`),
+      netns: () => {
+        try {
+          return fs.statSync(`/proc/${pid}/ns/net`).ino;
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    if (info.argv.length === 0) continue; // kernel thread, or gone meanwhile
+    if (match(info)) found.push(pid);
+  }
+  return found;
+}
+
+/** Inode of a named network namespace (/run/netns/NAME), or undefined when it does not exist. */
+export function netnsInode(name: string): number | undefined {
+  try {
+    return fs.statSync(`/run/netns/${name}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when argv holds `flag value` or `flag=value`. */
+export function hasArg(argv: string[], flag: string, value: string): boolean {
+  return argv.some((arg, i) => (arg === flag && argv[i + 1] === value) || arg === `${flag}=${value}`);
+}
+
+/** SIGTERM to every pid, SIGKILL to those still there after `graceMs`; resolves once all are gone. */
+export async function killProcesses(pids: number[], graceMs = 3000): Promise<void> {
+  const signal = (pid: number, name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const alive = () => pids.filter((pid) => isAlive(pid) && !isZombie(pid));
+  const deadline = Date.now() + graceMs;
+  while (alive().length > 0 && Date.now() < deadline) await sleep(50);
+  for (const pid of alive()) signal(pid, 'SIGKILL');
+  const hard = Date.now() + 5000;
+  while (alive().length > 0 && Date.now() < hard) await sleep(20);
+}
+
+/**
+ * Kills a process group we created (spawned with `detached: true`: its pid is the group id) and
+ * everything in it, forked children included.
+ */
+export async function killGroup(pgid: number | undefined): Promise<void> {
+  if (!pgid) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    return; // no such group: all gone
+  }
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    // Members that are zombies still count for kill(0); they are gone once reaped by their parents.
+    if (findProcesses((p) => groupOf(p.pid) === pgid).length === 0) return;
+    await sleep(20);
+  }
+}
+
+function groupOf(pid: number): number | undefined {
+  try {
+    // Fields after the command (which may hold spaces) start after the last ')': state ppid pgrp ...
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}

@@ -37,6 +37,8 @@ export interface LabContainer {
   endpoint?: string;
   addresses: string[];
   labels: Record<string, string>;
+  scope?: string;
+  ports?: { name?: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
 }
 
 export interface LabState {

@@ -20,10 +20,11 @@ export class LeaderRouter {
 
   constructor(
     readonly pool: Etcd3,
-    hosts: string[],
+    /** Member URLs with their scheme (`http://h:p` or `https://h:p`). */
+    urls: string[],
     options: Omit<IOptions, 'hosts'>,
   ) {
-    this.single = new Map(hosts.length > 1 ? hosts.map((h) => [h, new Etcd3({ ...options, hosts: `http://${h}` })]) : []);
+    this.single = new Map(urls.length > 1 ? urls.map((u) => [u, new Etcd3({ ...options, hosts: u })]) : []);
     this.timer = setInterval(() => void this.discover(), REDISCOVER_MS);
     this.timer.unref();
   }

@@ -10,6 +10,20 @@ export interface EtcdSpec {
   prefix: string;
 }
 
+/**
+ * How the controller proves itself to etcd and checks etcd's certificate. Plain data (file contents,
+ * not paths), so the CLI reads the files and reports a missing one before any connection.
+ */
+export interface EtcdSecurity {
+  /** Client TLS: `ca` verifies the members' certificates (the system roots when absent); `cert`+`key` is our client certificate. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** etcd password auth: exchanged for a token by the client, renewed when it expires. */
+  auth?: { username: string; password: string };
+}
+
+/** etcd's user names are free text; ours reach gRPC metadata only, but keep them printable and short. */
+export const ETCD_USER = /^[A-Za-z0-9._@-]{1,128}$/;
+
 export const DEFAULT_ETCD_PREFIX = '/tenet';
 
 const HOST_PORT = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$/;

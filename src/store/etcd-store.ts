@@ -8,7 +8,7 @@
 import { Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp, type KVClient } from 'etcd3';
 import type { Compare, KeyValue, RangeResult, Store, TxnResult, WatchHandlers, Watcher, WriteOp } from './store';
 import { isTransient, withRetry } from './etcd-errors';
-import { parseEtcdSpec, type EtcdSpec } from './etcd-spec';
+import { parseEtcdSpec, type EtcdSecurity, type EtcdSpec } from './etcd-spec';
 import { openEtcdWatch, type EtcdWatch } from './etcd-watch';
 import { ReadBatcher } from './etcd-read-batcher';
 import { LeaderRouter } from './etcd-leader';
@@ -18,9 +18,20 @@ const RANGE_PAGE = 500;
 /** Unary calls give up on a member that stopped answering (e.g. partitioned) after this long. */
 const CALL_TIMEOUT_MS = 5_000;
 
-export interface EtcdStoreOptions extends EtcdSpec {
+export interface EtcdStoreOptions extends EtcdSpec, EtcdSecurity {
   /** Per-call deadline for unary requests. */
   callTimeoutMs?: number;
+}
+
+/** TLS credentials and password auth in the etcd3 client's terms. */
+function securityOptions(security: EtcdSecurity): Pick<IOptions, 'credentials' | 'auth'> {
+  const out: Pick<IOptions, 'credentials' | 'auth'> = {};
+  if (security.tls) {
+    // grpc's createSsl takes null for "the system roots"; etcd3's type says Buffer but passes it through.
+    out.credentials = { rootCertificate: security.tls.ca ?? (null as unknown as Buffer), privateKey: security.tls.key, certChain: security.tls.cert };
+  }
+  if (security.auth) out.auth = { username: security.auth.username, password: security.auth.password };
+  return out;
 }
 
 /** A byte string that sorts right after every key starting with `prefix` (etcd's range_end). */
@@ -58,6 +69,7 @@ export class EtcdStore implements Store {
     this.prefix = options.prefix;
     const timeout = options.callTimeoutMs ?? CALL_TIMEOUT_MS;
     const clientOptions: Omit<IOptions, 'hosts'> = {
+      ...securityOptions(options),
       dialTimeout: timeout,
       faultHandling: { global: runOnce },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
@@ -69,14 +81,15 @@ export class EtcdStore implements Store {
         'grpc.keepalive_permit_without_calls': 1,
       },
     };
-    this.client = new Etcd3({ ...clientOptions, hosts: options.hosts.map((h) => `http://${h}`) });
-    this.router = new LeaderRouter(this.client, options.hosts, clientOptions);
+    const scheme = options.tls ? 'https' : 'http';
+    this.client = new Etcd3({ ...clientOptions, hosts: options.hosts.map((h) => `${scheme}://${h}`) });
+    this.router = new LeaderRouter(this.client, options.hosts.map((h) => `${scheme}://${h}`), clientOptions);
     this.reads = new ReadBatcher((request) => this.call((kv) => kv.txn(request)));
   }
 
   /** Connects and checks that the cluster answers, so a wrong address fails at start-up. */
-  static async open(spec: string | EtcdStoreOptions): Promise<EtcdStore> {
-    const options = typeof spec === 'string' ? parseEtcdSpec(spec) : spec;
+  static async open(spec: string | EtcdStoreOptions, security: EtcdSecurity = {}): Promise<EtcdStore> {
+    const options = typeof spec === 'string' ? { ...parseEtcdSpec(spec), ...security } : { ...spec, ...security };
     const store = new EtcdStore(options);
     try {
       await store.currentRevision();

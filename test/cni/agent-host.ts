@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startController, type RunningController } from '../helpers/controller';
 import { run } from '../runtimes/runtime-helpers';
 import { ROOT } from './shim-helpers';
+import { registerTestStem } from '../helpers/netns';
 
 export interface AgentHost {
   controller: RunningController;
@@ -23,6 +24,9 @@ export interface AgentHost {
   dir: string;
   agentPid(): number;
   restartAgent(): Promise<void>;
+  /** SIGTERM the agent and wait for its exit (startAgent brings it back). */
+  stopAgent(): Promise<void>;
+  startAgent(): Promise<void>;
   /** A fresh container namespace (removed by stop()); returns its path. */
   containerNetns(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -72,7 +76,7 @@ export const DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tenet.sock';
 
 /** dockerPlugin: true serves Docker's fixed socket; 'private' a socket in the host's temp dir (AgentHost.dockerSocket). */
 export async function startAgentHost(options: { agentArgs?: string[]; dockerPlugin?: boolean | 'private' } = {}): Promise<AgentHost> {
-  const tag = crypto.randomBytes(3).toString('hex');
+  const tag = registerTestStem(crypto.randomBytes(3).toString('hex'));
   const prefix = `tc${tag}-`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-cni-host-'));
   const controllerSocket = path.join(dir, 'controller.sock');
@@ -124,6 +128,10 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
       agentPid: () => agent!.pid!,
       restartAgent: async () => {
         await stopChild(agent!);
+        agent = await startAgentProcess(spec);
+      },
+      stopAgent: () => stopChild(agent!),
+      startAgent: async () => {
         agent = await startAgentProcess(spec);
       },
       containerNetns: async (name: string) => {

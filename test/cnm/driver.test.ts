@@ -26,7 +26,7 @@ before(async () => {
 
 after(async () => {
   await host?.stop();
-  if (host) await run('ip', ['netns', 'delete', stagingNamespaceName(host.hostName, host.dockerSocket)]).catch(() => undefined);
+  if (host) await run('ip', ['netns', 'delete', stagingNamespaceName(host.hostName, host.dockerSocket, host.prefix)]).catch(() => undefined);
 });
 
 function call(path: string, body: unknown = {}): Promise<Record<string, any>> {
@@ -126,6 +126,28 @@ test('a network, an endpoint and its lifecycle; bindings survive an agent restar
   const left = Object.keys(await annotations()).filter((k) => k.startsWith('docker.tenet.dev/'));
   assert.deepEqual(left, [], 'network rm and ReleasePool drop every binding');
   assert.match((await call('/NetworkDriver.Join', { NetworkID: NID, EndpointID: EID })).Err, /not a Tenet network/);
+});
+
+test("the staging namespace carries the agent's --netns-prefix and is deleted when the agent stops", async () => {
+  const staging = stagingNamespaceName(host.hostName, host.dockerSocket, host.prefix);
+  assert.ok(staging.startsWith(`${host.prefix}dkr-`), staging);
+  const netnsList = async () => (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
+  const pool = await call('/IpamDriver.RequestPool', { AddressSpace: 'tenet', Options: { tenant: 'acme', network: 'web' }, V6: false });
+  const ipv4 = [{ AddressSpace: 'tenet', Pool: pool.Pool, Gateway: pool.Data['com.docker.network.gateway'] }];
+  assert.deepEqual(await call('/NetworkDriver.CreateNetwork', { NetworkID: NID, Options: { 'com.docker.network.generic': { tenant: 'acme', network: 'web' } }, IPv4Data: ipv4 }), {});
+  const address = await call('/IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: null });
+  const endpoint = await call('/NetworkDriver.CreateEndpoint', { NetworkID: NID, EndpointID: EID, Interface: { Address: address.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+  assert.equal(endpoint.Err, undefined, endpoint.Err);
+  assert.ok((await netnsList()).includes(staging), 'CreateEndpoint staged in <prefix>dkr-...');
+  assert.deepEqual(await call('/NetworkDriver.DeleteEndpoint', { NetworkID: NID, EndpointID: EID }), {});
+  assert.deepEqual(await call('/NetworkDriver.DeleteNetwork', { NetworkID: NID }), {});
+  assert.deepEqual(await call('/IpamDriver.ReleasePool', { PoolID: pool.PoolID }), {});
+  await host.stopAgent();
+  try {
+    assert.ok(!(await netnsList()).includes(staging), 'the staging namespace went with the agent');
+  } finally {
+    await host.startAgent();
+  }
 });
 
 test('the used-address list the IPAM side proposes from: every allocation, readable by agents, not by other tenants', async () => {

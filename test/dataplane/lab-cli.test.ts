@@ -1,15 +1,15 @@
 /** `tenet lab` through the real CLI: up, env, run, exec, probe -o json, rm, down (twice), nothing left. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import { uniqueStem, deleteNetnsWithPrefix, netnsWithPrefix } from '../helpers/netns';
-import { startTestLab } from '../helpers/lab';
+import { startTestLab, waitUntil } from '../helpers/lab';
 import { labDown } from '../../src/lab/lab';
-import { isAlive, stopPid } from '../../src/lab/processes';
+import { findProcesses, isAlive, netnsInode, stopPid, unixGet } from '../../src/lab/processes';
 import { labNetnsPrefix, loadLab, type LabState } from '../../src/lab/state';
 import { run } from '../../src/kernel/exec';
 import { TenetClient } from '../../src/client/api-client';
@@ -198,8 +198,83 @@ test('with an external --server, lab down removes the Host objects and agent tok
   assert.ok(host.tokenId && host.hostPreexisted === false);
   const tokens = async (): Promise<string[]> => ((await client.request('GET', '/api/v1/tokens')) as { items: { id: string }[] }).items.map((i) => i.id);
   assert.ok((await tokens()).includes(host.tokenId));
-  assert.ok(await client.find('Host', host.name));
+  // The agent answers healthz before its Host registration lands (seen on a loaded machine): wait for it.
+  await waitUntil('the agent registered its Host', async () => (await client.find('Host', host.name)) !== undefined, 20_000);
   await labDown(lab.state.name);
   assert.equal(await client.find('Host', host.name), undefined);
   assert.ok(!(await tokens()).includes(host.tokenId));
+});
+
+test('lab run --scope/--ports; probe columns follow --port and leave no process; restart-agent; down stops an agent restarted by hand', async (t) => {
+  const name = uniqueStem('r');
+  const handStarted: number[] = [];
+  t.after(async () => {
+    await labDown(name).catch(() => undefined);
+    await deleteNetnsWithPrefix(labNetnsPrefix(name));
+    for (const pid of handStarted) await stopPid(pid, 'agent', 1000, 'SIGKILL');
+  });
+  const up = await tenet('lab', 'up', '--name', name, '--hosts', '2');
+  assert.equal(up.code, 0, up.stderr);
+  const env = await tenet('lab', 'env', '--name', name);
+  const client = new TenetClient({ servers: [/export TENET_SERVER=(\S+)/.exec(env.stdout)![1]], token: /export TENET_TOKEN=(\S+)/.exec(env.stdout)![1] });
+  await client.apply([
+    { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'shop' }, spec: {} },
+    { apiVersion: API_VERSION, kind: 'Network', metadata: { name: 'web', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.52.0.0/24' }] } },
+  ]);
+
+  // --scope and --ports reach the Endpoint; bad --ports is refused before anything is made.
+  const bad = await tenet('lab', 'run', 'p0', '--name', name, '--host', 'h1', '--tenant', 'shop', '--network', 'web', '--ports', 'http=0');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--ports: "http=0" must be \[NAME=\]PORT/);
+  assert.deepEqual(netnsWithPrefix(`${labNetnsPrefix(name)}c-`), []);
+  const r1 = await tenet('lab', 'run', 'p1', '--name', name, '--host', 'h1', '--tenant', 'shop', '--network', 'web', '--scope', 'team-a', '--ports', 'http=80,dns=53/udp,9000');
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.equal((await tenet('lab', 'run', 'p2', '--name', name, '--host', 'h2', '--tenant', 'shop', '--network', 'web')).code, 0);
+  const endpoints = (await client.list<{ spec: { scope?: string; ports?: unknown[] }; metadata: { labels?: Record<string, string> } }>('Endpoint', { tenant: 'shop' })).items;
+  const p1 = endpoints.find((e) => e.metadata.labels?.['lab.tenet.dev/container'] === 'p1')!;
+  assert.equal(p1.spec.scope, 'team-a');
+  assert.deepEqual(p1.spec.ports, [
+    { name: 'http', port: 80, protocol: 'TCP' },
+    { name: 'dns', port: 53, protocol: 'UDP' },
+    { port: 9000, protocol: 'TCP' },
+  ]);
+
+  // Columns in --port order (not alphabetical), and no listener (nor a forked child) outlives the probe.
+  const probe = await tenet('lab', 'probe', '--name', name, '--port', 'udp/53,icmp,tcp/80');
+  assert.equal(probe.code, 0, probe.stderr);
+  assert.match(probe.stdout, /cells: udp\/53, icmp, tcp\/80 /);
+  assert.match(probe.stdout, /p1 \(shop@h1\)\s+·+\s+\+\+\+/);
+  const containerInodes = new Set(loadLab(name)!.containers.map((c) => netnsInode(c.netns)).filter((i): i is number => i !== undefined));
+  assert.equal(containerInodes.size, 2);
+  const inContainers = () => findProcesses((p) => {
+    const ns = p.netns();
+    return ns !== undefined && containerInodes.has(ns);
+  });
+  assert.deepEqual(inContainers(), [], 'no process left in a container namespace');
+
+  // restart-agent: a new agent (new pid), the old one gone, the host still serves attachments.
+  const before = loadLab(name)!.hosts.find((h) => h.name === 'h2')!.agentPid!;
+  const restarted = await tenet('lab', 'restart-agent', 'h2', '--name', name);
+  assert.equal(restarted.code, 0, restarted.stderr);
+  const after = loadLab(name)!.hosts.find((h) => h.name === 'h2')!.agentPid!;
+  assert.match(restarted.stdout, new RegExp(`agent h2 restarted: pid ${after}`));
+  assert.notEqual(after, before);
+  assert.ok(!isAlive(before) && isAlive(after));
+  assert.match((await tenet('lab', 'restart-agent', 'h9', '--name', name)).stderr, /no host "h9"/);
+
+  // An agent restarted by hand (not through the lab, so lab.json has a dead pid): down still stops it.
+  const h1 = loadLab(name)!.hosts.find((h) => h.name === 'h1')!;
+  const argv = fs.readFileSync(`/proc/${h1.agentPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  await stopPid(h1.agentPid, h1.socket);
+  const env2 = { ...process.env };
+  delete env2.TENET_LAB_DIR;
+  const hand = spawn('nsenter', [`--net=/run/netns/${h1.netns}`, ...argv], { detached: true, stdio: 'ignore', env: env2 });
+  hand.unref();
+  handStarted.push(hand.pid!);
+  await waitUntil('the hand-started agent', () => unixGet(h1.socket, '/v1/healthz'), 20_000);
+  assert.ok(isAlive(hand.pid));
+  const down = await tenet('lab', 'down', '--name', name);
+  assert.equal(down.code, 0, down.stderr);
+  assert.ok(!isAlive(hand.pid) || /\bZ\b/.test(fs.readFileSync(`/proc/${hand.pid}/stat`, 'utf8').split(' ')[2]), 'down stopped the agent started by hand');
+  assert.deepEqual(netnsWithPrefix(labNetnsPrefix(name)), []);
 });

@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { EtcdCerts } from './etcd-certs';
 
 export const ETCD_BIN = '/usr/bin/etcd';
 
@@ -79,9 +80,11 @@ async function distinctPorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-function memberArgs(member: EtcdMember, cluster: EtcdMember[], token: string, state: 'new' | 'existing', extra: string[]): string[] {
+function memberArgs(member: EtcdMember, cluster: EtcdMember[], token: string, state: 'new' | 'existing', extra: string[], tls?: EtcdCerts): string[] {
   const peer = (m: EtcdMember) => `http://127.0.0.1:${m.peerPort}`;
-  const client = `http://127.0.0.1:${member.clientPort}`;
+  const client = `${tls ? 'https' : 'http'}://127.0.0.1:${member.clientPort}`;
+  // Client TLS as docs/ha.md asks for it: clients must present a certificate signed by the CA.
+  const tlsArgs = tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : [];
   return [
     '--name', member.name,
     '--data-dir', member.dataDir,
@@ -97,6 +100,7 @@ function memberArgs(member: EtcdMember, cluster: EtcdMember[], token: string, st
     // What docs/ha.md asks operators for: a cascading delete or a large apply is one txn, as on SQLite.
     '--max-txn-ops', '100000',
     '--max-request-bytes', String(32 * 1024 * 1024),
+    ...tlsArgs,
     ...extra,
   ];
 }
@@ -168,9 +172,11 @@ async function killMember(member: EtcdMember): Promise<void> {
 
 /**
  * Starts `size` members (1 or 3) and waits until all are healthy.
- * `extraArgs` go to every member (e.g. auto-compaction settings).
+ * `extraArgs` go to every member (e.g. auto-compaction settings). With `tls`, clients reach the
+ * members over https only and must present a certificate signed by `tls.ca` (peers stay on http:
+ * they are all on loopback here). `leaderIndex` asks over plain http and is for non-TLS clusters.
  */
-export async function startEtcd(options: { size?: number; extraArgs?: string[] } = {}): Promise<EtcdCluster> {
+export async function startEtcd(options: { size?: number; extraArgs?: string[]; tls?: EtcdCerts } = {}): Promise<EtcdCluster> {
   installExitHook();
   const size = options.size ?? 1;
   const extra = options.extraArgs ?? [];
@@ -194,7 +200,7 @@ export async function startEtcd(options: { size?: number; extraArgs?: string[] }
   };
 
   try {
-    for (const m of members) launch(m, memberArgs(m, members, token, 'new', extra));
+    for (const m of members) launch(m, memberArgs(m, members, token, 'new', extra, options.tls));
     await Promise.all(members.map((m) => waitHealthy(m)));
   } catch (error) {
     await stop();
@@ -209,7 +215,7 @@ export async function startEtcd(options: { size?: number; extraArgs?: string[] }
     restart: async (index) => {
       const m = members[index];
       await killMember(m);
-      launch(m, memberArgs(m, members, token, 'existing', extra));
+      launch(m, memberArgs(m, members, token, 'existing', extra, options.tls));
       await waitHealthy(m);
     },
     stop,

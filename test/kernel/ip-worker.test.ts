@@ -14,8 +14,9 @@ import { attachPlan } from '../../src/core/dataplane/attach-plan';
 import { buildHostView } from '../../src/core/dataplane/host-view';
 import type { TenetObject } from '../../src/core/model/object';
 import fs from 'node:fs';
+import { registerTestStem } from '../helpers/netns';
 
-const prefix = `tqiw${crypto.randomBytes(3).toString('hex')}`;
+const prefix = registerTestStem(`tqiw${crypto.randomBytes(3).toString('hex')}`);
 const worker = new IpWorker({ fallback: false });
 
 before(() => {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { run } from '../../src/kernel/exec';
 import { NFT_WORKER_PATH, NftWorker, sharedNftWorker } from '../../src/kernel/nft-worker';
 import { kernelNftDriver } from '../../src/agent/nft/kernel';
+import { registerTestStem } from '../helpers/netns';
 
 const SCRIPT = `add table inet tenet
 add set inet tenet peers { type ipv4_addr; flags interval; }
@@ -28,7 +29,7 @@ interface NftJson {
 
 /** A fresh namespace whose name the agent would accept (NETNS_NAME_REGEX), deleted after the test. */
 async function namespace(t: TestContext): Promise<string> {
-  const name = `tqnw${crypto.randomBytes(4).toString('hex')}-t-a`;
+  const name = registerTestStem(`tqnw${crypto.randomBytes(4).toString('hex')}-t-a`);
   await run('ip', ['netns', 'add', name]);
   t.after(async () => {
     await run('ip', ['netns', 'del', name], { allowFailure: true });
@@ -120,7 +121,7 @@ test('a namespace that does not exist fails clearly and the worker keeps serving
   const w = worker(t);
   await w.run({ netns: ns, text: SCRIPT });
   const pid = w.pid;
-  const missing = `tqnw${crypto.randomBytes(4).toString('hex')}-t-gone`;
+  const missing = registerTestStem(`tqnw${crypto.randomBytes(4).toString('hex')}-t-gone`);
   await assert.rejects(w.run({ netns: missing, text: 'list ruleset' }), new RegExp(`cannot enter /run/netns/${missing}: No such file or directory`));
   await assert.rejects(w.run({ netns: 'Not/Valid', text: 'list ruleset' }), /refusing to run nft in namespace "Not\/Valid"/);
   assert.match(await w.run({ netns: ns, text: 'list set inet tenet peers' }), /10\.1\.0\.1/);

@@ -7,7 +7,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { killGroups, spawnGroup } from '../helpers/process-group';
 import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
 import { run } from '../../src/kernel/exec';
 import { TenetClient } from '../../src/client/api-client';
@@ -41,7 +42,7 @@ test('policy rule hits from real packets reach the API, get -o wide and describe
   const lab = await startTestLab(t, 2);
   const children: ChildProcess[] = [];
   t.after(() => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    killGroups(children);
   });
   const admin = lab.controller.client;
   await admin.apply(tenantObjects(TENANT, [{ name: 'pods', cidrs: ['10.77.0.0/24'] }]) as TenetObject[]);
@@ -49,7 +50,7 @@ test('policy rule hits from real packets reach the API, get -o wide and describe
   const srv = await lab.run('srv', { host: h1, tenant: TENANT, network: 'pods', labels: { app: 'srv' } });
   const cli = await lab.run('cli', { host: h2, tenant: TENANT, network: 'pods', labels: { app: 'cli' } });
   const bad = await lab.run('bad', { host: h2, tenant: TENANT, network: 'pods', labels: { app: 'bad' } });
-  for (const port of [80, 81, 82]) children.push(spawn('ip', ['netns', 'exec', srv.netns, 'socat', `TCP-LISTEN:${port},fork,reuseaddr`, 'PIPE'], { stdio: 'ignore' }));
+  for (const port of [80, 81, 82]) children.push(spawnGroup('ip', ['netns', 'exec', srv.netns, 'socat', `TCP-LISTEN:${port},fork,reuseaddr`, 'PIPE'], { stdio: 'ignore' }));
   await waitUntil('listeners', async () => connects(cli, srv, 82), 15000);
 
   await admin.apply([

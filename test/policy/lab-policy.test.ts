@@ -10,7 +10,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { killGroups, spawnGroup } from '../helpers/process-group';
 import { startTestLab, waitUntil, type TestLab } from '../helpers/lab';
 import { AttachClient } from '../../src/attach/client';
 import { labNetnsPrefix } from '../../src/lab/state';
@@ -86,7 +87,7 @@ function listen(children: ChildProcess[], pod: Pod): void {
     ['UDP', 81],
   ] as const) {
     const address = proto === 'TCP' ? `TCP-LISTEN:${port},fork,reuseaddr` : `UDP-RECVFROM:${port},fork,reuseaddr`;
-    children.push(spawn('ip', ['netns', 'exec', pod.netns, 'socat', address, 'PIPE'], { stdio: 'ignore' }));
+    children.push(spawnGroup('ip', ['netns', 'exec', pod.netns, 'socat', address, 'PIPE'], { stdio: 'ignore' }));
   }
 }
 
@@ -152,7 +153,7 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
   const lab = await startTestLab(t, 2);
   const children: ChildProcess[] = [];
   t.after(() => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    killGroups(children);
   });
   const client = lab.controller.client;
   const universe = loadCase(CASES[0]).universe;
@@ -206,7 +207,7 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
   const from = byKey.get('x/a')!;
   const to = byKey.get('y/a')!;
   assert.notEqual(from.host, to.host);
-  const conn = spawn('ip', ['netns', 'exec', from.netns, 'socat', '-', `TCP:${to.ip}:80`], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const conn = spawnGroup('ip', ['netns', 'exec', from.netns, 'socat', '-', `TCP:${to.ip}:80`], { stdio: ['pipe', 'pipe', 'ignore'] });
   children.push(conn);
   let echoed = '';
   conn.stdout!.on('data', (chunk: Buffer) => (echoed += chunk.toString()));

@@ -3,10 +3,12 @@
  * container namespaces joined by veths (host end named as the agent names it), with socat
  * listeners and probes. Every name carries a random prefix; cleanup removes all of it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { killGroups, spawnGroup } from '../helpers/process-group';
 import * as crypto from 'node:crypto';
 import { run } from '../../src/kernel/exec';
 import { hostVethName, tenantNamespaceName } from '../../src/core/dataplane/names';
+import { registerTestStem } from '../helpers/netns';
 
 export interface FixtureEndpoint {
   name: string;
@@ -16,7 +18,7 @@ export interface FixtureEndpoint {
 }
 
 export class PolicyFixture {
-  readonly prefix = `tp${crypto.randomBytes(3).toString('hex')}-`;
+  readonly prefix = registerTestStem(`tp${crypto.randomBytes(3).toString('hex')}-`);
   readonly router: string;
   readonly endpoints = new Map<string, FixtureEndpoint>();
   private readonly namespaces: string[] = [];
@@ -59,7 +61,7 @@ export class PolicyFixture {
   async listen(name: string, protocol: 'tcp' | 'udp', port: number): Promise<void> {
     const endpoint = this.endpoints.get(name)!;
     const address = protocol === 'tcp' ? `TCP-LISTEN:${port},fork,reuseaddr` : `UDP-RECVFROM:${port},fork,reuseaddr`;
-    const child = spawn('ip', ['netns', 'exec', endpoint.netns, 'socat', address, 'PIPE'], { stdio: 'ignore' });
+    const child = spawnGroup('ip', ['netns', 'exec', endpoint.netns, 'socat', address, 'PIPE'], { stdio: 'ignore' });
     this.children.push(child);
     // Wait until the socket is bound.
     for (let i = 0; i < 50; i++) {
@@ -83,7 +85,7 @@ export class PolicyFixture {
   connect(from: string, to: string, port: number): { send(line: string): Promise<boolean>; close(): void } {
     const source = this.endpoints.get(from)!;
     const target = this.endpoints.get(to)!;
-    const child = spawn('ip', ['netns', 'exec', source.netns, 'socat', '-', `TCP:${target.ip}:${port}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawnGroup('ip', ['netns', 'exec', source.netns, 'socat', '-', `TCP:${target.ip}:${port}`], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.children.push(child);
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => (buffer += chunk.toString()));
@@ -101,7 +103,7 @@ export class PolicyFixture {
   }
 
   async cleanup(): Promise<void> {
-    for (const child of this.children) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
+    killGroups(this.children);
     for (const name of this.namespaces.reverse()) await run('ip', ['netns', 'del', name], { allowFailure: true });
   }
 }

@@ -69,7 +69,7 @@ after(async () => {
     await dockerd.stop();
   }
   await host?.stop();
-  if (host) await run('ip', ['netns', 'delete', stagingNamespaceName(host.hostName, DOCKER_PLUGIN_SOCKET)]).catch(() => undefined);
+  if (host) await run('ip', ['netns', 'delete', stagingNamespaceName(host.hostName, DOCKER_PLUGIN_SOCKET, host.prefix)]).catch(() => undefined);
   if (!hadRunDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
   if (!hadKeyJson) fs.rmSync('/etc/docker/key.json', { force: true });
   if (!hadEtcDocker) fs.rmSync('/etc/docker', { recursive: true, force: true });

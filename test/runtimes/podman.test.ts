@@ -18,8 +18,9 @@ import { createNetwork } from '../cni/agent-host';
 import { nativeShim, ROOT } from '../cni/shim-helpers';
 import { run, RuntimeUnavailable, setupPodman, teardownPodman, which, type Podman } from './runtime-helpers';
 import { removeIfCreatedLater } from './runtime-helpers';
+import { registerTestStem } from '../helpers/netns';
 
-const labName = `p${crypto.randomBytes(3).toString('hex')}`;
+const labName = registerTestStem(`p${crypto.randomBytes(3).toString('hex')}`);
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 let dir = '';
 let controller: RunningController | undefined;

@@ -81,7 +81,7 @@ export function register(program: Command): void {
       let dockerPlugin: DockerPlugin | undefined;
       if (options.dockerPlugin) {
         const socketPath = typeof options.dockerPlugin === 'string' ? options.dockerPlugin : DEFAULT_PLUGIN_SOCKET;
-        dockerPlugin = await startDockerPlugin({ attach: agent.service, client: agent.client, hostName: options.host, socketPath, log: (message, fields) => logger.info(fields ?? {}, message) });
+        dockerPlugin = await startDockerPlugin({ attach: agent.service, client: agent.client, hostName: options.host, socketPath, netnsPrefix: options.netnsPrefix, log: (message, fields) => logger.info(fields ?? {}, message) });
       }
       process.stdout.write(`tenet agent ready on ${options.socket}\n`);
       await new Promise<void>((resolve) => {

@@ -13,6 +13,8 @@ import pino from 'pino';
 import { openStore } from '../../store/open-store';
 import { buildControllerServer } from '../../controller/server';
 import { CliError } from '../context';
+import { etcdSecurityFrom, type EtcdFlags } from '../etcd-flags';
+import type { EtcdSecurity } from '../../store/etcd-spec';
 import { TokenStore } from '../../auth/token-store';
 import { ensureAutoTls } from '../../auth/tls';
 import { installAuth } from '../../controller/auth/install';
@@ -75,6 +77,11 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'data directory (SQLite store)', './tenet-data')
     .option('--listen <addr>', 'HOST:PORT or unix:/abs/path.sock; may be repeated (default 127.0.0.1:7400)', collect, [] as string[])
     .option('--store <spec>', 'sqlite (default) or etcd://host:port[,host:port...]')
+    .option('--etcd-ca <file>', 'etcd store over TLS: PEM CA that signed the etcd members\' certificates')
+    .option('--etcd-cert <file>', 'etcd client certificate (PEM), for members started with --client-cert-auth ...')
+    .option('--etcd-key <file>', '... and its private key')
+    .option('--etcd-user <name>', 'etcd password auth: user name (password from --etcd-password-file or TENET_ETCD_PASSWORD)')
+    .option('--etcd-password-file <file>', 'file holding the etcd user\'s password (one line)')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
     .option('--tls <mode>', '"auto": serve HTTPS with a CA and certificate made in DATA_DIR/tls (clients pin DATA_DIR/tls/ca.crt)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) ...')
@@ -83,8 +90,9 @@ export function register(program: Command): void {
     .option('--rate-limit <list>', `requests per token per ${RATE_WINDOW_MS / 1000} s by role, e.g. viewer=1000,tenant-admin=2000 (defaults: ${perRoleText(DEFAULT_RATE_LIMITS)})`)
     .option('--max-watches <list>', `open watch streams per token by role (defaults: ${perRoleText(DEFAULT_WATCH_LIMITS)})`)
     .option('--quota-default <list>', `objects per tenant by kind unless its spec.quota says otherwise, e.g. networks=100,endpoints=5000 (defaults: ${quotaText()})`)
-    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string; tls?: string; tlsCert?: string; tlsKey?: string } & LimitFlags) => {
+    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string; tls?: string; tlsCert?: string; tlsKey?: string } & LimitFlags & EtcdFlags) => {
       const limits = limitsFrom(options); // [limits]
+      const etcd = etcdSecurityFrom(options, options.store);
       const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
       if (options.tls !== undefined && options.tls !== 'auto') throw new CliError('--tls accepts only "auto" (or give --tls-cert and --tls-key)', 2);
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together', 2);
@@ -103,14 +111,14 @@ export function register(program: Command): void {
         tls = { cert: material.cert, key: material.key };
         process.stderr.write(`tenet controller: TLS CA certificate for clients: ${material.caFile}\n`);
       }
-      await runController({ dataDir, listeners, store: options.store, logLevel: options.logLevel, tls, limits });
+      await runController({ dataDir, listeners, store: options.store, etcd, logLevel: options.logLevel, tls, limits });
     });
 }
 
-export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; logLevel: string; tls?: { cert: string; key: string }; limits?: LimitOptions }): Promise<void> {
+export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; etcd?: EtcdSecurity; logLevel: string; tls?: { cert: string; key: string }; limits?: LimitOptions }): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { component: 'controller' } }, pino.destination({ fd: 2, sync: false }));
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(options.store, options.dataDir);
+  const store = await openStore(options.store, options.dataDir, options.etcd);
   const bookmarkMs = process.env.TENET_WATCH_BOOKMARK_MS ? Number(process.env.TENET_WATCH_BOOKMARK_MS) : undefined;
   const tokens = new TokenStore(store);
   const adminTokenFile = await tokens.ensureBootstrapAdmin(options.dataDir);

@@ -1,6 +1,6 @@
 /** `tenet lab`: a multi-host lab of network namespaces on this machine (see src/lab/ and docs/lab.md). */
 import type { Command } from 'commander';
-import { labDown, labExec, labRm, labRun, labUp, parseLabels, withLabLock } from '../../lab/lab';
+import { labDown, labExec, labRm, labRun, labUp, parseLabels, parsePorts, restartAgent, withLabLock } from '../../lab/lab';
 import { runDemo } from '../../lab/demo';
 import { formatProbeTable, parseProbeSpecs, runProbe } from '../../lab/probe';
 import { LabError, listLabs, resolveLab, saveLab } from '../../lab/state';
@@ -60,16 +60,35 @@ export function register(program: Command): void {
     .requiredOption('--network <network>', 'network of the tenant')
     .option('--labels <k=v,...>', 'endpoint labels')
     .option('--ip <addresses>', 'requested address(es), comma-separated (one per family)')
+    .option('--scope <scope>', 'label scope of the endpoint (as a Kubernetes namespace: policies may select by it)')
+    .option('--ports <ports>', 'container ports, [NAME=]PORT[/tcp|udp|sctp] comma-separated, e.g. http=80,dns=53/udp (policies may name them)')
     .action(
-      wrap(async (container: string, options: { name?: string; host: string; tenant: string; network: string; labels?: string; ip?: string }) => {
+      wrap(async (container: string, options: { name?: string; host: string; tenant: string; network: string; labels?: string; ip?: string; scope?: string; ports?: string }) => {
         const state = resolveLab(options.name);
         const ips = options.ip ? options.ip.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
         const labels = parseLabels(options.labels);
+        const ports = parsePorts(options.ports);
         await withLabLock(state.name, async (current) => {
-          const made = await labRun(current, container, { host: options.host, tenant: options.tenant, network: options.network, labels, ips });
+          const made = await labRun(current, container, { host: options.host, tenant: options.tenant, network: options.network, labels, ips, scope: options.scope, ports });
           current.containers.push(made);
           saveLab(current);
           out(`${made.name} on ${made.host}: ${made.tenant}/${made.network} ${made.addresses.join(' ')} (endpoint ${made.endpoint})`);
+        });
+      }),
+    );
+
+  lab
+    .command('restart-agent <host>')
+    .description("stop one host's agent (every agent on its socket, also one started by hand) and start it again; waits for its first full pass")
+    .option('--name <lab>', 'lab name (default: the only lab)')
+    .option('--kill', 'stop it with SIGKILL (as a crash) instead of SIGTERM')
+    .action(
+      wrap(async (host: string, options: { name?: string; kill?: boolean }) => {
+        const state = resolveLab(options.name);
+        await withLabLock(state.name, async (current) => {
+          const restarted = await restartAgent(current, host, options.kill ? 'SIGKILL' : 'SIGTERM');
+          saveLab(current);
+          out(`agent ${restarted.name} restarted: pid ${restarted.agentPid}, socket ${restarted.socket}`);
         });
       }),
     );
@@ -116,8 +135,9 @@ export function register(program: Command): void {
       wrap(async (options: { name?: string; tenant?: string; port: string; output: string }) => {
         if (options.output !== 'table' && options.output !== 'json') throw new CliError('-o must be table or json', 2);
         const state = resolveLab(options.name);
-        const results = await runProbe(state, { tenant: options.tenant, specs: parseProbeSpecs(options.port) });
-        out(options.output === 'json' ? JSON.stringify(results, null, 2) : formatProbeTable(state, results, options.tenant));
+        const specs = parseProbeSpecs(options.port);
+        const results = await runProbe(state, { tenant: options.tenant, specs });
+        out(options.output === 'json' ? JSON.stringify(results, null, 2) : formatProbeTable(state, results, options.tenant, specs));
       }),
     );
 
