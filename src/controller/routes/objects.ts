@@ -6,7 +6,7 @@ import { objectPrefix } from '../../store/keys';
 import { parseSelectorParam, type LabelSelector } from '../../core/model/selectors';
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
-import { withRuleHits } from '../policy-hits';
+import { withComputedStatus } from '../computed-status';
 import { API_VERSION } from '../../core/model/common';
 import type { List } from '../../core/model/wire';
 import { access, type RouteAction } from '../auth/access';
@@ -74,7 +74,7 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     app.get(item, rule('get'), async (request) => {
       const { tenant, name } = names(request);
-      const [object] = await withRuleHits(service, [await service.get(info.kind, tenant ?? '', name)]);
+      const [object] = await withComputedStatus(service, [await service.get(info.kind, tenant ?? '', name)]);
       return object;
     });
     app.put(item, rule('update'), async (request) => {
@@ -123,6 +123,6 @@ async function listOrWatch(
     return reply;
   }
   const listed = await service.list(info.kind, { tenant, labelSelector });
-  const items = await withRuleHits(service, listed.items);
+  const items = await withComputedStatus(service, listed.items);
   return { apiVersion: API_VERSION, kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items } satisfies List;
 }
