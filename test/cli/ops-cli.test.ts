@@ -60,3 +60,50 @@ test('get networks -o wide shows ALLOCATED and get groups shows MEMBERS, as desc
   const described = ok(await cli(['describe', 'network', 'cols/web']), 'describe');
   assert.match(described, /IPv4 used: +3 of/);
 });
+
+const SET_DOCS = {
+  tenant: `apiVersion: tenet.dev/v1\nkind: Tenant\nmetadata: {name: pr}\nspec: {}\n`,
+  net: `apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: web, tenant: pr}\nspec: {subnets: [{cidr: 10.40.0.0/24}]}\n`,
+  groupA: `apiVersion: tenet.dev/v1\nkind: Group\nmetadata: {name: a, tenant: pr}\nspec: {selector: {matchLabels: {app: a}}}\n`,
+  groupB: `apiVersion: tenet.dev/v1\nkind: Group\nmetadata: {name: b, tenant: pr}\nspec: {selector: {matchLabels: {app: b}}}\n`,
+};
+
+test('apply --applyset --prune deletes exactly the set objects the files dropped, never an Endpoint; diff --applyset exits 1 for them', async () => {
+  const c = controller.client;
+  const all = write('set/all.yaml', [SET_DOCS.tenant, SET_DOCS.net, SET_DOCS.groupA, SET_DOCS.groupB].join('---\n'));
+  const created = ok(await cli(['apply', '-f', all, '--applyset', 'prod', '--prune']), 'first apply');
+  assert.deepEqual(created.trim().split('\n').sort(), ['group/pr/a created', 'group/pr/b created', 'network/pr/web created', 'tenant/pr created']);
+  // Not of the set: a group applied without --applyset, and an endpoint that even carries the set's label.
+  ok(await cli(['apply', '-f', write('set/outside.yaml', SET_DOCS.groupB.replace('name: b', 'name: outside'))]), 'apply outside');
+  await c.create(endpointObj('pr', 'web', 'ep-1', {}, { 'applyset.tenet.dev/part-of': 'prod', app: 'a' }));
+
+  const fewer = write('set/fewer.yaml', [SET_DOCS.tenant, SET_DOCS.net, SET_DOCS.groupA].join('---\n'));
+  const diff = await cli(['diff', '-f', fewer, '--applyset', 'prod']);
+  assert.equal(diff.code, 1, `diff: ${diff.stdout} ${diff.stderr}`);
+  assert.match(diff.stdout, /^--- live\/group\/pr\/b$/m);
+  assert.match(diff.stdout, /^\+\+\+ \/dev\/null$/m);
+  assert.doesNotMatch(diff.stdout, /endpoint|outside/);
+  assert.equal((await cli(['diff', '-f', all, '--applyset', 'prod'])).code, 0, 'in sync with the full set');
+
+  const dry = ok(await cli(['apply', '-f', fewer, '--applyset', 'prod', '--prune', '--dry-run']), 'dry-run prune');
+  assert.match(dry, /^group\/pr\/b pruned \(dry run\)$/m);
+  assert.equal((dry.match(/pruned/g) ?? []).length, 1, dry);
+  assert.ok(await c.find('Group', 'b', 'pr'), 'a dry run deletes nothing');
+
+  const pruned = ok(await cli(['apply', '-f', fewer, '--applyset', 'prod', '--prune']), 'prune');
+  assert.deepEqual(pruned.trim().split('\n').filter((l) => l.includes('pruned')), ['group/pr/b pruned']);
+  assert.equal(await c.find('Group', 'b', 'pr'), undefined);
+  assert.ok(await c.find('Group', 'outside', 'pr'), 'an object outside the set stays');
+  assert.ok(await c.find('Endpoint', 'ep-1', 'pr'), 'an endpoint is never pruned');
+  assert.ok(await c.find('Group', 'a', 'pr'));
+
+  // --prune alone is refused: without a set there is nothing safe to prune.
+  const bare = await cli(['apply', '-f', fewer, '--prune']);
+  assert.equal(bare.code, 2);
+  assert.match(bare.stderr, /--prune needs --applyset/);
+  // An object of another set is not taken over.
+  const other = await cli(['apply', '-f', write('set/steal.yaml', SET_DOCS.groupA), '--applyset', 'staging']);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /group\/pr\/a belongs to applyset prod/);
+  assert.equal((await c.get('Group', 'a', 'pr')).metadata.labels?.['applyset.tenet.dev/part-of'], 'prod');
+});
