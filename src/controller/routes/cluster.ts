@@ -32,11 +32,11 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   app.get('/api/v1/history', access({ type: 'admin' }), async () => ({ items: await service.history() }));
   app.post('/api/v1/rollback', access({ type: 'admin' }), async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }));
 
-  app.get('/api/v1/snapshot', access({ type: 'kinds', verb: 'list' }), async (request) => {
+  app.get('/api/v1/snapshot', access({ type: 'kinds', verb: 'list' }, ['kinds']), async (request) => {
     const kinds = kindsFrom(singleQuery(request.query as Record<string, unknown>, 'kinds'));
     return service.snapshot(kinds);
   });
-  app.get('/api/v1/watch', access({ type: 'kinds', verb: 'watch' }), async (request, reply) => {
+  app.get('/api/v1/watch', access({ type: 'kinds', verb: 'watch' }, ['kinds', 'resourceVersion']), async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const kinds = kindsFrom(singleQuery(query, 'kinds'));
     const after = await startRevision(service.store, singleQuery(query, 'resourceVersion'));
