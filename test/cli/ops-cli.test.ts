@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startController, type RunningController } from '../helpers/controller';
 import { runCli, type CliResult } from './run-cli';
 import { endpointObj, networkObj, tenantObj, V } from '../api/api-helpers';
+import { mintToken } from '../helpers/http';
 
 let controller: RunningController;
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `tenet-ops-cli-${process.pid}-`));
@@ -106,4 +107,53 @@ test('apply --applyset --prune deletes exactly the set objects the files dropped
   assert.equal(other.code, 1);
   assert.match(other.stderr, /group\/pr\/a belongs to applyset prod/);
   assert.equal((await c.get('Group', 'a', 'pr')).metadata.labels?.['applyset.tenet.dev/part-of'], 'prod');
+});
+
+test('validation problems come all at once, one per line, in words (path, problem, allowed values)', async () => {
+  const file = write('bad/policy.yaml', `apiVersion: tenet.dev/v1
+kind: Policy
+metadata: {name: p, tenant: acme, colour: red}
+spec:
+  priority: high
+  appliesTo: {}
+  ingress:
+    - action: allw
+      ports: [{protocol: TCP, port: 70000}]
+---
+apiVersion: tenet.dev/v1
+kind: Network
+metadata: {name: n, tenant: acme}
+spec:
+  mtu: 100
+  subnets: [{cidr: 10.0.0.5/24}]
+`);
+  const result = await cli(['apply', '-f', file]);
+  assert.equal(result.code, 1);
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.match(lines[0], /^error: invalid manifests \(6 problems, nothing was sent\):$/);
+  const problems = lines.slice(1).map((l) => l.replace(/^ {2}.*?\): /, ''));
+  assert.deepEqual(problems.sort(), [
+    'metadata.colour: unknown field; allowed here: name, tenant, labels, annotations, uid, resourceVersion, createdAt',
+    'spec.ingress[0].action: must be one of allow, deny, pass, log (got "allw")',
+    'spec.ingress[0].ports[0].port: must be a whole number from 1 to 65535, or a port name: lower-case letters, digits and "-", at most 15 characters (got 70000)',
+    'spec.mtu: must be a whole number from 1280 to 9000 (got 100)',
+    'spec.priority: must be a whole number from 0 to 1000000 (got "high")',
+    'spec.subnets[0].cidr: "10.0.0.5/24" has host bits set; did you mean 10.0.0.0/24?',
+  ]);
+  assert.doesNotMatch(result.stderr, /Expected|union/);
+});
+
+test('a tenant-admin asking for another tenant\'s objects is told which tenant it cannot see', async () => {
+  const c = controller.client;
+  await c.create(tenantObj('red'));
+  await c.create(tenantObj('blue'));
+  await c.create(networkObj('blue', 'web', ['10.60.0.0/24']));
+  const red = await mintToken(controller.url, controller.adminToken, { role: 'tenant-admin', tenant: 'red' });
+  const env = { TENET_TOKEN: red.token };
+  const listed = await cli(['get', 'networks', '--tenant', 'blue'], { env });
+  assert.equal(listed.code, 1);
+  assert.match(listed.stderr, /^error: tenant blue not found$/m);
+  const one = await cli(['get', 'network', 'blue/web'], { env });
+  assert.equal(one.code, 1);
+  assert.match(one.stderr, /^error: network "blue\/web" not found$/m);
 });
