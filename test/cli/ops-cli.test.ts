@@ -157,3 +157,22 @@ test('a tenant-admin asking for another tenant\'s objects is told which tenant i
   assert.equal(one.code, 1);
   assert.match(one.stderr, /^error: network "blue\/web" not found$/m);
 });
+
+test('k8s import reads stdin, prints apply\'s lines, and its dry run shows the flows that would change verdict', async () => {
+  const c = controller.client;
+  await c.create(tenantObj('kimp'));
+  await c.create(networkObj('kimp', 'default', ['10.70.0.0/24']));
+  await c.create({ apiVersion: V, kind: 'Scope', metadata: { name: 'prod', tenant: 'kimp' }, spec: {} });
+  await c.create(endpointObj('kimp', 'default', 'web', { scope: 'prod' }, { app: 'web' }));
+  await c.create(endpointObj('kimp', 'default', 'client', { scope: 'prod' }, { app: 'client' }));
+  const denyAll = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-web, namespace: prod}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: other}}}]\n    ports: [{port: 80}]\n';
+  const dry = ok(await cli(['k8s', 'import', '-f', '-', '--tenant', 'kimp', '--dry-run'], { input: denyAll }), 'dry run from stdin');
+  assert.match(dry, /^policy\/kimp\/\S+ created \(dry run\)$/m);
+  assert.doesNotMatch(dry, /^results:|^revision:/m, 'not the raw answer as YAML');
+  assert.match(dry, /flows that would change verdict:\n {2}.*client.*web/);
+  assert.equal((await c.list('Policy', { tenant: 'kimp' })).items.length, 0, 'a dry run creates nothing');
+  const applied = ok(await cli(['k8s', 'import', '-f', '-', '--tenant', 'kimp'], { input: denyAll }), 'import from stdin');
+  assert.match(applied, /^policy\/kimp\/\S+ created$/m);
+  assert.match(applied, /^scope\/kimp\/prod configured$/m);
+  assert.equal((await c.list('Policy', { tenant: 'kimp' })).items.length, 1);
+});

@@ -4,11 +4,8 @@ import type { TenetObject } from '../../core/model/object';
 import { clientFor } from '../context';
 import { readIntentFiles, refPath } from '../manifests';
 import { collect } from '../args';
-import { describeChange } from '../../core/policy/impact';
+import { applyLines, impactText } from '../apply-output';
 import { applysetArg, labelForSet, refuseOwned, setState } from '../applyset';
-
-/** Flow changes printed after a dry run; the rest are counted. */
-const IMPACT_LINES = 40;
 
 interface ApplyOptions {
   filename: string[];
@@ -43,17 +40,9 @@ export function register(program: Command): void {
       const before = set !== undefined ? await setState(client, set, objects, options.tenant) : undefined;
       if (before && set !== undefined) refuseOwned(before.owned, set);
       const result = await client.apply(objects, { dryRun: options.dryRun ?? false, message: options.message });
-      const suffix = options.dryRun ? ' (dry run)' : '';
-      const lines = result.results.map((item) => `${refPath(item)} ${item.action}${suffix}\n`);
-      process.stdout.write(lines.join(''));
+      process.stdout.write(applyLines(result, options.dryRun ?? false));
       if (options.prune && before) await prune(client, before.liveOnly, options.dryRun ?? false);
-      // The controller computes the impact (from the whole intent, whatever this token may read) and sends it with the dry run's answer.
-      const impact = (result.impact ?? []).map(describeChange);
-      if (impact.length > 0) {
-        const more = impact.length - IMPACT_LINES;
-        const shown = more > 0 ? [...impact.slice(0, IMPACT_LINES), `... and ${more}${result.impactTruncated ? '+' : ''} more flow changes`] : impact;
-        process.stdout.write(`\nflows that would change verdict:\n${shown.map((l) => `  ${l}\n`).join('')}`);
-      }
+      process.stdout.write(impactText(result));
     });
 }
 
