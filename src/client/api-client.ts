@@ -109,8 +109,11 @@ export class TenetClient {
     return (await this.request('PUT', `${TenetClient.path(kind, tenant, name)}/status`, { status })) as T;
   }
 
-  async delete<T = TenetObject>(kind: KindName, name: string, tenant?: string, options: { cascade?: boolean } = {}): Promise<T> {
-    const suffix = options.cascade ? '?cascade=true' : '';
+  async delete<T = TenetObject>(kind: KindName, name: string, tenant?: string, options: { cascade?: boolean; dryRun?: boolean } = {}): Promise<T> {
+    const query = new URLSearchParams();
+    if (options.cascade) query.set('cascade', 'true');
+    if (options.dryRun) query.set('dryRun', 'All');
+    const suffix = query.size > 0 ? `?${query}` : '';
     return (await this.request('DELETE', TenetClient.path(kind, tenant, name) + suffix)) as T;
   }
 
@@ -122,8 +125,8 @@ export class TenetClient {
     return ((await this.request('GET', '/api/v1/history')) as { items: HistoryEntry[] }).items;
   }
 
-  async rollback(revision: number): Promise<ApplyResult> {
-    return (await this.request('POST', '/api/v1/rollback', { revision })) as ApplyResult;
+  async rollback(revision: number, options: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+    return (await this.request('POST', '/api/v1/rollback', { revision, ...(options.dryRun ? { dryRun: true } : {}) })) as ApplyResult;
   }
 
   async snapshot(kinds: KindName[]): Promise<{ revision: number; items: TenetObject[] }> {

@@ -92,7 +92,11 @@ export function buildOpenApi(): Json {
       },
       delete: {
         operationId: `delete${info.kind}`,
-        parameters: [...itemParams, ...(info.kind === 'Tenant' ? [{ name: 'cascade', in: 'query', schema: { type: 'boolean' } }] : [])],
+        parameters: [
+          ...itemParams,
+          ...(info.kind === 'Tenant' ? [{ name: 'cascade', in: 'query', schema: { type: 'boolean' } }] : []),
+          { name: 'dryRun', in: 'query', description: 'All: every check of the deletion, nothing written', schema: { type: 'string', enum: ['All'] } },
+        ],
         responses: { 200: answer('the deleted object', ref), 404: answer('not found'), 409: answer('still in use') },
       },
     };
@@ -177,6 +181,7 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('audit entries', object), 400: answer('invalid') },
     },
   };
+  paths['/version'] = { get: { operationId: 'version', description: 'the controller build: {version, apiVersion, node}', responses: { 200: answer('version', object) } } };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
   paths['/metrics'] = { get: { operationId: 'metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } };
   return {

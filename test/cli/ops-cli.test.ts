@@ -176,3 +176,120 @@ test('k8s import reads stdin, prints apply\'s lines, and its dry run shows the f
   assert.match(applied, /^scope\/kimp\/prod configured$/m);
   assert.equal((await c.list('Policy', { tenant: 'kimp' })).items.length, 1);
 });
+
+test('get -o name, -o jsonpath=..., --no-headers', async () => {
+  const c = controller.client;
+  await c.create(tenantObj('out'));
+  await c.create(networkObj('out', 'web', ['10.80.0.0/24'], { mtu: 1400 }));
+  await c.create(networkObj('out', 'db', ['10.81.0.0/24']));
+  assert.equal(ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'name']), '-o name'), 'network/out/db\nnetwork/out/web\n');
+  assert.equal(ok(await cli(['get', 'network', 'out/web', '-o', 'name']), '-o name one'), 'network/out/web\n');
+  assert.equal(ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'jsonpath={.items[*].metadata.name}']), 'jsonpath list'), 'db web');
+  assert.equal(
+    ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.subnets[0].cidr}{"\\n"}{end}']), 'jsonpath range'),
+    'db=10.81.0.0/24\nweb=10.80.0.0/24\n',
+  );
+  assert.equal(ok(await cli(['get', 'network', 'out/web', '-o', 'jsonpath={.spec.mtu}']), 'jsonpath one'), '1400');
+  const bad = await cli(['get', 'networks', '-o', 'jsonpath={.items[']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: -o jsonpath: /);
+  const table = ok(await cli(['get', 'networks', '--tenant', 'out', '--no-headers']), '--no-headers').split('\n').filter(Boolean);
+  assert.equal(table.length, 2);
+  assert.match(table[0], /^db +10\.81\.0\.0\/24/);
+  assert.doesNotMatch(table.join('\n'), /NAME/);
+});
+
+test('completion scripts: bash loads and completes commands, kinds and names; zsh and fish are generated', async () => {
+  const node = process.execPath;
+  const bin = path.join(__dirname, '..', '..', '..', 'bin', 'tenet');
+  // A `tenet` on PATH (names are fetched with `tenet get KIND -o name`).
+  const binDir = path.join(workDir, 'bin');
+  fs.mkdirSync(binDir, { recursive: true });
+  fs.writeFileSync(path.join(binDir, 'tenet'), `#!/bin/sh\nexec "${node}" "${bin}" "$@"\n`, { mode: 0o755 });
+  const { spawnSync } = await import('node:child_process');
+  const bash = (script: string) => {
+    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${binDir}:${process.env.PATH}`, TENET_SERVER: controller.url, TENET_TOKEN: controller.adminToken } });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  };
+  assert.match(bash('source <(tenet completion bash) && complete -p tenet'), /^complete -F _tenet_complete tenet$/m);
+  const complete = (...words: string[]) =>
+    bash(`source <(tenet completion bash); COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tenet_complete; printf '%s\\n' "\${COMPREPLY[@]}"`)
+      .split('\n')
+      .filter(Boolean);
+  assert.deepEqual(complete('tenet', 'ge'), ['get']);
+  assert.deepEqual(complete('tenet', 'k8s', 'i'), ['import']);
+  assert.deepEqual(complete('tenet', 'config', 'use'), ['use-context']);
+  assert.deepEqual(complete('tenet', 'get', 'net'), ['networks']);
+  assert.ok(complete('tenet', 'get', '--tenant', 'out', 'networks', '-').includes('--no-headers'));
+  assert.ok(complete('tenet', 'apply', '--p').includes('--prune'));
+  assert.deepEqual(complete('tenet', 'get', '-o', 'jsonp'), ['jsonpath=']);
+  await controller.client.create(tenantObj('completeme'));
+  assert.deepEqual(complete('tenet', 'get', 'tenants', 'complete'), ['completeme']);
+  const zsh = ok(await cli(['completion', 'zsh']), 'zsh');
+  assert.match(zsh, /^#compdef tenet\n/);
+  assert.match(zsh, /bashcompinit/);
+  const fish = ok(await cli(['completion', 'fish']), 'fish');
+  assert.match(fish, /^complete -c tenet -n '__fish_use_subcommand' -a 'apply'/m);
+  assert.match(fish, /^complete -c tenet -n '__fish_seen_subcommand_from apply' -l prune/m);
+  assert.equal((await cli(['completion', 'tcsh'])).code, 2);
+});
+
+test('config set-context, use-context, view (tokens redacted), current-context; commands use the context', async () => {
+  const file = path.join(workDir, 'config', 'config.yaml');
+  const env = { TENET_CONFIG: file, TENET_SERVER: '', TENET_TOKEN: '' };
+  assert.match(ok(await cli(['config', 'set-context', 'here', '--server', controller.url, '--token', controller.adminToken], { env }), 'set here'), /context "here" created/);
+  ok(await cli(['config', 'set-context', 'nowhere', '--server', 'http://127.0.0.1:9', '--token', 'x'], { env }), 'set nowhere');
+  assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
+  assert.equal(ok(await cli(['config', 'current-context'], { env }), 'current'), 'here\n');
+  const view = ok(await cli(['config', 'view'], { env }), 'view');
+  assert.doesNotMatch(view, new RegExp(controller.adminToken));
+  assert.match(view, /token: REDACTED/);
+  assert.match(ok(await cli(['config', 'view', '--raw'], { env }), 'view raw'), new RegExp(controller.adminToken));
+  ok(await cli(['get', 'tenants'], { env }), 'get through context here');
+  ok(await cli(['config', 'use-context', 'nowhere'], { env }), 'use nowhere');
+  assert.equal(ok(await cli(['config', 'get-contexts'], { env }), 'contexts'), '  here\n* nowhere\n');
+  assert.match((await cli(['get', 'tenants'], { env })).stderr, /cannot reach the controller/);
+  const missing = await cli(['config', 'use-context', 'gone'], { env });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no context named "gone"/);
+  ok(await cli(['config', 'set-context', 'nowhere', '--server', controller.url], { env }), 'modify');
+  const raw = ok(await cli(['config', 'view', '--raw'], { env }), 'view raw');
+  assert.match(raw, new RegExp(`- name: nowhere\\n {4}server: ${controller.url.replace(/[.]/g, '\\.')}\\n {4}token: x\\n`), 'set-context changes only the fields given');
+});
+
+test('version shows the client and the server; delete and rollback --dry-run change nothing; explain --exit-code', async () => {
+  const c = controller.client;
+  const version = ok(await cli(['version']), 'version');
+  assert.match(version, /^Client Version: \S+\nServer Version: \S+ \(API tenet\.dev\/v1\)\n$/);
+  assert.match(ok(await cli(['version', '--client']), 'version --client'), /^tenet \S+\n$/);
+  const far = await runCli('http://127.0.0.1:9', ['version']);
+  assert.equal(far.code, 1);
+  assert.match(far.stdout, /^Client Version: /);
+
+  await c.create(tenantObj('dry'));
+  await c.create(networkObj('dry', 'web', ['10.90.0.0/24']));
+  await c.create(endpointObj('dry', 'web', 'a', {}, { app: 'a' }));
+  await c.create(endpointObj('dry', 'web', 'b', {}, { app: 'b' }));
+  assert.equal(ok(await cli(['delete', 'endpoint', 'dry/b', '--dry-run']), 'delete --dry-run'), 'endpoint/dry/b deleted (dry run)\n');
+  assert.ok(await c.find('Endpoint', 'b', 'dry'), 'still there');
+  const inUse = await cli(['delete', 'network', 'dry/web', '--dry-run']);
+  assert.equal(inUse.code, 1, 'the controller checks a dry-run deletion as a real one');
+  assert.match(inUse.stderr, /endpoint/i);
+  const before = (await c.history()).at(-1)!.revision;
+  await c.apply([{ apiVersion: V, kind: 'Policy', metadata: { name: 'no-ssh', tenant: 'dry' }, spec: { appliesTo: {}, ingress: [{ action: 'deny', ports: [{ protocol: 'TCP', port: 22 }] }, { action: 'allow' }] } }]);
+  const historyLength = (await c.history()).length;
+  const rolled = ok(await cli(['rollback', String(before), '--dry-run']), 'rollback --dry-run');
+  assert.match(rolled, /^policy\/dry\/no-ssh deleted \(dry run\)$/m);
+  assert.ok(await c.find('Policy', 'no-ssh', 'dry'), 'a dry-run rollback deletes nothing');
+  assert.equal((await c.history()).length, historyLength, 'and records no revision');
+
+  const explain = (port: string) => cli(['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', port, '--exit-code']);
+  assert.equal((await explain('tcp/80')).code, 0, 'allowed');
+  const denied = await explain('tcp/22');
+  assert.equal(denied.code, 1, 'denied');
+  assert.match(denied.stdout, /DENIED/);
+  assert.equal((await cli(['explain', '--tenant', 'dry', '--from', 'nobody', '--to', 'b', '--port', 'tcp/22', '--exit-code'])).code, 2, 'usage');
+  assert.equal((await runCli('http://127.0.0.1:9', ['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22', '--exit-code'])).code, 3, 'other errors');
+  assert.equal((await cli(['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22'])).code, 0, 'without --exit-code a verdict is not a failure');
+});

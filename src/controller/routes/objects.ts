@@ -39,6 +39,13 @@ function truthy(text: string | undefined): boolean {
   return text !== undefined && ['1', 'true', 'yes'].includes(text.toLowerCase());
 }
 
+/** `?dryRun=All` as in Kubernetes: every check, nothing written. Any other value is a mistake. */
+export function dryRunFrom(text: string | undefined): boolean {
+  if (text === undefined) return false;
+  if (text !== 'All') throw invalid(`dryRun must be "All" (got ${JSON.stringify(text.slice(0, 40))})`, ['dryRun: must be All']);
+  return true;
+}
+
 export function selectorFrom(text: string | undefined): LabelSelector | undefined {
   return parseSelectorParam(text, (message) => invalid(message, [message]));
 }
@@ -91,10 +98,11 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
       const { tenant, name } = names(request);
       return service.patch(info.kind, tenant, name, request.body, { actor: request.actor, verb: 'patch', audit: request.audit });
     });
-    app.delete(item, rule('delete', nameFrom, info.kind === 'Tenant' ? ['cascade'] : []), async (request) => {
+    app.delete(item, rule('delete', nameFrom, info.kind === 'Tenant' ? ['cascade', 'dryRun'] : ['dryRun']), async (request) => {
       const { tenant, name } = names(request);
       const cascade = truthy(singleQuery(request.query as Query, 'cascade'));
-      return service.delete(info.kind, tenant, name, { cascade: info.kind === 'Tenant' && cascade }, { actor: request.actor, verb: 'delete', audit: request.audit });
+      const dryRun = dryRunFrom(singleQuery(request.query as Query, 'dryRun'));
+      return service.delete(info.kind, tenant, name, { cascade: info.kind === 'Tenant' && cascade }, { actor: request.actor, verb: 'delete', audit: request.audit, dryRun });
     });
     app.put(`${item}/status`, rule('status'), async (request) => {
       const { tenant, name } = names(request);
