@@ -10,6 +10,7 @@
  * tenant the token may read). The set's id is its name, readable in `get -o wide`, not a hash.
  */
 import type { TenetClient } from '../client/api-client';
+import { ApiError } from '../client/errors';
 import { KINDS } from '../core/model/registry';
 import { refKey, refOf, type TenetObject } from '../core/model/object';
 import { CliError } from './context';
@@ -55,7 +56,15 @@ export async function setState(client: TenetClient, set: string, objects: readon
   for (const info of KINDS.filter((k) => k.intent)) {
     const scope = info.tenantScoped ? tenant : undefined;
     if (!info.tenantScoped && tenant !== undefined && !objects.some((o) => o.kind === info.kind)) continue;
-    const inSet = await client.list<TenetObject>(info.kind, { tenant: scope, labelSelector: `${APPLYSET_LABEL}=${set}` });
+    let inSet;
+    try {
+      inSet = await client.list<TenetObject>(info.kind, { tenant: scope, labelSelector: `${APPLYSET_LABEL}=${set}` });
+    } catch (error) {
+      // A tenant-admin may not list cluster-scoped kinds (global policies): it cannot have applied them
+      // either, so there is nothing of its set there — unless its files hold such objects.
+      if (error instanceof ApiError && error.status === 403 && !objects.some((o) => o.kind === info.kind)) continue;
+      throw error;
+    }
     for (const live of inSet.items) if (!wanted.has(refKey(refOf(live)))) liveOnly.push(live);
     if (!objects.some((o) => o.kind === info.kind)) continue;
     const others = await client.list<TenetObject>(info.kind, { tenant: scope, labelSelector: `${APPLYSET_LABEL},${APPLYSET_LABEL}!=${set}` });

@@ -293,3 +293,18 @@ test('version shows the client and the server; delete and rollback --dry-run cha
   assert.equal((await runCli('http://127.0.0.1:9', ['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22', '--exit-code'])).code, 3, 'other errors');
   assert.equal((await cli(['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22'])).code, 0, 'without --exit-code a verdict is not a failure');
 });
+
+test('a tenant-admin prunes its own set in its tenant, and nothing of another tenant', async () => {
+  const c = controller.client;
+  await c.create(tenantObj('ta'));
+  await c.create(tenantObj('tb'));
+  const admin = await mintToken(controller.url, controller.adminToken, { role: 'tenant-admin', tenant: 'ta' });
+  const env = { TENET_TOKEN: admin.token };
+  const group = (tenant: string, name: string) => `apiVersion: tenet.dev/v1\nkind: Group\nmetadata: {name: ${name}, tenant: ${tenant}}\nspec: {selector: {matchLabels: {app: ${name}}}}\n`;
+  // The same set name used by the cluster admin in another tenant.
+  ok(await cli(['apply', '-f', write('ta/other.yaml', group('tb', 'x')), '--applyset', 'shared']), 'admin applies in tb');
+  ok(await cli(['apply', '-f', write('ta/both.yaml', [group('ta', 'one'), group('ta', 'two')].join('---\n')), '--applyset', 'shared'], { env }), 'tenant-admin applies');
+  const pruned = ok(await cli(['apply', '-f', write('ta/one.yaml', group('ta', 'one')), '--applyset', 'shared', '--prune'], { env }), 'tenant-admin prunes');
+  assert.deepEqual(pruned.split('\n').filter((l) => l.includes('pruned')), ['group/ta/two pruned']);
+  assert.ok(await c.find('Group', 'x', 'tb'), 'the other tenant\'s object of the same set name stays');
+});
