@@ -69,8 +69,8 @@ export function validateObject(input: unknown): ValidationResult {
     let found: string[];
     try {
       found = check();
-    } catch {
-      if (problems.length === 0) throw new Error('validation of a well-formed object failed');
+    } catch (error) {
+      if (problems.length === 0) throw error;
       continue;
     }
     problems.push(...(problems.length === 0 ? found : found.filter((p) => !under(p))));
