@@ -16,3 +16,10 @@ export function renderObjectDiff(live: TenetObject | undefined, desired: TenetOb
   const patch = structuredPatch(live ? `live/${ref}` : '/dev/null', `file/${ref}`, before, after, undefined, undefined, { context: 3 });
   return formatPatch(patch, FILE_HEADERS_ONLY);
 }
+
+/** A live object the files no longer hold (an apply set's prune candidate): all its lines removed. */
+export function renderRemovalDiff(live: TenetObject): string {
+  const ref = refPath(live);
+  const patch = structuredPatch(`live/${ref}`, '/dev/null', toYaml(intentOf(live)), '', undefined, undefined, { context: 3 });
+  return formatPatch(patch, FILE_HEADERS_ONLY);
+}

@@ -311,7 +311,7 @@ export async function readAllStdin(): Promise<string> {
 
 /**
  * Everything `apply`, `diff` and `delete -f` need: load, check, and fail with every problem in one
- * line (file and document named) before anything is sent. Objects come back in dependency order.
+ * go (one per line, file and document named) before anything is sent. Objects come back in dependency order.
  */
 export async function readIntentFiles(paths: readonly string[], options: CheckOptions & { readStdin?: () => Promise<string> } = {}): Promise<LocatedObject[]> {
   if (paths.length === 0) throw new CliError('no manifests given: use -f FILE, -f DIRECTORY or -f - (stdin)', 2);
@@ -320,7 +320,7 @@ export async function readIntentFiles(paths: readonly string[], options: CheckOp
   const problems = [...loaded.problems, ...checked.problems];
   if (problems.length > 0) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    throw new CliError(`invalid manifests (${count}, nothing was sent): ${problems.join('; ')}`);
+    throw new CliError(`invalid manifests (${count}, nothing was sent):\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
   if (checked.objects.length === 0) throw new CliError(`no objects found in ${paths.join(', ')}`);
   return [...checked.objects].sort((a, b) => compareByDependency(a.object, b.object));

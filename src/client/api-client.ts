@@ -26,6 +26,8 @@ export interface ClientOptions {
 export interface ListResult<T = TenetObject> {
   items: T[];
   resourceVersion: number;
+  /** Set when `limit` cut the list: pass as `continueToken` for the next page. */
+  continueToken?: string;
 }
 
 export interface WatchHandle {
@@ -54,14 +56,17 @@ export class TenetClient {
   }
 
   /** Without a type argument the items are typed by the kind: `list('Network')` lists Networks. */
-  list<K extends KindName>(kind: K, options?: { tenant?: string; labelSelector?: string }): Promise<ListResult<ObjectOf<K>>>;
+  list<K extends KindName>(kind: K, options?: { tenant?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continueToken?: string }): Promise<ListResult<ObjectOf<K>>>;
   list<T>(kind: KindName, options?: { tenant?: string; labelSelector?: string }): Promise<ListResult<T>>;
-  async list<T>(kind: KindName, options: { tenant?: string; labelSelector?: string } = {}): Promise<ListResult<T>> {
+  async list<T>(kind: KindName, options: { tenant?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continueToken?: string } = {}): Promise<ListResult<T>> {
     const query = new URLSearchParams();
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.continueToken !== undefined) query.set('continue', options.continueToken);
     const suffix = query.size > 0 ? `?${query}` : '';
     const body = (await this.request('GET', TenetClient.path(kind, options.tenant) + suffix)) as List<T>;
-    return { items: body.items, resourceVersion: Number(body.metadata.resourceVersion) };
+    return { items: body.items, resourceVersion: Number(body.metadata.resourceVersion), ...(body.metadata.continue ? { continueToken: body.metadata.continue } : {}) };
   }
 
   get<K extends KindName>(kind: K, name: string, tenant?: string): Promise<ObjectOf<K>>;
@@ -104,8 +109,11 @@ export class TenetClient {
     return (await this.request('PUT', `${TenetClient.path(kind, tenant, name)}/status`, { status })) as T;
   }
 
-  async delete<T = TenetObject>(kind: KindName, name: string, tenant?: string, options: { cascade?: boolean } = {}): Promise<T> {
-    const suffix = options.cascade ? '?cascade=true' : '';
+  async delete<T = TenetObject>(kind: KindName, name: string, tenant?: string, options: { cascade?: boolean; dryRun?: boolean } = {}): Promise<T> {
+    const query = new URLSearchParams();
+    if (options.cascade) query.set('cascade', 'true');
+    if (options.dryRun) query.set('dryRun', 'All');
+    const suffix = query.size > 0 ? `?${query}` : '';
     return (await this.request('DELETE', TenetClient.path(kind, tenant, name) + suffix)) as T;
   }
 
@@ -117,8 +125,8 @@ export class TenetClient {
     return ((await this.request('GET', '/api/v1/history')) as { items: HistoryEntry[] }).items;
   }
 
-  async rollback(revision: number): Promise<ApplyResult> {
-    return (await this.request('POST', '/api/v1/rollback', { revision })) as ApplyResult;
+  async rollback(revision: number, options: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+    return (await this.request('POST', '/api/v1/rollback', { revision, ...(options.dryRun ? { dryRun: true } : {}) })) as ApplyResult;
   }
 
   async snapshot(kinds: KindName[]): Promise<{ revision: number; items: TenetObject[] }> {

@@ -9,10 +9,11 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** One line for a terminal: the message and, when there are several, the problems after it. */
+  /** For a terminal: the message, then every problem on its own indented line. */
   describe(): string {
     if (this.details.length === 0) return this.message;
-    return `${this.message}: ${this.details.join('; ')}`;
+    if (this.details.length === 1 && !this.message.includes(this.details[0])) return `${this.message}: ${this.details[0]}`;
+    return `${this.message}:\n${this.details.map((d) => `  ${d}`).join('\n')}`;
   }
 }
 

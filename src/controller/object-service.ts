@@ -236,7 +236,9 @@ export class ObjectService {
   /** Restores all intent as it was right after history revision `target`, as one new history revision. */
   async rollback(body: unknown, ctx: WriteContext): Promise<ApplyAnswer> {
     const target = (body as { revision?: unknown } | null)?.revision;
-    if (typeof target !== 'number' || !Number.isInteger(target) || target < 0) throw invalid('the body must be {"revision": N} with N a history revision');
+    if (typeof target !== 'number' || !Number.isInteger(target) || target < 0) throw invalid('the body must be {"revision": N, "dryRun"?: boolean} with N a history revision');
+    const dryRun = (body as { dryRun?: unknown }).dryRun;
+    if (dryRun !== undefined && typeof dryRun !== 'boolean') throw invalid('dryRun must be a boolean');
     const records = await this.historyRecords();
     const latest = records.length > 0 ? records[records.length - 1].revision : 0;
     if (target > latest || (target > 0 && !records.some((r) => r.revision === target))) {
@@ -258,7 +260,7 @@ export class ObjectService {
     }
     const removals = [...current.values()].filter((o) => !wanted.has(refKey(refOf(o)))).sort((a, b) => kindOrder(b.kind) - kindOrder(a.kind));
     for (const object of removals) changes.push({ ref: refOf(object), after: null });
-    const outcome = await this.engine.write(changes, { ...ctx, verb: 'rollback', message: ctx.message ?? `rollback to revision ${target}` });
+    const outcome = await this.engine.write(changes, { ...ctx, verb: 'rollback', message: ctx.message ?? `rollback to revision ${target}`, dryRun: dryRun === true });
     return { revision: outcome.historyRevision, results: outcome.results.filter((r) => r.action !== 'unchanged') };
   }
 

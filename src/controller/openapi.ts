@@ -36,7 +36,8 @@ export function buildOpenApi(): Json {
     delete schema.$id;
     schemas[info.kind] = schema;
     const ref = { $ref: `#/components/schemas/${info.kind}` };
-    const list = { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { const: 'List' }, metadata: { type: 'object' }, items: { type: 'array', items: ref } } };
+    const listMeta = { type: 'object', properties: { resourceVersion: { type: 'string' }, continue: { type: 'string' }, remainingItemCount: { type: 'integer' } }, required: ['resourceVersion'] };
+    const list = { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { const: 'List' }, metadata: listMeta, items: { type: 'array', items: ref } } };
     const base = info.tenantScoped ? `/api/v1/tenants/{tenant}/${info.plural}` : `/api/v1/${info.plural}`;
     const item = info.kind === 'Tenant' ? `${base}/{tenant}` : `${base}/{name}`;
     const pathParams = [
@@ -47,12 +48,15 @@ export function buildOpenApi(): Json {
     const listQuery = [
       { name: 'labelSelector', in: 'query', schema: { type: 'string' } },
       { name: 'watch', in: 'query', schema: { type: 'string' } },
-      { name: 'resourceVersion', in: 'query', description: 'watch: stream the changes after this revision (at most the current one)', schema: { type: 'string' } },
+      { name: 'resourceVersion', in: 'query', description: 'watch: stream the changes after this revision (at most the current one); list: ignored (a list is always read at the latest revision)', schema: { type: 'string' } },
+      { name: 'fieldSelector', in: 'query', description: 'lists only: metadata.name and metadata.tenant with =, == or != (comma = and); any other field is refused', schema: { type: 'string' } },
+      { name: 'limit', in: 'query', description: 'lists only: at most this many items (0: no limit); metadata.continue then names the next page', schema: { type: 'integer', minimum: 0 } },
+      { name: 'continue', in: 'query', description: 'lists only: the metadata.continue of the previous page (same path and selectors); 410 when it expired', schema: { type: 'string' } },
     ];
     const listAnswers = {
       200: answer('list, or an NDJSON watch stream with ?watch=1', list),
       400: answer('invalid query, or a resourceVersion newer than the store'),
-      410: answer('revision too old'),
+      410: answer('revision too old, or the continue token expired: list again from the start'),
     };
     if (info.tenantScoped) {
       paths[`/api/v1/${info.plural}`] = {
@@ -88,7 +92,11 @@ export function buildOpenApi(): Json {
       },
       delete: {
         operationId: `delete${info.kind}`,
-        parameters: [...itemParams, ...(info.kind === 'Tenant' ? [{ name: 'cascade', in: 'query', schema: { type: 'boolean' } }] : [])],
+        parameters: [
+          ...itemParams,
+          ...(info.kind === 'Tenant' ? [{ name: 'cascade', in: 'query', schema: { type: 'boolean' } }] : []),
+          { name: 'dryRun', in: 'query', description: 'All: every check of the deletion, nothing written', schema: { type: 'string', enum: ['All'] } },
+        ],
         responses: { 200: answer('the deleted object', ref), 404: answer('not found'), 409: answer('still in use') },
       },
     };
@@ -173,11 +181,12 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('audit entries', object), 400: answer('invalid') },
     },
   };
+  paths['/version'] = { get: { operationId: 'version', description: 'the controller build: {version, apiVersion, node}', responses: { 200: answer('version', object) } } };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
   paths['/metrics'] = { get: { operationId: 'metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } };
   return {
     openapi: '3.1.0',
-    info: { title: 'Tenet API', version: TENET_VERSION },
+    info: { title: 'Tenet API', version: TENET_VERSION, description: 'Every operation takes only the query parameters listed here; any other is answered 400 (reason Invalid).' },
     security: [{ bearer: [] }],
     paths,
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -159,6 +159,19 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     reply.code(404).send({ error: { code: 404, reason: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, details: [] } });
   });
 
+  // Every route names the query parameters it takes (config.query, set with its access rule): any
+  // other is a mistake worth a 400 — a misspelt `labelSelectr` silently ignored returns everything.
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.url === undefined || request.is404) return;
+    const allowed = request.routeOptions.config?.query ?? [];
+    const unknown = Object.keys((request.query ?? {}) as Record<string, unknown>).filter((key) => !allowed.includes(key));
+    if (unknown.length === 0) return;
+    const shown = unknown.map((key) => JSON.stringify(key.slice(0, 40))).join(', ');
+    throw invalid(
+      `unknown query parameter${unknown.length > 1 ? 's' : ''} ${shown}; this route takes ${allowed.length > 0 ? allowed.join(', ') : 'none'}`,
+      unknown.map((key) => `${key.slice(0, 40)}: unknown query parameter (allowed: ${allowed.length > 0 ? allowed.join(', ') : 'none'})`),
+    );
+  });
   installMetrics(app, service.index);
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);

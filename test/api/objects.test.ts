@@ -413,7 +413,7 @@ test('health, OpenAPI and snapshot', async () => {
   assert.deepEqual(served.notServed, [], 'documented routes that are not served');
   assert.deepEqual(
     openapi.paths['/api/v1/endpoints'].get.parameters?.filter((p) => p.in === 'query').map((p) => p.name),
-    ['tenant', 'labelSelector', 'watch', 'resourceVersion'],
+    ['tenant', 'labelSelector', 'watch', 'resourceVersion', 'fieldSelector', 'limit', 'continue'],
   );
   const c = controller.client;
   await c.create(tenantObj('snap'));

@@ -13,6 +13,7 @@ import { networkObj, tenantObj, V } from '../api/api-helpers';
 import { parse } from 'yaml';
 import { runCli } from './run-cli';
 import type { TenetObject } from '../../src/core/model/object';
+import { resolveKind } from '../../src/core/model/registry';
 
 let controller: RunningController;
 let dir: string;
@@ -102,7 +103,13 @@ test('importing a NetworkPolicy alone keeps the labels of its namespace, so the 
   assert.deepEqual((JSON.parse(printed.stdout) as TenetObject[]).map((o) => `${o.kind}/${o.metadata.name}`), ['Policy/np-prod-web', 'Policy/np-staging-web'], 'no Scope is printed for a namespace the file only names');
   assert.match(printed.stderr, /prod, staging/);
 
-  const results = (out: string) => (parse(out) as { results: Array<{ kind: string; name: string; action: string }> }).results.map((r) => `${r.kind}/${r.name} ${r.action}`);
+  // The import prints apply's lines (`policy/shop/np-prod-web created (dry run)`), read back as Kind/name action.
+  const results = (out: string) =>
+    out
+      .split('\n')
+      .map((line) => /^([a-z]+)\/(?:[^/\s]+\/)?(\S+) (created|configured|unchanged|deleted)(?: \(dry run\))?$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => `${resolveKind(m[1])!.kind}/${m[2]} ${m[3]}`);
   const dry = await cli(['k8s', 'import', '-f', policyOnly, '--tenant', 'shop', '--dry-run']);
   assert.deepEqual(results(dry.stdout), ['Scope/staging created', 'Policy/np-prod-web created', 'Policy/np-staging-web created'], 'prod is not part of the apply');
   assert.equal(await controller.client.find('Scope', 'staging', 'shop'), undefined, 'a dry run creates nothing');

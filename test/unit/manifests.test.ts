@@ -91,7 +91,7 @@ test('wrong types and semantic problems name the file, document and object; all 
   const { objects, problems } = checkManifests(parsed.documents);
   assert.equal(objects.length, 0);
   assert.match(problems.find((p) => p.includes('document 1 ')) ?? '', /f\.yaml document 1 \(Network acme\/web\): spec\.subnets\[0\]\.gateway: 10\.0\.1\.1 is outside 10\.0\.0\.0\/24/);
-  assert.match(problems.find((p) => p.includes('document 2 ')) ?? '', /f\.yaml document 2 \(Network acme\/db\): spec\.mtu: Expected integer \(got "1500"\)/);
+  assert.match(problems.find((p) => p.includes('document 2 ')) ?? '', /f\.yaml document 2 \(Network acme\/db\): spec\.mtu: must be a whole number from 1280 to 9000 \(got "1500"\)/);
   assert.match(problems.find((p) => p.includes('document 3 ')) ?? '', /f\.yaml document 3 \(Tenant x;rm -rf\): metadata\.name: /);
   assert.match(problems.find((p) => p.includes('document 4 ')) ?? '', /f\.yaml document 4 \(Widget w\): kind: must be one of Tenant/);
   assert.match(problems.find((p) => p.includes('document 5 item 1')) ?? '', /object: must be a JSON\/YAML mapping/);
@@ -164,7 +164,7 @@ test('stdin (-) is read once, as JSON or YAML by its first character', async () 
   assert.match(twice.problems[0], /stdin can be given only once/);
 });
 
-test('readIntentFiles fails with every problem in one line and returns objects in dependency order', async (t) => {
+test('readIntentFiles fails with every problem, one per line, and returns objects in dependency order', async (t) => {
   const dir = tmpDir(t);
   const good = path.join(dir, 'good.yaml');
   fs.writeFileSync(good, `${NETWORK('web', '10.0.0.0/24')}---\n${TENANT}`);
@@ -177,8 +177,10 @@ test('readIntentFiles fails with every problem in one line and returns objects i
   fs.writeFileSync(bad, `${TENANT}---\n${NETWORK('web', '10.0.0.0/33')}---\nkind: [\n`);
   await assert.rejects(readIntentFiles([good, bad], { readStdin: noStdin }), (error: unknown) => {
     assert.ok(error instanceof CliError);
-    assert.ok(!error.message.includes('\n'));
-    assert.match(error.message, /^invalid manifests \(\d+ problems, nothing was sent\): /);
+    const [head, ...lines] = error.message.split('\n');
+    assert.match(head, /^invalid manifests \((\d+) problems, nothing was sent\):$/);
+    assert.equal(lines.length, Number(/\((\d+) problems/.exec(head)![1]), 'one line per problem');
+    for (const line of lines) assert.match(line, /^ {2}\S.*bad\.yaml document \d/);
     assert.match(error.message, /bad\.yaml document 3: invalid YAML/);
     assert.match(error.message, /bad\.yaml document 2 \(Network acme\/web\): spec\.subnets\[0\]\.cidr/);
     assert.match(error.message, /bad\.yaml document 1: tenant\/acme is also defined in .*good\.yaml document 2/);

@@ -8,6 +8,7 @@ import { readIntentFiles, refPath } from '../manifests';
 interface DeleteOptions {
   tenant?: string;
   cascade?: boolean;
+  dryRun?: boolean;
   filename: string[];
 }
 
@@ -20,9 +21,12 @@ export function register(program: Command): void {
     .option('--tenant <tenant>', 'tenant of a tenant-scoped object')
     .option('--cascade', 'deleting a tenant: delete everything in it too')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collect, [])
-    .addHelpText('after', '\nExamples:\n  tenet delete network web --tenant acme\n  tenet delete tenant acme --cascade\n  tenet delete -f ./intent/')
+    .option('--dry-run', 'the controller checks the deletion (not found, still in use) and changes nothing')
+    .addHelpText('after', '\nExamples:\n  tenet delete network web --tenant acme\n  tenet delete tenant acme --cascade --dry-run\n  tenet delete -f ./intent/')
     .action(async (kindText: string | undefined, nameText: string | undefined, options: DeleteOptions, command: Command) => {
       const client = clientFor(command);
+      const dryRun = options.dryRun ?? false;
+      const suffix = dryRun ? ' (dry run)' : '';
       if (options.filename.length > 0) {
         if (kindText !== undefined) throw new CliError('give either KIND NAME or -f, not both', 2);
         const located = await readIntentFiles(options.filename, { tenant: options.tenant });
@@ -30,8 +34,8 @@ export function register(program: Command): void {
         for (const { object } of [...located].reverse()) {
           const ref = refPath(object);
           try {
-            await client.delete(object.kind, object.metadata.name, object.metadata.tenant, { cascade: options.cascade });
-            process.stdout.write(`${ref} deleted\n`);
+            await client.delete(object.kind, object.metadata.name, object.metadata.tenant, { cascade: options.cascade, dryRun });
+            process.stdout.write(`${ref} deleted${suffix}\n`);
           } catch (error) {
             if (!(error instanceof ApiError && error.status === 404)) throw error;
             process.stderr.write(`note: ${ref} was already gone\n`);
@@ -50,7 +54,7 @@ export function register(program: Command): void {
       }
       let deleted;
       try {
-        deleted = await client.delete(target.info.kind, target.name, target.tenant, { cascade: options.cascade });
+        deleted = await client.delete(target.info.kind, target.name, target.tenant, { cascade: options.cascade, dryRun });
       } catch (error) {
         // The API speaks of ?cascade=true; on the command line that is --cascade.
         if (error instanceof ApiError && error.status === 409 && target.info.kind === 'Tenant' && !options.cascade) {
@@ -58,6 +62,6 @@ export function register(program: Command): void {
         }
         throw error;
       }
-      process.stdout.write(`${refPath(deleted ?? { kind: target.info.kind, tenant: target.tenant, name: target.name })} deleted\n`);
+      process.stdout.write(`${refPath(deleted ?? { kind: target.info.kind, tenant: target.tenant, name: target.name })} deleted${suffix}\n`);
     });
 }

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { clientFor, ExitStatus, WithExitCode } from '../context';
 import { readIntentFiles, refPath } from '../manifests';
 import { collect } from '../args';
-import { renderObjectDiff } from '../diff-render';
+import { renderObjectDiff, renderRemovalDiff } from '../diff-render';
+import { applysetArg, labelForSet, setState } from '../applyset';
 
 interface DiffOptions {
   filename: string[];
   tenant?: string;
+  applyset?: string;
 }
 
 export function register(program: Command): void {
@@ -15,7 +17,8 @@ export function register(program: Command): void {
     .description('show how the files differ from the live objects (exit 0: no difference, 1: differences, >1: error)')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collect, [])
     .option('--tenant <tenant>', 'tenant for tenant-scoped objects whose metadata names none')
-    .addHelpText('after', '\nExamples:\n  tenet diff -f ./intent/\n  tenet diff -f network.yaml && echo "in sync"')
+    .option('--applyset <name>', 'compare as `apply --applyset NAME` would apply; live objects of the set missing from the files show as removals')
+    .addHelpText('after', '\nExamples:\n  tenet diff -f ./intent/\n  tenet diff -f network.yaml && echo "in sync"\n  tenet diff -f ./intent/ --applyset prod')
     .action(async (options: DiffOptions, command: Command) => {
       let differs: boolean;
       try {
@@ -29,7 +32,9 @@ export function register(program: Command): void {
 }
 
 async function diff(options: DiffOptions, command: Command): Promise<boolean> {
-  const located = await readIntentFiles(options.filename, { tenant: options.tenant });
+  const set = applysetArg(options.applyset, false);
+  let located = await readIntentFiles(options.filename, { tenant: options.tenant });
+  if (set !== undefined) located = labelForSet(located, set);
   const client = clientFor(command);
   // The controller decides what counts as a change (defaults, normalisation); a dry-run apply asks it.
   const verdict = await client.apply(
@@ -45,6 +50,9 @@ async function diff(options: DiffOptions, command: Command): Promise<boolean> {
     const text = renderObjectDiff(live, object);
     output += text || `# ${ref}: differs only in fields the controller fills in\n`;
   }
+  // Objects of the set that the files no longer hold: `apply --prune` would delete them.
+  const liveOnly = set !== undefined ? (await setState(client, set, located.map((l) => l.object), options.tenant)).liveOnly : [];
+  for (const live of liveOnly) output += renderRemovalDiff(live);
   process.stdout.write(output);
-  return changed.size > 0;
+  return changed.size > 0 || liveOnly.length > 0;
 }

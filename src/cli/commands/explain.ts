@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { IntentUnreadableError, loadIntent } from '../../client/intent';
 import { explainFlow, FlowQueryError } from '../../core/policy/explain-flow';
 import type { L4Name } from '../../core/policy/program';
-import { CliError, clientFor } from '../context';
+import { CliError, clientFor, ExitStatus, WithExitCode } from '../context';
 import { nameArg, shown } from '../args';
 
 const PROTOCOLS: Record<string, L4Name> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', icmp: 'icmp', icmpv6: 'icmpv6' };
@@ -34,17 +34,22 @@ export function register(program: Command): void {
     .requiredOption('--port <proto/port>', 'tcp/5432, udp/53, sctp/9003, icmp')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'show the chains and rules walked')
+    .option('--exit-code', 'exit 0 when the flow is allowed, 1 when denied, 2 on a usage error, 3 on any other error')
     .addHelpText('after', '\nExamples:\n  tenet explain --tenant acme --from web-1 --to db-0 --port tcp/5432\n  tenet explain --tenant acme --from 10.0.0.5 --to db-0 --port tcp/5432 -o json')
-    .action(async (options: { tenant: string; from: string; to: string; port: string; output: 'text' | 'json'; verbose?: boolean }, command: Command) => {
+    .action(async (options: { tenant: string; from: string; to: string; port: string; output: 'text' | 'json'; verbose?: boolean; exitCode?: boolean }, command: Command) => {
       const tenant = nameArg(options.tenant, 'tenant');
       const { protocol, port } = parsePortArg(options.port);
+      let allowed: boolean;
       try {
         const intent = await loadIntent(clientFor(command), tenant);
         process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
+        allowed = options.exitCode ? (JSON.parse(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, { output: 'json' })) as { allowed: boolean }).allowed : true;
       } catch (error) {
-        if (error instanceof FlowQueryError) throw new CliError(error.message, error.usage ? 2 : 1);
-        if (error instanceof IntentUnreadableError) throw new CliError(error.message);
-        throw error;
+        const failure = error instanceof FlowQueryError ? new CliError(error.message, error.usage ? 2 : 1) : error instanceof IntentUnreadableError ? new CliError(error.message) : error;
+        // With --exit-code, 1 means "denied": other failures move to 3 (usage errors stay 2), as diff does.
+        if (options.exitCode && !(failure instanceof CliError && failure.exitCode === 2)) throw new WithExitCode(failure, 3);
+        throw failure;
       }
+      if (!allowed) throw new ExitStatus(1);
     });
 }

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { TenetClient, WatchEvent } from '../../client/api-client';
 import { ApiError, UnreachableError } from '../../client/errors';
 import type { KindInfo } from '../../core/model/registry';
@@ -8,14 +8,36 @@ import { API_VERSION } from '../../core/model/common';
 import { clientFor } from '../context';
 import { kindArg, selectorArg, targetArg, tenantOptionFor } from '../args';
 import { findTarget } from '../lookup';
-import { columnsFor, columnWidths, formatData, objectRows, renderTable, OUTPUT_FORMATS, type OutputFormat } from '../output';
+import { columnsFor, columnWidths, formatData, objectRows, renderTable, type OutputFormat } from '../output';
+import { CliError } from '../context';
+import { jsonPath, JsonPathError } from '../jsonpath';
+import { refPath } from '../manifests';
 import { compareByDependency } from '../normalize';
 
 interface GetOptions {
   tenant?: string;
   selector?: string;
-  output: OutputFormat;
+  output: string;
   watch?: boolean;
+  headers: boolean;
+}
+
+/** `-o`: the table formats, json, yaml, `name` (kind/[tenant/]name per line) or `jsonpath=TEMPLATE` (kubectl's syntax). */
+type GetFormat = { type: OutputFormat } | { type: 'name' } | { type: 'jsonpath'; template: string };
+
+function getFormat(text: string, watching: boolean): GetFormat {
+  if (text.startsWith('jsonpath=')) {
+    if (watching) throw new CliError('-o jsonpath does not apply to -w; use -o json', 2);
+    const template = text.slice('jsonpath='.length);
+    jsonPath(template, {}); // a template that does not parse is a usage error, before any request
+    return { type: 'jsonpath', template };
+  }
+  if (text === 'name') {
+    if (watching) throw new CliError('-o name does not apply to -w; use -o json', 2);
+    return { type: 'name' };
+  }
+  if (['table', 'wide', 'json', 'yaml'].includes(text)) return { type: text as OutputFormat };
+  throw new CliError(`-o ${text}: use one of table, wide, json, yaml, name, jsonpath=TEMPLATE`, 2);
 }
 
 export function register(program: Command): void {
@@ -26,43 +48,71 @@ export function register(program: Command): void {
     .argument('[name]', 'one object; for tenant-scoped kinds also TENANT/NAME')
     .option('--tenant <tenant>', 'only this tenant (tenant-scoped kinds); without it every tenant is listed')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table'))
+    .option('-o, --output <format>', 'table, wide, json, yaml, name, or jsonpath=TEMPLATE (kubectl syntax)', 'table')
+    .option('--no-headers', 'table output without the header line')
     .option('-w, --watch', 'after listing, print every change as it happens (Ctrl-C to stop)')
-    .addHelpText('after', '\nExamples:\n  tenet get tenants\n  tenet get net --tenant acme -o wide\n  tenet get endpoints -l app=web -w\n  tenet get policy acme/allow-web -o yaml')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  tenet get tenants\n  tenet get net --tenant acme -o wide\n  tenet get endpoints -l app=web -w\n  tenet get policy acme/allow-web -o yaml\n  tenet get networks -o name\n  tenet get endpoints -o jsonpath='{range .items[*]}{.metadata.name}{\"\\t\"}{.status.ipv4}{\"\\n\"}{end}'",
+    )
     .action(async (kindText: string, nameText: string | undefined, options: GetOptions, command: Command) => {
+      let format: GetFormat;
+      try {
+        format = getFormat(options.output, options.watch ?? false);
+      } catch (error) {
+        if (error instanceof JsonPathError) throw new CliError(`-o jsonpath: ${error.message}`, 2);
+        throw error;
+      }
       const client = clientFor(command);
       const selectorText = selectorArg(options.selector);
+      const headers = options.headers;
       if (nameText !== undefined) {
         const target = targetArg(kindText, nameText, options.tenant);
         const object = await findTarget(client, target);
-        if (options.watch) return watch(client, target.info, { tenant: object.metadata.tenant, name: object.metadata.name, selectorText }, options.output);
-        print([object], target.info, options.output, target.tenant === undefined && target.info.tenantScoped, false);
+        if (options.watch) return watch(client, target.info, { tenant: object.metadata.tenant, name: object.metadata.name, selectorText }, format.type as OutputFormat, headers);
+        if (format.type === 'name') process.stdout.write(`${refPath(object)}\n`);
+        else if (format.type === 'jsonpath') process.stdout.write(jsonPath(format.template, object));
+        else print([object], target.info, format.type, target.tenant === undefined && target.info.tenantScoped, false, headers);
         return;
       }
       const info = kindArg(kindText);
       const tenant = tenantOptionFor(info, options.tenant);
-      if (options.watch) return watch(client, info, { tenant, selectorText }, options.output);
+      if (options.watch) return watch(client, info, { tenant, selectorText }, format.type as OutputFormat, headers);
       const list = await client.list(info.kind, { tenant, labelSelector: selectorText });
       const items = [...list.items].sort(compareByDependency);
-      if (options.output === 'json' || options.output === 'yaml') {
-        process.stdout.write(formatData({ apiVersion: API_VERSION, kind: 'List', metadata: { resourceVersion: String(list.resourceVersion) }, items }, options.output));
+      const asList = { apiVersion: API_VERSION, kind: 'List', metadata: { resourceVersion: String(list.resourceVersion) }, items };
+      if (format.type === 'json' || format.type === 'yaml') {
+        process.stdout.write(formatData(asList, format.type));
+        return;
+      }
+      if (format.type === 'jsonpath') {
+        process.stdout.write(jsonPath(format.template, asList));
+        return;
+      }
+      if (format.type === 'name') {
+        process.stdout.write(items.map((o) => `${refPath(o)}\n`).join(''));
         return;
       }
       if (items.length === 0) {
         process.stderr.write(`No ${info.plural} found${tenant ? ` in tenant ${tenant}` : ''}.\n`);
         return;
       }
-      print(items, info, options.output, info.tenantScoped && tenant === undefined, true);
+      print(items, info, format.type, info.tenantScoped && tenant === undefined, true, headers);
     });
 }
 
-function print(objects: TenetObject[], info: KindInfo, format: OutputFormat, showTenant: boolean, asList: boolean): void {
+function print(objects: TenetObject[], info: KindInfo, format: OutputFormat, showTenant: boolean, asList: boolean, headers: boolean): void {
   if (format === 'json' || format === 'yaml') {
     process.stdout.write(formatData(asList ? objects : objects[0], format));
     return;
   }
   const columns = columnsFor(info, { wide: format === 'wide', showTenant });
-  process.stdout.write(renderTable(columns.map((c) => c.header), objectRows(objects, columns)));
+  const table = renderTable(columns.map((c) => c.header), objectRows(objects, columns));
+  process.stdout.write(headers ? table : withoutHeader(table));
+}
+
+function withoutHeader(table: string): string {
+  return table.slice(table.indexOf('\n') + 1);
 }
 
 /** How long `get -w` keeps trying to reach a controller after its stream ended. */
@@ -80,13 +130,14 @@ interface WatchFilter {
  * SIGINT/SIGTERM; a stream that ends is resumed from the last revision seen once a controller
  * answers again (RECONNECT_MS at most).
  */
-async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, format: OutputFormat): Promise<void> {
+async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, format: OutputFormat, headers = true): Promise<void> {
   const selector: LabelSelector | undefined = filter.selectorText ? parseSelector(filter.selectorText) : undefined;
   const named = (object: TenetObject) =>
     (filter.name === undefined || object.metadata.name === filter.name) && (filter.tenant === undefined || object.metadata.tenant === filter.tenant);
   const wanted = (object: TenetObject) => named(object) && (selector === undefined || selectorMatches(selector, object.metadata.labels ?? {}));
   const columns = columnsFor(info, { wide: format === 'wide', showTenant: info.tenantScoped && filter.tenant === undefined });
-  const headers = ['EVENT', ...columns.map((c) => c.header)];
+  const showHeaders = headers;
+  const headers_ = ['EVENT', ...columns.map((c) => c.header)];
   let widths: number[] | undefined;
   const emit = (type: string, objects: TenetObject[]) => {
     if (format === 'json' || format === 'yaml') {
@@ -95,10 +146,11 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
     }
     const rows = objectRows(objects, columns).map((row) => [type, ...row]);
     if (!widths) {
-      widths = columnWidths(headers, rows).map((w, i) => (i === 0 ? Math.max(w, 'MODIFIED'.length) : w));
-      process.stdout.write(renderTable(headers, rows, widths));
+      widths = columnWidths(headers_, rows).map((w, i) => (i === 0 ? Math.max(w, 'MODIFIED'.length) : w));
+      const table = renderTable(headers_, rows, widths);
+      process.stdout.write(showHeaders ? table : withoutHeader(table));
     } else if (rows.length > 0) {
-      process.stdout.write(renderTable(headers, rows, widths).split('\n').slice(1).join('\n'));
+      process.stdout.write(renderTable(headers_, rows, widths).split('\n').slice(1).join('\n'));
     }
   };
 

@@ -29,4 +29,6 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { name: 'k8s', load: () => (require('./k8s') as typeof import('./k8s')).register },
   { name: 'token', load: () => (require('./token') as typeof import('./token')).register },
   { name: 'audit', load: () => (require('./audit') as typeof import('./audit')).register },
+  { name: 'completion', load: () => (require('./completion') as typeof import('./completion')).register },
+  { name: 'config', load: () => (require('./config') as typeof import('./config')).register },
 ];

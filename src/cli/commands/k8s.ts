@@ -11,6 +11,8 @@ import { caseVerdicts, type ConformanceCase } from '../../core/k8s/verdicts';
 import { CliError, clientFor } from '../context';
 import { nameArg } from '../args';
 import { formatData, renderTable } from '../output';
+import { readAllStdin } from '../manifests';
+import { applyLines, impactText } from '../apply-output';
 
 const MAX_BYTES = 16 * 1024 * 1024;
 
@@ -26,11 +28,20 @@ function readText(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-/** Documents of a YAML or JSON file; `kind: List` items are flattened. */
-function readObjects(file: string): unknown[] {
+/** The file's text, or stdin's for `-`. */
+async function readInput(file: string): Promise<string> {
+  if (file !== '-') return readText(file);
+  const text = await readAllStdin();
+  if (Buffer.byteLength(text) > MAX_BYTES) throw new CliError(`<stdin> is larger than ${MAX_BYTES} bytes`, 2);
+  return text;
+}
+
+/** Documents of YAML or JSON text; `kind: List` items are flattened. */
+function readObjects(text: string, file: string): unknown[] {
+  const source = file === '-' ? '<stdin>' : file;
   const out: unknown[] = [];
-  for (const doc of parseAllDocuments(readText(file))) {
-    if (doc.errors.length > 0) throw new CliError(`${file}: ${doc.errors[0].message}`, 2);
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new CliError(`${source}: ${doc.errors[0].message}`, 2);
     const value: unknown = doc.toJSON();
     if (value === null || value === undefined) continue;
     const list = value as { kind?: string; items?: unknown[] };
@@ -46,15 +57,15 @@ export function register(program: Command): void {
   k8s
     .command('import')
     .description('translate Namespaces, Pods and Kubernetes policies into Tenet objects of one tenant, and apply them')
-    .requiredOption('-f, --file <path>', 'YAML or JSON file with Kubernetes objects')
+    .requiredOption('-f, --file <path>', 'YAML or JSON file with Kubernetes objects, or - for stdin')
     .requiredOption('--tenant <tenant>', 'the tenant the cluster becomes')
     .option('--network <network>', 'network for imported pods (with --with-endpoints)', 'default')
     .option('--with-endpoints', 'also emit Endpoint objects for Pods (only printed, never applied: endpoints come from attaching containers)')
-    .option('--dry-run', 'ask the controller what would change, change nothing')
+    .option('--dry-run', 'ask the controller what would change and which flows would change verdict; change nothing')
     .addOption(new Option('-o, --output <format>', 'print the translated objects instead of applying them').choices(['yaml', 'json']))
     .action(async (options: { file: string; tenant: string; network: string; withEndpoints?: boolean; dryRun?: boolean; output?: 'yaml' | 'json' }, command: Command) => {
       const tenant = nameArg(options.tenant, 'tenant');
-      const result = importKubernetes(readObjects(options.file), tenant, { network: nameArg(options.network, 'network') });
+      const result = importKubernetes(readObjects(await readInput(options.file), options.file), tenant, { network: nameArg(options.network, 'network') });
       if (result.problems.length > 0) throw new CliError(`nothing imported; fix these first:\n  ${result.problems.join('\n  ')}`, 2);
       const objects: unknown[] = [...result.scopes, ...result.policies, ...result.globalPolicies];
       const referencedNames = result.referencedScopes.map((s) => s.metadata.name).join(', ');
@@ -69,8 +80,11 @@ export function register(program: Command): void {
       // A namespace the file only names keeps the labels it has: created where missing, never written.
       const existing = result.referencedScopes.length > 0 ? (await client.list<Scope>('Scope', { tenant })).items : [];
       const plan = planReferencedScopes(result.referencedScopes, existing);
-      const applied = await client.apply([...plan.create, ...objects], { dryRun: options.dryRun, message: `k8s import of ${options.file}` });
-      process.stdout.write(formatData(applied, 'yaml'));
+      const source = options.file === '-' ? 'stdin' : options.file;
+      const applied = await client.apply([...plan.create, ...objects], { dryRun: options.dryRun, message: `k8s import of ${source}` });
+      // Read like apply's answer: one line per object, then (dry run) the flows whose verdict would change.
+      process.stdout.write(applyLines(applied, options.dryRun ?? false));
+      process.stdout.write(impactText(applied));
       if (plan.unlabelled.length > 0) {
         process.stderr.write(`warning: these scopes exist without the label the imported policies select namespaces by, and were left as they are (import their Namespace to set it): ${plan.unlabelled.join(', ')}\n`);
       }

@@ -8,12 +8,19 @@ export function register(program: Command): void {
     .command('rollback')
     .description('restore all intent as it was right after history revision REV (recorded as a new revision)')
     .argument('<rev>', 'history revision (see tenet history)')
-    .addHelpText('after', '\nExample:\n  tenet rollback 12')
-    .action(async (revText: string, _options: unknown, command: Command) => {
+    .option('--dry-run', 'show what the rollback would change, change nothing')
+    .addHelpText('after', '\nExamples:\n  tenet rollback 12 --dry-run\n  tenet rollback 12')
+    .action(async (revText: string, options: { dryRun?: boolean }, command: Command) => {
       const revision = revisionArg(revText);
-      const result = await clientFor(command).rollback(revision);
-      const lines = result.results.filter((r) => r.action !== 'unchanged').map((r) => `${refPath(r)} ${r.action}\n`);
+      const dryRun = options.dryRun ?? false;
+      const result = await clientFor(command).rollback(revision, { dryRun });
+      const suffix = dryRun ? ' (dry run)' : '';
+      const lines = result.results.filter((r) => r.action !== 'unchanged').map((r) => `${refPath(r)} ${r.action}${suffix}\n`);
       process.stdout.write(lines.join(''));
+      if (dryRun) {
+        process.stdout.write(lines.length === 0 ? `already as at revision ${revision}: nothing would change\n` : `a rollback to revision ${revision} would change the above (dry run: nothing changed)\n`);
+        return;
+      }
       process.stdout.write(
         result.revision === null ? `already as at revision ${revision}: nothing changed\n` : `rolled back to revision ${revision} as revision ${result.revision}\n`,
       );

@@ -27,12 +27,17 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's access rule; a route without one is refused for everyone. */
     access?: RouteAction;
+    /** Query parameters the route takes; any other is answered 400 (server.ts checks, before the handler). */
+    query?: readonly string[];
   }
 }
 
-/** Route options carrying an access rule: `app.get(url, access({ type: 'admin' }), handler)`. */
-export function access(action: RouteAction): { config: { access: RouteAction } } {
-  return { config: { access: action } };
+/**
+ * Route options carrying an access rule and the query parameters the route takes (none unless
+ * listed): `app.get(url, access({ type: 'admin' }, ['since']), handler)`.
+ */
+export function access(action: RouteAction, query: readonly string[] = []): { config: { access: RouteAction; query: readonly string[] } } {
+  return { config: { access: action, query } };
 }
 
 /** The access rule of the route a request matched (undefined: no route, or a route without a rule). */

@@ -154,7 +154,9 @@ async function authorizeObject(
     request.auditFields.name = clip(name);
     if (action.kind === 'Tenant') request.auditFields.tenant = clip(name);
   }
-  const what = `${action.kind} ${tenant ? `${tenant}/` : ''}${name ?? ''}`.trim();
+  // What a 404 names: the object when the request names one, else the tenant the caller may not see
+  // (a list of another tenant's networks is "tenant blue not found", not "Network blue/").
+  const what = name ? `${action.kind} ${tenant ? `${tenant}/` : ''}${name}` : tenant ? `tenant ${tenant}` : `${action.kind}`;
 
   if (principal.role === 'agent') {
     await authorizeAgentObject(request, principal, request_, hostEndpoints, store, body, what);

@@ -68,7 +68,7 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
     return { id, revoked: true };
   });
 
-  app.get('/api/v1/audit', access({ type: 'audit' }), async (request) => {
+  app.get('/api/v1/audit', access({ type: 'audit' }, ['tenant', 'since', 'limit']), async (request) => {
     const query = request.query as Record<string, unknown>;
     const principal = request.principal!;
     for (const key of Object.keys(query)) {

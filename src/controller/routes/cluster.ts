@@ -9,6 +9,8 @@ import { APPLY_BODY_LIMIT } from '../json-body';
 import { startRevision, streamWatch, type WatchStreams } from '../watch-stream';
 import { singleQuery } from './objects';
 import { access } from '../auth/access';
+import { TENET_VERSION } from '../../version';
+import { API_VERSION } from '../../core/model/common';
 
 function kindsFrom(text: string | undefined): KindName[] {
   if (!text) throw invalid('kinds is required, e.g. ?kinds=Tenant,Network,Endpoint', ['kinds: required']);
@@ -27,16 +29,18 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   const openapi = buildOpenApi();
   app.get('/healthz', access({ type: 'public' }), async () => ({ ok: true }));
   app.get('/api/v1/openapi.json', access({ type: 'any' }), async () => openapi);
+  // Like Kubernetes' /version: any authenticated caller may ask which build answers.
+  app.get('/version', access({ type: 'any' }), async () => ({ version: TENET_VERSION, apiVersion: API_VERSION, node: process.version }));
 
   app.post('/api/v1/apply', { bodyLimit: APPLY_BODY_LIMIT, ...access({ type: 'apply' }) }, async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }));
   app.get('/api/v1/history', access({ type: 'admin' }), async () => ({ items: await service.history() }));
   app.post('/api/v1/rollback', access({ type: 'admin' }), async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }));
 
-  app.get('/api/v1/snapshot', access({ type: 'kinds', verb: 'list' }), async (request) => {
+  app.get('/api/v1/snapshot', access({ type: 'kinds', verb: 'list' }, ['kinds']), async (request) => {
     const kinds = kindsFrom(singleQuery(request.query as Record<string, unknown>, 'kinds'));
     return service.snapshot(kinds);
   });
-  app.get('/api/v1/watch', access({ type: 'kinds', verb: 'watch' }), async (request, reply) => {
+  app.get('/api/v1/watch', access({ type: 'kinds', verb: 'watch' }, ['kinds', 'resourceVersion']), async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const kinds = kindsFrom(singleQuery(query, 'kinds'));
     const after = await startRevision(service.store, singleQuery(query, 'resourceVersion'));

@@ -32,7 +32,7 @@ export const LabelSelector = Type.Object(
 );
 
 /** A named container port (IANA service-name style, as in Kubernetes): at most 15 characters. */
-export const PortName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$' });
+export const PortName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$', description: 'a port name: lower-case letters, digits and "-", at most 15 characters' });
 export const PortNumber = Type.Integer({ minimum: 1, maximum: 65535 });
 
 /** Address text; the exact family and syntax are checked by the semantic validators. */

@@ -16,6 +16,7 @@ import type { Network } from './kinds/network';
 import type { PolicySpec } from './kinds/policy';
 import { policyProblems } from '../policy/validate';
 import type { EndpointSpec } from './kinds/endpoint';
+import { describeSchemaError } from './schema-errors';
 
 export interface ValidationResult {
   ok: boolean;
@@ -50,16 +51,31 @@ export function validateObject(input: unknown): ValidationResult {
   }
   const problems: string[] = [];
   const checker = checkers.get(info.kind)!;
-  // Check is compiled and fast; the error walk only runs for objects that fail it.
+  // Check is compiled and fast; the error walk only runs for objects that fail it. One problem per
+  // path: a value that breaks several rules (pattern and length) is one thing to fix.
+  const failedPaths: string[] = [];
   for (const error of checker.Check(input) ? [] : checker.Errors(input)) {
     const where = jsonPath(error.path) || 'object';
-    problems.push(`${where}: ${error.message}${error.value === undefined ? '' : ` (got ${preview(error.value)})`}`);
+    if (failedPaths.includes(where)) continue;
+    failedPaths.push(where);
+    problems.push(describeSchemaError(error, where, preview));
     if (problems.length >= 50) break;
   }
-  if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
-  problems.push(...scopeProblems(info, input as TenetObject));
-  problems.push(...semanticProblems(input as TenetObject));
-  return { ok: problems.length === 0, problems };
+  // One pass: the meaning of the parts that are well-formed is checked too, so every problem comes
+  // at once. Those checks assume the schema's shape, so they run guarded, and what they say about a
+  // part the schema already refused is dropped.
+  const under = (problem: string) => failedPaths.some((path) => path === 'object' || problem.startsWith(`${path}:`) || problem.startsWith(`${path}.`) || problem.startsWith(`${path}[`));
+  for (const check of [() => scopeProblems(info, input as TenetObject), () => semanticProblems(input as TenetObject)]) {
+    let found: string[];
+    try {
+      found = check();
+    } catch (error) {
+      if (problems.length === 0) throw error;
+      continue;
+    }
+    problems.push(...(problems.length === 0 ? found : found.filter((p) => !under(p))));
+  }
+  return { ok: problems.length === 0, problems: dedupe(problems) };
 }
 
 /**

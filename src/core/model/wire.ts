@@ -48,6 +48,10 @@ export interface WatchEvent<T = TenetObject> {
 export interface List<T = TenetObject> {
   apiVersion: string;
   kind: 'List';
-  metadata: { resourceVersion: string };
+  /**
+   * `continue` (with `remainingItemCount`) when `?limit=` cut the list: pass it as `?continue=` for
+   * the next page, read at the same resourceVersion.
+   */
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
   items: T[];
 }
