@@ -22,6 +22,14 @@ function collect(dir) {
 }
 
 const filters = process.argv.slice(2);
+// The whole suite starts with the style tools (ESLint, Prettier): a run that passes is also clean.
+if (filters.length === 0) {
+  const lint = spawnSync('npm', ['run', '-s', 'lint'], { cwd: root, stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.error('lint failed: run `npm run lint` (and `npm run format` for layout)');
+    process.exit(lint.status ?? 1);
+  }
+}
 const files = collect(path.join(root, 'dist', 'test'))
   .filter((file) => fs.existsSync(path.join(root, path.relative(path.join(root, 'dist'), file).replace(/\.js$/, '.ts'))))
   .filter((file) => filters.length === 0 || filters.some((word) => file.includes(word)))

@@ -10,7 +10,7 @@ import type { TenetClient } from '../client/api-client';
 import { attachPlan, vethLines } from '../core/dataplane/attach-plan';
 import { burstProblemsForMtu } from '../core/dataplane/bandwidth';
 import { hostRoute } from '../core/dataplane/desired';
-import { buildHostView, type EndpointView, type HostView } from '../core/dataplane/host-view';
+import { type EndpointView, type HostView } from '../core/dataplane/host-view';
 import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';

@@ -19,7 +19,6 @@ export function parseFormat(text: string | undefined, allowed: readonly OutputFo
 
 /** Control characters (newlines, escape sequences) would break the table or the terminal. */
 export function cell(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 

@@ -31,7 +31,7 @@ import {
   type NetworkBinding,
 } from './naming';
 import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE, type CreateEndpointRequest, type CreateNetworkRequest, type EndpointRef, type JoinRequest, type RequestAddressRequest, type RequestPoolRequest } from './protocol';
-import { linkExists, StagingNamespace } from './staging';
+import { linkExists, type StagingNamespace } from './staging';
 
 export const ADDRESS_SPACE = 'tenet';
 

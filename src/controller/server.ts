@@ -135,7 +135,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
       done(invalid(message, [`body: ${message}`]), undefined);
       return;
     }
-    parseJson(request, body, done);
+    void parseJson(request, body, done);
   };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseGuarded);

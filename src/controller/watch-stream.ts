@@ -78,6 +78,7 @@ export async function streamWatch(
   let sentSinceBookmark = false;
   const early: string[] = [];
   let watcher: Watcher | undefined;
+  // eslint-disable-next-line prefer-const -- `end` above the assignment clears it
   let timer: NodeJS.Timeout | undefined;
   let forget: () => void = () => undefined;
 

@@ -9,7 +9,7 @@ import { KernelError, run } from './exec';
 /** Any network namespace name this code may pass to `ip` (callers apply stricter rules of their own). */
 export const NETNS_REGEX = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** A namespace file path such as /run/netns/x or /proc/123/ns/net. */
-export const NETNS_PATH_REGEX = /^\/(?!.*\/\.\.?(\/|$))[A-Za-z0-9_.\/-]{1,255}$/;
+export const NETNS_PATH_REGEX = /^\/(?!.*\/\.\.?(\/|$))[A-Za-z0-9_./-]{1,255}$/;
 const NETNS_DIR = '/run/netns';
 
 export function assertNetns(name: string): string {
@@ -159,7 +159,7 @@ export function parseJsonLines(stdout: string, expected: number): unknown[][] {
   return arrays;
 }
 
-const SYSCTL_KEY_REGEX = /^[a-z0-9_.\/-]+$/;
+const SYSCTL_KEY_REGEX = /^[a-z0-9_./-]+$/;
 
 /** `sysctl KEY...` output inside a named namespace (one process); keys that do not exist are left out. */
 export async function readNetnsSysctls(netns: string, keys: readonly string[]): Promise<string> {

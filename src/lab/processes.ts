@@ -141,7 +141,7 @@ function readNul(file: string): string[] {
  */
 export function findProcesses(match: (info: ProcessInfo) => boolean): number[] {
   const found: number[] = [];
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {

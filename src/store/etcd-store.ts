@@ -238,6 +238,7 @@ export class EtcdStore implements Store {
     const key = this.fullPrefix(prefix);
     let inner: EtcdWatch | undefined;
     // A stream that lands on a dead member fails before it is created; another member may serve it.
+    // eslint-disable-next-line prefer-const -- the retry's callbacks read it before it is set
     inner = await withRetry(() =>
       openEtcdWatch(this.client, {
         key,

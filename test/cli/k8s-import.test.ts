@@ -10,7 +10,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startController, type RunningController } from '../helpers/controller';
 import { networkObj, tenantObj, V } from '../api/api-helpers';
-import { parse } from 'yaml';
 import { runCli } from './run-cli';
 import type { TenetObject } from '../../src/core/model/object';
 import { resolveKind } from '../../src/core/model/registry';

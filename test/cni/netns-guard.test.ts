@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 import { AttachClient } from '../../src/attach/client';
-import { AttachApiError } from '../../src/attach/api';
+import { type AttachApiError } from '../../src/attach/api';
 import { createNetwork, startAgentHost, type AgentHost } from './agent-host';
 import { nativeShim, runPlugin } from './shim-helpers';
 import { run } from '../runtimes/runtime-helpers';

@@ -6,7 +6,7 @@
  * out in build-cases.ts) and then the PokeServer assertions: [client, server, port, protocol,
  * allowed]. Subtests of one test run in order against the same, cumulatively changed, objects.
  */
-/* eslint-disable */
+ 
 export const HOST_NETWORK_PORTS = [34345, 34346, 34347, 34348, 34349, 34350, 34351, 34352];
 export type Poke = [string, string, number, string, boolean];
 export type Op = ['swap', 'ingress' | 'egress', number, number] | ['manual', string];

@@ -35,7 +35,7 @@ test('tenet lab demo: isolation matrix, then a policy shown by real probes and e
   assert.equal(cell('blue-web1'), '---');
   assert.equal(cell('blue-web2'), '---');
   assert.equal(cell('blue-api1'), '-+-');
-  assert.match(stdout, /\(10\.10\.2\.22\) -> .*\(10\.10\.2\.21\) tcp\/80: ALLOWED\n.*\n  ingress: allow by tenant tier, Policy blue\/db-only-from-api/);
+  assert.match(stdout, /\(10\.10\.2\.22\) -> .*\(10\.10\.2\.21\) tcp\/80: ALLOWED\n.*\n {2}ingress: allow by tenant tier, Policy blue\/db-only-from-api/);
   assert.match(stdout, /\(10\.10\.1\.11\) -> .*\(10\.10\.2\.21\) tcp\/80: DENIED/);
 
   assert.ok(loadLab(name));

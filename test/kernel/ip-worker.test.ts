@@ -57,7 +57,7 @@ async function state(netns: string): Promise<unknown> {
   const scrub = (items: Record<string, unknown>[]) =>
     items.map((item) => {
       const { ifindex, link_index, link_netnsid, stats, stats64, operstate, addr_info, ...rest } = item as Record<string, unknown> & { addr_info?: Record<string, unknown>[] };
-      void ifindex, link_index, link_netnsid, stats, stats64, operstate;
+      void [ifindex, link_index, link_netnsid, stats, stats64, operstate];
       return addr_info ? { ...rest, addr_info: addr_info.filter((a) => a.scope !== 'link').map(({ valid_life_time, preferred_life_time, ...a }) => (void valid_life_time, void preferred_life_time, a)) } : rest;
     });
   return {

@@ -200,7 +200,6 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
   // connections: one that restricts nothing would not, docs/policy.md), then an established
   // cross-host connection, and a policy that denies new ones in place of the open one.
   for (const old of previous) await client.delete(old.kind, old.metadata.name, old.metadata.tenant);
-  previous = [];
   const openY = importKubernetes([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'open-in', namespace: 'y' }, spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{}] } }], TENANT);
   await client.apply(openY.policies);
   await waitProgrammed(lab);

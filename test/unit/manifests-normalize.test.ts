@@ -51,7 +51,7 @@ test('renderObjectDiff: a change is a unified diff of the YAML, a new object is 
   const after = { ...stripServerFields(before), spec: { subnets: [{ cidr: '10.0.0.0/24' }], mtu: 1450 } } as TenetObject;
   const text = renderObjectDiff(before, after);
   assert.match(text, /^--- live\/network\/acme\/web\n\+\+\+ file\/network\/acme\/web\n@@ /);
-  assert.match(text, /\n-  mtu: 1400\n\+  mtu: 1450\n/);
+  assert.match(text, /\n- {2}mtu: 1400\n\+ {2}mtu: 1450\n/);
   assert.equal(text.split('\n').filter((l) => /^[-+][^-+]/.test(l)).length, 2, 'exactly one line out, one line in');
   const created = renderObjectDiff(undefined, after);
   assert.match(created, /^--- \/dev\/null\n\+\+\+ file\/network\/acme\/web\n@@ -0,0 \+1,\d+ @@\n\+apiVersion: tenet\.dev\/v1\n/);

@@ -127,7 +127,7 @@ export function parseFdb(entries: unknown[]): FdbState[] {
 export function parseSysctls(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const match = /^\s*([A-Za-z0-9_.\/-]+)\s*=\s*(.*?)\s*$/.exec(line);
+    const match = /^\s*([A-Za-z0-9_./-]+)\s*=\s*(.*?)\s*$/.exec(line);
     if (match) out[match[1]] = match[2];
   }
   return out;

@@ -393,8 +393,7 @@ function portMatchParts(compiled: CompiledTenant, ports: PolicyPort[] | undefine
       continue;
     }
     if (typeof port.port === 'string') {
-      let entry = compiled.namedPorts.get(port.port);
-      if (!entry) compiled.namedPorts.set(port.port, (entry = { 4: new Set(), 6: new Set() }));
+      if (!compiled.namedPorts.has(port.port)) compiled.namedPorts.set(port.port, { 4: new Set(), 6: new Set() });
       for (const family of [4, 6] as const) {
         const matches: Match[] = [];
         if (port.protocol !== undefined) matches.push({ kind: 'l4', proto: protocol });
