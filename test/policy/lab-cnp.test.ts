@@ -94,10 +94,11 @@ async function waitProgrammed(lab: TestLab): Promise<void> {
         const netns = tenantNamespaceName(host.netnsPrefix, TENANT);
         const got = parseTableJson((await run('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'table', 'inet', 'tenet'], { allowFailure: true })).stdout);
         if (!got) return false;
-        const names = (p: { chains: { name: string }[] }) => p.chains.map((c) => c.name).sort().join(',');
+        // The policy producer's chains and sets; the table also holds antispoofing's (`as_…`).
+        const names = (p: { chains: { name: string }[] }) => p.chains.filter((c) => !c.name.startsWith('as_')).map((c) => c.name).sort().join(',');
         if (names(got) !== names(want)) return false;
         const elements = (p: { sets: { name: string; elements: string[]; interval: boolean }[] }) =>
-          p.sets.filter((s) => !s.interval).map((s) => `${s.name}=${[...s.elements].sort().join(' ')}`).sort().join(';');
+          p.sets.filter((s) => !s.interval && !s.name.startsWith('as_')).map((s) => `${s.name}=${[...s.elements].sort().join(' ')}`).sort().join(';');
         if (elements(got) !== elements(want)) return false;
       }
       return true;
