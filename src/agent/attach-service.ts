@@ -83,8 +83,10 @@ export class AttachService implements AttachApi {
     const target = pinTargetNamespace(request.netns, this.core.netnsPrefix);
     try {
       // Recorded in the endpoint's status: a lost interface is re-attached only into this same namespace.
+      // Not for Docker: its driver attaches into a staging namespace and Docker moves the interface on,
+      // so the container's namespace is never known here (a lost one stays an error, not re-attached).
       const id = fs.statSync(target.path);
-      const attachment: EndpointAttachment = { netns: request.netns, netnsId: `${id.dev}:${id.ino}`, ifName: request.ifName };
+      const attachment: EndpointAttachment | undefined = request.attachedBy === 'docker' ? undefined : { netns: request.netns, netnsId: `${id.dev}:${id.ino}`, ifName: request.ifName };
       return await this.attachPinned({ ...request, netns: target.path }, request.netns, attachment);
     } finally {
       target.close();
@@ -92,7 +94,7 @@ export class AttachService implements AttachApi {
   }
 
   /** `request.netns` is the pinned namespace; `netns` the path the client gave, for messages. */
-  private async attachPinned(request: AttachRequest, netns: string, attachment: EndpointAttachment): Promise<AttachResult> {
+  private async attachPinned(request: AttachRequest, netns: string, attachment: EndpointAttachment | undefined): Promise<AttachResult> {
     const { core } = this;
     const name = endpointNameFor(request.containerId, request.ifName);
     const veth = hostVethName(request.tenant, name);
@@ -480,11 +482,14 @@ export class AttachService implements AttachApi {
    */
   writeStatus(tenant: string, name: string, phase: 'ready' | 'error' | 'lost', reason?: string, hostIfName?: string, extra: Partial<NonNullable<Endpoint['status']>> = {}): Promise<void> {
     const key = `${tenant}/${name}`;
-    const write = (this.statusWrites.get(key) ?? Promise.resolve()).then(() => this.writeStatusNow(tenant, name, phase, reason, hostIfName, extra));
+    const before = this.statusWrites.get(key) ?? Promise.resolve();
+    const write = before.catch(() => undefined).then(() => this.writeStatusNow(tenant, name, phase, reason, hostIfName, extra));
     this.statusWrites.set(key, write);
-    void write.finally(() => {
-      if (this.statusWrites.get(key) === write) this.statusWrites.delete(key);
-    });
+    void write
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.statusWrites.get(key) === write) this.statusWrites.delete(key);
+      });
     return write;
   }
 
