@@ -10,6 +10,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
+import { restartAgent } from '../../src/lab/lab';
 import { TenetClient } from '../../src/client/api-client';
 import { ApiError } from '../../src/client/errors';
 import { describeObject } from '../../src/cli/describe-text';
@@ -165,6 +166,16 @@ test('a router namespace deleted by hand: its endpoints are marked lost, re-atta
     await client.updateStatus('Endpoint', c1.endpoint!, 'acme', { ...(await endpoint(c1.endpoint!)).status, attachment: { netns: `/run/netns/${c1.netns}`, netnsId: inodeOf(`/run/netns/${c1.netns}`), ifName: 'eth0' } });
     await waitUntil('c1 re-attached', async () => ((await endpoint(c1.endpoint!)).status?.reattachedAt ?? '') >= at);
     await waitUntil('c1 reaches c3', () => pingOk(c1.netns, c3.addresses[0]));
+  });
+
+  await t.test('the record survives an agent restart: a router namespace deleted while the agent is down is re-attached by the new agent', async () => {
+    const at = new Date().toISOString();
+    await restartAgent(lab.state, 'h1', 'SIGTERM', async () => {
+      await run('ip', ['netns', 'del', router]);
+    });
+    await waitUntil('c1 re-attached by the new agent', async () => ((await endpoint(c1.endpoint!)).status?.reattachedAt ?? '') >= at);
+    assert.equal((await endpoint(c1.endpoint!)).status?.phase, 'ready');
+    await waitUntil('c1 reaches c3 and back', async () => (await pingOk(c1.netns, c3.addresses[0])) && (await pingOk(c3.netns, c1.addresses[0])));
   });
 
   await t.test('a detached container is not re-attached', async () => {
