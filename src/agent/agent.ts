@@ -32,6 +32,7 @@ import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
 import { Reconciler, type Log } from './reconciler';
 import { liveTenants, removeStaleNamespaces, tenantNamespaceReport } from './stale-namespaces';
 import { RouterNamespaces, type RouterNamespace } from './router-namespace';
+import { Reattacher } from './reattach';
 
 export interface AgentOptions {
   controller: string[];
@@ -87,6 +88,8 @@ export class Agent implements AttachHost {
   private stopped = false;
   private registered = false;
   readonly service: AttachService;
+  /** Marks endpoints whose interface was lost and makes them again (src/agent/reattach.ts). */
+  private readonly reattacher: Reattacher;
   /** Container and VXLAN MTU, from the underlay device's (set in start()). */
   private overlayMtu = DEFAULT_OVERLAY_MTU;
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
@@ -122,6 +125,19 @@ export class Agent implements AttachHost {
       },
     });
     this.service = new AgentAttachService(this);
+    this.reattacher = new Reattacher({
+      netnsPrefix: this.netnsPrefix,
+      mutex: this.mutex,
+      log: this.log,
+      enforcer: this.enforcer,
+      view: () => this.view(),
+      namespace: (netns) => this.namespace(netns),
+      writeStatus: (...args) => this.service.writeStatus(...args),
+    });
+  }
+
+  endpointDetaching(tenant: string, name: string): void {
+    this.reattacher.endpointDetaching(tenant, name);
   }
 
   /** What healthz adds about reconciling: whether the first list succeeded and how many passes completed. */
@@ -341,6 +357,7 @@ export class Agent implements AttachHost {
         const full = this.fullDue;
         this.fullDue = false;
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
+        for (const netns of report.renewed) this.monitor.renewed(netns);
         marks.kernel = ms();
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();
@@ -349,8 +366,10 @@ export class Agent implements AttachHost {
         return { view, report, protectedVeths, full };
       });
       this.scheduleLingerPass(view);
-      await this.writeStatuses(view, report.plumbed, report.problems, protectedVeths);
+      const lost = this.reattacher.lost(view, report.missing, protectedVeths);
+      await this.writeStatuses(view, report.plumbed, report.problems, new Set([...protectedVeths, ...lost.map((ep) => ep.hostIfName!)]));
       marks.status = ms();
+      if (lost.length > 0 && !this.stopped) await this.reattacher.repair(lost);
       this.progress.passes++;
       if (full) this.progress.fullPasses++;
       this.progress.lastPassFailures = report.failures.length;

@@ -3,6 +3,7 @@
  * agent can also hand it in-process to the CNI endpoint. Failures throw AttachApiError with the status
  * and reason of src/attach/protocol.ts; a failed attach rolls back the Endpoint and the links it made.
  */
+import fs from 'node:fs';
 import type { AttachErrorReason, AttachRequest, AttachResult, Attachment, DetachRequest } from '../attach/protocol';
 import { AttachApiError, type AttachApi } from '../attach/api';
 import { ApiError, UnreachableError } from '../client/errors';
@@ -13,7 +14,7 @@ import { hostRoute } from '../core/dataplane/desired';
 import { type EndpointView, type HostView } from '../core/dataplane/host-view';
 import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
-import type { Endpoint } from '../core/model/kinds/endpoint';
+import type { Endpoint, EndpointAttachment } from '../core/model/kinds/endpoint';
 import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
 import { IpStepError, sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worker';
@@ -49,6 +50,8 @@ export interface AttachHost {
   attachStarted(ns: RouterNamespace, veth: string): void;
   attachEnded(ns: RouterNamespace, veth: string, revision?: number): void;
   scheduleReconcile(): void;
+  /** A detach of this endpoint begins: its missing interface is no loss to repair (src/agent/reattach.ts). */
+  endpointDetaching?(tenant: string, name: string): void;
   /** Marks an endpoint's status as written (so the reconciler does not rewrite it). */
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
 }
@@ -79,14 +82,19 @@ export class AttachService implements AttachApi {
     // own, PID 1's or a router namespace. Every later step reaches it through the pinned path.
     const target = pinTargetNamespace(request.netns, this.core.netnsPrefix);
     try {
-      return await this.attachPinned({ ...request, netns: target.path }, request.netns);
+      // Recorded in the endpoint's status: a lost interface is re-attached only into this same namespace.
+      // Not for Docker: its driver attaches into a staging namespace and Docker moves the interface on,
+      // so the container's namespace is never known here (a lost one stays an error, not re-attached).
+      const id = fs.statSync(target.path);
+      const attachment: EndpointAttachment | undefined = request.attachedBy === 'docker' ? undefined : { netns: request.netns, netnsId: `${id.dev}:${id.ino}`, ifName: request.ifName };
+      return await this.attachPinned({ ...request, netns: target.path }, request.netns, attachment);
     } finally {
       target.close();
     }
   }
 
   /** `request.netns` is the pinned namespace; `netns` the path the client gave, for messages. */
-  private async attachPinned(request: AttachRequest, netns: string): Promise<AttachResult> {
+  private async attachPinned(request: AttachRequest, netns: string, attachment: EndpointAttachment | undefined): Promise<AttachResult> {
     const { core } = this;
     const name = endpointNameFor(request.containerId, request.ifName);
     const veth = hostVethName(request.tenant, name);
@@ -180,7 +188,7 @@ export class AttachService implements AttachApi {
         return plan.result;
       });
       // Status is bookkeeping for the controller: written after the answer, off the attach's critical path.
-      void this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName);
+      void this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName, { attachment });
       core.log('debug', 'attached', { endpoint: `${request.tenant}/${name}`, ms: marks });
       return result;
     } catch (error) {
@@ -222,6 +230,7 @@ export class AttachService implements AttachApi {
     let detached = false;
     let unreachable: Error | undefined;
     for (const { tenant, name } of candidates.values()) {
+      core.endpointDetaching?.(tenant, name);
       const veth = hostVethName(tenant, name);
       const nsName = tenantNamespaceName(core.netnsPrefix, tenant);
       await core.mutex.run(async () => {
@@ -463,10 +472,35 @@ export class AttachService implements AttachApi {
     }
   }
 
-  async writeStatus(tenant: string, name: string, phase: 'ready' | 'error', reason?: string, hostIfName?: string): Promise<void> {
+  /** Status writes under way per endpoint: each starts from the status the one before it wrote. */
+  private readonly statusWrites = new Map<string, Promise<void>>();
+
+  /**
+   * `extra`: more status fields to set (an undefined value removes the field). Writes of one endpoint run
+   * one after another, each from the status as the last one left it: two at once (the attach's and a
+   * pass's) would each start from the same status, and the later would drop what the earlier added.
+   */
+  writeStatus(tenant: string, name: string, phase: 'ready' | 'error' | 'lost', reason?: string, hostIfName?: string, extra: Partial<NonNullable<Endpoint['status']>> = {}): Promise<void> {
+    const key = `${tenant}/${name}`;
+    const before = this.statusWrites.get(key) ?? Promise.resolve();
+    const write = before.catch(() => undefined).then(() => this.writeStatusNow(tenant, name, phase, reason, hostIfName, extra));
+    this.statusWrites.set(key, write);
+    void write
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.statusWrites.get(key) === write) this.statusWrites.delete(key);
+      });
+    return write;
+  }
+
+  private async writeStatusNow(tenant: string, name: string, phase: 'ready' | 'error' | 'lost', reason: string | undefined, hostIfName: string | undefined, extra: Partial<NonNullable<Endpoint['status']>>): Promise<void> {
     const { core } = this;
     const current = core.follower.get<Endpoint>('Endpoint', tenant, name);
     const status = { ...(current?.status ?? {}), phase, ...(hostIfName ? { hostIfName } : {}) } as Record<string, unknown>;
+    for (const [key, value] of Object.entries(extra)) {
+      if (value === undefined) delete status[key];
+      else status[key] = value;
+    }
     if (reason) status.reason = reason;
     else delete status.reason;
     try {

@@ -29,6 +29,8 @@ export interface ReconcileReport {
   problems: Map<string, string>;
   /** tenant/endpoint keys of local endpoints whose veth exists. */
   plumbed: Set<string>;
+  /** tenant/endpoint keys of local endpoints whose veth is missing (also in problems): candidates for a re-attach. */
+  missing: Set<string>;
   changed: boolean;
   failures: string[];
   /** Namespaces this pass created or deleted (renewed: every record of them is void). */
@@ -100,7 +102,7 @@ export class Reconciler {
     const lingering = (name: string): boolean => now - (this.namespaces.find(name)?.routing.lastWanted ?? -Infinity) < NAMESPACE_LINGER_MS;
     plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name) && !lingering(name));
     const keep = (name: string): boolean => signatures.has(name) || (lingering(name) && owned.includes(name));
-    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
+    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
     for (const nsPlan of plan.namespaces) {
       const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
@@ -169,7 +171,7 @@ export class Reconciler {
     const record = listNetns().includes(desired.name) ? this.namespaces.find(desired.name)?.routing.known : undefined;
     const actual = record ?? (await this.readActual(desired.name));
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
-    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
+    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
     await this.applyNamespacePlan(plan, report);
     const routing = this.record(plan.name);
     routing.lastWanted = Date.now();
@@ -222,7 +224,10 @@ export class Reconciler {
     for (const endpoint of tenant.endpoints) {
       if (!endpoint.local) continue;
       const key = `${tenant.name}/${endpoint.name}`;
-      if (missing.has(endpoint.name)) report.problems.set(key, `host interface ${missing.get(endpoint.name)} is missing (the container's namespace is gone or it was never attached on this host)`);
+      if (missing.has(endpoint.name)) {
+        report.problems.set(key, `host interface ${missing.get(endpoint.name)} is missing (the container's namespace is gone or it was never attached on this host)`);
+        report.missing.add(key);
+      }
       else if (!endpoint.ipv4 && !endpoint.ipv6) report.problems.set(key, 'the controller has not assigned an address');
       else if (tenant.vni === undefined) report.problems.set(key, 'tenant has no VNI yet');
       else report.plumbed.add(key);

@@ -62,7 +62,21 @@ export function describeObject(object: TenetObject, related?: Related, figures?:
 }
 
 /** Status keys that statusSummary prints in its own words. */
-const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni', 'ruleHits']);
+const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni', 'ruleHits', 'lostAt', 'reattachedAt', 'attachment']);
+
+/** An endpoint's interface: where it was attached, and whether it was lost (and made again). */
+function interfaceLines(status: Any): string[] {
+  const lines: string[] = [];
+  const attachment = status.attachment as Any | undefined;
+  if (attachment) lines.push(`Attached:   ${cell(String(attachment.ifName))} in ${cell(String(attachment.netns))}${status.hostIfName ? ` (host side ${cell(String(status.hostIfName))})` : ''}`);
+  if (status.phase === 'lost') {
+    lines.push(`Interface:  LOST since ${cell(String(status.lostAt ?? 'unknown'))}: ${cell(String(status.reason ?? 'no reason given'))}`);
+  } else if (status.lostAt !== undefined) {
+    const back = status.reattachedAt !== undefined ? `re-attached at ${cell(String(status.reattachedAt))}` : 'not re-attached';
+    lines.push(`Interface:  lost at ${cell(String(status.lostAt))}, ${back}`);
+  }
+  return lines;
+}
 
 function statusSummary(object: TenetObject, status: Any, related: Related | undefined, figures?: EndpointHostFigures): string[] {
   const lines: string[] = [];
@@ -71,6 +85,7 @@ function statusSummary(object: TenetObject, status: Any, related: Related | unde
     lines.push(`IPv4:       ${String(status.ipv4 ?? '<none>')}`);
     lines.push(`IPv6:       ${String(status.ipv6 ?? '<none>')}`);
     lines.push(`MAC:        ${String(status.mac ?? '<none>')}`);
+    lines.push(...interfaceLines(status));
     if (figures) {
       // The host reports only endpoints that dropped something: absent means none.
       const drops = figures.spoofDrops ?? { packets: 0, bytes: 0 };

@@ -162,6 +162,7 @@ export class ObjectService {
       const problems = checked.problems.filter((p) => p.startsWith('status'));
       if (!checked.ok && problems.length > 0) throw invalid(`invalid status for ${refText(refOf(current))}`, problems);
       keepServerStatus(this.engine.strategy(kind).serverStatus ?? [], current, next);
+      if (!writesAgentStatus(ctx.actor)) keepServerStatus(this.engine.strategy(kind).agentStatus ?? [], current, next);
       await this.engine.strategy(kind).statusEffects?.(this.engine, b, current, next);
       b.compare(key, kv.modRevision);
       b.put(key, encodeObject(next));
@@ -313,6 +314,14 @@ export class ObjectService {
 function revisionOf(object: TenetObject): number | undefined {
   const rv = object.metadata.resourceVersion;
   return rv === undefined ? undefined : Number(rv);
+}
+
+/**
+ * Whether a request's actor may write a kind's agent-owned status fields: agents and admins, and every
+ * request of a controller run without authentication ('anonymous', src/controller/server.ts).
+ */
+export function writesAgentStatus(actor: string): boolean {
+  return actor === 'anonymous' || actor.startsWith('agent:') || actor.startsWith('admin:');
 }
 
 /** Server-managed status fields (the kind strategy's `serverStatus`) survive any client write of the status. */

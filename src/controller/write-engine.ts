@@ -73,6 +73,11 @@ export interface WriteOutcome {
 export interface KindStrategy {
   /** Status fields only the server writes: a client's status write keeps them as they are. */
   readonly serverStatus?: readonly string[];
+  /**
+   * Status fields only agents (and admins) write: a status write by a tenant's token keeps them as they
+   * are, and a create never carries them. (An endpoint's attachment record steers the agent's re-attach.)
+   */
+  readonly agentStatus?: readonly string[];
   /** Why apply refuses this kind (it has its own create path), if it does. */
   readonly applyRefusal?: string;
   /** Canonical form of a validated object, and refusal of what the schema cannot express. */

@@ -179,7 +179,7 @@ test('the agent makes no reconcile pass before the follower listed once', async 
   });
   t.after(() => agent.follower.stop());
   let passes = 0;
-  const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), changed: false, failures: [], renewed: [] };
+  const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
   agent.reconciler.reconcile = async () => {
     passes++;
     return report;

@@ -9,6 +9,7 @@
  * change, a prune) also call it: the check then finds nothing to do.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { TABLE_NAME } from '../../core/policy/program';
 import type { Log } from './programmer';
@@ -18,6 +19,8 @@ const RELEVANT = new RegExp(`^(delete|flush) (rule|chain|set|map|table) inet ${T
 export class TableMonitor {
   private readonly children = new Map<string, ChildProcess>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** The inode of each watched namespace's file when its watcher started. */
+  private readonly inodes = new Map<string, number | undefined>();
   private stopped = false;
 
   constructor(
@@ -29,8 +32,21 @@ export class TableMonitor {
   /** Watches exactly these namespaces (starts the missing watchers, ends the others). */
   watchOnly(namespaces: Iterable<string>): void {
     const wanted = new Set(namespaces);
-    for (const netns of wanted) this.watch(netns);
+    for (const netns of wanted) {
+      // Made again under the same name (by an attach, or deleted by hand and remade): see renewed().
+      if (this.children.has(netns) && this.inodes.get(netns) !== inodeOf(netns)) this.unwatch(netns);
+      this.watch(netns);
+    }
     for (const netns of [...this.children.keys()]) if (!wanted.has(netns)) this.unwatch(netns);
+  }
+
+  /**
+   * The namespace of this name was made again (or deleted): the watcher inside the old one ends. It would
+   * watch a table nobody uses, and keep the old namespace alive — with the veths still in it, so the
+   * containers' interfaces would hang off a namespace no longer reachable by name. watchOnly starts a new one.
+   */
+  renewed(netns: string): void {
+    this.unwatch(netns);
   }
 
   watching(): string[] {
@@ -42,6 +58,7 @@ export class TableMonitor {
     if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to watch namespace "${netns}"`);
     const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', 'nft', 'monitor', 'destroy'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(netns, child);
+    this.inodes.set(netns, inodeOf(netns));
     let pending = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
@@ -61,6 +78,7 @@ export class TableMonitor {
   private unwatch(netns: string): void {
     const child = this.children.get(netns);
     this.children.delete(netns);
+    this.inodes.delete(netns);
     clearTimeout(this.timers.get(netns));
     this.timers.delete(netns);
     if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -81,5 +99,13 @@ export class TableMonitor {
   stop(): void {
     this.stopped = true;
     for (const netns of [...this.children.keys()]) this.unwatch(netns);
+  }
+}
+
+function inodeOf(netns: string): number | undefined {
+  try {
+    return fs.statSync(`/run/netns/${netns}`).ino;
+  } catch {
+    return undefined;
   }
 }

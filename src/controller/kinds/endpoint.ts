@@ -35,6 +35,9 @@ function decodeNetwork(engine: WriteEngine, kv: KeyValue): Network {
 
 export const endpointStrategy: KindStrategy = {
   serverStatus: ['ipv4', 'ipv6', 'mac'],
+  // Where the agent re-attaches a lost interface: a tenant who could write it would steer the re-attach
+  // into another container's namespace (the agent also checks the namespace, src/agent/reattach.ts).
+  agentStatus: ['attachment'],
   applyRefusal: 'Endpoint is a runtime kind; create endpoints with POST (they need address allocation)',
 
   normalize(object) {
@@ -61,6 +64,11 @@ export const endpointStrategy: KindStrategy = {
     if ((a.mac ?? '') !== (z.mac ?? '')) problems.push('spec.mac: cannot change after creation');
     if (problems.length > 0) throw invalid(`invalid update of ${refText(refOf(before))}`, problems);
     if (isEndpointMove(a.host, z.host)) await requireContainerGone(engine, b, before, a.host!, z.host);
+    // The attachment record names a namespace on the old host: no agent may re-attach from it elsewhere.
+    if ((a.host ?? '') !== (z.host ?? '') && (after.status as { attachment?: unknown } | undefined)?.attachment !== undefined) {
+      const { attachment: _dropped, ...rest } = after.status as Record<string, unknown>;
+      after.status = rest as TenetObject['status'];
+    }
   },
 
   async deleteEffects(_engine, b, object) {
@@ -104,6 +112,7 @@ async function createEndpoint(engine: WriteEngine, object: TenetObject, ctx: Wri
     delete status.ipv4;
     delete status.ipv6;
     delete status.mac;
+    delete status.attachment;
     const requested = new Map<number, string>();
     for (const [index, ip] of (spec.ips ?? []).entries()) {
       const address = parseIp(ip)!;

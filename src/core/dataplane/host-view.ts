@@ -80,7 +80,7 @@ export interface EndpointView {
   ipv6?: string;
   /** status.mac, else spec.mac, else the deterministic MAC the agent uses. */
   mac: string;
-  phase?: 'pending' | 'ready' | 'error';
+  phase?: 'pending' | 'ready' | 'error' | 'lost';
   ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
   /** Local endpoints only: tenant router namespace and host-side interface name. */
   routerNamespace?: string;
