@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  iproute2 nftables conntrack iputils-ping iperf3 ethtool tcpdump procps socat util-linux
+  iproute2 nftables conntrack iputils-ping iperf3 ethtool tcpdump procps socat util-linux dnsmasq-base
   etcd-server etcd-client containernetworking-plugins
   podman runc busybox-static containerd docker.io
   chromium chromium-driver
