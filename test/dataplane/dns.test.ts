@@ -1,0 +1,159 @@
+/**
+ * The tenant resolvers with real packets (docs/services.md, "DNS"): a 2-host lab, two tenants with the
+ * same subnets. From inside lab containers (their resolv.conf from the attach result): busybox nslookup
+ * and glibc's resolver (getent, python's getaddrinfo) find the tenant's own endpoints by full and short
+ * names and services by their virtual IPs and SRV; the other tenant's names are NXDOMAIN even asked by
+ * their exact FQDN; nothing is forwarded; the resolver listens on the gateways in the router namespace
+ * only; removed endpoints disappear; the resolvers end with the agent and with `tenet lab down`.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestLab, tenantObjects, waitUntil } from '../helpers/lab';
+import { run } from '../../src/kernel/exec';
+import { labDown, labRm, restartAgent } from '../../src/lab/lab';
+import { saveLab, type LabContainer } from '../../src/lab/state';
+import { tenantNamespaceName } from '../../src/core/dataplane/names';
+import { DEFAULT_DNS_DIR } from '../../src/agent/dns/resolver';
+import { API_VERSION } from '../../src/core/model/common';
+
+const DOMAIN = 'tenet.local';
+
+async function inContainer(c: LabContainer, args: string[]): Promise<{ out: string; code: number | null }> {
+  const result = await run('ip', ['netns', 'exec', c.netns, ...args], { allowFailure: true, timeoutMs: 10000 });
+  return { out: result.stdout + result.stderr, code: result.code };
+}
+
+const nslookup = (c: LabContainer, name: string, ...extra: string[]) => inContainer(c, ['busybox', 'nslookup', ...extra, name]);
+const getent = (c: LabContainer, name: string) => inContainer(c, ['getent', 'ahosts', name]);
+const getaddrinfo = (c: LabContainer, name: string) =>
+  inContainer(c, ['python3', '-c', 'import socket,sys\ntry:\n print(sorted({a[4][0] for a in socket.getaddrinfo(sys.argv[1], 80)}))\nexcept socket.gaierror as e:\n print("gaierror", e.errno); sys.exit(2)', name]);
+
+function pidOf(routerNs: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(DEFAULT_DNS_DIR, routerNs, 'pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('tenant DNS: own names resolve from inside containers, other tenants do not exist, nothing is forwarded', async (t) => {
+  const lab = await startTestLab(t, 2);
+  const client = lab.controller.client;
+  for (const tenant of ['red', 'blue']) await client.apply(tenantObjects(tenant, [{ name: 'net', cidrs: ['10.50.0.0/24', 'fd50::/64'] }]));
+  const [h1, h2] = lab.state.hosts;
+  const redA = await lab.run('ra', { host: h1.name, tenant: 'red', network: 'net' });
+  const redB = await lab.run('rb', { host: h2.name, tenant: 'red', network: 'net' });
+  const blueA = await lab.run('ba', { host: h1.name, tenant: 'blue', network: 'net' });
+  const fqdn = (c: LabContainer) => `${c.endpoint}.net.${c.tenant}.${DOMAIN}`;
+  const redRouter = tenantNamespaceName(h1.netnsPrefix, 'red');
+
+  await t.test('the container resolv.conf names the gateway and the search list', () => {
+    const conf = fs.readFileSync(`/etc/netns/${redA.netns}/resolv.conf`, 'utf8');
+    assert.match(conf, /^nameserver 10\.50\.0\.1$/m);
+    assert.match(conf, /^nameserver fd50::1$/m);
+    assert.match(conf, new RegExp(`^search red\\.svc\\.${DOMAIN} net\\.red\\.${DOMAIN} red\\.${DOMAIN}$`, 'm'));
+  });
+
+  await t.test('own endpoints resolve by FQDN (busybox) and short name (glibc), across hosts, A and AAAA', async () => {
+    await waitUntil('red-b resolves', async () => (await nslookup(redA, fqdn(redB))).out.includes(redB.addresses[0]), 10000);
+    const answer = await nslookup(redA, fqdn(redB));
+    assert.equal(answer.code, 0, answer.out);
+    for (const address of redB.addresses) assert.ok(answer.out.includes(address), `${address} in ${answer.out}`);
+    const short = await getent(redA, redB.endpoint!);
+    assert.equal(short.code, 0, short.out);
+    assert.ok(short.out.includes(redB.addresses[0]), short.out);
+    const lib = await getaddrinfo(redA, `${redB.endpoint}.net`);
+    assert.equal(lib.code, 0, lib.out);
+    assert.deepEqual(JSON.parse(lib.out.trim().replace(/'/g, '"')), [...redB.addresses].sort());
+    // Blue's own resolver answers for blue: the name exists, only not for red.
+    const own = await nslookup(blueA, fqdn(blueA));
+    assert.equal(own.code, 0, own.out);
+    assert.ok(own.out.includes(blueA.addresses[0]), own.out);
+  });
+
+  await t.test('hostile: red asks for blue names (exact FQDN, short, SRV, ANY, through blue-style names) and gets NXDOMAIN', async () => {
+    for (const [name, extra] of [[fqdn(blueA), []], [fqdn(blueA), ['-type=AAAA']], [fqdn(blueA), ['-type=ANY']], [`_http._tcp.x.blue.svc.${DOMAIN}`, ['-type=SRV']], [`anything.blue.${DOMAIN}`, []]] as [string, string[]][]) {
+      const answer = await nslookup(redA, name, ...extra);
+      assert.notEqual(answer.code, 0, `${name}: ${answer.out}`);
+      assert.match(answer.out, /NXDOMAIN/, `${name} ${extra.join(' ')}: ${answer.out}`);
+      for (const address of blueA.addresses) assert.ok(!answer.out.includes(`Address: ${address}`), answer.out);
+    }
+    // The endpoint name alone through red's search list finds nothing of blue either (glibc).
+    const short = await getaddrinfo(redA, blueA.endpoint!);
+    assert.notEqual(short.code, 0, short.out);
+    // Asking blue's gateway address from red reaches red's own resolver (same address, red's namespace).
+    const direct = await inContainer(redA, ['busybox', 'nslookup', fqdn(blueA), '10.50.0.1']);
+    assert.match(direct.out, /NXDOMAIN/, direct.out);
+  });
+
+  await t.test('nothing is forwarded: outside names are refused at once, never looked up', async () => {
+    const started = Date.now();
+    const answer = await nslookup(redA, 'example.com');
+    assert.notEqual(answer.code, 0, answer.out);
+    assert.match(answer.out, /REFUSED|NXDOMAIN/, answer.out);
+    assert.ok(Date.now() - started < 3000, 'no upstream timeout');
+  });
+
+  await t.test('the resolver listens on the gateways inside the router namespace only', async () => {
+    const inRouter = await run('ip', ['netns', 'exec', redRouter, 'ss', '-Hlnu', 'sport', '=', ':53']);
+    const bound = inRouter.stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]).sort();
+    assert.deepEqual(bound, ['10.50.0.1:53', '[fd50::1]:53']);
+    const inHost = await run('ip', ['netns', 'exec', h1.netns, 'ss', '-Hlnu', 'sport', '=', ':53']);
+    assert.equal(inHost.stdout.trim(), '', 'no resolver in the host namespace');
+    assert.ok(alive(pidOf(redRouter)));
+  });
+
+  await t.test('a Service with virtual IPs resolves by name and short name, with SRV for its named port', async () => {
+    await client.apply([{ apiVersion: API_VERSION, kind: 'Service', metadata: { name: 'db', tenant: 'red' }, spec: { selector: { matchLabels: { app: 'db' } }, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] } }]);
+    await client.updateStatus('Service', 'db', 'red', { virtualIPs: ['10.96.0.10', 'fd96::10'], dnsName: `db.red.svc.${DOMAIN}` });
+    await waitUntil('db resolves', async () => (await nslookup(redA, `db.red.svc.${DOMAIN}`)).out.includes('10.96.0.10'), 10000);
+    const short = await getaddrinfo(redA, 'db');
+    assert.deepEqual(JSON.parse(short.out.trim().replace(/'/g, '"')), ['10.96.0.10', 'fd96::10']);
+    const srv = await nslookup(redA, `_pg._tcp.db.red.svc.${DOMAIN}`, '-type=SRV');
+    assert.equal(srv.code, 0, srv.out);
+    assert.match(srv.out, new RegExp(`0 0 5432 db\\.red\\.svc\\.${DOMAIN}`));
+    const fromBlue = await nslookup(blueA, `db.red.svc.${DOMAIN}`);
+    assert.match(fromBlue.out, /NXDOMAIN/, fromBlue.out);
+  });
+
+  await t.test('a removed endpoint disappears', async () => {
+    const rb = redB;
+    await labRm(lab.state, 'rb');
+    lab.state.containers = lab.state.containers.filter((c) => c.name !== 'rb');
+    saveLab(lab.state);
+    await waitUntil('rb is gone', async () => /NXDOMAIN/.test((await nslookup(redA, fqdn(rb))).out), 10000);
+  });
+
+  await t.test('resolvers end with the agent; a restarted agent (even after kill -9) starts them again', async () => {
+    const before = pidOf(redRouter);
+    assert.ok(alive(before));
+    await restartAgent(lab.state, h1.name, 'SIGKILL');
+    await waitUntil('a new resolver', () => alive(pidOf(redRouter)) && pidOf(redRouter) !== before, 10000);
+    assert.ok(!alive(before), 'the killed agent’s resolver was ended by its successor');
+    await waitUntil('answers again', async () => (await nslookup(redA, fqdn(redA))).code === 0, 10000);
+    const second = pidOf(redRouter);
+    await restartAgent(lab.state, h1.name, 'SIGTERM', async () => {
+      assert.ok(!alive(second), 'a stopped agent leaves no resolver');
+    });
+  });
+
+  await t.test('lab down leaves no resolver', async () => {
+    const pids = lab.state.hosts.flatMap((h) => ['red', 'blue'].map((tenant) => pidOf(tenantNamespaceName(h.netnsPrefix, tenant)))).filter(alive);
+    assert.ok(pids.length >= 2, `resolvers running: ${pids.length}`);
+    await labDown(lab.state.name);
+    for (const pid of pids) assert.ok(!alive(pid), `pid ${pid} ended`);
+    assert.ok(!fs.existsSync(`/etc/netns/${redA.netns}`));
+  });
+});
