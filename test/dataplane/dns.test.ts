@@ -106,6 +106,15 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
     assert.ok(Date.now() - started < 3000, 'no upstream timeout');
   });
 
+  await t.test('a default-deny tenant still reaches its resolver (the router namespace input path is not filtered)', async () => {
+    await client.apply([{ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'red' }, spec: { defaultPolicy: 'deny' } }]);
+    await waitUntil('deny in force between endpoints', async () => (await inContainer(redA, ['ping', '-c1', '-W1', redB.addresses[0]])).code !== 0, 15000);
+    const answer = await nslookup(redA, fqdn(redB));
+    assert.equal(answer.code, 0, answer.out);
+    assert.ok(answer.out.includes(redB.addresses[0]), answer.out);
+    await client.apply([{ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'red' }, spec: {} }]);
+  });
+
   await t.test('the resolver listens on the gateways inside the router namespace only', async () => {
     const inRouter = await run('ip', ['netns', 'exec', redRouter, 'ss', '-Hlnu', 'sport', '=', ':53']);
     const bound = inRouter.stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]).sort();
