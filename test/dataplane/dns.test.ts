@@ -30,13 +30,16 @@ const getent = (c: LabContainer, name: string) => inContainer(c, ['getent', 'aho
 const getaddrinfo = (c: LabContainer, name: string) =>
   inContainer(c, ['python3', '-c', 'import socket,sys\ntry:\n print(sorted({a[4][0] for a in socket.getaddrinfo(sys.argv[1], 80)}))\nexcept socket.gaierror as e:\n print("gaierror", e.errno); sys.exit(2)', name]);
 
-function pidOf(routerNs: string): number | undefined {
+/** The resolver's processes (front and two back ends) from the agent's pid file. */
+function pidsOf(routerNs: string): number[] {
   try {
-    return Number(fs.readFileSync(path.join(DEFAULT_DNS_DIR, routerNs, 'pid'), 'utf8').trim());
+    return fs.readFileSync(path.join(DEFAULT_DNS_DIR, routerNs, 'pid'), 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
-    return undefined;
+    return [];
   }
 }
+
+const running = (pids: number[]): boolean => pids.length === 3 && pids.every(alive);
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -121,7 +124,7 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
     assert.deepEqual(bound, ['10.50.0.1:53', '[fd50::1]:53']);
     const inHost = await run('ip', ['netns', 'exec', h1.netns, 'ss', '-Hlnu', 'sport', '=', ':53']);
     assert.equal(inHost.stdout.trim(), '', 'no resolver in the host namespace');
-    assert.ok(alive(pidOf(redRouter)));
+    assert.ok(running(pidsOf(redRouter)), `resolver processes ${pidsOf(redRouter).map((p) => `${p}:${alive(p)}`).join(' ')}`);
   });
 
   await t.test('a Service with virtual IPs resolves by name and short name, with SRV for its named port', async () => {
@@ -146,21 +149,21 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
   });
 
   await t.test('resolvers end with the agent; a restarted agent (even after kill -9) starts them again', async () => {
-    const before = pidOf(redRouter);
-    assert.ok(alive(before));
+    const before = pidsOf(redRouter);
+    assert.ok(running(before));
     await restartAgent(lab.state, h1.name, 'SIGKILL');
-    await waitUntil('a new resolver', () => alive(pidOf(redRouter)) && pidOf(redRouter) !== before, 10000);
-    assert.ok(!alive(before), 'the killed agent’s resolver was ended by its successor');
+    await waitUntil('a new resolver', () => running(pidsOf(redRouter)) && pidsOf(redRouter)[0] !== before[0], 10000);
+    assert.ok(!before.some(alive), 'the killed agent’s resolver was ended by its successor');
     await waitUntil('answers again', async () => (await nslookup(redA, fqdn(redA))).code === 0, 10000);
-    const second = pidOf(redRouter);
+    const second = pidsOf(redRouter);
     await restartAgent(lab.state, h1.name, 'SIGTERM', async () => {
-      assert.ok(!alive(second), 'a stopped agent leaves no resolver');
+      assert.ok(!second.some(alive), 'a stopped agent leaves no resolver');
     });
   });
 
   await t.test('lab down leaves no resolver', async () => {
-    const pids = lab.state.hosts.flatMap((h) => ['red', 'blue'].map((tenant) => pidOf(tenantNamespaceName(h.netnsPrefix, tenant)))).filter(alive);
-    assert.ok(pids.length >= 2, `resolvers running: ${pids.length}`);
+    const pids = lab.state.hosts.flatMap((h) => ['red', 'blue'].flatMap((tenant) => pidsOf(tenantNamespaceName(h.netnsPrefix, tenant)))).filter(alive);
+    assert.ok(pids.length >= 6, `resolver processes running: ${pids.length}`);
     await labDown(lab.state.name);
     for (const pid of pids) assert.ok(!alive(pid), `pid ${pid} ended`);
     assert.ok(!fs.existsSync(`/etc/netns/${redA.netns}`));

@@ -1,11 +1,17 @@
 /**
- * One dnsmasq per tenant router namespace (docs/services.md, "DNS"): it listens on the tenant's gateway
- * addresses inside that namespace only, answers the tenant's own names from a hosts file the agent
- * writes, NXDOMAIN for any other name in the cluster domain, and forwards nothing (no upstream at all).
+ * The tenant resolver in each tenant router namespace (docs/services.md, "DNS"): dnsmasq, in three
+ * processes. The front listens on the tenant's gateway addresses inside that namespace only, holds no
+ * data and forwards names under the cluster domain to two identical back ends on 127.0.0.1 of the same
+ * namespace (unreachable from the endpoints: the kernel drops packets to 127/8 that come from outside),
+ * asking both at once and answering with the first reply; it answers REFUSED for any other name (no
+ * upstream at all: nothing ever leaves the tenant). The back ends hold the tenant's own names only (a
+ * hosts file the agent writes, and SRV options), NXDOMAIN for any other name in the cluster domain.
  *
- * Address records change by rewriting the hosts file and SIGHUP (dnsmasq re-reads it between two
- * queries: none is dropped). SRV records and the listening addresses are command-line options dnsmasq
- * reads only at start: when they change, the process is restarted.
+ * Address records change by rewriting the hosts file and SIGHUP (re-read between two queries). SRV
+ * records are command-line options dnsmasq reads only at start: the back ends are restarted one after
+ * the other, each waited for, so one of them always answers and no query is lost (a query lost by a
+ * single restarting process would cost its client a 5 s resolver timeout). The front restarts only when
+ * the tenant's gateway addresses change.
  *
  * Processes are tracked by pid (also in a pid file, so an agent killed with -9 ends its predecessor's
  * on the next start, and `tenet lab down` ends what is left), ended when their namespace is deleted or
@@ -21,11 +27,15 @@ import { assertNetns, netnsExists } from '../../kernel/ip';
 
 /** Where the per-namespace directories live: traversable, not listable; each directory is dnsmasq's user's. */
 export const DEFAULT_DNS_DIR = '/run/tenet-dns';
-/** dnsmasq drops to this user after binding port 53. */
+/** dnsmasq drops to this user after binding its ports. */
 const DNS_USER = { name: 'nobody', group: 'nogroup', uid: 65534, gid: 65534 };
 const DNSMASQ = '/usr/sbin/dnsmasq';
 /** Marker every resolver's command line holds (with its directory): what a pid must show before it is signalled. */
 export const DNSMASQ_MARKER = 'dnsmasq';
+/** The back ends' ports on 127.0.0.1 inside the router namespace. */
+const BACKEND_PORTS = [5301, 5302] as const;
+/** How long a started back end may take to read its hosts file (it answers from then on). */
+const BACKEND_READY_MS = 2000;
 
 /** The resolver of one namespace, as RouterNamespace holds it (renew() stops it). */
 export interface NamespaceResolver {
@@ -33,12 +43,24 @@ export interface NamespaceResolver {
   readonly exited: boolean;
 }
 
-interface Running extends NamespaceResolver {
+interface Proc {
   child: ChildProcess;
-  /** Options only a restart changes: listening addresses and SRV records. */
-  startSignature: string;
-  hosts: string;
   exited: boolean;
+  /** Resolves once the process read its hosts file (back ends) or started (front). */
+  ready: Promise<boolean>;
+}
+
+interface Running extends NamespaceResolver {
+  exited: boolean;
+  front: Proc;
+  backends: Proc[];
+  /** The front's options: the listening addresses. */
+  frontSignature: string;
+  /** The back ends' options: SRV records. */
+  backendSignature: string;
+  hosts: string;
+  /** The pid file's content as last written. */
+  pidText?: string;
 }
 
 export interface ResolverOptions {
@@ -67,26 +89,33 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Ends a resolver left by an earlier agent of this namespace (its pid file), only if the pid still is that dnsmasq. */
+/** Ends the resolvers an earlier agent left in this namespace (its pid file), only pids that still are those dnsmasqs. */
 export async function stopLeftover(dir: string): Promise<boolean> {
-  let pid: number;
+  let text: string;
   try {
-    pid = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8').trim());
+    text = fs.readFileSync(path.join(dir, 'pid'), 'utf8');
   } catch {
     return false;
   }
-  if (!Number.isInteger(pid) || pid <= 1) return false;
-  const cmd = commandLine(pid);
-  if (!cmd.includes(DNSMASQ_MARKER) || !cmd.includes(`${dir}/hosts`)) return false;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return false;
+  const pids = text
+    .split('\n')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 1)
+    .filter((pid) => {
+      const cmd = commandLine(pid);
+      return cmd.includes(DNSMASQ_MARKER) && cmd.includes(`${dir}/`);
+    });
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
   }
   const deadline = Date.now() + 2000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-  return true;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+  return pids.length > 0;
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -133,15 +162,26 @@ export class TenantResolvers {
     if (gateways.length === 0) return undefined;
     const hosts = hostsFile(records);
     const srv = srvOptions(records);
-    const startSignature = JSON.stringify({ gateways, srv });
-    const current = this.running.get(netns);
+    const frontSignature = JSON.stringify(gateways);
+    const backendSignature = JSON.stringify(srv);
     const dir = this.namespaceDir(netns);
-    if (current && !current.exited && current.startSignature === startSignature) {
+    const current = this.running.get(netns);
+    if (current && !current.exited && !current.front.exited && current.frontSignature === frontSignature) {
       if (current.hosts !== hosts) {
         writeAtomically(path.join(dir, 'hosts'), hosts);
         current.hosts = hosts;
-        current.child.kill('SIGHUP');
+        for (const backend of current.backends) if (!backend.exited) backend.child.kill('SIGHUP');
       }
+      const restart = current.backendSignature !== backendSignature;
+      current.backendSignature = backendSignature;
+      // One after the other: the other back end answers meanwhile.
+      for (let i = 0; i < current.backends.length; i++) {
+        if (!restart && !current.backends[i].exited) continue;
+        await this.end(current.backends[i]);
+        current.backends[i] = this.startBackend(netns, dir, i, srv, current);
+        if (!(await current.backends[i].ready)) this.options.log('warn', 'tenant resolver back end did not start in time', { netns, port: BACKEND_PORTS[i] });
+      }
+      this.writePids(dir, current);
       return undefined;
     }
     if (current) await this.stopNamespace(netns);
@@ -150,78 +190,152 @@ export class TenantResolvers {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chownSync(dir, DNS_USER.uid, DNS_USER.gid);
     writeAtomically(path.join(dir, 'hosts'), hosts);
-    return this.start(netns, dir, gateways, srv, hosts, startSignature);
+    const running = { exited: false, frontSignature, backendSignature, hosts, backends: [] as Proc[] } as unknown as Running;
+    running.stop = () => this.kill(netns, running);
+    running.backends = BACKEND_PORTS.map((_, i) => this.startBackend(netns, dir, i, srv, running));
+    running.front = this.startFront(netns, dir, gateways, running);
+    this.running.set(netns, running);
+    this.writePids(dir, running);
+    await Promise.all([running.front.ready, ...running.backends.map((b) => b.ready)]);
+    this.options.log('info', 'tenant resolver started', { netns, pids: this.pidsOf(running), listen: gateways, srv: srv.length });
+    return running;
   }
 
-  private start(netns: string, dir: string, gateways: string[], srv: string[], hosts: string, startSignature: string): Running {
-    const domain = this.options.domain;
-    const args = [
-      `--net=/run/netns/${netns}`,
-      DNSMASQ,
+  private pidsOf(running: Running): number[] {
+    return [running.front, ...running.backends].map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
+  private writePids(dir: string, running: Running): void {
+    const text = `${this.pidsOf(running).join('\n')}\n`;
+    if (running.pidText === text) return;
+    // Atomically: \`tenet lab down\` and a next agent read it at any time.
+    writeAtomically(path.join(dir, 'pid'), text);
+    running.pidText = text;
+  }
+
+  private common(dir: string, role: string): string[] {
+    return [
       '--keep-in-foreground',
       '--conf-file=/dev/null',
       '--no-hosts',
       // No upstream: nothing ever leaves the tenant (a later issue adds forwarding).
       '--no-resolv',
       '--no-poll',
-      '--pid-file=',
-      '--bind-dynamic',
-      ...gateways.map((g) => `--listen-address=${g}`),
-      // Names under the cluster domain come from local data only: anything else there is NXDOMAIN.
-      `--local=/${domain}/`,
-      '--domain-needed',
-      '--bogus-priv',
-      '--local-ttl=1',
-      `--addn-hosts=${dir}/hosts`,
-      ...srv.map((s) => `--srv-host=${s}`),
+      // Also marks the command line as this namespace's (stopLeftover checks it).
+      `--pid-file=${dir}/${role}.pid`,
       `--user=${DNS_USER.name}`,
       `--group=${DNS_USER.group}`,
       '--log-facility=-',
     ];
+  }
+
+  private startBackend(netns: string, dir: string, index: number, srv: string[], running: Running): Proc {
+    const domain = this.options.domain;
+    return this.spawnIn(netns, 'backend', [
+      ...this.common(dir, `backend${index}`),
+      `--addn-hosts=${dir}/hosts`,
+      `--port=${BACKEND_PORTS[index]}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      // Names under the cluster domain come from local data only: anything else there is NXDOMAIN.
+      `--local=/${domain}/`,
+      '--local-ttl=1',
+      ...srv.map((s) => `--srv-host=${s}`),
+    ], running, (line) => line.includes(`read ${dir}/hosts`));
+  }
+
+  private startFront(netns: string, dir: string, gateways: string[], running: Running): Proc {
+    const domain = this.options.domain;
+    return this.spawnIn(netns, 'front', [
+      ...this.common(dir, 'front'),
+      '--bind-dynamic',
+      ...gateways.map((g) => `--listen-address=${g}`),
+      // Both back ends at once, the first reply wins: one restarting loses no query.
+      ...BACKEND_PORTS.map((port) => `--server=/${domain}/127.0.0.1#${port}`),
+      '--all-servers',
+      // Nothing cached: a name the back ends learn is answered at once, a removed one is gone at once.
+      '--cache-size=0',
+      '--no-negcache',
+      '--domain-needed',
+      '--bogus-priv',
+    ], running, (line) => line.includes('started, version'));
+  }
+
+  private spawnIn(netns: string, role: string, args: string[], running: Running, isReady: (line: string) => boolean): Proc {
     // Not detached: the resolver is in the agent's process group, so whoever ends the group ends it too.
-    const child = spawn('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const running: Running = {
-      child,
-      startSignature,
-      hosts,
-      exited: false,
-      stop: () => this.kill(netns, running),
-    };
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, DNSMASQ, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let markReady: (ok: boolean) => void = () => undefined;
+    const proc: Proc = { child, exited: false, ready: new Promise<boolean>((resolve) => (markReady = resolve)) };
+    const timer = setTimeout(() => markReady(false), BACKEND_READY_MS);
+    let buffer = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (text: string) => {
-      for (const line of text.split('\n').filter(Boolean)) this.options.log('debug', 'dnsmasq', { netns, line });
+      buffer += text;
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines.filter(Boolean)) {
+        if (isReady(line)) {
+          clearTimeout(timer);
+          markReady(true);
+        }
+        this.options.log('debug', 'dnsmasq', { netns, role, line });
+      }
     });
-    child.on('error', (error) => this.options.log('error', 'could not start dnsmasq', { netns, error: error.message }));
+    child.on('error', (error) => this.options.log('error', 'could not start dnsmasq', { netns, role, error: error.message }));
     child.on('exit', (code, signal) => {
-      const expected = running.exited;
-      running.exited = true;
-      if (this.running.get(netns) === running) this.running.delete(netns);
-      if (!expected && !this.stopped) {
-        this.options.log('warn', 'tenant resolver exited; starting it again', { netns, code, signal });
+      clearTimeout(timer);
+      markReady(false);
+      const expected = proc.exited;
+      proc.exited = true;
+      if (!expected && !running.exited && !this.stopped) {
+        this.options.log('warn', 'tenant resolver exited; starting it again', { netns, role, code, signal });
         this.options.onExit?.();
       }
     });
-    if (child.pid) fs.writeFileSync(path.join(dir, 'pid'), `${child.pid}\n`);
-    this.running.set(netns, running);
-    this.options.log('info', 'tenant resolver started', { netns, pid: child.pid, listen: gateways, srv: srv.length });
-    return running;
+    return proc;
+  }
+
+  /** Ends one process and waits for it (its port is free then). */
+  private async end(proc: Proc): Promise<void> {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      proc.exited = true;
+      return;
+    }
+    const exit = new Promise<void>((resolve) => proc.child.once('exit', () => resolve()));
+    proc.exited = true;
+    proc.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exit, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
   }
 
   private kill(netns: string, running: Running): void {
     if (this.running.get(netns) === running) this.running.delete(netns);
     if (running.exited) return;
     running.exited = true;
-    running.child.kill('SIGTERM');
+    for (const proc of [running.front, ...running.backends]) {
+      if (proc.exited) continue;
+      proc.exited = true;
+      proc.child.kill('SIGTERM');
+    }
   }
 
-  /** Stops the namespace's resolver and waits for it to exit (its port is free then). */
+  /** Stops the namespace's resolver and waits for its processes to exit. */
   async stopNamespace(netns: string): Promise<void> {
     const running = this.running.get(netns);
     if (!running) return;
-    const exit = new Promise<void>((resolve) => (running.child.exitCode !== null || running.child.signalCode !== null ? resolve() : running.child.once('exit', () => resolve())));
     this.kill(netns, running);
-    await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+    await Promise.all([running.front, ...running.backends].map((proc) => this.endKilled(proc)));
+  }
+
+  private async endKilled(proc: Proc): Promise<void> {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    const exit = new Promise<void>((resolve) => proc.child.once('exit', () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exit, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
   }
 
   /** Resolvers of namespaces no longer in the view (a tenant gone from this host). */
@@ -236,7 +350,7 @@ export class TenantResolvers {
     await Promise.all([...this.running.keys()].map((netns) => this.stopNamespace(netns)));
   }
 
-  pids(): Map<string, number | undefined> {
-    return new Map([...this.running].map(([netns, r]) => [netns, r.child.pid]));
+  pids(): Map<string, number[]> {
+    return new Map([...this.running].map(([netns, r]) => [netns, this.pidsOf(r)]));
   }
 }
