@@ -224,6 +224,7 @@ export class Agent implements AttachHost {
 
   async start(): Promise<void> {
     await this.findOverlayMtu();
+    await this.resolvers.endLeftovers(this.netnsPrefix);
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
     this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix });
     void this.register();

@@ -238,11 +238,13 @@ export async function labDown(name: string, log: (line: string) => void = () => 
   }
   const namespaces = namespacesWithPrefix(prefix);
   // Resolvers an agent killed with -9 left behind (by their pid files): they would keep namespaces alive.
-  for (const name of namespaces) {
+  // Also of namespaces already gone: the process would be keeping the deleted namespace alive.
+  const resolverDirs = fs.existsSync(DEFAULT_DNS_DIR) ? fs.readdirSync(DEFAULT_DNS_DIR).filter((n) => n.startsWith(prefix)) : [];
+  for (const name of new Set([...namespaces, ...resolverDirs])) {
     await stopLeftover(path.join(DEFAULT_DNS_DIR, name)).catch(() => false);
     fs.rmSync(path.join(DEFAULT_DNS_DIR, name), { recursive: true, force: true });
-    removeNetnsEtc(name);
   }
+  for (const name of namespaces) removeNetnsEtc(name);
   const failures = await deleteNamespaces(namespaces);
   if (failures.length) throw new LabError(`could not delete: ${failures.join('; ')}`);
   const existed = !!state || namespaces.length > 0 || fs.existsSync(dir);

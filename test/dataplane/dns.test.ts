@@ -161,9 +161,23 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
     });
   });
 
+  await t.test('an agent killed with -9 while its tenant is deleted: its successor ends the orphaned resolver', async () => {
+    const blueRouter = tenantNamespaceName(h1.netnsPrefix, 'blue');
+    const orphans = pidsOf(blueRouter);
+    assert.ok(running(orphans));
+    await restartAgent(lab.state, h1.name, 'SIGKILL', async () => {
+      assert.ok(orphans.every(alive), 'the resolver outlives an agent killed with -9 (it keeps answering)');
+      await client.delete('Tenant', 'blue', undefined, { cascade: true });
+    });
+    await waitUntil('blue namespace swept', () => !fs.existsSync(`/run/netns/${blueRouter}`), 10000);
+    await waitUntil('orphans ended', () => !orphans.some(alive), 5000);
+    lab.state.containers = lab.state.containers.filter((c) => c.tenant !== 'blue');
+    saveLab(lab.state);
+  });
+
   await t.test('lab down leaves no resolver', async () => {
     const pids = lab.state.hosts.flatMap((h) => ['red', 'blue'].flatMap((tenant) => pidsOf(tenantNamespaceName(h.netnsPrefix, tenant)))).filter(alive);
-    assert.ok(pids.length >= 6, `resolver processes running: ${pids.length}`);
+    assert.ok(pids.length >= 3, `resolver processes running: ${pids.length}`);
     await labDown(lab.state.name);
     for (const pid of pids) assert.ok(!alive(pid), `pid ${pid} ended`);
     assert.ok(!fs.existsSync(`/etc/netns/${redA.netns}`));

@@ -314,6 +314,7 @@ export class TenantResolvers {
     if (this.running.get(netns) === running) this.running.delete(netns);
     if (running.exited) return;
     running.exited = true;
+    fs.rmSync(this.namespaceDir(netns), { recursive: true, force: true });
     for (const proc of [running.front, ...running.backends]) {
       if (proc.exited) continue;
       proc.exited = true;
@@ -342,6 +343,27 @@ export class TenantResolvers {
   async prune(view: HostView): Promise<void> {
     const wanted = new Set(view.tenants.map((t) => t.routerNamespace));
     for (const netns of [...this.running.keys()]) if (!wanted.has(netns) || !netnsExists(netns)) await this.stopNamespace(netns);
+  }
+
+  /**
+   * At the agent's start: an agent killed with -9 left its resolvers running, also in namespaces this one
+   * will never sync (a tenant deleted meanwhile, its namespace swept): end them all (pid files) first.
+   */
+  async endLeftovers(netnsPrefix: string): Promise<number> {
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(this.dir);
+    } catch {
+      return 0;
+    }
+    let ended = 0;
+    for (const name of entries.filter((e) => e.startsWith(netnsPrefix))) {
+      const dir = path.join(this.dir, name);
+      if (await stopLeftover(dir)) ended++;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    if (ended > 0) this.options.log('info', 'ended the resolvers an earlier agent left', { namespaces: ended });
+    return ended;
   }
 
   /** The agent stops: no resolver outlives it. */
