@@ -244,7 +244,8 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     await stopLeftover(path.join(DEFAULT_DNS_DIR, name)).catch(() => false);
     fs.rmSync(path.join(DEFAULT_DNS_DIR, name), { recursive: true, force: true });
   }
-  for (const name of namespaces) removeNetnsEtc(name);
+  const etc = fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((n) => n.startsWith(prefix)) : [];
+  for (const name of new Set([...namespaces, ...etc])) removeNetnsEtc(name);
   const failures = await deleteNamespaces(namespaces);
   if (failures.length) throw new LabError(`could not delete: ${failures.join('; ')}`);
   const existed = !!state || namespaces.length > 0 || fs.existsSync(dir);

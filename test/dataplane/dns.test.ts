@@ -140,6 +140,21 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
     assert.match(fromBlue.out, /NXDOMAIN/, fromBlue.out);
   });
 
+  await t.test('SRV changes restart the back ends one at a time: a client querying meanwhile loses no query', async () => {
+    // glibc waits 5 s for a lost UDP query: every lookup must succeed, none may take near that long.
+    const loop = inContainer(redA, ['python3', '-c', 'import socket,sys,time\nend=time.time()+float(sys.argv[2]); worst=0; n=0; fails=0\nwhile time.time()<end:\n t=time.perf_counter()\n try: socket.getaddrinfo(sys.argv[1], 80, socket.AF_INET)\n except socket.gaierror: fails+=1\n worst=max(worst,time.perf_counter()-t); n+=1\nprint(n, fails, round(worst*1000))', fqdn(redA), '4']);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 4; i++) {
+      await client.apply([{ apiVersion: API_VERSION, kind: 'Service', metadata: { name: `roll${i}`, tenant: 'red' }, spec: { selector: { matchLabels: { app: 'x' } }, ports: [{ name: 'p', protocol: 'UDP', port: 1000 + i }] } }]);
+      await client.updateStatus('Service', `roll${i}`, 'red', { virtualIPs: [`10.96.1.${i + 1}`] });
+      await waitUntil(`roll${i} SRV`, async () => (await nslookup(redA, `_p._udp.roll${i}.red.svc.${DOMAIN}`, '-type=SRV')).code === 0, 5000);
+    }
+    const [queries, fails, worstMs] = (await loop).out.trim().split(' ').map(Number);
+    assert.ok(queries > 100, `queries: ${queries}`);
+    assert.equal(fails, 0, 'no lookup failed');
+    assert.ok(worstMs < 1000, `slowest lookup ${worstMs} ms`);
+  });
+
   await t.test('a removed endpoint disappears', async () => {
     const rb = redB;
     await labRm(lab.state, 'rb');
