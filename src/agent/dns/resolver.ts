@@ -128,6 +128,7 @@ export class TenantResolvers {
   readonly dir: string;
   private readonly running = new Map<string, Running>();
   private stopped = false;
+  private readonly skippedLogged = new Set<string>();
 
   constructor(private readonly options: ResolverOptions) {
     this.dir = options.dir ?? DEFAULT_DNS_DIR;
@@ -157,7 +158,14 @@ export class TenantResolvers {
   private async syncTenant(tenant: TenantView): Promise<NamespaceResolver | undefined> {
     const netns = tenant.routerNamespace;
     const records = tenantRecords(tenant, this.options.domain);
-    for (const skipped of records.skipped) this.options.log('debug', 'name left out of DNS', { tenant: tenant.name, ...skipped });
+    for (const skipped of records.skipped) {
+      // Once per object and reason: a pass runs on every change.
+      const key = `${tenant.name}/${skipped.kind}/${skipped.name}/${skipped.reason}`;
+      if (this.skippedLogged.has(key)) continue;
+      if (this.skippedLogged.size > 10000) this.skippedLogged.clear();
+      this.skippedLogged.add(key);
+      this.options.log('warn', 'name left out of DNS', { tenant: tenant.name, ...skipped });
+    }
     const gateways = tenantGateways(tenant);
     if (gateways.length === 0) return undefined;
     const hosts = hostsFile(records);
