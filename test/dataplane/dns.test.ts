@@ -122,6 +122,9 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
     const inRouter = await run('ip', ['netns', 'exec', redRouter, 'ss', '-Hlnu', 'sport', '=', ':53']);
     const bound = inRouter.stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]).sort();
     assert.deepEqual(bound, ['10.50.0.1:53', '[fd50::1]:53']);
+    const overV6 = await inContainer(redA, ['busybox', 'nslookup', fqdn(redB), 'fd50::1']);
+    assert.equal(overV6.code, 0, overV6.out);
+    assert.ok(overV6.out.includes(redB.addresses[0]), `answered over IPv6: ${overV6.out}`);
     const inHost = await run('ip', ['netns', 'exec', h1.netns, 'ss', '-Hlnu', 'sport', '=', ':53']);
     assert.equal(inHost.stdout.trim(), '', 'no resolver in the host namespace');
     assert.ok(running(pidsOf(redRouter)), `resolver processes ${pidsOf(redRouter).map((p) => `${p}:${alive(p)}`).join(' ')}`);
