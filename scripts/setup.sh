@@ -16,8 +16,8 @@ for arg in "$@"; do
 done
 
 # What a Tenet host runs: ip/ss (iproute2), nft, nsenter (util-linux), ps/pgrep (procps), and for
-# `tenet lab` the probes' socat and ping.
-RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping)
+# `tenet lab` the probes' socat and ping; dnsmasq answers each tenant's DNS (docs/services.md).
+RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base)
 # Building: the native helpers (libnftables) and better-sqlite3 when no prebuilt binary fits.
 BUILD_PACKAGES=(build-essential python3 libnftables-dev)
 # Tests and benchmarks only. (No browser: nothing uses one until the UI exists; its issue adds it.)

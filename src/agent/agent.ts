@@ -33,6 +33,8 @@ import { Reconciler, type Log } from './reconciler';
 import { liveTenants, removeStaleNamespaces, tenantNamespaceReport } from './stale-namespaces';
 import { RouterNamespaces, type RouterNamespace } from './router-namespace';
 import { Reattacher } from './reattach';
+import { TenantResolvers } from './dns/resolver';
+import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records';
 
 export interface AgentOptions {
   controller: string[];
@@ -48,6 +50,10 @@ export interface AgentOptions {
   /** MTU of the underlay device; default: read from the device holding underlayIP at start. */
   underlayMtu?: number;
   heartbeatMs?: number;
+  /** Cluster DNS domain (default DEFAULT_CLUSTER_DOMAIN); the controller must use the same one. */
+  clusterDomain?: string;
+  /** Directory of the tenant resolvers' files (default DEFAULT_DNS_DIR). */
+  dnsDir?: string;
   log: Log;
 }
 
@@ -57,6 +63,7 @@ export function validateAgentOptions(options: AgentOptions): void {
   assertNetnsPrefix(options.netnsPrefix);
   if (!options.socketPath.startsWith('/')) throw new Error('--socket must be an absolute path');
   if (options.controller.length === 0) throw new Error('--controller is required');
+  if (options.clusterDomain !== undefined) assertClusterDomain(options.clusterDomain);
 }
 
 export class Agent implements AttachHost {
@@ -90,6 +97,9 @@ export class Agent implements AttachHost {
   readonly service: AttachService;
   /** Marks endpoints whose interface was lost and makes them again (src/agent/reattach.ts). */
   private readonly reattacher: Reattacher;
+  /** One DNS resolver per tenant router namespace (src/agent/dns/). */
+  readonly resolvers: TenantResolvers;
+  readonly clusterDomain: string;
   /** Container and VXLAN MTU, from the underlay device's (set in start()). */
   private overlayMtu = DEFAULT_OVERLAY_MTU;
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
@@ -134,6 +144,8 @@ export class Agent implements AttachHost {
       namespace: (netns) => this.namespace(netns),
       writeStatus: (...args) => this.service.writeStatus(...args),
     });
+    this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    this.resolvers = new TenantResolvers({ domain: this.clusterDomain, dir: options.dnsDir, log: options.log, onExit: () => this.scheduleReconcile(1000) });
   }
 
   endpointDetaching(tenant: string, name: string): void {
@@ -228,6 +240,7 @@ export class Agent implements AttachHost {
 
   async start(): Promise<void> {
     await this.findOverlayMtu();
+    await this.resolvers.endLeftovers(this.netnsPrefix);
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
     this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix });
     void this.register();
@@ -249,6 +262,8 @@ export class Agent implements AttachHost {
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
+    // Resolvers do not outlive the agent (a lab's processes all end with it); the next agent starts them again.
+    await this.resolvers.stopAll();
     // Kernel state stays: a restarting agent must not interrupt established flows.
     await this.service.settled();
   }
@@ -361,6 +376,9 @@ export class Agent implements AttachHost {
         marks.kernel = ms();
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();
+        await this.resolvers.prune(view);
+        await this.resolvers.sync(view, (netns, resolver) => (this.namespaces.get(netns).resolver = resolver));
+        marks.dns = ms();
         this.namespaces.prune();
         this.watchTables();
         return { view, report, protectedVeths, full };

@@ -52,6 +52,8 @@ export interface AttachHost {
   scheduleReconcile(): void;
   /** A detach of this endpoint begins: its missing interface is no loss to repair (src/agent/reattach.ts). */
   endpointDetaching?(tenant: string, name: string): void;
+  /** Cluster DNS domain: attach results carry the tenant resolver's address and search list. */
+  clusterDomain?: string;
   /** Marks an endpoint's status as written (so the reconciler does not rewrite it). */
   noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
 }
@@ -137,14 +139,14 @@ export class AttachService implements AttachApi {
         }
         if (!endpoint.created && !madeLinks && (await this.vethExists(routerNs, veth))) {
           // Same container and interface asked again (a runtime retry): answer what is already there.
-          return attachPlan(ep, network, request.netns, request.ifName).result;
+          return attachPlan(ep, network, request.netns, request.ifName, undefined, core.clusterDomain).result;
         }
         const burstProblems = burstProblemsForMtu(request.bandwidth, network.mtu);
         if (burstProblems.length > 0) fail(400, 'InvalidRequest', burstProblems.join('; '));
         // The same container interface detached a moment ago: its old veth must be gone first.
         await ns.deletion(veth);
         mark('namespace');
-        const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth);
+        const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth, core.clusterDomain);
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         mark('policyStart');
@@ -290,7 +292,7 @@ export class AttachService implements AttachApi {
     const target = pinTargetNamespace(request.netns, core.netnsPrefix);
     const inside = await this.containerInterface(target.path, request.ifName).finally(() => target.close());
     if (!inside) fail(404, 'NotFound', `interface ${request.ifName} is missing in ${request.netns}`);
-    return attachPlan(ep, network, request.netns, request.ifName).result;
+    return attachPlan(ep, network, request.netns, request.ifName, undefined, core.clusterDomain).result;
   }
 
   async attachments(): Promise<Attachment[]> {

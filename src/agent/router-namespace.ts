@@ -10,6 +10,7 @@ import type { ActualNamespace } from '../core/dataplane/diff';
 import type { CompiledTenant } from '../core/policy/compile';
 import type { NftProgram } from '../core/policy/program';
 import { NftTable, type NftDriver, type NftTableOptions } from './nft/table';
+import type { NamespaceResolver } from './dns/resolver';
 
 /** The reconciler's record of a namespace. */
 export interface RoutingRecord {
@@ -46,6 +47,8 @@ export class RouterNamespace {
   policy?: PolicyCache;
   /** The antispoofing producer's state (src/agent/antispoof.ts): each endpoint's entry and the last fragment. */
   antispoof?: AntispoofCache;
+  /** The tenant's resolver running in this namespace (src/agent/dns/): it ends with the namespace. */
+  resolver?: NamespaceResolver;
   private readonly attaching = new Map<string, { revision?: number; since: number }>();
   private readonly dying = new Map<string, Promise<void>>();
 
@@ -59,6 +62,9 @@ export class RouterNamespace {
 
   /** The namespace was made or deleted again: nothing recorded about it holds any more. */
   renew(): void {
+    // A process inside a deleted namespace would keep it alive, answering for a namespace that is gone.
+    this.resolver?.stop();
+    this.resolver = undefined;
     this.forgetRouting();
     this.table.forget();
   }
@@ -111,7 +117,7 @@ export class RouterNamespace {
 
   /** Nothing left to remember: the object can go. */
   idle(): boolean {
-    return this.routing.known === undefined && this.routing.applied === undefined && this.routing.lastWanted === undefined && this.table.programmed() === undefined && this.attaching.size === 0 && this.dying.size === 0;
+    return this.routing.known === undefined && this.routing.applied === undefined && this.routing.lastWanted === undefined && this.table.programmed() === undefined && this.attaching.size === 0 && this.dying.size === 0 && (this.resolver === undefined || this.resolver.exited);
   }
 }
 

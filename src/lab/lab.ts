@@ -13,7 +13,9 @@ import { TenetClient } from '../client/api-client';
 import { ApiError } from '../client/errors';
 import { NAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX } from '../core/model/names';
 import { parseIp } from '../core/net/ip';
-import { addNetns, delNetns, netnsExists } from '../kernel/ip';
+import { addNetns, assertNetns, delNetns, netnsExists } from '../kernel/ip';
+import { resolvConf } from '../core/dns/records';
+import { DEFAULT_DNS_DIR, stopLeftover } from '../agent/dns/resolver';
 import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
 import { CLI_MAIN, findProcesses, hasArg, isAlive, killProcesses, netnsInode, startDetached, stopPid, tail, unixGet, unixGetJson, waitFor } from './processes';
 import { CONTAINER_NAME_REGEX, LabError, labDir, labNetnsPrefix, loadLab, saveLab, type LabContainer, type LabHost, type LabState } from './state';
@@ -275,6 +277,15 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     await killProcesses(strays);
   }
   const namespaces = namespacesWithPrefix(prefix);
+  // Resolvers an agent killed with -9 left behind (by their pid files): they would keep namespaces alive.
+  // Also of namespaces already gone: the process would be keeping the deleted namespace alive.
+  const resolverDirs = fs.existsSync(DEFAULT_DNS_DIR) ? fs.readdirSync(DEFAULT_DNS_DIR).filter((n) => n.startsWith(prefix)) : [];
+  for (const name of new Set([...namespaces, ...resolverDirs])) {
+    await stopLeftover(path.join(DEFAULT_DNS_DIR, name)).catch(() => false);
+    fs.rmSync(path.join(DEFAULT_DNS_DIR, name), { recursive: true, force: true });
+  }
+  const etc = fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((n) => n.startsWith(prefix)) : [];
+  for (const name of new Set([...namespaces, ...etc])) removeNetnsEtc(name);
   const failures = await deleteNamespaces(namespaces);
   if (failures.length) throw new LabError(`could not delete: ${failures.join('; ')}`);
   const existed = !!state || namespaces.length > 0 || fs.existsSync(dir);
@@ -370,6 +381,7 @@ export async function labRun(state: LabState, name: string, options: RunOptions)
   } finally {
     client.close();
   }
+  writeContainerResolvConf(netns, result);
   return {
     name,
     host: host.name,
@@ -400,6 +412,24 @@ export async function labRm(state: LabState, name: string): Promise<void> {
   if (!container) throw new LabError(`no container "${name}" in lab ${state.name}`);
   await detachContainer(state, container);
   await delNetns(container.netns);
+  removeNetnsEtc(container.netns);
+}
+
+/**
+ * Lab containers are namespaces: `ip netns exec` bind-mounts /etc/netns/<name>/resolv.conf over
+ * /etc/resolv.conf, so that is where the container's resolver settings go.
+ */
+function writeContainerResolvConf(netns: string, result: AttachResult): void {
+  if (!result.dns) return;
+  const dir = path.join(NETNS_ETC, assertNetns(netns));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(result.dns), { mode: 0o644 });
+}
+
+const NETNS_ETC = '/etc/netns';
+
+function removeNetnsEtc(netns: string): void {
+  fs.rmSync(path.join(NETNS_ETC, assertNetns(netns)), { recursive: true, force: true });
 }
 
 /** Runs a command inside a container's namespace with the terminal attached; resolves to its exit code. */

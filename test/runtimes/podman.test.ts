@@ -116,6 +116,35 @@ test('podman on two lab hosts: Tenet addresses, cross-host traffic, podman rm fr
   assert.deepEqual(await endpoints(), [], 'podman rm released both endpoints');
 });
 
+test('podman writes resolv.conf from the CNI result: the tenant resolver finds the other container by name', async (t) => {
+  if (skip) return t.skip(skip);
+  const p = podman!;
+  await p.run(['run', '-d', '--name', 'd1', '--network', 'tenet-h1', 'localhost/bb', 'sleep', '600'], 120_000);
+  await p.run(['run', '-d', '--name', 'd2', '--network', 'tenet-h2', 'localhost/bb', 'sleep', '600'], 120_000);
+  try {
+    const conf = await p.run(['exec', 'd1', 'cat', '/etc/resolv.conf']);
+    assert.match(conf, /^nameserver 10\.40\.0\.1$/m, conf);
+    assert.match(conf, /acme\.svc\.tenet\.local/, conf);
+    const ip2 = (await p.run(['inspect', '-f', '{{(index .NetworkSettings.Networks "tenet-h2").IPAddress}}', 'd2'])).trim();
+    const d2 = (await endpoints()).find((e) => e.status?.ipv4 === ip2);
+    assert.ok(d2, `an endpoint holds ${ip2}`);
+    const fqdn = `${d2.metadata.name}.web.acme.tenet.local`;
+    let answer = '';
+    for (let i = 0; i < 50 && !answer.includes(ip2); i++) {
+      answer = await p.run(['exec', 'd1', 'sh', '-c', `nslookup ${fqdn} || true`]);
+      if (!answer.includes(ip2)) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(answer.includes(`Address: ${ip2}`), answer);
+    // The short name through the search list podman wrote.
+    const short = await p.run(['exec', 'd1', 'sh', '-c', `nslookup ${d2.metadata.name} || true`]);
+    assert.ok(short.includes(`Address: ${ip2}`), short);
+    const other = await p.run(['exec', 'd1', 'sh', '-c', `nslookup nope.web.acme.tenet.local || true`]);
+    assert.match(other, /NXDOMAIN/, other);
+  } finally {
+    await p.run(['rm', '-f', '-t', '0', 'd1', 'd2'], 120_000);
+  }
+});
+
 /** nc from one container to another's port 7000; true when the listener's greeting came back. */
 async function reaches(p: Podman, from: string, ip: string): Promise<boolean> {
   const reply = await p.run(['exec', from, 'sh', '-c', `nc -w 2 ${ip} 7000 </dev/null || true`]);

@@ -12,6 +12,7 @@ import type { EndpointView, NetworkView } from './host-view';
 import { hostRoute } from './desired';
 import { hostVethMac } from './names';
 import { shapingLines, type Bandwidth } from './bandwidth';
+import { containerDns } from '../dns/records';
 
 export interface AttachPlan {
   /** Everything on the host side, in the router namespace: linkLines, then hostAddressLines. */
@@ -39,7 +40,8 @@ export function vethLines(veth: string, ifName: string, containerNetns: string, 
   ];
 }
 
-export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth): AttachPlan {
+/** `clusterDomain`: the result names the tenant's resolver (its gateways on this network) and search list. */
+export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth, clusterDomain?: string): AttachPlan {
   const veth = endpoint.hostIfName;
   if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
   const hostMac = hostVethMac(veth);
@@ -88,6 +90,7 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
       addresses,
       routes,
       hostIfName: veth,
+      ...(clusterDomain && addresses.length > 0 ? { dns: containerDns(endpoint.tenant, endpoint.network, addresses.map((a) => a.gateway), clusterDomain) } : {}),
     },
   };
 }

@@ -44,6 +44,8 @@ export interface AttachResult {
   routes: { destination: string; gateway: string }[];
   /** Host-side interface (in the tenant router namespace). */
   hostIfName: string;
+  /** The tenant resolver (its gateways) and search list, for the container's resolv.conf (docs/services.md, "DNS"). */
+  dns?: { nameservers: string[]; search: string[]; domain: string };
 }
 
 export interface DetachRequest {

@@ -90,6 +90,8 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
     if (removed.length > 0) deletes.push({ op: 'deleteElements', set: name, elements: removed });
   }
   for (const [name, map] of newMaps) {
+    // Unchanged maps share their elements object (service NAT's slot maps can hold many elements).
+    if (oldMaps.get(name)?.elements === map.elements) continue;
     const old = oldMaps.get(name)?.elements ?? {};
     const added: Record<string, string> = {};
     const changed: string[] = [];
