@@ -15,7 +15,7 @@ import path from 'node:path';
 import { API_VERSION } from '../src/core/model/common';
 import { run } from '../src/kernel/exec';
 import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
-import { saveLab, type LabContainer } from '../src/lab/state';
+import { saveLab } from '../src/lab/state';
 
 const SAMPLES = Number(process.env.BENCH_DNS_SAMPLES ?? 10);
 const QUERIES = Number(process.env.BENCH_DNS_QUERIES ?? 2000);
