@@ -3,9 +3,11 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { KINDS } from '../core/model/registry';
 import type { StateIndex } from './state-index';
+import type { ObjectService } from './object-service';
+import type { Host } from '../core/model/kinds/host';
 import { access } from './auth/access';
 
-export function installMetrics(app: FastifyInstance, index: StateIndex): Registry {
+export function installMetrics(app: FastifyInstance, index: StateIndex, service?: Pick<ObjectService, 'list'>): Registry {
   const registry = new Registry();
   const requests = new Counter({
     name: 'tenet_http_requests_total',
@@ -76,6 +78,23 @@ export function installMetrics(app: FastifyInstance, index: StateIndex): Registr
       this.set(index.retired.size);
     },
   });
+
+  // Antispoofing drops per endpoint, as each agent's heartbeat reports them (Host status.spoofDrops):
+  // read at scrape time, so an alert can name the container that forges its source.
+  if (service) {
+    new Gauge({
+      name: 'tenet_antispoof_dropped_packets',
+      help: 'Packets dropped on a local endpoint interface for a source address or MAC that is not the endpoint\'s, by host, tenant and endpoint',
+      labelNames: ['host', 'tenant', 'endpoint'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const host of (await service.list('Host')).items as Host[]) {
+          for (const drop of host.status?.spoofDrops ?? []) this.set({ host: host.metadata.name, tenant: drop.tenant, endpoint: drop.endpoint }, drop.packets);
+        }
+      },
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

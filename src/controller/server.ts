@@ -172,7 +172,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
       unknown.map((key) => `${key.slice(0, 40)}: unknown query parameter (allowed: ${allowed.length > 0 ? allowed.join(', ') : 'none'})`),
     );
   });
-  installMetrics(app, service.index);
+  installMetrics(app, service.index, service);
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);
   registerClusterRoutes(app, service, streams);

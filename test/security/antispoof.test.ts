@@ -186,6 +186,12 @@ test('forged IPv4/IPv6 sources and MACs from a container are dropped before poli
   assert.match(described.stdout, new RegExp(`Spoofed:\\s+${sent} packets`), described.stdout);
   const clean = await runCli(lab.controller.url, ['describe', 'endpoint', `${TENANT}/${trusted.c.endpoint}`]);
   assert.match(clean.stdout, /Spoofed:\s+0 packets/, clean.stdout);
+  // …and on the controller's /metrics, per host, tenant and endpoint.
+  const metrics = await fetch(`${lab.controller.url}/metrics`, { headers: { authorization: `Bearer ${lab.controller.adminToken}` } });
+  assert.equal(metrics.status, 200);
+  const text = await metrics.text();
+  assert.match(text, new RegExp(`tenet_antispoof_dropped_packets\\{host="${h1.name}",tenant="${TENANT}",endpoint="${attacker.c.endpoint}"\\} ${sent}\\b`), text);
+  assert.doesNotMatch(text, new RegExp(`tenet_antispoof_dropped_packets\\{[^}]*endpoint="${trusted.c.endpoint}"`));
 
   // The tenant without policy runs its router namespace unhooked: antispoofing adds no connection tracking.
   const otherTable = await run('ip', ['netns', 'exec', tenantNamespaceName(h1.netnsPrefix, 'other'), 'nft', 'list', 'table', 'inet', 'tenet']);
