@@ -87,8 +87,19 @@ test('the guard comes and goes with the hooks in the same transaction, and a gua
   const repair = await table.apply({ pass: 'reconcile' });
   assert.ok(repair, 'the guard alone is written again');
   assert.equal(repair.ops.length, 0);
+  // Known to be absent: added without removing it first.
+  assert.doesNotMatch(repair.text, /delete table/);
   assert.equal(fake.bits, GUARD_MASK);
   assert.equal(await table.intact(), true);
+
+  // Changed by hand (read back as -1): removed and written again in one transaction, since `add chain`
+  // cannot change a priority.
+  fake.bits = -1;
+  assert.equal(await table.intact(), false);
+  table.forget();
+  const rewrite = await table.apply({ pass: 'reconcile' });
+  assert.match(rewrite!.text, /delete table inet tenet_guard\nadd table inet tenet_guard\nadd chain/);
+  assert.equal(fake.bits, GUARD_MASK);
 
   // Unhooked: the hooks and the guard leave together.
   table.contribute('policy', kernelForm(false));

@@ -211,7 +211,7 @@ export class NftTable {
     // without the marks that let traffic past it, nor hooks without their guard).
     const guard = guardBits(desired);
     if (this.guarded === undefined) this.guarded = this.driver.guard ? await this.driver.guard(this.netns).catch(() => undefined) : guard;
-    const guardText = this.guarded === guard ? '' : renderGuard(guard).join('\n') + '\n';
+    const guardText = this.guarded === guard ? '' : renderGuard(guard, this.guarded === 0).join('\n') + '\n';
     if (!diff.replace && diff.ops.length === 0 && guardText === '') {
       this.record = desired;
       return undefined;

@@ -41,13 +41,17 @@ const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}
 
 /**
  * The nft commands that make the guard hold exactly what `bits` asks (none: no guard), whatever it
- * holds now: safe to send when the agent does not know what the kernel has.
+ * holds now: safe to send when the agent does not know what the kernel has. `absent`: the kernel is
+ * known to hold no guard; otherwise a guard there is removed first (a hand edit may have changed its
+ * priority, which `add chain` cannot change, and the whole transaction would fail).
  */
-export function renderGuard(bits: number, family = 'inet'): string[] {
+export function renderGuard(bits: number, absent = false, family = 'inet'): string[] {
   const table = `${family} ${GUARD_TABLE}`;
   // `add` then `delete`: one transaction that removes the table whether or not it exists.
-  if (bits === 0) return [`add table ${table}`, `delete table ${table}`];
+  const remove = [`add table ${table}`, `delete table ${table}`];
+  if (bits === 0) return remove;
   return [
+    ...(absent ? [] : remove),
     `add table ${table}`,
     `add chain ${table} ${GUARD_CHAIN} { type filter hook forward priority ${GUARD_PRIORITY}; policy drop; }`,
     `flush chain ${table} ${GUARD_CHAIN}`,
