@@ -5,7 +5,9 @@
  * their policy, drop, so nothing gets through while the rules are gone; the agent, which watches its
  * tables, writes them back long before its periodic read-back (30 s) would. Not one datagram of the
  * denied loop arrives, and the trusted loop's datagrams arrive again after every repair. A table
- * deleted by hand is made again the same way.
+ * deleted by hand takes its hooks with it; the guard table (src/core/policy/guard.ts) then drops what is
+ * forwarded until the agent makes the table again, five times: again not one denied datagram arrives.
+ * The guard table deleted by hand is made again too.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,12 +103,32 @@ test('a table flushed by hand drops the denied flow until the agent repairs it a
   assert.ok(Math.max(...repairTimes) < 10000, `repairs took ${repairTimes.join(', ')} ms`);
   t.diagnostic(`repair after a flush: ${repairTimes.join(', ')} ms`);
 
-  // Deleted by hand: made again the same way.
-  await run('ip', ['netns', 'exec', router, 'nft', 'delete', 'table', 'inet', 'tenet']);
-  const deletedAt = Date.now();
-  await waitUntil('the agent to make the table again', async () => (await table()).includes('db-guard'), 10000);
-  t.diagnostic(`repair after a delete: ${Date.now() - deletedAt} ms`);
+  // Deleted by hand, five times under the same loops: the hooks go with the table, but the guard table
+  // (policy drop at the forward hook, passing only what the table's base chains marked) drops
+  // everything forwarded until the agent makes the table again. Not one denied datagram arrives.
+  const guard = async (): Promise<string> => (await run('ip', ['netns', 'exec', router, 'nft', 'list', 'table', 'inet', 'tenet_guard'], { allowFailure: true })).stdout;
+  assert.match(await guard(), /policy drop/, 'the guard table is in place');
+  const deleteTimes: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    await run('ip', ['netns', 'exec', router, 'nft', 'delete', 'table', 'inet', 'tenet']);
+    const deletedAt = Date.now();
+    const before = allowedCount();
+    await waitUntil('the agent to make the table again', async () => (await table()).includes('db-guard'), 10000);
+    deleteTimes.push(Date.now() - deletedAt);
+    await waitUntil('the trusted loop to arrive again after a delete', () => allowedCount() > before + 5, 5000);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.doesNotMatch(received, /denied-/, 'a datagram of the denied loop arrived while the table was deleted');
+  t.diagnostic(`repair after a delete: ${deleteTimes.join(', ')} ms`);
+
+  // The guard table deleted by hand is made again too, and honest traffic still flows with it.
+  await run('ip', ['netns', 'exec', router, 'nft', 'delete', 'table', 'inet', 'tenet_guard']);
+  const guardDeletedAt = Date.now();
+  await waitUntil('the agent to make the guard again', async () => /policy drop/.test(await guard()), 10000);
+  t.diagnostic(`guard repaired after ${Date.now() - guardDeletedAt} ms`);
+  const beforeGuard = allowedCount();
+  await waitUntil('the trusted loop to arrive with the guard back', () => allowedCount() > beforeGuard + 5, 5000);
   const settled = received.length;
   await new Promise((r) => setTimeout(r, 500));
-  assert.doesNotMatch(received.slice(settled), /denied-/, 'the policy holds again after the table was made again');
+  assert.doesNotMatch(received.slice(settled), /denied-/, 'the policy holds again after the tables were made again');
 });

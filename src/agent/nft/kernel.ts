@@ -5,6 +5,7 @@
  */
 import { parseCounters, parseSetCounters, parseTableJson } from '../../core/policy/readback';
 import { TABLE_NAME } from '../../core/policy/program';
+import { GUARD_CHAIN, GUARD_PRIORITY, GUARD_TABLE } from '../../core/policy/guard';
 import { sharedNftWorker, type NftRequest } from '../../kernel/nft-worker';
 import type { NftDriver } from './table';
 
@@ -31,6 +32,15 @@ export function kernelNftDriver(run: NftRunner = runNft): NftDriver {
     async counters(netns) {
       return parseCounters(await run({ netns, text: LIST, json: true, terse: true }));
     },
+    async guard(netns) {
+      let text: string;
+      try {
+        text = await run({ netns, text: `list table inet ${GUARD_TABLE}`, json: true, terse: true });
+      } catch {
+        return 0; // no guard table
+      }
+      return parseGuardJson(text);
+    },
     async setCounters(netns, set) {
       if (!/^[a-z0-9_]+$/.test(set)) throw new Error(`refusing set name "${set}"`);
       return parseSetCounters(await run({ netns, text: `list set inet ${TABLE_NAME} ${set}`, json: true }));
@@ -43,4 +53,23 @@ export function kernelNftDriver(run: NftRunner = runNft): NftDriver {
       }
     },
   };
+}
+
+/**
+ * The bits the guard table's rule accepts (`meta mark & B == B`), from `nft -j list table`; -1 when
+ * the table is there but not as the agent writes it (a hand edit: the agent writes it again).
+ */
+export function parseGuardJson(text: string): number {
+  const items = (JSON.parse(text) as { nftables?: Array<Record<string, unknown>> }).nftables ?? [];
+  const chains = items.filter((i) => 'chain' in i).map((i) => i.chain as { name?: string; hook?: string; policy?: string; prio?: number });
+  const rules = items.filter((i) => 'rule' in i).map((i) => i.rule as { chain?: string; expr?: unknown[] });
+  if (chains.length !== 1 || rules.length !== 1) return -1;
+  const [chain] = chains;
+  if (chain.name !== GUARD_CHAIN || chain.hook !== 'forward' || chain.policy !== 'drop' || chain.prio !== GUARD_PRIORITY) return -1;
+  const match = rules[0].expr?.[0] as { match?: { op?: string; left?: { '&'?: unknown[] }; right?: unknown } } | undefined;
+  const and = match?.match?.left?.['&'];
+  const right = match?.match?.right;
+  if (match?.match?.op !== '==' || !Array.isArray(and) || typeof and[1] !== 'number' || and[1] !== right) return -1;
+  const verdict = rules[0].expr?.at(-1) as Record<string, unknown> | undefined;
+  return verdict && 'accept' in verdict && rules[0].expr?.length === 3 ? and[1] : -1;
 }

@@ -12,9 +12,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { TABLE_NAME } from '../../core/policy/program';
+import { GUARD_TABLE } from '../../core/policy/guard';
 import type { Log } from './programmer';
 
-const RELEVANT = new RegExp(`^(delete|flush) (rule|chain|set|map|table) inet ${TABLE_NAME}\\b`);
+// The main table and the guard table (src/core/policy/guard.ts) that keeps it failing closed while it is deleted.
+export const RELEVANT = new RegExp(`^(delete|flush) (rule|chain|set|map|table) inet (${TABLE_NAME}|${GUARD_TABLE})\\b`);
 
 export class TableMonitor {
   private readonly children = new Map<string, ChildProcess>();

@@ -14,6 +14,7 @@
 import { chainFingerprint, diffPrograms, type NftOp } from '../../core/policy/diff';
 import type { NftChain, NftProgram } from '../../core/policy/program';
 import { TABLE_NAME } from '../../core/policy/program';
+import { guardBits, renderGuard } from '../../core/policy/guard';
 import { adoptIntervalSets, type RuleCounter } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
 
@@ -64,6 +65,11 @@ export interface NftDriver {
   counters(netns: string): Promise<RuleCounter[]>;
   /** The table's chains with their fingerprints, without set elements (a cheap read); undefined when there is no table. */
   chains(netns: string): Promise<NftChain[] | undefined>;
+  /**
+   * The guard bits the namespace's guard table (src/core/policy/guard.ts) accepts, 0 when there is no
+   * guard. Optional: a driver without it (the fake) is taken to hold the guard the table asks for.
+   */
+  guard?(netns: string): Promise<number>;
   /** The per-element counters of one dynamicCounters set (rejects when there is no such set). */
   setCounters(netns: string, set: string): Promise<Map<string, { packets: number; bytes: number }>>;
 }
@@ -115,6 +121,8 @@ export class NftTable {
   private record?: NftProgram;
   private readAt?: number;
   private prunedAt = 0;
+  /** The guard bits the kernel's guard table accepts (0: no guard), as far as the agent knows; undefined: unknown. */
+  private guarded?: number;
   /** Unreferenced chain → since when. */
   private readonly spare = new Map<string, number>();
   /**
@@ -172,6 +180,7 @@ export class NftTable {
     this.record = undefined;
     this.readAt = undefined;
     this.prunedAt = 0;
+    this.guarded = undefined;
     this.spare.clear();
     this.goneLinks.clear();
   }
@@ -198,11 +207,16 @@ export class NftTable {
       this.spare.clear();
       diff = diffPrograms(before, desired);
     }
-    if (!diff.replace && diff.ops.length === 0) {
+    // The guard goes in and out with the forward hooks, in the same transaction (never a guard
+    // without the marks that let traffic past it, nor hooks without their guard).
+    const guard = guardBits(desired);
+    if (this.guarded === undefined) this.guarded = this.driver.guard ? await this.driver.guard(this.netns).catch(() => undefined) : guard;
+    const guardText = this.guarded === guard ? '' : renderGuard(guard, this.guarded === 0).join('\n') + '\n';
+    if (!diff.replace && diff.ops.length === 0 && guardText === '') {
       this.record = desired;
       return undefined;
     }
-    const text = diff.replace ? renderProgram(desired) : renderOps(desired, diff.ops).join('\n') + '\n';
+    const text = (diff.replace ? renderProgram(desired) : renderOps(desired, diff.ops).join('\n') + (diff.ops.length > 0 ? '\n' : '')) + guardText;
     const tx: NftTransaction = { netns: this.netns, full: diff.replace, program: desired, ops: diff.ops, text };
     const started = performance.now();
     try {
@@ -213,6 +227,7 @@ export class NftTable {
       throw error;
     }
     this.record = desired;
+    this.guarded = guard;
     this.options.onTransaction?.(tx);
     this.options.log?.('debug', 'nft table programmed', { netns: this.netns, full: diff.replace, ops: diff.ops.length, nftMs: Math.round((performance.now() - started) * 10) / 10 });
     return tx;
@@ -220,7 +235,8 @@ export class NftTable {
 
   /**
    * Whether the kernel's table still holds every chain of the record with the rules and hook it was
-   * written with (a cheap read without set elements): false after a hand flush or delete. True when
+   * written with (a cheap read without set elements), and the guard table what it should: false after
+   * a hand flush or delete of either. True when
    * there is no record to compare with.
    */
   async intact(): Promise<boolean> {
@@ -228,6 +244,7 @@ export class NftTable {
     if (!record) return true;
     const chains = await this.driver.chains(this.netns).catch(() => undefined);
     if (!chains) return false;
+    if (this.driver.guard && (await this.driver.guard(this.netns).catch(() => -1)) !== guardBits(record)) return false;
     const actual = new Map(chains.map((c) => [c.name, c]));
     return record.chains.every((chain) => {
       const found = actual.get(chain.name);

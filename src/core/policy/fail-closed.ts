@@ -6,23 +6,36 @@
  * hooks and policies stay) then drops every packet through the hook, until the agent, which watches
  * its tables (src/agent/nft/monitor.ts), writes the rules back, instead of letting everything through.
  * Explain and the compiler keep the plain form: this is what the kernel holds, not what it decides.
+ *
+ * A hand `nft delete table` takes the hooks themselves away: then the guard table (guard.ts) drops
+ * what is forwarded. Each forward base chain here sets its guard bit as its first rule, and the guard
+ * accepts only packets that carry every bit.
  */
+import { GUARD_MARK_BITS } from './guard';
 import type { NftChain, NftProgram, NftRule } from './program';
 
 /** The last rule of a fail-closed base chain: what used to be its policy. */
 export const FALLTHROUGH_COMMENT = 'no rule decided';
 
-const chains = new WeakMap<NftChain, NftChain>();
+const chains = new WeakMap<NftChain, Map<number, NftChain>>();
 const programs = new WeakMap<NftProgram, NftProgram>();
 
-/** A base chain with policy accept as one with policy drop and a last `accept` rule (kept, so identity and fingerprint stay). */
-export function failClosedChain(chain: NftChain): NftChain {
+export const GUARD_RULE_COMMENT = 'guard mark';
+
+/**
+ * A base chain with policy accept as one with policy drop and a last `accept` rule (kept, so identity
+ * and fingerprint stay); `guardBit`: its first rule sets that mark bit for the guard table.
+ */
+export function failClosedChain(chain: NftChain, guardBit = 0): NftChain {
   if (!chain.base || chain.base.policy !== 'accept') return chain;
-  let closed = chains.get(chain);
+  let byBit = chains.get(chain);
+  if (!byBit) chains.set(chain, (byBit = new Map()));
+  let closed = byBit.get(guardBit);
   if (!closed) {
     const last: NftRule = { matches: [], verdict: { kind: 'accept' }, comment: FALLTHROUGH_COMMENT };
-    closed = { ...chain, base: { ...chain.base, policy: 'drop' }, rules: [...chain.rules, last] };
-    chains.set(chain, closed);
+    const first: NftRule[] = guardBit === 0 ? [] : [{ matches: [], effects: [{ kind: 'setMarkBits', bits: guardBit }], comment: GUARD_RULE_COMMENT }];
+    closed = { ...chain, base: { ...chain.base, policy: 'drop' }, rules: [...first, ...chain.rules, last] };
+    byBit.set(guardBit, closed);
   }
   return closed;
 }
@@ -32,7 +45,15 @@ export function failClosed(program: NftProgram): NftProgram {
   if (!program.chains.some((c) => c.base?.policy === 'accept')) return program;
   let closed = programs.get(program);
   if (!closed) {
-    closed = { ...program, chains: program.chains.map(failClosedChain) };
+    let forward = 0;
+    closed = {
+      ...program,
+      chains: program.chains.map((chain) => {
+        const guarded = chain.base?.hook === 'forward' && chain.base.policy === 'accept';
+        if (guarded && forward >= GUARD_MARK_BITS.length) throw new Error('more forward base chains than guard mark bits');
+        return failClosedChain(chain, guarded ? GUARD_MARK_BITS[forward++] : 0);
+      }),
+    };
     programs.set(program, closed);
   }
   return closed;
