@@ -7,6 +7,7 @@ import { parseSelectorParam, type LabelSelector } from '../../core/model/selecto
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
 import { withRuleHits } from '../policy-hits';
+import { withServiceStatus } from '../service-status';
 import { API_VERSION } from '../../core/model/common';
 import type { List } from '../../core/model/wire';
 import { access, type RouteAction } from '../auth/access';
@@ -74,7 +75,7 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     app.get(item, rule('get'), async (request) => {
       const { tenant, name } = names(request);
-      const [object] = await withRuleHits(service, [await service.get(info.kind, tenant ?? '', name)]);
+      const [object] = await withServiceStatus(service, await withRuleHits(service, [await service.get(info.kind, tenant ?? '', name)]));
       return object;
     });
     app.put(item, rule('update'), async (request) => {
@@ -123,6 +124,6 @@ async function listOrWatch(
     return reply;
   }
   const listed = await service.list(info.kind, { tenant, labelSelector });
-  const items = await withRuleHits(service, listed.items);
+  const items = await withServiceStatus(service, await withRuleHits(service, listed.items));
   return { apiVersion: API_VERSION, kind: 'List', metadata: { resourceVersion: String(listed.revision) }, items } satisfies List;
 }
