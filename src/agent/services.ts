@@ -1,0 +1,22 @@
+/**
+ * The service NAT producer: its fragment of each tenant router namespace's table comes from the pure
+ * core (src/core/services/compile.ts). It knows nothing of the policy program or antispoofing: it
+ * owns the `sv_` names, hooks prerouting (nat, dstnat; filter right after) and postrouting (nat), and
+ * hands the table its whole fragment; the table's diff turns backend churn into element updates of
+ * the service's own keys in the slot map.
+ */
+import { SERVICE_NAMES, servicesProgram } from '../core/services/compile';
+import type { NftProgram } from '../core/policy/program';
+import type { TableProducer } from './nft/programmer';
+
+export const servicesProducer: TableProducer = {
+  name: 'services',
+  fragment(_ns, _view, tenant, excluded) {
+    return servicesProgram(tenant, excluded);
+  },
+};
+
+/** Whether a committed table holds the service NAT (the tenant's services are realized in it). */
+export function realizesServices(program: NftProgram | undefined): boolean {
+  return program?.chains.some((c) => c.name === SERVICE_NAMES.dnat) ?? false;
+}
