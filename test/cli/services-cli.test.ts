@@ -13,7 +13,7 @@ after(async () => {
   await ctl?.stop();
 });
 
-test('get services shows VIPs, ports, ready backends and hosts; describe lists backends with host and resolved target ports', async () => {
+test('get services shows VIPs, ports, ready backends and hosts; describe lists backends with host and resolved target ports; explain --to service/NAME judges each backend after translation', async () => {
   const c = ctl.client;
   await c.create({ apiVersion: V, kind: 'Tenant', metadata: { name: 'shop' }, spec: {} });
   await c.create({ apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.5.0.0/24' }] } });
@@ -39,4 +39,30 @@ test('get services shows VIPs, ports, ready backends and hosts; describe lists b
   assert.match(described.stdout, /Backends:/);
   assert.match(described.stdout, /db1\s+net\s+10\.5\.0\.\d+\s+-\s+ready\s+h1\s+80\/tcp->5432/);
   assert.match(described.stdout, /db2\s+net\s+10\.5\.0\.\d+\s+-\s+pending\s+h1\s+80\/tcp->6432/);
+
+  // explain through the VIP: the flow to each ready backend on its target port, judged by the policy after translation.
+  for (const [name, app] of [['api', 'api'], ['web', 'web']] as const) {
+    await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name, tenant: 'shop', labels: { app } }, spec: { network: 'net', host: 'h1' } });
+  }
+  await c.create({
+    apiVersion: V,
+    kind: 'Policy',
+    metadata: { name: 'db-from-api', tenant: 'shop' },
+    spec: { appliesTo: { selector: { matchLabels: { app: 'db' } } }, ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: 'api' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
+  });
+  const explain = (from: string) => runCli(ctl.url, ['explain', '--tenant', 'shop', '--from', from, '--to', 'service/db', '--port', 'tcp/80']);
+  const api = await explain('api');
+  assert.equal(api.code, 0, api.stderr);
+  assert.match(api.stdout, /service db \(10\.96\.0\.7\) tcp\/80 -> backend db1 on h1 tcp\/5432/);
+  assert.doesNotMatch(api.stdout, /db2/, 'db2 is not ready: no backend');
+  assert.match(api.stdout, /-> db1 \(10\.5\.0\.\d+\) tcp\/5432: ALLOWED/);
+  assert.doesNotMatch(api.stdout, /DENIED/);
+  assert.match(api.stdout, /db-from-api/);
+  const web = await explain('web');
+  assert.equal(web.code, 0, web.stderr);
+  assert.match(web.stdout, /-> db1 \(10\.5\.0\.\d+\) tcp\/5432: DENIED/);
+  assert.doesNotMatch(web.stdout, /ALLOWED/);
+  const wrong = await runCli(ctl.url, ['explain', '--tenant', 'shop', '--from', 'api', '--to', 'service/db', '--port', 'tcp/81']);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /service "db" has no port tcp\/81 \(it has tcp\/80\)/);
 });
