@@ -33,21 +33,21 @@ export const serviceStrategy: KindStrategy = {
     const tenant = object.metadata.tenant ?? '';
     const name = object.metadata.name;
     const spec = object.spec as ServiceSpec;
+    // Absent only when the same write creates the tenant (the engine checked the tenant otherwise): its range is then the default.
     const tenantKv = await engine.store.get(objectKey('Tenant', '', tenant));
-    if (!tenantKv) throw notFound(`tenant "${tenant}" not found; create it first`);
-    const tenantObject = decodeObject(tenantKv) as Tenant;
+    const tenantObject = tenantKv ? (decodeObject(tenantKv) as Tenant) : undefined;
     const setKey = networkSetKey(tenant);
     const setKv = await engine.store.get(setKey);
     b.compare(setKey, setKv?.modRevision ?? 0);
     const networks = (await engine.store.range(objectPrefix('Network', tenant))).items.map((kv) => decodeObject(kv) as Network);
-    if (spec.network !== undefined && !networks.some((n) => n.metadata.name === spec.network)) {
+    if (tenantKv && spec.network !== undefined && !networks.some((n) => n.metadata.name === spec.network)) {
       throw notFound(`network "${spec.network}" not found in tenant "${tenant}"`);
     }
     const subnets: Cidr[] = networks.flatMap((n) => n.spec.subnets.map((s) => parseCidr(s.cidr)).filter((c): c is Cidr => c !== undefined));
     const families = vipFamilies(networks, spec);
     const vips: string[] = [];
     for (const family of families) {
-      const range = serviceRange(tenantObject.spec.serviceRange, family);
+      const range = serviceRange(tenantObject?.spec.serviceRange, family);
       const requested = (spec.virtualIPs ?? []).find((ip) => parseIp(ip)?.family === family);
       const ip = requested !== undefined ? await claimRequested(engine, tenant, range, subnets, requested) : await allocate(engine, tenant, name, range, subnets);
       b.compare(vipKey(tenant, ip), 0);

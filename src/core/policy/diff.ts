@@ -94,6 +94,8 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
     if (removed.length > 0) deletes.push({ op: 'deleteElements', set: name, elements: removed });
   }
   for (const [name, map] of newMaps) {
+    // An unchanged data map (service NAT's slot maps, never changed in place) shares its elements object: nothing to compare.
+    if (map.typeof !== undefined && oldMaps.get(name)?.elements === map.elements) continue;
     const old = oldMaps.get(name)?.elements ?? {};
     const added: Record<string, string> = {};
     const changed: string[] = [];
