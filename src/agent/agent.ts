@@ -11,7 +11,7 @@ import { buildHostView, DEFAULT_OVERLAY_MTU, HOST_VIEW_KINDS, overlayMtu, type H
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
-import type { Host, PolicyHitsReport, SpoofDropReport } from '../core/model/kinds/host';
+import { MAX_REPORTED_TENANT_NAMESPACES, type Host, type PolicyHitsReport, type SpoofDropReport } from '../core/model/kinds/host';
 import { ANTISPOOF_DROPS, hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
 import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
@@ -26,6 +26,7 @@ import { startAttachServer } from './attach-server';
 import { Follower } from './follower';
 import { Mutex } from './mutex';
 import { antispoofProducer } from './antispoof';
+import { realizesServices, servicesProducer } from './services';
 import { kernelNftDriver } from './nft/kernel';
 import { TableMonitor } from './nft/monitor';
 import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
@@ -116,7 +117,7 @@ export class Agent implements AttachHost {
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
     this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
-    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces, producers: [antispoofProducer] });
+    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces, producers: [antispoofProducer, servicesProducer] });
     this.follower = new Follower({
       client: this.client,
       kinds: HOST_VIEW_KINDS,
@@ -322,6 +323,16 @@ export class Agent implements AttachHost {
     return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}), spoofDrops: this.lastHits.spoofDrops };
   }
 
+  /** Tenants whose service NAT this host has committed (a Service's status.realizedHosts counts the hosts listing its tenant). */
+  private serviceTenants(): { serviceTenants?: string[] } {
+    if (!this.follower.synced) return {};
+    const programs = this.enforcer.programs();
+    const tenants = this.view()
+      .tenants.filter((t) => realizesServices(programs.get(t.routerNamespace)))
+      .map((t) => t.name);
+    return { serviceTenants: tenants.slice(0, MAX_REPORTED_TENANT_NAMESPACES) };
+  }
+
   /** Writes the Host status with the current rule counters; public so a test or an embedding program can report at once. */
   async heartbeat(): Promise<void> {
     if (!this.registered) return void (this.follower.connected ? this.register() : undefined);
@@ -329,7 +340,7 @@ export class Agent implements AttachHost {
       const hits = await this.policyHits();
       // Read under the kernel lock: no pass or attach with a view older than this revision can still make a namespace.
       const carried = await this.mutex.run(async () => tenantNamespaceReport(this.netnsPrefix, this.follower.revision));
-      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION, ...hits, ...carried });
+      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION, ...hits, ...carried, ...this.serviceTenants() });
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.registered = false;
       this.log('debug', 'heartbeat failed', { error: (error as Error).message });

@@ -8,10 +8,15 @@ import { cidrLast, parseCidr, parseIp } from '../core/net/ip';
 import { cell, labelsText, renderTable } from './output';
 import { orderBySchema, toYaml } from './normalize';
 import { kindInfo } from '../core/model/registry';
+import type { ServicePort } from '../core/model/kinds/service';
+import type { Endpoint } from '../core/model/kinds/endpoint';
+import { targetPortOf } from '../core/services/backends';
 
 export interface Related {
   title: string;
   endpoints: TenetObject[];
+  /** A service's ports: the backends are then listed with their host and target ports. */
+  ports?: ServicePort[];
 }
 
 /** What the endpoint's host reports about it (Host status); undefined when it could not be read (roles without Host access). */
@@ -51,11 +56,16 @@ export function describeObject(object: TenetObject, related?: Related, figures?:
     lines.push(`${related.title}:`);
     if (related.endpoints.length === 0) lines.push('  <none>');
     else {
+      const servicePorts = related.ports;
       const rows = related.endpoints.map((e) => {
         const s = (e.status ?? {}) as Any;
-        return [e.metadata.name, String((e.spec as Any).network ?? ''), String(s.ipv4 ?? '-'), String(s.ipv6 ?? '-'), String(s.phase ?? '-')];
+        const row = [e.metadata.name, String((e.spec as Any).network ?? ''), String(s.ipv4 ?? '-'), String(s.ipv6 ?? '-'), String(s.phase ?? '-')];
+        if (!servicePorts) return row;
+        // Service backends: their host and the port each service port lands on there (named ports resolved per backend).
+        const targets = servicePorts.map((p) => `${p.port}/${p.protocol.toLowerCase()}->${targetPortOf(p, e as Endpoint) ?? 'none'}`);
+        return [...row, String((e.spec as Any).host ?? '-'), targets.join(',')];
       });
-      lines.push(...indent(renderTable(['NAME', 'NETWORK', 'IPV4', 'IPV6', 'PHASE'], rows)));
+      lines.push(...indent(renderTable(['NAME', 'NETWORK', 'IPV4', 'IPV6', 'PHASE', ...(servicePorts ? ['HOST', 'PORTS'] : [])], rows)));
     }
   }
   return lines.map((l) => `${l}\n`).join('');

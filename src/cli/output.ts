@@ -158,6 +158,8 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
   Service: [
     { header: 'VIRTUAL-IPS', value: (o) => text(status(o).virtualIPs) },
     { header: 'PORTS', value: (o) => portsText(spec(o).ports) },
+    { header: 'READY', value: (o) => text(status(o).readyBackends) },
+    { header: 'HOSTS', value: (o) => text(status(o).realizedHosts) },
     { header: 'SELECTOR', wide: true, value: (o) => selectorText(spec(o).selector) },
     { header: 'DNS', wide: true, value: (o) => text(status(o).dnsName) },
   ],

@@ -98,3 +98,14 @@ export function vniPendingKey(host: string, vni: number): string {
 
 /** Bumped by every Host create/delete and every VNI retirement, so a retirement and a Host deletion cannot miss each other. */
 export const HOST_SET_KEY = `${GUARD_PREFIX}hostset`;
+
+/** One key per virtual IP a service holds: `/vip/<tenant>/<ip>` (canonical IP text); its value is the service name. VIPs are per tenant. */
+export const VIP_PREFIX = '/vip/';
+
+export function vipTenantPrefix(tenant: string): string {
+  return `${VIP_PREFIX}${tenant}/`;
+}
+
+export function vipKey(tenant: string, ip: string): string {
+  return `${VIP_PREFIX}${tenant}/${ip}`;
+}

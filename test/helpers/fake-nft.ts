@@ -52,7 +52,7 @@ function applyOp(table: NftProgram, op: NftOp): void {
     case 'addMapElements': {
       const m = map(op.map);
       for (const [key, target] of Object.entries(op.elements)) {
-        if (!table.chains.some((c) => c.name === target)) fail(`No such file or directory: chain ${target}`);
+        if (m.typeof === undefined && !table.chains.some((c) => c.name === target)) fail(`No such file or directory: chain ${target}`);
         if (m.elements[key] !== undefined && m.elements[key] !== target) fail(`File exists: ${key} in ${op.map}`);
         m.elements[key] = target;
       }

@@ -124,11 +124,11 @@ test('podman writes resolv.conf from the CNI result: the tenant resolver finds t
   try {
     const conf = await p.run(['exec', 'd1', 'cat', '/etc/resolv.conf']);
     assert.match(conf, /^nameserver 10\.40\.0\.1$/m, conf);
-    assert.match(conf, /acme\.svc\.tenet\.local/, conf);
+    assert.match(conf, /acme\.svc\.cluster\.local/, conf);
     const ip2 = (await p.run(['inspect', '-f', '{{(index .NetworkSettings.Networks "tenet-h2").IPAddress}}', 'd2'])).trim();
     const d2 = (await endpoints()).find((e) => e.status?.ipv4 === ip2);
     assert.ok(d2, `an endpoint holds ${ip2}`);
-    const fqdn = `${d2.metadata.name}.web.acme.tenet.local`;
+    const fqdn = `${d2.metadata.name}.web.acme.cluster.local`;
     let answer = '';
     for (let i = 0; i < 50 && !answer.includes(ip2); i++) {
       answer = await p.run(['exec', 'd1', 'sh', '-c', `nslookup ${fqdn} || true`]);
@@ -138,7 +138,7 @@ test('podman writes resolv.conf from the CNI result: the tenant resolver finds t
     // The short name through the search list podman wrote.
     const short = await p.run(['exec', 'd1', 'sh', '-c', `nslookup ${d2.metadata.name} || true`]);
     assert.ok(short.includes(`Address: ${ip2}`), short);
-    const other = await p.run(['exec', 'd1', 'sh', '-c', `nslookup nope.web.acme.tenet.local || true`]);
+    const other = await p.run(['exec', 'd1', 'sh', '-c', `nslookup nope.web.acme.cluster.local || true`]);
     assert.match(other, /NXDOMAIN/, other);
   } finally {
     await p.run(['rm', '-f', '-t', '0', 'd1', 'd2'], 120_000);

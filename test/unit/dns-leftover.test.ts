@@ -40,7 +40,7 @@ test('only the namespace’s own dnsmasq pids are ended; a pid file naming other
   assert.ok(alive(process.pid));
 
   fs.writeFileSync(path.join(dir, 'pid'), `${mine.pid}\n${unrelated.pid}\n`);
-  const resolvers = new TenantResolvers({ domain: 'tenet.local', dir: base, log: () => undefined });
+  const resolvers = new TenantResolvers({ domain: 'cluster.local', dir: base, log: () => undefined });
   assert.equal(await resolvers.endLeftovers('tl-x-h1-'), 1);
   assert.ok(!alive(mine.pid!), 'the namespace’s resolver is ended');
   assert.ok(alive(unrelated.pid!) && alive(foreign.pid!));

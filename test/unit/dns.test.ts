@@ -29,13 +29,13 @@ const tenant = (over: Partial<TenantView> = {}): TenantView =>
   }) as unknown as TenantView;
 
 test('endpoints get <endpoint>.<network>.<tenant>.<domain> A and AAAA records from their addresses', () => {
-  const records = tenantRecords(tenant({ endpoints: [endpoint('web', { ipv6: 'fd00:0:0:0::5' }), endpoint('db', { network: 'back', ipv4: '10.0.1.7' })] }), 'tenet.local');
+  const records = tenantRecords(tenant({ endpoints: [endpoint('web', { ipv6: 'fd00:0:0:0::5' }), endpoint('db', { network: 'back', ipv4: '10.0.1.7' })] }), 'cluster.local');
   assert.deepEqual(records.addresses, [
-    { name: 'web.net.acme.tenet.local', address: '10.0.0.5', family: 4 },
-    { name: 'web.net.acme.tenet.local', address: 'fd00::5', family: 6 },
-    { name: 'db.back.acme.tenet.local', address: '10.0.1.7', family: 4 },
+    { name: 'web.net.acme.cluster.local', address: '10.0.0.5', family: 4 },
+    { name: 'web.net.acme.cluster.local', address: 'fd00::5', family: 6 },
+    { name: 'db.back.acme.cluster.local', address: '10.0.1.7', family: 4 },
   ]);
-  assert.equal(hostsFile(records), '10.0.0.5 web.net.acme.tenet.local\nfd00::5 web.net.acme.tenet.local\n10.0.1.7 db.back.acme.tenet.local\n');
+  assert.equal(hostsFile(records), '10.0.0.5 web.net.acme.cluster.local\nfd00::5 web.net.acme.cluster.local\n10.0.1.7 db.back.acme.cluster.local\n');
   assert.deepEqual(records.srv, []);
 });
 
@@ -55,8 +55,8 @@ test('services with status.virtualIPs get A/AAAA and SRV for named ports; withou
 });
 
 test('names that are no DNS label are skipped with a reason, never escaped into the file', () => {
-  const hostile = ['Web', 'a_b', 'x y', 'evil\n10.0.0.9 api.acme.svc.tenet.local', '-lead', 'a'.repeat(64)];
-  const records = tenantRecords(tenant({ endpoints: hostile.map((name) => endpoint(name)), services: [service('Bad', ['10.96.0.1'])] }), 'tenet.local');
+  const hostile = ['Web', 'a_b', 'x y', 'evil\n10.0.0.9 api.acme.svc.cluster.local', '-lead', 'a'.repeat(64)];
+  const records = tenantRecords(tenant({ endpoints: hostile.map((name) => endpoint(name)), services: [service('Bad', ['10.96.0.1'])] }), 'cluster.local');
   assert.deepEqual(records.addresses, []);
   assert.equal(records.skipped.length, hostile.length + 1);
   assert.equal(hostsFile(records), '');
@@ -65,30 +65,30 @@ test('names that are no DNS label are skipped with a reason, never escaped into 
 
 test('an endpoint whose name equals a service name (a tenant "svc") is left to the service', () => {
   const t = tenant({ name: 'svc', services: [{ ...service('x', ['10.96.0.1']), metadata: { name: 'x', tenant: 'svc' } } as unknown as Service], endpoints: [endpoint('x', { tenant: 'svc', network: 'svc' })] });
-  const records = tenantRecords(t, 'tenet.local');
+  const records = tenantRecords(t, 'cluster.local');
   assert.deepEqual(records.addresses.map((r) => r.address), ['10.96.0.1']);
   assert.equal(records.skipped[0].kind, 'Endpoint');
 });
 
 test('cluster domain and labels are validated', () => {
-  assert.equal(DEFAULT_CLUSTER_DOMAIN, 'tenet.local');
+  assert.equal(DEFAULT_CLUSTER_DOMAIN, 'cluster.local');
   for (const bad of ['', 'Tenet.local', 'a..b', 'a.b.', '-a.b', 'a b', 'x'.repeat(201)]) assert.throws(() => assertClusterDomain(bad), /cluster domain/);
   assert.equal(assertClusterDomain('cluster.example.org'), 'cluster.example.org');
   assert.ok(isDnsLabel('a-1') && !isDnsLabel('a.b') && !isDnsLabel(''));
 });
 
 test('search list, gateways and the container DNS settings', () => {
-  assert.deepEqual(searchList('acme', 'net', 'tenet.local'), ['acme.svc.tenet.local', 'net.acme.tenet.local', 'acme.tenet.local']);
+  assert.deepEqual(searchList('acme', 'net', 'cluster.local'), ['acme.svc.cluster.local', 'net.acme.cluster.local', 'acme.cluster.local']);
   assert.deepEqual(tenantGateways(tenant()), ['10.0.0.1', '10.0.1.1', 'fd00::1']);
-  assert.deepEqual(containerDns('acme', 'net', ['10.0.0.1'], 'tenet.local'), { nameservers: ['10.0.0.1'], search: searchList('acme', 'net', 'tenet.local'), domain: 'net.acme.tenet.local' });
+  assert.deepEqual(containerDns('acme', 'net', ['10.0.0.1'], 'cluster.local'), { nameservers: ['10.0.0.1'], search: searchList('acme', 'net', 'cluster.local'), domain: 'net.acme.cluster.local' });
 });
 
 test('the attach result and the CNI result carry dns: the gateways of the endpoint network', () => {
   const t = tenant();
   const ep = endpoint('web', { ipv6: 'fd00::5', hostIfName: 'tvweb' });
-  const plan = attachPlan(ep, t.networks[0], '/run/netns/c', 'eth0', undefined, 'tenet.local');
-  assert.deepEqual(plan.result.dns, { nameservers: ['10.0.0.1', 'fd00::1'], search: ['acme.svc.tenet.local', 'net.acme.tenet.local', 'acme.tenet.local'], domain: 'net.acme.tenet.local' });
+  const plan = attachPlan(ep, t.networks[0], '/run/netns/c', 'eth0', undefined, 'cluster.local');
+  assert.deepEqual(plan.result.dns, { nameservers: ['10.0.0.1', 'fd00::1'], search: ['acme.svc.cluster.local', 'net.acme.cluster.local', 'acme.cluster.local'], domain: 'net.acme.cluster.local' });
   assert.equal(attachPlan(ep, t.networks[0], '/run/netns/c', 'eth0').result.dns, undefined);
   const cni = addResult('1.0.0', plan.result, '/run/netns/c');
-  assert.deepEqual(cni.dns, { nameservers: ['10.0.0.1', 'fd00::1'], domain: 'net.acme.tenet.local', search: ['acme.svc.tenet.local', 'net.acme.tenet.local', 'acme.tenet.local'] });
+  assert.deepEqual(cni.dns, { nameservers: ['10.0.0.1', 'fd00::1'], domain: 'net.acme.cluster.local', search: ['acme.svc.cluster.local', 'net.acme.cluster.local', 'acme.cluster.local'] });
 });

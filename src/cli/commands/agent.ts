@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--heartbeat <seconds>', 'Host status heartbeat (with the rule hit counters) period (env TENET_HEARTBEAT)', process.env.TENET_HEARTBEAT ?? '10')
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
     .option('--underlay-mtu <bytes>', "MTU of the underlay; default: read from the device holding --underlay-ip (the overlay is 50 bytes less on IPv4, 70 on IPv6)")
-    .option('--cluster-domain <domain>', 'DNS domain of the tenant resolvers (the controller must use the same)', process.env.TENET_CLUSTER_DOMAIN ?? 'tenet.local')
+    .option('--cluster-domain <domain>', 'DNS domain of the tenant resolvers (the controller must use the same)', process.env.TENET_CLUSTER_DOMAIN ?? 'cluster.local')
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
     .action(async (options: { controller?: string; tokenFile?: string; host: string; underlayIp: string; underlayMtu?: string; socket: string; netnsPrefix: string; resync: string; heartbeat: string; logLevel: string; clusterDomain: string; dockerPlugin?: string | boolean }, command: Command) => {
       const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));

@@ -5,6 +5,7 @@ import { selectorMatches, type LabelSelector } from '../../core/model/selectors'
 import { clientFor } from '../context';
 import { targetArg } from '../args';
 import { findTarget } from '../lookup';
+import type { ServiceSpec } from '../../core/model/kinds/service';
 import { describeObject, type EndpointHostFigures, type Related } from '../describe-text';
 import type { Host } from '../../core/model/kinds/host';
 
@@ -54,7 +55,8 @@ async function relatedOf(client: TenetClient, object: TenetObject): Promise<Rela
     const endpoints = (await client.list('Endpoint', { tenant })).items.filter(
       (e) => selectorMatches(selector, e.metadata.labels ?? {}) && (network === undefined || (e.spec as { network?: string }).network === network),
     );
-    return { title: object.kind === 'Group' ? 'Members' : 'Backends', endpoints };
+    if (object.kind === 'Group') return { title: 'Members', endpoints };
+    return { title: 'Backends', endpoints, ports: (object.spec as ServiceSpec).ports };
   }
   return undefined;
 }

@@ -8,6 +8,9 @@ import { explainFlow, FlowQueryError } from '../../core/policy/explain-flow';
 import type { L4Name } from '../../core/policy/program';
 import { CliError, clientFor, ExitStatus, WithExitCode } from '../context';
 import { nameArg, shown } from '../args';
+import { serviceHops } from '../../core/services/explain';
+import type { Service } from '../../core/model/kinds/service';
+import type { Endpoint } from '../../core/model/kinds/endpoint';
 
 const PROTOCOLS: Record<string, L4Name> = { tcp: 'tcp', udp: 'udp', sctp: 'sctp', icmp: 'icmp', icmpv6: 'icmpv6' };
 
@@ -30,7 +33,7 @@ export function register(program: Command): void {
     .description('can A talk to B on a port, and which rule says so? (answered from the compiled policy)')
     .requiredOption('--tenant <tenant>', 'tenant of the endpoints')
     .requiredOption('--from <endpoint|ip>', 'source endpoint name or address')
-    .requiredOption('--to <endpoint|ip>', 'destination endpoint name or address')
+    .requiredOption('--to <endpoint|ip|service/NAME>', 'destination endpoint name or address, or service/NAME (explained per backend, after translation)')
     .requiredOption('--port <proto/port>', 'tcp/5432, udp/53, sctp/9003, icmp')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'show the chains and rules walked')
@@ -41,7 +44,29 @@ export function register(program: Command): void {
       const { protocol, port } = parsePortArg(options.port);
       let allowed: boolean;
       try {
-        const intent = await loadIntent(clientFor(command), tenant);
+        const client = clientFor(command);
+        const intent = await loadIntent(client, tenant);
+        if (options.to.startsWith('service/')) {
+          const name = nameArg(options.to.slice('service/'.length), 'service');
+          const service = await client.get<Service>('Service', name, tenant);
+          let hops;
+          try {
+            hops = serviceHops(tenant, service, intent.endpoints as Endpoint[], protocol, port);
+          } catch (error) {
+            throw new CliError((error as Error).message, 2);
+          }
+          if (hops.length === 0) {
+            process.stdout.write(`service ${name} (${(service.status?.virtualIPs ?? []).join(', ')}) ${options.port}: no ready backend: refused at once (TCP reset / ICMP port unreachable)\n`);
+            return;
+          }
+          const parts = hops.map((hop) => {
+            const head = `service ${name} (${(service.status?.virtualIPs ?? []).join(', ')}) ${options.port} -> backend ${hop.endpoint}${hop.host ? ` on ${hop.host}` : ''} ${protocol}/${hop.port}`;
+            const flow = explainFlow(intent, tenant, options.from, hop.endpoint, { protocol, port: hop.port }, options);
+            return options.output === 'json' ? JSON.stringify({ service: name, backend: hop.endpoint, host: hop.host, port: hop.port, flow: JSON.parse(flow) as unknown }) : `${head}\n${flow}`;
+          });
+          process.stdout.write((options.output === 'json' ? `[${parts.join(',')}]` : parts.join('\n\n')) + '\n');
+          return;
+        }
         process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
         allowed = options.exitCode ? (JSON.parse(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, { output: 'json' })) as { allowed: boolean }).allowed : true;
       } catch (error) {

@@ -1,10 +1,11 @@
-/** The strategy of each kind that has rules of its own; the others (groups, scopes, services) are written as they are. */
+/** The strategy of each kind that has rules of its own; the others (groups, scopes) are written as they are. */
 import type { StrategyTable } from '../write-engine';
 import { tenantStrategy } from './tenant';
 import { networkStrategy } from './network';
 import { endpointStrategy } from './endpoint';
 import { policyStrategy } from './policy';
 import { hostStrategy } from './host';
+import { serviceStrategy } from './service';
 
 export const STRATEGIES: StrategyTable = {
   Tenant: tenantStrategy,
@@ -13,4 +14,5 @@ export const STRATEGIES: StrategyTable = {
   Policy: policyStrategy,
   GlobalPolicy: policyStrategy,
   Host: hostStrategy,
+  Service: serviceStrategy,
 };

@@ -6,7 +6,9 @@
 import { refKey } from '../../core/model/object';
 import { networkOverlapProblems } from '../../core/model/validate';
 import type { Network } from '../../core/model/kinds/network';
-import { guardKey, ipamNetworkPrefix, networkSetKey, objectPrefix } from '../../store/keys';
+import { guardKey, ipamNetworkPrefix, networkSetKey, objectPrefix, vipTenantPrefix } from '../../store/keys';
+import { parseCidr } from '../../core/net/ip';
+import { insideAny } from '../../core/services/vip';
 import { conflict, invalid } from '../errors';
 import { canonicalJson, decodeObject } from '../object-codec';
 import type { TxnBuilder } from '../txn-builder';
@@ -82,6 +84,19 @@ async function checkOverlaps(engine: WriteEngine, b: TxnBuilder, tenant: string,
   for (const network of touched) {
     const others = [...final.values()].filter((n) => n.metadata.name !== network.metadata.name);
     for (const problem of networkOverlapProblems(network, others)) problems.push(`network "${network.metadata.name}": ${problem}`);
+  }
+  // A network must never come to contain a service's virtual IP (the set key above orders this against VIP allocations).
+  if (touched.length > 0) {
+    const vips = (await engine.store.range(vipTenantPrefix(tenant))).items;
+    for (const network of touched) {
+      const cidrs = network.spec.subnets.map((s) => parseCidr(s.cidr)).filter((c) => c !== undefined);
+      for (const kv of vips) {
+        const ip = kv.key.slice(vipTenantPrefix(tenant).length);
+        if (insideAny(ip, cidrs)) {
+          throw conflict(`network "${tenant}/${network.metadata.name}" would contain ${ip}, the virtual IP of service "${kv.value}"; choose other subnets or delete the service first`);
+        }
+      }
+    }
   }
   // Overlap is a property of the input (the issue lists it with other bad input), not a race: 400, like a gateway outside its subnet.
   if (problems.length > 0) {

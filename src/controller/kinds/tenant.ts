@@ -5,7 +5,8 @@
  */
 import { KINDS } from '../../core/model/registry';
 import { refKey, type ObjectRef } from '../../core/model/object';
-import { guardKey, networkSetKey, objectPrefix, parseObjectKey, vniKey } from '../../store/keys';
+import { guardKey, networkSetKey, objectPrefix, parseObjectKey, vipTenantPrefix, vniKey } from '../../store/keys';
+import { canonicalJson } from '../object-codec';
 import { conflict } from '../errors';
 import { GUARD_LIVE, type DesiredChange, type KindStrategy } from '../write-engine';
 import { retireTenantVni } from '../vni-retirement';
@@ -37,6 +38,19 @@ export const tenantStrategy: KindStrategy = {
     const guard = guardKey('Tenant', '', object.metadata.name);
     b.compare(guard, 0);
     b.put(guard, GUARD_LIVE);
+  },
+
+  // VIPs are never renumbered: the range is fixed while any service holds one (the set key orders this against allocations).
+  async updateEffects(engine, b, before, after) {
+    const range = (o: typeof before) => canonicalJson((o.spec as { serviceRange?: unknown }).serviceRange ?? {});
+    if (range(before) === range(after)) return;
+    const name = before.metadata.name;
+    const setKey = networkSetKey(name);
+    b.compare(setKey, (await engine.store.get(setKey))?.modRevision ?? 0);
+    b.put(setKey, String(Date.now()));
+    if ((await engine.store.range(vipTenantPrefix(name), { limit: 1 })).items.length > 0) {
+      throw conflict(`tenant "${name}" has services holding virtual IPs; spec.serviceRange cannot change until they are deleted`);
+    }
   },
 
   async deleteEffects(engine, b, object, deleting, marked) {

@@ -7,6 +7,7 @@ import { parseSelectorParam, type LabelSelector } from '../../core/model/selecto
 import { invalid } from '../errors';
 import type { ObjectService } from '../object-service';
 import { withComputedStatus } from '../computed-status';
+import { withServiceStatus } from '../service-status';
 import { API_VERSION } from '../../core/model/common';
 import type { List } from '../../core/model/wire';
 import { access, type RouteAction } from '../auth/access';
@@ -87,7 +88,7 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     app.get(item, rule('get'), async (request) => {
       const { tenant, name } = names(request);
-      const [object] = await withComputedStatus(service, [await service.get(info.kind, tenant ?? '', name)]);
+      const [object] = await withServiceStatus(service, await withComputedStatus(service, [await service.get(info.kind, tenant ?? '', name)]));
       return object;
     });
     app.put(item, rule('update'), async (request) => {
@@ -163,7 +164,7 @@ async function listOrWatch(
     const visible = request.narrowItems ? request.narrowItems(matching) : matching;
     page = pages.first(visible, listed.revision, limit, request.actor, signature);
   }
-  const items = await withComputedStatus(service, page.items);
+  const items = await withServiceStatus(service, await withComputedStatus(service, page.items));
   const metadata: List['metadata'] = { resourceVersion: String(page.revision) };
   if (page.continueToken !== undefined) {
     metadata.continue = page.continueToken;

@@ -13,8 +13,11 @@
 import type { TenantView } from '../dataplane/host-view';
 import { canonicalIp, parseIp } from '../net/ip';
 
-/** The cluster domain when none is configured (agent `--cluster-domain`). */
-export const DEFAULT_CLUSTER_DOMAIN = 'tenet.local';
+/**
+ * The cluster domain when none is configured (agent `--cluster-domain`): Kubernetes' default, so names
+ * read as users of that world expect. The controller writes Services' status.dnsName with it.
+ */
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 1035: a name is at most 255 octets on the wire, 253 characters as text without the final dot. */
@@ -56,7 +59,7 @@ export interface TenantRecords {
 }
 
 /** FQDN of a service (what the services work writes to status.dnsName). */
-export function serviceDnsName(service: string, tenant: string, domain: string): string {
+export function serviceDnsName(service: string, tenant: string, domain = DEFAULT_CLUSTER_DOMAIN): string {
   return `${service}.${tenant}.svc.${domain}`;
 }
 

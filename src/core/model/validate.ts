@@ -17,6 +17,8 @@ import type { PolicySpec } from './kinds/policy';
 import { policyProblems } from '../policy/validate';
 import type { EndpointSpec } from './kinds/endpoint';
 import { describeSchemaError } from './schema-errors';
+import type { ServiceSpec } from './kinds/service';
+import { serviceRangeProblems, type ServiceRangeSpec } from '../services/vip';
 
 export interface ValidationResult {
   ok: boolean;
@@ -110,7 +112,9 @@ function semanticProblems(object: TenetObject): string[] {
     case 'Group':
       return selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector');
     case 'Service':
-      return selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector');
+      return [...selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector'), ...serviceProblems(object.spec as ServiceSpec)];
+    case 'Tenant':
+      return serviceRangeProblems((object.spec as { serviceRange?: ServiceRangeSpec }).serviceRange);
     case 'Policy':
     case 'GlobalPolicy':
       return policyProblems(object.kind, object.spec as PolicySpec);
@@ -187,6 +191,32 @@ export function networkOverlapProblems(network: Network, others: readonly Networ
         }
       }
     }
+  }
+  return problems;
+}
+
+function serviceProblems(spec: ServiceSpec): string[] {
+  const problems: string[] = [];
+  const families = new Set<number>();
+  (spec.virtualIPs ?? []).forEach((text, index) => {
+    const ip = parseIp(text);
+    if (!ip) problems.push(`spec.virtualIPs[${index}]: "${text}" is not an IP address`);
+    else if (families.has(ip.family)) problems.push(`spec.virtualIPs[${index}]: at most one IPv${ip.family} virtual IP`);
+    else families.add(ip.family);
+  });
+  const names = new Set<string>();
+  const ports = new Set<string>();
+  spec.ports.forEach((port, index) => {
+    if (port.name !== undefined) {
+      if (names.has(port.name)) problems.push(`spec.ports[${index}].name: "${port.name}" is used by another port`);
+      names.add(port.name);
+    } else if (spec.ports.length > 1) problems.push(`spec.ports[${index}].name: required when a service has several ports`);
+    const id = `${port.protocol}/${port.port}`;
+    if (ports.has(id)) problems.push(`spec.ports[${index}]: ${id.toLowerCase()} is listed twice`);
+    ports.add(id);
+  });
+  if (spec.sessionAffinityTimeoutSeconds !== undefined && spec.sessionAffinity !== 'ClientIP') {
+    problems.push('spec.sessionAffinityTimeoutSeconds: only with sessionAffinity ClientIP');
   }
   return problems;
 }

@@ -44,14 +44,22 @@ export type Verdict =
   | { kind: 'return' }
   | { kind: 'continue' }
   | { kind: 'jump'; target: string }
-  | { kind: 'goto'; target: string };
+  | { kind: 'goto'; target: string }
+  /** Service NAT: a VIP without a backend answers at once (TCP RST; otherwise ICMP port unreachable). */
+  | { kind: 'reject'; tcpReset?: boolean };
 
-/** Verdict map keyed by interface name: per-endpoint dispatch into its profile chain. */
+/**
+ * Verdict map keyed by interface name: per-endpoint dispatch into its profile chain. With `typeof`, a
+ * data map instead (service NAT's slot tables): declared `typeof <key> : <data>`, elements `key : data`
+ * as rendered (unquoted).
+ */
 export interface NftVmap {
   name: string;
-  /** interface name -> goto target chain */
+  /** interface name -> goto target chain (a data map: key text -> data text) */
   elements: Record<string, string>;
   comment?: string;
+  /** A data map's declaration, e.g. `ip daddr . meta l4proto . th dport . numgen random mod 64 : ip daddr . th dport`. */
+  typeof?: string;
 }
 
 export type Match =
@@ -71,14 +79,20 @@ export type Match =
   /** `iifname . ether saddr . ip saddr @set` (or `!= @set`): the packet's fields looked up together in a set. */
   | { kind: 'lookup'; keys: LookupKey[]; set: string; negate?: boolean };
 
-export type LookupKey = 'iifname' | 'ether saddr' | 'ip saddr' | 'ip6 saddr';
+export type LookupKey = 'iifname' | 'ether saddr' | 'ip saddr' | 'ip6 saddr' | 'ip daddr' | 'ip6 daddr' | 'meta l4proto' | 'th dport';
 
 export type Effect =
   | { kind: 'setMarkBits'; bits: number }
   | { kind: 'clearMarkBits'; bits: number }
   | { kind: 'log'; prefix: string }
   /** `update @set { iifname }`: counts the packet under its input interface in a dynamicCounters set. */
-  | { kind: 'countByInterface'; set: string };
+  | { kind: 'countByInterface'; set: string }
+  /**
+   * Service NAT through a data map: `dnat ip addr . port to <key> map @map` (address and port from the
+   * map), or `snat ip to <key> map @map` (address only). `key` is rendered as given (fixed texts of
+   * src/core/services/compile.ts, never user input).
+   */
+  | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string };
 
 /** Where a rule came from: what explain reports and what counters are attributed to. */
 export interface RuleOrigin {
@@ -103,8 +117,10 @@ export interface NftRule {
 }
 
 export interface BaseHook {
-  /** forward: policy; prerouting: antispoofing (before routing and before connection tracking). */
-  hook: 'forward' | 'prerouting';
+  /** forward: policy; prerouting: antispoofing (before routing and before connection tracking), service NAT; postrouting: hairpin NAT. */
+  hook: 'forward' | 'prerouting' | 'postrouting';
+  /** Chain type; default filter. */
+  type?: 'filter' | 'nat';
   /** nft priority as a number (filter is 0). */
   priority: number;
   policy: 'accept' | 'drop';

@@ -49,6 +49,21 @@ function setType(type: unknown): SetType | undefined {
   return undefined;
 }
 
+/** The declaration of a data map read back from the kernel (which does not give it as written). */
+export const READ_BACK_DATA_MAP = '*';
+
+/** A data map's key or data as rendered: addresses canonical, protocols as numbers, concatenations joined by ` . `. */
+function dataMapText(value: unknown): string | undefined {
+  const part = (p: unknown): string => {
+    if (typeof p === 'number') return String(p);
+    const text = String(p);
+    return canonicalIp(text) ?? (PROTO_NAMES[text] !== undefined ? String(PROTO_NAMES[text]) : text);
+  };
+  if (typeof value === 'string' || typeof value === 'number') return part(value);
+  if (value && typeof value === 'object' && Array.isArray((value as Json).concat)) return ((value as Json).concat as unknown[]).map(part).join(' . ');
+  return undefined;
+}
+
 /** undefined when the output holds no tenet table. */
 export function parseTableJson(text: string): NftProgram | undefined {
   let parsed: { nftables?: Json[] };
@@ -82,6 +97,18 @@ export function parseTableJson(text: string): NftProgram | undefined {
       const m = item.map as Json;
       if (m.table !== TABLE_NAME) continue;
       const map: NftVmap = { name: String(m.name), elements: {} };
+      if (m.map !== 'verdict') {
+        // A data map (service NAT): its declaration is not read back; adoptIntervalSets gives it the desired one of the same name.
+        map.typeof = READ_BACK_DATA_MAP;
+        for (const entry of (m.elem as unknown[][]) ?? []) {
+          const [key, data] = entry;
+          const k = dataMapText(key);
+          const d = dataMapText(data);
+          if (k !== undefined && d !== undefined) map.elements[k] = d;
+        }
+        program.maps.push(map);
+        continue;
+      }
       for (const entry of (m.elem as unknown[][]) ?? []) {
         const [key, verdict] = entry;
         const target = ((verdict as Json)?.goto as Json | undefined)?.target;
@@ -94,7 +121,12 @@ export function parseTableJson(text: string): NftProgram | undefined {
       const chain: NftChain = { name: String(c.name), rules: [] };
       if (c.hook) {
         const priority = typeof c.prio === 'number' ? c.prio : 0;
-        chain.base = { hook: c.hook === 'prerouting' ? 'prerouting' : 'forward', priority, policy: c.policy === 'drop' ? 'drop' : 'accept' };
+        chain.base = {
+          hook: c.hook === 'prerouting' || c.hook === 'postrouting' ? c.hook : 'forward',
+          priority,
+          policy: c.policy === 'drop' ? 'drop' : 'accept',
+          ...(c.type === 'nat' ? { type: 'nat' as const } : {}),
+        };
       }
       chains.set(chain.name, chain);
     } else if (item.rule) {
@@ -119,7 +151,10 @@ export function parseTableJson(text: string): NftProgram | undefined {
  */
 export function adoptIntervalSets(actual: NftProgram, desired: NftProgram): NftProgram {
   const wanted = new Map(desired.sets.filter((s) => s.interval).map((s) => [s.name, s]));
-  return { ...actual, sets: actual.sets.map((s) => (s.interval && wanted.has(s.name) ? { ...s, elements: [...wanted.get(s.name)!.elements] } : s)) };
+  // Likewise a data map's declaration: the desired map of the same name (producers own their names) was declared so.
+  const maps = new Map(desired.maps.map((m) => [m.name, m]));
+  const adoptedMaps = actual.maps.map((m) => (m.typeof === READ_BACK_DATA_MAP && maps.get(m.name)?.typeof !== undefined ? { ...m, typeof: maps.get(m.name)!.typeof } : m));
+  return { ...actual, maps: adoptedMaps, sets: actual.sets.map((s) => (s.interval && wanted.has(s.name) ? { ...s, elements: [...wanted.get(s.name)!.elements] } : s)) };
 }
 
 export interface RuleCounter {

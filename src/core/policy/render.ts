@@ -3,7 +3,7 @@
  * Every name that reaches this text was produced by names.ts from validated
  * object names; comments are filtered to a harmless alphabet anyway.
  */
-import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, NftVmap, Verdict } from './program';
+import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, Verdict } from './program';
 import { chainFingerprint, type NftOp } from './diff';
 
 const SAFE_COMMENT = /[^A-Za-z0-9 _./:=#,+-]/g;
@@ -53,6 +53,10 @@ function renderEffect(effect: Effect): string {
       return `log prefix "${safeComment(effect.prefix).slice(0, 120)} "`;
     case 'countByInterface':
       return `update @${effect.set} { iifname }`;
+    case 'natMap': {
+      const ip = effect.family === 4 ? 'ip' : 'ip6';
+      return `${effect.nat} ${ip}${effect.withPort ? ' addr . port' : ''} to ${effect.key} map @${effect.map}`;
+    }
   }
 }
 
@@ -61,6 +65,8 @@ export function renderVerdict(verdict: Verdict): string {
     case 'jump':
     case 'goto':
       return `${verdict.kind} ${verdict.target}`;
+    case 'reject':
+      return verdict.tcpReset ? 'reject with tcp reset' : 'reject';
     default:
       return verdict.kind;
   }
@@ -94,14 +100,13 @@ function elementLines(verb: 'add' | 'delete', family: string, table: string, nam
   return chunk(elements, 2000).map((part) => `${verb} element ${family} ${table} ${name} { ${part.join(', ')} }`);
 }
 
-function mapEntries(map: NftVmap | Record<string, string>): string[] {
-  const elements = 'elements' in map && typeof map.elements === 'object' ? (map as NftVmap).elements : (map as Record<string, string>);
-  return Object.entries(elements).map(([iface, target]) => `"${iface}" : goto ${target}`);
+function mapEntries(elements: Record<string, string>, data: boolean): string[] {
+  return Object.entries(elements).map(([key, value]) => (data ? `${key} : ${value}` : `"${key}" : goto ${value}`));
 }
 
 function chainHeader(chain: NftChain): string {
   if (!chain.base) return '';
-  return ` { type filter hook ${chain.base.hook} priority ${chain.base.priority}; policy ${chain.base.policy}; }`;
+  return ` { type ${chain.base.type ?? 'filter'} hook ${chain.base.hook} priority ${chain.base.priority}; policy ${chain.base.policy}; }`;
 }
 
 /**
@@ -132,8 +137,11 @@ export function creationOps(program: NftProgram): NftOp[] {
   return ops;
 }
 
-export function renderOps(program: Pick<NftProgram, 'family' | 'table'>, ops: readonly NftOp[]): string[] {
+export function renderOps(program: Pick<NftProgram, 'family' | 'table'> & Partial<Pick<NftProgram, 'maps'>>, ops: readonly NftOp[]): string[] {
   const { family, table } = program;
+  // Element operations name a map only: whether it is a data map comes from the program (or the op's own addMap).
+  const dataMaps = new Set((program.maps ?? []).filter((m) => m.typeof !== undefined).map((m) => m.name));
+  for (const op of ops) if (op.op === 'addMap' && op.map.typeof !== undefined) dataMaps.add(op.map.name);
   const lines: string[] = [];
   for (const op of ops) {
     switch (op.op) {
@@ -151,17 +159,17 @@ export function renderOps(program: Pick<NftProgram, 'family' | 'table'>, ops: re
         lines.push(...elementLines('delete', family, table, op.set, op.elements));
         break;
       case 'addMap':
-        lines.push(`add map ${family} ${table} ${op.map.name} { type ifname : verdict; }`);
-        if (Object.keys(op.map.elements).length > 0) lines.push(`add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements).join(', ')} }`);
+        lines.push(`add map ${family} ${table} ${op.map.name} { ${op.map.typeof !== undefined ? `typeof ${op.map.typeof}` : 'type ifname : verdict'}; }`);
+        if (Object.keys(op.map.elements).length > 0) lines.push(`add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements, op.map.typeof !== undefined).join(', ')} }`);
         break;
       case 'deleteMap':
         lines.push(`delete map ${family} ${table} ${op.name}`);
         break;
       case 'addMapElements':
-        lines.push(...chunk(mapEntries(op.elements), 2000).map((part) => `add element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
+        lines.push(...chunk(mapEntries(op.elements, dataMaps.has(op.map)), 2000).map((part) => `add element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
         break;
       case 'deleteMapElements':
-        lines.push(...chunk(op.keys.map((k) => `"${k}"`), 2000).map((part) => `delete element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
+        lines.push(...chunk(op.keys.map((k) => (dataMaps.has(op.map) ? k : `"${k}"`)), 2000).map((part) => `delete element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
         break;
       case 'addChain':
         lines.push(`add chain ${family} ${table} ${op.chain.name}${chainHeader(op.chain)}`);

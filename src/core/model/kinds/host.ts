@@ -65,6 +65,8 @@ export const HostStatus = Type.Object(
     tenantNamespaces: Type.Optional(Type.Array(Name, { maxItems: MAX_REPORTED_TENANT_NAMESPACES })),
     /** The store revision the agent's view had reached when it read tenantNamespaces. */
     observedRevision: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Tenants whose services this host's agent has programmed in full (a Service's status.realizedHosts counts them). */
+    serviceTenants: Type.Optional(Type.Array(Name, { maxItems: MAX_REPORTED_TENANT_NAMESPACES })),
     /** Antispoof drops per local endpoint (only endpoints that dropped something), refreshed with every heartbeat. */
     spoofDrops: Type.Optional(Type.Array(SpoofDropReport, { maxItems: MAX_REPORTED_SPOOF_DROPS })),
   },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { objectSchema } from '../common';
+import { CidrText, objectSchema } from '../common';
 
 const QuotaCount = Type.Integer({ minimum: 0, maximum: 10_000_000 });
 
@@ -8,6 +8,13 @@ export const TenantSpec = Type.Object(
     /** What happens to traffic that no policy decides. */
     defaultPolicy: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'allow' })),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
+    /**
+     * Where the virtual IPs of the tenant's services come from (defaults: DEFAULT_SERVICE_RANGE in
+     * src/core/services/vip.ts, documented in docs/services.md). Fixed while the tenant has services.
+     */
+    serviceRange: Type.Optional(
+      Type.Object({ ipv4: Type.Optional(CidrText), ipv6: Type.Optional(CidrText) }, { additionalProperties: false }),
+    ),
     /** Most objects of each kind the tenant may hold (defaults: docs/api.md, "Quotas"); only admins change tenants. */
     quota: Type.Optional(
       Type.Object(

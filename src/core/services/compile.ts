@@ -1,0 +1,206 @@
+/**
+ * Service NAT: the part of a tenant router namespace's nft table that sends a connection to a
+ * service's virtual IP to one of its ready backends. Pure: the agent's producer
+ * (src/agent/services.ts) feeds it the host view's tenant.
+ *
+ * Shape. Every service port has a fixed table of SLOTS slots per family, filled Maglev-style from its
+ * backends (each backend's own permutation of the slots, taken in turns): the shares differ by at most
+ * one slot, and a backend joining or leaving moves few slots of the others. All slot tables live in one
+ * data map per family keyed by `VIP . protocol . port . slot`, so:
+ *  - the rules never change with services or backends: backend churn is element updates of that
+ *    service's own keys, a new or deleted service adds or removes its own elements;
+ *  - one nat prerouting rule picks the slot, `numgen random mod SLOTS` (uniform) or, for a
+ *    ClientIP-affinity service (its VIP/port in `sv_aff4`), `jhash ip saddr mod SLOTS`;
+ *  - a VIP whose service has no backend (or a port it does not serve) misses the map: a filter chain
+ *    right after dstnat sees the destination still a VIP and rejects (TCP reset, else ICMP port
+ *    unreachable), at once;
+ *  - a backend reaching its own service lands on itself: `sv_hairpin4` maps `address . address` of
+ *    every local backend to its network's gateway, and postrouting SNATs such a packet to the gateway.
+ * DNAT runs in prerouting (priority dstnat, after antispoofing's raw chain), so the policy program
+ * (forward hook) sees the backend as the destination: policy applies after translation.
+ *
+ * Every name starts with `sv_`: the producer owns them in the shared table (src/agent/nft/table.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { EndpointView, TenantView } from '../dataplane/host-view';
+import type { Service, ServicePort } from '../model/kinds/service';
+import { canonicalIp, parseIp } from '../net/ip';
+import { L4_NUMBER, TABLE_NAME, type NftProgram, type NftRule, type NftSet, type NftVmap } from '../policy/program';
+import { serviceBackends, targetPortOf } from './backends';
+
+/** Slots per service port and family (a prime, as Maglev wants). More backends than this: only SLOTS of them get a share. */
+export const SLOTS = 61;
+
+export const SERVICE_NAMES = {
+  vip: { 4: 'sv_vip4', 6: 'sv_vip6' },
+  affinity: { 4: 'sv_aff4', 6: 'sv_aff6' },
+  slots: { 4: 'sv_slots4', 6: 'sv_slots6' },
+  hairpin: { 4: 'sv_hairpin4', 6: 'sv_hairpin6' },
+  dnat: 'sv_dnat',
+  reject: 'sv_reject',
+  snat: 'sv_hairpin',
+} as const;
+
+/** nft priorities: dstnat (-100), just after it, srcnat (100). */
+export const DNAT_PRIORITY = -100;
+export const REJECT_PRIORITY = -99;
+export const SNAT_PRIORITY = 100;
+
+type Family = 4 | 6;
+const FAMILIES: readonly Family[] = [4, 6];
+
+/** One backend of one service port and family: where a slot sends the connection. */
+export interface SlotBackend {
+  endpoint: string;
+  address: string;
+  port: number;
+}
+
+function hash32(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0);
+}
+
+/**
+ * Maglev's table population: each backend walks its own permutation of the slots (offset and skip
+ * from its name) and takes its next free slot in turn. Equal inputs give equal tables on every host.
+ */
+export function maglevSlots(key: string, backends: readonly SlotBackend[], slots = SLOTS): (SlotBackend | undefined)[] {
+  const table: (SlotBackend | undefined)[] = new Array(slots).fill(undefined);
+  if (backends.length === 0) return table;
+  const sorted = [...backends].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
+  const offset = sorted.map((b) => hash32(`${key}|o|${b.endpoint}`) % slots);
+  const skip = sorted.map((b) => (hash32(`${key}|s|${b.endpoint}`) % (slots - 1)) + 1);
+  const next = sorted.map(() => 0);
+  let filled = 0;
+  while (filled < slots) {
+    for (let i = 0; i < sorted.length && filled < slots; i++) {
+      let slot = (offset[i] + next[i] * skip[i]) % slots;
+      while (table[slot] !== undefined) {
+        next[i]++;
+        slot = (offset[i] + next[i] * skip[i]) % slots;
+      }
+      table[slot] = sorted[i];
+      next[i]++;
+      filled++;
+    }
+  }
+  return table;
+}
+
+function vipOf(service: Service, family: Family): string | undefined {
+  return (service.status?.virtualIPs ?? []).map((ip) => canonicalIp(ip)).find((ip): ip is string => ip !== undefined && parseIp(ip)?.family === family);
+}
+
+function protoNumber(port: ServicePort): number {
+  return L4_NUMBER[port.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp'];
+}
+
+/** The slot map's elements of one service (its own keys only). */
+export function serviceSlotElements(tenant: Pick<TenantView, 'name' | 'endpoints'>, service: Service, family: Family, excluded?: string): Record<string, string> {
+  const vip = vipOf(service, family);
+  const out: Record<string, string> = {};
+  if (vip === undefined) return out;
+  const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
+  const backends = serviceBackends(tenant.name, service.spec, [...views.values()].map((e) => e.object));
+  for (const port of service.spec.ports) {
+    const members: SlotBackend[] = [];
+    for (const backend of backends) {
+      const address = family === 4 ? backend.ipv4 : backend.ipv6;
+      const target = targetPortOf(port, views.get(backend.endpoint)!.object);
+      if (address !== undefined && target !== undefined) members.push({ endpoint: backend.endpoint, address: canonicalIp(address)!, port: target });
+    }
+    const proto = protoNumber(port);
+    maglevSlots(`${service.metadata.name}|${proto}|${port.port}`, members).forEach((member, slot) => {
+      if (member) out[`${vip} . ${proto} . ${port.port} . ${slot}`] = `${member.address} . ${member.port}`;
+    });
+  }
+  return out;
+}
+
+/** Local endpoints' `address . address` → their network's gateway, for hairpin SNAT. */
+function hairpinElements(tenant: Pick<TenantView, 'endpoints' | 'networks'>, family: Family, excluded?: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const endpoint of tenant.endpoints) {
+    if (!endpoint.local || endpoint.name === excluded) continue;
+    const address = family === 4 ? endpoint.ipv4 : endpoint.ipv6;
+    const gateway = tenant.networks.find((n) => n.name === endpoint.network)?.subnets.find((s) => s.family === family)?.gateway;
+    if (address === undefined || gateway === undefined) continue;
+    const ip = canonicalIp(address)!;
+    out[`${ip} . ${ip}`] = canonicalIp(gateway)!;
+  }
+  return out;
+}
+
+function rules(): { dnat: NftRule[]; reject: NftRule[]; snat: NftRule[] } {
+  const dnat: NftRule[] = [];
+  const reject: NftRule[] = [];
+  const snat: NftRule[] = [];
+  for (const family of FAMILIES) {
+    const ip = family === 4 ? 'ip' : 'ip6';
+    const tuple = `${ip} daddr . meta l4proto . th dport`;
+    dnat.push(
+      {
+        matches: [{ kind: 'lookup', keys: [`${ip} daddr`, 'meta l4proto', 'th dport'], set: SERVICE_NAMES.affinity[family] }],
+        effects: [{ kind: 'natMap', nat: 'dnat', family, withPort: true, key: `${tuple} . jhash ${ip} saddr mod ${SLOTS}`, map: SERVICE_NAMES.slots[family] }],
+        comment: `service affinity ipv${family}`,
+      },
+      {
+        matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }],
+        effects: [{ kind: 'natMap', nat: 'dnat', family, withPort: true, key: `${tuple} . numgen random mod ${SLOTS}`, map: SERVICE_NAMES.slots[family] }],
+        comment: `service ipv${family}`,
+      },
+    );
+    reject.push(
+      { matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }, { kind: 'l4', proto: 'tcp' }], verdict: { kind: 'reject', tcpReset: true }, comment: `service without backend ipv${family} tcp` },
+      { matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }], verdict: { kind: 'reject' }, comment: `service without backend ipv${family}` },
+    );
+    snat.push({
+      matches: [{ kind: 'family', family }],
+      effects: [{ kind: 'natMap', nat: 'snat', family, withPort: false, key: `${ip} saddr . ${ip} daddr`, map: SERVICE_NAMES.hairpin[family] }],
+      comment: `service hairpin ipv${family}`,
+    });
+  }
+  return { dnat, reject, snat };
+}
+
+const RULES = rules();
+
+/** The service fragment of a tenant's table; empty when no service of the tenant has a VIP (no NAT hooks, no conntrack for it). */
+export function servicesProgram(tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>, excluded?: string): NftProgram {
+  const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
+  const services = tenant.services.filter((s) => (s.status?.virtualIPs ?? []).length > 0);
+  if (services.length === 0) return program;
+  for (const family of FAMILIES) {
+    const ip = family === 4 ? 'ip' : 'ip6';
+    const vips: string[] = [];
+    const affinity: string[] = [];
+    const slots: Record<string, string> = {};
+    for (const service of services) {
+      const vip = vipOf(service, family);
+      if (vip === undefined) continue;
+      vips.push(vip);
+      if (service.spec.sessionAffinity === 'ClientIP') for (const port of service.spec.ports) affinity.push(`${vip} . ${protoNumber(port)} . ${port.port}`);
+      Object.assign(slots, serviceSlotElements(tenant, service, family, excluded));
+    }
+    const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    const set = (name: string, t: NftSet['type'], elements: string[]): NftSet => ({ name, type: t, interval: false, elements });
+    program.sets.push(set(SERVICE_NAMES.vip[family], type, vips), set(SERVICE_NAMES.affinity[family], `${type} . inet_proto . inet_service`, affinity));
+    const map = (name: string, declared: string, elements: Record<string, string>): NftVmap => ({ name, typeof: declared, elements });
+    program.maps.push(
+      map(SERVICE_NAMES.slots[family], `${ip} daddr . meta l4proto . th dport . numgen random mod ${SLOTS} : ${ip} daddr . th dport`, slots),
+      map(SERVICE_NAMES.hairpin[family], `${ip} saddr . ${ip} daddr : ${ip} saddr`, hairpinElements(tenant, family, excluded)),
+    );
+  }
+  program.chains.push(
+    { name: SERVICE_NAMES.dnat, base: { hook: 'prerouting', type: 'nat', priority: DNAT_PRIORITY, policy: 'accept' }, rules: RULES.dnat },
+    { name: SERVICE_NAMES.reject, base: { hook: 'prerouting', priority: REJECT_PRIORITY, policy: 'accept' }, rules: RULES.reject },
+    { name: SERVICE_NAMES.snat, base: { hook: 'postrouting', type: 'nat', priority: SNAT_PRIORITY, policy: 'accept' }, rules: RULES.snat },
+  );
+  return program;
+}
+
+/** The endpoints a service's traffic can land on from this tenant view (for explain and describe). */
+export function serviceBackendViews(tenant: Pick<TenantView, 'name' | 'endpoints'>, service: Service): EndpointView[] {
+  const names = new Set(serviceBackends(tenant.name, service.spec, tenant.endpoints.map((e) => e.object)).map((b) => b.endpoint));
+  return tenant.endpoints.filter((e) => names.has(e.name));
+}
