@@ -58,7 +58,13 @@ function percentile(values: number[], p: number): number {
 async function inner(config: InnerConfig): Promise<void> {
   const sides = {
     tenet: { exe: config.shim, conf: config.tenetConf, netns: config.tenetNetns, add: [] as number[], del: [] as number[] },
-    reference: { exe: '/usr/lib/cni/bridge', conf: config.referenceConf, netns: config.referenceNetns, add: [] as number[], del: [] as number[] },
+    reference: {
+      exe: '/usr/lib/cni/bridge',
+      conf: config.referenceConf,
+      netns: config.referenceNetns,
+      add: [] as number[],
+      del: [] as number[],
+    },
   };
   // The attach API called directly (no process, no CNI layer): what tenet-cni adds on top of the agent.
   const direct = { add: [] as number[], del: [] as number[] };
@@ -66,7 +72,13 @@ async function inner(config: InnerConfig): Promise<void> {
   const total = config.warmup + config.runs;
   for (let i = 0; i < total; i++) {
     let t = process.hrtime.bigint();
-    await client.attach({ containerId: `bench-direct-${i}`, netns: config.directNetns[i], ifName: 'eth0', tenant: 'bench', network: 'web' });
+    await client.attach({
+      containerId: `bench-direct-${i}`,
+      netns: config.directNetns[i],
+      ifName: 'eth0',
+      tenant: 'bench',
+      network: 'web',
+    });
     const addMs = Number(process.hrtime.bigint() - t) / 1e6;
     t = process.hrtime.bigint();
     await client.detach({ containerId: `bench-direct-${i}`, ifName: 'eth0', netns: config.directNetns[i] });
@@ -90,7 +102,11 @@ async function inner(config: InnerConfig): Promise<void> {
       }
     }
   }
-  const summary = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), mean: Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 });
+  const summary = (values: number[]) => ({
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    mean: Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100,
+  });
   const tenet = { add: summary(sides.tenet.add), del: summary(sides.tenet.del) };
   const reference = { add: summary(sides.reference.add), del: summary(sides.reference.del) };
   client.close();
@@ -99,7 +115,10 @@ async function inner(config: InnerConfig): Promise<void> {
       tenet,
       reference,
       attachApiDirect: { add: summary(direct.add), del: summary(direct.del) },
-      ratio: { addP50: Math.round((tenet.add.p50 / reference.add.p50) * 100) / 100, delP50: Math.round((tenet.del.p50 / reference.del.p50) * 100) / 100 },
+      ratio: {
+        addP50: Math.round((tenet.add.p50 / reference.add.p50) * 100) / 100,
+        delP50: Math.round((tenet.del.p50 / reference.del.p50) * 100) / 100,
+      },
       targetMet: tenet.add.p50 <= reference.add.p50,
     }),
   );
@@ -130,7 +149,14 @@ async function outer(runs: number): Promise<void> {
       agentSocket: host.socket,
       warmup: 10,
       shim: nativeShim(),
-      tenetConf: JSON.stringify({ cniVersion: '1.0.0', name: 'bench-tenet', type: 'tenet', tenant: 'bench', network: 'web', agentSocket: host.socket }),
+      tenetConf: JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'bench-tenet',
+        type: 'tenet',
+        tenant: 'bench',
+        network: 'web',
+        agentSocket: host.socket,
+      }),
       referenceConf: JSON.stringify({
         cniVersion: '1.0.0',
         name: 'bench-ref',
@@ -143,13 +169,17 @@ async function outer(runs: number): Promise<void> {
       referenceNetns: paths(pools.reference),
       directNetns: paths(pools.direct),
     };
-    const { stdout } = await run('ip', ['netns', 'exec', refNs, process.execPath, __filename, '--inner', JSON.stringify(config)], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+    const { stdout } = await run('ip', ['netns', 'exec', refNs, process.execPath, __filename, '--inner', JSON.stringify(config)], {
+      maxBuffer: 1 << 20,
+      timeout: 30 * 60_000,
+    });
     const measured = JSON.parse(stdout) as Record<string, unknown>;
     const result = {
       benchmark: 'cni',
       generatedAt: new Date().toISOString(),
       runs,
-      method: 'spawn the plugin with env + stdin and wait for its exit; ADD then DEL per run, each run in a namespace of its own made beforehand; tenet and reference alternate; 10 warm-up runs each; milliseconds. attachApiDirect: the agent attach API over its socket without tenet-cni, in the same loop',
+      method:
+        'spawn the plugin with env + stdin and wait for its exit; ADD then DEL per run, each run in a namespace of its own made beforehand; tenet and reference alternate; 10 warm-up runs each; milliseconds. attachApiDirect: the agent attach API over its socket without tenet-cni, in the same loop',
       tenetPath: 'native/tenet-cni -> agent /v1/cni -> attach API (controller over a unix socket)',
       referencePath: '/usr/lib/cni/bridge + host-local (isGateway)',
       ...measured,

@@ -119,7 +119,11 @@ async function measure(options: Options): Promise<Record<string, unknown>> {
       concurrency: options.concurrency,
       seconds: Math.round(seconds * 100) / 100,
       endpointsPerSecond: Math.round(options.endpoints / seconds),
-      latencyMs: { p50: Math.round(percentile(sorted, 50) * 100) / 100, p99: Math.round(percentile(sorted, 99) * 100) / 100, max: Math.round(sorted[sorted.length - 1] * 100) / 100 },
+      latencyMs: {
+        p50: Math.round(percentile(sorted, 50) * 100) / 100,
+        p99: Math.round(percentile(sorted, 99) * 100) / 100,
+        max: Math.round(sorted[sorted.length - 1] * 100) / 100,
+      },
       controller: {
         ...rssOf(controller.pid),
         cpuSeconds: Math.round(controllerCpu * 100) / 100,
@@ -155,7 +159,11 @@ async function main(): Promise<void> {
     const cluster = await startEtcd({ size: 3 });
     try {
       const etcd = await measure({ ...options, store: cluster.spec });
-      report('controller-endpoints-etcd.json', { benchmark: 'controller-endpoints', sqlite, etcd: { ...etcd, store: 'etcd (3 members on loopback)' } });
+      report('controller-endpoints-etcd.json', {
+        benchmark: 'controller-endpoints',
+        sqlite,
+        etcd: { ...etcd, store: 'etcd (3 members on loopback)' },
+      });
     } finally {
       await cluster.stop();
     }

@@ -43,7 +43,13 @@ async function attachLatency(state: LabState): Promise<{ samples: number; p50Ms:
       await addNetns(netns);
       made.push(netns);
       const started = process.hrtime.bigint();
-      await clients[i % clients.length].attach({ containerId: `bench-${i}`, netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'bench', network: 'many' });
+      await clients[i % clients.length].attach({
+        containerId: `bench-${i}`,
+        netns: `/run/netns/${netns}`,
+        ifName: 'eth0',
+        tenant: 'bench',
+        network: 'many',
+      });
       times.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
     for (let i = 0; i < made.length; i++) await clients[i % clients.length].detach({ containerId: `bench-${i}`, ifName: 'eth0' });
@@ -51,7 +57,12 @@ async function attachLatency(state: LabState): Promise<{ samples: number; p50Ms:
     await Promise.all(made.map((n) => delNetns(n).catch(() => undefined)));
     clients.forEach((c) => c.close());
   }
-  return { samples: times.length, p50Ms: round(median(times)), p99Ms: round(percentile(times, 99)), meanMs: round(times.reduce((a, b) => a + b, 0) / times.length) };
+  return {
+    samples: times.length,
+    p50Ms: round(median(times)),
+    p99Ms: round(percentile(times, 99)),
+    meanMs: round(times.reduce((a, b) => a + b, 0) / times.length),
+  };
 }
 
 /** The Tenet data path by hand: two host namespaces on a bridge, router namespaces, veths, host routes, VXLAN. */
@@ -61,7 +72,16 @@ async function buildManualPath(prefix: string): Promise<{ client: string; server
   await ipBatch(['link add br0 type bridge', 'link set br0 up'], { netns: ns('fab') });
   for (const i of [1, 2]) {
     await ipBatch([`link add p${i} type veth peer name eth0 netns ${ns(`h${i}`)}`, `link set p${i} master br0 up`], { netns: ns('fab') });
-    await ipBatch(['link set lo up', `addr add 192.168.99.${i}/24 dev eth0`, 'link set eth0 up', `link add vx type vxlan id 77 local 192.168.99.${i} dstport 4789 nolearning`, `link set vx netns ${ns(`r${i}`)}`], { netns: ns(`h${i}`) });
+    await ipBatch(
+      [
+        'link set lo up',
+        `addr add 192.168.99.${i}/24 dev eth0`,
+        'link set eth0 up',
+        `link add vx type vxlan id 77 local 192.168.99.${i} dstport 4789 nolearning`,
+        `link set vx netns ${ns(`r${i}`)}`,
+      ],
+      { netns: ns(`h${i}`) },
+    );
     await run('ip', ['netns', 'exec', ns(`r${i}`), 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.proxy_arp=1']);
     const other = 3 - i;
     await ipBatch(
@@ -78,8 +98,28 @@ async function buildManualPath(prefix: string): Promise<{ client: string; server
       ],
       { netns: ns(`r${i}`) },
     );
-    await run('bridge', ['-n', ns(`r${i}`), 'fdb', 'append', `02:77:00:00:00:0${other}`, 'dev', 'vx', 'dst', `192.168.99.${other}`, 'self', 'permanent']);
-    await ipBatch(['link set lo up', `link set eth0 address 02:77:00:00:02:0${i} mtu 1450 up`, `addr add 10.77.0.1${i}/24 dev eth0`, 'route add default via 10.77.0.1 dev eth0'], { netns: ns(`c${i}`) });
+    await run('bridge', [
+      '-n',
+      ns(`r${i}`),
+      'fdb',
+      'append',
+      `02:77:00:00:00:0${other}`,
+      'dev',
+      'vx',
+      'dst',
+      `192.168.99.${other}`,
+      'self',
+      'permanent',
+    ]);
+    await ipBatch(
+      [
+        'link set lo up',
+        `link set eth0 address 02:77:00:00:02:0${i} mtu 1450 up`,
+        `addr add 10.77.0.1${i}/24 dev eth0`,
+        'route add default via 10.77.0.1 dev eth0',
+      ],
+      { netns: ns(`c${i}`) },
+    );
   }
   return { client: ns('c1'), server: ns('c2'), serverIP: '10.77.0.12' };
 }
@@ -87,11 +127,18 @@ async function buildManualPath(prefix: string): Promise<{ client: string; server
 async function iperf(client: string, server: string, address: string): Promise<number> {
   const port = String(5300 + crypto.randomInt(500));
   // Pinned: on two cores an unpinned client and server sometimes share one, which alone moves a run by ±10 %.
-  const child = run('ip', ['netns', 'exec', server, 'taskset', '-c', '1', 'iperf3', '-s', '-1', '-p', port], { allowFailure: true, timeoutMs: (IPERF_SECONDS + 16) * 1000 });
-  await new Promise((r) => setTimeout(r, 300));
-  const result = await run('ip', ['netns', 'exec', client, 'taskset', '-c', '0', 'iperf3', '-J', '-O', '1', '-c', address, '-p', port, '-t', String(IPERF_SECONDS)], {
+  const child = run('ip', ['netns', 'exec', server, 'taskset', '-c', '1', 'iperf3', '-s', '-1', '-p', port], {
+    allowFailure: true,
     timeoutMs: (IPERF_SECONDS + 16) * 1000,
   });
+  await new Promise((r) => setTimeout(r, 300));
+  const result = await run(
+    'ip',
+    ['netns', 'exec', client, 'taskset', '-c', '0', 'iperf3', '-J', '-O', '1', '-c', address, '-p', port, '-t', String(IPERF_SECONDS)],
+    {
+      timeoutMs: (IPERF_SECONDS + 16) * 1000,
+    },
+  );
   await child;
   const json = JSON.parse(result.stdout) as { end: { sum_received: { bits_per_second: number } } };
   return json.end.sum_received.bits_per_second / 1e9;
@@ -120,7 +167,13 @@ async function reachability(state: LabState, from: { netns: string }): Promise<{
       await addNetns(netns);
       try {
         const started = process.hrtime.bigint();
-        const result = await client.attach({ containerId: `reach-${i}`, netns: `/run/netns/${netns}`, ifName: 'eth0', tenant: 'bench', network: 'many' });
+        const result = await client.attach({
+          containerId: `reach-${i}`,
+          netns: `/run/netns/${netns}`,
+          ifName: 'eth0',
+          tenant: 'bench',
+          network: 'many',
+        });
         const address = result.addresses[0].address.split('/')[0];
         for (;;) {
           const ping = await run('ip', ['netns', 'exec', from.netns, 'ping', '-c1', '-W0.05', '-q', address], { allowFailure: true });
@@ -147,7 +200,12 @@ async function main(): Promise<void> {
     const client = labClient(state);
     await client.apply([
       { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'bench' }, spec: {} },
-      { apiVersion: API_VERSION, kind: 'Network', metadata: { name: 'many', tenant: 'bench' }, spec: { subnets: [{ cidr: '10.60.0.0/16' }] } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'Network',
+        metadata: { name: 'many', tenant: 'bench' },
+        spec: { subnets: [{ cidr: '10.60.0.0/16' }] },
+      },
     ]);
     const c1 = await labRun(state, 'c1', { host: 'h1', tenant: 'bench', network: 'many' });
     const c2 = await labRun(state, 'c2', { host: 'h2', tenant: 'bench', network: 'many' });
@@ -186,7 +244,11 @@ async function main(): Promise<void> {
         apiVersion: API_VERSION,
         kind: 'Policy',
         metadata: { name: 'open', tenant: 'bench' },
-        spec: { appliesTo: {}, ingress: [{ action: 'allow', from: [{ cidr: '10.60.0.0/16' }] }], egress: [{ action: 'allow', to: [{ cidr: '10.60.0.0/16' }] }] },
+        spec: {
+          appliesTo: {},
+          ingress: [{ action: 'allow', from: [{ cidr: '10.60.0.0/16' }] }],
+          egress: [{ action: 'allow', to: [{ cidr: '10.60.0.0/16' }] }],
+        },
       },
     ]);
     await waitHooked(state, 'bench');
@@ -209,7 +271,11 @@ async function main(): Promise<void> {
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    await Promise.all(listNetns().filter((n) => n.startsWith(manualPrefix)).map((n) => delNetns(n).catch(() => undefined)));
+    await Promise.all(
+      listNetns()
+        .filter((n) => n.startsWith(manualPrefix))
+        .map((n) => delNetns(n).catch(() => undefined)),
+    );
     await labDown(name);
   }
 }

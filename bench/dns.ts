@@ -104,7 +104,12 @@ async function main(): Promise<void> {
     const client = labClient(state);
     await client.apply([
       { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'bench' }, spec: {} },
-      { apiVersion: API_VERSION, kind: 'Network', metadata: { name: 'net', tenant: 'bench' }, spec: { subnets: [{ cidr: '10.61.0.0/16' }] } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'Network',
+        metadata: { name: 'net', tenant: 'bench' },
+        spec: { subnets: [{ cidr: '10.61.0.0/16' }] },
+      },
     ]);
     const c1 = await labRun(state, 'c1', { host: 'h1', tenant: 'bench', network: 'net' });
     state.containers.push(c1);
@@ -126,17 +131,33 @@ async function main(): Promise<void> {
         const svc = `s${i}`;
         const started = Date.now();
         // The controller allocates the Service's VIP in the create's txn: the name resolves once agents see it.
-        await client.apply([{ apiVersion: API_VERSION, kind: 'Service', metadata: { name: svc, tenant: 'bench' }, spec: { selector: {}, ports: [{ name: 'http', protocol: 'TCP', port: 80 }] } }]);
+        await client.apply([
+          {
+            apiVersion: API_VERSION,
+            kind: 'Service',
+            metadata: { name: svc, tenant: 'bench' },
+            spec: { selector: {}, ports: [{ name: 'http', protocol: 'TCP', port: 80 }] },
+          },
+        ]);
         serviceMs.push((await waiter.resolved(`${svc}.bench.svc.cluster.local`)) - started);
       }
     } finally {
       waiter.close();
     }
 
-    const { stdout } = await run('ip', ['netns', 'exec', c1.netns, 'python3', '-c', LATENCY_SCRIPT, '10.61.0.1', `${c1.endpoint}.net.bench.cluster.local`, String(QUERIES)], { timeoutMs: 60000 });
+    const { stdout } = await run(
+      'ip',
+      ['netns', 'exec', c1.netns, 'python3', '-c', LATENCY_SCRIPT, '10.61.0.1', `${c1.endpoint}.net.bench.cluster.local`, String(QUERIES)],
+      { timeoutMs: 60000 },
+    );
     const answers = stdout.split('\n').filter(Boolean).map(Number);
 
-    const summary = (values: number[]) => ({ samples: values.length, p50Ms: round(percentile(values, 50)), p99Ms: round(percentile(values, 99)), maxMs: round(Math.max(...values)) });
+    const summary = (values: number[]) => ({
+      samples: values.length,
+      p50Ms: round(percentile(values, 50)),
+      p99Ms: round(percentile(values, 99)),
+      maxMs: round(Math.max(...values)),
+    });
     const result = {
       at: new Date().toISOString(),
       hosts: 2,

@@ -64,7 +64,13 @@ function objectFor(kind: string, i: number): Record<string, unknown> {
         metadata,
         spec: {
           appliesTo: { selector: { matchLabels: { app: `app-${i % 97}` } } },
-          ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { tier: `t${i % 7}` } } }], ports: [{ protocol: 'TCP', port: 1000 + (i % 5000) }] }],
+          ingress: [
+            {
+              action: 'allow',
+              from: [{ selector: { matchLabels: { tier: `t${i % 7}` } } }],
+              ports: [{ protocol: 'TCP', port: 1000 + (i % 5000) }],
+            },
+          ],
         },
       };
     default:
@@ -81,7 +87,12 @@ const round = (n: number) => Math.round(n * 10) / 10;
 
 function summary(samples: number[]): { count: number; p50: number; p99: number; max: number } {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { count: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN) };
+  return {
+    count: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1] ?? NaN),
+  };
 }
 
 function rssOf(pid: number): { rssMB: number; peakRssMB: number } {
@@ -92,16 +103,32 @@ function rssOf(pid: number): { rssMB: number; peakRssMB: number } {
 
 async function measure(options: Options): Promise<Record<string, unknown>> {
   const controller = options.url
-    ? { url: options.url, pid: 0, adminToken: fs.readFileSync(path.join(options.dataDir ?? '.', 'admin.token'), 'utf8').trim(), stop: async () => undefined }
+    ? {
+        url: options.url,
+        pid: 0,
+        adminToken: fs.readFileSync(path.join(options.dataDir ?? '.', 'admin.token'), 'utf8').trim(),
+        stop: async () => undefined,
+      }
     : await startController({ extraArgs: options.store === 'sqlite' ? [] : ['--store', options.store] });
   try {
     const base = controller.url;
     const admin = controller.adminToken;
     for (const tenant of ['noisy', 'quiet']) {
-      const answer = await send(base, 'POST', '/api/v1/tenants', { token: admin, body: { apiVersion: V, kind: 'Tenant', metadata: { name: tenant }, spec: {} } });
+      const answer = await send(base, 'POST', '/api/v1/tenants', {
+        token: admin,
+        body: { apiVersion: V, kind: 'Tenant', metadata: { name: tenant }, spec: {} },
+      });
       if (answer.status !== 201) throw new Error(answer.text);
     }
-    const made = await send(base, 'POST', '/api/v1/tenants/quiet/groups', { token: admin, body: { apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'quiet' }, spec: { selector: { matchLabels: { app: 'web' } } } } });
+    const made = await send(base, 'POST', '/api/v1/tenants/quiet/groups', {
+      token: admin,
+      body: {
+        apiVersion: V,
+        kind: 'Group',
+        metadata: { name: 'web', tenant: 'quiet' },
+        spec: { selector: { matchLabels: { app: 'web' } } },
+      },
+    });
     if (made.status !== 201) throw new Error(made.text);
     const noisy = (await mintToken(base, admin, { role: 'tenant-admin', tenant: 'noisy' })).token;
     const quiet = (await mintToken(base, admin, { role: 'viewer', tenant: 'quiet' })).token;
@@ -167,7 +194,13 @@ async function selectedWatches(base: string, admin: string, count: number, pid: 
       statuses.push(
         await new Promise<number>((resolve, reject) => {
           const request = http.request(
-            { host: url.hostname, port: url.port, path: '/api/v1/tenants/noisy/groups?watch=1&labelSelector=app%3Dapp-1', headers: { authorization: `Bearer ${viewer}` }, agent: false },
+            {
+              host: url.hostname,
+              port: url.port,
+              path: '/api/v1/tenants/noisy/groups?watch=1&labelSelector=app%3Dapp-1',
+              headers: { authorization: `Bearer ${viewer}` },
+              agent: false,
+            },
             (response) => {
               response.resume();
               resolve(response.statusCode ?? 0);
@@ -181,7 +214,13 @@ async function selectedWatches(base: string, admin: string, count: number, pid: 
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const after = rssOf(pid).rssMB;
-    return { opened: statuses.filter((s) => s === 200).length, refused429: statuses.filter((s) => s === 429).length, rssBeforeMB: before, rssAfterMB: after, perWatchKB: Math.round(((after - before) * 1024) / Math.max(1, count)) };
+    return {
+      opened: statuses.filter((s) => s === 200).length,
+      refused429: statuses.filter((s) => s === 429).length,
+      rssBeforeMB: before,
+      rssAfterMB: after,
+      perWatchKB: Math.round(((after - before) * 1024) / Math.max(1, count)),
+    };
   } finally {
     for (const request of requests) request.destroy();
   }

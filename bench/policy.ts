@@ -71,7 +71,12 @@ function world(endpoints: number, hosts: number, groups: number, rules: number):
   return {
     tenants: [{ apiVersion: V, kind: 'Tenant', metadata: { name: 'big' }, spec: { defaultPolicy: 'deny' } }],
     scopes: [],
-    groups: Array.from({ length: groups }, (_, g) => ({ apiVersion: V, kind: 'Group' as const, metadata: { name: `g${g}`, tenant: 'big' }, spec: { selector: { matchLabels: { app: `g${g}` } } } })),
+    groups: Array.from({ length: groups }, (_, g) => ({
+      apiVersion: V,
+      kind: 'Group' as const,
+      metadata: { name: `g${g}`, tenant: 'big' },
+      spec: { selector: { matchLabels: { app: `g${g}` } } },
+    })),
     networks: [{ apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'big' }, spec: { subnets: [{ cidr: '10.0.0.0/8' }] } }],
     policies,
     globalPolicies: [],
@@ -121,7 +126,13 @@ async function kernel(localEndpoints: number, groups: number): Promise<Record<st
     const t2 = performance.now();
     await run('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'table', 'inet', 'tenet'], { timeoutMs: 120000 });
     const readMs = performance.now() - t2;
-    return { localEndpoints, programLines: text.split('\n').length, fullApplyMs: round(fullMs), joinApplyMsMedian: round(median(joins)), readBackMs: round(readMs) };
+    return {
+      localEndpoints,
+      programLines: text.split('\n').length,
+      fullApplyMs: round(fullMs),
+      joinApplyMsMedian: round(median(joins)),
+      readBackMs: round(readMs),
+    };
   } finally {
     await run('ip', ['netns', 'del', netns], { allowFailure: true });
   }
@@ -159,14 +170,23 @@ function labObjects(tenant: string, groups: number, rules: number): unknown[] {
   return [
     { apiVersion: V, kind: 'Tenant', metadata: { name: tenant }, spec: { defaultPolicy: 'deny' } },
     { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant }, spec: { subnets: [{ cidr: '10.64.0.0/16' }] } },
-    ...Array.from({ length: groups }, (_, g) => ({ apiVersion: V, kind: 'Group', metadata: { name: `g${g}`, tenant }, spec: { selector: { matchLabels: { app: `g${g}` } } } })),
+    ...Array.from({ length: groups }, (_, g) => ({
+      apiVersion: V,
+      kind: 'Group',
+      metadata: { name: `g${g}`, tenant },
+      spec: { selector: { matchLabels: { app: `g${g}` } } },
+    })),
     ...Array.from({ length: groups }, (_, g) => ({
       apiVersion: V,
       kind: 'Policy',
       metadata: { name: `p${g}`, tenant },
       spec: {
         appliesTo: { group: `g${g}` },
-        ingress: Array.from({ length: perPolicy }, (_, k) => ({ action: 'allow', from: [{ group: `g${(g + k + 1) % groups}` }], ports: [{ protocol: 'TCP', port: 8000 + k }] })),
+        ingress: Array.from({ length: perPolicy }, (_, k) => ({
+          action: 'allow',
+          from: [{ group: `g${(g + k + 1) % groups}` }],
+          ports: [{ protocol: 'TCP', port: 8000 + k }],
+        })),
       },
     })),
   ];
@@ -220,7 +240,9 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
       await startAgent(lab, h1);
       let healthy = 0;
       const healthyP = waitAgent(h1, 120000).then(() => (healthy = performance.now() - t0));
-      const programmedMs = await until('the agent to program the table', t0, async () => (await nftIn(routerNs, ['list', 'tables'])).includes('inet tenet'));
+      const programmedMs = await until('the agent to program the table', t0, async () =>
+        (await nftIn(routerNs, ['list', 'tables'])).includes('inet tenet'),
+      );
       await healthyP;
       full.push({ untilHealthyMs: round(healthy), untilProgrammedMs: round(programmedMs) });
     }
@@ -229,7 +251,12 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
     const againText = await nftIn(routerNs, ['-j', 'list', 'table', 'inet', 'tenet']);
     const again = parseTableJson(againText);
     const againSize = kernelSize(againText);
-    if (!againSize || againSize.setElements !== program.setElements || againSize.mapElements !== program.mapElements || againSize.sets !== program.sets) {
+    if (
+      !againSize ||
+      againSize.setElements !== program.setElements ||
+      againSize.mapElements !== program.mapElements ||
+      againSize.sets !== program.sets
+    ) {
       throw new Error(`after the restart the kernel holds ${JSON.stringify(againSize)}, before ${JSON.stringify(program)}`);
     }
 
@@ -255,14 +282,25 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
       const client = new AttachClient(h1.socket);
       const t0 = performance.now();
       const attached = client
-        .attach({ containerId: `${name}-j${k}`, netns: `/run/netns/${netns}`, ifName: 'eth0', tenant, network: 'net', labels: { app: 'g0' } })
+        .attach({
+          containerId: `${name}-j${k}`,
+          netns: `/run/netns/${netns}`,
+          ifName: 'eth0',
+          tenant,
+          network: 'net',
+          labels: { app: 'g0' },
+        })
         .then((r) => {
           address = r.addresses[0].address.split('/')[0];
           return performance.now() - t0;
         })
         .finally(() => client.close());
       // The address is IPAM's choice: the join is seen when the set holds an element it did not hold before.
-      const inKernelMs = polled ? await until('the join in the kernel', t0, async () => parseSetElements(await nftIn(routerNs, ['-j', 'list', 'set', 'inet', 'tenet', setName])).some((e) => !before.has(e))) : 0;
+      const inKernelMs = polled
+        ? await until('the join in the kernel', t0, async () =>
+            parseSetElements(await nftIn(routerNs, ['-j', 'list', 'set', 'inet', 'tenet', setName])).some((e) => !before.has(e)),
+          )
+        : 0;
       const attachMsOne = await attached;
       const now = parseSetElements(await nftIn(routerNs, ['-j', 'list', 'set', 'inet', 'tenet', setName]));
       if (!now.includes(address) || before.has(address)) throw new Error(`join ${k}: ${address} is not the new element of ${setName}`);
@@ -272,7 +310,7 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
     const allMarks = agentAttachMarks(h1.log).slice(-(quiet.length + joins.length));
     const marks = allMarks.slice(0, quiet.length);
     return {
-      note: 'real 2-host tenet lab; all containers on h1; the agent\'s own enforcer (nft -f via nsenter) in the tenant router namespace',
+      note: "real 2-host tenet lab; all containers on h1; the agent's own enforcer (nft -f via nsenter) in the tenant router namespace",
       hosts: 2,
       localEndpoints: local,
       groups,
@@ -285,23 +323,30 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
         runs: full,
       },
       oneJoin: {
-        what: "one more container attached into g0 through the agent socket (its namespace made before t0); 5 quiet joins, then 5 watched by polling nft",
+        what: 'one more container attached into g0 through the agent socket (its namespace made before t0); 5 quiet joins, then 5 watched by polling nft',
         agentEnforcerMsMedian: marks.length ? round(median(marks.map((m) => (m.policy ?? NaN) - (m.namespace ?? NaN)))) : null,
-        agentEnforcerWhat: "quiet joins, the agent's own debug log: from the 'namespace' mark (the enforcer's endpointAdded starts) to the 'policy' mark (nft -f of the join returned: enforced)",
+        agentEnforcerWhat:
+          "quiet joins, the agent's own debug log: from the 'namespace' mark (the enforcer's endpointAdded starts) to the 'policy' mark (nft -f of the join returned: enforced)",
         agentPolicyMarkMsMedian: marks.length ? round(median(marks.map((m) => m.policy ?? NaN))) : null,
-        agentPolicyMarkWhat: "quiet joins, the same log: ms from the attach request's arrival (controller write included) until the join was enforced",
+        agentPolicyMarkWhat:
+          "quiet joins, the same log: ms from the attach request's arrival (controller write included) until the join was enforced",
         attachMsMedian: round(median(quiet.map((j) => j.attachMs))),
         attachWhat: 'quiet joins: the attach answer (IPAM, endpoint store write, veth, container side and policy)',
         target: 20,
         quietRuns: quiet.map((j, i) => ({ ...j, agentMarks: marks[i] })),
         polledInKernelMsMedian: round(median(joins.map((j) => j.inKernelMs))),
-        polledWhat: 'watched joins: from the attach request until a polling `nft list set` in the router namespace shows the address (polling competes for the CPU: an upper bound)',
+        polledWhat:
+          'watched joins: from the attach request until a polling `nft list set` in the router namespace shows the address (polling competes for the CPU: an upper bound)',
         polledRuns: joins.map((j, i) => ({ ...j, agentMarks: allMarks[quiet.length + i] })),
       },
     };
   } finally {
     await labDown(name).catch((error: Error) => process.stderr.write(`lab down: ${error.message}\n`));
-    await Promise.all(listNetns().filter((n) => n.startsWith(prefix)).map((n) => delNetns(n).catch(() => undefined)));
+    await Promise.all(
+      listNetns()
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => delNetns(n).catch(() => undefined)),
+    );
   }
 }
 
@@ -393,8 +438,13 @@ async function main(): Promise<void> {
       recompileDiffOps: diff.ops.map((o) => o.op),
     },
   };
-  if (!process.argv.includes('--no-kernel')) result.kernel = { note: 'bare network namespace: nft -f of the compiled program, no agent', ...(await kernel(arg('local', 2000), 100)) };
-  if (!process.argv.includes('--no-lab')) result.kernelLab = await kernelLab(arg('local', 2000), arg('lab-groups', 50), arg('lab-rules', 250));
+  if (!process.argv.includes('--no-kernel'))
+    result.kernel = {
+      note: 'bare network namespace: nft -f of the compiled program, no agent',
+      ...(await kernel(arg('local', 2000), 100)),
+    };
+  if (!process.argv.includes('--no-lab'))
+    result.kernelLab = await kernelLab(arg('local', 2000), arg('lab-groups', 50), arg('lab-rules', 250));
   const text = JSON.stringify(result, null, 2);
   process.stdout.write(text + '\n');
   const dir = path.join(__dirname, '..', '..', 'bench', 'results');

@@ -68,7 +68,10 @@ process.exit(result.status ?? 1);
 function listNetns() {
   const run = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   if (run.status !== 0) return [];
-  return run.stdout.split('\n').map((line) => line.split(' ')[0]).filter(Boolean);
+  return run.stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0])
+    .filter(Boolean);
 }
 
 function readNul(file) {
@@ -110,7 +113,10 @@ function runProcesses(inodes) {
 }
 
 function checkLeaks() {
-  const stems = fs.readFileSync(stemsFile, 'utf8').split('\n').filter((s) => s.length >= 6);
+  const stems = fs
+    .readFileSync(stemsFile, 'utf8')
+    .split('\n')
+    .filter((s) => s.length >= 6);
   const namespaces = listNetns().filter((name) => !netnsBefore.has(name) && stems.some((stem) => name.includes(stem)));
   const inodes = new Set();
   for (const name of namespaces) {

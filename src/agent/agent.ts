@@ -117,7 +117,13 @@ export class Agent implements AttachHost {
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
     this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
-    this.enforcer = createPolicyEnforcer({ hostName: this.hostName, netnsPrefix: this.netnsPrefix, log: this.log, namespaces: this.namespaces, producers: [antispoofProducer, servicesProducer] });
+    this.enforcer = createPolicyEnforcer({
+      hostName: this.hostName,
+      netnsPrefix: this.netnsPrefix,
+      log: this.log,
+      namespaces: this.namespaces,
+      producers: [antispoofProducer, servicesProducer],
+    });
     this.follower = new Follower({
       client: this.client,
       kinds: HOST_VIEW_KINDS,
@@ -146,7 +152,12 @@ export class Agent implements AttachHost {
       writeStatus: (...args) => this.service.writeStatus(...args),
     });
     this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-    this.resolvers = new TenantResolvers({ domain: this.clusterDomain, dir: options.dnsDir, log: options.log, onExit: () => this.scheduleReconcile(1000) });
+    this.resolvers = new TenantResolvers({
+      domain: this.clusterDomain,
+      dir: options.dnsDir,
+      log: options.log,
+      onExit: () => this.scheduleReconcile(1000),
+    });
   }
 
   endpointDetaching(tenant: string, name: string): void {
@@ -166,7 +177,12 @@ export class Agent implements AttachHost {
     if (this.cachedView?.generation !== generation) {
       this.cachedView = {
         generation,
-        view: buildHostView(this.follower.list(), { hostName: this.hostName, netnsPrefix: this.netnsPrefix, underlayIP: this.underlayIP, overlayMtu: this.overlayMtu }),
+        view: buildHostView(this.follower.list(), {
+          hostName: this.hostName,
+          netnsPrefix: this.netnsPrefix,
+          underlayIP: this.underlayIP,
+          overlayMtu: this.overlayMtu,
+        }),
       };
     }
     return this.cachedView.view;
@@ -233,7 +249,8 @@ export class Agent implements AttachHost {
         this.log('warn', 'could not read the underlay device', { error: error.message });
         return undefined;
       });
-      if (underlay === undefined) this.log('warn', 'no device holds the underlay address; assuming a 1500-byte underlay', { underlayIP: this.underlayIP });
+      if (underlay === undefined)
+        this.log('warn', 'no device holds the underlay address; assuming a 1500-byte underlay', { underlayIP: this.underlayIP });
     }
     this.overlayMtu = overlayMtu(underlay ?? 1500, family);
     this.cachedView = undefined;
@@ -243,7 +260,12 @@ export class Agent implements AttachHost {
     await this.findOverlayMtu();
     await this.resolvers.endLeftovers(this.netnsPrefix);
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
-    this.log('info', 'agent started', { underlayIP: this.underlayIP, overlayMtu: this.overlayMtu, socket: this.options.socketPath, netnsPrefix: this.netnsPrefix });
+    this.log('info', 'agent started', {
+      underlayIP: this.underlayIP,
+      overlayMtu: this.overlayMtu,
+      socket: this.options.socketPath,
+      netnsPrefix: this.netnsPrefix,
+    });
     void this.register();
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
@@ -320,7 +342,11 @@ export class Agent implements AttachHost {
       this.lastHits = { ...hostPolicyHits(perTenant), spoofDrops: hostSpoofDrops(drops) };
     }
     if (!this.lastHits) return {};
-    return { policyHits: this.lastHits.policyHits, ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}), spoofDrops: this.lastHits.spoofDrops };
+    return {
+      policyHits: this.lastHits.policyHits,
+      ...(this.lastHits.truncated ? { policyHitsTruncated: true } : {}),
+      spoofDrops: this.lastHits.spoofDrops,
+    };
   }
 
   /** Tenants whose service NAT this host has committed (a Service's status.realizedHosts counts the hosts listing its tenant). */
@@ -340,7 +366,14 @@ export class Agent implements AttachHost {
       const hits = await this.policyHits();
       // Read under the kernel lock: no pass or attach with a view older than this revision can still make a namespace.
       const carried = await this.mutex.run(async () => tenantNamespaceReport(this.netnsPrefix, this.follower.revision));
-      await this.client.updateStatus('Host', this.hostName, undefined, { heartbeatAt: new Date().toISOString(), ready: true, agentVersion: TENET_VERSION, ...hits, ...carried, ...this.serviceTenants() });
+      await this.client.updateStatus('Host', this.hostName, undefined, {
+        heartbeatAt: new Date().toISOString(),
+        ready: true,
+        agentVersion: TENET_VERSION,
+        ...hits,
+        ...carried,
+        ...this.serviceTenants(),
+      });
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.registered = false;
       this.log('debug', 'heartbeat failed', { error: (error as Error).message });
@@ -419,7 +452,9 @@ export class Agent implements AttachHost {
   /** A watcher for every namespace whose table this agent programmed and that still exists. */
   private watchTables(): void {
     if (this.stopped) return;
-    const programmed = [...this.namespaces.values()].filter((ns) => ns.table.programmed() !== undefined && netnsExists(ns.name)).map((ns) => ns.name);
+    const programmed = [...this.namespaces.values()]
+      .filter((ns) => ns.table.programmed() !== undefined && netnsExists(ns.name))
+      .map((ns) => ns.name);
     try {
       this.monitor.watchOnly(programmed);
     } catch (error) {
@@ -440,7 +475,9 @@ export class Agent implements AttachHost {
       const tenant = this.view().tenants.find((t) => t.routerNamespace === netns);
       if (!tenant) return;
       this.log('warn', 'nft table changed behind the agent; repairing it', { netns });
-      await this.enforcer.repair(this.view(), tenant.name).catch((error: Error) => this.log('error', 'repairing the nft table failed', { netns, error: error.message }));
+      await this.enforcer
+        .repair(this.view(), tenant.name)
+        .catch((error: Error) => this.log('error', 'repairing the nft table failed', { netns, error: error.message }));
     });
   }
 
@@ -455,7 +492,12 @@ export class Agent implements AttachHost {
     this.lingerTimer.unref();
   }
 
-  private async writeStatuses(view: HostView, plumbed: Set<string>, problems: Map<string, string>, protectedVeths: Set<string>): Promise<void> {
+  private async writeStatuses(
+    view: HostView,
+    plumbed: Set<string>,
+    problems: Map<string, string>,
+    protectedVeths: Set<string>,
+  ): Promise<void> {
     const writes: Promise<void>[] = [];
     for (const tenant of view.tenants) {
       for (const ep of tenant.endpoints) {
@@ -466,7 +508,12 @@ export class Agent implements AttachHost {
         const reason = phase === 'error' ? problems.get(key) : undefined;
         const current = (ep.object as Endpoint).status ?? {};
         const signature = `${phase}|${reason ?? ''}`;
-        if (current.phase === phase && (current.reason ?? '') === (reason ?? '') && (phase !== 'ready' || current.hostIfName === ep.hostIfName)) continue;
+        if (
+          current.phase === phase &&
+          (current.reason ?? '') === (reason ?? '') &&
+          (phase !== 'ready' || current.hostIfName === ep.hostIfName)
+        )
+          continue;
         if (this.statusWritten.get(key) === signature) continue;
         this.statusWritten.set(key, signature);
         writes.push(this.service.writeStatus(tenant.name, ep.name, phase, reason, ep.hostIfName));

@@ -4,7 +4,13 @@
  * RouterNamespace, so an attach costs the endpoints that changed, not every endpoint of the tenant: the
  * fragment is made again from kept entries, and an unchanged one is the same object (nothing to diff).
  */
-import { antispoofEntry, antispoofProgramOf, antispoofSignature, antispoofSubjects, type AntispoofEntry } from '../core/dataplane/antispoof';
+import {
+  antispoofEntry,
+  antispoofProgramOf,
+  antispoofSignature,
+  antispoofSubjects,
+  type AntispoofEntry,
+} from '../core/dataplane/antispoof';
 import type { TableProducer } from './nft/programmer';
 import type { AntispoofCache } from './router-namespace';
 

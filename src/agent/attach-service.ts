@@ -88,7 +88,8 @@ export class AttachService implements AttachApi {
       // Not for Docker: its driver attaches into a staging namespace and Docker moves the interface on,
       // so the container's namespace is never known here (a lost one stays an error, not re-attached).
       const id = fs.statSync(target.path);
-      const attachment: EndpointAttachment | undefined = request.attachedBy === 'docker' ? undefined : { netns: request.netns, netnsId: `${id.dev}:${id.ino}`, ifName: request.ifName };
+      const attachment: EndpointAttachment | undefined =
+        request.attachedBy === 'docker' ? undefined : { netns: request.netns, netnsId: `${id.dev}:${id.ino}`, ifName: request.ifName };
       return await this.attachPinned({ ...request, netns: target.path }, request.netns, attachment);
     } finally {
       target.close();
@@ -134,7 +135,10 @@ export class AttachService implements AttachApi {
         if (!tenant || !ep || !network) fail(500, 'Internal', `endpoint ${request.tenant}/${name} missing from the agent's view`);
         if (!ep.ipv4 && !ep.ipv6) fail(500, 'Internal', `the controller assigned no address to endpoint ${request.tenant}/${name}`);
         if (!netnsExists(tenant.routerNamespace) || (tenant.vxlanDevice && !endpoint.vxlanKnown)) {
-          const report = await core.reconciler.reconcileTenant(view, tenant, { protectedVeths: new Set([veth]), protectedNamespaces: new Set() });
+          const report = await core.reconciler.reconcileTenant(view, tenant, {
+            protectedVeths: new Set([veth]),
+            protectedNamespaces: new Set(),
+          });
           if (report.failures.length && !netnsExists(tenant.routerNamespace)) fail(500, 'Internal', report.failures.join('; '));
         }
         if (!endpoint.created && !madeLinks && (await this.vethExists(routerNs, veth))) {
@@ -156,13 +160,22 @@ export class AttachService implements AttachApi {
           sharedIpWorker().runSteps([
             {
               nsPath: `/run/netns/${routerNs}`,
-              lines: !madeLinks ? plan.hostLines : earlyMtu === network.mtu ? plan.hostAddressLines : [`link set ${veth} mtu ${network.mtu}`, ...plan.hostAddressLines],
+              lines: !madeLinks
+                ? plan.hostLines
+                : earlyMtu === network.mtu
+                  ? plan.hostAddressLines
+                  : [`link set ${veth} mtu ${network.mtu}`, ...plan.hostAddressLines],
             },
             { nsPath: request.netns, lines: plan.containerLines },
           ]);
-        const nothingMade = (error: unknown): boolean => error instanceof IpStepError && error.step === 0 && error.line === plan.linkLines[0];
+        const nothingMade = (error: unknown): boolean =>
+          error instanceof IpStepError && error.step === 0 && error.line === plan.linkLines[0];
         const interfaceTaken = (error: unknown): boolean => nothingMade(error) && /File exists/.test((error as Error).message);
-        const defaultRouteTaken = (error: unknown): boolean => error instanceof IpStepError && error.step === 1 && /^route add default /.test(error.line ?? '') && /File exists/.test(error.message);
+        const defaultRouteTaken = (error: unknown): boolean =>
+          error instanceof IpStepError &&
+          error.step === 1 &&
+          /^route add default /.test(error.line ?? '') &&
+          /File exists/.test(error.message);
         try {
           await links().catch(async (error: unknown) => {
             // A container's interface detached a moment ago may still be on its way out of the same
@@ -176,11 +189,22 @@ export class AttachService implements AttachApi {
           if (!nothingMade(error)) madeLinks = true;
           await policy;
           if (interfaceTaken(error)) fail(409, 'Conflict', `interface ${request.ifName} already exists in ${netns}`);
-          if (defaultRouteTaken(error)) fail(409, 'Conflict', `netns ${netns} already has a default route (${(error as IpStepError).line?.includes(':') ? 'IPv6' : 'IPv4'}); Tenet never replaces one`);
+          if (defaultRouteTaken(error))
+            fail(
+              409,
+              'Conflict',
+              `netns ${netns} already has a default route (${(error as IpStepError).line?.includes(':') ? 'IPv6' : 'IPv4'}); Tenet never replaces one`,
+            );
           throw error;
         }
         mark('links');
-        Reconciler.noteAttached(ns.routing, view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
+        Reconciler.noteAttached(
+          ns.routing,
+          view,
+          tenant,
+          veth,
+          network.subnets.map((sub) => hostRoute(sub.gateway)),
+        );
         const shaping = async (): Promise<void> => {
           if (plan.shapingHostLines.length > 0) await tcBatch(plan.shapingHostLines, { netns: routerNs });
           if (plan.shapingContainerLines.length > 0) await ipBatchAt(request.netns, plan.shapingContainerLines, 'tc');
@@ -215,7 +239,8 @@ export class AttachService implements AttachApi {
     const candidates = new Map<string, { tenant: string; name: string }>();
     for (const tenant of core.view().tenants) {
       for (const ep of tenant.endpoints) {
-        if (ep.local && ep.containerId === request.containerId && (!request.ifName || ep.ifName === request.ifName)) candidates.set(`${tenant.name}/${ep.name}`, { tenant: tenant.name, name: ep.name });
+        if (ep.local && ep.containerId === request.containerId && (!request.ifName || ep.ifName === request.ifName))
+          candidates.set(`${tenant.name}/${ep.name}`, { tenant: tenant.name, name: ep.name });
       }
     }
     const ifNames = request.ifName ? [request.ifName] : ['eth0'];
@@ -275,7 +300,8 @@ export class AttachService implements AttachApi {
     }
     core.scheduleReconcile();
     core.log('debug', 'detached', { containerId: request.containerId, ms: marks });
-    if (unreachable) fail(503, 'Unavailable', `kernel state removed, but the controller is unreachable (${unreachable.message}); retry the detach`);
+    if (unreachable)
+      fail(503, 'Unavailable', `kernel state removed, but the controller is unreachable (${unreachable.message}); retry the detach`);
     return { detached };
   }
 
@@ -286,9 +312,15 @@ export class AttachService implements AttachApi {
     const tenant = core.view().tenants.find((t) => t.name === request.tenant);
     const ep = tenant?.endpoints.find((e) => e.name === name && e.local);
     const network = tenant?.networks.find((n) => n.name === request.network);
-    if (!tenant || !ep || !network) fail(404, 'NotFound', `no attachment of ${request.containerId}/${request.ifName} in ${request.tenant}/${request.network} on this host`);
+    if (!tenant || !ep || !network)
+      fail(
+        404,
+        'NotFound',
+        `no attachment of ${request.containerId}/${request.ifName} in ${request.tenant}/${request.network} on this host`,
+      );
     if (ep.network !== request.network) fail(409, 'Conflict', `container is attached to network ${ep.network}, not ${request.network}`);
-    if (!(await this.vethExists(tenant.routerNamespace, ep.hostIfName!))) fail(404, 'NotFound', `host interface ${ep.hostIfName} is missing`);
+    if (!(await this.vethExists(tenant.routerNamespace, ep.hostIfName!)))
+      fail(404, 'NotFound', `host interface ${ep.hostIfName} is missing`);
     const target = pinTargetNamespace(request.netns, core.netnsPrefix);
     const inside = await this.containerInterface(target.path, request.ifName).finally(() => target.close());
     if (!inside) fail(404, 'NotFound', `interface ${request.ifName} is missing in ${request.netns}`);
@@ -347,10 +379,20 @@ export class AttachService implements AttachApi {
       return { created: true, vxlanKnown, revision: Number(created.metadata.resourceVersion ?? 0) };
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 409)) fromController(error, `create endpoint ${request.tenant}/${name}`);
-      const existing = await core.client.find<Endpoint>('Endpoint', name, request.tenant).catch((e: unknown) => fromController(e, 'read endpoint'));
+      const existing = await core.client
+        .find<Endpoint>('Endpoint', name, request.tenant)
+        .catch((e: unknown) => fromController(e, 'read endpoint'));
       if (!existing) fromController(error, `create endpoint ${request.tenant}/${name}`);
-      if (existing.spec.host !== core.hostName || existing.spec.containerId !== request.containerId || existing.spec.network !== request.network) {
-        fail(409, 'Conflict', `endpoint ${request.tenant}/${name} already exists for host ${existing.spec.host ?? '-'} network ${existing.spec.network}`);
+      if (
+        existing.spec.host !== core.hostName ||
+        existing.spec.containerId !== request.containerId ||
+        existing.spec.network !== request.network
+      ) {
+        fail(
+          409,
+          'Conflict',
+          `endpoint ${request.tenant}/${name} already exists for host ${existing.spec.host ?? '-'} network ${existing.spec.network}`,
+        );
       }
       core.follower.upsert(existing as unknown as TenetObject);
       return { created: false, vxlanKnown, revision: Number(existing.metadata.resourceVersion ?? 0) };
@@ -389,7 +431,8 @@ export class AttachService implements AttachApi {
     try {
       await core.client.delete('Endpoint', name, tenant);
     } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) core.log('warn', 'rollback: deleting endpoint failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
+      if (!(error instanceof ApiError && error.status === 404))
+        core.log('warn', 'rollback: deleting endpoint failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
     }
     core.follower.remove('Endpoint', tenant, name);
     core.scheduleReconcile();
@@ -408,7 +451,8 @@ export class AttachService implements AttachApi {
     const routerNs = ns.name;
     if (ns.deletion(veth) || !netnsExists(routerNs)) return undefined;
     const view = core.view();
-    const mtu = view.tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network)?.mtu ?? view.overlayMtu;
+    const mtu =
+      view.tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network)?.mtu ?? view.overlayMtu;
     const lines = vethLines(veth, request.ifName, request.netns, mtu);
     return core.mutex.run(async () => {
       if (ns.deletion(veth)) return undefined;
@@ -417,7 +461,9 @@ export class AttachService implements AttachApi {
         return mtu;
       } catch (error) {
         if (!(error instanceof IpStepError && error.line === lines[0])) {
-          await this.deleteVeth(routerNs, veth).catch((e: Error) => core.log('warn', 'deleting a half-made veth failed', { veth, error: e.message }));
+          await this.deleteVeth(routerNs, veth).catch((e: Error) =>
+            core.log('warn', 'deleting a half-made veth failed', { veth, error: e.message }),
+          );
         }
         return undefined;
       }
@@ -482,7 +528,14 @@ export class AttachService implements AttachApi {
    * one after another, each from the status as the last one left it: two at once (the attach's and a
    * pass's) would each start from the same status, and the later would drop what the earlier added.
    */
-  writeStatus(tenant: string, name: string, phase: 'ready' | 'error' | 'lost', reason?: string, hostIfName?: string, extra: Partial<NonNullable<Endpoint['status']>> = {}): Promise<void> {
+  writeStatus(
+    tenant: string,
+    name: string,
+    phase: 'ready' | 'error' | 'lost',
+    reason?: string,
+    hostIfName?: string,
+    extra: Partial<NonNullable<Endpoint['status']>> = {},
+  ): Promise<void> {
     const key = `${tenant}/${name}`;
     const before = this.statusWrites.get(key) ?? Promise.resolve();
     const write = before.catch(() => undefined).then(() => this.writeStatusNow(tenant, name, phase, reason, hostIfName, extra));
@@ -495,7 +548,14 @@ export class AttachService implements AttachApi {
     return write;
   }
 
-  private async writeStatusNow(tenant: string, name: string, phase: 'ready' | 'error' | 'lost', reason: string | undefined, hostIfName: string | undefined, extra: Partial<NonNullable<Endpoint['status']>>): Promise<void> {
+  private async writeStatusNow(
+    tenant: string,
+    name: string,
+    phase: 'ready' | 'error' | 'lost',
+    reason: string | undefined,
+    hostIfName: string | undefined,
+    extra: Partial<NonNullable<Endpoint['status']>>,
+  ): Promise<void> {
     const { core } = this;
     const current = core.follower.get<Endpoint>('Endpoint', tenant, name);
     const status = { ...(current?.status ?? {}), phase, ...(hostIfName ? { hostIfName } : {}) } as Record<string, unknown>;
@@ -512,14 +572,22 @@ export class AttachService implements AttachApi {
     } catch (error) {
       core.noteStatus(tenant, name, 'unwritten');
       // 404: the endpoint was deleted meanwhile (a detach racing the pass): nothing to report.
-      core.log(error instanceof ApiError && error.status === 404 ? 'debug' : 'warn', 'writing endpoint status failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
+      core.log(error instanceof ApiError && error.status === 404 ? 'debug' : 'warn', 'writing endpoint status failed', {
+        endpoint: `${tenant}/${name}`,
+        error: (error as Error).message,
+      });
     }
   }
 }
 
 /** A promise's error as a value, so it can wait alongside others without an unhandled rejection. */
 function settle(promise: Promise<unknown> | undefined): Promise<Error | undefined> {
-  return promise ? promise.then(() => undefined, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))) : Promise.resolve(undefined);
+  return promise
+    ? promise.then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      )
+    : Promise.resolve(undefined);
 }
 
 export type { EndpointView };

@@ -60,7 +60,8 @@ function refuse(path: string, id: NamespaceId, netnsPrefix: string): void {
   } catch (error) {
     throw new AttachApiError(500, 'Internal', `cannot tell whether netns ${path} may be used: ${(error as Error).message}`);
   }
-  if (refusal) throw new AttachApiError(refusal.status, refusal.status === 403 ? 'Forbidden' : 'InvalidRequest', `netns ${path} ${refusal.message}`);
+  if (refusal)
+    throw new AttachApiError(refusal.status, refusal.status === 403 ? 'Forbidden' : 'InvalidRequest', `netns ${path} ${refusal.message}`);
 }
 
 /** Pins and checks the namespace at `path`; throws AttachApiError (404, 400, 403) when it may not be used. */

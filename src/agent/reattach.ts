@@ -39,7 +39,14 @@ export interface ReattachHost {
   enforcer: PolicyEnforcer;
   view(): HostView;
   namespace(netns: string): RouterNamespace;
-  writeStatus(tenant: string, name: string, phase: 'ready' | 'lost', reason: string | undefined, hostIfName: string | undefined, extra: Partial<EndpointStatus>): Promise<void>;
+  writeStatus(
+    tenant: string,
+    name: string,
+    phase: 'ready' | 'lost',
+    reason: string | undefined,
+    hostIfName: string | undefined,
+    extra: Partial<EndpointStatus>,
+  ): Promise<void>;
 }
 
 const keyOf = (ep: { tenant: string; name: string }): string => `${ep.tenant}/${ep.name}`;
@@ -88,7 +95,10 @@ export class Reattacher {
       const refusal = await this.host.mutex.run(() => this.reattach(ep));
       if (refusal === undefined) {
         this.host.log('info', 'endpoint interface re-attached', { endpoint: keyOf(ep), veth: ep.hostIfName });
-        await this.host.writeStatus(ep.tenant, ep.name, 'ready', undefined, ep.hostIfName, { lostAt, reattachedAt: new Date().toISOString() });
+        await this.host.writeStatus(ep.tenant, ep.name, 'ready', undefined, ep.hostIfName, {
+          lostAt,
+          reattachedAt: new Date().toISOString(),
+        });
       } else {
         const reason = `${gone}; not re-attached: ${refusal}`;
         if (status.phase === 'lost' && status.reason === reason) continue;
@@ -122,14 +132,22 @@ export class Reattacher {
     }
     try {
       const now = fs.statSync(target.path);
-      if (`${now.dev}:${now.ino}` !== attachment.netnsId) return `${attachment.netns} is now another network namespace than the container's (the container is gone)`;
+      if (`${now.dev}:${now.ino}` !== attachment.netnsId)
+        return `${attachment.netns} is now another network namespace than the container's (the container is gone)`;
       return await this.plumb(view, tenant, ep, network, target.path, attachment);
     } finally {
       target.close();
     }
   }
 
-  private async plumb(view: HostView, tenant: HostView['tenants'][number], ep: EndpointView, network: HostView['tenants'][number]['networks'][number], path: string, attachment: EndpointAttachment): Promise<string | undefined> {
+  private async plumb(
+    view: HostView,
+    tenant: HostView['tenants'][number],
+    ep: EndpointView,
+    network: HostView['tenants'][number]['networks'][number],
+    path: string,
+    attachment: EndpointAttachment,
+  ): Promise<string | undefined> {
     const { host } = this;
     const veth = ep.hostIfName!;
     const ns = host.namespace(tenant.routerNamespace);
@@ -139,7 +157,8 @@ export class Reattacher {
       // The router namespace deleted by hand lives on while anything holds it (a process inside), and the
       // veth with it: the container's end is still there, going nowhere. Ours only if it is a veth with
       // the endpoint's MAC; deleting it takes its peer along.
-      if (old.kind !== 'veth' || old.mac.toLowerCase() !== ep.mac.toLowerCase()) return `interface ${attachment.ifName} already exists in ${attachment.netns} and is not the one Tenet made`;
+      if (old.kind !== 'veth' || old.mac.toLowerCase() !== ep.mac.toLowerCase())
+        return `interface ${attachment.ifName} already exists in ${attachment.netns} and is not the one Tenet made`;
       host.log('info', "deleting the container's stale interface before re-attaching", { endpoint: keyOf(ep), netns: attachment.netns });
       const deleted = await run('nsenter', [`--net=${path}`, 'ip', 'link', 'del', 'dev', attachment.ifName], { allowFailure: true });
       if (deleted.code !== 0) return `deleting the stale interface ${attachment.ifName} failed: ${deleted.stderr.trim()}`;
@@ -158,13 +177,23 @@ export class Reattacher {
         ns.forgetRouting();
       }
       const line = error instanceof IpStepError ? error.line : undefined;
-      if (error instanceof IpStepError && error.step === 0 && /File exists/.test(error.message)) return `interface ${attachment.ifName} already exists in ${attachment.netns}`;
-      if (/^route add default /.test(line ?? '') && /File exists/.test((error as Error).message)) return `${attachment.netns} has a default route already; Tenet never replaces one`;
+      if (error instanceof IpStepError && error.step === 0 && /File exists/.test(error.message))
+        return `interface ${attachment.ifName} already exists in ${attachment.netns}`;
+      if (/^route add default /.test(line ?? '') && /File exists/.test((error as Error).message))
+        return `${attachment.netns} has a default route already; Tenet never replaces one`;
       if (error instanceof IpStepError || error instanceof KernelError) return `plumbing failed: ${error.message}`;
       throw error;
     }
-    Reconciler.noteAttached(ns.routing, view, tenant, veth, network.subnets.map((sub) => hostRoute(sub.gateway)));
-    await host.enforcer.endpointAdded(view, ep).catch((error: Error) => host.log('warn', 'policy after re-attach failed (the next pass retries)', { error: error.message }));
+    Reconciler.noteAttached(
+      ns.routing,
+      view,
+      tenant,
+      veth,
+      network.subnets.map((sub) => hostRoute(sub.gateway)),
+    );
+    await host.enforcer
+      .endpointAdded(view, ep)
+      .catch((error: Error) => host.log('warn', 'policy after re-attach failed (the next pass retries)', { error: error.message }));
     return undefined;
   }
 }

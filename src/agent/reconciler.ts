@@ -5,7 +5,15 @@
  * back, or while it was down, is repaired; other passes diff against the agent's record of what it made.
  */
 import { desiredHostState, desiredNamespace } from '../core/dataplane/desired';
-import { diffHost, diffNamespace, recordAttached, recordDetached, stateAfterPlan, type ActualNamespace, type NamespacePlan } from '../core/dataplane/diff';
+import {
+  diffHost,
+  diffNamespace,
+  recordAttached,
+  recordDetached,
+  stateAfterPlan,
+  type ActualNamespace,
+  type NamespacePlan,
+} from '../core/dataplane/diff';
 import type { HostView, TenantView } from '../core/dataplane/host-view';
 import { tenantOfNamespace } from '../core/dataplane/names';
 import { parseNamespace } from '../core/dataplane/parse';
@@ -88,7 +96,9 @@ export class Reconciler {
     const owned = this.ownedNamespaces();
     const actual = new Map<string, ActualNamespace | undefined>();
     const signatures = new Map(desired.namespaces.map((d) => [d.name, JSON.stringify(d)]));
-    const todo = desired.namespaces.filter((d) => options.full || !owned.includes(d.name) || this.namespaces.find(d.name)?.routing.applied !== signatures.get(d.name));
+    const todo = desired.namespaces.filter(
+      (d) => options.full || !owned.includes(d.name) || this.namespaces.find(d.name)?.routing.applied !== signatures.get(d.name),
+    );
     await Promise.all(
       todo.map(async (d) => {
         const record = options.full ? undefined : this.namespaces.find(d.name)?.routing.known;
@@ -96,13 +106,21 @@ export class Reconciler {
       }),
     );
     let plan = diffHost(todo, actual, owned, options);
-    if (plan.namespaces.some((p) => p.hostLines.length > 0)) plan = diffHost(todo, actual, owned, { ...options, hostVxlans: await readHostVxlans() });
+    if (plan.namespaces.some((p) => p.hostLines.length > 0))
+      plan = diffHost(todo, actual, owned, { ...options, hostVxlans: await readHostVxlans() });
     const now = Date.now();
     for (const name of signatures.keys()) this.record(name).lastWanted = now;
     const lingering = (name: string): boolean => now - (this.namespaces.find(name)?.routing.lastWanted ?? -Infinity) < NAMESPACE_LINGER_MS;
     plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name) && !lingering(name));
     const keep = (name: string): boolean => signatures.has(name) || (lingering(name) && owned.includes(name));
-    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
+    const report: ReconcileReport = {
+      problems: new Map(),
+      plumbed: new Set(),
+      missing: new Set(),
+      changed: false,
+      failures: [],
+      renewed: [],
+    };
     for (const nsPlan of plan.namespaces) {
       const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
@@ -129,7 +147,12 @@ export class Reconciler {
       report.changed = true;
     }
     for (const tenant of view.tenants) {
-      if (!skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, plan.namespaces.find((p) => p.name === tenant.routerNamespace), report);
+      if (!skipped.has(tenant.routerNamespace))
+        this.collectEndpointState(
+          tenant,
+          plan.namespaces.find((p) => p.name === tenant.routerNamespace),
+          report,
+        );
     }
     return report;
   }
@@ -171,7 +194,14 @@ export class Reconciler {
     const record = listNetns().includes(desired.name) ? this.namespaces.find(desired.name)?.routing.known : undefined;
     const actual = record ?? (await this.readActual(desired.name));
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
-    const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
+    const report: ReconcileReport = {
+      problems: new Map(),
+      plumbed: new Set(),
+      missing: new Set(),
+      changed: false,
+      failures: [],
+      renewed: [],
+    };
     await this.applyNamespacePlan(plan, report);
     const routing = this.record(plan.name);
     routing.lastWanted = Date.now();
@@ -206,7 +236,13 @@ export class Reconciler {
       const lines = plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length;
       if (lines > 0) {
         report.changed = true;
-        this.log('debug', 'applying', { netns: plan.name, remove: plan.removeLines, host: plan.hostLines, add: plan.addLines, bridge: plan.bridgeLines });
+        this.log('debug', 'applying', {
+          netns: plan.name,
+          remove: plan.removeLines,
+          host: plan.hostLines,
+          add: plan.addLines,
+          bridge: plan.bridgeLines,
+        });
       }
       note('remove', await ipBatch(plan.removeLines, { netns: plan.name, force: true }));
       if (plan.hostLines.length) await ipBatch(plan.hostLines);
@@ -225,10 +261,12 @@ export class Reconciler {
       if (!endpoint.local) continue;
       const key = `${tenant.name}/${endpoint.name}`;
       if (missing.has(endpoint.name)) {
-        report.problems.set(key, `host interface ${missing.get(endpoint.name)} is missing (the container's namespace is gone or it was never attached on this host)`);
+        report.problems.set(
+          key,
+          `host interface ${missing.get(endpoint.name)} is missing (the container's namespace is gone or it was never attached on this host)`,
+        );
         report.missing.add(key);
-      }
-      else if (!endpoint.ipv4 && !endpoint.ipv6) report.problems.set(key, 'the controller has not assigned an address');
+      } else if (!endpoint.ipv4 && !endpoint.ipv6) report.problems.set(key, 'the controller has not assigned an address');
       else if (tenant.vni === undefined) report.problems.set(key, 'tenant has no VNI yet');
       else report.plumbed.add(key);
     }

@@ -92,7 +92,8 @@ export class RouterNamespace {
   protectedVeths(viewRevision: number): string[] {
     const out: string[] = [];
     for (const [veth, entry] of this.attaching) {
-      if ((entry.revision !== undefined && viewRevision >= entry.revision) || Date.now() - entry.since > PROTECTION_MAX_MS) this.attaching.delete(veth);
+      if ((entry.revision !== undefined && viewRevision >= entry.revision) || Date.now() - entry.since > PROTECTION_MAX_MS)
+        this.attaching.delete(veth);
       else out.push(veth);
     }
     return out;
@@ -117,7 +118,15 @@ export class RouterNamespace {
 
   /** Nothing left to remember: the object can go. */
   idle(): boolean {
-    return this.routing.known === undefined && this.routing.applied === undefined && this.routing.lastWanted === undefined && this.table.programmed() === undefined && this.attaching.size === 0 && this.dying.size === 0 && (this.resolver === undefined || this.resolver.exited);
+    return (
+      this.routing.known === undefined &&
+      this.routing.applied === undefined &&
+      this.routing.lastWanted === undefined &&
+      this.table.programmed() === undefined &&
+      this.attaching.size === 0 &&
+      this.dying.size === 0 &&
+      (this.resolver === undefined || this.resolver.exited)
+    );
   }
 }
 

@@ -62,7 +62,10 @@ export async function removeStaleNamespaces(tenants: ReadonlyMap<string, LiveTen
 }
 
 /** The Host status fields the controller's VNI retirement reads (src/core/ipam/vni-retirement.ts). */
-export function tenantNamespaceReport(netnsPrefix: string, observedRevision: number): { tenantNamespaces?: string[]; observedRevision?: number } {
+export function tenantNamespaceReport(
+  netnsPrefix: string,
+  observedRevision: number,
+): { tenantNamespaces?: string[]; observedRevision?: number } {
   const tenantNamespaces = listNetns()
     .map((name) => tenantOfNamespace(netnsPrefix, name))
     .filter((tenant): tenant is string => tenant !== undefined)

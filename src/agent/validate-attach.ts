@@ -1,6 +1,14 @@
 /** Boundary checks of attach-socket requests: anything that fails here is a 400 and changes nothing. */
 import type { AttachRequest, DetachRequest } from '../attach/protocol';
-import { ATTACHED_BY_REGEX, CONTAINER_ID_REGEX, IFNAME_REGEX, LABEL_KEY_REGEX, LABEL_VALUE_REGEX, MAC_REGEX, NAME_REGEX } from '../core/model/names';
+import {
+  ATTACHED_BY_REGEX,
+  CONTAINER_ID_REGEX,
+  IFNAME_REGEX,
+  LABEL_KEY_REGEX,
+  LABEL_VALUE_REGEX,
+  MAC_REGEX,
+  NAME_REGEX,
+} from '../core/model/names';
 import { parseIp } from '../core/net/ip';
 import { bandwidthProblems, type Bandwidth } from '../core/dataplane/bandwidth';
 import { NETNS_PATH_REGEX } from '../kernel/ip';
@@ -20,7 +28,20 @@ function field(body: Record<string, unknown>, key: string, regex: RegExp, what: 
 
 export function validateAttachRequest(body: unknown): AttachRequest {
   if (!isRecord(body)) throw new InvalidRequest('body must be a JSON object');
-  const allowed = new Set(['containerId', 'netns', 'ifName', 'tenant', 'network', 'labels', 'scope', 'ips', 'mac', 'ports', 'attachedBy', 'bandwidth']);
+  const allowed = new Set([
+    'containerId',
+    'netns',
+    'ifName',
+    'tenant',
+    'network',
+    'labels',
+    'scope',
+    'ips',
+    'mac',
+    'ports',
+    'attachedBy',
+    'bandwidth',
+  ]);
   for (const key of Object.keys(body)) if (!allowed.has(key)) throw new InvalidRequest(`unknown field "${key}"`);
   const request: AttachRequest = {
     containerId: field(body, 'containerId', CONTAINER_ID_REGEX, 'a valid container id (letters, digits, "_", ".", "-")')!,
@@ -30,7 +51,8 @@ export function validateAttachRequest(body: unknown): AttachRequest {
     network: field(body, 'network', NAME_REGEX, 'a valid network name (lower-case letters, digits, "-")')!,
   };
   if (body.scope !== undefined) request.scope = field(body, 'scope', NAME_REGEX, 'a valid scope name');
-  if (body.attachedBy !== undefined) request.attachedBy = field(body, 'attachedBy', ATTACHED_BY_REGEX, 'a client name such as cni/NAME, docker or lab');
+  if (body.attachedBy !== undefined)
+    request.attachedBy = field(body, 'attachedBy', ATTACHED_BY_REGEX, 'a client name such as cni/NAME, docker or lab');
   if (body.bandwidth !== undefined) {
     const problems = bandwidthProblems(body.bandwidth);
     if (problems.length > 0) throw new InvalidRequest(problems.join('; '));
@@ -41,8 +63,10 @@ export function validateAttachRequest(body: unknown): AttachRequest {
     if (!isRecord(body.labels)) throw new InvalidRequest('labels must be an object of strings');
     const labels: Record<string, string> = {};
     for (const [key, value] of Object.entries(body.labels)) {
-      if (!LABEL_KEY_REGEX.test(key) || key.length > 253) throw new InvalidRequest(`labels: key ${JSON.stringify(key).slice(0, 80)} is not a valid label key`);
-      if (typeof value !== 'string' || !LABEL_VALUE_REGEX.test(value)) throw new InvalidRequest(`labels.${key}: ${JSON.stringify(value).slice(0, 80)} is not a valid label value`);
+      if (!LABEL_KEY_REGEX.test(key) || key.length > 253)
+        throw new InvalidRequest(`labels: key ${JSON.stringify(key).slice(0, 80)} is not a valid label key`);
+      if (typeof value !== 'string' || !LABEL_VALUE_REGEX.test(value))
+        throw new InvalidRequest(`labels.${key}: ${JSON.stringify(value).slice(0, 80)} is not a valid label value`);
       labels[key] = value;
     }
     request.labels = labels;
@@ -64,11 +88,14 @@ export function validateAttachRequest(body: unknown): AttachRequest {
       if (!isRecord(port)) throw new InvalidRequest(`ports[${index}] must be an object`);
       const number = port.port;
       const protocol = port.protocol;
-      if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) throw new InvalidRequest(`ports[${index}].port must be 1..65535`);
-      if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') throw new InvalidRequest(`ports[${index}].protocol must be TCP, UDP or SCTP`);
+      if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535)
+        throw new InvalidRequest(`ports[${index}].port must be 1..65535`);
+      if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP')
+        throw new InvalidRequest(`ports[${index}].protocol must be TCP, UDP or SCTP`);
       const out: { name?: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' } = { port: number, protocol };
       if (port.name !== undefined) {
-        if (typeof port.name !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(port.name)) throw new InvalidRequest(`ports[${index}].name is not a valid port name`);
+        if (typeof port.name !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(port.name))
+          throw new InvalidRequest(`ports[${index}].name is not a valid port name`);
         out.name = port.name;
       }
       return out;
@@ -82,7 +109,8 @@ export function validateDetachRequest(body: unknown): DetachRequest {
   const request: DetachRequest = { containerId: field(body, 'containerId', CONTAINER_ID_REGEX, 'a valid container id')! };
   if (body.ifName !== undefined) request.ifName = field(body, 'ifName', IFNAME_REGEX, 'a valid interface name');
   // The netns may be gone or empty (containerd sends DEL with an empty CNI_NETNS); it is not needed.
-  if (typeof body.netns === 'string' && body.netns !== '') request.netns = field(body, 'netns', NETNS_PATH_REGEX, 'an absolute namespace path');
+  if (typeof body.netns === 'string' && body.netns !== '')
+    request.netns = field(body, 'netns', NETNS_PATH_REGEX, 'an absolute namespace path');
   return request;
 }
 
@@ -104,7 +132,11 @@ export interface ForbiddenNamespace {
  * mount of it are the same file. `nsfs` is the device of namespace files: anything else (a regular file,
  * a device node) is no namespace at all.
  */
-export function namespaceRefusal(target: NamespaceId, nsfs: number, forbidden: readonly ForbiddenNamespace[]): { status: 400 | 403; message: string } | undefined {
+export function namespaceRefusal(
+  target: NamespaceId,
+  nsfs: number,
+  forbidden: readonly ForbiddenNamespace[],
+): { status: 400 | 403; message: string } | undefined {
   if (target.dev !== nsfs) return { status: 400, message: 'is not a network namespace' };
   const hit = forbidden.find((f) => f.id.dev === target.dev && f.id.ino === target.ino);
   return hit ? { status: 403, message: `is ${hit.what}; containers are never attached there` } : undefined;

@@ -45,27 +45,36 @@ export class AttachClient implements AttachApi {
       headers['content-length'] = payload.length;
     }
     return new Promise<T>((resolve, reject) => {
-      const request = http.request({ socketPath: this.socketPath, path, method, headers, agent: this.agent, timeout: this.timeoutMs }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? {} : JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          const status = response.statusCode ?? 0;
-          if (status >= 200 && status < 300 && parsed !== undefined) return resolve(parsed as T);
-          const error = (parsed as AttachErrorBody | undefined)?.error;
-          reject(new AttachApiError(status, error?.reason, error?.message ?? `agent answered ${status}: ${text.slice(0, 200)}`));
-        });
-      });
-      request.on('timeout', () => request.destroy(new AgentUnreachableError(`agent at ${this.socketPath} did not answer within ${this.timeoutMs} ms`)));
+      const request = http.request(
+        { socketPath: this.socketPath, path, method, headers, agent: this.agent, timeout: this.timeoutMs },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown;
+            try {
+              parsed = text === '' ? {} : JSON.parse(text);
+            } catch {
+              parsed = undefined;
+            }
+            const status = response.statusCode ?? 0;
+            if (status >= 200 && status < 300 && parsed !== undefined) return resolve(parsed as T);
+            const error = (parsed as AttachErrorBody | undefined)?.error;
+            reject(new AttachApiError(status, error?.reason, error?.message ?? `agent answered ${status}: ${text.slice(0, 200)}`));
+          });
+        },
+      );
+      request.on('timeout', () =>
+        request.destroy(new AgentUnreachableError(`agent at ${this.socketPath} did not answer within ${this.timeoutMs} ms`)),
+      );
       request.on('error', (error: NodeJS.ErrnoException) => {
-        reject(error instanceof AgentUnreachableError ? error : new AgentUnreachableError(`agent at ${this.socketPath} unreachable: ${error.code ?? error.message}`));
+        reject(
+          error instanceof AgentUnreachableError
+            ? error
+            : new AgentUnreachableError(`agent at ${this.socketPath} unreachable: ${error.code ?? error.message}`),
+        );
       });
       request.end(payload);
     });

@@ -14,7 +14,14 @@
 
 import type { AttachErrorReason } from '../core/dataplane/attach-types';
 
-export type { AttachedAddress, AttachErrorReason, AttachRequest, AttachResult, Attachment, DetachRequest } from '../core/dataplane/attach-types';
+export type {
+  AttachedAddress,
+  AttachErrorReason,
+  AttachRequest,
+  AttachResult,
+  Attachment,
+  DetachRequest,
+} from '../core/dataplane/attach-types';
 
 export interface AttachErrorBody {
   error: { code: number; reason: AttachErrorReason; message: string };

@@ -78,7 +78,12 @@ export function narrowEntry(entry: AuditEntry, tenant: string): AuditEntry {
     ...rest,
     tenant,
     kind: kinds.length > 0 ? kinds.join(',') : rest.kind,
-    summary: own.length > 0 ? own.map((part) => part.text).join('; ') : summary === 'no change' ? summary : 'details about other tenants not shown',
+    summary:
+      own.length > 0
+        ? own.map((part) => part.text).join('; ')
+        : summary === 'no change'
+          ? summary
+          : 'details about other tenants not shown',
   };
 }
 
@@ -91,7 +96,10 @@ export async function pruneAudit(store: Store, retainMs: number, now = new Date(
   const { items } = await store.range(AUDIT_PREFIX);
   const old = items.filter((item) => item.key.slice(AUDIT_PREFIX.length) < cutoff).map((item) => item.key);
   for (let i = 0; i < old.length; i += 500) {
-    await store.txn([], old.slice(i, i + 500).map((key) => ({ type: 'delete' as const, key })));
+    await store.txn(
+      [],
+      old.slice(i, i + 500).map((key) => ({ type: 'delete' as const, key })),
+    );
   }
   return old.length;
 }

@@ -58,14 +58,24 @@ export function loadContext(contextName: string | undefined, env: NodeJS.Process
   if (!found) throw new ConfigError(`${file}: no context named "${wanted}"`);
   const server = text(found.server, 'server', file);
   const servers = found.servers === undefined ? undefined : found.servers;
-  if (servers !== undefined && (!Array.isArray(servers) || servers.some((s) => typeof s !== 'string'))) throw new ConfigError(`${file}: servers must be a list of URLs`);
+  if (servers !== undefined && (!Array.isArray(servers) || servers.some((s) => typeof s !== 'string')))
+    throw new ConfigError(`${file}: servers must be a list of URLs`);
   let token = text(found.token, 'token', file);
   const tokenFile = text(found['token-file'], 'token-file', file);
   // Relative paths are the config file's, like ca-file: the file must mean the same from any directory.
   if (!token && tokenFile) token = readSecretFile(path.resolve(path.dirname(file), tokenFile));
   const caFile = text(found['ca-file'], 'ca-file', file);
   return {
-    ...(servers ? { servers: servers as string[] } : server ? { servers: server.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(servers
+      ? { servers: servers as string[] }
+      : server
+        ? {
+            servers: server
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
     ...(token ? { token } : {}),
     ...(caFile ? { caFile: path.resolve(path.dirname(file), caFile) } : {}),
   };
@@ -86,7 +96,12 @@ export function resolveConnection(
 ): Connection {
   const context = loadContext(flags.context || env.TENET_CONTEXT || undefined, env);
   const serverText = flags.server || env.TENET_SERVER || undefined;
-  const servers = serverText ? serverText.split(',').map((s) => s.trim()).filter(Boolean) : context.servers;
+  const servers = serverText
+    ? serverText
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : context.servers;
   const token = flags.token || env.TENET_TOKEN || context.token;
   const caFile = flags.caFile || env.TENET_CA || context.caFile;
   return { ...(servers ? { servers } : {}), ...(token ? { token } : {}), ...(caFile ? { caFile } : {}) };

@@ -27,7 +27,9 @@ async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 /** Names the server certificate is valid for: localhost and loopback plus what the operator listens on. */
@@ -45,7 +47,12 @@ export function subjectAltNames(extraHosts: string[]): x509.JsonGeneralName[] {
 /** Loads the CA and server certificate from dataDir/tls, creating them on first use. */
 export async function ensureAutoTls(dataDir: string, hosts: string[]): Promise<TlsMaterial> {
   const dir = path.join(dataDir, 'tls');
-  const files = { caCert: path.join(dir, 'ca.crt'), caKey: path.join(dir, 'ca.key'), cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key') };
+  const files = {
+    caCert: path.join(dir, 'ca.crt'),
+    caKey: path.join(dir, 'ca.key'),
+    cert: path.join(dir, 'server.crt'),
+    key: path.join(dir, 'server.key'),
+  };
   if (Object.values(files).every((file) => fs.existsSync(file))) {
     return { cert: fs.readFileSync(files.cert, 'utf8'), key: fs.readFileSync(files.key, 'utf8'), caFile: files.caCert };
   }

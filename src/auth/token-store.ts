@@ -29,7 +29,10 @@ export class TokenStore {
     audit?: TokenAudit,
   ): Promise<{ token: string; record: TokenRecord }> {
     const expiresAt = fields.ttlMs ? new Date(now.getTime() + fields.ttlMs).toISOString() : undefined;
-    const minted = mintToken({ role: fields.role, tenant: fields.tenant, host: fields.host, description: fields.description, expiresAt }, now);
+    const minted = mintToken(
+      { role: fields.role, tenant: fields.tenant, host: fields.host, description: fields.description, expiresAt },
+      now,
+    );
     const key = TOKENS_PREFIX + minted.record.id;
     const summary = `created ${fields.role} token ${minted.record.id}${fields.tenant ? ` for tenant ${fields.tenant}` : ''}${fields.host ? ` for host ${fields.host}` : ''}${expiresAt ? ` expiring ${expiresAt}` : ''}`;
     const ops: WriteOp[] = [{ type: 'put', key, value: JSON.stringify(minted.record) }];

@@ -41,7 +41,12 @@ export function isExpired(record: TokenRecord, now: Date): boolean {
 
 /** A new token: the text handed to the user once, and the record that is stored. */
 export function mintToken(fields: Omit<TokenRecord, 'id' | 'secretHash' | 'createdAt'>, now: Date): { token: string; record: TokenRecord } {
-  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12).padEnd(12, '0');
+  const id = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12)
+    .padEnd(12, '0');
   const secret = randomBytes(32).toString('base64url');
   const record: TokenRecord = { ...fields, id, secretHash: hashSecret(secret), createdAt: now.toISOString() };
   return { token: `tnt_${id}_${secret}`, record };

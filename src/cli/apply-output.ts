@@ -16,6 +16,7 @@ export function impactText(result: ApplyResult): string {
   const impact = (result.impact ?? []).map(describeChange);
   if (impact.length === 0) return '';
   const more = impact.length - IMPACT_LINES;
-  const shown = more > 0 ? [...impact.slice(0, IMPACT_LINES), `... and ${more}${result.impactTruncated ? '+' : ''} more flow changes`] : impact;
+  const shown =
+    more > 0 ? [...impact.slice(0, IMPACT_LINES), `... and ${more}${result.impactTruncated ? '+' : ''} more flow changes`] : impact;
   return `\nflows that would change verdict:\n${shown.map((l) => `  ${l}\n`).join('')}`;
 }

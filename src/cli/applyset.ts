@@ -34,8 +34,14 @@ export function labelForSet(located: readonly LocatedObject[], set: string): Loc
   const problems: string[] = [];
   const labelled = located.map(({ origin, object }) => {
     const given = object.metadata.labels?.[APPLYSET_LABEL];
-    if (given !== undefined && given !== set) problems.push(`${originText(origin)} (${refPath(object)}): label ${APPLYSET_LABEL}=${given} names another set than --applyset ${set}`);
-    return { origin, object: { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, [APPLYSET_LABEL]: set } } } as TenetObject };
+    if (given !== undefined && given !== set)
+      problems.push(
+        `${originText(origin)} (${refPath(object)}): label ${APPLYSET_LABEL}=${given} names another set than --applyset ${set}`,
+      );
+    return {
+      origin,
+      object: { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, [APPLYSET_LABEL]: set } } } as TenetObject,
+    };
   });
   if (problems.length > 0) throw new CliError(`invalid manifests (nothing was sent):\n  ${problems.join('\n  ')}`, 2);
   return labelled;
@@ -49,7 +55,12 @@ export interface SetState {
 }
 
 /** Lists every intent kind by the set's label and compares with the files' objects. */
-export async function setState(client: TenetClient, set: string, objects: readonly TenetObject[], tenant: string | undefined): Promise<SetState> {
+export async function setState(
+  client: TenetClient,
+  set: string,
+  objects: readonly TenetObject[],
+  tenant: string | undefined,
+): Promise<SetState> {
   const wanted = new Set(objects.map((o) => refKey(refOf(o))));
   const liveOnly: TenetObject[] = [];
   const owned: { object: TenetObject; set: string }[] = [];
@@ -67,8 +78,12 @@ export async function setState(client: TenetClient, set: string, objects: readon
     }
     for (const live of inSet.items) if (!wanted.has(refKey(refOf(live)))) liveOnly.push(live);
     if (!objects.some((o) => o.kind === info.kind)) continue;
-    const others = await client.list<TenetObject>(info.kind, { tenant: scope, labelSelector: `${APPLYSET_LABEL},${APPLYSET_LABEL}!=${set}` });
-    for (const live of others.items) if (wanted.has(refKey(refOf(live)))) owned.push({ object: live, set: live.metadata.labels?.[APPLYSET_LABEL] ?? '' });
+    const others = await client.list<TenetObject>(info.kind, {
+      tenant: scope,
+      labelSelector: `${APPLYSET_LABEL},${APPLYSET_LABEL}!=${set}`,
+    });
+    for (const live of others.items)
+      if (wanted.has(refKey(refOf(live)))) owned.push({ object: live, set: live.metadata.labels?.[APPLYSET_LABEL] ?? '' });
   }
   liveOnly.sort((a, b) => compareByDependency(b, a));
   return { liveOnly, owned };
@@ -77,5 +92,7 @@ export async function setState(client: TenetClient, set: string, objects: readon
 export function refuseOwned(owned: SetState['owned'], set: string): void {
   if (owned.length === 0) return;
   const lines = owned.map(({ object, set: other }) => `${refPath(object)} belongs to applyset ${other}`);
-  throw new CliError(`nothing was sent: objects of another set would move into ${set} (remove its label from them first, or apply them with their own --applyset):\n  ${lines.join('\n  ')}`);
+  throw new CliError(
+    `nothing was sent: objects of another set would move into ${set} (remove its label from them first, or apply them with their own --applyset):\n  ${lines.join('\n  ')}`,
+  );
 }

@@ -44,7 +44,8 @@ export function targetArg(kindText: string, nameText: string, tenantOption: stri
   const slash = nameText.indexOf('/');
   if (info.tenantScoped && slash > 0 && nameText.indexOf('/', slash + 1) < 0) {
     const prefix = nameArg(nameText.slice(0, slash), 'tenant');
-    if (tenant !== undefined && tenant !== prefix) throw new CliError(`"${shown(nameText)}" names tenant "${prefix}" but --tenant says "${tenant}"`, 2);
+    if (tenant !== undefined && tenant !== prefix)
+      throw new CliError(`"${shown(nameText)}" names tenant "${prefix}" but --tenant says "${tenant}"`, 2);
     tenant = prefix;
     name = nameText.slice(slash + 1);
   }

@@ -112,10 +112,13 @@ export function fishCompletion(program: Command): string {
     }
     for (const option of node.options) {
       const flags = option.flags.map((f) => (f.startsWith('--') ? `-l ${f.slice(2)}` : `-s ${f.slice(1)}`)).join(' ');
-      lines.push(`complete -c tenet${words.length ? ` -n '${condition}'` : ''} ${flags}${option.takesValue ? ' -r' : ''} -d '${esc(option.description.slice(0, 60))}'`);
+      lines.push(
+        `complete -c tenet${words.length ? ` -n '${condition}'` : ''} ${flags}${option.takesValue ? ' -r' : ''} -d '${esc(option.description.slice(0, 60))}'`,
+      );
     }
   }
-  for (const command of KIND_COMMANDS) lines.push(`complete -c tenet -n '__fish_seen_subcommand_from ${command}' -a '${KINDS.map((k) => k.plural).join(' ')}'`);
+  for (const command of KIND_COMMANDS)
+    lines.push(`complete -c tenet -n '__fish_seen_subcommand_from ${command}' -a '${KINDS.map((k) => k.plural).join(' ')}'`);
   lines.push(`complete -c tenet -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'`);
   return `${lines.join('\n')}\n`;
 }

@@ -59,7 +59,13 @@ export function describeObject(object: TenetObject, related?: Related, figures?:
       const servicePorts = related.ports;
       const rows = related.endpoints.map((e) => {
         const s = (e.status ?? {}) as Any;
-        const row = [e.metadata.name, String((e.spec as Any).network ?? ''), String(s.ipv4 ?? '-'), String(s.ipv6 ?? '-'), String(s.phase ?? '-')];
+        const row = [
+          e.metadata.name,
+          String((e.spec as Any).network ?? ''),
+          String(s.ipv4 ?? '-'),
+          String(s.ipv6 ?? '-'),
+          String(s.phase ?? '-'),
+        ];
         if (!servicePorts) return row;
         // Service backends: their host and the port each service port lands on there (named ports resolved per backend).
         const targets = servicePorts.map((p) => `${p.port}/${p.protocol.toLowerCase()}->${targetPortOf(p, e as Endpoint) ?? 'none'}`);
@@ -72,13 +78,29 @@ export function describeObject(object: TenetObject, related?: Related, figures?:
 }
 
 /** Status keys that statusSummary prints in its own words. */
-const SUMMARISED = new Set(['ipv4', 'ipv6', 'mac', 'phase', 'reason', 'allocated', 'gateways', 'vni', 'ruleHits', 'lostAt', 'reattachedAt', 'attachment']);
+const SUMMARISED = new Set([
+  'ipv4',
+  'ipv6',
+  'mac',
+  'phase',
+  'reason',
+  'allocated',
+  'gateways',
+  'vni',
+  'ruleHits',
+  'lostAt',
+  'reattachedAt',
+  'attachment',
+]);
 
 /** An endpoint's interface: where it was attached, and whether it was lost (and made again). */
 function interfaceLines(status: Any): string[] {
   const lines: string[] = [];
   const attachment = status.attachment as Any | undefined;
-  if (attachment) lines.push(`Attached:   ${cell(String(attachment.ifName))} in ${cell(String(attachment.netns))}${status.hostIfName ? ` (host side ${cell(String(status.hostIfName))})` : ''}`);
+  if (attachment)
+    lines.push(
+      `Attached:   ${cell(String(attachment.ifName))} in ${cell(String(attachment.netns))}${status.hostIfName ? ` (host side ${cell(String(status.hostIfName))})` : ''}`,
+    );
   if (status.phase === 'lost') {
     lines.push(`Interface:  LOST since ${cell(String(status.lostAt ?? 'unknown'))}: ${cell(String(status.reason ?? 'no reason given'))}`);
   } else if (status.lostAt !== undefined) {
@@ -132,9 +154,19 @@ function ruleHitLines(object: TenetObject, ruleHits: unknown): string[] {
     const direction = String(hit.direction);
     const rules = (object.spec as Any)[direction];
     const rule = (Array.isArray(rules) ? rules[Number(hit.index)] : undefined) as Any | undefined;
-    return [direction, String(hit.index), String(rule?.name ?? '-'), String(rule?.action ?? '-'), String(hit.packets ?? 0), String(hit.bytes ?? 0)];
+    return [
+      direction,
+      String(hit.index),
+      String(rule?.name ?? '-'),
+      String(rule?.action ?? '-'),
+      String(hit.packets ?? 0),
+      String(hit.bytes ?? 0),
+    ];
   });
-  return ['Rule hits (all hosts, since each host programmed the rule):', ...indent(renderTable(['DIRECTION', 'INDEX', 'NAME', 'ACTION', 'PACKETS', 'BYTES'], rows))];
+  return [
+    'Rule hits (all hosts, since each host programmed the rule):',
+    ...indent(renderTable(['DIRECTION', 'INDEX', 'NAME', 'ACTION', 'PACKETS', 'BYTES'], rows)),
+  ];
 }
 
 /**

@@ -158,7 +158,9 @@ function children(value: unknown): unknown[] {
 function apply(step: Step, value: unknown): unknown[] {
   switch (step.type) {
     case 'field':
-      return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, step.name) ? [(value as Record<string, unknown>)[step.name]] : [];
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, step.name)
+        ? [(value as Record<string, unknown>)[step.name]]
+        : [];
     case 'index': {
       if (!Array.isArray(value)) return [];
       const index = step.index < 0 ? value.length + step.index : step.index;

@@ -21,7 +21,9 @@ export async function findTarget(client: LookupClient, target: Target): Promise<
   if (matches.length === 0) throw new CliError(`${info.kind.toLowerCase()} "${name}" not found in any tenant`);
   if (matches.length > 1) {
     const tenants = matches.map((o) => o.metadata.tenant ?? '').join(', ');
-    throw new CliError(`${info.kind.toLowerCase()} "${name}" exists in several tenants (${tenants}): give --tenant or write TENANT/${name}`);
+    throw new CliError(
+      `${info.kind.toLowerCase()} "${name}" exists in several tenants (${tenants}): give --tenant or write TENANT/${name}`,
+    );
   }
   return matches[0];
 }

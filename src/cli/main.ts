@@ -30,13 +30,25 @@ export function buildProgram(argv?: string[]): Command {
   const program = new Command('tenet')
     .description('Tenet: policy-driven networking for containers')
     // Repeated --server flags add up (fail-over order as given), like a comma-separated list.
-    .option('--server <urls>', 'controller URL(s), comma-separated or repeated (env TENET_SERVER, default http://127.0.0.1:7400)', (value: string, previous?: string) => (previous ? `${previous},${value}` : value))
+    .option(
+      '--server <urls>',
+      'controller URL(s), comma-separated or repeated (env TENET_SERVER, default http://127.0.0.1:7400)',
+      (value: string, previous?: string) => (previous ? `${previous},${value}` : value),
+    )
     .option('--token <token>', 'bearer token (env TENET_TOKEN)')
     .option('--ca-file <file>', 'CA certificate to verify an https controller against (env TENET_CA)')
     .option('--context <name>', 'context of the config file (env TENET_CONFIG, default ~/.config/tenet/config.yaml)')
     // Usage errors are one line like every other error (the issue's rule); the help is one --help away.
     // Commander puts its "(Did you mean ...?)" suggestion on a second line: keep it on the first.
-    .configureOutput({ outputError: (text, write) => write(`${text.trim().split(/\s*\n\s*/).join(' ')}\n`) })
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `${text
+            .trim()
+            .split(/\s*\n\s*/)
+            .join(' ')}\n`,
+        ),
+    })
     .exitOverride();
   const wanted = argv ? commandNameIn(argv) : undefined;
   for (const module of COMMAND_MODULES) if (wanted === undefined || module.name === wanted) module.load()(program);
@@ -72,7 +84,9 @@ function reportError(error: unknown): number {
     return 1;
   }
   if (error instanceof UnreachableError && /certificate|self[- ]signed|unable to verify|altnames|CERT_/i.test(error.message)) {
-    process.stderr.write(`error: the controller's TLS certificate is not trusted (${error.message}); pass its CA with --ca-file, TENET_CA or ca-file in the config file\n`);
+    process.stderr.write(
+      `error: the controller's TLS certificate is not trusted (${error.message}); pass its CA with --ca-file, TENET_CA or ca-file in the config file\n`,
+    );
     return 1;
   }
   if (error instanceof UnreachableError) {

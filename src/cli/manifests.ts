@@ -88,7 +88,8 @@ function parseYaml(text: string, source: string): ParseResult {
   const parsed = YAML.parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   // An empty stream is an array too, with its own errors (e.g. a bad directive and nothing else).
   const streamErrors = (parsed as { errors?: { message: string }[] }).errors ?? [];
-  if (streamErrors.length > 0) return { documents, problems: streamErrors.map((error) => `${source}: invalid YAML: ${firstLine(error.message)}`) };
+  if (streamErrors.length > 0)
+    return { documents, problems: streamErrors.map((error) => `${source}: invalid YAML: ${firstLine(error.message)}`) };
   const list = Array.from(parsed);
   list.forEach((doc, index) => {
     const number = index + 1;
@@ -118,7 +119,8 @@ function firstLine(message: string): string {
 
 /** A JSON array or a `kind: List` holds several objects; anything else is one object. */
 function flatten(value: unknown, origin: Origin): ParseResult {
-  if (Array.isArray(value)) return { documents: value.map((item, i) => ({ origin: { ...origin, item: i + 1 }, value: item })), problems: [] };
+  if (Array.isArray(value))
+    return { documents: value.map((item, i) => ({ origin: { ...origin, item: i + 1 }, value: item })), problems: [] };
   if (isRecord(value) && value.kind === 'List') {
     if (!Array.isArray(value.items)) return { documents: [], problems: [`${originText(origin)}: a List needs an "items" array`] };
     return { documents: value.items.map((item, i) => ({ origin: { ...origin, item: i + 1 }, value: item })), problems: [] };
@@ -289,7 +291,8 @@ function overlapProblems(objects: readonly LocatedObject[]): string[] {
       .slice(0, index)
       .map((o) => o.object as Network)
       .filter((other) => other.metadata.tenant === network.metadata.tenant);
-    for (const problem of networkOverlapProblems(network, earlier)) problems.push(`${originText(entry.origin)} (${refPath(entry.object)}): ${problem}`);
+    for (const problem of networkOverlapProblems(network, earlier))
+      problems.push(`${originText(entry.origin)} (${refPath(entry.object)}): ${problem}`);
   });
   return problems;
 }
@@ -313,7 +316,10 @@ export async function readAllStdin(): Promise<string> {
  * Everything `apply`, `diff` and `delete -f` need: load, check, and fail with every problem in one
  * go (one per line, file and document named) before anything is sent. Objects come back in dependency order.
  */
-export async function readIntentFiles(paths: readonly string[], options: CheckOptions & { readStdin?: () => Promise<string> } = {}): Promise<LocatedObject[]> {
+export async function readIntentFiles(
+  paths: readonly string[],
+  options: CheckOptions & { readStdin?: () => Promise<string> } = {},
+): Promise<LocatedObject[]> {
   if (paths.length === 0) throw new CliError('no manifests given: use -f FILE, -f DIRECTORY or -f - (stdin)', 2);
   const loaded = await loadManifests(paths, options.readStdin ?? readAllStdin);
   const checked = checkManifests(loaded.documents, options);

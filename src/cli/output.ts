@@ -118,7 +118,10 @@ export function hitsText(object: TenetObject): string {
 function portsText(ports: unknown): string {
   if (!Array.isArray(ports) || ports.length === 0) return '<none>';
   return ports
-    .map((p: Any) => `${String(p.port)}${p.targetPort !== undefined && p.targetPort !== p.port ? `:${String(p.targetPort)}` : ''}/${String(p.protocol)}`)
+    .map(
+      (p: Any) =>
+        `${String(p.port)}${p.targetPort !== undefined && p.targetPort !== p.port ? `:${String(p.targetPort)}` : ''}/${String(p.protocol)}`,
+    )
     .join(',');
 }
 
@@ -143,7 +146,16 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
   ],
   Network: [
     { header: 'SUBNETS', value: (o) => text(subnetsOf(o).map((s) => s.cidr)) },
-    { header: 'GATEWAYS', value: (o) => text(status(o).gateways ?? subnetsOf(o).map((s) => s.gateway).filter(Boolean)) },
+    {
+      header: 'GATEWAYS',
+      value: (o) =>
+        text(
+          status(o).gateways ??
+            subnetsOf(o)
+              .map((s) => s.gateway)
+              .filter(Boolean),
+        ),
+    },
     { header: 'ALLOCATED', wide: true, value: (o) => text(status(o).allocated) },
     { header: 'MTU', wide: true, value: (o) => text(spec(o).mtu) },
   ],

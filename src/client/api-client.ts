@@ -56,9 +56,15 @@ export class TenetClient {
   }
 
   /** Without a type argument the items are typed by the kind: `list('Network')` lists Networks. */
-  list<K extends KindName>(kind: K, options?: { tenant?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continueToken?: string }): Promise<ListResult<ObjectOf<K>>>;
+  list<K extends KindName>(
+    kind: K,
+    options?: { tenant?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continueToken?: string },
+  ): Promise<ListResult<ObjectOf<K>>>;
   list<T>(kind: KindName, options?: { tenant?: string; labelSelector?: string }): Promise<ListResult<T>>;
-  async list<T>(kind: KindName, options: { tenant?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continueToken?: string } = {}): Promise<ListResult<T>> {
+  async list<T>(
+    kind: KindName,
+    options: { tenant?: string; labelSelector?: string; fieldSelector?: string; limit?: number; continueToken?: string } = {},
+  ): Promise<ListResult<T>> {
     const query = new URLSearchParams();
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
@@ -66,7 +72,11 @@ export class TenetClient {
     if (options.continueToken !== undefined) query.set('continue', options.continueToken);
     const suffix = query.size > 0 ? `?${query}` : '';
     const body = (await this.request('GET', TenetClient.path(kind, options.tenant) + suffix)) as List<T>;
-    return { items: body.items, resourceVersion: Number(body.metadata.resourceVersion), ...(body.metadata.continue ? { continueToken: body.metadata.continue } : {}) };
+    return {
+      items: body.items,
+      resourceVersion: Number(body.metadata.resourceVersion),
+      ...(body.metadata.continue ? { continueToken: body.metadata.continue } : {}),
+    };
   }
 
   get<K extends KindName>(kind: K, name: string, tenant?: string): Promise<ObjectOf<K>>;
@@ -109,7 +119,12 @@ export class TenetClient {
     return (await this.request('PUT', `${TenetClient.path(kind, tenant, name)}/status`, { status })) as T;
   }
 
-  async delete<T = TenetObject>(kind: KindName, name: string, tenant?: string, options: { cascade?: boolean; dryRun?: boolean } = {}): Promise<T> {
+  async delete<T = TenetObject>(
+    kind: KindName,
+    name: string,
+    tenant?: string,
+    options: { cascade?: boolean; dryRun?: boolean } = {},
+  ): Promise<T> {
     const query = new URLSearchParams();
     if (options.cascade) query.set('cascade', 'true');
     if (options.dryRun) query.set('dryRun', 'All');
@@ -118,7 +133,11 @@ export class TenetClient {
   }
 
   async apply(objects: unknown[], options: { dryRun?: boolean; message?: string } = {}): Promise<ApplyResult> {
-    return (await this.request('POST', '/api/v1/apply', { objects, dryRun: options.dryRun ?? false, message: options.message })) as ApplyResult;
+    return (await this.request('POST', '/api/v1/apply', {
+      objects,
+      dryRun: options.dryRun ?? false,
+      message: options.message,
+    })) as ApplyResult;
   }
 
   async history(): Promise<HistoryEntry[]> {
@@ -236,7 +255,11 @@ export class TenetClient {
     } else {
       const url = new URL(path, server);
       const transport = url.protocol === 'https:' ? https : http;
-      request = transport.request(url, { method, headers, ca: this.options.ca, agent: url.protocol === 'https:' ? undefined : keepAlive }, onResponse);
+      request = transport.request(
+        url,
+        { method, headers, ca: this.options.ca, agent: url.protocol === 'https:' ? undefined : keepAlive },
+        onResponse,
+      );
     }
     request.end(payload);
     return request;
@@ -258,7 +281,8 @@ function readBody(response: http.IncomingMessage): Promise<string> {
 function toApiError(status: number, text: string): ApiError {
   try {
     const parsed = JSON.parse(text) as { error?: { reason?: string; message?: string; details?: string[] } };
-    if (parsed.error) return new ApiError(status, parsed.error.reason ?? 'Error', parsed.error.message ?? `HTTP ${status}`, parsed.error.details ?? []);
+    if (parsed.error)
+      return new ApiError(status, parsed.error.reason ?? 'Error', parsed.error.message ?? `HTTP ${status}`, parsed.error.details ?? []);
   } catch {
     // not JSON: fall through to a generic error
   }

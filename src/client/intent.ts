@@ -23,7 +23,9 @@ export async function loadIntent(client: TenetClient, tenant: string): Promise<P
     list<PolicyIntent['globalPolicies'][number]>('GlobalPolicy', false).catch((error: unknown) => {
       // Admin and baseline tiers decide flows too: a verdict without them would be a guess, so say why there is none.
       if (error instanceof ApiError && error.status === 403) {
-        throw new IntentUnreadableError(`judging flows needs the GlobalPolicies (admin and baseline tiers), which this token may not read (${error.message}); ask an admin`);
+        throw new IntentUnreadableError(
+          `judging flows needs the GlobalPolicies (admin and baseline tiers), which this token may not read (${error.message}); ask an admin`,
+        );
       }
       throw error;
     }),
@@ -35,7 +37,9 @@ export async function loadIntent(client: TenetClient, tenant: string): Promise<P
     hosts = (
       await client.list<Host>('Host', {}).catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 403) {
-          throw new IntentUnreadableError(`a GlobalPolicy selects Hosts (hostSelector), and judging flows needs the Hosts, which this token may not read (${error.message}); ask an admin`);
+          throw new IntentUnreadableError(
+            `a GlobalPolicy selects Hosts (hostSelector), and judging flows needs the Hosts, which this token may not read (${error.message}); ask an admin`,
+          );
         }
         throw error;
       })

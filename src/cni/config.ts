@@ -67,7 +67,11 @@ export function checkVersion(raw: Json): CniVersion {
     throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', 'cniVersion is missing');
   }
   if (!isSupportedVersion(version)) {
-    throw new CniError(CniCode.IncompatibleVersion, 'incompatible CNI version', `cniVersion ${version} is not one of ${SUPPORTED_VERSIONS.join(', ')}`);
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      'incompatible CNI version',
+      `cniVersion ${version} is not one of ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
   }
   return version;
 }
@@ -76,19 +80,25 @@ export function parseNetConf(raw: Json, needsNetwork: boolean): TenetNetConf {
   const cniVersion = checkVersion(raw);
   const problems: string[] = [];
   const name = typeof raw.name === 'string' ? raw.name : '';
-  if (!NETWORK_NAME.test(name)) problems.push('name must start with a letter or digit and hold only letters, digits, "_", "." and "-" (at most 200)');
+  if (!NETWORK_NAME.test(name))
+    problems.push('name must start with a letter or digit and hold only letters, digits, "_", "." and "-" (at most 200)');
   const type = typeof raw.type === 'string' ? raw.type : '';
   if (type === '' || type.includes('/')) problems.push('type must be the plugin name');
   const tenant = raw.tenant;
   const network = raw.network;
   if (needsNetwork || tenant !== undefined) {
-    if (typeof tenant !== 'string' || !NAME_REGEX.test(tenant)) problems.push(`tenant must be a Tenet name, got ${JSON.stringify(tenant ?? null)}`);
+    if (typeof tenant !== 'string' || !NAME_REGEX.test(tenant))
+      problems.push(`tenant must be a Tenet name, got ${JSON.stringify(tenant ?? null)}`);
   }
   if (needsNetwork || network !== undefined) {
-    if (typeof network !== 'string' || !NAME_REGEX.test(network)) problems.push(`network must be a Tenet name, got ${JSON.stringify(network ?? null)}`);
+    if (typeof network !== 'string' || !NAME_REGEX.test(network))
+      problems.push(`network must be a Tenet name, got ${JSON.stringify(network ?? null)}`);
   }
   const agentSocket = raw.agentSocket;
-  if (agentSocket !== undefined && (typeof agentSocket !== 'string' || !agentSocket.startsWith('/') || Buffer.byteLength(agentSocket) > MAX_SOCKET_PATH)) {
+  if (
+    agentSocket !== undefined &&
+    (typeof agentSocket !== 'string' || !agentSocket.startsWith('/') || Buffer.byteLength(agentSocket) > MAX_SOCKET_PATH)
+  ) {
     problems.push(`agentSocket must be an absolute path of at most ${MAX_SOCKET_PATH} bytes`);
   }
   const labels: Record<string, string> = {};
@@ -96,7 +106,8 @@ export function parseNetConf(raw: Json, needsNetwork: boolean): TenetNetConf {
     if (!isObject(raw.labels)) problems.push('labels must be an object of strings');
     else {
       for (const [key, value] of Object.entries(raw.labels)) {
-        if (!LABEL_KEY_REGEX.test(key) || typeof value !== 'string' || !LABEL_VALUE_REGEX.test(value)) problems.push(`label ${key}=${JSON.stringify(value)} is not a valid label`);
+        if (!LABEL_KEY_REGEX.test(key) || typeof value !== 'string' || !LABEL_VALUE_REGEX.test(value))
+          problems.push(`label ${key}=${JSON.stringify(value)} is not a valid label`);
         else labels[key] = value;
       }
     }

@@ -31,7 +31,9 @@ export function handleCniRequest(deps: CniDeps, request: IncomingMessage, respon
   });
   request.on('end', () => {
     if (size > MAX_STDIN_BYTES) {
-      response.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 413, reason: 'InvalidRequest', message: 'configuration larger than 1 MiB' } }));
+      response
+        .writeHead(413, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 413, reason: 'InvalidRequest', message: 'configuration larger than 1 MiB' } }));
       return;
     }
     void runCni(decodeInvocation(request.headers, Buffer.concat(chunks)), deps).then((outcome) => {
@@ -44,7 +46,9 @@ export function handleCniRequest(deps: CniDeps, request: IncomingMessage, respon
 /** For Fastify servers: registers POST /v1/cni with a raw body parser scoped to this route's content type. */
 export async function registerCniRoute(app: FastifyInstance, deps: CniDeps): Promise<void> {
   await app.register(async (scope) => {
-    scope.addContentTypeParser(CNI_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_STDIN_BYTES }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser(CNI_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_STDIN_BYTES }, (_request, body, done) =>
+      done(null, body),
+    );
     scope.post(CNI_PATH, async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const outcome = await runCni(decodeInvocation(request.headers, body), deps);

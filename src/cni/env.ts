@@ -18,7 +18,16 @@ export interface CniEnv {
   CONTAINERS_STORAGE_CONF?: string;
 }
 
-export const ENV_NAMES = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH', 'CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF'] as const;
+export const ENV_NAMES = [
+  'CNI_COMMAND',
+  'CNI_CONTAINERID',
+  'CNI_NETNS',
+  'CNI_IFNAME',
+  'CNI_ARGS',
+  'CNI_PATH',
+  'CONTAINERS_CONF',
+  'CONTAINERS_STORAGE_CONF',
+] as const;
 
 export interface AttachmentParams {
   containerId: string;

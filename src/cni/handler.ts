@@ -34,13 +34,21 @@ export async function runCni(invocation: CniInvocation, deps: CniDeps): Promise<
   try {
     const command = invocation.env.CNI_COMMAND;
     if (!isCommand(command)) {
-      throw new CniError(CniCode.InvalidEnvironment, 'invalid or missing environment variables: CNI_COMMAND', `CNI_COMMAND=${JSON.stringify(command ?? null)}`);
+      throw new CniError(
+        CniCode.InvalidEnvironment,
+        'invalid or missing environment variables: CNI_COMMAND',
+        `CNI_COMMAND=${JSON.stringify(command ?? null)}`,
+      );
     }
     if (command === 'VERSION') return versionReply(invocation.stdin);
     raw = decodeStdin(invocation.stdin);
     const conf = parseNetConf(raw, command !== 'STATUS');
     if (!commandAllowed(command, conf.cniVersion)) {
-      throw new CniError(CniCode.IncompatibleVersion, 'incompatible CNI version', `${command} needs cniVersion 1.1.0 or later, the configuration says ${conf.cniVersion}`);
+      throw new CniError(
+        CniCode.IncompatibleVersion,
+        'incompatible CNI version',
+        `${command} needs cniVersion 1.1.0 or later, the configuration says ${conf.cniVersion}`,
+      );
     }
     return await dispatch(command, conf, invocation.env, deps);
   } catch (error) {
@@ -53,7 +61,8 @@ function versionReply(stdin: string): CniOutcome {
   let cniVersion = LATEST_VERSION as string;
   try {
     const raw = JSON.parse(stdin) as unknown;
-    if (typeof raw === 'object' && raw !== null && typeof (raw as Json).cniVersion === 'string') cniVersion = (raw as Json).cniVersion as string;
+    if (typeof raw === 'object' && raw !== null && typeof (raw as Json).cniVersion === 'string')
+      cniVersion = (raw as Json).cniVersion as string;
   } catch {
     // no or unreadable configuration: answer in the newest version
   }
@@ -87,7 +96,11 @@ async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps, 
   const existing = (await deps.attach.attachments()).find((a) => a.containerId === params.containerId && a.ifName === params.ifName);
   if (existing) {
     // SPEC.md: "If an interface of the requested name already exists in the container, the CNI plugin MUST return with an error."
-    throw new CniError(CniCode.Conflict, 'interface already exists', `container ${params.containerId} already has ${params.ifName} on ${existing.tenant}/${existing.network}; DEL it first`);
+    throw new CniError(
+      CniCode.Conflict,
+      'interface already exists',
+      `container ${params.containerId} already has ${params.ifName} on ${existing.tenant}/${existing.network}; DEL it first`,
+    );
   }
   let attached;
   try {
@@ -96,7 +109,8 @@ async function add(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps, 
     // A conflict means the agent refused (undoing whatever it had made), and may be about an attachment
     // that already exists (the agent's view can trail the list above): never undo that one. A refused
     // namespace was refused before anything was made.
-    if (!(error instanceof AttachApiError && (error.reason === 'Conflict' || error.reason === 'Forbidden'))) await undoFailedAdd(request, deps);
+    if (!(error instanceof AttachApiError && (error.reason === 'Conflict' || error.reason === 'Forbidden')))
+      await undoFailedAdd(request, deps);
     throw error;
   }
   return success(addResult(conf.cniVersion, attached, params.netns, conf.prevResult));
@@ -124,17 +138,24 @@ async function del(params: AttachmentParams, deps: CniDeps): Promise<CniOutcome>
 async function check(conf: TenetNetConf, params: AttachmentParams, deps: CniDeps): Promise<CniOutcome> {
   if (!conf.prevResult) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', 'CHECK needs prevResult');
   const expected = expectedFromPrevious(conf.prevResult, params.ifName, params.netns);
-  if (!expected) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', `prevResult lists no interface ${params.ifName} in ${params.netns}`);
+  if (!expected)
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      'invalid network configuration',
+      `prevResult lists no interface ${params.ifName} in ${params.netns}`,
+    );
   requireNetns(params, deps);
   let actual;
   try {
     actual = await deps.attach.check(attachRequest(conf, params));
   } catch (error) {
-    if (error instanceof AttachApiError && error.reason === 'NotFound') throw new CniError(CniCode.Internal, 'attachment is missing', error.message);
+    if (error instanceof AttachApiError && error.reason === 'NotFound')
+      throw new CniError(CniCode.Internal, 'attachment is missing', error.message);
     throw error;
   }
   const problems: string[] = [];
-  if (expected.mac && expected.mac.toLowerCase() !== actual.mac.toLowerCase()) problems.push(`MAC is ${actual.mac}, prevResult says ${expected.mac}`);
+  if (expected.mac && expected.mac.toLowerCase() !== actual.mac.toLowerCase())
+    problems.push(`MAC is ${actual.mac}, prevResult says ${expected.mac}`);
   const have = new Set(actual.addresses.map((a) => a.address));
   for (const address of expected.addresses) if (!have.has(address)) problems.push(`address ${address} is not attached`);
   if (problems.length > 0) throw new CniError(CniCode.Internal, 'attachment is not as expected', problems.join('; '));
@@ -161,7 +182,8 @@ async function status(deps: CniDeps): Promise<CniOutcome> {
  * existed (they have none).
  */
 async function gc(conf: TenetNetConf, deps: CniDeps): Promise<CniOutcome> {
-  if (!conf.validAttachments) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', 'GC needs cni.dev/valid-attachments');
+  if (!conf.validAttachments)
+    throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network configuration', 'GC needs cni.dev/valid-attachments');
   const valid = new Set(conf.validAttachments.map((a) => `${a.containerID}\u0000${a.ifname}`));
   const validIds = new Set(conf.validAttachments.filter((a) => a.ifname === '').map((a) => a.containerID));
   const stale = (await deps.attach.attachments()).filter(
@@ -181,13 +203,15 @@ async function gc(conf: TenetNetConf, deps: CniDeps): Promise<CniOutcome> {
       errors.push(`${attachment.containerId}/${attachment.ifName}: ${(error as Error).message}`);
     }
   }
-  if (errors.length > 0) throw new CniError(CniCode.TryAgainLater, `GC failed for ${errors.length} of ${stale.length} stale attachments`, errors.join('; '));
+  if (errors.length > 0)
+    throw new CniError(CniCode.TryAgainLater, `GC failed for ${errors.length} of ${stale.length} stale attachments`, errors.join('; '));
   return { exitCode: 0, stdout: '' };
 }
 
 function toCniError(error: unknown): CniError {
   if (error instanceof CniError) return error;
-  if (error instanceof AgentUnreachableError) return new CniError(CniCode.TryAgainLater, 'tenet agent unreachable, try again later', error.message);
+  if (error instanceof AgentUnreachableError)
+    return new CniError(CniCode.TryAgainLater, 'tenet agent unreachable, try again later', error.message);
   if (error instanceof AttachApiError) return fromAttachError(error.reason, error.message);
   return new CniError(CniCode.Internal, 'internal error', error instanceof Error ? error.message : String(error));
 }

@@ -55,7 +55,8 @@ export function attachRequest(conf: TenetNetConf, params: AttachmentParams, cont
 function runtimeLabels(conf: TenetNetConf, params: AttachmentParams, containerLabels: Record<string, string>): Record<string, string> {
   const labels: Record<string, string> = {};
   const put = (key: unknown, value: unknown) => {
-    if (typeof key === 'string' && typeof value === 'string' && LABEL_KEY_REGEX.test(key) && LABEL_VALUE_REGEX.test(value)) labels[key] = value;
+    if (typeof key === 'string' && typeof value === 'string' && LABEL_KEY_REGEX.test(key) && LABEL_VALUE_REGEX.test(value))
+      labels[key] = value;
   };
   for (const [key, value] of Object.entries(containerLabels)) put(key, value);
   const podNamespace = params.args.get('K8S_POD_NAMESPACE');
@@ -85,7 +86,8 @@ function requestedIps(conf: TenetNetConf, params: AttachmentParams): string[] {
     const address = text === undefined ? undefined : parseIp(text);
     const canonical = text === undefined ? undefined : canonicalIp(text);
     if (!address || !canonical) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid requested address', JSON.stringify(item));
-    if (families.has(address.family)) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid requested address', `more than one IPv${address.family} address requested`);
+    if (families.has(address.family))
+      throw new CniError(CniCode.InvalidNetworkConfig, 'invalid requested address', `more than one IPv${address.family} address requested`);
     families.add(address.family);
     ips.push(canonical);
   }
@@ -95,6 +97,7 @@ function requestedIps(conf: TenetNetConf, params: AttachmentParams): string[] {
 function requestedMac(conf: TenetNetConf, params: AttachmentParams): string | undefined {
   const value = conf.runtimeConfig.mac ?? params.args.get('MAC');
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !MAC_REGEX.test(value)) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid requested MAC', JSON.stringify(value));
+  if (typeof value !== 'string' || !MAC_REGEX.test(value))
+    throw new CniError(CniCode.InvalidNetworkConfig, 'invalid requested MAC', JSON.stringify(value));
   return value.toLowerCase();
 }

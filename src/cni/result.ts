@@ -52,9 +52,11 @@ export function addResult(version: CniVersion, attached: AttachResult, netns: st
     if (version === '0.4.0') ip.version = address.family === 6 ? '6' : '4';
     base.ips.push(ip);
   }
-  for (const route of attached.routes) base.routes.push(route.gateway ? { dst: route.destination, gw: route.gateway } : { dst: route.destination });
+  for (const route of attached.routes)
+    base.routes.push(route.gateway ? { dst: route.destination, gw: route.gateway } : { dst: route.destination });
   // The tenant's resolver at its gateway: the runtime writes the container's resolv.conf from this (podman does).
-  if (attached.dns) base.dns = { nameservers: [...attached.dns.nameservers], domain: attached.dns.domain, search: [...attached.dns.search] };
+  if (attached.dns)
+    base.dns = { nameservers: [...attached.dns.nameservers], domain: attached.dns.domain, search: [...attached.dns.search] };
   return base;
 }
 

@@ -22,14 +22,29 @@ export async function shim(env: CniEnv, stdin: string): Promise<CniOutcome> {
   } catch {
     // not JSON: answered below (VERSION needs no configuration)
   }
-  const version = typeof config?.cniVersion === 'string' && /^[0-9A-Za-z.-]{1,32}$/.test(config.cniVersion) ? config.cniVersion : LATEST_VERSION;
-  if (env.CNI_COMMAND === 'VERSION') return { exitCode: 0, stdout: `${JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS })}\n` };
+  const version =
+    typeof config?.cniVersion === 'string' && /^[0-9A-Za-z.-]{1,32}$/.test(config.cniVersion) ? config.cniVersion : LATEST_VERSION;
+  if (env.CNI_COMMAND === 'VERSION')
+    return { exitCode: 0, stdout: `${JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS })}\n` };
   // Without a configuration the agent cannot even be found, and retrying would not help: permanent errors, never 11.
-  const permanent = (code: number, msg: string, details: string): CniOutcome => ({ exitCode: 1, stdout: `${JSON.stringify({ cniVersion: version, code, msg, details })}\n` });
+  const permanent = (code: number, msg: string, details: string): CniOutcome => ({
+    exitCode: 1,
+    stdout: `${JSON.stringify({ cniVersion: version, code, msg, details })}\n`,
+  });
   if (!config) return permanent(CniCode.DecodeFailure, 'failed to decode network configuration', 'stdin is not a JSON object');
   const socket = config.agentSocket;
-  if (socket !== undefined && (typeof socket !== 'string' || !socket.startsWith('/') || Buffer.byteLength(socket) > MAX_SOCKET_PATH || /[\\"\u0000-\u001f]/.test(socket))) {
-    return permanent(CniCode.InvalidNetworkConfig, 'invalid network configuration', `agentSocket must be an absolute path of at most ${MAX_SOCKET_PATH} bytes, without escapes`);
+  if (
+    socket !== undefined &&
+    (typeof socket !== 'string' ||
+      !socket.startsWith('/') ||
+      Buffer.byteLength(socket) > MAX_SOCKET_PATH ||
+      /[\\"\u0000-\u001f]/.test(socket))
+  ) {
+    return permanent(
+      CniCode.InvalidNetworkConfig,
+      'invalid network configuration',
+      `agentSocket must be an absolute path of at most ${MAX_SOCKET_PATH} bytes, without escapes`,
+    );
   }
   const socketPath = typeof socket === 'string' ? socket : DEFAULT_AGENT_SOCKET;
   const unavailable = (details: string): CniOutcome => {
@@ -53,7 +68,8 @@ export async function shim(env: CniEnv, stdin: string): Promise<CniOutcome> {
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
           const exit = response.headers[EXIT_CODE_HEADER];
-          if (response.statusCode !== 200 || typeof exit !== 'string') return resolve(unavailable(`agent at ${socketPath} answered HTTP ${response.statusCode}`));
+          if (response.statusCode !== 200 || typeof exit !== 'string')
+            return resolve(unavailable(`agent at ${socketPath} answered HTTP ${response.statusCode}`));
           resolve({ exitCode: Number.parseInt(exit, 10), stdout: Buffer.concat(chunks).toString('utf8') });
         });
       },

@@ -17,7 +17,10 @@ export class BindingStore {
   ) {}
 
   async network(networkId: string): Promise<NetworkBinding> {
-    return this.read(bindingAnnotation(networkId), `Docker network ${networkId.slice(0, 12)} is not a Tenet network (was it created with -d tenet -o tenant=T -o network=N?)`);
+    return this.read(
+      bindingAnnotation(networkId),
+      `Docker network ${networkId.slice(0, 12)} is not a Tenet network (was it created with -d tenet -o tenant=T -o network=N?)`,
+    );
   }
 
   async pool(token: string): Promise<NetworkBinding> {

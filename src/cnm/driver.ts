@@ -30,7 +30,16 @@ import {
   tokenOfPlaceholder,
   type NetworkBinding,
 } from './naming';
-import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE, type CreateEndpointRequest, type CreateNetworkRequest, type EndpointRef, type JoinRequest, type RequestAddressRequest, type RequestPoolRequest } from './protocol';
+import {
+  GATEWAY_ADDRESS_TYPE,
+  REQUEST_ADDRESS_TYPE,
+  type CreateEndpointRequest,
+  type CreateNetworkRequest,
+  type EndpointRef,
+  type JoinRequest,
+  type RequestAddressRequest,
+  type RequestPoolRequest,
+} from './protocol';
 import { linkExists, type StagingNamespace } from './staging';
 
 export const ADDRESS_SPACE = 'tenet';
@@ -93,7 +102,10 @@ export class DockerDriver {
     'NetworkDriver.DiscoverNew': async () => ({}),
     'NetworkDriver.DiscoverDelete': async () => ({}),
     'IpamDriver.GetCapabilities': async () => ({ RequiresMACAddress: false, RequiresRequestReplay: false }),
-    'IpamDriver.GetDefaultAddressSpaces': async () => ({ LocalDefaultAddressSpace: ADDRESS_SPACE, GlobalDefaultAddressSpace: ADDRESS_SPACE }),
+    'IpamDriver.GetDefaultAddressSpaces': async () => ({
+      LocalDefaultAddressSpace: ADDRESS_SPACE,
+      GlobalDefaultAddressSpace: ADDRESS_SPACE,
+    }),
     'IpamDriver.RequestPool': (b) => this.requestPool(b as unknown as RequestPoolRequest),
     'IpamDriver.ReleasePool': (b) => this.releasePool(b),
     'IpamDriver.RequestAddress': (b) => this.requestAddress(b as unknown as RequestAddressRequest),
@@ -117,7 +129,8 @@ export class DockerDriver {
       const network = await this.tenetNetwork(target.tenant, target.network);
       const subnet = network.spec.subnets.find((s) => parseCidr(s.cidr)?.family === family);
       if (!subnet) throw new DriverError(`Tenet network ${target.tenant}/${target.network} has no IPv${family} subnet`);
-      if (request.Pool && parseCidr(request.Pool) && request.Pool !== subnet.cidr) throw new DriverError(`--subnet ${request.Pool} differs from ${target.tenant}/${target.network}'s ${subnet.cidr}`);
+      if (request.Pool && parseCidr(request.Pool) && request.Pool !== subnet.cidr)
+        throw new DriverError(`--subnet ${request.Pool} differs from ${target.tenant}/${target.network}'s ${subnet.cidr}`);
       const gateway = `${gatewayOf(subnet)}/${parseCidr(subnet.cidr)!.prefix}`;
       return { PoolID: knownPoolId(target.tenant, target.network, v6), Pool: subnet.cidr, Data: { [GATEWAY_ADDRESS_TYPE]: gateway } };
     }
@@ -144,7 +157,8 @@ export class DockerDriver {
     const gatewayRequest = request.Options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE;
     // A pending pool is not bound before CreateNetwork; its gateway is the placeholder's.
     if (pool.kind === 'pending' && gatewayRequest) return { Address: placeholderPool(pool.token, pool.family === 6).gateway };
-    const binding = pool.kind === 'known' ? { tenant: pool.tenant, network: pool.network, labels: {} } : await this.bindings.pool(pool.token);
+    const binding =
+      pool.kind === 'known' ? { tenant: pool.tenant, network: pool.network, labels: {} } : await this.bindings.pool(pool.token);
     const network = await this.tenetNetwork(binding.tenant, binding.network);
     const subnet = network.spec.subnets.find((s) => parseCidr(s.cidr)?.family === pool.family);
     if (!subnet) throw new DriverError(`Tenet network ${binding.tenant}/${binding.network} has no IPv${pool.family} subnet`);
@@ -168,7 +182,8 @@ export class DockerDriver {
   private async releaseAddress(body: Json): Promise<Json> {
     // The address is the endpoint's in Tenet and is freed by its detach (DeleteEndpoint); only forget the proposal.
     const pool = parsePoolId(body.PoolID);
-    if (typeof body.Address === 'string' && pool.kind === 'known') this.picker.release(`${pool.tenant}/${pool.network}`, body.Address.split('/')[0]);
+    if (typeof body.Address === 'string' && pool.kind === 'known')
+      this.picker.release(`${pool.tenant}/${pool.network}`, body.Address.split('/')[0]);
     return {};
   }
 
@@ -236,7 +251,11 @@ export class DockerDriver {
     const turn = this.stagingTail.then(staged, staged);
     this.stagingTail = turn.catch(() => undefined);
     const result = await turn;
-    this.options.log?.('docker endpoint attached', { endpointId: endpointId.slice(0, 12), endpoint: result.endpoint, addresses: result.addresses.map((a) => a.address) });
+    this.options.log?.('docker endpoint attached', {
+      endpointId: endpointId.slice(0, 12),
+      endpoint: result.endpoint,
+      addresses: result.addresses.map((a) => a.address),
+    });
     // Docker sets on the container what its IPAM handed out. An address family Docker did not ask for
     // (a dual-stack Tenet network under a Docker network without --ipv6) is still the endpoint's in
     // Tenet: report it, so the container has it and Join's gateway of that family has a route.
@@ -260,7 +279,8 @@ export class DockerDriver {
     const endpointId = assertDockerId(request.EndpointID, 'EndpointID');
     const binding = await this.bindings.network(networkId);
     const ifName = stagingIfName(endpointId);
-    if (!(await linkExists(ifName))) throw new DriverError(`endpoint ${endpointId.slice(0, 12)} has no interface ${ifName}; remove and recreate the container`);
+    if (!(await linkExists(ifName)))
+      throw new DriverError(`endpoint ${endpointId.slice(0, 12)} has no interface ${ifName}; remove and recreate the container`);
     const network = await this.tenetNetwork(binding.tenant, binding.network);
     const answer: Json = { InterfaceName: { SrcName: ifName, DstPrefix: 'eth' }, DisableGatewayService: true };
     const staticRoutes: Json[] = [];
@@ -296,7 +316,8 @@ export class DockerDriver {
   private async networkBySubnet(cidr: string): Promise<{ tenant: string; network: string } | undefined> {
     const all = await this.options.client.list<Network>('Network');
     const matches = all.items.filter((n) => n.spec.subnets.some((s) => s.cidr === cidr));
-    if (matches.length > 1) throw new DriverError(`--subnet ${cidr} belongs to several Tenet networks; use --ipam-opt tenant=T --ipam-opt network=N`);
+    if (matches.length > 1)
+      throw new DriverError(`--subnet ${cidr} belongs to several Tenet networks; use --ipam-opt tenant=T --ipam-opt network=N`);
     const match = matches[0];
     return match ? { tenant: match.metadata.tenant ?? '', network: match.metadata.name } : undefined;
   }

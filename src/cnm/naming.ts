@@ -13,7 +13,8 @@ export const LABEL_OPTION_PREFIX = 'label.';
 export class DriverError extends Error {}
 
 export function assertDockerId(id: unknown, what: string): string {
-  if (typeof id !== 'string' || !DOCKER_ID.test(id)) throw new DriverError(`${what} must be a Docker id (64 hex characters), got ${JSON.stringify(id)}`);
+  if (typeof id !== 'string' || !DOCKER_ID.test(id))
+    throw new DriverError(`${what} must be a Docker id (64 hex characters), got ${JSON.stringify(id)}`);
   return id;
 }
 
@@ -83,7 +84,8 @@ export function pendingPoolId(token: string, v6: boolean): string {
   return `tenet-pending/${token}/${v6 ? 6 : 4}`;
 }
 
-export type ParsedPool = { kind: 'known'; tenant: string; network: string; family: 4 | 6 } | { kind: 'pending'; token: string; family: 4 | 6 };
+export type ParsedPool =
+  { kind: 'known'; tenant: string; network: string; family: 4 | 6 } | { kind: 'pending'; token: string; family: 4 | 6 };
 
 export function parsePoolId(poolId: unknown): ParsedPool {
   const parts = typeof poolId === 'string' ? poolId.split('/') : [];
@@ -91,7 +93,8 @@ export function parsePoolId(poolId: unknown): ParsedPool {
   if (family && parts.length === 4 && parts[0] === 'tenet' && NAME_REGEX.test(parts[1]) && NAME_REGEX.test(parts[2])) {
     return { kind: 'known', tenant: parts[1], network: parts[2], family };
   }
-  if (family && parts.length === 3 && parts[0] === 'tenet-pending' && /^[0-9a-f]{4}$/.test(parts[1])) return { kind: 'pending', token: parts[1], family };
+  if (family && parts.length === 3 && parts[0] === 'tenet-pending' && /^[0-9a-f]{4}$/.test(parts[1]))
+    return { kind: 'pending', token: parts[1], family };
   throw new DriverError(`unknown pool id ${JSON.stringify(poolId)}`);
 }
 

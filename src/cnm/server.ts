@@ -50,7 +50,14 @@ export function stagingNamespaceName(hostName: string, socketPath = DEFAULT_PLUG
 export async function startDockerPlugin(options: DockerPluginOptions): Promise<DockerPlugin> {
   const socketPath = options.socketPath ?? DEFAULT_PLUGIN_SOCKET;
   const staging = new StagingNamespace(stagingNamespaceName(options.hostName, socketPath, options.netnsPrefix));
-  const driver = new DockerDriver({ attach: options.attach, client: options.client, hostName: options.hostName, staging, daemonNetnsPid: options.daemonNetnsPid, log: options.log });
+  const driver = new DockerDriver({
+    attach: options.attach,
+    client: options.client,
+    hostName: options.hostName,
+    staging,
+    daemonNetnsPid: options.daemonNetnsPid,
+    log: options.log,
+  });
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     let size = 0;

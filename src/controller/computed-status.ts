@@ -29,7 +29,11 @@ export async function withComputedStatus<T extends TenetObject>(service: ObjectS
     if (!COUNTED_KINDS.has(object.kind)) return object;
     const endpoints = endpointsOf.get(object.metadata.tenant ?? '') ?? [];
     if (object.kind === 'Network') {
-      const allocated = endpoints.filter((e) => (e.spec as { network?: string }).network === object.metadata.name && (e.status as { ipv4?: string } | undefined)?.ipv4 !== undefined).length;
+      const allocated = endpoints.filter(
+        (e) =>
+          (e.spec as { network?: string }).network === object.metadata.name &&
+          (e.status as { ipv4?: string } | undefined)?.ipv4 !== undefined,
+      ).length;
       return { ...object, status: { ...(object.status ?? {}), allocated } };
     }
     const selector = (object.spec as { selector: LabelSelector }).selector;

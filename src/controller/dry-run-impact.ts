@@ -15,7 +15,10 @@ import { decodeObject } from './object-codec';
 /** More flow changes than a person reads; the answer says when it was cut. */
 export const MAX_IMPACT = 1000;
 
-export async function dryRunImpact(store: Store, objects: readonly TenetObject[]): Promise<{ impact: FlowChange[]; impactTruncated?: true } | undefined> {
+export async function dryRunImpact(
+  store: Store,
+  objects: readonly TenetObject[],
+): Promise<{ impact: FlowChange[]; impactTruncated?: true } | undefined> {
   const relevant = policyRelevant(objects);
   if (relevant.length === 0) return undefined;
   const read = async <K extends KindName>(kind: K, tenant?: string): Promise<ObjectOf<K>[]> =>
@@ -23,7 +26,10 @@ export async function dryRunImpact(store: Store, objects: readonly TenetObject[]
   const [tenants, globalPolicies, hostObjects] = await Promise.all([read('Tenant'), read('GlobalPolicy'), read('Host')]);
   const hosts = hostPeers(hostObjects);
   const impact: FlowChange[] = [];
-  for (const tenant of impactTenants(relevant, tenants.map((t) => t.metadata.name))) {
+  for (const tenant of impactTenants(
+    relevant,
+    tenants.map((t) => t.metadata.name),
+  )) {
     const [scopes, groups, networks, policies, endpoints] = await Promise.all([
       read('Scope', tenant),
       read('Group', tenant),

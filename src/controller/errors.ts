@@ -1,6 +1,7 @@
 /** Errors the controller answers with: a status, a reason from docs/api.md, a message and every problem. */
 
-export type Reason = 'Invalid' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'Conflict' | 'Gone' | 'PayloadTooLarge' | 'TooManyRequests' | 'Internal';
+export type Reason =
+  'Invalid' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'Conflict' | 'Gone' | 'PayloadTooLarge' | 'TooManyRequests' | 'Internal';
 
 export class ServiceError extends Error {
   constructor(

@@ -50,8 +50,13 @@ export class ListPages {
     this.expire();
     const id = decodeToken(token);
     const entry = this.pending.get(id);
-    if (!entry) throw gone('the continue token has expired (or was issued by another controller); list again from the start, without continue');
-    if (entry.actor !== actor || entry.query !== query) throw invalid('the continue token belongs to another list request: repeat the first request\'s path, labelSelector and fieldSelector', ['continue: does not match this request']);
+    if (!entry)
+      throw gone('the continue token has expired (or was issued by another controller); list again from the start, without continue');
+    if (entry.actor !== actor || entry.query !== query)
+      throw invalid(
+        "the continue token belongs to another list request: repeat the first request's path, labelSelector and fieldSelector",
+        ['continue: does not match this request'],
+      );
     this.pending.delete(id);
     return this.cut(entry.rest, entry.revision, limit, actor, query);
   }
@@ -84,14 +89,16 @@ function decodeToken(token: string): string {
     parsed = undefined;
   }
   const id = (parsed as { id?: unknown } | undefined)?.id;
-  if (token.length > 200 || typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw invalid('continue: not a continue token of this API', ['continue: malformed']);
+  if (token.length > 200 || typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id))
+    throw invalid('continue: not a continue token of this API', ['continue: malformed']);
   return id;
 }
 
 /** `?limit=`: a whole number; 0 means no limit (as in Kubernetes). */
 export function limitFrom(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^[0-9]{1,9}$/.test(text)) throw invalid(`limit must be a whole number >= 0 (got ${JSON.stringify(text.slice(0, 40))})`, ['limit: must be a whole number >= 0']);
+  if (!/^[0-9]{1,9}$/.test(text))
+    throw invalid(`limit must be a whole number >= 0 (got ${JSON.stringify(text.slice(0, 40))})`, ['limit: must be a whole number >= 0']);
   const limit = Number(text);
   return limit === 0 ? undefined : limit;
 }

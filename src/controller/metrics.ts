@@ -84,13 +84,14 @@ export function installMetrics(app: FastifyInstance, index: StateIndex, service?
   if (service) {
     new Gauge({
       name: 'tenet_antispoof_dropped_packets',
-      help: 'Packets dropped on a local endpoint interface for a source address or MAC that is not the endpoint\'s, by host, tenant and endpoint',
+      help: "Packets dropped on a local endpoint interface for a source address or MAC that is not the endpoint's, by host, tenant and endpoint",
       labelNames: ['host', 'tenant', 'endpoint'] as const,
       registers: [registry],
       async collect() {
         this.reset();
         for (const host of (await service.list('Host')).items as Host[]) {
-          for (const drop of host.status?.spoofDrops ?? []) this.set({ host: host.metadata.name, tenant: drop.tenant, endpoint: drop.endpoint }, drop.packets);
+          for (const drop of host.status?.spoofDrops ?? [])
+            this.set({ host: host.metadata.name, tenant: drop.tenant, endpoint: drop.endpoint }, drop.packets);
         }
       },
     });

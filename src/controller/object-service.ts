@@ -72,7 +72,10 @@ export class ObjectService {
     return { addresses: listed.items.map((kv) => kv.key.slice(prefix.length)), revision: listed.revision };
   }
 
-  async list(kind: KindName, options: { tenant?: string; labelSelector?: string } = {}): Promise<{ items: TenetObject[]; revision: number }> {
+  async list(
+    kind: KindName,
+    options: { tenant?: string; labelSelector?: string } = {},
+  ): Promise<{ items: TenetObject[]; revision: number }> {
     const info = kindInfo(kind)!;
     const selector = parseSelectorParam(options.labelSelector, (message) => invalid(message, [message]));
     const prefix = info.tenantScoped && options.tenant ? objectPrefix(kind, options.tenant) : objectPrefix(kind);
@@ -145,7 +148,13 @@ export class ObjectService {
     return outcome.objects[0]!;
   }
 
-  async replaceStatus(kind: KindName, pathTenant: string | undefined, name: string, body: unknown, ctx: WriteContext): Promise<TenetObject> {
+  async replaceStatus(
+    kind: KindName,
+    pathTenant: string | undefined,
+    name: string,
+    body: unknown,
+    ctx: WriteContext,
+  ): Promise<TenetObject> {
     if (body === null || typeof body !== 'object' || Array.isArray(body) || !('status' in body)) {
       throw invalid('the body must be {"status": {...}}');
     }
@@ -153,26 +162,36 @@ export class ObjectService {
     const tenant = info.tenantScoped ? (pathTenant ?? '') : '';
     const key = objectKey(kind, tenant, name);
     const status = (body as { status: unknown }).status;
-    const { result } = await this.engine.mutate(async (b) => {
-      const kv = await this.store.get(key);
-      if (!kv) throw notFound(`${refText({ kind, tenant, name })} not found`);
-      const current = decodeObject(kv);
-      const next: TenetObject = { ...current, status: status as Record<string, unknown> };
-      const checked = validateObject(withoutRevision(next));
-      const problems = checked.problems.filter((p) => p.startsWith('status'));
-      if (!checked.ok && problems.length > 0) throw invalid(`invalid status for ${refText(refOf(current))}`, problems);
-      keepServerStatus(this.engine.strategy(kind).serverStatus ?? [], current, next);
-      if (!writesAgentStatus(ctx.actor)) keepServerStatus(this.engine.strategy(kind).agentStatus ?? [], current, next);
-      await this.engine.strategy(kind).statusEffects?.(this.engine, b, current, next);
-      b.compare(key, kv.modRevision);
-      b.put(key, encodeObject(next));
-      b.stamp(next);
-      return next;
-    }, false, { sink: ctx.audit, summary: () => `status of ${refText({ kind, tenant, name })}` });
+    const { result } = await this.engine.mutate(
+      async (b) => {
+        const kv = await this.store.get(key);
+        if (!kv) throw notFound(`${refText({ kind, tenant, name })} not found`);
+        const current = decodeObject(kv);
+        const next: TenetObject = { ...current, status: status as Record<string, unknown> };
+        const checked = validateObject(withoutRevision(next));
+        const problems = checked.problems.filter((p) => p.startsWith('status'));
+        if (!checked.ok && problems.length > 0) throw invalid(`invalid status for ${refText(refOf(current))}`, problems);
+        keepServerStatus(this.engine.strategy(kind).serverStatus ?? [], current, next);
+        if (!writesAgentStatus(ctx.actor)) keepServerStatus(this.engine.strategy(kind).agentStatus ?? [], current, next);
+        await this.engine.strategy(kind).statusEffects?.(this.engine, b, current, next);
+        b.compare(key, kv.modRevision);
+        b.put(key, encodeObject(next));
+        b.stamp(next);
+        return next;
+      },
+      false,
+      { sink: ctx.audit, summary: () => `status of ${refText({ kind, tenant, name })}` },
+    );
     return result;
   }
 
-  async delete(kind: KindName, pathTenant: string | undefined, name: string, options: { cascade?: boolean }, ctx: WriteContext): Promise<TenetObject> {
+  async delete(
+    kind: KindName,
+    pathTenant: string | undefined,
+    name: string,
+    options: { cascade?: boolean },
+    ctx: WriteContext,
+  ): Promise<TenetObject> {
     const info = kindInfo(kind)!;
     const tenant = info.tenantScoped ? (pathTenant ?? '') : '';
     const ref: ObjectRef = { kind, tenant, name };
@@ -183,7 +202,11 @@ export class ObjectService {
     // deleted, so nothing created meanwhile can be missed.
     const cascade = options.cascade ? this.engine.strategy(kind).cascade : undefined;
     const children = cascade ? () => cascade(this.engine, ref) : undefined;
-    await this.engine.write([{ ref, after: null, mustExist: true }], { ...ctx, verb: options.cascade ? 'delete-cascade' : ctx.verb }, children);
+    await this.engine.write(
+      [{ ref, after: null, mustExist: true }],
+      { ...ctx, verb: options.cascade ? 'delete-cascade' : ctx.verb },
+      children,
+    );
     return deleted;
   }
 
@@ -194,7 +217,8 @@ export class ObjectService {
     }
     const input = body as { objects: unknown[]; dryRun?: unknown; message?: unknown };
     if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') throw invalid('dryRun must be a boolean');
-    if (input.message !== undefined && input.message !== null && typeof input.message !== 'string') throw invalid('message must be a string');
+    if (input.message !== undefined && input.message !== null && typeof input.message !== 'string')
+      throw invalid('message must be a string');
     if (input.objects.length === 0) throw invalid('objects: nothing to apply (the list is empty)');
     if (input.objects.length > 10_000) throw invalid('at most 10,000 objects per apply');
     const problems: string[] = [];
@@ -237,7 +261,8 @@ export class ObjectService {
   /** Restores all intent as it was right after history revision `target`, as one new history revision. */
   async rollback(body: unknown, ctx: WriteContext): Promise<ApplyAnswer> {
     const target = (body as { revision?: unknown } | null)?.revision;
-    if (typeof target !== 'number' || !Number.isInteger(target) || target < 0) throw invalid('the body must be {"revision": N, "dryRun"?: boolean} with N a history revision');
+    if (typeof target !== 'number' || !Number.isInteger(target) || target < 0)
+      throw invalid('the body must be {"revision": N, "dryRun"?: boolean} with N a history revision');
     const dryRun = (body as { dryRun?: unknown }).dryRun;
     if (dryRun !== undefined && typeof dryRun !== 'boolean') throw invalid('dryRun must be a boolean');
     const records = await this.historyRecords();
@@ -259,9 +284,16 @@ export class ObjectService {
       const now = current.get(refKey(refOf(object)));
       if (!now || !sameIntent(now, object)) changes.push({ ref: refOf(object), after: stripServerFields(object) });
     }
-    const removals = [...current.values()].filter((o) => !wanted.has(refKey(refOf(o)))).sort((a, b) => kindOrder(b.kind) - kindOrder(a.kind));
+    const removals = [...current.values()]
+      .filter((o) => !wanted.has(refKey(refOf(o))))
+      .sort((a, b) => kindOrder(b.kind) - kindOrder(a.kind));
     for (const object of removals) changes.push({ ref: refOf(object), after: null });
-    const outcome = await this.engine.write(changes, { ...ctx, verb: 'rollback', message: ctx.message ?? `rollback to revision ${target}`, dryRun: dryRun === true });
+    const outcome = await this.engine.write(changes, {
+      ...ctx,
+      verb: 'rollback',
+      message: ctx.message ?? `rollback to revision ${target}`,
+      dryRun: dryRun === true,
+    });
     return { revision: outcome.historyRevision, results: outcome.results.filter((r) => r.action !== 'unchanged') };
   }
 
@@ -271,7 +303,13 @@ export class ObjectService {
    * Turns a request body into a validated object: the path decides kind, tenant and name, the
    * server decides uid/createdAt/resourceVersion (a client resourceVersion is kept as a precondition).
    */
-  private prepare(kind: KindName | undefined, pathTenant: string | undefined, pathName: string | undefined, body: unknown, mode: 'create' | 'replace'): TenetObject {
+  private prepare(
+    kind: KindName | undefined,
+    pathTenant: string | undefined,
+    pathName: string | undefined,
+    body: unknown,
+    mode: 'create' | 'replace',
+  ): TenetObject {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw invalid('the body must be a JSON object with apiVersion, kind, metadata and spec', ['object: must be a JSON object']);
     }
@@ -289,11 +327,13 @@ export class ObjectService {
       const meta = { ...(raw.metadata as Record<string, unknown>) };
       if (info?.tenantScoped && pathTenant !== undefined) {
         if (meta.tenant === undefined) meta.tenant = pathTenant;
-        else if (meta.tenant !== pathTenant) problems.push(`metadata.tenant: "${String(meta.tenant)}" does not match the tenant "${pathTenant}" of the path`);
+        else if (meta.tenant !== pathTenant)
+          problems.push(`metadata.tenant: "${String(meta.tenant)}" does not match the tenant "${pathTenant}" of the path`);
       }
       if (pathName !== undefined) {
         if (meta.name === undefined) meta.name = pathName;
-        else if (meta.name !== pathName) problems.push(`metadata.name: "${String(meta.name)}" does not match the name "${pathName}" of the path`);
+        else if (meta.name !== pathName)
+          problems.push(`metadata.name: "${String(meta.name)}" does not match the name "${pathName}" of the path`);
       }
       if (mode === 'create') delete meta.resourceVersion;
       delete meta.uid;
@@ -305,7 +345,8 @@ export class ObjectService {
     if (!checked.ok) throw invalid(`invalid ${describeRaw(raw)}`, checked.problems);
     const object = raw as unknown as TenetObject;
     const rv = object.metadata.resourceVersion;
-    if (rv !== undefined && !/^[0-9]{1,15}$/.test(rv)) throw invalid('metadata.resourceVersion: must be a revision number', ['metadata.resourceVersion: must be a revision number']);
+    if (rv !== undefined && !/^[0-9]{1,15}$/.test(rv))
+      throw invalid('metadata.resourceVersion: must be a revision number', ['metadata.resourceVersion: must be a revision number']);
     this.engine.strategy(object.kind).normalize?.(object);
     return object;
   }

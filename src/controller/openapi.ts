@@ -36,22 +36,51 @@ export function buildOpenApi(): Json {
     delete schema.$id;
     schemas[info.kind] = schema;
     const ref = { $ref: `#/components/schemas/${info.kind}` };
-    const listMeta = { type: 'object', properties: { resourceVersion: { type: 'string' }, continue: { type: 'string' }, remainingItemCount: { type: 'integer' } }, required: ['resourceVersion'] };
-    const list = { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { const: 'List' }, metadata: listMeta, items: { type: 'array', items: ref } } };
+    const listMeta = {
+      type: 'object',
+      properties: { resourceVersion: { type: 'string' }, continue: { type: 'string' }, remainingItemCount: { type: 'integer' } },
+      required: ['resourceVersion'],
+    };
+    const list = {
+      type: 'object',
+      properties: { apiVersion: { type: 'string' }, kind: { const: 'List' }, metadata: listMeta, items: { type: 'array', items: ref } },
+    };
     const base = info.tenantScoped ? `/api/v1/tenants/{tenant}/${info.plural}` : `/api/v1/${info.plural}`;
     const item = info.kind === 'Tenant' ? `${base}/{tenant}` : `${base}/{name}`;
     const pathParams = [
       ...(info.tenantScoped || info.kind === 'Tenant' ? [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }] : []),
     ];
-    const itemParams = info.kind === 'Tenant' ? pathParams : [...pathParams, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }];
+    const itemParams =
+      info.kind === 'Tenant' ? pathParams : [...pathParams, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }];
     const body = { required: true, content: { 'application/json': { schema: ref } } };
     const listQuery = [
       { name: 'labelSelector', in: 'query', schema: { type: 'string' } },
       { name: 'watch', in: 'query', schema: { type: 'string' } },
-      { name: 'resourceVersion', in: 'query', description: 'watch: stream the changes after this revision (at most the current one); list: ignored (a list is always read at the latest revision)', schema: { type: 'string' } },
-      { name: 'fieldSelector', in: 'query', description: 'lists only: metadata.name and metadata.tenant with =, == or != (comma = and); any other field is refused', schema: { type: 'string' } },
-      { name: 'limit', in: 'query', description: 'lists only: at most this many items (0: no limit); metadata.continue then names the next page', schema: { type: 'integer', minimum: 0 } },
-      { name: 'continue', in: 'query', description: 'lists only: the metadata.continue of the previous page (same path and selectors); 410 when it expired', schema: { type: 'string' } },
+      {
+        name: 'resourceVersion',
+        in: 'query',
+        description:
+          'watch: stream the changes after this revision (at most the current one); list: ignored (a list is always read at the latest revision)',
+        schema: { type: 'string' },
+      },
+      {
+        name: 'fieldSelector',
+        in: 'query',
+        description: 'lists only: metadata.name and metadata.tenant with =, == or != (comma = and); any other field is refused',
+        schema: { type: 'string' },
+      },
+      {
+        name: 'limit',
+        in: 'query',
+        description: 'lists only: at most this many items (0: no limit); metadata.continue then names the next page',
+        schema: { type: 'integer', minimum: 0 },
+      },
+      {
+        name: 'continue',
+        in: 'query',
+        description: 'lists only: the metadata.continue of the previous page (same path and selectors); 410 when it expired',
+        schema: { type: 'string' },
+      },
     ];
     const listAnswers = {
       200: answer('list, or an NDJSON watch stream with ?watch=1', list),
@@ -71,19 +100,36 @@ export function buildOpenApi(): Json {
     paths[base] = {
       get: {
         operationId: `list${info.kind}`,
-        parameters: [...(info.tenantScoped ? [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }] : []), ...listQuery],
+        parameters: [
+          ...(info.tenantScoped ? [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }] : []),
+          ...listQuery,
+        ],
         responses: listAnswers,
       },
       post: {
         operationId: `create${info.kind}`,
         parameters: info.tenantScoped ? [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }] : [],
         requestBody: body,
-        responses: { 201: answer('created', ref), 400: answer('invalid'), 404: answer('tenant or network missing'), 409: answer('conflict') },
+        responses: {
+          201: answer('created', ref),
+          400: answer('invalid'),
+          404: answer('tenant or network missing'),
+          409: answer('conflict'),
+        },
       },
     };
     paths[item] = {
-      get: { operationId: `read${info.kind}`, parameters: itemParams, responses: { 200: answer('the object', ref), 404: answer('not found') } },
-      put: { operationId: `replace${info.kind}`, parameters: itemParams, requestBody: body, responses: { 200: answer('replaced', ref), 400: answer('invalid'), 404: answer('not found'), 409: answer('stale') } },
+      get: {
+        operationId: `read${info.kind}`,
+        parameters: itemParams,
+        responses: { 200: answer('the object', ref), 404: answer('not found') },
+      },
+      put: {
+        operationId: `replace${info.kind}`,
+        parameters: itemParams,
+        requestBody: body,
+        responses: { 200: answer('replaced', ref), 400: answer('invalid'), 404: answer('not found'), 409: answer('stale') },
+      },
       patch: {
         operationId: `patch${info.kind}`,
         parameters: itemParams,
@@ -95,7 +141,12 @@ export function buildOpenApi(): Json {
         parameters: [
           ...itemParams,
           ...(info.kind === 'Tenant' ? [{ name: 'cascade', in: 'query', schema: { type: 'boolean' } }] : []),
-          { name: 'dryRun', in: 'query', description: 'All: every check of the deletion, nothing written', schema: { type: 'string', enum: ['All'] } },
+          {
+            name: 'dryRun',
+            in: 'query',
+            description: 'All: every check of the deletion, nothing written',
+            schema: { type: 'string', enum: ['All'] },
+          },
         ],
         responses: { 200: answer('the deleted object', ref), 404: answer('not found'), 409: answer('still in use') },
       },
@@ -104,7 +155,10 @@ export function buildOpenApi(): Json {
       put: {
         operationId: `replace${info.kind}Status`,
         parameters: itemParams,
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { status: (schema.properties as Json).status } } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', properties: { status: (schema.properties as Json).status } } } },
+        },
         responses: { 200: answer('status replaced', ref), 400: answer('invalid'), 404: answer('not found') },
       },
     };
@@ -116,7 +170,14 @@ export function buildOpenApi(): Json {
           responses: {
             200: {
               description: 'every address allocated in the network, whoever holds it',
-              content: { 'application/json': { schema: { type: 'object', properties: { kind: { const: 'AddressList' }, addresses: { type: 'array', items: { type: 'string' } } } } } },
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { kind: { const: 'AddressList' }, addresses: { type: 'array', items: { type: 'string' } } },
+                  },
+                },
+              },
             },
             404: answer('not found'),
           },
@@ -125,7 +186,13 @@ export function buildOpenApi(): Json {
     }
   }
   const anyObject = { oneOf: KINDS.map((k) => ({ $ref: `#/components/schemas/${k.kind}` })) };
-  const kindsQuery = { name: 'kinds', in: 'query', required: true, description: 'comma-separated kinds, e.g. Tenant,Network,Endpoint', schema: { type: 'string' } };
+  const kindsQuery = {
+    name: 'kinds',
+    in: 'query',
+    required: true,
+    description: 'comma-separated kinds, e.g. Tenant,Network,Endpoint',
+    schema: { type: 'string' },
+  };
   const object = { type: 'object' };
   const jsonBody = (schema: Json) => ({ required: true, content: { 'application/json': { schema } } });
   paths['/api/v1/apply'] = {
@@ -134,10 +201,20 @@ export function buildOpenApi(): Json {
       description: `all objects in one transaction; the body may be up to ${APPLY_BODY_LIMIT} bytes (other bodies: ${BODY_LIMIT})`,
       requestBody: jsonBody({
         type: 'object',
-        properties: { objects: { type: 'array', items: anyObject, minItems: 1, maxItems: 10_000 }, dryRun: { type: 'boolean' }, message: { type: 'string' } },
+        properties: {
+          objects: { type: 'array', items: anyObject, minItems: 1, maxItems: 10_000 },
+          dryRun: { type: 'boolean' },
+          message: { type: 'string' },
+        },
         required: ['objects'],
       }),
-      responses: { 200: answer('applied', object), 400: answer('invalid'), 404: answer('tenant missing'), 409: answer('conflict'), 413: answer('body too large') },
+      responses: {
+        200: answer('applied', object),
+        400: answer('invalid'),
+        404: answer('tenant missing'),
+        409: answer('conflict'),
+        413: answer('body too large'),
+      },
     },
   };
   paths['/api/v1/history'] = { get: { operationId: 'history', responses: { 200: answer('history', object) } } };
@@ -148,7 +225,13 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('rolled back', object), 400: answer('invalid'), 404: answer('no such revision'), 409: answer('conflict') },
     },
   };
-  paths['/api/v1/snapshot'] = { get: { operationId: 'snapshot', parameters: [kindsQuery], responses: { 200: answer('objects at one revision', object), 400: answer('invalid') } } };
+  paths['/api/v1/snapshot'] = {
+    get: {
+      operationId: 'snapshot',
+      parameters: [kindsQuery],
+      responses: { 200: answer('objects at one revision', object), 400: answer('invalid') },
+    },
+  };
   paths['/api/v1/watch'] = {
     get: {
       operationId: 'watchKinds',
@@ -157,14 +240,22 @@ export function buildOpenApi(): Json {
     },
   };
   paths['/api/v1/openapi.json'] = { get: { operationId: 'openapi', responses: { 200: answer('this document', object) } } };
-  paths['/api/v1/whoami'] = { get: { operationId: 'whoami', responses: { 200: answer('the caller: tokenId, role, tenant?, host?', object) } } };
+  paths['/api/v1/whoami'] = {
+    get: { operationId: 'whoami', responses: { 200: answer('the caller: tokenId, role, tenant?, host?', object) } },
+  };
   paths['/api/v1/tokens'] = {
     get: { operationId: 'listTokens', responses: { 200: answer('tokens (never their secrets)', object) } },
     post: {
       operationId: 'createToken',
       requestBody: jsonBody({
         type: 'object',
-        properties: { role: { enum: ['admin', 'tenant-admin', 'viewer', 'agent'] }, tenant: { type: 'string' }, host: { type: 'string' }, ttl: { type: 'string' }, description: { type: 'string', maxLength: 200 } },
+        properties: {
+          role: { enum: ['admin', 'tenant-admin', 'viewer', 'agent'] },
+          tenant: { type: 'string' },
+          host: { type: 'string' },
+          ttl: { type: 'string' },
+          description: { type: 'string', maxLength: 200 },
+        },
         required: ['role'],
         additionalProperties: false,
       }),
@@ -172,7 +263,11 @@ export function buildOpenApi(): Json {
     },
   };
   paths['/api/v1/tokens/{id}'] = {
-    delete: { operationId: 'revokeToken', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: answer('revoked', object), 404: answer('not found') } },
+    delete: {
+      operationId: 'revokeToken',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: answer('revoked', object), 404: answer('not found') },
+    },
   };
   paths['/api/v1/audit'] = {
     get: {
@@ -181,12 +276,27 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('audit entries', object), 400: answer('invalid') },
     },
   };
-  paths['/version'] = { get: { operationId: 'version', description: 'the controller build: {version, apiVersion, node}', responses: { 200: answer('version', object) } } };
+  paths['/version'] = {
+    get: {
+      operationId: 'version',
+      description: 'the controller build: {version, apiVersion, node}',
+      responses: { 200: answer('version', object) },
+    },
+  };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
-  paths['/metrics'] = { get: { operationId: 'metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } };
+  paths['/metrics'] = {
+    get: {
+      operationId: 'metrics',
+      responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  };
   return {
     openapi: '3.1.0',
-    info: { title: 'Tenet API', version: TENET_VERSION, description: 'Every operation takes only the query parameters listed here; any other is answered 400 (reason Invalid).' },
+    info: {
+      title: 'Tenet API',
+      version: TENET_VERSION,
+      description: 'Every operation takes only the query parameters listed here; any other is answered 400 (reason Invalid).',
+    },
     security: [{ bearer: [] }],
     paths,
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -5,7 +5,14 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import Fastify, { LogController, type FastifyBodyParser, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactoryHandler } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBodyParser,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerFactoryHandler,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store';
 import { ObjectService } from './object-service';
@@ -112,7 +119,11 @@ export async function buildControllerServer(options: ControllerServerOptions): P
       const given = (error as { statusCode?: number }).statusCode;
       const status = given === 400 || given === 414 ? given : 500;
       const message =
-        code === 'FST_ERR_BAD_URL' ? 'the request URL is not valid (a percent-escape does not decode)' : status === 500 ? 'internal error; see the controller log' : (error as Error).message;
+        code === 'FST_ERR_BAD_URL'
+          ? 'the request URL is not valid (a percent-escape does not decode)'
+          : status === 500
+            ? 'internal error; see the controller log'
+            : (error as Error).message;
       if (status === 500) request.log.error({ err: error }, 'router error');
       const payload = JSON.stringify({ error: { code: status, reason: status === 500 ? 'Internal' : 'Invalid', message, details: [] } });
       void Promise.allSettled(app.badUrlRecorders.map((record) => record(request as FastifyRequest, status, payload))).then(() =>
@@ -147,16 +158,26 @@ export async function buildControllerServer(options: ControllerServerOptions): P
     // An unsupported Content-Type is just invalid input here (the API speaks JSON only).
     const status = given === 415 ? 400 : given;
     if (status >= 400 && status < 500) {
-      const message = status === 413 ? `request body is larger than ${request.routeOptions.bodyLimit ?? BODY_LIMIT} bytes` : (error as Error).message;
+      const message =
+        status === 413 ? `request body is larger than ${request.routeOptions.bodyLimit ?? BODY_LIMIT} bytes` : (error as Error).message;
       // Answering while the client still writes makes it see a broken pipe instead of the 413: read the rest first (bounded).
       if (status === 413) await discardBody(request.raw, DISCARD_LIMIT, DISCARD_MS);
       return reply.code(status).send({ error: { code: status, reason: REASONS[status] ?? 'Invalid', message, details: [] } });
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
-    return reply.code(500).send({ error: { code: 500, reason: 'Internal', message: 'internal error; see the controller log', details: [] } });
+    return reply
+      .code(500)
+      .send({ error: { code: 500, reason: 'Internal', message: 'internal error; see the controller log', details: [] } });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 404, reason: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, details: [] } });
+    reply.code(404).send({
+      error: {
+        code: 404,
+        reason: 'NotFound',
+        message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`,
+        details: [],
+      },
+    });
   });
 
   // Every route names the query parameters it takes (config.query, set with its access rule): any

@@ -16,7 +16,8 @@ export async function withServiceStatus<T extends TenetObject>(service: ObjectSe
   for (const tenant of tenants) endpoints.set(tenant, (await service.list('Endpoint', { tenant })).items as Endpoint[]);
   const realized = new Map<string, number>();
   for (const host of (await service.list('Host')).items) {
-    for (const tenant of ((host.status ?? {}) as { serviceTenants?: string[] }).serviceTenants ?? []) realized.set(tenant, (realized.get(tenant) ?? 0) + 1);
+    for (const tenant of ((host.status ?? {}) as { serviceTenants?: string[] }).serviceTenants ?? [])
+      realized.set(tenant, (realized.get(tenant) ?? 0) + 1);
   }
   return objects.map((object) => {
     if (object.kind !== 'Service') return object;

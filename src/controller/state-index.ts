@@ -30,8 +30,16 @@ export class StateIndex {
   constructor(private readonly store: Store) {}
 
   async start(): Promise<void> {
-    await this.follow(IPAM_PREFIX, (kv) => this.onIpam('put', kv.key), (event) => this.onIpam(event.type, event.key));
-    await this.follow(VNI_PREFIX, (kv) => this.onVni('put', kv.key, kv.value), (event) => this.onVni(event.type, event.key, event.value));
+    await this.follow(
+      IPAM_PREFIX,
+      (kv) => this.onIpam('put', kv.key),
+      (event) => this.onIpam(event.type, event.key),
+    );
+    await this.follow(
+      VNI_PREFIX,
+      (kv) => this.onVni('put', kv.key, kv.value),
+      (event) => this.onVni(event.type, event.key, event.value),
+    );
     await this.follow(
       OBJECTS_PREFIX,
       (kv) => this.onObject('put', kv.key, kv.value),

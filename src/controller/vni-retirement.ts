@@ -6,7 +6,15 @@
 import type { Store } from '../store/store';
 import { HOST_SET_KEY, objectPrefix, parseObjectKey, vniKey, vniPendingKey, vniPendingPrefix } from '../store/keys';
 import type { TenetObject } from '../core/model/object';
-import { confirmHost, decodeVniValue, encodeRetired, reportConfirms, retireVni, type CarriedReport, type RetiredVni } from '../core/ipam/vni-retirement';
+import {
+  confirmHost,
+  decodeVniValue,
+  encodeRetired,
+  reportConfirms,
+  retireVni,
+  type CarriedReport,
+  type RetiredVni,
+} from '../core/ipam/vni-retirement';
 import type { TxnBuilder } from './txn-builder';
 
 /**
@@ -55,7 +63,12 @@ export async function touchHostSet(store: Store, b: TxnBuilder): Promise<void> {
   b.put(HOST_SET_KEY, String(Date.now()));
 }
 
-async function settle(store: Store, b: TxnBuilder, host: string, confirms: (record: RetiredVni, retiredAt: number) => boolean): Promise<void> {
+async function settle(
+  store: Store,
+  b: TxnBuilder,
+  host: string,
+  confirms: (record: RetiredVni, retiredAt: number) => boolean,
+): Promise<void> {
   const pending = await store.range(vniPendingPrefix(host));
   for (const marker of pending.items) {
     const vni = Number(marker.value);

@@ -48,7 +48,8 @@ export class WatchStreams {
 /** The revision a watch starts after: the given resourceVersion, or now. */
 export async function startRevision(store: Store, text: unknown): Promise<number> {
   if (text === undefined || text === '') return store.currentRevision();
-  if (typeof text !== 'string' || !/^[0-9]{1,15}$/.test(text)) throw invalid('resourceVersion must be a revision number', ['resourceVersion: must be a non-negative integer']);
+  if (typeof text !== 'string' || !/^[0-9]{1,15}$/.test(text))
+    throw invalid('resourceVersion must be a revision number', ['resourceVersion: must be a non-negative integer']);
   const requested = Number(text);
   // A revision from the future would make the stream wait silently for changes that may never come
   // (a client that mixed up controllers or data dirs): say so instead. Read now, from the store itself,
@@ -121,7 +122,9 @@ export async function streamWatch(
     watcher = await store.watch(filter.prefix, after, { onEvents, onError: () => end() });
   } catch (error) {
     if (error instanceof CompactedError) {
-      throw gone(`resourceVersion ${error.requested} is too old (oldest retained is ${error.oldest}); list again and watch from its resourceVersion`);
+      throw gone(
+        `resourceVersion ${error.requested} is too old (oldest retained is ${error.oldest}); list again and watch from its resourceVersion`,
+      );
     }
     throw error;
   }
@@ -167,7 +170,12 @@ function decode(event: StoreEvent): { object: TenetObject; line: string } | null
   return entry;
 }
 
-function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | undefined, tracker: SelectionTracker | undefined): string | undefined {
+function toLine(
+  event: StoreEvent,
+  filter: WatchFilter,
+  guard: WatchGuard | undefined,
+  tracker: SelectionTracker | undefined,
+): string | undefined {
   const ref = parseObjectKey(event.key);
   if (!ref || !filter.kinds.has(ref.kind)) return undefined;
   if (filter.tenant !== undefined && ref.tenant !== filter.tenant) return undefined;
@@ -177,7 +185,8 @@ function toLine(event: StoreEvent, filter: WatchFilter, guard: WatchGuard | unde
   if (tracker) {
     const type = tracker.typeFor(event, entry.object);
     if (type === undefined) return undefined;
-    if (type !== storeType(event)) line = `${JSON.stringify({ type, object: entry.object, revision: event.revision } satisfies WatchEvent)}\n`;
+    if (type !== storeType(event))
+      line = `${JSON.stringify({ type, object: entry.object, revision: event.revision } satisfies WatchEvent)}\n`;
   }
   if (guard && !guard.visible(ref, entry.object, event.type)) return undefined;
   return line;

@@ -91,7 +91,13 @@ export interface KindStrategy {
   createEffects?(engine: WriteEngine, b: TxnBuilder, object: TenetObject): Promise<void>;
   updateEffects?(engine: WriteEngine, b: TxnBuilder, before: TenetObject, after: TenetObject): Promise<void>;
   /** `deleting`: refKeys deleted by the same write; `marked`: guard keys this write marked and their revision. */
-  deleteEffects?(engine: WriteEngine, b: TxnBuilder, object: TenetObject, deleting: Set<string>, marked: Map<string, number>): Promise<void>;
+  deleteEffects?(
+    engine: WriteEngine,
+    b: TxnBuilder,
+    object: TenetObject,
+    deleting: Set<string>,
+    marked: Map<string, number>,
+  ): Promise<void>;
   /** Effects of a status write (PUT …/status), after the server-owned fields were kept. */
   statusEffects?(engine: WriteEngine, b: TxnBuilder, before: TenetObject, after: TenetObject): Promise<void>;
   /** Rules across objects, once per write that names this kind; `written`: objects of it created or changed. */
@@ -258,7 +264,9 @@ export class WriteEngine {
       if (change.mustNotExist && before) throw conflict(`${refText(ref)} already exists`);
       if (change.mustExist && !before) throw notFound(`${refText(ref)} not found`);
       if (change.expectedRevision !== undefined && before && before.kv.modRevision !== change.expectedRevision) {
-        throw conflict(`${refText(ref)} was changed since resourceVersion ${change.expectedRevision} (now ${before.kv.modRevision}); read it again and retry`);
+        throw conflict(
+          `${refText(ref)} was changed since resourceVersion ${change.expectedRevision} (now ${before.kv.modRevision}); read it again and retry`,
+        );
       }
 
       if (change.after === null) {
@@ -349,12 +357,20 @@ export class WriteEngine {
   }
 
   /** Reads a parent's guard: it must exist and not be marked for deletion; its modRevision joins the txn. */
-  async requireLive(b: TxnBuilder, kind: 'Tenant' | 'Network', tenant: string, name: string, prefetched?: Promise<KeyValue | undefined>): Promise<void> {
+  async requireLive(
+    b: TxnBuilder,
+    kind: 'Tenant' | 'Network',
+    tenant: string,
+    name: string,
+    prefetched?: Promise<KeyValue | undefined>,
+  ): Promise<void> {
     const key = guardKey(kind, tenant, name);
     const kv = await (prefetched ?? this.store.get(key));
     const state = guardState(kv);
     if (state === 'missing') {
-      throw notFound(kind === 'Tenant' ? `tenant "${name}" not found; create it first` : `network "${name}" not found in tenant "${tenant}"`);
+      throw notFound(
+        kind === 'Tenant' ? `tenant "${name}" not found; create it first` : `network "${name}" not found in tenant "${tenant}"`,
+      );
     }
     if (state === 'deleting') throw conflict(`${kind === 'Tenant' ? `tenant "${name}"` : `network "${tenant}/${name}"`} is being deleted`);
     b.compare(key, kv!.modRevision);

@@ -18,7 +18,6 @@ export interface IpWorkerOptions {
   fallback?: boolean;
 }
 
-
 export interface IpStep {
   nsPath: string;
   lines: readonly string[];
@@ -101,7 +100,12 @@ export class IpWorker {
     const failed = reply.status > 0 ? numbered[reply.status - 1] : { step: 0 };
     const where = failed?.line !== undefined ? `"${failed.line}": ` : '';
     const nsPath = steps[failed?.step ?? 0].nsPath;
-    throw new IpStepError(`ip in ${nsPath}: ${where}${reply.error || `status ${reply.status}`}`, failed?.step ?? 0, failed?.line, reply.error);
+    throw new IpStepError(
+      `ip in ${nsPath}: ${where}${reply.error || `status ${reply.status}`}`,
+      failed?.step ?? 0,
+      failed?.line,
+      reply.error,
+    );
   }
 
   close(): Promise<void> {
@@ -121,7 +125,12 @@ async function refuseSecondDefault(step: IpStep): Promise<void> {
     const { stdout } = await run('nsenter', [`--net=${step.nsPath}`, 'ip', '-json', family, 'route', 'show', 'default', 'table', 'main']);
     if ((JSON.parse(stdout || '[]') as unknown[]).length > 0) {
       const message = `the namespace has an IPv${family === '-6' ? 6 : 4} default route already; it is never replaced`;
-      throw new KernelError(`ip in ${step.nsPath}: "${line}": File exists: ${message}`, ['nsenter', step.nsPath], `RTNETLINK answers: File exists: ${message}`, 2);
+      throw new KernelError(
+        `ip in ${step.nsPath}: "${line}": File exists: ${message}`,
+        ['nsenter', step.nsPath],
+        `RTNETLINK answers: File exists: ${message}`,
+        2,
+      );
     }
   }
 }

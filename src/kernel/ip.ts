@@ -52,7 +52,8 @@ export async function delNetns(name: string): Promise<void> {
   assertNetns(name);
   if (!netnsExists(name)) return;
   const result = await run('ip', ['netns', 'del', name], { allowFailure: true });
-  if (result.code !== 0 && netnsExists(name)) throw new KernelError(`ip netns del ${name}: ${result.stderr.trim()}`, ['ip', 'netns', 'del', name], result.stderr, result.code);
+  if (result.code !== 0 && netnsExists(name))
+    throw new KernelError(`ip netns del ${name}: ${result.stderr.trim()}`, ['ip', 'netns', 'del', name], result.stderr, result.code);
 }
 
 export interface BatchResult {
@@ -105,7 +106,8 @@ async function batch(tool: 'ip' | 'bridge' | 'tc', lines: readonly string[], opt
     const message = first ? `"${first.command}": ${first.message}` : result.stderr.trim();
     throw new KernelError(`${tool}${options.netns ? ` -n ${options.netns}` : ''}: ${message}`, [tool, ...args], result.stderr, result.code);
   }
-  if (result.code !== 0 && parsed.failures.length === 0) parsed.failures.push({ line: 0, command: '', message: result.stderr.trim() || `exit ${result.code}` });
+  if (result.code !== 0 && parsed.failures.length === 0)
+    parsed.failures.push({ line: 0, command: '', message: result.stderr.trim() || `exit ${result.code}` });
   return parsed;
 }
 
@@ -123,16 +125,27 @@ export function bridgeBatch(lines: readonly string[], options: BatchOptions = {}
 
 /** Runs `ip -batch -` (or `tc -batch -`) inside the namespace at `path` (a container's, which has no name in /run/netns). */
 export async function ipBatchAt(path: string, lines: readonly string[], tool: 'ip' | 'tc' = 'ip'): Promise<void> {
-  const result = await run('nsenter', [`--net=${assertNetnsPath(path)}`, tool, '-batch', '-'], { input: checkLines(lines), allowFailure: true });
+  const result = await run('nsenter', [`--net=${assertNetnsPath(path)}`, tool, '-batch', '-'], {
+    input: checkLines(lines),
+    allowFailure: true,
+  });
   if (result.code !== 0) {
     const parsed = parseBatchFailures(lines, result.stderr);
     const first = parsed.failures[0];
-    throw new KernelError(`${tool} in ${path}: ${first ? `"${first.command}": ${first.message}` : result.stderr.trim()}`, ['nsenter', path], result.stderr, result.code);
+    throw new KernelError(
+      `${tool} in ${path}: ${first ? `"${first.command}": ${first.message}` : result.stderr.trim()}`,
+      ['nsenter', path],
+      result.stderr,
+      result.code,
+    );
   }
 }
 
 /** `ip -json` reads, several in one process: one parsed array per line of `lines`. */
-export async function ipJsonBatch(lines: readonly string[], options: { netns?: string; family?: 4 | 6; details?: boolean } = {}): Promise<unknown[][]> {
+export async function ipJsonBatch(
+  lines: readonly string[],
+  options: { netns?: string; family?: 4 | 6; details?: boolean } = {},
+): Promise<unknown[][]> {
   const args = ['-json'];
   if (options.details) args.push('-details');
   if (options.family) args.push(`-${options.family}`);

@@ -57,7 +57,8 @@ interface Job {
 function encode(flags: number, nsPath: string, text: string): Buffer {
   const pathBytes = Buffer.from(nsPath, 'utf8');
   const textBytes = Buffer.from(text, 'utf8');
-  if (textBytes.length > WORKER_MAX_TEXT_BYTES) throw new Error(`text for ${nsPath} is ${textBytes.length} bytes, more than ${WORKER_MAX_TEXT_BYTES}`);
+  if (textBytes.length > WORKER_MAX_TEXT_BYTES)
+    throw new Error(`text for ${nsPath} is ${textBytes.length} bytes, more than ${WORKER_MAX_TEXT_BYTES}`);
   const frame = Buffer.allocUnsafe(12 + pathBytes.length + textBytes.length);
   let at = frame.writeUInt32LE(flags, 0);
   at = frame.writeUInt32LE(pathBytes.length, at);
@@ -121,7 +122,9 @@ export class NetnsWorker {
     try {
       frame = encode(flags, nsPath, text);
     } catch (error) {
-      return Promise.reject(new KernelError(`${this.options.tool} in ${nsPath}: ${(error as Error).message}`, [this.options.binary, nsPath], '', null));
+      return Promise.reject(
+        new KernelError(`${this.options.tool} in ${nsPath}: ${(error as Error).message}`, [this.options.binary, nsPath], '', null),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ path: nsPath, frame, resolve, reject });
@@ -171,7 +174,8 @@ export class NetnsWorker {
     try {
       child = spawn(this.options.binary, this.options.args ?? [], { stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {
-      for (const job of this.queue.splice(0)) job.reject(this.error(job, `cannot start ${this.options.binary}: ${(error as Error).message}`));
+      for (const job of this.queue.splice(0))
+        job.reject(this.error(job, `cannot start ${this.options.binary}: ${(error as Error).message}`));
       return undefined;
     }
     this.spawns += 1;
@@ -267,7 +271,11 @@ export class NetnsWorker {
     const end = errorAt + 4 + errorLength;
     if (this.buffered < end) return undefined;
     const all = this.flat();
-    const reply: WorkerReply = { status: all.readInt32LE(0), output: all.toString('utf8', 8, errorAt), error: all.toString('utf8', errorAt + 4, end) };
+    const reply: WorkerReply = {
+      status: all.readInt32LE(0),
+      output: all.toString('utf8', 8, errorAt),
+      error: all.toString('utf8', errorAt + 4, end),
+    };
     const rest = all.subarray(end);
     this.chunks = rest.length ? [rest] : [];
     this.buffered = rest.length;

@@ -102,7 +102,10 @@ export class NftWorker {
     // JSON request goes as an argument (nft joins its arguments into one buffer, like the worker).
     const source = request.json ? [request.text] : ['-f', '-'];
     // nsenter joins only the network namespace: `ip netns exec` also builds a mount namespace (slower).
-    const result = await run('nsenter', [`--net=${nsPath}`, 'nft', ...flags, ...source], { input: request.json ? '' : request.text, timeoutMs: this.timeoutMs });
+    const result = await run('nsenter', [`--net=${nsPath}`, 'nft', ...flags, ...source], {
+      input: request.json ? '' : request.text,
+      timeoutMs: this.timeoutMs,
+    });
     return result.stdout;
   }
 }

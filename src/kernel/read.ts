@@ -19,9 +19,7 @@ export async function readNamespace(netns: string): Promise<RawNamespaceReads> {
 /** VXLAN devices with Tenet's names in the current namespace (left there if the agent died between create and move). */
 export async function readHostVxlans(): Promise<string[]> {
   const [links] = await ipJsonBatch(['link show type vxlan']);
-  return links
-    .map((link) => (link as { ifname?: string }).ifname ?? '')
-    .filter((name) => VXLAN_DEVICE_REGEX.test(name));
+  return links.map((link) => (link as { ifname?: string }).ifname ?? '').filter((name) => VXLAN_DEVICE_REGEX.test(name));
 }
 
 /** Name → ifindex of the links in a namespace (tests and the lab use it to prove links were not recreated). */

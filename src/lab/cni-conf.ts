@@ -26,6 +26,8 @@ export function labCniConf(state: LabState, options: CniConfOptions): Record<str
     // 1.0.0, not 1.1.0: podman 4.3 rejects 1.1.0 results (RECIPES.md).
     cniVersion: '1.0.0',
     name,
-    plugins: [{ type: 'tenet', tenant: options.tenant, network: options.network, agentSocket: host.socket, capabilities: { ips: true, mac: true } }],
+    plugins: [
+      { type: 'tenet', tenant: options.tenant, network: options.network, agentSocket: host.socket, capabilities: { ips: true, mac: true } },
+    ],
   };
 }

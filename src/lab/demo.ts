@@ -36,13 +36,23 @@ export async function runDemo(out: (line: string) => void, name = 'demo'): Promi
   const objects: unknown[] = [];
   for (const tenant of TENANTS) {
     objects.push({ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: tenant }, spec: { defaultPolicy: 'allow' } });
-    for (const network of NETWORKS) objects.push({ apiVersion: API_VERSION, kind: 'Network', metadata: { name: network.name, tenant }, spec: { subnets: network.subnets } });
+    for (const network of NETWORKS)
+      objects.push({
+        apiVersion: API_VERSION,
+        kind: 'Network',
+        metadata: { name: network.name, tenant },
+        spec: { subnets: network.subnets },
+      });
   }
   await client.apply(objects, { message: 'tenet lab demo' });
-  out(`applied: tenants ${TENANTS.join(', ')}, each with networks front 10.10.1.0/24 + fd00:10:1::/64 and back 10.10.2.0/24 + fd00:10:2::/64`);
+  out(
+    `applied: tenants ${TENANTS.join(', ')}, each with networks front 10.10.1.0/24 + fd00:10:1::/64 and back 10.10.2.0/24 + fd00:10:2::/64`,
+  );
   const made = await Promise.all(
     TENANTS.flatMap((tenant) =>
-      CONTAINERS.map((c) => labRun(state, `${tenant}-${c.suffix}`, { host: c.host, tenant, network: c.network, labels: c.labels, ips: [c.ip] })),
+      CONTAINERS.map((c) =>
+        labRun(state, `${tenant}-${c.suffix}`, { host: c.host, tenant, network: c.network, labels: c.labels, ips: [c.ip] }),
+      ),
     ),
   );
   state.containers.push(...made);
@@ -56,7 +66,9 @@ export async function runDemo(out: (line: string) => void, name = 'demo'): Promi
   const intra = results.filter((r) => tenantOf(r.from) === tenantOf(r.to));
   const inter = results.filter((r) => tenantOf(r.from) !== tenantOf(r.to));
   out('');
-  out(`inside each tenant: ${intra.filter((r) => r.allowed).length}/${intra.length} probes succeeded; between tenants: ${inter.filter((r) => r.allowed).length}/${inter.length} succeeded`);
+  out(
+    `inside each tenant: ${intra.filter((r) => r.allowed).length}/${intra.length} probes succeeded; between tenants: ${inter.filter((r) => r.allowed).length}/${inter.length} succeeded`,
+  );
   await showPolicy(state, client, out);
   out('');
   out('explore:');
@@ -78,15 +90,20 @@ const DB_POLICY = {
   metadata: { name: 'db-only-from-api', tenant: 'blue' },
   spec: {
     appliesTo: { selector: { matchLabels: { app: 'db' } } },
-    ingress: [{ name: 'api-to-db-http', action: 'allow', from: [{ selector: { matchLabels: { app: 'api' } } }], ports: [{ protocol: 'TCP', port: 80 }] }],
+    ingress: [
+      {
+        name: 'api-to-db-http',
+        action: 'allow',
+        from: [{ selector: { matchLabels: { app: 'api' } } }],
+        ports: [{ protocol: 'TCP', port: 80 }],
+      },
+    ],
   },
 };
 
 /** The allowed flows the policy leaves into blue-db1: only tcp/80 from blue-api1. */
 function dbPolicyHolds(results: ProbeResult[]): boolean {
-  return results
-    .filter((r) => r.to === 'blue-db1')
-    .every((r) => r.allowed === (r.from === 'blue-api1' && r.protocol === 'tcp'));
+  return results.filter((r) => r.to === 'blue-db1').every((r) => r.allowed === (r.from === 'blue-api1' && r.protocol === 'tcp'));
 }
 
 async function showPolicy(state: LabState, client: TenetClient, out: (line: string) => void): Promise<void> {

@@ -17,8 +17,31 @@ import { addNetns, assertNetns, delNetns, netnsExists } from '../kernel/ip';
 import { resolvConf } from '../core/dns/records';
 import { DEFAULT_DNS_DIR, stopLeftover } from '../agent/dns/resolver';
 import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
-import { CLI_MAIN, findProcesses, hasArg, isAlive, killProcesses, netnsInode, startDetached, stopPid, tail, unixGet, unixGetJson, waitFor } from './processes';
-import { CONTAINER_NAME_REGEX, LabError, labDir, labNetnsPrefix, loadLab, saveLab, type LabContainer, type LabHost, type LabState } from './state';
+import {
+  CLI_MAIN,
+  findProcesses,
+  hasArg,
+  isAlive,
+  killProcesses,
+  netnsInode,
+  startDetached,
+  stopPid,
+  tail,
+  unixGet,
+  unixGetJson,
+  waitFor,
+} from './processes';
+import {
+  CONTAINER_NAME_REGEX,
+  LabError,
+  labDir,
+  labNetnsPrefix,
+  loadLab,
+  saveLab,
+  type LabContainer,
+  type LabHost,
+  type LabState,
+} from './state';
 
 export interface UpOptions {
   name: string;
@@ -61,7 +84,11 @@ export function labProcesses(name: string, state?: LabState): number[] {
   const marker = `${LAB_ENV_MARKER}=${dir}`;
   const sockets = new Set((state?.hosts ?? []).map((h) => h.socket));
   const controllerSocket = state && !state.controller.external ? state.controller.socket : undefined;
-  const inodes = new Set(namespacesWithPrefix(labNetnsPrefix(name)).map(netnsInode).filter((i): i is number => i !== undefined));
+  const inodes = new Set(
+    namespacesWithPrefix(labNetnsPrefix(name))
+      .map(netnsInode)
+      .filter((i): i is number => i !== undefined),
+  );
   return findProcesses((p) => {
     if (p.argv.includes('agent') && [...sockets].some((socket) => hasArg(p.argv, '--socket', socket))) return true;
     if (controllerSocket && p.argv.includes('controller') && hasArg(p.argv, '--listen', `unix:${controllerSocket}`)) return true;
@@ -75,10 +102,15 @@ async function startController(state: LabState): Promise<void> {
   const dataDir = path.join(state.dir, 'controller');
   const socket = path.join(state.dir, 'controller.sock');
   const log = path.join(state.dir, 'controller.log');
-  const pid = startDetached(process.execPath, [CLI_MAIN, 'controller', '--data-dir', dataDir, '--listen', `unix:${socket}`, '--listen', '127.0.0.1:0'], log, {
-    TENET_LOG_LEVEL: process.env.TENET_LOG_LEVEL ?? 'warn',
-    [LAB_ENV_MARKER]: state.dir,
-  });
+  const pid = startDetached(
+    process.execPath,
+    [CLI_MAIN, 'controller', '--data-dir', dataDir, '--listen', `unix:${socket}`, '--listen', '127.0.0.1:0'],
+    log,
+    {
+      TENET_LOG_LEVEL: process.env.TENET_LOG_LEVEL ?? 'warn',
+      [LAB_ENV_MARKER]: state.dir,
+    },
+  );
   state.controller = { external: false, servers: [`unix:${socket}`], pid, socket, dataDir, log };
   saveLab(state);
   let url: string | undefined;
@@ -102,7 +134,11 @@ async function startController(state: LabState): Promise<void> {
 /** One agent-role token per host, written to a 0600 file the agent reads (never on a command line). */
 async function issueAgentToken(state: LabState, host: LabHost): Promise<void> {
   if (!state.controller.token) return;
-  const answer = (await labClient(state).request('POST', '/api/v1/tokens', { role: 'agent', host: host.name, description: `tenet lab ${state.name}` })) as { token: string; id?: string };
+  const answer = (await labClient(state).request('POST', '/api/v1/tokens', {
+    role: 'agent',
+    host: host.name,
+    description: `tenet lab ${state.name}`,
+  })) as { token: string; id?: string };
   host.tokenId = answer.id;
   host.tokenFile = path.join(path.dirname(host.socket), 'agent.token');
   fs.writeFileSync(host.tokenFile, `${answer.token}\n`, { mode: 0o600 });
@@ -115,7 +151,26 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     // namespaces the agent creates (bind mounts under /run/netns) would then exist only in there and
     // vanish with the agent process.
     'nsenter',
-    [`--net=/run/netns/${host.netns}`, process.execPath, CLI_MAIN, 'agent', '--controller', controller, '--host', host.name, '--underlay-ip', host.underlayIP, '--socket', host.socket, '--netns-prefix', host.netnsPrefix, ...(host.tokenFile ? ['--token-file', host.tokenFile] : []), ...(state.agentResync ? ['--resync', String(state.agentResync)] : []), '--log-level', process.env.TENET_LOG_LEVEL ?? 'info'],
+    [
+      `--net=/run/netns/${host.netns}`,
+      process.execPath,
+      CLI_MAIN,
+      'agent',
+      '--controller',
+      controller,
+      '--host',
+      host.name,
+      '--underlay-ip',
+      host.underlayIP,
+      '--socket',
+      host.socket,
+      '--netns-prefix',
+      host.netnsPrefix,
+      ...(host.tokenFile ? ['--token-file', host.tokenFile] : []),
+      ...(state.agentResync ? ['--resync', String(state.agentResync)] : []),
+      '--log-level',
+      process.env.TENET_LOG_LEVEL ?? 'info',
+    ],
     host.log,
     { [LAB_ENV_MARKER]: state.dir },
   );
@@ -171,9 +226,11 @@ export async function waitReconciled(host: LabHost, timeoutMs = 30000): Promise<
 export async function labUp(options: UpOptions): Promise<LabState> {
   const log = options.log ?? (() => undefined);
   const dir = labDir(options.name);
-  if (loadLab(options.name)) throw new LabError(`lab "${options.name}" exists; remove it first with \`tenet lab down --name ${options.name}\``);
+  if (loadLab(options.name))
+    throw new LabError(`lab "${options.name}" exists; remove it first with \`tenet lab down --name ${options.name}\``);
   if (!Number.isInteger(options.hosts) || options.hosts < 1 || options.hosts > 50) throw new LabError('--hosts must be between 1 and 50');
-  if (options.agentResync !== undefined && !(Number.isFinite(options.agentResync) && options.agentResync >= 1)) throw new LabError('the agents\' resync period must be at least 1 second');
+  if (options.agentResync !== undefined && !(Number.isFinite(options.agentResync) && options.agentResync >= 1))
+    throw new LabError("the agents' resync period must be at least 1 second");
   if (options.server && !/^unix:\/\S+$/.test(options.server)) {
     throw new LabError('--server must be unix:/abs/path.sock: agents run in host namespaces and cannot reach 127.0.0.1 of this one');
   }
@@ -185,7 +242,11 @@ export async function labUp(options: UpOptions): Promise<LabState> {
     dir,
     fabricNetns: `${prefix}fab`,
     underlayCidr: UNDERLAY_CIDR,
-    controller: { external: true, servers: options.server ? [options.server] : [], token: options.server ? (options.token ?? process.env.TENET_TOKEN) : undefined },
+    controller: {
+      external: true,
+      servers: options.server ? [options.server] : [],
+      token: options.server ? (options.token ?? process.env.TENET_TOKEN) : undefined,
+    },
     hosts: [],
     containers: [],
     createdAt: new Date().toISOString(),
@@ -216,8 +277,11 @@ export async function labUp(options: UpOptions): Promise<LabState> {
     for (const host of state.hosts) await issueAgentToken(state, host);
     for (const host of state.hosts) await startAgent(state, host);
     await Promise.all(state.hosts.map((host) => waitAgent(host)));
-    log(`lab ${state.name}: fabric ${state.fabricNetns} (${UNDERLAY_CIDR}), controller ${state.controller.url ?? state.controller.servers.join(',')}`);
-    for (const host of state.hosts) log(`  host ${host.name}: netns ${host.netns}, underlay ${host.underlayIP}, agent pid ${host.agentPid}, socket ${host.socket}`);
+    log(
+      `lab ${state.name}: fabric ${state.fabricNetns} (${UNDERLAY_CIDR}), controller ${state.controller.url ?? state.controller.servers.join(',')}`,
+    );
+    for (const host of state.hosts)
+      log(`  host ${host.name}: netns ${host.netns}, underlay ${host.underlayIP}, agent pid ${host.agentPid}, socket ${host.socket}`);
     return state;
   } catch (error) {
     await labDown(options.name).catch(() => undefined);
@@ -318,14 +382,20 @@ const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
 export function parsePorts(text: string | undefined): ContainerPortSpec[] | undefined {
   if (text === undefined) return undefined;
   const ports: ContainerPortSpec[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^(?:([^=]+)=)?([0-9]{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(part);
     const port = match ? Number(match[2]) : 0;
     if (!match || port < 1 || port > 65535) throw new LabError(`--ports: "${part}" must be [NAME=]PORT[/tcp|udp|sctp] with PORT 1-65535`);
-    if (match[1] !== undefined && !PORT_NAME.test(match[1])) throw new LabError(`--ports: port name "${match[1]}" must be 1-15 lower-case letters, digits or "-"`);
+    if (match[1] !== undefined && !PORT_NAME.test(match[1]))
+      throw new LabError(`--ports: port name "${match[1]}" must be 1-15 lower-case letters, digits or "-"`);
     const protocol = (match[3] ?? 'tcp').toUpperCase() as ContainerPortSpec['protocol'];
-    if (ports.some((p) => p.port === port && p.protocol === protocol)) throw new LabError(`--ports: ${port}/${protocol.toLowerCase()} given twice`);
-    if (match[1] !== undefined && ports.some((p) => p.name === match[1])) throw new LabError(`--ports: port name "${match[1]}" given twice`);
+    if (ports.some((p) => p.port === port && p.protocol === protocol))
+      throw new LabError(`--ports: ${port}/${protocol.toLowerCase()} given twice`);
+    if (match[1] !== undefined && ports.some((p) => p.name === match[1]))
+      throw new LabError(`--ports: port name "${match[1]}" given twice`);
     ports.push({ ...(match[1] !== undefined ? { name: match[1] } : {}), port, protocol });
   }
   if (ports.length === 0) throw new LabError('--ports: no port given');
@@ -336,11 +406,15 @@ export function parsePorts(text: string | undefined): ContainerPortSpec[] | unde
 export function parseLabels(text: string | undefined): Record<string, string> {
   const labels: Record<string, string> = {};
   if (!text) return labels;
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
-    if (!LABEL_KEY_REGEX.test(key) || !LABEL_VALUE_REGEX.test(value)) throw new LabError(`--labels: "${part}" is not a valid key=value label`);
+    if (!LABEL_KEY_REGEX.test(key) || !LABEL_VALUE_REGEX.test(value))
+      throw new LabError(`--labels: "${part}" is not a valid key=value label`);
     labels[key] = value;
   }
   return labels;
@@ -350,8 +424,10 @@ const containerNetns = (state: LabState, name: string): string => `${labNetnsPre
 const containerId = (state: LabState, name: string): string => `${state.name}-${name}`;
 
 export async function labRun(state: LabState, name: string, options: RunOptions): Promise<LabContainer> {
-  if (!CONTAINER_NAME_REGEX.test(name)) throw new LabError(`container name "${name}" must be lower-case letters, digits and "-", at most 32 characters`);
-  if (!NAME_REGEX.test(options.tenant) || !NAME_REGEX.test(options.network)) throw new LabError('--tenant and --network must be valid names');
+  if (!CONTAINER_NAME_REGEX.test(name))
+    throw new LabError(`container name "${name}" must be lower-case letters, digits and "-", at most 32 characters`);
+  if (!NAME_REGEX.test(options.tenant) || !NAME_REGEX.test(options.network))
+    throw new LabError('--tenant and --network must be valid names');
   for (const ip of options.ips ?? []) if (!parseIp(ip)) throw new LabError(`--ip ${ip} is not an IP address`);
   if (options.scope !== undefined && !NAME_REGEX.test(options.scope)) throw new LabError(`--scope "${options.scope}" must be a valid name`);
   const host = state.hosts.find((h) => h.name === options.host);
@@ -472,7 +548,12 @@ export async function withLabLock<T>(name: string, task: (state: LabState) => Pr
  * alone. `whileDown` runs while no agent runs (changes it must catch up with). Returns once the new agent
  * completed its first full pass, so it had its chance to break things and to repair them.
  */
-export async function restartAgent(state: LabState, hostName: string, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', whileDown?: () => Promise<void>): Promise<LabHost> {
+export async function restartAgent(
+  state: LabState,
+  hostName: string,
+  signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+  whileDown?: () => Promise<void>,
+): Promise<LabHost> {
   const host = state.hosts.find((h) => h.name === hostName);
   if (!host) throw new LabError(`no host "${hostName}" in lab ${state.name}`);
   await stopAgent(host, signal);

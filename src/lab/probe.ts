@@ -33,7 +33,10 @@ export interface ProbeResult {
 
 export function parseProbeSpecs(text: string): ProbeSpec[] {
   const specs: ProbeSpec[] = [];
-  for (const part of text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (part === 'icmp') {
       specs.push({ protocol: 'icmp' });
       continue;
@@ -63,11 +66,17 @@ function startListeners(containers: LabContainer[], specs: ProbeSpec[]): Listene
   for (const container of containers) {
     for (const spec of specs) {
       if (spec.protocol === 'icmp') continue;
-      const listen = spec.protocol === 'tcp' ? `TCP6-LISTEN:${spec.port},ipv6only=0,fork,reuseaddr` : `UDP6-RECVFROM:${spec.port},ipv6only=0,fork,reuseaddr`;
+      const listen =
+        spec.protocol === 'tcp'
+          ? `TCP6-LISTEN:${spec.port},ipv6only=0,fork,reuseaddr`
+          : `UDP6-RECVFROM:${spec.port},ipv6only=0,fork,reuseaddr`;
       // A process group of its own: socat's `fork` children (and their `sh -c`) outlive a signal to
       // socat itself, and one stuck in `read line` would keep our stderr pipe open. The group is
       // killed whole when the probe ends.
-      const child = spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const child = spawn('ip', ['netns', 'exec', container.netns, 'socat', listen, `SYSTEM:read line; echo ${container.name}`], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
+      });
       const listener: Listener = { container, spec, child, stderr: '' };
       child.stderr?.on('data', (chunk: Buffer) => (listener.stderr = (listener.stderr + chunk.toString()).slice(-500)));
       child.on('error', (error) => (listener.stderr += error.message));
@@ -100,7 +109,10 @@ async function waitListeners(listeners: Listener[], timeoutMs = 5000): Promise<M
   while (pending.size > 0) {
     for (const listener of [...pending]) {
       if (listener.child.exitCode !== null || listener.child.signalCode !== null) {
-        failed.set(listenerKey(listener.container.name, listener.spec), `listener in ${listener.container.name} could not start: ${listener.stderr.trim() || `exit ${listener.child.exitCode}`}`);
+        failed.set(
+          listenerKey(listener.container.name, listener.spec),
+          `listener in ${listener.container.name} could not start: ${listener.stderr.trim() || `exit ${listener.child.exitCode}`}`,
+        );
         pending.delete(listener);
       }
     }
@@ -112,7 +124,11 @@ async function waitListeners(listeners: Listener[], timeoutMs = 5000): Promise<M
     }
     if (pending.size === 0) break;
     if (Date.now() > deadline) {
-      for (const listener of pending) failed.set(listenerKey(listener.container.name, listener.spec), `listener in ${listener.container.name} is not listening after ${timeoutMs} ms`);
+      for (const listener of pending)
+        failed.set(
+          listenerKey(listener.container.name, listener.spec),
+          `listener in ${listener.container.name} is not listening after ${timeoutMs} ms`,
+        );
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -124,7 +140,11 @@ async function waitListeners(listeners: Listener[], timeoutMs = 5000): Promise<M
  * `ip netns exec NS CMD` in a namespace; throws when the command could not be started at all (no such
  * namespace, no such tool), which a failing probe must not be mistaken for.
  */
-async function runIn(netns: string, command: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string }> {
+async function runIn(
+  netns: string,
+  command: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string }> {
   const result = await run('ip', ['netns', 'exec', netns, ...command], { ...options, allowFailure: true });
   const notRun = /^(Cannot open network namespace .*|exec of ".*" failed: .*)$/m.exec(result.stderr);
   if (notRun) throw new Error(notRun[1]);
@@ -144,7 +164,12 @@ async function echoCount(container: LabContainer, family: 4 | 6): Promise<number
   return Number(values[names.indexOf('InEchos')] ?? 0);
 }
 
-async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, address: string): Promise<Pick<ProbeResult, 'allowed' | 'answeredBy'>> {
+async function probeOnce(
+  from: LabContainer,
+  to: LabContainer,
+  spec: ProbeSpec,
+  address: string,
+): Promise<Pick<ProbeResult, 'allowed' | 'answeredBy'>> {
   const family = address.includes(':') ? 6 : 4;
   if (spec.protocol === 'icmp') {
     const before = await echoCount(to, family);
@@ -152,7 +177,8 @@ async function probeOnce(from: LabContainer, to: LabContainer, spec: ProbeSpec, 
     const after = await echoCount(to, family);
     return { allowed: ping.code === 0 && after > before };
   }
-  const target = spec.protocol === 'tcp' ? `TCP:${bracket(address)}:${spec.port},connect-timeout=1` : `UDP:${bracket(address)}:${spec.port}`;
+  const target =
+    spec.protocol === 'tcp' ? `TCP:${bracket(address)}:${spec.port},connect-timeout=1` : `UDP:${bracket(address)}:${spec.port}`;
   let answer = '';
   // UDP has no connection to report failure: a lost or late datagram gets one more try.
   for (let attempt = 0; attempt < (spec.protocol === 'udp' ? 2 : 1) && !answer; attempt++) {
@@ -173,7 +199,10 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
   );
 }
 
-export async function runProbe(state: LabState, options: { tenant?: string; specs: ProbeSpec[]; concurrency?: number }): Promise<ProbeResult[]> {
+export async function runProbe(
+  state: LabState,
+  options: { tenant?: string; specs: ProbeSpec[]; concurrency?: number },
+): Promise<ProbeResult[]> {
   const containers = state.containers.filter((c) => !options.tenant || c.tenant === options.tenant);
   if (containers.length < 2) throw new LabError(`need at least two containers to probe (have ${containers.length})`);
   const listeners = startListeners(containers, options.specs);
@@ -202,7 +231,15 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
               } catch (error) {
                 outcome = { allowed: false, error: (error as Error).message };
               }
-              results.push({ from: from.name, to: to.name, protocol: spec.protocol, ...(spec.port ? { port: spec.port } : {}), address, family, ...outcome });
+              results.push({
+                from: from.name,
+                to: to.name,
+                protocol: spec.protocol,
+                ...(spec.port ? { port: spec.port } : {}),
+                address,
+                family,
+                ...outcome,
+              });
             };
             if (spec.protocol === 'icmp') icmpByAddress.set(address, [...(icmpByAddress.get(address) ?? []), job]);
             else singles.push(job);
@@ -221,7 +258,10 @@ export async function runProbe(state: LabState, options: { tenant?: string; spec
   }
   const order = new Map(containers.map((c, i) => [c.name, i]));
   const specOrder = (r: ProbeResult) => options.specs.findIndex((spec) => spec.protocol === r.protocol && spec.port === r.port);
-  return results.sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)! || specOrder(a) - specOrder(b) || a.family - b.family);
+  return results.sort(
+    (a, b) =>
+      order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)! || specOrder(a) - specOrder(b) || a.family - b.family,
+  );
 }
 
 const kindOf = (spec: { protocol: string; port?: number }): string => `${spec.protocol}${spec.port ? `/${spec.port}` : ''}`;
@@ -248,7 +288,8 @@ export function formatProbeTable(state: LabState, results: ProbeResult[], tenant
   const width = Math.max(...containers.map((c) => label(c).length));
   const colWidth = Math.max(kinds.length, ...containers.map((c) => c.name.length)) + 1;
   const lines = [`${''.padEnd(width)} ${containers.map((c) => c.name.padEnd(colWidth)).join('')}`];
-  for (const from of containers) lines.push(`${label(from).padEnd(width)} ${containers.map((to) => cell(from.name, to.name).padEnd(colWidth)).join('')}`);
+  for (const from of containers)
+    lines.push(`${label(from).padEnd(width)} ${containers.map((to) => cell(from.name, to.name).padEnd(colWidth)).join('')}`);
   lines.push('', `cells: ${kinds.join(', ')} — + allowed (IPv4 and IPv6), - blocked, ~ only some addresses, ! error`);
   return lines.join('\n');
 }

@@ -36,7 +36,12 @@ export function commandLine(pid: number): string {
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; only when the pid's command line still contains `marker`. */
-export async function stopPid(pid: number | undefined, marker: string, graceMs = 5000, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+export async function stopPid(
+  pid: number | undefined,
+  marker: string,
+  graceMs = 5000,
+  signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<void> {
   if (!pid || !isAlive(pid) || !commandLine(pid).includes(marker)) return;
   try {
     process.kill(pid, signal);
@@ -68,7 +73,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Waits until `probe` resolves true (polling), or throws with `what` after `timeoutMs`. */
-export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 20000, extra?: () => string): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 20000,
+  extra?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;
@@ -128,7 +138,10 @@ export interface ProcessInfo {
 
 function readNul(file: string): string[] {
   try {
-    return fs.readFileSync(file, 'utf8').split('\0').filter((s) => s !== '');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\0')
+      .filter((s) => s !== '');
   } catch {
     return [];
   }

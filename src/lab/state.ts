@@ -47,7 +47,16 @@ export interface LabState {
   fabricNetns: string;
   underlayCidr: string;
   /** `token`: an admin token for the operator and the lab's own calls (kept in this root-only directory). */
-  controller: { external: boolean; servers: string[]; token?: string; pid?: number; socket?: string; url?: string; dataDir?: string; log?: string };
+  controller: {
+    external: boolean;
+    servers: string[];
+    token?: string;
+    pid?: number;
+    socket?: string;
+    url?: string;
+    dataDir?: string;
+    log?: string;
+  };
   hosts: LabHost[];
   containers: LabContainer[];
   createdAt: string;

@@ -40,7 +40,8 @@ export function parseEtcdSpec(spec: string): EtcdSpec {
   const hostList = slash === -1 ? rest : rest.slice(0, slash);
   const prefix = slash === -1 ? DEFAULT_ETCD_PREFIX : rest.slice(slash).replace(/\/+$/, '');
   const hosts = hostList.split(',').filter((h) => h !== '');
-  if (hosts.length === 0) throw new Error(`etcd store spec ${JSON.stringify(spec)} names no host; use etcd://host:port[,host:port...][/prefix]`);
+  if (hosts.length === 0)
+    throw new Error(`etcd store spec ${JSON.stringify(spec)} names no host; use etcd://host:port[,host:port...][/prefix]`);
   for (const host of hosts) {
     const match = HOST_PORT.exec(host);
     const port = match ? Number(match[1]) : 0;
@@ -49,7 +50,9 @@ export function parseEtcdSpec(spec: string): EtcdSpec {
     }
   }
   if (!PREFIX.test(prefix)) {
-    throw new Error(`etcd store spec: key prefix ${JSON.stringify(prefix)} must be /segment[/segment...] of letters, digits, '.', '_' or '-'`);
+    throw new Error(
+      `etcd store spec: key prefix ${JSON.stringify(prefix)} must be /segment[/segment...] of letters, digits, '.', '_' or '-'`,
+    );
   }
   return { hosts, prefix };
 }

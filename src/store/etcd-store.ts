@@ -28,7 +28,11 @@ function securityOptions(security: EtcdSecurity): Pick<IOptions, 'credentials' |
   const out: Pick<IOptions, 'credentials' | 'auth'> = {};
   if (security.tls) {
     // grpc's createSsl takes null for "the system roots"; etcd3's type says Buffer but passes it through.
-    out.credentials = { rootCertificate: security.tls.ca ?? (null as unknown as Buffer), privateKey: security.tls.key, certChain: security.tls.cert };
+    out.credentials = {
+      rootCertificate: security.tls.ca ?? (null as unknown as Buffer),
+      privateKey: security.tls.key,
+      certChain: security.tls.cert,
+    };
   }
   if (security.auth) out.auth = { username: security.auth.username, password: security.auth.password };
   return out;
@@ -83,7 +87,11 @@ export class EtcdStore implements Store {
     };
     const scheme = options.tls ? 'https' : 'http';
     this.client = new Etcd3({ ...clientOptions, hosts: options.hosts.map((h) => `${scheme}://${h}`) });
-    this.router = new LeaderRouter(this.client, options.hosts.map((h) => `${scheme}://${h}`), clientOptions);
+    this.router = new LeaderRouter(
+      this.client,
+      options.hosts.map((h) => `${scheme}://${h}`),
+      clientOptions,
+    );
     this.reads = new ReadBatcher((request) => this.call((kv) => kv.txn(request)));
   }
 
@@ -186,11 +194,10 @@ export class EtcdStore implements Store {
           ? { key: this.full(c.key), target: 'Create', result: 'Equal', create_revision: 0 }
           : { key: this.full(c.key), target: 'Mod', result: 'Equal', mod_revision: c.modRevision },
       ),
-      success: ops.map(
-        (op): IRequestOp =>
-          op.type === 'put'
-            ? { request_put: { key: this.full(op.key), value: Buffer.from(op.value) } }
-            : { request_delete_range: { key: this.full(op.key) } },
+      success: ops.map((op): IRequestOp =>
+        op.type === 'put'
+          ? { request_put: { key: this.full(op.key), value: Buffer.from(op.value) } }
+          : { request_delete_range: { key: this.full(op.key) } },
       ),
       // Only run when a compare fails: the compared keys' revisions, to say which compares failed.
       failure: compares.map((c): IRequestOp => ({ request_range: { key: this.full(c.key), keys_only: true } })),
@@ -234,7 +241,8 @@ export class EtcdStore implements Store {
 
   async watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Promise<Watcher> {
     this.check();
-    if (!Number.isInteger(afterRevision) || afterRevision < 0) throw new Error(`watch revision must be a non-negative integer (got ${afterRevision})`);
+    if (!Number.isInteger(afterRevision) || afterRevision < 0)
+      throw new Error(`watch revision must be a non-negative integer (got ${afterRevision})`);
     const key = this.fullPrefix(prefix);
     let inner: EtcdWatch | undefined;
     // A stream that lands on a dead member fails before it is created; another member may serve it.
@@ -295,22 +303,28 @@ export class EtcdStore implements Store {
 function explainLimit(error: unknown, compares: number, ops: number): unknown {
   if (!(error instanceof Error)) return error;
   if (/too many operations in txn request/.test(error.message)) {
-    return new Error(`etcd refused a transaction of ${Math.max(compares, ops)} operations: start every etcd member with --max-txn-ops of at least that (docs/ha.md)`);
+    return new Error(
+      `etcd refused a transaction of ${Math.max(compares, ops)} operations: start every etcd member with --max-txn-ops of at least that (docs/ha.md)`,
+    );
   }
   if (/request is too large/.test(error.message)) {
-    return new Error(`etcd refused a transaction of ${ops} writes as too large: raise --max-request-bytes on every etcd member (docs/ha.md)`);
+    return new Error(
+      `etcd refused a transaction of ${ops} writes as too large: raise --max-request-bytes on every etcd member (docs/ha.md)`,
+    );
   }
   return error;
 }
 
 function validateKey(key: string): void {
-  if (typeof key !== 'string' || !key.startsWith('/')) throw new Error(`store key must be a string starting with '/' (got ${JSON.stringify(key)})`);
+  if (typeof key !== 'string' || !key.startsWith('/'))
+    throw new Error(`store key must be a string starting with '/' (got ${JSON.stringify(key)})`);
 }
 
 function validateTxn(compares: Compare[], ops: WriteOp[]): void {
   for (const c of compares) {
     validateKey(c.key);
-    if (!Number.isInteger(c.modRevision) || c.modRevision < 0) throw new Error(`compare on ${c.key}: modRevision must be a non-negative integer`);
+    if (!Number.isInteger(c.modRevision) || c.modRevision < 0)
+      throw new Error(`compare on ${c.key}: modRevision must be a non-negative integer`);
   }
   const seen = new Set<string>();
   for (const op of ops) {

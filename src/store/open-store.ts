@@ -9,7 +9,8 @@ import type { Store } from './store';
 /** `etcd` (TLS, auth) applies to an etcd store only; asking for it with SQLite is an error, not a silent no-op. */
 export async function openStore(spec: string | undefined, dataDir: string, etcd?: EtcdSecurity): Promise<Store> {
   const text = (spec ?? 'sqlite').trim();
-  if (etcd && (etcd.tls || etcd.auth) && !isEtcdSpec(text)) throw new Error('etcd TLS/auth options need an etcd store (--store etcd://...)');
+  if (etcd && (etcd.tls || etcd.auth) && !isEtcdSpec(text))
+    throw new Error('etcd TLS/auth options need an etcd store (--store etcd://...)');
   if (text === 'sqlite' || text === '') return SqliteStore.open(dataDir, { retainRevisions: retainFromEnv() });
   if (isEtcdSpec(text)) {
     // Loaded only when asked for: the etcd client (gRPC, protobuf) costs a quarter second of start-up.

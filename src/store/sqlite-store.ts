@@ -148,7 +148,9 @@ export class SqliteStore implements Store {
       modRev: this.db.prepare<[string], { mod_rev: number }>('SELECT mod_rev FROM kv WHERE key = ?'),
       rangeAll: this.db.prepare<[], Row>('SELECT key, value, create_rev, mod_rev FROM kv ORDER BY key'),
       rangeFrom: this.db.prepare<[string], Row>('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? ORDER BY key'),
-      range: this.db.prepare<[string, string], Row>('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
+      range: this.db.prepare<[string, string], Row>(
+        'SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key',
+      ),
       rangeLimit: this.db.prepare<[string, string, number], Row>(
         'SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?',
       ),
@@ -160,7 +162,9 @@ export class SqliteStore implements Store {
       event: this.db.prepare<[number, number, number, string, string, number]>(
         'INSERT INTO events (rev, seq, type, key, value, create_rev) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      eventsAfter: this.db.prepare<[number], EventRow>('SELECT rev, type, key, value, create_rev FROM events WHERE rev > ? ORDER BY rev, seq'),
+      eventsAfter: this.db.prepare<[number], EventRow>(
+        'SELECT rev, type, key, value, create_rev FROM events WHERE rev > ? ORDER BY rev, seq',
+      ),
       setMeta: this.db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE name = ?'),
       getMeta: this.db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE name = ?'),
       compact: this.db.prepare<[number]>('DELETE FROM events WHERE rev <= ?'),
@@ -186,7 +190,8 @@ export class SqliteStore implements Store {
     let rows: Row[];
     const shadowed = this.shadow !== undefined && this.shadow.size > 0;
     if (end === undefined) rows = prefix === '' ? this.statements.rangeAll.all() : this.statements.rangeFrom.all(prefix);
-    else if (options.limit !== undefined && !shadowed) rows = this.statements.rangeLimit.all(prefix, end, Math.max(0, Math.floor(options.limit)));
+    else if (options.limit !== undefined && !shadowed)
+      rows = this.statements.rangeLimit.all(prefix, end, Math.max(0, Math.floor(options.limit)));
     else rows = this.statements.range.all(prefix, end);
     if (shadowed) rows = this.committedView(rows, prefix);
     if ((end === undefined || shadowed) && options.limit !== undefined) rows = rows.slice(0, Math.max(0, Math.floor(options.limit)));
@@ -313,7 +318,9 @@ export class SqliteStore implements Store {
       if (failed.length > 0 || item.ops.length === 0) {
         this.db.exec('ROLLBACK');
         open = false;
-        item.resolve(failed.length > 0 ? { succeeded: false, revision: this.revision, failed } : { succeeded: true, revision: this.revision });
+        item.resolve(
+          failed.length > 0 ? { succeeded: false, revision: this.revision, failed } : { succeeded: true, revision: this.revision },
+        );
         return;
       }
       const revision = this.revision + 1;
@@ -378,7 +385,13 @@ export class SqliteStore implements Store {
         // Rows past the revision are a sliced txn's, not committed yet: watchers hear of it after its COMMIT.
         if (row.rev > this.revision) break;
         if (!row.key.startsWith(prefix)) continue;
-        entry.queue.push({ type: row.type === PUT ? 'put' : 'delete', key: row.key, value: row.value, revision: row.rev, createRevision: row.create_rev });
+        entry.queue.push({
+          type: row.type === PUT ? 'put' : 'delete',
+          key: row.key,
+          value: row.value,
+          revision: row.rev,
+          createRevision: row.create_rev,
+        });
       }
     }
     this.watchers.add(entry);

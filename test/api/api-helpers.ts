@@ -15,7 +15,13 @@ export function networkObj(tenant: string, name: string, cidrs: string[], extra:
   return { apiVersion: V, kind: 'Network', metadata: { name, tenant }, spec: { subnets: cidrs.map((cidr) => ({ cidr })), ...extra } };
 }
 
-export function endpointObj(tenant: string, network: string, name: string, extra: Record<string, unknown> = {}, labels?: Record<string, string>): TenetObject {
+export function endpointObj(
+  tenant: string,
+  network: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+  labels?: Record<string, string>,
+): TenetObject {
   return { apiVersion: V, kind: 'Endpoint', metadata: { name, tenant, ...(labels ? { labels } : {}) }, spec: { network, ...extra } };
 }
 

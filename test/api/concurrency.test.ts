@@ -34,7 +34,10 @@ test('a network deleted while endpoints are being created in it never leaves an 
     const deletion = settle([c.delete('Network', 'n', 'race')]);
     const created = await settle(creates);
     const deleted = await deletion;
-    assert.ok(created.errors.every((e) => e.status === 404 || e.status === 409), created.errors.map((e) => e.message).join('; '));
+    assert.ok(
+      created.errors.every((e) => e.status === 404 || e.status === 409),
+      created.errors.map((e) => e.message).join('; '),
+    );
     const left = (await c.list('Endpoint', { tenant: 'race' })).items;
     if (deleted.ok.length === 1) {
       assert.equal(left.length, 0, 'the network was deleted, so no endpoint may remain in it');
@@ -54,7 +57,9 @@ test('a cascading tenant delete racing with creates leaves nothing behind', asyn
   await c.create(tenantObj('casc'));
   await c.create(networkObj('casc', 'n', ['10.120.0.0/24']));
   const creates = Array.from({ length: 40 }, (_, i): Promise<AnyObject> =>
-    i % 2 === 0 ? c.create(endpointObj('casc', 'n', `e${i}`)) : c.create({ apiVersion: V, kind: 'Scope', metadata: { name: `s${i}`, tenant: 'casc' }, spec: {} }),
+    i % 2 === 0
+      ? c.create(endpointObj('casc', 'n', `e${i}`))
+      : c.create({ apiVersion: V, kind: 'Scope', metadata: { name: `s${i}`, tenant: 'casc' }, spec: {} }),
   );
   const deletion = c.delete('Tenant', 'casc', undefined, { cascade: true });
   const created = await settle(creates);
@@ -68,7 +73,9 @@ test('a cascading tenant delete racing with creates leaves nothing behind', asyn
 test('concurrent overlapping networks: exactly one wins; concurrent intent writes get distinct, gap-free history numbers', async () => {
   const c = controller.client;
   await c.create(tenantObj('ovl'));
-  const attempts = await settle(Array.from({ length: 10 }, (_, i) => c.create(networkObj('ovl', `n${i}`, [`10.130.${i}.0/24`, 'fd00:131::/64']))));
+  const attempts = await settle(
+    Array.from({ length: 10 }, (_, i) => c.create(networkObj('ovl', `n${i}`, [`10.130.${i}.0/24`, 'fd00:131::/64']))),
+  );
   assert.equal(attempts.ok.length, 1);
   // The losers re-read after their compare failed and see the winner: overlap is bad input (400), naming it.
   assert.ok(
@@ -76,9 +83,16 @@ test('concurrent overlapping networks: exactly one wins; concurrent intent write
     attempts.errors.map((e) => `${e.status} ${e.message}`).join('; '),
   );
   const start = (await c.history()).at(-1)!.revision;
-  await settle(Array.from({ length: 20 }, (_, i) => c.create({ apiVersion: V, kind: 'Group', metadata: { name: `g${i}`, tenant: 'ovl' }, spec: { selector: {} } })));
+  await settle(
+    Array.from({ length: 20 }, (_, i) =>
+      c.create({ apiVersion: V, kind: 'Group', metadata: { name: `g${i}`, tenant: 'ovl' }, spec: { selector: {} } }),
+    ),
+  );
   const revisions = (await c.history()).filter((h) => h.revision > start).map((h) => h.revision);
-  assert.deepEqual(revisions, Array.from({ length: 20 }, (_, i) => start + 1 + i));
+  assert.deepEqual(
+    revisions,
+    Array.from({ length: 20 }, (_, i) => start + 1 + i),
+  );
   const tenants = await settle(Array.from({ length: 10 }, (_, i) => c.create(tenantObj(`vni-${i}`))));
   const vnis = new Set(tenants.ok.map((t) => (t.status as { vni: number }).vni));
   assert.equal(vnis.size, 10);

@@ -19,17 +19,23 @@ after(async () => {
   await controller?.stop();
 });
 
-type ListBody = { metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }; items: { metadata: { name: string; tenant?: string } }[] };
+type ListBody = {
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
+  items: { metadata: { name: string; tenant?: string } }[];
+};
 
 async function get(path: string): Promise<{ status: number; body: ListBody & { error?: { message: string; details: string[] } } }> {
   const answer = await raw(controller.url, 'GET', path);
   return { status: answer.status, body: answer.json as ListBody & { error?: { message: string; details: string[] } } };
 }
 
-test('limit cuts the list and continue pages through it at the first page\'s revision', async () => {
+test("limit cuts the list and continue pages through it at the first page's revision", async () => {
   const first = await get('/api/v1/tenants/pg/networks?limit=2');
   assert.equal(first.status, 200);
-  assert.deepEqual(first.body.items.map((i) => i.metadata.name), ['a', 'b']);
+  assert.deepEqual(
+    first.body.items.map((i) => i.metadata.name),
+    ['a', 'b'],
+  );
   assert.equal(first.body.metadata.remainingItemCount, 3);
   const token = first.body.metadata.continue;
   assert.ok(token, 'a continue token');
@@ -37,10 +43,16 @@ test('limit cuts the list and continue pages through it at the first page\'s rev
   await controller.client.create(networkObj('pg', 'bb', ['10.50.9.0/24']));
   const second = await get(`/api/v1/tenants/pg/networks?limit=2&continue=${encodeURIComponent(token)}`);
   assert.equal(second.status, 200);
-  assert.deepEqual(second.body.items.map((i) => i.metadata.name), ['c', 'd']);
+  assert.deepEqual(
+    second.body.items.map((i) => i.metadata.name),
+    ['c', 'd'],
+  );
   assert.equal(second.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
   const third = await get(`/api/v1/tenants/pg/networks?limit=2&continue=${encodeURIComponent(second.body.metadata.continue!)}`);
-  assert.deepEqual(third.body.items.map((i) => i.metadata.name), ['e']);
+  assert.deepEqual(
+    third.body.items.map((i) => i.metadata.name),
+    ['e'],
+  );
   assert.equal(third.body.metadata.continue, undefined, 'the last page has no token');
   // A token is used once; used again (or expired, or from another controller) it is 410 Gone.
   const again = await get(`/api/v1/tenants/pg/networks?limit=2&continue=${encodeURIComponent(token)}`);
@@ -65,9 +77,20 @@ test('continue tokens: malformed 400, another query 400, another caller 400', as
 });
 
 test('fieldSelector: metadata.name and metadata.tenant; other fields are refused by name', async () => {
-  assert.deepEqual((await get('/api/v1/networks?fieldSelector=metadata.name%3Da')).body.items.map((i) => `${i.metadata.tenant}/${i.metadata.name}`), ['pg/a', 'pg2/a']);
-  assert.deepEqual((await get('/api/v1/networks?fieldSelector=metadata.name%3D%3Da,metadata.tenant!%3Dpg')).body.items.map((i) => `${i.metadata.tenant}/${i.metadata.name}`), ['pg2/a']);
-  assert.deepEqual((await get('/api/v1/tenants?fieldSelector=metadata.name%3Dpg2')).body.items.map((i) => i.metadata.name), ['pg2']);
+  assert.deepEqual(
+    (await get('/api/v1/networks?fieldSelector=metadata.name%3Da')).body.items.map((i) => `${i.metadata.tenant}/${i.metadata.name}`),
+    ['pg/a', 'pg2/a'],
+  );
+  assert.deepEqual(
+    (await get('/api/v1/networks?fieldSelector=metadata.name%3D%3Da,metadata.tenant!%3Dpg')).body.items.map(
+      (i) => `${i.metadata.tenant}/${i.metadata.name}`,
+    ),
+    ['pg2/a'],
+  );
+  assert.deepEqual(
+    (await get('/api/v1/tenants?fieldSelector=metadata.name%3Dpg2')).body.items.map((i) => i.metadata.name),
+    ['pg2'],
+  );
   const refused = await get('/api/v1/networks?fieldSelector=spec.mtu%3D1400');
   assert.equal(refused.status, 400);
   assert.match(refused.body.error!.message, /field "spec.mtu" is not supported; supported: metadata.name, metadata.tenant/);
@@ -104,7 +127,9 @@ test('an unknown query parameter is 400 on every route, naming it and the allowe
 });
 
 test('the OpenAPI document lists limit, continue and fieldSelector', async () => {
-  const doc = (await raw(controller.url, 'GET', '/api/v1/openapi.json')).json as { paths: Record<string, { get?: { parameters: { name: string }[] } }> };
+  const doc = (await raw(controller.url, 'GET', '/api/v1/openapi.json')).json as {
+    paths: Record<string, { get?: { parameters: { name: string }[] } }>;
+  };
   const names = doc.paths['/api/v1/tenants/{tenant}/networks'].get!.parameters.map((p) => p.name);
   for (const name of ['limit', 'continue', 'fieldSelector', 'labelSelector']) assert.ok(names.includes(name), name);
 });

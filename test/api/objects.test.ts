@@ -23,14 +23,27 @@ after(async () => {
 
 const samples = (tenant: string): TenetObject[] => [
   { apiVersion: V, kind: 'Scope', metadata: { name: 'prod', tenant, labels: { env: 'prod' } }, spec: { description: 'production' } },
-  { apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant, labels: { tier: 'front' } }, spec: { selector: { matchLabels: { app: 'web' } } } },
+  {
+    apiVersion: V,
+    kind: 'Group',
+    metadata: { name: 'web', tenant, labels: { tier: 'front' } },
+    spec: { selector: { matchLabels: { app: 'web' } } },
+  },
   {
     apiVersion: V,
     kind: 'Policy',
     metadata: { name: 'allow-web', tenant },
-    spec: { appliesTo: { group: 'web' }, ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: 'lb' } } }], ports: [{ protocol: 'TCP', port: 80 }] }] },
+    spec: {
+      appliesTo: { group: 'web' },
+      ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: 'lb' } } }], ports: [{ protocol: 'TCP', port: 80 }] }],
+    },
   },
-  { apiVersion: V, kind: 'Service', metadata: { name: 'web', tenant }, spec: { selector: { matchLabels: { app: 'web' } }, ports: [{ protocol: 'TCP', port: 80 }] } },
+  {
+    apiVersion: V,
+    kind: 'Service',
+    metadata: { name: 'web', tenant },
+    spec: { selector: { matchLabels: { app: 'web' } }, ports: [{ protocol: 'TCP', port: 80 }] },
+  },
 ];
 
 test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE', async () => {
@@ -45,7 +58,10 @@ test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE',
     assert.equal(created.kind, object.kind);
     const read = await c.get(object.kind, object.metadata.name, 'crud');
     assert.deepEqual(read.spec, object.spec);
-    const changed = await c.update({ ...read, metadata: { ...read.metadata, labels: { ...(read.metadata.labels ?? {}), changed: 'yes' } } });
+    const changed = await c.update({
+      ...read,
+      metadata: { ...read.metadata, labels: { ...(read.metadata.labels ?? {}), changed: 'yes' } },
+    });
     assert.equal(changed.metadata.labels?.changed, 'yes');
     assert.ok(Number(changed.metadata.resourceVersion) > Number(read.metadata.resourceVersion));
     const patched = await c.patch(object.kind, object.metadata.name, 'crud', { metadata: { labels: { patched: 'true' } } });
@@ -62,10 +78,20 @@ test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE',
     apiVersion: V,
     kind: 'GlobalPolicy',
     metadata: { name: 'deny-outside' },
-    spec: { tier: 'admin', priority: 10, appliesTo: { tenants: ['crud'] }, ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }] },
+    spec: {
+      tier: 'admin',
+      priority: 10,
+      appliesTo: { tenants: ['crud'] },
+      ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }],
+    },
   });
   assert.equal((global as TenetObject).metadata.tenant, undefined);
-  const host = await c.create({ apiVersion: V, kind: 'Host', metadata: { name: 'node-1', labels: { zone: 'a' } }, spec: { underlayIP: '192.0.2.10' } });
+  const host = await c.create({
+    apiVersion: V,
+    kind: 'Host',
+    metadata: { name: 'node-1', labels: { zone: 'a' } },
+    spec: { underlayIP: '192.0.2.10' },
+  });
   const hostStatus = await c.updateStatus<TenetObject>('Host', 'node-1', undefined, { ready: true, agentVersion: '0.1.0' });
   assert.deepEqual(hostStatus.status, { ready: true, agentVersion: '0.1.0' });
   assert.deepEqual((await c.get('Host', 'node-1')).spec, host.spec);
@@ -81,10 +107,22 @@ test('CRUD for every kind, with label selectors, PUT, PATCH, status and DELETE',
   assert.deepEqual(ready.status, { ipv4: '10.10.0.2', ipv6: 'fd00:10::2', mac: st.mac, phase: 'ready', hostIfName: 'tn-abc' });
   await c.create(endpointObj('crud', 'web', 'ep-2', {}, { app: 'db' }));
 
-  assert.deepEqual((await c.list('Endpoint', { tenant: 'crud', labelSelector: 'app=web' })).items.map((o) => o.metadata.name), ['ep-1']);
-  assert.deepEqual((await c.list('Endpoint', { tenant: 'crud', labelSelector: 'app!=web' })).items.map((o) => o.metadata.name), ['ep-2']);
-  assert.deepEqual((await c.list('Endpoint', { labelSelector: 'app in (web,db)' })).items.map((o) => o.metadata.name), ['ep-1', 'ep-2']);
-  assert.deepEqual((await c.list('Host', { labelSelector: 'zone' })).items.map((o) => o.metadata.name), ['node-1']);
+  assert.deepEqual(
+    (await c.list('Endpoint', { tenant: 'crud', labelSelector: 'app=web' })).items.map((o) => o.metadata.name),
+    ['ep-1'],
+  );
+  assert.deepEqual(
+    (await c.list('Endpoint', { tenant: 'crud', labelSelector: 'app!=web' })).items.map((o) => o.metadata.name),
+    ['ep-2'],
+  );
+  assert.deepEqual(
+    (await c.list('Endpoint', { labelSelector: 'app in (web,db)' })).items.map((o) => o.metadata.name),
+    ['ep-1', 'ep-2'],
+  );
+  assert.deepEqual(
+    (await c.list('Host', { labelSelector: 'zone' })).items.map((o) => o.metadata.name),
+    ['node-1'],
+  );
   const bad = await raw(controller.url, 'GET', '/api/v1/endpoints?labelSelector=' + encodeURIComponent('a in (b'));
   assert.equal(bad.status, 400);
 
@@ -110,8 +148,15 @@ test('conflicts: duplicate create, stale resourceVersion, network in use, tenant
   const stale = await expectStatus(c.update({ ...net, spec: { ...net.spec, mtu: 1300 } }), 409);
   assert.match(stale.message, /changed since resourceVersion/);
   assert.equal((await c.get('Network', 'a', 'cf')).spec.mtu, 1400);
-  await expectStatus(c.patch('Network', 'a', 'cf', { metadata: { resourceVersion: net.metadata.resourceVersion }, spec: { mtu: 1500 } }), 409);
-  assert.equal((await c.patch<AnyObject>('Network', 'a', 'cf', { metadata: { resourceVersion: fresh.metadata.resourceVersion }, spec: { mtu: 1500 } })).spec.mtu, 1500);
+  await expectStatus(
+    c.patch('Network', 'a', 'cf', { metadata: { resourceVersion: net.metadata.resourceVersion }, spec: { mtu: 1500 } }),
+    409,
+  );
+  assert.equal(
+    (await c.patch<AnyObject>('Network', 'a', 'cf', { metadata: { resourceVersion: fresh.metadata.resourceVersion }, spec: { mtu: 1500 } }))
+      .spec.mtu,
+    1500,
+  );
   // Overlap is bad input (400), named with the other network and both subnets.
   const overlap = await expectStatus(c.create(networkObj('cf', 'b', ['10.20.5.0/24'])), 400);
   assert.match(overlap.message, /10\.20\.5\.0\/24 overlaps 10\.20\.0\.0\/16 of network "a"/);
@@ -241,7 +286,10 @@ test('label keys and values that follow the Kubernetes rules are accepted', asyn
     spec: { selector: { matchLabels: labels, matchExpressions: [{ key: 'example.com/app', operator: 'NotIn', values: ['', 'db'] }] } },
   });
   assert.deepEqual((group.spec as { selector: { matchLabels: unknown } }).selector.matchLabels, labels);
-  assert.deepEqual((await c.list('Tenant', { labelSelector: 'example.com/app=web,a=' })).items.map((t) => t.metadata.name), ['lbl-ok']);
+  assert.deepEqual(
+    (await c.list('Tenant', { labelSelector: 'example.com/app=web,a=' })).items.map((t) => t.metadata.name),
+    ['lbl-ok'],
+  );
   await c.delete('Tenant', 'lbl-ok', undefined, { cascade: true });
 });
 
@@ -270,7 +318,12 @@ test('apply takes more than 1 MiB of intent in one request (export -> apply of a
   const c = controller.client;
   const objects: TenetObject[] = [tenantObj('big-intent')];
   for (let i = 0; i < 1500; i++) {
-    objects.push({ apiVersion: V, kind: 'Group', metadata: { name: `g-${i}`, tenant: 'big-intent', labels: { n: String(i) } }, spec: { selector: { matchLabels: { app: `a${i}` } }, description: 'd'.repeat(1000) } });
+    objects.push({
+      apiVersion: V,
+      kind: 'Group',
+      metadata: { name: `g-${i}`, tenant: 'big-intent', labels: { n: String(i) } },
+      spec: { selector: { matchLabels: { app: `a${i}` } }, description: 'd'.repeat(1000) },
+    });
   }
   const size = Buffer.byteLength(JSON.stringify({ objects }));
   assert.ok(size > 1.5 * 1024 * 1024, `body is ${size} bytes`);
@@ -281,7 +334,12 @@ test('apply takes more than 1 MiB of intent in one request (export -> apply of a
   const again = await c.apply(objects);
   assert.equal(again.revision, null);
   // Other routes keep the 1 MiB limit.
-  const huge = await raw(controller.url, 'POST', '/api/v1/tenants/big-intent/groups', JSON.stringify({ ...objects[1], spec: { selector: {}, description: 'x'.repeat(1024 * 1024) } }));
+  const huge = await raw(
+    controller.url,
+    'POST',
+    '/api/v1/tenants/big-intent/groups',
+    JSON.stringify({ ...objects[1], spec: { selector: {}, description: 'x'.repeat(1024 * 1024) } }),
+  );
   assert.equal(huge.status, 413);
   assert.match(huge.text, /larger than 1048576 bytes/);
   await c.delete('Tenant', 'big-intent', undefined, { cascade: true });
@@ -292,7 +350,10 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
   await c.create(tenantObj('bad'));
   await c.create(networkObj('bad', 'n', ['10.50.0.0/24']));
   // Objects and their resourceVersions, not the store revision: an audit trail may record refused requests.
-  const state = async () => (await c.snapshot(['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'GlobalPolicy', 'Service', 'Endpoint', 'Host'])).items.map((o) => `${o.kind}/${o.metadata.tenant ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion}`);
+  const state = async () =>
+    (await c.snapshot(['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'GlobalPolicy', 'Service', 'Endpoint', 'Host'])).items.map(
+      (o) => `${o.kind}/${o.metadata.tenant ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion}`,
+    );
   const start = await state();
   const historyBefore = (await c.history()).length;
   const url = controller.url;
@@ -310,9 +371,24 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
     ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ok"},"spec":{"defaultPolicy":"maybe"}}`, 400],
     ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ok","__proto__":{"x":1}},"spec":{}}`, 400],
     ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"ok"},"spec":{}}`, 400, { 'content-type': 'text/plain' }],
-    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.50.0.128/25"}]}}`, 400],
-    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.61.0.0/24"},{"cidr":"10.61.0.0/25"}]}}`, 400],
-    ['PUT', '/api/v1/tenants/bad/networks/n', `{${AV('Network')},"metadata":{"name":"n"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"},{"cidr":"10.50.0.0/23"}]}}`, 400],
+    [
+      'POST',
+      '/api/v1/tenants/bad/networks',
+      `{${AV('Network')},"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.50.0.128/25"}]}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/networks',
+      `{${AV('Network')},"metadata":{"name":"o"},"spec":{"subnets":[{"cidr":"10.61.0.0/24"},{"cidr":"10.61.0.0/25"}]}}`,
+      400,
+    ],
+    [
+      'PUT',
+      '/api/v1/tenants/bad/networks/n',
+      `{${AV('Network')},"metadata":{"name":"n"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"},{"cidr":"10.50.0.0/23"}]}}`,
+      400,
+    ],
     // apiVersion and kind are required, as the OpenAPI document says.
     ['POST', '/api/v1/tenants', '{"kind":"Tenant","metadata":{"name":"nover"},"spec":{}}', 400],
     ['POST', '/api/v1/tenants', '{"apiVersion":"tenet.dev/v1","metadata":{"name":"nokind"},"spec":{}}', 400],
@@ -320,42 +396,193 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
     ['PUT', '/api/v1/tenants/bad/networks/n', '{"metadata":{"name":"n"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}', 400],
     ['POST', '/api/v1/apply', '{"objects":[{"kind":"Tenant","metadata":{"name":"nover"},"spec":{}}]}', 400],
     // Label keys and values follow the Kubernetes rules wherever they appear.
-    ...badLabels.map((labels): [string, string, string, number] => ['POST', '/api/v1/tenants', JSON.stringify({ apiVersion: V, kind: 'Tenant', metadata: { name: 'lbl', labels }, spec: {} }), 400]),
-    ...badLabels.map((labels): [string, string, string, number] => ['POST', '/api/v1/tenants/bad/groups', JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchLabels: labels } } }), 400]),
-    ...badKeys.map((key): [string, string, string, number] => ['POST', '/api/v1/tenants/bad/groups', JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchExpressions: [{ key, operator: 'Exists' }] } } }), 400]),
-    ...badValues.map((value): [string, string, string, number] => ['POST', '/api/v1/tenants/bad/groups', JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['ok', value] }] } } }), 400]),
-    ['POST', '/api/v1/tenants/bad/endpoints', JSON.stringify({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'e', labels: { 'a;b $(reboot)': 'x' } }, spec: { network: 'n' } }), 400],
-    ['POST', '/api/v1/tenants/bad/services', JSON.stringify({ apiVersion: V, kind: 'Service', metadata: { name: 's' }, spec: { selector: { matchLabels: { 'k k': 'v;v' } }, ports: [{ protocol: 'TCP', port: 80 }] } }), 400],
-    ['POST', '/api/v1/tenants/bad/policies', JSON.stringify({ apiVersion: V, kind: 'Policy', metadata: { name: 'p' }, spec: { appliesTo: { selector: { matchLabels: { ключ: 'v' } } } } }), 400],
-    ['POST', '/api/v1/tenants/bad/policies', JSON.stringify({ apiVersion: V, kind: 'Policy', metadata: { name: 'p' }, spec: { appliesTo: { selector: {} }, ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: '$(reboot)' } } }] }] } }), 400],
-    ['PATCH', '/api/v1/tenants/bad/networks/n', JSON.stringify({ metadata: { labels: { 'a;b': 'x' } } }), 400, { 'content-type': 'application/merge-patch+json' }],
-    ['POST', '/api/v1/apply', JSON.stringify({ objects: [{ apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 'bad' }, spec: { selector: { matchLabels: { 'k k': 'v;v' } } } }] }), 400],
+    ...badLabels.map((labels): [string, string, string, number] => [
+      'POST',
+      '/api/v1/tenants',
+      JSON.stringify({ apiVersion: V, kind: 'Tenant', metadata: { name: 'lbl', labels }, spec: {} }),
+      400,
+    ]),
+    ...badLabels.map((labels): [string, string, string, number] => [
+      'POST',
+      '/api/v1/tenants/bad/groups',
+      JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name: 'g' }, spec: { selector: { matchLabels: labels } } }),
+      400,
+    ]),
+    ...badKeys.map((key): [string, string, string, number] => [
+      'POST',
+      '/api/v1/tenants/bad/groups',
+      JSON.stringify({
+        apiVersion: V,
+        kind: 'Group',
+        metadata: { name: 'g' },
+        spec: { selector: { matchExpressions: [{ key, operator: 'Exists' }] } },
+      }),
+      400,
+    ]),
+    ...badValues.map((value): [string, string, string, number] => [
+      'POST',
+      '/api/v1/tenants/bad/groups',
+      JSON.stringify({
+        apiVersion: V,
+        kind: 'Group',
+        metadata: { name: 'g' },
+        spec: { selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['ok', value] }] } },
+      }),
+      400,
+    ]),
+    [
+      'POST',
+      '/api/v1/tenants/bad/endpoints',
+      JSON.stringify({
+        apiVersion: V,
+        kind: 'Endpoint',
+        metadata: { name: 'e', labels: { 'a;b $(reboot)': 'x' } },
+        spec: { network: 'n' },
+      }),
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/services',
+      JSON.stringify({
+        apiVersion: V,
+        kind: 'Service',
+        metadata: { name: 's' },
+        spec: { selector: { matchLabels: { 'k k': 'v;v' } }, ports: [{ protocol: 'TCP', port: 80 }] },
+      }),
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/policies',
+      JSON.stringify({
+        apiVersion: V,
+        kind: 'Policy',
+        metadata: { name: 'p' },
+        spec: { appliesTo: { selector: { matchLabels: { ключ: 'v' } } } },
+      }),
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/policies',
+      JSON.stringify({
+        apiVersion: V,
+        kind: 'Policy',
+        metadata: { name: 'p' },
+        spec: { appliesTo: { selector: {} }, ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: '$(reboot)' } } }] }] },
+      }),
+      400,
+    ],
+    [
+      'PATCH',
+      '/api/v1/tenants/bad/networks/n',
+      JSON.stringify({ metadata: { labels: { 'a;b': 'x' } } }),
+      400,
+      { 'content-type': 'application/merge-patch+json' },
+    ],
+    [
+      'POST',
+      '/api/v1/apply',
+      JSON.stringify({
+        objects: [
+          { apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 'bad' }, spec: { selector: { matchLabels: { 'k k': 'v;v' } } } },
+        ],
+      }),
+      400,
+    ],
     ['GET', `/api/v1/endpoints?labelSelector=${encodeURIComponent('ключ=v')}`, '', 400],
     ['GET', `/api/v1/endpoints?labelSelector=${encodeURIComponent(`a=${'v'.repeat(64)}`)}`, '', 400],
     // JSON nested far deeper than any object: refused at the body, before anything recurses over it.
-    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`, 400],
-    ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`, 400],
-    ['PATCH', '/api/v1/tenants/bad/networks/n', `{"spec":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, { 'content-type': 'application/merge-patch+json' }],
+    [
+      'POST',
+      '/api/v1/tenants',
+      `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants',
+      `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`,
+      400,
+    ],
+    [
+      'PATCH',
+      '/api/v1/tenants/bad/networks/n',
+      `{"spec":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+      400,
+      { 'content-type': 'application/merge-patch+json' },
+    ],
     ['POST', '/api/v1/apply', `{"objects":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`, 400],
     // Within the limit the schema refuses it, and the error message renders it without failing.
     ['POST', '/api/v1/tenants', `{${AV('Tenant')},"metadata":{"name":"deep"},"spec":{"x":${'['.repeat(60)}${']'.repeat(60)}}}`, 400],
     ['GET', '/api/v1/tenants?watch=1&resourceVersion=999999999', '', 400],
     ['GET', '/api/v1/tenants/bad/networks?watch=1&resourceVersion=999999999&labelSelector=a%3Db', '', 400],
     ['GET', '/api/v1/watch?kinds=Tenant&resourceVersion=999999999', '', 400],
-    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"g"},"spec":{"subnets":[{"cidr":"10.60.0.0/24","gateway":"10.61.0.1"}]}}`, 400],
-    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.1/24"}]}}`, 400],
-    ['POST', '/api/v1/tenants/bad/networks', `{${AV('Network')},"metadata":{"name":"h","tenant":"other"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`, 400],
-    ['POST', '/api/v1/tenants/a%3Bb/networks', `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`, 400],
-    ['POST', '/api/v1/tenants/ghost/networks', `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`, 404],
-    ['PUT', '/api/v1/tenants/bad/networks/n', `{${AV('Network')},"metadata":{"name":"other"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}`, 400],
-    ['PUT', '/api/v1/tenants/bad/networks/n', `{${AV('Network')},"metadata":{"name":"n","resourceVersion":"abc"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}`, 400],
+    [
+      'POST',
+      '/api/v1/tenants/bad/networks',
+      `{${AV('Network')},"metadata":{"name":"g"},"spec":{"subnets":[{"cidr":"10.60.0.0/24","gateway":"10.61.0.1"}]}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/networks',
+      `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.1/24"}]}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/networks',
+      `{${AV('Network')},"metadata":{"name":"h","tenant":"other"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/a%3Bb/networks',
+      `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/ghost/networks',
+      `{${AV('Network')},"metadata":{"name":"h"},"spec":{"subnets":[{"cidr":"10.60.0.0/24"}]}}`,
+      404,
+    ],
+    [
+      'PUT',
+      '/api/v1/tenants/bad/networks/n',
+      `{${AV('Network')},"metadata":{"name":"other"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}`,
+      400,
+    ],
+    [
+      'PUT',
+      '/api/v1/tenants/bad/networks/n',
+      `{${AV('Network')},"metadata":{"name":"n","resourceVersion":"abc"},"spec":{"subnets":[{"cidr":"10.50.0.0/24"}]}}`,
+      400,
+    ],
     ['PATCH', '/api/v1/tenants/bad/networks/n', '{"spec":{"subnets":"no"}}', 400, { 'content-type': 'application/merge-patch+json' }],
     ['PATCH', '/api/v1/tenants/bad/networks/n', '[1]', 400, { 'content-type': 'application/merge-patch+json' }],
     ['PUT', '/api/v1/tenants/bad/networks/n/status', '{"status":{"allocated":-1}}', 400],
     ['PUT', '/api/v1/tenants/bad/networks/n/status', '{"nostatus":1}', 400],
-    ['POST', '/api/v1/tenants/bad/endpoints', `{${AV('Endpoint')},"metadata":{"name":"e"},"spec":{"network":"n","ips":["10.50.0.1"]}}`, 409],
-    ['POST', '/api/v1/tenants/bad/endpoints', `{${AV('Endpoint')},"metadata":{"name":"e"},"spec":{"network":"n","ips":["not-an-ip"]}}`, 400],
-    ['POST', '/api/v1/apply', '{"objects":[{"kind":"Tenant","apiVersion":"tenet.dev/v1","metadata":{"name":"fine"},"spec":{}},{"kind":"Nope"}]}', 400],
+    [
+      'POST',
+      '/api/v1/tenants/bad/endpoints',
+      `{${AV('Endpoint')},"metadata":{"name":"e"},"spec":{"network":"n","ips":["10.50.0.1"]}}`,
+      409,
+    ],
+    [
+      'POST',
+      '/api/v1/tenants/bad/endpoints',
+      `{${AV('Endpoint')},"metadata":{"name":"e"},"spec":{"network":"n","ips":["not-an-ip"]}}`,
+      400,
+    ],
+    [
+      'POST',
+      '/api/v1/apply',
+      '{"objects":[{"kind":"Tenant","apiVersion":"tenet.dev/v1","metadata":{"name":"fine"},"spec":{}},{"kind":"Nope"}]}',
+      400,
+    ],
     ['POST', '/api/v1/apply', '{"objects":"x"}', 400],
     ['POST', '/api/v1/rollback', '{"revision":"x"}', 400],
     ['POST', '/api/v1/rollback', '{"revision":99999}', 404],
@@ -374,15 +601,24 @@ test('bad input is refused with 400/404/413 and changes nothing', async () => {
     assert.equal(error.code, status);
     assert.equal(typeof error.message, 'string');
     if (/\[{1000}|\{"a":\{"a":/.test(String(body))) assert.match(error.message, /nests arrays\/objects deeper than 64 levels/);
-    if (/resourceVersion=999999999/.test(path)) assert.match(error.message, /resourceVersion 999999999 is newer than the store's current revision \d+/);
+    if (/resourceVersion=999999999/.test(path))
+      assert.match(error.message, /resourceVersion 999999999 is newer than the store's current revision \d+/);
     if (path === '/api/v1/apply' && status === 413) assert.match(error.message, /larger than 33554432 bytes/);
   }
-  const many = await raw(url, 'POST', '/api/v1/tenants/bad/networks', JSON.stringify({ metadata: { name: 'BAD' }, spec: { subnets: [{ cidr: '10.0.0.1/33', gateway: 'x' }], mtu: 1 } }));
+  const many = await raw(
+    url,
+    'POST',
+    '/api/v1/tenants/bad/networks',
+    JSON.stringify({ metadata: { name: 'BAD' }, spec: { subnets: [{ cidr: '10.0.0.1/33', gateway: 'x' }], mtu: 1 } }),
+  );
   assert.equal(many.status, 400);
   assert.ok((many.json as { error: { details: string[] } }).error.details.length >= 2, many.text);
   assert.deepEqual(await state(), start, 'no object was written');
   assert.equal((await c.history()).length, historyBefore, 'no history revision was made');
-  assert.deepEqual((await c.list('Tenant')).items.map((t) => t.metadata.name), ['bad']);
+  assert.deepEqual(
+    (await c.list('Tenant')).items.map((t) => t.metadata.name),
+    ['bad'],
+  );
   await c.delete('Tenant', 'bad', undefined, { cascade: true });
 });
 
@@ -401,11 +637,17 @@ test('health, OpenAPI and snapshot', async () => {
     assert.deepEqual([...(openapi.components.schemas[info.kind].required ?? [])].sort(), ['apiVersion', 'kind', 'metadata', 'spec']);
   }
   // Labels reach the document with their key rule enforced (no free-form keys).
-  const meta = (openapi.components.schemas.Tenant.properties.metadata as { properties: { labels: { additionalProperties?: boolean; patternProperties?: object } } }).properties.labels;
+  const meta = (
+    openapi.components.schemas.Tenant.properties.metadata as {
+      properties: { labels: { additionalProperties?: boolean; patternProperties?: object } };
+    }
+  ).properties.labels;
   assert.equal(meta.additionalProperties, false);
   assert.ok(meta.patternProperties);
   // Every route the controller serves is documented (HEAD comes with every GET).
-  const documented = new Set(Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
+  const documented = new Set(
+    Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)),
+  );
   const served = await servedRoutes([...documented]);
   assert.ok(served.routes.length > 50, `routes seen: ${served.routes.length}`);
   const missing = served.routes.filter((route) => !documented.has(route));
@@ -420,7 +662,10 @@ test('health, OpenAPI and snapshot', async () => {
   await c.create(networkObj('snap', 'n', ['10.70.0.0/24']));
   await c.create(endpointObj('snap', 'n', 'e'));
   const snapshot = await c.snapshot(['Tenant', 'Network', 'Endpoint']);
-  assert.deepEqual(snapshot.items.map((o) => o.kind), ['Tenant', 'Network', 'Endpoint']);
+  assert.deepEqual(
+    snapshot.items.map((o) => o.kind),
+    ['Tenant', 'Network', 'Endpoint'],
+  );
   assert.ok(snapshot.revision >= Number(snapshot.items[2].metadata.resourceVersion));
   await c.delete('Tenant', 'snap', undefined, { cascade: true });
 });

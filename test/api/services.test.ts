@@ -23,7 +23,12 @@ type ServiceStatus = { virtualIPs: string[]; dnsName: string; readyBackends: num
 const statusOf = (o: TenetObject) => o.status as ServiceStatus;
 
 function serviceObj(tenant: string, name: string, extra: Record<string, unknown> = {}): TenetObject {
-  return { apiVersion: V, kind: 'Service', metadata: { name, tenant }, spec: { selector: { matchLabels: { app: name } }, ports: [{ protocol: 'TCP', port: 80 }], ...extra } };
+  return {
+    apiVersion: V,
+    kind: 'Service',
+    metadata: { name, tenant },
+    spec: { selector: { matchLabels: { app: name } }, ports: [{ protocol: 'TCP', port: 80 }], ...extra },
+  };
 }
 
 const inV4Default = (ip: string) => /^10\.96\.\d+\.\d+$/.test(ip);
@@ -135,18 +140,21 @@ test('readyBackends counts the ready endpoints the selector matches in the servi
   await ready('e2', 'b', 'db', 'ready');
   await ready('e3', 'a', 'db', 'pending');
   await ready('e4', 'a', 'web', 'ready');
-  const counts = Object.fromEntries((await c.list('Service', { tenant: 'sk' })).items.map((s) => [s.metadata.name, statusOf(s).readyBackends]));
+  const counts = Object.fromEntries(
+    (await c.list('Service', { tenant: 'sk' })).items.map((s) => [s.metadata.name, statusOf(s).readyBackends]),
+  );
   assert.deepEqual(counts, { db: 2, dba: 1 });
   assert.equal(statusOf(await c.get('Service', 'dba', 'sk')).readyBackends, 1);
 });
 
-test('hostile tenant-admin: no services in another tenant, the other tenant\'s VIPs are not its business, and a flood stops at the quota', async () => {
+test("hostile tenant-admin: no services in another tenant, the other tenant's VIPs are not its business, and a flood stops at the quota", async () => {
   const c = controller.client;
   await c.create({ ...tenantObj('ha'), spec: { quota: { services: 3 } } });
   await c.create(tenantObj('hb'));
   const victim = await c.create(serviceObj('hb', 'db'));
   const ta = (await mintToken(controller.url, controller.adminToken, { role: 'tenant-admin', tenant: 'ha' })).token;
-  const post = (tenant: string, body: TenetObject) => send(controller.url, 'POST', `/api/v1/tenants/${tenant}/services`, { token: ta, body });
+  const post = (tenant: string, body: TenetObject) =>
+    send(controller.url, 'POST', `/api/v1/tenants/${tenant}/services`, { token: ta, body });
   // Another tenant does not exist for it (404, as every cross-tenant request), and nothing is created there.
   assert.equal((await post('hb', serviceObj('hb', 'grab'))).status, 404);
   assert.equal(await c.find('Service', 'grab', 'hb'), undefined);

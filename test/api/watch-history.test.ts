@@ -24,7 +24,13 @@ function collect(client: TenetClient, target: Parameters<TenetClient['watch']>[0
   return { events, handle, reached: Promise.race([reached, handle.done.then(() => assert.fail('stream ended early'))]) };
 }
 
-function collectSelected(client: TenetClient, tenant: string, labelSelector: string, from: number, until: (events: WatchEvent[]) => boolean) {
+function collectSelected(
+  client: TenetClient,
+  tenant: string,
+  labelSelector: string,
+  from: number,
+  until: (events: WatchEvent[]) => boolean,
+) {
   return collect(client, { kind: 'Group', tenant, labelSelector }, from, until);
 }
 
@@ -43,25 +49,42 @@ test('watch from the middle of N creates delivers exactly the rest, in order, th
   await watch.reached;
   watch.handle.close();
   const real = watch.events.filter((e) => e.type !== 'BOOKMARK');
-  assert.deepEqual(real.slice(0, 10).map((e) => e.object?.metadata.name), Array.from({ length: 10 }, (_, i) => `g${i + 10}`));
-  assert.deepEqual(real.slice(0, 10).map((e) => e.revision), revisions.slice(10));
+  assert.deepEqual(
+    real.slice(0, 10).map((e) => e.object?.metadata.name),
+    Array.from({ length: 10 }, (_, i) => `g${i + 10}`),
+  );
+  assert.deepEqual(
+    real.slice(0, 10).map((e) => e.revision),
+    revisions.slice(10),
+  );
   assert.ok(real.slice(0, 10).every((e) => e.type === 'ADDED'));
   assert.equal(real[10].type, 'MODIFIED');
   assert.equal(real[10].object?.metadata.labels?.x, 'y');
   assert.equal(real[11].type, 'DELETED');
   assert.equal(real[11].object?.metadata.name, 'g1');
   const all = real.map((e) => e.revision);
-  assert.deepEqual(all, [...all].sort((a, b) => a - b));
+  assert.deepEqual(
+    all,
+    [...all].sort((a, b) => a - b),
+  );
 });
 
 test('a label-selected watch: leaving the selection is DELETED, entering it is ADDED (as in Kubernetes)', async () => {
   const c = controller.client;
   await c.create(tenantObj('sel'));
-  const group = (name: string, app: string) => ({ apiVersion: V, kind: 'Group' as const, metadata: { name, tenant: 'sel', labels: { app } }, spec: { selector: {} } });
+  const group = (name: string, app: string) => ({
+    apiVersion: V,
+    kind: 'Group' as const,
+    metadata: { name, tenant: 'sel', labels: { app } },
+    spec: { selector: {} },
+  });
   await c.create(group('a', 'web'));
   await c.create(group('b', 'db'));
   const listed = await c.list('Group', { tenant: 'sel', labelSelector: 'app=web' });
-  assert.deepEqual(listed.items.map((g) => g.metadata.name), ['a']);
+  assert.deepEqual(
+    listed.items.map((g) => g.metadata.name),
+    ['a'],
+  );
   const real = (events: WatchEvent[]) => events.filter((e) => e.type !== 'BOOKMARK');
   const watch = collectSelected(c, 'sel', 'app=web', listed.resourceVersion, (events) => real(events).length === 5);
   await c.patch('Group', 'a', 'sel', { metadata: { labels: { app: 'db' } } }); // leaves
@@ -113,14 +136,22 @@ test('a watch from a resourceVersion newer than the store answers 400 at once in
 test('multi-kind watch and snapshot: list then watch misses nothing; bookmarks arrive when idle', async () => {
   const c = controller.client;
   const snap = await c.snapshot(['Tenant', 'Network', 'Endpoint']);
-  const watch = collect(c, { kinds: ['Network', 'Endpoint'] }, snap.revision, (events) => events.some((e) => e.type === 'BOOKMARK') && events.length >= 3);
+  const watch = collect(
+    c,
+    { kinds: ['Network', 'Endpoint'] },
+    snap.revision,
+    (events) => events.some((e) => e.type === 'BOOKMARK') && events.length >= 3,
+  );
   await c.create(tenantObj('mk'));
   await c.create(networkObj('mk', 'n', ['10.80.0.0/24']));
   await c.create(endpointObj('mk', 'n', 'e'));
   await watch.reached;
   watch.handle.close();
   const real = watch.events.filter((e) => e.type !== 'BOOKMARK');
-  assert.deepEqual(real.map((e) => `${e.type} ${e.object?.kind}`), ['ADDED Network', 'ADDED Endpoint']);
+  assert.deepEqual(
+    real.map((e) => `${e.type} ${e.object?.kind}`),
+    ['ADDED Network', 'ADDED Endpoint'],
+  );
   const bookmark = watch.events.find((e) => e.type === 'BOOKMARK')!;
   assert.ok(bookmark.revision >= real[1].revision);
 });
@@ -150,19 +181,31 @@ test('apply: dry run, created/configured/unchanged, one history revision; histor
   ];
   const dry = await c.apply(objects, { dryRun: true });
   assert.equal(dry.revision, null);
-  assert.deepEqual(dry.results.map((r) => r.action), ['created', 'created', 'created']);
+  assert.deepEqual(
+    dry.results.map((r) => r.action),
+    ['created', 'created', 'created'],
+  );
   await expectStatus(c.get('Tenant', 'app'), 404);
   const first = await c.apply(objects, { message: 'initial' });
   assert.equal(typeof first.revision, 'number');
-  assert.deepEqual(first.results.map((r) => `${r.kind}:${r.action}`), ['Tenant:created', 'Network:created', 'Group:created']);
+  assert.deepEqual(
+    first.results.map((r) => `${r.kind}:${r.action}`),
+    ['Tenant:created', 'Network:created', 'Group:created'],
+  );
   const same = await c.apply(objects);
   assert.equal(same.revision, null);
-  assert.deepEqual(same.results.map((r) => r.action), ['unchanged', 'unchanged', 'unchanged']);
+  assert.deepEqual(
+    same.results.map((r) => r.action),
+    ['unchanged', 'unchanged', 'unchanged'],
+  );
   const changed = structuredClone(objects);
   (changed[2].spec as { description?: string }).description = 'web tier';
   const second = await c.apply(changed);
   assert.equal(second.revision, first.revision! + 1);
-  assert.deepEqual(second.results.map((r) => r.action), ['unchanged', 'unchanged', 'configured']);
+  assert.deepEqual(
+    second.results.map((r) => r.action),
+    ['unchanged', 'unchanged', 'configured'],
+  );
   await c.create(networkObj('app', 'back', ['10.91.0.0/24']));
   await c.delete('Group', 'web', 'app');
   // Endpoints are not intent: they make no history revision.
@@ -172,7 +215,10 @@ test('apply: dry run, created/configured/unchanged, one history revision; histor
 
   const history = await c.history();
   const mine = history.filter((h) => h.revision >= first.revision!);
-  assert.deepEqual(mine.map((h) => h.verb), ['apply', 'apply', 'create', 'delete']);
+  assert.deepEqual(
+    mine.map((h) => h.verb),
+    ['apply', 'apply', 'create', 'delete'],
+  );
   assert.equal(mine[0].message, 'initial');
   assert.match(mine[0].actor, /^admin:[a-z0-9]{12}$/, 'history names the token that made the change');
   assert.deepEqual(mine[3].changes, [{ kind: 'Group', tenant: 'app', name: 'web', action: 'deleted' }]);
@@ -217,7 +263,10 @@ test('restart keeps everything: graceful stop and kill -9; addresses are not han
   await running.kill();
   running = await running.restart();
   const after = await c().list('Endpoint', { tenant: 'persist' });
-  assert.deepEqual(after.items.map((e) => e.metadata.name), ['e1', 'e2']);
+  assert.deepEqual(
+    after.items.map((e) => e.metadata.name),
+    ['e1', 'e2'],
+  );
   assert.deepEqual(after.items[1].status, e2.status);
   const e3 = await c().create(endpointObj('persist', 'n', 'e3'));
   const ips = new Set([e1, e2, e3].map((e) => (e.status as { ipv4: string }).ipv4));
@@ -227,7 +276,10 @@ test('restart keeps everything: graceful stop and kill -9; addresses are not han
   const handle = c().watch({ kind: 'Endpoint', tenant: 'persist' }, revision, (e) => events.push(e));
   while (events.filter((e) => e.type === 'ADDED').length < 2) await new Promise((r) => setTimeout(r, 20));
   handle.close();
-  assert.deepEqual(events.filter((e) => e.type === 'ADDED').map((e) => e.object?.metadata.name), ['e2', 'e3']);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'ADDED').map((e) => e.object?.metadata.name),
+    ['e2', 'e3'],
+  );
 });
 
 test('a unix socket listener serves the same API (stale socket file removed, mode 0600)', async (t) => {

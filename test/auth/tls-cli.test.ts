@@ -64,7 +64,9 @@ test('tenet verifies the controller against its CA: right CA works, another CA f
   const missing = await runCli('', ['--context', 'nope', 'get', 'tenants'], { env });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no context named "nope"/);
-  const absentConfig = await runCli(controller.url, ['--ca-file', controller.caFile!, 'get', 'tenants'], { env: { TENET_TOKEN: '', TENET_CONFIG: path.join(otherDir, 'absent.yaml') } });
+  const absentConfig = await runCli(controller.url, ['--ca-file', controller.caFile!, 'get', 'tenants'], {
+    env: { TENET_TOKEN: '', TENET_CONFIG: path.join(otherDir, 'absent.yaml') },
+  });
   assert.equal(absentConfig.code, 2, 'TENET_CONFIG naming a missing file is a usage error');
   assert.match(absentConfig.stderr, /absent\.yaml does not exist/);
 
@@ -91,7 +93,23 @@ function makeCertificates(dir: string, name: string): { ca: string; cert: string
   openssl(['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', `/CN=${name} test CA`]);
   openssl(['req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=127.0.0.1']);
   fs.writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.crt'), '-days', '2', '-extfile', file('ext.cnf')]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    file('ext.cnf'),
+  ]);
   return { ca: file('ca.crt'), cert: file('server.crt'), key: file('server.key') };
 }
 
@@ -118,7 +136,17 @@ test('tenet controller --tls-cert/--tls-key serves a certificate made elsewhere;
   const half = await runCli('', ['controller', '--data-dir', path.join(dir, 'data'), '--listen', '127.0.0.1:0', '--tls-cert', mine.cert]);
   assert.equal(half.code, 2, 'a certificate without its key is a usage error');
   assert.match(half.stderr, /--tls-cert and --tls-key go together/);
-  const unreadable = await runCli('', ['controller', '--data-dir', path.join(dir, 'data'), '--listen', '127.0.0.1:0', '--tls-cert', mine.cert, '--tls-key', path.join(dir, 'absent.key')]);
+  const unreadable = await runCli('', [
+    'controller',
+    '--data-dir',
+    path.join(dir, 'data'),
+    '--listen',
+    '127.0.0.1:0',
+    '--tls-cert',
+    mine.cert,
+    '--tls-key',
+    path.join(dir, 'absent.key'),
+  ]);
   assert.equal(unreadable.code, 2);
   assert.match(unreadable.stderr, /cannot read the TLS certificate or key/);
 });

@@ -61,8 +61,18 @@ spec:
 `,
   '20-rest.json': JSON.stringify([
     { apiVersion: 'tenet.dev/v1', kind: 'Scope', metadata: { name: 'prod', tenant: 'acme', labels: { stage: 'prod' } }, spec: {} },
-    { apiVersion: 'tenet.dev/v1', kind: 'Group', metadata: { name: 'web', tenant: 'acme' }, spec: { selector: { matchLabels: { app: 'web' } } } },
-    { apiVersion: 'tenet.dev/v1', kind: 'Group', metadata: { name: 'db', tenant: 'acme' }, spec: { selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['db', 'pg'] }] } } },
+    {
+      apiVersion: 'tenet.dev/v1',
+      kind: 'Group',
+      metadata: { name: 'web', tenant: 'acme' },
+      spec: { selector: { matchLabels: { app: 'web' } } },
+    },
+    {
+      apiVersion: 'tenet.dev/v1',
+      kind: 'Group',
+      metadata: { name: 'db', tenant: 'acme' },
+      spec: { selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['db', 'pg'] }] } },
+    },
   ]),
   '30-policy.yaml': `kind: List
 items:
@@ -121,7 +131,8 @@ function failsClearly(result: CliResult, pattern: RegExp, what: string, code?: n
   const lines = result.stderr.split('\n').filter(Boolean);
   assert.ok(lines.length >= 1, `${what}: an error line`);
   assert.match(lines[0], /^error: /, what);
-  for (const line of lines.slice(1)) assert.match(line, /^ {2}\S/, `${what}: only indented problem lines after the error line, got:\n${result.stderr}`);
+  for (const line of lines.slice(1))
+    assert.match(line, /^ {2}\S/, `${what}: only indented problem lines after the error line, got:\n${result.stderr}`);
   assert.match(lines.length === 1 ? lines[0] : lines.join('\n'), pattern, what);
 }
 
@@ -147,7 +158,10 @@ test('network as code: apply, get, diff, change, apply, history, rollback, expor
   assert.match(table[2], /^acme +web +10\.10\.0\.0\/24,fd00:10::\/64 /);
   const narrow = ok(await cli(['get', 'net', '--tenant', 'acme']), 'get net --tenant').split('\n');
   assert.match(narrow[0], /^NAME +SUBNETS/);
-  const selected = JSON.parse(ok(await cli(['get', 'nets', '-l', 'tier=frontend', '-o', 'json']), 'get -l -o json')) as { kind: string; items: { metadata: { name: string } }[] };
+  const selected = JSON.parse(ok(await cli(['get', 'nets', '-l', 'tier=frontend', '-o', 'json']), 'get -l -o json')) as {
+    kind: string;
+    items: { metadata: { name: string } }[];
+  };
   assert.equal(selected.kind, 'List');
   assert.deepEqual(
     selected.items.map((i) => i.metadata.name),
@@ -194,7 +208,10 @@ test('network as code: apply, get, diff, change, apply, history, rollback, expor
   );
   const historyTable = ok(await cli(['history']), 'history').split('\n');
   assert.match(historyTable[0], /^REVISION +TIME +ACTOR +VERB +CHANGES$/);
-  assert.ok(historyTable.some((l) => l.startsWith(String(second.revision)) && l.includes('1 configured: network/acme/web')), historyTable.join('\n'));
+  assert.ok(
+    historyTable.some((l) => l.startsWith(String(second.revision)) && l.includes('1 configured: network/acme/web')),
+    historyTable.join('\n'),
+  );
 
   // rollback to the first apply: the mtu is back and the rollback is a revision of its own.
   const rolled = ok(await cli(['rollback', String(first.revision)]), 'rollback');
@@ -210,7 +227,9 @@ test('network as code: apply, get, diff, change, apply, history, rollback, expor
   const recreated = ok(await runCli(fresh.url, ['apply', '-f', '-'], { input: exported }), 'apply export on fresh controller');
   assert.deepEqual(recreated.trim().split('\n').sort(), REFS.map((r) => `${r} created`).sort());
   assert.equal(ok(await runCli(fresh.url, ['export']), 'export fresh'), exported);
-  const json = JSON.parse(ok(await runCli(fresh.url, ['export', '--tenant', 'acme', '-o', 'json']), 'export json')) as { items: { kind: string }[] };
+  const json = JSON.parse(ok(await runCli(fresh.url, ['export', '--tenant', 'acme', '-o', 'json']), 'export json')) as {
+    items: { kind: string }[];
+  };
   assert.deepEqual(
     json.items.map((i) => i.kind),
     ['Tenant', 'Network', 'Network', 'Scope', 'Group', 'Group', 'Policy', 'Service'],
@@ -218,7 +237,10 @@ test('network as code: apply, get, diff, change, apply, history, rollback, expor
 
   // delete -f: dependents first; a second run notes what is already gone and still succeeds.
   const deleted = ok(await runCli(fresh.url, ['delete', '-f', dir]), 'delete -f');
-  assert.deepEqual(deleted.trim().split('\n'), [...REFS].reverse().map((r) => `${r} deleted`));
+  assert.deepEqual(
+    deleted.trim().split('\n'),
+    [...REFS].reverse().map((r) => `${r} deleted`),
+  );
   const gone = await runCli(fresh.url, ['delete', '-f', dir]);
   assert.equal(gone.code, 0, gone.stderr);
   assert.equal(gone.stdout, '');
@@ -233,23 +255,54 @@ test('bad input: one clear line, non-zero exit, nothing changed on the server', 
   const base = path.join(workDir, 'bad');
   const tenant = write(base, 'tenant.yaml', INTENT['00-tenant.yaml']);
   ok(await cli(['apply', '-f', tenant]), 'seed');
-  ok(await cli(['apply', '-f', write(base, 'net.yaml', 'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: web, tenant: acme}\nspec: {subnets: [{cidr: 10.0.0.0/24}]}\n')]), 'seed net');
+  ok(
+    await cli([
+      'apply',
+      '-f',
+      write(
+        base,
+        'net.yaml',
+        'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: web, tenant: acme}\nspec: {subnets: [{cidr: 10.0.0.0/24}]}\n',
+      ),
+    ]),
+    'seed net',
+  );
   const before = ok(await cli(['export']), 'export before');
   const historyBefore = (await ctl.client.history()).length;
 
   const network = (name: string, subnet = 'cidr: 10.9.0.0/24', extra = '') =>
     `apiVersion: tenet.dev/v1\nkind: Network\nmetadata:\n  name: ${name}\n  tenant: acme\nspec:\n  subnets:\n    - ${subnet}\n${extra}`;
   const cases: [string, string, RegExp][] = [
-    ['malformed.yaml', `${network('ok')}---\nkind: Network\nmetadata: {name: [x\n`, /malformed\.yaml document 2: invalid YAML: .* at line \d+, column \d+/],
-    ['malformed.json', '{"apiVersion": "tenet.dev/v1", "kind": "Network",\n "metadata": {"name": "x"}\n', /malformed\.json: invalid JSON at line \d+/],
-    ['types.yaml', network('typed', 'cidr: 10.9.0.0/24', '  mtu: "big"\n'), /types\.yaml document 1 \(Network acme\/typed\): spec\.mtu: must be a whole number from 1280 to 9000 \(got "big"\)/],
+    [
+      'malformed.yaml',
+      `${network('ok')}---\nkind: Network\nmetadata: {name: [x\n`,
+      /malformed\.yaml document 2: invalid YAML: .* at line \d+, column \d+/,
+    ],
+    [
+      'malformed.json',
+      '{"apiVersion": "tenet.dev/v1", "kind": "Network",\n "metadata": {"name": "x"}\n',
+      /malformed\.json: invalid JSON at line \d+/,
+    ],
+    [
+      'types.yaml',
+      network('typed', 'cidr: 10.9.0.0/24', '  mtu: "big"\n'),
+      /types\.yaml document 1 \(Network acme\/typed\): spec\.mtu: must be a whole number from 1280 to 9000 \(got "big"\)/,
+    ],
     ['semicolon.yaml', network('"a;b"'), /document 1 \(Network acme\/a;b\): metadata\.name: /],
     ['subshell.yaml', network('"$(reboot)"'), /document 1 \(Network acme\/\$\(reboot\)\): metadata\.name: /],
     ['slash.yaml', network('"a/b"'), /metadata\.name: /],
     ['space.yaml', network('"a b"'), /metadata\.name: /],
     ['unicode.yaml', network('"wéb-ü"'), /metadata\.name: /],
-    ['overlap-self.yaml', `${network('one', 'cidr: 10.50.0.0/16')}---\n${network('two', 'cidr: 10.50.1.0/24')}`, /overlap-self\.yaml document 2 \(network\/acme\/two\): .*10\.50\.1\.0\/24 overlaps 10\.50\.0\.0\/16/],
-    ['gateway.yaml', network('gw', 'cidr: 10.60.0.0/24\n      gateway: 10.61.0.1'), /spec\.subnets\[0\]\.gateway: 10\.61\.0\.1 is outside 10\.60\.0\.0\/24/],
+    [
+      'overlap-self.yaml',
+      `${network('one', 'cidr: 10.50.0.0/16')}---\n${network('two', 'cidr: 10.50.1.0/24')}`,
+      /overlap-self\.yaml document 2 \(network\/acme\/two\): .*10\.50\.1\.0\/24 overlaps 10\.50\.0\.0\/16/,
+    ],
+    [
+      'gateway.yaml',
+      network('gw', 'cidr: 10.60.0.0/24\n      gateway: 10.61.0.1'),
+      /spec\.subnets\[0\]\.gateway: 10\.61\.0\.1 is outside 10\.60\.0\.0\/24/,
+    ],
     ['cidr.yaml', network('hostbits', 'cidr: 10.70.0.5/24'), /has host bits set; did you mean 10\.70\.0\.0\/24\?/],
   ];
   // Independent cases run side by side: each CLI run is its own process and none may change anything.
@@ -262,15 +315,35 @@ test('bad input: one clear line, non-zero exit, nothing changed on the server', 
   );
   // A good file next to a bad one: nothing from either is applied.
   const good = write(base, 'good.yaml', network('fine', 'cidr: 10.80.0.0/24'));
-  failsClearly(await cli(['apply', '-f', good, '-f', path.join(base, 'gateway.yaml')]), /gateway\.yaml document 1/, 'good and bad together');
+  failsClearly(
+    await cli(['apply', '-f', good, '-f', path.join(base, 'gateway.yaml')]),
+    /gateway\.yaml document 1/,
+    'good and bad together',
+  );
   // Overlap with a live network is found by the controller, which refuses the whole apply.
-  failsClearly(await cli(['apply', '-f', write(base, 'overlap-live.yaml', `${network('fine2', 'cidr: 10.81.0.0/24')}---\n${network('clash', 'cidr: 10.0.0.128/25')}`)]), /overlap|10\.0\.0/i, 'overlap with live');
+  failsClearly(
+    await cli([
+      'apply',
+      '-f',
+      write(base, 'overlap-live.yaml', `${network('fine2', 'cidr: 10.81.0.0/24')}---\n${network('clash', 'cidr: 10.0.0.128/25')}`),
+    ]),
+    /overlap|10\.0\.0/i,
+    'overlap with live',
+  );
   // Through stdin as well.
-  failsClearly(await cli(['apply', '-f', '-'], '{"kind": "Tenant", "metadata": {"name": "x y"}, "apiVersion": "tenet.dev/v1", "spec": {}}'), /<stdin> document 1 \(Tenant x y\): metadata\.name/, 'stdin');
+  failsClearly(
+    await cli(['apply', '-f', '-'], '{"kind": "Tenant", "metadata": {"name": "x y"}, "apiVersion": "tenet.dev/v1", "spec": {}}'),
+    /<stdin> document 1 \(Tenant x y\): metadata\.name/,
+    'stdin',
+  );
 
   // Names on the command line are refused before any request.
   const refused: [string[], RegExp, number][] = [
-    ...['a;b', '$(reboot)', 'a/b/c', 'a b', 'wéb', ''].map((name): [string[], RegExp, number] => [['get', 'net', name, '--tenant', 'acme'], /invalid name/, 2]),
+    ...['a;b', '$(reboot)', 'a/b/c', 'a b', 'wéb', ''].map((name): [string[], RegExp, number] => [
+      ['get', 'net', name, '--tenant', 'acme'],
+      /invalid name/,
+      2,
+    ]),
     [['delete', 'net', '$(reboot)', '--tenant', 'acme'], /invalid name "\$\(reboot\)"/, 2],
     [['delete', 'tenant', 'a;b'], /invalid name "a;b"/, 2],
     [['get', 'net', '--tenant', 'ac;me'], /invalid tenant "ac;me"/, 2],
@@ -322,7 +395,16 @@ test('get -w -l: an object that leaves the selection is shown as DELETED, one th
     const result = await watch.stop();
     assert.equal(result.code, 0, result.stderr);
   }
-  assert.ok(!/two/.test(watch.output().split('\n').filter((l) => !/^ADDED +two /.test(l)).join('\n')), watch.output());
+  assert.ok(
+    !/two/.test(
+      watch
+        .output()
+        .split('\n')
+        .filter((l) => !/^ADDED +two /.test(l))
+        .join('\n'),
+    ),
+    watch.output(),
+  );
 });
 
 test('get -w prints the list, then every change, until interrupted', { timeout: 60000 }, async () => {
@@ -332,9 +414,21 @@ test('get -w prints the list, then every change, until interrupted', { timeout: 
   const watch = streamCli(ctl.url, ['get', 'networks', '-w']);
   try {
     await watch.waitFor(/^EVENT +TENANT +NAME +SUBNETS/);
-    ok(await cli(['apply', '-f', '-', '--tenant', 'acme'], 'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: live}\nspec: {subnets: [{cidr: 10.1.0.0/24}]}\n'), 'create');
+    ok(
+      await cli(
+        ['apply', '-f', '-', '--tenant', 'acme'],
+        'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: live}\nspec: {subnets: [{cidr: 10.1.0.0/24}]}\n',
+      ),
+      'create',
+    );
     assert.match(await watch.waitFor(/^ADDED +acme +live /), /10\.1\.0\.0\/24/);
-    ok(await cli(['apply', '-f', '-', '--tenant', 'acme'], 'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: live, labels: {x: y}}\nspec: {subnets: [{cidr: 10.1.0.0/24}], mtu: 1500}\n'), 'update');
+    ok(
+      await cli(
+        ['apply', '-f', '-', '--tenant', 'acme'],
+        'apiVersion: tenet.dev/v1\nkind: Network\nmetadata: {name: live, labels: {x: y}}\nspec: {subnets: [{cidr: 10.1.0.0/24}], mtu: 1500}\n',
+      ),
+      'update',
+    );
     await watch.waitFor(/^MODIFIED +acme +live /);
     ok(await cli(['delete', 'net', 'acme/live']), 'delete');
     await watch.waitFor(/^DELETED +acme +live /);
@@ -370,7 +464,8 @@ test('get -w survives a controller restart and re-lists when its revision was co
     // Meanwhile another controller on the same data changes more than the retained history.
     const other = await startController({ dataDir: ctl.dataDir, env });
     try {
-      for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries()) ok(await runCli(other.url, ['apply', '-f', '-'], { input: network(name, i + 2) }), `apply ${name}`);
+      for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries())
+        ok(await runCli(other.url, ['apply', '-f', '-'], { input: network(name, i + 2) }), `apply ${name}`);
     } finally {
       await other.stop();
     }
@@ -393,7 +488,10 @@ test('--server may be repeated: the URLs add up in order and the CLI fails over 
   // Port 1 on loopback: nothing listens, the connection is refused at once.
   const dead = 'http://127.0.0.1:1';
   // TENET_SERVER (the controller, with its token) is overridden by the flags.
-  for (const order of [[dead, ctl.url], [ctl.url, dead]]) {
+  for (const order of [
+    [dead, ctl.url],
+    [ctl.url, dead],
+  ]) {
     const both = await runCli(ctl.url, ['--server', order[0], '--server', order[1], 'get', 'tenants', '-o', 'json']);
     assert.equal(both.code, 0, `${order.join(' then ')}: ${both.stderr}`);
     assert.deepEqual((JSON.parse(both.stdout) as { items: unknown[] }).items, []);

@@ -23,12 +23,37 @@ before(async () => {
   await c.create({ ...tenantObj('shop'), spec: { defaultPolicy: 'allow' } });
   await c.create(networkObj('shop', 'net', ['10.62.0.0/24']));
   for (const ns of ['prod', 'dev']) {
-    await c.create({ apiVersion: V, kind: 'Scope', metadata: { name: ns, tenant: 'shop', labels: { env: ns, 'kubernetes.io/metadata.name': ns } }, spec: {} } as TenetObject);
+    await c.create({
+      apiVersion: V,
+      kind: 'Scope',
+      metadata: { name: ns, tenant: 'shop', labels: { env: ns, 'kubernetes.io/metadata.name': ns } },
+      spec: {},
+    } as TenetObject);
   }
-  await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'web-dev', tenant: 'shop', labels: { app: 'web' } }, spec: { network: 'net', scope: 'dev' } } as TenetObject);
-  await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'api-prod', tenant: 'shop', labels: { app: 'api' } }, spec: { network: 'net', scope: 'prod' } } as TenetObject);
-  await c.create({ apiVersion: V, kind: 'Host', metadata: { name: 'worker-1', labels: { role: 'worker' } }, spec: { underlayIP: '192.0.2.21' } } as TenetObject);
-  await c.create({ apiVersion: V, kind: 'Host', metadata: { name: 'control-1', labels: { role: 'control' } }, spec: { underlayIP: '192.0.2.11' } } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Endpoint',
+    metadata: { name: 'web-dev', tenant: 'shop', labels: { app: 'web' } },
+    spec: { network: 'net', scope: 'dev' },
+  } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Endpoint',
+    metadata: { name: 'api-prod', tenant: 'shop', labels: { app: 'api' } },
+    spec: { network: 'net', scope: 'prod' },
+  } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Host',
+    metadata: { name: 'worker-1', labels: { role: 'worker' } },
+    spec: { underlayIP: '192.0.2.21' },
+  } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Host',
+    metadata: { name: 'control-1', labels: { role: 'control' } },
+    spec: { underlayIP: '192.0.2.11' },
+  } as TenetObject);
 });
 after(async () => {
   await controller?.stop();
@@ -47,7 +72,8 @@ async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> 
   return out;
 }
 
-const explain = async (from: string, to: string, port: string) => (await cli(['explain', '--tenant', 'shop', '--from', from, '--to', to, '--port', port])).stdout;
+const explain = async (from: string, to: string, port: string) =>
+  (await cli(['explain', '--tenant', 'shop', '--from', from, '--to', to, '--port', port])).stdout;
 
 const CNP = `apiVersion: policy.networking.k8s.io/v1alpha2
 kind: ClusterNetworkPolicy
@@ -118,7 +144,11 @@ test('import (dry run with impact, then for real), explain, export round trip', 
 
   const dry = (await cli(['k8s', 'import', '-f', cnpFile, '--tenant', 'shop', '--dry-run'])).stdout;
   assert.deepEqual(results(dry), ['globalpolicy/shop-cnp-guard created', 'globalpolicy/shop-cnp-nodes created']);
-  assert.match(dry, /^ {2}shop: web-dev -> api-prod tcp\/80: allowed -> denied/m, `the preview names dev -> prod tcp/80 going from allowed to denied:\n${dry}`);
+  assert.match(
+    dry,
+    /^ {2}shop: web-dev -> api-prod tcp\/80: allowed -> denied/m,
+    `the preview names dev -> prod tcp/80 going from allowed to denied:\n${dry}`,
+  );
   assert.equal(await controller.client.find('GlobalPolicy', 'shop-cnp-guard'), undefined, 'a dry run creates nothing');
 
   await cli(['k8s', 'import', '-f', cnpFile, '--tenant', 'shop']);
@@ -127,7 +157,10 @@ test('import (dry run with impact, then for real), explain, export round trip', 
   assert.match(denied, /admin tier, GlobalPolicy shop-cnp-guard, ingress rule 0 "no-dev"/);
   assert.match(await explain('web-dev', 'api-prod', 'tcp/81'), /ALLOWED/);
   // The node peer: the worker's underlay address on the kubelet range, every Host's otherwise.
-  assert.match(await explain('web-dev', '192.0.2.21', 'tcp/10250'), /ALLOWED[\s\S]*baseline tier, GlobalPolicy shop-cnp-nodes, egress rule 0 "kubelet-on-workers"/);
+  assert.match(
+    await explain('web-dev', '192.0.2.21', 'tcp/10250'),
+    /ALLOWED[\s\S]*baseline tier, GlobalPolicy shop-cnp-nodes, egress rule 0 "kubelet-on-workers"/,
+  );
   assert.match(await explain('web-dev', '192.0.2.11', 'tcp/10250'), /DENIED[\s\S]*egress rule 1 "no-nodes"/);
   assert.match(await explain('web-dev', '192.0.2.99', 'tcp/10250'), /ALLOWED/, 'an address no Host has is no node');
   assert.match(await explain('api-prod', '192.0.2.11', 'tcp/10250'), /ALLOWED/, 'not a subject');
@@ -178,7 +211,10 @@ spec:
   );
   const out = await runCli(controller.url, ['k8s', 'import', '-f', bad, '--tenant', 'shop']);
   assert.equal(out.code, 2, out.stderr);
-  assert.match(out.stderr, /ClusterNetworkPolicy domains: spec\.egress\[0\]\.to\[0\]\.domainNames: domain-name peers are not supported yet/);
+  assert.match(
+    out.stderr,
+    /ClusterNetworkPolicy domains: spec\.egress\[0\]\.to\[0\]\.domainNames: domain-name peers are not supported yet/,
+  );
   assert.equal(await controller.client.find('GlobalPolicy', 'shop-cnp-guard-2'), undefined, 'nothing imported');
 });
 

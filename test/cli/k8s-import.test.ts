@@ -23,10 +23,25 @@ before(async () => {
   await c.create({ ...tenantObj('shop'), spec: { defaultPolicy: 'allow' } });
   await c.create(networkObj('shop', 'net', ['10.61.0.0/24']));
   for (const ns of ['prod', 'dev']) {
-    await c.create({ apiVersion: V, kind: 'Scope', metadata: { name: ns, tenant: 'shop', labels: { env: ns, 'kubernetes.io/metadata.name': ns } }, spec: {} } as TenetObject);
+    await c.create({
+      apiVersion: V,
+      kind: 'Scope',
+      metadata: { name: ns, tenant: 'shop', labels: { env: ns, 'kubernetes.io/metadata.name': ns } },
+      spec: {},
+    } as TenetObject);
   }
-  await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'web-dev', tenant: 'shop', labels: { app: 'web' } }, spec: { network: 'net', scope: 'dev' } } as TenetObject);
-  await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'api-prod', tenant: 'shop', labels: { app: 'api' } }, spec: { network: 'net', scope: 'prod' } } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Endpoint',
+    metadata: { name: 'web-dev', tenant: 'shop', labels: { app: 'web' } },
+    spec: { network: 'net', scope: 'dev' },
+  } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Endpoint',
+    metadata: { name: 'api-prod', tenant: 'shop', labels: { app: 'api' } },
+    spec: { network: 'net', scope: 'prod' },
+  } as TenetObject);
 });
 after(async () => {
   await controller?.stop();
@@ -99,7 +114,11 @@ test('importing a NetworkPolicy alone keeps the labels of its namespace, so the 
   const policyOnly = file('np.yaml', [NP_PROD, NP_STAGING]);
   const printed = await runCli(controller.url, ['k8s', 'import', '-f', policyOnly, '--tenant', 'shop', '-o', 'json']);
   assert.equal(printed.code, 0, printed.stderr);
-  assert.deepEqual((JSON.parse(printed.stdout) as TenetObject[]).map((o) => `${o.kind}/${o.metadata.name}`), ['Policy/np-prod-web', 'Policy/np-staging-web'], 'no Scope is printed for a namespace the file only names');
+  assert.deepEqual(
+    (JSON.parse(printed.stdout) as TenetObject[]).map((o) => `${o.kind}/${o.metadata.name}`),
+    ['Policy/np-prod-web', 'Policy/np-staging-web'],
+    'no Scope is printed for a namespace the file only names',
+  );
   assert.match(printed.stderr, /prod, staging/);
 
   // The import prints apply's lines (`policy/shop/np-prod-web created (dry run)`), read back as Kind/name action.
@@ -110,14 +129,22 @@ test('importing a NetworkPolicy alone keeps the labels of its namespace, so the 
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => `${resolveKind(m[1])!.kind}/${m[2]} ${m[3]}`);
   const dry = await cli(['k8s', 'import', '-f', policyOnly, '--tenant', 'shop', '--dry-run']);
-  assert.deepEqual(results(dry.stdout), ['Scope/staging created', 'Policy/np-prod-web created', 'Policy/np-staging-web created'], 'prod is not part of the apply');
+  assert.deepEqual(
+    results(dry.stdout),
+    ['Scope/staging created', 'Policy/np-prod-web created', 'Policy/np-staging-web created'],
+    'prod is not part of the apply',
+  );
   assert.equal(await controller.client.find('Scope', 'staging', 'shop'), undefined, 'a dry run creates nothing');
 
   const applied = await cli(['k8s', 'import', '-f', policyOnly, '--tenant', 'shop']);
   assert.deepEqual(results(applied.stdout), results(dry.stdout));
   assert.equal(applied.stderr.includes('warning'), false, applied.stderr);
   assert.deepEqual(await scopeLabels('prod'), prodBefore, 'prod keeps env: prod');
-  assert.deepEqual(await scopeLabels('staging'), { 'kubernetes.io/metadata.name': 'staging' }, 'a missing namespace is created with its name label');
+  assert.deepEqual(
+    await scopeLabels('staging'),
+    { 'kubernetes.io/metadata.name': 'staging' },
+    'a missing namespace is created with its name label',
+  );
   assert.equal(await devToProd80(), 'denied', 'dev -> prod tcp/80 is still denied after the import');
 
   // A second import changes nothing at all.
@@ -125,7 +152,10 @@ test('importing a NetworkPolicy alone keeps the labels of its namespace, so the 
   assert.deepEqual(results(again.stdout), ['Policy/np-prod-web unchanged', 'Policy/np-staging-web unchanged']);
 
   // A scope made by hand without the name label is reported, and left alone.
-  await controller.client.update({ ...(await controller.client.get<TenetObject>('Scope', 'staging', 'shop')), metadata: { name: 'staging', tenant: 'shop', labels: { env: 'staging' } } } as TenetObject);
+  await controller.client.update({
+    ...(await controller.client.get<TenetObject>('Scope', 'staging', 'shop')),
+    metadata: { name: 'staging', tenant: 'shop', labels: { env: 'staging' } },
+  } as TenetObject);
   const warned = await cli(['k8s', 'import', '-f', policyOnly, '--tenant', 'shop']);
   assert.match(warned.stderr, /warning: .*staging \(kubernetes\.io\/metadata\.name=staging\)/);
   assert.deepEqual(await scopeLabels('staging'), { env: 'staging' });

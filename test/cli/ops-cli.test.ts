@@ -44,7 +44,12 @@ test('get networks -o wide shows ALLOCATED and get groups shows MEMBERS, as desc
   await c.create(tenantObj('cols'));
   await c.create(networkObj('cols', 'web', ['10.30.0.0/24']));
   await c.create(networkObj('cols', 'other', ['10.31.0.0/24']));
-  await c.create({ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'cols' }, spec: { selector: { matchLabels: { app: 'web' } } } });
+  await c.create({
+    apiVersion: V,
+    kind: 'Group',
+    metadata: { name: 'web', tenant: 'cols' },
+    spec: { selector: { matchLabels: { app: 'web' } } },
+  });
   await c.create(endpointObj('cols', 'web', 'w1', {}, { app: 'web' }));
   await c.create(endpointObj('cols', 'web', 'w2', {}, { app: 'web' }));
   await c.create(endpointObj('cols', 'web', 'd1', {}, { app: 'db' }));
@@ -73,7 +78,12 @@ test('apply --applyset --prune deletes exactly the set objects the files dropped
   const c = controller.client;
   const all = write('set/all.yaml', [SET_DOCS.tenant, SET_DOCS.net, SET_DOCS.groupA, SET_DOCS.groupB].join('---\n'));
   const created = ok(await cli(['apply', '-f', all, '--applyset', 'prod', '--prune']), 'first apply');
-  assert.deepEqual(created.trim().split('\n').sort(), ['group/pr/a created', 'group/pr/b created', 'network/pr/web created', 'tenant/pr created']);
+  assert.deepEqual(created.trim().split('\n').sort(), [
+    'group/pr/a created',
+    'group/pr/b created',
+    'network/pr/web created',
+    'tenant/pr created',
+  ]);
   // Not of the set: a group applied without --applyset, and an endpoint that even carries the set's label.
   ok(await cli(['apply', '-f', write('set/outside.yaml', SET_DOCS.groupB.replace('name: b', 'name: outside'))]), 'apply outside');
   await c.create(endpointObj('pr', 'web', 'ep-1', {}, { 'applyset.tenet.dev/part-of': 'prod', app: 'a' }));
@@ -92,7 +102,13 @@ test('apply --applyset --prune deletes exactly the set objects the files dropped
   assert.ok(await c.find('Group', 'b', 'pr'), 'a dry run deletes nothing');
 
   const pruned = ok(await cli(['apply', '-f', fewer, '--applyset', 'prod', '--prune']), 'prune');
-  assert.deepEqual(pruned.trim().split('\n').filter((l) => l.includes('pruned')), ['group/pr/b pruned']);
+  assert.deepEqual(
+    pruned
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('pruned')),
+    ['group/pr/b pruned'],
+  );
   assert.equal(await c.find('Group', 'b', 'pr'), undefined);
   assert.ok(await c.find('Group', 'outside', 'pr'), 'an object outside the set stays');
   assert.ok(await c.find('Endpoint', 'ep-1', 'pr'), 'an endpoint is never pruned');
@@ -110,7 +126,9 @@ test('apply --applyset --prune deletes exactly the set objects the files dropped
 });
 
 test('validation problems come all at once, one per line, in words (path, problem, allowed values)', async () => {
-  const file = write('bad/policy.yaml', `apiVersion: tenet.dev/v1
+  const file = write(
+    'bad/policy.yaml',
+    `apiVersion: tenet.dev/v1
 kind: Policy
 metadata: {name: p, tenant: acme, colour: red}
 spec:
@@ -126,7 +144,8 @@ metadata: {name: n, tenant: acme}
 spec:
   mtu: 100
   subnets: [{cidr: 10.0.0.5/24}]
-`);
+`,
+  );
   const result = await cli(['apply', '-f', file]);
   assert.equal(result.code, 1);
   const lines = result.stderr.trimEnd().split('\n');
@@ -143,7 +162,7 @@ spec:
   assert.doesNotMatch(result.stderr, /Expected|union/);
 });
 
-test('a tenant-admin asking for another tenant\'s objects is told which tenant it cannot see', async () => {
+test("a tenant-admin asking for another tenant's objects is told which tenant it cannot see", async () => {
   const c = controller.client;
   await c.create(tenantObj('red'));
   await c.create(tenantObj('blue'));
@@ -158,14 +177,15 @@ test('a tenant-admin asking for another tenant\'s objects is told which tenant i
   assert.match(one.stderr, /^error: network "blue\/web" not found$/m);
 });
 
-test('k8s import reads stdin, prints apply\'s lines, and its dry run shows the flows that would change verdict', async () => {
+test("k8s import reads stdin, prints apply's lines, and its dry run shows the flows that would change verdict", async () => {
   const c = controller.client;
   await c.create(tenantObj('kimp'));
   await c.create(networkObj('kimp', 'default', ['10.70.0.0/24']));
   await c.create({ apiVersion: V, kind: 'Scope', metadata: { name: 'prod', tenant: 'kimp' }, spec: {} });
   await c.create(endpointObj('kimp', 'default', 'web', { scope: 'prod' }, { app: 'web' }));
   await c.create(endpointObj('kimp', 'default', 'client', { scope: 'prod' }, { app: 'client' }));
-  const denyAll = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-web, namespace: prod}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: other}}}]\n    ports: [{port: 80}]\n';
+  const denyAll =
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-web, namespace: prod}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: other}}}]\n    ports: [{port: 80}]\n';
   const dry = ok(await cli(['k8s', 'import', '-f', '-', '--tenant', 'kimp', '--dry-run'], { input: denyAll }), 'dry run from stdin');
   assert.match(dry, /^policy\/kimp\/\S+ created \(dry run\)$/m);
   assert.doesNotMatch(dry, /^results:|^revision:/m, 'not the raw answer as YAML');
@@ -184,16 +204,31 @@ test('get -o name, -o jsonpath=..., --no-headers', async () => {
   await c.create(networkObj('out', 'db', ['10.81.0.0/24']));
   assert.equal(ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'name']), '-o name'), 'network/out/db\nnetwork/out/web\n');
   assert.equal(ok(await cli(['get', 'network', 'out/web', '-o', 'name']), '-o name one'), 'network/out/web\n');
-  assert.equal(ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'jsonpath={.items[*].metadata.name}']), 'jsonpath list'), 'db web');
   assert.equal(
-    ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.subnets[0].cidr}{"\\n"}{end}']), 'jsonpath range'),
+    ok(await cli(['get', 'networks', '--tenant', 'out', '-o', 'jsonpath={.items[*].metadata.name}']), 'jsonpath list'),
+    'db web',
+  );
+  assert.equal(
+    ok(
+      await cli([
+        'get',
+        'networks',
+        '--tenant',
+        'out',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.spec.subnets[0].cidr}{"\\n"}{end}',
+      ]),
+      'jsonpath range',
+    ),
     'db=10.81.0.0/24\nweb=10.80.0.0/24\n',
   );
   assert.equal(ok(await cli(['get', 'network', 'out/web', '-o', 'jsonpath={.spec.mtu}']), 'jsonpath one'), '1400');
   const bad = await cli(['get', 'networks', '-o', 'jsonpath={.items[']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^error: -o jsonpath: /);
-  const table = ok(await cli(['get', 'networks', '--tenant', 'out', '--no-headers']), '--no-headers').split('\n').filter(Boolean);
+  const table = ok(await cli(['get', 'networks', '--tenant', 'out', '--no-headers']), '--no-headers')
+    .split('\n')
+    .filter(Boolean);
   assert.equal(table.length, 2);
   assert.match(table[0], /^db +10\.81\.0\.0\/24/);
   assert.doesNotMatch(table.join('\n'), /NAME/);
@@ -208,13 +243,18 @@ test('completion scripts: bash loads and completes commands, kinds and names; zs
   fs.writeFileSync(path.join(binDir, 'tenet'), `#!/bin/sh\nexec "${node}" "${bin}" "$@"\n`, { mode: 0o755 });
   const { spawnSync } = await import('node:child_process');
   const bash = (script: string) => {
-    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${binDir}:${process.env.PATH}`, TENET_SERVER: controller.url, TENET_TOKEN: controller.adminToken } });
+    const run = spawnSync('bash', ['-c', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${binDir}:${process.env.PATH}`, TENET_SERVER: controller.url, TENET_TOKEN: controller.adminToken },
+    });
     assert.equal(run.status, 0, run.stderr);
     return run.stdout;
   };
   assert.match(bash('source <(tenet completion bash) && complete -p tenet'), /^complete -F _tenet_complete tenet$/m);
   const complete = (...words: string[]) =>
-    bash(`source <(tenet completion bash); COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tenet_complete; printf '%s\\n' "\${COMPREPLY[@]}"`)
+    bash(
+      `source <(tenet completion bash); COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tenet_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    )
       .split('\n')
       .filter(Boolean);
   assert.deepEqual(complete('tenet', 'ge'), ['get']);
@@ -238,7 +278,10 @@ test('completion scripts: bash loads and completes commands, kinds and names; zs
 test('config set-context, use-context, view (tokens redacted), current-context; commands use the context', async () => {
   const file = path.join(workDir, 'config', 'config.yaml');
   const env = { TENET_CONFIG: file, TENET_SERVER: '', TENET_TOKEN: '' };
-  assert.match(ok(await cli(['config', 'set-context', 'here', '--server', controller.url, '--token', controller.adminToken], { env }), 'set here'), /context "here" created/);
+  assert.match(
+    ok(await cli(['config', 'set-context', 'here', '--server', controller.url, '--token', controller.adminToken], { env }), 'set here'),
+    /context "here" created/,
+  );
   ok(await cli(['config', 'set-context', 'nowhere', '--server', 'http://127.0.0.1:9', '--token', 'x'], { env }), 'set nowhere');
   assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
   assert.equal(ok(await cli(['config', 'current-context'], { env }), 'current'), 'here\n');
@@ -255,7 +298,11 @@ test('config set-context, use-context, view (tokens redacted), current-context; 
   assert.match(missing.stderr, /no context named "gone"/);
   ok(await cli(['config', 'set-context', 'nowhere', '--server', controller.url], { env }), 'modify');
   const raw = ok(await cli(['config', 'view', '--raw'], { env }), 'view raw');
-  assert.match(raw, new RegExp(`- name: nowhere\\n {4}server: ${controller.url.replace(/[.]/g, '\\.')}\\n {4}token: x\\n`), 'set-context changes only the fields given');
+  assert.match(
+    raw,
+    new RegExp(`- name: nowhere\\n {4}server: ${controller.url.replace(/[.]/g, '\\.')}\\n {4}token: x\\n`),
+    'set-context changes only the fields given',
+  );
 });
 
 test('version shows the client and the server; delete and rollback --dry-run change nothing; explain --exit-code', async () => {
@@ -277,7 +324,14 @@ test('version shows the client and the server; delete and rollback --dry-run cha
   assert.equal(inUse.code, 1, 'the controller checks a dry-run deletion as a real one');
   assert.match(inUse.stderr, /endpoint/i);
   const before = (await c.history()).at(-1)!.revision;
-  await c.apply([{ apiVersion: V, kind: 'Policy', metadata: { name: 'no-ssh', tenant: 'dry' }, spec: { appliesTo: {}, ingress: [{ action: 'deny', ports: [{ protocol: 'TCP', port: 22 }] }, { action: 'allow' }] } }]);
+  await c.apply([
+    {
+      apiVersion: V,
+      kind: 'Policy',
+      metadata: { name: 'no-ssh', tenant: 'dry' },
+      spec: { appliesTo: {}, ingress: [{ action: 'deny', ports: [{ protocol: 'TCP', port: 22 }] }, { action: 'allow' }] },
+    },
+  ]);
   const historyLength = (await c.history()).length;
   const rolled = ok(await cli(['rollback', String(before), '--dry-run']), 'rollback --dry-run');
   assert.match(rolled, /^policy\/dry\/no-ssh deleted \(dry run\)$/m);
@@ -289,9 +343,22 @@ test('version shows the client and the server; delete and rollback --dry-run cha
   const denied = await explain('tcp/22');
   assert.equal(denied.code, 1, 'denied');
   assert.match(denied.stdout, /DENIED/);
-  assert.equal((await cli(['explain', '--tenant', 'dry', '--from', 'nobody', '--to', 'b', '--port', 'tcp/22', '--exit-code'])).code, 2, 'usage');
-  assert.equal((await runCli('http://127.0.0.1:9', ['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22', '--exit-code'])).code, 3, 'other errors');
-  assert.equal((await cli(['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22'])).code, 0, 'without --exit-code a verdict is not a failure');
+  assert.equal(
+    (await cli(['explain', '--tenant', 'dry', '--from', 'nobody', '--to', 'b', '--port', 'tcp/22', '--exit-code'])).code,
+    2,
+    'usage',
+  );
+  assert.equal(
+    (await runCli('http://127.0.0.1:9', ['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22', '--exit-code']))
+      .code,
+    3,
+    'other errors',
+  );
+  assert.equal(
+    (await cli(['explain', '--tenant', 'dry', '--from', 'a', '--to', 'b', '--port', 'tcp/22'])).code,
+    0,
+    'without --exit-code a verdict is not a failure',
+  );
 });
 
 test('a tenant-admin prunes its own set in its tenant, and nothing of another tenant', async () => {
@@ -300,11 +367,23 @@ test('a tenant-admin prunes its own set in its tenant, and nothing of another te
   await c.create(tenantObj('tb'));
   const admin = await mintToken(controller.url, controller.adminToken, { role: 'tenant-admin', tenant: 'ta' });
   const env = { TENET_TOKEN: admin.token };
-  const group = (tenant: string, name: string) => `apiVersion: tenet.dev/v1\nkind: Group\nmetadata: {name: ${name}, tenant: ${tenant}}\nspec: {selector: {matchLabels: {app: ${name}}}}\n`;
+  const group = (tenant: string, name: string) =>
+    `apiVersion: tenet.dev/v1\nkind: Group\nmetadata: {name: ${name}, tenant: ${tenant}}\nspec: {selector: {matchLabels: {app: ${name}}}}\n`;
   // The same set name used by the cluster admin in another tenant.
   ok(await cli(['apply', '-f', write('ta/other.yaml', group('tb', 'x')), '--applyset', 'shared']), 'admin applies in tb');
-  ok(await cli(['apply', '-f', write('ta/both.yaml', [group('ta', 'one'), group('ta', 'two')].join('---\n')), '--applyset', 'shared'], { env }), 'tenant-admin applies');
-  const pruned = ok(await cli(['apply', '-f', write('ta/one.yaml', group('ta', 'one')), '--applyset', 'shared', '--prune'], { env }), 'tenant-admin prunes');
-  assert.deepEqual(pruned.split('\n').filter((l) => l.includes('pruned')), ['group/ta/two pruned']);
-  assert.ok(await c.find('Group', 'x', 'tb'), 'the other tenant\'s object of the same set name stays');
+  ok(
+    await cli(['apply', '-f', write('ta/both.yaml', [group('ta', 'one'), group('ta', 'two')].join('---\n')), '--applyset', 'shared'], {
+      env,
+    }),
+    'tenant-admin applies',
+  );
+  const pruned = ok(
+    await cli(['apply', '-f', write('ta/one.yaml', group('ta', 'one')), '--applyset', 'shared', '--prune'], { env }),
+    'tenant-admin prunes',
+  );
+  assert.deepEqual(
+    pruned.split('\n').filter((l) => l.includes('pruned')),
+    ['group/ta/two pruned'],
+  );
+  assert.ok(await c.find('Group', 'x', 'tb'), "the other tenant's object of the same set name stays");
 });

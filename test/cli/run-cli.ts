@@ -36,7 +36,10 @@ export interface CliStream {
 }
 
 export function streamCli(server: string, args: string[]): CliStream {
-  const child = spawn(process.execPath, [TENET_BIN, ...args], { env: { ...process.env, TENET_SERVER: server, TENET_TOKEN: adminTokenFor(server) ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TENET_BIN, ...args], {
+    env: { ...process.env, TENET_SERVER: server, TENET_TOKEN: adminTokenFor(server) ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let waiters: { pattern: RegExp; resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
@@ -50,7 +53,8 @@ export function streamCli(server: string, args: string[]): CliStream {
   };
   const closed = new Promise<CliResult>((resolve) => {
     child.on('close', (code) => {
-      for (const w of waiters) w.reject(new Error(`tenet exited (${code}) before printing ${w.pattern}; stdout: ${stdout} stderr: ${stderr}`));
+      for (const w of waiters)
+        w.reject(new Error(`tenet exited (${code}) before printing ${w.pattern}; stdout: ${stdout} stderr: ${stderr}`));
       waiters = [];
       resolve({ code, stdout, stderr });
     });

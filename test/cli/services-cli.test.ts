@@ -16,16 +16,33 @@ after(async () => {
 test('get services shows VIPs, ports, ready backends and hosts; describe lists backends with host and resolved target ports; explain --to service/NAME judges each backend after translation', async () => {
   const c = ctl.client;
   await c.create({ apiVersion: V, kind: 'Tenant', metadata: { name: 'shop' }, spec: {} });
-  await c.create({ apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.5.0.0/24' }] } });
+  await c.create({
+    apiVersion: V,
+    kind: 'Network',
+    metadata: { name: 'net', tenant: 'shop' },
+    spec: { subnets: [{ cidr: '10.5.0.0/24' }] },
+  });
   await c.create({ apiVersion: V, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '192.0.2.10' } });
   await c.create({
     apiVersion: V,
     kind: 'Service',
     metadata: { name: 'db', tenant: 'shop' },
-    spec: { selector: { matchLabels: { app: 'db' } }, ports: [{ name: 'pg', protocol: 'TCP', port: 80, targetPort: 'pg' }], virtualIPs: ['10.96.0.7'] },
+    spec: {
+      selector: { matchLabels: { app: 'db' } },
+      ports: [{ name: 'pg', protocol: 'TCP', port: 80, targetPort: 'pg' }],
+      virtualIPs: ['10.96.0.7'],
+    },
   });
-  for (const [name, port] of [['db1', 5432], ['db2', 6432]] as const) {
-    await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name, tenant: 'shop', labels: { app: 'db' } }, spec: { network: 'net', host: 'h1', ports: [{ name: 'pg', port, protocol: 'TCP' }] } });
+  for (const [name, port] of [
+    ['db1', 5432],
+    ['db2', 6432],
+  ] as const) {
+    await c.create({
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name, tenant: 'shop', labels: { app: 'db' } },
+      spec: { network: 'net', host: 'h1', ports: [{ name: 'pg', port, protocol: 'TCP' }] },
+    });
   }
   await c.updateStatus('Endpoint', 'db1', 'shop', { phase: 'ready' });
   await c.updateStatus('Host', 'h1', undefined, { ready: true, serviceTenants: ['shop'] });
@@ -41,16 +58,28 @@ test('get services shows VIPs, ports, ready backends and hosts; describe lists b
   assert.match(described.stdout, /db2\s+net\s+10\.5\.0\.\d+\s+-\s+pending\s+h1\s+80\/tcp->6432/);
 
   // explain through the VIP: the flow to each ready backend on its target port, judged by the policy after translation.
-  for (const [name, app] of [['api', 'api'], ['web', 'web']] as const) {
-    await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name, tenant: 'shop', labels: { app } }, spec: { network: 'net', host: 'h1' } });
+  for (const [name, app] of [
+    ['api', 'api'],
+    ['web', 'web'],
+  ] as const) {
+    await c.create({
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name, tenant: 'shop', labels: { app } },
+      spec: { network: 'net', host: 'h1' },
+    });
   }
   await c.create({
     apiVersion: V,
     kind: 'Policy',
     metadata: { name: 'db-from-api', tenant: 'shop' },
-    spec: { appliesTo: { selector: { matchLabels: { app: 'db' } } }, ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: 'api' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
+    spec: {
+      appliesTo: { selector: { matchLabels: { app: 'db' } } },
+      ingress: [{ action: 'allow', from: [{ selector: { matchLabels: { app: 'api' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+    },
   });
-  const explain = (from: string) => runCli(ctl.url, ['explain', '--tenant', 'shop', '--from', from, '--to', 'service/db', '--port', 'tcp/80']);
+  const explain = (from: string) =>
+    runCli(ctl.url, ['explain', '--tenant', 'shop', '--from', from, '--to', 'service/db', '--port', 'tcp/80']);
   const api = await explain('api');
   assert.equal(api.code, 0, api.stderr);
   assert.match(api.stdout, /service db \(10\.96\.0\.7\) tcp\/80 -> backend db1 on h1 tcp\/5432/);

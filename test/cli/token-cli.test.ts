@@ -46,7 +46,9 @@ async function whoami(token: string): Promise<{ status: number; json: unknown }>
 }
 
 test('tenet token create --role tenant-admin --tenant T --ttl 1h, token list, token revoke ID', async () => {
-  const created = await runCli(controller.url, ['token', 'create', '--role', 'tenant-admin', '--tenant', 'shop', '--ttl', '1h'], { env: asAdmin() });
+  const created = await runCli(controller.url, ['token', 'create', '--role', 'tenant-admin', '--tenant', 'shop', '--ttl', '1h'], {
+    env: asAdmin(),
+  });
   assert.equal(created.code, 0, created.stderr);
   const match = /^(tnt_([a-z0-9]{12})_\S+)\n$/.exec(created.stdout);
   assert.ok(match, `stdout is the token alone: ${JSON.stringify(created.stdout)}`);
@@ -60,7 +62,9 @@ test('tenet token create --role tenant-admin --tenant T --ttl 1h, token list, to
   assert.equal(forbidden.code, 1);
   assert.match(forbidden.stderr, /403|[Ff]orbidden|only admins/);
 
-  const json = await runCli(controller.url, ['token', 'create', '--role', 'viewer', '--tenant', 'shop', '--ttl', '1h', '-o', 'json'], { env: asAdmin() });
+  const json = await runCli(controller.url, ['token', 'create', '--role', 'viewer', '--tenant', 'shop', '--ttl', '1h', '-o', 'json'], {
+    env: asAdmin(),
+  });
   assert.equal(json.code, 0, json.stderr);
   const viewer = JSON.parse(json.stdout) as TokenJson;
   assert.equal(viewer.role, 'viewer');
@@ -75,8 +79,12 @@ test('tenet token create --role tenant-admin --tenant T --ttl 1h, token list, to
   assert.equal(listed.code, 0, listed.stderr);
   const items = (JSON.parse(listed.stdout) as { items: Record<string, unknown>[] }).items;
   assert.ok(items.some((t) => t.id === id));
-  assert.ok(items.every((t) => !('token' in t) && !('secretHash' in t)), 'no secrets or hashes');
-  for (const secret of [token, viewer.token!]) assert.ok(!listed.stdout.includes(secret.split('_')[2]) && !table.stdout.includes(secret.split('_')[2]));
+  assert.ok(
+    items.every((t) => !('token' in t) && !('secretHash' in t)),
+    'no secrets or hashes',
+  );
+  for (const secret of [token, viewer.token!])
+    assert.ok(!listed.stdout.includes(secret.split('_')[2]) && !table.stdout.includes(secret.split('_')[2]));
 
   const revoked = await runCli(controller.url, ['token', 'revoke', id], { env: asAdmin() });
   assert.equal(revoked.code, 0, revoked.stderr);
@@ -88,7 +96,9 @@ test('tenet token create --role tenant-admin --tenant T --ttl 1h, token list, to
   assert.equal(again.code, 1);
   assert.match(again.stderr, /not found/);
 
-  const badTtl = await runCli(controller.url, ['token', 'create', '--role', 'viewer', '--tenant', 'shop', '--ttl', 'forever'], { env: asAdmin() });
+  const badTtl = await runCli(controller.url, ['token', 'create', '--role', 'viewer', '--tenant', 'shop', '--ttl', 'forever'], {
+    env: asAdmin(),
+  });
   assert.equal(badTtl.code, 2);
   const badRole = await runCli(controller.url, ['token', 'create', '--role', 'root'], { env: asAdmin() });
   assert.notEqual(badRole.code, 0);
@@ -99,7 +109,9 @@ test('--token is used, and wins over TENET_TOKEN; without any token the controll
   assert.equal(flag.code, 0, flag.stderr);
   const afterCommand = await runCli(controller.url, ['token', 'list', '--token', controller.adminToken, '-o', 'json'], { env: clean });
   assert.equal(afterCommand.code, 0, `--token after the command name: ${afterCommand.stderr}`);
-  const wins = await runCli(controller.url, ['--token', 'tnt_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'token', 'list'], { env: asAdmin() });
+  const wins = await runCli(controller.url, ['--token', 'tnt_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'token', 'list'], {
+    env: asAdmin(),
+  });
   assert.equal(wins.code, 1, 'the flag, not the valid TENET_TOKEN, was sent');
   assert.match(wins.stderr, /401|[Uu]nauthorized|bearer token/);
   const none = await runCli(controller.url, ['token', 'list'], { env: clean });
@@ -117,30 +129,59 @@ function writeConfig(dir: string, lines: string[]): string {
 test('the default config file ~/.config/tenet/config.yaml, $XDG_CONFIG_HOME instead, and a token-file relative to it', async (t) => {
   const homeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-cli-home-'));
   t.after(() => fs.rmSync(homeDir, { recursive: true, force: true }));
-  const viewer = (await send(controller.url, 'POST', '/api/v1/tokens', { token: controller.adminToken, body: { role: 'viewer', tenant: 'shop' } })).json as { token: string };
+  const viewer = (
+    await send(controller.url, 'POST', '/api/v1/tokens', { token: controller.adminToken, body: { role: 'viewer', tenant: 'shop' } })
+  ).json as { token: string };
   const env = { ...clean, HOME: homeDir, TENET_SERVER: '' };
 
   // ~/.config/tenet/config.yaml with a token-file next to it, named relatively.
   const configDir = path.join(homeDir, '.config', 'tenet');
-  writeConfig(configDir, ['current-context: main', 'contexts:', '  - name: main', `    server: ${controller.url}`, '    token-file: admin.token']);
+  writeConfig(configDir, [
+    'current-context: main',
+    'contexts:',
+    '  - name: main',
+    `    server: ${controller.url}`,
+    '    token-file: admin.token',
+  ]);
   fs.writeFileSync(path.join(configDir, 'admin.token'), `${controller.adminToken}\n`, { mode: 0o600 });
   const fromHome = await runCli('', ['token', 'list', '-o', 'json'], { env });
   assert.equal(fromHome.code, 0, `server and token from ~/.config/tenet/config.yaml: ${fromHome.stderr}`);
 
   // A token-file in a subdirectory, relative to the config file, from a config named by TENET_CONFIG.
-  const named = writeConfig(path.join(homeDir, 'named'), ['current-context: c', 'contexts:', '  - name: c', `    server: ${controller.url}`, '    token-file: secrets/admin.token']);
+  const named = writeConfig(path.join(homeDir, 'named'), [
+    'current-context: c',
+    'contexts:',
+    '  - name: c',
+    `    server: ${controller.url}`,
+    '    token-file: secrets/admin.token',
+  ]);
   fs.mkdirSync(path.join(homeDir, 'named', 'secrets'));
   fs.writeFileSync(path.join(homeDir, 'named', 'secrets', 'admin.token'), controller.adminToken, { mode: 0o600 });
   const relative = await runCli('', ['token', 'list', '-o', 'json'], { env: { ...env, TENET_CONFIG: named } });
   assert.equal(relative.code, 0, `token-file relative to the config file: ${relative.stderr}`);
-  const missing = writeConfig(path.join(homeDir, 'missing'), ['current-context: c', 'contexts:', '  - name: c', `    server: ${controller.url}`, '    token-file: admin.token']);
+  const missing = writeConfig(path.join(homeDir, 'missing'), [
+    'current-context: c',
+    'contexts:',
+    '  - name: c',
+    `    server: ${controller.url}`,
+    '    token-file: admin.token',
+  ]);
   const notInCwd = await runCli('', ['token', 'list'], { env: { ...env, TENET_CONFIG: missing } });
   assert.equal(notInCwd.code, 2, 'a missing token-file is a usage error naming the path it tried');
-  assert.match(notInCwd.stderr, new RegExp(`cannot read ${path.join(homeDir, 'missing', 'admin.token').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  assert.match(
+    notInCwd.stderr,
+    new RegExp(`cannot read ${path.join(homeDir, 'missing', 'admin.token').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+  );
 
   // $XDG_CONFIG_HOME/tenet/config.yaml replaces ~/.config: its viewer token may not list tokens.
   const xdg = path.join(homeDir, 'xdg');
-  writeConfig(path.join(xdg, 'tenet'), ['current-context: v', 'contexts:', '  - name: v', `    server: ${controller.url}`, `    token: ${viewer.token}`]);
+  writeConfig(path.join(xdg, 'tenet'), [
+    'current-context: v',
+    'contexts:',
+    '  - name: v',
+    `    server: ${controller.url}`,
+    `    token: ${viewer.token}`,
+  ]);
   const fromXdg = await runCli('', ['token', 'list'], { env: { ...env, XDG_CONFIG_HOME: xdg } });
   assert.equal(fromXdg.code, 1, 'the XDG config (a viewer) was used, not ~/.config (an admin)');
   assert.match(fromXdg.stderr, /403|[Ff]orbidden|only admins/);
@@ -163,7 +204,9 @@ test('the bootstrap admin token: DATA/admin.token with mode 0600, announced once
     assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700, 'the data dir is 0700');
     assert.match(fs.readFileSync(file, 'utf8'), /^tnt_[a-z0-9]{12}_\S+\n?$/);
     assert.ok(first.logs().includes(`tenet controller: created an admin token in ${file} (mode 0600)`), first.logs());
-    const works = await runCli(first.url, ['token', 'list', '-o', 'json'], { env: { ...clean, TENET_TOKEN: fs.readFileSync(file, 'utf8').trim() } });
+    const works = await runCli(first.url, ['token', 'list', '-o', 'json'], {
+      env: { ...clean, TENET_TOKEN: fs.readFileSync(file, 'utf8').trim() },
+    });
     assert.equal(works.code, 0, works.stderr);
   } finally {
     await first.stop();

@@ -32,13 +32,40 @@ export interface AgentHost {
   stop(): Promise<void>;
 }
 
-function startAgentProcess(host: { hostNetns: string; controllerSocket: string; hostName: string; socket: string; prefix: string; dir: string; extra: string[]; tokenFile: string; dockerPlugin: boolean }): Promise<ChildProcess> {
+function startAgentProcess(host: {
+  hostNetns: string;
+  controllerSocket: string;
+  hostName: string;
+  socket: string;
+  prefix: string;
+  dir: string;
+  extra: string[];
+  tokenFile: string;
+  dockerPlugin: boolean;
+}): Promise<ChildProcess> {
   // nsenter --net, not ip netns exec: the latter gives the agent its own mount namespace, and the
   // tenant namespaces it creates would vanish with it on a restart (the lab does the same).
   const args = [
-    `--net=/run/netns/${host.hostNetns}`, process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'agent',
-    '--controller', `unix:${host.controllerSocket}`, '--host', host.hostName, '--underlay-ip', '10.254.0.1',
-    '--socket', host.socket, '--netns-prefix', host.prefix, '--token-file', host.tokenFile, '--log-level', 'warn', ...(host.dockerPlugin ? ['--docker-plugin'] : []), ...host.extra,
+    `--net=/run/netns/${host.hostNetns}`,
+    process.execPath,
+    path.join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+    'agent',
+    '--controller',
+    `unix:${host.controllerSocket}`,
+    '--host',
+    host.hostName,
+    '--underlay-ip',
+    '10.254.0.1',
+    '--socket',
+    host.socket,
+    '--netns-prefix',
+    host.prefix,
+    '--token-file',
+    host.tokenFile,
+    '--log-level',
+    'warn',
+    ...(host.dockerPlugin ? ['--docker-plugin'] : []),
+    ...host.extra,
   ];
   const log = fs.openSync(path.join(host.dir, 'agent.log'), 'a');
   const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', log] });
@@ -111,9 +138,23 @@ export async function startAgentHost(options: { agentArgs?: string[]; dockerPlug
     // An agent-role token for this host, in a 0600 file the agent reads (never on a command line).
     const hostName = `h-${tag}`;
     const tokenFile = path.join(dir, 'agent.token');
-    const issued = (await controller.client.request('POST', '/api/v1/tokens', { role: 'agent', host: hostName, description: 'tenet-cni tests' })) as { token: string };
+    const issued = (await controller.client.request('POST', '/api/v1/tokens', {
+      role: 'agent',
+      host: hostName,
+      description: 'tenet-cni tests',
+    })) as { token: string };
     fs.writeFileSync(tokenFile, `${issued.token}\n`, { mode: 0o600 });
-    const spec = { hostNetns, controllerSocket, hostName, socket: path.join(dir, 'agent.sock'), prefix, dir, tokenFile, extra: options.agentArgs ?? [], dockerPlugin: options.dockerPlugin === true };
+    const spec = {
+      hostNetns,
+      controllerSocket,
+      hostName,
+      socket: path.join(dir, 'agent.sock'),
+      prefix,
+      dir,
+      tokenFile,
+      extra: options.agentArgs ?? [],
+      dockerPlugin: options.dockerPlugin === true,
+    };
     const dockerSocket = options.dockerPlugin === 'private' ? path.join(dir, 'docker-plugin.sock') : DOCKER_PLUGIN_SOCKET;
     if (options.dockerPlugin === 'private') spec.extra = ['--docker-plugin', dockerSocket, ...spec.extra];
     agent = await startAgentProcess(spec);
@@ -154,7 +195,12 @@ export async function createNetwork(controller: RunningController, tenant: strin
   if (!(await client.find('Tenant', tenant))) {
     await client.create({ apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: tenant }, spec: {} } as never);
   }
-  await client.create({ apiVersion: 'tenet.dev/v1', kind: 'Network', metadata: { name: network, tenant }, spec: { subnets: [{ cidr }] } } as never);
+  await client.create({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Network',
+    metadata: { name: network, tenant },
+    spec: { subnets: [{ cidr }] },
+  } as never);
 }
 
 /** Link names inside a namespace (by path). */

@@ -16,7 +16,8 @@ export class FakeAttach implements AttachApi {
 
   async attach(request: AttachRequest): Promise<AttachResult> {
     this.requests.push(request);
-    if (!this.networks.has(`${request.tenant}/${request.network}`)) throw new AttachApiError(404, 'NotFound', `network ${request.tenant}/${request.network} not found`);
+    if (!this.networks.has(`${request.tenant}/${request.network}`))
+      throw new AttachApiError(404, 'NotFound', `network ${request.tenant}/${request.network} not found`);
     const ip = request.ips?.[0] ?? `10.9.0.${this.next++}`;
     const result: AttachResult = {
       endpoint: `ep-${request.containerId.slice(0, 12)}`,

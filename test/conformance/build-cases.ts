@@ -30,7 +30,11 @@ interface Probe {
 interface Case {
   name: string;
   source: string;
-  universe: { namespaces: Array<{ name: string; labels: Labels }>; pods: Pod[]; hosts?: Array<{ name: string; labels: Labels; ip: string }> };
+  universe: {
+    namespaces: Array<{ name: string; labels: Labels }>;
+    pods: Pod[];
+    hosts?: Array<{ name: string; labels: Labels; ip: string }>;
+  };
   policies: unknown[];
   probes: Probe[];
 }
@@ -47,7 +51,9 @@ function xyz(): Case['universe'] {
         name: pod,
         labels: { pod },
         ip: `192.168.${i + 1}.${j + 1}`,
-        containerPorts: [80, 81].flatMap((port) => ['TCP', 'UDP', 'SCTP'].map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, port, protocol }))),
+        containerPorts: [80, 81].flatMap((port) =>
+          ['TCP', 'UDP', 'SCTP'].map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, port, protocol })),
+        ),
       }),
     ),
   );
@@ -55,7 +61,12 @@ function xyz(): Case['universe'] {
 }
 
 const HOUSES = ['gryffindor', 'slytherin', 'hufflepuff', 'ravenclaw'];
-const PEOPLE: Record<string, string> = { gryffindor: 'harry-potter', slytherin: 'draco-malfoy', hufflepuff: 'cedric-diggory', ravenclaw: 'luna-lovegood' };
+const PEOPLE: Record<string, string> = {
+  gryffindor: 'harry-potter',
+  slytherin: 'draco-malfoy',
+  hufflepuff: 'cedric-diggory',
+  ravenclaw: 'luna-lovegood',
+};
 
 function hogwarts(): Case['universe'] {
   const ns = (house: string) => `network-policy-conformance-${house}`;
@@ -85,7 +96,13 @@ function hogwarts(): Case['universe'] {
     }
   });
   ['professor-dumbledore-0', 'professor-quirrell-0'].forEach((name, n) =>
-    pods.push({ namespace: ns('hogwarts-staff'), name, labels: { 'statefulset.kubernetes.io/pod-name': name }, ip: `10.244.9.${n + 10}`, containerPorts: ports }),
+    pods.push({
+      namespace: ns('hogwarts-staff'),
+      name,
+      labels: { 'statefulset.kubernetes.io/pod-name': name },
+      ip: `10.244.9.${n + 10}`,
+      containerPorts: ports,
+    }),
   );
   return { namespaces, pods };
 }
@@ -107,7 +124,8 @@ class Reachability {
     for (const a of pods) for (const b of pods) this.table.set(`${key(a)}>${key(b)}`, initial);
   }
   expectPeer(from: PeerFilter, to: PeerFilter, value: boolean): this {
-    for (const a of this.pods.filter((p) => matches(p, from))) for (const b of this.pods.filter((p) => matches(p, to))) this.table.set(`${key(a)}>${key(b)}`, value);
+    for (const a of this.pods.filter((p) => matches(p, from)))
+      for (const b of this.pods.filter((p) => matches(p, to))) this.table.set(`${key(a)}>${key(b)}`, value);
     return this;
   }
   expect(from: string, to: string, value: boolean): this {
@@ -144,7 +162,13 @@ interface Check {
 
 const cases: Array<{ c: Case; checks: Check[] }> = [];
 
-function add(name: string, source: string, universe: Case['universe'], policies: unknown[], checks: (u: Case['universe']) => Check[]): void {
+function add(
+  name: string,
+  source: string,
+  universe: Case['universe'],
+  policies: unknown[],
+  checks: (u: Case['universe']) => Check[],
+): void {
   const list = checks(universe);
   const probes: Probe[] = [];
   for (const check of list) {
@@ -152,7 +176,8 @@ function add(name: string, source: string, universe: Case['universe'], policies:
       for (const [from, to] of check.pairs) probes.push({ from, to, port: check.port, protocol: check.protocol });
       continue;
     }
-    for (const a of universe.pods) for (const b of universe.pods) if (a !== b) probes.push({ from: key(a), to: key(b), port: check.port, protocol: check.protocol });
+    for (const a of universe.pods)
+      for (const b of universe.pods) if (a !== b) probes.push({ from: key(a), to: key(b), port: check.port, protocol: check.protocol });
   }
   cases.push({ c: { name, source, universe, policies, probes }, checks: list });
 }
@@ -174,9 +199,13 @@ add('e2e-default-deny-ingress', E2E, xyz(), [np('x', 'deny-ingress', { podSelect
   tcp(80, R(u).expectPeer({}, { namespace: 'x' }, false)),
 ]);
 for (const protocol of ['UDP', 'SCTP']) {
-  add(`e2e-default-deny-ingress-${protocol.toLowerCase()}`, E2E, xyz(), [np('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] })], (u) => [
-    { port: 80, protocol, reach: R(u).expectPeer({}, { namespace: 'x' }, false) },
-  ]);
+  add(
+    `e2e-default-deny-ingress-${protocol.toLowerCase()}`,
+    E2E,
+    xyz(),
+    [np('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] })],
+    (u) => [{ port: 80, protocol, reach: R(u).expectPeer({}, { namespace: 'x' }, false) }],
+  );
 }
 add('e2e-default-deny-all', E2E, xyz(), [np('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })], (u) => [
   tcp(80, R(u).expectPeer({}, { namespace: 'x' }, false).expectPeer({ namespace: 'x' }, {}, false)),
@@ -194,7 +223,11 @@ add(
   xyz(),
   [
     np('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] }),
-    np('x', 'allow-all-to-a', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {}, namespaceSelector: {} }] }] }),
+    np('x', 'allow-all-to-a', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: {}, namespaceSelector: {} }] }],
+    }),
   ],
   (u) => [tcp(80, R(u).allIngress('x/a', true).allIngress('x/b', false).allIngress('x/c', false))],
 );
@@ -202,7 +235,13 @@ add(
   'e2e-ingress-from-all-namespaces',
   E2E,
   xyz(),
-  [np('x', 'allow-from-another-ns', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: {} } }] }] })],
+  [
+    np('x', 'allow-from-another-ns', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: {} } }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u))],
 );
 for (const [suffix, selector] of [
@@ -213,8 +252,21 @@ for (const [suffix, selector] of [
     `e2e-ingress-only-from-namespace-${suffix}`,
     E2E,
     xyz(),
-    [np('x', 'allow-client-a-via-ns-selector', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: selector }] }] })],
-    (u) => [tcp(80, R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false))],
+    [
+      np('x', 'allow-client-a-via-ns-selector', {
+        podSelector: podIs('a'),
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ namespaceSelector: selector }] }],
+      }),
+    ],
+    (u) => [
+      tcp(
+        80,
+        R(u)
+          .expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false)
+          .expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false),
+      ),
+    ],
   );
 }
 add(
@@ -235,14 +287,26 @@ add(
   'e2e-podselector-or-namespaceselector',
   E2E,
   xyz(),
-  [np('x', 'allow-ns-y-match-selector', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: notX }, { podSelector: podIs('b') }] }] })],
+  [
+    np('x', 'allow-ns-y-match-selector', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: notX }, { podSelector: podIs('b') }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).expect('x/c', 'x/a', false))],
 );
 add(
   'e2e-podselector-and-namespaceselector',
   E2E,
   xyz(),
-  [np('x', 'allow-ns-y-podselector-and-nsselector', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: notX, podSelector: podIs('b') }] }] })],
+  [
+    np('x', 'allow-ns-y-podselector-and-nsselector', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: notX, podSelector: podIs('b') }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).allIngress('x/a', false).expect('y/b', 'x/a', true).expect('z/b', 'x/a', true))],
 );
 add(
@@ -253,32 +317,65 @@ add(
     np('x', 'allow-ns-y-z-pod-b-c', {
       podSelector: podIs('a'),
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ namespaceSelector: notX, podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] } }] }],
+      ingress: [
+        { from: [{ namespaceSelector: notX, podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] } }] },
+      ],
     }),
   ],
-  (u) => [tcp(80, R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expect('y/a', 'x/a', false).expect('z/a', 'x/a', false))],
+  (u) => [
+    tcp(
+      80,
+      R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expect('y/a', 'x/a', false).expect('z/a', 'x/a', false),
+    ),
+  ],
 );
 add(
   'e2e-any-podselectors',
   E2E,
   xyz(),
-  [np('x', 'allow-ns-x-pod-b-c', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: podIs('b') }, { podSelector: podIs('c') }] }] })],
+  [
+    np('x', 'allow-ns-x-pod-b-c', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: podIs('b') }, { podSelector: podIs('c') }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).allIngress('x/a', false).expect('x/b', 'x/a', true).expect('x/c', 'x/a', true))],
 );
 add(
   'e2e-ingress-from-pod-in-other-namespace',
   E2E,
   xyz(),
-  [np('x', 'allow-ns-y-pod-a', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y'), podSelector: podIs('a') }] }] })],
-  (u) => [tcp(80, R(u).allIngress('x/a', false).expect('y/a', 'x/a', true)), { port: 80, protocol: 'UDP', reach: R(u).allIngress('x/a', false).expect('y/a', 'x/a', true) }],
+  [
+    np('x', 'allow-ns-y-pod-a', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('y'), podSelector: podIs('a') }] }],
+    }),
+  ],
+  (u) => [
+    tcp(80, R(u).allIngress('x/a', false).expect('y/a', 'x/a', true)),
+    { port: 80, protocol: 'UDP', reach: R(u).allIngress('x/a', false).expect('y/a', 'x/a', true) },
+  ],
 );
 add(
   'e2e-ports',
   E2E,
   xyz(),
-  [np('x', 'allow-port-81', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 81, protocol: 'TCP' }] }] })],
+  [
+    np('x', 'allow-port-81', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 81, protocol: 'TCP' }] }],
+    }),
+  ],
   (u) => [
-    tcp(81, R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false)),
+    tcp(
+      81,
+      R(u)
+        .expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false)
+        .expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false),
+    ),
     tcp(80, R(u).allIngress('x/a', false)),
   ],
 );
@@ -287,15 +384,29 @@ add(
   E2E,
   xyz(),
   [
-    np('x', 'allow-port-81', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 81, protocol: 'TCP' }] }] }),
-    np('x', 'allow-port-80', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 80, protocol: 'TCP' }] }] }),
+    np('x', 'allow-port-81', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 81, protocol: 'TCP' }] }],
+    }),
+    np('x', 'allow-port-80', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 80, protocol: 'TCP' }] }],
+    }),
   ],
   (u) => {
-    const allow = () => R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false);
+    const allow = () =>
+      R(u)
+        .expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false)
+        .expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false);
     return [tcp(81, allow()), tcp(80, allow())];
   },
 );
-add('e2e-allow-all', E2E, xyz(), [np('x', 'allow-all', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{}] })], (u) => [tcp(80, R(u)), tcp(81, R(u))]);
+add('e2e-allow-all', E2E, xyz(), [np('x', 'allow-all', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{}] })], (u) => [
+  tcp(80, R(u)),
+  tcp(81, R(u)),
+]);
 add(
   'e2e-ingress-one-named-port',
   E2E,
@@ -307,9 +418,20 @@ add(
   'e2e-ingress-from-namespace-on-named-port',
   E2E,
   xyz(),
-  [np('x', 'allow-80-named-from-y', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 'serve-80-tcp', protocol: 'TCP' }] }] })],
+  [
+    np('x', 'allow-80-named-from-y', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 'serve-80-tcp', protocol: 'TCP' }] }],
+    }),
+  ],
   (u) => [
-    tcp(80, R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false)),
+    tcp(
+      80,
+      R(u)
+        .expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false)
+        .expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false),
+    ),
     tcp(81, R(u).allIngress('x/a', false)),
   ],
 );
@@ -320,9 +442,13 @@ add(
   [np('x', 'allow-egress', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'serve-80-tcp' }] }] })],
   (u) => [tcp(80, R(u)), tcp(81, R(u).expectPeer({ namespace: 'x' }, {}, false))],
 );
-add('e2e-updated-policy-deny-all', E2E, xyz(), [np('x', 'allow-all-mutate-to-deny-all', { podSelector: {}, policyTypes: ['Ingress'], ingress: [] })], (u) => [
-  tcp(81, R(u).expectPeer({}, { namespace: 'x' }, false)),
-]);
+add(
+  'e2e-updated-policy-deny-all',
+  E2E,
+  xyz(),
+  [np('x', 'allow-all-mutate-to-deny-all', { podSelector: {}, policyTypes: ['Ingress'], ingress: [] })],
+  (u) => [tcp(81, R(u).expectPeer({}, { namespace: 'x' }, false))],
+);
 {
   // Namespace y gains the label ns2=updated: everything from y reaches x/a.
   const universe = xyz();
@@ -331,7 +457,13 @@ add('e2e-updated-policy-deny-all', E2E, xyz(), [np('x', 'allow-all-mutate-to-den
     'e2e-ingress-from-updated-namespace',
     E2E,
     universe,
-    [np('x', 'allow-client-a-via-ns-selector', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns2: 'updated' } } }] }] })],
+    [
+      np('x', 'allow-client-a-via-ns-selector', {
+        podSelector: podIs('a'),
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns2: 'updated' } } }] }],
+      }),
+    ],
     (u) => [tcp(80, R(u).allIngress('x/a', false).expectPeer({ namespace: 'y' }, {}, true))],
   );
 }
@@ -342,7 +474,13 @@ add('e2e-updated-policy-deny-all', E2E, xyz(), [np('x', 'allow-all-mutate-to-den
     'e2e-ingress-from-updated-pod',
     E2E,
     universe,
-    [np('x', 'allow-client-a-via-pod-selector', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b', pod2: 'updated' } } }] }] })],
+    [
+      np('x', 'allow-client-a-via-pod-selector', {
+        podSelector: podIs('a'),
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b', pod2: 'updated' } } }] }],
+      }),
+    ],
     (u) => [tcp(80, R(u).allIngress('x/a', false).expect('x/b', 'x/a', true))],
   );
 }
@@ -350,8 +488,16 @@ add(
   'e2e-deny-ingress-from-other-namespaces',
   E2E,
   xyz(),
-  [np('x', 'deny-empty-policy', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: {} } }] }] })],
-  (u) => [tcp(80, R(u).expectPeer({ namespace: 'y' }, { namespace: 'x' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x' }, false))],
+  [
+    np('x', 'deny-empty-policy', {
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: {} } }] }],
+    }),
+  ],
+  (u) => [
+    tcp(80, R(u).expectPeer({ namespace: 'y' }, { namespace: 'x' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x' }, false)),
+  ],
 );
 {
   const universe = xyz();
@@ -364,13 +510,28 @@ add(
     (u) => [tcp(80, R(u).allIngress('x/a', false))],
   );
 }
-add('e2e-deny-egress-podselector', E2E, xyz(), [np('x', 'deny-egress-pod-a', { podSelector: podIs('a'), policyTypes: ['Egress'] })], (u) => [tcp(80, R(u).allEgress('x/a', false))]);
-add('e2e-deny-egress-namespace', E2E, xyz(), [np('x', 'deny-egress-ns-x', { podSelector: {}, policyTypes: ['Egress'] })], (u) => [tcp(80, R(u).expectPeer({ namespace: 'x' }, {}, false))]);
+add(
+  'e2e-deny-egress-podselector',
+  E2E,
+  xyz(),
+  [np('x', 'deny-egress-pod-a', { podSelector: podIs('a'), policyTypes: ['Egress'] })],
+  (u) => [tcp(80, R(u).allEgress('x/a', false))],
+);
+add('e2e-deny-egress-namespace', E2E, xyz(), [np('x', 'deny-egress-ns-x', { podSelector: {}, policyTypes: ['Egress'] })], (u) => [
+  tcp(80, R(u).expectPeer({ namespace: 'x' }, {}, false)),
+]);
 add(
   'e2e-ingress-and-egress-together',
   E2E,
   xyz(),
-  [np('x', 'allow-client-a-via-pod-selector', { podSelector: podIs('a'), policyTypes: ['Egress', 'Ingress'], ingress: [{ from: [{ podSelector: podIs('b') }] }], egress: [{ ports: [{ port: 80 }] }] })],
+  [
+    np('x', 'allow-client-a-via-pod-selector', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress', 'Ingress'],
+      ingress: [{ from: [{ podSelector: podIs('b') }] }],
+      egress: [{ ports: [{ port: 80 }] }],
+    }),
+  ],
   (u) => [
     tcp(80, R(u).allIngress('x/a', false).expect('x/b', 'x/a', true)),
     tcp(81, R(u).allIngress('x/a', false).allEgress('x/a', false).expect('x/b', 'x/a', true)),
@@ -381,9 +542,21 @@ add(
   E2E,
   xyz(),
   [
-    np('x', 'allow-to-ns-y-pod-a', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: nsIs('y'), podSelector: podIs('a') }] }] }),
-    np('y', 'allow-from-xa-on-ya', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('x'), podSelector: podIs('a') }] }] }),
-    np('y', 'allow-from-xa-on-yb', { podSelector: podIs('b'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('x'), podSelector: podIs('a') }] }] }),
+    np('x', 'allow-to-ns-y-pod-a', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: nsIs('y'), podSelector: podIs('a') }] }],
+    }),
+    np('y', 'allow-from-xa-on-ya', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('x'), podSelector: podIs('a') }] }],
+    }),
+    np('y', 'allow-from-xa-on-yb', {
+      podSelector: podIs('b'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('x'), podSelector: podIs('a') }] }],
+    }),
   ],
   (u) => [
     tcp(
@@ -400,7 +573,13 @@ add(
   'e2e-egress-to-pod-in-other-namespace',
   E2E,
   xyz(),
-  [np('x', 'allow-to-ns-y-pod-a', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: nsIs('y'), podSelector: podIs('a') }] }] })],
+  [
+    np('x', 'allow-to-ns-y-pod-a', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: nsIs('y'), podSelector: podIs('a') }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).allEgress('x/a', false).expect('x/a', 'y/a', true))],
 );
 add(
@@ -420,9 +599,13 @@ add(
   ],
   (u) => [tcp(81, R(u))],
 );
-add('e2e-ingress-only-port-80', E2E, xyz(), [np('x', 'allow-ingress-port-80', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80 }] }] })], (u) => [
-  tcp(81, R(u).expectPeer({}, { namespace: 'x' }, false)),
-]);
+add(
+  'e2e-ingress-only-port-80',
+  E2E,
+  xyz(),
+  [np('x', 'allow-ingress-port-80', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80 }] }] })],
+  (u) => [tcp(81, R(u).expectPeer({}, { namespace: 'x' }, false))],
+);
 add(
   'e2e-egress-allow-all-takes-precedence',
   E2E,
@@ -433,22 +616,38 @@ add(
   ],
   (u) => [tcp(81, R(u))],
 );
-add('e2e-egress-only-port-80', E2E, xyz(), [np('x', 'allow-egress-port-80', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 80 }] }] })], (u) => [
-  tcp(81, R(u).expectPeer({ namespace: 'x' }, {}, false)),
-]);
+add(
+  'e2e-egress-only-port-80',
+  E2E,
+  xyz(),
+  [np('x', 'allow-egress-port-80', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 80 }] }] })],
+  (u) => [tcp(81, R(u).expectPeer({ namespace: 'x' }, {}, false))],
+);
 add('e2e-policies-deleted', E2E, xyz(), [], (u) => [tcp(80, R(u))]);
 add(
   'e2e-egress-to-cidr-block',
   E2E,
   xyz(),
-  [np('x', 'allow-client-a-via-cidr-egress-rule', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '192.168.2.2/32' } }] }] })],
+  [
+    np('x', 'allow-client-a-via-cidr-egress-rule', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '192.168.2.2/32' } }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).allEgress('x/a', false).expect('x/a', 'y/b', true))],
 );
 add(
   'e2e-egress-cidr-except',
   E2E,
   xyz(),
-  [np('x', 'allow-client-a-via-cidr-egress-rule', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.1.2/32'] } }] }] })],
+  [
+    np('x', 'allow-client-a-via-cidr-egress-rule', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.1.2/32'] } }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).expect('x/a', 'x/b', false))],
 );
 add(
@@ -456,8 +655,16 @@ add(
   E2E,
   xyz(),
   [
-    np('x', 'allow-client-a-via-cidr-egress-rule', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.1.2/32'] } }] }] }),
-    np('x', 'allow-client-a-to-b', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '192.168.1.2/32' } }] }] }),
+    np('x', 'allow-client-a-via-cidr-egress-rule', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.1.2/32'] } }] }],
+    }),
+    np('x', 'allow-client-a-to-b', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '192.168.1.2/32' } }] }],
+    }),
   ],
   (u) => [tcp(80, R(u))],
 );
@@ -465,7 +672,13 @@ add(
   'e2e-egress-cidr-replaced-by-single-ip',
   E2E,
   xyz(),
-  [np('x', 'allow-client-a-via-cidr-egress-rule', { podSelector: podIs('a'), policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '192.168.1.2/32' } }] }] })],
+  [
+    np('x', 'allow-client-a-via-cidr-egress-rule', {
+      podSelector: podIs('a'),
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '192.168.1.2/32' } }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).allEgress('x/a', false).expect('x/a', 'x/b', true))],
 );
 add(
@@ -484,22 +697,41 @@ add(
   xyz(),
   [
     np('x', 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }),
-    np('x', 'allow-only-sctp-ingress-on-port-81', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 81, protocol: 'SCTP' }] }] }),
+    np('x', 'allow-only-sctp-ingress-on-port-81', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 81, protocol: 'SCTP' }] }],
+    }),
   ],
-  (u) => [tcp(81, R(u).expectPeer({}, { namespace: 'x' }, false)), { port: 81, protocol: 'SCTP', reach: R(u).expectPeer({}, { namespace: 'x' }, false).allIngress('x/a', true) }],
+  (u) => [
+    tcp(81, R(u).expectPeer({}, { namespace: 'x' }, false)),
+    { port: 81, protocol: 'SCTP', reach: R(u).expectPeer({}, { namespace: 'x' }, false).allIngress('x/a', true) },
+  ],
 );
 add(
   'e2e-sctp-only-policy-isolates',
   E2E,
   xyz(),
-  [np('x', 'allow-only-sctp-ingress-on-port-80', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80, protocol: 'SCTP' }] }] })],
+  [
+    np('x', 'allow-only-sctp-ingress-on-port-80', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 80, protocol: 'SCTP' }] }],
+    }),
+  ],
   (u) => [tcp(81, R(u).allIngress('x/a', false))],
 );
 add(
   'e2e-udp-only-policy-blocks-tcp',
   E2E,
   xyz(),
-  [np('x', 'allow-only-udp-ingress-on-port-81', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 81, protocol: 'UDP' }] }] })],
+  [
+    np('x', 'allow-only-udp-ingress-on-port-81', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 81, protocol: 'UDP' }] }],
+    }),
+  ],
   (u) => [tcp(81, R(u).allIngress('x/a', false)), { port: 81, protocol: 'UDP', reach: R(u) }],
 );
 add(
@@ -510,7 +742,9 @@ add(
     np('x', 'allow-ns-not-y', {
       podSelector: podIs('a'),
       policyTypes: ['Egress'],
-      egress: [{ to: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['y'] }] } }] }],
+      egress: [
+        { to: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['y'] }] } }] },
+      ],
     }),
   ],
   (u) => [tcp(80, R(u).expectPeer({ namespace: 'x', pod: 'a' }, { namespace: 'y' }, false))],
@@ -520,8 +754,22 @@ for (const protocol of ['UDP', 'SCTP']) {
     `e2e-ports-${protocol.toLowerCase()}`,
     E2E,
     xyz(),
-    [np('x', 'allow-ingress-on-port-81-ns-x', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 81, protocol }] }] })],
-    (u) => [{ port: 81, protocol, reach: R(u).expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false).expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false) }],
+    [
+      np('x', 'allow-ingress-on-port-81-ns-x', {
+        podSelector: podIs('a'),
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ namespaceSelector: nsIs('y') }], ports: [{ port: 81, protocol }] }],
+      }),
+    ],
+    (u) => [
+      {
+        port: 81,
+        protocol,
+        reach: R(u)
+          .expectPeer({ namespace: 'x' }, { namespace: 'x', pod: 'a' }, false)
+          .expectPeer({ namespace: 'z' }, { namespace: 'x', pod: 'a' }, false),
+      },
+    ],
   );
 }
 
@@ -532,28 +780,53 @@ add(
   'cyclonus-endport-range',
   CYCLONUS,
   xyz(),
-  [np('y', 'range-80-81', { podSelector: podIs('b'), policyTypes: ['Ingress'], ingress: [{ ports: [{ protocol: 'TCP', port: 80, endPort: 81 }] }] })],
+  [
+    np('y', 'range-80-81', {
+      podSelector: podIs('b'),
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ protocol: 'TCP', port: 80, endPort: 81 }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u)), tcp(81, R(u)), { port: 80, protocol: 'UDP', reach: R(u).allIngress('y/b', false) }],
 );
 add(
   'cyclonus-endport-excludes-upper',
   CYCLONUS,
   xyz(),
-  [np('y', 'range-70-80', { podSelector: podIs('b'), policyTypes: ['Ingress'], ingress: [{ ports: [{ protocol: 'TCP', port: 70, endPort: 80 }] }] })],
+  [
+    np('y', 'range-70-80', {
+      podSelector: podIs('b'),
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ protocol: 'TCP', port: 70, endPort: 80 }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u)), tcp(81, R(u).allIngress('y/b', false))],
 );
 add(
   'cyclonus-empty-peer-list-vs-absent',
   CYCLONUS,
   xyz(),
-  [np('z', 'from-empty-list', { podSelector: podIs('c'), policyTypes: ['Ingress'], ingress: [{ from: [], ports: [{ port: 81, protocol: 'UDP' }] }] })],
+  [
+    np('z', 'from-empty-list', {
+      podSelector: podIs('c'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [], ports: [{ port: 81, protocol: 'UDP' }] }],
+    }),
+  ],
   (u) => [{ port: 81, protocol: 'UDP', reach: R(u) }, tcp(81, R(u).allIngress('z/c', false))],
 );
 add(
   'cyclonus-policytypes-egress-only-leaves-ingress-open',
   CYCLONUS,
   xyz(),
-  [np('x', 'egress-typed', { podSelector: {}, policyTypes: ['Egress'], ingress: [{ from: [{ podSelector: podIs('zzz') }] }], egress: [{ to: [{ podSelector: {} }] }] })],
+  [
+    np('x', 'egress-typed', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      ingress: [{ from: [{ podSelector: podIs('zzz') }] }],
+      egress: [{ to: [{ podSelector: {} }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).expectPeer({ namespace: 'x' }, {}, false).expectPeer({ namespace: 'x' }, { namespace: 'x' }, true))],
 );
 add(
@@ -562,18 +835,36 @@ add(
   xyz(),
   // No policyTypes: Ingress always, Egress because an egress section is present.
   [np('y', 'implicit-types', { podSelector: podIs('c'), egress: [{ to: [{ namespaceSelector: nsIs('z') }] }] })],
-  (u) => [tcp(80, R(u).allIngress('y/c', false).allEgress('y/c', false).expectPeer({ namespace: 'y', pod: 'c' }, { namespace: 'z' }, true))],
+  (u) => [
+    tcp(80, R(u).allIngress('y/c', false).allEgress('y/c', false).expectPeer({ namespace: 'y', pod: 'c' }, { namespace: 'z' }, true)),
+  ],
 );
 add(
   'cyclonus-union-of-ingress-rules',
   CYCLONUS,
   xyz(),
   [
-    np('x', 'p1', { podSelector: podIs('b'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: nsIs('y'), podSelector: podIs('c') }], ports: [{ port: 80 }] }] }),
-    np('x', 'p2', { podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: podIs('a') }] }] }),
+    np('x', 'p1', {
+      podSelector: podIs('b'),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: nsIs('y'), podSelector: podIs('c') }], ports: [{ port: 80 }] }],
+    }),
+    np('x', 'p2', {
+      podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: podIs('a') }] }],
+    }),
   ],
   (u) => [
-    tcp(80, R(u).allIngress('x/b', false).allIngress('x/c', false).expect('y/c', 'x/b', true).expect('x/a', 'x/b', true).expect('x/a', 'x/c', true)),
+    tcp(
+      80,
+      R(u)
+        .allIngress('x/b', false)
+        .allIngress('x/c', false)
+        .expect('y/c', 'x/b', true)
+        .expect('x/a', 'x/b', true)
+        .expect('x/a', 'x/c', true),
+    ),
     tcp(81, R(u).allIngress('x/b', false).allIngress('x/c', false).expect('x/a', 'x/b', true).expect('x/a', 'x/c', true)),
   ],
 );
@@ -581,31 +872,88 @@ add(
   'cyclonus-ipblock-with-except-ingress',
   CYCLONUS,
   xyz(),
-  [np('z', 'cidr-in', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: '192.168.2.0/24', except: ['192.168.2.0/31'] } }] }] })],
-  (u) => [tcp(80, R(u).expectPeer({}, { namespace: 'z' }, false).expect('y/b', 'z/a', true).expect('y/b', 'z/b', true).expect('y/b', 'z/c', true).expect('y/c', 'z/a', true).expect('y/c', 'z/b', true).expect('y/c', 'z/c', true))],
+  [
+    np('z', 'cidr-in', {
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ ipBlock: { cidr: '192.168.2.0/24', except: ['192.168.2.0/31'] } }] }],
+    }),
+  ],
+  (u) => [
+    tcp(
+      80,
+      R(u)
+        .expectPeer({}, { namespace: 'z' }, false)
+        .expect('y/b', 'z/a', true)
+        .expect('y/b', 'z/b', true)
+        .expect('y/b', 'z/c', true)
+        .expect('y/c', 'z/a', true)
+        .expect('y/c', 'z/b', true)
+        .expect('y/c', 'z/c', true),
+    ),
+  ],
 );
 add(
   'cyclonus-namespace-exists-expression',
   CYCLONUS,
   xyz(),
-  [np('x', 'from-ns-with-label', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'Exists' }] }, podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['a'] }] } }] }] })],
-  (u) => [tcp(80, R(u).allIngress('x/a', false).expectPeer({ pod: 'b' }, { namespace: 'x', pod: 'a' }, true).expectPeer({ pod: 'c' }, { namespace: 'x', pod: 'a' }, true))],
+  [
+    np('x', 'from-ns-with-label', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'Exists' }] },
+              podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['a'] }] },
+            },
+          ],
+        },
+      ],
+    }),
+  ],
+  (u) => [
+    tcp(
+      80,
+      R(u)
+        .allIngress('x/a', false)
+        .expectPeer({ pod: 'b' }, { namespace: 'x', pod: 'a' }, true)
+        .expectPeer({ pod: 'c' }, { namespace: 'x', pod: 'a' }, true),
+    ),
+  ],
 );
 add(
   'cyclonus-named-port-protocol-must-match',
   CYCLONUS,
   xyz(),
   // serve-80-udp is a UDP port: naming it with protocol TCP matches nothing.
-  [np('y', 'named-mismatch', { podSelector: podIs('a'), policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 'serve-80-udp', protocol: 'TCP' }] }] })],
+  [
+    np('y', 'named-mismatch', {
+      podSelector: podIs('a'),
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 'serve-80-udp', protocol: 'TCP' }] }],
+    }),
+  ],
   (u) => [tcp(80, R(u).allIngress('y/a', false)), { port: 80, protocol: 'UDP', reach: R(u).allIngress('y/a', false) }],
 );
 add(
   'cyclonus-named-port-egress-to-namespace',
   CYCLONUS,
   xyz(),
-  [np('x', 'named-egress', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: nsIs('z') }], ports: [{ port: 'serve-81-udp', protocol: 'UDP' }] }] })],
+  [
+    np('x', 'named-egress', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: nsIs('z') }], ports: [{ port: 'serve-81-udp', protocol: 'UDP' }] }],
+    }),
+  ],
   (u) => [
-    { port: 81, protocol: 'UDP', reach: R(u).expectPeer({ namespace: 'x' }, {}, false).expectPeer({ namespace: 'x' }, { namespace: 'z' }, true) },
+    {
+      port: 81,
+      protocol: 'UDP',
+      reach: R(u).expectPeer({ namespace: 'x' }, {}, false).expectPeer({ namespace: 'x' }, { namespace: 'z' }, true),
+    },
     tcp(81, R(u).expectPeer({ namespace: 'x' }, {}, false)),
   ],
 );
@@ -623,7 +971,12 @@ function banp(spec: Record<string, unknown>): unknown {
   return { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'BaselineAdminNetworkPolicy', metadata: { name: 'default' }, spec };
 }
 const houseNs = (house: string) => ({ namespaces: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': nsH(house) } } } });
-const staffPod = (name: string) => ({ pods: { namespaces: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': nsH('hogwarts-staff') } } }, podSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': name } } } });
+const staffPod = (name: string) => ({
+  pods: {
+    namespaces: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': nsH('hogwarts-staff') } } },
+    podSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': name } },
+  },
+});
 const three = (tcpPort: number, udpPort: number, sctpPort: number) => [
   { portNumber: { protocol: 'TCP', port: tcpPort } },
   { portNumber: { protocol: 'UDP', port: udpPort } },
@@ -639,7 +992,12 @@ function gressRules(swapFirstTwo: boolean): unknown {
     { name: 'pass-to-slytherin-at-port-80-53-9003', action: 'Pass', to: [houseNs('slytherin')], ports: three(80, 53, 9003) },
     { name: 'allow-to-hufflepuff-at-ports-8080-5353', action: 'Allow', to: [houseNs('hufflepuff')], ports: three(8080, 5353, 9003) },
     { name: 'deny-to-hufflepuff-everything-else', action: 'Deny', to: [houseNs('hufflepuff')] },
-    { name: 'allow-to-dumbledore-at-tcp-udp-sctp', action: 'Allow', to: [staffPod('professor-dumbledore-0')], ports: three(8080, 5353, 9003) },
+    {
+      name: 'allow-to-dumbledore-at-tcp-udp-sctp',
+      action: 'Allow',
+      to: [staffPod('professor-dumbledore-0')],
+      ports: three(8080, 5353, 9003),
+    },
     { name: 'deny-to-dumbledore-everything-else', action: 'Deny', to: [staffPod('professor-dumbledore-0')] },
     { name: 'deny-to-quirrell-at-tcp-udp-sctp', action: 'Deny', to: [staffPod('professor-quirrell-0')], ports: three(8080, 5353, 9003) },
   ];
@@ -651,66 +1009,95 @@ function gressRules(swapFirstTwo: boolean): unknown {
     { name: 'pass-from-slytherin-at-port-80-53-9003', action: 'Pass', from: [houseNs('slytherin')], ports: three(80, 53, 9003) },
     { name: 'allow-from-hufflepuff-at-port-80-5353-9003', action: 'Allow', from: [houseNs('hufflepuff')], ports: three(80, 5353, 9003) },
     { name: 'deny-from-hufflepuff-everything-else', action: 'Deny', from: [houseNs('hufflepuff')] },
-    { name: 'allow-from-dumbledore-at-tcp-udp-sctp', action: 'Allow', from: [staffPod('professor-dumbledore-0')], ports: three(8080, 5353, 9003) },
+    {
+      name: 'allow-from-dumbledore-at-tcp-udp-sctp',
+      action: 'Allow',
+      from: [staffPod('professor-dumbledore-0')],
+      ports: three(8080, 5353, 9003),
+    },
     { name: 'deny-from-dumbledore-everything-else', action: 'Deny', from: [staffPod('professor-dumbledore-0')] },
-    { name: 'deny-from-quirrell-at-tcp-udp-sctp', action: 'Deny', from: [staffPod('professor-quirrell-0')], ports: three(8080, 5353, 9003) },
+    {
+      name: 'deny-from-quirrell-at-tcp-udp-sctp',
+      action: 'Deny',
+      from: [staffPod('professor-quirrell-0')],
+      ports: three(8080, 5353, 9003),
+    },
   ];
   if (swapFirstTwo) {
     [egress[0], egress[1]] = [egress[1], egress[0]];
     [ingress[0], ingress[1]] = [ingress[1], ingress[0]];
   }
-  return anp('gress-rules', 15, { subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': nsH('gryffindor') } } }, egress, ingress });
+  return anp('gress-rules', 15, {
+    subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': nsH('gryffindor') } } },
+    egress,
+    ingress,
+  });
 }
 
 /** Single pokes: [from, to, port, protocol, allowed]. */
 type Poke = [string, string, number, string, boolean];
 function pokes(name: string, universe: Case['universe'], policies: unknown[], list: Poke[]): void {
   add(name, NPAPI, universe, policies, (u) =>
-    list.map(([from, to, port, protocol, allowed]) => ({ port, protocol, reach: R(u, !allowed).expect(from, to, allowed), pairs: [[from, to]] })),
+    list.map(([from, to, port, protocol, allowed]) => ({
+      port,
+      protocol,
+      reach: R(u, !allowed).expect(from, to, allowed),
+      pairs: [[from, to]],
+    })),
   );
 }
 
-pokes('npapi-anp-gress-rules-order-allow-first', hogwarts(), [gressRules(false)], [
-  [pod('gryffindor', 0), pod('ravenclaw', 0), 80, 'TCP', true],
-  [pod('gryffindor', 1), pod('ravenclaw', 0), 53, 'UDP', true],
-  [pod('gryffindor', 0), pod('ravenclaw', 0), 9003, 'SCTP', true],
-  [pod('ravenclaw', 0), pod('gryffindor', 0), 80, 'TCP', true],
-  [pod('ravenclaw', 1), pod('gryffindor', 0), 53, 'UDP', true],
-  [pod('ravenclaw', 1), pod('gryffindor', 0), 9003, 'SCTP', true],
-  [pod('gryffindor', 0), pod('hufflepuff', 1), 8080, 'TCP', true],
-  [pod('gryffindor', 1), pod('hufflepuff', 1), 80, 'TCP', false],
-  [pod('gryffindor', 0), pod('hufflepuff', 1), 5353, 'UDP', true],
-  [pod('gryffindor', 1), pod('hufflepuff', 1), 53, 'UDP', false],
-  [pod('gryffindor', 0), pod('hufflepuff', 1), 9003, 'SCTP', true],
-  [pod('gryffindor', 1), pod('hufflepuff', 1), 9005, 'SCTP', false],
-  [pod('hufflepuff', 0), pod('gryffindor', 1), 80, 'TCP', true],
-  [pod('hufflepuff', 1), pod('gryffindor', 1), 8080, 'TCP', false],
-  [pod('hufflepuff', 0), pod('gryffindor', 1), 5353, 'UDP', true],
-  [pod('hufflepuff', 1), pod('gryffindor', 1), 53, 'UDP', false],
-  [pod('hufflepuff', 0), pod('gryffindor', 1), 9003, 'SCTP', true],
-  [pod('hufflepuff', 1), pod('gryffindor', 1), 9005, 'SCTP', false],
-  [staff('professor-dumbledore-0'), pod('gryffindor', 0), 8080, 'TCP', true],
-  [staff('professor-dumbledore-0'), pod('gryffindor', 0), 5353, 'UDP', true],
-  [staff('professor-dumbledore-0'), pod('gryffindor', 0), 9003, 'SCTP', true],
-  [staff('professor-dumbledore-0'), pod('gryffindor', 0), 80, 'TCP', false],
-  [staff('professor-quirrell-0'), pod('gryffindor', 0), 8080, 'TCP', false],
-  [staff('professor-quirrell-0'), pod('gryffindor', 0), 5353, 'UDP', false],
-  [staff('professor-quirrell-0'), pod('gryffindor', 0), 9003, 'SCTP', false],
-  [staff('professor-quirrell-0'), pod('gryffindor', 0), 80, 'TCP', true],
-  // Passed traffic with no NetworkPolicy and no BANP: allowed by default.
-  [pod('gryffindor', 0), pod('slytherin', 0), 8080, 'TCP', true],
-  [pod('gryffindor', 0), pod('slytherin', 0), 80, 'TCP', false],
-  [pod('slytherin', 1), pod('gryffindor', 1), 53, 'UDP', false],
-  [pod('slytherin', 1), pod('gryffindor', 1), 5353, 'UDP', true],
-]);
-pokes('npapi-anp-gress-rules-order-deny-first', hogwarts(), [gressRules(true)], [
-  [pod('gryffindor', 0), pod('ravenclaw', 1), 80, 'TCP', false],
-  [pod('gryffindor', 1), pod('ravenclaw', 1), 53, 'UDP', false],
-  [pod('gryffindor', 0), pod('ravenclaw', 1), 9003, 'SCTP', false],
-  [pod('ravenclaw', 0), pod('gryffindor', 1), 80, 'TCP', false],
-  [pod('ravenclaw', 1), pod('gryffindor', 1), 53, 'UDP', false],
-  [pod('ravenclaw', 0), pod('gryffindor', 1), 9003, 'SCTP', false],
-]);
+pokes(
+  'npapi-anp-gress-rules-order-allow-first',
+  hogwarts(),
+  [gressRules(false)],
+  [
+    [pod('gryffindor', 0), pod('ravenclaw', 0), 80, 'TCP', true],
+    [pod('gryffindor', 1), pod('ravenclaw', 0), 53, 'UDP', true],
+    [pod('gryffindor', 0), pod('ravenclaw', 0), 9003, 'SCTP', true],
+    [pod('ravenclaw', 0), pod('gryffindor', 0), 80, 'TCP', true],
+    [pod('ravenclaw', 1), pod('gryffindor', 0), 53, 'UDP', true],
+    [pod('ravenclaw', 1), pod('gryffindor', 0), 9003, 'SCTP', true],
+    [pod('gryffindor', 0), pod('hufflepuff', 1), 8080, 'TCP', true],
+    [pod('gryffindor', 1), pod('hufflepuff', 1), 80, 'TCP', false],
+    [pod('gryffindor', 0), pod('hufflepuff', 1), 5353, 'UDP', true],
+    [pod('gryffindor', 1), pod('hufflepuff', 1), 53, 'UDP', false],
+    [pod('gryffindor', 0), pod('hufflepuff', 1), 9003, 'SCTP', true],
+    [pod('gryffindor', 1), pod('hufflepuff', 1), 9005, 'SCTP', false],
+    [pod('hufflepuff', 0), pod('gryffindor', 1), 80, 'TCP', true],
+    [pod('hufflepuff', 1), pod('gryffindor', 1), 8080, 'TCP', false],
+    [pod('hufflepuff', 0), pod('gryffindor', 1), 5353, 'UDP', true],
+    [pod('hufflepuff', 1), pod('gryffindor', 1), 53, 'UDP', false],
+    [pod('hufflepuff', 0), pod('gryffindor', 1), 9003, 'SCTP', true],
+    [pod('hufflepuff', 1), pod('gryffindor', 1), 9005, 'SCTP', false],
+    [staff('professor-dumbledore-0'), pod('gryffindor', 0), 8080, 'TCP', true],
+    [staff('professor-dumbledore-0'), pod('gryffindor', 0), 5353, 'UDP', true],
+    [staff('professor-dumbledore-0'), pod('gryffindor', 0), 9003, 'SCTP', true],
+    [staff('professor-dumbledore-0'), pod('gryffindor', 0), 80, 'TCP', false],
+    [staff('professor-quirrell-0'), pod('gryffindor', 0), 8080, 'TCP', false],
+    [staff('professor-quirrell-0'), pod('gryffindor', 0), 5353, 'UDP', false],
+    [staff('professor-quirrell-0'), pod('gryffindor', 0), 9003, 'SCTP', false],
+    [staff('professor-quirrell-0'), pod('gryffindor', 0), 80, 'TCP', true],
+    // Passed traffic with no NetworkPolicy and no BANP: allowed by default.
+    [pod('gryffindor', 0), pod('slytherin', 0), 8080, 'TCP', true],
+    [pod('gryffindor', 0), pod('slytherin', 0), 80, 'TCP', false],
+    [pod('slytherin', 1), pod('gryffindor', 1), 53, 'UDP', false],
+    [pod('slytherin', 1), pod('gryffindor', 1), 5353, 'UDP', true],
+  ],
+);
+pokes(
+  'npapi-anp-gress-rules-order-deny-first',
+  hogwarts(),
+  [gressRules(true)],
+  [
+    [pod('gryffindor', 0), pod('ravenclaw', 1), 80, 'TCP', false],
+    [pod('gryffindor', 1), pod('ravenclaw', 1), 53, 'UDP', false],
+    [pod('gryffindor', 0), pod('ravenclaw', 1), 9003, 'SCTP', false],
+    [pod('ravenclaw', 0), pod('gryffindor', 1), 80, 'TCP', false],
+    [pod('ravenclaw', 1), pod('gryffindor', 1), 53, 'UDP', false],
+    [pod('ravenclaw', 0), pod('gryffindor', 1), 9003, 'SCTP', false],
+  ],
+);
 
 const integrationPolicies = (ingressAction: string, egressAction: string, withNp: boolean) => {
   const slytherin = { namespaces: { namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } } } };
@@ -768,11 +1155,23 @@ pokes('npapi-integration-pass-to-baseline', hogwarts(), integrationPolicies('Pas
 const priorityPolicies = (allowPriority: number, denyPriority: number) => [
   anp('old-priority-allow', allowPriority, {
     subject: { namespaces: { matchLabels: { 'conformance-house': 'gryffindor' } } },
-    ingress: [{ name: 'allow-all-ingress-from-slytherin', action: 'Allow', from: [{ namespaces: { namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } } } }] }],
+    ingress: [
+      {
+        name: 'allow-all-ingress-from-slytherin',
+        action: 'Allow',
+        from: [{ namespaces: { namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } } } }],
+      },
+    ],
   }),
   anp('new-priority-deny', denyPriority, {
     subject: { namespaces: { matchLabels: { 'conformance-house': 'gryffindor' } } },
-    ingress: [{ name: 'deny-all-ingress-from-slytherin', action: 'Deny', from: [{ namespaces: { namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } } } }] }],
+    ingress: [
+      {
+        name: 'deny-all-ingress-from-slytherin',
+        action: 'Deny',
+        from: [{ namespaces: { namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } } } }],
+      },
+    ],
   }),
 ];
 pokes('npapi-priority-allow-higher', hogwarts(), priorityPolicies(3, 4), [
@@ -791,7 +1190,12 @@ pokes(
       subject: { namespaces: { matchLabels: { 'conformance-house': 'gryffindor' } } },
       ingress: [
         { name: 'allow-named', action: 'Allow', from: [{ namespaces: {} }], ports: [{ namedPort: 'udp-5353' }] },
-        { name: 'allow-range', action: 'Allow', from: [{ namespaces: {} }], ports: [{ portRange: { protocol: 'TCP', start: 8000, end: 8100 } }] },
+        {
+          name: 'allow-range',
+          action: 'Allow',
+          from: [{ namespaces: {} }],
+          ports: [{ portRange: { protocol: 'TCP', start: 8000, end: 8100 } }],
+        },
         { name: 'deny-rest', action: 'Deny', from: [{ namespaces: {} }] },
       ],
     }),
@@ -828,12 +1232,24 @@ pokes(
   hogwarts(),
   [
     anp('pod-subject', 30, {
-      subject: { pods: { namespaceSelector: { matchLabels: { 'conformance-house': 'gryffindor' } }, podSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'harry-potter-0' } } } },
+      subject: {
+        pods: {
+          namespaceSelector: { matchLabels: { 'conformance-house': 'gryffindor' } },
+          podSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'harry-potter-0' } },
+        },
+      },
       ingress: [
         {
           name: 'deny-from-draco-1',
           action: 'Deny',
-          from: [{ pods: { namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } }, podSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'draco-malfoy-1' } } } }],
+          from: [
+            {
+              pods: {
+                namespaceSelector: { matchLabels: { 'conformance-house': 'slytherin' } },
+                podSelector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'draco-malfoy-1' } },
+              },
+            },
+          ],
         },
       ],
     }),
@@ -923,12 +1339,15 @@ const podIp = (state: CnpState, pod: string) => state.universe.pods.find((p) => 
 /** The changes the Go source makes beyond rule swaps, by test name, subtest index and phase index. */
 const MANUAL: Record<string, (state: CnpState) => void> = {
   'CNPAdminTierEgressNamedPort#0#0': (s) => void (cnpNamed(s, 'egress-tcp').spec.egress[5].protocols = [{ destinationNamedPort: 'web' }]),
-  'CNPAdminTierIngressNamedPort#0#0': (s) => void (cnpNamed(s, 'ingress-udp').spec.ingress[5].protocols = [{ destinationNamedPort: 'dns' }]),
+  'CNPAdminTierIngressNamedPort#0#0': (s) =>
+    void (cnpNamed(s, 'ingress-udp').spec.ingress[5].protocols = [{ destinationNamedPort: 'dns' }]),
   'CNPBaselineTierEgressNamedPort#0#0': (s) => void (cnpNamed(s, 'default').spec.egress[3].protocols = [{ destinationNamedPort: 'dns' }]),
   'CNPBaselineTierIngressNamedPort#0#0': (s) => void (cnpNamed(s, 'default').spec.ingress[3].protocols = [{ destinationNamedPort: 'web' }]),
-  'CNPAdminTierEgressInlineCIDRPeers#0#1': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'denied-namespace-label' }),
+  'CNPAdminTierEgressInlineCIDRPeers#0#1': (s) =>
+    setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'denied-namespace-label' }),
   'CNPAdminTierEgressInlineCIDRPeers#0#2': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'slytherin' }),
-  'CNPBaselineTierEgressInlineCIDRPeers#0#1': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'denied-namespace-label' }),
+  'CNPBaselineTierEgressInlineCIDRPeers#0#1': (s) =>
+    setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'denied-namespace-label' }),
   'CNPBaselineTierEgressInlineCIDRPeers#0#2': (s) => setNamespaceLabels(s, nsH('slytherin'), { 'conformance-house': 'slytherin' }),
   'CNPAdminTierEgressInlineCIDRPeers#1#0': (s) => insertPodIpRule(s, 'inline-cidr-as-peers-example'),
   'CNPBaselineTierEgressInlineCIDRPeers#1#0': (s) => insertPodIpRule(s, 'default'),
@@ -943,7 +1362,12 @@ function insertPodIpRule(state: CnpState, name: string): void {
   policy.spec.egress = [{ name: 'allow-egress-to-specific-podIPs', action: 'Accept', to: [{ networks }] }, ...policy.spec.egress];
 }
 
-const kebab = (text: string) => text.replace(/^CNP/, 'cnp-').replace(/([a-z])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
+const kebab = (text: string) =>
+  text
+    .replace(/^CNP/, 'cnp-')
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
 
 for (const upstream of TESTS) {
   const state: CnpState = { objects: clone(MANIFESTS[upstream.manifest]), universe: hogwartsV1alpha2() };
@@ -963,7 +1387,12 @@ for (const upstream of TESTS) {
       const name = `npapi-v1alpha2-${kebab(upstream.name).replace(/^cnp-/, '')}-${s + 1}${subtest.phases.length > 1 ? `-${p + 1}` : ''}`;
       const universe = clone(state.universe);
       add(name, `${NPAPI} ${upstream.file}: ${subtest.title}`, universe, clone(state.objects), (u) =>
-        phase.pokes.map(([from, to, port, protocol, allowed]: UpstreamPoke) => ({ port, protocol, reach: R(u, !allowed).expect(from, to, allowed), pairs: [[from, to]] })),
+        phase.pokes.map(([from, to, port, protocol, allowed]: UpstreamPoke) => ({
+          port,
+          protocol,
+          reach: R(u, !allowed).expect(from, to, allowed),
+          pairs: [[from, to]],
+        })),
       );
     });
   });
@@ -976,7 +1405,9 @@ export function buildCases(): Array<{ testCase: Case; expected: Array<Probe & { 
     const expected: Array<Probe & { allowed: boolean }> = [];
     let index = 0;
     for (const check of checks) {
-      const pairs = check.pairs ?? c.universe.pods.flatMap((a) => c.universe.pods.filter((b) => b !== a).map((b) => [key(a), key(b)] as [string, string]));
+      const pairs =
+        check.pairs ??
+        c.universe.pods.flatMap((a) => c.universe.pods.filter((b) => b !== a).map((b) => [key(a), key(b)] as [string, string]));
       for (const [from, to] of pairs) {
         const probe = c.probes[index++];
         if (probe.from !== from || probe.to !== to) throw new Error(`probe order mismatch in ${c.name}`);

@@ -36,9 +36,15 @@ for (const file of files) {
     assert.equal(verdicts.length, expected.length);
     const wrong = verdicts
       .map((v, i) => ({ v, e: expected[i] }))
-      .filter(({ v, e }) => v.allowed !== e.allowed || v.from !== e.from || v.to !== e.to || v.port !== e.port || v.protocol !== e.protocol);
+      .filter(
+        ({ v, e }) => v.allowed !== e.allowed || v.from !== e.from || v.to !== e.to || v.port !== e.port || v.protocol !== e.protocol,
+      );
     assert.deepEqual(
-      wrong.slice(0, 5).map(({ v, e }) => `${v.from} -> ${v.to} ${v.protocol}/${v.port}: got ${v.allowed} (${v.egress}; ${v.ingress}), expected ${e.allowed}`),
+      wrong
+        .slice(0, 5)
+        .map(
+          ({ v, e }) => `${v.from} -> ${v.to} ${v.protocol}/${v.port}: got ${v.allowed} (${v.egress}; ${v.ingress}), expected ${e.allowed}`,
+        ),
       [],
       `${wrong.length} wrong verdicts`,
     );

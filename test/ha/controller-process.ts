@@ -31,9 +31,13 @@ export async function startControllerProcess(storeSpec: string, extraArgs: strin
     });
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-ha-'));
-  const child = spawn(process.execPath, [TENET, 'controller', '--store', storeSpec, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [TENET, 'controller', '--store', storeSpec, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   live.add(child);
   const log: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => {

@@ -60,7 +60,8 @@ async function createMany(
 async function addresses(client: TenetClient): Promise<Map<string, string>> {
   const listed = await client.list('Endpoint', { tenant: TENANT });
   const result = new Map<string, string>();
-  for (const item of listed.items) if ((item.spec as { network: string }).network === NET) result.set(item.metadata.name, item.status?.ipv4 as string);
+  for (const item of listed.items)
+    if ((item.spec as { network: string }).network === NET) result.set(item.metadata.name, item.status?.ipv4 as string);
   return result;
 }
 
@@ -79,7 +80,12 @@ describe('several controllers on a 3-member etcd', () => {
     b = new TenetClient({ servers: [controllers[1].url], token: controllers[0].token });
     await a.create({ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: TENANT }, spec: {} });
     // A /20: room for every endpoint these tests create, so only duplicates (never exhaustion) can fail them.
-    await b.create({ apiVersion: API_VERSION, kind: 'Network', metadata: { name: NET, tenant: TENANT }, spec: { subnets: [{ cidr: '10.20.0.0/20' }] } });
+    await b.create({
+      apiVersion: API_VERSION,
+      kind: 'Network',
+      metadata: { name: NET, tenant: TENANT },
+      spec: { subnets: [{ cidr: '10.20.0.0/20' }] },
+    });
   });
 
   after(async () => {

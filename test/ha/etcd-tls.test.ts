@@ -42,7 +42,11 @@ describe('controller on etcd with client TLS and password auth', () => {
     // `tenet` user whose role may read and write only under /tenet/.
     const admin = new Etcd3({
       hosts: etcd.hosts.map((h) => `https://${h}`),
-      credentials: { rootCertificate: fs.readFileSync(certs.ca), certChain: fs.readFileSync(certs.clientCert), privateKey: fs.readFileSync(certs.clientKey) },
+      credentials: {
+        rootCertificate: fs.readFileSync(certs.ca),
+        certChain: fs.readFileSync(certs.clientCert),
+        privateKey: fs.readFileSync(certs.clientKey),
+      },
     });
     try {
       await admin.role('root').create();
@@ -53,7 +57,10 @@ describe('controller on etcd with client TLS and password auth', () => {
       await admin.user('tenet').create(PASSWORD);
       await admin.user('tenet').addRole('tenet');
       await admin.auth.authEnable();
-      await admin.put('/elsewhere/secret').value('not for tenet').catch(() => undefined);
+      await admin
+        .put('/elsewhere/secret')
+        .value('not for tenet')
+        .catch(() => undefined);
     } finally {
       admin.close();
     }
@@ -82,7 +89,10 @@ describe('controller on etcd with client TLS and password auth', () => {
     });
     try {
       const keys = (await store.range('')).items.map((kv) => kv.key);
-      assert.ok(keys.some((k) => k.includes('tls')), `the tenant is stored in etcd (keys: ${keys.join(', ')})`);
+      assert.ok(
+        keys.some((k) => k.includes('tls')),
+        `the tenant is stored in etcd (keys: ${keys.join(', ')})`,
+      );
     } finally {
       await store.close();
     }

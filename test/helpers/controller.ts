@@ -128,7 +128,12 @@ async function launch(dataDir: string, temporary: boolean, options: StartOptions
     urls,
     dataDir,
     pid: child.pid!,
-    client: new TenetClient({ servers: [urls[0]], timeoutMs: 60_000, token: adminToken, ...(caFile ? { ca: fs.readFileSync(caFile) } : {}) }),
+    client: new TenetClient({
+      servers: [urls[0]],
+      timeoutMs: 60_000,
+      token: adminToken,
+      ...(caFile ? { ca: fs.readFileSync(caFile) } : {}),
+    }),
     adminToken,
     ...(caFile ? { caFile } : {}),
     logs: () => stderr,

@@ -80,26 +80,48 @@ async function distinctPorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-function memberArgs(member: EtcdMember, cluster: EtcdMember[], token: string, state: 'new' | 'existing', extra: string[], tls?: EtcdCerts): string[] {
+function memberArgs(
+  member: EtcdMember,
+  cluster: EtcdMember[],
+  token: string,
+  state: 'new' | 'existing',
+  extra: string[],
+  tls?: EtcdCerts,
+): string[] {
   const peer = (m: EtcdMember) => `http://127.0.0.1:${m.peerPort}`;
   const client = `${tls ? 'https' : 'http'}://127.0.0.1:${member.clientPort}`;
   // Client TLS as docs/ha.md asks for it: clients must present a certificate signed by the CA.
-  const tlsArgs = tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : [];
+  const tlsArgs = tls
+    ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth']
+    : [];
   return [
-    '--name', member.name,
-    '--data-dir', member.dataDir,
-    '--listen-client-urls', client,
-    '--advertise-client-urls', client,
-    '--listen-peer-urls', peer(member),
-    '--initial-advertise-peer-urls', peer(member),
-    '--listen-metrics-urls', `http://127.0.0.1:${member.metricsPort}`,
-    '--initial-cluster', cluster.map((m) => `${m.name}=${peer(m)}`).join(','),
-    '--initial-cluster-token', token,
-    '--initial-cluster-state', state,
-    '--log-level', 'warn',
+    '--name',
+    member.name,
+    '--data-dir',
+    member.dataDir,
+    '--listen-client-urls',
+    client,
+    '--advertise-client-urls',
+    client,
+    '--listen-peer-urls',
+    peer(member),
+    '--initial-advertise-peer-urls',
+    peer(member),
+    '--listen-metrics-urls',
+    `http://127.0.0.1:${member.metricsPort}`,
+    '--initial-cluster',
+    cluster.map((m) => `${m.name}=${peer(m)}`).join(','),
+    '--initial-cluster-token',
+    token,
+    '--initial-cluster-state',
+    state,
+    '--log-level',
+    'warn',
     // What docs/ha.md asks operators for: a cascading delete or a large apply is one txn, as on SQLite.
-    '--max-txn-ops', '100000',
-    '--max-request-bytes', String(32 * 1024 * 1024),
+    '--max-txn-ops',
+    '100000',
+    '--max-request-bytes',
+    String(32 * 1024 * 1024),
     ...tlsArgs,
     ...extra,
   ];

@@ -110,7 +110,12 @@ export class FakeNft implements NftDriver {
     const table = this.tables.get(netns);
     if (!table) return undefined;
     const read = copy(table);
-    read.chains = table.chains.map((c): NftChain => ({ name: c.name, base: c.base, rules: [], fingerprint: c.rules.length === 0 ? 'empty' : chainFingerprint(c) }));
+    read.chains = table.chains.map((c): NftChain => ({
+      name: c.name,
+      base: c.base,
+      rules: [],
+      fingerprint: c.rules.length === 0 ? 'empty' : chainFingerprint(c),
+    }));
     return read;
   }
 

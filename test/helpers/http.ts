@@ -30,26 +30,33 @@ function sendOnce(base: string, method: string, path: string, options: SendOptio
   return new Promise((resolve, reject) => {
     const url = new URL(base);
     const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-    const headers: Record<string, string> = { ...(payload !== undefined && options.rawBody === undefined ? { 'content-type': 'application/json' } : {}), ...(options.headers ?? {}) };
+    const headers: Record<string, string> = {
+      ...(payload !== undefined && options.rawBody === undefined ? { 'content-type': 'application/json' } : {}),
+      ...(options.headers ?? {}),
+    };
     // Node's client sends a DELETE (or OPTIONS) body with neither Content-Length nor chunked framing, so
     // the server would read the body as the next request: always frame a body explicitly.
-    if (payload !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))) headers['content-length'] = String(Buffer.byteLength(payload));
+    if (payload !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h)))
+      headers['content-length'] = String(Buffer.byteLength(payload));
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const request = http.request({ host: url.hostname, port: url.port, method, path, headers, agent: options.fresh ? false : agent }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (c: Buffer) => chunks.push(c));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, text, json });
-      });
-      response.on('error', reject);
-    });
+    const request = http.request(
+      { host: url.hostname, port: url.port, method, path, headers, agent: options.fresh ? false : agent },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: response.statusCode ?? 0, text, json });
+        });
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(payload);
   });

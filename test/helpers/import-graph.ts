@@ -72,7 +72,11 @@ export function scanSource(file: string, text: string, resolve: Resolver): { edg
       add(node.moduleSpecifier.text, 'import', node);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       add(node.moduleSpecifier.text, 'export-from', node);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       add(node.moduleReference.expression.text, 'import-equals', node);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       add(node.argument.literal.text, 'import-type', node);
@@ -85,7 +89,8 @@ export function scanSource(file: string, text: string, resolve: Resolver): { edg
         if (argument && ts.isStringLiteralLike(argument)) {
           add(argument.text, 'require', node);
           // Packages and built-ins are not project modules; only a project require must be typed.
-          if (isRelative(argument.text) && !typedRequire(node, argument.text)) untypedRequires.push({ file, line: lineOf(node), text: node.getText(source) });
+          if (isRelative(argument.text) && !typedRequire(node, argument.text))
+            untypedRequires.push({ file, line: lineOf(node), text: node.getText(source) });
         } else {
           // A computed path cannot be typed or checked against the layering at all.
           untypedRequires.push({ file, line: lineOf(node), text: node.getText(source) });
@@ -137,7 +142,23 @@ export function folderOf(file: string): string | undefined {
 }
 
 /** Node built-ins a pure core has no business with. */
-const IO_BUILTINS = new Set(['fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'http2', 'dgram', 'dns', 'tls', 'worker_threads', 'cluster', 'readline', 'os', 'process']);
+const IO_BUILTINS = new Set([
+  'fs',
+  'fs/promises',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'http2',
+  'dgram',
+  'dns',
+  'tls',
+  'worker_threads',
+  'cluster',
+  'readline',
+  'os',
+  'process',
+]);
 
 const where = (edge: ImportEdge): string => `${edge.from}:${edge.line} imports '${edge.specifier}'`;
 
@@ -237,7 +258,10 @@ export function folderCycles(graph: ImportGraph): string[] {
 export function untypedRequireViolations(graph: ImportGraph, allowed: readonly string[] = []): string[] {
   return graph.untypedRequires
     .filter((r) => !allowed.includes(r.file))
-    .map((r) => `${r.file}:${r.line} ${r.text}: an untyped require of a project module (import it, or load it lazily as require('./x') as typeof import('./x'))`);
+    .map(
+      (r) =>
+        `${r.file}:${r.line} ${r.text}: an untyped require of a project module (import it, or load it lazily as require('./x') as typeof import('./x'))`,
+    );
 }
 
 export function importProblems(graph: ImportGraph, allowedUntypedRequires: readonly string[] = []): string[] {

@@ -66,7 +66,12 @@ export async function startTestLab(t: TestContext, hosts: number, options: { age
 export function tenantObjects(tenant: string, networks: { name: string; cidrs: string[] }[]): unknown[] {
   return [
     { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: tenant }, spec: {} },
-    ...networks.map((n) => ({ apiVersion: API_VERSION, kind: 'Network', metadata: { name: n.name, tenant }, spec: { subnets: n.cidrs.map((cidr) => ({ cidr })) } })),
+    ...networks.map((n) => ({
+      apiVersion: API_VERSION,
+      kind: 'Network',
+      metadata: { name: n.name, tenant },
+      spec: { subnets: n.cidrs.map((cidr) => ({ cidr })) },
+    })),
   ];
 }
 

@@ -23,7 +23,11 @@ export function uniqueStem(letter = 't'): string {
 }
 
 export async function deleteNetnsWithPrefix(prefix: string): Promise<void> {
-  await Promise.all(listNetns().filter((n) => n.startsWith(prefix)).map((n) => delNetns(n)));
+  await Promise.all(
+    listNetns()
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => delNetns(n)),
+  );
 }
 
 export function netnsWithPrefix(prefix: string): string[] {

@@ -34,7 +34,12 @@ function plan(containerNetns: string) {
   const objects = [
     { apiVersion: V, kind: 'Tenant', metadata: { name: 'acme' }, spec: {}, status: { vni: 70 } },
     { apiVersion: V, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '192.0.2.1' } },
-    { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'acme' }, spec: { subnets: [{ cidr: '10.71.0.0/24' }, { cidr: 'fd00:71::/64' }] } },
+    {
+      apiVersion: V,
+      kind: 'Network',
+      metadata: { name: 'net', tenant: 'acme' },
+      spec: { subnets: [{ cidr: '10.71.0.0/24' }, { cidr: 'fd00:71::/64' }] },
+    },
     {
       apiVersion: V,
       kind: 'Endpoint',
@@ -53,12 +58,22 @@ function plan(containerNetns: string) {
  * counters) or by a few microseconds (operstate settles asynchronously after a link comes up).
  */
 async function state(netns: string): Promise<unknown> {
-  const read = async (args: string[]) => JSON.parse((await run('nsenter', [`--net=/run/netns/${netns}`, 'ip', '-json', ...args])).stdout || '[]') as Record<string, unknown>[];
+  const read = async (args: string[]) =>
+    JSON.parse((await run('nsenter', [`--net=/run/netns/${netns}`, 'ip', '-json', ...args])).stdout || '[]') as Record<string, unknown>[];
   const scrub = (items: Record<string, unknown>[]) =>
     items.map((item) => {
-      const { ifindex, link_index, link_netnsid, stats, stats64, operstate, addr_info, ...rest } = item as Record<string, unknown> & { addr_info?: Record<string, unknown>[] };
+      const { ifindex, link_index, link_netnsid, stats, stats64, operstate, addr_info, ...rest } = item as Record<string, unknown> & {
+        addr_info?: Record<string, unknown>[];
+      };
       void [ifindex, link_index, link_netnsid, stats, stats64, operstate];
-      return addr_info ? { ...rest, addr_info: addr_info.filter((a) => a.scope !== 'link').map(({ valid_life_time, preferred_life_time, ...a }) => (void valid_life_time, void preferred_life_time, a)) } : rest;
+      return addr_info
+        ? {
+            ...rest,
+            addr_info: addr_info
+              .filter((a) => a.scope !== 'link')
+              .map(({ valid_life_time, preferred_life_time, ...a }) => (void valid_life_time, void preferred_life_time, a)),
+          }
+        : rest;
     });
   return {
     links: scrub(await read(['link'])),
@@ -68,7 +83,15 @@ async function state(netns: string): Promise<unknown> {
     neighbours: await read(['neigh', 'show', 'nud', 'permanent']),
     proxies: await read(['-6', 'neigh', 'show', 'proxy']),
     proxyDelays: await Promise.all(
-      (await read(['link'])).filter((l) => l.ifname !== 'lo').flatMap((l) => ['ipv4', 'ipv6'].map(async (family) => (await run('nsenter', [`--net=/run/netns/${netns}`, 'cat', `/proc/sys/net/${family}/neigh/${String(l.ifname)}/proxy_delay`])).stdout.trim())),
+      (await read(['link']))
+        .filter((l) => l.ifname !== 'lo')
+        .flatMap((l) =>
+          ['ipv4', 'ipv6'].map(async (family) =>
+            (
+              await run('nsenter', [`--net=/run/netns/${netns}`, 'cat', `/proc/sys/net/${family}/neigh/${String(l.ifname)}/proxy_delay`])
+            ).stdout.trim(),
+          ),
+        ),
     ),
   };
 }
@@ -88,7 +111,10 @@ test('an attach plan through tenet-ipd leaves what ip -batch leaves, and packets
   assert.deepEqual(normalize(await state(r2), c2, c1), await state(r1), 'router side');
   assert.deepEqual(normalize(await state(c2), r2, r1), await state(c1), 'container side');
 
-  for (const [router, container] of [[r1, c1], [r2, c2]]) {
+  for (const [router, container] of [
+    [r1, c1],
+    [r2, c2],
+  ]) {
     await run('nsenter', [`--net=/run/netns/${router}`, 'ip', 'link', 'set', 'lo', 'up']);
     const ping = await run('nsenter', [`--net=/run/netns/${container}`, 'ping', '-c1', '-W2', '10.71.0.1'], { allowFailure: true });
     assert.equal(ping.code, 0, `${container} reaches its gateway: ${ping.stdout}`);
@@ -107,12 +133,17 @@ test('failures name the line and the reason, stop there, and the worker keeps se
   assert.doesNotMatch(stdout, /10\.99\.0\.1/, 'nothing after the failing line ran');
   await assert.rejects(worker.run(`/run/netns/${router}`, ['link set nosuchdev up']), /Cannot find device "nosuchdev"/);
   await assert.rejects(worker.run(`/run/netns/${prefix}missing`, ['link set lo up']), /cannot enter .*No such file or directory/);
-  await assert.rejects(worker.run(`/run/netns/${router}`, ['link set lo up', 'xfrm state flush']), /"xfrm state flush": unsupported by tenet-ipd: xfrm state flush/);
+  await assert.rejects(
+    worker.run(`/run/netns/${router}`, ['link set lo up', 'xfrm state flush']),
+    /"xfrm state flush": unsupported by tenet-ipd: xfrm state flush/,
+  );
   await assert.rejects(worker.run(`/run/netns/${router}`, ['route replace 10.1.0.0/16 via fd00::1 dev lo']), /unsupported/);
   await worker.run(`/run/netns/${router}`, ['addr replace 10.99.0.2/32 dev lo']);
   // link del: gone from both ends; a second delete names the missing device.
   await worker.run(`/run/netns/${router}`, [`link del ${lines[0].split(' ')[2]}`]);
-  assert.deepEqual((await run('nsenter', [`--net=/run/netns/${container}`, 'ip', '-o', 'link'])).stdout.match(/^\d+: (\S+?)[:@]/gm), ['1: lo:']);
+  assert.deepEqual((await run('nsenter', [`--net=/run/netns/${container}`, 'ip', '-o', 'link'])).stdout.match(/^\d+: (\S+?)[:@]/gm), [
+    '1: lo:',
+  ]);
   await assert.rejects(worker.run(`/run/netns/${router}`, [`link del ${lines[0].split(' ')[2]}`]), /Cannot find device/);
   const { stdout: after } = await run('nsenter', [`--net=/run/netns/${router}`, 'ip', '-4', 'addr', 'show', 'dev', 'lo']);
   assert.match(after, /10\.99\.0\.2/, 'the worker still serves');
@@ -154,18 +185,30 @@ test('one request plumbs both ends; a failure names its step and line', async ()
       return true;
     },
   );
-  await assert.rejects(worker.runSteps([{ nsPath: `/run/netns/${router}`, lines: ['link set lo up'] }, { nsPath: `/run/netns/${prefix}gone`, lines: ['link set lo up'] }]), (error: IpStepError) => error.step === 1 && /cannot enter/.test(error.message));
+  await assert.rejects(
+    worker.runSteps([
+      { nsPath: `/run/netns/${router}`, lines: ['link set lo up'] },
+      { nsPath: `/run/netns/${prefix}gone`, lines: ['link set lo up'] },
+    ]),
+    (error: IpStepError) => error.step === 1 && /cannot enter/.test(error.message),
+  );
 });
 
 test('route add default never takes over a namespace default route, at any metric, with or without tenet-ipd', async () => {
   const fallback = new IpWorker({ binary: `/nonexistent/${prefix}-tenet-ipd` });
   try {
-    for (const [name, w] of [['helper', worker], ['ip', fallback]] as const) {
+    for (const [name, w] of [
+      ['helper', worker],
+      ['ip', fallback],
+    ] as const) {
       for (const family of [4, 6] as const) {
         const netns = `${prefix}d${name}${family}`;
         await addNetns(netns);
         const at = `/run/netns/${netns}`;
-        const [mine, theirs, gateway, other] = family === 4 ? ['10.96.0.2/24', '10.95.0.2/24', '10.96.0.1', '10.95.0.1'] : ['fd00:96::2/64', 'fd00:95::2/64', 'fd00:96::1', 'fd00:95::1'];
+        const [mine, theirs, gateway, other] =
+          family === 4
+            ? ['10.96.0.2/24', '10.95.0.2/24', '10.96.0.1', '10.95.0.1']
+            : ['fd00:96::2/64', 'fd00:95::2/64', 'fd00:96::1', 'fd00:95::1'];
         await run('ip', ['-n', netns, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0']);
         await run('ip', ['-n', netns, 'link', 'add', 'a1', 'type', 'veth', 'peer', 'name', 'b1']);
         for (const dev of ['a0', 'b0', 'a1', 'b1']) await run('ip', ['-n', netns, 'link', 'set', dev, 'up']);

@@ -92,10 +92,13 @@ test('a listing much larger than a pipe buffer arrives whole', async (t) => {
   const elements = setElements(listing, 'peers') as Array<string | { prefix?: unknown; range?: unknown }>;
   assert.equal(elements.length, 2 + many.length);
   assert.ok(elements.includes('10.4.23.111'));
-  assert.ok((JSON.parse(small) as NftJson).nftables.some((o) => o.chain?.name === 'filter_dispatch'), 'the reply after it is parsed too');
+  assert.ok(
+    (JSON.parse(small) as NftJson).nftables.some((o) => o.chain?.name === 'filter_dispatch'),
+    'the reply after it is parsed too',
+  );
 });
 
-test('a failing script reports nft\'s error and changes nothing', async (t) => {
+test("a failing script reports nft's error and changes nothing", async (t) => {
   const ns = await namespace(t);
   const w = worker(t);
   await w.run({ netns: ns, text: SCRIPT });
@@ -105,11 +108,17 @@ test('a failing script reports nft\'s error and changes nothing', async (t) => {
   const bad = 'add element inet tenet peers { 10.1.0.3 }\ncreate table inet tenet\n';
   await assert.rejects(w.run({ netns: ns, text: bad }), (error: Error & { stderr?: string }) => {
     // Located on the line at fault, as `nft -f` would (not on the script's first line).
-    assert.match(error.message, new RegExp(`^nft in ${ns}: script:2:\\d+-\\d+: Error: Could not process rule: File exists\ncreate table inet tenet`));
+    assert.match(
+      error.message,
+      new RegExp(`^nft in ${ns}: script:2:\\d+-\\d+: Error: Could not process rule: File exists\ncreate table inet tenet`),
+    );
     assert.equal(error.stderr, error.message.slice(`nft in ${ns}: `.length) + '\n');
     return true;
   });
-  await assert.rejects(w.run({ netns: ns, text: 'add element inet tenet peers { 10.1.0.4 }\nadd rule inet tenet filter_dispatch bogus\n' }), /script:2:\d+-\d+: Error: syntax error/);
+  await assert.rejects(
+    w.run({ netns: ns, text: 'add element inet tenet peers { 10.1.0.4 }\nadd rule inet tenet filter_dispatch bogus\n' }),
+    /script:2:\d+-\d+: Error: syntax error/,
+  );
   assert.equal(await kernelRuleset(ns), before, 'nothing of either failed script reached the kernel');
 
   // A listing of a table that does not exist fails too (the enforcer's "no table yet").
@@ -122,7 +131,10 @@ test('a namespace that does not exist fails clearly and the worker keeps serving
   await w.run({ netns: ns, text: SCRIPT });
   const pid = w.pid;
   const missing = registerTestStem(`tqnw${crypto.randomBytes(4).toString('hex')}-t-gone`);
-  await assert.rejects(w.run({ netns: missing, text: 'list ruleset' }), new RegExp(`cannot enter /run/netns/${missing}: No such file or directory`));
+  await assert.rejects(
+    w.run({ netns: missing, text: 'list ruleset' }),
+    new RegExp(`cannot enter /run/netns/${missing}: No such file or directory`),
+  );
   await assert.rejects(w.run({ netns: 'Not/Valid', text: 'list ruleset' }), /refusing to run nft in namespace "Not\/Valid"/);
   assert.match(await w.run({ netns: ns, text: 'list set inet tenet peers' }), /10\.1\.0\.1/);
   assert.equal(w.pid, pid, 'the same worker process');
@@ -144,7 +156,8 @@ test('concurrent requests to two namespaces each land in their own namespace', a
   for (const listing of replies.filter((r) => r !== '')) assert.ok(setElements(listing, 'peers'));
 
   const expect = (prefix: string) => ['10.1.0.1', '10.1.0.2', ...Array.from({ length: 30 }, (_, k) => `${prefix}.${k + 10}`)].sort();
-  const elements = async (ns: string) => (setElements(await w.run({ netns: ns, text: 'list set inet tenet peers', json: true }), 'peers') as string[]).slice().sort();
+  const elements = async (ns: string) =>
+    (setElements(await w.run({ netns: ns, text: 'list set inet tenet peers', json: true }), 'peers') as string[]).slice().sort();
   assert.deepEqual(await elements(a), expect('10.2.0'));
   assert.deepEqual(await elements(b), expect('10.3.0'));
   assert.equal(w.started, 1);
@@ -198,7 +211,7 @@ test('without the built worker, requests go through nsenter + nft', async (t) =>
   assert.equal(w.started, 0);
 });
 
-test('the table\'s kernel driver sends typed requests through the shared worker', async (t) => {
+test("the table's kernel driver sends typed requests through the shared worker", async (t) => {
   assert.ok(fs.existsSync(NFT_WORKER_PATH), `${NFT_WORKER_PATH} is not built (make -C native)`);
   const ns = await namespace(t);
   t.after(() => sharedNftWorker().close());
@@ -209,7 +222,10 @@ test('the table\'s kernel driver sends typed requests through the shared worker'
   assert.deepEqual(read?.sets.find((s) => s.name === 'peers')?.elements, ['10.1.0.1', '10.1.0.2']);
   assert.ok(Array.isArray(await driver.counters(ns)));
   assert.equal(sharedNftWorker().started, 1);
-  await assert.rejects(driver.commit({ netns: ns, full: false, program, ops: [], text: 'add rule inet tenet filter_dispatch bogus\n' }), /syntax error/);
+  await assert.rejects(
+    driver.commit({ netns: ns, full: false, program, ops: [], text: 'add rule inet tenet filter_dispatch bogus\n' }),
+    /syntax error/,
+  );
 });
 
 test('a Node process that exits without closing the worker does not keep it alive or leak it', async (t) => {

@@ -77,7 +77,11 @@ export class PolicyFixture {
     const source = this.endpoints.get(from)!;
     const target = this.endpoints.get(to)!;
     const address = protocol === 'tcp' ? `TCP:${target.ip}:${port},connect-timeout=1` : `UDP:${target.ip}:${port}`;
-    const result = await run('ip', ['netns', 'exec', source.netns, 'socat', '-T', '1', '-', address], { input: 'ping\n', allowFailure: true, timeoutMs: 5000 });
+    const result = await run('ip', ['netns', 'exec', source.netns, 'socat', '-T', '1', '-', address], {
+      input: 'ping\n',
+      allowFailure: true,
+      timeoutMs: 5000,
+    });
     return result.stdout.includes('ping');
   }
 
@@ -85,7 +89,9 @@ export class PolicyFixture {
   connect(from: string, to: string, port: number): { send(line: string): Promise<boolean>; close(): void } {
     const source = this.endpoints.get(from)!;
     const target = this.endpoints.get(to)!;
-    const child = spawnGroup('ip', ['netns', 'exec', source.netns, 'socat', '-', `TCP:${target.ip}:${port}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawnGroup('ip', ['netns', 'exec', source.netns, 'socat', '-', `TCP:${target.ip}:${port}`], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     this.children.push(child);
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => (buffer += chunk.toString()));

@@ -21,13 +21,28 @@ before(async () => {
   const c = controller.client;
   await c.create({ ...tenantObj('shop'), spec: { defaultPolicy: 'deny' } });
   await c.create(networkObj('shop', 'net', ['10.60.0.0/24']));
-  await c.create({ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'shop' }, spec: { selector: { matchLabels: { app: 'web' } } } } as TenetObject);
-  await c.create({ apiVersion: V, kind: 'Group', metadata: { name: 'db', tenant: 'shop' }, spec: { selector: { matchLabels: { app: 'db' } } } } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Group',
+    metadata: { name: 'web', tenant: 'shop' },
+    spec: { selector: { matchLabels: { app: 'web' } } },
+  } as TenetObject);
+  await c.create({
+    apiVersion: V,
+    kind: 'Group',
+    metadata: { name: 'db', tenant: 'shop' },
+    spec: { selector: { matchLabels: { app: 'db' } } },
+  } as TenetObject);
   for (const [name, app] of [
     ['web-1', 'web'],
     ['db-1', 'db'],
   ]) {
-    await c.create({ apiVersion: V, kind: 'Endpoint', metadata: { name, tenant: 'shop', labels: { app } }, spec: { network: 'net' } } as TenetObject);
+    await c.create({
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name, tenant: 'shop', labels: { app } },
+      spec: { network: 'net' },
+    } as TenetObject);
   }
 });
 after(async () => {
@@ -35,7 +50,12 @@ after(async () => {
 });
 
 function policy(spec: Record<string, unknown>, name = 'p'): TenetObject {
-  return { apiVersion: V, kind: 'Policy', metadata: { name, tenant: 'shop' }, spec: { appliesTo: { group: 'db' }, ...spec } } as TenetObject;
+  return {
+    apiVersion: V,
+    kind: 'Policy',
+    metadata: { name, tenant: 'shop' },
+    spec: { appliesTo: { group: 'db' }, ...spec },
+  } as TenetObject;
 }
 
 test('bad policy input is refused with 400 and the reason, and nothing changes', async () => {
@@ -48,7 +68,11 @@ test('bad policy input is refused with 400 and the reason, and nothing changes',
     ['invalid CIDR', policy({ ingress: [{ action: 'allow', from: [{ cidr: '10.0.0.300/8' }] }] }), /cidr/],
     ['port 0', policy({ ingress: [{ action: 'allow', ports: [{ protocol: 'TCP', port: 0 }] }] }), /port/],
     ['port 70000', policy({ ingress: [{ action: 'allow', ports: [{ protocol: 'TCP', port: 70000 }] }] }), /port/],
-    ['endPort below port', policy({ ingress: [{ action: 'allow', ports: [{ protocol: 'TCP', port: 900, endPort: 800 }] }] }), /endPort: 800 is below port 900/],
+    [
+      'endPort below port',
+      policy({ ingress: [{ action: 'allow', ports: [{ protocol: 'TCP', port: 900, endPort: 800 }] }] }),
+      /endPort: 800 is below port 900/,
+    ],
     ['rule name with nft metacharacters', policy({ ingress: [{ name: 'x"; flush ruleset; "', action: 'allow' }] }), /name/],
     ['named port with metacharacters', policy({ ingress: [{ action: 'allow', ports: [{ port: 'a;b' }] }] }), /port/],
     ['policy name with metacharacters', { ...policy({ ingress: [] }), metadata: { name: 'a;b', tenant: 'shop' } } as TenetObject, /name/],
@@ -58,7 +82,13 @@ test('bad policy input is refused with 400 and the reason, and nothing changes',
     assert.match(error.describe(), reason, what);
   }
   // The same through apply, mixed with a valid object: the whole request is refused.
-  await expectStatus(c.apply([policy({ ingress: [{ action: 'allow', from: [{ group: 'web' }] }] }, 'fine'), policy({ ingress: [{ action: 'allow', from: [{ group: 'nope' }] }] }, 'bad')]), 400);
+  await expectStatus(
+    c.apply([
+      policy({ ingress: [{ action: 'allow', from: [{ group: 'web' }] }] }, 'fine'),
+      policy({ ingress: [{ action: 'allow', from: [{ group: 'nope' }] }] }, 'bad'),
+    ]),
+    400,
+  );
   assert.equal((await c.history()).length, history, 'no intent change happened');
   assert.equal((await c.list('Policy', { tenant: 'shop' })).items.length, 0);
   // A group created in the same request is a valid reference.
@@ -76,14 +106,34 @@ test('bad policy input is refused with 400 and the reason, and nothing changes',
 
 test('tenet explain answers from the compiled policy, naming the rule', async () => {
   const c = controller.client;
-  await c.create(policy({ ingress: [{ name: 'web to postgres', action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 5432 }] }] }, 'db-in'));
-  await c.create({ ...policy({ egress: [{ action: 'allow', to: [{ group: 'db' }] }] }, 'web-out'), spec: { appliesTo: { group: 'web' }, egress: [{ action: 'allow', to: [{ group: 'db' }] }] } } as TenetObject);
+  await c.create(
+    policy(
+      { ingress: [{ name: 'web to postgres', action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
+      'db-in',
+    ),
+  );
+  await c.create({
+    ...policy({ egress: [{ action: 'allow', to: [{ group: 'db' }] }] }, 'web-out'),
+    spec: { appliesTo: { group: 'web' }, egress: [{ action: 'allow', to: [{ group: 'db' }] }] },
+  } as TenetObject);
   const yes = await runCli(controller.url, ['explain', '--tenant', 'shop', '--from', 'web-1', '--to', 'db-1', '--port', 'tcp/5432']);
   assert.equal(yes.code, 0, yes.stderr);
   assert.match(yes.stdout, /ALLOWED/);
   assert.match(yes.stdout, /ingress: allow by tenant tier, Policy shop\/db-in, ingress rule 0 "web to postgres"/);
   assert.match(yes.stdout, /egress: allow by tenant tier, Policy shop\/web-out/);
-  const no = await runCli(controller.url, ['explain', '--tenant', 'shop', '--from', 'web-1', '--to', 'db-1', '--port', 'tcp/22', '-o', 'json']);
+  const no = await runCli(controller.url, [
+    'explain',
+    '--tenant',
+    'shop',
+    '--from',
+    'web-1',
+    '--to',
+    'db-1',
+    '--port',
+    'tcp/22',
+    '-o',
+    'json',
+  ]);
   assert.equal(no.code, 0, no.stderr);
   const parsed = JSON.parse(no.stdout) as { allowed: boolean; ingress: { origin: { action: string } } };
   assert.equal(parsed.allowed, false);
@@ -120,19 +170,37 @@ test('tenet k8s import applies translated objects; verdicts work without a contr
     const applied = await runCli(controller.url, ['k8s', 'import', '-f', file, '--tenant', 'shop']);
     assert.equal(applied.code, 0, applied.stderr);
     const stored = await controller.client.get<TenetObject>('Policy', 'np-prod-db', 'shop');
-    assert.deepEqual((stored.spec as { appliesTo: unknown }).appliesTo, { selector: { matchLabels: { app: 'db' } }, scopeSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prod' } } });
+    assert.deepEqual((stored.spec as { appliesTo: unknown }).appliesTo, {
+      selector: { matchLabels: { app: 'db' } },
+      scopeSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prod' } },
+    });
     const global = await controller.client.get<TenetObject>('GlobalPolicy', 'shop-anp-guard');
     assert.equal((global.spec as { tier: string }).tier, 'admin');
 
-    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bad\n  namespace: prod\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 10.0.0.0/99\n');
+    fs.writeFileSync(
+      path.join(dir, 'bad.yaml'),
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bad\n  namespace: prod\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 10.0.0.0/99\n',
+    );
     const bad = await runCli(controller.url, ['k8s', 'import', '-f', path.join(dir, 'bad.yaml'), '--tenant', 'shop']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not a CIDR/);
 
-    const verdicts = await runCli('http://127.0.0.1:1', ['k8s', 'verdicts', '--case', path.join(__dirname, '..', '..', '..', 'test', 'conformance', 'cases', 'sample-01-ingress-from-one-pod.json'), '-o', 'json']);
+    const verdicts = await runCli('http://127.0.0.1:1', [
+      'k8s',
+      'verdicts',
+      '--case',
+      path.join(__dirname, '..', '..', '..', 'test', 'conformance', 'cases', 'sample-01-ingress-from-one-pod.json'),
+      '-o',
+      'json',
+    ]);
     assert.equal(verdicts.code, 0, verdicts.stderr);
     const list = JSON.parse(verdicts.stdout) as Array<{ from: string; to: string; port: number; protocol: string; allowed: boolean }>;
-    const expected = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'test', 'conformance', 'cases', 'sample-01-ingress-from-one-pod.expected.json'), 'utf8')) as typeof list;
+    const expected = JSON.parse(
+      fs.readFileSync(
+        path.join(__dirname, '..', '..', '..', 'test', 'conformance', 'cases', 'sample-01-ingress-from-one-pod.expected.json'),
+        'utf8',
+      ),
+    ) as typeof list;
     assert.deepEqual(
       list.map((v) => [v.from, v.to, v.port, v.protocol, v.allowed]),
       expected.map((v) => [v.from, v.to, v.port, v.protocol, v.allowed]),
@@ -184,7 +252,17 @@ test("a tenant-admin's apply --dry-run shows the impact too (computed by the con
     assert.equal((await controller.client.history()).length, history, 'a dry run changes nothing');
     // The answer itself carries the impact, for any client.
     const answer = await new TenetClient({ servers: [controller.url], token }).apply(
-      [{ apiVersion: V, kind: 'Policy', metadata: { name: 'db-in', tenant: 'shop' }, spec: { appliesTo: { group: 'db' }, ingress: [{ action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 6432 }] }] } }],
+      [
+        {
+          apiVersion: V,
+          kind: 'Policy',
+          metadata: { name: 'db-in', tenant: 'shop' },
+          spec: {
+            appliesTo: { group: 'db' },
+            ingress: [{ action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 6432 }] }],
+          },
+        },
+      ],
       { dryRun: true },
     );
     assert.deepEqual(

@@ -50,7 +50,12 @@ function randomSelector(r: Random): LabelSelector {
 }
 
 function randomScopeSelector(r: Random): LabelSelector {
-  return r.pick([{}, { matchLabels: { env: 'prod' } }, { matchLabels: { env: 'dev' } }, { matchExpressions: [{ key: 'env', operator: 'NotIn' as const, values: ['prod'] }] }]);
+  return r.pick([
+    {},
+    { matchLabels: { env: 'prod' } },
+    { matchLabels: { env: 'dev' } },
+    { matchExpressions: [{ key: 'env', operator: 'NotIn' as const, values: ['prod'] }] },
+  ]);
 }
 
 function randomPeer(r: Random, global: boolean): Peer {
@@ -106,7 +111,14 @@ function randomRules(r: Random, direction: 'ingress' | 'egress', actions: Rule['
 export function randomWorld(seed: number): PolicyIntent {
   const r = new Random(seed);
   const intent: PolicyIntent = {
-    tenants: [{ apiVersion: V, kind: 'Tenant', metadata: { name: 't1', labels: { kind: 'k8s' } }, spec: { defaultPolicy: r.pick(['allow', 'deny'] as const) } }],
+    tenants: [
+      {
+        apiVersion: V,
+        kind: 'Tenant',
+        metadata: { name: 't1', labels: { kind: 'k8s' } },
+        spec: { defaultPolicy: r.pick(['allow', 'deny'] as const) },
+      },
+    ],
     scopes: [
       { apiVersion: V, kind: 'Scope', metadata: { name: 'prod', tenant: 't1', labels: { env: 'prod' } }, spec: {} },
       { apiVersion: V, kind: 'Scope', metadata: { name: 'dev', tenant: 't1', labels: { env: 'dev' } }, spec: {} },
@@ -115,7 +127,14 @@ export function randomWorld(seed: number): PolicyIntent {
       { apiVersion: V, kind: 'Group', metadata: { name: 'g-web', tenant: 't1' }, spec: { selector: { matchLabels: { app: 'web' } } } },
       { apiVersion: V, kind: 'Group', metadata: { name: 'g-back', tenant: 't1' }, spec: { selector: { matchLabels: { tier: 'back' } } } },
     ],
-    networks: [{ apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 't1' }, spec: { subnets: [{ cidr: '10.1.0.0/24' }, { cidr: 'fd00:1::/64' }] } }],
+    networks: [
+      {
+        apiVersion: V,
+        kind: 'Network',
+        metadata: { name: 'net', tenant: 't1' },
+        spec: { subnets: [{ cidr: '10.1.0.0/24' }, { cidr: 'fd00:1::/64' }] },
+      },
+    ],
     policies: [],
     globalPolicies: [],
     endpoints: [],
@@ -128,11 +147,19 @@ export function randomWorld(seed: number): PolicyIntent {
       apiVersion: V,
       kind: 'Endpoint',
       metadata: { name: `ep${i}`, tenant: 't1', labels },
-      spec: { network: 'net', host: r.pick(['h1', 'h2']), ips: [`10.1.0.${2 + i * 3}`, ...(r.chance(0.5) ? [`fd00:1::${(2 + i * 3).toString(16)}`] : [])] },
+      spec: {
+        network: 'net',
+        host: r.pick(['h1', 'h2']),
+        ips: [`10.1.0.${2 + i * 3}`, ...(r.chance(0.5) ? [`fd00:1::${(2 + i * 3).toString(16)}`] : [])],
+      },
       status: { hostIfName: `veth${i}` },
     };
     if (r.chance(0.8)) endpoint.spec.scope = r.pick(['prod', 'dev', 'ghost']);
-    if (r.chance(0.6)) endpoint.spec.ports = [{ name: 'http', port: r.pick([80, 8080]), protocol: 'TCP' }, { name: 'dns', port: 53, protocol: r.pick(['UDP', 'TCP'] as const) }];
+    if (r.chance(0.6))
+      endpoint.spec.ports = [
+        { name: 'http', port: r.pick([80, 8080]), protocol: 'TCP' },
+        { name: 'dns', port: 53, protocol: r.pick(['UDP', 'TCP'] as const) },
+      ];
     intent.endpoints.push(endpoint);
   }
   const policyCount = r.int(4);
@@ -141,10 +168,15 @@ export function randomWorld(seed: number): PolicyIntent {
       apiVersion: V,
       kind: 'Policy',
       metadata: { name: `p${i}`, tenant: 't1' },
-      spec: { appliesTo: r.chance(0.3) ? { group: r.pick(['g-web', 'g-back']) } : { selector: randomSelector(r), ...(r.chance(0.3) ? { scopeSelector: randomScopeSelector(r) } : {}) } },
+      spec: {
+        appliesTo: r.chance(0.3)
+          ? { group: r.pick(['g-web', 'g-back']) }
+          : { selector: randomSelector(r), ...(r.chance(0.3) ? { scopeSelector: randomScopeSelector(r) } : {}) },
+      },
     };
     if (r.chance(0.5)) policy.spec.priority = r.pick([10, 20]);
-    if (r.chance(0.4)) policy.spec.policyTypes = r.pick([['Ingress'], ['Egress'], ['Ingress', 'Egress']] as Array<Array<'Ingress' | 'Egress'>>);
+    if (r.chance(0.4))
+      policy.spec.policyTypes = r.pick([['Ingress'], ['Egress'], ['Ingress', 'Egress']] as Array<Array<'Ingress' | 'Egress'>>);
     if (r.chance(0.7)) policy.spec.ingress = randomRules(r, 'ingress', ['allow', 'allow', 'deny', 'log']);
     if (r.chance(0.5)) policy.spec.egress = randomRules(r, 'egress', ['allow', 'allow', 'deny']);
     intent.policies.push(policy);
@@ -271,7 +303,11 @@ export class Reference {
   judge(direction: 'ingress' | 'egress', probe: Probe): Outcome {
     const endpoint = direction === 'egress' ? probe.from : probe.to;
     const globals = this.intent.globalPolicies.filter((p) => this.applies(p, endpoint));
-    const admin = this.tierWalk(globals.filter((p) => p.spec.tier === 'admin'), direction, probe);
+    const admin = this.tierWalk(
+      globals.filter((p) => p.spec.tier === 'admin'),
+      direction,
+      probe,
+    );
     if (admin) return admin;
     const isolating = this.intent.policies.filter((p) => {
       if (!this.applies(p, endpoint)) return false;
@@ -288,7 +324,11 @@ export class Reference {
       }
       return 'deny';
     }
-    const baseline = this.tierWalk(globals.filter((p) => p.spec.tier === 'baseline'), direction, probe);
+    const baseline = this.tierWalk(
+      globals.filter((p) => p.spec.tier === 'baseline'),
+      direction,
+      probe,
+    );
     if (baseline) return baseline;
     return this.intent.tenants[0].spec.defaultPolicy ?? 'allow';
   }

@@ -79,7 +79,12 @@ export async function setupPodman(dir: string, pluginDirs: string[], confDir: st
       '',
     ].join('\n'),
   );
-  fs.writeFileSync(storageConf, ['[storage]', 'driver = "overlay"', `graphroot = "${path.join(dir, 'storage')}"`, `runroot = "${path.join(dir, 'runroot')}"`, ''].join('\n'));
+  fs.writeFileSync(
+    storageConf,
+    ['[storage]', 'driver = "overlay"', `graphroot = "${path.join(dir, 'storage')}"`, `runroot = "${path.join(dir, 'runroot')}"`, ''].join(
+      '\n',
+    ),
+  );
   const env = { ...process.env, CONTAINERS_CONF: containersConf, CONTAINERS_STORAGE_CONF: storageConf };
   const podman: Podman = {
     env,
@@ -110,14 +115,22 @@ export interface Daemon {
 }
 
 /** Starts a daemon (optionally inside a network namespace via nsenter --net) and waits for a socket. */
-export async function startDaemon(command: string, args: string[], logFile: string, readySocket: string, netnsPath?: string, timeoutMs = 30_000): Promise<Daemon> {
+export async function startDaemon(
+  command: string,
+  args: string[],
+  logFile: string,
+  readySocket: string,
+  netnsPath?: string,
+  timeoutMs = 30_000,
+): Promise<Daemon> {
   const out = fs.openSync(logFile, 'a');
   const argv = netnsPath ? ['--net=' + netnsPath, command, ...args] : args;
   const child = spawn(netnsPath ? 'nsenter' : command, argv, { stdio: ['ignore', out, out], detached: false });
   fs.closeSync(out);
   const started = Date.now();
   while (!fs.existsSync(readySocket)) {
-    if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`${command} exited with ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
     if (Date.now() - started > timeoutMs) {
       child.kill('SIGKILL');
       throw new Error(`${command} did not create ${readySocket}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
@@ -140,7 +153,9 @@ export async function startDaemon(command: string, args: string[], logFile: stri
 }
 
 /** containerd with root, state, sockets and the opt plugin path under dir. */
-export async function startContainerd(dir: string): Promise<{ daemon: Daemon; address: string; ctr(args: string[], timeoutMs?: number): Promise<string> }> {
+export async function startContainerd(
+  dir: string,
+): Promise<{ daemon: Daemon; address: string; ctr(args: string[], timeoutMs?: number): Promise<string> }> {
   fs.mkdirSync(dir, { recursive: true });
   const address = path.join(dir, 'containerd.sock');
   const config = path.join(dir, 'config.toml');
@@ -172,7 +187,8 @@ export async function startContainerd(dir: string): Promise<{ daemon: Daemon; ad
   return {
     daemon,
     address,
-    ctr: async (args, timeoutMs = 60_000) => (await run('ctr', ['--address', address, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout,
+    ctr: async (args, timeoutMs = 60_000) =>
+      (await run('ctr', ['--address', address, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout,
   };
 }
 

@@ -27,7 +27,10 @@ async function audit(token: string, query = ''): Promise<AuditEntry[]> {
 }
 
 async function revision(token: string): Promise<number> {
-  return Number(((await send(controller.url, 'GET', '/api/v1/tenants', { token })).json as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+  return Number(
+    ((await send(controller.url, 'GET', '/api/v1/tenants', { token })).json as { metadata: { resourceVersion: string } }).metadata
+      .resourceVersion,
+  );
 }
 
 test('every mutation of a scripted session is audited exactly once with its token; refusals as refused', async () => {
@@ -58,26 +61,75 @@ test('every mutation of a scripted session is audited exactly once with its toke
   const viewer = await mintToken(base, admin, { role: 'viewer', tenant: 'shop' });
   expect(adminId, 'create', 'Token', 'shop', '', 'allowed', 201);
 
-  await call('POST', '/api/v1/tenants/shop/networks', ta.token, { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.7.0.0/24' }] } }, 201);
+  await call(
+    'POST',
+    '/api/v1/tenants/shop/networks',
+    ta.token,
+    { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.7.0.0/24' }] } },
+    201,
+  );
   expect(ta.id, 'create', 'Network', 'shop', 'net', 'allowed', 201);
-  await call('POST', '/api/v1/apply', ta.token, { objects: [{ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'shop' }, spec: { selector: { matchLabels: { app: 'web' } } } }] }, 200);
+  await call(
+    'POST',
+    '/api/v1/apply',
+    ta.token,
+    {
+      objects: [
+        { apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'shop' }, spec: { selector: { matchLabels: { app: 'web' } } } },
+      ],
+    },
+    200,
+  );
   expect(ta.id, 'apply', 'Group', 'shop', '', 'allowed', 200);
   await call('PATCH', '/api/v1/tenants/shop/groups/web', ta.token, { metadata: { labels: { tier: 'front' } } }, 200);
   expect(ta.id, 'patch', 'Group', 'shop', 'web', 'allowed', 200);
-  await call('POST', '/api/v1/tenants/shop/endpoints', ta.token, { apiVersion: V, kind: 'Endpoint', metadata: { name: 'ep1', tenant: 'shop' }, spec: { network: 'net' } }, 201);
+  await call(
+    'POST',
+    '/api/v1/tenants/shop/endpoints',
+    ta.token,
+    { apiVersion: V, kind: 'Endpoint', metadata: { name: 'ep1', tenant: 'shop' }, spec: { network: 'net' } },
+    201,
+  );
   expect(ta.id, 'create', 'Endpoint', 'shop', 'ep1', 'allowed', 201);
   await call('PUT', '/api/v1/tenants/shop/endpoints/ep1/status', ta.token, { status: { phase: 'ready' } }, 200);
   expect(ta.id, 'status', 'Endpoint', 'shop', 'ep1', 'allowed', 200);
   await call('DELETE', '/api/v1/tenants/shop/endpoints/ep1', ta.token, undefined, 200);
   expect(ta.id, 'delete', 'Endpoint', 'shop', 'ep1', 'allowed', 200);
   // An apply that changes nothing is still a request someone made.
-  await call('POST', '/api/v1/apply', ta.token, { objects: [{ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant: 'shop', labels: { tier: 'front' } }, spec: { selector: { matchLabels: { app: 'web' } } } }] }, 200);
+  await call(
+    'POST',
+    '/api/v1/apply',
+    ta.token,
+    {
+      objects: [
+        {
+          apiVersion: V,
+          kind: 'Group',
+          metadata: { name: 'web', tenant: 'shop', labels: { tier: 'front' } },
+          spec: { selector: { matchLabels: { app: 'web' } } },
+        },
+      ],
+    },
+    200,
+  );
   expect(ta.id, 'apply', 'Group', 'shop', '', 'allowed', 200);
 
   // Failed (the service said no) and refused (access control said no).
-  await call('POST', '/api/v1/tenants/shop/networks', ta.token, { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.8.0.0/24' }] } }, 409);
+  await call(
+    'POST',
+    '/api/v1/tenants/shop/networks',
+    ta.token,
+    { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'shop' }, spec: { subnets: [{ cidr: '10.8.0.0/24' }] } },
+    409,
+  );
   expect(ta.id, 'create', 'Network', 'shop', 'net', 'failed', 409);
-  await call('POST', '/api/v1/tenants/shop/groups', viewer.token, { apiVersion: V, kind: 'Group', metadata: { name: 'g2', tenant: 'shop' }, spec: {} }, 403);
+  await call(
+    'POST',
+    '/api/v1/tenants/shop/groups',
+    viewer.token,
+    { apiVersion: V, kind: 'Group', metadata: { name: 'g2', tenant: 'shop' }, spec: {} },
+    403,
+  );
   expect(viewer.id, 'create', 'Group', 'shop', 'g2', 'refused', 403);
   await call('DELETE', '/api/v1/tenants/other', ta.token, undefined, 404);
   expect(ta.id, 'delete', 'Tenant', 'other', 'other', 'refused', 404);
@@ -86,7 +138,13 @@ test('every mutation of a scripted session is audited exactly once with its toke
 
   await call('DELETE', `/api/v1/tokens/${viewer.id}`, admin, undefined, 200);
   expect(adminId, 'delete', 'Token', '', viewer.id, 'allowed', 200);
-  await call('POST', '/api/v1/tenants/shop/groups', viewer.token, { apiVersion: V, kind: 'Group', metadata: { name: 'g3', tenant: 'shop' }, spec: {} }, 401);
+  await call(
+    'POST',
+    '/api/v1/tenants/shop/groups',
+    viewer.token,
+    { apiVersion: V, kind: 'Group', metadata: { name: 'g3', tenant: 'shop' }, spec: {} },
+    401,
+  );
   // Bodies of unauthenticated requests are never read: the name stays unknown.
   expect(viewer.id, 'create', 'Group', 'shop', '', 'refused', 401);
 
@@ -129,12 +187,25 @@ test("an admin's apply over two tenants and a rollback are filed under each tena
   const adminId = admin.split('_')[1];
   const shopAdmin = await mintToken(base, admin, { role: 'tenant-admin', tenant: 'shop' });
   const otherAdmin = await mintToken(base, admin, { role: 'tenant-admin', tenant: 'other' });
-  const scope = (tenant: string, name: string) => ({ apiVersion: V, kind: 'Scope', metadata: { name, tenant }, spec: { description: 'x' } });
-  const group = (tenant: string, name: string) => ({ apiVersion: V, kind: 'Group', metadata: { name, tenant }, spec: { selector: { matchLabels: { app: name } } } });
+  const scope = (tenant: string, name: string) => ({
+    apiVersion: V,
+    kind: 'Scope',
+    metadata: { name, tenant },
+    spec: { description: 'x' },
+  });
+  const group = (tenant: string, name: string) => ({
+    apiVersion: V,
+    kind: 'Group',
+    metadata: { name, tenant },
+    spec: { selector: { matchLabels: { app: name } } },
+  });
   const seenBefore = new Set((await audit(admin)).map((e) => e.id));
   const fresh = async (token: string, query = '') => (await audit(token, query)).filter((e) => !seenBefore.has(e.id));
 
-  const applied = await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'both-1'), group('other', 'both-2')] } });
+  const applied = await send(base, 'POST', '/api/v1/apply', {
+    token: admin,
+    body: { objects: [scope('shop', 'both-1'), group('other', 'both-2')] },
+  });
   assert.equal(applied.status, 200, applied.text);
 
   const all = await fresh(admin);
@@ -157,28 +228,57 @@ test("an admin's apply over two tenants and a rollback are filed under each tena
   const forOther = await fresh(otherAdmin.token);
   assert.equal(forOther.length, 1);
   assert.equal(forOther[0].summary, 'created Group other/both-2');
-  assert.deepEqual((await fresh(admin, '?tenant=shop')).map((e) => e.id), [entry.id]);
-  assert.deepEqual((await fresh(admin, '?tenant=other')).map((e) => e.id), [entry.id]);
+  assert.deepEqual(
+    (await fresh(admin, '?tenant=shop')).map((e) => e.id),
+    [entry.id],
+  );
+  assert.deepEqual(
+    (await fresh(admin, '?tenant=other')).map((e) => e.id),
+    [entry.id],
+  );
   const cli = await runCli(base, ['audit', '--tenant', 'other', '-o', 'json']);
   assert.equal(cli.code, 0, cli.stderr);
-  assert.ok((JSON.parse(cli.stdout) as { items: AuditEntry[] }).items.some((e) => e.id === entry.id), 'tenet audit --tenant other lists it');
+  assert.ok(
+    (JSON.parse(cli.stdout) as { items: AuditEntry[] }).items.some((e) => e.id === entry.id),
+    'tenet audit --tenant other lists it',
+  );
 
   // An admin's single-tenant apply carries its kind and tenant like anyone else's.
   assert.equal((await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'solo')] } })).status, 200);
   const solo = (await fresh(admin)).filter((e) => e.id !== entry.id);
-  assert.deepEqual(solo.map((e) => [e.verb, e.kind, e.tenant, e.tenants]), [['apply', 'Scope', 'shop', undefined]]);
+  assert.deepEqual(
+    solo.map((e) => [e.verb, e.kind, e.tenant, e.tenants]),
+    [['apply', 'Scope', 'shop', undefined]],
+  );
   seenBefore.add(entry.id).add(solo[0].id);
 
   // One tenant's objects with a cluster-scoped one: filed under that tenant, but narrowed for its admins,
   // who may not read GlobalPolicies (not even their names).
-  const globalPolicy = { apiVersion: V, kind: 'GlobalPolicy', metadata: { name: 'secret-gp' }, spec: { tier: 'admin', priority: 5, appliesTo: { tenants: ['shop'] }, ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }] } };
-  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'with-gp'), globalPolicy] } })).status, 200);
+  const globalPolicy = {
+    apiVersion: V,
+    kind: 'GlobalPolicy',
+    metadata: { name: 'secret-gp' },
+    spec: { tier: 'admin', priority: 5, appliesTo: { tenants: ['shop'] }, ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }] },
+  };
+  assert.equal(
+    (await send(base, 'POST', '/api/v1/apply', { token: admin, body: { objects: [scope('shop', 'with-gp'), globalPolicy] } })).status,
+    200,
+  );
   const mixed = (await fresh(admin)).filter((e) => e.id !== entry.id && e.id !== solo[0].id);
-  assert.deepEqual(mixed.map((e) => [e.kind, e.tenant, e.tenants]), [['Scope,GlobalPolicy', undefined, ['shop']]]);
+  assert.deepEqual(
+    mixed.map((e) => [e.kind, e.tenant, e.tenants]),
+    [['Scope,GlobalPolicy', undefined, ['shop']]],
+  );
   assert.match(mixed[0].summary ?? '', /secret-gp/, 'admins see all of it');
   const mixedForShop = (await fresh(shopAdmin.token)).filter((e) => e.id === mixed[0].id);
-  assert.deepEqual(mixedForShop.map((e) => [e.kind, e.tenant, e.tenants, e.summary]), [['Scope', 'shop', undefined, 'created Scope shop/with-gp']]);
-  assert.deepEqual((await fresh(otherAdmin.token)).filter((e) => e.id === mixed[0].id), []);
+  assert.deepEqual(
+    mixedForShop.map((e) => [e.kind, e.tenant, e.tenants, e.summary]),
+    [['Scope', 'shop', undefined, 'created Scope shop/with-gp']],
+  );
+  assert.deepEqual(
+    (await fresh(otherAdmin.token)).filter((e) => e.id === mixed[0].id),
+    [],
+  );
   seenBefore.add(mixed[0].id);
 
   // A rollback to before the first apply deletes the five objects: one entry, under both tenants.
@@ -194,17 +294,30 @@ test("an admin's apply over two tenants and a rollback are filed under each tena
   assert.deepEqual(rollback[0].kind.split(',').sort(), ['GlobalPolicy', 'Group', 'Scope']);
   assert.deepEqual(rollback[0].tenants, ['other', 'shop']);
   const shopSees = await fresh(shopAdmin.token);
-  assert.deepEqual(shopSees.map((e) => [e.verb, e.tenant, e.kind]), [['rollback', 'shop', 'Scope']]);
+  assert.deepEqual(
+    shopSees.map((e) => [e.verb, e.tenant, e.kind]),
+    [['rollback', 'shop', 'Scope']],
+  );
   assert.doesNotMatch(shopSees[0].summary ?? '', /other|secret-gp/);
-  assert.deepEqual((shopSees[0].summary ?? '').split('; ').sort(), ['deleted Scope shop/both-1', 'deleted Scope shop/solo', 'deleted Scope shop/with-gp']);
-  assert.deepEqual((await fresh(otherAdmin.token)).map((e) => [e.verb, e.tenant, e.summary]), [['rollback', 'other', 'deleted Group other/both-2']]);
+  assert.deepEqual((shopSees[0].summary ?? '').split('; ').sort(), [
+    'deleted Scope shop/both-1',
+    'deleted Scope shop/solo',
+    'deleted Scope shop/with-gp',
+  ]);
+  assert.deepEqual(
+    (await fresh(otherAdmin.token)).map((e) => [e.verb, e.tenant, e.summary]),
+    [['rollback', 'other', 'deleted Group other/both-2']],
+  );
 });
 
 test('since: entries older than the window are left out', async () => {
   const base = controller.url;
   const admin = controller.adminToken;
   const mark = async (name: string) => {
-    const answer = await send(base, 'POST', '/api/v1/tenants/shop/scopes', { token: admin, body: { apiVersion: V, kind: 'Scope', metadata: { name, tenant: 'shop' }, spec: {} } });
+    const answer = await send(base, 'POST', '/api/v1/tenants/shop/scopes', {
+      token: admin,
+      body: { apiVersion: V, kind: 'Scope', metadata: { name, tenant: 'shop' }, spec: {} },
+    });
     assert.equal(answer.status, 201, answer.text);
   };
   await mark('older');
@@ -274,5 +387,8 @@ test('a request whose URL fails to decode is answered 400 in the API error shape
       `- unauthenticated delete /api/v1/tenants/%FF failed`,
     ],
   );
-  assert.ok(bad.every((e) => /URL/.test(e.summary ?? '')), 'the entry says why');
+  assert.ok(
+    bad.every((e) => /URL/.test(e.summary ?? '')),
+    'the entry says why',
+  );
 });

@@ -22,24 +22,55 @@ test('status.attachment is written only by agents and admins', async (t) => {
     { apiVersion: V, kind: 'Tenant', metadata: { name: 'acme' }, spec: {} },
     { apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant: 'acme' }, spec: { subnets: [{ cidr: '10.1.0.0/24' }] } },
   ]);
-  for (const host of ['h1', 'h2']) await admin.create({ apiVersion: V, kind: 'Host', metadata: { name: host }, spec: { underlayIP: host === 'h1' ? '10.0.0.1' : '10.0.0.2' } } as unknown as TenetObject);
-  const agent = new TenetClient({ servers: [base], token: (await mintToken(base, controller.adminToken, { role: 'agent', host: 'h1' })).token });
-  const tenantAdmin = new TenetClient({ servers: [base], token: (await mintToken(base, controller.adminToken, { role: 'tenant-admin', tenant: 'acme' })).token });
+  for (const host of ['h1', 'h2'])
+    await admin.create({
+      apiVersion: V,
+      kind: 'Host',
+      metadata: { name: host },
+      spec: { underlayIP: host === 'h1' ? '10.0.0.1' : '10.0.0.2' },
+    } as unknown as TenetObject);
+  const agent = new TenetClient({
+    servers: [base],
+    token: (await mintToken(base, controller.adminToken, { role: 'agent', host: 'h1' })).token,
+  });
+  const tenantAdmin = new TenetClient({
+    servers: [base],
+    token: (await mintToken(base, controller.adminToken, { role: 'tenant-admin', tenant: 'acme' })).token,
+  });
   const record = { netns: '/run/netns/c1', netnsId: '4:4026531001', ifName: 'eth0' };
   const steer = { netns: '/run/netns/victim', netnsId: '4:4026531999', ifName: 'eth9' };
 
-  const ep = await agent.create<Endpoint>({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'e1', tenant: 'acme' }, spec: { network: 'net', host: 'h1' } } as Endpoint);
+  const ep = await agent.create<Endpoint>({
+    apiVersion: V,
+    kind: 'Endpoint',
+    metadata: { name: 'e1', tenant: 'acme' },
+    spec: { network: 'net', host: 'h1' },
+  } as Endpoint);
   const written = await agent.updateStatus<Endpoint>('Endpoint', 'e1', 'acme', { ...ep.status, phase: 'ready', attachment: record });
   assert.deepEqual(written.status?.attachment, record, 'the agent writes it');
 
-  const tampered = await tenantAdmin.updateStatus<Endpoint>('Endpoint', 'e1', 'acme', { ...written.status, phase: 'lost', attachment: steer });
+  const tampered = await tenantAdmin.updateStatus<Endpoint>('Endpoint', 'e1', 'acme', {
+    ...written.status,
+    phase: 'lost',
+    attachment: steer,
+  });
   assert.deepEqual(tampered.status?.attachment, record, "a tenant-admin's status write keeps the agent's record");
   assert.equal(tampered.status?.phase, 'lost', 'the rest of the write goes through');
   const removed = await tenantAdmin.updateStatus<Endpoint>('Endpoint', 'e1', 'acme', { phase: 'ready' });
   assert.deepEqual(removed.status?.attachment, record, 'nor can a tenant-admin remove it');
 
-  for (const [who, client] of [['tenant-admin', tenantAdmin], ['agent', agent], ['admin', admin]] as const) {
-    const planted = await client.create<Endpoint>({ apiVersion: V, kind: 'Endpoint', metadata: { name: `p-${who}`, tenant: 'acme' }, spec: { network: 'net', host: 'h1' }, status: { attachment: steer } } as Endpoint);
+  for (const [who, client] of [
+    ['tenant-admin', tenantAdmin],
+    ['agent', agent],
+    ['admin', admin],
+  ] as const) {
+    const planted = await client.create<Endpoint>({
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name: `p-${who}`, tenant: 'acme' },
+      spec: { network: 'net', host: 'h1' },
+      status: { attachment: steer },
+    } as Endpoint);
     assert.equal(planted.status?.attachment, undefined, `a create by ${who} carries no record`);
   }
 

@@ -53,7 +53,12 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
     await create({ apiVersion: V, kind: 'Tenant', metadata: { name: tenant }, spec: {} });
     await create({ apiVersion: V, kind: 'Network', metadata: { name: 'net', tenant }, spec: { subnets: [{ cidr: '10.9.0.0/24' }] } });
     await create({ apiVersion: V, kind: 'Group', metadata: { name: 'web', tenant }, spec: { selector: { matchLabels: { app: 'web' } } } });
-    await create({ apiVersion: V, kind: 'Host', metadata: { name: `host-${tenant}` }, spec: { underlayIP: tenant === 'a' ? '192.0.2.1' : '192.0.2.2' } });
+    await create({
+      apiVersion: V,
+      kind: 'Host',
+      metadata: { name: `host-${tenant}` },
+      spec: { underlayIP: tenant === 'a' ? '192.0.2.1' : '192.0.2.2' },
+    });
     await create({ apiVersion: V, kind: 'Endpoint', metadata: { name: 'ep', tenant }, spec: { network: 'net', host: `host-${tenant}` } });
   }
   const roles = {
@@ -66,7 +71,10 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
 
   const allKinds = KINDS.map((k) => k.kind).join(',');
   const exportState = async () => {
-    const snapshot = (await send(base, 'GET', `/api/v1/snapshot?kinds=${allKinds}`, { token: admin })).json as { revision: number; items: TenetObject[] };
+    const snapshot = (await send(base, 'GET', `/api/v1/snapshot?kinds=${allKinds}`, { token: admin })).json as {
+      revision: number;
+      items: TenetObject[];
+    };
     const tokens = (await send(base, 'GET', '/api/v1/tokens', { token: admin })).json as { items: unknown[] };
     return { revision: snapshot.revision, text: JSON.stringify({ items: snapshot.items, tokens: tokens.items }) };
   };
@@ -104,7 +112,10 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       case 5:
       case 6: {
         const object: Record<string, unknown> = {};
-        for (let i = int(5); i > 0; i--) object[pick(['apiVersion', 'kind', 'metadata', 'spec', 'status', 'name', 'tenant', 'objects', randomString(6)])] = randomJson(depth - 1);
+        for (let i = int(5); i > 0; i--)
+          object[pick(['apiVersion', 'kind', 'metadata', 'spec', 'status', 'name', 'tenant', 'objects', randomString(6)])] = randomJson(
+            depth - 1,
+          );
         return object;
       }
       default:
@@ -113,7 +124,22 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
   };
   /** Names that can never be valid (so no request carrying one can create anything). */
   const invalidName = (): string =>
-    pick(['..', '.', '%00', 'a'.repeat(3000), 'ü名', 'UPPER', '-lead', 'trail-', 'a/b', ' ', ';rm -rf', '$(reboot)', '../../etc/passwd', 'x'.repeat(64)]);
+    pick([
+      '..',
+      '.',
+      '%00',
+      'a'.repeat(3000),
+      'ü名',
+      'UPPER',
+      '-lead',
+      'trail-',
+      'a/b',
+      ' ',
+      ';rm -rf',
+      '$(reboot)',
+      '../../etc/passwd',
+      'x'.repeat(64),
+    ]);
   /** Names for paths: invalid ones, odd encodings, and valid names of objects that do not exist. */
   const hostileName = (): string =>
     pick([
@@ -154,12 +180,21 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       `Token ${admin}`,
     ]);
   /** Labels that break the Kubernetes rules: a key or a value with a character no label has, or too long. */
-  const badKey = (): string => pick([`${randomString(6)}${pick([';', ' ', '$(', 'ключ', '\u0000', '"'])}${randomString(6)}`, 'k'.repeat(64), `${'p'.repeat(254)}/k`]);
+  const badKey = (): string =>
+    pick([`${randomString(6)}${pick([';', ' ', '$(', 'ключ', '\u0000', '"'])}${randomString(6)}`, 'k'.repeat(64), `${'p'.repeat(254)}/k`]);
   const badValue = (): string => pick([`${randomString(4)}${pick([';', ' ', '$(reboot)', 'ü', '/'])}`, 'v'.repeat(64)]);
-  const badLabels = (): Record<string, string> => (random() < 0.5 ? { [badKey()]: 'x' } : { [pick(['a', 'app', 'example.com/app'])]: badValue() });
-  const kindPaths = KINDS.map((k) => ({ kind: k.kind, collection: (tenant: string) => (k.tenantScoped ? `/api/v1/tenants/${tenant}/${k.plural}` : `/api/v1/${k.plural}`), tenantScoped: k.tenantScoped }));
+  const badLabels = (): Record<string, string> =>
+    random() < 0.5 ? { [badKey()]: 'x' } : { [pick(['a', 'app', 'example.com/app'])]: badValue() };
+  const kindPaths = KINDS.map((k) => ({
+    kind: k.kind,
+    collection: (tenant: string) => (k.tenantScoped ? `/api/v1/tenants/${tenant}/${k.plural}` : `/api/v1/${k.plural}`),
+    tenantScoped: k.tenantScoped,
+  }));
   const json = (value: unknown) => JSON.stringify(value) ?? 'null';
-  const headersFor = (token: string | undefined, extra: Record<string, string> = {}) => ({ ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra });
+  const headersFor = (token: string | undefined, extra: Record<string, string> = {}) => ({
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...extra,
+  });
   const jsonType = { 'content-type': 'application/json' };
 
   const generators: (() => Fuzz)[] = [
@@ -168,22 +203,67 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       const k = pick(kindPaths);
       const auth = badAuthorization();
       const method = pick(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-      const path = pick([k.collection(pick(['a', 'b', hostileName()])), `${k.collection('a')}/${hostileName()}`, '/api/v1/watch?kinds=Endpoint', '/api/v1/snapshot?kinds=Tenant', '/api/v1/tokens', '/api/v1/audit', '/metrics', `/${hostileName()}`]);
+      const path = pick([
+        k.collection(pick(['a', 'b', hostileName()])),
+        `${k.collection('a')}/${hostileName()}`,
+        '/api/v1/watch?kinds=Endpoint',
+        '/api/v1/snapshot?kinds=Tenant',
+        '/api/v1/tokens',
+        '/api/v1/audit',
+        '/metrics',
+        `/${hostileName()}`,
+      ]);
       const body = method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : json(randomJson(3));
-      return { method, path, headers: { ...(auth !== undefined ? { authorization: auth } : {}), ...(body ? jsonType : {}) }, body, label: 'bad token' };
+      return {
+        method,
+        path,
+        headers: { ...(auth !== undefined ? { authorization: auth } : {}), ...(body ? jsonType : {}) },
+        body,
+        label: 'bad token',
+      };
     },
     // The admin with malformed bodies on collections, apply, rollback and tokens.
     () => {
       const k = pick(kindPaths);
       const target = pick(['collection', 'apply', 'rollback', 'tokens']);
       let body: unknown = randomJson(4);
-      if (target === 'apply') body = pick([{ objects: [randomJson(3), { kind: 'Nope' }] }, { objects: randomString(5) }, { objects: [{ apiVersion: V, kind: 'Group', metadata: { name: invalidName(), tenant: 'a' }, spec: 5 }] }, randomJson(2), { objects: [{ apiVersion: V, kind: 'Tenant', metadata: { name: 'c', __proto__x: 1 }, spec: 5 }] }]);
+      if (target === 'apply')
+        body = pick([
+          { objects: [randomJson(3), { kind: 'Nope' }] },
+          { objects: randomString(5) },
+          { objects: [{ apiVersion: V, kind: 'Group', metadata: { name: invalidName(), tenant: 'a' }, spec: 5 }] },
+          randomJson(2),
+          { objects: [{ apiVersion: V, kind: 'Tenant', metadata: { name: 'c', __proto__x: 1 }, spec: 5 }] },
+        ]);
       if (target === 'rollback') body = { revision: pick([-1, 1.5, '1', null, 1e20, 10 ** 9, [], {}]) };
-      if (target === 'tokens') body = pick([randomJson(2), { role: 'root' }, { role: 'admin', tenant: 'a' }, { role: 'viewer' }, { role: 'agent', host: invalidName() }, { role: 'viewer', tenant: 'a', ttl: pick(['0s', '-1h', 'forever', 5]) }, { role: 'admin', extra: 1 }]);
-      if (target === 'collection' && random() < 0.3) body = { apiVersion: V, kind: k.kind, metadata: { name: invalidName(), tenant: 'a' }, spec: randomJson(2) };
+      if (target === 'tokens')
+        body = pick([
+          randomJson(2),
+          { role: 'root' },
+          { role: 'admin', tenant: 'a' },
+          { role: 'viewer' },
+          { role: 'agent', host: invalidName() },
+          { role: 'viewer', tenant: 'a', ttl: pick(['0s', '-1h', 'forever', 5]) },
+          { role: 'admin', extra: 1 },
+        ]);
+      if (target === 'collection' && random() < 0.3)
+        body = { apiVersion: V, kind: k.kind, metadata: { name: invalidName(), tenant: 'a' }, spec: randomJson(2) };
       // A valid new name with labels no label may have: only the label rules stand between it and a write.
-      if (target === 'collection' && k.kind === 'Tenant' && random() < 0.3) body = { apiVersion: V, kind: 'Tenant', metadata: { name: `lbl-${int(1e6)}`, labels: badLabels() }, spec: {} };
-      if (target === 'collection' && k.kind === 'Group' && random() < 0.3) body = { apiVersion: V, kind: 'Group', metadata: { name: `lbl-${int(1e6)}`, tenant: 'a' }, spec: { selector: pick([{ matchLabels: badLabels() }, { matchExpressions: [{ key: badKey(), operator: 'Exists' }] }, { matchExpressions: [{ key: 'app', operator: 'In', values: ['web', badValue()] }] }]) } };
+      if (target === 'collection' && k.kind === 'Tenant' && random() < 0.3)
+        body = { apiVersion: V, kind: 'Tenant', metadata: { name: `lbl-${int(1e6)}`, labels: badLabels() }, spec: {} };
+      if (target === 'collection' && k.kind === 'Group' && random() < 0.3)
+        body = {
+          apiVersion: V,
+          kind: 'Group',
+          metadata: { name: `lbl-${int(1e6)}`, tenant: 'a' },
+          spec: {
+            selector: pick([
+              { matchLabels: badLabels() },
+              { matchExpressions: [{ key: badKey(), operator: 'Exists' }] },
+              { matchExpressions: [{ key: 'app', operator: 'In', values: ['web', badValue()] }] },
+            ]),
+          },
+        };
       const path = target === 'collection' ? k.collection(pick(['a', 'b'])) : `/api/v1/${target}`;
       return { method: 'POST', path, headers: headersFor(admin, jsonType), body: json(body), label: `admin ${target}` };
     },
@@ -206,17 +286,53 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
         ((depth: number) => `{"objects":[${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}]}`)(65 + int(100_000)),
         `{"metadata":{"labels":${'['.repeat(65 + int(1000))}${']'.repeat(65)}}}`,
       ]);
-      const type = pick(['application/json', 'application/merge-patch+json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x', 'application/xml']);
-      return { method: pick(['POST', 'PUT', 'PATCH']), path: pick([k.collection('a'), `${k.collection('a')}/nope-${int(1e6)}`, '/api/v1/apply']), headers: headersFor(admin, { 'content-type': type }), body, label: 'admin bad body' };
+      const type = pick([
+        'application/json',
+        'application/merge-patch+json',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=utf-16',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+      ]);
+      return {
+        method: pick(['POST', 'PUT', 'PATCH']),
+        path: pick([k.collection('a'), `${k.collection('a')}/nope-${int(1e6)}`, '/api/v1/apply']),
+        headers: headersFor(admin, { 'content-type': type }),
+        body,
+        label: 'admin bad body',
+      };
     },
     // The admin: reads and writes of objects that do not exist or cannot exist, and garbage queries.
     () => {
       const k = pick(kindPaths);
       const method = pick(['GET', 'PUT', 'PATCH', 'DELETE']);
-      const query = pick(['', '?labelSelector=' + encodeURIComponent(pick(['a in (b', '!!', '=', 'a=b=c', randomString(30)])), '?watch=1&resourceVersion=' + encodeURIComponent(pick(['-1', 'abc', '1e99', '99999999999999999'])), '?tenant=' + encodeURIComponent(hostileName()), '?cascade=1&cascade=2', '?tenant=a&tenant=b']);
-      const path = pick([`${k.collection('a')}/${hostileName()}${query}`, `/api/v1/snapshot?kinds=${encodeURIComponent(pick(['', 'Nope', 'Tenant,Nope', `${randomString(10)}x`]))}`, `/api/v1/watch?kinds=Tenant&resourceVersion=${encodeURIComponent(pick(['x', '-5']))}`, `/api/v1/tokens/${hostileName()}`, `/api/v1/audit?since=${encodeURIComponent(pick(['1y', 'x', '']))}`, `/api/v1/audit?limit=${pick(['0', '-1', 'x', '100001'])}`, `/api/v1/${hostileName()}`]);
+      const query = pick([
+        '',
+        '?labelSelector=' + encodeURIComponent(pick(['a in (b', '!!', '=', 'a=b=c', randomString(30)])),
+        '?watch=1&resourceVersion=' + encodeURIComponent(pick(['-1', 'abc', '1e99', '99999999999999999'])),
+        '?tenant=' + encodeURIComponent(hostileName()),
+        '?cascade=1&cascade=2',
+        '?tenant=a&tenant=b',
+      ]);
+      const path = pick([
+        `${k.collection('a')}/${hostileName()}${query}`,
+        `/api/v1/snapshot?kinds=${encodeURIComponent(pick(['', 'Nope', 'Tenant,Nope', `${randomString(10)}x`]))}`,
+        `/api/v1/watch?kinds=Tenant&resourceVersion=${encodeURIComponent(pick(['x', '-5']))}`,
+        `/api/v1/tokens/${hostileName()}`,
+        `/api/v1/audit?since=${encodeURIComponent(pick(['1y', 'x', '']))}`,
+        `/api/v1/audit?limit=${pick(['0', '-1', 'x', '100001'])}`,
+        `/api/v1/${hostileName()}`,
+      ]);
       const body = method === 'GET' || method === 'DELETE' ? undefined : json(randomJson(3));
-      return { method: path.startsWith('/api/v1/snapshot') || path.startsWith('/api/v1/watch') || path.startsWith('/api/v1/audit') ? 'GET' : method, path, headers: headersFor(admin, body ? jsonType : {}), body, label: 'admin nonexistent' };
+      return {
+        method:
+          path.startsWith('/api/v1/snapshot') || path.startsWith('/api/v1/watch') || path.startsWith('/api/v1/audit') ? 'GET' : method,
+        path,
+        headers: headersFor(admin, body ? jsonType : {}),
+        body,
+        label: 'admin nonexistent',
+      };
     },
     // A viewer writing anything; a tenant-admin reaching into tenant b, tenants, hosts and global policies.
     () => {
@@ -225,27 +341,85 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       const method = pick(['POST', 'PUT', 'PATCH', 'DELETE']);
       const tenant = viewer ? pick(['a', 'b']) : 'b';
       let path = method === 'POST' ? k.collection(tenant) : `${k.collection(tenant)}/${pick(['ep', 'web', 'net', 'a', 'b', 'host-a'])}`;
-      if (!viewer && !k.tenantScoped && k.kind !== 'Tenant') path = method === 'POST' ? k.collection('') : `${k.collection('')}/${pick(['host-a', 'gp'])}`;
+      if (!viewer && !k.tenantScoped && k.kind !== 'Tenant')
+        path = method === 'POST' ? k.collection('') : `${k.collection('')}/${pick(['host-a', 'gp'])}`;
       if (!viewer && k.kind === 'Tenant') path = method === 'POST' ? k.collection('') : `${k.collection('')}/${pick(['a', 'b'])}`;
-      const body = method === 'DELETE' ? undefined : json({ apiVersion: V, kind: k.kind, metadata: { name: 'web', tenant }, spec: randomJson(2) });
-      return { method, path, headers: headersFor(viewer ? roles.viewer : roles.tenantAdmin, body ? jsonType : {}), body, label: viewer ? 'viewer write' : 'tenant-admin cross' };
+      const body =
+        method === 'DELETE' ? undefined : json({ apiVersion: V, kind: k.kind, metadata: { name: 'web', tenant }, spec: randomJson(2) });
+      return {
+        method,
+        path,
+        headers: headersFor(viewer ? roles.viewer : roles.tenantAdmin, body ? jsonType : {}),
+        body,
+        label: viewer ? 'viewer write' : 'tenant-admin cross',
+      };
     },
     // Tenant roles and the agent reading what they may not see.
     () => {
       const who = pick(['viewer', 'tenantAdmin', 'agent'] as const);
       const path =
         who === 'agent'
-          ? pick(['/api/v1/tenants/b/endpoints/ep', '/api/v1/tenants/b/groups/web', '/api/v1/history', '/api/v1/tokens', '/api/v1/audit', '/metrics'])
-          : pick(['/api/v1/tenants/b', '/api/v1/tenants/b/networks/net', '/api/v1/tenants/b/endpoints', '/api/v1/hosts', '/api/v1/globalpolicies', '/api/v1/history', '/api/v1/tokens', '/api/v1/snapshot?kinds=Host', '/api/v1/watch?kinds=GlobalPolicy', '/metrics']);
+          ? pick([
+              '/api/v1/tenants/b/endpoints/ep',
+              '/api/v1/tenants/b/groups/web',
+              '/api/v1/history',
+              '/api/v1/tokens',
+              '/api/v1/audit',
+              '/metrics',
+            ])
+          : pick([
+              '/api/v1/tenants/b',
+              '/api/v1/tenants/b/networks/net',
+              '/api/v1/tenants/b/endpoints',
+              '/api/v1/hosts',
+              '/api/v1/globalpolicies',
+              '/api/v1/history',
+              '/api/v1/tokens',
+              '/api/v1/snapshot?kinds=Host',
+              '/api/v1/watch?kinds=GlobalPolicy',
+              '/metrics',
+            ]);
       return { method: 'GET', path, headers: headersFor(roles[who]), label: `${who} read` };
     },
     // The agent writing beyond its host.
     () => {
       const choice = int(4);
-      if (choice === 0) return { method: 'POST', path: '/api/v1/tenants/a/endpoints', headers: headersFor(roles.agent, jsonType), body: json({ apiVersion: V, kind: 'Endpoint', metadata: { name: `e${int(1e6)}`, tenant: 'a' }, spec: { network: 'net', host: pick(['host-b', '', 'HOST-A', 'host-a ']) } }), label: 'agent foreign endpoint' };
-      if (choice === 1) return { method: pick(['DELETE', 'PUT', 'PATCH']), path: '/api/v1/tenants/b/endpoints/ep', headers: headersFor(roles.agent, jsonType), body: json(randomJson(2)), label: 'agent endpoint of b' };
-      if (choice === 2) return { method: pick(['PUT', 'PATCH', 'DELETE']), path: '/api/v1/hosts/host-b', headers: headersFor(roles.agent, jsonType), body: json({ spec: { underlayIP: '192.0.2.9' } }), label: 'agent other host' };
-      return { method: 'POST', path: pick(['/api/v1/tenants/a/groups', '/api/v1/tenants', '/api/v1/apply', '/api/v1/tokens', '/api/v1/globalpolicies']), headers: headersFor(roles.agent, jsonType), body: json(randomJson(2)), label: 'agent intent write' };
+      if (choice === 0)
+        return {
+          method: 'POST',
+          path: '/api/v1/tenants/a/endpoints',
+          headers: headersFor(roles.agent, jsonType),
+          body: json({
+            apiVersion: V,
+            kind: 'Endpoint',
+            metadata: { name: `e${int(1e6)}`, tenant: 'a' },
+            spec: { network: 'net', host: pick(['host-b', '', 'HOST-A', 'host-a ']) },
+          }),
+          label: 'agent foreign endpoint',
+        };
+      if (choice === 1)
+        return {
+          method: pick(['DELETE', 'PUT', 'PATCH']),
+          path: '/api/v1/tenants/b/endpoints/ep',
+          headers: headersFor(roles.agent, jsonType),
+          body: json(randomJson(2)),
+          label: 'agent endpoint of b',
+        };
+      if (choice === 2)
+        return {
+          method: pick(['PUT', 'PATCH', 'DELETE']),
+          path: '/api/v1/hosts/host-b',
+          headers: headersFor(roles.agent, jsonType),
+          body: json({ spec: { underlayIP: '192.0.2.9' } }),
+          label: 'agent other host',
+        };
+      return {
+        method: 'POST',
+        path: pick(['/api/v1/tenants/a/groups', '/api/v1/tenants', '/api/v1/apply', '/api/v1/tokens', '/api/v1/globalpolicies']),
+        headers: headersFor(roles.agent, jsonType),
+        body: json(randomJson(2)),
+        label: 'agent intent write',
+      };
     },
     // Header abuse with a valid admin token on malformed requests: many, long and odd headers.
     () => {
@@ -254,12 +428,28 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
       headers['x-forwarded-for'] = '127.0.0.1, 10.0.0.1';
       headers['x-http-method-override'] = 'DELETE';
       headers['content-encoding'] = pick(['gzip', 'br', 'identity']);
-      return { method: 'POST', path: '/api/v1/tenants', headers, body: json({ apiVersion: V, kind: 'Tenant', metadata: { name: invalidName() }, spec: {} }), label: 'header abuse' };
+      return {
+        method: 'POST',
+        path: '/api/v1/tenants',
+        headers,
+        body: json({ apiVersion: V, kind: 'Tenant', metadata: { name: invalidName() }, spec: {} }),
+        label: 'header abuse',
+      };
     },
     // Unknown methods on known routes.
-    () => ({ method: pick(['OPTIONS', 'TRACE', 'PROPFIND', 'PURGE']), path: pick(['/api/v1/tenants', '/api/v1/tenants/a', '/healthz']), headers: headersFor(admin), label: 'odd method' }),
+    () => ({
+      method: pick(['OPTIONS', 'TRACE', 'PROPFIND', 'PURGE']),
+      path: pick(['/api/v1/tenants', '/api/v1/tenants/a', '/healthz']),
+      headers: headersFor(admin),
+      label: 'odd method',
+    }),
     // Headers beyond Node's 16 KiB: its parser answers 431 before any route (the one status outside the list, on purpose).
-    () => ({ method: 'GET', path: '/api/v1/tenants', headers: { ...headersFor(admin), 'x-big': 'a'.repeat(16_384 + int(48_000)) }, label: OVERSIZED }),
+    () => ({
+      method: 'GET',
+      path: '/api/v1/tenants',
+      headers: { ...headersFor(admin), 'x-big': 'a'.repeat(16_384 + int(48_000)) },
+      label: OVERSIZED,
+    }),
   ];
 
   const statuses = new Map<number, number>();
@@ -277,7 +467,8 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
         continue;
       }
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      if (request.label === OVERSIZED ? status !== 431 : !ALLOWED.has(status)) unexpected.push(`${request.label} ${request.method} ${request.path.slice(0, 120)} -> ${status}`);
+      if (request.label === OVERSIZED ? status !== 431 : !ALLOWED.has(status))
+        unexpected.push(`${request.label} ${request.method} ${request.path.slice(0, 120)} -> ${status}`);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -291,5 +482,8 @@ test('fuzz: hostile requests get 4xx, never 5xx, and change nothing', async (t) 
   assert.equal(after.text, before.text, 'objects and tokens unchanged');
   const entries = (await auditCount()).slice(auditBefore);
   assert.equal(after.revision - before.revision, entries.length, 'every new store revision is one audit entry');
-  assert.ok(entries.every((e) => e.outcome !== 'allowed'), 'no hostile request was allowed to change anything');
+  assert.ok(
+    entries.every((e) => e.outcome !== 'allowed'),
+    'no hostile request was allowed to change anything',
+  );
 });

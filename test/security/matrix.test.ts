@@ -80,13 +80,31 @@ function sample(kind: KindName, tenant: string, name: string): TenetObject {
     case 'Group':
       return { apiVersion: V, kind, metadata, spec: { selector: { matchLabels: { app: name } } } };
     case 'Policy':
-      return { apiVersion: V, kind, metadata, spec: { appliesTo: { group: 'web' }, ingress: [{ action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 80 }] }] } };
+      return {
+        apiVersion: V,
+        kind,
+        metadata,
+        spec: {
+          appliesTo: { group: 'web' },
+          ingress: [{ action: 'allow', from: [{ group: 'web' }], ports: [{ protocol: 'TCP', port: 80 }] }],
+        },
+      };
     case 'Service':
       return { apiVersion: V, kind, metadata, spec: { selector: { matchLabels: { app: 'web' } }, ports: [{ protocol: 'TCP', port: 80 }] } };
     case 'Endpoint':
       return { apiVersion: V, kind, metadata, spec: { network: 'net', host: HOST_OF[tenant] } };
     case 'GlobalPolicy':
-      return { apiVersion: V, kind, metadata, spec: { tier: 'admin', priority: n, appliesTo: { tenants: ['a'] }, ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }] } };
+      return {
+        apiVersion: V,
+        kind,
+        metadata,
+        spec: {
+          tier: 'admin',
+          priority: n,
+          appliesTo: { tenants: ['a'] },
+          ingress: [{ action: 'deny', from: [{ cidr: '192.0.2.0/24' }] }],
+        },
+      };
     case 'Host':
       return { apiVersion: V, kind, metadata, spec: { underlayIP: `192.0.2.${n % 250}` } };
   }
@@ -130,11 +148,14 @@ after(async () => {
 function openStatus(base: string, path: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
-    const request = http.request({ host: url.hostname, port: url.port, method: 'GET', path, headers: { authorization: `Bearer ${token}` }, agent: false }, (response) => {
-      response.on('error', () => undefined);
-      resolve(response.statusCode ?? 0);
-      request.destroy();
-    });
+    const request = http.request(
+      { host: url.hostname, port: url.port, method: 'GET', path, headers: { authorization: `Bearer ${token}` }, agent: false },
+      (response) => {
+        response.on('error', () => undefined);
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      },
+    );
     request.on('error', reject);
     request.end();
   });
@@ -180,7 +201,9 @@ async function cell(role: Role, verb: Verb, kind: KindName, own: boolean): Promi
   if (verb === 'delete') return (await send(base, 'DELETE', item(kind, tenant, name), { token })).status;
   if (verb === 'patch') {
     const body = { metadata: { labels: { touched: role } } };
-    return (await send(base, 'PATCH', item(kind, tenant, name), { token, body, headers: { 'content-type': 'application/merge-patch+json' } })).status;
+    return (
+      await send(base, 'PATCH', item(kind, tenant, name), { token, body, headers: { 'content-type': 'application/merge-patch+json' } })
+    ).status;
   }
   if (verb === 'status') return (await send(base, 'PUT', `${item(kind, tenant, name)}/status`, { token, body: { status: {} } })).status;
   const current = (await send(base, 'GET', item(kind, tenant, name), { token: admin })).json as TenetObject;
@@ -214,10 +237,20 @@ test('no token, a malformed or unknown token, a revoked and an expired token: 40
   assert.equal((await send(base, 'GET', '/api/v1/watch?kinds=Tenant')).status, 401);
   assert.equal((await send(base, 'GET', '/metrics')).status, 401);
   assert.equal((await send(base, 'GET', '/api/v1/no-such-route')).status, 401, 'unknown routes do not reveal themselves to strangers');
-  assert.equal((await send(base, 'GET', '/api/v1/tenants', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } })).status, 401);
-  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: 'tnt_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' })).status, 401);
+  assert.equal(
+    (await send(base, 'GET', '/api/v1/tenants', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } })).status,
+    401,
+  );
+  assert.equal(
+    (await send(base, 'GET', '/api/v1/tenants', { token: 'tnt_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' })).status,
+    401,
+  );
   const [id] = admin.slice(4).split('_');
-  assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: `tnt_${id}_${'x'.repeat(43)}` })).status, 401, 'right id, wrong secret');
+  assert.equal(
+    (await send(base, 'GET', '/api/v1/tenants', { token: `tnt_${id}_${'x'.repeat(43)}` })).status,
+    401,
+    'right id, wrong secret',
+  );
 
   const doomed = await mintToken(base, admin, { role: 'viewer', tenant: OWN });
   assert.equal((await send(base, 'GET', '/api/v1/tenants', { token: doomed.token })).status, 200);
@@ -229,7 +262,10 @@ test('no token, a malformed or unknown token, a revoked and an expired token: 40
   const client = new TenetClient({ servers: [base], token: watcher.token });
   const watch = client.watch({ kinds: ['Network'] }, (await client.list('Network', { tenant: OWN })).resourceVersion, () => undefined);
   let ended = false;
-  const settled = watch.done.then(() => (ended = true), () => (ended = true));
+  const settled = watch.done.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(ended, false);
   assert.equal((await send(base, 'DELETE', `/api/v1/tokens/${watcher.id}`, { token: admin })).status, 200);
@@ -242,9 +278,16 @@ test('no token, a malformed or unknown token, a revoked and an expired token: 40
 
   const listed = (await send(base, 'GET', '/api/v1/tokens', { token: admin })).json as { items: Record<string, unknown>[] };
   assert.ok(listed.items.length >= 4);
-  assert.ok(listed.items.every((t) => !('secretHash' in t) && !('token' in t)), 'token list never shows secrets or hashes');
+  assert.ok(
+    listed.items.every((t) => !('secretHash' in t) && !('token' in t)),
+    'token list never shows secrets or hashes',
+  );
   assert.equal((await send(base, 'GET', '/api/v1/tokens', { token: tokens['tenant-admin'] })).status, 403);
-  assert.equal((await send(base, 'POST', '/api/v1/tokens', { token: tokens['tenant-admin'], body: { role: 'admin' } })).status, 403, 'no escalation');
+  assert.equal(
+    (await send(base, 'POST', '/api/v1/tokens', { token: tokens['tenant-admin'], body: { role: 'admin' } })).status,
+    403,
+    'no escalation',
+  );
   assert.equal((await send(base, 'GET', '/api/v1/history', { token: tokens.viewer })).status, 403);
   assert.equal((await send(base, 'POST', '/api/v1/rollback', { token: tokens['tenant-admin'], body: { revision: 1 } })).status, 403);
 });
@@ -298,19 +341,23 @@ test("HEAD of another tenant's object discloses nothing: same answer as an objec
 function headLength(base: string, path: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
-    const request = http.request({ host: url.hostname, port: url.port, method: 'HEAD', path, headers: { authorization: `Bearer ${token}` }, agent: false }, (response) => {
-      response.resume();
-      resolve(Number(response.headers['content-length']));
-    });
+    const request = http.request(
+      { host: url.hostname, port: url.port, method: 'HEAD', path, headers: { authorization: `Bearer ${token}` }, agent: false },
+      (response) => {
+        response.resume();
+        resolve(Number(response.headers['content-length']));
+      },
+    );
     request.on('error', reject);
     request.end();
   });
 }
 
-test("an agent cannot move an endpoint to another host, by merge patch or update, nor take one from another host", async () => {
+test('an agent cannot move an endpoint to another host, by merge patch or update, nor take one from another host', async () => {
   const base = controller.url;
   const agent = tokens.agent;
-  const mergePatch = (path: string, body: unknown) => send(base, 'PATCH', path, { token: agent, body, headers: { 'content-type': 'application/merge-patch+json' } });
+  const mergePatch = (path: string, body: unknown) =>
+    send(base, 'PATCH', path, { token: agent, body, headers: { 'content-type': 'application/merge-patch+json' } });
   await adminCreate({ ...sample('Endpoint', OWN, 'mover'), spec: { network: 'net', host: 'host-a' } });
   const path = item('Endpoint', OWN, 'mover');
   assert.equal((await mergePatch(path, { spec: { host: 'host-b' } })).status, 403, 'merge patch to another host');
@@ -318,7 +365,11 @@ test("an agent cannot move an endpoint to another host, by merge patch or update
   const plainJson = await send(base, 'PATCH', path, { token: agent, body: { spec: { host: 'host-b' } } });
   assert.equal(plainJson.status, 403, 'the same patch sent as application/json');
   const current = (await send(base, 'GET', path, { token: admin })).json as AnyObject;
-  assert.equal((await send(base, 'PUT', path, { token: agent, body: { ...current, spec: { ...current.spec, host: 'host-b' } } })).status, 403, 'update to another host');
+  assert.equal(
+    (await send(base, 'PUT', path, { token: agent, body: { ...current, spec: { ...current.spec, host: 'host-b' } } })).status,
+    403,
+    'update to another host',
+  );
   assert.equal(((await send(base, 'GET', path, { token: admin })).json as Endpoint).spec.host, 'host-a', 'still on host-a');
   assert.equal((await mergePatch(path, { metadata: { labels: { seen: 'yes' } } })).status, 200, 'its own endpoint stays writable');
   assert.equal((await mergePatch(path, { spec: { host: 'host-a' } })).status, 200, 'naming its own host is fine');
@@ -339,18 +390,33 @@ test('tenant roles: lists across tenants and apply are narrowed to their tenant'
   assert.ok(endpoints.items.length > 0);
   assert.deepEqual([...new Set(endpoints.items.map((e) => e.metadata.tenant))], [OWN]);
   const tenants = (await send(base, 'GET', '/api/v1/tenants', { token: tokens.viewer })).json as { items: TenetObject[] };
-  assert.deepEqual(tenants.items.map((t) => t.metadata.name), [OWN]);
-  const snapshot = (await send(base, 'GET', '/api/v1/snapshot?kinds=Tenant,Network,Endpoint', { token: ta })).json as { items: TenetObject[] };
+  assert.deepEqual(
+    tenants.items.map((t) => t.metadata.name),
+    [OWN],
+  );
+  const snapshot = (await send(base, 'GET', '/api/v1/snapshot?kinds=Tenant,Network,Endpoint', { token: ta })).json as {
+    items: TenetObject[];
+  };
   assert.ok(snapshot.items.every((o) => (o.kind === 'Tenant' ? o.metadata.name === OWN : o.metadata.tenant === OWN)));
   assert.equal((await send(base, 'GET', '/api/v1/snapshot?kinds=Host', { token: ta })).status, 403);
 
   const mine = sample('Scope', OWN, 'applied');
   assert.equal((await send(base, 'POST', '/api/v1/apply', { token: ta, body: { objects: [mine] } })).status, 200);
   const theirs = sample('Scope', OTHER, 'sneaky');
-  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: ta, body: { objects: [sample('Scope', OWN, 'x2'), theirs] } })).status, 404);
-  assert.equal((await send(base, 'GET', item('Scope', OTHER, 'sneaky'), { token: admin })).status, 404, 'nothing of a refused apply was written');
+  assert.equal(
+    (await send(base, 'POST', '/api/v1/apply', { token: ta, body: { objects: [sample('Scope', OWN, 'x2'), theirs] } })).status,
+    404,
+  );
+  assert.equal(
+    (await send(base, 'GET', item('Scope', OTHER, 'sneaky'), { token: admin })).status,
+    404,
+    'nothing of a refused apply was written',
+  );
   assert.equal((await send(base, 'GET', item('Scope', OWN, 'x2'), { token: admin })).status, 404);
-  assert.equal((await send(base, 'POST', '/api/v1/apply', { token: tokens.viewer, body: { objects: [sample('Scope', OWN, 'v')] } })).status, 403);
+  assert.equal(
+    (await send(base, 'POST', '/api/v1/apply', { token: tokens.viewer, body: { objects: [sample('Scope', OWN, 'v')] } })).status,
+    403,
+  );
 
   // A tenant-admin's watch across all tenants carries only its tenant's events.
   const client = new TenetClient({ servers: [base], token: ta });
@@ -361,7 +427,10 @@ test('tenant roles: lists across tenants and apply are narrowed to their tenant'
     await adminCreate(sample('Scope', OTHER, 'other-scope'));
     await adminCreate(sample('Scope', OWN, 'own-scope'));
     await waitFor(() => seen.some((e) => e.object?.metadata.name === 'own-scope'));
-    assert.deepEqual(seen.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.object?.metadata.tenant}/${e.object?.metadata.name}`), [`${OWN}/own-scope`]);
+    assert.deepEqual(
+      seen.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.object?.metadata.tenant}/${e.object?.metadata.name}`),
+      [`${OWN}/own-scope`],
+    );
   } finally {
     watch.close();
   }
@@ -391,18 +460,31 @@ test('agent of host-a: lists, snapshot and watch never carry tenant b until b ha
 
   const snapshot = await agent.snapshot(kinds);
   assert.deepEqual(scoped(snapshot.items, OTHER), []);
-  assert.ok(scoped(snapshot.items, OWN).some((o) => o.kind === 'Group'), 'its own tenants are all there');
+  assert.ok(
+    scoped(snapshot.items, OWN).some((o) => o.kind === 'Group'),
+    'its own tenants are all there',
+  );
 
   const seen: WatchEvent[] = [];
   const watch = agent.watch({ kinds }, snapshot.revision, (event) => seen.push(event));
   let ended = false;
-  void watch.done.then(() => (ended = true), () => (ended = true));
+  void watch.done.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
   try {
     await adminCreate(sample('Group', OTHER, 'hidden-group'));
     await adminCreate(sample('Endpoint', OTHER, 'hidden-ep'));
     await adminCreate(sample('Group', OWN, 'visible-group'));
     await waitFor(() => seen.some((e) => e.object?.metadata.name === 'visible-group'), 'visible-group');
-    assert.deepEqual(scoped(seen.flatMap((e) => (e.object ? [e.object] : [])), OTHER), [], 'no event of b');
+    assert.deepEqual(
+      scoped(
+        seen.flatMap((e) => (e.object ? [e.object] : [])),
+        OTHER,
+      ),
+      [],
+      'no event of b',
+    );
     assert.equal(ended, false);
 
     // The agent attaches a container of tenant b on its host: b is needed now, the stream ends, a new snapshot has b.
@@ -413,13 +495,22 @@ test('agent of host-a: lists, snapshot and watch never carry tenant b until b ha
     watch.close();
   }
   const again = await agent.snapshot(kinds);
-  assert.ok(scoped(again.items, OTHER).some((o) => o.kind === 'Group' && o.metadata.name === 'hidden-group'), "b's groups now reach host-a");
+  assert.ok(
+    scoped(again.items, OTHER).some((o) => o.kind === 'Group' && o.metadata.name === 'hidden-group'),
+    "b's groups now reach host-a",
+  );
   assert.equal((await agent.get('Endpoint', 'hidden-ep', OTHER)).metadata.name, 'hidden-ep');
 });
 
 test('endpoint moves (spec.host): refused for every role but admin; admins only once the container is gone', async () => {
   const base = controller.url;
-  const moveBy = async (role: Role, tenant: string, name: string, how: 'put' | 'patch', to = 'host-z'): Promise<{ status: number; text: string }> => {
+  const moveBy = async (
+    role: Role,
+    tenant: string,
+    name: string,
+    how: 'put' | 'patch',
+    to = 'host-z',
+  ): Promise<{ status: number; text: string }> => {
     const token = tokens[role];
     if (how === 'patch') {
       const headers = { 'content-type': 'application/merge-patch+json' };
@@ -450,7 +541,12 @@ test('endpoint moves (spec.host): refused for every role but admin; admins only 
     // Tenant b has an endpoint on host-a (made below), so b's endpoints are visible to host-a's agent: 403, not 404.
     agent: { own: 403, other: 403 },
   };
-  await adminCreate({ apiVersion: V, kind: 'Endpoint', metadata: { tenant: OTHER, name: `on-a-${++counter}` }, spec: { network: 'net', host: 'host-a' } });
+  await adminCreate({
+    apiVersion: V,
+    kind: 'Endpoint',
+    metadata: { tenant: OTHER, name: `on-a-${++counter}` },
+    spec: { network: 'net', host: 'host-a' },
+  });
   const wrong: string[] = [];
   for (const role of ['tenant-admin', 'viewer', 'agent'] as const) {
     for (const own of [true, false]) {
@@ -459,8 +555,10 @@ test('endpoint moves (spec.host): refused for every role but admin; admins only 
         const name = await victim(tenant);
         const answer = await moveBy(role, tenant, name, how);
         const expectedStatus = own ? want[role].own : want[role].other;
-        if (answer.status !== expectedStatus) wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: got ${answer.status}, want ${expectedStatus}`);
-        if ((await hostOfEndpoint(tenant, name)) !== HOST_OF[tenant]) wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: the endpoint moved`);
+        if (answer.status !== expectedStatus)
+          wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: got ${answer.status}, want ${expectedStatus}`);
+        if ((await hostOfEndpoint(tenant, name)) !== HOST_OF[tenant])
+          wrong.push(`${role} ${how} ${own ? 'own' : 'other'}: the endpoint moved`);
       }
     }
   }

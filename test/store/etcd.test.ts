@@ -38,14 +38,17 @@ storeConformance({
 
 describe('etcd store spec', () => {
   it('parses hosts and an optional prefix and rejects malformed specs', () => {
-    assert.deepEqual(parseEtcdSpec('etcd://127.0.0.1:2379,10.0.0.2:2379'), { hosts: ['127.0.0.1:2379', '10.0.0.2:2379'], prefix: '/tenet' });
+    assert.deepEqual(parseEtcdSpec('etcd://127.0.0.1:2379,10.0.0.2:2379'), {
+      hosts: ['127.0.0.1:2379', '10.0.0.2:2379'],
+      prefix: '/tenet',
+    });
     assert.deepEqual(parseEtcdSpec('etcd://e1:2379/team/a/'), { hosts: ['e1:2379'], prefix: '/team/a' });
     for (const bad of ['etcd://', 'etcd://host', 'etcd://h:0', 'etcd://h:70000', 'etcd://h:1/a b', 'http://h:1', 'etcd://h:1;rm:2']) {
       assert.throws(() => parseEtcdSpec(bad), /etcd/, bad);
     }
   });
 
-  it('a txn beyond the server\'s --max-txn-ops fails with a message naming the flag, and writes nothing', async () => {
+  it("a txn beyond the server's --max-txn-ops fails with a message naming the flag, and writes nothing", async () => {
     const small = await startEtcd({ size: 1, extraArgs: ['--max-txn-ops', '16'] });
     const store = await EtcdStore.open({ hosts: small.hosts, prefix: '/limit' });
     try {
@@ -60,7 +63,10 @@ describe('etcd store spec', () => {
   });
 
   it('fails to open with a clear error when nothing listens', async () => {
-    await assert.rejects(EtcdStore.open({ hosts: ['127.0.0.1:1'], prefix: '/x', callTimeoutMs: 1000 }), /cannot reach etcd at 127\.0\.0\.1:1/);
+    await assert.rejects(
+      EtcdStore.open({ hosts: ['127.0.0.1:1'], prefix: '/x', callTimeoutMs: 1000 }),
+      /cannot reach etcd at 127\.0\.0\.1:1/,
+    );
   });
 });
 
@@ -112,7 +118,7 @@ describe('etcd store: prefixes and lost replies', () => {
     await node?.stop();
   });
 
-  it('installations under prefixes that share a start never see each other\'s keys', async () => {
+  it("installations under prefixes that share a start never see each other's keys", async () => {
     const one = await EtcdStore.open({ hosts: node.hosts, prefix: '/iso' });
     const two = await EtcdStore.open({ hosts: node.hosts, prefix: '/iso2' });
     try {
@@ -124,8 +130,14 @@ describe('etcd store: prefixes and lost replies', () => {
       while (events.length === 0) await new Promise((r) => setTimeout(r, 20));
       watcher.cancel();
       assert.deepEqual(events, ['/objects/y']);
-      assert.deepEqual((await one.range('')).items.map((kv) => kv.key), ['/objects/y']);
-      assert.deepEqual((await two.range('')).items.map((kv) => kv.key), ['/objects/x']);
+      assert.deepEqual(
+        (await one.range('')).items.map((kv) => kv.key),
+        ['/objects/y'],
+      );
+      assert.deepEqual(
+        (await two.range('')).items.map((kv) => kv.key),
+        ['/objects/x'],
+      );
       await assert.rejects(one.txn([], [{ type: 'put', key: 'no-slash', value: 'x' }]), /must be a string starting with '\/'/);
     } finally {
       await one.close();
@@ -139,7 +151,13 @@ describe('etcd store: prefixes and lost replies', () => {
     try {
       const before = await store.currentRevision();
       relay.armLoss();
-      const result = await store.txn([{ key: '/k', modRevision: 0 }], [{ type: 'put', key: '/k', value: 'mine' }, { type: 'put', key: '/k2', value: 'too' }]);
+      const result = await store.txn(
+        [{ key: '/k', modRevision: 0 }],
+        [
+          { type: 'put', key: '/k', value: 'mine' },
+          { type: 'put', key: '/k2', value: 'too' },
+        ],
+      );
       assert.equal(result.succeeded, true, `txn reported ${JSON.stringify(result)}`);
       const kv = await store.get('/k');
       assert.equal(kv?.value, 'mine');
@@ -187,7 +205,10 @@ describe('etcd store on a 3-member cluster', () => {
       // New watches while the member is down still start (on a live member) and replay what they asked for.
       for (let i = 0; i < 6; i++) {
         const got: string[] = [];
-        const w = await store.watch('/k/', first - 1, { onEvents: (events) => got.push(...events.map((e) => e.key)), onError: () => undefined });
+        const w = await store.watch('/k/', first - 1, {
+          onEvents: (events) => got.push(...events.map((e) => e.key)),
+          onError: () => undefined,
+        });
         while (got.length < 21) await new Promise((r) => setTimeout(r, 20));
         w.cancel();
         assert.equal(got[0], '/k/a');

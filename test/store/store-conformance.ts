@@ -116,16 +116,26 @@ export function storeConformance(backend: StoreBackend): void {
       );
       assert.equal(all.revision, r.revision);
       const limited = await store.range('/r/', { limit: 2 });
-      assert.deepEqual(limited.items.map((kv) => kv.key), ['/r/a', '/r/b']);
+      assert.deepEqual(
+        limited.items.map((kv) => kv.key),
+        ['/r/a', '/r/b'],
+      );
       assert.deepEqual((await store.range('/none/')).items, []);
     });
 
     it('range of more keys than one page is complete and in order', async () => {
       const store = await open();
       const keys = Array.from({ length: 1203 }, (_, i) => `/big/${String(i).padStart(5, '0')}`);
-      for (let i = 0; i < keys.length; i += 100) await store.txn([], keys.slice(i, i + 100).map((k) => put(k, k)));
+      for (let i = 0; i < keys.length; i += 100)
+        await store.txn(
+          [],
+          keys.slice(i, i + 100).map((k) => put(k, k)),
+        );
       const result = await store.range('/big/');
-      assert.deepEqual(result.items.map((kv) => kv.key), keys);
+      assert.deepEqual(
+        result.items.map((kv) => kv.key),
+        keys,
+      );
       assert.equal(result.revision, await store.currentRevision());
     });
 
@@ -145,7 +155,10 @@ export function storeConformance(backend: StoreBackend): void {
     it('a txn of 2,000 writes (a cascading delete, a large apply) is applied whole, as one revision', async () => {
       const store = await open();
       const keys = Array.from({ length: 2000 }, (_, i) => `/many/${String(i).padStart(4, '0')}`);
-      const created = await store.txn([], keys.map((k) => put(k, 'v'.repeat(200))));
+      const created = await store.txn(
+        [],
+        keys.map((k) => put(k, 'v'.repeat(200))),
+      );
       assert.equal(created.succeeded, true);
       assert.equal((await store.range('/many/')).items.length, 2000);
       const deleted = await store.txn(
@@ -215,7 +228,10 @@ export function storeConformance(backend: StoreBackend): void {
       // Every revision after the start, each exactly once and in order: no gaps, no repeats.
       const seen = [...new Set(events.map((e) => e.revision))];
       assert.deepEqual(seen, revisions);
-      assert.deepEqual(revisions, Array.from({ length: 30 }, (_, i) => start + 1 + i));
+      assert.deepEqual(
+        revisions,
+        Array.from({ length: 30 }, (_, i) => start + 1 + i),
+      );
       for (let i = 1; i < events.length; i++) assert.ok(events[i].revision >= events[i - 1].revision);
       // A revision's events arrive in one batch.
       const batchOf = new Map<number, number>();
@@ -266,7 +282,10 @@ export function storeConformance(backend: StoreBackend): void {
       const probe = await collect(store, '/cw/', (await store.currentRevision()) - 1);
       await probe.waitFor(1);
       probe.watcher.cancel();
-      assert.deepEqual(watch.events().map((e) => e.key), ['/cw/a']);
+      assert.deepEqual(
+        watch.events().map((e) => e.key),
+        ['/cw/a'],
+      );
     });
 
     it('watching from a compacted revision throws CompactedError; from a retained one it works', async () => {
@@ -275,19 +294,19 @@ export function storeConformance(backend: StoreBackend): void {
       for (let i = 1; i <= 25; i++) await store.txn([], [put('/old/k', String(i))]);
       const now = await store.currentRevision();
       await backend.compact(store, now - 2);
-      await assert.rejects(
-        store.watch('/old/', first - 1, { onEvents: () => undefined, onError: () => undefined }),
-        (error: unknown) => {
-          assert.ok(error instanceof CompactedError, `expected CompactedError, got ${String(error)}`);
-          assert.equal(error.requested, first - 1);
-          assert.ok(error.oldest > first, `oldest ${error.oldest} > ${first}`);
-          return true;
-        },
-      );
+      await assert.rejects(store.watch('/old/', first - 1, { onEvents: () => undefined, onError: () => undefined }), (error: unknown) => {
+        assert.ok(error instanceof CompactedError, `expected CompactedError, got ${String(error)}`);
+        assert.equal(error.requested, first - 1);
+        assert.ok(error.oldest > first, `oldest ${error.oldest} > ${first}`);
+        return true;
+      });
       const recent = await collect(store, '/old/', now - 1);
       const events = await recent.waitFor(1);
       recent.watcher.cancel();
-      assert.deepEqual(events.map((e) => [e.revision, e.value]), [[now, '25']]);
+      assert.deepEqual(
+        events.map((e) => [e.revision, e.value]),
+        [[now, '25']],
+      );
     });
 
     it('concurrent compare-and-swap increments from several clients never lose an update', async () => {
@@ -299,7 +318,7 @@ export function storeConformance(backend: StoreBackend): void {
       const revisions: number[] = [];
       await Promise.all(
         clients.map(async (c) => {
-          for (let done = 0; done < perClient; ) {
+          for (let done = 0; done < perClient;) {
             const current = await c.get('/cas/counter');
             assert.ok(current);
             const next = String(Number(current.value) + 1);

@@ -32,7 +32,8 @@ export async function vniRetirementScenario(
   const [a, b] = [await controller(), await controller()];
   const store = a.store;
   const vniOf = (t: TenetObject): number => (t.status as { vni: number }).vni;
-  const tenant = (s: ObjectService, name: string) => s.create('Tenant', undefined, { apiVersion: V, kind: 'Tenant', metadata: { name }, spec: {} }, ctx);
+  const tenant = (s: ObjectService, name: string) =>
+    s.create('Tenant', undefined, { apiVersion: V, kind: 'Tenant', metadata: { name }, spec: {} }, ctx);
   const report = (s: ObjectService, host: string, status: Record<string, unknown>) =>
     s.replaceStatus('Host', undefined, host, { status: { ready: true, ...status } }, ctx);
   const record = async (vni: number) => {
@@ -40,9 +41,20 @@ export async function vniRetirementScenario(
     return kv ? decodeVniValue(kv.value) : undefined;
   };
 
-  for (const host of ['h1', 'h2']) await a.create('Host', undefined, { apiVersion: V, kind: 'Host', metadata: { name: host }, spec: { underlayIP: host === 'h1' ? '192.0.2.1' : '192.0.2.2' } }, ctx);
+  for (const host of ['h1', 'h2'])
+    await a.create(
+      'Host',
+      undefined,
+      { apiVersion: V, kind: 'Host', metadata: { name: host }, spec: { underlayIP: host === 'h1' ? '192.0.2.1' : '192.0.2.2' } },
+      ctx,
+    );
   const first = vniOf(await tenant(a, 'alpha'));
-  await a.create('Network', 'alpha', { apiVersion: V, kind: 'Network', metadata: { name: 'n' }, spec: { subnets: [{ cidr: '10.0.0.0/24' }] } }, ctx);
+  await a.create(
+    'Network',
+    'alpha',
+    { apiVersion: V, kind: 'Network', metadata: { name: 'n' }, spec: { subnets: [{ cidr: '10.0.0.0/24' }] } },
+    ctx,
+  );
   await a.delete('Tenant', undefined, 'alpha', { cascade: true }, { ...ctx, verb: 'delete' });
 
   const retired = await record(first);
@@ -82,15 +94,26 @@ export async function vniRetirementScenario(
   const second = vniOf(await tenant(a, 'eta'));
   await a.delete('Tenant', undefined, 'eta', {}, { ...ctx, verb: 'delete' });
   const at2 = (await store.get(vniPendingKey('h2', second)))!.modRevision;
-  await Promise.all([report(a, 'h1', { tenantNamespaces: [], observedRevision: at2 }), report(b, 'h2', { tenantNamespaces: [], observedRevision: at2 })]);
+  await Promise.all([
+    report(a, 'h1', { tenantNamespaces: [], observedRevision: at2 }),
+    report(b, 'h2', { tenantNamespaces: [], observedRevision: at2 }),
+  ]);
   assert.equal(await store.get(vniKey(second)), undefined, 'concurrent confirmations leave no retired record behind');
 
   // A Host deleted while a tenant is being deleted (through another controller): whichever commits
   // first, the record never waits for the deleted host.
   for (let i = 3; i < 6; i++) {
-    await a.create('Host', undefined, { apiVersion: V, kind: 'Host', metadata: { name: `h${i}` }, spec: { underlayIP: `192.0.2.${i}` } }, ctx);
+    await a.create(
+      'Host',
+      undefined,
+      { apiVersion: V, kind: 'Host', metadata: { name: `h${i}` }, spec: { underlayIP: `192.0.2.${i}` } },
+      ctx,
+    );
     const raced = vniOf(await tenant(a, `kappa${i}`));
-    await Promise.all([a.delete('Tenant', undefined, `kappa${i}`, {}, { ...ctx, verb: 'delete' }), b.delete('Host', undefined, `h${i}`, {}, { ...ctx, verb: 'delete' })]);
+    await Promise.all([
+      a.delete('Tenant', undefined, `kappa${i}`, {}, { ...ctx, verb: 'delete' }),
+      b.delete('Host', undefined, `h${i}`, {}, { ...ctx, verb: 'delete' }),
+    ]);
     const r = await record(raced);
     assert.ok(r && 'retired' in r);
     assert.deepEqual(r.retired.hosts, ['h1', 'h2'], `h${i} was deleted: the record must not wait for it`);

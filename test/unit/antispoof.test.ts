@@ -17,13 +17,32 @@ import { renderProgram, renderRule } from '../../src/core/policy/render';
 import { mergeFragments } from '../../src/agent/nft/table';
 
 const endpoint = (name: string, over: Partial<EndpointView> = {}): EndpointView =>
-  ({ name, tenant: 'acme', network: 'net', local: true, labels: {}, mac: '02:AA:00:00:00:01', ipv4: '10.0.0.5', ipv6: 'fd00:0::5', ports: [], hostIfName: `tv${name}`, ...over }) as EndpointView;
+  ({
+    name,
+    tenant: 'acme',
+    network: 'net',
+    local: true,
+    labels: {},
+    mac: '02:AA:00:00:00:01',
+    ipv4: '10.0.0.5',
+    ipv6: 'fd00:0::5',
+    ports: [],
+    hostIfName: `tv${name}`,
+    ...over,
+  }) as EndpointView;
 
 const elements = (program: NftProgram, set: string): string[] => program.sets.find((s) => s.name === set)!.elements;
 
 test('one element per local endpoint and address; remote endpoints and the excluded one are left out', () => {
   const program = antispoofProgram(
-    { endpoints: [endpoint('a'), endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }), endpoint('r', { local: false, hostIfName: undefined }), endpoint('gone')] },
+    {
+      endpoints: [
+        endpoint('a'),
+        endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }),
+        endpoint('r', { local: false, hostIfName: undefined }),
+        endpoint('gone'),
+      ],
+    },
     'gone',
   );
   assert.deepEqual(elements(program, 'as_ifaces'), ['tva', 'tvb']);
@@ -31,9 +50,18 @@ test('one element per local endpoint and address; remote endpoints and the exclu
   assert.deepEqual(elements(program, 'as_src4'), ['tva . 02:aa:00:00:00:01 . 10.0.0.5', 'tvb . 02:aa:00:00:00:02 . 10.0.0.6']);
   assert.deepEqual(elements(program, 'as_src6'), ['tva . 02:aa:00:00:00:01 . fd00::5']);
   assert.deepEqual(program.interfaces, { tva: 'a', tvb: 'b' });
-  assert.ok([...program.sets, ...program.chains].every((x) => x.name.startsWith('as_')), 'the producer owns its names');
+  assert.ok(
+    [...program.sets, ...program.chains].every((x) => x.name.startsWith('as_')),
+    'the producer owns its names',
+  );
   // A joining endpoint is element operations only: no chain, no rule.
-  const grown = antispoofProgram({ endpoints: [endpoint('a'), endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }), endpoint('c', { ipv4: '10.0.0.7', ipv6: 'fd00::7' })] });
+  const grown = antispoofProgram({
+    endpoints: [
+      endpoint('a'),
+      endpoint('b', { mac: '02:aa:00:00:00:02', ipv4: '10.0.0.6', ipv6: undefined }),
+      endpoint('c', { ipv4: '10.0.0.7', ipv6: 'fd00::7' }),
+    ],
+  });
   const ops = diffPrograms(program, grown).ops;
   assert.deepEqual([...new Set(ops.map((op) => op.op))], ['addElements']);
 });
@@ -65,12 +93,30 @@ test('values that must not reach the kernel are refused', () => {
 });
 
 test('the fragment merges with a policy fragment into one table without a name in common', () => {
-  const policy: NftProgram = { family: 'inet', table: 'tenet', sets: [], maps: [{ name: 'ingress_dispatch', elements: {} }], chains: [{ name: 'ingress', base: { hook: 'forward', priority: 1, policy: 'accept' }, rules: [] }], interfaces: {} };
-  const merged = mergeFragments(new Map<string, NftProgram>([['policy', policy], ['antispoof', antispoofProgram({ endpoints: [endpoint('a')] })]]));
-  assert.deepEqual(merged.chains.filter((c) => c.base).map((c) => c.base!.hook).sort(), ['forward', 'prerouting']);
+  const policy: NftProgram = {
+    family: 'inet',
+    table: 'tenet',
+    sets: [],
+    maps: [{ name: 'ingress_dispatch', elements: {} }],
+    chains: [{ name: 'ingress', base: { hook: 'forward', priority: 1, policy: 'accept' }, rules: [] }],
+    interfaces: {},
+  };
+  const merged = mergeFragments(
+    new Map<string, NftProgram>([
+      ['policy', policy],
+      ['antispoof', antispoofProgram({ endpoints: [endpoint('a')] })],
+    ]),
+  );
+  assert.deepEqual(
+    merged.chains
+      .filter((c) => c.base)
+      .map((c) => c.base!.hook)
+      .sort(),
+    ['forward', 'prerouting'],
+  );
 });
 
-test('the dynamic drop set is never diffed: its elements are the packet path\'s', () => {
+test("the dynamic drop set is never diffed: its elements are the packet path's", () => {
   const desired = antispoofProgram({ endpoints: [endpoint('a')] });
   const kernel = { ...desired, sets: desired.sets.map((s) => (s.dynamicCounters ? { ...s, elements: ['tva', 'tvold'] } : s)) };
   assert.deepEqual(diffPrograms(kernel, desired).ops, []);
@@ -88,24 +134,53 @@ test('drop counters per endpoint, and the host report', () => {
       ['tvb', 'b'],
     ]),
   );
-  assert.deepEqual([...drops], [['a', { packets: 3, bytes: 200 }]], 'an interface no endpoint has any more is nobody\'s');
-  assert.deepEqual(hostSpoofDrops([{ tenant: 'zed', drops }, { tenant: 'acme', drops }], 1), [{ tenant: 'acme', endpoint: 'a', packets: 3, bytes: 200 }]);
+  assert.deepEqual([...drops], [['a', { packets: 3, bytes: 200 }]], "an interface no endpoint has any more is nobody's");
+  assert.deepEqual(
+    hostSpoofDrops(
+      [
+        { tenant: 'zed', drops },
+        { tenant: 'acme', drops },
+      ],
+      1,
+    ),
+    [{ tenant: 'acme', endpoint: 'a', packets: 3, bytes: 200 }],
+  );
 });
 
-test('the producer keeps each endpoint\'s entry: an unchanged tenant gives the same fragment, a join only its elements', () => {
+test("the producer keeps each endpoint's entry: an unchanged tenant gives the same fragment, a join only its elements", () => {
   const ns = new RouterNamespace('tqunit-r-acme', new FakeNft());
   const view = {} as HostView;
   const tenant = (endpoints: EndpointView[]) => ({ endpoints }) as TenantView;
   const first = antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })]));
   assert.deepEqual(first, antispoofProgram({ endpoints: [endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })] }));
-  assert.equal(antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })])), first, 'nothing changed: the same object');
-  const joined = antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })]));
+  assert.equal(
+    antispoofProducer.fragment(ns, view, tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' })])),
+    first,
+    'nothing changed: the same object',
+  );
+  const joined = antispoofProducer.fragment(
+    ns,
+    view,
+    tenant([endpoint('a'), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })]),
+  );
   assert.deepEqual(diffPrograms(first, joined).ops, [
     { op: 'addElements', set: 'as_ifaces', elements: ['tvc'] },
     { op: 'addElements', set: 'as_mac', elements: ['tvc . 02:aa:00:00:00:01'] },
     { op: 'addElements', set: 'as_src4', elements: ['tvc . 02:aa:00:00:00:01 . 10.0.0.7'] },
   ]);
   // The excluded (leaving) endpoint and a changed address.
-  const left = antispoofProducer.fragment(ns, view, tenant([endpoint('a', { ipv4: '10.0.0.9' }), endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })]), 'b');
-  assert.deepEqual(left, antispoofProgram({ endpoints: [endpoint('a', { ipv4: '10.0.0.9' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })] }));
+  const left = antispoofProducer.fragment(
+    ns,
+    view,
+    tenant([
+      endpoint('a', { ipv4: '10.0.0.9' }),
+      endpoint('b', { ipv4: '10.0.0.6', ipv6: 'fd00::6' }),
+      endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined }),
+    ]),
+    'b',
+  );
+  assert.deepEqual(
+    left,
+    antispoofProgram({ endpoints: [endpoint('a', { ipv4: '10.0.0.9' }), endpoint('c', { ipv4: '10.0.0.7', ipv6: undefined })] }),
+  );
 });

@@ -65,12 +65,18 @@ test('tokens: minted tokens parse, verify, expire; stored form holds no secret',
   assert.ok(parsed);
   assert.equal(parsed.id, record.id);
   assert.ok(secretMatches(record, parsed.secret));
-  assert.ok(!secretMatches(record, parsed.secret.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'))));
+  assert.ok(
+    !secretMatches(
+      record,
+      parsed.secret.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')),
+    ),
+  );
   assert.ok(!JSON.stringify(record).includes(parsed.secret));
   assert.equal(record.secretHash, hashSecret(parsed.secret));
   assert.ok(!isExpired(record, now));
   assert.ok(isExpired(record, new Date('2026-01-02T00:00:00Z')));
-  for (const bad of ['', 'Bearer x', 'tnt_short_x', `tnt_${record.id}_`, `tnt_${record.id}_${'$'.repeat(40)}`]) assert.equal(parseToken(bad), undefined, bad);
+  for (const bad of ['', 'Bearer x', 'tnt_short_x', `tnt_${record.id}_`, `tnt_${record.id}_${'$'.repeat(40)}`])
+    assert.equal(parseToken(bad), undefined, bad);
   assert.equal(parseDuration('24h'), 86_400_000);
   assert.equal(parseDuration('0h'), undefined);
   assert.equal(parseDuration('5y'), undefined);

@@ -28,6 +28,8 @@ test('shaping lines: ingress on the host end, egress on the container end, burst
     host: ['qdisc replace dev tvabc root tbf rate 8000000bit burst 8000b latency 25ms'],
     container: [],
   });
-  assert.deepEqual(shapingLines({ egressRate: 1e6, egressBurst: 20_001 }, 'tvabc', 'eth0').container, ['qdisc replace dev eth0 root tbf rate 1000000bit burst 2501b latency 25ms']);
+  assert.deepEqual(shapingLines({ egressRate: 1e6, egressBurst: 20_001 }, 'tvabc', 'eth0').container, [
+    'qdisc replace dev eth0 root tbf rate 1000000bit burst 2501b latency 25ms',
+  ]);
   assert.deepEqual(shapingLines(undefined, 'tvabc', 'eth0'), { host: [], container: [] });
 });

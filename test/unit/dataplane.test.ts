@@ -3,7 +3,16 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildHostView, DEFAULT_OVERLAY_MTU, overlayMtu } from '../../src/core/dataplane/host-view';
 import { desiredHostState } from '../../src/core/dataplane/desired';
-import { diffHost, diffNamespace, isEmptyPlan, recordAttached, recordDetached, stateAfterPlan, sysctlChanges, type ActualNamespace } from '../../src/core/dataplane/diff';
+import {
+  diffHost,
+  diffNamespace,
+  isEmptyPlan,
+  recordAttached,
+  recordDetached,
+  stateAfterPlan,
+  sysctlChanges,
+  type ActualNamespace,
+} from '../../src/core/dataplane/diff';
 import {
   NameError,
   endpointNameFor,
@@ -21,8 +30,19 @@ import type { TenetObject } from '../../src/core/model/object';
 import { ROUTER_SYSCTLS, type NamespaceState } from '../../src/core/dataplane/state';
 
 const V = 'tenet.dev/v1';
-const tenant = (name: string, vni?: number): TenetObject => ({ apiVersion: V, kind: 'Tenant', metadata: { name, uid: `uid-${name}` }, spec: {}, ...(vni ? { status: { vni } } : {}) });
-const network = (t: string, name: string, cidrs: string[]): TenetObject => ({ apiVersion: V, kind: 'Network', metadata: { name, tenant: t }, spec: { subnets: cidrs.map((cidr) => ({ cidr })) } });
+const tenant = (name: string, vni?: number): TenetObject => ({
+  apiVersion: V,
+  kind: 'Tenant',
+  metadata: { name, uid: `uid-${name}` },
+  spec: {},
+  ...(vni ? { status: { vni } } : {}),
+});
+const network = (t: string, name: string, cidrs: string[]): TenetObject => ({
+  apiVersion: V,
+  kind: 'Network',
+  metadata: { name, tenant: t },
+  spec: { subnets: cidrs.map((cidr) => ({ cidr })) },
+});
 const host = (name: string, ip: string): TenetObject => ({ apiVersion: V, kind: 'Host', metadata: { name }, spec: { underlayIP: ip } });
 const endpoint = (t: string, name: string, net: string, on: string, ipv4: string, ipv6?: string): TenetObject => ({
   apiVersion: V,
@@ -80,20 +100,42 @@ test('names: strict patterns, deterministic, inverse of the namespace name', () 
 
 test('host view: only tenants with local endpoints, all their endpoints, all hosts and global policies', () => {
   const view = buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' });
-  assert.deepEqual(view.tenants.map((t) => t.name), ['red']);
+  assert.deepEqual(
+    view.tenants.map((t) => t.name),
+    ['red'],
+  );
   const red = view.tenants[0];
   assert.equal(red.vni, 100);
   assert.equal(red.routerNamespace, 'tenet-t-red');
   assert.equal(red.vxlanDevice, 'tvx100');
-  assert.deepEqual(red.endpoints.map((e) => [e.name, e.local, e.host]), [['a', true, 'h1'], ['b', false, 'h2'], ['c', false, 'h2']]);
+  assert.deepEqual(
+    red.endpoints.map((e) => [e.name, e.local, e.host]),
+    [
+      ['a', true, 'h1'],
+      ['b', false, 'h2'],
+      ['c', false, 'h2'],
+    ],
+  );
   assert.equal(red.endpoints[0].hostIfName, hostVethName('red', 'a'));
   assert.equal(red.endpoints[1].hostIfName, undefined);
-  assert.deepEqual(red.networks.map((n) => [n.name, n.subnets.map((s) => s.gateway), n.mtu]), [['back', ['10.0.2.1'], 1450], ['front', ['10.0.1.1', 'fd00:1::1'], 1450]]);
+  assert.deepEqual(
+    red.networks.map((n) => [n.name, n.subnets.map((s) => s.gateway), n.mtu]),
+    [
+      ['back', ['10.0.2.1'], 1450],
+      ['front', ['10.0.1.1', 'fd00:1::1'], 1450],
+    ],
+  );
   assert.equal(view.underlayIP, '192.168.0.1');
-  assert.deepEqual(view.hosts.map((h) => h.name), ['h1', 'h2']);
+  assert.deepEqual(
+    view.hosts.map((h) => h.name),
+    ['h1', 'h2'],
+  );
   assert.equal(view.globalPolicies.length, 1);
   const h2 = buildHostView(world, { hostName: 'h2', netnsPrefix: 'p-' });
-  assert.deepEqual(h2.tenants.map((t) => t.name), ['blue', 'idle', 'red']);
+  assert.deepEqual(
+    h2.tenants.map((t) => t.name),
+    ['blue', 'idle', 'red'],
+  );
 });
 
 test('desired state: local routes and neighbours on veths, remote ones on the VXLAN device, one FDB entry per remote host', () => {
@@ -101,7 +143,15 @@ test('desired state: local routes and neighbours on veths, remote ones on the VX
   assert.equal(state.namespaces.length, 1);
   const ns = state.namespaces[0];
   const veth = hostVethName('red', 'a');
-  assert.deepEqual(ns.vxlan, { name: 'tvx100', vni: 100, local: '192.168.0.1', port: 4789, mac: vxlanMac('h1', 100, 'uid-red'), mtu: 1450, learning: false });
+  assert.deepEqual(ns.vxlan, {
+    name: 'tvx100',
+    vni: 100,
+    local: '192.168.0.1',
+    port: 4789,
+    mac: vxlanMac('h1', 100, 'uid-red'),
+    mtu: 1450,
+    learning: false,
+  });
   assert.deepEqual(ns.veths, [{ name: veth, mac: hostVethMac(veth), mtu: 1450, endpoint: 'a' }]);
   assert.deepEqual(ns.loAddresses, ['10.0.1.1/32', '10.0.2.1/32', 'fd00:1::1/128']);
   assert.deepEqual(ns.routes, [
@@ -110,7 +160,10 @@ test('desired state: local routes and neighbours on veths, remote ones on the VX
     { dst: '10.0.2.2/32', dev: 'tvx100' },
     { dst: '10.0.1.3/32', dev: 'tvx100' },
   ]);
-  assert.deepEqual(ns.neighbours.filter((n) => n.dev === 'tvx100').map((n) => n.lladdr), [vxlanMac('h2', 100, 'uid-red'), vxlanMac('h2', 100, 'uid-red')]);
+  assert.deepEqual(
+    ns.neighbours.filter((n) => n.dev === 'tvx100').map((n) => n.lladdr),
+    [vxlanMac('h2', 100, 'uid-red'), vxlanMac('h2', 100, 'uid-red')],
+  );
   assert.deepEqual(ns.fdb, [{ mac: vxlanMac('h2', 100, 'uid-red'), dev: 'tvx100', dst: '192.168.0.2' }]);
   assert.deepEqual(ns.proxies, [{ dst: 'fd00:1::1', dev: veth }]);
 });
@@ -124,7 +177,10 @@ test('diff: a new namespace is built in order; an identical one yields nothing; 
   const [desired] = desiredHostState(buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' })).namespaces;
   const fresh = diffNamespace(desired, undefined);
   assert.equal(fresh.create, true);
-  assert.deepEqual(fresh.hostLines, ['link add tvx100 type vxlan id 100 local 192.168.0.1 dstport 4789 nolearning', 'link set tvx100 netns tenet-t-red']);
+  assert.deepEqual(fresh.hostLines, [
+    'link add tvx100 type vxlan id 100 local 192.168.0.1 dstport 4789 nolearning',
+    'link set tvx100 netns tenet-t-red',
+  ]);
   assert.deepEqual(fresh.missingVeths, [{ name: hostVethName('red', 'a'), endpoint: 'a' }], 'the reconciler never creates veths');
   assert.ok(fresh.addLines.includes('route replace 10.0.2.2/32 dev tvx100'));
   assert.ok(!fresh.addLines.some((l) => l.includes(hostVethName('red', 'a'))), 'no routes on a missing veth');
@@ -141,7 +197,12 @@ test('diff: a new namespace is built in order; an identical one yields nothing; 
   actual.fdb.push({ mac: '02:00:00:00:00:03', dev: 'tvx100', dst: '192.168.0.9' });
   actual.veths[0].mtu = 1500;
   const plan = diffNamespace(desired, actual, { protectedVeths: new Set() });
-  assert.deepEqual(plan.removeLines, ['link del tv0123456789ab', 'addr del 10.9.9.1/32 dev lo', 'route del 10.0.1.99/32 dev tvx100', 'neigh del 10.0.1.99 dev tvx100']);
+  assert.deepEqual(plan.removeLines, [
+    'link del tv0123456789ab',
+    'addr del 10.9.9.1/32 dev lo',
+    'route del 10.0.1.99/32 dev tvx100',
+    'neigh del 10.0.1.99 dev tvx100',
+  ]);
   assert.deepEqual(plan.addLines, [`link set ${hostVethName('red', 'a')} address ${hostVethMac(hostVethName('red', 'a'))} mtu 1450 up`]);
   assert.deepEqual(plan.bridgeLines, ['fdb del 02:00:00:00:00:03 dev tvx100 dst 192.168.0.9 self']);
   assert.deepEqual(plan.hostLines, []);
@@ -160,17 +221,35 @@ test('diff: a new namespace is built in order; an identical one yields nothing; 
 
 test('diff of a host: namespaces of tenants that left are deleted unless protected', () => {
   const { namespaces } = desiredHostState(buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' }));
-  const plan = diffHost(namespaces, new Map(), ['tenet-t-red', 'tenet-t-gone', 'tenet-t-busy'], { protectedNamespaces: new Set(['tenet-t-busy']) });
+  const plan = diffHost(namespaces, new Map(), ['tenet-t-red', 'tenet-t-gone', 'tenet-t-busy'], {
+    protectedNamespaces: new Set(['tenet-t-busy']),
+  });
   assert.deepEqual(plan.deleteNamespaces, ['tenet-t-gone']);
 });
 
 test('parse: ip -json output becomes the owned state only', () => {
   const veth = 'tv0a249402222e';
   const parsed = parseNamespace('tenet-t-red', 'red', {
-    loAddresses: [{ ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }, { family: 'inet', local: '10.1.0.1', prefixlen: 32, scope: 'global' }, { family: 'inet6', local: 'fd00:1:0::1', prefixlen: 128, scope: 'global' }] }],
+    loAddresses: [
+      {
+        ifname: 'lo',
+        addr_info: [
+          { family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' },
+          { family: 'inet', local: '10.1.0.1', prefixlen: 32, scope: 'global' },
+          { family: 'inet6', local: 'fd00:1:0::1', prefixlen: 128, scope: 'global' },
+        ],
+      },
+    ],
     links: [
       { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, address: '00:00:00:00:00:00' },
-      { ifindex: 3, ifname: 'tvx4096', flags: ['UP'], mtu: 1450, address: '02:47:50:AC:1D:FD', linkinfo: { info_kind: 'vxlan', info_data: { id: 4096, local: '192.168.250.11', port: 4789, learning: false } } },
+      {
+        ifindex: 3,
+        ifname: 'tvx4096',
+        flags: ['UP'],
+        mtu: 1450,
+        address: '02:47:50:AC:1D:FD',
+        linkinfo: { info_kind: 'vxlan', info_data: { id: 4096, local: '192.168.250.11', port: 4789, learning: false } },
+      },
       { ifindex: 4, ifname: veth, flags: ['BROADCAST', 'UP'], mtu: 1450, address: '02:00:00:00:00:01', linkinfo: { info_kind: 'veth' } },
       { ifindex: 5, ifname: 'eth9', flags: ['UP'], mtu: 1500, address: '02:00:00:00:00:09', linkinfo: { info_kind: 'veth' } },
     ],
@@ -179,7 +258,10 @@ test('parse: ip -json output becomes the owned state only', () => {
       { type: 'unicast', dst: '10.1.0.0/24', dev: veth, protocol: 'kernel', scope: 'link' },
       { dst: '10.1.0.7', gateway: '10.1.0.9', dev: veth },
     ],
-    routes6: [{ dst: 'fd00:1::2', dev: veth, metric: 1024 }, { dst: 'fe80::/64', dev: veth, protocol: 'kernel' }],
+    routes6: [
+      { dst: 'fd00:1::2', dev: veth, metric: 1024 },
+      { dst: 'fe80::/64', dev: veth, protocol: 'kernel' },
+    ],
     neighbours: [
       { dst: '10.1.0.2', dev: veth, lladdr: '3E:8B:7F:5F:C2:F5', state: ['PERMANENT'] },
       { dst: 'fe80::1', dev: veth, lladdr: '3e:8b:7f:5f:c2:f5', state: ['STALE'] },
@@ -191,9 +273,20 @@ test('parse: ip -json output becomes the owned state only', () => {
     ],
   });
   assert.deepEqual(parsed.loAddresses, ['10.1.0.1/32', 'fd00:1::1/128']);
-  assert.deepEqual(parsed.vxlan, { name: 'tvx4096', vni: 4096, local: '192.168.250.11', port: 4789, mac: '02:47:50:ac:1d:fd', mtu: 1450, learning: false });
+  assert.deepEqual(parsed.vxlan, {
+    name: 'tvx4096',
+    vni: 4096,
+    local: '192.168.250.11',
+    port: 4789,
+    mac: '02:47:50:ac:1d:fd',
+    mtu: 1450,
+    learning: false,
+  });
   assert.deepEqual(parsed.veths, [{ name: veth, mac: '02:00:00:00:00:01', mtu: 1450, ifindex: 4, up: true }]);
-  assert.deepEqual(parsed.routes, [{ dst: '10.1.0.2/32', dev: veth }, { dst: 'fd00:1::2/128', dev: veth }]);
+  assert.deepEqual(parsed.routes, [
+    { dst: '10.1.0.2/32', dev: veth },
+    { dst: 'fd00:1::2/128', dev: veth },
+  ]);
   assert.deepEqual(parsed.neighbours, [{ dst: '10.1.0.2', lladdr: '3e:8b:7f:5f:c2:f5', dev: veth }]);
   assert.deepEqual(parsed.proxies, [{ dst: 'fd00:1::1', dev: veth }]);
   assert.deepEqual(parsed.fdb, [{ mac: '02:aa:00:00:00:01', dev: 'tvx4096', dst: '192.168.250.12' }]);
@@ -204,7 +297,12 @@ test('attach plan: host side in one batch, IPv6 without a prefix route, permanen
   const view = buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' });
   const red = view.tenants[0];
   const a = red.endpoints[0];
-  const plan = attachPlan(a, red.networks.find((n) => n.name === 'front')!, '/run/netns/c1', 'eth0');
+  const plan = attachPlan(
+    a,
+    red.networks.find((n) => n.name === 'front')!,
+    '/run/netns/c1',
+    'eth0',
+  );
   const veth = hostVethName('red', 'a');
   assert.equal(plan.hostLines[0], `link add ${veth} type veth peer name eth0 netns /run/netns/c1`);
   assert.ok(plan.hostLines.includes(`ntable change name arp_cache dev ${veth} proxy_delay 0`));
@@ -235,7 +333,10 @@ test('kernel record: the state after a clean plan diffs to nothing; attach and d
   const attached = recordAttached(after, desired, veth, ['10.0.1.1/32']);
   assert.ok(isEmptyPlan(diffNamespace(desired, attached)), 'after the attach nothing is left to do');
   const detached = recordDetached(attached, veth);
-  assert.deepEqual(detached.routes.filter((r) => r.dev === veth), []);
+  assert.deepEqual(
+    detached.routes.filter((r) => r.dev === veth),
+    [],
+  );
   assert.deepEqual(diffNamespace(desired, detached).missingVeths, [{ name: veth, endpoint: 'a' }]);
 });
 
@@ -248,20 +349,39 @@ test('overlay MTU: the underlay device MTU minus 50 bytes of VXLAN over IPv4, 70
   assert.throws(() => overlayMtu(1300, 4), /less than IPv6's minimum/);
   assert.throws(() => overlayMtu(0, 4), /positive integer/);
   // The view carries it to the VXLAN device and to every veth; a network's own MTU only lowers it.
-  const withMtu = (objects: TenetObject[]): TenetObject[] => objects.map((o) => (o.kind === 'Network' && o.metadata.name === 'back' ? ({ ...o, spec: { ...(o.spec as object), mtu: 1400 } } as TenetObject) : o));
+  const withMtu = (objects: TenetObject[]): TenetObject[] =>
+    objects.map((o) =>
+      o.kind === 'Network' && o.metadata.name === 'back' ? ({ ...o, spec: { ...(o.spec as object), mtu: 1400 } } as TenetObject) : o,
+    );
   const view = buildHostView(withMtu(world), { hostName: 'h1', netnsPrefix: 'tenet-', overlayMtu: overlayMtu(9000, 6) });
   assert.equal(view.overlayMtu, 8930);
-  assert.deepEqual(view.tenants[0].networks.map((n) => [n.name, n.mtu]), [['back', 1400], ['front', 8930]]);
+  assert.deepEqual(
+    view.tenants[0].networks.map((n) => [n.name, n.mtu]),
+    [
+      ['back', 1400],
+      ['front', 8930],
+    ],
+  );
   const [ns] = desiredHostState(view).namespaces;
   assert.equal(ns.vxlan!.mtu, 8930);
-  assert.deepEqual(ns.veths.map((v) => v.mtu), [8930]);
+  assert.deepEqual(
+    ns.veths.map((v) => v.mtu),
+    [8930],
+  );
   assert.equal(buildHostView(world, { hostName: 'h1', netnsPrefix: 'tenet-' }).overlayMtu, 1450, 'unknown underlay: 1500 over IPv4');
 });
 
 test('underlay device MTU: the device that holds the underlay address in ip -json addr show', () => {
   const links = [
     { ifname: 'lo', mtu: 65536, addr_info: [{ family: 'inet', local: '127.0.0.1' }] },
-    { ifname: 'eth0', mtu: 9000, addr_info: [{ family: 'inet', local: '192.168.250.11' }, { family: 'inet6', local: 'fd00:0:0:0::11' }] },
+    {
+      ifname: 'eth0',
+      mtu: 9000,
+      addr_info: [
+        { family: 'inet', local: '192.168.250.11' },
+        { family: 'inet6', local: 'fd00:0:0:0::11' },
+      ],
+    },
     { ifname: 'eth1', mtu: 1500, addr_info: [] },
   ];
   assert.equal(mtuOfAddress(links, '192.168.250.11'), 9000);
@@ -271,10 +391,15 @@ test('underlay device MTU: the device that holds the underlay address in ip -jso
 });
 
 test('router sysctls: read back, only the differing ones are written; a new namespace gets all; the record checks none', () => {
-  const text = 'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 0\nnet.ipv4.conf.all.proxy_arp = 1\nnet.ipv6.conf.all.proxy_ndp = 1\nnet.ipv6.conf.default.accept_dad = 0\nnet.ipv4.conf.all.rp_filter = 2\n';
+  const text =
+    'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 0\nnet.ipv4.conf.all.proxy_arp = 1\nnet.ipv6.conf.all.proxy_ndp = 1\nnet.ipv6.conf.default.accept_dad = 0\nnet.ipv4.conf.all.rp_filter = 2\n';
   const read = parseSysctls(text);
   assert.equal(read['net.ipv4.conf.all.rp_filter'], '2');
-  assert.deepEqual(sysctlChanges(read), { 'net.ipv6.conf.all.forwarding': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' });
+  assert.deepEqual(sysctlChanges(read), {
+    'net.ipv6.conf.all.forwarding': '1',
+    'net.ipv4.conf.all.rp_filter': '0',
+    'net.ipv4.conf.default.rp_filter': '0',
+  });
   assert.deepEqual(sysctlChanges({ ...ROUTER_SYSCTLS }), {});
   assert.deepEqual(sysctlChanges(undefined), {});
 
@@ -285,7 +410,16 @@ test('router sysctls: read back, only the differing ones are written; a new name
   assert.deepEqual(plan.sysctls, { 'net.ipv4.conf.all.proxy_arp': '1' });
   assert.ok(!isEmptyPlan(plan));
   assert.ok(isEmptyPlan(diffNamespace(desired, { ...asActual(desired), sysctls: { ...ROUTER_SYSCTLS } })));
-  const parsed = parseNamespace('n', 'red', { links: [], loAddresses: [], routes4: [], routes6: [], neighbours: [], proxies: [], fdb: [], sysctls: text });
+  const parsed = parseNamespace('n', 'red', {
+    links: [],
+    loAddresses: [],
+    routes4: [],
+    routes6: [],
+    neighbours: [],
+    proxies: [],
+    fdb: [],
+    sysctls: text,
+  });
   assert.equal(parsed.sysctls?.['net.ipv6.conf.all.forwarding'], '0');
 });
 

@@ -5,7 +5,13 @@ import { goneReason, HOST_SILENT_MS, isEndpointMove } from '../../src/controller
 import type { Host } from '../../src/core/model/kinds/host';
 
 const NOW = Date.parse('2026-12-06T12:00:00.000Z');
-const host = (status?: Host['status']): Host => ({ apiVersion: 'tenet.dev/v1', kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '192.0.2.1' }, ...(status ? { status } : {}) });
+const host = (status?: Host['status']): Host => ({
+  apiVersion: 'tenet.dev/v1',
+  kind: 'Host',
+  metadata: { name: 'h1' },
+  spec: { underlayIP: '192.0.2.1' },
+  ...(status ? { status } : {}),
+});
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
 
 test('a move is a change of spec.host of a placed endpoint, removal included; placing an unplaced one is not', () => {

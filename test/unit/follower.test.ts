@@ -14,7 +14,12 @@ import type { TenetObject } from '../../src/core/model/object';
 import { HOST_VIEW_KINDS } from '../../src/core/dataplane/host-view';
 
 const tenant = (name: string, resourceVersion: number): TenetObject =>
-  ({ apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name, resourceVersion: String(resourceVersion) }, spec: {} }) as unknown as TenetObject;
+  ({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Tenant',
+    metadata: { name, resourceVersion: String(resourceVersion) },
+    spec: {},
+  }) as unknown as TenetObject;
 
 interface FakeWatch {
   from: number;
@@ -93,20 +98,29 @@ test('nothing is reported before the first successful list; then a snapshot, and
   assert.deepEqual(changes, ['snapshot']);
   assert.deepEqual(connections, [true]);
   assert.equal(client.watches[0].from, 7);
-  assert.deepEqual(follower.list().map((o) => o.metadata.name), ['a']);
+  assert.deepEqual(
+    follower.list().map((o) => o.metadata.name),
+    ['a'],
+  );
 
   const generation = follower.generation;
   client.watches[0].emit({ type: 'ADDED', revision: 8, object: tenant('b', 8) } as WatchEvent);
   client.watches[0].emit({ type: 'DELETED', revision: 9, object: tenant('a', 9) } as WatchEvent);
   client.watches[0].emit({ type: 'BOOKMARK', revision: 10 } as WatchEvent);
-  assert.deepEqual(follower.list().map((o) => o.metadata.name), ['b']);
+  assert.deepEqual(
+    follower.list().map((o) => o.metadata.name),
+    ['b'],
+  );
   assert.equal(follower.revision, 10);
   assert.equal(follower.generation, generation + 2, 'a bookmark changes no object');
   assert.deepEqual(changes, ['snapshot', 'event', 'event']);
 });
 
 test('a 410 leads to a new list at once and a watch from its revision', async (t) => {
-  const client = new FakeClient([{ revision: 3, items: [tenant('a', 3)] }, { revision: 20, items: [tenant('a', 3), tenant('c', 19)] }]);
+  const client = new FakeClient([
+    { revision: 3, items: [tenant('a', 3)] },
+    { revision: 20, items: [tenant('a', 3), tenant('c', 19)] },
+  ]);
   const { follower, changes, connections } = follow(client);
   t.after(() => follower.stop());
   follower.start();
@@ -115,20 +129,33 @@ test('a 410 leads to a new list at once and a watch from its revision', async (t
   await until('the second watch', () => client.watches.length === 2);
   assert.equal(client.snapshots, 2);
   assert.equal(client.watches[1].from, 20);
-  assert.deepEqual(follower.list().map((o) => o.metadata.name).sort(), ['a', 'c']);
+  assert.deepEqual(
+    follower
+      .list()
+      .map((o) => o.metadata.name)
+      .sort(),
+    ['a', 'c'],
+  );
   assert.deepEqual(changes, ['snapshot', 'relist']);
   assert.deepEqual(connections, [true], 'a 410 is not a lost controller');
 });
 
 test('a stream that ends leads to a new list; objects gone meanwhile leave the cache', async (t) => {
-  const client = new FakeClient([{ revision: 3, items: [tenant('a', 3), tenant('b', 3)] }, { revision: 5, items: [tenant('b', 3)] }]);
+  const client = new FakeClient([
+    { revision: 3, items: [tenant('a', 3), tenant('b', 3)] },
+    { revision: 5, items: [tenant('b', 3)] },
+  ]);
   const { follower, changes, connections } = follow(client);
   t.after(() => follower.stop());
   follower.start();
   await until('the first watch', () => client.watches.length === 1);
   client.watches[0].end();
   await until('the second watch', () => client.watches.length === 2);
-  assert.deepEqual(follower.list().map((o) => o.metadata.name), ['b'], 'a deletion missed while not watching is seen in the new list');
+  assert.deepEqual(
+    follower.list().map((o) => o.metadata.name),
+    ['b'],
+    'a deletion missed while not watching is seen in the new list',
+  );
   assert.deepEqual(changes, ['snapshot', 'relist']);
   assert.deepEqual(connections, [true]);
 });
@@ -139,7 +166,10 @@ test('the periodic resync lists again by itself', async (t) => {
   t.after(() => follower.stop());
   follower.start();
   await until('three lists', () => client.snapshots >= 3);
-  assert.ok(client.watches.slice(0, -1).every((w) => w.closed), 'each resync closed the watch before listing');
+  assert.ok(
+    client.watches.slice(0, -1).every((w) => w.closed),
+    'each resync closed the watch before listing',
+  );
   assert.deepEqual(changes.slice(0, 3), ['snapshot', 'relist', 'relist']);
 });
 
@@ -179,7 +209,14 @@ test('the agent makes no reconcile pass before the follower listed once', async 
   });
   t.after(() => agent.follower.stop());
   let passes = 0;
-  const report: ReconcileReport = { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
+  const report: ReconcileReport = {
+    problems: new Map(),
+    plumbed: new Set(),
+    missing: new Set(),
+    changed: false,
+    failures: [],
+    renewed: [],
+  };
   agent.reconciler.reconcile = async () => {
     passes++;
     return report;
@@ -190,5 +227,8 @@ test('the agent makes no reconcile pass before the follower listed once', async 
   agent.follower.synced = true;
   await agent.reconcileNow();
   assert.equal(passes, 1);
-  assert.deepEqual({ ...agent.reconcileProgress(), overlayMtu: undefined }, { synced: true, passes: 1, fullPasses: 1, lastPassFailures: 0, overlayMtu: undefined });
+  assert.deepEqual(
+    { ...agent.reconcileProgress(), overlayMtu: undefined },
+    { synced: true, passes: 1, fullPasses: 1, lastPassFailures: 0, overlayMtu: undefined },
+  );
 });

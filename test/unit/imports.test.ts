@@ -6,7 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { coreViolations, fileResolver, folderCycles, importProblems, loadSourceGraph, scanSource, untypedRequireViolations, type ImportEdge, type ImportGraph } from '../helpers/import-graph';
+import {
+  coreViolations,
+  fileResolver,
+  folderCycles,
+  importProblems,
+  loadSourceGraph,
+  scanSource,
+  untypedRequireViolations,
+  type ImportEdge,
+  type ImportGraph,
+} from '../helpers/import-graph';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const graph = loadSourceGraph(ROOT);
@@ -63,8 +73,8 @@ test('the parser sees every import form, and nothing that only looks like one', 
     "import data from '../g/data.json';",
     "import fs from 'node:fs';",
     "// import { nope } from '../h/nope';",
-    "const s = \"import { nope } from '../h/nope'\";",
-    'const t = `require(\'../h/nope\')`;',
+    'const s = "import { nope } from \'../h/nope\'";',
+    "const t = `require('../h/nope')`;",
   ].join('\n');
   const { edges, untypedRequires } = scanSource('src/a/x.ts', text, exists(files));
   const seen = edges.map((e) => [e.kind, e.specifier, e.to ?? null, e.line]);
@@ -83,7 +93,8 @@ test('the parser sees every import form, and nothing that only looks like one', 
 
 test('a core file importing from outside the core is named with its import', () => {
   const g = graphOf({
-    'src/core/dataplane/plan.ts': "import type { AttachResult } from '../../agent/protocol';\nimport { readFileSync } from 'node:fs';\nimport { Type } from '@sinclair/typebox';\nimport { ok } from '../model/ok';",
+    'src/core/dataplane/plan.ts':
+      "import type { AttachResult } from '../../agent/protocol';\nimport { readFileSync } from 'node:fs';\nimport { Type } from '@sinclair/typebox';\nimport { ok } from '../model/ok';",
     'src/core/model/ok.ts': 'export const ok = 1;',
     'src/agent/protocol.ts': 'export interface AttachResult { x: number }',
   });
@@ -109,7 +120,10 @@ test('a folder cycle is named with one import per step, including a longer loop 
     "folder cycle src/cli → src/store → src/lab → src/cli: src/cli/run.ts:1 imports '../store/open'; src/store/open.ts:1 imports '../lab/lab'; src/lab/lab.ts:1 imports '../cli/run'",
   ]);
   // Without the back edges there is no cycle.
-  const acyclic: ImportGraph = { ...g, edges: g.edges.filter((e: ImportEdge) => e.from !== 'src/cni/endpoint.ts' && e.from !== 'src/store/open.ts') };
+  const acyclic: ImportGraph = {
+    ...g,
+    edges: g.edges.filter((e: ImportEdge) => e.from !== 'src/cni/endpoint.ts' && e.from !== 'src/store/open.ts'),
+  };
   assert.deepEqual(folderCycles(acyclic), []);
 });
 

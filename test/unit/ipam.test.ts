@@ -68,9 +68,13 @@ test('a network pool finds the subnet of each family', () => {
  * fills up and then keeps bouncing off exhaustion: every allocation is checked against what is held
  * and what may never be handed out, and exhaustion must happen (and only when everything is held).
  */
-function randomRun(pool: SubnetPool, forbidden: (ip: string) => string | undefined, seed: number): { exhausted: number; allocated: number } {
+function randomRun(
+  pool: SubnetPool,
+  forbidden: (ip: string) => string | undefined,
+  seed: number,
+): { exhausted: number; allocated: number } {
   const held = new Set<string>();
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   let exhausted = 0;
   let allocated = 0;
   for (let op = 0; op < 10_000; op++) {
@@ -103,7 +107,14 @@ test('10,000 random allocate/release operations never hand out a duplicate or a 
   assert.equal(pool.capacity, 1024n - 3n - 256n);
   const { exhausted, allocated } = randomRun(
     pool,
-    (ip) => (ip.startsWith('10.50.1.') ? 'reserved' : ['10.50.0.0', '10.50.0.1', '10.50.3.255'].includes(ip) ? 'network/gateway/broadcast' : !/^10\.50\.[0-3]\.\d+$/.test(ip) ? 'outside' : undefined),
+    (ip) =>
+      ip.startsWith('10.50.1.')
+        ? 'reserved'
+        : ['10.50.0.0', '10.50.0.1', '10.50.3.255'].includes(ip)
+          ? 'network/gateway/broadcast'
+          : !/^10\.50\.[0-3]\.\d+$/.test(ip)
+            ? 'outside'
+            : undefined,
     12345,
   );
   assert.ok(exhausted > 0, 'the run reached exhaustion');
@@ -111,7 +122,11 @@ test('10,000 random allocate/release operations never hand out a duplicate or a 
 });
 
 test('10,000 random allocate/release operations never hand out a duplicate or a forbidden address (IPv6)', () => {
-  const pool = new SubnetPool({ cidr: 'fd00:50::/118', gateway: 'fd00:50::3ff', reserved: [{ start: 'fd00:50::100', end: 'fd00:50::1ff' }] });
+  const pool = new SubnetPool({
+    cidr: 'fd00:50::/118',
+    gateway: 'fd00:50::3ff',
+    reserved: [{ start: 'fd00:50::100', end: 'fd00:50::1ff' }],
+  });
   assert.equal(pool.capacity, 1024n - 2n - 256n);
   const { exhausted, allocated } = randomRun(
     pool,

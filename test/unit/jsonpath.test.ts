@@ -5,7 +5,10 @@ import { jsonPath, JsonPathError } from '../../src/cli/jsonpath';
 const list = {
   kind: 'List',
   items: [
-    { metadata: { name: 'web', tenant: 'acme', labels: { 'app.kubernetes.io/name': 'w' } }, spec: { mtu: 1400, subnets: [{ cidr: '10.0.0.0/24' }, { cidr: 'fd00::/64' }] } },
+    {
+      metadata: { name: 'web', tenant: 'acme', labels: { 'app.kubernetes.io/name': 'w' } },
+      spec: { mtu: 1400, subnets: [{ cidr: '10.0.0.0/24' }, { cidr: 'fd00::/64' }] },
+    },
     { metadata: { name: 'db', tenant: 'acme' }, spec: { subnets: [{ cidr: '10.1.0.0/24' }] } },
   ],
 };
@@ -25,5 +28,6 @@ test('jsonpath: kubectl templates', () => {
   assert.equal(jsonPath('name={.items[1].metadata.name}', list), 'name=db');
   assert.equal(jsonPath('{.kind}', list), 'List');
   assert.equal(jsonPath('{.nothing.here}', list), '');
-  for (const bad of ['{.items[', '{range .items[*]}', '{end}', '{.items[?(@.a=~x)]}', '{.a']) assert.throws(() => jsonPath(bad, list), JsonPathError, bad);
+  for (const bad of ['{.items[', '{range .items[*]}', '{end}', '{.items[?(@.a=~x)]}', '{.a'])
+    assert.throws(() => jsonPath(bad, list), JsonPathError, bad);
 });

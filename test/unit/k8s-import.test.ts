@@ -12,14 +12,35 @@ import type { Scope } from '../../src/core/model/kinds/scope';
 import type { Endpoint } from '../../src/core/model/kinds/endpoint';
 
 const V = 'tenet.dev/v1' as const;
-const scope = (name: string, labels: Record<string, string>): Scope => ({ apiVersion: V, kind: 'Scope', metadata: { name, tenant: 'shop', labels }, spec: {} });
-const endpoint = (name: string, ns: string, ip: string): Endpoint => ({ apiVersion: V, kind: 'Endpoint', metadata: { name, tenant: 'shop', labels: { app: name } }, spec: { network: 'net', scope: ns, ips: [ip] } });
+const scope = (name: string, labels: Record<string, string>): Scope => ({
+  apiVersion: V,
+  kind: 'Scope',
+  metadata: { name, tenant: 'shop', labels },
+  spec: {},
+});
+const endpoint = (name: string, ns: string, ip: string): Endpoint => ({
+  apiVersion: V,
+  kind: 'Endpoint',
+  metadata: { name, tenant: 'shop', labels: { app: name } },
+  spec: { network: 'net', scope: ns, ips: [ip] },
+});
 
 const guard = {
   apiVersion: 'policy.networking.k8s.io/v1alpha1',
   kind: 'AdminNetworkPolicy',
   metadata: { name: 'guard' },
-  spec: { priority: 5, subject: { namespaces: { matchLabels: { env: 'prod' } } }, ingress: [{ name: 'no-dev', action: 'Deny', from: [{ namespaces: { matchLabels: { env: 'dev' } } }], ports: [{ portNumber: { protocol: 'TCP', port: 80 } }] }] },
+  spec: {
+    priority: 5,
+    subject: { namespaces: { matchLabels: { env: 'prod' } } },
+    ingress: [
+      {
+        name: 'no-dev',
+        action: 'Deny',
+        from: [{ namespaces: { matchLabels: { env: 'dev' } } }],
+        ports: [{ portNumber: { protocol: 'TCP', port: 80 } }],
+      },
+    ],
+  },
 };
 const openProd = {
   apiVersion: 'networking.k8s.io/v1',
@@ -46,14 +67,25 @@ function devToProd80(scopes: Scope[], objects: unknown[]): boolean {
     globalPolicies: imported.globalPolicies,
     endpoints: [endpoint('web', 'dev', '10.0.0.1'), endpoint('api', 'prod', '10.0.0.2')],
   };
-  return new FlowJudge(intent, 'shop').judge({ endpoint: intent.endpoints[0], address: '10.0.0.1' }, { endpoint: intent.endpoints[1], address: '10.0.0.2' }, 'tcp', 80).allowed;
+  return new FlowJudge(intent, 'shop').judge(
+    { endpoint: intent.endpoints[0], address: '10.0.0.1' },
+    { endpoint: intent.endpoints[1], address: '10.0.0.2' },
+    'tcp',
+    80,
+  ).allowed;
 }
 
 test('a file holding only a NetworkPolicy changes no namespace labels; the AdminNetworkPolicy keeps denying', () => {
-  const stored = [scope('prod', { env: 'prod', [NAMESPACE_NAME_LABEL]: 'prod' }), scope('dev', { env: 'dev', [NAMESPACE_NAME_LABEL]: 'dev' })];
+  const stored = [
+    scope('prod', { env: 'prod', [NAMESPACE_NAME_LABEL]: 'prod' }),
+    scope('dev', { env: 'dev', [NAMESPACE_NAME_LABEL]: 'dev' }),
+  ];
   assert.equal(devToProd80(stored, []), false, 'dev -> prod tcp/80 is denied by the admin tier');
 
-  const result = importKubernetes([openProd, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'staging', labels: { app: 'x' } }, spec: {} }], 'shop');
+  const result = importKubernetes(
+    [openProd, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'staging', labels: { app: 'x' } }, spec: {} }],
+    'shop',
+  );
   assert.deepEqual(result.problems, []);
   assert.deepEqual(result.scopes, [], 'no Namespace in the file: no scope whose labels the import decides');
   assert.deepEqual(
@@ -64,7 +96,11 @@ test('a file holding only a NetworkPolicy changes no namespace labels; the Admin
     ],
   );
   const plan = planReferencedScopes(result.referencedScopes, stored);
-  assert.deepEqual(plan.create.map((s) => s.metadata.name), ['staging'], 'only the missing scope is created');
+  assert.deepEqual(
+    plan.create.map((s) => s.metadata.name),
+    ['staging'],
+    'only the missing scope is created',
+  );
   assert.deepEqual(plan.unlabelled, []);
   const after = applyScopes(stored, [...plan.create, ...result.scopes]);
   assert.deepEqual(after.find((s) => s.metadata.name === 'prod')?.metadata.labels, { env: 'prod', [NAMESPACE_NAME_LABEL]: 'prod' });
@@ -72,11 +108,24 @@ test('a file holding only a NetworkPolicy changes no namespace labels; the Admin
 });
 
 test('a Namespace in the file is authoritative for its labels; existing scopes without the name label are reported, not rewritten', () => {
-  const stored = [scope('prod', { env: 'prod', [NAMESPACE_NAME_LABEL]: 'prod' }), scope('dev', { env: 'dev', [NAMESPACE_NAME_LABEL]: 'dev' })];
-  const result = importKubernetes([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', labels: { tier: 'web' } } }, openProd], 'shop');
-  assert.deepEqual(result.scopes.map((s) => [s.metadata.name, s.metadata.labels]), [['prod', { tier: 'web', [NAMESPACE_NAME_LABEL]: 'prod' }]]);
+  const stored = [
+    scope('prod', { env: 'prod', [NAMESPACE_NAME_LABEL]: 'prod' }),
+    scope('dev', { env: 'dev', [NAMESPACE_NAME_LABEL]: 'dev' }),
+  ];
+  const result = importKubernetes(
+    [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', labels: { tier: 'web' } } }, openProd],
+    'shop',
+  );
+  assert.deepEqual(
+    result.scopes.map((s) => [s.metadata.name, s.metadata.labels]),
+    [['prod', { tier: 'web', [NAMESPACE_NAME_LABEL]: 'prod' }]],
+  );
   assert.deepEqual(result.referencedScopes, [], 'prod is defined by its Namespace, not merely named');
-  assert.equal(devToProd80(applyScopes(stored, result.scopes), [openProd]), true, 'the Namespace dropped env: prod, so the admin policy no longer selects it');
+  assert.equal(
+    devToProd80(applyScopes(stored, result.scopes), [openProd]),
+    true,
+    'the Namespace dropped env: prod, so the admin policy no longer selects it',
+  );
 
   const handMade = [scope('prod', { env: 'prod' })];
   const plan = planReferencedScopes(importKubernetes([openProd], 'shop').referencedScopes, handMade);

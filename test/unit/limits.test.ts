@@ -4,7 +4,14 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { decideQuota, effectiveLimits, overridesFromSpec, parseQuotaList, DEFAULT_QUOTA, type QuotaKind } from '../../src/core/limits/quota';
+import {
+  decideQuota,
+  effectiveLimits,
+  overridesFromSpec,
+  parseQuotaList,
+  DEFAULT_QUOTA,
+  type QuotaKind,
+} from '../../src/core/limits/quota';
 import { DEFAULT_RATE_LIMITS, parsePerRole } from '../../src/core/limits/request-limits';
 import { SelectionTracker } from '../../src/controller/selection-tracker';
 import { stringifyPaced } from '../../src/controller/limits/pacer';
@@ -16,13 +23,24 @@ test('quota: a request that fits passes; one past the limit is refused naming ki
   const limits = effectiveLimits({ Group: 10 }, { Group: 3 });
   const used = (kind: QuotaKind) => (kind === 'Group' ? 2 : 0);
   assert.deepEqual(decideQuota('t1', limits, used, new Map([['Group', 1]])), { ok: true });
-  const refused = decideQuota('t1', limits, used, new Map<QuotaKind, number>([['Group', 2], ['Network', 1]]));
+  const refused = decideQuota(
+    't1',
+    limits,
+    used,
+    new Map<QuotaKind, number>([
+      ['Group', 2],
+      ['Network', 1],
+    ]),
+  );
   assert.equal(refused.ok, false);
   if (refused.ok) return;
   assert.match(refused.message, /^exceeded quota: tenant "t1" groups: used 2, requested 2, limit 3;/);
   assert.deepEqual(refused.exceeded, [{ kind: 'Group', used: 2, requested: 2, limit: 3 }]);
   // Shrinking (deletes) is never refused, even above the limit.
-  assert.deepEqual(decideQuota('t1', limits, () => 50, new Map([['Group', -1]])), { ok: true });
+  assert.deepEqual(
+    decideQuota('t1', limits, () => 50, new Map([['Group', -1]])),
+    { ok: true },
+  );
 });
 
 test('quota: tenant spec over cluster defaults over built-in defaults, per kind', () => {
@@ -44,7 +62,8 @@ test('request limits: ROLE=N lists override the defaults and refuse unknown role
 });
 
 const V = 'tenet.dev/v1';
-const groupJson = (name: string, labels: Record<string, string>) => JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name, tenant: 't', labels }, spec: {} });
+const groupJson = (name: string, labels: Record<string, string>) =>
+  JSON.stringify({ apiVersion: V, kind: 'Group', metadata: { name, tenant: 't', labels }, spec: {} });
 const kv = (name: string, labels: Record<string, string>, modRevision: number, createRevision = modRevision): KeyValue => ({
   key: `/objects/Group/t/${name}`,
   value: groupJson(name, labels),
@@ -88,7 +107,14 @@ test('selected watch tracker: transitions in and out of the selection, and what 
 });
 
 test('stringifyPaced gives exactly JSON.stringify of a history record', async () => {
-  const record = { revision: 7, at: '2026-01-01T00:00:00.000Z', actor: 'admin:x', verb: 'apply', message: 'm "q"', changes: Array.from({ length: 300 }, (_, i) => ({ kind: 'Group', name: `g${i}`, after: { spec: { n: i, s: 'ü\n' } } })) };
+  const record = {
+    revision: 7,
+    at: '2026-01-01T00:00:00.000Z',
+    actor: 'admin:x',
+    verb: 'apply',
+    message: 'm "q"',
+    changes: Array.from({ length: 300 }, (_, i) => ({ kind: 'Group', name: `g${i}`, after: { spec: { n: i, s: 'ü\n' } } })),
+  };
   assert.equal(await stringifyPaced(record), JSON.stringify(record));
   assert.equal(await stringifyPaced({ ...record, changes: [] }), JSON.stringify({ ...record, changes: [] }));
   const bare = { revision: 1, at: 'x', actor: 'a', verb: 'v', changes: [{ a: 1 }] };

@@ -4,7 +4,11 @@ import { ListPages } from '../../src/controller/list-pages';
 import { parseFieldSelector, fieldsMatch, FieldSelectorError } from '../../src/core/model/field-selectors';
 import type { TenetObject } from '../../src/core/model/object';
 
-const objects = (n: number) => Array.from({ length: n }, (_, i) => ({ apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: `t${i}` }, spec: {} }) as TenetObject);
+const objects = (n: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => ({ apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: `t${i}` }, spec: {} }) as TenetObject,
+  );
 
 test('a continue token expires after the TTL (410)', () => {
   let now = 0;
@@ -12,7 +16,10 @@ test('a continue token expires after the TTL (410)', () => {
   const first = pages.first(objects(3), 7, 1, 'a', 'q');
   assert.equal(first.items.length, 1);
   now = 1001;
-  assert.throws(() => pages.next(first.continueToken!, 1, 'a', 'q'), (e: { status?: number }) => e.status === 410);
+  assert.throws(
+    () => pages.next(first.continueToken!, 1, 'a', 'q'),
+    (e: { status?: number }) => e.status === 410,
+  );
 });
 
 test('field selectors parse the supported subset only', () => {

@@ -7,26 +7,54 @@ import { renderObjectDiff } from '../../src/cli/diff-render';
 import { exportIntent } from '../../src/cli/export-intent';
 import { checkManifests, parseManifestText } from '../../src/cli/manifests';
 
-const live = (kind: TenetObject['kind'], name: string, tenant: string | undefined, spec: Record<string, unknown>, extra: Partial<TenetObject> = {}): TenetObject => ({
-  apiVersion: 'tenet.dev/v1',
-  kind,
-  metadata: { name, ...(tenant ? { tenant } : {}), uid: `uid-${name}`, resourceVersion: '42', createdAt: '2026-11-22T03:00:00.000Z', labels: {} },
-  spec,
-  status: { note: 'server' },
-  ...extra,
-}) as TenetObject;
+const live = (
+  kind: TenetObject['kind'],
+  name: string,
+  tenant: string | undefined,
+  spec: Record<string, unknown>,
+  extra: Partial<TenetObject> = {},
+): TenetObject =>
+  ({
+    apiVersion: 'tenet.dev/v1',
+    kind,
+    metadata: {
+      name,
+      ...(tenant ? { tenant } : {}),
+      uid: `uid-${name}`,
+      resourceVersion: '42',
+      createdAt: '2026-11-22T03:00:00.000Z',
+      labels: {},
+    },
+    spec,
+    status: { note: 'server' },
+    ...extra,
+  }) as TenetObject;
 
 test('stripServerFields removes uid, resourceVersion, createdAt and status, and copies', () => {
   const object = live('Tenant', 'acme', undefined, { defaultPolicy: 'deny' });
   const stripped = stripServerFields(object);
-  assert.deepEqual(stripped, { apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: 'acme', labels: {} }, spec: { defaultPolicy: 'deny' } });
+  assert.deepEqual(stripped, {
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Tenant',
+    metadata: { name: 'acme', labels: {} },
+    spec: { defaultPolicy: 'deny' },
+  });
   assert.equal(object.metadata.uid, 'uid-acme', 'the input is not modified');
   assert.equal(stripServerFields('text'), 'text');
 });
 
 test('intentOf orders keys by the schema and drops empty label maps', () => {
-  const scrambled = live('Network', 'web', 'acme', { description: 'd', mtu: 1400, subnets: [{ reserved: [{ end: '10.0.0.9', start: '10.0.0.5' }], gateway: '10.0.0.1', cidr: '10.0.0.0/24' }] });
-  const reordered = { spec: scrambled.spec, metadata: { ...scrambled.metadata, labels: { z: '1', a: '2' } }, kind: 'Network', apiVersion: 'tenet.dev/v1' } as TenetObject;
+  const scrambled = live('Network', 'web', 'acme', {
+    description: 'd',
+    mtu: 1400,
+    subnets: [{ reserved: [{ end: '10.0.0.9', start: '10.0.0.5' }], gateway: '10.0.0.1', cidr: '10.0.0.0/24' }],
+  });
+  const reordered = {
+    spec: scrambled.spec,
+    metadata: { ...scrambled.metadata, labels: { z: '1', a: '2' } },
+    kind: 'Network',
+    apiVersion: 'tenet.dev/v1',
+  } as TenetObject;
   const intent = intentOf(reordered);
   assert.deepEqual(Object.keys(intent), ['apiVersion', 'kind', 'metadata', 'spec']);
   assert.deepEqual(Object.keys(intent.metadata), ['name', 'tenant', 'labels']);
@@ -41,7 +69,11 @@ test('intentOf orders keys by the schema and drops empty label maps', () => {
 test('renderObjectDiff: same intent prints nothing, whatever the server fields and key order', () => {
   const fromServer = live('Network', 'web', 'acme', { mtu: 1400, subnets: [{ cidr: '10.0.0.0/24' }] });
   const fromFile = checkManifests(
-    parseManifestText('kind: Network\napiVersion: tenet.dev/v1\nspec: {subnets: [{cidr: 10.0.0.0/24}], mtu: 1400}\nmetadata: {tenant: acme, name: web}\n', 'f.yaml', 'yaml').documents,
+    parseManifestText(
+      'kind: Network\napiVersion: tenet.dev/v1\nspec: {subnets: [{cidr: 10.0.0.0/24}], mtu: 1400}\nmetadata: {tenant: acme, name: web}\n',
+      'f.yaml',
+      'yaml',
+    ).documents,
   ).objects[0].object;
   assert.equal(renderObjectDiff(fromServer, fromFile), '');
 });
@@ -75,11 +107,24 @@ test('exportIntent keeps intent kinds only, in dependency order, stripped, optio
   const all = exportIntent(objects);
   assert.deepEqual(
     all.map((o) => `${o.kind}/${o.metadata.tenant ?? ''}/${o.metadata.name}`),
-    ['Tenant//acme', 'Tenant//zeta', 'Network/acme/web', 'Network/zeta/web', 'Scope/acme/prod', 'Group/acme/web', 'Policy/acme/p', 'GlobalPolicy//base', 'Service/acme/api'],
+    [
+      'Tenant//acme',
+      'Tenant//zeta',
+      'Network/acme/web',
+      'Network/zeta/web',
+      'Scope/acme/prod',
+      'Group/acme/web',
+      'Policy/acme/p',
+      'GlobalPolicy//base',
+      'Service/acme/api',
+    ],
   );
   for (const object of all) {
     assert.equal(object.status, undefined);
-    assert.deepEqual(Object.keys(object.metadata).filter((k) => ['uid', 'resourceVersion', 'createdAt'].includes(k)), []);
+    assert.deepEqual(
+      Object.keys(object.metadata).filter((k) => ['uid', 'resourceVersion', 'createdAt'].includes(k)),
+      [],
+    );
   }
   const acme = exportIntent(objects, { tenant: 'acme' });
   assert.deepEqual(
@@ -98,7 +143,12 @@ test('exportIntent keeps intent kinds only, in dependency order, stripped, optio
 });
 
 test('sortByDependency: kinds in registry order, then tenant, then name', () => {
-  const sorted = sortByDependency([live('Group', 'b', 'x', {}), live('Group', 'a', 'x', {}), live('Group', 'z', 'a', {}), live('Tenant', 'x', undefined, {})]);
+  const sorted = sortByDependency([
+    live('Group', 'b', 'x', {}),
+    live('Group', 'a', 'x', {}),
+    live('Group', 'z', 'a', {}),
+    live('Tenant', 'x', undefined, {}),
+  ]);
   assert.deepEqual(
     sorted.map((o) => `${o.kind}/${o.metadata.tenant ?? ''}/${o.metadata.name}`),
     ['Tenant//x', 'Group/a/z', 'Group/x/a', 'Group/x/b'],

@@ -40,7 +40,10 @@ test('multi-document YAML: every document, empty ones skipped, numbered as writt
 test('kind: List and JSON arrays are flattened with item numbers', () => {
   const list = parseManifestText(`kind: List\nitems:\n- ${TENANT.replace(/\n(?=.)/g, '\n  ')}`, 'l.yaml', 'yaml');
   assert.deepEqual(list.problems, []);
-  assert.deepEqual(list.documents.map((d) => d.origin), [{ source: 'l.yaml', document: 1, item: 1 }]);
+  assert.deepEqual(
+    list.documents.map((d) => d.origin),
+    [{ source: 'l.yaml', document: 1, item: 1 }],
+  );
   const array = parseManifestText(
     JSON.stringify([
       { apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: 'a' }, spec: {} },
@@ -90,8 +93,14 @@ test('wrong types and semantic problems name the file, document and object; all 
   assert.deepEqual(parsed.problems, []);
   const { objects, problems } = checkManifests(parsed.documents);
   assert.equal(objects.length, 0);
-  assert.match(problems.find((p) => p.includes('document 1 ')) ?? '', /f\.yaml document 1 \(Network acme\/web\): spec\.subnets\[0\]\.gateway: 10\.0\.1\.1 is outside 10\.0\.0\.0\/24/);
-  assert.match(problems.find((p) => p.includes('document 2 ')) ?? '', /f\.yaml document 2 \(Network acme\/db\): spec\.mtu: must be a whole number from 1280 to 9000 \(got "1500"\)/);
+  assert.match(
+    problems.find((p) => p.includes('document 1 ')) ?? '',
+    /f\.yaml document 1 \(Network acme\/web\): spec\.subnets\[0\]\.gateway: 10\.0\.1\.1 is outside 10\.0\.0\.0\/24/,
+  );
+  assert.match(
+    problems.find((p) => p.includes('document 2 ')) ?? '',
+    /f\.yaml document 2 \(Network acme\/db\): spec\.mtu: must be a whole number from 1280 to 9000 \(got "1500"\)/,
+  );
   assert.match(problems.find((p) => p.includes('document 3 ')) ?? '', /f\.yaml document 3 \(Tenant x;rm -rf\): metadata\.name: /);
   assert.match(problems.find((p) => p.includes('document 4 ')) ?? '', /f\.yaml document 4 \(Widget w\): kind: must be one of Tenant/);
   assert.match(problems.find((p) => p.includes('document 5 item 1')) ?? '', /object: must be a JSON\/YAML mapping/);
@@ -100,11 +109,20 @@ test('wrong types and semantic problems name the file, document and object; all 
 test('the set is checked as a whole: duplicates and overlapping subnets in one tenant', () => {
   const text = [TENANT, NETWORK('web', '10.0.0.0/24'), NETWORK('db', '10.0.0.128/25'), NETWORK('web', '10.9.0.0/24')].join('---\n');
   const { problems } = checkManifests(parseManifestText(text, 's.yaml', 'yaml').documents);
-  assert.ok(problems.some((p) => /s\.yaml document 4: network\/acme\/web is also defined in s\.yaml document 2/.test(p)), problems.join('\n'));
-  assert.ok(problems.some((p) => /s\.yaml document 3 \(network\/acme\/db\): .*10\.0\.0\.128\/25 overlaps 10\.0\.0\.0\/24 of network "web"/.test(p)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => /s\.yaml document 4: network\/acme\/web is also defined in s\.yaml document 2/.test(p)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /s\.yaml document 3 \(network\/acme\/db\): .*10\.0\.0\.128\/25 overlaps 10\.0\.0\.0\/24 of network "web"/.test(p)),
+    problems.join('\n'),
+  );
   // The same subnet in two tenants is fine: tenants are isolated.
   const other = NETWORK('web', '10.0.0.0/24').replace('tenant: acme', 'tenant: globex');
-  assert.deepEqual(checkManifests(parseManifestText([NETWORK('web', '10.0.0.0/24'), other].join('---\n'), 'o.yaml', 'yaml').documents).problems, []);
+  assert.deepEqual(
+    checkManifests(parseManifestText([NETWORK('web', '10.0.0.0/24'), other].join('---\n'), 'o.yaml', 'yaml').documents).problems,
+    [],
+  );
 });
 
 test('server-managed fields are dropped and --tenant fills missing tenants only', () => {
@@ -125,12 +143,18 @@ test('a directory contributes its *.yaml, *.yml, *.json files in name order, not
   const dir = tmpDir(t);
   fs.writeFileSync(path.join(dir, '20-net.yml'), NETWORK('web', '10.0.0.0/24'));
   fs.writeFileSync(path.join(dir, '10-tenant.yaml'), TENANT);
-  fs.writeFileSync(path.join(dir, '30-more.json'), JSON.stringify({ apiVersion: 'tenet.dev/v1', kind: 'Scope', metadata: { name: 'prod', tenant: 'acme' }, spec: {} }));
+  fs.writeFileSync(
+    path.join(dir, '30-more.json'),
+    JSON.stringify({ apiVersion: 'tenet.dev/v1', kind: 'Scope', metadata: { name: 'prod', tenant: 'acme' }, spec: {} }),
+  );
   fs.writeFileSync(path.join(dir, 'README.md'), '# not a manifest: {');
   fs.writeFileSync(path.join(dir, '.hidden.yaml'), 'this: [is broken');
   fs.mkdirSync(path.join(dir, 'sub.yaml'));
   const result = await loadManifests([dir], noStdin);
-  assert.deepEqual(result.problems.filter((p) => !p.includes('sub.yaml')), []);
+  assert.deepEqual(
+    result.problems.filter((p) => !p.includes('sub.yaml')),
+    [],
+  );
   assert.deepEqual(
     result.documents.map((d) => path.basename(d.origin.source)),
     ['10-tenant.yaml', '20-net.yml', '30-more.json'],
@@ -151,8 +175,14 @@ test('stdin (-) is read once, as JSON or YAML by its first character', async () 
       ['<stdin>', 2],
     ],
   );
-  const json = await loadManifests(['-'], async () => '  [{"apiVersion":"tenet.dev/v1","kind":"Tenant","metadata":{"name":"a"},"spec":{}}]');
-  assert.deepEqual(json.documents.map((d) => d.origin), [{ source: '<stdin>', document: 1, item: 1 }]);
+  const json = await loadManifests(
+    ['-'],
+    async () => '  [{"apiVersion":"tenet.dev/v1","kind":"Tenant","metadata":{"name":"a"},"spec":{}}]',
+  );
+  assert.deepEqual(
+    json.documents.map((d) => d.origin),
+    [{ source: '<stdin>', document: 1, item: 1 }],
+  );
   const badJson = await loadManifests(['-'], async () => '{"kind": ');
   assert.match(badJson.problems[0], /^<stdin>: invalid JSON/);
   let reads = 0;

@@ -39,35 +39,49 @@ test('networkProblems: one subnet per family, no overlap inside the network, can
   assert.deepEqual(twoV6, ['spec.subnets[1].cidr: at most one IPv6 subnet per network']);
   const overlapping = problemsOf({ cidr: '10.0.0.0/24' }, { cidr: '10.0.0.0/25' });
   assert.ok(overlapping.includes('spec.subnets[1].cidr: overlaps 10.0.0.0/24 of the same network'), overlapping.join('; '));
-  assert.deepEqual(problemsOf({ cidr: '10.0.0.5/24' }), ['spec.subnets[0].cidr: "10.0.0.5/24" has host bits set; did you mean 10.0.0.0/24?']);
+  assert.deepEqual(problemsOf({ cidr: '10.0.0.5/24' }), [
+    'spec.subnets[0].cidr: "10.0.0.5/24" has host bits set; did you mean 10.0.0.0/24?',
+  ]);
   assert.deepEqual(problemsOf({ cidr: '10.0.0.0/33' }), ['spec.subnets[0].cidr: "10.0.0.0/33" is not a valid CIDR']);
   assert.deepEqual(problemsOf({ cidr: '300.0.0.0/24' }), ['spec.subnets[0].cidr: "300.0.0.0/24" is not a valid CIDR']);
 });
 
 test('networkProblems: gateways inside the subnet, not its network or broadcast address', () => {
   assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.0.254' }), []);
-  assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.0.0' }), ['spec.subnets[0].gateway: 10.0.0.0 is the network or broadcast address of 10.0.0.0/24']);
-  assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.0.255' }), ['spec.subnets[0].gateway: 10.0.0.255 is the network or broadcast address of 10.0.0.0/24']);
+  assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.0.0' }), [
+    'spec.subnets[0].gateway: 10.0.0.0 is the network or broadcast address of 10.0.0.0/24',
+  ]);
+  assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.0.255' }), [
+    'spec.subnets[0].gateway: 10.0.0.255 is the network or broadcast address of 10.0.0.0/24',
+  ]);
   assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.1.1' }), ['spec.subnets[0].gateway: 10.0.1.1 is outside 10.0.0.0/24']);
   assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: 'fd00::1' }), ['spec.subnets[0].gateway: fd00::1 is outside 10.0.0.0/24']);
   assert.deepEqual(problemsOf({ cidr: '10.0.0.0/24', gateway: '10.0.0' }), ['spec.subnets[0].gateway: "10.0.0" is not an IP address']);
   // IPv6 has no broadcast address: the last one is a fine gateway; the subnet-router anycast address is not.
   assert.deepEqual(problemsOf({ cidr: 'fd00:1::/120', gateway: 'fd00:1::ff' }), []);
-  assert.deepEqual(problemsOf({ cidr: 'fd00:1::/120', gateway: 'fd00:1::' }), ['spec.subnets[0].gateway: fd00:1:: is the network or broadcast address of fd00:1::/120']);
+  assert.deepEqual(problemsOf({ cidr: 'fd00:1::/120', gateway: 'fd00:1::' }), [
+    'spec.subnets[0].gateway: fd00:1:: is the network or broadcast address of fd00:1::/120',
+  ]);
 });
 
 test('networkProblems: reserved ranges lie inside the subnet and run forwards', () => {
-  const at = (start: string, end: string) => problemsOf({ cidr: '10.0.0.0/24', reserved: [{ start: '10.0.0.10', end: '10.0.0.20' }, { start, end }] });
+  const at = (start: string, end: string) =>
+    problemsOf({
+      cidr: '10.0.0.0/24',
+      reserved: [
+        { start: '10.0.0.10', end: '10.0.0.20' },
+        { start, end },
+      ],
+    });
   assert.deepEqual(at('10.0.0.30', '10.0.0.30'), []);
   assert.deepEqual(at('10.0.0.40', '10.0.0.30'), ['spec.subnets[0].reserved[1]: start 10.0.0.40 is after end 10.0.0.30']);
   assert.deepEqual(at('10.0.1.1', '10.0.1.5'), ['spec.subnets[0].reserved[1]: range must lie inside 10.0.0.0/24']);
   assert.deepEqual(at('10.0.0.250', '10.0.1.5'), ['spec.subnets[0].reserved[1]: range must lie inside 10.0.0.0/24']);
   assert.deepEqual(at('9.255.255.255', '10.0.0.5'), ['spec.subnets[0].reserved[1]: range must lie inside 10.0.0.0/24']);
   assert.deepEqual(at('10.0.0.1', 'x'), ['spec.subnets[0].reserved[1]: start and end must be IP addresses']);
-  assert.deepEqual(
-    problemsOf({ cidr: 'fd00:1::/64', reserved: [{ start: 'fd00:1::20', end: 'fd00:1::10' }] }),
-    ['spec.subnets[0].reserved[0]: start fd00:1::20 is after end fd00:1::10'],
-  );
+  assert.deepEqual(problemsOf({ cidr: 'fd00:1::/64', reserved: [{ start: 'fd00:1::20', end: 'fd00:1::10' }] }), [
+    'spec.subnets[0].reserved[0]: start fd00:1::20 is after end fd00:1::10',
+  ]);
 });
 
 test('networkOverlapProblems names the other network and both subnets, and ignores the network itself', () => {
@@ -80,15 +94,34 @@ test('networkOverlapProblems names the other network and both subnets, and ignor
 
 test('selectorProblems: In/NotIn need values, Exists/DoesNotExist take none', () => {
   const check = (matchExpressions: LabelSelector['matchExpressions']) => selectorProblems({ matchExpressions }, 'spec.selector');
-  assert.deepEqual(check([{ key: 'a', operator: 'In', values: ['x'] }, { key: 'b', operator: 'NotIn', values: ['y', 'z'] }, { key: 'c', operator: 'Exists' }, { key: 'd', operator: 'DoesNotExist', values: [] }]), []);
-  assert.deepEqual(check([{ key: 'a', operator: 'In' }]), ['spec.selector.matchExpressions[0].values: operator In needs at least one value']);
-  assert.deepEqual(check([{ key: 'a', operator: 'NotIn', values: [] }]), ['spec.selector.matchExpressions[0].values: operator NotIn needs at least one value']);
-  assert.deepEqual(check([{ key: 'a', operator: 'Exists', values: ['x'] }]), ['spec.selector.matchExpressions[0].values: operator Exists takes no values']);
-  assert.deepEqual(check([{ key: 'a', operator: 'In', values: ['x'] }, { key: 'b', operator: 'DoesNotExist', values: ['x'] }]), [
-    'spec.selector.matchExpressions[1].values: operator DoesNotExist takes no values',
+  assert.deepEqual(
+    check([
+      { key: 'a', operator: 'In', values: ['x'] },
+      { key: 'b', operator: 'NotIn', values: ['y', 'z'] },
+      { key: 'c', operator: 'Exists' },
+      { key: 'd', operator: 'DoesNotExist', values: [] },
+    ]),
+    [],
+  );
+  assert.deepEqual(check([{ key: 'a', operator: 'In' }]), [
+    'spec.selector.matchExpressions[0].values: operator In needs at least one value',
   ]);
+  assert.deepEqual(check([{ key: 'a', operator: 'NotIn', values: [] }]), [
+    'spec.selector.matchExpressions[0].values: operator NotIn needs at least one value',
+  ]);
+  assert.deepEqual(check([{ key: 'a', operator: 'Exists', values: ['x'] }]), [
+    'spec.selector.matchExpressions[0].values: operator Exists takes no values',
+  ]);
+  assert.deepEqual(
+    check([
+      { key: 'a', operator: 'In', values: ['x'] },
+      { key: 'b', operator: 'DoesNotExist', values: ['x'] },
+    ]),
+    ['spec.selector.matchExpressions[1].values: operator DoesNotExist takes no values'],
+  );
   // Through the object validation, with an operator no schema knows.
-  const group = (selector: unknown) => validateObject({ apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 't' }, spec: { selector } });
+  const group = (selector: unknown) =>
+    validateObject({ apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 't' }, spec: { selector } });
   assert.equal(group({ matchExpressions: [{ key: 'a', operator: 'Maybe', values: ['x'] }] }).ok, false);
   assert.equal(group({ matchExpressions: [{ key: 'a', operator: 'In' }] }).ok, false);
   assert.equal(group({ matchExpressions: [{ key: 'a', operator: 'In', values: ['x'] }] }).ok, true);
@@ -96,9 +129,32 @@ test('selectorProblems: In/NotIn need values, Exists/DoesNotExist take none', ()
 
 test('label keys and values follow the Kubernetes rules in labels, matchLabels and matchExpressions', () => {
   const tenant = (labels: unknown) => validateObject({ apiVersion: V, kind: 'Tenant', metadata: { name: 't', labels }, spec: {} });
-  const group = (selector: unknown) => validateObject({ apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 't' }, spec: { selector } });
-  const goodKeys = ['a', 'A.b_c-9', 'k'.repeat(63), 'example.com/app', 'a-b.c/d', `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(61)}/n`];
-  const badKeys = ['a;b $(reboot)', 'ключ', 'k k', '', '_a', 'a_', 'k'.repeat(64), 'Example.com/a', 'example..com/a', 'example.com/', '/a', 'a/b/c', `${'p'.repeat(64)}.com/a`, `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(62)}/n`];
+  const group = (selector: unknown) =>
+    validateObject({ apiVersion: V, kind: 'Group', metadata: { name: 'g', tenant: 't' }, spec: { selector } });
+  const goodKeys = [
+    'a',
+    'A.b_c-9',
+    'k'.repeat(63),
+    'example.com/app',
+    'a-b.c/d',
+    `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(61)}/n`,
+  ];
+  const badKeys = [
+    'a;b $(reboot)',
+    'ключ',
+    'k k',
+    '',
+    '_a',
+    'a_',
+    'k'.repeat(64),
+    'Example.com/a',
+    'example..com/a',
+    'example.com/',
+    '/a',
+    'a/b/c',
+    `${'p'.repeat(64)}.com/a`,
+    `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(62)}/n`,
+  ];
   const goodValues = ['', 'v', 'V.a_l-9', 'v'.repeat(63)];
   const badValues = ['v;v', '$(reboot)', 'ü', 'a b', '-a', 'a-', '.a', 'v'.repeat(64), 'a\nb'];
   for (const key of goodKeys) {
@@ -119,15 +175,26 @@ test('label keys and values follow the Kubernetes rules in labels, matchLabels a
   for (const value of badValues) {
     assert.equal(tenant({ k: value }).ok, false, `label value ${JSON.stringify(value)}`);
     assert.equal(group({ matchLabels: { k: value } }).ok, false, `matchLabels value ${JSON.stringify(value)}`);
-    assert.equal(group({ matchExpressions: [{ key: 'k', operator: 'NotIn', values: ['ok', value] }] }).ok, false, `matchExpressions value ${JSON.stringify(value)}`);
+    assert.equal(
+      group({ matchExpressions: [{ key: 'k', operator: 'NotIn', values: ['ok', value] }] }).ok,
+      false,
+      `matchExpressions value ${JSON.stringify(value)}`,
+    );
   }
   const refused = tenant({ 'a;b': 'x' });
   assert.match(refused.problems.join('; '), /metadata\.labels/);
 });
 
-test('annotation keys: at most 253 characters of a safe charset; the Docker driver\'s keys pass', () => {
-  const tenant = (annotations: unknown) => validateObject({ apiVersion: V, kind: 'Tenant', metadata: { name: 't', annotations }, spec: {} });
-  for (const key of ['k8s.tenet.dev/source', `docker.tenet.dev/network.${'a'.repeat(64)}`, 'docker.tenet.dev/pool.0123abcd', 'x', 'a'.repeat(253)]) {
+test("annotation keys: at most 253 characters of a safe charset; the Docker driver's keys pass", () => {
+  const tenant = (annotations: unknown) =>
+    validateObject({ apiVersion: V, kind: 'Tenant', metadata: { name: 't', annotations }, spec: {} });
+  for (const key of [
+    'k8s.tenet.dev/source',
+    `docker.tenet.dev/network.${'a'.repeat(64)}`,
+    'docker.tenet.dev/pool.0123abcd',
+    'x',
+    'a'.repeat(253),
+  ]) {
     assert.ok(tenant({ [key]: 'v' }).ok, `annotation key ${key}: ${tenant({ [key]: 'v' }).problems.join('; ')}`);
   }
   for (const key of ['', 'a'.repeat(254), 'a;b', '$(reboot)', 'a b', 'ключ', '/a', 'a/', '-a']) {
@@ -155,7 +222,16 @@ test('selectorMatches: the Kubernetes meaning of each operator', () => {
   assert.equal(m({ matchExpressions: [{ key: 'missing', operator: 'Exists' }] }), false);
   // matchLabels and every expression are ANDed.
   assert.equal(m({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['back'] }] }), false);
-  assert.equal(m({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }, { key: 'x', operator: 'DoesNotExist' }] }), true);
+  assert.equal(
+    m({
+      matchLabels: { app: 'web' },
+      matchExpressions: [
+        { key: 'tier', operator: 'Exists' },
+        { key: 'x', operator: 'DoesNotExist' },
+      ],
+    }),
+    true,
+  );
   // Inherited properties are not labels.
   assert.equal(m({ matchExpressions: [{ key: 'constructor', operator: 'DoesNotExist' }] }, {}), true);
   assert.equal(m({ matchExpressions: [{ key: 'toString', operator: 'Exists' }] }, {}), false);
@@ -192,7 +268,21 @@ test('parseSelector: the text form, and repeated keys are ANDed (not overwritten
   assert.equal(selectorMatches(inherited, {}), false);
   assert.equal(selectorMatches(inherited, { constructor: 'x' }), true);
 
-  for (const text of ['a in (b', '=b', 'a=b=c', '!', 'a b', 'ключ=v', `a=${'v'.repeat(64)}`, `${'k'.repeat(64)}=v`, 'a=b;c', 'a=-b', 'a in (b,c;d)', 'a/b/c=d', 'a.=b']) {
+  for (const text of [
+    'a in (b',
+    '=b',
+    'a=b=c',
+    '!',
+    'a b',
+    'ключ=v',
+    `a=${'v'.repeat(64)}`,
+    `${'k'.repeat(64)}=v`,
+    'a=b;c',
+    'a=-b',
+    'a in (b,c;d)',
+    'a/b/c=d',
+    'a.=b',
+  ]) {
     assert.throws(() => parseSelector(text), SelectorSyntaxError, text);
   }
 });

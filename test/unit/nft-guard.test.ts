@@ -45,8 +45,16 @@ function program(restricts: boolean): NftProgram {
       { name: 'ingress_dispatch', elements: { va: 'i_a' } },
     ],
     chains: [
-      { name: 'egress', base: { hook: 'forward', priority: 0, policy: 'accept' }, rules: [{ matches: [{ kind: 'vmap', field: 'iifname', map: 'egress_dispatch' }] }] },
-      { name: 'ingress', base: { hook: 'forward', priority: 1, policy: 'accept' }, rules: [{ matches: [{ kind: 'vmap', field: 'oifname', map: 'ingress_dispatch' }] }] },
+      {
+        name: 'egress',
+        base: { hook: 'forward', priority: 0, policy: 'accept' },
+        rules: [{ matches: [{ kind: 'vmap', field: 'iifname', map: 'egress_dispatch' }] }],
+      },
+      {
+        name: 'ingress',
+        base: { hook: 'forward', priority: 1, policy: 'accept' },
+        rules: [{ matches: [{ kind: 'vmap', field: 'oifname', map: 'ingress_dispatch' }] }],
+      },
       { name: 'e_a', rules: [{ matches: [], verdict: { kind: 'accept' } }] },
       { name: 'i_a', rules: [{ matches: [], verdict }] },
     ],
@@ -111,7 +119,16 @@ test('the guard comes and goes with the hooks in the same transaction, and a gua
 });
 
 test('the kernel driver reads the guard back; a guard changed by hand reads as wrong', () => {
-  const chain = { family: 'inet', table: GUARD_TABLE, name: 'forward', handle: 1, type: 'filter', hook: 'forward', prio: 10, policy: 'drop' };
+  const chain = {
+    family: 'inet',
+    table: GUARD_TABLE,
+    name: 'forward',
+    handle: 1,
+    type: 'filter',
+    hook: 'forward',
+    prio: 10,
+    policy: 'drop',
+  };
   const rule = (bits: number, verdict: Record<string, null>) => ({
     family: 'inet',
     table: GUARD_TABLE,
@@ -123,7 +140,8 @@ test('the kernel driver reads the guard back; a guard changed by hand reads as w
       verdict,
     ],
   });
-  const json = (c: object, r: object[]): string => JSON.stringify({ nftables: [{ table: { family: 'inet', name: GUARD_TABLE } }, { chain: c }, ...r.map((x) => ({ rule: x }))] });
+  const json = (c: object, r: object[]): string =>
+    JSON.stringify({ nftables: [{ table: { family: 'inet', name: GUARD_TABLE } }, { chain: c }, ...r.map((x) => ({ rule: x }))] });
   assert.equal(parseGuardJson(json(chain, [rule(GUARD_MASK, { accept: null })])), GUARD_MASK);
   assert.equal(parseGuardJson(json({ ...chain, policy: 'accept' }, [rule(GUARD_MASK, { accept: null })])), -1);
   assert.equal(parseGuardJson(json(chain, [rule(GUARD_MASK, { drop: null })])), -1);

@@ -17,7 +17,16 @@ const NS = 'tqunit-r-acme';
 function policyFragment(endpoints: Record<string, string>): NftProgram {
   const profiles = new Map<string, NftChain>();
   for (const profile of Object.values(endpoints)) {
-    profiles.set(profile, { name: profile, rules: [{ matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'p_web_4' }], verdict: { kind: 'accept' }, comment: `tenant:${profile.replace(/_/g, '-')}:ingress:0` }] });
+    profiles.set(profile, {
+      name: profile,
+      rules: [
+        {
+          matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'p_web_4' }],
+          verdict: { kind: 'accept' },
+          comment: `tenant:${profile.replace(/_/g, '-')}:ingress:0`,
+        },
+      ],
+    });
   }
   return {
     family: 'inet',
@@ -25,7 +34,11 @@ function policyFragment(endpoints: Record<string, string>): NftProgram {
     sets: [{ name: 'p_web_4', type: 'ipv4_addr', interval: false, elements: ['10.0.0.2'] }],
     maps: [{ name: 'ingress_dispatch', elements: { ...endpoints } }],
     chains: [
-      { name: 'ingress', base: { hook: 'forward', priority: 1, policy: 'accept' }, rules: [{ matches: [{ kind: 'vmap', field: 'oifname', map: 'ingress_dispatch' }] }] },
+      {
+        name: 'ingress',
+        base: { hook: 'forward', priority: 1, policy: 'accept' },
+        rules: [{ matches: [{ kind: 'vmap', field: 'oifname', map: 'ingress_dispatch' }] }],
+      },
       ...profiles.values(),
     ],
     interfaces: {},
@@ -39,7 +52,13 @@ function otherFragment(addresses: string[]): NftProgram {
     table: 'tenet',
     sets: [{ name: 'x_sources_4', type: 'ipv4_addr', interval: false, elements: addresses }],
     maps: [],
-    chains: [{ name: 'x_pre', base: { hook: 'prerouting', priority: -300, policy: 'accept' }, rules: [{ matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'x_sources_4' }], verdict: { kind: 'accept' } }] }],
+    chains: [
+      {
+        name: 'x_pre',
+        base: { hook: 'prerouting', priority: -300, policy: 'accept' },
+        rules: [{ matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'x_sources_4' }], verdict: { kind: 'accept' } }],
+      },
+    ],
     interfaces: {},
   };
 }
@@ -95,7 +114,10 @@ test('a chain nothing dispatches to stays spare: a returning profile re-uses it,
   // Another endpoint of b's profile: an element operation only, the chain is there.
   table.contribute('policy', policyFragment({ va: 'i_a', vc: 'i_b' }));
   const join = await table.apply({ pass: 'attach' });
-  assert.deepEqual(join!.ops.map((op) => op.op), ['addMapElements']);
+  assert.deepEqual(
+    join!.ops.map((op) => op.op),
+    ['addMapElements'],
+  );
 
   table.contribute('policy', policyFragment({ va: 'i_a' }));
   await table.apply({ pass: 'reconcile' });
@@ -172,7 +194,13 @@ test('two producers contribute to one table: one transaction, each owns its name
   assert.equal(fake.transactions.length, 1);
   assert.ok(first?.full);
   assert.deepEqual(names(fake.table(NS)), ['i_a', 'ingress', 'x_pre']);
-  assert.deepEqual(fake.table(NS)?.sets.map((s) => s.name).sort(), ['p_web_4', 'x_sources_4']);
+  assert.deepEqual(
+    fake
+      .table(NS)
+      ?.sets.map((s) => s.name)
+      .sort(),
+    ['p_web_4', 'x_sources_4'],
+  );
 
   // A change of one producer's part is an element operation in its own set; the other's is untouched.
   table.contribute('other', otherFragment(['10.0.0.2', '10.0.0.3']));
@@ -182,10 +210,22 @@ test('two producers contribute to one table: one transaction, each owns its name
   table.withdraw('other');
   await table.apply({ pass: 'reconcile' });
   assert.deepEqual(names(fake.table(NS)), ['i_a', 'ingress']);
-  assert.deepEqual(fake.table(NS)?.sets.map((s) => s.name), ['p_web_4']);
+  assert.deepEqual(
+    fake.table(NS)?.sets.map((s) => s.name),
+    ['p_web_4'],
+  );
 
   // Two producers claiming one name is refused before anything reaches the kernel.
-  assert.throws(() => mergeFragments(new Map([['policy', policyFragment({})], ['copy', policyFragment({})]])), /claimed by both policy and copy/);
+  assert.throws(
+    () =>
+      mergeFragments(
+        new Map([
+          ['policy', policyFragment({})],
+          ['copy', policyFragment({})],
+        ]),
+      ),
+    /claimed by both policy and copy/,
+  );
 });
 
 test('a failed commit leaves the table unknown: the next apply reads it back', async () => {

@@ -9,8 +9,23 @@ const c = (packets: number, bytes = packets * 60) => ({ packets, bytes });
 
 test('a host report: tenant rules per tenant, global rules summed over tenants, zero and foreign counters left out', () => {
   const { policyHits, truncated } = hostPolicyHits([
-    { tenant: 'a', hits: new Map([['tenant:web:ingress:0', c(3)], ['tenant:web:ingress:1', c(0)], ['admin:g:egress:2', c(5)], ['stateful', c(99)]]) },
-    { tenant: 'b', hits: new Map([['tenant:web:ingress:0', c(7)], ['admin:g:egress:2', c(1)], ['baseline:base:ingress:0', c(2)]]) },
+    {
+      tenant: 'a',
+      hits: new Map([
+        ['tenant:web:ingress:0', c(3)],
+        ['tenant:web:ingress:1', c(0)],
+        ['admin:g:egress:2', c(5)],
+        ['stateful', c(99)],
+      ]),
+    },
+    {
+      tenant: 'b',
+      hits: new Map([
+        ['tenant:web:ingress:0', c(7)],
+        ['admin:g:egress:2', c(1)],
+        ['baseline:base:ingress:0', c(2)],
+      ]),
+    },
   ]);
   assert.equal(truncated, false);
   assert.deepEqual(policyHits, [
@@ -20,7 +35,13 @@ test('a host report: tenant rules per tenant, global rules summed over tenants, 
     { kind: 'Policy', tenant: 'b', name: 'web', rules: [{ direction: 'ingress', index: 0, packets: 7, bytes: 420 }] },
   ]);
   // The report is a valid Host status.
-  const host = { apiVersion: API_VERSION, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '10.0.0.1' }, status: { policyHits } };
+  const host = {
+    apiVersion: API_VERSION,
+    kind: 'Host',
+    metadata: { name: 'h1' },
+    spec: { underlayIP: '10.0.0.1' },
+    status: { policyHits },
+  };
   assert.deepEqual(validateObject(host).problems, []);
 });
 
@@ -28,14 +49,27 @@ test('a host report stops at the limit and says so', () => {
   const hits = new Map(Array.from({ length: 10 }, (_, i) => [`tenant:p:egress:${i}`, c(i + 1)] as const));
   const { policyHits, truncated } = hostPolicyHits([{ tenant: 't', hits }], 4);
   assert.equal(truncated, true);
-  assert.deepEqual(policyHits[0].rules.map((r) => r.index), [0, 1, 2, 3]);
+  assert.deepEqual(
+    policyHits[0].rules.map((r) => r.index),
+    [0, 1, 2, 3],
+  );
 });
 
 test('Host status rejects malformed reports', () => {
-  const host = (policyHits: unknown) => ({ apiVersion: API_VERSION, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '10.0.0.1' }, status: { policyHits } });
+  const host = (policyHits: unknown) => ({
+    apiVersion: API_VERSION,
+    kind: 'Host',
+    metadata: { name: 'h1' },
+    spec: { underlayIP: '10.0.0.1' },
+    status: { policyHits },
+  });
   const rule = { direction: 'ingress', index: 0, packets: 1, bytes: 1 };
   assert.equal(validateObject(host([{ kind: 'Policy', name: 'p', rules: [rule] }])).ok, false, 'a Policy needs its tenant');
-  assert.equal(validateObject(host([{ kind: 'GlobalPolicy', tenant: 't', name: 'p', rules: [rule] }])).ok, false, 'a GlobalPolicy has none');
+  assert.equal(
+    validateObject(host([{ kind: 'GlobalPolicy', tenant: 't', name: 'p', rules: [rule] }])).ok,
+    false,
+    'a GlobalPolicy has none',
+  );
   assert.equal(validateObject(host([{ kind: 'Policy', tenant: 't', name: 'p', rules: [{ ...rule, packets: -1 }] }])).ok, false);
   assert.equal(validateObject(host([{ kind: 'Policy', tenant: 't', name: 'P!', rules: [rule] }])).ok, false);
   assert.equal(validateObject(host([{ kind: 'Policy', tenant: 't', name: 'p', rules: [{ ...rule, direction: 'sideways' }] }])).ok, false);
@@ -45,7 +79,17 @@ test('Host status rejects malformed reports', () => {
 
 test('the controller sums hosts per policy and rule, fills rules without hits with 0 and drops rules the spec lost', () => {
   const summed = sumHostReports([
-    [{ kind: 'Policy', tenant: 'a', name: 'web', rules: [{ direction: 'ingress', index: 1, packets: 4, bytes: 400 }, { direction: 'egress', index: 5, packets: 9, bytes: 9 }] }],
+    [
+      {
+        kind: 'Policy',
+        tenant: 'a',
+        name: 'web',
+        rules: [
+          { direction: 'ingress', index: 1, packets: 4, bytes: 400 },
+          { direction: 'egress', index: 5, packets: 9, bytes: 9 },
+        ],
+      },
+    ],
     undefined,
     [
       { kind: 'Policy', tenant: 'a', name: 'web', rules: [{ direction: 'ingress', index: 1, packets: 6, bytes: 600 }] },
@@ -59,7 +103,11 @@ test('the controller sums hosts per policy and rule, fills rules without hits wi
     { direction: 'ingress', index: 1, packets: 10, bytes: 1000 },
     { direction: 'egress', index: 0, packets: 0, bytes: 0 },
   ]);
-  assert.deepEqual(policyRuleHits({ ingress: [{ action: 'deny' }] }, summed.get('GlobalPolicy//web')), [{ direction: 'ingress', index: 0, packets: 50, bytes: 1 }]);
+  assert.deepEqual(policyRuleHits({ ingress: [{ action: 'deny' }] }, summed.get('GlobalPolicy//web')), [
+    { direction: 'ingress', index: 0, packets: 50, bytes: 1 },
+  ]);
   assert.deepEqual(policyRuleHits({}, summed.get('Policy/b/web')), []);
-  assert.deepEqual(policyRuleHits({ egress: [{ action: 'allow' }] }, summed.get('Policy/c/none')), [{ direction: 'egress', index: 0, packets: 0, bytes: 0 }]);
+  assert.deepEqual(policyRuleHits({ egress: [{ action: 'allow' }] }, summed.get('Policy/c/none')), [
+    { direction: 'egress', index: 0, packets: 0, bytes: 0 },
+  ]);
 });

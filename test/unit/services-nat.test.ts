@@ -27,7 +27,12 @@ const network: NetworkView = {
   object: {} as NetworkView['object'],
 };
 
-function endpoint(name: string, n: number, labels: Record<string, string>, extra: { local?: boolean; phase?: 'ready' | 'pending'; ports?: Endpoint['spec']['ports'] } = {}): EndpointView {
+function endpoint(
+  name: string,
+  n: number,
+  labels: Record<string, string>,
+  extra: { local?: boolean; phase?: 'ready' | 'pending'; ports?: Endpoint['spec']['ports'] } = {},
+): EndpointView {
   const ipv4 = `10.0.0.${n}`;
   const ipv6 = `fd00:1::${n.toString(16)}`;
   const phase = extra.phase ?? 'ready';
@@ -38,7 +43,20 @@ function endpoint(name: string, n: number, labels: Record<string, string>, extra
     spec: { network: 'net', host: 'h1', ...(extra.ports ? { ports: extra.ports } : {}) },
     status: { ipv4, ipv6, phase },
   };
-  return { name, tenant: 't', network: 'net', host: 'h1', local: extra.local ?? false, labels, ipv4, ipv6, mac: '02:00:00:00:00:01', phase, ports: extra.ports ?? [], object };
+  return {
+    name,
+    tenant: 't',
+    network: 'net',
+    host: 'h1',
+    local: extra.local ?? false,
+    labels,
+    ipv4,
+    ipv6,
+    mac: '02:00:00:00:00:01',
+    phase,
+    ports: extra.ports ?? [],
+    object,
+  };
 }
 
 function service(name: string, app: string, vips: string[], spec: Partial<Service['spec']> = {}): Service {
@@ -51,7 +69,8 @@ function service(name: string, app: string, vips: string[], spec: Partial<Servic
   };
 }
 
-const slotsOf = (program: ReturnType<typeof servicesProgram>, family: 4 | 6 = 4) => program.maps.find((m) => m.name === SERVICE_NAMES.slots[family])!.elements;
+const slotsOf = (program: ReturnType<typeof servicesProgram>, family: 4 | 6 = 4) =>
+  program.maps.find((m) => m.name === SERVICE_NAMES.slots[family])!.elements;
 
 test('Maglev slots: equal shares within one slot, and a leaving backend moves few slots of the others', () => {
   const b = (name: string): SlotBackend => ({ endpoint: name, address: name, port: 1 });
@@ -60,7 +79,10 @@ test('Maglev slots: equal shares within one slot, and a leaving backend moves fe
   for (const slot of three) counts.set(slot!.endpoint, (counts.get(slot!.endpoint) ?? 0) + 1);
   assert.deepEqual([...counts.values()].sort(), [20, 20, 21]);
   const two = maglevSlots('svc', [b('a'), b('c')]);
-  assert.ok(two.every((slot) => slot !== undefined && slot.endpoint !== 'b'), 'the removed backend keeps no slot');
+  assert.ok(
+    two.every((slot) => slot !== undefined && slot.endpoint !== 'b'),
+    'the removed backend keeps no slot',
+  );
   const staying = three.map((slot, i) => [slot!.endpoint, two[i]!.endpoint]).filter(([was]) => was !== 'b');
   const moved = staying.filter(([was, now]) => was !== now).length;
   assert.ok(moved <= Math.ceil(staying.length * 0.2), `${moved} of ${staying.length} slots of staying backends moved`);
@@ -78,7 +100,12 @@ test('the fragment: VIP sets, one slot key per slot and port, named target ports
       endpoint('db4', 14, { app: 'db' }),
       endpoint('web', 20, { app: 'web' }, { local: true }),
     ],
-    services: [service('db', 'db', ['10.96.0.10', 'fd00:96::a'], { ports: [{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 'pg' }], sessionAffinity: 'ClientIP' })],
+    services: [
+      service('db', 'db', ['10.96.0.10', 'fd00:96::a'], {
+        ports: [{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 'pg' }],
+        sessionAffinity: 'ClientIP',
+      }),
+    ],
   };
   const program = servicesProgram(tenant);
   assert.deepEqual(program.sets.find((s) => s.name === SERVICE_NAMES.vip[4])!.elements, ['10.96.0.10']);
@@ -89,13 +116,19 @@ test('the fragment: VIP sets, one slot key per slot and port, named target ports
   assert.deepEqual(new Set(Object.values(slots)), new Set(['10.0.0.11 . 5432', '10.0.0.12 . 6432']));
   assert.ok(Object.keys(slots).every((k) => k.startsWith('10.96.0.10 . 6 . 5432 . ')));
   assert.deepEqual(new Set(Object.values(slotsOf(program, 6))), new Set(['fd00:1::b . 5432', 'fd00:1::c . 6432']));
-  assert.deepEqual(program.maps.find((m) => m.name === SERVICE_NAMES.hairpin[4])!.elements, { '10.0.0.12 . 10.0.0.12': '10.0.0.1', '10.0.0.20 . 10.0.0.20': '10.0.0.1' });
+  assert.deepEqual(program.maps.find((m) => m.name === SERVICE_NAMES.hairpin[4])!.elements, {
+    '10.0.0.12 . 10.0.0.12': '10.0.0.1',
+    '10.0.0.20 . 10.0.0.20': '10.0.0.1',
+  });
   // Rendered: nat chains and the data maps' declarations.
   const text = renderProgram(program);
   assert.match(text, /add chain inet tenet sv_dnat \{ type nat hook prerouting priority -100; policy accept; \}/);
   assert.match(text, /dnat ip addr \. port to ip daddr \. meta l4proto \. th dport \. numgen random mod 61 map @sv_slots4/);
   assert.match(text, /dnat ip addr \. port to ip daddr \. meta l4proto \. th dport \. jhash ip saddr mod 61 map @sv_slots4/);
-  assert.match(text, /add map inet tenet sv_slots4 \{ typeof ip daddr \. meta l4proto \. th dport \. numgen random mod 61 : ip daddr \. th dport; \}/);
+  assert.match(
+    text,
+    /add map inet tenet sv_slots4 \{ typeof ip daddr \. meta l4proto \. th dport \. numgen random mod 61 : ip daddr \. th dport; \}/,
+  );
   assert.match(text, /10\.96\.0\.10 \. 6 \. 5432 \. \d+ : 10\.0\.0\.1[12] \. [56]432/);
   assert.match(text, /reject with tcp reset/);
   // No service with a VIP: nothing at all (no NAT hooks, no conntrack).
@@ -103,13 +136,19 @@ test('the fragment: VIP sets, one slot key per slot and port, named target ports
   assert.equal(none.chains.length + none.sets.length + none.maps.length, 0);
 });
 
-test('backend churn touches only that service\'s own slot keys: no chain, no other service, no whole-table rewrite', async () => {
+test("backend churn touches only that service's own slot keys: no chain, no other service, no whole-table rewrite", async () => {
   const driver = new FakeNft();
   const transactions: { full: boolean; ops: import('../../src/core/policy/diff').NftOp[] }[] = [];
   const table = new NftTable('ns-t', driver, { onTransaction: (tx) => transactions.push(tx) });
   const db = service('db', 'db', ['10.96.0.10']);
   const web = service('web', 'web', ['10.96.0.20']);
-  const endpoints = [endpoint('db1', 11, { app: 'db' }), endpoint('db2', 12, { app: 'db' }), endpoint('db3', 13, { app: 'db' }), endpoint('w1', 21, { app: 'web' }), endpoint('w2', 22, { app: 'web' })];
+  const endpoints = [
+    endpoint('db1', 11, { app: 'db' }),
+    endpoint('db2', 12, { app: 'db' }),
+    endpoint('db3', 13, { app: 'db' }),
+    endpoint('w1', 21, { app: 'web' }),
+    endpoint('w2', 22, { app: 'web' }),
+  ];
   const tenant: Tenant = { name: 't', networks: [network], endpoints, services: [db, web] };
   const program = (t: Tenant) => servicesProgram(t);
   table.contribute('services', program(tenant));
@@ -132,7 +171,12 @@ test('backend churn touches only that service\'s own slot keys: no chain, no oth
     for (const key of keys) assert.ok(key.startsWith('10.96.0.10 . 6 . 80 . '), `${key} is not a key of service db`);
   }
   const after = slotsOf(driver.table('ns-t')!);
-  assert.ok(Object.entries(after).filter(([k]) => k.startsWith('10.96.0.10 ')).every(([, v]) => v === '10.0.0.11 . 8080'), 'every db slot goes to the one backend left');
+  assert.ok(
+    Object.entries(after)
+      .filter(([k]) => k.startsWith('10.96.0.10 '))
+      .every(([, v]) => v === '10.0.0.11 . 8080'),
+    'every db slot goes to the one backend left',
+  );
   assert.deepEqual(Object.fromEntries(Object.entries(after).filter(([k]) => k.startsWith('10.96.0.20 '))), webSlots, 'web untouched');
 
   // db: 1 → 0: its slot keys leave, its VIP stays (so it is rejected at once), nothing else moves.
@@ -140,9 +184,18 @@ test('backend churn touches only that service\'s own slot keys: no chain, no oth
   table.contribute('services', program(empty));
   await table.apply({ pass: 'attach' });
   const drained = transactions.at(-1)!;
-  assert.deepEqual(drained.ops.map((o) => o.op), ['deleteMapElements']);
+  assert.deepEqual(
+    drained.ops.map((o) => o.op),
+    ['deleteMapElements'],
+  );
   assert.equal(Object.keys(slotsOf(driver.table('ns-t')!)).filter((k) => k.startsWith('10.96.0.10 ')).length, 0);
-  assert.deepEqual(driver.table('ns-t')!.sets.find((s) => s.name === SERVICE_NAMES.vip[4])!.elements.sort(), ['10.96.0.10', '10.96.0.20']);
+  assert.deepEqual(
+    driver
+      .table('ns-t')!
+      .sets.find((s) => s.name === SERVICE_NAMES.vip[4])!
+      .elements.sort(),
+    ['10.96.0.10', '10.96.0.20'],
+  );
 
   // A new service adds its own elements only.
   const withApi: Tenant = { ...empty, services: [...empty.services, service('api', 'web', ['10.96.0.30'])] };

@@ -19,7 +19,8 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
-const puts = (n: number, value: string): WriteOp[] => Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: `/big/${String(i).padStart(5, '0')}`, value }));
+const puts = (n: number, value: string): WriteOp[] =>
+  Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: `/big/${String(i).padStart(5, '0')}`, value }));
 
 test('a sliced txn lets reads run meanwhile, and they see only committed state', async (t) => {
   const store = await SqliteStore.open(tempDir(t), { slicedTxnOps: 100 });
@@ -40,7 +41,12 @@ test('a sliced txn lets reads run meanwhile, and they see only committed state',
   while (!done) {
     const one = await store.get('/big/00003');
     const listed = await store.range('/big/');
-    seen.push({ value: one?.value, count: listed.items.length, gone: !listed.items.some((kv) => kv.key === '/big/zz-gone'), revision: await store.currentRevision() });
+    seen.push({
+      value: one?.value,
+      count: listed.items.length,
+      gone: !listed.items.some((kv) => kv.key === '/big/zz-gone'),
+      revision: await store.currentRevision(),
+    });
     // A small txn sent while the big one is open waits for it (and then sees its writes).
     late ??= store.txn([{ key: '/big/00004', modRevision: 2 }], [{ type: 'put', key: '/late', value: 'x' }]);
     await new Promise((resolve) => setImmediate(resolve));
@@ -61,7 +67,11 @@ test('a sliced txn lets reads run meanwhile, and they see only committed state',
   const delivered = events.flat();
   assert.equal(delivered.length, 5002, 'the revision once, then the late txn');
   assert.ok(delivered.slice(0, 5001).every((e) => e.revision === 2));
-  assert.deepEqual(delivered.slice(0, 3).map((e) => e.key), ['/big/00000', '/big/00001', '/big/00002'], 'in order');
+  assert.deepEqual(
+    delivered.slice(0, 3).map((e) => e.key),
+    ['/big/00000', '/big/00001', '/big/00002'],
+    'in order',
+  );
   assert.equal(delivered[5001].revision, 3);
   // A watch started now from before it replays it whole.
   const replay: StoreEvent[] = [];

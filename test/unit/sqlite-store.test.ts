@@ -17,7 +17,13 @@ test('txn: compares, one revision per successful txn, create/mod revisions', asy
   const store = await SqliteStore.open(tempDir(t));
   t.after(() => store.close());
   assert.equal(await store.currentRevision(), 0);
-  const r1 = await store.txn([{ key: '/a', modRevision: 0 }], [{ type: 'put', key: '/a', value: '1' }, { type: 'put', key: '/b', value: '2' }]);
+  const r1 = await store.txn(
+    [{ key: '/a', modRevision: 0 }],
+    [
+      { type: 'put', key: '/a', value: '1' },
+      { type: 'put', key: '/b', value: '2' },
+    ],
+  );
   assert.deepEqual(r1, { succeeded: true, revision: 1 });
   const again = await store.txn([{ key: '/a', modRevision: 0 }], [{ type: 'put', key: '/a', value: 'x' }]);
   assert.equal(again.succeeded, false);
@@ -34,18 +40,34 @@ test('txn: compares, one revision per successful txn, create/mod revisions', asy
 test('range by prefix is sorted, bounded by the prefix, and honours limit', async (t) => {
   const store = await SqliteStore.open(tempDir(t));
   t.after(() => store.close());
-  await store.txn([], ['/x/b', '/x/a', '/x0', '/y/a', '/x/c'].map((key) => ({ type: 'put' as const, key, value: key })));
+  await store.txn(
+    [],
+    ['/x/b', '/x/a', '/x0', '/y/a', '/x/c'].map((key) => ({ type: 'put' as const, key, value: key })),
+  );
   const all = await store.range('/x/');
-  assert.deepEqual(all.items.map((kv) => kv.key), ['/x/a', '/x/b', '/x/c']);
+  assert.deepEqual(
+    all.items.map((kv) => kv.key),
+    ['/x/a', '/x/b', '/x/c'],
+  );
   assert.equal(all.revision, 1);
-  assert.deepEqual((await store.range('/x/', { limit: 2 })).items.map((kv) => kv.key), ['/x/a', '/x/b']);
+  assert.deepEqual(
+    (await store.range('/x/', { limit: 2 })).items.map((kv) => kv.key),
+    ['/x/a', '/x/b'],
+  );
   assert.equal((await store.range('')).items.length, 5);
 });
 
 test('watch replays from a revision and then follows, in order with no gaps', async (t) => {
   const store = await SqliteStore.open(tempDir(t));
   t.after(() => store.close());
-  for (let i = 1; i <= 10; i++) await store.txn([], [{ type: 'put', key: `/k/${i}`, value: String(i) }, { type: 'put', key: `/other/${i}`, value: '' }]);
+  for (let i = 1; i <= 10; i++)
+    await store.txn(
+      [],
+      [
+        { type: 'put', key: `/k/${i}`, value: String(i) },
+        { type: 'put', key: `/other/${i}`, value: '' },
+      ],
+    );
   const seen: StoreEvent[] = [];
   let resolve: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolve = r));
@@ -60,8 +82,14 @@ test('watch replays from a revision and then follows, in order with no gaps', as
   await store.txn([], [{ type: 'delete', key: '/k/2' }]);
   await done;
   watcher.cancel();
-  assert.deepEqual(seen.map((e) => e.revision), [6, 7, 8, 9, 10, 11, 12]);
-  assert.deepEqual(seen.map((e) => e.key), ['/k/6', '/k/7', '/k/8', '/k/9', '/k/10', '/k/1', '/k/2']);
+  assert.deepEqual(
+    seen.map((e) => e.revision),
+    [6, 7, 8, 9, 10, 11, 12],
+  );
+  assert.deepEqual(
+    seen.map((e) => e.key),
+    ['/k/6', '/k/7', '/k/8', '/k/9', '/k/10', '/k/1', '/k/2'],
+  );
   assert.equal(seen[5].createRevision, 1);
   assert.equal(seen[6].type, 'delete');
   assert.equal(seen[6].value, '2');
@@ -95,7 +123,10 @@ test('data survives kill -9 of a writer process (WAL)', async (t) => {
   const watcher = await store.watch('/n/', 190, { onEvents: (e) => events.push(...e), onError: () => undefined });
   await new Promise((r) => setImmediate(r));
   watcher.cancel();
-  assert.deepEqual(events.map((e) => e.revision), [191, 192, 193, 194, 195, 196, 197, 198, 199, 200]);
+  assert.deepEqual(
+    events.map((e) => e.revision),
+    [191, 192, 193, 194, 195, 196, 197, 198, 199, 200],
+  );
 });
 
 test('a second store on the same data dir is refused while the first is open, and allowed after close', async (t) => {

@@ -30,11 +30,19 @@ test('two services on one store never hand out the same address, MAC or VNI', as
   });
   const services = [a, b];
   const tenants = await Promise.all(
-    Array.from({ length: 10 }, (_, i) => services[i % 2].create('Tenant', undefined, { apiVersion: V, kind: 'Tenant', metadata: { name: `t${i}` }, spec: {} }, ctx)),
+    Array.from({ length: 10 }, (_, i) =>
+      services[i % 2].create('Tenant', undefined, { apiVersion: V, kind: 'Tenant', metadata: { name: `t${i}` }, spec: {} }, ctx),
+    ),
   );
   assert.equal(new Set(tenants.map((x) => (x.status as { vni: number }).vni)).size, 10);
-  await b.create('Network', 't0', { apiVersion: V, kind: 'Network', metadata: { name: 'n' }, spec: { subnets: [{ cidr: '10.0.0.0/23' }, { cidr: 'fd00::/64' }] } }, ctx);
-  const create = (i: number) => services[i % 2].create('Endpoint', 't0', { apiVersion: V, kind: 'Endpoint', metadata: { name: `e${i}` }, spec: { network: 'n' } }, ctx);
+  await b.create(
+    'Network',
+    't0',
+    { apiVersion: V, kind: 'Network', metadata: { name: 'n' }, spec: { subnets: [{ cidr: '10.0.0.0/23' }, { cidr: 'fd00::/64' }] } },
+    ctx,
+  );
+  const create = (i: number) =>
+    services[i % 2].create('Endpoint', 't0', { apiVersion: V, kind: 'Endpoint', metadata: { name: `e${i}` }, spec: { network: 'n' } }, ctx);
   const first = await Promise.all(Array.from({ length: 300 }, (_, i) => create(i)));
   await Promise.all(first.filter((_, i) => i % 3 === 0).map((e, i) => services[i % 2].delete('Endpoint', 't0', e.metadata.name, {}, ctx)));
   const second = await Promise.all(Array.from({ length: 200 }, (_, i) => create(1000 + i)));

@@ -8,7 +8,13 @@ import { confirmHost, decodeVniValue, encodeRetired, reportConfirms, retireVni }
 const AT = '2026-12-06T18:00:00.000Z';
 
 test('a retirement names every host once, sorted; with no host the VNI is free at once', () => {
-  assert.deepEqual(retireVni(5000, 'alpha', 'u-1', ['h2', 'h1', 'h2'], AT), { vni: 5000, tenant: 'alpha', uid: 'u-1', at: AT, hosts: ['h1', 'h2'] });
+  assert.deepEqual(retireVni(5000, 'alpha', 'u-1', ['h2', 'h1', 'h2'], AT), {
+    vni: 5000,
+    tenant: 'alpha',
+    uid: 'u-1',
+    at: AT,
+    hosts: ['h1', 'h2'],
+  });
   assert.equal(retireVni(5000, 'alpha', 'u-1', [], AT), undefined);
 });
 
@@ -43,10 +49,26 @@ test('stale namespaces at an agent start: tenant gone, another VNI, another tena
   const tenants = new Map([['alpha', { uid: 'u-new', vni: 5001 }]]);
   const mine = { vni: 5001, mac: vxlanMac('h2', 5001, 'u-new') };
   assert.equal(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: mine }, tenants, 'h2'), undefined);
-  assert.equal(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha' }, tenants, 'h2'), undefined, 'no device yet: nothing says it is stale');
-  assert.equal(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: legacyVxlanMac('h2', 5001) } }, tenants, 'h2'), undefined);
+  assert.equal(
+    staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha' }, tenants, 'h2'),
+    undefined,
+    'no device yet: nothing says it is stale',
+  );
+  assert.equal(
+    staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: legacyVxlanMac('h2', 5001) } }, tenants, 'h2'),
+    undefined,
+  );
   assert.match(staleNamespaceReason({ name: 'p-t-beta', tenant: 'beta', vxlan: mine }, tenants, 'h2')!, /no longer exists/);
-  assert.match(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5000, mac: vxlanMac('h2', 5000, 'u-old') } }, tenants, 'h2')!, /VNI 5000/);
-  assert.match(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: vxlanMac('h2', 5001, 'u-old') } }, tenants, 'h2')!, /earlier tenant/);
-  assert.match(staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: vxlanMac('h1', 5001, 'u-new') } }, tenants, 'h2')!, /MAC/);
+  assert.match(
+    staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5000, mac: vxlanMac('h2', 5000, 'u-old') } }, tenants, 'h2')!,
+    /VNI 5000/,
+  );
+  assert.match(
+    staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: vxlanMac('h2', 5001, 'u-old') } }, tenants, 'h2')!,
+    /earlier tenant/,
+  );
+  assert.match(
+    staleNamespaceReason({ name: 'p-t-alpha', tenant: 'alpha', vxlan: { vni: 5001, mac: vxlanMac('h1', 5001, 'u-new') } }, tenants, 'h2')!,
+    /MAC/,
+  );
 });

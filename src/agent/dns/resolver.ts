@@ -187,7 +187,8 @@ export class TenantResolvers {
         if (!restart && !current.backends[i].exited) continue;
         await this.end(current.backends[i]);
         current.backends[i] = this.startBackend(netns, dir, i, srv, current);
-        if (!(await current.backends[i].ready)) this.options.log('warn', 'tenant resolver back end did not start in time', { netns, port: BACKEND_PORTS[i] });
+        if (!(await current.backends[i].ready))
+          this.options.log('warn', 'tenant resolver back end did not start in time', { netns, port: BACKEND_PORTS[i] });
       }
       this.writePids(dir, current);
       return undefined;
@@ -239,34 +240,46 @@ export class TenantResolvers {
 
   private startBackend(netns: string, dir: string, index: number, srv: string[], running: Running): Proc {
     const domain = this.options.domain;
-    return this.spawnIn(netns, 'backend', [
-      ...this.common(dir, `backend${index}`),
-      `--addn-hosts=${dir}/hosts`,
-      `--port=${BACKEND_PORTS[index]}`,
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      // Names under the cluster domain come from local data only: anything else there is NXDOMAIN.
-      `--local=/${domain}/`,
-      '--local-ttl=1',
-      ...srv.map((s) => `--srv-host=${s}`),
-    ], running, (line) => line.includes(`read ${dir}/hosts`));
+    return this.spawnIn(
+      netns,
+      'backend',
+      [
+        ...this.common(dir, `backend${index}`),
+        `--addn-hosts=${dir}/hosts`,
+        `--port=${BACKEND_PORTS[index]}`,
+        '--listen-address=127.0.0.1',
+        '--bind-interfaces',
+        // Names under the cluster domain come from local data only: anything else there is NXDOMAIN.
+        `--local=/${domain}/`,
+        '--local-ttl=1',
+        ...srv.map((s) => `--srv-host=${s}`),
+      ],
+      running,
+      (line) => line.includes(`read ${dir}/hosts`),
+    );
   }
 
   private startFront(netns: string, dir: string, gateways: string[], running: Running): Proc {
     const domain = this.options.domain;
-    return this.spawnIn(netns, 'front', [
-      ...this.common(dir, 'front'),
-      '--bind-dynamic',
-      ...gateways.map((g) => `--listen-address=${g}`),
-      // Both back ends at once, the first reply wins: one restarting loses no query.
-      ...BACKEND_PORTS.map((port) => `--server=/${domain}/127.0.0.1#${port}`),
-      '--all-servers',
-      // Nothing cached: a name the back ends learn is answered at once, a removed one is gone at once.
-      '--cache-size=0',
-      '--no-negcache',
-      '--domain-needed',
-      '--bogus-priv',
-    ], running, (line) => line.includes('started, version'));
+    return this.spawnIn(
+      netns,
+      'front',
+      [
+        ...this.common(dir, 'front'),
+        '--bind-dynamic',
+        ...gateways.map((g) => `--listen-address=${g}`),
+        // Both back ends at once, the first reply wins: one restarting loses no query.
+        ...BACKEND_PORTS.map((port) => `--server=/${domain}/127.0.0.1#${port}`),
+        '--all-servers',
+        // Nothing cached: a name the back ends learn is answered at once, a removed one is gone at once.
+        '--cache-size=0',
+        '--no-negcache',
+        '--domain-needed',
+        '--bogus-priv',
+      ],
+      running,
+      (line) => line.includes('started, version'),
+    );
   }
 
   private spawnIn(netns: string, role: string, args: string[], running: Running, isReady: (line: string) => boolean): Proc {

@@ -58,7 +58,9 @@ export class TableMonitor {
   private watch(netns: string): void {
     if (this.stopped || this.children.has(netns)) return;
     if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to watch namespace "${netns}"`);
-    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', 'nft', 'monitor', 'destroy'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', 'nft', 'monitor', 'destroy'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.children.set(netns, child);
     this.inodes.set(netns, inodeOf(netns));
     let pending = '';

@@ -216,7 +216,8 @@ export class NftTable {
       this.record = desired;
       return undefined;
     }
-    const text = (diff.replace ? renderProgram(desired) : renderOps(desired, diff.ops).join('\n') + (diff.ops.length > 0 ? '\n' : '')) + guardText;
+    const text =
+      (diff.replace ? renderProgram(desired) : renderOps(desired, diff.ops).join('\n') + (diff.ops.length > 0 ? '\n' : '')) + guardText;
     const tx: NftTransaction = { netns: this.netns, full: diff.replace, program: desired, ops: diff.ops, text };
     const started = performance.now();
     try {
@@ -229,7 +230,12 @@ export class NftTable {
     this.record = desired;
     this.guarded = guard;
     this.options.onTransaction?.(tx);
-    this.options.log?.('debug', 'nft table programmed', { netns: this.netns, full: diff.replace, ops: diff.ops.length, nftMs: Math.round((performance.now() - started) * 10) / 10 });
+    this.options.log?.('debug', 'nft table programmed', {
+      netns: this.netns,
+      full: diff.replace,
+      ops: diff.ops.length,
+      nftMs: Math.round((performance.now() - started) * 10) / 10,
+    });
     return tx;
   }
 
@@ -250,7 +256,9 @@ export class NftTable {
       const found = actual.get(chain.name);
       if (found === undefined || found.base?.policy !== chain.base?.policy || found.base?.hook !== chain.base?.hook) return false;
       // A chain without rules carries no fingerprint comment: read back, it is 'empty'.
-      return chain.rules.length === 0 && chain.fingerprint === undefined ? chainFingerprint(found) === 'empty' : chainFingerprint(found) === chainFingerprint(chain);
+      return chain.rules.length === 0 && chain.fingerprint === undefined
+        ? chainFingerprint(found) === 'empty'
+        : chainFingerprint(found) === chainFingerprint(chain);
     });
   }
 
@@ -271,7 +279,9 @@ export class NftTable {
     // A spare chain may refer to a set or map the change deletes: then nothing is kept back.
     const keepSets = new Set(desired.sets.map((x) => x.name));
     const keepMaps = new Set(desired.maps.map((x) => x.name));
-    const deletesContainer = before ? before.sets.some((x) => !keepSets.has(x.name)) || before.maps.some((x) => !keepMaps.has(x.name)) : true;
+    const deletesContainer = before
+      ? before.sets.some((x) => !keepSets.has(x.name)) || before.maps.some((x) => !keepMaps.has(x.name))
+      : true;
     const now = this.now();
     const links = this.goneLinks;
     const prune = mayPrune && (now - this.prunedAt >= this.pruneMs || links.size + marks.size > PRUNE_BACKLOG);

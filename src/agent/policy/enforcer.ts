@@ -116,6 +116,12 @@ export class PolicyEnforcer extends TableProgrammer {
 export function createPolicyEnforcer(options: PolicyEnforcerOptions): PolicyEnforcer {
   const namespaces =
     options.namespaces ??
-    new RouterNamespaces(kernelNftDriver(options.nft), { readBackMs: options.readBackMs, pruneMs: options.pruneMs, spareMs: options.spareMs, onTransaction: options.onTransaction, log: options.log });
+    new RouterNamespaces(kernelNftDriver(options.nft), {
+      readBackMs: options.readBackMs,
+      pruneMs: options.pruneMs,
+      spareMs: options.spareMs,
+      onTransaction: options.onTransaction,
+      log: options.log,
+    });
   return new PolicyEnforcer(namespaces, [policyProducer, ...(options.producers ?? [])], options.log);
 }

@@ -16,86 +16,139 @@ export function register(program: Command): void {
   program
     .command('agent')
     .description('run the host agent: follow the controller, program the kernel, serve the attach socket')
-    .option('--controller <urls>', 'controller URL(s), comma-separated: http(s)://host:port or unix:/abs/path.sock (else --server or TENET_SERVER, as for every command)')
+    .option(
+      '--controller <urls>',
+      'controller URL(s), comma-separated: http(s)://host:port or unix:/abs/path.sock (else --server or TENET_SERVER, as for every command)',
+    )
     .requiredOption('--host <name>', 'name of this host')
     .requiredOption('--underlay-ip <ip>', "this host's underlay address (VXLAN source)")
     .option('--socket <path>', 'attach socket', DEFAULT_AGENT_SOCKET)
     .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
     .option('--token-file <path>', 'file holding the bearer token (an agent-role token for this host); else --token or TENET_TOKEN')
     .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
-    .option('--heartbeat <seconds>', 'Host status heartbeat (with the rule hit counters) period (env TENET_HEARTBEAT)', process.env.TENET_HEARTBEAT ?? '10')
+    .option(
+      '--heartbeat <seconds>',
+      'Host status heartbeat (with the rule hit counters) period (env TENET_HEARTBEAT)',
+      process.env.TENET_HEARTBEAT ?? '10',
+    )
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
-    .option('--underlay-mtu <bytes>', "MTU of the underlay; default: read from the device holding --underlay-ip (the overlay is 50 bytes less on IPv4, 70 on IPv6)")
-    .option('--cluster-domain <domain>', 'DNS domain of the tenant resolvers (the controller must use the same)', process.env.TENET_CLUSTER_DOMAIN ?? 'cluster.local')
+    .option(
+      '--underlay-mtu <bytes>',
+      'MTU of the underlay; default: read from the device holding --underlay-ip (the overlay is 50 bytes less on IPv4, 70 on IPv6)',
+    )
+    .option(
+      '--cluster-domain <domain>',
+      'DNS domain of the tenant resolvers (the controller must use the same)',
+      process.env.TENET_CLUSTER_DOMAIN ?? 'cluster.local',
+    )
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
-    .action(async (options: { controller?: string; tokenFile?: string; host: string; underlayIp: string; underlayMtu?: string; socket: string; netnsPrefix: string; resync: string; heartbeat: string; logLevel: string; clusterDomain: string; dockerPlugin?: string | boolean }, command: Command) => {
-      const logger = pino({ level: options.logLevel, base: { component: 'agent', host: options.host } }, pino.destination({ fd: 2, sync: false }));
-      const resync = Number(options.resync);
-      if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
-      const heartbeat = Number(options.heartbeat);
-      if (!Number.isFinite(heartbeat) || heartbeat < 0.2 || heartbeat > 3600) throw new CliError('--heartbeat must be a number of seconds from 0.2 to 3600', 2);
-      const underlayMtu = options.underlayMtu === undefined ? undefined : Number(options.underlayMtu);
-      if (underlayMtu !== undefined && !(Number.isInteger(underlayMtu) && underlayMtu >= 1330 && underlayMtu <= 65535)) {
-        throw new CliError('--underlay-mtu must be a whole number of bytes from 1330 to 65535 (containers need at least 1280 after the VXLAN overhead)', 2);
-      }
-      const controllers = (options.controller ?? command.optsWithGlobals<{ server?: string }>().server ?? process.env.TENET_SERVER ?? 'http://127.0.0.1:7400')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      if (controllers.length === 0) throw new CliError('--controller: no controller URL given', 2);
-      let token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
-      if (options.tokenFile) {
-        try {
-          token = fs.readFileSync(options.tokenFile, 'utf8').trim();
-        } catch (error) {
-          throw new CliError(`--token-file ${options.tokenFile}: ${(error as Error).message}`, 2);
+    .action(
+      async (
+        options: {
+          controller?: string;
+          tokenFile?: string;
+          host: string;
+          underlayIp: string;
+          underlayMtu?: string;
+          socket: string;
+          netnsPrefix: string;
+          resync: string;
+          heartbeat: string;
+          logLevel: string;
+          clusterDomain: string;
+          dockerPlugin?: string | boolean;
+        },
+        command: Command,
+      ) => {
+        const logger = pino(
+          { level: options.logLevel, base: { component: 'agent', host: options.host } },
+          pino.destination({ fd: 2, sync: false }),
+        );
+        const resync = Number(options.resync);
+        if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
+        const heartbeat = Number(options.heartbeat);
+        if (!Number.isFinite(heartbeat) || heartbeat < 0.2 || heartbeat > 3600)
+          throw new CliError('--heartbeat must be a number of seconds from 0.2 to 3600', 2);
+        const underlayMtu = options.underlayMtu === undefined ? undefined : Number(options.underlayMtu);
+        if (underlayMtu !== undefined && !(Number.isInteger(underlayMtu) && underlayMtu >= 1330 && underlayMtu <= 65535)) {
+          throw new CliError(
+            '--underlay-mtu must be a whole number of bytes from 1330 to 65535 (containers need at least 1280 after the VXLAN overhead)',
+            2,
+          );
         }
-      }
-      const caFile = command.optsWithGlobals<{ caFile?: string }>().caFile || process.env.TENET_CA || undefined;
-      let ca: Buffer | undefined;
-      if (caFile) {
-        try {
-          ca = fs.readFileSync(caFile);
-        } catch (error) {
-          throw new CliError(`--ca-file ${caFile}: ${(error as Error).message}`, 2);
+        const controllers = (
+          options.controller ??
+          command.optsWithGlobals<{ server?: string }>().server ??
+          process.env.TENET_SERVER ??
+          'http://127.0.0.1:7400'
+        )
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        if (controllers.length === 0) throw new CliError('--controller: no controller URL given', 2);
+        let token = command.optsWithGlobals<{ token?: string }>().token ?? process.env.TENET_TOKEN;
+        if (options.tokenFile) {
+          try {
+            token = fs.readFileSync(options.tokenFile, 'utf8').trim();
+          } catch (error) {
+            throw new CliError(`--token-file ${options.tokenFile}: ${(error as Error).message}`, 2);
+          }
         }
-      }
-      let agent: Agent;
-      try {
-        agent = new Agent({
-          controller: controllers,
-          underlayMtu,
-          token,
-          ca,
-          hostName: options.host,
-          underlayIP: options.underlayIp,
-          socketPath: options.socket,
-          netnsPrefix: options.netnsPrefix,
-          resyncMs: resync * 1000,
-          heartbeatMs: Math.round(heartbeat * 1000),
-          clusterDomain: options.clusterDomain,
-          log: (level, message, fields) => logger[level](fields ?? {}, message),
-        });
-      } catch (error) {
-        throw new CliError((error as Error).message, 2);
-      }
-      await agent.start();
-      let dockerPlugin: DockerPlugin | undefined;
-      if (options.dockerPlugin) {
-        const socketPath = typeof options.dockerPlugin === 'string' ? options.dockerPlugin : DEFAULT_PLUGIN_SOCKET;
-        dockerPlugin = await startDockerPlugin({ attach: agent.service, client: agent.client, hostName: options.host, socketPath, netnsPrefix: options.netnsPrefix, log: (message, fields) => logger.info(fields ?? {}, message) });
-      }
-      process.stdout.write(`tenet agent ready on ${options.socket}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'stopping');
-          void (dockerPlugin?.close() ?? Promise.resolve()).then(() => agent.stop()).then(() => {
-            logger.flush();
-            resolve();
+        const caFile = command.optsWithGlobals<{ caFile?: string }>().caFile || process.env.TENET_CA || undefined;
+        let ca: Buffer | undefined;
+        if (caFile) {
+          try {
+            ca = fs.readFileSync(caFile);
+          } catch (error) {
+            throw new CliError(`--ca-file ${caFile}: ${(error as Error).message}`, 2);
+          }
+        }
+        let agent: Agent;
+        try {
+          agent = new Agent({
+            controller: controllers,
+            underlayMtu,
+            token,
+            ca,
+            hostName: options.host,
+            underlayIP: options.underlayIp,
+            socketPath: options.socket,
+            netnsPrefix: options.netnsPrefix,
+            resyncMs: resync * 1000,
+            heartbeatMs: Math.round(heartbeat * 1000),
+            clusterDomain: options.clusterDomain,
+            log: (level, message, fields) => logger[level](fields ?? {}, message),
           });
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-    });
+        } catch (error) {
+          throw new CliError((error as Error).message, 2);
+        }
+        await agent.start();
+        let dockerPlugin: DockerPlugin | undefined;
+        if (options.dockerPlugin) {
+          const socketPath = typeof options.dockerPlugin === 'string' ? options.dockerPlugin : DEFAULT_PLUGIN_SOCKET;
+          dockerPlugin = await startDockerPlugin({
+            attach: agent.service,
+            client: agent.client,
+            hostName: options.host,
+            socketPath,
+            netnsPrefix: options.netnsPrefix,
+            log: (message, fields) => logger.info(fields ?? {}, message),
+          });
+        }
+        process.stdout.write(`tenet agent ready on ${options.socket}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            logger.info({ signal }, 'stopping');
+            void (dockerPlugin?.close() ?? Promise.resolve())
+              .then(() => agent.stop())
+              .then(() => {
+                logger.flush();
+                resolve();
+              });
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+        });
+      },
+    );
 }

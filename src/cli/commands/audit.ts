@@ -15,8 +15,10 @@ export function register(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .addHelpText('after', '\nExamples:\n  tenet audit --since 1h\n  tenet audit --tenant shop -o json')
     .action(async (options: { tenant?: string; since?: string; limit?: string; output: OutputFormat }, command: Command) => {
-      if (options.since !== undefined && parseDuration(options.since) === undefined) throw new CliError(`--since ${options.since}: use a duration like 90s, 30m, 24h or 7d`, 2);
-      if (options.limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(options.limit)) throw new CliError(`--limit ${options.limit}: use a number from 1 to 10000`, 2);
+      if (options.since !== undefined && parseDuration(options.since) === undefined)
+        throw new CliError(`--since ${options.since}: use a duration like 90s, 30m, 24h or 7d`, 2);
+      if (options.limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(options.limit))
+        throw new CliError(`--limit ${options.limit}: use a number from 1 to 10000`, 2);
       const query = new URLSearchParams();
       if (options.tenant !== undefined) query.set('tenant', options.tenant);
       if (options.since !== undefined) query.set('since', options.since);
@@ -31,7 +33,14 @@ export function register(program: Command): void {
         process.stderr.write('No audit entries.\n');
         return;
       }
-      const rows = items.map((e) => [e.at, `${e.tokenId} ${e.role}`, e.verb, [e.kind, [e.tenant ?? e.tenants?.join(','), e.name].filter(Boolean).join('/')].filter(Boolean).join(' '), `${e.outcome} ${e.code}`, e.summary ?? '']);
+      const rows = items.map((e) => [
+        e.at,
+        `${e.tokenId} ${e.role}`,
+        e.verb,
+        [e.kind, [e.tenant ?? e.tenants?.join(','), e.name].filter(Boolean).join('/')].filter(Boolean).join(' '),
+        `${e.outcome} ${e.code}`,
+        e.summary ?? '',
+      ]);
       process.stdout.write(renderTable(['TIME', 'TOKEN', 'VERB', 'OBJECT', 'OUTCOME', 'SUMMARY'], rows));
     });
 }

@@ -46,7 +46,9 @@ interface SetContextOptions {
 }
 
 export function register(program: Command): void {
-  const config = program.command('config').description('show and edit the config file of contexts (TENET_CONFIG, default ~/.config/tenet/config.yaml)');
+  const config = program
+    .command('config')
+    .description('show and edit the config file of contexts (TENET_CONFIG, default ~/.config/tenet/config.yaml)');
 
   config
     .command('view')
@@ -75,7 +77,11 @@ export function register(program: Command): void {
     .action(() => {
       const doc = readDocument(configPath(), true);
       const current = doc.get('current-context');
-      process.stdout.write(contextNames(doc).map((name) => `${name === current ? '*' : ' '} ${name}\n`).join(''));
+      process.stdout.write(
+        contextNames(doc)
+          .map((name) => `${name === current ? '*' : ' '} ${name}\n`)
+          .join(''),
+      );
     });
 
   config
@@ -85,7 +91,8 @@ export function register(program: Command): void {
     .action((name: string) => {
       const file = configPath();
       const doc = readDocument(file, true);
-      if (!contextNames(doc).includes(name)) throw new CliError(`no context named "${name.slice(0, 63)}" in ${file} (known: ${contextNames(doc).join(', ') || 'none'})`);
+      if (!contextNames(doc).includes(name))
+        throw new CliError(`no context named "${name.slice(0, 63)}" in ${file} (known: ${contextNames(doc).join(', ') || 'none'})`);
       doc.set('current-context', name);
       writeDocument(file, doc);
       process.stdout.write(`switched to context "${name}"\n`);
@@ -100,11 +107,17 @@ export function register(program: Command): void {
     .option('--token-file <file>', 'file holding the token (relative paths: to the config file)')
     .option('--ca-file <file>', 'CA certificate of an https controller')
     .option('--current', 'also make it the current context')
-    .addHelpText('after', '\nExample:\n  tenet config set-context lab --server https://10.0.0.1:7400 --token-file ~/.tenet-token --ca-file ca.crt --current')
+    .addHelpText(
+      'after',
+      '\nExample:\n  tenet config set-context lab --server https://10.0.0.1:7400 --token-file ~/.tenet-token --ca-file ca.crt --current',
+    )
     .action((name: string, local: SetContextOptions, command: Command) => {
       nameArg(name, 'context name');
       // --server, --token and --ca-file are also the program's own options, which commander gives them to.
-      const options = { ...command.optsWithGlobals<SetContextOptions>(), ...Object.fromEntries(Object.entries(local).filter(([, v]) => v !== undefined)) } as SetContextOptions;
+      const options = {
+        ...command.optsWithGlobals<SetContextOptions>(),
+        ...Object.fromEntries(Object.entries(local).filter(([, v]) => v !== undefined)),
+      } as SetContextOptions;
       if (options.token !== undefined && options.tokenFile !== undefined) throw new CliError('give --token or --token-file, not both', 2);
       const file = configPath();
       const doc = readDocument(file, false);

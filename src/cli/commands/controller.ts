@@ -28,7 +28,10 @@ interface LimitFlags {
   quotaDefault?: string;
 }
 
-const perRoleText = (values: PerRole) => Object.entries(values).map(([role, n]) => `${role}=${n}`).join(',');
+const perRoleText = (values: PerRole) =>
+  Object.entries(values)
+    .map(([role, n]) => `${role}=${n}`)
+    .join(',');
 const quotaText = () => QUOTA_KINDS.map((k) => `${QUOTA_FIELDS[k]}=${DEFAULT_QUOTA[k]}`).join(',');
 
 function limitsFrom(flags: LimitFlags): LimitOptions {
@@ -62,7 +65,8 @@ export function parseListen(text: string): Listener {
   }
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(text);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65535) throw new CliError(`--listen ${text}: expected HOST:PORT (e.g. 127.0.0.1:7400, [::1]:0) or unix:/abs/path.sock`, 2);
+  if (!match || port > 65535)
+    throw new CliError(`--listen ${text}: expected HOST:PORT (e.g. 127.0.0.1:7400, [::1]:0) or unix:/abs/path.sock`, 2);
   return { kind: 'tcp', host: match[1].replace(/^\[|\]$/g, ''), port, path: '' };
 }
 
@@ -77,45 +81,77 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'data directory (SQLite store)', './tenet-data')
     .option('--listen <addr>', 'HOST:PORT or unix:/abs/path.sock; may be repeated (default 127.0.0.1:7400)', collect, [] as string[])
     .option('--store <spec>', 'sqlite (default) or etcd://host:port[,host:port...]')
-    .option('--etcd-ca <file>', 'etcd store over TLS: PEM CA that signed the etcd members\' certificates')
+    .option('--etcd-ca <file>', "etcd store over TLS: PEM CA that signed the etcd members' certificates")
     .option('--etcd-cert <file>', 'etcd client certificate (PEM), for members started with --client-cert-auth ...')
     .option('--etcd-key <file>', '... and its private key')
     .option('--etcd-user <name>', 'etcd password auth: user name (password from --etcd-password-file or TENET_ETCD_PASSWORD)')
-    .option('--etcd-password-file <file>', 'file holding the etcd user\'s password (one line)')
+    .option('--etcd-password-file <file>', "file holding the etcd user's password (one line)")
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
     .option('--tls <mode>', '"auto": serve HTTPS with a CA and certificate made in DATA_DIR/tls (clients pin DATA_DIR/tls/ca.crt)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) ...')
     .option('--tls-key <file>', '... and this PEM private key')
     // [limits] noisy-neighbour limits (docs/controller.md, "Limits")
-    .option('--rate-limit <list>', `requests per token per ${RATE_WINDOW_MS / 1000} s by role, e.g. viewer=1000,tenant-admin=2000 (defaults: ${perRoleText(DEFAULT_RATE_LIMITS)})`)
+    .option(
+      '--rate-limit <list>',
+      `requests per token per ${RATE_WINDOW_MS / 1000} s by role, e.g. viewer=1000,tenant-admin=2000 (defaults: ${perRoleText(DEFAULT_RATE_LIMITS)})`,
+    )
     .option('--max-watches <list>', `open watch streams per token by role (defaults: ${perRoleText(DEFAULT_WATCH_LIMITS)})`)
-    .option('--quota-default <list>', `objects per tenant by kind unless its spec.quota says otherwise, e.g. networks=100,endpoints=5000 (defaults: ${quotaText()})`)
-    .action(async (options: { dataDir: string; listen: string[]; store?: string; logLevel: string; tls?: string; tlsCert?: string; tlsKey?: string } & LimitFlags & EtcdFlags) => {
-      const limits = limitsFrom(options); // [limits]
-      const etcd = etcdSecurityFrom(options, options.store);
-      const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
-      if (options.tls !== undefined && options.tls !== 'auto') throw new CliError('--tls accepts only "auto" (or give --tls-cert and --tls-key)', 2);
-      if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together', 2);
-      if (options.tls && options.tlsCert) throw new CliError('use either --tls auto or --tls-cert/--tls-key', 2);
-      const dataDir = path.resolve(options.dataDir);
-      let tls: { cert: string; key: string } | undefined;
-      if (options.tlsCert && options.tlsKey) {
-        try {
-          tls = { cert: fs.readFileSync(options.tlsCert, 'utf8'), key: fs.readFileSync(options.tlsKey, 'utf8') };
-        } catch (error) {
-          throw new CliError(`cannot read the TLS certificate or key: ${(error as Error).message}`, 2);
+    .option(
+      '--quota-default <list>',
+      `objects per tenant by kind unless its spec.quota says otherwise, e.g. networks=100,endpoints=5000 (defaults: ${quotaText()})`,
+    )
+    .action(
+      async (
+        options: {
+          dataDir: string;
+          listen: string[];
+          store?: string;
+          logLevel: string;
+          tls?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+        } & LimitFlags &
+          EtcdFlags,
+      ) => {
+        const limits = limitsFrom(options); // [limits]
+        const etcd = etcdSecurityFrom(options, options.store);
+        const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
+        if (options.tls !== undefined && options.tls !== 'auto')
+          throw new CliError('--tls accepts only "auto" (or give --tls-cert and --tls-key)', 2);
+        if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
+          throw new CliError('--tls-cert and --tls-key go together', 2);
+        if (options.tls && options.tlsCert) throw new CliError('use either --tls auto or --tls-cert/--tls-key', 2);
+        const dataDir = path.resolve(options.dataDir);
+        let tls: { cert: string; key: string } | undefined;
+        if (options.tlsCert && options.tlsKey) {
+          try {
+            tls = { cert: fs.readFileSync(options.tlsCert, 'utf8'), key: fs.readFileSync(options.tlsKey, 'utf8') };
+          } catch (error) {
+            throw new CliError(`cannot read the TLS certificate or key: ${(error as Error).message}`, 2);
+          }
+        } else if (options.tls === 'auto') {
+          fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+          const material = await ensureAutoTls(
+            dataDir,
+            listeners.filter((l) => l.kind === 'tcp').map((l) => l.host),
+          );
+          tls = { cert: material.cert, key: material.key };
+          process.stderr.write(`tenet controller: TLS CA certificate for clients: ${material.caFile}\n`);
         }
-      } else if (options.tls === 'auto') {
-        fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-        const material = await ensureAutoTls(dataDir, listeners.filter((l) => l.kind === 'tcp').map((l) => l.host));
-        tls = { cert: material.cert, key: material.key };
-        process.stderr.write(`tenet controller: TLS CA certificate for clients: ${material.caFile}\n`);
-      }
-      await runController({ dataDir, listeners, store: options.store, etcd, logLevel: options.logLevel, tls, limits });
-    });
+        await runController({ dataDir, listeners, store: options.store, etcd, logLevel: options.logLevel, tls, limits });
+      },
+    );
 }
 
-export async function runController(options: { dataDir: string; listeners: Listener[]; store?: string; etcd?: EtcdSecurity; logLevel: string; tls?: { cert: string; key: string }; limits?: LimitOptions }): Promise<void> {
+export async function runController(options: {
+  dataDir: string;
+  listeners: Listener[];
+  store?: string;
+  etcd?: EtcdSecurity;
+  logLevel: string;
+  tls?: { cert: string; key: string };
+  limits?: LimitOptions;
+}): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { component: 'controller' } }, pino.destination({ fd: 2, sync: false }));
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store, options.dataDir, options.etcd);
@@ -123,10 +159,16 @@ export async function runController(options: { dataDir: string; listeners: Liste
   const tokens = new TokenStore(store);
   const adminTokenFile = await tokens.ensureBootstrapAdmin(options.dataDir);
   if (adminTokenFile) {
-    process.stderr.write(`tenet controller: created an admin token in ${adminTokenFile} (mode 0600); use it with TENET_TOKEN or tenet --token\n`);
+    process.stderr.write(
+      `tenet controller: created an admin token in ${adminTokenFile} (mode 0600); use it with TENET_TOKEN or tenet --token\n`,
+    );
     logger.warn({ file: adminTokenFile }, 'created the bootstrap admin token');
   }
-  const controller = await buildControllerServer({ store, logger, bookmarkMs, beforeRoutes: async (app, service) => {
+  const controller = await buildControllerServer({
+    store,
+    logger,
+    bookmarkMs,
+    beforeRoutes: async (app, service) => {
       await installAuth(app, service, { tokens });
       await installLimits(app, service, options.limits ?? {}); // [limits] after auth: keyed on the principal
     },

@@ -22,7 +22,10 @@ export function register(program: Command): void {
     .option('--cascade', 'deleting a tenant: delete everything in it too')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collect, [])
     .option('--dry-run', 'the controller checks the deletion (not found, still in use) and changes nothing')
-    .addHelpText('after', '\nExamples:\n  tenet delete network web --tenant acme\n  tenet delete tenant acme --cascade --dry-run\n  tenet delete -f ./intent/')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tenet delete network web --tenant acme\n  tenet delete tenant acme --cascade --dry-run\n  tenet delete -f ./intent/',
+    )
     .action(async (kindText: string | undefined, nameText: string | undefined, options: DeleteOptions, command: Command) => {
       const client = clientFor(command);
       const dryRun = options.dryRun ?? false;
@@ -58,10 +61,14 @@ export function register(program: Command): void {
       } catch (error) {
         // The API speaks of ?cascade=true; on the command line that is --cascade.
         if (error instanceof ApiError && error.status === 409 && target.info.kind === 'Tenant' && !options.cascade) {
-          throw new CliError(`${error.describe().replace(/;? ?(or )?use \?cascade=true/, '')}; to delete it with everything in it: tenet delete tenant ${target.name} --cascade`);
+          throw new CliError(
+            `${error.describe().replace(/;? ?(or )?use \?cascade=true/, '')}; to delete it with everything in it: tenet delete tenant ${target.name} --cascade`,
+          );
         }
         throw error;
       }
-      process.stdout.write(`${refPath(deleted ?? { kind: target.info.kind, tenant: target.tenant, name: target.name })} deleted${suffix}\n`);
+      process.stdout.write(
+        `${refPath(deleted ?? { kind: target.info.kind, tenant: target.tenant, name: target.name })} deleted${suffix}\n`,
+      );
     });
 }

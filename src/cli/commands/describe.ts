@@ -46,14 +46,18 @@ async function relatedOf(client: TenetClient, object: TenetObject): Promise<Rela
   const tenant = object.metadata.tenant;
   if (!tenant) return undefined;
   if (object.kind === 'Network') {
-    const endpoints = (await client.list('Endpoint', { tenant })).items.filter((e) => (e.spec as { network?: string }).network === object.metadata.name);
+    const endpoints = (await client.list('Endpoint', { tenant })).items.filter(
+      (e) => (e.spec as { network?: string }).network === object.metadata.name,
+    );
     return { title: 'Endpoints', endpoints };
   }
   if (object.kind === 'Group' || object.kind === 'Service') {
     const selector = (object.spec as { selector: LabelSelector }).selector;
     const network = (object.spec as { network?: string }).network;
     const endpoints = (await client.list('Endpoint', { tenant })).items.filter(
-      (e) => selectorMatches(selector, e.metadata.labels ?? {}) && (network === undefined || (e.spec as { network?: string }).network === network),
+      (e) =>
+        selectorMatches(selector, e.metadata.labels ?? {}) &&
+        (network === undefined || (e.spec as { network?: string }).network === network),
     );
     if (object.kind === 'Group') return { title: 'Members', endpoints };
     return { title: 'Backends', endpoints, ports: (object.spec as ServiceSpec).ports };

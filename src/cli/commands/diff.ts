@@ -17,8 +17,14 @@ export function register(program: Command): void {
     .description('show how the files differ from the live objects (exit 0: no difference, 1: differences, >1: error)')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collect, [])
     .option('--tenant <tenant>', 'tenant for tenant-scoped objects whose metadata names none')
-    .option('--applyset <name>', 'compare as `apply --applyset NAME` would apply; live objects of the set missing from the files show as removals')
-    .addHelpText('after', '\nExamples:\n  tenet diff -f ./intent/\n  tenet diff -f network.yaml && echo "in sync"\n  tenet diff -f ./intent/ --applyset prod')
+    .option(
+      '--applyset <name>',
+      'compare as `apply --applyset NAME` would apply; live objects of the set missing from the files show as removals',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tenet diff -f ./intent/\n  tenet diff -f network.yaml && echo "in sync"\n  tenet diff -f ./intent/ --applyset prod',
+    )
     .action(async (options: DiffOptions, command: Command) => {
       let differs: boolean;
       try {
@@ -51,7 +57,17 @@ async function diff(options: DiffOptions, command: Command): Promise<boolean> {
     output += text || `# ${ref}: differs only in fields the controller fills in\n`;
   }
   // Objects of the set that the files no longer hold: `apply --prune` would delete them.
-  const liveOnly = set !== undefined ? (await setState(client, set, located.map((l) => l.object), options.tenant)).liveOnly : [];
+  const liveOnly =
+    set !== undefined
+      ? (
+          await setState(
+            client,
+            set,
+            located.map((l) => l.object),
+            options.tenant,
+          )
+        ).liveOnly
+      : [];
   for (const live of liveOnly) output += renderRemovalDiff(live);
   process.stdout.write(output);
   return changed.size > 0 || liveOnly.length > 0;

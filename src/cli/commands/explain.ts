@@ -33,48 +33,80 @@ export function register(program: Command): void {
     .description('can A talk to B on a port, and which rule says so? (answered from the compiled policy)')
     .requiredOption('--tenant <tenant>', 'tenant of the endpoints')
     .requiredOption('--from <endpoint|ip>', 'source endpoint name or address')
-    .requiredOption('--to <endpoint|ip|service/NAME>', 'destination endpoint name or address, or service/NAME (explained per backend, after translation)')
+    .requiredOption(
+      '--to <endpoint|ip|service/NAME>',
+      'destination endpoint name or address, or service/NAME (explained per backend, after translation)',
+    )
     .requiredOption('--port <proto/port>', 'tcp/5432, udp/53, sctp/9003, icmp')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'show the chains and rules walked')
     .option('--exit-code', 'exit 0 when the flow is allowed, 1 when denied, 2 on a usage error, 3 on any other error')
-    .addHelpText('after', '\nExamples:\n  tenet explain --tenant acme --from web-1 --to db-0 --port tcp/5432\n  tenet explain --tenant acme --from 10.0.0.5 --to db-0 --port tcp/5432 -o json')
-    .action(async (options: { tenant: string; from: string; to: string; port: string; output: 'text' | 'json'; verbose?: boolean; exitCode?: boolean }, command: Command) => {
-      const tenant = nameArg(options.tenant, 'tenant');
-      const { protocol, port } = parsePortArg(options.port);
-      let allowed: boolean;
-      try {
-        const client = clientFor(command);
-        const intent = await loadIntent(client, tenant);
-        if (options.to.startsWith('service/')) {
-          const name = nameArg(options.to.slice('service/'.length), 'service');
-          const service = await client.get<Service>('Service', name, tenant);
-          let hops;
-          try {
-            hops = serviceHops(tenant, service, intent.endpoints as Endpoint[], protocol, port);
-          } catch (error) {
-            throw new CliError((error as Error).message, 2);
-          }
-          if (hops.length === 0) {
-            process.stdout.write(`service ${name} (${(service.status?.virtualIPs ?? []).join(', ')}) ${options.port}: no ready backend: refused at once (TCP reset / ICMP port unreachable)\n`);
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tenet explain --tenant acme --from web-1 --to db-0 --port tcp/5432\n  tenet explain --tenant acme --from 10.0.0.5 --to db-0 --port tcp/5432 -o json',
+    )
+    .action(
+      async (
+        options: { tenant: string; from: string; to: string; port: string; output: 'text' | 'json'; verbose?: boolean; exitCode?: boolean },
+        command: Command,
+      ) => {
+        const tenant = nameArg(options.tenant, 'tenant');
+        const { protocol, port } = parsePortArg(options.port);
+        let allowed: boolean;
+        try {
+          const client = clientFor(command);
+          const intent = await loadIntent(client, tenant);
+          if (options.to.startsWith('service/')) {
+            const name = nameArg(options.to.slice('service/'.length), 'service');
+            const service = await client.get<Service>('Service', name, tenant);
+            let hops;
+            try {
+              hops = serviceHops(tenant, service, intent.endpoints as Endpoint[], protocol, port);
+            } catch (error) {
+              throw new CliError((error as Error).message, 2);
+            }
+            if (hops.length === 0) {
+              process.stdout.write(
+                `service ${name} (${(service.status?.virtualIPs ?? []).join(', ')}) ${options.port}: no ready backend: refused at once (TCP reset / ICMP port unreachable)\n`,
+              );
+              return;
+            }
+            const parts = hops.map((hop) => {
+              const head = `service ${name} (${(service.status?.virtualIPs ?? []).join(', ')}) ${options.port} -> backend ${hop.endpoint}${hop.host ? ` on ${hop.host}` : ''} ${protocol}/${hop.port}`;
+              const flow = explainFlow(intent, tenant, options.from, hop.endpoint, { protocol, port: hop.port }, options);
+              return options.output === 'json'
+                ? JSON.stringify({
+                    service: name,
+                    backend: hop.endpoint,
+                    host: hop.host,
+                    port: hop.port,
+                    flow: JSON.parse(flow) as unknown,
+                  })
+                : `${head}\n${flow}`;
+            });
+            process.stdout.write((options.output === 'json' ? `[${parts.join(',')}]` : parts.join('\n\n')) + '\n');
             return;
           }
-          const parts = hops.map((hop) => {
-            const head = `service ${name} (${(service.status?.virtualIPs ?? []).join(', ')}) ${options.port} -> backend ${hop.endpoint}${hop.host ? ` on ${hop.host}` : ''} ${protocol}/${hop.port}`;
-            const flow = explainFlow(intent, tenant, options.from, hop.endpoint, { protocol, port: hop.port }, options);
-            return options.output === 'json' ? JSON.stringify({ service: name, backend: hop.endpoint, host: hop.host, port: hop.port, flow: JSON.parse(flow) as unknown }) : `${head}\n${flow}`;
-          });
-          process.stdout.write((options.output === 'json' ? `[${parts.join(',')}]` : parts.join('\n\n')) + '\n');
-          return;
+          process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
+          allowed = options.exitCode
+            ? (
+                JSON.parse(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, { output: 'json' })) as {
+                  allowed: boolean;
+                }
+              ).allowed
+            : true;
+        } catch (error) {
+          const failure =
+            error instanceof FlowQueryError
+              ? new CliError(error.message, error.usage ? 2 : 1)
+              : error instanceof IntentUnreadableError
+                ? new CliError(error.message)
+                : error;
+          // With --exit-code, 1 means "denied": other failures move to 3 (usage errors stay 2), as diff does.
+          if (options.exitCode && !(failure instanceof CliError && failure.exitCode === 2)) throw new WithExitCode(failure, 3);
+          throw failure;
         }
-        process.stdout.write(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, options) + '\n');
-        allowed = options.exitCode ? (JSON.parse(explainFlow(intent, tenant, options.from, options.to, { protocol, port }, { output: 'json' })) as { allowed: boolean }).allowed : true;
-      } catch (error) {
-        const failure = error instanceof FlowQueryError ? new CliError(error.message, error.usage ? 2 : 1) : error instanceof IntentUnreadableError ? new CliError(error.message) : error;
-        // With --exit-code, 1 means "denied": other failures move to 3 (usage errors stay 2), as diff does.
-        if (options.exitCode && !(failure instanceof CliError && failure.exitCode === 2)) throw new WithExitCode(failure, 3);
-        throw failure;
-      }
-      if (!allowed) throw new ExitStatus(1);
-    });
+        if (!allowed) throw new ExitStatus(1);
+      },
+    );
 }

@@ -24,7 +24,15 @@ export function register(program: Command): void {
       const client = clientFor(command);
       // One snapshot, read at one revision: the export is a consistent picture, never half of a change.
       // A tenant's export leaves GlobalPolicies out, so it does not ask for them (tenant roles may not read them).
-      const kinds: KindName[] = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', ...(tenant === undefined ? (['GlobalPolicy'] as const) : []), 'Service'];
+      const kinds: KindName[] = [
+        'Tenant',
+        'Network',
+        'Scope',
+        'Group',
+        'Policy',
+        ...(tenant === undefined ? (['GlobalPolicy'] as const) : []),
+        'Service',
+      ];
       const snapshot = await client.snapshot(kinds);
       if (tenant !== undefined && !snapshot.items.some((o) => o.kind === 'Tenant' && o.metadata.name === tenant)) {
         throw new CliError(`tenant "${tenant}" not found`);

@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option('-w, --watch', 'after listing, print every change as it happens (Ctrl-C to stop)')
     .addHelpText(
       'after',
-      "\nExamples:\n  tenet get tenants\n  tenet get net --tenant acme -o wide\n  tenet get endpoints -l app=web -w\n  tenet get policy acme/allow-web -o yaml\n  tenet get networks -o name\n  tenet get endpoints -o jsonpath='{range .items[*]}{.metadata.name}{\"\\t\"}{.status.ipv4}{\"\\n\"}{end}'",
+      '\nExamples:\n  tenet get tenants\n  tenet get net --tenant acme -o wide\n  tenet get endpoints -l app=web -w\n  tenet get policy acme/allow-web -o yaml\n  tenet get networks -o name\n  tenet get endpoints -o jsonpath=\'{range .items[*]}{.metadata.name}{"\\t"}{.status.ipv4}{"\\n"}{end}\'',
     )
     .action(async (kindText: string, nameText: string | undefined, options: GetOptions, command: Command) => {
       let format: GetFormat;
@@ -69,7 +69,14 @@ export function register(program: Command): void {
       if (nameText !== undefined) {
         const target = targetArg(kindText, nameText, options.tenant);
         const object = await findTarget(client, target);
-        if (options.watch) return watch(client, target.info, { tenant: object.metadata.tenant, name: object.metadata.name, selectorText }, format.type as OutputFormat, headers);
+        if (options.watch)
+          return watch(
+            client,
+            target.info,
+            { tenant: object.metadata.tenant, name: object.metadata.name, selectorText },
+            format.type as OutputFormat,
+            headers,
+          );
         if (format.type === 'name') process.stdout.write(`${refPath(object)}\n`);
         else if (format.type === 'jsonpath') process.stdout.write(jsonPath(format.template, object));
         else print([object], target.info, format.type, target.tenant === undefined && target.info.tenantScoped, false, headers);
@@ -107,7 +114,10 @@ function print(objects: TenetObject[], info: KindInfo, format: OutputFormat, sho
     return;
   }
   const columns = columnsFor(info, { wide: format === 'wide', showTenant });
-  const table = renderTable(columns.map((c) => c.header), objectRows(objects, columns));
+  const table = renderTable(
+    columns.map((c) => c.header),
+    objectRows(objects, columns),
+  );
   process.stdout.write(headers ? table : withoutHeader(table));
 }
 
@@ -133,15 +143,18 @@ interface WatchFilter {
 async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, format: OutputFormat, headers = true): Promise<void> {
   const selector: LabelSelector | undefined = filter.selectorText ? parseSelector(filter.selectorText) : undefined;
   const named = (object: TenetObject) =>
-    (filter.name === undefined || object.metadata.name === filter.name) && (filter.tenant === undefined || object.metadata.tenant === filter.tenant);
-  const wanted = (object: TenetObject) => named(object) && (selector === undefined || selectorMatches(selector, object.metadata.labels ?? {}));
+    (filter.name === undefined || object.metadata.name === filter.name) &&
+    (filter.tenant === undefined || object.metadata.tenant === filter.tenant);
+  const wanted = (object: TenetObject) =>
+    named(object) && (selector === undefined || selectorMatches(selector, object.metadata.labels ?? {}));
   const columns = columnsFor(info, { wide: format === 'wide', showTenant: info.tenantScoped && filter.tenant === undefined });
   const showHeaders = headers;
   const headers_ = ['EVENT', ...columns.map((c) => c.header)];
   let widths: number[] | undefined;
   const emit = (type: string, objects: TenetObject[]) => {
     if (format === 'json' || format === 'yaml') {
-      for (const object of objects) process.stdout.write(format === 'json' ? `${JSON.stringify({ type, object })}\n` : `---\n${formatData({ type, object }, 'yaml')}`);
+      for (const object of objects)
+        process.stdout.write(format === 'json' ? `${JSON.stringify({ type, object })}\n` : `---\n${formatData({ type, object }, 'yaml')}`);
       return;
     }
     const rows = objectRows(objects, columns).map((row) => [type, ...row]);
@@ -169,11 +182,15 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
     while (!stopped) {
       // The controller applies the selector: an object that stops matching comes as DELETED (carrying
       // its new labels), which a filter on the labels here would drop.
-      const handle = client.watch({ kind: info.kind, tenant: filter.tenant, labelSelector: filter.selectorText }, revision, (event: WatchEvent) => {
-        revision = Math.max(revision, event.revision);
-        if (event.type === 'BOOKMARK' || !event.object || !named(event.object)) return;
-        emit(event.type, [event.object]);
-      });
+      const handle = client.watch(
+        { kind: info.kind, tenant: filter.tenant, labelSelector: filter.selectorText },
+        revision,
+        (event: WatchEvent) => {
+          revision = Math.max(revision, event.revision);
+          if (event.type === 'BOOKMARK' || !event.object || !named(event.object)) return;
+          emit(event.type, [event.object]);
+        },
+      );
       current = handle;
       if (stopped) handle.close();
       try {

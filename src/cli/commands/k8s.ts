@@ -52,7 +52,11 @@ function readObjects(text: string, file: string): unknown[] {
 }
 
 export function register(program: Command): void {
-  const k8s = program.command('k8s').description('Kubernetes NetworkPolicy, ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1) import and verdicts');
+  const k8s = program
+    .command('k8s')
+    .description(
+      'Kubernetes NetworkPolicy, ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1) import and verdicts',
+    );
 
   k8s
     .command('import')
@@ -60,38 +64,55 @@ export function register(program: Command): void {
     .requiredOption('-f, --file <path>', 'YAML or JSON file with Kubernetes objects, or - for stdin')
     .requiredOption('--tenant <tenant>', 'the tenant the cluster becomes')
     .option('--network <network>', 'network for imported pods (with --with-endpoints)', 'default')
-    .option('--with-endpoints', 'also emit Endpoint objects for Pods (only printed, never applied: endpoints come from attaching containers)')
+    .option(
+      '--with-endpoints',
+      'also emit Endpoint objects for Pods (only printed, never applied: endpoints come from attaching containers)',
+    )
     .option('--dry-run', 'ask the controller what would change and which flows would change verdict; change nothing')
     .addOption(new Option('-o, --output <format>', 'print the translated objects instead of applying them').choices(['yaml', 'json']))
-    .action(async (options: { file: string; tenant: string; network: string; withEndpoints?: boolean; dryRun?: boolean; output?: 'yaml' | 'json' }, command: Command) => {
-      const tenant = nameArg(options.tenant, 'tenant');
-      const result = importKubernetes(readObjects(await readInput(options.file), options.file), tenant, { network: nameArg(options.network, 'network') });
-      if (result.problems.length > 0) throw new CliError(`nothing imported; fix these first:\n  ${result.problems.join('\n  ')}`, 2);
-      const objects: unknown[] = [...result.scopes, ...result.policies, ...result.globalPolicies];
-      const referencedNames = result.referencedScopes.map((s) => s.metadata.name).join(', ');
-      if (options.output) {
-        if (options.withEndpoints) objects.push(...result.endpoints);
-        process.stdout.write(formatData(objects, options.output));
-        // Printing them would make `tenet apply` of this output overwrite their labels.
-        if (referencedNames) process.stderr.write(`scopes named but not defined by a Namespace in the file (not printed; import creates them where missing): ${referencedNames}\n`);
-        return;
-      }
-      const client = clientFor(command);
-      // A namespace the file only names keeps the labels it has: created where missing, never written.
-      const existing = result.referencedScopes.length > 0 ? (await client.list<Scope>('Scope', { tenant })).items : [];
-      const plan = planReferencedScopes(result.referencedScopes, existing);
-      const source = options.file === '-' ? 'stdin' : options.file;
-      const applied = await client.apply([...plan.create, ...objects], { dryRun: options.dryRun, message: `k8s import of ${source}` });
-      // Read like apply's answer: one line per object, then (dry run) the flows whose verdict would change.
-      process.stdout.write(applyLines(applied, options.dryRun ?? false));
-      process.stdout.write(impactText(applied));
-      if (plan.unlabelled.length > 0) {
-        process.stderr.write(`warning: these scopes exist without the label the imported policies select namespaces by, and were left as they are (import their Namespace to set it): ${plan.unlabelled.join(', ')}\n`);
-      }
-      if (result.endpoints.length > 0) {
-        process.stderr.write(`${result.endpoints.length} pods: their labels and scope apply when their containers attach (see --with-endpoints -o yaml)\n`);
-      }
-    });
+    .action(
+      async (
+        options: { file: string; tenant: string; network: string; withEndpoints?: boolean; dryRun?: boolean; output?: 'yaml' | 'json' },
+        command: Command,
+      ) => {
+        const tenant = nameArg(options.tenant, 'tenant');
+        const result = importKubernetes(readObjects(await readInput(options.file), options.file), tenant, {
+          network: nameArg(options.network, 'network'),
+        });
+        if (result.problems.length > 0) throw new CliError(`nothing imported; fix these first:\n  ${result.problems.join('\n  ')}`, 2);
+        const objects: unknown[] = [...result.scopes, ...result.policies, ...result.globalPolicies];
+        const referencedNames = result.referencedScopes.map((s) => s.metadata.name).join(', ');
+        if (options.output) {
+          if (options.withEndpoints) objects.push(...result.endpoints);
+          process.stdout.write(formatData(objects, options.output));
+          // Printing them would make `tenet apply` of this output overwrite their labels.
+          if (referencedNames)
+            process.stderr.write(
+              `scopes named but not defined by a Namespace in the file (not printed; import creates them where missing): ${referencedNames}\n`,
+            );
+          return;
+        }
+        const client = clientFor(command);
+        // A namespace the file only names keeps the labels it has: created where missing, never written.
+        const existing = result.referencedScopes.length > 0 ? (await client.list<Scope>('Scope', { tenant })).items : [];
+        const plan = planReferencedScopes(result.referencedScopes, existing);
+        const source = options.file === '-' ? 'stdin' : options.file;
+        const applied = await client.apply([...plan.create, ...objects], { dryRun: options.dryRun, message: `k8s import of ${source}` });
+        // Read like apply's answer: one line per object, then (dry run) the flows whose verdict would change.
+        process.stdout.write(applyLines(applied, options.dryRun ?? false));
+        process.stdout.write(impactText(applied));
+        if (plan.unlabelled.length > 0) {
+          process.stderr.write(
+            `warning: these scopes exist without the label the imported policies select namespaces by, and were left as they are (import their Namespace to set it): ${plan.unlabelled.join(', ')}\n`,
+          );
+        }
+        if (result.endpoints.length > 0) {
+          process.stderr.write(
+            `${result.endpoints.length} pods: their labels and scope apply when their containers attach (see --with-endpoints -o yaml)\n`,
+          );
+        }
+      },
+    );
 
   k8s
     .command('verdicts')
@@ -118,7 +139,14 @@ export function register(program: Command): void {
       process.stdout.write(
         renderTable(
           ['FROM', 'TO', 'PORT', 'VERDICT', 'EGRESS', 'INGRESS'],
-          verdicts.map((v) => [v.from, v.to, `${v.protocol.toLowerCase()}/${v.port}`, v.allowed ? 'allow' : 'deny', v.egress ?? '', v.ingress ?? '']),
+          verdicts.map((v) => [
+            v.from,
+            v.to,
+            `${v.protocol.toLowerCase()}/${v.port}`,
+            v.allowed ? 'allow' : 'deny',
+            v.egress ?? '',
+            v.ingress ?? '',
+          ]),
         ),
       );
     });

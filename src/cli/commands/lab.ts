@@ -21,7 +21,9 @@ function wrap<A extends unknown[]>(action: (...args: A) => Promise<void>): (...a
 }
 
 export function register(program: Command): void {
-  const lab = program.command('lab').description('a real multi-host lab on this machine: hosts and containers are network namespaces (root)');
+  const lab = program
+    .command('lab')
+    .description('a real multi-host lab on this machine: hosts and containers are network namespaces (root)');
   registerCniConf(lab);
 
   lab
@@ -46,7 +48,10 @@ export function register(program: Command): void {
     .action(
       wrap(async (options: { name?: string }) => {
         const name = options.name ?? (listLabs().length === 1 ? listLabs()[0] : undefined);
-        if (!name) throw new LabError(listLabs().length ? `several labs exist (${listLabs().join(', ')}); choose one with --name` : 'no lab exists; nothing to do');
+        if (!name)
+          throw new LabError(
+            listLabs().length ? `several labs exist (${listLabs().join(', ')}); choose one with --name` : 'no lab exists; nothing to do',
+          );
         await labDown(name, out);
       }),
     );
@@ -61,25 +66,57 @@ export function register(program: Command): void {
     .option('--labels <k=v,...>', 'endpoint labels')
     .option('--ip <addresses>', 'requested address(es), comma-separated (one per family)')
     .option('--scope <scope>', 'label scope of the endpoint (as a Kubernetes namespace: policies may select by it)')
-    .option('--ports <ports>', 'container ports, [NAME=]PORT[/tcp|udp|sctp] comma-separated, e.g. http=80,dns=53/udp (policies may name them)')
+    .option(
+      '--ports <ports>',
+      'container ports, [NAME=]PORT[/tcp|udp|sctp] comma-separated, e.g. http=80,dns=53/udp (policies may name them)',
+    )
     .action(
-      wrap(async (container: string, options: { name?: string; host: string; tenant: string; network: string; labels?: string; ip?: string; scope?: string; ports?: string }) => {
-        const state = resolveLab(options.name);
-        const ips = options.ip ? options.ip.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-        const labels = parseLabels(options.labels);
-        const ports = parsePorts(options.ports);
-        await withLabLock(state.name, async (current) => {
-          const made = await labRun(current, container, { host: options.host, tenant: options.tenant, network: options.network, labels, ips, scope: options.scope, ports });
-          current.containers.push(made);
-          saveLab(current);
-          out(`${made.name} on ${made.host}: ${made.tenant}/${made.network} ${made.addresses.join(' ')} (endpoint ${made.endpoint})`);
-        });
-      }),
+      wrap(
+        async (
+          container: string,
+          options: {
+            name?: string;
+            host: string;
+            tenant: string;
+            network: string;
+            labels?: string;
+            ip?: string;
+            scope?: string;
+            ports?: string;
+          },
+        ) => {
+          const state = resolveLab(options.name);
+          const ips = options.ip
+            ? options.ip
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : undefined;
+          const labels = parseLabels(options.labels);
+          const ports = parsePorts(options.ports);
+          await withLabLock(state.name, async (current) => {
+            const made = await labRun(current, container, {
+              host: options.host,
+              tenant: options.tenant,
+              network: options.network,
+              labels,
+              ips,
+              scope: options.scope,
+              ports,
+            });
+            current.containers.push(made);
+            saveLab(current);
+            out(`${made.name} on ${made.host}: ${made.tenant}/${made.network} ${made.addresses.join(' ')} (endpoint ${made.endpoint})`);
+          });
+        },
+      ),
     );
 
   lab
     .command('restart-agent <host>')
-    .description("stop one host's agent (every agent on its socket, also one started by hand) and start it again; waits for its first full pass")
+    .description(
+      "stop one host's agent (every agent on its socket, also one started by hand) and start it again; waits for its first full pass",
+    )
     .option('--name <lab>', 'lab name (default: the only lab)')
     .option('--kill', 'stop it with SIGKILL (as a crash) instead of SIGTERM')
     .action(
@@ -151,13 +188,17 @@ export function register(program: Command): void {
         const server = state.controller.url ?? state.controller.servers[0];
         out(`export TENET_SERVER=${server}`);
         if (state.controller.token) out(`export TENET_TOKEN=${state.controller.token}`);
-        out(`# lab ${state.name}: hosts ${state.hosts.map((h) => h.name).join(' ')}; containers ${state.containers.map((c) => c.name).join(' ') || '-'}`);
+        out(
+          `# lab ${state.name}: hosts ${state.hosts.map((h) => h.name).join(' ')}; containers ${state.containers.map((c) => c.name).join(' ') || '-'}`,
+        );
       }),
     );
 
   lab
     .command('demo')
-    .description('3 hosts, two tenants on identical subnets, containers everywhere, the probe matrix, then a policy (recreated if it exists)')
+    .description(
+      '3 hosts, two tenants on identical subnets, containers everywhere, the probe matrix, then a policy (recreated if it exists)',
+    )
     .option('--name <lab>', 'name of the demo lab', 'demo')
     .action(
       wrap(async (options: { name: string }) => {

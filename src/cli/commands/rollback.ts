@@ -18,11 +18,17 @@ export function register(program: Command): void {
       const lines = result.results.filter((r) => r.action !== 'unchanged').map((r) => `${refPath(r)} ${r.action}${suffix}\n`);
       process.stdout.write(lines.join(''));
       if (dryRun) {
-        process.stdout.write(lines.length === 0 ? `already as at revision ${revision}: nothing would change\n` : `a rollback to revision ${revision} would change the above (dry run: nothing changed)\n`);
+        process.stdout.write(
+          lines.length === 0
+            ? `already as at revision ${revision}: nothing would change\n`
+            : `a rollback to revision ${revision} would change the above (dry run: nothing changed)\n`,
+        );
         return;
       }
       process.stdout.write(
-        result.revision === null ? `already as at revision ${revision}: nothing changed\n` : `rolled back to revision ${revision} as revision ${result.revision}\n`,
+        result.revision === null
+          ? `already as at revision ${revision}: nothing changed\n`
+          : `rolled back to revision ${revision} as revision ${result.revision}\n`,
       );
     });
 }

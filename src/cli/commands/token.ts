@@ -26,24 +26,35 @@ export function register(program: Command): void {
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 24h, 7d (default: no expiry)')
     .option('--description <text>', 'a note shown by token list')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nExamples:\n  tenet token create --role tenant-admin --tenant shop --ttl 24h\n  tenet token create --role agent --host node-1')
-    .action(async (options: { role: string; tenant?: string; host?: string; ttl?: string; description?: string; output: string }, command: Command) => {
-      if (options.ttl !== undefined && parseDuration(options.ttl) === undefined) throw new CliError(`--ttl ${options.ttl}: use a duration like 90s, 30m, 24h or 7d`, 2);
-      const body = {
-        role: options.role,
-        ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
-        ...(options.host !== undefined ? { host: options.host } : {}),
-        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-        ...(options.description !== undefined ? { description: options.description } : {}),
-      };
-      const created = (await clientFor(command).request('POST', '/api/v1/tokens', body)) as TokenInfo & { token: string };
-      if (options.output === 'json') {
-        process.stdout.write(formatData(created, 'json'));
-        return;
-      }
-      process.stdout.write(`${created.token}\n`);
-      process.stderr.write(`token ${created.id} (${describe(created)})${created.expiresAt ? `, expires ${created.expiresAt}` : ''}: store it now, it is not shown again\n`);
-    });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tenet token create --role tenant-admin --tenant shop --ttl 24h\n  tenet token create --role agent --host node-1',
+    )
+    .action(
+      async (
+        options: { role: string; tenant?: string; host?: string; ttl?: string; description?: string; output: string },
+        command: Command,
+      ) => {
+        if (options.ttl !== undefined && parseDuration(options.ttl) === undefined)
+          throw new CliError(`--ttl ${options.ttl}: use a duration like 90s, 30m, 24h or 7d`, 2);
+        const body = {
+          role: options.role,
+          ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+          ...(options.host !== undefined ? { host: options.host } : {}),
+          ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+          ...(options.description !== undefined ? { description: options.description } : {}),
+        };
+        const created = (await clientFor(command).request('POST', '/api/v1/tokens', body)) as TokenInfo & { token: string };
+        if (options.output === 'json') {
+          process.stdout.write(formatData(created, 'json'));
+          return;
+        }
+        process.stdout.write(`${created.token}\n`);
+        process.stderr.write(
+          `token ${created.id} (${describe(created)})${created.expiresAt ? `, expires ${created.expiresAt}` : ''}: store it now, it is not shown again\n`,
+        );
+      },
+    );
   token
     .command('list')
     .description('list tokens (never their secrets)')

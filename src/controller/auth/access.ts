@@ -12,7 +12,13 @@ import type { Verb } from '../../core/auth/roles';
 
 export type RouteAction =
   /** One kind: tenant from the path (`tenant` param), from `?tenant=` (all-tenant collections) or none. */
-  | { type: 'object'; verb: Verb | 'list-or-watch'; kind: KindName; tenantFrom: 'param' | 'query' | 'none'; nameFrom: 'param-name' | 'param-tenant' | 'body' | 'none' }
+  | {
+      type: 'object';
+      verb: Verb | 'list-or-watch';
+      kind: KindName;
+      tenantFrom: 'param' | 'query' | 'none';
+      nameFrom: 'param-name' | 'param-tenant' | 'body' | 'none';
+    }
   /** Several kinds named in `?kinds=`: snapshot or multi-kind watch. */
   | { type: 'kinds'; verb: 'list' | 'watch' }
   | { type: 'apply' }

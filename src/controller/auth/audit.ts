@@ -18,7 +18,8 @@ export type AuditFields = Omit<AuditEntry, 'id' | 'at' | 'outcome' | 'code' | 's
 
 const MAX_FIELD = 128;
 const MAX_TENANTS = 100;
-export const clip = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value.slice(0, MAX_FIELD) : undefined);
+export const clip = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value.slice(0, MAX_FIELD) : undefined;
 
 const DEFAULT_RETENTION_MS = 90 * 86_400_000;
 
@@ -109,7 +110,8 @@ export interface AuditTrail {
 
 /** The onSend recorder, the hourly retention pass, and the counter of entries that could not be written. */
 export function installAuditTrail(app: FastifyInstance, store: Store, retentionMs: number): AuditTrail {
-  const prune = () => void pruneAudit(store, retentionMs).catch((error: unknown) => app.log.warn({ err: error }, 'audit retention pass failed'));
+  const prune = () =>
+    void pruneAudit(store, retentionMs).catch((error: unknown) => app.log.warn({ err: error }, 'audit retention pass failed'));
   const pruneTimer = setInterval(prune, 3_600_000);
   pruneTimer.unref();
   prune();

@@ -63,7 +63,13 @@ function staticGuard(visible: Visibility): WatchGuard {
   };
 }
 
-export async function authorizeRequest(request: FastifyRequest, principal: Principal, action: RouteAction, hostEndpoints: HostEndpoints, store: Store): Promise<void> {
+export async function authorizeRequest(
+  request: FastifyRequest,
+  principal: Principal,
+  action: RouteAction,
+  hostEndpoints: HostEndpoints,
+  store: Store,
+): Promise<void> {
   const role = principal.role;
   switch (action.type) {
     case 'any':
@@ -105,7 +111,12 @@ function authorizeApply(request: FastifyRequest, principal: Principal): void {
     const auditTenant = tenantOf({ kind: kind.kind, tenant, name: name ?? '' });
     if (auditTenant !== '') tenants.add(auditTenant);
     else beyondTenants = true;
-    checks.push(() => refuse(authorize(principal, { verb: 'create', kind: kind.kind, tenant, name }), kind.tenantScoped ? `tenant "${tenant}"` : `${kind.kind} "${name}"`));
+    checks.push(() =>
+      refuse(
+        authorize(principal, { verb: 'create', kind: kind.kind, tenant, name }),
+        kind.tenantScoped ? `tenant "${tenant}"` : `${kind.kind} "${name}"`,
+      ),
+    );
   }
   if (request.auditFields) setScope(request.auditFields, [...kinds], [...tenants], beyondTenants);
   if (principal.role === 'admin') return;
@@ -115,7 +126,13 @@ function authorizeApply(request: FastifyRequest, principal: Principal): void {
 function authorizeKinds(request: FastifyRequest, principal: Principal, verb: 'list' | 'watch', hostEndpoints: HostEndpoints): void {
   if (principal.role === 'admin') return;
   const text = (request.query as Record<string, unknown>).kinds;
-  const kinds = typeof text === 'string' ? text.split(',').map((k) => kindInfo(k.trim())).filter((k) => k !== undefined) : [];
+  const kinds =
+    typeof text === 'string'
+      ? text
+          .split(',')
+          .map((k) => kindInfo(k.trim()))
+          .filter((k) => k !== undefined)
+      : [];
   for (const info of kinds) refuse(authorize(principal, { verb, kind: info.kind, tenant: '' }), `${info.plural}`);
   if (principal.role === 'agent') {
     const host = principal.host ?? '';
@@ -147,9 +164,21 @@ async function authorizeObject(
   const body = request.body as { metadata?: { name?: unknown }; spec?: { host?: unknown } } | null | undefined;
   const verb: Verb = action.verb === 'list-or-watch' ? (truthy(query.watch) ? 'watch' : 'list') : action.verb;
   const tenant = String((action.tenantFrom === 'param' ? params.tenant : action.tenantFrom === 'query' ? query.tenant : '') ?? '');
-  const nameValue = action.nameFrom === 'param-name' ? params.name : action.nameFrom === 'param-tenant' ? params.tenant : action.nameFrom === 'body' ? body?.metadata?.name : undefined;
+  const nameValue =
+    action.nameFrom === 'param-name'
+      ? params.name
+      : action.nameFrom === 'param-tenant'
+        ? params.tenant
+        : action.nameFrom === 'body'
+          ? body?.metadata?.name
+          : undefined;
   const name = typeof nameValue === 'string' ? nameValue : action.nameFrom === 'none' ? undefined : '';
-  const request_: Action = { verb, kind: action.kind, tenant: action.kind === 'Tenant' ? '' : tenant, ...(name !== undefined ? { name } : {}) };
+  const request_: Action = {
+    verb,
+    kind: action.kind,
+    tenant: action.kind === 'Tenant' ? '' : tenant,
+    ...(name !== undefined ? { name } : {}),
+  };
   if (request.auditFields && action.nameFrom === 'body' && name) {
     request.auditFields.name = clip(name);
     if (action.kind === 'Tenant') request.auditFields.tenant = clip(name);
@@ -178,7 +207,14 @@ async function authorizeObject(
  * Only admins move an endpoint to another host (and only once its container is gone: the endpoint
  * strategy checks that). Anyone else who changes spec.host of a placed endpoint gets a 403.
  */
-async function refuseEndpointMove(store: Store, tenant: string, name: string, verb: 'update' | 'patch', body: { spec?: unknown } | null | undefined, what: string): Promise<void> {
+async function refuseEndpointMove(
+  store: Store,
+  tenant: string,
+  name: string,
+  verb: 'update' | 'patch',
+  body: { spec?: unknown } | null | undefined,
+  what: string,
+): Promise<void> {
   const spec = body?.spec;
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return; // no spec: the service answers 400 (PUT) or keeps it (PATCH)
   const names = 'host' in spec;
@@ -188,7 +224,9 @@ async function refuseEndpointMove(store: Store, tenant: string, name: string, ve
   const wanted = names ? (spec as { host?: unknown }).host : undefined;
   const current = endpointHost(existing.value);
   if (current !== undefined && wanted !== current) {
-    throw forbidden(`only admins may move ${what} to another host (spec.host "${current}" -> ${typeof wanted === 'string' ? `"${wanted.slice(0, 63)}"` : 'none'}), and only once its container is gone`);
+    throw forbidden(
+      `only admins may move ${what} to another host (spec.host "${current}" -> ${typeof wanted === 'string' ? `"${wanted.slice(0, 63)}"` : 'none'}), and only once its container is gone`,
+    );
   }
 }
 
@@ -228,7 +266,10 @@ async function authorizeAgentObject(
       refuse(authorize(principal, { ...action, endpointHost: current }), what);
     }
     const wanted = body?.spec?.host;
-    if ((action.verb === 'update' || (action.verb === 'patch' && body?.spec !== undefined && 'host' in (body.spec ?? {}))) && wanted !== host) {
+    if (
+      (action.verb === 'update' || (action.verb === 'patch' && body?.spec !== undefined && 'host' in (body.spec ?? {}))) &&
+      wanted !== host
+    ) {
       throw forbidden(`agent of host "${host}" may only place endpoints on its host`);
     }
     return;

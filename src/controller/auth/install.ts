@@ -93,7 +93,8 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
       throw unauthorized('a valid bearer token is required');
     }
     if (!action) {
-      if (request.routeOptions.url === undefined || request.is404) throw notFound(`no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`);
+      if (request.routeOptions.url === undefined || request.is404)
+        throw notFound(`no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`);
       request.refusedByAuth = true;
       request.log.error({ method: request.method, route: request.routeOptions.url }, 'route has no access rule (config.access): refused');
       throw forbidden(`${request.method} ${request.routeOptions.url} has no access rule`);

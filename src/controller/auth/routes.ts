@@ -21,7 +21,8 @@ export function publicRecord(record: TokenRecord): Omit<TokenRecord, 'secretHash
 }
 
 function nameField(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length > 63 || !NAME_REGEX.test(value)) throw invalid(`${field} must be a valid name`, [`${field}: invalid`]);
+  if (typeof value !== 'string' || value.length > 63 || !NAME_REGEX.test(value))
+    throw invalid(`${field} must be a valid name`, [`${field}: invalid`]);
   return value;
 }
 
@@ -35,15 +36,25 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
 
   app.post('/api/v1/tokens', access({ type: 'admin' }), async (request, reply) => {
     const body = request.body as Record<string, unknown> | null;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('the body must be {"role": ..., "tenant"?: ..., "host"?: ..., "ttl"?: "24h", "description"?: ...}');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw invalid('the body must be {"role": ..., "tenant"?: ..., "host"?: ..., "ttl"?: "24h", "description"?: ...}');
     const allowed = new Set(['role', 'tenant', 'host', 'ttl', 'description']);
     const unknown = Object.keys(body).filter((k) => !allowed.has(k));
-    if (unknown.length > 0) throw invalid('unknown fields in the token request', unknown.map((k) => `${k.slice(0, 40)}: unknown field`));
-    if (typeof body.role !== 'string' || !ROLES.includes(body.role as Role)) throw invalid(`role must be one of ${ROLES.join(', ')}`, ['role: invalid']);
+    if (unknown.length > 0)
+      throw invalid(
+        'unknown fields in the token request',
+        unknown.map((k) => `${k.slice(0, 40)}: unknown field`),
+      );
+    if (typeof body.role !== 'string' || !ROLES.includes(body.role as Role))
+      throw invalid(`role must be one of ${ROLES.join(', ')}`, ['role: invalid']);
     const role = body.role as Role;
     const needsTenant = role === 'tenant-admin' || role === 'viewer';
-    if (needsTenant !== (body.tenant !== undefined)) throw invalid(needsTenant ? `a ${role} token needs a tenant` : `only tenant-admin and viewer tokens have a tenant`, ['tenant: invalid']);
-    if ((role === 'agent') !== (body.host !== undefined)) throw invalid(role === 'agent' ? 'an agent token needs a host' : 'only agent tokens have a host', ['host: invalid']);
+    if (needsTenant !== (body.tenant !== undefined))
+      throw invalid(needsTenant ? `a ${role} token needs a tenant` : `only tenant-admin and viewer tokens have a tenant`, [
+        'tenant: invalid',
+      ]);
+    if ((role === 'agent') !== (body.host !== undefined))
+      throw invalid(role === 'agent' ? 'an agent token needs a host' : 'only agent tokens have a host', ['host: invalid']);
     const tenant = body.tenant === undefined ? undefined : nameField(body.tenant, 'tenant');
     const host = body.host === undefined ? undefined : nameField(body.host, 'host');
     let ttlMs: number | undefined;
@@ -72,7 +83,8 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
     const query = request.query as Record<string, unknown>;
     const principal = request.principal!;
     for (const key of Object.keys(query)) {
-      if (!['tenant', 'since', 'limit'].includes(key) || typeof query[key] !== 'string') throw invalid(`unknown or repeated query parameter ${key.slice(0, 40)}`);
+      if (!['tenant', 'since', 'limit'].includes(key) || typeof query[key] !== 'string')
+        throw invalid(`unknown or repeated query parameter ${key.slice(0, 40)}`);
     }
     let tenant = query.tenant === undefined ? undefined : nameField(query.tenant, 'tenant');
     if (principal.role !== 'admin') {

@@ -87,90 +87,104 @@ async function createEndpoint(engine: WriteEngine, object: TenetObject, ctx: Wri
   const spec = object.spec as EndpointSpec;
   const key = objectKey('Endpoint', tenant, name);
   let macAttempt = 0;
-  const { result } = await engine.mutate(async (b) => {
-    // These reads do not depend on each other: issued together they share one round trip on etcd.
-    const reads = [key, objectKey('Network', tenant, spec.network), guardKey('Tenant', '', tenant), guardKey('Network', tenant, spec.network)].map((k) =>
-      engine.store.get(k),
-    );
-    for (const read of reads) read.catch(() => undefined);
-    const [existingRead, networkRead, tenantGuard, networkGuard] = reads;
-    const existing = await existingRead;
-    if (existing) throw conflict(`${refText(refOf(object))} already exists`);
-    b.compare(key, 0);
-    const networkKv = await networkRead;
-    if (!networkKv) {
-      const tenantKv = await engine.store.get(objectKey('Tenant', '', tenant));
-      if (!tenantKv) throw notFound(`tenant "${tenant}" not found; create it first`);
-      throw notFound(`network "${spec.network}" not found in tenant "${tenant}"`);
-    }
-    await engine.requireLive(b, 'Tenant', '', tenant, tenantGuard);
-    await engine.requireLive(b, 'Network', tenant, spec.network, networkGuard);
-    engine.quotas?.reserve(b, [{ kind: 'Endpoint', tenant, action: 'created' }]); // [limits]
-    const network = decodeNetwork(engine, networkKv);
-    const pool = engine.index.pool(network);
-    const status: Record<string, unknown> = { ...(object.status ?? {}) };
-    delete status.ipv4;
-    delete status.ipv6;
-    delete status.mac;
-    delete status.attachment;
-    const requested = new Map<number, string>();
-    for (const [index, ip] of (spec.ips ?? []).entries()) {
-      const address = parseIp(ip)!;
-      const subnet = pool.subnetOfFamily(address.family);
-      if (!subnet || !subnet.contains(ip)) {
-        throw invalid(`invalid Endpoint`, [`spec.ips[${index}]: ${ip} is not inside any subnet of network "${spec.network}"`]);
+  const { result } = await engine.mutate(
+    async (b) => {
+      // These reads do not depend on each other: issued together they share one round trip on etcd.
+      const reads = [
+        key,
+        objectKey('Network', tenant, spec.network),
+        guardKey('Tenant', '', tenant),
+        guardKey('Network', tenant, spec.network),
+      ].map((k) => engine.store.get(k));
+      for (const read of reads) read.catch(() => undefined);
+      const [existingRead, networkRead, tenantGuard, networkGuard] = reads;
+      const existing = await existingRead;
+      if (existing) throw conflict(`${refText(refOf(object))} already exists`);
+      b.compare(key, 0);
+      const networkKv = await networkRead;
+      if (!networkKv) {
+        const tenantKv = await engine.store.get(objectKey('Tenant', '', tenant));
+        if (!tenantKv) throw notFound(`tenant "${tenant}" not found; create it first`);
+        throw notFound(`network "${spec.network}" not found in tenant "${tenant}"`);
       }
-      const refusal = subnet.refusal(ip);
-      if (refusal && refusal !== 'taken') throw conflict(`requested address refused: ${describeRefusal(ip, subnet.text, refusal)}`);
-      const ipKey = ipamKey(tenant, spec.network, ip);
-      const holder = await engine.store.get(ipKey);
-      if (holder) throw conflict(`requested address refused: ${ip} is already used by endpoint "${holder.value}" in network "${spec.network}"`);
-      b.compare(ipKey, 0);
-      b.put(ipKey, name);
-      requested.set(address.family, ip);
-    }
-    for (const subnet of pool.subnets) {
-      let ip = requested.get(subnet.family);
-      if (ip === undefined) {
-        ip = subnet.allocate();
-        if (ip === undefined) {
-          throw conflict(`network "${tenant}/${spec.network}" has no free IPv${subnet.family} address (${subnet.text}: ${subnet.usedCount} of ${subnet.capacity} in use)`);
+      await engine.requireLive(b, 'Tenant', '', tenant, tenantGuard);
+      await engine.requireLive(b, 'Network', tenant, spec.network, networkGuard);
+      engine.quotas?.reserve(b, [{ kind: 'Endpoint', tenant, action: 'created' }]); // [limits]
+      const network = decodeNetwork(engine, networkKv);
+      const pool = engine.index.pool(network);
+      const status: Record<string, unknown> = { ...(object.status ?? {}) };
+      delete status.ipv4;
+      delete status.ipv6;
+      delete status.mac;
+      delete status.attachment;
+      const requested = new Map<number, string>();
+      for (const [index, ip] of (spec.ips ?? []).entries()) {
+        const address = parseIp(ip)!;
+        const subnet = pool.subnetOfFamily(address.family);
+        if (!subnet || !subnet.contains(ip)) {
+          throw invalid(`invalid Endpoint`, [`spec.ips[${index}]: ${ip} is not inside any subnet of network "${spec.network}"`]);
         }
-        const proposed = ip;
+        const refusal = subnet.refusal(ip);
+        if (refusal && refusal !== 'taken') throw conflict(`requested address refused: ${describeRefusal(ip, subnet.text, refusal)}`);
         const ipKey = ipamKey(tenant, spec.network, ip);
-        b.propose(ipKey, () => subnet.release(proposed));
+        const holder = await engine.store.get(ipKey);
+        if (holder)
+          throw conflict(`requested address refused: ${ip} is already used by endpoint "${holder.value}" in network "${spec.network}"`);
         b.compare(ipKey, 0);
         b.put(ipKey, name);
+        requested.set(address.family, ip);
       }
-      status[subnet.family === 4 ? 'ipv4' : 'ipv6'] = ip;
-    }
-    let mac: string;
-    if (spec.mac) {
-      mac = spec.mac;
-      const holder = await engine.store.get(macKey(tenant, spec.network, mac));
-      if (holder) throw conflict(`requested MAC ${mac} is already used by endpoint "${holder.value}" in network "${spec.network}"`);
-    } else {
-      mac = generateMac(`${tenant}/${spec.network}/${name}`, macAttempt);
-      // A (rare) clash of a generated MAC fails its compare; the retry uses the next attempt number.
-      b.propose(macKey(tenant, spec.network, mac), () => undefined, () => macAttempt++);
-    }
-    const macStoreKey = macKey(tenant, spec.network, mac);
-    b.compare(macStoreKey, 0);
-    b.put(macStoreKey, name);
-    status.mac = mac;
-    if (status.phase === undefined) status.phase = 'pending';
-    const stored: Endpoint = {
-      apiVersion: API_VERSION,
-      kind: 'Endpoint',
-      metadata: { ...object.metadata, uid: randomUUID(), createdAt: new Date().toISOString() },
-      spec,
-      status: status as Endpoint['status'],
-    };
-    delete stored.metadata.resourceVersion;
-    b.put(key, encodeObject(stored));
-    b.stamp(stored);
-    return stored;
-  }, false, { sink: ctx.audit, summary: (r) => summarizeChanges([{ kind: 'Endpoint', tenant, name, action: 'created' }], [], r.status) });
+      for (const subnet of pool.subnets) {
+        let ip = requested.get(subnet.family);
+        if (ip === undefined) {
+          ip = subnet.allocate();
+          if (ip === undefined) {
+            throw conflict(
+              `network "${tenant}/${spec.network}" has no free IPv${subnet.family} address (${subnet.text}: ${subnet.usedCount} of ${subnet.capacity} in use)`,
+            );
+          }
+          const proposed = ip;
+          const ipKey = ipamKey(tenant, spec.network, ip);
+          b.propose(ipKey, () => subnet.release(proposed));
+          b.compare(ipKey, 0);
+          b.put(ipKey, name);
+        }
+        status[subnet.family === 4 ? 'ipv4' : 'ipv6'] = ip;
+      }
+      let mac: string;
+      if (spec.mac) {
+        mac = spec.mac;
+        const holder = await engine.store.get(macKey(tenant, spec.network, mac));
+        if (holder) throw conflict(`requested MAC ${mac} is already used by endpoint "${holder.value}" in network "${spec.network}"`);
+      } else {
+        mac = generateMac(`${tenant}/${spec.network}/${name}`, macAttempt);
+        // A (rare) clash of a generated MAC fails its compare; the retry uses the next attempt number.
+        b.propose(
+          macKey(tenant, spec.network, mac),
+          () => undefined,
+          () => macAttempt++,
+        );
+      }
+      const macStoreKey = macKey(tenant, spec.network, mac);
+      b.compare(macStoreKey, 0);
+      b.put(macStoreKey, name);
+      status.mac = mac;
+      if (status.phase === undefined) status.phase = 'pending';
+      const stored: Endpoint = {
+        apiVersion: API_VERSION,
+        kind: 'Endpoint',
+        metadata: { ...object.metadata, uid: randomUUID(), createdAt: new Date().toISOString() },
+        spec,
+        status: status as Endpoint['status'],
+      };
+      delete stored.metadata.resourceVersion;
+      b.put(key, encodeObject(stored));
+      b.stamp(stored);
+      return stored;
+    },
+    false,
+    { sink: ctx.audit, summary: (r) => summarizeChanges([{ kind: 'Endpoint', tenant, name, action: 'created' }], [], r.status) },
+  );
   return result;
 }
 
@@ -202,7 +216,13 @@ export function goneReason(host: string, hostObject: TenetObject | undefined, no
  * says ready, so only an endpoint whose container is gone may move (admins only; authorization
  * refuses everyone else). The Host key joins the txn: a heartbeat that lands meanwhile retries the write.
  */
-async function requireContainerGone(engine: WriteEngine, b: TxnBuilder, endpoint: TenetObject, host: string, to: string | undefined): Promise<void> {
+async function requireContainerGone(
+  engine: WriteEngine,
+  b: TxnBuilder,
+  endpoint: TenetObject,
+  host: string,
+  to: string | undefined,
+): Promise<void> {
   const key = objectKey('Host', '', host);
   const kv = await engine.store.get(key);
   b.compare(key, kv?.modRevision ?? 0);

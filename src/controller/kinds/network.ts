@@ -31,7 +31,9 @@ export const networkStrategy: KindStrategy = {
     if (plan(before as Network) !== plan(after as Network)) {
       const inUse = await engine.store.range(ipamNetworkPrefix(tenant, before.metadata.name), { limit: 1 });
       if (inUse.items.length > 0) {
-        throw conflict(`network "${tenant}/${before.metadata.name}" has endpoints; its subnets and gateways cannot change until they are deleted`);
+        throw conflict(
+          `network "${tenant}/${before.metadata.name}" has endpoints; its subnets and gateways cannot change until they are deleted`,
+        );
       }
     }
     after.status = { ...(after.status ?? {}), gateways: engine.index.pool(after as Network).subnets.map((s) => s.gatewayText()) };
@@ -50,7 +52,9 @@ export const networkStrategy: KindStrategy = {
     }
     if (remaining.size > 0) {
       const names = [...remaining].slice(0, 5).join(', ');
-      throw conflict(`network "${tenant}/${name}" still has ${remaining.size} endpoint(s) (${names}${remaining.size > 5 ? ', ...' : ''}); delete them first`);
+      throw conflict(
+        `network "${tenant}/${name}" still has ${remaining.size} endpoint(s) (${names}${remaining.size > 5 ? ', ...' : ''}); delete them first`,
+      );
     }
   },
 
@@ -93,7 +97,9 @@ async function checkOverlaps(engine: WriteEngine, b: TxnBuilder, tenant: string,
       for (const kv of vips) {
         const ip = kv.key.slice(vipTenantPrefix(tenant).length);
         if (insideAny(ip, cidrs)) {
-          throw conflict(`network "${tenant}/${network.metadata.name}" would contain ${ip}, the virtual IP of service "${kv.value}"; choose other subnets or delete the service first`);
+          throw conflict(
+            `network "${tenant}/${network.metadata.name}" would contain ${ip}, the virtual IP of service "${kv.value}"; choose other subnets or delete the service first`,
+          );
         }
       }
     }

@@ -50,7 +50,10 @@ export const serviceStrategy: KindStrategy = {
     for (const family of families) {
       const range = serviceRange(tenantObject?.spec.serviceRange, family);
       const requested = (spec.virtualIPs ?? []).find((ip) => parseIp(ip)?.family === family);
-      const ip = requested !== undefined ? await claimRequested(engine, tenant, range, subnets, requested) : await allocate(engine, tenant, name, range, subnets);
+      const ip =
+        requested !== undefined
+          ? await claimRequested(engine, tenant, range, subnets, requested)
+          : await allocate(engine, tenant, name, range, subnets);
       b.compare(vipKey(tenant, ip), 0);
       b.put(vipKey(tenant, ip), name);
       vips.push(ip);

@@ -64,7 +64,9 @@ export async function installLimits(app: FastifyInstance, service: ObjectService
     const limit = watches[principal.role];
     const count = open.get(id) ?? 0;
     if (count >= limit) {
-      throw tooMany(`too many watches: token ${id} (${principal.role}) already holds ${count} open watch streams, the most allowed; close one first`);
+      throw tooMany(
+        `too many watches: token ${id} (${principal.role}) already holds ${count} open watch streams, the most allowed; close one first`,
+      );
     }
     open.set(id, count + 1);
     // The response's close is the stream's end, whatever ended it (client, shutdown, 410 before start).

@@ -87,7 +87,7 @@ export class QuotaLedger {
       kinds.set(change.kind, (kinds.get(change.kind) ?? 0) + delta);
     }
     for (const [tenant, kinds] of byTenant) {
-      const spec = tenantQuotas.has(tenant) ? overridesFromSpec(tenantQuotas.get(tenant)) : this.quotas.get(tenant) ?? {};
+      const spec = tenantQuotas.has(tenant) ? overridesFromSpec(tenantQuotas.get(tenant)) : (this.quotas.get(tenant) ?? {});
       const decision = decideQuota(tenant, effectiveLimits(this.clusterDefaults, spec), (kind) => this.used(tenant, kind), kinds);
       if (!decision.ok) throw new ServiceError(403, 'Forbidden', decision.message, decision.details);
     }
@@ -121,7 +121,8 @@ export class QuotaLedger {
 
   /** Reservations of commits the counts now hold. */
   private dropSeen(): void {
-    for (let i = this.awaitingWatch.length - 1; i >= 0; i--) if (this.awaitingWatch[i].revision <= this.seenRevision) this.awaitingWatch.splice(i, 1);
+    for (let i = this.awaitingWatch.length - 1; i >= 0; i--)
+      if (this.awaitingWatch[i].revision <= this.seenRevision) this.awaitingWatch.splice(i, 1);
   }
 
   /** `created`: a put that made the key (a put that changed an existing object leaves the count alone). */
@@ -149,10 +150,13 @@ function quotaOf(value: string): unknown {
 }
 
 /** The `spec.quota` of every Tenant a request creates or changes: its new limits already apply to that request. */
-export function tenantQuotasIn(changes: readonly { ref: { kind: string; name: string }; after: { spec?: unknown } | null }[]): Map<string, unknown> {
+export function tenantQuotasIn(
+  changes: readonly { ref: { kind: string; name: string }; after: { spec?: unknown } | null }[],
+): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const change of changes) {
-    if (change.ref.kind === 'Tenant' && change.after) out.set(change.ref.name, (change.after.spec as { quota?: unknown } | undefined)?.quota);
+    if (change.ref.kind === 'Tenant' && change.after)
+      out.set(change.ref.name, (change.after.spec as { quota?: unknown } | undefined)?.quota);
   }
   return out;
 }

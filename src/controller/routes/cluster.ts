@@ -16,12 +16,16 @@ function kindsFrom(text: string | undefined): KindName[] {
   if (!text) throw invalid('kinds is required, e.g. ?kinds=Tenant,Network,Endpoint', ['kinds: required']);
   const kinds: KindName[] = [];
   const problems: string[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const info = kindInfo(part);
     if (info) kinds.push(info.kind);
     else problems.push(`kinds: unknown kind "${part.slice(0, 40)}"`);
   }
-  if (problems.length > 0 || kinds.length === 0) throw invalid('kinds must be a comma-separated list of kinds', problems.length ? problems : ['kinds: empty']);
+  if (problems.length > 0 || kinds.length === 0)
+    throw invalid('kinds must be a comma-separated list of kinds', problems.length ? problems : ['kinds: empty']);
   return kinds;
 }
 
@@ -32,9 +36,13 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   // Like Kubernetes' /version: any authenticated caller may ask which build answers.
   app.get('/version', access({ type: 'any' }), async () => ({ version: TENET_VERSION, apiVersion: API_VERSION, node: process.version }));
 
-  app.post('/api/v1/apply', { bodyLimit: APPLY_BODY_LIMIT, ...access({ type: 'apply' }) }, async (request) => service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }));
+  app.post('/api/v1/apply', { bodyLimit: APPLY_BODY_LIMIT, ...access({ type: 'apply' }) }, async (request) =>
+    service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }),
+  );
   app.get('/api/v1/history', access({ type: 'admin' }), async () => ({ items: await service.history() }));
-  app.post('/api/v1/rollback', access({ type: 'admin' }), async (request) => service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }));
+  app.post('/api/v1/rollback', access({ type: 'admin' }), async (request) =>
+    service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }),
+  );
 
   app.get('/api/v1/snapshot', access({ type: 'kinds', verb: 'list' }, ['kinds']), async (request) => {
     const kinds = kindsFrom(singleQuery(request.query as Record<string, unknown>, 'kinds'));

@@ -59,8 +59,11 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     const item = info.kind === 'Tenant' ? `${collection}/:tenant` : `${collection}/:name`;
     const tenantFrom = info.tenantScoped ? 'param' : 'none';
     const nameFrom = info.kind === 'Tenant' ? 'param-tenant' : 'param-name';
-    const rule = (verb: Extract<RouteAction, { type: 'object' }>['verb'], from: 'param-name' | 'param-tenant' | 'body' | 'none' = nameFrom, query: readonly string[] = []) =>
-      access({ type: 'object', verb, kind: info.kind, tenantFrom, nameFrom: from }, query);
+    const rule = (
+      verb: Extract<RouteAction, { type: 'object' }>['verb'],
+      from: 'param-name' | 'param-tenant' | 'body' | 'none' = nameFrom,
+      query: readonly string[] = [],
+    ) => access({ type: 'object', verb, kind: info.kind, tenantFrom, nameFrom: from }, query);
     const names = (request: FastifyRequest, withName = true) => {
       const params = request.params as Params;
       const tenant = info.tenantScoped ? checkName(params.tenant, 'tenant') : undefined;
@@ -74,10 +77,21 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     if (info.tenantScoped) {
       // Across all tenants (?tenant=T narrows).
-      const across = access({ type: 'object', verb: 'list-or-watch', kind: info.kind, tenantFrom: 'query', nameFrom: 'none' }, ['tenant', ...LIST_QUERY]);
+      const across = access({ type: 'object', verb: 'list-or-watch', kind: info.kind, tenantFrom: 'query', nameFrom: 'none' }, [
+        'tenant',
+        ...LIST_QUERY,
+      ]);
       app.get(`/api/v1/${info.plural}`, across, async (request, reply) => {
         const narrowed = singleQuery(request.query as Query, 'tenant');
-        return listOrWatch(request, reply, service, streams, pages, info, narrowed === undefined ? undefined : checkName(narrowed, 'tenant'));
+        return listOrWatch(
+          request,
+          reply,
+          service,
+          streams,
+          pages,
+          info,
+          narrowed === undefined ? undefined : checkName(narrowed, 'tenant'),
+        );
       });
     }
     app.post(collection, rule('create', 'body'), async (request, reply) => {
@@ -88,7 +102,10 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
     });
     app.get(item, rule('get'), async (request) => {
       const { tenant, name } = names(request);
-      const [object] = await withServiceStatus(service, await withComputedStatus(service, [await service.get(info.kind, tenant ?? '', name)]));
+      const [object] = await withServiceStatus(
+        service,
+        await withComputedStatus(service, [await service.get(info.kind, tenant ?? '', name)]),
+      );
       return object;
     });
     app.put(item, rule('update'), async (request) => {
@@ -103,7 +120,13 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
       const { tenant, name } = names(request);
       const cascade = truthy(singleQuery(request.query as Query, 'cascade'));
       const dryRun = dryRunFrom(singleQuery(request.query as Query, 'dryRun'));
-      return service.delete(info.kind, tenant, name, { cascade: info.kind === 'Tenant' && cascade }, { actor: request.actor, verb: 'delete', audit: request.audit, dryRun });
+      return service.delete(
+        info.kind,
+        tenant,
+        name,
+        { cascade: info.kind === 'Tenant' && cascade },
+        { actor: request.actor, verb: 'delete', audit: request.audit, dryRun },
+      );
     });
     app.put(`${item}/status`, rule('status'), async (request) => {
       const { tenant, name } = names(request);
@@ -114,7 +137,12 @@ export function registerObjectRoutes(app: FastifyInstance, service: ObjectServic
       app.get(`${item}/addresses`, rule('get'), async (request) => {
         const { tenant, name } = names(request);
         const used = await service.usedAddresses(tenant ?? '', name);
-        return { apiVersion: 'tenet.dev/v1', kind: 'AddressList', metadata: { resourceVersion: String(used.revision) }, addresses: used.addresses };
+        return {
+          apiVersion: 'tenet.dev/v1',
+          kind: 'AddressList',
+          metadata: { resourceVersion: String(used.revision) },
+          addresses: used.addresses,
+        };
       });
     }
   }
@@ -143,7 +171,9 @@ async function listOrWatch(
   const token = singleQuery(query, 'continue');
   if (truthy(singleQuery(query, 'watch'))) {
     if (limit !== undefined || token !== undefined || fieldText !== undefined) {
-      throw invalid('limit, continue and fieldSelector apply to lists, not to watch streams', ['watch: cannot be combined with limit, continue or fieldSelector']);
+      throw invalid('limit, continue and fieldSelector apply to lists, not to watch streams', [
+        'watch: cannot be combined with limit, continue or fieldSelector',
+      ]);
     }
     const selector = selectorFrom(labelSelector);
     const after = await startRevision(service.store, singleQuery(query, 'resourceVersion'));

@@ -52,7 +52,11 @@ function ref(object: { kind: string; tenant?: string; name: string }): string {
 }
 
 /** e.g. `created Network shop/web; configured Policy shop/p (spec.rules)`. */
-export function summarizeChanges(results: readonly ChangedObject[], diffs: readonly ObjectDiff[], status?: Record<string, unknown>): string {
+export function summarizeChanges(
+  results: readonly ChangedObject[],
+  diffs: readonly ObjectDiff[],
+  status?: Record<string, unknown>,
+): string {
   const changed = results.filter((r) => r.action !== 'unchanged');
   if (changed.length === 0) return 'no change';
   const byRef = new Map(diffs.map((d) => [ref(d), d]));
@@ -63,7 +67,14 @@ export function summarizeChanges(results: readonly ChangedObject[], diffs: reado
   });
   if (changed.length > MAX_OBJECTS) {
     // The tenants of the objects not listed still decide who may see the entry (summaryScope below).
-    const rest = [...new Set(changed.slice(MAX_OBJECTS).map(tenantOf).filter((t) => t !== ''))].sort();
+    const rest = [
+      ...new Set(
+        changed
+          .slice(MAX_OBJECTS)
+          .map(tenantOf)
+          .filter((t) => t !== ''),
+      ),
+    ].sort();
     parts.push(`and ${changed.length - MAX_OBJECTS} more${rest.length > 0 ? ` (tenants ${rest.join(', ')})` : ''}`);
   }
   if (status) {

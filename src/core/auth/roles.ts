@@ -37,7 +37,8 @@ export interface Action {
  * allow: go ahead. filter: allowed, but the answer must be narrowed to what the principal may see
  * (lists across tenants). forbidden: 403. hidden: 404, as if the object did not exist.
  */
-export type Decision = { outcome: 'allow' } | { outcome: 'filter'; tenant: string } | { outcome: 'forbidden'; reason: string } | { outcome: 'hidden' };
+export type Decision =
+  { outcome: 'allow' } | { outcome: 'filter'; tenant: string } | { outcome: 'forbidden'; reason: string } | { outcome: 'hidden' };
 
 const ALLOW: Decision = { outcome: 'allow' };
 

@@ -46,7 +46,10 @@ const IPV6_LOCAL_SOURCES = ['fe80::/10', '::'];
 const INTERFACE = /^[a-z][a-z0-9_-]{0,14}$/;
 
 /** The set elements of one endpoint; throws on a value that must not reach the kernel. */
-export function antispoofElements(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ipv4' | 'ipv6'>, iface: string): { iface: string; mac: string; v4?: string; v6?: string } {
+export function antispoofElements(
+  endpoint: Pick<EndpointView, 'name' | 'mac' | 'ipv4' | 'ipv6'>,
+  iface: string,
+): { iface: string; mac: string; v4?: string; v6?: string } {
   if (!INTERFACE.test(iface)) throw new Error(`antispoof: refusing interface name "${iface}"`);
   const mac = endpoint.mac.toLowerCase();
   if (!MAC_REGEX.test(mac)) throw new Error(`antispoof: endpoint ${endpoint.name} has no valid MAC ("${endpoint.mac}")`);
@@ -62,12 +65,35 @@ export function antispoofElements(endpoint: Pick<EndpointView, 'name' | 'mac' | 
 export function antispoofRules(): NftRule[] {
   const accept = { kind: 'accept' } as const;
   return [
-    { matches: [{ kind: 'lookup', keys: ['iifname'], set: ANTISPOOF_IFACES, negate: true }], verdict: accept, comment: 'not an endpoint interface' },
-    { matches: [{ kind: 'family', family: 4 }, { kind: 'lookup', keys: ['iifname', 'ether saddr', 'ip saddr'], set: ANTISPOOF_SOURCES_4 }], verdict: accept, comment: 'own ipv4' },
-    { matches: [{ kind: 'family', family: 6 }, { kind: 'lookup', keys: ['iifname', 'ether saddr', 'ip6 saddr'], set: ANTISPOOF_SOURCES_6 }], verdict: accept, comment: 'own ipv6' },
-    ...IPV6_LOCAL_SOURCES.map(
-      (address): NftRule => ({ matches: [{ kind: 'saddrIs', family: 6, address }, { kind: 'lookup', keys: ['iifname', 'ether saddr'], set: ANTISPOOF_MACS }], verdict: accept, comment: 'own mac, link-local' }),
-    ),
+    {
+      matches: [{ kind: 'lookup', keys: ['iifname'], set: ANTISPOOF_IFACES, negate: true }],
+      verdict: accept,
+      comment: 'not an endpoint interface',
+    },
+    {
+      matches: [
+        { kind: 'family', family: 4 },
+        { kind: 'lookup', keys: ['iifname', 'ether saddr', 'ip saddr'], set: ANTISPOOF_SOURCES_4 },
+      ],
+      verdict: accept,
+      comment: 'own ipv4',
+    },
+    {
+      matches: [
+        { kind: 'family', family: 6 },
+        { kind: 'lookup', keys: ['iifname', 'ether saddr', 'ip6 saddr'], set: ANTISPOOF_SOURCES_6 },
+      ],
+      verdict: accept,
+      comment: 'own ipv6',
+    },
+    ...IPV6_LOCAL_SOURCES.map((address): NftRule => ({
+      matches: [
+        { kind: 'saddrIs', family: 6, address },
+        { kind: 'lookup', keys: ['iifname', 'ether saddr'], set: ANTISPOOF_MACS },
+      ],
+      verdict: accept,
+      comment: 'own mac, link-local',
+    })),
     { matches: [], effects: [{ kind: 'countByInterface', set: ANTISPOOF_DROPS }], verdict: { kind: 'drop' }, comment: ANTISPOOF_COMMENT },
   ];
 }
@@ -96,7 +122,10 @@ export function antispoofEntry(endpoint: Pick<EndpointView, 'name' | 'mac' | 'ip
 }
 
 /** The local endpoints with a host interface whose entries the fragment holds. */
-export function antispoofSubjects(tenant: Pick<TenantView, 'endpoints'>, excluded?: string): Array<{ endpoint: EndpointView; iface: string }> {
+export function antispoofSubjects(
+  tenant: Pick<TenantView, 'endpoints'>,
+  excluded?: string,
+): Array<{ endpoint: EndpointView; iface: string }> {
   const out: Array<{ endpoint: EndpointView; iface: string }> = [];
   for (const endpoint of tenant.endpoints) {
     const iface = endpoint.local ? endpoint.hostIfName : undefined;
@@ -114,10 +143,26 @@ export function antispoofProgramOf(entries: readonly AntispoofEntry[]): NftProgr
     family: 'inet',
     table: TABLE_NAME,
     sets: [
-      set(ANTISPOOF_IFACES, 'ifname', entries.map((e) => e.iface)),
-      set(ANTISPOOF_MACS, 'ifname . ether_addr', entries.map((e) => e.mac)),
-      set(ANTISPOOF_SOURCES_4, 'ifname . ether_addr . ipv4_addr', entries.flatMap((e) => (e.v4 ? [e.v4] : []))),
-      set(ANTISPOOF_SOURCES_6, 'ifname . ether_addr . ipv6_addr', entries.flatMap((e) => (e.v6 ? [e.v6] : []))),
+      set(
+        ANTISPOOF_IFACES,
+        'ifname',
+        entries.map((e) => e.iface),
+      ),
+      set(
+        ANTISPOOF_MACS,
+        'ifname . ether_addr',
+        entries.map((e) => e.mac),
+      ),
+      set(
+        ANTISPOOF_SOURCES_4,
+        'ifname . ether_addr . ipv4_addr',
+        entries.flatMap((e) => (e.v4 ? [e.v4] : [])),
+      ),
+      set(
+        ANTISPOOF_SOURCES_6,
+        'ifname . ether_addr . ipv6_addr',
+        entries.flatMap((e) => (e.v6 ? [e.v6] : [])),
+      ),
       { ...set(ANTISPOOF_DROPS, 'ifname', []), dynamicCounters: true },
     ],
     maps: [],
@@ -132,7 +177,10 @@ export function antispoofProgram(tenant: Pick<TenantView, 'endpoints'>, excluded
 }
 
 /** Drops per endpoint name, from the drop set's counters per interface (only endpoints that dropped anything). */
-export function spoofDrops(perInterface: ReadonlyMap<string, { packets: number; bytes: number }>, endpointOf: ReadonlyMap<string, string>): Map<string, { packets: number; bytes: number }> {
+export function spoofDrops(
+  perInterface: ReadonlyMap<string, { packets: number; bytes: number }>,
+  endpointOf: ReadonlyMap<string, string>,
+): Map<string, { packets: number; bytes: number }> {
   const out = new Map<string, { packets: number; bytes: number }>();
   for (const [iface, c] of perInterface) {
     const name = endpointOf.get(iface);
@@ -149,7 +197,8 @@ export function hostSpoofDrops(
   limit = MAX_REPORTED_SPOOF_DROPS,
 ): SpoofDropReport[] {
   const out: SpoofDropReport[] = [];
-  for (const { tenant, drops } of perTenant) for (const [endpoint, c] of drops) out.push({ tenant, endpoint, packets: c.packets, bytes: c.bytes });
+  for (const { tenant, drops } of perTenant)
+    for (const [endpoint, c] of drops) out.push({ tenant, endpoint, packets: c.packets, bytes: c.bytes });
   out.sort((a, b) => (a.tenant === b.tenant ? (a.endpoint < b.endpoint ? -1 : 1) : a.tenant < b.tenant ? -1 : 1));
   return out.slice(0, limit);
 }

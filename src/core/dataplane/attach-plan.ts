@@ -41,7 +41,14 @@ export function vethLines(veth: string, ifName: string, containerNetns: string, 
 }
 
 /** `clusterDomain`: the result names the tenant's resolver (its gateways on this network) and search list. */
-export function attachPlan(endpoint: EndpointView, network: NetworkView, containerNetns: string, ifName: string, bandwidth?: Bandwidth, clusterDomain?: string): AttachPlan {
+export function attachPlan(
+  endpoint: EndpointView,
+  network: NetworkView,
+  containerNetns: string,
+  ifName: string,
+  bandwidth?: Bandwidth,
+  clusterDomain?: string,
+): AttachPlan {
   const veth = endpoint.hostIfName;
   if (!veth) throw new Error(`endpoint ${endpoint.name} is not local`);
   const hostMac = hostVethMac(veth);
@@ -90,7 +97,16 @@ export function attachPlan(endpoint: EndpointView, network: NetworkView, contain
       addresses,
       routes,
       hostIfName: veth,
-      ...(clusterDomain && addresses.length > 0 ? { dns: containerDns(endpoint.tenant, endpoint.network, addresses.map((a) => a.gateway), clusterDomain) } : {}),
+      ...(clusterDomain && addresses.length > 0
+        ? {
+            dns: containerDns(
+              endpoint.tenant,
+              endpoint.network,
+              addresses.map((a) => a.gateway),
+              clusterDomain,
+            ),
+          }
+        : {}),
     },
   };
 }

@@ -28,18 +28,24 @@ export function bandwidthProblems(value: unknown): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['bandwidth must be an object'];
   const problems: string[] = [];
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) if (!['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'].includes(key)) problems.push(`bandwidth: unknown field "${key}"`);
+  for (const key of Object.keys(record))
+    if (!['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'].includes(key)) problems.push(`bandwidth: unknown field "${key}"`);
   for (const direction of ['ingress', 'egress'] as const) {
     const rate = record[`${direction}Rate`];
     const burst = record[`${direction}Burst`];
-    for (const [key, v, max] of [[`${direction}Rate`, rate, MAX_RATE], [`${direction}Burst`, burst, MAX_BURST]] as const) {
-      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)) problems.push(`bandwidth.${key} must be an integer from 0 to ${max}`);
+    for (const [key, v, max] of [
+      [`${direction}Rate`, rate, MAX_RATE],
+      [`${direction}Burst`, burst, MAX_BURST],
+    ] as const) {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max))
+        problems.push(`bandwidth.${key} must be an integer from 0 to ${max}`);
     }
     const hasRate = typeof rate === 'number' && rate > 0;
     const hasBurst = typeof burst === 'number' && burst > 0;
     if (hasRate && !hasBurst) problems.push(`bandwidth.${direction}Burst is required with ${direction}Rate`);
     if (hasBurst && !hasRate) problems.push(`bandwidth.${direction}Rate is required with ${direction}Burst`);
-    if (hasBurst && (burst as number) < MIN_BURST_BITS) problems.push(`bandwidth.${direction}Burst must be at least ${MIN_BURST_BITS} bits (one full frame)`);
+    if (hasBurst && (burst as number) < MIN_BURST_BITS)
+      problems.push(`bandwidth.${direction}Burst must be at least ${MIN_BURST_BITS} bits (one full frame)`);
   }
   return problems;
 }
@@ -53,7 +59,9 @@ export function burstProblemsForMtu(bandwidth: Bandwidth | undefined, mtu: numbe
   const frameBits = (mtu + 14) * 8;
   return (['ingress', 'egress'] as const).flatMap((direction) => {
     const burst = limits?.[`${direction}Burst`];
-    return burst !== undefined && burst < frameBits ? [`bandwidth.${direction}Burst must be at least ${frameBits} bits here: one full frame of the interface's MTU ${mtu}`] : [];
+    return burst !== undefined && burst < frameBits
+      ? [`bandwidth.${direction}Burst must be at least ${frameBits} bits here: one full frame of the interface's MTU ${mtu}`]
+      : [];
   });
 }
 
@@ -61,8 +69,10 @@ export function burstProblemsForMtu(bandwidth: Bandwidth | undefined, mtu: numbe
 export function effectiveBandwidth(value: Bandwidth | undefined): Bandwidth | undefined {
   if (!value) return undefined;
   const out: Bandwidth = {};
-  if ((value.ingressRate ?? 0) > 0 && (value.ingressBurst ?? 0) > 0) Object.assign(out, { ingressRate: value.ingressRate, ingressBurst: value.ingressBurst });
-  if ((value.egressRate ?? 0) > 0 && (value.egressBurst ?? 0) > 0) Object.assign(out, { egressRate: value.egressRate, egressBurst: value.egressBurst });
+  if ((value.ingressRate ?? 0) > 0 && (value.ingressBurst ?? 0) > 0)
+    Object.assign(out, { ingressRate: value.ingressRate, ingressBurst: value.ingressBurst });
+  if ((value.egressRate ?? 0) > 0 && (value.egressBurst ?? 0) > 0)
+    Object.assign(out, { egressRate: value.egressRate, egressBurst: value.egressBurst });
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -71,7 +81,11 @@ function tbf(dev: string, rate: number, burstBits: number): string {
 }
 
 /** `tc -batch` lines: for the host end (router namespace) and for the container's end. */
-export function shapingLines(bandwidth: Bandwidth | undefined, hostIfName: string, containerIfName: string): { host: string[]; container: string[] } {
+export function shapingLines(
+  bandwidth: Bandwidth | undefined,
+  hostIfName: string,
+  containerIfName: string,
+): { host: string[]; container: string[] } {
   const limits = effectiveBandwidth(bandwidth);
   return {
     host: limits?.ingressRate ? [tbf(hostIfName, limits.ingressRate, limits.ingressBurst!)] : [],

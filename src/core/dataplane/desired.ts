@@ -37,7 +37,15 @@ export function desiredNamespace(view: HostView, tenant: TenantView): NamespaceS
   const hostsByName = new Map(view.hosts.map((h) => [h.name, h]));
   const vxlan =
     tenant.vni !== undefined && tenant.vxlanDevice && view.underlayIP
-      ? { name: tenant.vxlanDevice, vni: tenant.vni, local: view.underlayIP, port: VXLAN_PORT, mac: vxlanMac(view.hostName, tenant.vni, tenant.uid), mtu: view.overlayMtu, learning: false }
+      ? {
+          name: tenant.vxlanDevice,
+          vni: tenant.vni,
+          local: view.underlayIP,
+          port: VXLAN_PORT,
+          mac: vxlanMac(view.hostName, tenant.vni, tenant.uid),
+          mtu: view.overlayMtu,
+          learning: false,
+        }
       : undefined;
   const remoteHosts = new Set<string>();
 

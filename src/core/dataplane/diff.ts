@@ -51,7 +51,11 @@ function vxlanIdentical(a: VxlanState, b: VxlanState): boolean {
 }
 
 export function isEmptyPlan(plan: NamespacePlan): boolean {
-  return !plan.create && plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length + Object.keys(plan.sysctls).length === 0;
+  return (
+    !plan.create &&
+    plan.removeLines.length + plan.hostLines.length + plan.addLines.length + plan.bridgeLines.length + Object.keys(plan.sysctls).length ===
+      0
+  );
 }
 
 /** The router sysctls whose value read back differs (or could not be read); none when nothing was read. */
@@ -107,13 +111,17 @@ export function diffNamespace(desired: NamespaceState, actual: ActualNamespace |
     const v = desired.vxlan;
     if (!vxlanReady) {
       if (options.hostVxlans?.includes(v.name)) plan.hostLines.push(`link del ${v.name}`);
-      plan.hostLines.push(`link add ${v.name} type vxlan id ${v.vni} local ${v.local} dstport ${v.port} ${v.learning ? 'learning' : 'nolearning'}`);
+      plan.hostLines.push(
+        `link add ${v.name} type vxlan id ${v.vni} local ${v.local} dstport ${v.port} ${v.learning ? 'learning' : 'nolearning'}`,
+      );
       plan.hostLines.push(`link set ${v.name} netns ${desired.name}`);
       plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
     } else if (current.vxlan) {
-      if (current.vxlan.mac !== v.mac || current.vxlan.mtu !== v.mtu || !current.vxlanUp) plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
+      if (current.vxlan.mac !== v.mac || current.vxlan.mtu !== v.mtu || !current.vxlanUp)
+        plan.addLines.push(`link set ${v.name} address ${v.mac} mtu ${v.mtu} up`);
       // Learning would let received packets rewrite the FDB: changed in place, the device and its entries stay.
-      if (current.vxlan.learning !== v.learning) plan.addLines.push(`link set ${v.name} type vxlan ${v.learning ? 'learning' : 'nolearning'}`);
+      if (current.vxlan.learning !== v.learning)
+        plan.addLines.push(`link set ${v.name} type vxlan ${v.learning ? 'learning' : 'nolearning'}`);
     }
   }
 
@@ -128,7 +136,7 @@ export function diffNamespace(desired: NamespaceState, actual: ActualNamespace |
       plan.addLines.push(`link set ${veth.name} address ${veth.mac} mtu ${veth.mtu} up`);
     }
   }
-  const usable = (dev: string): boolean => presentVeths.has(dev) || (desired.vxlan?.name === dev);
+  const usable = (dev: string): boolean => presentVeths.has(dev) || desired.vxlan?.name === dev;
   // Entries on a protected veth belong to an attach in flight: leave them alone too.
   const surviving = (dev: string): boolean => !deletedLinks.has(dev) && (desiredVeths.has(dev) || !protectedVeths.has(dev));
 
@@ -157,21 +165,26 @@ export function diffNamespace(desired: NamespaceState, actual: ActualNamespace |
   for (const [key, n] of haveNeigh) if (surviving(n.dev) && !wantNeigh.has(key)) plan.removeLines.push(`neigh del ${n.dst} dev ${n.dev}`);
   for (const [key, n] of wantNeigh) {
     const have = haveNeigh.get(key);
-    if (!have || have.lladdr !== n.lladdr || deletedLinks.has(n.dev)) plan.addLines.push(`neigh replace ${n.dst} lladdr ${n.lladdr} dev ${n.dev} nud permanent`);
+    if (!have || have.lladdr !== n.lladdr || deletedLinks.has(n.dev))
+      plan.addLines.push(`neigh replace ${n.dst} lladdr ${n.lladdr} dev ${n.dev} nud permanent`);
   }
 
   // Proxy NDP entries.
   const wantProxy = new Map(desired.proxies.filter((p) => usable(p.dev)).map((p) => [proxyKey(p), p]));
   const haveProxy = new Map(current.proxies.map((p) => [proxyKey(p), p]));
-  for (const [key, p] of haveProxy) if (surviving(p.dev) && !wantProxy.has(key)) plan.removeLines.push(`neigh del proxy ${p.dst} dev ${p.dev}`);
-  for (const [key, p] of wantProxy) if (!haveProxy.has(key) || deletedLinks.has(p.dev)) plan.addLines.push(`neigh replace proxy ${p.dst} dev ${p.dev}`);
+  for (const [key, p] of haveProxy)
+    if (surviving(p.dev) && !wantProxy.has(key)) plan.removeLines.push(`neigh del proxy ${p.dst} dev ${p.dev}`);
+  for (const [key, p] of wantProxy)
+    if (!haveProxy.has(key) || deletedLinks.has(p.dev)) plan.addLines.push(`neigh replace proxy ${p.dst} dev ${p.dev}`);
 
   // FDB entries on the VXLAN device (`append`: one MAC may in principle have several remotes).
   const wantFdb = new Map(desired.fdb.filter((f) => usable(f.dev)).map((f) => [fdbKey(f), f]));
   const haveFdb = new Map(current.fdb.map((f) => [fdbKey(f), f]));
-  for (const [key, f] of haveFdb) if (surviving(f.dev) && !wantFdb.has(key)) plan.bridgeLines.push(`fdb del ${f.mac} dev ${f.dev} dst ${f.dst} self`);
+  for (const [key, f] of haveFdb)
+    if (surviving(f.dev) && !wantFdb.has(key)) plan.bridgeLines.push(`fdb del ${f.mac} dev ${f.dev} dst ${f.dst} self`);
   for (const [key, f] of wantFdb) {
-    if (!haveFdb.has(key) || deletedLinks.has(f.dev) || !vxlanReady) plan.bridgeLines.push(`fdb append ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
+    if (!haveFdb.has(key) || deletedLinks.has(f.dev) || !vxlanReady)
+      plan.bridgeLines.push(`fdb append ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
   }
   return plan;
 }
@@ -194,12 +207,20 @@ export function diffHost(
  * What the namespace looks like once `plan` was applied without failures: the kernel record the agent
  * keeps so that the next incremental pass needs no read-back.
  */
-export function stateAfterPlan(desired: NamespaceState, actual: ActualNamespace | undefined, plan: NamespacePlan, protectedVeths: ReadonlySet<string> = new Set()): ActualNamespace {
+export function stateAfterPlan(
+  desired: NamespaceState,
+  actual: ActualNamespace | undefined,
+  plan: NamespacePlan,
+  protectedVeths: ReadonlySet<string> = new Set(),
+): ActualNamespace {
   const missing = new Set(plan.missingVeths.map((m) => m.name));
   const wanted = new Set(desired.veths.map((v) => v.name));
   const kept = (actual?.veths ?? []).filter((v) => protectedVeths.has(v.name) && !wanted.has(v.name));
   const keptNames = new Set(kept.map((v) => v.name));
-  const veths = [...desired.veths.filter((v) => !missing.has(v.name)).map((v) => ({ name: v.name, mac: v.mac, mtu: v.mtu, up: true })), ...kept];
+  const veths = [
+    ...desired.veths.filter((v) => !missing.has(v.name)).map((v) => ({ name: v.name, mac: v.mac, mtu: v.mtu, up: true })),
+    ...kept,
+  ];
   const usable = (dev: string): boolean => veths.some((v) => v.name === dev) || desired.vxlan?.name === dev;
   const routes = desired.routes.filter((r) => usable(r.dev));
   const routeDsts = new Set(routes.map((r) => r.dst));
@@ -219,7 +240,12 @@ export function stateAfterPlan(desired: NamespaceState, actual: ActualNamespace 
 }
 
 /** The record after an attach plumbed `veth` as `desired` describes it (plus the gateways it put on lo). */
-export function recordAttached(known: ActualNamespace, desired: NamespaceState, veth: string, loAddresses: readonly string[]): ActualNamespace {
+export function recordAttached(
+  known: ActualNamespace,
+  desired: NamespaceState,
+  veth: string,
+  loAddresses: readonly string[],
+): ActualNamespace {
   const want = desired.veths.find((v) => v.name === veth);
   if (!want) return known;
   const routes = desired.routes.filter((r) => r.dev === veth);

@@ -32,7 +32,10 @@ export const MIN_OVERLAY_MTU = 1280;
 export function overlayMtu(underlayMtu: number, family: IpFamily): number {
   if (!Number.isInteger(underlayMtu) || underlayMtu <= 0) throw new Error(`underlay MTU ${underlayMtu} is not a positive integer`);
   const mtu = underlayMtu - VXLAN_OVERHEAD[family];
-  if (mtu < MIN_OVERLAY_MTU) throw new Error(`underlay MTU ${underlayMtu} leaves ${mtu} bytes for containers over VXLAN/IPv${family}, less than IPv6's minimum ${MIN_OVERLAY_MTU}`);
+  if (mtu < MIN_OVERLAY_MTU)
+    throw new Error(
+      `underlay MTU ${underlayMtu} leaves ${mtu} bytes for containers over VXLAN/IPv${family}, less than IPv6's minimum ${MIN_OVERLAY_MTU}`,
+    );
   return mtu;
 }
 
@@ -145,9 +148,15 @@ export function subnetViews(network: Network): SubnetView[] {
   for (const subnet of network.spec.subnets) {
     const cidr = parseCidr(subnet.cidr);
     if (!cidr) continue;
-    const gateway = subnet.gateway !== undefined ? canonicalIp(subnet.gateway) : formatIp({ family: cidr.family, value: cidr.network + 1n });
+    const gateway =
+      subnet.gateway !== undefined ? canonicalIp(subnet.gateway) : formatIp({ family: cidr.family, value: cidr.network + 1n });
     if (!gateway) continue;
-    views.push({ family: cidr.family, cidr: `${formatIp({ family: cidr.family, value: cidr.network })}/${cidr.prefix}`, prefix: cidr.prefix, gateway });
+    views.push({
+      family: cidr.family,
+      cidr: `${formatIp({ family: cidr.family, value: cidr.network })}/${cidr.prefix}`,
+      prefix: cidr.prefix,
+      gateway,
+    });
   }
   return views;
 }
@@ -268,14 +277,12 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     });
   }
 
-  const hostInfos = hosts
-    .sort(byName)
-    .map((h) => ({
-      name: h.metadata.name,
-      underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP,
-      ready: h.status?.ready ?? false,
-      labels: { ...(h.metadata.labels ?? {}) },
-    }));
+  const hostInfos = hosts.sort(byName).map((h) => ({
+    name: h.metadata.name,
+    underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP,
+    ready: h.status?.ready ?? false,
+    labels: { ...(h.metadata.labels ?? {}) },
+  }));
   const self = hostInfos.find((h) => h.name === options.hostName);
   return {
     hostName: options.hostName,

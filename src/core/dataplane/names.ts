@@ -35,7 +35,9 @@ function hexDigest(text: string, length: number): string {
 
 export function assertNetnsPrefix(prefix: string): string {
   if (!NETNS_PREFIX_REGEX.test(prefix)) {
-    throw new NameError(`netns prefix "${prefix}" must match ${NETNS_PREFIX_REGEX.source} (a lower-case letter, then letters, digits, "-" or "_")`);
+    throw new NameError(
+      `netns prefix "${prefix}" must match ${NETNS_PREFIX_REGEX.source} (a lower-case letter, then letters, digits, "-" or "_")`,
+    );
   }
   return prefix;
 }

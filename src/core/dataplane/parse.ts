@@ -38,7 +38,15 @@ export function parseLinks(links: unknown[]): { vxlan?: VxlanState; veths: VethS
     const mac = (str(link.address) ?? '').toLowerCase();
     const mtu = num(link.mtu) ?? 0;
     if (kind === 'vxlan' && VXLAN_DEVICE_REGEX.test(name)) {
-      vxlans.push({ name, vni: num(data.id) ?? 0, local: canonicalIp(str(data.local) ?? '') ?? '', port: num(data.port) ?? 0, mac, mtu, learning: data.learning === true });
+      vxlans.push({
+        name,
+        vni: num(data.id) ?? 0,
+        local: canonicalIp(str(data.local) ?? '') ?? '',
+        port: num(data.port) ?? 0,
+        mac,
+        mtu,
+        learning: data.learning === true,
+      });
     } else if (kind === 'veth' && HOST_VETH_REGEX.test(name)) {
       veths.push({ name, mac, mtu, ifindex: num(link.ifindex), up: flags.includes('UP') });
     } else {
@@ -147,7 +155,11 @@ export function mtuOfAddress(links: unknown[], address: string): number | undefi
   return undefined;
 }
 
-export function parseNamespace(name: string, tenant: string, raw: RawNamespaceReads): NamespaceState & { strayLinks: string[]; vxlanUp: boolean; sysctls?: Record<string, string> } {
+export function parseNamespace(
+  name: string,
+  tenant: string,
+  raw: RawNamespaceReads,
+): NamespaceState & { strayLinks: string[]; vxlanUp: boolean; sysctls?: Record<string, string> } {
   const links = parseLinks(raw.links);
   return {
     name,

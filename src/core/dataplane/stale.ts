@@ -23,11 +23,16 @@ export interface LiveTenant {
  * was made for another tenant. The MAC agents made before the uid was part of it (same VNI) is adopted:
  * the reconciler sets the new MAC in place, and the namespace's containers keep their interfaces.
  */
-export function staleNamespaceReason(found: FoundNamespace, tenants: ReadonlyMap<string, LiveTenant>, hostName: string): string | undefined {
+export function staleNamespaceReason(
+  found: FoundNamespace,
+  tenants: ReadonlyMap<string, LiveTenant>,
+  hostName: string,
+): string | undefined {
   const live = tenants.get(found.tenant);
   if (!live) return `tenant "${found.tenant}" no longer exists`;
   if (!found.vxlan || live.vni === undefined) return undefined;
-  if (found.vxlan.vni !== live.vni) return `its VXLAN device carries VNI ${found.vxlan.vni}, tenant "${found.tenant}" has ${live.vni}: it was made for an earlier tenant of that name`;
+  if (found.vxlan.vni !== live.vni)
+    return `its VXLAN device carries VNI ${found.vxlan.vni}, tenant "${found.tenant}" has ${live.vni}: it was made for an earlier tenant of that name`;
   const mac = found.vxlan.mac.toLowerCase();
   if (mac === vxlanMac(hostName, live.vni, live.uid) || mac === legacyVxlanMac(hostName, live.vni)) return undefined;
   return `its VXLAN device's MAC ${mac} is not tenant "${found.tenant}"'s (uid ${live.uid}): it was made for an earlier tenant of that name`;

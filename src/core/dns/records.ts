@@ -31,7 +31,9 @@ export function isDnsLabel(text: string): boolean {
 export function assertClusterDomain(domain: string): string {
   const labels = domain.split('.');
   if (domain.length === 0 || domain.length > 200 || !labels.every(isDnsLabel)) {
-    throw new Error(`cluster domain "${domain}" must be dot-separated DNS labels (lower-case letters, digits, "-"), at most 200 characters`);
+    throw new Error(
+      `cluster domain "${domain}" must be dot-separated DNS labels (lower-case letters, digits, "-"), at most 200 characters`,
+    );
   }
   return domain;
 }

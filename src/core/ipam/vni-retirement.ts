@@ -35,7 +35,13 @@ export function decodeVniValue(value: string): VniHolder {
 }
 
 /** The record a tenant deletion writes; undefined when no host exists (nothing can carry the VNI: it is free at once). */
-export function retireVni(vni: number, tenant: string, uid: string | undefined, hosts: readonly string[], at: string): RetiredVni | undefined {
+export function retireVni(
+  vni: number,
+  tenant: string,
+  uid: string | undefined,
+  hosts: readonly string[],
+  at: string,
+): RetiredVni | undefined {
   const pending = [...new Set(hosts)].sort();
   if (pending.length === 0) return undefined;
   return { vni, tenant, ...(uid ? { uid } : {}), at, hosts: pending };

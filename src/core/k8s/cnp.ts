@@ -18,7 +18,8 @@ const MAX_RULES = 25;
 const MAX_PEERS = 25;
 const MAX_PROTOCOLS = 25;
 const MAX_NETWORKS = 25;
-const NAMED_PORT_MESSAGE = 'networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames';
+const NAMED_PORT_MESSAGE =
+  'networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames';
 
 type Raw = Record<string, unknown>;
 
@@ -36,7 +37,9 @@ function oneOf(value: Raw, allowed: readonly string[], at: string, problems: str
   const fields = setFields(value);
   const unknown = fields.filter((f) => !allowed.includes(f));
   if (unknown.length > 0) {
-    problems.push(`${at}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => JSON.stringify(f)).join(', ')} (known: ${allowed.join(', ')})`);
+    problems.push(
+      `${at}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => JSON.stringify(f)).join(', ')} (known: ${allowed.join(', ')})`,
+    );
     return undefined;
   }
   if (fields.length !== 1) {
@@ -48,7 +51,10 @@ function oneOf(value: Raw, allowed: readonly string[], at: string, problems: str
 
 function unknownFields(value: Raw, allowed: readonly string[], at: string, problems: string[]): void {
   const unknown = setFields(value).filter((f) => !allowed.includes(f));
-  if (unknown.length > 0) problems.push(`${at}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => JSON.stringify(f)).join(', ')} (known: ${allowed.join(', ')})`);
+  if (unknown.length > 0)
+    problems.push(
+      `${at}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => JSON.stringify(f)).join(', ')} (known: ${allowed.join(', ')})`,
+    );
 }
 
 const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
@@ -63,7 +69,8 @@ export function labelSelector(value: unknown, at: string, problems: string[]): L
   unknownFields(value, ['matchLabels', 'matchExpressions'], at, problems);
   const out: LabelSelector = {};
   if (value.matchLabels !== undefined && value.matchLabels !== null) {
-    if (!isObject(value.matchLabels) || Object.values(value.matchLabels).some((v) => typeof v !== 'string')) problems.push(`${at}.matchLabels: must map label keys to string values`);
+    if (!isObject(value.matchLabels) || Object.values(value.matchLabels).some((v) => typeof v !== 'string'))
+      problems.push(`${at}.matchLabels: must map label keys to string values`);
     else out.matchLabels = { ...(value.matchLabels as Labels) };
   }
   if (value.matchExpressions !== undefined && value.matchExpressions !== null) {
@@ -74,7 +81,8 @@ export function labelSelector(value: unknown, at: string, problems: string[]): L
         const eAt = `${at}.matchExpressions[${i}]`;
         if (!isObject(e) || typeof e.key !== 'string' || e.key === '') return void problems.push(`${eAt}: needs a key`);
         const operator = String(e.operator);
-        if (!OPERATORS.includes(operator)) return void problems.push(`${eAt}.operator: ${JSON.stringify(e.operator)} is not one of ${OPERATORS.join(', ')}`);
+        if (!OPERATORS.includes(operator))
+          return void problems.push(`${eAt}.operator: ${JSON.stringify(e.operator)} is not one of ${OPERATORS.join(', ')}`);
         const values = Array.isArray(e.values) ? e.values.map(String) : [];
         const needsValues = operator === 'In' || operator === 'NotIn';
         if (needsValues && values.length === 0) return void problems.push(`${eAt}.values: must be non-empty for operator ${operator}`);
@@ -90,9 +98,13 @@ export function labelSelector(value: unknown, at: string, problems: string[]): L
 function namespacedPod(value: unknown, at: string, problems: string[]): Peer | undefined {
   if (!isObject(value)) return void problems.push(`${at}: must be a mapping with podSelector and namespaceSelector`);
   unknownFields(value, ['namespaceSelector', 'podSelector'], at, problems);
-  if (value.podSelector === undefined || value.podSelector === null) return void problems.push(`${at}.podSelector: is required (an empty selector selects every pod)`);
+  if (value.podSelector === undefined || value.podSelector === null)
+    return void problems.push(`${at}.podSelector: is required (an empty selector selects every pod)`);
   const selector = labelSelector(value.podSelector, `${at}.podSelector`, problems);
-  const scopeSelector = value.namespaceSelector === undefined || value.namespaceSelector === null ? {} : labelSelector(value.namespaceSelector, `${at}.namespaceSelector`, problems);
+  const scopeSelector =
+    value.namespaceSelector === undefined || value.namespaceSelector === null
+      ? {}
+      : labelSelector(value.namespaceSelector, `${at}.namespaceSelector`, problems);
   return selector && scopeSelector ? { scopeSelector, selector } : undefined;
 }
 
@@ -179,16 +191,20 @@ function port(value: unknown, protocol: 'TCP' | 'UDP' | 'SCTP', at: string, prob
   const kind = oneOf(dest, ['number', 'range'], dAt, problems);
   const valid = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
   if (kind === 'number') {
-    if (!valid(dest.number)) return void problems.push(`${dAt}.number: must be an integer from 1 to 65535 (found ${JSON.stringify(dest.number)})`);
+    if (!valid(dest.number))
+      return void problems.push(`${dAt}.number: must be an integer from 1 to 65535 (found ${JSON.stringify(dest.number)})`);
     return { protocol, port: dest.number };
   }
   if (kind === 'range') {
     const range = dest.range;
     if (!isObject(range)) return void problems.push(`${dAt}.range: must be a mapping with start and end`);
     unknownFields(range, ['start', 'end'], `${dAt}.range`, problems);
-    if (!valid(range.start)) return void problems.push(`${dAt}.range.start: must be an integer from 1 to 65535 (found ${JSON.stringify(range.start)})`);
-    if (!valid(range.end)) return void problems.push(`${dAt}.range.end: must be an integer from 1 to 65535 (found ${JSON.stringify(range.end)})`);
-    if (!(range.start < range.end)) return void problems.push(`${dAt}.range: Start port must be less than End port (${range.start} >= ${range.end})`);
+    if (!valid(range.start))
+      return void problems.push(`${dAt}.range.start: must be an integer from 1 to 65535 (found ${JSON.stringify(range.start)})`);
+    if (!valid(range.end))
+      return void problems.push(`${dAt}.range.end: must be an integer from 1 to 65535 (found ${JSON.stringify(range.end)})`);
+    if (!(range.start < range.end))
+      return void problems.push(`${dAt}.range: Start port must be less than End port (${range.start} >= ${range.end})`);
     return { protocol, port: range.start, endPort: range.end };
   }
   return undefined;
@@ -208,7 +224,9 @@ function protocols(value: unknown, at: string, problems: string[]): { ports: Pol
       named = true;
       const name = item.destinationNamedPort;
       if (typeof name !== 'string' || name.length > 15 || !PORT_NAME.test(name)) {
-        return void problems.push(`${pAt}.destinationNamedPort: ${JSON.stringify(name)} is not a container port name (lowercase letters, digits and '-', at most 15)`);
+        return void problems.push(
+          `${pAt}.destinationNamedPort: ${JSON.stringify(name)} is not a container port name (lowercase letters, digits and '-', at most 15)`,
+        );
       }
       // No protocol: whatever protocol the destination pod declares under that name.
       out.push({ port: name });
@@ -222,7 +240,10 @@ function protocols(value: unknown, at: string, problems: string[]): { ports: Pol
 
 /** A Tenet rule name (the plain alphabet explain and nft comments allow) from the upstream one. */
 function ruleName(text: string): string | undefined {
-  const cleaned = text.replace(/[^-A-Za-z0-9_. ]/g, '_').slice(0, 100).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const cleaned = text
+    .replace(/[^-A-Za-z0-9_. ]/g, '_')
+    .slice(0, 100)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return cleaned || undefined;
 }
 
@@ -238,9 +259,13 @@ function rules(value: unknown, direction: 'ingress' | 'egress', at: string, prob
     unknownFields(raw, ['name', 'action', side, 'protocols'], rAt, problems);
     const action = ACTIONS[String(raw.action)];
     if (!action) problems.push(`${rAt}.action: ${JSON.stringify(raw.action)} is not one of Accept, Deny, Pass`);
-    if (raw.name !== undefined && (typeof raw.name !== 'string' || raw.name.length > 100)) problems.push(`${rAt}.name: must be a string of at most 100 characters`);
+    if (raw.name !== undefined && (typeof raw.name !== 'string' || raw.name.length > 100))
+      problems.push(`${rAt}.name: must be a string of at most 100 characters`);
     if (raw[side] === undefined || raw[side] === null) problems.push(`${rAt}.${side}: is required (at least one peer)`);
-    const { peers: list, addressPeers } = raw[side] === undefined || raw[side] === null ? { peers: [], addressPeers: false } : peers(raw[side], direction, `${rAt}.${side}`, problems);
+    const { peers: list, addressPeers } =
+      raw[side] === undefined || raw[side] === null
+        ? { peers: [], addressPeers: false }
+        : peers(raw[side], direction, `${rAt}.${side}`, problems);
     const rule: Rule = { action: action ?? 'deny', [side]: list };
     if (typeof raw.name === 'string') {
       const name = ruleName(raw.name);
@@ -260,7 +285,13 @@ function rules(value: unknown, direction: 'ingress' | 'egress', at: string, prob
  * One ClusterNetworkPolicy as a GlobalPolicy restricted to the tenant (cluster-wide there is
  * tenant-wide here). Both tiers keep the upstream priority (0-1000, lower first).
  */
-export function importClusterNetworkPolicy(object: Raw, name: string, policyName: string, tenant: string, problems: string[]): GlobalPolicy | undefined {
+export function importClusterNetworkPolicy(
+  object: Raw,
+  name: string,
+  policyName: string,
+  tenant: string,
+  problems: string[],
+): GlobalPolicy | undefined {
   const at = `ClusterNetworkPolicy ${name}`;
   const local: string[] = [];
   if (object.apiVersion !== CNP_API_VERSION) local.push(`${at}: apiVersion ${JSON.stringify(object.apiVersion)} is not ${CNP_API_VERSION}`);
@@ -271,13 +302,19 @@ export function importClusterNetworkPolicy(object: Raw, name: string, policyName
   }
   unknownFields(spec, ['tier', 'priority', 'subject', 'ingress', 'egress'], `${at}: spec`, local);
   const tier = spec.tier === 'Admin' ? 'admin' : spec.tier === 'Baseline' ? 'baseline' : undefined;
-  if (!tier) local.push(`${at}: spec.tier: ${spec.tier === undefined ? 'is required' : `${JSON.stringify(spec.tier)} is not`} (one of Admin, Baseline)`);
+  if (!tier)
+    local.push(
+      `${at}: spec.tier: ${spec.tier === undefined ? 'is required' : `${JSON.stringify(spec.tier)} is not`} (one of Admin, Baseline)`,
+    );
   const priority = spec.priority;
   if (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 1000) {
-    local.push(`${at}: spec.priority: ${priority === undefined ? 'is required' : `${JSON.stringify(priority)} is not allowed`} (an integer from 0 to 1000)`);
+    local.push(
+      `${at}: spec.priority: ${priority === undefined ? 'is required' : `${JSON.stringify(priority)} is not allowed`} (an integer from 0 to 1000)`,
+    );
   }
   const applies = subject(spec.subject, `${at}: spec.subject`, local);
-  const ingress = spec.ingress === undefined || spec.ingress === null ? undefined : rules(spec.ingress, 'ingress', `${at}: spec.ingress`, local);
+  const ingress =
+    spec.ingress === undefined || spec.ingress === null ? undefined : rules(spec.ingress, 'ingress', `${at}: spec.ingress`, local);
   const egress = spec.egress === undefined || spec.egress === null ? undefined : rules(spec.egress, 'egress', `${at}: spec.egress`, local);
   problems.push(...local);
   if (local.length > 0 || !tier || !applies) return undefined;

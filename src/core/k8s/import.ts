@@ -59,7 +59,10 @@ export interface PodInfo {
 /** A Tenet name (DNS label) from Kubernetes parts; long or odd ones get a stable hash suffix. */
 export function tenetName(...parts: string[]): string {
   const joined = parts.join('-').toLowerCase();
-  const cleaned = joined.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').replace(/--+/g, '-');
+  const cleaned = joined
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .replace(/--+/g, '-');
   if (cleaned === joined && cleaned.length <= 63 && NAME_REGEX.test(cleaned)) return cleaned;
   const hash = stableHash(joined).slice(0, 8);
   const head = cleaned.slice(0, 63 - 9).replace(/-+$/, '');
@@ -68,7 +71,10 @@ export function tenetName(...parts: string[]): string {
 
 function ruleName(text: unknown): string | undefined {
   if (typeof text !== 'string' || text === '') return undefined;
-  const cleaned = text.replace(/[^-A-Za-z0-9_. ]/g, '_').slice(0, 100).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const cleaned = text
+    .replace(/[^-A-Za-z0-9_. ]/g, '_')
+    .slice(0, 100)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return cleaned || undefined;
 }
 
@@ -88,7 +94,9 @@ function selector(value: unknown, at: string, problems: string[]): LabelSelector
     out.matchExpressions = (value.matchExpressions as Array<Record<string, unknown>>).map((e) => ({
       key: String(e.key),
       operator: e.operator as 'In' | 'NotIn' | 'Exists' | 'DoesNotExist',
-      ...(Array.isArray(e.values) && (e.operator === 'In' || e.operator === 'NotIn') ? { values: (e.values as unknown[]).map(String) } : {}),
+      ...(Array.isArray(e.values) && (e.operator === 'In' || e.operator === 'NotIn')
+        ? { values: (e.values as unknown[]).map(String) }
+        : {}),
     }));
   }
   return out;
@@ -119,7 +127,9 @@ function npPeer(peer: Record<string, unknown>, namespace: string, at: string, pr
     const block = peer.ipBlock as Record<string, unknown>;
     const cidr = canonicalCidr(block.cidr, `${at}.ipBlock.cidr`, problems);
     if (!cidr) return undefined;
-    const except = ((block.except as unknown[]) ?? []).map((e, i) => canonicalCidr(e, `${at}.ipBlock.except[${i}]`, problems)).filter((e): e is string => !!e);
+    const except = ((block.except as unknown[]) ?? [])
+      .map((e, i) => canonicalCidr(e, `${at}.ipBlock.except[${i}]`, problems))
+      .filter((e): e is string => !!e);
     return except.length > 0 ? { cidr, except } : { cidr };
   }
   const pods = selector(peer.podSelector, `${at}.podSelector`, problems);
@@ -165,7 +175,9 @@ export function importNetworkPolicy(object: K8sObject, tenant: string, problems:
       const out: Rule = { action: 'allow' };
       // Absent or empty peer list: every source/destination, inside or outside the cluster.
       if (peers !== undefined && peers.length > 0) {
-        out[side] = peers.map((p, i) => npPeer(p, namespace, `${at}: spec.${direction}[${r}].${side}[${i}]`, local)).filter((p): p is Peer => !!p);
+        out[side] = peers
+          .map((p, i) => npPeer(p, namespace, `${at}: spec.${direction}[${r}].${side}[${i}]`, local))
+          .filter((p): p is Peer => !!p);
       }
       const ports = npPorts(rule.ports, `${at}: spec.${direction}[${r}].ports`, local);
       if (ports) out.ports = ports;
@@ -174,7 +186,11 @@ export function importNetworkPolicy(object: K8sObject, tenant: string, problems:
   const policy: Policy = {
     apiVersion: API_VERSION,
     kind: 'Policy',
-    metadata: { name: tenetName('np', namespace, name), tenant, annotations: { 'k8s.tenet.dev/source': `NetworkPolicy ${namespace}/${name}` } },
+    metadata: {
+      name: tenetName('np', namespace, name),
+      tenant,
+      annotations: { 'k8s.tenet.dev/source': `NetworkPolicy ${namespace}/${name}` },
+    },
     spec: {
       tier: 'tenant',
       appliesTo: { selector: podSelector ?? {}, scopeSelector: namespaceScope(namespace) },
@@ -189,12 +205,17 @@ export function importNetworkPolicy(object: K8sObject, tenant: string, problems:
 
 // ---------------------------------------------------------------- Admin / Baseline
 
-function anpSubject(subject: Record<string, unknown> | undefined, at: string, problems: string[]): { selector?: LabelSelector; scopeSelector?: LabelSelector } {
+function anpSubject(
+  subject: Record<string, unknown> | undefined,
+  at: string,
+  problems: string[],
+): { selector?: LabelSelector; scopeSelector?: LabelSelector } {
   if (!subject) {
     problems.push(`${at}: spec.subject is required`);
     return {};
   }
-  if (subject.namespaces !== undefined) return { scopeSelector: selector(namespacesSelector(subject.namespaces), `${at}: subject.namespaces`, problems) ?? {} };
+  if (subject.namespaces !== undefined)
+    return { scopeSelector: selector(namespacesSelector(subject.namespaces), `${at}: subject.namespaces`, problems) ?? {} };
   if (subject.pods !== undefined) {
     const sel = podsSelectors(subject.pods as Record<string, unknown>);
     return {
@@ -219,7 +240,8 @@ function podsSelectors(value: Record<string, unknown>): { namespaces: unknown; p
 function anpPeers(list: unknown, at: string, problems: string[]): Peer[] {
   const out: Peer[] = [];
   ((list as Array<Record<string, unknown>>) ?? []).forEach((peer, i) => {
-    if (peer.namespaces !== undefined) out.push({ scopeSelector: selector(namespacesSelector(peer.namespaces), `${at}[${i}].namespaces`, problems) ?? {} });
+    if (peer.namespaces !== undefined)
+      out.push({ scopeSelector: selector(namespacesSelector(peer.namespaces), `${at}[${i}].namespaces`, problems) ?? {} });
     else if (peer.pods !== undefined) {
       const sel = podsSelectors(peer.pods as Record<string, unknown>);
       out.push({
@@ -241,7 +263,8 @@ function anpPorts(list: unknown): PolicyPort[] | undefined {
   if (!Array.isArray(list) || list.length === 0) return undefined;
   return (list as Array<Record<string, unknown>>).map((p) => {
     if (isObject(p.portNumber)) return { protocol: protocolOf(p.portNumber.protocol), port: Number(p.portNumber.port) };
-    if (isObject(p.portRange)) return { protocol: protocolOf(p.portRange.protocol), port: Number(p.portRange.start), endPort: Number(p.portRange.end) };
+    if (isObject(p.portRange))
+      return { protocol: protocolOf(p.portRange.protocol), port: Number(p.portRange.start), endPort: Number(p.portRange.end) };
     // A named port in ANP carries no protocol: whatever the destination declares under that name.
     return { port: String(p.namedPort) };
   });
@@ -258,7 +281,8 @@ export function importAdminPolicy(object: K8sObject, tenant: string, problems: s
   const rules = (list: unknown, direction: 'ingress' | 'egress'): Rule[] =>
     ((list as Array<Record<string, unknown>>) ?? []).map((rule, r) => {
       const action = actions[String(rule.action)];
-      if (!action || (baseline && action === 'pass')) local.push(`${at}: spec.${direction}[${r}].action: ${JSON.stringify(rule.action)} is not allowed`);
+      if (!action || (baseline && action === 'pass'))
+        local.push(`${at}: spec.${direction}[${r}].action: ${JSON.stringify(rule.action)} is not allowed`);
       const side = direction === 'ingress' ? 'from' : 'to';
       const out: Rule = { action: action ?? 'deny', [side]: anpPeers(rule[side], `${at}: spec.${direction}[${r}].${side}`, local) };
       const name = ruleName(rule.name);
@@ -271,7 +295,10 @@ export function importAdminPolicy(object: K8sObject, tenant: string, problems: s
   const policy: GlobalPolicy = {
     apiVersion: API_VERSION,
     kind: 'GlobalPolicy',
-    metadata: { name: tenetName(tenant, baseline ? 'banp' : 'anp', name), annotations: { 'k8s.tenet.dev/source': `${object.kind} ${name}` } },
+    metadata: {
+      name: tenetName(tenant, baseline ? 'banp' : 'anp', name),
+      annotations: { 'k8s.tenet.dev/source': `${object.kind} ${name}` },
+    },
     spec: {
       tier: baseline ? 'baseline' : 'admin',
       priority: baseline ? 0 : Number(spec.priority),
@@ -315,7 +342,15 @@ export function importPod(pod: PodInfo, tenant: string, network: string): Endpoi
 
 /** Translates a list of Kubernetes objects (Namespace, Pod, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy). */
 export function importKubernetes(objects: readonly unknown[], tenant: string, options: { network?: string } = {}): ImportResult {
-  const result: ImportResult = { scopes: [], referencedScopes: [], endpoints: [], policies: [], globalPolicies: [], problems: [], names: {} };
+  const result: ImportResult = {
+    scopes: [],
+    referencedScopes: [],
+    endpoints: [],
+    policies: [],
+    globalPolicies: [],
+    problems: [],
+    names: {},
+  };
   const namespaces = new Map<string, Labels>();
   const referenced = new Set<string>();
   objects.forEach((raw, index) => {
@@ -348,7 +383,9 @@ export function importKubernetes(objects: readonly unknown[], tenant: string, op
               name,
               labels: object.metadata?.labels,
               ip: status?.podIP,
-              containerPorts: containers.flatMap((c) => (c.ports ?? []).map((p) => ({ name: p.name, port: p.containerPort, protocol: p.protocol }))),
+              containerPorts: containers.flatMap((c) =>
+                (c.ports ?? []).map((p) => ({ name: p.name, port: p.containerPort, protocol: p.protocol })),
+              ),
             },
             tenant,
             options.network ?? 'default',
@@ -416,7 +453,8 @@ export function planReferencedScopes(referenced: readonly Scope[], existing: rea
       continue;
     }
     const wanted = scope.metadata.labels?.[NAMESPACE_NAME_LABEL];
-    if (live.metadata.labels?.[NAMESPACE_NAME_LABEL] !== wanted) plan.unlabelled.push(`${scope.metadata.name} (${NAMESPACE_NAME_LABEL}=${wanted ?? ''})`);
+    if (live.metadata.labels?.[NAMESPACE_NAME_LABEL] !== wanted)
+      plan.unlabelled.push(`${scope.metadata.name} (${NAMESPACE_NAME_LABEL}=${wanted ?? ''})`);
   }
   return plan;
 }

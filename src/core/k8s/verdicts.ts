@@ -45,7 +45,8 @@ export function caseIntent(testCase: ConformanceCase): { intent: PolicyIntent; p
   const tenant: Tenant = { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: CASE_TENANT }, spec: { defaultPolicy: 'allow' } };
   const imported = importKubernetes(testCase.policies, CASE_TENANT);
   const scopes = testCase.universe.namespaces.map((ns) => importNamespace(ns.name, ns.labels, CASE_TENANT));
-  for (const scope of [...imported.scopes, ...imported.referencedScopes]) if (!scopes.some((s) => s.metadata.name === scope.metadata.name)) scopes.push(scope);
+  for (const scope of [...imported.scopes, ...imported.referencedScopes])
+    if (!scopes.some((s) => s.metadata.name === scope.metadata.name)) scopes.push(scope);
   const endpoints = testCase.universe.pods.filter((pod) => !pod.hostNetwork).map((pod) => importPod(pod, CASE_TENANT, 'default'));
   return {
     intent: {
@@ -56,7 +57,11 @@ export function caseIntent(testCase: ConformanceCase): { intent: PolicyIntent; p
       policies: imported.policies,
       globalPolicies: imported.globalPolicies,
       endpoints,
-      hosts: (testCase.universe.hosts ?? []).map((h) => ({ name: h.name, labels: { ...(h.labels ?? {}) }, addresses: [canonicalIp(h.ip) ?? h.ip] })),
+      hosts: (testCase.universe.hosts ?? []).map((h) => ({
+        name: h.name,
+        labels: { ...(h.labels ?? {}) },
+        addresses: [canonicalIp(h.ip) ?? h.ip],
+      })),
     },
     problems: imported.problems,
   };

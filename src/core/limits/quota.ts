@@ -67,7 +67,10 @@ export function effectiveLimits(clusterDefaults: QuotaOverrides, tenant: QuotaOv
 export function parseQuotaList(text: string): QuotaOverrides {
   const out: QuotaOverrides = {};
   const byField = new Map(QUOTA_KINDS.map((k) => [QUOTA_FIELDS[k], k]));
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const match = /^([a-z]+)=([0-9]{1,8})$/.exec(part);
     const kind = match ? byField.get(match[1]) : undefined;
     if (!match || !kind) throw new Error(`"${part}": expected FIELD=N with FIELD one of ${[...byField.keys()].join(', ')}`);
@@ -91,7 +94,12 @@ export type QuotaDecision = { ok: true } | { ok: false; message: string; details
  * Whether a request adding `requested[kind]` objects (net of what it deletes) fits under `limits`
  * given `used[kind]` already held (or reserved by requests in flight). Only kinds that grow are checked.
  */
-export function decideQuota(tenant: string, limits: QuotaLimits, used: (kind: QuotaKind) => number, requested: ReadonlyMap<QuotaKind, number>): QuotaDecision {
+export function decideQuota(
+  tenant: string,
+  limits: QuotaLimits,
+  used: (kind: QuotaKind) => number,
+  requested: ReadonlyMap<QuotaKind, number>,
+): QuotaDecision {
   const exceeded: QuotaExcess[] = [];
   for (const [kind, count] of requested) {
     if (count <= 0) continue;

@@ -34,7 +34,10 @@ export const DEFAULT_WATCH_LIMITS: Readonly<PerRole> = {
 /** `viewer=100,tenant-admin=200` over `defaults`; throws with a message naming the bad part. */
 export function parsePerRole(text: string, defaults: Readonly<PerRole>, max = 100_000_000): PerRole {
   const out = { ...defaults };
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const match = /^([a-z-]+)=([0-9]{1,9})$/.exec(part);
     const role = match?.[1] as Role | undefined;
     if (!match || !role || !ROLES.includes(role)) throw new Error(`"${part}": expected ROLE=N with ROLE one of ${ROLES.join(', ')}`);

@@ -32,7 +32,10 @@ export const LabelSelector = Type.Object(
 );
 
 /** A named container port (IANA service-name style, as in Kubernetes): at most 15 characters. */
-export const PortName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$', description: 'a port name: lower-case letters, digits and "-", at most 15 characters' });
+export const PortName = Type.String({
+  pattern: '^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$',
+  description: 'a port name: lower-case letters, digits and "-", at most 15 characters',
+});
 export const PortNumber = Type.Integer({ minimum: 1, maximum: 65535 });
 
 /** Address text; the exact family and syntax are checked by the semantic validators. */
@@ -44,7 +47,12 @@ export const ObjectMeta = Type.Object(
     name: Name,
     tenant: Type.Optional(Name),
     labels: Type.Optional(Labels),
-    annotations: Type.Optional(Type.Record(Type.String({ pattern: ANNOTATION_KEY_PATTERN, maxLength: 253 }), Type.String({ maxLength: 4096 }), { maxProperties: 1024, additionalProperties: false })),
+    annotations: Type.Optional(
+      Type.Record(Type.String({ pattern: ANNOTATION_KEY_PATTERN, maxLength: 253 }), Type.String({ maxLength: 4096 }), {
+        maxProperties: 1024,
+        additionalProperties: false,
+      }),
+    ),
     uid: Type.Optional(Type.String({ maxLength: 64 })),
     resourceVersion: Type.Optional(Type.String({ maxLength: 32 })),
     createdAt: Type.Optional(Type.String({ maxLength: 64 })),

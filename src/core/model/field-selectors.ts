@@ -22,7 +22,9 @@ export function parseFieldSelector(text: string): FieldRequirement[] {
     if (!match) throw new FieldSelectorError(`fieldSelector: "${part.slice(0, 80)}" is not FIELD=VALUE, FIELD==VALUE or FIELD!=VALUE`);
     const field = match[1];
     if (!(FIELD_SELECTOR_FIELDS as readonly string[]).includes(field)) {
-      throw new FieldSelectorError(`fieldSelector: field "${field.slice(0, 80)}" is not supported; supported: ${FIELD_SELECTOR_FIELDS.join(', ')}`);
+      throw new FieldSelectorError(
+        `fieldSelector: field "${field.slice(0, 80)}" is not supported; supported: ${FIELD_SELECTOR_FIELDS.join(', ')}`,
+      );
     }
     requirements.push({ field: field as SelectableField, operator: match[2] === '!=' ? '!=' : '=', value: match[3] });
   }

@@ -26,7 +26,14 @@ export interface KindInfo {
 /** Order matters: it is the order in which apply creates and export writes (dependencies first). */
 export const KINDS: readonly KindInfo[] = [
   { kind: 'Tenant', plural: 'tenants', aliases: ['tenant', 'tenants', 'tn'], tenantScoped: false, intent: true, schema: Tenant },
-  { kind: 'Network', plural: 'networks', aliases: ['network', 'networks', 'net', 'nets'], tenantScoped: true, intent: true, schema: Network },
+  {
+    kind: 'Network',
+    plural: 'networks',
+    aliases: ['network', 'networks', 'net', 'nets'],
+    tenantScoped: true,
+    intent: true,
+    schema: Network,
+  },
   { kind: 'Scope', plural: 'scopes', aliases: ['scope', 'scopes'], tenantScoped: true, intent: true, schema: Scope },
   { kind: 'Group', plural: 'groups', aliases: ['group', 'groups', 'grp'], tenantScoped: true, intent: true, schema: Group },
   { kind: 'Policy', plural: 'policies', aliases: ['policy', 'policies', 'pol'], tenantScoped: true, intent: true, schema: Policy },
@@ -39,7 +46,14 @@ export const KINDS: readonly KindInfo[] = [
     schema: GlobalPolicy,
   },
   { kind: 'Service', plural: 'services', aliases: ['service', 'services', 'svc'], tenantScoped: true, intent: true, schema: Service },
-  { kind: 'Endpoint', plural: 'endpoints', aliases: ['endpoint', 'endpoints', 'ep', 'eps'], tenantScoped: true, intent: false, schema: Endpoint },
+  {
+    kind: 'Endpoint',
+    plural: 'endpoints',
+    aliases: ['endpoint', 'endpoints', 'ep', 'eps'],
+    tenantScoped: true,
+    intent: false,
+    schema: Endpoint,
+  },
   { kind: 'Host', plural: 'hosts', aliases: ['host', 'hosts'], tenantScoped: false, intent: false, schema: Host },
 ];
 

@@ -36,7 +36,8 @@ export function describeExpected(schema: Schema | undefined, depth = 0): string 
       if (typeof schema.description === 'string') return schema.description;
       const parts: string[] = [];
       if (typeof schema.pattern === 'string') parts.push(`matching ${schema.pattern}`);
-      if (schema.minLength !== undefined && schema.maxLength !== undefined) parts.push(`${String(schema.minLength)} to ${String(schema.maxLength)} characters`);
+      if (schema.minLength !== undefined && schema.maxLength !== undefined)
+        parts.push(`${String(schema.minLength)} to ${String(schema.maxLength)} characters`);
       else if (schema.maxLength !== undefined) parts.push(`at most ${String(schema.maxLength)} characters`);
       else if (schema.minLength !== undefined && schema.minLength !== 0) parts.push(`at least ${String(schema.minLength)} characters`);
       return parts.length > 0 ? `a string (${parts.join(', ')})` : 'a string';
@@ -45,7 +46,12 @@ export function describeExpected(schema: Schema | undefined, depth = 0): string 
       return 'true or false';
     case 'array': {
       const items = schema.items as Schema | undefined;
-      const bound = schema.maxItems !== undefined ? ` (at most ${String(schema.maxItems)})` : schema.minItems ? ` (at least ${String(schema.minItems)})` : '';
+      const bound =
+        schema.maxItems !== undefined
+          ? ` (at most ${String(schema.maxItems)})`
+          : schema.minItems
+            ? ` (at least ${String(schema.minItems)})`
+            : '';
       return `a list${bound}${items && depth < 2 ? ` of ${describeExpected(items, depth + 1)}` : ''}`;
     }
     case 'object': {

@@ -66,7 +66,10 @@ export function validateObject(input: unknown): ValidationResult {
   // One pass: the meaning of the parts that are well-formed is checked too, so every problem comes
   // at once. Those checks assume the schema's shape, so they run guarded, and what they say about a
   // part the schema already refused is dropped.
-  const under = (problem: string) => failedPaths.some((path) => path === 'object' || problem.startsWith(`${path}:`) || problem.startsWith(`${path}.`) || problem.startsWith(`${path}[`));
+  const under = (problem: string) =>
+    failedPaths.some(
+      (path) => path === 'object' || problem.startsWith(`${path}:`) || problem.startsWith(`${path}.`) || problem.startsWith(`${path}[`),
+    );
   for (const check of [() => scopeProblems(info, input as TenetObject), () => semanticProblems(input as TenetObject)]) {
     let found: string[];
     try {
@@ -112,7 +115,10 @@ function semanticProblems(object: TenetObject): string[] {
     case 'Group':
       return selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector');
     case 'Service':
-      return [...selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector'), ...serviceProblems(object.spec as ServiceSpec)];
+      return [
+        ...selectorProblems((object.spec as { selector: LabelSelector }).selector, 'spec.selector'),
+        ...serviceProblems(object.spec as ServiceSpec),
+      ];
     case 'Tenant':
       return serviceRangeProblems((object.spec as { serviceRange?: ServiceRangeSpec }).serviceRange);
     case 'Policy':

@@ -198,7 +198,12 @@ function compilePolicy(compiled: CompiledTenant, index: EndpointIndex, policy: A
   const tier = policyTier(policy);
   const label = policyLabel(policy);
   const isolated = tier === 'tenant' ? isolatedDirections(policy.spec) : new Set<Direction>();
-  const cp: CompiledPolicy = { policy, tier, label, dirs: { egress: { isolates: isolated.has('egress') }, ingress: { isolates: isolated.has('ingress') } } };
+  const cp: CompiledPolicy = {
+    policy,
+    tier,
+    label,
+    dirs: { egress: { isolates: isolated.has('egress') }, ingress: { isolates: isolated.has('ingress') } },
+  };
   for (const direction of DIRECTIONS) {
     const rules = (direction === 'egress' ? policy.spec.egress : policy.spec.ingress) ?? [];
     if (rules.length === 0) continue;
@@ -459,7 +464,11 @@ function sharedSets(compiled: CompiledTenant): NftSet[] {
 }
 
 /** Profile of an endpoint in one direction: what its chain jumps to, in order. */
-export function profileRules(compiled: CompiledTenant, applicable: CompiledPolicy[], direction: Direction): { key: string; rules: NftRule[] } {
+export function profileRules(
+  compiled: CompiledTenant,
+  applicable: CompiledPolicy[],
+  direction: Direction,
+): { key: string; rules: NftRule[] } {
   const rules: NftRule[] = [];
   const keyParts: string[] = [direction];
   const admin = applicable.filter((p) => p.tier === 'admin' && p.dirs[direction].chain);
@@ -470,7 +479,12 @@ export function profileRules(compiled: CompiledTenant, applicable: CompiledPolic
     keyParts.push(`a:${target}`);
     // After a `pass`, the remaining admin policies are skipped.
     const matches: Match[] = i === 0 ? [] : [{ kind: 'mark', mask: PASS_MARK, value: 0 }];
-    rules.push({ matches, verdict: { kind: 'jump', target }, comment: `admin ${p.policy.metadata.name}`, origin: { direction, tier: 'admin', policy: p.label } });
+    rules.push({
+      matches,
+      verdict: { kind: 'jump', target },
+      comment: `admin ${p.policy.metadata.name}`,
+      origin: { direction, tier: 'admin', policy: p.label },
+    });
   });
   if (tenant.length > 0) {
     // Group by priority: at one priority every deny part runs before any allow part.
@@ -487,13 +501,23 @@ export function profileRules(compiled: CompiledTenant, applicable: CompiledPolic
         const target = p.dirs[direction].denyChain;
         if (!target) continue;
         keyParts.push(`t:${target}`);
-        rules.push({ matches: [], verdict: { kind: 'jump', target }, comment: `tenant ${p.policy.metadata.name}`, origin: { direction, tier: 'tenant', policy: p.label } });
+        rules.push({
+          matches: [],
+          verdict: { kind: 'jump', target },
+          comment: `tenant ${p.policy.metadata.name}`,
+          origin: { direction, tier: 'tenant', policy: p.label },
+        });
       }
       for (const p of list) {
         const target = p.dirs[direction].allowChain;
         if (!target) continue;
         keyParts.push(`t:${target}`);
-        rules.push({ matches: [], verdict: { kind: 'jump', target }, comment: `tenant ${p.policy.metadata.name}`, origin: { direction, tier: 'tenant', policy: p.label } });
+        rules.push({
+          matches: [],
+          verdict: { kind: 'jump', target },
+          comment: `tenant ${p.policy.metadata.name}`,
+          origin: { direction, tier: 'tenant', policy: p.label },
+        });
       }
     }
     keyParts.push(`iso:${tenant.map((p) => p.label).join(',')}`);
@@ -508,7 +532,12 @@ export function profileRules(compiled: CompiledTenant, applicable: CompiledPolic
     const target = p.dirs[direction].chain!;
     keyParts.push(`b:${target}`);
     const matches: Match[] = i === 0 ? [] : [{ kind: 'mark', mask: BASELINE_PASS_MARK, value: 0 }];
-    rules.push({ matches, verdict: { kind: 'jump', target }, comment: `baseline ${p.policy.metadata.name}`, origin: { direction, tier: 'baseline', policy: p.label } });
+    rules.push({
+      matches,
+      verdict: { kind: 'jump', target },
+      comment: `baseline ${p.policy.metadata.name}`,
+      origin: { direction, tier: 'baseline', policy: p.label },
+    });
   });
   keyParts.push(`def:${compiled.defaultAction}`);
   rules.push({
@@ -527,7 +556,12 @@ function baseChain(direction: Direction): NftChain {
     name: direction === 'egress' ? EGRESS_BASE : INGRESS_BASE,
     base: { hook: 'forward', priority: direction === 'egress' ? 0 : 1, policy: 'accept' },
     rules: [
-      { matches: [{ kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'stateful', origin: origin('stateful') },
+      {
+        matches: [{ kind: 'ct', states: ['established', 'related'] }],
+        verdict: { kind: 'accept' },
+        comment: 'stateful',
+        origin: origin('stateful'),
+      },
       { matches: [{ kind: 'ct', states: ['invalid'] }], verdict: { kind: 'drop' }, comment: 'invalid', origin: origin('stateful') },
       { matches: [], effects: [{ kind: 'clearMarkBits', bits: PASS_MARK | BASELINE_PASS_MARK }], comment: 'clear pass marks' },
       { matches: [{ kind: 'vmap', field, map: direction === 'egress' ? EGRESS_MAP : INGRESS_MAP }], comment: `${direction} dispatch` },
@@ -539,7 +573,10 @@ export function localInterfaces(compiled: CompiledTenant, selection: HostSelecti
   const out: Array<{ endpoint: Endpoint; iface: string }> = [];
   for (const endpoint of compiled.view.endpoints) {
     if (selection.host !== undefined && endpoint.spec.host !== selection.host) continue;
-    const iface = selection.interfaceOf?.(endpoint) ?? endpoint.status?.hostIfName ?? (selection.host === undefined ? syntheticInterface(endpoint) : undefined);
+    const iface =
+      selection.interfaceOf?.(endpoint) ??
+      endpoint.status?.hostIfName ??
+      (selection.host === undefined ? syntheticInterface(endpoint) : undefined);
     if (iface) out.push({ endpoint, iface });
   }
   return out;
@@ -575,7 +612,12 @@ export function programForHost(compiled: CompiledTenant, selection: HostSelectio
     egressMap[iface] = names[0];
     ingressMap[iface] = names[1];
   }
-  const chains: NftChain[] = [baseChain('egress'), baseChain('ingress'), ...compiled.policyChains, ...[...profiles.values()].sort((a, b) => (a.name < b.name ? -1 : 1))];
+  const chains: NftChain[] = [
+    baseChain('egress'),
+    baseChain('ingress'),
+    ...compiled.policyChains,
+    ...[...profiles.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+  ];
   return {
     family: 'inet',
     table: TABLE_NAME,
@@ -593,4 +635,3 @@ export function programForHost(compiled: CompiledTenant, selection: HostSelectio
 export function compileProgram(intent: PolicyIntent, tenant: string, selection: HostSelection = {}): NftProgram {
   return programForHost(compileTenant(intent, tenant), selection);
 }
-

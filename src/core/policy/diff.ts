@@ -37,7 +37,9 @@ export function chainFingerprint(chain: NftChain): string {
   if (chain.fingerprint !== undefined) return chain.fingerprint;
   let fingerprint = fingerprints.get(chain);
   if (fingerprint === undefined) {
-    const head = chain.base ? `${chain.base.hook}/${chain.base.priority}/${chain.base.policy}${chain.base.type === 'nat' ? '/nat' : ''}` : '';
+    const head = chain.base
+      ? `${chain.base.hook}/${chain.base.priority}/${chain.base.policy}${chain.base.type === 'nat' ? '/nat' : ''}`
+      : '';
     fingerprint = stableHash(head + '\n' + chain.rules.map(renderRule).join('\n'));
     fingerprints.set(chain, fingerprint);
   }
@@ -67,7 +69,13 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   }
   for (const [name, chain] of newChains) {
     const old = oldChains.get(name);
-    if (old && ((old.base?.type ?? 'filter') !== (chain.base?.type ?? 'filter') || old.base?.hook !== chain.base?.hook || old.base?.priority !== chain.base?.priority || old.base?.policy !== chain.base?.policy)) {
+    if (
+      old &&
+      ((old.base?.type ?? 'filter') !== (chain.base?.type ?? 'filter') ||
+        old.base?.hook !== chain.base?.hook ||
+        old.base?.priority !== chain.base?.priority ||
+        old.base?.policy !== chain.base?.policy)
+    ) {
       return { replace: true, ops: [] };
     }
   }

@@ -31,12 +31,27 @@ export function explainFlow(
   const family = protocol === 'icmpv6' ? 6 : undefined;
   const from = resolveFlowEnd(intent, tenant, fromText, family);
   const to = resolveFlowEnd(intent, tenant, toText, family);
-  if (!from) throw new FlowQueryError(`--from "${shown(fromText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, true);
-  if (!to) throw new FlowQueryError(`--to "${shown(toText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, true);
+  if (!from)
+    throw new FlowQueryError(
+      `--from "${shown(fromText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`,
+      true,
+    );
+  if (!to)
+    throw new FlowQueryError(`--to "${shown(toText)}" is neither an address nor an endpoint (with an address) of tenant ${tenant}`, true);
   const result = new FlowJudge(intent, tenant).judge(from, to, protocol, port);
   if (options.output === 'json') {
     return JSON.stringify(
-      { tenant, from: { ...('endpoint' in from ? { endpoint: from.endpoint.metadata.name } : {}), address: from.address }, to: { ...('endpoint' in to ? { endpoint: to.endpoint.metadata.name } : {}), address: to.address }, protocol, port, allowed: result.allowed, egress: result.egress, ingress: result.ingress, ...(options.verbose ? { trace: result.trace } : {}) },
+      {
+        tenant,
+        from: { ...('endpoint' in from ? { endpoint: from.endpoint.metadata.name } : {}), address: from.address },
+        to: { ...('endpoint' in to ? { endpoint: to.endpoint.metadata.name } : {}), address: to.address },
+        protocol,
+        port,
+        allowed: result.allowed,
+        egress: result.egress,
+        ingress: result.ingress,
+        ...(options.verbose ? { trace: result.trace } : {}),
+      },
       null,
       1,
     );

@@ -6,7 +6,16 @@
  * deciding rule by the compiler.
  */
 import { canonicalIp, cidrContains, parseCidr, parseIp } from '../net/ip';
-import { L4_NUMBER, type Direction, type L4Name, type Match, type NftChain, type NftProgram, type NftRule, type RuleOrigin } from './program';
+import {
+  L4_NUMBER,
+  type Direction,
+  type L4Name,
+  type Match,
+  type NftChain,
+  type NftProgram,
+  type NftRule,
+  type RuleOrigin,
+} from './program';
 import { parseRangeElement, type AddressRange } from './ranges';
 
 export interface Packet {
@@ -163,7 +172,9 @@ export class ProgramWalker {
       case 'l4':
         return packet.protocol === match.proto;
       case 'dport':
-        return packet.port !== undefined && hasPorts(packet.protocol) && match.ranges.some(([a, b]) => a <= packet.port! && packet.port! <= b);
+        return (
+          packet.port !== undefined && hasPorts(packet.protocol) && match.ranges.some(([a, b]) => a <= packet.port! && packet.port! <= b)
+        );
       case 'namedPort':
         return (
           family === match.family &&
@@ -172,7 +183,7 @@ export class ProgramWalker {
           this.sets.hasElement(match.set, `${packet.dst} . ${L4_NUMBER[packet.protocol]} . ${packet.port}`)
         );
       case 'mark': {
-        const equal = ((state.mark & match.mask) >>> 0) === match.value >>> 0;
+        const equal = (state.mark & match.mask) >>> 0 === match.value >>> 0;
         return match.negate ? !equal : equal;
       }
       case 'vmap':
@@ -226,7 +237,9 @@ export function explain(program: NftProgram, packet: Packet): Explanation {
   }
   const walk = new ProgramWalker(program).run(packet);
   const egress = decisionOf(walk, 'egress');
-  const ingress = walk.decisions.some((d) => d.base === 'ingress') ? decisionOf(walk, 'ingress') : { verdict: 'not-judged' as const, text: 'not reached' };
+  const ingress = walk.decisions.some((d) => d.base === 'ingress')
+    ? decisionOf(walk, 'ingress')
+    : { verdict: 'not-judged' as const, text: 'not reached' };
   return { allowed: walk.accepted, egress, ingress, trace: walk.trace };
 }
 
@@ -238,7 +251,12 @@ export function explainAcross(source: NftProgram, destination: NftProgram, packe
   const out = explain(source, { ...packet, oif: via });
   if (!out.allowed) return { ...out, ingress: { verdict: 'not-judged', text: 'dropped on the source host' } };
   const into = explain(destination, { ...packet, iif: via });
-  return { allowed: into.allowed, egress: out.egress, ingress: into.ingress, trace: [...out.trace, '-- destination host --', ...into.trace] };
+  return {
+    allowed: into.allowed,
+    egress: out.egress,
+    ingress: into.ingress,
+    trace: [...out.trace, '-- destination host --', ...into.trace],
+  };
 }
 
 export function describeDecision(direction: Direction, decision: Decision): string {

@@ -33,7 +33,8 @@ export function failClosedChain(chain: NftChain, guardBit = 0): NftChain {
   let closed = byBit.get(guardBit);
   if (!closed) {
     const last: NftRule = { matches: [], verdict: { kind: 'accept' }, comment: FALLTHROUGH_COMMENT };
-    const first: NftRule[] = guardBit === 0 ? [] : [{ matches: [], effects: [{ kind: 'setMarkBits', bits: guardBit }], comment: GUARD_RULE_COMMENT }];
+    const first: NftRule[] =
+      guardBit === 0 ? [] : [{ matches: [], effects: [{ kind: 'setMarkBits', bits: guardBit }], comment: GUARD_RULE_COMMENT }];
     closed = { ...chain, base: { ...chain.base, policy: 'drop' }, rules: [...first, ...chain.rules, last] };
     byBit.set(guardBit, closed);
   }

@@ -34,7 +34,10 @@ function interfaceOf(endpoint: Endpoint): string {
 export class FlowJudge {
   private readonly compiled: CompiledTenant;
   private readonly programs = new Map<string, NftProgram>();
-  constructor(intent: PolicyIntent, readonly tenant: string) {
+  constructor(
+    intent: PolicyIntent,
+    readonly tenant: string,
+  ) {
     this.compiled = compileTenant(intent, tenant);
   }
 

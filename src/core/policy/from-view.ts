@@ -85,7 +85,14 @@ export function policyEndpointKey(e: EndpointView): string {
   let key = objectKeys.get(e.object);
   if (key === undefined) {
     const o = e.object;
-    key = JSON.stringify([o.metadata.labels ?? {}, o.spec.scope ?? null, o.spec.ports ?? [], o.spec.ips ?? [], o.status?.ipv4 ?? null, o.status?.ipv6 ?? null]);
+    key = JSON.stringify([
+      o.metadata.labels ?? {},
+      o.spec.scope ?? null,
+      o.spec.ports ?? [],
+      o.spec.ips ?? [],
+      o.status?.ipv4 ?? null,
+      o.status?.ipv6 ?? null,
+    ]);
     objectKeys.set(e.object, key);
   }
   return `${key}|${e.ipv4 ?? ''}|${e.ipv6 ?? ''}|${dispatchInterface(e) ?? ''}`;

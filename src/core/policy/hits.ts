@@ -29,12 +29,18 @@ export function hostPolicyHits(
       const match = COMMENT.exec(comment);
       if (!match || (counters.packets === 0 && counters.bytes === 0)) continue;
       const [, tier, name, direction, indexText] = match;
-      const report: PolicyHitsReport = tier === 'tenant' ? { kind: 'Policy', tenant, name, rules: [] } : { kind: 'GlobalPolicy', name, rules: [] };
+      const report: PolicyHitsReport =
+        tier === 'tenant' ? { kind: 'Policy', tenant, name, rules: [] } : { kind: 'GlobalPolicy', name, rules: [] };
       const id = policyId(report.kind, report.kind === 'Policy' ? tenant : '', name);
       let entry = byPolicy.get(id);
       if (!entry) byPolicy.set(id, (entry = { report, rules: new Map() }));
       const ruleId = `${direction}:${indexText}`;
-      const rule = entry.rules.get(ruleId) ?? { direction: direction as RuleHitCount['direction'], index: Number(indexText), packets: 0, bytes: 0 };
+      const rule = entry.rules.get(ruleId) ?? {
+        direction: direction as RuleHitCount['direction'],
+        index: Number(indexText),
+        packets: 0,
+        bytes: 0,
+      };
       rule.packets += counters.packets;
       rule.bytes += counters.bytes;
       entry.rules.set(ruleId, rule);
@@ -82,7 +88,10 @@ export function sumHostReports(reports: ReadonlyArray<ReadonlyArray<PolicyHitsRe
  * A policy's `status.ruleHits`: one entry per rule its spec has now (ingress first, in order), with
  * the summed counters or 0. Counters reported for rules the spec no longer has are dropped.
  */
-export function policyRuleHits(spec: Pick<PolicySpec, 'ingress' | 'egress'>, summed: ReadonlyMap<string, Counters> | undefined): RuleHitCount[] {
+export function policyRuleHits(
+  spec: Pick<PolicySpec, 'ingress' | 'egress'>,
+  summed: ReadonlyMap<string, Counters> | undefined,
+): RuleHitCount[] {
   const out: RuleHitCount[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
     (spec[direction] ?? []).forEach((_, index) => {

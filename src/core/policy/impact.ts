@@ -72,12 +72,14 @@ function probePorts(intents: PolicyIntent[]): Array<{ protocol: L4Name; port?: n
       add(protocol, port.port);
       if (port.endPort !== undefined) add(protocol, port.endPort);
     } else if (typeof port.port === 'string') {
-      for (const e of intent.endpoints) for (const p of e.spec.ports ?? []) if (p.name === port.port) add(p.protocol.toLowerCase() as L4Name, p.port);
+      for (const e of intent.endpoints)
+        for (const p of e.spec.ports ?? []) if (p.name === port.port) add(p.protocol.toLowerCase() as L4Name, p.port);
     }
   };
   for (const intent of intents) {
     for (const policy of [...intent.policies, ...intent.globalPolicies]) {
-      for (const rule of [...(policy.spec.ingress ?? []), ...(policy.spec.egress ?? [])]) for (const port of rule.ports ?? []) visit(port, intent);
+      for (const rule of [...(policy.spec.ingress ?? []), ...(policy.spec.egress ?? [])])
+        for (const port of rule.ports ?? []) visit(port, intent);
     }
   }
   // One port no rule names, per protocol, so "everything else" changes show too: a rule that
@@ -112,7 +114,8 @@ export function previewImpact(before: PolicyIntent, after: PolicyIntent): FlowCh
     const afterNames = new Set(after.endpoints.filter((e) => e.metadata.tenant === tenant).map((e) => e.metadata.name));
     const classes = new Map<string, { rep: Endpoint; count: number }>();
     for (const endpoint of before.endpoints) {
-      if (endpoint.metadata.tenant !== tenant || !afterNames.has(endpoint.metadata.name) || endpointAddresses(endpoint).length === 0) continue;
+      if (endpoint.metadata.tenant !== tenant || !afterNames.has(endpoint.metadata.name) || endpointAddresses(endpoint).length === 0)
+        continue;
       const key = keyOf(endpoint);
       const entry = classes.get(key);
       if (entry) entry.count++;
@@ -122,7 +125,8 @@ export function previewImpact(before: PolicyIntent, after: PolicyIntent): FlowCh
     for (const a of reps) {
       for (const b of reps) {
         if (a === b && a.count < 2) continue;
-        const dst = a === b ? before.endpoints.find((e) => e !== a.rep && e.metadata.tenant === tenant && keyOf(e) === keyOf(a.rep)) : b.rep;
+        const dst =
+          a === b ? before.endpoints.find((e) => e !== a.rep && e.metadata.tenant === tenant && keyOf(e) === keyOf(a.rep)) : b.rep;
         if (!dst) continue;
         const src = a.rep;
         const dstAfter = after.endpoints.find((e) => e.metadata.tenant === tenant && e.metadata.name === dst.metadata.name) ?? dst;
@@ -132,15 +136,23 @@ export function previewImpact(before: PolicyIntent, after: PolicyIntent): FlowCh
           family,
           srcAddress: endpointAddresses(src).find((x) => familyOf(x) === family),
           dstAddress: endpointAddresses(dst).find((x) => familyOf(x) === family),
-        })).filter((f): f is { family: 4 | 6; srcAddress: string; dstAddress: string } => f.srcAddress !== undefined && f.dstAddress !== undefined);
+        })).filter(
+          (f): f is { family: 4 | 6; srcAddress: string; dstAddress: string } => f.srcAddress !== undefined && f.dstAddress !== undefined,
+        );
         const dualStack = pairsByFamily.length === 2;
         for (const { protocol, port } of ports) {
           const verdicts = pairsByFamily
             .filter(({ family }) => protocolFits(protocol, family))
             .map(({ family, srcAddress, dstAddress }) => ({
               family,
-              was: judgeBefore.judge({ endpoint: src, address: srcAddress }, { endpoint: dst, address: dstAddress }, protocol, port).allowed,
-              now: judgeAfter.judge({ endpoint: srcAfter, address: srcAddress }, { endpoint: dstAfter, address: dstAddress }, protocol, port).allowed,
+              was: judgeBefore.judge({ endpoint: src, address: srcAddress }, { endpoint: dst, address: dstAddress }, protocol, port)
+                .allowed,
+              now: judgeAfter.judge(
+                { endpoint: srcAfter, address: srcAddress },
+                { endpoint: dstAfter, address: dstAddress },
+                protocol,
+                port,
+              ).allowed,
             }));
           const changed = verdicts.filter((v) => v.was !== v.now);
           if (changed.length === 0) continue;

@@ -36,7 +36,11 @@ export function hostPeers(hosts: readonly Host[]): HostPeer[] {
 
 /** Does any policy of the intent have a `hostSelector` peer (so its verdicts need the Hosts)? */
 export function usesHostPeers(policies: readonly AnyPolicy[]): boolean {
-  return policies.some((p) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])].some((r) => [...(r.from ?? []), ...(r.to ?? [])].some((peer) => peer.hostSelector !== undefined)));
+  return policies.some((p) =>
+    [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])].some((r) =>
+      [...(r.from ?? []), ...(r.to ?? [])].some((peer) => peer.hostSelector !== undefined),
+    ),
+  );
 }
 
 /** What a `hostSelector` peer reads of a Host: its labels and the addresses it stands for. */
@@ -103,7 +107,8 @@ export class TenantIntent {
     const tenant = intent.tenants.find((t) => t.metadata.name === tenantName);
     this.tenant = tenant ?? { apiVersion: 'tenet.dev/v1', kind: 'Tenant', metadata: { name: tenantName }, spec: {} };
     this.endpoints = intent.endpoints.filter((e) => e.metadata.tenant === tenantName);
-    for (const scope of intent.scopes) if (scope.metadata.tenant === tenantName) this.scopeLabels.set(scope.metadata.name, scope.metadata.labels ?? {});
+    for (const scope of intent.scopes)
+      if (scope.metadata.tenant === tenantName) this.scopeLabels.set(scope.metadata.name, scope.metadata.labels ?? {});
     for (const group of intent.groups) if (group.metadata.tenant === tenantName) this.groups.set(group.metadata.name, group);
     for (const network of intent.networks) if (network.metadata.tenant === tenantName) this.networks.set(network.metadata.name, network);
     this.hosts = intent.hosts ?? [];
@@ -166,7 +171,9 @@ export class TenantIntent {
 /** Policies relevant to a tenant: its own Policy objects and GlobalPolicies that admit it. */
 export function policiesForTenant(intent: PolicyIntent, view: TenantIntent): AnyPolicy[] {
   const own: AnyPolicy[] = intent.policies.filter((p) => p.metadata.tenant === view.name);
-  const global: AnyPolicy[] = intent.globalPolicies.filter((p) => view.admitsTenant(p.spec.appliesTo.tenants, p.spec.appliesTo.tenantSelector));
+  const global: AnyPolicy[] = intent.globalPolicies.filter((p) =>
+    view.admitsTenant(p.spec.appliesTo.tenants, p.spec.appliesTo.tenantSelector),
+  );
   return [...own, ...global];
 }
 

@@ -40,7 +40,13 @@ export function profileChainName(direction: Direction, key: string): string {
   return `${DIR[direction]}_${stableHash(key).slice(0, 12)}`;
 }
 
-export function policyChainName(kind: 'Policy' | 'GlobalPolicy', tier: string, name: string, direction: Direction, part: 'd' | 'a' | 'r'): string {
+export function policyChainName(
+  kind: 'Policy' | 'GlobalPolicy',
+  tier: string,
+  name: string,
+  direction: Direction,
+  part: 'd' | 'a' | 'r',
+): string {
   const prefix = kind === 'Policy' ? 't' : tier === 'baseline' ? 'b' : 'a';
   return `${prefix}_${nftIdent(name)}_${DIR[direction]}${part}`;
 }

@@ -45,7 +45,9 @@ function asPrefix(range: AddressRange): string | undefined {
 
 export function rangeElement(range: AddressRange): string {
   if (range.start === range.end) return formatIp({ family: range.family, value: range.start });
-  return asPrefix(range) ?? `${formatIp({ family: range.family, value: range.start })}-${formatIp({ family: range.family, value: range.end })}`;
+  return (
+    asPrefix(range) ?? `${formatIp({ family: range.family, value: range.start })}-${formatIp({ family: range.family, value: range.end })}`
+  );
 }
 
 /** Parses an element written by rangeElement (or a plain address) back into a range. */

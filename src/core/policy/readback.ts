@@ -60,7 +60,8 @@ function dataMapText(value: unknown): string | undefined {
     return canonicalIp(text) ?? (PROTO_NAMES[text] !== undefined ? String(PROTO_NAMES[text]) : text);
   };
   if (typeof value === 'string' || typeof value === 'number') return part(value);
-  if (value && typeof value === 'object' && Array.isArray((value as Json).concat)) return ((value as Json).concat as unknown[]).map(part).join(' . ');
+  if (value && typeof value === 'object' && Array.isArray((value as Json).concat))
+    return ((value as Json).concat as unknown[]).map(part).join(' . ');
   return undefined;
 }
 
@@ -89,7 +90,9 @@ export function parseTableJson(text: string): NftProgram | undefined {
         name: String(s.name),
         type,
         interval: Array.isArray(s.flags) && (s.flags as string[]).includes('interval'),
-        elements: dynamicCounters ? [] : ((s.elem as unknown[]) ?? []).map((e) => elementText(e, type)).filter((e): e is string => e !== undefined),
+        elements: dynamicCounters
+          ? []
+          : ((s.elem as unknown[]) ?? []).map((e) => elementText(e, type)).filter((e): e is string => e !== undefined),
         ...(dynamicCounters ? { dynamicCounters: true } : {}),
       };
       program.sets.push(set);
@@ -153,8 +156,14 @@ export function adoptIntervalSets(actual: NftProgram, desired: NftProgram): NftP
   const wanted = new Map(desired.sets.filter((s) => s.interval).map((s) => [s.name, s]));
   // Likewise a data map's declaration: the desired map of the same name (producers own their names) was declared so.
   const maps = new Map(desired.maps.map((m) => [m.name, m]));
-  const adoptedMaps = actual.maps.map((m) => (m.typeof === READ_BACK_DATA_MAP && maps.get(m.name)?.typeof !== undefined ? { ...m, typeof: maps.get(m.name)!.typeof } : m));
-  return { ...actual, maps: adoptedMaps, sets: actual.sets.map((s) => (s.interval && wanted.has(s.name) ? { ...s, elements: [...wanted.get(s.name)!.elements] } : s)) };
+  const adoptedMaps = actual.maps.map((m) =>
+    m.typeof === READ_BACK_DATA_MAP && maps.get(m.name)?.typeof !== undefined ? { ...m, typeof: maps.get(m.name)!.typeof } : m,
+  );
+  return {
+    ...actual,
+    maps: adoptedMaps,
+    sets: actual.sets.map((s) => (s.interval && wanted.has(s.name) ? { ...s, elements: [...wanted.get(s.name)!.elements] } : s)),
+  };
 }
 
 export interface RuleCounter {
@@ -226,7 +235,8 @@ export function hitsByPolicy(hitMaps: ReadonlyArray<Map<string, { packets: numbe
       } else entry.ruleHits.push({ direction, index: Number(index), packets: value.packets, bytes: value.bytes });
     }
   }
-  for (const entry of out.values()) entry.ruleHits.sort((a, b) => (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : a.index - b.index));
+  for (const entry of out.values())
+    entry.ruleHits.sort((a, b) => (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : a.index - b.index));
   return [...out.values()].sort((a, b) => (a.policy < b.policy ? -1 : 1));
 }
 
@@ -245,7 +255,8 @@ export function parseSetCounters(text: string): Map<string, { packets: number; b
     for (const entry of (set.elem as Json[]) ?? []) {
       const elem = entry?.elem as Json | undefined;
       const counter = elem?.counter as { packets?: number; bytes?: number } | undefined;
-      if (elem && counter && (typeof elem.val === 'string' || typeof elem.val === 'number')) out.set(String(elem.val), { packets: counter.packets ?? 0, bytes: counter.bytes ?? 0 });
+      if (elem && counter && (typeof elem.val === 'string' || typeof elem.val === 'number'))
+        out.set(String(elem.val), { packets: counter.packets ?? 0, bytes: counter.bytes ?? 0 });
     }
   }
   return out;

@@ -137,7 +137,10 @@ export function creationOps(program: NftProgram): NftOp[] {
   return ops;
 }
 
-export function renderOps(program: Pick<NftProgram, 'family' | 'table'> & Partial<Pick<NftProgram, 'maps'>>, ops: readonly NftOp[]): string[] {
+export function renderOps(
+  program: Pick<NftProgram, 'family' | 'table'> & Partial<Pick<NftProgram, 'maps'>>,
+  ops: readonly NftOp[],
+): string[] {
   const { family, table } = program;
   // Element operations name a map only: whether it is a data map comes from the program (or the op's own addMap).
   const dataMaps = new Set((program.maps ?? []).filter((m) => m.typeof !== undefined).map((m) => m.name));
@@ -159,17 +162,31 @@ export function renderOps(program: Pick<NftProgram, 'family' | 'table'> & Partia
         lines.push(...elementLines('delete', family, table, op.set, op.elements));
         break;
       case 'addMap':
-        lines.push(`add map ${family} ${table} ${op.map.name} { ${op.map.typeof !== undefined ? `typeof ${op.map.typeof}` : 'type ifname : verdict'}; }`);
-        if (Object.keys(op.map.elements).length > 0) lines.push(`add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements, op.map.typeof !== undefined).join(', ')} }`);
+        lines.push(
+          `add map ${family} ${table} ${op.map.name} { ${op.map.typeof !== undefined ? `typeof ${op.map.typeof}` : 'type ifname : verdict'}; }`,
+        );
+        if (Object.keys(op.map.elements).length > 0)
+          lines.push(
+            `add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements, op.map.typeof !== undefined).join(', ')} }`,
+          );
         break;
       case 'deleteMap':
         lines.push(`delete map ${family} ${table} ${op.name}`);
         break;
       case 'addMapElements':
-        lines.push(...chunk(mapEntries(op.elements, dataMaps.has(op.map)), 2000).map((part) => `add element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
+        lines.push(
+          ...chunk(mapEntries(op.elements, dataMaps.has(op.map)), 2000).map(
+            (part) => `add element ${family} ${table} ${op.map} { ${part.join(', ')} }`,
+          ),
+        );
         break;
       case 'deleteMapElements':
-        lines.push(...chunk(op.keys.map((k) => (dataMaps.has(op.map) ? k : `"${k}"`)), 2000).map((part) => `delete element ${family} ${table} ${op.map} { ${part.join(', ')} }`));
+        lines.push(
+          ...chunk(
+            op.keys.map((k) => (dataMaps.has(op.map) ? k : `"${k}"`)),
+            2000,
+          ).map((part) => `delete element ${family} ${table} ${op.map} { ${part.join(', ')} }`),
+        );
         break;
       case 'addChain':
         lines.push(`add chain ${family} ${table} ${op.chain.name}${chainHeader(op.chain)}`);

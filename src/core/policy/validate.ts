@@ -18,7 +18,8 @@ export function policyProblems(kind: PolicyKind, spec: PolicySpec): string[] {
     problems.push(`spec.tier: a GlobalPolicy needs tier "admin" or "baseline"`);
   }
   const applies = spec.appliesTo;
-  if (applies.group !== undefined && applies.selector !== undefined) problems.push('spec.appliesTo: give either group or selector, not both');
+  if (applies.group !== undefined && applies.selector !== undefined)
+    problems.push('spec.appliesTo: give either group or selector, not both');
   if (kind === 'Policy' && (applies.tenants || applies.tenantSelector)) {
     problems.push('spec.appliesTo: tenants and tenantSelector are only for GlobalPolicy');
   }
@@ -30,10 +31,13 @@ export function policyProblems(kind: PolicyKind, spec: PolicySpec): string[] {
   const checkRules = (rules: Rule[] | undefined, direction: 'ingress' | 'egress') => {
     (rules ?? []).forEach((rule, index) => {
       const at = `spec.${direction}[${index}]`;
-      if (kind === 'Policy' && rule.action === 'pass') problems.push(`${at}.action: "pass" is only meaningful in the admin and baseline tiers`);
+      if (kind === 'Policy' && rule.action === 'pass')
+        problems.push(`${at}.action: "pass" is only meaningful in the admin and baseline tiers`);
       const wrongSide = direction === 'ingress' ? rule.to : rule.from;
       if (wrongSide !== undefined) {
-        problems.push(`${at}: ${direction} rules take "${direction === 'ingress' ? 'from' : 'to'}", not "${direction === 'ingress' ? 'to' : 'from'}"`);
+        problems.push(
+          `${at}: ${direction} rules take "${direction === 'ingress' ? 'from' : 'to'}", not "${direction === 'ingress' ? 'to' : 'from'}"`,
+        );
       }
       const peers = direction === 'ingress' ? rule.from : rule.to;
       (peers ?? []).forEach((peer, p) => {
@@ -62,7 +66,9 @@ export function peerProblems(kind: PolicyKind, peer: Peer, at: string): string[]
   const tenantForm = peer.tenants !== undefined || peer.tenantSelector !== undefined;
   const count = forms.filter(Boolean).length;
   if (count === 0 && !tenantForm) {
-    problems.push(`${at}: a peer needs one of group, selector, scopeSelector, network, cidr${kind === 'GlobalPolicy' ? ', hostSelector, tenants, tenantSelector' : ''}`);
+    problems.push(
+      `${at}: a peer needs one of group, selector, scopeSelector, network, cidr${kind === 'GlobalPolicy' ? ', hostSelector, tenants, tenantSelector' : ''}`,
+    );
   }
   if (count > 1) problems.push(`${at}: give only one of group, selector/scopeSelector, network, cidr, hostSelector`);
   if (kind === 'Policy' && peer.hostSelector !== undefined) problems.push(`${at}.hostSelector: only for GlobalPolicy`);

@@ -88,7 +88,9 @@ export function maglevSlots(key: string, backends: readonly SlotBackend[], slots
 }
 
 function vipOf(service: Service, family: Family): string | undefined {
-  return (service.status?.virtualIPs ?? []).map((ip) => canonicalIp(ip)).find((ip): ip is string => ip !== undefined && parseIp(ip)?.family === family);
+  return (service.status?.virtualIPs ?? [])
+    .map((ip) => canonicalIp(ip))
+    .find((ip): ip is string => ip !== undefined && parseIp(ip)?.family === family);
 }
 
 function protoNumber(port: ServicePort): number {
@@ -96,18 +98,28 @@ function protoNumber(port: ServicePort): number {
 }
 
 /** The slot map's elements of one service (its own keys only). */
-export function serviceSlotElements(tenant: Pick<TenantView, 'name' | 'endpoints'>, service: Service, family: Family, excluded?: string): Record<string, string> {
+export function serviceSlotElements(
+  tenant: Pick<TenantView, 'name' | 'endpoints'>,
+  service: Service,
+  family: Family,
+  excluded?: string,
+): Record<string, string> {
   const vip = vipOf(service, family);
   const out: Record<string, string> = {};
   if (vip === undefined) return out;
   const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
-  const backends = serviceBackends(tenant.name, service.spec, [...views.values()].map((e) => e.object));
+  const backends = serviceBackends(
+    tenant.name,
+    service.spec,
+    [...views.values()].map((e) => e.object),
+  );
   for (const port of service.spec.ports) {
     const members: SlotBackend[] = [];
     for (const backend of backends) {
       const address = family === 4 ? backend.ipv4 : backend.ipv6;
       const target = targetPortOf(port, views.get(backend.endpoint)!.object);
-      if (address !== undefined && target !== undefined) members.push({ endpoint: backend.endpoint, address: canonicalIp(address)!, port: target });
+      if (address !== undefined && target !== undefined)
+        members.push({ endpoint: backend.endpoint, address: canonicalIp(address)!, port: target });
     }
     const proto = protoNumber(port);
     maglevSlots(`${service.metadata.name}|${proto}|${port.port}`, members).forEach((member, slot) => {
@@ -141,22 +153,53 @@ function rules(): { dnat: NftRule[]; reject: NftRule[]; snat: NftRule[] } {
     dnat.push(
       {
         matches: [{ kind: 'lookup', keys: [`${ip} daddr`, 'meta l4proto', 'th dport'], set: SERVICE_NAMES.affinity[family] }],
-        effects: [{ kind: 'natMap', nat: 'dnat', family, withPort: true, key: `${tuple} . jhash ${ip} saddr mod ${SLOTS}`, map: SERVICE_NAMES.slots[family] }],
+        effects: [
+          {
+            kind: 'natMap',
+            nat: 'dnat',
+            family,
+            withPort: true,
+            key: `${tuple} . jhash ${ip} saddr mod ${SLOTS}`,
+            map: SERVICE_NAMES.slots[family],
+          },
+        ],
         comment: `service affinity ipv${family}`,
       },
       {
         matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }],
-        effects: [{ kind: 'natMap', nat: 'dnat', family, withPort: true, key: `${tuple} . numgen random mod ${SLOTS}`, map: SERVICE_NAMES.slots[family] }],
+        effects: [
+          {
+            kind: 'natMap',
+            nat: 'dnat',
+            family,
+            withPort: true,
+            key: `${tuple} . numgen random mod ${SLOTS}`,
+            map: SERVICE_NAMES.slots[family],
+          },
+        ],
         comment: `service ipv${family}`,
       },
     );
     reject.push(
-      { matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }, { kind: 'l4', proto: 'tcp' }], verdict: { kind: 'reject', tcpReset: true }, comment: `service without backend ipv${family} tcp` },
-      { matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }], verdict: { kind: 'reject' }, comment: `service without backend ipv${family}` },
+      {
+        matches: [
+          { kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] },
+          { kind: 'l4', proto: 'tcp' },
+        ],
+        verdict: { kind: 'reject', tcpReset: true },
+        comment: `service without backend ipv${family} tcp`,
+      },
+      {
+        matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }],
+        verdict: { kind: 'reject' },
+        comment: `service without backend ipv${family}`,
+      },
     );
     snat.push({
       matches: [{ kind: 'family', family }],
-      effects: [{ kind: 'natMap', nat: 'snat', family, withPort: false, key: `${ip} saddr . ${ip} daddr`, map: SERVICE_NAMES.hairpin[family] }],
+      effects: [
+        { kind: 'natMap', nat: 'snat', family, withPort: false, key: `${ip} saddr . ${ip} daddr`, map: SERVICE_NAMES.hairpin[family] },
+      ],
       comment: `service hairpin ipv${family}`,
     });
   }
@@ -179,15 +222,23 @@ export function servicesProgram(tenant: Pick<TenantView, 'name' | 'services' | '
       const vip = vipOf(service, family);
       if (vip === undefined) continue;
       vips.push(vip);
-      if (service.spec.sessionAffinity === 'ClientIP') for (const port of service.spec.ports) affinity.push(`${vip} . ${protoNumber(port)} . ${port.port}`);
+      if (service.spec.sessionAffinity === 'ClientIP')
+        for (const port of service.spec.ports) affinity.push(`${vip} . ${protoNumber(port)} . ${port.port}`);
       Object.assign(slots, serviceSlotElements(tenant, service, family, excluded));
     }
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
     const set = (name: string, t: NftSet['type'], elements: string[]): NftSet => ({ name, type: t, interval: false, elements });
-    program.sets.push(set(SERVICE_NAMES.vip[family], type, vips), set(SERVICE_NAMES.affinity[family], `${type} . inet_proto . inet_service`, affinity));
+    program.sets.push(
+      set(SERVICE_NAMES.vip[family], type, vips),
+      set(SERVICE_NAMES.affinity[family], `${type} . inet_proto . inet_service`, affinity),
+    );
     const map = (name: string, declared: string, elements: Record<string, string>): NftVmap => ({ name, typeof: declared, elements });
     program.maps.push(
-      map(SERVICE_NAMES.slots[family], `${ip} daddr . meta l4proto . th dport . numgen random mod ${SLOTS} : ${ip} daddr . th dport`, slots),
+      map(
+        SERVICE_NAMES.slots[family],
+        `${ip} daddr . meta l4proto . th dport . numgen random mod ${SLOTS} : ${ip} daddr . th dport`,
+        slots,
+      ),
       map(SERVICE_NAMES.hairpin[family], `${ip} saddr . ${ip} daddr : ${ip} saddr`, hairpinElements(tenant, family, excluded)),
     );
   }
@@ -201,6 +252,12 @@ export function servicesProgram(tenant: Pick<TenantView, 'name' | 'services' | '
 
 /** The endpoints a service's traffic can land on from this tenant view (for explain and describe). */
 export function serviceBackendViews(tenant: Pick<TenantView, 'name' | 'endpoints'>, service: Service): EndpointView[] {
-  const names = new Set(serviceBackends(tenant.name, service.spec, tenant.endpoints.map((e) => e.object)).map((b) => b.endpoint));
+  const names = new Set(
+    serviceBackends(
+      tenant.name,
+      service.spec,
+      tenant.endpoints.map((e) => e.object),
+    ).map((b) => b.endpoint),
+  );
   return tenant.endpoints.filter((e) => names.has(e.name));
 }

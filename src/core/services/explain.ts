@@ -15,7 +15,13 @@ export interface ServiceHop {
 }
 
 /** The backends a flow to `service` on protocol/port lands on; throws a readable message when the service has no such port. */
-export function serviceHops(tenant: string, service: Service, endpoints: readonly Endpoint[], protocol: string, port: number | undefined): ServiceHop[] {
+export function serviceHops(
+  tenant: string,
+  service: Service,
+  endpoints: readonly Endpoint[],
+  protocol: string,
+  port: number | undefined,
+): ServiceHop[] {
   const servicePort = service.spec.ports.find((p) => p.protocol.toLowerCase() === protocol && p.port === port);
   if (!servicePort) {
     const have = service.spec.ports.map((p) => `${p.protocol.toLowerCase()}/${p.port}`).join(', ');

@@ -19,7 +19,6 @@ export interface ServiceRangeSpec {
   ipv6?: string;
 }
 
-
 /** The tenant's effective range of one family. */
 export function serviceRange(spec: ServiceRangeSpec | undefined, family: IpFamily): Cidr {
   const text = family === 4 ? (spec?.ipv4 ?? DEFAULT_SERVICE_RANGE.ipv4) : (spec?.ipv6 ?? DEFAULT_SERVICE_RANGE.ipv6);

@@ -33,7 +33,7 @@ export type EndpointSpec = Static<typeof EndpointSpec>;
 export const EndpointAttachment = Type.Object(
   {
     /** The container's namespace path as the attach gave it (CNI_NETNS). */
-    netns: Type.String({ pattern: '^/(?!.*/\\.\\.?(/|$))[A-Za-z0-9_./-]{1,255}$' }),  // as NETNS_PATH_REGEX (src/kernel/ip.ts)
+    netns: Type.String({ pattern: '^/(?!.*/\\.\\.?(/|$))[A-Za-z0-9_./-]{1,255}$' }), // as NETNS_PATH_REGEX (src/kernel/ip.ts)
     /** Device and inode of that namespace at attach time: a re-attach goes only into the same namespace. */
     netnsId: Type.String({ pattern: '^[0-9]{1,20}:[0-9]{1,20}$' }),
     /** The interface's name inside the container. */

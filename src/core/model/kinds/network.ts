@@ -1,10 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CidrText, IpText, objectSchema } from '../common';
 
-export const AddressRange = Type.Object(
-  { start: IpText, end: IpText },
-  { additionalProperties: false },
-);
+export const AddressRange = Type.Object({ start: IpText, end: IpText }, { additionalProperties: false });
 
 export const Subnet = Type.Object(
   {

@@ -14,9 +14,7 @@ export const PolicyPort = Type.Object(
     /** Default TCP for numeric ports; for a named port, absent means whatever protocol the destination declares under that name. */
     protocol: Type.Optional(Protocol),
     /** A number, or the name of a port the destination endpoint declares. */
-    port: Type.Optional(
-      Type.Union([PortNumber, PortName]),
-    ),
+    port: Type.Optional(Type.Union([PortNumber, PortName])),
     endPort: Type.Optional(PortNumber),
   },
   { additionalProperties: false },
