@@ -45,6 +45,11 @@ export interface ReconcileReport {
   renewed: string[];
 }
 
+/** A pass's report before it has found anything. */
+export function emptyReport(): ReconcileReport {
+  return { problems: new Map(), plumbed: new Set(), missing: new Set(), changed: false, failures: [], renewed: [] };
+}
+
 export interface ReconcileOptions {
   protectedVeths: ReadonlySet<string>;
   protectedNamespaces: ReadonlySet<string>;
@@ -113,14 +118,7 @@ export class Reconciler {
     const lingering = (name: string): boolean => now - (this.namespaces.find(name)?.routing.lastWanted ?? -Infinity) < NAMESPACE_LINGER_MS;
     plan.deleteNamespaces = plan.deleteNamespaces.filter((name) => !signatures.has(name) && !lingering(name));
     const keep = (name: string): boolean => signatures.has(name) || (lingering(name) && owned.includes(name));
-    const report: ReconcileReport = {
-      problems: new Map(),
-      plumbed: new Set(),
-      missing: new Set(),
-      changed: false,
-      failures: [],
-      renewed: [],
-    };
+    const report = emptyReport();
     for (const nsPlan of plan.namespaces) {
       const failuresBefore = report.failures.length;
       await this.applyNamespacePlan(nsPlan, report);
@@ -194,14 +192,7 @@ export class Reconciler {
     const record = listNetns().includes(desired.name) ? this.namespaces.find(desired.name)?.routing.known : undefined;
     const actual = record ?? (await this.readActual(desired.name));
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
-    const report: ReconcileReport = {
-      problems: new Map(),
-      plumbed: new Set(),
-      missing: new Set(),
-      changed: false,
-      failures: [],
-      renewed: [],
-    };
+    const report = emptyReport();
     await this.applyNamespacePlan(plan, report);
     const routing = this.record(plan.name);
     routing.lastWanted = Date.now();

@@ -9,7 +9,7 @@ import type { TenetClient, WatchEvent } from '../../src/client/api-client';
 import { ApiError, UnreachableError } from '../../src/client/errors';
 import { Follower } from '../../src/agent/follower';
 import { Agent } from '../../src/agent/agent';
-import type { ReconcileReport } from '../../src/agent/reconciler';
+import { emptyReport, type ReconcileReport } from '../../src/agent/reconciler';
 import type { TenetObject } from '../../src/core/model/object';
 import { HOST_VIEW_KINDS } from '../../src/core/dataplane/host-view';
 
@@ -209,14 +209,7 @@ test('the agent makes no reconcile pass before the follower listed once', async 
   });
   t.after(() => agent.follower.stop());
   let passes = 0;
-  const report: ReconcileReport = {
-    problems: new Map(),
-    plumbed: new Set(),
-    missing: new Set(),
-    changed: false,
-    failures: [],
-    renewed: [],
-  };
+  const report: ReconcileReport = emptyReport();
   agent.reconciler.reconcile = async () => {
     passes++;
     return report;

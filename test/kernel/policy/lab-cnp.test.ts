@@ -15,17 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestLab, waitUntil, type TestLab } from '../../helpers/lab';
+import { waitProgrammed } from './programmed';
 import { runCli } from '../../cli/run-cli';
 import { AttachClient } from '../../../src/attach/client';
 import { labNetnsPrefix } from '../../../src/lab/state';
 import { addNetns } from '../../../src/kernel/ip';
 import { run } from '../../../src/kernel/exec';
 import { importNamespace, tenetName } from '../../../src/core/k8s/import';
-import { tenantNamespaceName } from '../../../src/core/dataplane/names';
-import { parseTableJson } from '../../../src/core/policy/readback';
-import { compileProgram } from '../../../src/core/policy/compile';
-import { kernelProgram } from '../../../src/core/policy/unhooked';
-import type { PolicyIntent } from '../../../src/core/policy/intent';
 
 const TENANT = 'k8s';
 const HOUSES = ['gryffindor', 'slytherin', 'hufflepuff', 'ravenclaw'];
@@ -67,55 +63,6 @@ async function probe(from: Pod, to: Pod): Promise<boolean> {
     timeoutMs: 5000,
   });
   return result.stdout.includes(`hello-${from.name}`);
-}
-
-async function intentNow(lab: TestLab): Promise<PolicyIntent> {
-  const c = lab.controller.client;
-  const list = async <T>(kind: Parameters<typeof c.list>[0], tenant?: string) => (await c.list<T>(kind, tenant ? { tenant } : {})).items;
-  return {
-    tenants: await list('Tenant'),
-    scopes: await list('Scope', TENANT),
-    groups: await list('Group', TENANT),
-    networks: await list('Network', TENANT),
-    policies: await list('Policy', TENANT),
-    globalPolicies: await list('GlobalPolicy'),
-    endpoints: await list('Endpoint', TENANT),
-  };
-}
-
-/** Every host's tenant namespace holds the chains and member sets the compiler wants for it. */
-async function waitProgrammed(lab: TestLab): Promise<void> {
-  const intent = await intentNow(lab);
-  await waitUntil(
-    'the agents to program the policy',
-    async () => {
-      for (const host of lab.state.hosts) {
-        const want = kernelProgram(compileProgram(intent, TENANT, { host: host.name }));
-        const netns = tenantNamespaceName(host.netnsPrefix, TENANT);
-        const got = parseTableJson(
-          (await run('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'table', 'inet', 'tenet'], { allowFailure: true })).stdout,
-        );
-        if (!got) return false;
-        // The policy producer's chains and sets; the table also holds antispoofing's (`as_…`).
-        const names = (p: { chains: { name: string }[] }) =>
-          p.chains
-            .filter((c) => !c.name.startsWith('as_'))
-            .map((c) => c.name)
-            .sort()
-            .join(',');
-        if (names(got) !== names(want)) return false;
-        const elements = (p: { sets: { name: string; elements: string[]; interval: boolean }[] }) =>
-          p.sets
-            .filter((s) => !s.interval && !s.name.startsWith('as_'))
-            .map((s) => `${s.name}=${[...s.elements].sort().join(' ')}`)
-            .sort()
-            .join(';');
-        if (elements(got) !== elements(want)) return false;
-      }
-      return true;
-    },
-    30000,
-  );
 }
 
 const house = (name: string) => ({ matchLabels: { 'conformance-house': name } });
@@ -201,7 +148,7 @@ test('Admin Deny overrides a NetworkPolicy allow, Admin Pass hands over to it, B
   fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
   const imported = await runCli(lab.controller.url, ['k8s', 'import', '-f', file, '--tenant', TENANT]);
   assert.equal(imported.code, 0, imported.stderr);
-  await waitProgrammed(lab);
+  await waitProgrammed(lab, TENANT);
 
   const explain = async (from: Pod, to: Pod) => {
     const out = await runCli(lab.controller.url, ['explain', '--tenant', TENANT, '--from', from.ip, '--to', to.ip, '--port', 'tcp/80']);
@@ -237,7 +184,7 @@ test('Admin Deny overrides a NetworkPolicy allow, Admin Pass hands over to it, B
 
   // Without the Pass, the admin Deny at priority 30 decides hufflepuff -> gryffindor instead.
   await client.delete('GlobalPolicy', 'k8s-cnp-pass-hufflepuff');
-  await waitProgrammed(lab);
+  await waitProgrammed(lab, TENANT);
   assert.equal(await probe(h, g), false, 'hufflepuff -> gryffindor: denied by the admin Deny once nothing passes it');
   assert.match(await explain(h, g), /DENIED[\s\S]*GlobalPolicy k8s-cnp-deny-hufflepuff/);
 });

@@ -13,19 +13,16 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { killGroups, spawnGroup } from '../../helpers/process-group';
 import { startTestLab, waitUntil, type TestLab } from '../../helpers/lab';
+import { waitProgrammed } from './programmed';
 import { AttachClient } from '../../../src/attach/client';
 import { labNetnsPrefix } from '../../../src/lab/state';
 import { addNetns } from '../../../src/kernel/ip';
 import { restartAgent } from '../../../src/lab/lab';
 import { run } from '../../../src/kernel/exec';
+import { tenantNamespaceName } from '../../../src/core/dataplane/names';
 import { importKubernetes, importNamespace, tenetName } from '../../../src/core/k8s/import';
 import { caseVerdicts, type ConformanceCase } from '../../../src/core/k8s/verdicts';
-import { tenantNamespaceName } from '../../../src/core/dataplane/names';
-import { parseTableJson } from '../../../src/core/policy/readback';
-import { compileProgram } from '../../../src/core/policy/compile';
-import { kernelProgram } from '../../../src/core/policy/unhooked';
 import type { TenetObject } from '../../../src/core/model/object';
-import type { PolicyIntent } from '../../../src/core/policy/intent';
 
 const TENANT = 'k8s';
 const CASES_DIR = path.join(__dirname, '..', '..', '..', '..', 'test', 'conformance', 'cases');
@@ -125,55 +122,6 @@ async function pool<T, R>(items: T[], limit: number, task: (item: T) => Promise<
   return out;
 }
 
-async function intentNow(lab: TestLab): Promise<PolicyIntent> {
-  const c = lab.controller.client;
-  const list = async <T>(kind: Parameters<typeof c.list>[0], tenant?: string) => (await c.list<T>(kind, tenant ? { tenant } : {})).items;
-  return {
-    tenants: await list('Tenant'),
-    scopes: await list('Scope', TENANT),
-    groups: await list('Group', TENANT),
-    networks: await list('Network', TENANT),
-    policies: await list('Policy', TENANT),
-    globalPolicies: await list('GlobalPolicy'),
-    endpoints: await list('Endpoint', TENANT),
-  };
-}
-
-/** Waits until every host's tenant namespace holds exactly the chains the compiler wants for that host (hooks only where something is restricted). */
-async function waitProgrammed(lab: TestLab): Promise<void> {
-  const intent = await intentNow(lab);
-  await waitUntil(
-    'the agents to program the policy',
-    async () => {
-      for (const host of lab.state.hosts) {
-        const want = kernelProgram(compileProgram(intent, TENANT, { host: host.name }));
-        const netns = tenantNamespaceName(host.netnsPrefix, TENANT);
-        const got = parseTableJson(
-          (await run('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'table', 'inet', 'tenet'], { allowFailure: true })).stdout,
-        );
-        if (!got) return false;
-        // The policy producer's chains and sets; the table also holds antispoofing's (`as_…`, test/kernel/security/antispoof.test.ts).
-        const names = (p: { chains: { name: string }[] }) =>
-          p.chains
-            .filter((c) => !c.name.startsWith('as_'))
-            .map((c) => c.name)
-            .sort()
-            .join(',');
-        if (names(got) !== names(want)) return false;
-        const elements = (p: { sets: { name: string; elements: string[]; interval: boolean }[] }) =>
-          p.sets
-            .filter((s) => !s.interval && !s.name.startsWith('as_'))
-            .map((s) => `${s.name}=${[...s.elements].sort().join(' ')}`)
-            .sort()
-            .join(';');
-        if (elements(got) !== elements(want)) return false;
-      }
-      return true;
-    },
-    30000,
-  );
-}
-
 test('real packets in a 2-host lab match tenet k8s verdicts; established flows survive; new containers are covered', async (t) => {
   const lab = await startTestLab(t, 2);
   const children: ChildProcess[] = [];
@@ -215,7 +163,7 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
     }
     if (next.length > 0) await client.apply(next);
     previous = next;
-    await waitProgrammed(lab);
+    await waitProgrammed(lab, TENANT);
 
     const { verdicts } = caseVerdicts(testCase);
     // Every denied probe and as many allowed ones, at most 48 per case (each denied probe waits out a timeout).
@@ -251,7 +199,7 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
     TENANT,
   );
   await client.apply(openY.policies);
-  await waitProgrammed(lab);
+  await waitProgrammed(lab, TENANT);
   const from = byKey.get('x/a')!;
   const to = byKey.get('y/a')!;
   assert.notEqual(from.host, to.host);
@@ -278,7 +226,7 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
   );
   await client.apply(denyY.policies);
   for (const open of openY.policies) await client.delete(open.kind, open.metadata.name, open.metadata.tenant);
-  await waitProgrammed(lab);
+  await waitProgrammed(lab, TENANT);
   assert.equal(await probe(from, to, 'TCP', 80), false, 'new connections into y are denied');
   assert.equal(await send('after-policy'), true, 'the established connection still works');
   conn.kill('SIGTERM');
@@ -301,7 +249,7 @@ test('real packets in a 2-host lab match tenet k8s verdicts; established flows s
     TENANT,
   );
   await client.apply(egressX.policies);
-  await waitProgrammed(lab);
+  await waitProgrammed(lab, TENANT);
   const template = universe.pods[0];
   const yd = await attachPod(lab, { ...template, namespace: 'y', name: 'd', labels: { pod: 'd' } }, lab.state.hosts[0].name, '192.168.2.4');
   listen(children, yd);
