@@ -38,9 +38,12 @@ before(async () => {
 
 after(async () => {
   if (agent?.pid !== undefined && agent.exitCode === null) {
+    // SIGTERM: the agent ends what it started (its tenant resolvers, its table watchers); SIGKILL only if it hangs.
     const exited = new Promise((resolve) => agent!.once('exit', resolve));
-    process.kill(agent.pid, 'SIGKILL');
+    process.kill(agent.pid, 'SIGTERM');
+    const timer = setTimeout(() => agent?.pid !== undefined && agent.exitCode === null && process.kill(agent.pid, 'SIGKILL'), 10_000);
     await exited;
+    clearTimeout(timer);
   }
   for (const controller of controllers) await controller.kill();
   await etcd?.stop();

@@ -64,7 +64,16 @@ test('service VIPs: tenant isolation, spread, affinity, scale to zero, hairpin, 
   const lab = await startTestLab(t, 2);
   const servers: ChildProcess[] = [];
   t.after(() => {
-    for (const s of servers) if (s.pid !== undefined && s.exitCode === null) process.kill(s.pid, 'SIGKILL');
+    for (const s of servers) {
+      // The lab's own cleanup (registered first, so run first) may have ended it already.
+      if (s.pid !== undefined && s.exitCode === null) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+        }
+      }
+    }
   });
   const c = lab.controller.client;
   await c.apply([...tenantObjects('alpha', NETWORKS), ...tenantObjects('beta', NETWORKS)]);
