@@ -241,7 +241,7 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
       let healthy = 0;
       const healthyP = waitAgent(h1, 120000).then(() => (healthy = performance.now() - t0));
       const programmedMs = await until('the agent to program the table', t0, async () =>
-        (await nftIn(routerNs, ['list', 'tables'])).includes('inet tenet'),
+        /^table inet tenet$/m.test(await nftIn(routerNs, ['list', 'tables'])),
       );
       await healthyP;
       full.push({ untilHealthyMs: round(healthy), untilProgrammedMs: round(programmedMs) });
