@@ -10,8 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { startController, type RunningController } from '../helpers/controller';
-import { networkObj, tenantObj, V } from '../api/api-helpers';
+import { V } from '../api/api-helpers';
 import { runCli } from './run-cli';
+import { createShop } from './shop-fixture';
 import type { TenetObject } from '../../src/core/model/object';
 
 let controller: RunningController;
@@ -20,28 +21,7 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-k8s-cnp-'));
   controller = await startController();
   const c = controller.client;
-  await c.create({ ...tenantObj('shop'), spec: { defaultPolicy: 'allow' } });
-  await c.create(networkObj('shop', 'net', ['10.62.0.0/24']));
-  for (const ns of ['prod', 'dev']) {
-    await c.create({
-      apiVersion: V,
-      kind: 'Scope',
-      metadata: { name: ns, tenant: 'shop', labels: { env: ns, 'kubernetes.io/metadata.name': ns } },
-      spec: {},
-    } as TenetObject);
-  }
-  await c.create({
-    apiVersion: V,
-    kind: 'Endpoint',
-    metadata: { name: 'web-dev', tenant: 'shop', labels: { app: 'web' } },
-    spec: { network: 'net', scope: 'dev' },
-  } as TenetObject);
-  await c.create({
-    apiVersion: V,
-    kind: 'Endpoint',
-    metadata: { name: 'api-prod', tenant: 'shop', labels: { app: 'api' } },
-    spec: { network: 'net', scope: 'prod' },
-  } as TenetObject);
+  await createShop(c, '10.62.0.0/24');
   await c.create({
     apiVersion: V,
     kind: 'Host',

@@ -65,15 +65,18 @@ function dataMapText(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The items of `nft -j` output; none when it is not JSON (an empty or failed read). */
+function nftItems(text: string): Json[] {
+  try {
+    return (JSON.parse(text) as { nftables?: Json[] }).nftables ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /** undefined when the output holds no tenet table. */
 export function parseTableJson(text: string): NftProgram | undefined {
-  let parsed: { nftables?: Json[] };
-  try {
-    parsed = JSON.parse(text) as { nftables?: Json[] };
-  } catch {
-    return undefined;
-  }
-  const items = parsed.nftables ?? [];
+  const items = nftItems(text);
   if (!items.some((i) => (i.table as Json | undefined)?.name === TABLE_NAME)) return undefined;
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
   const chains = new Map<string, NftChain>();
@@ -176,13 +179,7 @@ export interface RuleCounter {
 /** Counters of every rule (from `nft -j list table`), with the comment that names the policy rule. */
 export function parseCounters(text: string): RuleCounter[] {
   const out: RuleCounter[] = [];
-  let parsed: { nftables?: Json[] };
-  try {
-    parsed = JSON.parse(text) as { nftables?: Json[] };
-  } catch {
-    return out;
-  }
-  for (const item of parsed.nftables ?? []) {
+  for (const item of nftItems(text)) {
     const r = item.rule as Json | undefined;
     if (!r || r.table !== TABLE_NAME) continue;
     for (const expr of (r.expr as Json[]) ?? []) {
@@ -243,13 +240,7 @@ export function hitsByPolicy(hitMaps: ReadonlyArray<Map<string, { packets: numbe
 /** Per-element counters of a dynamicCounters set (`nft -j list set …`), by element. */
 export function parseSetCounters(text: string): Map<string, { packets: number; bytes: number }> {
   const out = new Map<string, { packets: number; bytes: number }>();
-  let parsed: { nftables?: Json[] };
-  try {
-    parsed = JSON.parse(text) as { nftables?: Json[] };
-  } catch {
-    return out;
-  }
-  for (const item of parsed.nftables ?? []) {
+  for (const item of nftItems(text)) {
     const set = item.set as Json | undefined;
     if (!set || set.table !== TABLE_NAME) continue;
     for (const entry of (set.elem as Json[]) ?? []) {
