@@ -21,6 +21,8 @@ export interface ClientOptions {
   ca?: string | Buffer;
   /** Per-request timeout (not applied to watch streams). */
   timeoutMs?: number;
+  /** A watch stream silent this long (no event, no bookmark) is ended as unreachable; default 60 s. */
+  watchIdleMs?: number;
 }
 
 export interface ListResult<T = TenetObject> {
@@ -189,6 +191,10 @@ export class TenetClient {
         response.on('error', (error) => (closed ? resolve() : reject(new UnreachableError(error.message))));
       });
       request.on('error', (error) => (closed ? resolve() : reject(new UnreachableError(`${this.server}: ${error.message}`))));
+      // The controller sends a BOOKMARK at least every 10 s: silence for much longer means the connection is
+      // half-open (a host that vanished without closing it), so end the stream and let the caller resume.
+      const idleMs = this.options.watchIdleMs ?? WATCH_IDLE_MS;
+      request.setTimeout(idleMs, () => request?.destroy(new Error(`no event or bookmark for ${idleMs / 1000} s`)));
     });
     return {
       done,
@@ -265,6 +271,9 @@ export class TenetClient {
     return request;
   }
 }
+
+/** Six missed bookmarks (the controller's default interval is 10 s). */
+const WATCH_IDLE_MS = 60_000;
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const unixKeepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });

@@ -11,7 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(server: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+/** Long enough for a loaded machine; a CLI still running then is stuck, and the test says where. */
+const CLI_TIMEOUT_MS = 60_000;
+
+export function runCli(
+  server: string,
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TENET_BIN, ...args], {
       env: { ...process.env, TENET_SERVER: server, TENET_TOKEN: adminTokenFor(server) ?? '', ...options.env },
@@ -19,19 +26,33 @@ export function runCli(server: string, args: string[], options: { input?: string
     });
     let stdout = '';
     let stderr = '';
+    const timeoutMs = options.timeoutMs ?? CLI_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tenet ${args.join(' ')} did not finish within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
+    }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }
+
+const WAIT_TIMEOUT_MS = 45_000;
 
 /** A long-running CLI (get -w): lines as they come, a way to wait for one, and a stop that sends SIGINT. */
 export interface CliStream {
   child: ChildProcess;
   output(): string;
-  waitFor(pattern: RegExp): Promise<string>;
+  /** Resolves with the first line matching; rejects (with what was printed) if none came within `timeoutMs` (default 45 s). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<CliResult>;
 }
 
@@ -67,9 +88,23 @@ export function streamCli(server: string, args: string[]): CliStream {
   return {
     child,
     output: () => stdout,
-    waitFor: (pattern) =>
+    waitFor: (pattern, timeoutMs = WAIT_TIMEOUT_MS) =>
       new Promise((resolve, reject) => {
-        waiters.push({ pattern, resolve, reject });
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w.pattern !== pattern);
+          reject(
+            new Error(
+              `tenet ${args.join(' ')} printed no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`,
+            ),
+          );
+        }, timeoutMs);
+        const settle =
+          <T>(done: (value: T) => void) =>
+          (value: T) => {
+            clearTimeout(timer);
+            done(value);
+          };
+        waiters.push({ pattern, resolve: settle(resolve), reject: settle(reject) });
         check();
       }),
     stop: () => {
