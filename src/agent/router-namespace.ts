@@ -7,6 +7,7 @@
  */
 import type { AntispoofEntry } from '../core/dataplane/antispoof';
 import type { ActualNamespace } from '../core/dataplane/diff';
+import type { EndpointView } from '../core/dataplane/host-view';
 import type { CompiledTenant } from '../core/policy/compile';
 import type { NftProgram } from '../core/policy/program';
 import { NftTable, type NftDriver, type NftTableOptions } from './nft/table';
@@ -33,8 +34,10 @@ export interface PolicyCache {
 
 /** The antispoofing producer's entries per endpoint (with what they were made from) and its last fragment. */
 export interface AntispoofCache {
-  entries: Map<string, { signature: string; entry: AntispoofEntry }>;
+  entries: Map<string, { view: EndpointView; iface: string; signature: string; entry: AntispoofEntry; pass: number }>;
   program?: NftProgram;
+  /** Counts the producer's calls: an entry not marked with the current one was not seen. */
+  pass: number;
 }
 
 /** How long an attach's protection lasts at most (its endpoint never showed up in the view). */
