@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import { TenetClient } from '../client/api-client';
 import { ApiError } from '../client/errors';
-import { buildHostView, DEFAULT_OVERLAY_MTU, HOST_VIEW_KINDS, overlayMtu, type HostView } from '../core/dataplane/host-view';
+import { HOST_VIEW_KINDS, overlayMtu, type HostView } from '../core/dataplane/host-view';
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
@@ -21,7 +21,9 @@ import { parseIp } from '../core/net/ip';
 import { netnsExists } from '../kernel/ip';
 import { deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
-import { AttachService, type AttachHost } from './attach-service';
+import { AttachService, type AttachParts } from './attach-service';
+import { EndpointStatusWriter } from './endpoint-status';
+import { HostViews } from './host-views';
 import { startAttachServer } from './attach-server';
 import { Follower } from './follower';
 import { Mutex } from './mutex';
@@ -32,7 +34,7 @@ import { TableMonitor } from './nft/monitor';
 import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
 import { Reconciler, type Log } from './reconciler';
 import { liveTenants, removeStaleNamespaces, tenantNamespaceReport } from './stale-namespaces';
-import { RouterNamespaces, type RouterNamespace } from './router-namespace';
+import { RouterNamespaces } from './router-namespace';
 import { Reattacher } from './reattach';
 import { TenantResolvers } from './dns/resolver';
 import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records';
@@ -67,7 +69,7 @@ export function validateAgentOptions(options: AgentOptions): void {
   if (options.clusterDomain !== undefined) assertClusterDomain(options.clusterDomain);
 }
 
-export class Agent implements AttachHost {
+export class Agent {
   readonly hostName: string;
   readonly netnsPrefix: string;
   readonly underlayIP: string;
@@ -82,9 +84,10 @@ export class Agent implements AttachHost {
   readonly enforcer: PolicyEnforcer;
   /** Watches the tables for changes made behind the agent's back (fail closed, repaired at once). */
   private readonly monitor: TableMonitor;
-  /** Attaches between protect() and unprotect(). */
-  private attachesInFlight = 0;
-  private readonly statusWritten = new Map<string, string>();
+  /** Endpoint status writes (the attach path's and the passes'). */
+  readonly status: EndpointStatusWriter;
+  /** The host view of what the follower holds, built once per change. */
+  private readonly views: HostViews;
   private server?: http.Server;
   private reconcileTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -101,8 +104,6 @@ export class Agent implements AttachHost {
   /** One DNS resolver per tenant router namespace (src/agent/dns/). */
   readonly resolvers: TenantResolvers;
   readonly clusterDomain: string;
-  /** Container and VXLAN MTU, from the underlay device's (set in start()). */
-  private overlayMtu = DEFAULT_OVERLAY_MTU;
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
   private readonly progress = { passes: 0, fullPasses: 0, lastPassFailures: 0 };
 
@@ -141,17 +142,38 @@ export class Agent implements AttachHost {
         if (connected && !this.registered) void this.register();
       },
     });
-    this.service = new AgentAttachService(this);
+    this.views = new HostViews(this.follower, { hostName: this.hostName, netnsPrefix: this.netnsPrefix, underlayIP: this.underlayIP });
+    this.status = new EndpointStatusWriter(this.client, this.follower, this.log);
+    this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    // The attach path works on the router namespace's object and these parts of the agent, nothing else.
+    this.service = new AgentAttachService(
+      {
+        host: { name: this.hostName, netnsPrefix: this.netnsPrefix, clusterDomain: this.clusterDomain },
+        client: this.client,
+        follower: this.follower,
+        views: this.views,
+        mutex: this.mutex,
+        namespaces: this.namespaces,
+        reconciler: this.reconciler,
+        tables: this.enforcer,
+        status: this.status,
+        events: {
+          reconcileSoon: () => this.scheduleReconcile(),
+          detaching: (tenant, name) => this.reattacher.endpointDetaching(tenant, name),
+        },
+        log: this.log,
+      },
+      this,
+    );
     this.reattacher = new Reattacher({
       netnsPrefix: this.netnsPrefix,
       mutex: this.mutex,
       log: this.log,
-      enforcer: this.enforcer,
-      view: () => this.view(),
-      namespace: (netns) => this.namespace(netns),
-      writeStatus: (...args) => this.service.writeStatus(...args),
+      tables: this.enforcer,
+      views: this.views,
+      namespaces: this.namespaces,
+      status: this.status,
     });
-    this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     this.resolvers = new TenantResolvers({
       domain: this.clusterDomain,
       dir: options.dnsDir,
@@ -160,52 +182,14 @@ export class Agent implements AttachHost {
     });
   }
 
-  endpointDetaching(tenant: string, name: string): void {
-    this.reattacher.endpointDetaching(tenant, name);
-  }
-
   /** What healthz adds about reconciling: whether the first list succeeded and how many passes completed. */
   reconcileProgress(): { synced: boolean; passes: number; fullPasses: number; lastPassFailures: number; overlayMtu: number } {
-    return { synced: this.follower.synced, ...this.progress, overlayMtu: this.overlayMtu };
+    return { synced: this.follower.synced, ...this.progress, overlayMtu: this.views.overlayMtu };
   }
-
-  private cachedView?: { generation: number; view: HostView };
 
   /** The host view of what the follower holds; built once per change (views are never modified by their users). */
   view(): HostView {
-    const generation = this.follower.generation;
-    if (this.cachedView?.generation !== generation) {
-      this.cachedView = {
-        generation,
-        view: buildHostView(this.follower.list(), {
-          hostName: this.hostName,
-          netnsPrefix: this.netnsPrefix,
-          underlayIP: this.underlayIP,
-          overlayMtu: this.overlayMtu,
-        }),
-      };
-    }
-    return this.cachedView.view;
-  }
-
-  namespace(netns: string): RouterNamespace {
-    return this.namespaces.get(netns);
-  }
-
-  /** An attach into `ns` begins: its veth is protected from reconcile passes until unprotected. */
-  attachStarted(ns: RouterNamespace, veth: string): void {
-    ns.protect(veth);
-    this.attachesInFlight++;
-  }
-
-  /**
-   * Ends the protection once the watch has caught up with `revision` (the endpoint's creation): before
-   * that a re-list started earlier could still show a view without it. Undefined: the attach failed.
-   */
-  attachEnded(ns: RouterNamespace, veth: string, revision?: number): void {
-    this.attachesInFlight--;
-    ns.unprotect(veth, revision);
-    this.scheduleReconcile();
+    return this.views.view();
   }
 
   private currentProtection(): { veths: Set<string>; namespaces: Set<string> } {
@@ -233,10 +217,6 @@ export class Agent implements AttachHost {
       .catch((error: Error) => this.log('error', 'removing stale tenant namespaces failed', { error: error.message }));
   }
 
-  noteStatus(tenant: string, name: string, phase: string, reason?: string): void {
-    this.statusWritten.set(`${tenant}/${name}`, `${phase}|${reason ?? ''}`);
-  }
-
   /**
    * The overlay MTU follows the underlay device: a 9000-byte underlay gives containers 8950, an IPv6
    * underlay costs 20 bytes more than IPv4. Read once: the view (and every veth's MTU) depends on it.
@@ -252,8 +232,7 @@ export class Agent implements AttachHost {
       if (underlay === undefined)
         this.log('warn', 'no device holds the underlay address; assuming a 1500-byte underlay', { underlayIP: this.underlayIP });
     }
-    this.overlayMtu = overlayMtu(underlay ?? 1500, family);
-    this.cachedView = undefined;
+    this.views.overlayMtu = overlayMtu(underlay ?? 1500, family);
   }
 
   async start(): Promise<void> {
@@ -262,7 +241,7 @@ export class Agent implements AttachHost {
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
     this.log('info', 'agent started', {
       underlayIP: this.underlayIP,
-      overlayMtu: this.overlayMtu,
+      overlayMtu: this.views.overlayMtu,
       socket: this.options.socketPath,
       netnsPrefix: this.netnsPrefix,
     });
@@ -386,7 +365,7 @@ export class Agent implements AttachHost {
    * endpoint's route is not held back. While attaches are under way, 10 ms: the watch event of an
    * attach's own endpoint arrives while it still needs the lock, and a pass then would hold it up.
    */
-  scheduleReconcile(delayMs = this.attachesInFlight > 0 ? 10 : 1): void {
+  scheduleReconcile(delayMs = this.namespaces.attachesInFlight() > 0 ? 10 : 1): void {
     if (this.stopped) return;
     if (this.reconciling) {
       this.rerun = true;
@@ -507,16 +486,14 @@ export class Agent implements AttachHost {
         if (!phase) continue;
         const reason = phase === 'error' ? problems.get(key) : undefined;
         const current = (ep.object as Endpoint).status ?? {};
-        const signature = `${phase}|${reason ?? ''}`;
         if (
           current.phase === phase &&
           (current.reason ?? '') === (reason ?? '') &&
           (phase !== 'ready' || current.hostIfName === ep.hostIfName)
         )
           continue;
-        if (this.statusWritten.get(key) === signature) continue;
-        this.statusWritten.set(key, signature);
-        writes.push(this.service.writeStatus(tenant.name, ep.name, phase, reason, ep.hostIfName));
+        if (!this.status.claim(tenant.name, ep.name, phase, reason)) continue;
+        writes.push(this.status.write(tenant.name, ep.name, phase, reason, ep.hostIfName));
       }
     }
     await Promise.all(writes);
@@ -528,8 +505,11 @@ export class Agent implements AttachHost {
  * test) can wait for a restarted agent's first full pass instead of sleeping.
  */
 class AgentAttachService extends AttachService {
-  constructor(private readonly agent: Agent) {
-    super(agent);
+  constructor(
+    parts: AttachParts,
+    private readonly agent: Agent,
+  ) {
+    super(parts);
   }
 
   override async healthz(): Promise<{ ok: boolean; controllerReachable: boolean } & ReturnType<Agent['reconcileProgress']>> {

@@ -11,7 +11,7 @@ import type { TenetClient } from '../client/api-client';
 import { attachPlan, vethLines } from '../core/dataplane/attach-plan';
 import { burstProblemsForMtu } from '../core/dataplane/bandwidth';
 import { hostRoute } from '../core/dataplane/desired';
-import { type EndpointView, type HostView } from '../core/dataplane/host-view';
+import type { EndpointView } from '../core/dataplane/host-view';
 import { endpointNameFor, hostVethName, tenantNamespaceName, tenantOfNamespace } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint, EndpointAttachment } from '../core/model/kinds/endpoint';
@@ -22,40 +22,53 @@ import { ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kern
 import type { Follower } from './follower';
 import type { Mutex } from './mutex';
 import { pinTargetNamespace } from './netns-guard';
-import type { PolicyEnforcer } from './policy/enforcer';
-import { Reconciler, type Log } from './reconciler';
+import type { Reconciler, Log } from './reconciler';
+import type { EndpointStatusWriter } from './endpoint-status';
+import type { HostViews } from './host-views';
+import type { TableProgrammer } from './nft/programmer';
 import type { RouterNamespace, RouterNamespaces } from './router-namespace';
 import { InvalidRequest, validateAttachRequest, validateDetachRequest } from './validate-attach';
 
-/**
- * What the attach path needs of its agent. Everything about one router namespace (its routing record,
- * its table, protection of the veths being attached, deletions under way) is that namespace's
- * RouterNamespace object.
- */
-export interface AttachHost {
-  hostName: string;
+/** This host, as attach results and names need it. */
+export interface AttachHostInfo {
+  name: string;
   netnsPrefix: string;
-  client: TenetClient;
-  follower: Follower;
-  /** Plans and makes a tenant's namespace when the attach finds none. */
-  reconciler: Reconciler;
-  /** Programs the namespace's table (every producer) on attach and detach. */
-  enforcer: PolicyEnforcer;
-  mutex: Mutex;
-  log: Log;
-  view(): HostView;
-  namespaces: RouterNamespaces;
-  namespace(netns: string): RouterNamespace;
-  /** Keeps reconcile passes from deleting the veth/namespace while its endpoint is not in the view yet. */
-  attachStarted(ns: RouterNamespace, veth: string): void;
-  attachEnded(ns: RouterNamespace, veth: string, revision?: number): void;
-  scheduleReconcile(): void;
-  /** A detach of this endpoint begins: its missing interface is no loss to repair (src/agent/reattach.ts). */
-  endpointDetaching?(tenant: string, name: string): void;
   /** Cluster DNS domain: attach results carry the tenant resolver's address and search list. */
   clusterDomain?: string;
-  /** Marks an endpoint's status as written (so the reconciler does not rewrite it). */
-  noteStatus(tenant: string, name: string, phase: string, reason?: string): void;
+}
+
+/** What the attach path tells the agent's reconcile loop. */
+export interface AttachEvents {
+  /** The kernel or the endpoints changed (an attach ended, a detach ran): a pass soon. */
+  reconcileSoon(): void;
+  /** A detach of this endpoint begins: its missing interface is no loss to repair (src/agent/reattach.ts). */
+  detaching(tenant: string, name: string): void;
+}
+
+/**
+ * The parts of the agent the attach path works with, each one of the agent's own components.
+ * Everything about one router namespace (its routing record, protection of the veths being attached,
+ * veth deletions under way) is that namespace's RouterNamespace, taken from `namespaces`; its nft
+ * table is programmed by `tables`.
+ */
+export interface AttachParts {
+  host: AttachHostInfo;
+  /** The controller, and the agent's cache of its objects. */
+  client: TenetClient;
+  follower: Follower;
+  /** The host view of what the follower holds. */
+  views: HostViews;
+  /** The agent's one kernel lock. */
+  mutex: Mutex;
+  namespaces: RouterNamespaces;
+  /** Makes a tenant's router namespace an attach finds missing; names the namespaces a detach searches. */
+  reconciler: Reconciler;
+  /** Programs a namespace's table (every producer) on attach and detach. */
+  tables: TableProgrammer;
+  /** Endpoint status writes, shared with the reconcile loop. */
+  status: EndpointStatusWriter;
+  events: AttachEvents;
+  log: Log;
 }
 
 function fail(status: number, reason: AttachErrorReason, message: string): never {
@@ -76,13 +89,13 @@ function fromController(error: unknown, what: string): never {
 }
 
 export class AttachService implements AttachApi {
-  constructor(private readonly core: AttachHost) {}
+  constructor(private readonly parts: AttachParts) {}
 
   async attach(input: AttachRequest): Promise<AttachResult> {
     const request = this.validate(() => validateAttachRequest(input));
     // First, before anything touches a namespace: the target is pinned and refused if it is the agent's
     // own, PID 1's or a router namespace. Every later step reaches it through the pinned path.
-    const target = pinTargetNamespace(request.netns, this.core.netnsPrefix);
+    const target = pinTargetNamespace(request.netns, this.parts.host.netnsPrefix);
     try {
       // Recorded in the endpoint's status: a lost interface is re-attached only into this same namespace.
       // Not for Docker: its driver attaches into a staging namespace and Docker moves the interface on,
@@ -98,12 +111,12 @@ export class AttachService implements AttachApi {
 
   /** `request.netns` is the pinned namespace; `netns` the path the client gave, for messages. */
   private async attachPinned(request: AttachRequest, netns: string, attachment: EndpointAttachment | undefined): Promise<AttachResult> {
-    const { core } = this;
+    const { parts } = this;
     const name = endpointNameFor(request.containerId, request.ifName);
     const veth = hostVethName(request.tenant, name);
-    const routerNs = tenantNamespaceName(core.netnsPrefix, request.tenant);
-    const ns = core.namespace(routerNs);
-    core.attachStarted(ns, veth);
+    const routerNs = tenantNamespaceName(parts.host.netnsPrefix, request.tenant);
+    const ns = parts.namespaces.get(routerNs);
+    ns.attachBegun(veth);
     let created = false;
     let revision: number | undefined;
     const marks: Record<string, number> = {};
@@ -126,16 +139,16 @@ export class AttachService implements AttachApi {
       revision = endpoint.revision;
       await this.ensureObjects(request.tenant, request.network);
       mark('objects');
-      const result = await core.mutex.run(async () => {
+      const result = await parts.mutex.run(async () => {
         mark('locked');
-        const view = core.view();
+        const view = parts.views.view();
         const tenant = view.tenants.find((t) => t.name === request.tenant);
         const ep = tenant?.endpoints.find((e) => e.name === name);
         const network = tenant?.networks.find((n) => n.name === request.network);
         if (!tenant || !ep || !network) fail(500, 'Internal', `endpoint ${request.tenant}/${name} missing from the agent's view`);
         if (!ep.ipv4 && !ep.ipv6) fail(500, 'Internal', `the controller assigned no address to endpoint ${request.tenant}/${name}`);
         if (!netnsExists(tenant.routerNamespace) || (tenant.vxlanDevice && !endpoint.vxlanKnown)) {
-          const report = await core.reconciler.reconcileTenant(view, tenant, {
+          const report = await parts.reconciler.reconcileTenant(view, tenant, {
             protectedVeths: new Set([veth]),
             protectedNamespaces: new Set(),
           });
@@ -143,18 +156,18 @@ export class AttachService implements AttachApi {
         }
         if (!endpoint.created && !madeLinks && (await this.vethExists(routerNs, veth))) {
           // Same container and interface asked again (a runtime retry): answer what is already there.
-          return attachPlan(ep, network, request.netns, request.ifName, undefined, core.clusterDomain).result;
+          return attachPlan(ep, network, request.netns, request.ifName, undefined, parts.host.clusterDomain).result;
         }
         const burstProblems = burstProblemsForMtu(request.bandwidth, network.mtu);
         if (burstProblems.length > 0) fail(400, 'InvalidRequest', burstProblems.join('; '));
         // The same container interface detached a moment ago: its old veth must be gone first.
         await ns.deletion(veth);
         mark('namespace');
-        const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth, core.clusterDomain);
+        const plan = attachPlan(ep, network, request.netns, request.ifName, request.bandwidth, parts.host.clusterDomain);
         // Policy keys on the interface's name and address, not on the link: it is programmed while the
         // links are made. The attach answers only when both are done; a failure of either rolls back.
         mark('policyStart');
-        const policy = settle(core.enforcer.endpointAdded(view, ep).then(() => mark('policy')));
+        const policy = settle(parts.tables.endpointAdded(view, ep).then(() => mark('policy')));
         // Both ends of the veth in one request to the ip helper: the router namespace's lines, then the container's.
         const links = (): Promise<void> =>
           sharedIpWorker().runSteps([
@@ -180,7 +193,7 @@ export class AttachService implements AttachApi {
           await links().catch(async (error: unknown) => {
             // A container's interface detached a moment ago may still be on its way out of the same
             // namespace (veths are deleted in the background): wait for those deletions, then try again.
-            if (!interfaceTaken(error) || !core.namespaces.anyDying()) throw error;
+            if (!interfaceTaken(error) || !parts.namespaces.anyDying()) throw error;
             await this.settled();
             await links();
           });
@@ -198,8 +211,7 @@ export class AttachService implements AttachApi {
           throw error;
         }
         mark('links');
-        Reconciler.noteAttached(
-          ns.routing,
+        ns.noteAttached(
           view,
           tenant,
           veth,
@@ -214,8 +226,8 @@ export class AttachService implements AttachApi {
         return plan.result;
       });
       // Status is bookkeeping for the controller: written after the answer, off the attach's critical path.
-      void this.writeStatus(request.tenant, name, 'ready', undefined, result.hostIfName, { attachment });
-      core.log('debug', 'attached', { endpoint: `${request.tenant}/${name}`, ms: marks });
+      void parts.status.write(request.tenant, name, 'ready', undefined, result.hostIfName, { attachment });
+      parts.log('debug', 'attached', { endpoint: `${request.tenant}/${name}`, ms: marks });
       return result;
     } catch (error) {
       revision = undefined;
@@ -225,19 +237,20 @@ export class AttachService implements AttachApi {
       if (error instanceof KernelError) fail(500, 'Internal', `plumbing failed: ${error.message}`);
       fromController(error, 'attach');
     } finally {
-      core.attachEnded(ns, veth, revision);
+      ns.attachEnded(veth, revision);
+      parts.events.reconcileSoon();
     }
   }
 
   async detach(input: DetachRequest): Promise<{ detached: boolean }> {
     const request = this.validate(() => validateDetachRequest(input));
-    const { core } = this;
+    const { parts } = this;
     const marks: Record<string, number> = {};
     const t0 = performance.now();
     const mark = (what: string): void => void (marks[what] = Math.round((performance.now() - t0) * 10) / 10);
     // Candidates from the view (any ifName) and, for when the controller is unknown, from the kernel.
     const candidates = new Map<string, { tenant: string; name: string }>();
-    for (const tenant of core.view().tenants) {
+    for (const tenant of parts.views.view().tenants) {
       for (const ep of tenant.endpoints) {
         if (ep.local && ep.containerId === request.containerId && (!request.ifName || ep.ifName === request.ifName))
           candidates.set(`${tenant.name}/${ep.name}`, { tenant: tenant.name, name: ep.name });
@@ -247,8 +260,8 @@ export class AttachService implements AttachApi {
     // The kernel is searched only when the view knows nothing (controller unknown or the object gone),
     // and not while an earlier detach is still deleting a veth (it would be found again).
     if (candidates.size === 0) await this.settled();
-    for (const ns of candidates.size > 0 ? [] : core.reconciler.ownedNamespaces()) {
-      const tenant = tenantOfNamespace(core.netnsPrefix, ns)!;
+    for (const ns of candidates.size > 0 ? [] : parts.reconciler.ownedNamespaces()) {
+      const tenant = tenantOfNamespace(parts.host.netnsPrefix, ns)!;
       for (const ifName of ifNames) {
         const name = endpointNameFor(request.containerId, ifName);
         if (await this.vethExists(ns, hostVethName(tenant, name))) candidates.set(`${tenant}/${name}`, { tenant, name });
@@ -257,23 +270,23 @@ export class AttachService implements AttachApi {
     let detached = false;
     let unreachable: Error | undefined;
     for (const { tenant, name } of candidates.values()) {
-      core.endpointDetaching?.(tenant, name);
+      parts.events.detaching(tenant, name);
       const veth = hostVethName(tenant, name);
-      const nsName = tenantNamespaceName(core.netnsPrefix, tenant);
-      await core.mutex.run(async () => {
+      const nsName = tenantNamespaceName(parts.host.netnsPrefix, tenant);
+      await parts.mutex.run(async () => {
         mark('locked');
-        const ns = core.namespace(nsName);
+        const ns = parts.namespaces.get(nsName);
         await ns.deletion(veth);
-        const linkGone = listNetns().includes(nsName) && Reconciler.knowsVeth(ns.routing, veth) === true;
-        const policy = core.enforcer
-          .endpointRemoved(core.view(), { tenant, name, hostIfName: veth, linkGone })
+        const linkGone = listNetns().includes(nsName) && ns.knowsVeth(veth) === true;
+        const policy = parts.tables
+          .endpointRemoved(parts.views.view(), { tenant, name, hostIfName: veth, linkGone })
           .then(() => mark('policy'))
-          .catch((e: Error) => core.log('warn', 'policy endpointRemoved failed', { error: e.message }));
+          .catch((e: Error) => parts.log('warn', 'policy endpointRemoved failed', { error: e.message }));
         if (linkGone) {
           // The kernel's unregister of a veth waits for RCU grace periods (20-40 ms, most of a detach):
           // it finishes in the background. The veth is out of the record and the policy maps now, and an
           // attach of the same interface (or a detach that searches the kernel) waits for it.
-          Reconciler.noteDetached(ns.routing, veth);
+          ns.noteDetached(veth);
           this.deleteInBackground(ns, veth);
           detached = true;
           await policy;
@@ -282,12 +295,12 @@ export class AttachService implements AttachApi {
         // No record of it: deleting is the existence test (one process less than asking first).
         const [deleted] = await Promise.all([this.deleteVeth(nsName, veth).then((gone) => (mark('deleted'), gone)), policy]);
         if (deleted) {
-          Reconciler.noteDetached(ns.routing, veth);
+          ns.noteDetached(veth);
           detached = true;
         }
       });
       try {
-        await core.client.delete('Endpoint', name, tenant);
+        await parts.client.delete('Endpoint', name, tenant);
         mark('controller');
         detached = true;
       } catch (error) {
@@ -296,10 +309,10 @@ export class AttachService implements AttachApi {
         } else if (error instanceof UnreachableError) unreachable = error;
         else fromController(error, 'detach');
       }
-      core.follower.remove('Endpoint', tenant, name);
+      parts.follower.remove('Endpoint', tenant, name);
     }
-    core.scheduleReconcile();
-    core.log('debug', 'detached', { containerId: request.containerId, ms: marks });
+    parts.events.reconcileSoon();
+    parts.log('debug', 'detached', { containerId: request.containerId, ms: marks });
     if (unreachable)
       fail(503, 'Unavailable', `kernel state removed, but the controller is unreachable (${unreachable.message}); retry the detach`);
     return { detached };
@@ -307,9 +320,9 @@ export class AttachService implements AttachApi {
 
   async check(input: AttachRequest): Promise<AttachResult> {
     const request = this.validate(() => validateAttachRequest(input));
-    const { core } = this;
+    const { parts } = this;
     const name = endpointNameFor(request.containerId, request.ifName);
-    const tenant = core.view().tenants.find((t) => t.name === request.tenant);
+    const tenant = parts.views.view().tenants.find((t) => t.name === request.tenant);
     const ep = tenant?.endpoints.find((e) => e.name === name && e.local);
     const network = tenant?.networks.find((n) => n.name === request.network);
     if (!tenant || !ep || !network)
@@ -321,14 +334,14 @@ export class AttachService implements AttachApi {
     if (ep.network !== request.network) fail(409, 'Conflict', `container is attached to network ${ep.network}, not ${request.network}`);
     if (!(await this.vethExists(tenant.routerNamespace, ep.hostIfName!)))
       fail(404, 'NotFound', `host interface ${ep.hostIfName} is missing`);
-    const target = pinTargetNamespace(request.netns, core.netnsPrefix);
+    const target = pinTargetNamespace(request.netns, parts.host.netnsPrefix);
     const inside = await this.containerInterface(target.path, request.ifName).finally(() => target.close());
     if (!inside) fail(404, 'NotFound', `interface ${request.ifName} is missing in ${request.netns}`);
-    return attachPlan(ep, network, request.netns, request.ifName, undefined, core.clusterDomain).result;
+    return attachPlan(ep, network, request.netns, request.ifName, undefined, parts.host.clusterDomain).result;
   }
 
   async attachments(): Promise<Attachment[]> {
-    return this.core
+    return this.parts.views
       .view()
       .tenants.flatMap((t) => t.endpoints.filter((e) => e.local && e.containerId))
       .map((e) => ({
@@ -342,7 +355,7 @@ export class AttachService implements AttachApi {
   }
 
   async healthz(): Promise<{ ok: boolean; controllerReachable: boolean }> {
-    return { ok: true, controllerReachable: this.core.follower.connected };
+    return { ok: true, controllerReachable: this.parts.follower.connected };
   }
 
   private validate<T>(parse: () => T): T {
@@ -355,15 +368,15 @@ export class AttachService implements AttachApi {
   }
 
   private async createEndpoint(request: AttachRequest, name: string): Promise<{ created: boolean; vxlanKnown: boolean; revision: number }> {
-    const { core } = this;
-    const vxlanKnown = core.view().tenants.some((t) => t.name === request.tenant && t.vxlanDevice !== undefined);
+    const { parts } = this;
+    const vxlanKnown = parts.views.view().tenants.some((t) => t.name === request.tenant && t.vxlanDevice !== undefined);
     const body: Endpoint = {
       apiVersion: API_VERSION,
       kind: 'Endpoint',
       metadata: { name, tenant: request.tenant, labels: request.labels ?? {} },
       spec: {
         network: request.network,
-        host: core.hostName,
+        host: parts.host.name,
         containerId: request.containerId,
         ifName: request.ifName,
         ...(request.scope ? { scope: request.scope } : {}),
@@ -374,17 +387,17 @@ export class AttachService implements AttachApi {
       },
     };
     try {
-      const created = await core.client.create(body as unknown as TenetObject);
-      core.follower.upsert(created);
+      const created = await parts.client.create(body as unknown as TenetObject);
+      parts.follower.upsert(created);
       return { created: true, vxlanKnown, revision: Number(created.metadata.resourceVersion ?? 0) };
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 409)) fromController(error, `create endpoint ${request.tenant}/${name}`);
-      const existing = await core.client
+      const existing = await parts.client
         .find<Endpoint>('Endpoint', name, request.tenant)
         .catch((e: unknown) => fromController(e, 'read endpoint'));
       if (!existing) fromController(error, `create endpoint ${request.tenant}/${name}`);
       if (
-        existing.spec.host !== core.hostName ||
+        existing.spec.host !== parts.host.name ||
         existing.spec.containerId !== request.containerId ||
         existing.spec.network !== request.network
       ) {
@@ -394,14 +407,14 @@ export class AttachService implements AttachApi {
           `endpoint ${request.tenant}/${name} already exists for host ${existing.spec.host ?? '-'} network ${existing.spec.network}`,
         );
       }
-      core.follower.upsert(existing as unknown as TenetObject);
+      parts.follower.upsert(existing as unknown as TenetObject);
       return { created: false, vxlanKnown, revision: Number(existing.metadata.resourceVersion ?? 0) };
     }
   }
 
   /** Makes sure the tenant and network are in the cache even when the watch has not delivered them yet. */
   private async ensureObjects(tenant: string, network: string): Promise<void> {
-    const { follower, client } = this.core;
+    const { follower, client } = this.parts;
     if (!follower.get('Tenant', undefined, tenant)) {
       const object = await client.find('Tenant', tenant).catch((e: unknown) => fromController(e, 'read tenant'));
       if (!object) fail(404, 'NotFound', `tenant ${tenant} does not exist`);
@@ -416,26 +429,26 @@ export class AttachService implements AttachApi {
 
   /** Undoes a failed attach: the veth if this attach made it, the Endpoint if it created it. */
   private async rollback(tenant: string, name: string, veth: string | undefined, ns: RouterNamespace, created: boolean): Promise<void> {
-    const { core } = this;
+    const { parts } = this;
     try {
       if (veth) {
-        await core.mutex.run(async () => {
+        await parts.mutex.run(async () => {
           await this.deleteVeth(ns.name, veth);
           ns.forgetRouting();
         });
       }
     } catch (error) {
-      core.log('warn', 'rollback: deleting veth failed', { veth, error: (error as Error).message });
+      parts.log('warn', 'rollback: deleting veth failed', { veth, error: (error as Error).message });
     }
     if (!created) return;
     try {
-      await core.client.delete('Endpoint', name, tenant);
+      await parts.client.delete('Endpoint', name, tenant);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404))
-        core.log('warn', 'rollback: deleting endpoint failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
+        parts.log('warn', 'rollback: deleting endpoint failed', { endpoint: `${tenant}/${name}`, error: (error as Error).message });
     }
-    core.follower.remove('Endpoint', tenant, name);
-    core.scheduleReconcile();
+    parts.follower.remove('Endpoint', tenant, name);
+    parts.events.reconcileSoon();
   }
 
   /**
@@ -447,14 +460,14 @@ export class AttachService implements AttachApi {
    * interface still under way) is left to the main path, which reports or waits for it as before.
    */
   private async linkEarly(request: AttachRequest, veth: string, ns: RouterNamespace): Promise<number | undefined> {
-    const { core } = this;
+    const { parts } = this;
     const routerNs = ns.name;
     if (ns.deletion(veth) || !netnsExists(routerNs)) return undefined;
-    const view = core.view();
+    const view = parts.views.view();
     const mtu =
       view.tenants.find((t) => t.name === request.tenant)?.networks.find((n) => n.name === request.network)?.mtu ?? view.overlayMtu;
     const lines = vethLines(veth, request.ifName, request.netns, mtu);
-    return core.mutex.run(async () => {
+    return parts.mutex.run(async () => {
       if (ns.deletion(veth)) return undefined;
       try {
         await sharedIpWorker().runSteps([{ nsPath: `/run/netns/${routerNs}`, lines }]);
@@ -462,7 +475,7 @@ export class AttachService implements AttachApi {
       } catch (error) {
         if (!(error instanceof IpStepError && error.line === lines[0])) {
           await this.deleteVeth(routerNs, veth).catch((e: Error) =>
-            core.log('warn', 'deleting a half-made veth failed', { veth, error: e.message }),
+            parts.log('warn', 'deleting a half-made veth failed', { veth, error: e.message }),
           );
         }
         return undefined;
@@ -471,7 +484,7 @@ export class AttachService implements AttachApi {
   }
 
   private deleteInBackground(ns: RouterNamespace, veth: string): void {
-    const { core } = this;
+    const { parts } = this;
     // Not protected from the reconciler: a full pass that sees it before it is gone deletes it too,
     // which is the same outcome (the loser gets "no such device").
     const deletion = this.deleteVeth(ns.name, veth)
@@ -479,14 +492,14 @@ export class AttachService implements AttachApi {
       .catch((error: Error) => {
         // The record says it is gone: make the next pass read the namespace back and remove it.
         ns.forgetRouting();
-        core.log('warn', 'deleting a detached veth failed', { veth, error: error.message });
+        parts.log('warn', 'deleting a detached veth failed', { veth, error: error.message });
       });
     ns.deleting(veth, deletion);
   }
 
   /** Resolves when every background veth deletion has finished (detach searches, agent stop). */
   async settled(): Promise<void> {
-    await this.core.namespaces.settled();
+    await this.parts.namespaces.settled();
   }
 
   /** Deletes a host veth; false when it (or its namespace) does not exist. */
@@ -517,65 +530,6 @@ export class AttachService implements AttachApi {
       return true;
     } catch {
       return false;
-    }
-  }
-
-  /** Status writes under way per endpoint: each starts from the status the one before it wrote. */
-  private readonly statusWrites = new Map<string, Promise<void>>();
-
-  /**
-   * `extra`: more status fields to set (an undefined value removes the field). Writes of one endpoint run
-   * one after another, each from the status as the last one left it: two at once (the attach's and a
-   * pass's) would each start from the same status, and the later would drop what the earlier added.
-   */
-  writeStatus(
-    tenant: string,
-    name: string,
-    phase: 'ready' | 'error' | 'lost',
-    reason?: string,
-    hostIfName?: string,
-    extra: Partial<NonNullable<Endpoint['status']>> = {},
-  ): Promise<void> {
-    const key = `${tenant}/${name}`;
-    const before = this.statusWrites.get(key) ?? Promise.resolve();
-    const write = before.catch(() => undefined).then(() => this.writeStatusNow(tenant, name, phase, reason, hostIfName, extra));
-    this.statusWrites.set(key, write);
-    void write
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.statusWrites.get(key) === write) this.statusWrites.delete(key);
-      });
-    return write;
-  }
-
-  private async writeStatusNow(
-    tenant: string,
-    name: string,
-    phase: 'ready' | 'error' | 'lost',
-    reason: string | undefined,
-    hostIfName: string | undefined,
-    extra: Partial<NonNullable<Endpoint['status']>>,
-  ): Promise<void> {
-    const { core } = this;
-    const current = core.follower.get<Endpoint>('Endpoint', tenant, name);
-    const status = { ...(current?.status ?? {}), phase, ...(hostIfName ? { hostIfName } : {}) } as Record<string, unknown>;
-    for (const [key, value] of Object.entries(extra)) {
-      if (value === undefined) delete status[key];
-      else status[key] = value;
-    }
-    if (reason) status.reason = reason;
-    else delete status.reason;
-    try {
-      const updated = await core.client.updateStatus<TenetObject>('Endpoint', name, tenant, status);
-      if (updated && typeof updated === 'object' && 'metadata' in updated) core.follower.upsert(updated);
-      core.noteStatus(tenant, name, phase, reason);
-    } catch (error) {
-      core.noteStatus(tenant, name, 'unwritten');
-      // 404: the endpoint was deleted meanwhile (a detach racing the pass): nothing to report.
-      core.log(error instanceof ApiError && error.status === 404 ? 'debug' : 'warn', 'writing endpoint status failed', {
-        endpoint: `${tenant}/${name}`,
-        error: (error as Error).message,
-      });
     }
   }
 }

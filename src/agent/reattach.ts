@@ -19,34 +19,28 @@ import { AttachApiError } from '../attach/api';
 import { attachPlan } from '../core/dataplane/attach-plan';
 import { hostRoute } from '../core/dataplane/desired';
 import type { EndpointView, HostView } from '../core/dataplane/host-view';
-import type { Endpoint, EndpointAttachment } from '../core/model/kinds/endpoint';
+import type { EndpointAttachment } from '../core/model/kinds/endpoint';
 import { KernelError, run } from '../kernel/exec';
 import { ipJsonBatch, netnsExists } from '../kernel/ip';
 import { IpStepError, sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worker';
 import type { Mutex } from './mutex';
 import { pinTargetNamespace } from './netns-guard';
-import type { PolicyEnforcer } from './policy/enforcer';
-import { Reconciler, type Log } from './reconciler';
-import type { RouterNamespace } from './router-namespace';
+import type { TableProgrammer } from './nft/programmer';
+import type { EndpointStatusWriter } from './endpoint-status';
+import type { HostViews } from './host-views';
+import type { Log } from './reconciler';
+import type { RouterNamespaces } from './router-namespace';
 
-type EndpointStatus = NonNullable<Endpoint['status']>;
-
-/** What the re-attach needs of its agent. */
-export interface ReattachHost {
+/** The parts of the agent the re-attach works with (as the attach path's, src/agent/attach-service.ts). */
+export interface ReattachParts {
   netnsPrefix: string;
   mutex: Mutex;
   log: Log;
-  enforcer: PolicyEnforcer;
-  view(): HostView;
-  namespace(netns: string): RouterNamespace;
-  writeStatus(
-    tenant: string,
-    name: string,
-    phase: 'ready' | 'lost',
-    reason: string | undefined,
-    hostIfName: string | undefined,
-    extra: Partial<EndpointStatus>,
-  ): Promise<void>;
+  /** Programs the namespace's table after the veth is made again. */
+  tables: TableProgrammer;
+  views: HostViews;
+  namespaces: RouterNamespaces;
+  status: EndpointStatusWriter;
 }
 
 const keyOf = (ep: { tenant: string; name: string }): string => `${ep.tenant}/${ep.name}`;
@@ -55,7 +49,7 @@ export class Reattacher {
   /** Endpoints a detach is removing: their interface is gone on purpose. */
   private readonly detaching = new Set<string>();
 
-  constructor(private readonly host: ReattachHost) {}
+  constructor(private readonly host: ReattachParts) {}
 
   endpointDetaching(tenant: string, name: string): void {
     this.detaching.add(keyOf({ tenant, name }));
@@ -90,12 +84,12 @@ export class Reattacher {
       if (status.phase !== 'lost') {
         lostAt = new Date().toISOString();
         this.host.log('warn', 'endpoint interface lost; re-attaching it', { endpoint: keyOf(ep), veth: ep.hostIfName });
-        await this.host.writeStatus(ep.tenant, ep.name, 'lost', gone, ep.hostIfName, { lostAt });
+        await this.host.status.write(ep.tenant, ep.name, 'lost', gone, ep.hostIfName, { lostAt });
       }
       const refusal = await this.host.mutex.run(() => this.reattach(ep));
       if (refusal === undefined) {
         this.host.log('info', 'endpoint interface re-attached', { endpoint: keyOf(ep), veth: ep.hostIfName });
-        await this.host.writeStatus(ep.tenant, ep.name, 'ready', undefined, ep.hostIfName, {
+        await this.host.status.write(ep.tenant, ep.name, 'ready', undefined, ep.hostIfName, {
           lostAt,
           reattachedAt: new Date().toISOString(),
         });
@@ -103,7 +97,7 @@ export class Reattacher {
         const reason = `${gone}; not re-attached: ${refusal}`;
         if (status.phase === 'lost' && status.reason === reason) continue;
         this.host.log('warn', 'endpoint interface lost and not re-attached', { endpoint: keyOf(ep), reason: refusal });
-        await this.host.writeStatus(ep.tenant, ep.name, 'lost', reason, ep.hostIfName, { lostAt });
+        await this.host.status.write(ep.tenant, ep.name, 'lost', reason, ep.hostIfName, { lostAt });
       }
     }
   }
@@ -112,7 +106,7 @@ export class Reattacher {
   private async reattach(stale: EndpointView): Promise<string | undefined> {
     const { host } = this;
     // The view as it is now: the endpoint may have been deleted, detached or attached meanwhile.
-    const view = host.view();
+    const view = host.views.view();
     const tenant = view.tenants.find((t) => t.name === stale.tenant);
     const ep = tenant?.endpoints.find((e) => e.name === stale.name);
     const attachment = ep?.object.status?.attachment;
@@ -150,7 +144,7 @@ export class Reattacher {
   ): Promise<string | undefined> {
     const { host } = this;
     const veth = ep.hostIfName!;
-    const ns = host.namespace(tenant.routerNamespace);
+    const ns = host.namespaces.get(tenant.routerNamespace);
     const plan = attachPlan(ep, network, path, attachment.ifName);
     const old = await containerLink(path, attachment.ifName);
     if (old) {
@@ -184,14 +178,13 @@ export class Reattacher {
       if (error instanceof IpStepError || error instanceof KernelError) return `plumbing failed: ${error.message}`;
       throw error;
     }
-    Reconciler.noteAttached(
-      ns.routing,
+    ns.noteAttached(
       view,
       tenant,
       veth,
       network.subnets.map((sub) => hostRoute(sub.gateway)),
     );
-    await host.enforcer
+    await host.tables
       .endpointAdded(view, ep)
       .catch((error: Error) => host.log('warn', 'policy after re-attach failed (the next pass retries)', { error: error.message }));
     return undefined;

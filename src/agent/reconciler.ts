@@ -5,15 +5,7 @@
  * back, or while it was down, is repaired; other passes diff against the agent's record of what it made.
  */
 import { desiredHostState, desiredNamespace } from '../core/dataplane/desired';
-import {
-  diffHost,
-  diffNamespace,
-  recordAttached,
-  recordDetached,
-  stateAfterPlan,
-  type ActualNamespace,
-  type NamespacePlan,
-} from '../core/dataplane/diff';
+import { diffHost, diffNamespace, stateAfterPlan, type ActualNamespace, type NamespacePlan } from '../core/dataplane/diff';
 import type { HostView, TenantView } from '../core/dataplane/host-view';
 import { tenantOfNamespace } from '../core/dataplane/names';
 import { parseNamespace } from '../core/dataplane/parse';
@@ -167,22 +159,6 @@ export class Reconciler {
       next = next === undefined ? left : Math.min(next, left);
     }
     return next;
-  }
-
-  /** The attach path plumbed `veth`: update the record instead of reading the kernel again. */
-  static noteAttached(record: RoutingRecord, view: HostView, tenant: TenantView, veth: string, loAddresses: readonly string[]): void {
-    record.applied = undefined;
-    if (record.known) record.known = recordAttached(record.known, desiredNamespace(view, tenant), veth, loAddresses);
-  }
-
-  /** Whether the record holds `veth`; undefined when there is no record. */
-  static knowsVeth(record: RoutingRecord, veth: string): boolean | undefined {
-    return record.known?.veths.some((v) => v.name === veth);
-  }
-
-  static noteDetached(record: RoutingRecord, veth: string): void {
-    record.applied = undefined;
-    if (record.known) record.known = recordDetached(record.known, veth);
   }
 
   /** Reconciles one tenant's namespace only (the attach path, when the namespace must be created first). */

@@ -6,7 +6,9 @@
  * `renew()` voids every record at once: no caller forwards invalidations from one part to another.
  */
 import type { AntispoofEntry } from '../core/dataplane/antispoof';
-import type { ActualNamespace } from '../core/dataplane/diff';
+import { desiredNamespace } from '../core/dataplane/desired';
+import { recordAttached, recordDetached, type ActualNamespace } from '../core/dataplane/diff';
+import type { EndpointView, HostView, TenantView } from '../core/dataplane/host-view';
 import type { CompiledTenant } from '../core/policy/compile';
 import type { NftProgram } from '../core/policy/program';
 import { NftTable, type NftDriver, type NftTableOptions } from './nft/table';
@@ -33,8 +35,10 @@ export interface PolicyCache {
 
 /** The antispoofing producer's entries per endpoint (with what they were made from) and its last fragment. */
 export interface AntispoofCache {
-  entries: Map<string, { signature: string; entry: AntispoofEntry }>;
+  entries: Map<string, { view: EndpointView; iface: string; signature: string; entry: AntispoofEntry; pass: number }>;
   program?: NftProgram;
+  /** Counts the producer's calls: an entry not marked with the current one was not seen. */
+  pass: number;
 }
 
 /** How long an attach's protection lasts at most (its endpoint never showed up in the view). */
@@ -56,6 +60,8 @@ export class RouterNamespace {
     readonly name: string,
     driver: NftDriver,
     tableOptions?: NftTableOptions,
+    /** Told when an attach here begins (+1) and ends (-1): the registry counts the attaches in flight. */
+    private readonly onAttach: (delta: 1 | -1) => void = () => undefined,
   ) {
     this.table = new NftTable(name, driver, tableOptions);
   }
@@ -86,6 +92,39 @@ export class RouterNamespace {
     if (!entry) return;
     if (revision === undefined) this.attaching.delete(veth);
     else entry.revision = revision;
+  }
+
+  /** An attach of `veth` into this namespace begins: the veth is protected, and the attach counts as in flight. */
+  attachBegun(veth: string): void {
+    this.protect(veth);
+    this.onAttach(1);
+  }
+
+  /**
+   * The attach ended: the protection lasts until the watch has caught up with `revision` (the
+   * endpoint's creation), since a re-list started earlier could still show a view without it.
+   * Undefined: the attach failed.
+   */
+  attachEnded(veth: string, revision?: number): void {
+    this.onAttach(-1);
+    this.unprotect(veth, revision);
+  }
+
+  /** An attach plumbed `veth`: the routing record learns it instead of reading the kernel again. */
+  noteAttached(view: HostView, tenant: TenantView, veth: string, loAddresses: readonly string[]): void {
+    this.routing.applied = undefined;
+    if (this.routing.known) this.routing.known = recordAttached(this.routing.known, desiredNamespace(view, tenant), veth, loAddresses);
+  }
+
+  /** A detach deleted (or is deleting) `veth`. */
+  noteDetached(veth: string): void {
+    this.routing.applied = undefined;
+    if (this.routing.known) this.routing.known = recordDetached(this.routing.known, veth);
+  }
+
+  /** Whether the routing record holds `veth`; undefined when there is no record. */
+  knowsVeth(veth: string): boolean | undefined {
+    return this.routing.known?.veths.some((v) => v.name === veth);
   }
 
   /** The veths still protected, given the revision the view has reached (settled and expired entries end here). */
@@ -133,6 +172,8 @@ export class RouterNamespace {
 /** The agent's namespaces by name. */
 export class RouterNamespaces {
   private readonly byName = new Map<string, RouterNamespace>();
+  private inFlight = 0;
+  private readonly counted = (delta: 1 | -1): void => void (this.inFlight += delta);
 
   constructor(
     private readonly driver: NftDriver,
@@ -142,8 +183,13 @@ export class RouterNamespaces {
   /** The namespace's object, made on first use. */
   get(name: string): RouterNamespace {
     let ns = this.byName.get(name);
-    if (!ns) this.byName.set(name, (ns = new RouterNamespace(name, this.driver, this.tableOptions)));
+    if (!ns) this.byName.set(name, (ns = new RouterNamespace(name, this.driver, this.tableOptions, this.counted)));
     return ns;
+  }
+
+  /** Attaches between attachBegun and attachEnded, in every namespace. */
+  attachesInFlight(): number {
+    return this.inFlight;
   }
 
   find(name: string): RouterNamespace | undefined {

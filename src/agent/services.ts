@@ -9,19 +9,35 @@ import { SERVICE_NAMES, servicesProgram } from '../core/services/compile';
 import type { NftProgram } from '../core/policy/program';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
-import type { TenantView } from '../core/dataplane/host-view';
+import type { EndpointView, TenantView } from '../core/dataplane/host-view';
 
 /** The last fragment per namespace with what it was made from: an unchanged input hands back the same object (nothing to diff). */
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
-/** What the fragment depends on: the services and, of the endpoints, what selects, addresses and places them. */
+/** Each endpoint view's part of the key, once per view (views of unchanged endpoints are the same objects). */
+const endpointKeys = new WeakMap<EndpointView, string>();
+
+function endpointKey(e: EndpointView): string {
+  let key = endpointKeys.get(e);
+  if (key === undefined) {
+    key = JSON.stringify([e.name, e.network, e.local, e.labels, e.ipv4, e.ipv6, e.phase, e.object.spec.ports ?? []]);
+    endpointKeys.set(e, key);
+  }
+  return key;
+}
+
+/**
+ * What the fragment depends on: the services and, of the endpoints, what selects, addresses and places
+ * them. A tenant without a service that has a virtual IP gets the empty fragment whatever its endpoints
+ * (servicesProgram), so its key leaves them out: an attach there costs nothing here.
+ */
 function inputKey(tenant: TenantView, excluded: string | undefined): string {
-  return JSON.stringify([
-    excluded ?? '',
-    tenant.services.map((s) => [s.metadata.name, s.spec, s.status?.virtualIPs ?? []]),
-    tenant.endpoints.map((e) => [e.name, e.network, e.local, e.labels, e.ipv4, e.ipv6, e.phase, e.object.spec.ports ?? []]),
-    tenant.networks.map((n) => [n.name, n.subnets.map((x) => x.gateway)]),
-  ]);
+  const services = tenant.services.map((s) => [s.metadata.name, s.spec, s.status?.virtualIPs ?? []]);
+  if (!tenant.services.some((s) => (s.status?.virtualIPs ?? []).length > 0)) return JSON.stringify(['none', services]);
+  return JSON.stringify([excluded ?? '', services, tenant.networks.map((n) => [n.name, n.subnets.map((x) => x.gateway)])]).concat(
+    '\n',
+    tenant.endpoints.map(endpointKey).join('\n'),
+  );
 }
 
 export const servicesProducer: TableProducer = {

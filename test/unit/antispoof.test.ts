@@ -12,6 +12,7 @@ import { antispoofProducer } from '../../src/agent/antispoof';
 import { RouterNamespace } from '../../src/agent/router-namespace';
 import { FakeNft } from '../helpers/fake-nft';
 import { diffPrograms } from '../../src/core/policy/diff';
+import { elementChange } from '../../src/core/policy/elements';
 import type { NftProgram } from '../../src/core/policy/program';
 import { renderProgram, renderRule } from '../../src/core/policy/render';
 import { mergeFragments } from '../../src/agent/nft/table';
@@ -168,6 +169,11 @@ test("the producer keeps each endpoint's entry: an unchanged tenant gives the sa
     { op: 'addElements', set: 'as_mac', elements: ['tvc . 02:aa:00:00:00:01'] },
     { op: 'addElements', set: 'as_src4', elements: ['tvc . 02:aa:00:00:00:01 . 10.0.0.7'] },
   ]);
+  // The sets record what changed, so the table's diff costs the change, not every element (src/core/policy/elements.ts).
+  assert.deepEqual(elementChange(elements(first, 'as_src4'), elements(joined, 'as_src4')), {
+    added: ['tvc . 02:aa:00:00:00:01 . 10.0.0.7'],
+    removed: [],
+  });
   // The excluded (leaving) endpoint and a changed address.
   const left = antispoofProducer.fragment(
     ns,

@@ -13,7 +13,7 @@
  */
 import { chainFingerprint, diffPrograms, type NftOp } from '../../core/policy/diff';
 import type { NftChain, NftProgram } from '../../core/policy/program';
-import { TABLE_NAME } from '../../core/policy/program';
+import { TABLE_NAME, withLazyInterfaces } from '../../core/policy/program';
 import { guardBits, renderGuard } from '../../core/policy/guard';
 import { adoptIntervalSets, type RuleCounter } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
@@ -102,17 +102,23 @@ export function mergeFragments(fragments: ReadonlyMap<string, NftProgram>): NftP
     if (other !== undefined) throw new Error(`nft ${kind} "${name}" is claimed by both ${other} and ${producer}`);
     owner.set(key, producer);
   };
-  const merged: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
+  const sets: NftProgram['sets'] = [];
+  const maps: NftProgram['maps'] = [];
+  const chains: NftProgram['chains'] = [];
   for (const [producer, fragment] of fragments) {
     for (const set of fragment.sets) claim('set', set.name, producer);
     for (const map of fragment.maps) claim('map', map.name, producer);
     for (const chain of fragment.chains) claim('chain', chain.name, producer);
-    merged.sets.push(...fragment.sets);
-    merged.maps.push(...fragment.maps);
-    merged.chains.push(...fragment.chains);
-    Object.assign(merged.interfaces, fragment.interfaces);
+    sets.push(...fragment.sets);
+    maps.push(...fragment.maps);
+    chains.push(...fragment.chains);
   }
-  return merged;
+  // The interface → endpoint notes are merged only when read (nothing on the attach path reads them,
+  // and merging two producers' notes of thousands of interfaces cost milliseconds per attach).
+  const parts = [...fragments.values()];
+  return withLazyInterfaces({ family: 'inet', table: TABLE_NAME, sets, maps, chains }, () =>
+    Object.assign({}, ...parts.map((f) => f.interfaces)),
+  );
 }
 
 export class NftTable {

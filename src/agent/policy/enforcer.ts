@@ -9,7 +9,7 @@
  * (cost per endpoint, not per tenant), which is what lets a container start be covered within
  * milliseconds.
  */
-import type { HostView, TenantView as HostTenantView } from '../../core/dataplane/host-view';
+import type { EndpointView, HostView, TenantView as HostTenantView } from '../../core/dataplane/host-view';
 import { compileTenant, programForHost } from '../../core/policy/compile';
 import { endpointJoin, endpointLeave, programForUpdate } from '../../core/policy/incremental';
 import { dispatchInterface, intentFromView, policyEndpoint, policyEndpointKey, policyIntentKey } from '../../core/policy/from-view';
@@ -28,17 +28,31 @@ export type Transaction = NftTransaction;
 /** More endpoint changes than this in one pass (a resync after downtime, say) are cheaper to recompile. */
 export const INCREMENTAL_LIMIT = 64;
 
-/** The program the tenant's namespace should hold for policy: from the cache when only endpoints changed, else compiled afresh. */
+/**
+ * The program the tenant's namespace should hold for policy: from the cache when only endpoints changed,
+ * else compiled afresh. The walk over the tenant's endpoints compares one memoized key per endpoint
+ * (views of unchanged endpoints are the same objects) and allocates only for those that changed.
+ */
 export function policyProgram(ns: RouterNamespace, view: HostView, tenant: HostTenantView, excluded?: string): NftProgram {
   const intentKey = policyIntentKey(view, tenant);
-  const current = new Map<string, { key: string; iface?: string; index: number }>();
-  tenant.endpoints.forEach((e, index) => {
-    if (e.name !== excluded) current.set(e.name, { key: policyEndpointKey(e), iface: dispatchInterface(e), index });
-  });
   const cache = ns.policy;
   if (cache && cache.intentKey === intentKey) {
-    const leaving = [...cache.endpoints].filter(([name, was]) => current.get(name)?.key !== was.key);
-    const joining = [...current].filter(([name, now]) => cache.endpoints.get(name)?.key !== now.key);
+    const joining: EndpointView[] = [];
+    const leaving: Array<[string, { key: string; iface?: string }]> = [];
+    let present = 0;
+    for (const e of tenant.endpoints) {
+      if (e.name === excluded) continue;
+      const was = cache.endpoints.get(e.name);
+      if (was) present++;
+      if (was?.key === policyEndpointKey(e)) continue;
+      if (was) leaving.push([e.name, was]);
+      joining.push(e);
+    }
+    // Some cached endpoint is not in the view any more (the walk is needed only then).
+    if (present < cache.endpoints.size) {
+      const names = new Set(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => e.name));
+      for (const entry of cache.endpoints) if (!names.has(entry[0])) leaving.push(entry);
+    }
     if (leaving.length === 0 && joining.length === 0) return cache.program;
     if (leaving.length + joining.length <= INCREMENTAL_LIMIT) {
       const program = programForUpdate(cache.program);
@@ -46,17 +60,21 @@ export function policyProgram(ns: RouterNamespace, view: HostView, tenant: HostT
         endpointLeave(cache.compiled, program, name, was.iface);
         cache.endpoints.delete(name);
       }
-      for (const [name, now] of joining) {
-        endpointJoin(cache.compiled, program, policyEndpoint(tenant.endpoints[now.index]), now.iface);
-        cache.endpoints.set(name, { key: now.key, iface: now.iface });
+      for (const e of joining) {
+        const iface = dispatchInterface(e);
+        endpointJoin(cache.compiled, program, policyEndpoint(e), iface);
+        cache.endpoints.set(e.name, { key: policyEndpointKey(e), iface });
       }
       cache.program = program;
       return program;
     }
   }
+  const current = new Map<string, { key: string; iface?: string }>();
+  for (const e of tenant.endpoints)
+    if (e.name !== excluded) current.set(e.name, { key: policyEndpointKey(e), iface: dispatchInterface(e) });
   const compiled = compileTenant(intentFromView(view, tenant, excluded), tenant.name);
   const program = programForHost(compiled, { host: view.hostName, interfaceOf: (e) => current.get(e.metadata.name)?.iface });
-  ns.policy = { intentKey, compiled, program, endpoints: new Map([...current].map(([name, { key, iface }]) => [name, { key, iface }])) };
+  ns.policy = { intentKey, compiled, program, endpoints: current };
   return program;
 }
 

@@ -23,7 +23,8 @@ import type { EndpointView, TenantView } from './host-view';
 import { MAX_REPORTED_SPOOF_DROPS, type SpoofDropReport } from '../model/kinds/host';
 import { MAC_REGEX } from '../model/names';
 import { canonicalIp } from '../net/ip';
-import { TABLE_NAME, type NftProgram, type NftRule, type NftSet } from '../policy/program';
+import { TABLE_NAME, withLazyInterfaces, type NftChain, type NftProgram, type NftRule, type NftSet } from '../policy/program';
+import { derivedElements } from '../policy/elements';
 
 export const ANTISPOOF_BASE = 'as_prerouting';
 /** Interfaces of local endpoints. */
@@ -134,41 +135,55 @@ export function antispoofSubjects(
   return out;
 }
 
+/** Each set's elements of an entry. */
+const SET_ELEMENTS: ReadonlyArray<[string, NftSet['type'], (e: AntispoofEntry) => string | undefined]> = [
+  [ANTISPOOF_IFACES, 'ifname', (e) => e.iface],
+  [ANTISPOOF_MACS, 'ifname . ether_addr', (e) => e.mac],
+  [ANTISPOOF_SOURCES_4, 'ifname . ether_addr . ipv4_addr', (e) => e.v4],
+  [ANTISPOOF_SOURCES_6, 'ifname . ether_addr . ipv6_addr', (e) => e.v6],
+];
+
+/** Entries that changed since `previous` (a fragment made by this function): its sets record the change for the diff. */
+export interface AntispoofChange {
+  previous: NftProgram;
+  added: readonly AntispoofEntry[];
+  removed: readonly AntispoofEntry[];
+}
+
+/** The chain is the same for every fragment: one object, so the diff sees it unchanged without hashing its rules. */
+let baseChain: NftChain | undefined;
+
 /** The antispoof fragment of a tenant's table from its endpoints' entries. */
-export function antispoofProgramOf(entries: readonly AntispoofEntry[]): NftProgram {
-  const interfaces: Record<string, string> = {};
-  for (const e of entries) interfaces[e.iface] = e.endpoint;
-  const set = (name: string, type: NftSet['type'], elements: string[]): NftSet => ({ name, type, interval: false, elements });
-  return {
-    family: 'inet',
-    table: TABLE_NAME,
-    sets: [
-      set(
-        ANTISPOOF_IFACES,
-        'ifname',
-        entries.map((e) => e.iface),
-      ),
-      set(
-        ANTISPOOF_MACS,
-        'ifname . ether_addr',
-        entries.map((e) => e.mac),
-      ),
-      set(
-        ANTISPOOF_SOURCES_4,
-        'ifname . ether_addr . ipv4_addr',
-        entries.flatMap((e) => (e.v4 ? [e.v4] : [])),
-      ),
-      set(
-        ANTISPOOF_SOURCES_6,
-        'ifname . ether_addr . ipv6_addr',
-        entries.flatMap((e) => (e.v6 ? [e.v6] : [])),
-      ),
-      { ...set(ANTISPOOF_DROPS, 'ifname', []), dynamicCounters: true },
-    ],
-    maps: [],
-    chains: [{ name: ANTISPOOF_BASE, base: { hook: 'prerouting', priority: ANTISPOOF_PRIORITY, policy: 'drop' }, rules: antispoofRules() }],
-    interfaces,
-  };
+export function antispoofProgramOf(entries: readonly AntispoofEntry[], change?: AntispoofChange): NftProgram {
+  const sets = SET_ELEMENTS.map(([name, type, of]): NftSet => {
+    const elements: string[] = [];
+    for (const entry of entries) {
+      const element = of(entry);
+      if (element !== undefined) elements.push(element);
+    }
+    const before = change?.previous.sets.find((s) => s.name === name)?.elements;
+    if (change && before) {
+      const pick = (list: readonly AntispoofEntry[]): string[] => list.flatMap((e) => of(e) ?? []);
+      derivedElements(before, elements, pick(change.added), pick(change.removed));
+    }
+    return { name, type, interval: false, elements };
+  });
+  return withLazyInterfaces(
+    {
+      family: 'inet',
+      table: TABLE_NAME,
+      sets: [...sets, { name: ANTISPOOF_DROPS, type: 'ifname', interval: false, elements: [], dynamicCounters: true }],
+      maps: [],
+      chains: [
+        (baseChain ??= {
+          name: ANTISPOOF_BASE,
+          base: { hook: 'prerouting', priority: ANTISPOOF_PRIORITY, policy: 'drop' },
+          rules: antispoofRules(),
+        }),
+      ],
+    },
+    () => Object.fromEntries(entries.map((e) => [e.iface, e.endpoint])),
+  );
 }
 
 /** The antispoof fragment of a tenant's table: every local endpoint with a host interface. */

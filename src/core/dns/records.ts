@@ -128,26 +128,56 @@ export function tenantRecords(tenant: TenantView, domain: string): TenantRecords
     }
   }
   for (const endpoint of tenant.endpoints) {
-    if (!isDnsLabel(endpoint.name) || !isDnsLabel(endpoint.network)) {
-      out.skipped.push({ kind: 'Endpoint', name: endpoint.name, reason: 'the endpoint or network name is no DNS label' });
-      continue;
-    }
-    const fqdn = endpointDnsName(endpoint.name, endpoint.network, tenant.name, domain);
-    if (tooLong(fqdn)) {
-      out.skipped.push({ kind: 'Endpoint', name: endpoint.name, reason: `${fqdn} is longer than ${MAX_NAME} characters` });
+    const own = endpointRecords(endpoint, tenant.name, domain);
+    if (own.skipped) {
+      out.skipped.push(own.skipped);
       continue;
     }
     // A tenant named "svc" could make an endpoint's name equal a service's: the service keeps it.
-    if (claimed.has(fqdn)) {
-      out.skipped.push({ kind: 'Endpoint', name: endpoint.name, reason: `${fqdn} is a service's name` });
+    if (claimed.has(own.fqdn)) {
+      out.skipped.push({ kind: 'Endpoint', name: endpoint.name, reason: `${own.fqdn} is a service's name` });
       continue;
     }
-    for (const address of [endpoint.ipv4, endpoint.ipv6]) {
-      const canonical = address === undefined ? undefined : canonicalIp(address);
-      if (canonical) out.addresses.push({ name: fqdn, address: canonical, family: parseIp(canonical)!.family });
-    }
+    out.addresses.push(...own.addresses);
   }
   return out;
+}
+
+type EndpointRecords = { fqdn: string; addresses: AddressRecord[]; skipped?: TenantRecords['skipped'][number] };
+
+/**
+ * One endpoint's records, once per view (views of unchanged endpoints are the same objects, and the
+ * agent asks for every endpoint's records on every pass: with thousands that was milliseconds each).
+ */
+const endpointRecordCache = new WeakMap<TenantView['endpoints'][number], { key: string; records: EndpointRecords }>();
+
+function endpointRecords(endpoint: TenantView['endpoints'][number], tenant: string, domain: string): EndpointRecords {
+  const key = `${tenant}|${domain}`;
+  const cached = endpointRecordCache.get(endpoint);
+  if (cached?.key === key) return cached.records;
+  let records: EndpointRecords;
+  const fqdn = endpointDnsName(endpoint.name, endpoint.network, tenant, domain);
+  if (!isDnsLabel(endpoint.name) || !isDnsLabel(endpoint.network))
+    records = {
+      fqdn,
+      addresses: [],
+      skipped: { kind: 'Endpoint', name: endpoint.name, reason: 'the endpoint or network name is no DNS label' },
+    };
+  else if (fqdn.length > MAX_NAME)
+    records = {
+      fqdn,
+      addresses: [],
+      skipped: { kind: 'Endpoint', name: endpoint.name, reason: `${fqdn} is longer than ${MAX_NAME} characters` },
+    };
+  else {
+    records = { fqdn, addresses: [] };
+    for (const address of [endpoint.ipv4, endpoint.ipv6]) {
+      const canonical = address === undefined ? undefined : canonicalIp(address);
+      if (canonical) records.addresses.push({ name: fqdn, address: canonical, family: parseIp(canonical)!.family });
+    }
+  }
+  endpointRecordCache.set(endpoint, { key, records });
+  return records;
 }
 
 /** The hosts file the resolver re-reads on SIGHUP (one `address name` per line). */

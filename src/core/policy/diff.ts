@@ -8,6 +8,7 @@
 import type { NftChain, NftProgram, NftSet, NftVmap } from './program';
 import { renderRule } from './render';
 import { stableHash } from './names';
+import { elementChange, entryChange } from './elements';
 
 export type NftOp =
   | { op: 'addSet'; set: NftSet }
@@ -94,10 +95,7 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
     // Programs derived from one another share the element arrays of the sets they did not change.
     // A dynamic set's elements are the packet path's, not the program's.
     if (!old || old.elements === set.elements || set.dynamicCounters) continue;
-    const oldElements = new Set(old.elements);
-    const newElements = new Set(set.elements);
-    const added = set.elements.filter((e) => !oldElements.has(e));
-    const removed = old.elements.filter((e) => !newElements.has(e));
+    const { added, removed } = elementChange(old.elements, set.elements) ?? compareElements(old.elements, set.elements);
     if (added.length > 0) ops.push({ op: 'addElements', set: name, elements: added });
     if (removed.length > 0) deletes.push({ op: 'deleteElements', set: name, elements: removed });
   }
@@ -105,16 +103,10 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
     // Unchanged maps share their elements object (service NAT's slot maps can hold many elements).
     if (oldMaps.get(name)?.elements === map.elements) continue;
     const old = oldMaps.get(name)?.elements ?? {};
-    const added: Record<string, string> = {};
-    const changed: string[] = [];
-    for (const [key, target] of Object.entries(map.elements)) {
-      if (old[key] === undefined) added[key] = target;
-      else if (old[key] !== target) {
-        changed.push(key);
-        added[key] = target;
-      }
-    }
-    const removed = Object.keys(old).filter((key) => map.elements[key] === undefined);
+    const change = entryChange(old, map.elements) ?? compareEntries(old, map.elements);
+    const added = change.put;
+    const changed = Object.keys(added).filter((key) => old[key] !== undefined);
+    const removed = change.removed;
     // A key whose target changed is removed and re-added in the same transaction: no gap is visible.
     if (changed.length > 0) ops.push({ op: 'deleteMapElements', map: name, keys: changed });
     if (Object.keys(added).length > 0) ops.push({ op: 'addMapElements', map: name, elements: added });
@@ -131,6 +123,22 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   for (const name of oldMaps.keys()) if (!newMaps.has(name)) ops.push({ op: 'deleteMap', name });
   for (const name of oldSets.keys()) if (!newSets.has(name)) ops.push({ op: 'deleteSet', name });
   return { replace: false, ops };
+}
+
+/** The whole comparison, for sets not derived from one another (a read-back, a recompile). */
+function compareElements(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } {
+  const oldElements = new Set(before);
+  const newElements = new Set(after);
+  return { added: after.filter((e) => !oldElements.has(e)), removed: before.filter((e) => !newElements.has(e)) };
+}
+
+function compareEntries(
+  before: Readonly<Record<string, string>>,
+  after: Readonly<Record<string, string>>,
+): { put: Record<string, string>; removed: string[] } {
+  const put: Record<string, string> = {};
+  for (const [key, target] of Object.entries(after)) if (before[key] !== target) put[key] = target;
+  return { put, removed: Object.keys(before).filter((key) => after[key] === undefined) };
 }
 
 /** Counts of what a diff sends, for tests and reports. */

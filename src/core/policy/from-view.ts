@@ -79,12 +79,22 @@ function specKey(object: Keyed): string {
 }
 
 const objectKeys = new WeakMap<Endpoint, string>();
+/** Views are never changed once made (an agent asks for every endpoint's key on every attach). */
+const viewKeys = new WeakMap<EndpointView, string>();
 
 /** What of one endpoint the compiled program depends on: equal keys compile to the same elements and dispatch. */
 export function policyEndpointKey(e: EndpointView): string {
-  let key = objectKeys.get(e.object);
+  let viewKey = viewKeys.get(e);
+  if (viewKey === undefined) {
+    viewKey = `${objectKey(e.object)}|${e.ipv4 ?? ''}|${e.ipv6 ?? ''}|${dispatchInterface(e) ?? ''}`;
+    viewKeys.set(e, viewKey);
+  }
+  return viewKey;
+}
+
+function objectKey(o: Endpoint): string {
+  let key = objectKeys.get(o);
   if (key === undefined) {
-    const o = e.object;
     key = JSON.stringify([
       o.metadata.labels ?? {},
       o.spec.scope ?? null,
@@ -93,7 +103,7 @@ export function policyEndpointKey(e: EndpointView): string {
       o.status?.ipv4 ?? null,
       o.status?.ipv6 ?? null,
     ]);
-    objectKeys.set(e.object, key);
+    objectKeys.set(o, key);
   }
-  return `${key}|${e.ipv4 ?? ''}|${e.ipv6 ?? ''}|${dispatchInterface(e) ?? ''}`;
+  return key;
 }

@@ -13,6 +13,7 @@ import { DIRECTIONS, namedPortElements, profileRules, type CompiledTenant } from
 import { endpointAddresses } from './intent';
 import { EGRESS_MAP, INGRESS_MAP, namedPortSetName, profileChainName } from './names';
 import type { NftProgram } from './program';
+import { changedElements, changedEntries } from './elements';
 
 /**
  * Set element changes of one join or leave, set name -> elements. What reaches the kernel is not
@@ -21,12 +22,16 @@ import type { NftProgram } from './program';
  */
 type ElementChanges = Record<string, string[]>;
 
-/** A copy of a program whose sets, maps, chain list and interfaces can be changed without touching the original. */
+/**
+ * A copy of a program whose sets, maps, chain list and interfaces can be changed without touching the
+ * original. Element arrays and map entries are shared: a join or leave replaces those it changes
+ * (changedElements/changedEntries, which record the change for the diff), never edits them.
+ */
 export function programForUpdate(program: NftProgram): NftProgram {
   return {
     ...program,
     sets: program.sets.map((set) => ({ ...set })),
-    maps: program.maps.map((map) => ({ ...map, elements: { ...map.elements } })),
+    maps: program.maps.map((map) => ({ ...map })),
     chains: [...program.chains],
     interfaces: { ...program.interfaces },
   };
@@ -57,11 +62,7 @@ function rewriteSets(program: NftProgram, changes: Record<string, string[]>, add
   for (const set of program.sets) {
     const elements = changes[set.name];
     if (!elements) continue;
-    if (adding) set.elements = [...set.elements, ...elements];
-    else {
-      const gone = new Set(elements);
-      set.elements = set.elements.filter((e) => !gone.has(e));
-    }
+    set.elements = adding ? changedElements(set.elements, elements, []) : changedElements(set.elements, [], elements);
   }
 }
 
@@ -88,7 +89,8 @@ export function endpointJoin(compiled: CompiledTenant, program: NftProgram, endp
       const name = profileChainName(direction, key);
       if (!chainNames.has(name)) program.chains.push({ name, rules });
       const mapName = direction === 'egress' ? EGRESS_MAP : INGRESS_MAP;
-      program.maps.find((m) => m.name === mapName)!.elements[iface] = name;
+      const map = program.maps.find((m) => m.name === mapName)!;
+      map.elements = changedEntries(map.elements, { [iface]: name });
     }
     program.interfaces[iface] = endpoint.metadata.name;
   }
@@ -112,7 +114,7 @@ export function endpointLeave(compiled: CompiledTenant, program: NftProgram, nam
   }
   rewriteSets(program, removed, false);
   if (iface && program.interfaces[iface] === name) {
-    for (const map of program.maps) delete map.elements[iface];
+    for (const map of program.maps) if (map.elements[iface] !== undefined) map.elements = changedEntries(map.elements, {}, [iface]);
     delete program.interfaces[iface];
     pruneProfiles(compiled, program);
   }

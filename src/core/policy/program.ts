@@ -146,5 +146,20 @@ export interface NftProgram {
 
 export const TABLE_NAME = 'tenet';
 
+/**
+ * `program` with its `interfaces` notes computed on first read. For programs remade on every attach
+ * from thousands of endpoints: the notes are for explain and reports, which the attach path never
+ * is, and building a record of thousands of keys costs milliseconds.
+ */
+export function withLazyInterfaces(program: Omit<NftProgram, 'interfaces'>, interfaces: () => Record<string, string>): NftProgram {
+  let made: Record<string, string> | undefined;
+  return {
+    ...program,
+    get interfaces(): Record<string, string> {
+      return (made ??= interfaces());
+    },
+  };
+}
+
 /** Mark bit set by an admin-tier `pass`: the rest of the admin tier is skipped. */
 export const PASS_MARK = 0x01000000;

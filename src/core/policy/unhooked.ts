@@ -29,10 +29,16 @@ function chainAcceptsAll(chain: NftChain): boolean {
 /** True when no packet through the namespace can be refused or marked by this program. */
 export function restrictsNothing(program: NftProgram): boolean {
   const chains = new Map(program.chains.map((c) => [c.name, c]));
+  // Stops at the first restricting target: a tenant with policies answers at its first entry, not after all of them.
+  const checked = new Set<string>();
   for (const map of program.maps) {
-    for (const target of new Set(Object.values(map.elements))) {
+    const elements = map.elements;
+    for (const key in elements) {
+      const target = elements[key];
+      if (checked.has(target)) continue;
       const chain = chains.get(target);
       if (!chain || !chainAcceptsAll(chain)) return false;
+      checked.add(target);
     }
   }
   return true;
