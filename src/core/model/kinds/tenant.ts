@@ -40,6 +40,7 @@ export const TenantSpec = Type.Object(
           policies: Type.Optional(QuotaCount),
           services: Type.Optional(QuotaCount),
           endpoints: Type.Optional(QuotaCount),
+          floatingips: Type.Optional(QuotaCount),
         },
         { additionalProperties: false },
       ),
