@@ -29,6 +29,7 @@ import { Follower } from './follower';
 import { Mutex } from './mutex';
 import { antispoofProducer } from './antispoof';
 import { realizesServices, servicesProducer } from './services';
+import { EgressLinks, egressProducer } from './egress';
 import { kernelNftDriver } from './nft/kernel';
 import { TableMonitor } from './nft/monitor';
 import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
@@ -82,6 +83,8 @@ export class Agent {
   readonly namespaces: RouterNamespaces;
   /** Programs every namespace's nft table (policy and the other producers). */
   readonly enforcer: PolicyEnforcer;
+  /** The egress transit links and the host's egress table (src/agent/egress.ts, docs/external.md). */
+  private readonly egress: EgressLinks;
   /** Watches the tables for changes made behind the agent's back (fail closed, repaired at once). */
   private readonly monitor: TableMonitor;
   /** Endpoint status writes (the attach path's and the passes'). */
@@ -116,14 +119,15 @@ export class Agent {
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
     this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
-    // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
+    this.egress = new EgressLinks(options.log);
+    // Four producers write into each namespace's table: policy, antispoofing, service NAT and egress NAT (docs/architecture.md, "The agent's structure").
     this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
     this.enforcer = createPolicyEnforcer({
       hostName: this.hostName,
       netnsPrefix: this.netnsPrefix,
       log: this.log,
       namespaces: this.namespaces,
-      producers: [antispoofProducer, servicesProducer],
+      producers: [antispoofProducer, servicesProducer, egressProducer],
     });
     this.follower = new Follower({
       client: this.client,
@@ -396,6 +400,9 @@ export class Agent {
         this.fullDue = false;
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         for (const netns of report.renewed) this.monitor.renewed(netns);
+        await this.egress
+          .sync(view, report.renewed, full)
+          .catch((error: Error) => this.log('error', 'egress sync failed', { error: error.message }));
         marks.kernel = ms();
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();

@@ -190,7 +190,25 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
     { header: 'HEARTBEAT', value: (o) => text(status(o).heartbeatAt) },
     { header: 'VERSION', wide: true, value: (o) => text(status(o).agentVersion) },
   ],
+  FloatingIPPool: [
+    { header: 'CIDRS', value: (o) => text(spec(o).cidrs) },
+    { header: 'ADVERTISE', value: (o) => text(spec(o).advertise ?? 'bgp') },
+  ],
+  FloatingIP: [
+    { header: 'ADDRESS', value: (o) => text(status(o).address) },
+    { header: 'TARGET', value: floatTargetText },
+    { header: 'HOST', value: (o) => text(status(o).host) },
+    { header: 'POOL', wide: true, value: (o) => text(status(o).pool) },
+  ],
 };
+
+/** `endpoint/NAME` or `service/NAME`, `<none>` when unbound. */
+function floatTargetText(object: TenetObject): string {
+  const target = spec(object).target as Any;
+  if (target?.endpoint !== undefined) return `endpoint/${String(target.endpoint)}`;
+  if (target?.service !== undefined) return `service/${String(target.service)}`;
+  return '<none>';
+}
 
 /** Columns for a kind: TENANT first when several tenants are listed, NAME, the kind's own, AGE, LABELS (wide). */
 export function columnsFor(info: KindInfo, options: { wide: boolean; showTenant: boolean; now?: number }): Column[] {

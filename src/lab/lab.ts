@@ -16,6 +16,7 @@ import { parseIp } from '../core/net/ip';
 import { addNetns, assertNetns, delNetns, netnsExists } from '../kernel/ip';
 import { resolvConf } from '../core/dns/records';
 import { DEFAULT_DNS_DIR, stopLeftover } from '../agent/dns/resolver';
+import { createOutside, OUTSIDE_NAME, stopOutside, type LabOutside } from './outside';
 import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
 import {
   CLI_MAIN,
@@ -272,6 +273,8 @@ export async function labUp(options: UpOptions): Promise<LabState> {
       state.hosts.push(host);
       saveLab(state);
     }
+    state.outside = await createOutside(state, { [LAB_ENV_MARKER]: state.dir });
+    saveLab(state);
     if (!options.server) await startController(state);
     else await notePreexistingHosts(state);
     for (const host of state.hosts) await issueAgentToken(state, host);
@@ -282,6 +285,10 @@ export async function labUp(options: UpOptions): Promise<LabState> {
     );
     for (const host of state.hosts)
       log(`  host ${host.name}: netns ${host.netns}, underlay ${host.underlayIP}, agent pid ${host.agentPid}, socket ${host.socket}`);
+    const out = state.outside;
+    log(
+      `  outside: netns ${out.netns}, router ${out.underlayIP} (BIRD, AS ${out.asn}, socket ${out.birdSocket}), internet ${out.internetIP}, corporate ${out.corporateIP}`,
+    );
     return state;
   } catch (error) {
     await labDown(options.name).catch(() => undefined);
@@ -326,6 +333,7 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     await Promise.all(state.containers.map((c) => detachContainer(state, c).catch(() => undefined)));
   }
   if (state) {
+    await stopOutside(state.outside);
     await Promise.all(state.hosts.map((host) => stopAgent(host)));
     if (!state.controller.external) await stopPid(state.controller.pid, state.controller.socket ?? 'controller');
     else {
@@ -426,6 +434,7 @@ const containerId = (state: LabState, name: string): string => `${state.name}-${
 export async function labRun(state: LabState, name: string, options: RunOptions): Promise<LabContainer> {
   if (!CONTAINER_NAME_REGEX.test(name))
     throw new LabError(`container name "${name}" must be lower-case letters, digits and "-", at most 32 characters`);
+  if (name === OUTSIDE_NAME) throw new LabError(`"${OUTSIDE_NAME}" names the lab's outside namespace; choose another container name`);
   if (!NAME_REGEX.test(options.tenant) || !NAME_REGEX.test(options.network))
     throw new LabError('--tenant and --network must be valid names');
   for (const ip of options.ips ?? []) if (!parseIp(ip)) throw new LabError(`--ip ${ip} is not an IP address`);
@@ -508,8 +517,21 @@ function removeNetnsEtc(netns: string): void {
   fs.rmSync(path.join(NETNS_ETC, assertNetns(netns)), { recursive: true, force: true });
 }
 
+/** What `lab exec NAME` runs in: a container, or the outside namespace (`outside`). */
+export function execTarget(state: LabState, name: string): Pick<LabContainer, 'netns'> {
+  if (name === OUTSIDE_NAME) {
+    if (!state.outside) throw new LabError(`lab ${state.name} has no outside namespace (made before it existed); recreate the lab`);
+    return { netns: state.outside.netns };
+  }
+  const found = state.containers.find((c) => c.name === name);
+  if (!found) throw new LabError(`no container "${name}" in lab ${state.name}`);
+  return found;
+}
+
+export type { LabOutside };
+
 /** Runs a command inside a container's namespace with the terminal attached; resolves to its exit code. */
-export function labExec(container: LabContainer, command: string[]): Promise<number> {
+export function labExec(container: Pick<LabContainer, 'netns'>, command: string[]): Promise<number> {
   if (command.length === 0) throw new LabError('nothing to run: tenet lab exec CONTAINER -- CMD [ARGS...]');
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', container.netns, ...command], { stdio: 'inherit' });

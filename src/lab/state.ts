@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { LabOutside } from './outside';
 
 export const LABS_DIR = process.env.TENET_LABS_DIR ?? '/run/tenet/labs';
 export const LAB_NAME_REGEX = /^[a-z][a-z0-9]{0,9}$/;
@@ -62,6 +63,8 @@ export interface LabState {
   createdAt: string;
   /** The agents' --resync (seconds); absent: the agent's default. */
   agentResync?: number;
+  /** The outside world: upstream router (BIRD) and stand-in servers (src/lab/outside.ts). */
+  outside?: LabOutside;
 }
 
 export class LabError extends Error {}

@@ -109,3 +109,10 @@ export function vipTenantPrefix(tenant: string): string {
 export function vipKey(tenant: string, ip: string): string {
   return `${VIP_PREFIX}${tenant}/${ip}`;
 }
+
+/** One key per floating IP address held: `/fip/<ip>` (canonical IP text); its value is `<tenant>/<name>`. Floating IPs are cluster-wide. */
+export const FIP_PREFIX = '/fip/';
+
+export function fipKey(ip: string): string {
+  return `${FIP_PREFIX}${ip}`;
+}

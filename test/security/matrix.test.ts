@@ -22,9 +22,21 @@ type Role = 'admin' | 'tenant-admin' | 'viewer' | 'agent';
 type Verb = 'get' | 'head' | 'list' | 'head-list' | 'watch' | 'create' | 'update' | 'patch' | 'status' | 'delete';
 const ROLES: Role[] = ['admin', 'tenant-admin', 'viewer', 'agent'];
 const VERBS: Verb[] = ['get', 'head', 'list', 'head-list', 'watch', 'create', 'update', 'patch', 'status', 'delete'];
-const KINDS: KindName[] = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'GlobalPolicy', 'Host'];
-const TENANT_SCOPED = new Set<KindName>(['Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
-const AGENT_SCOPED = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
+const KINDS: KindName[] = [
+  'Tenant',
+  'Network',
+  'Scope',
+  'Group',
+  'Policy',
+  'Service',
+  'Endpoint',
+  'GlobalPolicy',
+  'Host',
+  'FloatingIPPool',
+  'FloatingIP',
+];
+const TENANT_SCOPED = new Set<KindName>(['Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'FloatingIP']);
+const AGENT_SCOPED = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'FloatingIP']);
 /** The tenant-admin and viewer belong to tenant "a"; the agent runs on host-a, where only tenant "a" has an endpoint. */
 const OWN = 'a';
 const OTHER = 'b';
@@ -50,7 +62,8 @@ function expected(role: Role, verb: Verb, kind: KindName, own: boolean): number 
     }
     return 403;
   }
-  if (kind === 'GlobalPolicy' || kind === 'Host') return 403;
+  // Floating IP pools are cluster address space: an admin's, like global policies.
+  if (kind === 'GlobalPolicy' || kind === 'Host' || kind === 'FloatingIPPool') return 403;
   if (kind === 'Tenant') {
     if (verb === 'list') return 200;
     if (verb === 'create') return 403;
@@ -107,6 +120,11 @@ function sample(kind: KindName, tenant: string, name: string): TenetObject {
       };
     case 'Host':
       return { apiVersion: V, kind, metadata, spec: { underlayIP: `192.0.2.${n % 250}` } };
+    case 'FloatingIPPool':
+      return { apiVersion: V, kind, metadata, spec: { cidrs: [`198.19.${n % 250}.0/24`] } };
+    case 'FloatingIP':
+      // From the pool made in before() (pools sort by name: "aaa" comes first).
+      return { apiVersion: V, kind, metadata, spec: { pool: 'aaa', target: { endpoint: 'resident' } } };
   }
 }
 
@@ -128,6 +146,7 @@ before(async () => {
   controller = await startController();
   admin = controller.adminToken;
   tokens.admin = admin;
+  await adminCreate(sample('FloatingIPPool', '', 'aaa'));
   for (const t of [OWN, OTHER]) {
     await adminCreate(sample('Tenant', t, t));
     await adminCreate(sample('Network', t, 'net'));

@@ -32,6 +32,8 @@ export function register(program: Command): void {
         'Policy',
         ...(tenant === undefined ? (['GlobalPolicy'] as const) : []),
         'Service',
+        ...(tenant === undefined ? (['FloatingIPPool'] as const) : []),
+        'FloatingIP',
       ];
       const snapshot = await client.snapshot(kinds);
       if (tenant !== undefined && !snapshot.items.some((o) => o.kind === 'Tenant' && o.metadata.name === tenant)) {

@@ -1,6 +1,6 @@
 /** `tenet lab`: a multi-host lab of network namespaces on this machine (see src/lab/ and docs/lab.md). */
 import type { Command } from 'commander';
-import { labDown, labExec, labRm, labRun, labUp, parseLabels, parsePorts, restartAgent, withLabLock } from '../../lab/lab';
+import { labDown, execTarget, labExec, labRm, labRun, labUp, parseLabels, parsePorts, restartAgent, withLabLock } from '../../lab/lab';
 import { runDemo } from '../../lab/demo';
 import { formatProbeTable, parseProbeSpecs, runProbe } from '../../lab/probe';
 import { LabError, listLabs, resolveLab, saveLab } from '../../lab/state';
@@ -148,15 +148,13 @@ export function register(program: Command): void {
 
   lab
     .command('exec <container> [command...]')
-    .description('run a command inside a container: tenet lab exec C -- ping -c1 10.0.0.2')
+    .description('run a command inside a container, or in the outside namespace (`outside`): tenet lab exec C -- ping -c1 10.0.0.2')
     .option('--name <lab>', 'lab name (default: the only lab)')
     .allowUnknownOption()
     .action(
       wrap(async (container: string, command: string[], options: { name?: string }) => {
         const state = resolveLab(options.name);
-        const found = state.containers.find((c) => c.name === container);
-        if (!found) throw new LabError(`no container "${container}" in lab ${state.name}`);
-        const code = await labExec(found, command);
+        const code = await labExec(execTarget(state, container), command);
         if (code !== 0) throw new CliError(`command exited with code ${code}`, code);
       }),
     );

@@ -230,7 +230,7 @@ async function refuseEndpointMove(
   }
 }
 
-const AGENT_SCOPED: ReadonlySet<KindName> = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
+const AGENT_SCOPED: ReadonlySet<KindName> = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'FloatingIP']);
 
 async function authorizeAgentObject(
   request: FastifyRequest,

@@ -6,6 +6,7 @@ import { endpointStrategy } from './endpoint';
 import { policyStrategy } from './policy';
 import { hostStrategy } from './host';
 import { serviceStrategy } from './service';
+import { floatingIPStrategy } from './floating-ip';
 
 export const STRATEGIES: StrategyTable = {
   Tenant: tenantStrategy,
@@ -15,4 +16,5 @@ export const STRATEGIES: StrategyTable = {
   GlobalPolicy: policyStrategy,
   Host: hostStrategy,
   Service: serviceStrategy,
+  FloatingIP: floatingIPStrategy,
 };

@@ -42,7 +42,7 @@ export type Decision =
 
 const ALLOW: Decision = { outcome: 'allow' };
 
-const TENANT_KINDS: ReadonlySet<KindName> = new Set<KindName>(['Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
+const TENANT_KINDS: ReadonlySet<KindName> = new Set<KindName>(['Network', 'Scope', 'Group', 'Policy', 'Service', 'Endpoint', 'FloatingIP']);
 
 export function authorize(principal: Principal, action: Action): Decision {
   switch (principal.role) {

@@ -10,7 +10,14 @@
 import type { KindName } from '../model/registry';
 import type { Principal } from './roles';
 
-export const AGENT_SCOPED_KINDS: ReadonlySet<KindName> = new Set<KindName>(['Scope', 'Group', 'Policy', 'Service', 'Endpoint']);
+export const AGENT_SCOPED_KINDS: ReadonlySet<KindName> = new Set<KindName>([
+  'Scope',
+  'Group',
+  'Policy',
+  'Service',
+  'Endpoint',
+  'FloatingIP',
+]);
 
 export interface ObjectFacts {
   kind: KindName;

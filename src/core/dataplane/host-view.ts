@@ -137,7 +137,19 @@ export interface HostViewOptions {
 }
 
 /** The kinds an agent lists and watches to build its view. */
-export const HOST_VIEW_KINDS = ['Tenant', 'Network', 'Scope', 'Group', 'Policy', 'GlobalPolicy', 'Service', 'Endpoint', 'Host'] as const;
+export const HOST_VIEW_KINDS = [
+  'Tenant',
+  'Network',
+  'Scope',
+  'Group',
+  'Policy',
+  'GlobalPolicy',
+  'Service',
+  'Endpoint',
+  'Host',
+  'FloatingIPPool',
+  'FloatingIP',
+] as const;
 
 /** The order localeCompare gives, with one collator instead of one lookup per comparison. */
 const collator = new Intl.Collator();

@@ -9,7 +9,7 @@
  */
 import type { KindName } from '../model/registry';
 
-export type QuotaKind = 'Network' | 'Scope' | 'Group' | 'Policy' | 'Service' | 'Endpoint';
+export type QuotaKind = 'Network' | 'Scope' | 'Group' | 'Policy' | 'Service' | 'Endpoint' | 'FloatingIP';
 
 /** The `spec.quota` field of each kind (the kind's plural, as in the URL). */
 export const QUOTA_FIELDS: Readonly<Record<QuotaKind, string>> = {
@@ -19,6 +19,7 @@ export const QUOTA_FIELDS: Readonly<Record<QuotaKind, string>> = {
   Policy: 'policies',
   Service: 'services',
   Endpoint: 'endpoints',
+  FloatingIP: 'floatingips',
 };
 
 export const QUOTA_KINDS = Object.keys(QUOTA_FIELDS) as QuotaKind[];
@@ -35,6 +36,8 @@ export const DEFAULT_QUOTA: Readonly<Record<QuotaKind, number>> = {
   Policy: 20_000,
   Service: 5_000,
   Endpoint: 50_000,
+  // Floating IPs come from address space all tenants share: one tenant must not drain a pool.
+  FloatingIP: 64,
 };
 
 export const MAX_QUOTA = 10_000_000;

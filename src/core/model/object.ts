@@ -7,10 +7,12 @@ import type { GlobalPolicy, Policy } from './kinds/policy';
 import type { Service } from './kinds/service';
 import type { Endpoint } from './kinds/endpoint';
 import type { Host } from './kinds/host';
+import type { FloatingIP, FloatingIPPool } from './kinds/floating-ip';
 import type { ObjectMeta } from './common';
 
 /** An object of one kind, typed by its schema; `kind` tells which. */
-export type TenetObject = Tenant | Network | Group | Scope | Policy | GlobalPolicy | Service | Endpoint | Host;
+export type TenetObject =
+  Tenant | Network | Group | Scope | Policy | GlobalPolicy | Service | Endpoint | Host | FloatingIPPool | FloatingIP;
 
 /** The object of one kind: `ObjectOf<'Network'>` is a Network. */
 export type ObjectOf<K extends KindName> = Extract<TenetObject, { kind: K }>;

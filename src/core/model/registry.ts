@@ -7,8 +7,10 @@ import { Scope } from './kinds/scope';
 import { Service } from './kinds/service';
 import { Endpoint } from './kinds/endpoint';
 import { Host } from './kinds/host';
+import { FloatingIP, FloatingIPPool } from './kinds/floating-ip';
 
-export type KindName = 'Tenant' | 'Network' | 'Group' | 'Scope' | 'Policy' | 'GlobalPolicy' | 'Service' | 'Endpoint' | 'Host';
+export type KindName =
+  'Tenant' | 'Network' | 'Group' | 'Scope' | 'Policy' | 'GlobalPolicy' | 'Service' | 'Endpoint' | 'Host' | 'FloatingIPPool' | 'FloatingIP';
 
 export interface KindInfo {
   kind: KindName;
@@ -55,6 +57,22 @@ export const KINDS: readonly KindInfo[] = [
     schema: Endpoint,
   },
   { kind: 'Host', plural: 'hosts', aliases: ['host', 'hosts'], tenantScoped: false, intent: false, schema: Host },
+  {
+    kind: 'FloatingIPPool',
+    plural: 'floatingippools',
+    aliases: ['floatingippool', 'floatingippools', 'fippool', 'fippools'],
+    tenantScoped: false,
+    intent: true,
+    schema: FloatingIPPool,
+  },
+  {
+    kind: 'FloatingIP',
+    plural: 'floatingips',
+    aliases: ['floatingip', 'floatingips', 'fip', 'fips', 'float'],
+    tenantScoped: true,
+    intent: true,
+    schema: FloatingIP,
+  },
 ];
 
 const byKind = new Map<string, KindInfo>(KINDS.map((k) => [k.kind, k]));

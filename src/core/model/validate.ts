@@ -19,6 +19,7 @@ import type { EndpointSpec } from './kinds/endpoint';
 import { describeSchemaError } from './schema-errors';
 import type { ServiceSpec } from './kinds/service';
 import { serviceRangeProblems, type ServiceRangeSpec } from '../services/vip';
+import type { FloatingIPPoolSpec, FloatingIPSpec } from './kinds/floating-ip';
 
 export interface ValidationResult {
   ok: boolean;
@@ -126,6 +127,10 @@ function semanticProblems(object: TenetObject): string[] {
       return policyProblems(object.kind, object.spec as PolicySpec);
     case 'Endpoint':
       return endpointProblems(object.spec as EndpointSpec);
+    case 'FloatingIPPool':
+      return floatingIPPoolProblems(object.spec as FloatingIPPoolSpec);
+    case 'FloatingIP':
+      return floatingIPProblems(object.spec as FloatingIPSpec);
     case 'Host': {
       const ip = parseIp((object.spec as { underlayIP: string }).underlayIP);
       return ip ? [] : ['spec.underlayIP: not an IP address'];
@@ -241,3 +246,23 @@ function endpointProblems(spec: EndpointSpec): string[] {
 
 /** Bits of the family, exported for callers that size things by family. */
 export { familyBits };
+
+function floatingIPPoolProblems(spec: FloatingIPPoolSpec): string[] {
+  const problems: string[] = [];
+  spec.cidrs.forEach((text, i) => {
+    const cidr = parseCidr(text);
+    if (!cidr) problems.push(`spec.cidrs[${i}]: "${text}" is not a CIDR`);
+    else if (cidr.family !== 4) problems.push(`spec.cidrs[${i}]: floating IPs are IPv4 for now`);
+    else if (!isCanonicalCidr(text)) problems.push(`spec.cidrs[${i}]: "${text}" has host bits set`);
+  });
+  return problems;
+}
+
+function floatingIPProblems(spec: FloatingIPSpec): string[] {
+  const problems: string[] = [];
+  if (spec.address !== undefined && parseIp(spec.address)?.family !== 4)
+    problems.push(`spec.address: "${spec.address}" is not an IPv4 address`);
+  if (spec.target && (spec.target.endpoint === undefined) === (spec.target.service === undefined))
+    problems.push('spec.target: give exactly one of endpoint, service');
+  return problems;
+}

@@ -192,6 +192,15 @@ export class ProgramWalker {
         if (family !== match.family) return false;
         return match.address.includes('/') ? inCidr(match.address, packet.src) : canonical(match.address) === canonical(packet.src);
       }
+      case 'daddrIs': {
+        if (family !== match.family) return false;
+        return match.address.includes('/') ? inCidr(match.address, packet.dst) : canonical(match.address) === canonical(packet.dst);
+      }
+      case 'ifname': {
+        const name = match.field === 'iifname' ? packet.iif : packet.oif;
+        const equal = name !== undefined && (match.name.endsWith('*') ? name.startsWith(match.name.slice(0, -1)) : name === match.name);
+        return match.negate ? !equal : equal;
+      }
       case 'lookup':
         // Antispoofing's lookups: a walked packet is taken to come from its endpoint, as itself.
         return match.negate !== true;

@@ -21,7 +21,9 @@ export type SetType =
   | 'ifname'
   | 'ifname . ether_addr'
   | 'ifname . ether_addr . ipv4_addr'
-  | 'ifname . ether_addr . ipv6_addr';
+  | 'ifname . ether_addr . ipv6_addr'
+  // Egress (src/core/egress/egress.ts): a transit link and its tenant's transit address.
+  | 'ifname . ipv4_addr';
 
 export interface NftSet {
   name: string;
@@ -76,6 +78,10 @@ export type Match =
   | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string }
   /** `ip saddr PREFIX` / `ip6 saddr ADDRESS`: one address or prefix written into the rule (antispoofing). */
   | { kind: 'saddrIs'; family: 4 | 6; address: string }
+  /** `ip daddr PREFIX` / `ip6 daddr ADDRESS` written into the rule (egress: the tenant's own subnets never leave). */
+  | { kind: 'daddrIs'; family: 4 | 6; address: string }
+  /** `oifname "eg0"` / `iifname != "tg*"`: an interface by name, `*` at the end as nft's wildcard (fixed texts of the producers, never user input). */
+  | { kind: 'ifname'; field: 'iifname' | 'oifname'; name: string; negate?: boolean }
   /** `iifname . ether saddr . ip saddr @set` (or `!= @set`): the packet's fields looked up together in a set. */
   | { kind: 'lookup'; keys: LookupKey[]; set: string; negate?: boolean };
 
@@ -92,7 +98,9 @@ export type Effect =
    * map), or `snat ip to <key> map @map` (address only). `key` is rendered as given (fixed texts of
    * src/core/services/compile.ts, never user input).
    */
-  | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string };
+  | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
+  /** Source NAT to the output interface's address (egress NAT; src/core/egress/egress.ts). */
+  | { kind: 'masquerade' };
 
 /** Where a rule came from: what explain reports and what counters are attributed to. */
 export interface RuleOrigin {
@@ -118,7 +126,7 @@ export interface NftRule {
 
 export interface BaseHook {
   /** forward: policy; prerouting: antispoofing (before routing and before connection tracking), service NAT; postrouting: hairpin NAT. */
-  hook: 'forward' | 'prerouting' | 'postrouting';
+  hook: 'forward' | 'prerouting' | 'postrouting' | 'input';
   /** Chain type; default filter. */
   type?: 'filter' | 'nat';
   /** nft priority as a number (filter is 0). */

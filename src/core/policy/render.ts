@@ -38,6 +38,11 @@ export function renderMatch(match: Match): string {
       return `${match.field} vmap @${match.map}`;
     case 'saddrIs':
       return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.address}`;
+    case 'daddrIs':
+      return `${match.family === 4 ? 'ip' : 'ip6'} daddr ${match.address}`;
+    case 'ifname':
+      if (!/^[a-z0-9]{1,15}\*?$/.test(match.name)) throw new Error(`refusing interface name "${match.name}"`);
+      return `${match.field} ${match.negate ? '!= ' : ''}"${match.name}"`;
     case 'lookup':
       return `${match.keys.join(' . ')} ${match.negate ? '!= ' : ''}@${match.set}`;
   }
@@ -57,6 +62,8 @@ function renderEffect(effect: Effect): string {
       const ip = effect.family === 4 ? 'ip' : 'ip6';
       return `${effect.nat} ${ip}${effect.withPort ? ' addr . port' : ''} to ${effect.key} map @${effect.map}`;
     }
+    case 'masquerade':
+      return 'masquerade';
   }
 }
 

@@ -166,8 +166,9 @@ test('two labs at once: separate, both probe, down of one leaves the other; --na
       args.join(' '),
     );
   }
-  assert.equal(netnsWithPrefix(labNetnsPrefix(a)).length, 3, 'refused commands changed nothing');
-  assert.equal(netnsWithPrefix(labNetnsPrefix(b)).length, 3);
+  // fabric, two hosts and the outside namespace
+  assert.equal(netnsWithPrefix(labNetnsPrefix(a)).length, 4, 'refused commands changed nothing');
+  assert.equal(netnsWithPrefix(labNetnsPrefix(b)).length, 4);
 
   // The same tenant, network and addresses in both labs: each lab has its own controller and fabric.
   for (const name of [a, b]) {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CidrText, objectSchema } from '../common';
+import { CidrText, Name, objectSchema } from '../common';
 
 const QuotaCount = Type.Integer({ minimum: 0, maximum: 10_000_000 });
 
@@ -15,6 +15,21 @@ export const TenantSpec = Type.Object(
     serviceRange: Type.Optional(
       Type.Object({ ipv4: Type.Optional(CidrText), ipv6: Type.Optional(CidrText) }, { additionalProperties: false }),
     ),
+    /**
+     * Outbound access to the world outside the cluster (docs/external.md). Absent: none. `nat`: the
+     * endpoints' connections leave through the host they run on, source-translated to its underlay
+     * address. Only admins change tenants, so a tenant cannot grant itself egress.
+     */
+    egress: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Literal('nat'),
+          /** Only these networks' endpoints egress; absent: every network of the tenant. */
+          networks: Type.Optional(Type.Array(Name, { maxItems: 64, uniqueItems: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Most objects of each kind the tenant may hold (defaults: docs/api.md, "Quotas"); only admins change tenants. */
     quota: Type.Optional(
       Type.Object(
@@ -25,6 +40,7 @@ export const TenantSpec = Type.Object(
           policies: Type.Optional(QuotaCount),
           services: Type.Optional(QuotaCount),
           endpoints: Type.Optional(QuotaCount),
+          floatingips: Type.Optional(QuotaCount),
         },
         { additionalProperties: false },
       ),

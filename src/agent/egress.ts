@@ -1,0 +1,130 @@
+/**
+ * Egress (docs/external.md): the fourth producer of a router namespace's table (source NAT to the
+ * tenant's transit address and what may use the transit link; pure part src/core/egress/egress.ts),
+ * and the transit links themselves with the host namespace's own egress table (masquerade to the
+ * underlay, isolation of the links), which belong to no router namespace.
+ */
+import fs from 'node:fs';
+import {
+  EGRESS_LINK,
+  egressProgram,
+  egressTransit,
+  HOST_TABLE,
+  HOST_TRANSIT_LINK_REGEX,
+  hostEgressProgram,
+  TRANSIT_GATEWAY,
+  type EgressTransit,
+} from '../core/egress/egress';
+import type { HostView } from '../core/dataplane/host-view';
+import type { NftProgram } from '../core/policy/program';
+import { renderProgram } from '../core/policy/render';
+import { ipBatch, ipJsonBatch } from '../kernel/ip';
+import { run } from '../kernel/exec';
+import type { Log } from '../core/log';
+import type { TableProducer } from './nft/programmer';
+import type { RouterNamespace } from './router-namespace';
+
+const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
+
+export const egressProducer: TableProducer = {
+  name: 'egress',
+  fragment(ns, view, tenant) {
+    const transit = egressTransit(view, tenant);
+    const key = JSON.stringify(transit ?? null);
+    const last = lastFragments.get(ns);
+    if (last?.key === key) return last.program;
+    const program = egressProgram(transit);
+    lastFragments.set(ns, { key, program });
+    return program;
+  },
+  reset(ns) {
+    lastFragments.delete(ns);
+  },
+};
+
+/** The transit links of the tenants that egress from this host, and the host's egress table. */
+export class EgressLinks {
+  /** Per tenant: the transit as last made without failures. */
+  private made = new Map<string, string>();
+  private tableText?: string;
+
+  constructor(private readonly log: Log) {}
+
+  /** `renewed`: router namespaces made or deleted again (their link end went with them). `full`: check the kernel. */
+  async sync(view: HostView, renewed: readonly string[], full: boolean): Promise<void> {
+    const transits = view.tenants.map((t) => egressTransit(view, t)).filter((t): t is EgressTransit => t !== undefined);
+    for (const transit of transits) if (renewed.includes(transit.routerNamespace)) this.made.delete(transit.tenant);
+    const wanted = new Map(transits.map((t) => [t.hostLink, t]));
+    const unchanged = !full && transits.length === this.made.size && transits.every((t) => this.made.get(t.tenant) === linkSignature(t));
+    if (!unchanged) {
+      const present = await this.hostLinks();
+      const stale = present.filter((name) => !wanted.has(name));
+      if (stale.length > 0) {
+        this.log('info', 'removing egress transit links', { links: stale });
+        await ipBatch(
+          stale.map((name) => `link del ${name}`),
+          { force: true },
+        );
+      }
+      this.made.clear();
+      for (const transit of transits) {
+        try {
+          await this.makeLink(transit, present.includes(transit.hostLink));
+          this.made.set(transit.tenant, linkSignature(transit));
+        } catch (error) {
+          this.log('warn', 'egress transit link failed', { tenant: transit.tenant, error: (error as Error).message });
+        }
+      }
+    }
+    await this.syncTable(transits, full);
+  }
+
+  private async hostLinks(): Promise<string[]> {
+    const [links] = await ipJsonBatch(['link show type veth']);
+    return (links as { ifname?: string }[]).map((l) => l.ifname ?? '').filter((name) => HOST_TRANSIT_LINK_REGEX.test(name));
+  }
+
+  private async makeLink(transit: EgressTransit, exists: boolean): Promise<void> {
+    const { hostLink, routerNamespace, transitIP } = transit;
+    if (!exists) {
+      this.log('info', 'creating egress transit link', { tenant: transit.tenant, link: hostLink, transit: transitIP });
+      // A leftover tenant end (its host end renamed or moved by hand) would block the pair.
+      await ipBatch([`link del ${EGRESS_LINK}`], { netns: routerNamespace, force: true });
+      await ipBatch([`link add ${hostLink} type veth peer name ${EGRESS_LINK} netns ${routerNamespace}`]);
+    }
+    // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
+    fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    const host = await ipBatch(
+      [`link set ${hostLink} up`, `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`, `route replace ${transitIP}/32 dev ${hostLink}`],
+      { force: true },
+    );
+    const tenant = await ipBatch(
+      [
+        `link set ${EGRESS_LINK} up`,
+        `addr replace ${transitIP}/32 dev ${EGRESS_LINK}`,
+        `route replace default via ${TRANSIT_GATEWAY} dev ${EGRESS_LINK} onlink`,
+      ],
+      { netns: routerNamespace, force: true },
+    );
+    const failures = [...host.failures, ...tenant.failures];
+    if (failures.length > 0) throw new Error(failures.map((f) => `"${f.command}": ${f.message}`).join('; '));
+  }
+
+  /** The host's egress table, written whole (one atomic replace) when it changed or on a full pass; deleted when no tenant egresses. */
+  private async syncTable(transits: readonly EgressTransit[], full: boolean): Promise<void> {
+    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits)) : '';
+    if (text === this.tableText && !full) return;
+    try {
+      if (text) await run('nft', ['-f', '-'], { input: text });
+      else await run('nft', ['delete', 'table', 'inet', HOST_TABLE], { allowFailure: true });
+      this.tableText = text;
+    } catch (error) {
+      this.tableText = undefined;
+      this.log('error', 'host egress table failed', { error: (error as Error).message });
+    }
+  }
+}
+
+function linkSignature(transit: EgressTransit): string {
+  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}`;
+}

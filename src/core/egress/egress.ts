@@ -1,0 +1,237 @@
+/**
+ * Egress NAT: how a tenant's endpoints reach the world outside the cluster (docs/external.md). Pure.
+ *
+ * Two tenants may use the same addresses on one host, so their connections must never meet in one
+ * connection tracking table under the same tuple. Conntrack is per network namespace: each tenant's
+ * connections are first source-translated **inside its own router namespace** to a transit address
+ * unique on the host (from the tenant's VNI), and leave through a per-tenant veth (`eg0` in the router
+ * namespace, `tg<hash>` in the host's). The host then masquerades the transit addresses to its
+ * underlay address. Replies are un-NATed twice, each time in the namespace that made the entry.
+ *
+ * Policy judges in the router namespace's forward hook, before any NAT (postrouting): CIDR peers see
+ * the destination as the endpoint sent it and the endpoint's own source address.
+ *
+ * Every name of the router namespace's fragment starts with `eg_` (the producer's own, src/agent/egress.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { HostView, TenantView } from '../dataplane/host-view';
+import type { GlobalPolicy } from '../model/kinds/policy';
+import { selectorMatches } from '../model/selectors';
+import { canonicalIp, formatIp, parseIp } from '../net/ip';
+import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
+
+/** The tenant end of the transit link, in the router namespace. */
+export const EGRESS_LINK = 'eg0';
+/** The host end's name: `tg` + 12 hex digits (a-z0-9, 14 characters: within IFNAMSIZ). */
+export const HOST_TRANSIT_LINK_REGEX = /^tg[0-9a-f]{12}$/;
+/** The host end's address, the same on every transit link: the router namespace's next hop. */
+export const TRANSIT_GATEWAY = '169.254.0.1';
+/** Transit addresses: one per tenant, 100.64.0.0/10 (shared address space, RFC 6598) + VNI. */
+export const TRANSIT_RANGE = '100.64.0.0/10';
+const TRANSIT_BASE = 0x64400000; // 100.64.0.0
+const TRANSIT_SIZE = 1 << 22;
+
+export const EGRESS_NAMES = {
+  filter: 'eg_filter',
+  snat: 'eg_snat',
+  hosts: 'eg_hosts4',
+} as const;
+
+/** Just before the policy program (forward, 0): what may use the transit link at all. */
+export const EGRESS_FILTER_PRIORITY = -5;
+/** After service hairpin SNAT (100). */
+export const EGRESS_SNAT_PRIORITY = 110;
+
+/** One tenant's egress on this host: the transit link, its addresses and what may leave through it. */
+export interface EgressTransit {
+  tenant: string;
+  routerNamespace: string;
+  hostLink: string;
+  transitIP: string;
+  /** IPv4 subnets (canonical CIDRs) whose endpoints may egress. */
+  sources: string[];
+  /** Every IPv4 subnet of the tenant: never sent out (an unknown address of its own stays inside). */
+  ownSubnets: string[];
+  /** Host addresses the tenant's endpoints may not reach: every host's underlay address and the transit gateway, less those a GlobalPolicy opens. */
+  closedHostAddresses: string[];
+  /** Host addresses a GlobalPolicy's allow rule opens to this tenant (hostSelector peers). */
+  openHostAddresses: string[];
+}
+
+export function hostTransitLink(tenant: Pick<TenantView, 'name' | 'uid'>): string {
+  return `tg${createHash('sha256').update(`${tenant.name}|${tenant.uid}`).digest('hex').slice(0, 12)}`;
+}
+
+/** The tenant's transit address: unique on every host while VNIs differ modulo 2^22 (VNIs are handed out from 4096 up). */
+export function transitAddress(vni: number): string {
+  const offset = (vni % (TRANSIT_SIZE - 2)) + 1; // never the /10's network or broadcast address
+  return formatIp({ family: 4, value: BigInt(TRANSIT_BASE + offset) });
+}
+
+/** Hosts a GlobalPolicy's allow egress rule names with a hostSelector for this tenant (its `tenants` list permitting). */
+function openedHosts(view: HostView, tenant: TenantView): Set<string> {
+  const open = new Set<string>();
+  for (const policy of view.globalPolicies as GlobalPolicy[]) {
+    for (const rule of policy.spec.egress ?? []) {
+      if (rule.action !== 'allow') continue;
+      for (const peer of rule.to ?? []) {
+        if (!peer.hostSelector) continue;
+        if (peer.tenants && !peer.tenants.includes(tenant.name)) continue;
+        if (peer.tenantSelector && !selectorMatches(peer.tenantSelector, tenant.labels)) continue;
+        for (const host of view.hosts) if (selectorMatches(peer.hostSelector, host.labels)) open.add(host.underlayIP);
+      }
+    }
+  }
+  return open;
+}
+
+const isV4 = (address: string | undefined): address is string => address !== undefined && parseIp(address)?.family === 4;
+
+/** The tenant's egress on this host, or undefined when it has none (no egress right, no VNI yet). */
+export function egressTransit(view: HostView, tenant: TenantView): EgressTransit | undefined {
+  const egress = tenant.object.spec.egress;
+  if (!egress || tenant.vni === undefined) return undefined;
+  const allowed = egress.networks ? new Set(egress.networks) : undefined;
+  const v4 = (cidrs: string[]): string[] => [...new Set(cidrs)].sort();
+  const subnets = tenant.networks.flatMap((n) => n.subnets.filter((s) => s.family === 4).map((s) => ({ network: n.name, cidr: s.cidr })));
+  const open = openedHosts(view, tenant);
+  const hostAddresses = new Set([TRANSIT_GATEWAY, ...view.hosts.map((h) => h.underlayIP), ...(view.underlayIP ? [view.underlayIP] : [])]);
+  const canonical = [...hostAddresses].map((a) => canonicalIp(a) ?? a).filter(isV4);
+  return {
+    tenant: tenant.name,
+    routerNamespace: tenant.routerNamespace,
+    hostLink: hostTransitLink(tenant),
+    transitIP: transitAddress(tenant.vni),
+    sources: v4(subnets.filter((s) => !allowed || allowed.has(s.network)).map((s) => s.cidr)),
+    ownSubnets: v4(subnets.map((s) => s.cidr)),
+    closedHostAddresses: [...new Set(canonical.filter((a) => !open.has(a)))].sort(),
+    openHostAddresses: [...new Set(canonical.filter((a) => open.has(a)))].sort(),
+  };
+}
+
+const out = (): { kind: 'ifname'; field: 'oifname'; name: string } => ({ kind: 'ifname', field: 'oifname', name: EGRESS_LINK });
+const inn = (): { kind: 'ifname'; field: 'iifname'; name: string } => ({ kind: 'ifname', field: 'iifname', name: EGRESS_LINK });
+
+/**
+ * The router namespace's egress fragment: which sources may use the transit link, which destinations
+ * never (the tenant's own subnets, closed host addresses), nothing enters through it but replies, and
+ * the source NAT to the transit address. Empty without egress: no `eg0` rule, no NAT hook.
+ */
+export function egressProgram(transit: EgressTransit | undefined): NftProgram {
+  const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
+  if (!transit) return program;
+  program.sets.push({ name: EGRESS_NAMES.hosts, type: 'ipv4_addr', interval: false, elements: transit.closedHostAddresses });
+  const filter: NftRule[] = [
+    { matches: [inn(), { kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'egress replies' },
+    { matches: [inn()], verdict: { kind: 'drop' }, comment: 'egress nothing starts from outside' },
+    {
+      matches: [out(), { kind: 'addr', family: 4, field: 'daddr', set: EGRESS_NAMES.hosts }],
+      verdict: { kind: 'drop' },
+      comment: 'egress closed host address',
+    },
+    ...transit.ownSubnets.map((cidr): NftRule => ({
+      matches: [out(), { kind: 'daddrIs', family: 4, address: cidr }],
+      verdict: { kind: 'drop' },
+      comment: `egress own subnet ${cidr}`,
+    })),
+    ...transit.sources.map((cidr): NftRule => ({
+      matches: [out(), { kind: 'saddrIs', family: 4, address: cidr }],
+      verdict: { kind: 'accept' },
+      comment: `egress source ${cidr}`,
+    })),
+    { matches: [out()], verdict: { kind: 'drop' }, comment: 'egress not granted' },
+  ];
+  program.chains.push(
+    { name: EGRESS_NAMES.filter, base: { hook: 'forward', priority: EGRESS_FILTER_PRIORITY, policy: 'accept' }, rules: filter },
+    {
+      name: EGRESS_NAMES.snat,
+      base: { hook: 'postrouting', type: 'nat', priority: EGRESS_SNAT_PRIORITY, policy: 'accept' },
+      rules: [{ matches: [out()], effects: [{ kind: 'masquerade' }], comment: 'egress nat to the transit address' }],
+    },
+  );
+  return program;
+}
+
+/** The host namespace's own table (not a router namespace's): masquerade, isolation of the transit links. */
+export const HOST_TABLE = 'tenet_egress';
+const HOST_LINKS = 'links';
+const HOST_OPEN = 'open';
+const TG: { kind: 'ifname'; field: 'iifname'; name: string } = { kind: 'ifname', field: 'iifname', name: 'tg*' };
+const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifname', field: 'oifname', name: 'tg*' };
+
+/**
+ * The host's egress table for every tenant with egress here:
+ * - a transit link sends only its own transit address (antispoofing of the second hop);
+ * - transit links never talk to each other; nothing from outside starts a connection into one;
+ * - the host's own addresses answer a transit link only where a GlobalPolicy opened them to that tenant;
+ * - everything else from a transit address leaves masqueraded to the output interface's address.
+ */
+export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgram {
+  const program: NftProgram = { family: 'inet', table: HOST_TABLE, sets: [], maps: [], chains: [], interfaces: {} };
+  program.sets.push(
+    {
+      name: HOST_LINKS,
+      type: 'ifname . ipv4_addr',
+      interval: false,
+      elements: transits.map((t) => `${t.hostLink} . ${t.transitIP}`).sort(),
+    },
+    {
+      name: HOST_OPEN,
+      type: 'ifname . ipv4_addr',
+      interval: false,
+      elements: transits.flatMap((t) => t.openHostAddresses.map((a) => `${t.hostLink} . ${a}`)).sort(),
+    },
+  );
+  const accept = { kind: 'accept' } as const;
+  const drop = { kind: 'drop' } as const;
+  program.chains.push(
+    {
+      name: 'prerouting',
+      base: { hook: 'prerouting', priority: -300, policy: 'accept' },
+      rules: [
+        {
+          matches: [TG, { kind: 'lookup', keys: ['iifname', 'ip saddr'], set: HOST_LINKS, negate: true }],
+          verdict: drop,
+          comment: 'transit spoofed',
+        },
+      ],
+    },
+    {
+      name: 'forward',
+      base: { hook: 'forward', priority: 0, policy: 'accept' },
+      rules: [
+        { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
+        { matches: [TG_OUT, { kind: 'ct', states: ['established', 'related'] }], verdict: accept, comment: 'transit replies' },
+        { matches: [TG_OUT], verdict: drop, comment: 'transit nothing starts from outside' },
+      ],
+    },
+    {
+      name: 'input',
+      base: { hook: 'input', priority: 0, policy: 'accept' },
+      rules: [
+        { matches: [TG, { kind: 'ct', states: ['established', 'related'] }], verdict: accept, comment: 'transit replies' },
+        {
+          matches: [TG, { kind: 'lookup', keys: ['iifname', 'ip daddr'], set: HOST_OPEN }],
+          verdict: accept,
+          comment: 'host opened by policy',
+        },
+        { matches: [TG], verdict: drop, comment: 'host closed to tenants' },
+      ],
+    },
+    {
+      name: 'postrouting',
+      base: { hook: 'postrouting', type: 'nat', priority: 100, policy: 'accept' },
+      rules: [
+        {
+          matches: [
+            { kind: 'saddrIs', family: 4, address: TRANSIT_RANGE },
+            { kind: 'ifname', field: 'oifname', name: 'tg*', negate: true },
+          ],
+          effects: [{ kind: 'masquerade' }],
+          comment: 'egress masquerade',
+        },
+      ],
+    },
+  );
+  return program;
+}

@@ -1,0 +1,130 @@
+/**
+ * Egress, the pure part (src/core/egress/egress.ts): who egresses, from which subnets, to which host
+ * addresses never (unless a GlobalPolicy opens them), the transit addresses, and the nft fragments.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildHostView, type HostView } from '../../src/core/dataplane/host-view';
+import type { TenetObject } from '../../src/core/model/object';
+import {
+  egressProgram,
+  egressTransit,
+  hostEgressProgram,
+  hostTransitLink,
+  HOST_TRANSIT_LINK_REGEX,
+  TRANSIT_GATEWAY,
+  transitAddress,
+} from '../../src/core/egress/egress';
+import { renderProgram } from '../../src/core/policy/render';
+import { ProgramWalker } from '../../src/core/policy/explain';
+
+const V = 'tenet.dev/v1';
+
+/** Whether the forward hook of `program` lets a new TCP packet through (the walker explain uses). */
+function explainPacketOnProgram(program: ReturnType<typeof egressProgram>, packet: { src: string; dst: string; oif: string }): boolean {
+  return new ProgramWalker(program).run({ ...packet, iif: 'tv000000000001', protocol: 'tcp', port: 80 }).accepted;
+}
+
+function objects(egress: Record<string, unknown> | undefined, extra: unknown[] = []): TenetObject[] {
+  return [
+    { apiVersion: V, kind: 'Tenant', metadata: { name: 'blue', uid: 'u1' }, spec: egress ? { egress } : {}, status: { vni: 4096 } },
+    {
+      apiVersion: V,
+      kind: 'Network',
+      metadata: { name: 'front', tenant: 'blue' },
+      spec: { subnets: [{ cidr: '10.1.0.0/24' }, { cidr: 'fd00::/64' }] },
+    },
+    { apiVersion: V, kind: 'Network', metadata: { name: 'back', tenant: 'blue' }, spec: { subnets: [{ cidr: '10.2.0.0/24' }] } },
+    {
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name: 'e1', tenant: 'blue' },
+      spec: { network: 'front', host: 'h1' },
+      status: { ipv4: '10.1.0.5' },
+    },
+    { apiVersion: V, kind: 'Host', metadata: { name: 'h1', labels: { role: 'db' } }, spec: { underlayIP: '192.168.250.11' } },
+    { apiVersion: V, kind: 'Host', metadata: { name: 'h2' }, spec: { underlayIP: '192.168.250.12' } },
+    ...extra,
+  ] as TenetObject[];
+}
+
+const view = (objs: TenetObject[]): HostView => buildHostView(objs, { hostName: 'h1', netnsPrefix: 'tenet-' });
+
+test('no egress right, no VNI: no transit and an empty fragment (no hook, no NAT)', () => {
+  const v = view(objects(undefined));
+  assert.equal(egressTransit(v, v.tenants[0]), undefined);
+  const program = egressProgram(undefined);
+  assert.deepEqual([program.chains.length, program.sets.length], [0, 0]);
+  const noVni = objects({ mode: 'nat' });
+  delete (noVni[0] as { status?: unknown }).status;
+  const w = view(noVni);
+  assert.equal(egressTransit(w, w.tenants[0]), undefined);
+});
+
+test('egress of every network, or of the networks named; IPv4 subnets; host addresses closed', () => {
+  const all = view(objects({ mode: 'nat' }));
+  const transit = egressTransit(all, all.tenants[0])!;
+  assert.deepEqual(transit.sources, ['10.1.0.0/24', '10.2.0.0/24']);
+  assert.deepEqual(transit.ownSubnets, ['10.1.0.0/24', '10.2.0.0/24']);
+  assert.deepEqual(transit.closedHostAddresses, [TRANSIT_GATEWAY, '192.168.250.11', '192.168.250.12'].sort());
+  assert.deepEqual(transit.openHostAddresses, []);
+  assert.equal(transit.transitIP, transitAddress(4096));
+  assert.match(transit.hostLink, HOST_TRANSIT_LINK_REGEX);
+  const front = view(objects({ mode: 'nat', networks: ['front'] }));
+  assert.deepEqual(egressTransit(front, front.tenants[0])!.sources, ['10.1.0.0/24']);
+});
+
+test('a GlobalPolicy allow rule with a hostSelector opens those hosts (and only for the tenants it names)', () => {
+  const open = (tenants?: string[]): unknown => ({
+    apiVersion: V,
+    kind: 'GlobalPolicy',
+    metadata: { name: 'db-hosts' },
+    spec: {
+      appliesTo: {},
+      egress: [{ action: 'allow', to: [{ hostSelector: { matchLabels: { role: 'db' } }, ...(tenants ? { tenants } : {}) }] }],
+    },
+  });
+  const v = view(objects({ mode: 'nat' }, [open()]));
+  const transit = egressTransit(v, v.tenants[0])!;
+  assert.deepEqual(transit.openHostAddresses, ['192.168.250.11']);
+  assert.ok(!transit.closedHostAddresses.includes('192.168.250.11'));
+  const other = view(objects({ mode: 'nat' }, [open(['green'])]));
+  assert.deepEqual(egressTransit(other, other.tenants[0])!.openHostAddresses, []);
+});
+
+test('transit addresses are unique per VNI in 100.64.0.0/10 and links are valid interface names', () => {
+  const seen = new Set<string>();
+  for (let vni = 4096; vni < 4096 + 5000; vni++) seen.add(transitAddress(vni));
+  assert.equal(seen.size, 5000);
+  assert.equal(transitAddress(4096), '100.64.16.1');
+  assert.notEqual(hostTransitLink({ name: 'a', uid: '1' }), hostTransitLink({ name: 'b', uid: '1' }));
+  assert.ok(hostTransitLink({ name: 'a', uid: '1' }).length <= 15);
+});
+
+test('the fragments render: filter before policy, SNAT on eg0, host masquerade and link antispoofing', () => {
+  const v = view(objects({ mode: 'nat', networks: ['front'] }));
+  const transit = egressTransit(v, v.tenants[0])!;
+  const text = renderProgram(egressProgram(transit));
+  assert.match(text, /add chain inet tenet eg_filter \{ type filter hook forward priority -5; policy accept; \}/);
+  assert.match(text, /oifname "eg0" ip saddr 10\.1\.0\.0\/24 counter accept/);
+  assert.match(text, /oifname "eg0" ip daddr 10\.2\.0\.0\/24 counter drop/);
+  assert.match(text, /oifname "eg0" ip daddr @eg_hosts4 counter drop/);
+  assert.match(text, /iifname "eg0" counter drop/);
+  assert.match(text, /oifname "eg0" counter masquerade/);
+  const host = renderProgram(hostEgressProgram([transit]));
+  assert.match(
+    host,
+    new RegExp(`add element inet tenet_egress links \\{ ${transit.hostLink} \\. ${transit.transitIP.replace(/\./g, '\\.')} \\}`),
+  );
+  assert.match(host, /iifname "tg\*" iifname \. ip saddr != @links counter drop/);
+  assert.match(host, /ip saddr 100\.64\.0\.0\/10 oifname != "tg\*" counter masquerade/);
+  assert.match(host, /iifname "tg\*" oifname "tg\*" counter drop/);
+});
+
+test('explain walks the egress filter: a source without egress right is dropped on eg0, one with it goes on to policy', () => {
+  const v = view(objects({ mode: 'nat', networks: ['front'] }));
+  const program = egressProgram(egressTransit(v, v.tenants[0]));
+  assert.equal(explainPacketOnProgram(program, { src: '10.1.0.5', dst: '203.0.113.10', oif: 'eg0' }), true);
+  assert.equal(explainPacketOnProgram(program, { src: '10.2.0.5', dst: '203.0.113.10', oif: 'eg0' }), false);
+  assert.equal(explainPacketOnProgram(program, { src: '10.1.0.5', dst: '10.2.0.9', oif: 'eg0' }), false);
+});
