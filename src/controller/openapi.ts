@@ -283,6 +283,18 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('version', object) },
     },
   };
+  const page = (description: string) => ({ 200: { description, content: { 'text/html': { schema: { type: 'string' } } } } });
+  // The web console (docs/ui.md): static files, no token needed; its views call the API with the user's token.
+  paths['/ui'] = { get: { operationId: 'consoleRedirect', security: [], responses: { 302: { description: 'to /ui/' } } } };
+  paths['/ui/'] = { get: { operationId: 'console', security: [], responses: { ...page('the web console'), 503: answer('not built') } } };
+  paths['/ui/{file}'] = {
+    get: {
+      operationId: 'consoleFile',
+      security: [],
+      parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: { description: 'a file of the built console (script, style sheet)' }, 404: answer('no such file') },
+    },
+  };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
   paths['/metrics'] = {
     get: {

@@ -21,6 +21,7 @@ import { BODY_LIMIT, MAX_JSON_DEPTH, nestingBeyond } from './json-body';
 import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
+import { registerUiRoutes } from './routes/ui';
 import { WatchStreams, type WatchGuard } from './watch-stream';
 import type { AuditSink } from './object-service';
 
@@ -50,6 +51,8 @@ export interface ControllerServerOptions {
   bookmarkMs?: number;
   /** Called with the app before routes are added (auth hooks go here). */
   beforeRoutes?: (app: FastifyInstance, service: ObjectService) => void | Promise<void>;
+  /** Where the web console's built files are (default dist/console). */
+  uiDir?: string;
 }
 
 export interface ControllerServer {
@@ -197,6 +200,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);
   registerClusterRoutes(app, service, streams);
+  registerUiRoutes(app, options.uiDir);
   app.addHook('preClose', async () => streams.endAll());
   await app.ready();
 
