@@ -62,7 +62,7 @@ test('the console is served under /ui/ with a strict content security policy; a 
   await page.click('button[type=submit]');
   await page.waitForSelector('.login [role=alert]');
   assert.match((await page.textContent('.login [role=alert]')) ?? '', /not accepted/);
-  assert.equal(await page.evaluate("sessionStorage.getItem('tenet.token')"), null);
+  assert.equal(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('tenet.token')), null);
   await screenshot(page, 'login-refused');
   await context.close();
 });
