@@ -22,6 +22,7 @@ import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
 import { registerUiRoutes } from './routes/ui';
+import { registerPolicyRoutes } from './routes/policy';
 import { WatchStreams, type WatchGuard } from './watch-stream';
 import type { AuditSink } from './object-service';
 
@@ -200,6 +201,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);
   registerClusterRoutes(app, service, streams);
+  registerPolicyRoutes(app, service);
   registerUiRoutes(app, options.uiDir);
   app.addHook('preClose', async () => streams.endAll());
   await app.ready();
