@@ -218,6 +218,14 @@ export function buildOpenApi(): Json {
     },
   };
   paths['/api/v1/history'] = { get: { operationId: 'history', responses: { 200: answer('history', object) } } };
+  paths['/api/v1/history/{revision}'] = {
+    get: {
+      operationId: 'historyRevision',
+      description: 'one history record with each changed object before and after (admins)',
+      parameters: [{ name: 'revision', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+      responses: { 200: answer('the record', object), 400: answer('invalid'), 404: answer('no such revision') },
+    },
+  };
   paths['/api/v1/rollback'] = {
     post: {
       operationId: 'rollback',

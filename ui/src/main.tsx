@@ -14,8 +14,8 @@ const VIEWS = [
   { id: 'topology', title: 'Topology' },
   { id: 'matrix', title: 'Policy matrix' },
   { id: 'explain', title: 'Explain' },
-  { id: 'history', title: 'History', admin: true },
-  { id: 'audit', title: 'Audit' },
+  { id: 'history', title: 'History', roles: ['admin'] },
+  { id: 'audit', title: 'Audit', roles: ['admin', 'tenant-admin'] },
 ] as const;
 
 type ViewId = (typeof VIEWS)[number]['id'];
@@ -89,7 +89,8 @@ function App() {
         }}
       />
     );
-  const shown = VIEWS.filter((v) => !('admin' in v) || me.role === 'admin');
+  // Views the API would refuse this role anyway (history: admins; audit: not viewers) are not offered.
+  const shown = VIEWS.filter((v) => !('roles' in v) || (v.roles as readonly string[]).includes(me.role));
   return (
     <div class="shell">
       <header>

@@ -175,7 +175,9 @@ export function MatrixView({ me }: { me: Whoami }) {
         some pairs allowed, some denied
         <span style={{ background: '#e3e6ea' }} />
         no flow
-        {preview && <strong class="changed-count"> · {changed} cell(s) would change over all ports (outlined; drawn as they would be)</strong>}
+        {preview && (
+          <strong class="changed-count"> · {changed} cell(s) would change over all ports (outlined; drawn as they would be)</strong>
+        )}
       </p>
       {matrix && grid && (
         <div class="matrix-wrap">
