@@ -1,5 +1,5 @@
 /** One line about an object for lists and search: the fields a person looks for first, per kind. */
-import type { TenetObject } from './api';
+import type { TenetObject } from '../../src/core/model/object';
 
 type Loose = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
  * one node that counts what it holds. Pure (no DOM, no graph library): the view hands the result
  * to cytoscape, the unit tests check it under Node.
  */
-import type { TenetObject } from './api';
+import type { TenetObject } from '../../src/core/model/object';
 import { selectorMatches, type LabelSelector } from '../../src/core/model/selectors';
 
 export type Grouping = 'network' | 'host';
