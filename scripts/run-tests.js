@@ -11,6 +11,9 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+// The web console's bundle (esbuild, well under a second): the browser tests in test/ui load it from the controller.
+const bundle = spawnSync(process.execPath, [path.join(__dirname, 'build-ui.mjs')], { cwd: root, stdio: 'inherit' });
+if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 
 function collect(dir) {
   if (!fs.existsSync(dir)) return [];

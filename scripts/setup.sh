@@ -21,11 +21,11 @@ done
 RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base bird2)
 # Building: the native helpers (libnftables) and better-sqlite3 when no prebuilt binary fits.
 BUILD_PACKAGES=(build-essential python3 libnftables-dev)
-# Tests and benchmarks only. (No browser: nothing uses one until the UI exists; its issue adds it.)
+# Tests and benchmarks only; chromium drives the web console's browser tests (test/ui, through playwright-core).
 TEST_PACKAGES=(
   etcd-server etcd-client containernetworking-plugins
   podman runc busybox-static containerd docker.io
-  conntrack iperf3 ethtool tcpdump systemd
+  conntrack iperf3 ethtool tcpdump systemd chromium
 )
 
 DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}")
@@ -49,5 +49,8 @@ fi
 
 echo "setup: building"
 npx tsc -p tsconfig.json
+# The web console (ui/), type-checked and bundled with esbuild into dist/console (served under /ui/).
+npx tsc -p ui/tsconfig.json
+node scripts/build-ui.mjs
 if [ -f native/Makefile ]; then make -s -C native; fi
 echo "setup: done"

@@ -4,7 +4,7 @@
  * of desired changes for the write engine (write-engine.ts), whose per-kind rules live in kinds/.
  */
 import type { Store } from '../store/store';
-import { HISTORY_PREFIX, OBJECTS_PREFIX, ipamNetworkPrefix, objectKey, objectPrefix, parseObjectKey } from '../store/keys';
+import { HISTORY_PREFIX, OBJECTS_PREFIX, historyKey, ipamNetworkPrefix, objectKey, objectPrefix, parseObjectKey } from '../store/keys';
 import { KINDS, kindInfo, kindOrder, type KindInfo, type KindName } from '../core/model/registry';
 import { refKey, refOf, refText, stripServerFields, type ObjectRef, type TenetObject } from '../core/model/object';
 import { validateObject } from '../core/model/validate';
@@ -17,7 +17,7 @@ import { intentAt, summarize, type HistoryRecord } from './history';
 import { StateIndex } from './state-index';
 import { WriteEngine, type DesiredChange, type WriteContext } from './write-engine';
 import { STRATEGIES } from './kinds';
-import { dryRunImpact } from './dry-run-impact';
+import { dryRunImpact, rollbackImpact } from './dry-run-impact';
 import { Pacer } from './limits/pacer'; // [limits]
 import type { QuotaLedger } from './limits/quota-ledger'; // [limits]
 
@@ -105,6 +105,15 @@ export class ObjectService {
 
   async history(): Promise<HistoryEntry[]> {
     return (await this.historyRecords()).map(summarize);
+  }
+
+  /** One history record with the objects before and after each change (what a diff of the revision needs). */
+  async historyRecord(revision: number): Promise<HistoryRecord> {
+    const found = await this.store.get(historyKey(revision));
+    if (!found) throw notFound(`history revision ${revision} does not exist`);
+    const { storeRevision, ...record } = JSON.parse(found.value) as HistoryRecord;
+    void storeRevision;
+    return record;
   }
 
   private async historyRecords(): Promise<HistoryRecord[]> {
@@ -294,7 +303,16 @@ export class ObjectService {
       message: ctx.message ?? `rollback to revision ${target}`,
       dryRun: dryRun === true,
     });
-    return { revision: outcome.historyRevision, results: outcome.results.filter((r) => r.action !== 'unchanged') };
+    // A dry run shows what the rollback would do to traffic too, as a dry-run apply does.
+    const impact =
+      dryRun === true
+        ? await rollbackImpact(
+            this.store,
+            [...wanted.values()],
+            changes.flatMap((c) => [c.after, current.get(refKey(c.ref))].filter((o): o is TenetObject => !!o)),
+          )
+        : undefined;
+    return { revision: outcome.historyRevision, results: outcome.results.filter((r) => r.action !== 'unchanged'), ...impact };
   }
 
   // ---------------------------------------------------------------- preparation

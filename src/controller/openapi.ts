@@ -218,6 +218,14 @@ export function buildOpenApi(): Json {
     },
   };
   paths['/api/v1/history'] = { get: { operationId: 'history', responses: { 200: answer('history', object) } } };
+  paths['/api/v1/history/{revision}'] = {
+    get: {
+      operationId: 'historyRevision',
+      description: 'one history record with each changed object before and after (admins)',
+      parameters: [{ name: 'revision', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+      responses: { 200: answer('the record', object), 400: answer('invalid'), 404: answer('no such revision') },
+    },
+  };
   paths['/api/v1/rollback'] = {
     post: {
       operationId: 'rollback',
@@ -281,6 +289,39 @@ export function buildOpenApi(): Json {
       operationId: 'version',
       description: 'the controller build: {version, apiVersion, node}',
       responses: { 200: answer('version', object) },
+    },
+  };
+  const tenantParam = { name: 'tenant', in: 'path', required: true, schema: { type: 'string' } };
+  const queryParams = (...names: string[]) => names.map((name) => ({ name, in: 'query', schema: { type: 'string' } }));
+  paths['/api/v1/tenants/{tenant}/policymatrix'] = {
+    get: {
+      operationId: 'policyMatrix',
+      description:
+        "the tenant's groups (or ?label=KEY values) x themselves per port (?ports=tcp/80,udp/53, default: the ports the policies name), " +
+        'each cell allow/deny/mixed with example flows and the deciding rules; ?off=Policy/NAME,... adds a preview without those policies',
+      parameters: [tenantParam, ...queryParams('label', 'ports', 'off')],
+      responses: { 200: answer('the matrix', object), 400: answer('invalid'), 403: answer('forbidden'), 404: answer('no such tenant') },
+    },
+  };
+  paths['/api/v1/tenants/{tenant}/explain'] = {
+    get: {
+      operationId: 'explainFlow',
+      description:
+        'the verdict of one flow (?from=&to= endpoint names or addresses, ?port=tcp/5432) and the rules that decided it, as tenet explain -o json',
+      parameters: [tenantParam, ...queryParams('from', 'to', 'port', 'verbose')],
+      responses: { 200: answer('the verdict', object), 400: answer('invalid'), 403: answer('forbidden'), 404: answer('no such tenant') },
+    },
+  };
+  const page = (description: string) => ({ 200: { description, content: { 'text/html': { schema: { type: 'string' } } } } });
+  // The web console (docs/ui.md): static files, no token needed; its views call the API with the user's token.
+  paths['/ui'] = { get: { operationId: 'consoleRedirect', security: [], responses: { 302: { description: 'to /ui/' } } } };
+  paths['/ui/'] = { get: { operationId: 'console', security: [], responses: { ...page('the web console'), 503: answer('not built') } } };
+  paths['/ui/{file}'] = {
+    get: {
+      operationId: 'consoleFile',
+      security: [],
+      parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: { description: 'a file of the built console (script, style sheet)' }, 404: answer('no such file') },
     },
   };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };

@@ -21,6 +21,8 @@ import { BODY_LIMIT, MAX_JSON_DEPTH, nestingBeyond } from './json-body';
 import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
+import { registerUiRoutes } from './routes/ui';
+import { registerPolicyRoutes } from './routes/policy';
 import { WatchStreams, type WatchGuard } from './watch-stream';
 import type { AuditSink } from './object-service';
 
@@ -50,6 +52,8 @@ export interface ControllerServerOptions {
   bookmarkMs?: number;
   /** Called with the app before routes are added (auth hooks go here). */
   beforeRoutes?: (app: FastifyInstance, service: ObjectService) => void | Promise<void>;
+  /** Where the web console's built files are (default dist/console). */
+  uiDir?: string;
 }
 
 export interface ControllerServer {
@@ -197,6 +201,8 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);
   registerClusterRoutes(app, service, streams);
+  registerPolicyRoutes(app, service);
+  registerUiRoutes(app, options.uiDir);
   app.addHook('preClose', async () => streams.endAll());
   await app.ready();
 

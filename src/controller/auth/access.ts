@@ -22,6 +22,11 @@ export type RouteAction =
   /** Several kinds named in `?kinds=`: snapshot or multi-kind watch. */
   | { type: 'kinds'; verb: 'list' | 'watch' }
   | { type: 'apply' }
+  /**
+   * A question about the policy of the tenant in the path (`tenant` param): explain, the policy matrix.
+   * Admins, and that tenant's tenant-admins and viewers (another tenant is 404); not agents.
+   */
+  | { type: 'policy-question' }
   | { type: 'admin' }
   | { type: 'audit' }
   /** Any authenticated caller. */

@@ -82,6 +82,12 @@ export async function authorizeRequest(
       return;
     case 'apply':
       return authorizeApply(request, principal);
+    case 'policy-question': {
+      if (role === 'agent') throw forbidden('agents do not ask policy questions');
+      const tenant = String((request.params as Record<string, unknown> | undefined)?.tenant ?? '');
+      refuse(authorize(principal, { verb: 'list', kind: 'Policy', tenant }), `tenant ${tenant}`);
+      return;
+    }
     case 'kinds':
       return authorizeKinds(request, principal, action.verb, hostEndpoints);
     case 'object':

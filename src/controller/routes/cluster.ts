@@ -40,6 +40,12 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
     service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }),
   );
   app.get('/api/v1/history', access({ type: 'admin' }), async () => ({ items: await service.history() }));
+  app.get('/api/v1/history/:revision', access({ type: 'admin' }), async (request) => {
+    const text = (request.params as { revision: string }).revision;
+    if (!/^[0-9]{1,12}$/.test(text))
+      throw invalid(`history revision ${JSON.stringify(text.slice(0, 40))} is not a number`, ['revision: not a number']);
+    return service.historyRecord(Number(text));
+  });
   app.post('/api/v1/rollback', access({ type: 'admin' }), async (request) =>
     service.rollback(request.body, { actor: request.actor, verb: 'rollback', audit: request.audit }),
   );

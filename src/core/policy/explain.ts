@@ -278,6 +278,9 @@ export function describeDecision(direction: Direction, decision: Decision): stri
         ? `tenant tier isolation: no rule of ${o.policy} allows it`
         : o.action === 'stateful'
           ? 'connection state'
-          : `${o.tier} tier, ${o.policy}, ${direction} rule ${o.rule}${o.ruleName ? ` "${o.ruleName}"` : ''} (${o.action})`;
+          : o.policy === undefined && o.policyKind === 'GlobalPolicy'
+            ? // Answers to tenant roles name no GlobalPolicy (core/policy/matrix.ts, redactOrigin).
+              `${o.tier} tier, a GlobalPolicy (${o.action})`
+            : `${o.tier} tier, ${o.policy}, ${direction} rule ${o.rule}${o.ruleName ? ` "${o.ruleName}"` : ''} (${o.action})`;
   return `${direction}: ${decision.verdict} by ${what}`;
 }

@@ -31,7 +31,7 @@ const MAX_CLASSES = 200;
 const FAMILIES = [4, 6] as const;
 
 /** Every CIDR a rule of either version names (peers and their exceptions), in a fixed order. */
-function mentionedCidrs(intents: PolicyIntent[]): Cidr[] {
+export function mentionedCidrs(intents: PolicyIntent[]): Cidr[] {
   const seen = new Map<string, Cidr>();
   for (const intent of intents) {
     for (const policy of [...intent.policies, ...intent.globalPolicies]) {
@@ -53,7 +53,7 @@ function mentionedCidrs(intents: PolicyIntent[]): Cidr[] {
  * hold each address is part of the class, else a representative outside an IPv6 block would
  * stand for endpoints inside it.
  */
-function classKey(endpoint: Endpoint, cidrs: Cidr[]): string {
+export function classKey(endpoint: Endpoint, cidrs: Cidr[]): string {
   const labels = Object.entries(endpoint.metadata.labels ?? {}).sort();
   const inside = endpointAddresses(endpoint).map((text) => {
     const ip = parseIp(text);
@@ -62,7 +62,7 @@ function classKey(endpoint: Endpoint, cidrs: Cidr[]): string {
   return JSON.stringify([labels, endpoint.spec.scope ?? null, endpoint.spec.ports ?? [], inside]);
 }
 
-function probePorts(intents: PolicyIntent[]): Array<{ protocol: L4Name; port?: number }> {
+export function probePorts(intents: PolicyIntent[]): Array<{ protocol: L4Name; port?: number }> {
   const seen = new Map<string, { protocol: L4Name; port?: number }>();
   const add = (protocol: L4Name, port?: number) => seen.set(`${protocol}/${port ?? ''}`, { protocol, port });
   const visit = (port: PolicyPort, intent: PolicyIntent) => {
@@ -97,7 +97,7 @@ function familyOf(address: string): 4 | 6 {
 }
 
 /** ICMP is IPv4's, ICMPv6 IPv6's; the others exist in both. */
-function protocolFits(protocol: L4Name, family: 4 | 6): boolean {
+export function protocolFits(protocol: L4Name, family: 4 | 6): boolean {
   return protocol === 'icmp' ? family === 4 : protocol === 'icmpv6' ? family === 6 : true;
 }
 
