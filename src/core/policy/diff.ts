@@ -83,7 +83,13 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   for (const [name, set] of newSets) if (!oldSets.has(name)) ops.push({ op: 'addSet', set });
   for (const [name, map] of newMaps) {
     const old = oldMaps.get(name);
-    if (old && (old.typeof ?? '') !== (map.typeof ?? '')) return { replace: true, ops: [] };
+    if (
+      old &&
+      ((old.typeof ?? '') !== (map.typeof ?? '') ||
+        (old.declare ?? 'typeof') !== (map.declare ?? 'typeof') ||
+        (old.dynamicSize !== undefined) !== (map.dynamicSize !== undefined))
+    )
+      return { replace: true, ops: [] };
   }
   for (const [name, map] of newMaps) if (!oldMaps.has(name)) ops.push({ op: 'addMap', map: { ...map, elements: {} } });
   for (const [name, chain] of newChains) if (!oldChains.has(name)) ops.push({ op: 'addChain', chain });
@@ -102,8 +108,9 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
     if (removed.length > 0) deletes.push({ op: 'deleteElements', set: name, elements: removed });
   }
   for (const [name, map] of newMaps) {
-    // Unchanged maps share their elements object (service NAT's slot maps can hold many elements).
-    if (oldMaps.get(name)?.elements === map.elements) continue;
+    // Unchanged maps share their elements object (service NAT's slot maps can hold many elements);
+    // a dynamic map's elements are the packet path's.
+    if (oldMaps.get(name)?.elements === map.elements || map.dynamicSize !== undefined) continue;
     const old = oldMaps.get(name)?.elements ?? {};
     const added: Record<string, string> = {};
     const changed: string[] = [];

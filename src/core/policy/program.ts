@@ -58,8 +58,24 @@ export interface NftVmap {
   /** interface name -> goto target chain (a data map: key text -> data text) */
   elements: Record<string, string>;
   comment?: string;
-  /** A data map's declaration, e.g. `ip daddr . meta l4proto . th dport . numgen random mod 64 : ip daddr . th dport`. */
+  /** A data map's declaration, e.g. `ip daddr . meta l4proto . th dport . ct mark : ip daddr . th dport`. */
   typeof?: string;
+  /**
+   * How `typeof` is declared: `typeof` (expressions) or `type` (datatypes, e.g. `ipv4_addr . mark :
+   * ipv4_addr . inet_service`). nft 1.0.6 refuses a rule added later that looks up a map declared by
+   * `typeof` with `th dport` in its key ("conflicting protocols"); one declared by `type` works.
+   */
+  declare?: 'typeof' | 'type';
+  /**
+   * A verdict map keyed by something else than an interface name: its key type (`ipv4_addr . inet_proto .
+   * inet_service`); elements `key : goto chain`, unquoted.
+   */
+  keyType?: string;
+  /**
+   * A data map the packet path fills (`update @map { key timeout Ns : data }`), declared with
+   * `flags dynamic,timeout` and this size: its elements are the kernel's (never diffed, never read back as state).
+   */
+  dynamicSize?: number;
 }
 
 export type Match =
@@ -74,6 +90,10 @@ export type Match =
   /** `meta mark & mask == value` (negate: !=). */
   | { kind: 'mark'; mask: number; value: number; negate?: boolean }
   | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string }
+  /** `ip daddr . meta l4proto . th dport vmap @map`: a verdict map keyed by a concatenation (service NAT's affinity dispatch). */
+  | { kind: 'vmapLookup'; keys: LookupKey[]; map: string }
+  /** `ct mark VALUE`. */
+  | { kind: 'ctMark'; value: number }
   /** `ip saddr PREFIX` / `ip6 saddr ADDRESS`: one address or prefix written into the rule (antispoofing). */
   | { kind: 'saddrIs'; family: 4 | 6; address: string }
   /** `iifname . ether saddr . ip saddr @set` (or `!= @set`): the packet's fields looked up together in a set. */
@@ -92,7 +112,11 @@ export type Effect =
    * map), or `snat ip to <key> map @map` (address only). `key` is rendered as given (fixed texts of
    * src/core/services/compile.ts, never user input).
    */
-  | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string };
+  | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
+  /** `ct mark set EXPR`; `expr` is a fixed text of src/core/services/compile.ts (never user input). */
+  | { kind: 'ctMarkSet'; expr: string }
+  /** `update @map { KEY timeout Ns : DATA }` (a dynamicSize map); `key` and `data` are fixed texts of the compiler. */
+  | { kind: 'mapUpdate'; map: string; key: string; timeoutSeconds: number; data: string };
 
 /** Where a rule came from: what explain reports and what counters are attributed to. */
 export interface RuleOrigin {
