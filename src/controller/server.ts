@@ -50,6 +50,8 @@ export interface ControllerServerOptions {
   bookmarkMs?: number;
   /** Called with the app before routes are added (auth hooks go here). */
   beforeRoutes?: (app: FastifyInstance, service: ObjectService) => void | Promise<void>;
+  /** Cluster DNS domain (default cluster.local): services' status.dnsName, and what agents learn from /version. */
+  clusterDomain?: string;
 }
 
 export interface ControllerServer {
@@ -98,7 +100,7 @@ function discardBody(raw: http.IncomingMessage, limit: number, ms: number): Prom
 }
 
 export async function buildControllerServer(options: ControllerServerOptions): Promise<ControllerServer> {
-  const service = new ObjectService(options.store);
+  const service = new ObjectService(options.store, { clusterDomain: options.clusterDomain });
   await service.start();
   const streams = new WatchStreams(options.bookmarkMs ?? 10_000);
   let handler: FastifyServerFactoryHandler | undefined;
