@@ -120,9 +120,10 @@ export function serviceSlotElements(
   service: Service,
   family: Family,
   excluded?: string,
+  /** Written into (the slot map of every service), instead of a new object. */
+  out: Record<string, string> = {},
 ): Record<string, string> {
   const vip = vipOf(service, family);
-  const out: Record<string, string> = {};
   if (vip === undefined) return out;
   const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
   const backends = serviceBackends(
@@ -275,7 +276,7 @@ export function servicesProgram(tenant: Pick<TenantView, 'name' | 'services' | '
         for (const port of service.spec.ports)
           affinity[`${vip} . ${protoNumber(port)} . ${port.port}`] = affinityChainName(family, timeout);
       }
-      Object.assign(slots, serviceSlotElements(tenant, service, family, excluded));
+      serviceSlotElements(tenant, service, family, excluded, slots);
     }
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
     program.sets.push({ name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips });
