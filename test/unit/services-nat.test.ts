@@ -7,7 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NftTable } from '../../src/agent/nft/table';
-import { affinityChainName, maglevSlots, SERVICE_NAMES, servicesProgram, SLOTS, type SlotBackend } from '../../src/core/services/compile';
+import {
+  affinityChainName,
+  maglevSlots,
+  SERVICE_NAMES,
+  servicesProgram,
+  SLOTS,
+  type SlotBackend,
+  type SlotMemo,
+} from '../../src/core/services/compile';
+import { diffPrograms } from '../../src/core/policy/diff';
 import { renderProgram } from '../../src/core/policy/render';
 import type { EndpointView, NetworkView, TenantView } from '../../src/core/dataplane/host-view';
 import type { Service } from '../../src/core/model/kinds/service';
@@ -231,4 +240,37 @@ test("backend churn touches only that service's own slot keys: no chain, no othe
   table.forget();
   table.contribute('services', program(withApi));
   assert.equal(await table.apply({ pass: 'reconcile' }), undefined);
+});
+
+test('with a memo, an unchanged service keeps its very slot elements object, and the grouped diff names only the changed service', () => {
+  const endpoints = [
+    endpoint('db1', 11, { app: 'db' }),
+    endpoint('db2', 12, { app: 'db' }),
+    endpoint('w1', 21, { app: 'web' }),
+    endpoint('w2', 22, { app: 'web' }),
+  ];
+  const services = [service('db', 'db', ['10.96.0.10']), service('web', 'web', ['10.96.0.20'])];
+  const memo: SlotMemo = new Map();
+  const tenant: Tenant = { name: 't', networks: [network], endpoints, services };
+  const before = servicesProgram(tenant, undefined, memo);
+  const after = servicesProgram({ ...tenant, endpoints: endpoints.filter((e) => e.name !== 'db2') }, undefined, memo);
+  const groups = (p: typeof before) => p.maps.find((m) => m.name === SERVICE_NAMES.slots[4])!.groups!;
+  assert.equal(groups(after).get('web'), groups(before).get('web'), 'web untouched: the same object');
+  assert.notEqual(groups(after).get('db'), groups(before).get('db'));
+  const ops = diffPrograms(before, after).ops;
+  const keys = ops.flatMap((op) =>
+    op.op === 'addMapElements' ? Object.keys(op.elements) : op.op === 'deleteMapElements' ? op.keys : [`${op.op}`],
+  );
+  assert.ok(keys.length > 0 && keys.every((k) => k.startsWith('10.96.0.10 . 6 . 80 . ')), keys.join(','));
+  // The same changes as a diff of the flat maps would make.
+  const flat = (p: typeof before): typeof before => ({
+    ...p,
+    maps: p.maps.map(({ groups: _g, ...m }) => ({ ...m, elements: { ...m.elements } })),
+  });
+  assert.deepEqual(diffPrograms(flat(before), flat(after)).ops, ops);
+  // A deleted service's elements all go, and its memo entry with it.
+  const gone = servicesProgram({ ...tenant, services: [services[1]] }, undefined, memo);
+  const deleted = diffPrograms(after, gone).ops.filter((op) => op.op === 'deleteMapElements' && op.map === SERVICE_NAMES.slots[4]);
+  assert.equal(deleted.flatMap((op) => (op.op === 'deleteMapElements' ? op.keys : [])).length, SLOTS);
+  assert.deepEqual([...memo.keys()], ['web|4'], 'IPv4 VIPs only: no IPv6 slots');
 });

@@ -76,6 +76,32 @@ export interface NftVmap {
    * `flags dynamic,timeout` and this size: its elements are the kernel's (never diffed, never read back as state).
    */
   dynamicSize?: number;
+  /**
+   * The elements by owner (service NAT: one group per service), when the producer keeps them so:
+   * `elements` is then their union, made only when read, and the diff compares group by group,
+   * skipping a group that is the same object as before (what makes churn cost the changed service only).
+   */
+  groups?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+/** A map whose elements are `groups`' union, computed when first read (see NftVmap.groups). */
+export function groupedMap(
+  map: Omit<NftVmap, 'elements' | 'groups'>,
+  groups: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): NftVmap {
+  let union: Record<string, string> | undefined;
+  const out = { ...map, groups } as NftVmap;
+  Object.defineProperty(out, 'elements', {
+    enumerable: true,
+    get(): Record<string, string> {
+      if (!union) {
+        union = {};
+        for (const group of groups.values()) Object.assign(union, group);
+      }
+      return union;
+    },
+  });
+  return out;
 }
 
 export type Match =
