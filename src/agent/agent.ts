@@ -106,7 +106,10 @@ export class Agent {
   private readonly reattacher: Reattacher;
   /** One DNS resolver per tenant router namespace (src/agent/dns/). */
   readonly resolvers: TenantResolvers;
-  readonly clusterDomain: string;
+  /** Learned from the controller at start unless given (they must agree: the controller names services under it). */
+  clusterDomain: string;
+  /** What the attach path knows of this host; its cluster domain follows the one learned at start. */
+  private readonly attachHost: { name: string; netnsPrefix: string; clusterDomain: string };
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
   private readonly progress = { passes: 0, fullPasses: 0, lastPassFailures: 0 };
 
@@ -149,10 +152,11 @@ export class Agent {
     this.views = new HostViews(this.follower, { hostName: this.hostName, netnsPrefix: this.netnsPrefix, underlayIP: this.underlayIP });
     this.status = new EndpointStatusWriter(this.client, this.follower, this.log);
     this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    this.attachHost = { name: this.hostName, netnsPrefix: this.netnsPrefix, clusterDomain: this.clusterDomain };
     // The attach path works on the router namespace's object and these parts of the agent, nothing else.
     this.service = new AgentAttachService(
       {
-        host: { name: this.hostName, netnsPrefix: this.netnsPrefix, clusterDomain: this.clusterDomain },
+        host: this.attachHost,
         client: this.client,
         follower: this.follower,
         views: this.views,
@@ -241,6 +245,7 @@ export class Agent {
 
   async start(): Promise<void> {
     await this.findOverlayMtu();
+    await this.learnClusterDomain();
     await this.resolvers.endLeftovers(this.netnsPrefix);
     this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
     this.log('info', 'agent started', {
@@ -258,6 +263,37 @@ export class Agent {
       this.scheduleReconcile(0);
     }, this.options.resyncMs ?? 30000);
     this.resyncTimer.unref();
+  }
+
+  /**
+   * The controller names services under its --cluster-domain (GET /version says which): an agent
+   * without --cluster-domain serves that domain; one given a different domain refuses to start (its
+   * resolvers would answer names the services' status does not carry). A controller that does not
+   * answer leaves the agent on its own setting (the default), and says so.
+   */
+  private async learnClusterDomain(): Promise<void> {
+    let theirs: unknown;
+    try {
+      // A short timeout: an unreachable controller must not hold the agent's start (it serves attaches meanwhile).
+      const quick = new TenetClient({ servers: this.options.controller, token: this.options.token, ca: this.options.ca, timeoutMs: 2000 });
+      theirs = ((await quick.request('GET', '/version')) as { clusterDomain?: unknown }).clusterDomain;
+    } catch (error) {
+      this.log('warn', 'could not ask the controller for its cluster domain', {
+        clusterDomain: this.clusterDomain,
+        error: (error as Error).message,
+      });
+      return;
+    }
+    if (typeof theirs !== 'string' || theirs === this.clusterDomain) return;
+    if (this.options.clusterDomain !== undefined) {
+      throw new Error(
+        `--cluster-domain ${this.options.clusterDomain} differs from the controller's cluster domain ${theirs}: they must agree (or leave --cluster-domain out to use the controller's)`,
+      );
+    }
+    this.clusterDomain = assertClusterDomain(theirs);
+    this.attachHost.clusterDomain = this.clusterDomain;
+    this.resolvers.useDomain(this.clusterDomain);
+    this.log('info', 'cluster domain from the controller', { clusterDomain: this.clusterDomain });
   }
 
   /** Stops following and serving; the kernel state stays as it is (traffic keeps flowing). */

@@ -5,7 +5,7 @@
  * hands the table its whole fragment; the table's diff turns backend churn into element updates of
  * the service's own keys in the slot map.
  */
-import { SERVICE_NAMES, servicesProgram } from '../core/services/compile';
+import { SERVICE_NAMES, servicesProgram, type SlotMemo } from '../core/services/compile';
 import type { NftProgram } from '../core/policy/program';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
@@ -13,6 +13,8 @@ import type { EndpointView, TenantView } from '../core/dataplane/host-view';
 
 /** The last fragment per namespace with what it was made from: an unchanged input hands back the same object (nothing to diff). */
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
+/** Each service's slot elements per namespace (src/core/services/compile.ts, SlotMemo): churn recompiles the changed services only. */
+const memos = new WeakMap<RouterNamespace, SlotMemo>();
 
 /** Each endpoint view's part of the key, once per view (views of unchanged endpoints are the same objects). */
 const endpointKeys = new WeakMap<EndpointView, string>();
@@ -46,12 +48,15 @@ export const servicesProducer: TableProducer = {
     const key = inputKey(tenant, excluded);
     const last = lastFragments.get(ns);
     if (last?.key === key) return last.program;
-    const program = servicesProgram(tenant, excluded);
+    let memo = memos.get(ns);
+    if (!memo) memos.set(ns, (memo = new Map()));
+    const program = servicesProgram(tenant, excluded, memo);
     lastFragments.set(ns, { key, program });
     return program;
   },
   reset(ns) {
     lastFragments.delete(ns);
+    memos.delete(ns);
   },
 };
 

@@ -3,6 +3,7 @@
  * requests that write (create, replace, patch, status, delete, apply, rollback) turned into sets
  * of desired changes for the write engine (write-engine.ts), whose per-kind rules live in kinds/.
  */
+import { assertClusterDomain } from '../core/dns/records';
 import type { Store } from '../store/store';
 import { HISTORY_PREFIX, OBJECTS_PREFIX, historyKey, ipamNetworkPrefix, objectKey, objectPrefix, parseObjectKey } from '../store/keys';
 import { KINDS, kindInfo, kindOrder, type KindInfo, type KindName } from '../core/model/registry';
@@ -38,9 +39,18 @@ export class ObjectService {
     return this.engine.quotas;
   }
 
-  constructor(readonly store: Store) {
+  constructor(
+    readonly store: Store,
+    options: { clusterDomain?: string } = {},
+  ) {
     this.index = new StateIndex(store);
     this.engine = new WriteEngine(store, this.index, STRATEGIES);
+    if (options.clusterDomain !== undefined) this.engine.clusterDomain = assertClusterDomain(options.clusterDomain);
+  }
+
+  /** The cluster DNS domain (services' dnsName; agents learn it from /version). */
+  get clusterDomain(): string {
+    return this.engine.clusterDomain;
   }
 
   async start(): Promise<void> {

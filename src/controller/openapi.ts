@@ -287,7 +287,7 @@ export function buildOpenApi(): Json {
   paths['/version'] = {
     get: {
       operationId: 'version',
-      description: 'the controller build: {version, apiVersion, node}',
+      description: 'the controller build and cluster DNS domain: {version, apiVersion, node, clusterDomain}',
       responses: { 200: answer('version', object) },
     },
   };

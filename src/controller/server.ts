@@ -54,6 +54,8 @@ export interface ControllerServerOptions {
   beforeRoutes?: (app: FastifyInstance, service: ObjectService) => void | Promise<void>;
   /** Where the web console's built files are (default dist/console). */
   uiDir?: string;
+  /** Cluster DNS domain (default cluster.local): services' status.dnsName, and what agents learn from /version. */
+  clusterDomain?: string;
 }
 
 export interface ControllerServer {
@@ -102,7 +104,7 @@ function discardBody(raw: http.IncomingMessage, limit: number, ms: number): Prom
 }
 
 export async function buildControllerServer(options: ControllerServerOptions): Promise<ControllerServer> {
-  const service = new ObjectService(options.store);
+  const service = new ObjectService(options.store, { clusterDomain: options.clusterDomain });
   await service.start();
   const streams = new WatchStreams(options.bookmarkMs ?? 10_000);
   let handler: FastifyServerFactoryHandler | undefined;

@@ -7,6 +7,7 @@ import type { Endpoint } from '../core/model/kinds/endpoint';
 import type { ServiceSpec } from '../core/model/kinds/service';
 import type { TenetObject } from '../core/model/object';
 import { serviceBackends } from '../core/services/backends';
+import { serviceDnsName } from '../core/dns/records';
 import type { ObjectService } from './object-service';
 
 export async function withServiceStatus<T extends TenetObject>(service: ObjectService, objects: T[]): Promise<T[]> {
@@ -23,6 +24,12 @@ export async function withServiceStatus<T extends TenetObject>(service: ObjectSe
     if (object.kind !== 'Service') return object;
     const tenant = object.metadata.tenant ?? '';
     const readyBackends = serviceBackends(tenant, object.spec as ServiceSpec, endpoints.get(tenant) ?? []).length;
-    return { ...object, status: { ...(object.status ?? {}), readyBackends, realizedHosts: realized.get(tenant) ?? 0 } };
+    const status = (object.status ?? {}) as { dnsName?: string };
+    // The name under the controller's current cluster domain (a service created before a domain change keeps no stale name).
+    const dnsName = status.dnsName !== undefined ? serviceDnsName(object.metadata.name, tenant, service.clusterDomain) : undefined;
+    return {
+      ...object,
+      status: { ...status, ...(dnsName !== undefined ? { dnsName } : {}), readyBackends, realizedHosts: realized.get(tenant) ?? 0 },
+    };
   });
 }

@@ -12,6 +12,7 @@
  * writer got there first; the attempt is repeated from fresh reads, which then see that write.
  */
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records';
 import type { KeyValue, Store, WriteOp } from '../store/store';
 import { HISTORY_COUNTER_KEY, guardKey, historyKey, objectKey } from '../store/keys';
 import { kindInfo, KINDS, type KindName } from '../core/model/registry';
@@ -127,6 +128,8 @@ export const GUARD_LIVE = 'live';
 export class WriteEngine {
   /** [limits] per-tenant object quotas, set by installLimits (src/controller/limits/install.ts); none when unset. */
   quotas: QuotaLedger | undefined;
+  /** The cluster DNS domain services' `status.dnsName` is under (the controller's --cluster-domain). */
+  clusterDomain = DEFAULT_CLUSTER_DOMAIN;
 
   constructor(
     readonly store: Store,

@@ -170,3 +170,23 @@ test("hostile tenant-admin: no services in another tenant, the other tenant's VI
   await c.delete('Service', 'flood0', 'ha');
   assert.equal((await post('ha', serviceObj('ha', 'late'))).status, 201);
 });
+
+test('--cluster-domain: services are named under it, /version tells agents, and a bad domain is refused at start', async () => {
+  const corp = await startController({ extraArgs: ['--cluster-domain', 'corp.example'] });
+  try {
+    const c = corp.client;
+    await c.create(tenantObj('cd'));
+    const made = await c.create(serviceObj('cd', 'db'));
+    assert.equal(statusOf(made).dnsName, 'db.cd.svc.corp.example');
+    assert.equal(statusOf(await c.get('Service', 'db', 'cd')).dnsName, 'db.cd.svc.corp.example');
+    const version = (await c.request('GET', '/version')) as { clusterDomain?: string };
+    assert.equal(version.clusterDomain, 'corp.example');
+  } finally {
+    await corp.stop();
+  }
+  // The default controller says cluster.local.
+  assert.equal(((await controller.client.request('GET', '/version')) as { clusterDomain?: string }).clusterDomain, 'cluster.local');
+  for (const bad of ['Corp.Example', 'corp..example', 'x'.repeat(64) + '.example']) {
+    await assert.rejects(startController({ extraArgs: ['--cluster-domain', bad] }), /cluster domain/, bad);
+  }
+});

@@ -2,7 +2,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startController, type RunningController } from '../helpers/controller';
-import { runCli } from './run-cli';
+import { runCli, streamCli } from './run-cli';
 
 const V = 'tenet.dev/v1';
 let ctl: RunningController;
@@ -95,3 +95,62 @@ test('get services shows VIPs, ports, ready backends and hosts; describe lists b
   assert.equal(wrong.code, 2);
   assert.match(wrong.stderr, /service "db" has no port tcp\/81 \(it has tcp\/80\)/);
 });
+
+test(
+  'get services -w: new services with their VIPs, READY following the endpoints, HOSTS the hosts, deletions',
+  { timeout: 60000 },
+  async () => {
+    const c = ctl.client;
+    await c.create({ apiVersion: V, kind: 'Tenant', metadata: { name: 'wshop' }, spec: {} });
+    await c.create({
+      apiVersion: V,
+      kind: 'Network',
+      metadata: { name: 'net', tenant: 'wshop' },
+      spec: { subnets: [{ cidr: '10.6.0.0/24' }] },
+    });
+    await c.create({ apiVersion: V, kind: 'Host', metadata: { name: 'wh1' }, spec: { underlayIP: '192.0.2.11' } });
+    await c.create({
+      apiVersion: V,
+      kind: 'Service',
+      metadata: { name: 'old', tenant: 'wshop' },
+      spec: { selector: { matchLabels: { app: 'old' } }, ports: [{ protocol: 'TCP', port: 81 }], virtualIPs: ['10.96.1.1'] },
+    });
+    const watch = streamCli(ctl.url, ['get', 'services', '--tenant', 'wshop', '-w']);
+    try {
+      await watch.waitFor(/^ADDED +old +10\.96\.1\.1 +\S*81\S* +0 +0\b/);
+      await c.create({
+        apiVersion: V,
+        kind: 'Service',
+        metadata: { name: 'web', tenant: 'wshop' },
+        spec: { selector: { matchLabels: { app: 'web' } }, ports: [{ protocol: 'TCP', port: 80 }], virtualIPs: ['10.96.1.2'] },
+      });
+      // A new service: its VIP and computed columns (none ready yet), not empty ones.
+      await watch.waitFor(/^ADDED +web +10\.96\.1\.2 +\S*80\S* +0 +0\b/);
+      await c.create({
+        apiVersion: V,
+        kind: 'Endpoint',
+        metadata: { name: 'w1', tenant: 'wshop', labels: { app: 'web' } },
+        spec: { network: 'net', host: 'wh1' },
+      });
+      await c.updateStatus('Endpoint', 'w1', 'wshop', { phase: 'ready' });
+      // The service itself did not change: its READY column did.
+      await watch.waitFor(/^MODIFIED +web +10\.96\.1\.2 +\S*80\S* +1 +0\b/);
+      await c.updateStatus('Host', 'wh1', undefined, { ready: true, serviceTenants: ['wshop'] });
+      await watch.waitFor(/^MODIFIED +web +10\.96\.1\.2 +\S*80\S* +1 +1\b/);
+      await c.delete('Endpoint', 'w1', 'wshop');
+      await watch.waitFor(/^MODIFIED +web +10\.96\.1\.2 +\S*80\S* +0 +1\b/);
+      await c.delete('Service', 'web', 'wshop');
+      await watch.waitFor(/^DELETED +web /);
+    } finally {
+      const result = await watch.stop();
+      assert.equal(result.code, 0, result.stderr);
+    }
+    // "old" changed only in HOSTS (the host realizes its tenant now): one ADDED, one MODIFIED, nothing for the endpoint churn of "web".
+    const old = watch
+      .output()
+      .split('\n')
+      .filter((l) => /^\S+ +old /.test(l));
+    assert.equal(old.length, 2, watch.output());
+    assert.match(old[1], /^MODIFIED +old +10\.96\.1\.1 +\S*81\S* +0 +1\b/);
+  },
+);

@@ -14,7 +14,8 @@ function copy(program: NftProgram): NftProgram {
   return {
     ...program,
     sets: program.sets.map((s) => ({ ...s, elements: [...s.elements] })),
-    maps: program.maps.map((m) => ({ ...m, elements: { ...m.elements } })),
+    // Flat, as the kernel reads back: a grouped map's groups are the producer's, not the kernel's.
+    maps: program.maps.map(({ groups: _groups, ...m }) => ({ ...m, elements: { ...m.elements } })),
     chains: [...program.chains],
     interfaces: {},
   };

@@ -26,11 +26,15 @@ export interface TestLab {
   setController(controller: RunningController): void;
 }
 
-export async function startTestLab(t: TestContext, hosts: number, options: { agentResync?: number } = {}): Promise<TestLab> {
+export async function startTestLab(
+  t: TestContext,
+  hosts: number,
+  options: { agentResync?: number; controllerArgs?: string[] } = {},
+): Promise<TestLab> {
   const name = uniqueStem('t');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenet-lab-test-'));
   const socket = path.join(dir, 'controller.sock');
-  let controller = await startController({ extraArgs: ['--listen', `unix:${socket}`] });
+  let controller = await startController({ extraArgs: ['--listen', `unix:${socket}`, ...(options.controllerArgs ?? [])] });
   const cleanup = async (): Promise<void> => {
     await labDown(name).catch(() => undefined);
     await deleteNetnsWithPrefix(labNetnsPrefix(name));

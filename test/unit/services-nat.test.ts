@@ -7,7 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NftTable } from '../../src/agent/nft/table';
-import { maglevSlots, SERVICE_NAMES, servicesProgram, SLOTS, type SlotBackend } from '../../src/core/services/compile';
+import {
+  affinityChainName,
+  maglevSlots,
+  SERVICE_NAMES,
+  servicesProgram,
+  SLOTS,
+  type SlotBackend,
+  type SlotMemo,
+} from '../../src/core/services/compile';
+import { diffPrograms } from '../../src/core/policy/diff';
 import { renderProgram } from '../../src/core/policy/render';
 import type { EndpointView, NetworkView, TenantView } from '../../src/core/dataplane/host-view';
 import type { Service } from '../../src/core/model/kinds/service';
@@ -109,7 +118,10 @@ test('the fragment: VIP sets, one slot key per slot and port, named target ports
   };
   const program = servicesProgram(tenant);
   assert.deepEqual(program.sets.find((s) => s.name === SERVICE_NAMES.vip[4])!.elements, ['10.96.0.10']);
-  assert.deepEqual(program.sets.find((s) => s.name === SERVICE_NAMES.affinity[4])!.elements, ['10.96.0.10 . 6 . 5432']);
+  // ClientIP with the default timeout (3 h): its VIP and port lead to the chain of that timeout.
+  assert.deepEqual(program.maps.find((m) => m.name === SERVICE_NAMES.affinity[4])!.elements, {
+    '10.96.0.10 . 6 . 5432': affinityChainName(4, 10_800),
+  });
   const slots = slotsOf(program);
   assert.equal(Object.keys(slots).length, SLOTS);
   // db3 is not ready, db4 has no port named pg: only db1 (5432) and db2 (6432).
@@ -123,13 +135,29 @@ test('the fragment: VIP sets, one slot key per slot and port, named target ports
   // Rendered: nat chains and the data maps' declarations.
   const text = renderProgram(program);
   assert.match(text, /add chain inet tenet sv_dnat \{ type nat hook prerouting priority -100; policy accept; \}/);
-  assert.match(text, /dnat ip addr \. port to ip daddr \. meta l4proto \. th dport \. numgen random mod 61 map @sv_slots4/);
-  assert.match(text, /dnat ip addr \. port to ip daddr \. meta l4proto \. th dport \. jhash ip saddr mod 61 map @sv_slots4/);
   assert.match(
     text,
-    /add map inet tenet sv_slots4 \{ typeof ip daddr \. meta l4proto \. th dport \. numgen random mod 61 : ip daddr \. th dport; \}/,
+    /ct mark set numgen random mod 61 offset 1 dnat ip addr \. port to ip daddr \. meta l4proto \. th dport \. ct mark map @sv_slot4/,
   );
+  assert.match(text, /ip daddr \. meta l4proto \. th dport vmap @sv_affd4/);
+  assert.match(text, /add map inet tenet sv_affd4 \{ type ipv4_addr \. inet_proto \. inet_service : verdict; \}/);
+  assert.match(text, /10\.96\.0\.10 \. 6 \. 5432 : goto sv_aff4_10800/);
+  // The affinity chain: the remembered slot, else a random one, remembered for the timeout, then DNAT by the slot.
+  assert.match(
+    text,
+    /add rule inet tenet sv_aff4_10800 counter ct mark set ip saddr \. ip daddr \. meta l4proto \. th dport map @sv_affmem4/,
+  );
+  assert.match(text, /add rule inet tenet sv_aff4_10800 ct mark 0x00000000 counter ct mark set numgen random mod 61 offset 1/);
+  assert.match(text, /update @sv_affmem4 \{ ip saddr \. ip daddr \. meta l4proto \. th dport timeout 10800s : ct mark \}/);
+  assert.match(
+    text,
+    /add map inet tenet sv_affmem4 \{ typeof ip saddr \. ip daddr \. meta l4proto \. th dport : ct mark; size 65536; flags dynamic,timeout; \}/,
+  );
+  assert.match(text, /add map inet tenet sv_slot4 \{ type ipv4_addr \. inet_proto \. inet_service \. mark : ipv4_addr \. inet_service; \}/);
   assert.match(text, /10\.96\.0\.10 \. 6 \. 5432 \. \d+ : 10\.0\.0\.1[12] \. [56]432/);
+  // Slot keys run 1..61: a ct mark of 0 is "no slot yet".
+  const slotNumbers = Object.keys(slots).map((k) => Number(k.split(' . ')[3]));
+  assert.deepEqual([Math.min(...slotNumbers), Math.max(...slotNumbers)], [1, SLOTS]);
   assert.match(text, /reject with tcp reset/);
   // No service with a VIP: nothing at all (no NAT hooks, no conntrack).
   const none = servicesProgram({ ...tenant, services: [] });
@@ -212,4 +240,37 @@ test("backend churn touches only that service's own slot keys: no chain, no othe
   table.forget();
   table.contribute('services', program(withApi));
   assert.equal(await table.apply({ pass: 'reconcile' }), undefined);
+});
+
+test('with a memo, an unchanged service keeps its very slot elements object, and the grouped diff names only the changed service', () => {
+  const endpoints = [
+    endpoint('db1', 11, { app: 'db' }),
+    endpoint('db2', 12, { app: 'db' }),
+    endpoint('w1', 21, { app: 'web' }),
+    endpoint('w2', 22, { app: 'web' }),
+  ];
+  const services = [service('db', 'db', ['10.96.0.10']), service('web', 'web', ['10.96.0.20'])];
+  const memo: SlotMemo = new Map();
+  const tenant: Tenant = { name: 't', networks: [network], endpoints, services };
+  const before = servicesProgram(tenant, undefined, memo);
+  const after = servicesProgram({ ...tenant, endpoints: endpoints.filter((e) => e.name !== 'db2') }, undefined, memo);
+  const groups = (p: typeof before) => p.maps.find((m) => m.name === SERVICE_NAMES.slots[4])!.groups!;
+  assert.equal(groups(after).get('web'), groups(before).get('web'), 'web untouched: the same object');
+  assert.notEqual(groups(after).get('db'), groups(before).get('db'));
+  const ops = diffPrograms(before, after).ops;
+  const keys = ops.flatMap((op) =>
+    op.op === 'addMapElements' ? Object.keys(op.elements) : op.op === 'deleteMapElements' ? op.keys : [`${op.op}`],
+  );
+  assert.ok(keys.length > 0 && keys.every((k) => k.startsWith('10.96.0.10 . 6 . 80 . ')), keys.join(','));
+  // The same changes as a diff of the flat maps would make.
+  const flat = (p: typeof before): typeof before => ({
+    ...p,
+    maps: p.maps.map(({ groups: _g, ...m }) => ({ ...m, elements: { ...m.elements } })),
+  });
+  assert.deepEqual(diffPrograms(flat(before), flat(after)).ops, ops);
+  // A deleted service's elements all go, and its memo entry with it.
+  const gone = servicesProgram({ ...tenant, services: [services[1]] }, undefined, memo);
+  const deleted = diffPrograms(after, gone).ops.filter((op) => op.op === 'deleteMapElements' && op.map === SERVICE_NAMES.slots[4]);
+  assert.equal(deleted.flatMap((op) => (op.op === 'deleteMapElements' ? op.keys : [])).length, SLOTS);
+  assert.deepEqual([...memo.keys()], ['web|4'], 'IPv4 VIPs only: no IPv6 slots');
 });

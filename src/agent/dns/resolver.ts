@@ -130,6 +130,11 @@ export class TenantResolvers {
   private stopped = false;
   private readonly skippedLogged = new Set<string>();
 
+  /** Before the first sync only (the agent learns the cluster domain from the controller at start). */
+  useDomain(domain: string): void {
+    this.options.domain = domain;
+  }
+
   constructor(private readonly options: ResolverOptions) {
     this.dir = options.dir ?? DEFAULT_DNS_DIR;
   }

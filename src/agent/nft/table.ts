@@ -299,6 +299,8 @@ export class NftTable {
     let maps = desired.maps;
     if (!deletesContainer && links.size > 0) {
       maps = desired.maps.map((map) => {
+        // Data maps are not keyed by links (and a grouped one would have to build its union to be looked at).
+        if (map.typeof !== undefined) return map;
         const old = before!.maps.find((m) => m.name === map.name);
         const extra: Record<string, string> = {};
         for (const [key, target] of Object.entries(old?.elements ?? {})) {

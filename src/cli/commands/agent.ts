@@ -38,8 +38,8 @@ export function register(program: Command): void {
     )
     .option(
       '--cluster-domain <domain>',
-      'DNS domain of the tenant resolvers (the controller must use the same)',
-      process.env.TENET_CLUSTER_DOMAIN ?? 'cluster.local',
+      "DNS domain of the tenant resolvers (env TENET_CLUSTER_DOMAIN; default: the controller's, which it must equal)",
+      process.env.TENET_CLUSTER_DOMAIN,
     )
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
     .action(
@@ -55,7 +55,7 @@ export function register(program: Command): void {
           resync: string;
           heartbeat: string;
           logLevel: string;
-          clusterDomain: string;
+          clusterDomain?: string;
           dockerPlugin?: string | boolean;
         },
         command: Command,

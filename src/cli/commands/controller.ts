@@ -3,6 +3,7 @@
  * `tenet controller listening on <url> (data: DIR)` line per listener once it is ready
  * (tests and the lab parse it), logs JSON with pino to stderr, stops cleanly on SIGTERM/SIGINT.
  */
+import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../../core/dns/records';
 import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
@@ -87,6 +88,11 @@ export function register(program: Command): void {
     .option('--etcd-user <name>', 'etcd password auth: user name (password from --etcd-password-file or TENET_ETCD_PASSWORD)')
     .option('--etcd-password-file <file>', "file holding the etcd user's password (one line)")
     .option('--log-level <level>', 'pino log level', process.env.TENET_LOG_LEVEL ?? 'info')
+    .option(
+      '--cluster-domain <domain>',
+      'DNS domain of service and endpoint names (env TENET_CLUSTER_DOMAIN; agents learn it from the controller)',
+      process.env.TENET_CLUSTER_DOMAIN ?? DEFAULT_CLUSTER_DOMAIN,
+    )
     .option('--tls <mode>', '"auto": serve HTTPS with a CA and certificate made in DATA_DIR/tls (clients pin DATA_DIR/tls/ca.crt)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) ...')
     .option('--tls-key <file>', '... and this PEM private key')
@@ -107,6 +113,7 @@ export function register(program: Command): void {
           listen: string[];
           store?: string;
           logLevel: string;
+          clusterDomain: string;
           tls?: string;
           tlsCert?: string;
           tlsKey?: string;
@@ -114,6 +121,11 @@ export function register(program: Command): void {
           EtcdFlags,
       ) => {
         const limits = limitsFrom(options); // [limits]
+        try {
+          assertClusterDomain(options.clusterDomain);
+        } catch (error) {
+          throw new CliError(`--cluster-domain: ${(error as Error).message}`, 2);
+        }
         const etcd = etcdSecurityFrom(options, options.store);
         const listeners = (options.listen.length > 0 ? options.listen : ['127.0.0.1:7400']).map(parseListen);
         if (options.tls !== undefined && options.tls !== 'auto')
@@ -138,7 +150,16 @@ export function register(program: Command): void {
           tls = { cert: material.cert, key: material.key };
           process.stderr.write(`tenet controller: TLS CA certificate for clients: ${material.caFile}\n`);
         }
-        await runController({ dataDir, listeners, store: options.store, etcd, logLevel: options.logLevel, tls, limits });
+        await runController({
+          dataDir,
+          listeners,
+          store: options.store,
+          etcd,
+          logLevel: options.logLevel,
+          tls,
+          limits,
+          clusterDomain: options.clusterDomain,
+        });
       },
     );
 }
@@ -151,6 +172,7 @@ export async function runController(options: {
   logLevel: string;
   tls?: { cert: string; key: string };
   limits?: LimitOptions;
+  clusterDomain?: string;
 }): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { component: 'controller' } }, pino.destination({ fd: 2, sync: false }));
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -168,6 +190,7 @@ export async function runController(options: {
     store,
     logger,
     bookmarkMs,
+    clusterDomain: options.clusterDomain,
     beforeRoutes: async (app, service) => {
       await installAuth(app, service, { tokens });
       await installLimits(app, service, options.limits ?? {}); // [limits] after auth: keyed on the principal

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ServiceWatchColumns } from '../service-watch';
 import type { TenetClient, WatchEvent } from '../../client/api-client';
 import { ApiError, UnreachableError } from '../../client/errors';
 import type { KindInfo } from '../../core/model/registry';
@@ -151,7 +152,7 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
   const showHeaders = headers;
   const headers_ = ['EVENT', ...columns.map((c) => c.header)];
   let widths: number[] | undefined;
-  const emit = (type: string, objects: TenetObject[]) => {
+  const print = (type: string, objects: TenetObject[]) => {
     if (format === 'json' || format === 'yaml') {
       for (const object of objects)
         process.stdout.write(format === 'json' ? `${JSON.stringify({ type, object })}\n` : `---\n${formatData({ type, object }, 'yaml')}`);
@@ -166,6 +167,9 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
       process.stdout.write(renderTable(headers_, rows, widths).split('\n').slice(1).join('\n'));
     }
   };
+  // Services: READY and HOSTS follow endpoints and hosts (src/cli/service-watch.ts).
+  const services = info.kind === 'Service' ? new ServiceWatchColumns(client, filter, wanted, print) : undefined;
+  const emit = (type: string, objects: TenetObject[]) => (services ? services.show(type, objects) : print(type, objects));
 
   let stopped = false;
   let current: { close(): void } | undefined;
@@ -179,6 +183,7 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
   process.once('SIGTERM', stop);
   try {
     let revision = await relist('ADDED');
+    services?.start(revision);
     while (!stopped) {
       // The controller applies the selector: an object that stops matching comes as DELETED (carrying
       // its new labels), which a filter on the labels here would drop.
@@ -208,6 +213,8 @@ async function watch(client: TenetClient, info: KindInfo, filter: WatchFilter, f
       await reconnect();
     }
   } finally {
+    services?.stop();
+    await services?.settled().catch(() => undefined);
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }

@@ -58,7 +58,11 @@ export const serviceStrategy: KindStrategy = {
       b.put(vipKey(tenant, ip), name);
       vips.push(ip);
     }
-    object.status = { ...((object.status as object | undefined) ?? {}), virtualIPs: vips, dnsName: serviceDnsName(name, tenant) };
+    object.status = {
+      ...((object.status as object | undefined) ?? {}),
+      virtualIPs: vips,
+      dnsName: serviceDnsName(name, tenant, engine.clusterDomain),
+    };
   },
 
   async updateEffects(_engine, _b, before, after) {

@@ -34,7 +34,13 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   app.get('/healthz', access({ type: 'public' }), async () => ({ ok: true }));
   app.get('/api/v1/openapi.json', access({ type: 'any' }), async () => openapi);
   // Like Kubernetes' /version: any authenticated caller may ask which build answers.
-  app.get('/version', access({ type: 'any' }), async () => ({ version: TENET_VERSION, apiVersion: API_VERSION, node: process.version }));
+  // clusterDomain: agents serve DNS under the domain the controller names services with.
+  app.get('/version', access({ type: 'any' }), async () => ({
+    version: TENET_VERSION,
+    apiVersion: API_VERSION,
+    node: process.version,
+    clusterDomain: service.clusterDomain,
+  }));
 
   app.post('/api/v1/apply', { bodyLimit: APPLY_BODY_LIMIT, ...access({ type: 'apply' }) }, async (request) =>
     service.apply(request.body, { actor: request.actor, verb: 'apply', audit: request.audit }),

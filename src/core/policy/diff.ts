@@ -54,6 +54,39 @@ function sameSetShape(a: NftSet, b: NftSet): boolean {
   return a.type === b.type && a.interval === b.interval && (a.dynamicCounters ?? false) === (b.dynamicCounters ?? false);
 }
 
+/** Element changes of a grouped map: only groups that are not the very same object are looked into. */
+function diffGroups(
+  name: string,
+  before: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  after: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  ops: NftOp[],
+  deletes: NftOp[],
+): void {
+  const added: Record<string, string> = {};
+  const changed: string[] = [];
+  const removed: string[] = [];
+  for (const [group, elements] of after) {
+    const old = before.get(group);
+    if (old === elements) continue;
+    for (const [key, target] of Object.entries(elements)) {
+      const was = old?.[key];
+      if (was === undefined) added[key] = target;
+      else if (was !== target) {
+        changed.push(key);
+        added[key] = target;
+      }
+    }
+    for (const key of Object.keys(old ?? {})) if (elements[key] === undefined) removed.push(key);
+  }
+  for (const [group, old] of before) if (!after.has(group)) removed.push(...Object.keys(old));
+  // Keys are unique across groups (each carries its owner's VIP): a key moving between groups is a delete and an add.
+  const stillThere = removed.filter((key) => added[key] !== undefined);
+  const gone = removed.filter((key) => added[key] === undefined);
+  if (changed.length + stillThere.length > 0) ops.push({ op: 'deleteMapElements', map: name, keys: [...changed, ...stillThere] });
+  if (Object.keys(added).length > 0) ops.push({ op: 'addMapElements', map: name, elements: added });
+  if (gone.length > 0) deletes.push({ op: 'deleteMapElements', map: name, keys: gone });
+}
+
 export function diffPrograms(before: NftProgram | undefined, after: NftProgram): ProgramDiff {
   if (!before) return { replace: true, ops: [] };
   const ops: NftOp[] = [];
@@ -84,7 +117,13 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
   for (const [name, set] of newSets) if (!oldSets.has(name)) ops.push({ op: 'addSet', set });
   for (const [name, map] of newMaps) {
     const old = oldMaps.get(name);
-    if (old && (old.typeof ?? '') !== (map.typeof ?? '')) return { replace: true, ops: [] };
+    if (
+      old &&
+      ((old.typeof ?? '') !== (map.typeof ?? '') ||
+        (old.declare ?? 'typeof') !== (map.declare ?? 'typeof') ||
+        (old.dynamicSize !== undefined) !== (map.dynamicSize !== undefined))
+    )
+      return { replace: true, ops: [] };
   }
   for (const [name, map] of newMaps) if (!oldMaps.has(name)) ops.push({ op: 'addMap', map: { ...map, elements: {} } });
   for (const [name, chain] of newChains) if (!oldChains.has(name)) ops.push({ op: 'addChain', chain });
@@ -100,6 +139,13 @@ export function diffPrograms(before: NftProgram | undefined, after: NftProgram):
     if (removed.length > 0) deletes.push({ op: 'deleteElements', set: name, elements: removed });
   }
   for (const [name, map] of newMaps) {
+    // A dynamic map's elements are the packet path's.
+    if (map.dynamicSize !== undefined) continue;
+    const oldGroups = oldMaps.get(name)?.groups;
+    if (oldGroups && map.groups) {
+      diffGroups(name, oldGroups, map.groups, ops, deletes);
+      continue;
+    }
     // Unchanged maps share their elements object (service NAT's slot maps can hold many elements).
     if (oldMaps.get(name)?.elements === map.elements) continue;
     const old = oldMaps.get(name)?.elements ?? {};

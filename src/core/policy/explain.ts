@@ -187,6 +187,9 @@ export class ProgramWalker {
         return match.negate ? !equal : equal;
       }
       case 'vmap':
+      case 'vmapLookup':
+      case 'ctMark':
+        // Service NAT's (prerouting): not on the forward path explain walks.
         return false;
       case 'saddrIs': {
         if (family !== match.family) return false;

@@ -60,8 +60,50 @@ export interface NftVmap {
   /** interface name -> goto target chain (a data map: key text -> data text) */
   elements: Record<string, string>;
   comment?: string;
-  /** A data map's declaration, e.g. `ip daddr . meta l4proto . th dport . numgen random mod 64 : ip daddr . th dport`. */
+  /** A data map's declaration, e.g. `ip daddr . meta l4proto . th dport . ct mark : ip daddr . th dport`. */
   typeof?: string;
+  /**
+   * How `typeof` is declared: `typeof` (expressions) or `type` (datatypes, e.g. `ipv4_addr . mark :
+   * ipv4_addr . inet_service`). nft 1.0.6 refuses a rule added later that looks up a map declared by
+   * `typeof` with `th dport` in its key ("conflicting protocols"); one declared by `type` works.
+   */
+  declare?: 'typeof' | 'type';
+  /**
+   * A verdict map keyed by something else than an interface name: its key type (`ipv4_addr . inet_proto .
+   * inet_service`); elements `key : goto chain`, unquoted.
+   */
+  keyType?: string;
+  /**
+   * A data map the packet path fills (`update @map { key timeout Ns : data }`), declared with
+   * `flags dynamic,timeout` and this size: its elements are the kernel's (never diffed, never read back as state).
+   */
+  dynamicSize?: number;
+  /**
+   * The elements by owner (service NAT: one group per service), when the producer keeps them so:
+   * `elements` is then their union, made only when read, and the diff compares group by group,
+   * skipping a group that is the same object as before (what makes churn cost the changed service only).
+   */
+  groups?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+/** A map whose elements are `groups`' union, computed when first read (see NftVmap.groups). */
+export function groupedMap(
+  map: Omit<NftVmap, 'elements' | 'groups'>,
+  groups: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): NftVmap {
+  let union: Record<string, string> | undefined;
+  const out = { ...map, groups } as NftVmap;
+  Object.defineProperty(out, 'elements', {
+    enumerable: true,
+    get(): Record<string, string> {
+      if (!union) {
+        union = {};
+        for (const group of groups.values()) Object.assign(union, group);
+      }
+      return union;
+    },
+  });
+  return out;
 }
 
 export type Match =
@@ -76,6 +118,10 @@ export type Match =
   /** `meta mark & mask == value` (negate: !=). */
   | { kind: 'mark'; mask: number; value: number; negate?: boolean }
   | { kind: 'vmap'; field: 'iifname' | 'oifname'; map: string }
+  /** `ip daddr . meta l4proto . th dport vmap @map`: a verdict map keyed by a concatenation (service NAT's affinity dispatch). */
+  | { kind: 'vmapLookup'; keys: LookupKey[]; map: string }
+  /** `ct mark VALUE`. */
+  | { kind: 'ctMark'; value: number }
   /** `ip saddr PREFIX` / `ip6 saddr ADDRESS`: one address or prefix written into the rule (antispoofing). */
   | { kind: 'saddrIs'; family: 4 | 6; address: string }
   /** `ip daddr PREFIX` / `ip6 daddr ADDRESS` written into the rule (egress: the tenant's own subnets never leave). */
@@ -100,7 +146,11 @@ export type Effect =
    */
   | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
   /** Source NAT to the output interface's address (egress NAT; src/core/egress/egress.ts). */
-  | { kind: 'masquerade' };
+  | { kind: 'masquerade' }
+  /** `ct mark set EXPR`; `expr` is a fixed text of src/core/services/compile.ts (never user input). */
+  | { kind: 'ctMarkSet'; expr: string }
+  /** `update @map { KEY timeout Ns : DATA }` (a dynamicSize map); `key` and `data` are fixed texts of the compiler. */
+  | { kind: 'mapUpdate'; map: string; key: string; timeoutSeconds: number; data: string };
 
 /** Where a rule came from: what explain reports and what counters are attributed to. */
 export interface RuleOrigin {

@@ -106,6 +106,12 @@ export function parseTableJson(text: string): NftProgram | undefined {
       if (m.map !== 'verdict') {
         // A data map (service NAT): its declaration is not read back; adoptIntervalSets gives it the desired one of the same name.
         map.typeof = READ_BACK_DATA_MAP;
+        // One the packet path fills holds no state of the program.
+        if (Array.isArray(m.flags) && (m.flags as string[]).some((f) => f === 'dynamic' || f === 'timeout')) {
+          map.dynamicSize = typeof m.size === 'number' ? m.size : 0;
+          program.maps.push(map);
+          continue;
+        }
         for (const entry of (m.elem as unknown[][]) ?? []) {
           const [key, data] = entry;
           const k = dataMapText(key);
@@ -118,7 +124,10 @@ export function parseTableJson(text: string): NftProgram | undefined {
       for (const entry of (m.elem as unknown[][]) ?? []) {
         const [key, verdict] = entry;
         const target = ((verdict as Json)?.goto as Json | undefined)?.target;
-        if (typeof key === 'string' && typeof target === 'string') map.elements[key] = target;
+        // A verdict map keyed by a concatenation (service affinity dispatch) reads back like a data map's key.
+        const k = typeof key === 'string' ? key : dataMapText(key);
+        if (Array.isArray(m.type)) map.keyType = (m.type as string[]).join(' . ');
+        if (k !== undefined && typeof target === 'string') map.elements[k] = target;
       }
       program.maps.push(map);
     } else if (item.chain) {
@@ -160,7 +169,9 @@ export function adoptIntervalSets(actual: NftProgram, desired: NftProgram): NftP
   // Likewise a data map's declaration: the desired map of the same name (producers own their names) was declared so.
   const maps = new Map(desired.maps.map((m) => [m.name, m]));
   const adoptedMaps = actual.maps.map((m) =>
-    m.typeof === READ_BACK_DATA_MAP && maps.get(m.name)?.typeof !== undefined ? { ...m, typeof: maps.get(m.name)!.typeof } : m,
+    m.typeof === READ_BACK_DATA_MAP && maps.get(m.name)?.typeof !== undefined
+      ? { ...m, typeof: maps.get(m.name)!.typeof, ...(maps.get(m.name)!.declare ? { declare: maps.get(m.name)!.declare } : {}) }
+      : m,
   );
   return {
     ...actual,

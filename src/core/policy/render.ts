@@ -3,7 +3,7 @@
  * Every name that reaches this text was produced by names.ts from validated
  * object names; comments are filtered to a harmless alphabet anyway.
  */
-import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, Verdict } from './program';
+import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, NftVmap, Verdict } from './program';
 import { chainFingerprint, type NftOp } from './diff';
 
 const SAFE_COMMENT = /[^A-Za-z0-9 _./:=#,+-]/g;
@@ -36,6 +36,10 @@ export function renderMatch(match: Match): string {
       return `meta mark & ${hex(match.mask)} ${match.negate ? '!=' : '=='} ${hex(match.value)}`;
     case 'vmap':
       return `${match.field} vmap @${match.map}`;
+    case 'vmapLookup':
+      return `${match.keys.join(' . ')} vmap @${match.map}`;
+    case 'ctMark':
+      return `ct mark ${hex(match.value)}`;
     case 'saddrIs':
       return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.address}`;
     case 'daddrIs':
@@ -64,6 +68,10 @@ function renderEffect(effect: Effect): string {
     }
     case 'masquerade':
       return 'masquerade';
+    case 'ctMarkSet':
+      return `ct mark set ${effect.expr}`;
+    case 'mapUpdate':
+      return `update @${effect.map} { ${effect.key} timeout ${Math.trunc(effect.timeoutSeconds)}s : ${effect.data} }`;
   }
 }
 
@@ -83,7 +91,7 @@ export function renderVerdict(verdict: Verdict): string {
 export function renderRule(rule: NftRule): string {
   const parts = rule.matches.map(renderMatch);
   // Rules that only dispatch (vmap) count in the chains they reach.
-  if (!rule.matches.some((m) => m.kind === 'vmap')) parts.push('counter');
+  if (!rule.matches.some((m) => m.kind === 'vmap' || m.kind === 'vmapLookup')) parts.push('counter');
   for (const effect of rule.effects ?? []) parts.push(renderEffect(effect));
   if (rule.verdict) parts.push(renderVerdict(rule.verdict));
   if (rule.comment) parts.push(`comment "${safeComment(rule.comment)}"`);
@@ -107,8 +115,24 @@ function elementLines(verb: 'add' | 'delete', family: string, table: string, nam
   return chunk(elements, 2000).map((part) => `${verb} element ${family} ${table} ${name} { ${part.join(', ')} }`);
 }
 
-function mapEntries(elements: Record<string, string>, data: boolean): string[] {
-  return Object.entries(elements).map(([key, value]) => (data ? `${key} : ${value}` : `"${key}" : goto ${value}`));
+type MapKind = 'data' | 'ifname' | 'keyed';
+
+function mapEntries(elements: Record<string, string>, kind: MapKind): string[] {
+  return Object.entries(elements).map(([key, value]) =>
+    kind === 'data' ? `${key} : ${value}` : kind === 'keyed' ? `${key} : goto ${value}` : `"${key}" : goto ${value}`,
+  );
+}
+
+function mapKind(map: Pick<NftVmap, 'typeof' | 'keyType'>): MapKind {
+  return map.typeof !== undefined ? 'data' : map.keyType !== undefined ? 'keyed' : 'ifname';
+}
+
+function mapHeader(map: NftVmap): string {
+  if (map.typeof !== undefined) {
+    const dynamic = map.dynamicSize !== undefined ? ` size ${Math.trunc(map.dynamicSize)}; flags dynamic,timeout;` : '';
+    return `{ ${map.declare ?? 'typeof'} ${map.typeof};${dynamic} }`;
+  }
+  return `{ type ${map.keyType ?? 'ifname'} : verdict; }`;
 }
 
 function chainHeader(chain: NftChain): string {
@@ -149,9 +173,10 @@ export function renderOps(
   ops: readonly NftOp[],
 ): string[] {
   const { family, table } = program;
-  // Element operations name a map only: whether it is a data map comes from the program (or the op's own addMap).
-  const dataMaps = new Set((program.maps ?? []).filter((m) => m.typeof !== undefined).map((m) => m.name));
-  for (const op of ops) if (op.op === 'addMap' && op.map.typeof !== undefined) dataMaps.add(op.map.name);
+  // Element operations name a map only: what kind of map it is comes from the program (or the op's own addMap).
+  const kinds = new Map<string, MapKind>((program.maps ?? []).map((m) => [m.name, mapKind(m)]));
+  for (const op of ops) if (op.op === 'addMap') kinds.set(op.map.name, mapKind(op.map));
+  const kindOf = (name: string): MapKind => kinds.get(name) ?? 'ifname';
   const lines: string[] = [];
   for (const op of ops) {
     switch (op.op) {
@@ -169,20 +194,16 @@ export function renderOps(
         lines.push(...elementLines('delete', family, table, op.set, op.elements));
         break;
       case 'addMap':
-        lines.push(
-          `add map ${family} ${table} ${op.map.name} { ${op.map.typeof !== undefined ? `typeof ${op.map.typeof}` : 'type ifname : verdict'}; }`,
-        );
+        lines.push(`add map ${family} ${table} ${op.map.name} ${mapHeader(op.map)}`);
         if (Object.keys(op.map.elements).length > 0)
-          lines.push(
-            `add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements, op.map.typeof !== undefined).join(', ')} }`,
-          );
+          lines.push(`add element ${family} ${table} ${op.map.name} { ${mapEntries(op.map.elements, mapKind(op.map)).join(', ')} }`);
         break;
       case 'deleteMap':
         lines.push(`delete map ${family} ${table} ${op.name}`);
         break;
       case 'addMapElements':
         lines.push(
-          ...chunk(mapEntries(op.elements, dataMaps.has(op.map)), 2000).map(
+          ...chunk(mapEntries(op.elements, kindOf(op.map)), 2000).map(
             (part) => `add element ${family} ${table} ${op.map} { ${part.join(', ')} }`,
           ),
         );
@@ -190,7 +211,7 @@ export function renderOps(
       case 'deleteMapElements':
         lines.push(
           ...chunk(
-            op.keys.map((k) => (dataMaps.has(op.map) ? k : `"${k}"`)),
+            op.keys.map((k) => (kindOf(op.map) === 'ifname' ? `"${k}"` : k)),
             2000,
           ).map((part) => `delete element ${family} ${table} ${op.map} { ${part.join(', ')} }`),
         );

@@ -9,8 +9,13 @@
  * data map per family keyed by `VIP . protocol . port . slot`, so:
  *  - the rules never change with services or backends: backend churn is element updates of that
  *    service's own keys, a new or deleted service adds or removes its own elements;
- *  - one nat prerouting rule picks the slot, `numgen random mod SLOTS` (uniform) or, for a
- *    ClientIP-affinity service (its VIP/port in `sv_aff4`), `jhash ip saddr mod SLOTS`;
+ *  - the slot is picked into the connection's ct mark (1..SLOTS; the map is keyed by it):
+ *    `numgen random` (uniform), or, for a ClientIP-affinity service (its VIP/port in the verdict map
+ *    `sv_aff4`, which sends it to the chain of its timeout), the slot the client got last time from
+ *    `sv_affmem4` (`client . VIP . proto . port` → slot, filled by the packet path, each element
+ *    expiring after the service's timeout of silence), else a random one, remembered. The memory holds
+ *    a slot, not a backend: a backend that leaves loses its slots to others, so affinity never keeps a
+ *    client on a removed backend;
  *  - a VIP whose service has no backend (or a port it does not serve) misses the map: a filter chain
  *    right after dstnat sees the destination still a VIP and rejects (TCP reset, else ICMP port
  *    unreachable), at once;
@@ -23,9 +28,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { EndpointView, TenantView } from '../dataplane/host-view';
-import type { Service, ServicePort } from '../model/kinds/service';
+import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, type Service, type ServicePort } from '../model/kinds/service';
 import { canonicalIp, parseIp } from '../net/ip';
-import { L4_NUMBER, TABLE_NAME, type NftProgram, type NftRule, type NftSet, type NftVmap } from '../policy/program';
+import { groupedMap, L4_NUMBER, TABLE_NAME, type NftChain, type NftProgram, type NftRule, type NftVmap } from '../policy/program';
 import { serviceBackends, targetPortOf } from './backends';
 
 /** Slots per service port and family (a prime, as Maglev wants). More backends than this: only SLOTS of them get a share. */
@@ -33,13 +38,25 @@ export const SLOTS = 61;
 
 export const SERVICE_NAMES = {
   vip: { 4: 'sv_vip4', 6: 'sv_vip6' },
-  affinity: { 4: 'sv_aff4', 6: 'sv_aff6' },
-  slots: { 4: 'sv_slots4', 6: 'sv_slots6' },
+  /** Verdict map `VIP . proto . port` → goto the affinity chain of the service's timeout. */
+  affinity: { 4: 'sv_affd4', 6: 'sv_affd6' },
+  /** Dynamic map `client . VIP . proto . port` → slot (ct mark), elements expiring after the timeout. */
+  memory: { 4: 'sv_affmem4', 6: 'sv_affmem6' },
+  /** Keyed by the slot in the ct mark (1..SLOTS); `sv_slots4` (keyed by numgen) was the name before affinity had a timeout. */
+  slots: { 4: 'sv_slot4', 6: 'sv_slot6' },
   hairpin: { 4: 'sv_hairpin4', 6: 'sv_hairpin6' },
   dnat: 'sv_dnat',
   reject: 'sv_reject',
   snat: 'sv_hairpin',
 } as const;
+
+/** Clients remembered per family and tenant router namespace; when full, a new client gets a random slot unremembered. */
+export const AFFINITY_MEMORY_SIZE = 65_536;
+
+/** The chain of one affinity timeout (shared by every service with that timeout). */
+export function affinityChainName(family: 4 | 6, timeoutSeconds: number): string {
+  return `sv_aff${family}_${timeoutSeconds}`;
+}
 
 /** nft priorities: dstnat (-100), just after it, srcnat (100). */
 export const DNAT_PRIORITY = -100;
@@ -97,22 +114,30 @@ function protoNumber(port: ServicePort): number {
   return L4_NUMBER[port.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp'];
 }
 
+/**
+ * A memo of each service's slot elements by what they are made from, kept by the caller between
+ * compiles (the producer, per router namespace): an unchanged service hands back the same object, so
+ * the table's diff skips it without looking inside (10,000 services are 610,000 slot elements).
+ */
+export type SlotMemo = Map<string, { input: string; elements: Readonly<Record<string, string>> }>;
+
 /** The slot map's elements of one service (its own keys only). */
 export function serviceSlotElements(
   tenant: Pick<TenantView, 'name' | 'endpoints'>,
   service: Service,
   family: Family,
   excluded?: string,
-): Record<string, string> {
+  memo?: SlotMemo,
+  views: ReadonlyMap<string, EndpointView> = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e])),
+): Readonly<Record<string, string>> {
   const vip = vipOf(service, family);
-  const out: Record<string, string> = {};
-  if (vip === undefined) return out;
-  const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
+  if (vip === undefined) return {};
   const backends = serviceBackends(
     tenant.name,
     service.spec,
     [...views.values()].map((e) => e.object),
   );
+  const perPort: { proto: number; port: number; members: SlotBackend[] }[] = [];
   for (const port of service.spec.ports) {
     const members: SlotBackend[] = [];
     for (const backend of backends) {
@@ -121,11 +146,20 @@ export function serviceSlotElements(
       if (address !== undefined && target !== undefined)
         members.push({ endpoint: backend.endpoint, address: canonicalIp(address)!, port: target });
     }
-    const proto = protoNumber(port);
-    maglevSlots(`${service.metadata.name}|${proto}|${port.port}`, members).forEach((member, slot) => {
-      if (member) out[`${vip} . ${proto} . ${port.port} . ${slot}`] = `${member.address} . ${member.port}`;
+    perPort.push({ proto: protoNumber(port), port: port.port, members });
+  }
+  const key = `${service.metadata.name}|${family}`;
+  const input = JSON.stringify([vip, perPort]);
+  const known = memo?.get(key);
+  if (known?.input === input) return known.elements;
+  const out: Record<string, string> = {};
+  for (const { proto, port, members } of perPort) {
+    maglevSlots(`${service.metadata.name}|${proto}|${port}`, members).forEach((member, slot) => {
+      // Keys 1..SLOTS: a ct mark of 0 means "no slot picked yet".
+      if (member) out[`${vip} . ${proto} . ${port} . ${slot + 1}`] = `${member.address} . ${member.port}`;
     });
   }
+  memo?.set(key, { input, elements: out });
   return out;
 }
 
@@ -143,39 +177,38 @@ function hairpinElements(tenant: Pick<TenantView, 'endpoints' | 'networks'>, fam
   return out;
 }
 
+const SLOT_KEY = (ip: string) => `${ip} daddr . meta l4proto . th dport . ct mark`;
+const RANDOM_SLOT = `numgen random mod ${SLOTS} offset 1`;
+/**
+ * The affinity memory's key: client, VIP, protocol, port. nft 1.0.6 aborts on a dynamic update whose
+ * concatenated key is longer than 16 bytes, so the IPv6 key is a 32-bit jhash of the tuple (fixed seed:
+ * equal on every rewrite); a collision only makes two clients share a remembered slot. The IPv4 key
+ * fits and is exact.
+ */
+const MEMORY_KEY = (ip: string) =>
+  ip === 'ip'
+    ? 'ip saddr . ip daddr . meta l4proto . th dport'
+    : 'jhash ip6 saddr . ip6 daddr . meta l4proto . th dport mod 4294967295 seed 0x74656e65';
+/** Its declaration (a `typeof jhash …` map crashes `nft list`; numgen declares the same 32-bit integer key). */
+const MEMORY_DECLARATION = (ip: string) =>
+  ip === 'ip' ? 'ip saddr . ip daddr . meta l4proto . th dport : ct mark' : 'numgen random mod 2 : ct mark';
+
 function rules(): { dnat: NftRule[]; reject: NftRule[]; snat: NftRule[] } {
   const dnat: NftRule[] = [];
   const reject: NftRule[] = [];
   const snat: NftRule[] = [];
   for (const family of FAMILIES) {
     const ip = family === 4 ? 'ip' : 'ip6';
-    const tuple = `${ip} daddr . meta l4proto . th dport`;
     dnat.push(
       {
-        matches: [{ kind: 'lookup', keys: [`${ip} daddr`, 'meta l4proto', 'th dport'], set: SERVICE_NAMES.affinity[family] }],
-        effects: [
-          {
-            kind: 'natMap',
-            nat: 'dnat',
-            family,
-            withPort: true,
-            key: `${tuple} . jhash ${ip} saddr mod ${SLOTS}`,
-            map: SERVICE_NAMES.slots[family],
-          },
-        ],
+        matches: [{ kind: 'vmapLookup', keys: [`${ip} daddr`, 'meta l4proto', 'th dport'], map: SERVICE_NAMES.affinity[family] }],
         comment: `service affinity ipv${family}`,
       },
       {
         matches: [{ kind: 'addr', family, field: 'daddr', set: SERVICE_NAMES.vip[family] }],
         effects: [
-          {
-            kind: 'natMap',
-            nat: 'dnat',
-            family,
-            withPort: true,
-            key: `${tuple} . numgen random mod ${SLOTS}`,
-            map: SERVICE_NAMES.slots[family],
-          },
+          { kind: 'ctMarkSet', expr: RANDOM_SLOT },
+          { kind: 'natMap', nat: 'dnat', family, withPort: true, key: SLOT_KEY(ip), map: SERVICE_NAMES.slots[family] },
         ],
         comment: `service ipv${family}`,
       },
@@ -206,42 +239,100 @@ function rules(): { dnat: NftRule[]; reject: NftRule[]; snat: NftRule[] } {
   return { dnat, reject, snat };
 }
 
+/**
+ * The chain of ClientIP affinity with one timeout: the remembered slot, else a random one; the memory
+ * is refreshed with every new connection (the timeout counts silence), then DNAT through the slot.
+ */
+export function affinityChain(family: Family, timeoutSeconds: number): NftChain {
+  const ip = family === 4 ? 'ip' : 'ip6';
+  return {
+    name: affinityChainName(family, timeoutSeconds),
+    rules: [
+      {
+        matches: [],
+        effects: [{ kind: 'ctMarkSet', expr: `${MEMORY_KEY(ip)} map @${SERVICE_NAMES.memory[family]}` }],
+        comment: 'remembered slot',
+      },
+      { matches: [{ kind: 'ctMark', value: 0 }], effects: [{ kind: 'ctMarkSet', expr: RANDOM_SLOT }], comment: 'new client' },
+      {
+        matches: [],
+        effects: [{ kind: 'mapUpdate', map: SERVICE_NAMES.memory[family], key: MEMORY_KEY(ip), timeoutSeconds, data: 'ct mark' }],
+        comment: 'remember',
+      },
+      {
+        matches: [],
+        effects: [{ kind: 'natMap', nat: 'dnat', family, withPort: true, key: SLOT_KEY(ip), map: SERVICE_NAMES.slots[family] }],
+        comment: `service affinity ${timeoutSeconds}s`,
+      },
+    ],
+  };
+}
+
 const RULES = rules();
 
 /** The service fragment of a tenant's table; empty when no service of the tenant has a VIP (no NAT hooks, no conntrack for it). */
-export function servicesProgram(tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>, excluded?: string): NftProgram {
+export function servicesProgram(
+  tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>,
+  excluded?: string,
+  memo?: SlotMemo,
+): NftProgram {
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
   const services = tenant.services.filter((s) => (s.status?.virtualIPs ?? []).length > 0);
   if (services.length === 0) return program;
+  const timeouts = new Set<number>();
+  const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
+  const live = new Set<string>();
   for (const family of FAMILIES) {
     const ip = family === 4 ? 'ip' : 'ip6';
     const vips: string[] = [];
-    const affinity: string[] = [];
-    const slots: Record<string, string> = {};
+    const affinity: Record<string, string> = {};
+    const slots = new Map<string, Readonly<Record<string, string>>>();
     for (const service of services) {
       const vip = vipOf(service, family);
       if (vip === undefined) continue;
       vips.push(vip);
-      if (service.spec.sessionAffinity === 'ClientIP')
-        for (const port of service.spec.ports) affinity.push(`${vip} . ${protoNumber(port)} . ${port.port}`);
-      Object.assign(slots, serviceSlotElements(tenant, service, family, excluded));
+      if (service.spec.sessionAffinity === 'ClientIP') {
+        const timeout = service.spec.sessionAffinityTimeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+        timeouts.add(timeout);
+        for (const port of service.spec.ports)
+          affinity[`${vip} . ${protoNumber(port)} . ${port.port}`] = affinityChainName(family, timeout);
+      }
+      slots.set(service.metadata.name, serviceSlotElements(tenant, service, family, excluded, memo, views));
+      live.add(`${service.metadata.name}|${family}`);
     }
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
-    const set = (name: string, t: NftSet['type'], elements: string[]): NftSet => ({ name, type: t, interval: false, elements });
-    program.sets.push(
-      set(SERVICE_NAMES.vip[family], type, vips),
-      set(SERVICE_NAMES.affinity[family], `${type} . inet_proto . inet_service`, affinity),
-    );
-    const map = (name: string, declared: string, elements: Record<string, string>): NftVmap => ({ name, typeof: declared, elements });
+    program.sets.push({ name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips });
+    // Declared by datatype: rules that look them up can be added in a later transaction (see NftVmap.declare).
+    const map = (name: string, declared: string, elements: Record<string, string>): NftVmap => ({
+      name,
+      declare: 'type',
+      typeof: declared,
+      elements,
+    });
     program.maps.push(
-      map(
-        SERVICE_NAMES.slots[family],
-        `${ip} daddr . meta l4proto . th dport . numgen random mod ${SLOTS} : ${ip} daddr . th dport`,
+      { name: SERVICE_NAMES.affinity[family], keyType: `${type} . inet_proto . inet_service`, elements: affinity },
+      {
+        name: SERVICE_NAMES.memory[family],
+        typeof: MEMORY_DECLARATION(ip),
+        elements: {},
+        dynamicSize: AFFINITY_MEMORY_SIZE,
+      },
+      groupedMap(
+        {
+          name: SERVICE_NAMES.slots[family],
+          declare: 'type',
+          typeof: `${type} . inet_proto . inet_service . mark : ${type} . inet_service`,
+        },
         slots,
       ),
-      map(SERVICE_NAMES.hairpin[family], `${ip} saddr . ${ip} daddr : ${ip} saddr`, hairpinElements(tenant, family, excluded)),
+      map(SERVICE_NAMES.hairpin[family], `${type} . ${type} : ${type}`, hairpinElements(tenant, family, excluded)),
     );
   }
+  // Services gone: their memo goes with them.
+  if (memo) for (const key of memo.keys()) if (!live.has(key)) memo.delete(key);
+  // A chain per family and distinct timeout, made before the dispatch maps that lead to it.
+  for (const timeout of [...timeouts].sort((a, b) => a - b))
+    for (const family of FAMILIES) program.chains.push(affinityChain(family, timeout));
   program.chains.push(
     { name: SERVICE_NAMES.dnat, base: { hook: 'prerouting', type: 'nat', priority: DNAT_PRIORITY, policy: 'accept' }, rules: RULES.dnat },
     { name: SERVICE_NAMES.reject, base: { hook: 'prerouting', priority: REJECT_PRIORITY, policy: 'accept' }, rules: RULES.reject },

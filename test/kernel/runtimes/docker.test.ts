@@ -263,3 +263,51 @@ test('dual-stack Tenet network: the documented network create, then two docker r
   await docker(['network', 'rm', 'tdual6']);
   for (const name of ['far-1', 'far-2']) await c.delete('Endpoint', name, 'acme');
 });
+
+test('DNS: with --dns <gateway> --dns-search, a docker container resolves its tenant’s service names (through Docker’s embedded resolver); without, Docker’s own resolv.conf', async (t) => {
+  if (skip) return t.skip(skip);
+  const c = host!.controller.client;
+  await c.create({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Service',
+    metadata: { name: 'db', tenant: 'acme' },
+    spec: { selector: { matchLabels: { app: 'db' } }, ports: [{ protocol: 'TCP', port: 5432 }], virtualIPs: ['10.96.5.5'] },
+  } as never);
+  await docker(['network', 'create', '-d', 'tenet', '--ipam-driver', 'tenet', '-o', 'tenant=acme', '-o', 'network=web', 'tdns']);
+  try {
+    await docker([
+      'run',
+      '-d',
+      '--name',
+      'dn',
+      '--network',
+      'tdns',
+      '--dns',
+      '10.42.0.1',
+      '--dns-search',
+      'acme.svc.cluster.local',
+      'localhost/bb',
+      'sleep',
+      '600',
+    ]);
+    await docker(['run', '-d', '--name', 'dplain', '--network', 'tdns', 'localhost/bb', 'sleep', '600']);
+    // Docker's embedded resolver (127.0.0.11) answers in the container and forwards names it does not know to --dns.
+    const resolv = await docker(['exec', 'dn', 'cat', '/etc/resolv.conf']);
+    assert.match(resolv, /search acme\.svc\.cluster\.local/);
+    let answer = '';
+    for (let i = 0; i < 50 && !answer.includes('10.96.5.5'); i++) {
+      answer = await docker(['exec', 'dn', 'sh', '-c', 'nslookup db.acme.svc.cluster.local 2>&1 || true']);
+      if (!answer.includes('10.96.5.5')) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(answer, /10\.96\.5\.5/, answer);
+    // Another tenant's name does not exist there.
+    assert.doesNotMatch(await docker(['exec', 'dn', 'sh', '-c', 'nslookup db.other.svc.cluster.local 2>&1 || true']), /10\.96\./);
+    // Without --dns the driver cannot point the container at the tenant resolver (no DNS in the Join answer).
+    const plain = await docker(['exec', 'dplain', 'cat', '/etc/resolv.conf']);
+    assert.doesNotMatch(plain, /acme\.svc/);
+  } finally {
+    await docker(['rm', '-f', 'dn', 'dplain']).catch(() => undefined);
+    await docker(['network', 'rm', 'tdns']).catch(() => undefined);
+    await c.delete('Service', 'db', 'acme').catch(() => undefined);
+  }
+});
