@@ -18,8 +18,8 @@ done
 # What a Tenet host runs: ip/ss (iproute2), nft, nsenter (util-linux), ps/pgrep (procps), and for
 # `tenet lab` the probes' socat and ping; dnsmasq answers each tenant's DNS (docs/services.md).
 RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base)
-# Building: the native helpers (libnftables) and better-sqlite3 when no prebuilt binary fits.
-BUILD_PACKAGES=(build-essential python3 libnftables-dev)
+# Building: the native helpers (libnftables; the flow reader's libnetfilter_log and libnetfilter_conntrack) and better-sqlite3 when no prebuilt binary fits.
+BUILD_PACKAGES=(build-essential python3 libnftables-dev libnetfilter-log-dev libnetfilter-conntrack-dev)
 # Tests and benchmarks only. (No browser: nothing uses one until the UI exists; its issue adds it.)
 TEST_PACKAGES=(
   etcd-server etcd-client containernetworking-plugins

@@ -50,7 +50,7 @@ function renderEffect(effect: Effect): string {
     case 'clearMarkBits':
       return `meta mark set meta mark & ${hex(~effect.bits)}`;
     case 'log':
-      return `log prefix "${safeComment(effect.prefix).slice(0, 120)} "`;
+      return `limit rate ${effect.limit.perSecond}/second burst ${effect.limit.burst} packets log prefix "${safeComment(effect.prefix).slice(0, 120)}" group ${effect.group}`;
     case 'countByInterface':
       return `update @${effect.set} { iifname }`;
     case 'natMap': {
