@@ -36,6 +36,9 @@ import { RouterNamespaces, type RouterNamespace } from './router-namespace';
 import { Reattacher } from './reattach';
 import { TenantResolvers } from './dns/resolver';
 import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records';
+import { FlowReader, flowdAvailable } from './flows/reader';
+import { FlowRecorder, DEFAULT_RING } from './flows/recorder';
+import type { FlowContext } from '../core/flows/records';
 
 export interface AgentOptions {
   controller: string[];
@@ -55,6 +58,10 @@ export interface AgentOptions {
   clusterDomain?: string;
   /** Directory of the tenant resolvers' files (default DEFAULT_DNS_DIR). */
   dnsDir?: string;
+  /** Flow and deny records kept in memory (a ring; default DEFAULT_RING); 0 turns recording off. */
+  flowRing?: number;
+  /** How often new records go to the controller (default 1000 ms). */
+  flowPushMs?: number;
   log: Log;
 }
 
@@ -103,6 +110,9 @@ export class Agent implements AttachHost {
   readonly clusterDomain: string;
   /** Container and VXLAN MTU, from the underlay device's (set in start()). */
   private overlayMtu = DEFAULT_OVERLAY_MTU;
+  /** Flow and deny records of this host's tenant namespaces (src/agent/flows/); undefined: recording is off. */
+  readonly flows?: FlowRecorder;
+  private flowPushTimer?: NodeJS.Timeout;
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
   private readonly progress = { passes: 0, fullPasses: 0, lastPassFailures: 0 };
 
@@ -152,6 +162,11 @@ export class Agent implements AttachHost {
       writeStatus: (...args) => this.service.writeStatus(...args),
     });
     this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    if ((options.flowRing ?? DEFAULT_RING) > 0) {
+      if (flowdAvailable())
+        this.flows = new FlowRecorder((netns) => this.flowContext(netns), options.log, options.flowRing ?? DEFAULT_RING);
+      else options.log('warn', 'native/tenet-flowd is not built (make -C native): no flow or deny records', {});
+    }
     this.resolvers = new TenantResolvers({
       domain: this.clusterDomain,
       dir: options.dnsDir,
@@ -275,6 +290,43 @@ export class Agent implements AttachHost {
       this.scheduleReconcile(0);
     }, this.options.resyncMs ?? 30000);
     this.resyncTimer.unref();
+    if (this.flows) {
+      this.flowPushTimer = setInterval(() => void this.pushFlows(), this.options.flowPushMs ?? 1000);
+      this.flowPushTimer.unref();
+    }
+  }
+
+  /** What a record of namespace `netns` is made with: its tenant as the view has it, and its compiled policy program. */
+  private flowContext(netns: string): FlowContext | undefined {
+    if (!this.follower.synced) return undefined;
+    const tenant = this.view().tenants.find((t) => t.routerNamespace === netns);
+    if (!tenant) return undefined;
+    return { host: this.hostName, tenant, program: this.namespaces.find(netns)?.policy?.program };
+  }
+
+  /** Sends the records made since the last push to the controller (bounded batches; see FlowRecorder). */
+  async pushFlows(): Promise<void> {
+    if (!this.flows || !this.registered) return;
+    await this.flows.push((batch) => this.client.request('POST', `/api/v1/hosts/${this.hostName}/flows`, batch).then(() => undefined));
+  }
+
+  /** A flow reader in every tenant namespace this agent programmed; readers of namespaces no longer wanted end. */
+  private watchFlows(): void {
+    if (this.stopped || !this.flows) return;
+    const recorder = this.flows;
+    for (const ns of this.namespaces.values()) {
+      const wanted = ns.table.programmed() !== undefined && netnsExists(ns.name);
+      if (!wanted) {
+        ns.flows?.stop();
+        ns.flows = undefined;
+      } else if (!ns.flows || ns.flows.exited) {
+        try {
+          ns.flows = new FlowReader(ns.name, (netns, event) => recorder.event(netns, event), this.log);
+        } catch (error) {
+          this.log('warn', 'could not read the flows of a namespace', { netns: ns.name, error: (error as Error).message });
+        }
+      }
+    }
   }
 
   /** Stops following and serving; the kernel state stays as it is (traffic keeps flowing). */
@@ -282,7 +334,9 @@ export class Agent implements AttachHost {
     this.stopped = true;
     this.follower.stop();
     this.monitor.stop();
-    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
+    for (const ns of this.namespaces.values()) ns.flows?.stop();
+    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer, this.flowPushTimer])
+      if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
     // Resolvers do not outlive the agent (a lab's processes all end with it); the next agent starts them again.
@@ -423,8 +477,9 @@ export class Agent implements AttachHost {
         await this.resolvers.prune(view);
         await this.resolvers.sync(view, (netns, resolver) => (this.namespaces.get(netns).resolver = resolver));
         marks.dns = ms();
-        this.namespaces.prune();
         this.watchTables();
+        this.watchFlows();
+        this.namespaces.prune();
         return { view, report, protectedVeths, full };
       });
       this.scheduleLingerPass(view);

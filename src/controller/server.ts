@@ -21,6 +21,7 @@ import { BODY_LIMIT, MAX_JSON_DEPTH, nestingBeyond } from './json-body';
 import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
+import { FlowStore, registerFlowRoutes } from './flows';
 import { WatchStreams, type WatchGuard } from './watch-stream';
 import type { AuditSink } from './object-service';
 
@@ -197,6 +198,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);
   registerClusterRoutes(app, service, streams);
+  registerFlowRoutes(app, new FlowStore());
   app.addHook('preClose', async () => streams.endAll());
   await app.ready();
 
