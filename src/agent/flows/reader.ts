@@ -11,7 +11,7 @@ import { NFLOG_GROUP } from '../../core/policy/deny-log';
 import { parseFlowdLine, type FlowdEvent } from '../../core/flows/records';
 import type { Log } from '../../core/log';
 
-export const FLOWD_PATH = path.resolve(__dirname, '..', '..', '..', 'native', 'tenet-flowd');
+export const FLOWD_PATH = path.resolve(__dirname, '..', '..', '..', '..', 'native', 'tenet-flowd');
 
 /** A line longer than this is not one tenet-flowd writes: the reader drops it rather than buffer without bound. */
 const MAX_LINE = 4096;
