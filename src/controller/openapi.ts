@@ -276,6 +276,28 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('audit entries', object), 400: answer('invalid') },
     },
   };
+  paths['/api/v1/flows'] = {
+    get: {
+      operationId: 'flows',
+      description:
+        'flow and deny records the agents reported (docs/observability.md), oldest first; a tenant-admin or viewer gets its own tenant only',
+      parameters: ['tenant', 'from', 'to', 'verdict', 'since', 'after', 'limit'].map((name) => ({
+        name,
+        in: 'query',
+        schema: { type: 'string' },
+      })),
+      responses: { 200: answer('{items, seq, truncated, dropped?}', object), 400: answer('invalid'), 403: answer('another tenant') },
+    },
+  };
+  paths['/api/v1/hosts/{name}/flows'] = {
+    post: {
+      operationId: 'reportFlows',
+      description: "an agent's new records of its own host: {records, evicted, counters}",
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: jsonBody(object),
+      responses: { 200: answer('accepted', object), 400: answer('invalid'), 403: answer('not this host') },
+    },
+  };
   paths['/version'] = {
     get: {
       operationId: 'version',
