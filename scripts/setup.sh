@@ -20,11 +20,12 @@ done
 RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base)
 # Building: the native helpers (libnftables; the flow reader's libnetfilter_log and libnetfilter_conntrack) and better-sqlite3 when no prebuilt binary fits.
 BUILD_PACKAGES=(build-essential python3 libnftables-dev libnetfilter-log-dev libnetfilter-conntrack-dev)
-# Tests and benchmarks only. (No browser: nothing uses one until the UI exists; its issue adds it.)
+# Tests and benchmarks only (prometheus: its promtool checks the /metrics of the controller and the agent). (No browser: nothing uses one until the UI exists; its issue adds it.)
 TEST_PACKAGES=(
   etcd-server etcd-client containernetworking-plugins
   podman runc busybox-static containerd docker.io
   conntrack iperf3 ethtool tcpdump systemd
+  prometheus
 )
 
 DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}")

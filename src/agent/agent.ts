@@ -39,6 +39,8 @@ import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records
 import { FlowReader, flowdAvailable } from './flows/reader';
 import { FlowRecorder, DEFAULT_RING } from './flows/recorder';
 import type { FlowContext } from '../core/flows/records';
+import { AgentMetrics, startMetricsListener } from './metrics';
+import type { AttachRequest, AttachResult } from '../attach/protocol';
 
 export interface AgentOptions {
   controller: string[];
@@ -62,6 +64,8 @@ export interface AgentOptions {
   flowRing?: number;
   /** How often new records go to the controller (default 1000 ms). */
   flowPushMs?: number;
+  /** A local HOST:PORT that also serves /metrics and /healthz (they are always on the attach socket). */
+  metricsAddress?: string;
   log: Log;
 }
 
@@ -93,6 +97,9 @@ export class Agent implements AttachHost {
   private attachesInFlight = 0;
   private readonly statusWritten = new Map<string, string>();
   private server?: http.Server;
+  private metricsServer?: http.Server;
+  /** Prometheus metrics (src/agent/metrics.ts). */
+  readonly metrics: AgentMetrics;
   private reconcileTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
@@ -123,7 +130,18 @@ export class Agent implements AttachHost {
     this.underlayIP = options.underlayIP;
     this.log = options.log;
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
-    this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
+    this.metrics = new AgentMetrics({
+      namespaces: () =>
+        this.follower.synced
+          ? this.view().tenants.map((t) => ({
+              tenant: t.name,
+              endpoints: t.endpoints.filter((e) => e.local).length,
+              flowReader: this.namespaces.find(t.routerNamespace)?.flows?.exited === false,
+            }))
+          : [],
+      flows: () => (this.flows ? { ...this.flows.counters, ring: this.flows.ring.size } : undefined),
+    });
+    this.namespaces = new RouterNamespaces(this.metrics.timedDriver(kernelNftDriver()), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     // Two producers write into each namespace's table: policy and antispoofing (docs/architecture.md, "The agent's structure").
     this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
@@ -274,7 +292,9 @@ export class Agent implements AttachHost {
   async start(): Promise<void> {
     await this.findOverlayMtu();
     await this.resolvers.endLeftovers(this.netnsPrefix);
-    this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
+    const metricsRoutes = this.metrics.handler(async () => this.service.healthz());
+    this.server = await startAttachServer(this.options.socketPath, this.service, this.log, metricsRoutes);
+    if (this.options.metricsAddress) this.metricsServer = await startMetricsListener(this.options.metricsAddress, metricsRoutes);
     this.log('info', 'agent started', {
       underlayIP: this.underlayIP,
       overlayMtu: this.overlayMtu,
@@ -338,6 +358,7 @@ export class Agent implements AttachHost {
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer, this.flowPushTimer])
       if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
     // Resolvers do not outlive the agent (a lab's processes all end with it); the next agent starts them again.
     await this.resolvers.stopAll();
@@ -490,6 +511,9 @@ export class Agent implements AttachHost {
       this.progress.passes++;
       if (full) this.progress.fullPasses++;
       this.progress.lastPassFailures = report.failures.length;
+      this.metrics.passes.inc({ full: String(full) });
+      this.metrics.passDuration.observe(ms() / 1000);
+      this.metrics.passFailures.set(report.failures.length);
       this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks });
     } catch (error) {
       this.log('error', 'reconcile failed', { error: (error as Error).message });
@@ -589,5 +613,17 @@ class AgentAttachService extends AttachService {
 
   override async healthz(): Promise<{ ok: boolean; controllerReachable: boolean } & ReturnType<Agent['reconcileProgress']>> {
     return { ...(await super.healthz()), ...this.agent.reconcileProgress() };
+  }
+
+  override async attach(input: AttachRequest): Promise<AttachResult> {
+    const end = this.agent.metrics.attachDuration.startTimer();
+    try {
+      const result = await super.attach(input);
+      end({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
+    }
   }
 }

@@ -10,6 +10,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { killGroups, spawnGroup } from '../../helpers/process-group';
 import { startTestLab, tenantObjects, waitUntil } from '../../helpers/lab';
@@ -36,6 +38,19 @@ async function connects(from: LabContainer, to: LabContainer, port: number): Pro
     { input: 'ping\n', allowFailure: true, timeoutMs: 5000 },
   );
   return result.stdout.includes('ping');
+}
+
+/** GET over the agent's attach socket. */
+function agentGet(socketPath: string, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ socketPath, path, method: 'GET' }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 type Answer = { items: FlowRecord[]; seq: number; dropped?: unknown };
@@ -201,6 +216,17 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
     `flood: ${FLOOD} datagrams in ${floodSeconds.toFixed(1)} s, logging rule counted ${logged}, ${floodRecords.length} records (limit allows ${allowedByLimit}), agent RSS ${rssBefore} -> ${rssAfter} kB`,
   );
   assert.ok(rssAfter - rssBefore < 40_000, `agent memory grew by ${rssAfter - rssBefore} kB during the flood`);
+
+  // The agent's metrics (attach socket): the records it made, its flow reader, and promtool's approval.
+  const metrics = await agentGet(h1Host.socket, '/metrics');
+  assert.equal(metrics.status, 200);
+  const made = Number(/^tenet_agent_flow_records_total (\d+)$/m.exec(metrics.text)?.[1]);
+  assert.ok(made >= floodRecords.length + 1, `tenet_agent_flow_records_total ${made}`);
+  assert.match(metrics.text, /^tenet_agent_flow_readers 1$/m);
+  assert.match(metrics.text, /^tenet_agent_reconcile_passes_total\{full="true"\} [1-9]/m);
+  assert.match(metrics.text, /^tenet_agent_nft_transaction_duration_seconds_count [1-9]/m);
+  const checked = spawnSync('promtool', ['check', 'metrics'], { input: metrics.text, encoding: 'utf8' });
+  assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}`);
 
   // Tenants: another tenant's admin sees none of these records and may not ask for them; this tenant's admin sees them.
   await admin.apply([{ apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'other' }, spec: {} }] as unknown as TenetObject[]);
