@@ -306,6 +306,14 @@ export function buildOpenApi(): Json {
     },
   };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
+  paths['/readyz'] = {
+    get: {
+      operationId: 'ready',
+      security: [],
+      description: 'whether the store answers (etcd reachable): {ready, revision} or 503 {ready: false, reason}',
+      responses: { 200: answer('ready', object), 503: answer('the store does not answer', object) },
+    },
+  };
   paths['/metrics'] = {
     get: {
       operationId: 'metrics',
