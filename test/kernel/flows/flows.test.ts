@@ -164,6 +164,34 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
     action: 'allow',
   });
 
+  // A translated connection (Service NAT on the client's host, h2): the record names the service and the backend.
+  await admin.apply([
+    {
+      apiVersion: API_VERSION,
+      kind: 'Service',
+      metadata: { name: 'web', tenant: TENANT },
+      spec: {
+        selector: { matchLabels: { app: 'srv' } },
+        ports: [{ protocol: 'TCP', port: 8080, targetPort: 80 }],
+        virtualIPs: ['10.96.0.80'],
+      },
+    },
+  ] as unknown as TenetObject[]);
+  await waitUntil('the service', async () => connects(cli, { ...srv, addresses: ['10.96.0.80'] }, 8080), 20000);
+  let translated: FlowRecord | undefined;
+  await waitUntil(
+    'the translated flow record',
+    async () =>
+      (translated = (await flows(admin, `tenant=${TENANT}&from=${cli.endpoint}&verdict=allow`)).items.find(
+        (r) => r.service !== undefined && r.type === 'flow-start',
+      )) !== undefined,
+    10000,
+  );
+  assert.equal(translated!.host, h2);
+  assert.deepEqual(translated!.service, { name: 'web', address: '10.96.0.80', port: 8080 });
+  assert.equal(translated!.to.endpoint, srv.endpoint, 'the backend');
+  assert.equal(translated!.to.port, 80);
+
   // The CLI prints the same records; -o json is one record per line.
   const cliText = await runCli(lab.controller.url, ['flows', '--tenant', TENANT, '--verdict', 'deny', '--from', bad.endpoint!]);
   assert.equal(cliText.code, 0, cliText.stderr);
