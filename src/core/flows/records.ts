@@ -7,6 +7,7 @@
 import type { EndpointView, TenantView } from '../dataplane/host-view';
 import { canonicalIp } from '../net/ip';
 import { parseLogPrefix } from '../policy/deny-log';
+import { allowingRule } from '../policy/flow-mark';
 import { explain, type Decision } from '../policy/explain';
 import type { Direction, L4Name, NftProgram, RuleOrigin } from '../policy/program';
 import { parsePacketHeaders, protocolName } from './packet';
@@ -29,6 +30,8 @@ export interface FlowRule {
   rule?: number;
   ruleName?: string;
   action: string;
+  /** Allowed flows: `kernel` when read from the connection's ct mark (flow-mark.ts), `intent` when found by walking the program. */
+  source?: 'kernel' | 'intent';
 }
 
 export type FlowRecordType = 'deny' | 'log' | 'flow-start' | 'flow-end';
@@ -281,15 +284,25 @@ export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Om
     record.service = { ...(name ? { name } : {}), address, ...(dport ? { port: dport } : {}) };
   }
   // Conntrack confirms a connection only once its first packet passed every hook: it was allowed.
-  // Which rules allowed it: the namespace's program, walked for the packet as the filter saw it (after DNAT).
-  const iif = from.endpoint !== undefined ? localInterface(context.tenant, from.endpoint) : undefined;
-  const oif = to.endpoint !== undefined ? localInterface(context.tenant, to.endpoint) : undefined;
-  const walked = walk(context, from.address, to.address, protocol, to.port, iif, oif);
-  if (walked) {
-    const egress = walked.egress.verdict === 'allow' ? ruleFromOrigin(walked.egress.origin, 'egress') : undefined;
-    const ingress = walked.ingress.verdict === 'allow' ? ruleFromOrigin(walked.ingress.origin, 'ingress') : undefined;
-    if (egress) record.egress = egress;
-    if (ingress) record.ingress = ingress;
+  // Which rules allowed it: the ids the accepting rules wrote into the ct mark (the kernel's answer);
+  // failing that (no id, or one two rules share), the namespace's program walked for the packet as the
+  // filter saw it (after DNAT).
+  let walked: ReturnType<typeof walk> | null = null;
+  for (const direction of ['egress', 'ingress'] as const) {
+    const marked = context.program ? allowingRule(context.program, event.mark >>> 0, direction) : undefined;
+    let rule = marked ? ruleFromOrigin(marked, direction) : undefined;
+    if (rule) rule.source = 'kernel';
+    else {
+      if (walked === null) {
+        const iif = from.endpoint !== undefined ? localInterface(context.tenant, from.endpoint) : undefined;
+        const oif = to.endpoint !== undefined ? localInterface(context.tenant, to.endpoint) : undefined;
+        walked = walk(context, from.address, to.address, protocol, to.port, iif, oif);
+      }
+      const decision = walked?.[direction];
+      rule = decision?.verdict === 'allow' ? ruleFromOrigin(decision.origin, direction) : undefined;
+      if (rule) rule.source = 'intent';
+    }
+    if (rule) record[direction] = rule;
   }
   if (event.ev === 'destroy') {
     if (event.start > 0) record.start = new Date(Math.floor(event.start / 1e6)).toISOString();

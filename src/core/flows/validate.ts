@@ -42,7 +42,8 @@ function rule(v: unknown): v is FlowRule {
     str(r.action, 32) &&
     optional(r.policy, (x) => str(x, 1024)) &&
     optional(r.rule, int) &&
-    optional(r.ruleName, (x) => str(x, 128))
+    optional(r.ruleName, (x) => str(x, 128)) &&
+    optional(r.source, (x) => x === 'kernel' || x === 'intent')
   );
 }
 

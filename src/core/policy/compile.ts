@@ -59,6 +59,7 @@ import {
   type TierName,
 } from './program';
 import { cidrMinus, rangeElement } from './ranges';
+import { ruleMarkId } from './flow-mark';
 import { DENY_LOG_LIMIT, defaultDenyLogPrefix, denyLogRule, isolationLogPrefix, NFLOG_GROUP, ruleLogPrefix } from './deny-log';
 
 export const BASELINE_PASS_MARK = 0x02000000;
@@ -276,6 +277,7 @@ function compileRule(
       const r: NftRule = { matches, comment, origin: { ...origin } };
       switch (rule.action) {
         case 'allow':
+          r.effects = [{ kind: 'ctMarkRule', direction, id: ruleMarkId(comment) }];
           r.verdict = { kind: 'accept' };
           break;
         case 'deny':
@@ -550,6 +552,7 @@ export function profileRules(
     origin: { direction, tier: 'default', action: compiled.defaultAction === 'allow' ? 'default-allow' : 'default-deny' },
   };
   if (compiled.defaultAction === 'deny') rules.push(denyLogRule(fallback, defaultDenyLogPrefix(direction)));
+  else fallback.effects = [{ kind: 'ctMarkRule', direction, id: ruleMarkId(fallback.comment!) }];
   rules.push(fallback);
   return { key: keyParts.join('|'), rules };
 }

@@ -89,6 +89,8 @@ export type Effect =
    * over the rate the rule ends there, so a logging rule never carries a verdict; deny-log.ts).
    */
   | { kind: 'log'; prefix: string; group: number; limit: { perSecond: number; burst: number } }
+  /** `ct mark set ct mark & KEEP | id << shift`: the accepting rule's id in its direction's half of the ct mark (flow-mark.ts). */
+  | { kind: 'ctMarkRule'; direction: Direction; id: number }
   /** `update @set { iifname }`: counts the packet under its input interface in a dynamicCounters set. */
   | { kind: 'countByInterface'; set: string }
   /**

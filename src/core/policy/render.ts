@@ -51,6 +51,10 @@ function renderEffect(effect: Effect): string {
       return `meta mark set meta mark & ${hex(~effect.bits)}`;
     case 'log':
       return `limit rate ${effect.limit.perSecond}/second burst ${effect.limit.burst} packets log prefix "${safeComment(effect.prefix).slice(0, 120)}" group ${effect.group}`;
+    case 'ctMarkRule': {
+      const shift = effect.direction === 'egress' ? 0 : 16;
+      return `ct mark set ct mark & ${hex(~(0xffff << shift))} | ${hex((effect.id & 0xffff) << shift)}`;
+    }
     case 'countByInterface':
       return `update @${effect.set} { iifname }`;
     case 'natMap': {

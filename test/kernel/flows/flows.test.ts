@@ -142,14 +142,15 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
   assert.equal(deny!.from.host, h2);
   assert.equal(deny!.to.host, h1);
 
-  // An allowed connection: a flow record on h1 naming the allowing rule.
+  // An allowed connection: a flow record on h1 naming the allowing rule, read from the connection's ct mark.
   assert.equal(await connects(cli, srv, 80), true);
   let allowed: FlowRecord | undefined;
   await waitUntil(
     'the flow record',
     async () =>
       (allowed = (await flows(admin, `tenant=${TENANT}&from=${cli.endpoint}&to=${srv.endpoint}&verdict=allow`)).items.find(
-        (r) => r.type === 'flow-start',
+        // h1 judged the ingress side; h2 records the connection too when its namespace tracks (Service NAT hooks).
+        (r) => r.type === 'flow-start' && r.host === h1,
       )) !== undefined,
     10000,
   );
@@ -162,6 +163,7 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
     rule: 0,
     ruleName: 'web from cli',
     action: 'allow',
+    source: 'kernel',
   });
 
   // A translated connection (Service NAT on the client's host, h2): the record names the service and the backend.

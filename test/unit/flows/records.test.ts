@@ -9,6 +9,8 @@ import { parsePacketHeaders } from '../../../src/core/flows/packet';
 import { conntrackRecord, logRecord, parseFlowdLine, type FlowContext } from '../../../src/core/flows/records';
 import { FlowRing, matchesFilter } from '../../../src/core/flows/ring';
 import { checkFlowRecord } from '../../../src/core/flows/validate';
+import { ruleMarkId } from '../../../src/core/policy/flow-mark';
+import { kernelProgram, restrictsNothing } from '../../../src/core/policy/unhooked';
 import type { PolicyIntent } from '../../../src/core/policy/intent';
 import type { TenantView, EndpointView } from '../../../src/core/dataplane/host-view';
 
@@ -255,6 +257,7 @@ test('deny and flow records name the endpoints, the deciding rule and the servic
     rule: 0,
     ruleName: 'web to db',
     action: 'allow',
+    source: 'intent',
   });
   assert.deepEqual(flow.packets, { forward: 5, reply: 4 });
   assert.deepEqual(flow.bytes, { forward: 400, reply: 300 });
@@ -264,6 +267,56 @@ test('deny and flow records name the endpoints, the deciding rule and the servic
   assert.equal(checkFlowRecord({ ...deny, seq: 2, tenant: 'x'.repeat(300) }), false);
   for (const line of ['', '{', '{"t":"ct","ts":1}', '{"t":"log","ts":1,"prefix":3}', '[]', 'null'])
     assert.equal(parseFlowdLine(line), undefined, line);
+});
+
+test('the allowing rule comes from the ct mark the accepting rules write, and only then from the program', () => {
+  const intent = world();
+  const program = compileProgram(intent, 'shop');
+  const text = renderProgram(program);
+  const id = ruleMarkId('tenant:db-in:ingress:0');
+  assert.ok(
+    text.includes(
+      `ct mark set ct mark & 0x0000ffff | 0x${(id << 16).toString(16).padStart(8, '0')} accept comment "tenant:db-in:ingress:0"`,
+    ),
+    text,
+  );
+  const egressDefault = ruleMarkId('default allow egress');
+  assert.ok(text.includes(`ct mark set ct mark & 0xffff0000 | 0x${egressDefault.toString(16).padStart(8, '0')} accept`), text);
+  const context: FlowContext = { host: 'h1', tenant: tenantView(intent), program };
+  // Port 9999 is not what rule 0 allows: walking the program would not name it. The kernel's mark does.
+  const event = {
+    t: 'ct' as const,
+    ev: 'new' as const,
+    ts: 0,
+    id: 1,
+    fam: 4,
+    proto: 6,
+    o: ['10.1.0.2', '10.1.0.3', 41000, 9999] as [string, string, number, number],
+    r: ['10.1.0.3', '10.1.0.2', 9999, 41000] as [string, string, number, number],
+    op: 0,
+    ob: 0,
+    rp: 0,
+    rb: 0,
+    mark: ((id << 16) | egressDefault) >>> 0,
+    status: 8,
+    start: 0,
+    stop: 0,
+  };
+  const flow = conntrackRecord(event, context);
+  assert.equal(flow.ingress?.rule, 0);
+  assert.equal(flow.ingress?.source, 'kernel');
+  assert.deepEqual(flow.egress, { direction: 'egress', tier: 'default', action: 'default-allow', source: 'kernel' });
+  // Without a mark the program is walked: port 9999 is isolated on ingress, so no allowing ingress rule.
+  const unmarked = conntrackRecord({ ...event, mark: 0 }, context);
+  assert.equal(unmarked.ingress, undefined);
+  assert.equal(unmarked.egress?.source, 'intent');
+  // An unhooked program stays unhooked: the mark on a default allow restricts nothing.
+  const open = compileProgram({ ...intent, policies: [] }, 'shop');
+  assert.equal(restrictsNothing(open), true);
+  // ...and carries no ct expression at all: one in any chain would make the kernel track the namespace's connections.
+  assert.ok(renderProgram(open).includes('ct mark set'));
+  assert.ok(!renderProgram(kernelProgram(open)).includes(' ct '), renderProgram(kernelProgram(open)));
+  assert.ok(renderProgram(kernelProgram(program)).includes('ct mark set'), 'a restricting program keeps its marks');
 });
 
 test('the ring keeps the newest records and counts exactly what it let go', () => {
