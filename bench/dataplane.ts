@@ -7,7 +7,11 @@
  *      second (slow start) omitted, as a ratio of medians; once as the tenant stands (no policy: no hooks, no
  *      connection tracking) and once with a policy that allows everything (hooks and tracking: the price of
  *      stateful filtering);
- *  (c) time until a new endpoint on another host answers a ping from an existing container.
+ *  (c) time until a new endpoint on another host answers a ping from an existing container;
+ *  (d) flow recording (docs/observability.md) on vs off, with the policy in place: throughput and the rate of
+ *      short TCP connections (the expensive case for conntrack events), alternated (the agents restarted with
+ *      --flow-records 0 or the default; `off` also turns the namespaces' conntrack accounting and timestamps
+ *      back off, which the reader turns on), as ratios of medians on/off.
  * Writes bench/results/dataplane.json and prints it.
  */
 import crypto from 'node:crypto';
@@ -17,7 +21,8 @@ import { AttachClient } from '../src/attach/client';
 import { API_VERSION } from '../src/core/model/common';
 import { run } from '../src/kernel/exec';
 import { addNetns, delNetns, ipBatch, listNetns } from '../src/kernel/ip';
-import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
+import { labClient, labDown, labRun, labUp, startAgent, stopAgent } from '../src/lab/lab';
+import { spawn } from 'node:child_process';
 import { saveLab, type LabState } from '../src/lab/state';
 import { tenantNamespaceName } from '../src/core/dataplane/names';
 
@@ -25,6 +30,73 @@ const ATTACHES = Number(process.env.BENCH_ATTACHES ?? 200);
 const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 3);
 const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 9);
 const REACH_SAMPLES = Number(process.env.BENCH_REACH_SAMPLES ?? 10);
+const FLOW_ROUNDS = Number(process.env.BENCH_FLOW_ROUNDS ?? 4);
+const CONNECT_SECONDS = Number(process.env.BENCH_CONNECT_SECONDS ?? 3);
+
+/** A TCP server that closes every connection at once, and a client that opens them one after the other. */
+const CONNECT_SERVER = `require('node:net').createServer((s) => s.end()).listen(Number(process.argv[1]));`;
+const CONNECT_CLIENT = `
+const net = require('node:net');
+const [address, port, seconds] = process.argv.slice(1);
+const end = Date.now() + Number(seconds) * 1000;
+let done = 0;
+(function next() {
+  if (Date.now() >= end) { process.stdout.write(String(done / Number(seconds))); return; }
+  const s = net.connect(Number(port), address, () => { done++; s.destroy(); next(); });
+  s.on('error', () => next());
+})();
+`;
+
+/** Short connections per second from client to server (namespaces), sequential, over CONNECT_SECONDS. */
+async function connectRate(client: string, server: string, address: string): Promise<number> {
+  const port = String(7000 + crypto.randomInt(500));
+  const listener = spawn('ip', ['netns', 'exec', server, process.execPath, '-e', CONNECT_SERVER, port], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 400));
+    const result = await run(
+      'ip',
+      ['netns', 'exec', client, process.execPath, '-e', CONNECT_CLIENT, address, port, String(CONNECT_SECONDS)],
+      {
+        timeoutMs: (CONNECT_SECONDS + 20) * 1000,
+      },
+    );
+    return Number(result.stdout);
+  } finally {
+    listener.kill('SIGKILL');
+  }
+}
+
+/** Restarts the agents with flow recording on or off and waits until the router namespaces read (or do not read) flows. */
+async function setFlowRecording(state: LabState, tenant: string, on: boolean): Promise<void> {
+  for (const host of state.hosts) await stopAgent(host);
+  process.env.TENET_FLOW_RECORDS = on ? '10000' : '0';
+  for (const host of state.hosts) await startAgent(state, host);
+  saveLab(state);
+  for (const host of state.hosts) {
+    const netns = tenantNamespaceName(host.netnsPrefix, tenant);
+    if (!on) {
+      for (const sysctl of ['net.netfilter.nf_conntrack_acct=0', 'net.netfilter.nf_conntrack_timestamp=0'])
+        await run('ip', ['netns', 'exec', netns, 'sysctl', '-qw', sysctl]);
+    }
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const readers = await run('ip', ['netns', 'pids', netns], { allowFailure: true });
+      const reading = readers.stdout
+        .split('\n')
+        .filter(Boolean)
+        .some((pid) => {
+          try {
+            return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tenet-flowd';
+          } catch {
+            return false;
+          }
+        });
+      if (reading === on) break;
+      if (Date.now() > deadline) throw new Error(`${netns}: flow reader ${on ? 'not started' : 'still running'} after 20 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -255,6 +327,27 @@ async function main(): Promise<void> {
     const throughputWithPolicy = await measureThroughput();
     process.stderr.write(`throughput with a policy: ${JSON.stringify(throughputWithPolicy)}\n`);
 
+    // Flow recording on vs off (the policy stays: hooks and tracking in both modes).
+    const flowRuns: Record<'on' | 'off', { gbps: number[]; connectsPerSecond: number[] }> = {
+      on: { gbps: [], connectsPerSecond: [] },
+      off: { gbps: [], connectsPerSecond: [] },
+    };
+    for (let i = 0; i < FLOW_ROUNDS; i++) {
+      for (const mode of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        await setFlowRecording(state, 'bench', mode === 'on');
+        flowRuns[mode].gbps.push(round(await iperf(c1.netns, c2.netns, c2.addresses[0])));
+        flowRuns[mode].connectsPerSecond.push(round(await connectRate(c1.netns, c2.netns, c2.addresses[0]), 1));
+      }
+    }
+    const flowRecording = {
+      rounds: FLOW_ROUNDS,
+      ...flowRuns,
+      throughputRatio: round(median(flowRuns.on.gbps) / median(flowRuns.off.gbps), 3),
+      connectRateRatio: round(median(flowRuns.on.connectsPerSecond) / median(flowRuns.off.connectsPerSecond), 3),
+    };
+    process.stderr.write(`flow recording: ${JSON.stringify(flowRecording)}\n`);
+    await setFlowRecording(state, 'bench', true);
+
     const reach = await reachability(state, c1);
     const result = {
       at: new Date().toISOString(),
@@ -262,9 +355,15 @@ async function main(): Promise<void> {
       attachLatency: attach,
       throughput,
       throughputWithPolicy,
+      flowRecording,
       newRemoteEndpointReachable: reach,
-      targets: { attachP50Ms: 50, throughputRatio: 0.95 },
-      met: { attachP50: attach.p50Ms < 50, throughputRatio: throughput.ratio >= 0.95 },
+      targets: { attachP50Ms: 50, throughputRatio: 0.95, flowThroughputRatio: 0.95, flowConnectRateRatio: 0.9 },
+      met: {
+        attachP50: attach.p50Ms < 50,
+        throughputRatio: throughput.ratio >= 0.95,
+        flowThroughputRatio: flowRecording.throughputRatio >= 0.95,
+        flowConnectRateRatio: flowRecording.connectRateRatio >= 0.9,
+      },
     };
     const file = path.join(__dirname, '..', '..', 'bench', 'results', 'dataplane.json');
     fs.mkdirSync(path.dirname(file), { recursive: true });

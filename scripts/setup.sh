@@ -19,13 +19,15 @@ done
 # `tenet lab` the probes' socat and ping; dnsmasq answers each tenant's DNS (docs/services.md).
 # bird2: the BGP daemon the agent configures to advertise floating IPs, and the lab's upstream router (docs/external.md).
 RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base bird2)
-# Building: the native helpers (libnftables) and better-sqlite3 when no prebuilt binary fits.
-BUILD_PACKAGES=(build-essential python3 libnftables-dev)
-# Tests and benchmarks only; chromium drives the web console's browser tests (test/ui, through playwright-core).
+# Building: the native helpers (libnftables; the flow reader's libnetfilter_log and libnetfilter_conntrack) and better-sqlite3 when no prebuilt binary fits.
+BUILD_PACKAGES=(build-essential python3 libnftables-dev libnetfilter-log-dev libnetfilter-conntrack-dev)
+# Tests and benchmarks only; chromium drives the web console's browser tests (test/ui, through playwright-core);
+# prometheus: its promtool checks the /metrics of the controller and the agent.
 TEST_PACKAGES=(
   etcd-server etcd-client containernetworking-plugins
   podman runc busybox-static containerd docker.io
   conntrack iperf3 ethtool tcpdump systemd chromium
+  prometheus
 )
 
 DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}")

@@ -39,6 +39,11 @@ import { RouterNamespaces } from './router-namespace';
 import { Reattacher } from './reattach';
 import { TenantResolvers } from './dns/resolver';
 import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records';
+import { FlowReader, flowdAvailable } from './flows/reader';
+import { FlowRecorder, DEFAULT_RING } from './flows/recorder';
+import type { FlowContext } from '../core/flows/records';
+import { AgentMetrics, startMetricsListener } from './metrics';
+import type { AttachRequest, AttachResult } from '../attach/protocol';
 
 export interface AgentOptions {
   controller: string[];
@@ -58,6 +63,12 @@ export interface AgentOptions {
   clusterDomain?: string;
   /** Directory of the tenant resolvers' files (default DEFAULT_DNS_DIR). */
   dnsDir?: string;
+  /** Flow and deny records kept in memory (a ring; default DEFAULT_RING); 0 turns recording off. */
+  flowRing?: number;
+  /** How often new records go to the controller (default 1000 ms). */
+  flowPushMs?: number;
+  /** A local HOST:PORT that also serves /metrics and /healthz (they are always on the attach socket). */
+  metricsAddress?: string;
   log: Log;
 }
 
@@ -92,6 +103,9 @@ export class Agent {
   /** The host view of what the follower holds, built once per change. */
   private readonly views: HostViews;
   private server?: http.Server;
+  private metricsServer?: http.Server;
+  /** Prometheus metrics (src/agent/metrics.ts). */
+  readonly metrics: AgentMetrics;
   private reconcileTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
@@ -110,6 +124,9 @@ export class Agent {
   clusterDomain: string;
   /** What the attach path knows of this host; its cluster domain follows the one learned at start. */
   private readonly attachHost: { name: string; netnsPrefix: string; clusterDomain: string };
+  /** Flow and deny records of this host's tenant namespaces (src/agent/flows/); undefined: recording is off. */
+  readonly flows?: FlowRecorder;
+  private flowPushTimer?: NodeJS.Timeout;
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
   private readonly progress = { passes: 0, fullPasses: 0, lastPassFailures: 0 };
 
@@ -120,7 +137,18 @@ export class Agent {
     this.underlayIP = options.underlayIP;
     this.log = options.log;
     this.client = new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 10000 });
-    this.namespaces = new RouterNamespaces(kernelNftDriver(), { log: options.log });
+    this.metrics = new AgentMetrics({
+      namespaces: () =>
+        this.follower.synced
+          ? this.view().tenants.map((t) => ({
+              tenant: t.name,
+              endpoints: t.endpoints.filter((e) => e.local).length,
+              flowReader: this.namespaces.find(t.routerNamespace)?.flows?.exited === false,
+            }))
+          : [],
+      flows: () => (this.flows ? { ...this.flows.counters, ring: this.flows.ring.size } : undefined),
+    });
+    this.namespaces = new RouterNamespaces(this.metrics.timedDriver(kernelNftDriver()), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     this.egress = new EgressLinks(options.log);
     // Four producers write into each namespace's table: policy, antispoofing, service NAT and egress NAT (docs/architecture.md, "The agent's structure").
@@ -182,6 +210,11 @@ export class Agent {
       namespaces: this.namespaces,
       status: this.status,
     });
+    if ((options.flowRing ?? DEFAULT_RING) > 0) {
+      if (flowdAvailable())
+        this.flows = new FlowRecorder((netns) => this.flowContext(netns), options.log, options.flowRing ?? DEFAULT_RING);
+      else options.log('warn', 'native/tenet-flowd is not built (make -C native): no flow or deny records', {});
+    }
     this.resolvers = new TenantResolvers({
       domain: this.clusterDomain,
       dir: options.dnsDir,
@@ -247,7 +280,9 @@ export class Agent {
     await this.findOverlayMtu();
     await this.learnClusterDomain();
     await this.resolvers.endLeftovers(this.netnsPrefix);
-    this.server = await startAttachServer(this.options.socketPath, this.service, this.log);
+    const metricsRoutes = this.metrics.handler(async () => this.service.healthz());
+    this.server = await startAttachServer(this.options.socketPath, this.service, this.log, metricsRoutes);
+    if (this.options.metricsAddress) this.metricsServer = await startMetricsListener(this.options.metricsAddress, metricsRoutes);
     this.log('info', 'agent started', {
       underlayIP: this.underlayIP,
       overlayMtu: this.views.overlayMtu,
@@ -263,6 +298,43 @@ export class Agent {
       this.scheduleReconcile(0);
     }, this.options.resyncMs ?? 30000);
     this.resyncTimer.unref();
+    if (this.flows) {
+      this.flowPushTimer = setInterval(() => void this.pushFlows(), this.options.flowPushMs ?? 1000);
+      this.flowPushTimer.unref();
+    }
+  }
+
+  /** What a record of namespace `netns` is made with: its tenant as the view has it, and its compiled policy program. */
+  private flowContext(netns: string): FlowContext | undefined {
+    if (!this.follower.synced) return undefined;
+    const tenant = this.view().tenants.find((t) => t.routerNamespace === netns);
+    if (!tenant) return undefined;
+    return { host: this.hostName, tenant, program: this.namespaces.find(netns)?.policy?.program };
+  }
+
+  /** Sends the records made since the last push to the controller (bounded batches; see FlowRecorder). */
+  async pushFlows(): Promise<void> {
+    if (!this.flows || !this.registered) return;
+    await this.flows.push((batch) => this.client.request('POST', `/api/v1/hosts/${this.hostName}/flows`, batch).then(() => undefined));
+  }
+
+  /** A flow reader in every tenant namespace this agent programmed; readers of namespaces no longer wanted end. */
+  private watchFlows(): void {
+    if (this.stopped || !this.flows) return;
+    const recorder = this.flows;
+    for (const ns of this.namespaces.values()) {
+      const wanted = ns.table.programmed() !== undefined && netnsExists(ns.name);
+      if (!wanted) {
+        ns.flows?.stop();
+        ns.flows = undefined;
+      } else if (!ns.flows || ns.flows.exited) {
+        try {
+          ns.flows = new FlowReader(ns.name, (netns, event) => recorder.event(netns, event), this.log);
+        } catch (error) {
+          this.log('warn', 'could not read the flows of a namespace', { netns: ns.name, error: (error as Error).message });
+        }
+      }
+    }
   }
 
   /**
@@ -301,8 +373,11 @@ export class Agent {
     this.stopped = true;
     this.follower.stop();
     this.monitor.stop();
-    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer]) if (timer) clearTimeout(timer);
+    for (const ns of this.namespaces.values()) ns.flows?.stop();
+    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer, this.flowPushTimer])
+      if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     await this.mutex.run(async () => undefined);
     // Resolvers do not outlive the agent (a lab's processes all end with it); the next agent starts them again.
     await this.resolvers.stopAll();
@@ -445,8 +520,9 @@ export class Agent {
         await this.resolvers.prune(view);
         await this.resolvers.sync(view, (netns, resolver) => (this.namespaces.get(netns).resolver = resolver));
         marks.dns = ms();
-        this.namespaces.prune();
         this.watchTables();
+        this.watchFlows();
+        this.namespaces.prune();
         return { view, report, protectedVeths, full };
       });
       this.scheduleLingerPass(view);
@@ -457,6 +533,9 @@ export class Agent {
       this.progress.passes++;
       if (full) this.progress.fullPasses++;
       this.progress.lastPassFailures = report.failures.length;
+      this.metrics.passes.inc({ full: String(full) });
+      this.metrics.passDuration.observe(ms() / 1000);
+      this.metrics.passFailures.set(report.failures.length);
       this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks });
     } catch (error) {
       this.log('error', 'reconcile failed', { error: (error as Error).message });
@@ -557,5 +636,17 @@ class AgentAttachService extends AttachService {
 
   override async healthz(): Promise<{ ok: boolean; controllerReachable: boolean } & ReturnType<Agent['reconcileProgress']>> {
     return { ...(await super.healthz()), ...this.agent.reconcileProgress() };
+  }
+
+  override async attach(input: AttachRequest): Promise<AttachResult> {
+    const end = this.agent.metrics.attachDuration.startTimer();
+    try {
+      const result = await super.attach(input);
+      end({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
+    }
   }
 }

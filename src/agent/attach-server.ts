@@ -35,12 +35,19 @@ function readJson(request: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-export async function startAttachServer(socketPath: string, service: AttachService, log: Log): Promise<http.Server> {
+/** `extra`: answers the requests it takes (the agent's /metrics) and returns true; false passes them on. */
+export async function startAttachServer(
+  socketPath: string,
+  service: AttachService,
+  log: Log,
+  extra?: (request: http.IncomingMessage, response: http.ServerResponse) => boolean,
+): Promise<http.Server> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   if (fs.existsSync(socketPath)) fs.unlinkSync(socketPath);
   const deps = cniDeps(service);
   const server = http.createServer((request, response) => {
     if (handleCniRequest(deps, request, response)) return;
+    if (extra?.(request, response)) return;
     const route = `${request.method} ${(request.url ?? '').split('?')[0]}`;
     const started = process.hrtime.bigint();
     const handle = async (): Promise<unknown> => {

@@ -13,6 +13,7 @@ import type { CompiledTenant } from '../core/policy/compile';
 import type { NftProgram } from '../core/policy/program';
 import { NftTable, type NftDriver, type NftTableOptions } from './nft/table';
 import type { NamespaceResolver } from './dns/resolver';
+import type { FlowReader } from './flows/reader';
 
 /** The reconciler's record of a namespace. */
 export interface RoutingRecord {
@@ -53,6 +54,8 @@ export class RouterNamespace {
   antispoof?: AntispoofCache;
   /** The tenant's resolver running in this namespace (src/agent/dns/): it ends with the namespace. */
   resolver?: NamespaceResolver;
+  /** The reader of the namespace's nflog and conntrack events (src/agent/flows/): it ends with the namespace. */
+  flows?: FlowReader;
   private readonly attaching = new Map<string, { revision?: number; since: number }>();
   private readonly dying = new Map<string, Promise<void>>();
 
@@ -71,6 +74,8 @@ export class RouterNamespace {
     // A process inside a deleted namespace would keep it alive, answering for a namespace that is gone.
     this.resolver?.stop();
     this.resolver = undefined;
+    this.flows?.stop();
+    this.flows = undefined;
     this.forgetRouting();
     this.table.forget();
   }
@@ -164,7 +169,8 @@ export class RouterNamespace {
       this.table.programmed() === undefined &&
       this.attaching.size === 0 &&
       this.dying.size === 0 &&
-      (this.resolver === undefined || this.resolver.exited)
+      (this.resolver === undefined || this.resolver.exited) &&
+      (this.flows === undefined || this.flows.exited)
     );
   }
 }

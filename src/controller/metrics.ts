@@ -6,9 +6,11 @@ import type { StateIndex } from './state-index';
 import type { ObjectService } from './object-service';
 import type { Host } from '../core/model/kinds/host';
 import { access } from './auth/access';
+import { withProcessMetrics } from '../metrics/process-metrics';
 
 export function installMetrics(app: FastifyInstance, index: StateIndex, service?: Pick<ObjectService, 'list'>): Registry {
   const registry = new Registry();
+  withProcessMetrics(registry);
   const requests = new Counter({
     name: 'tenet_http_requests_total',
     help: 'HTTP requests answered, by method, route and status code',
@@ -55,7 +57,8 @@ export function installMetrics(app: FastifyInstance, index: StateIndex, service?
     },
   });
   const total = new Gauge({
-    name: 'tenet_ipam_addresses_total',
+    // Not `_total`: a gauge, and `promtool check metrics` refuses gauges named like counters.
+    name: 'tenet_ipam_addresses_capacity',
     help: 'Addresses that can be allocated per network and family',
     labelNames: ['tenant', 'network', 'family'] as const,
     registers: [registry],

@@ -284,6 +284,28 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('audit entries', object), 400: answer('invalid') },
     },
   };
+  paths['/api/v1/flows'] = {
+    get: {
+      operationId: 'flows',
+      description:
+        'flow and deny records the agents reported (docs/observability.md), oldest first; a tenant-admin or viewer gets its own tenant only',
+      parameters: ['tenant', 'from', 'to', 'verdict', 'since', 'after', 'limit'].map((name) => ({
+        name,
+        in: 'query',
+        schema: { type: 'string' },
+      })),
+      responses: { 200: answer('{items, seq, truncated, dropped?}', object), 400: answer('invalid'), 403: answer('another tenant') },
+    },
+  };
+  paths['/api/v1/hosts/{name}/flows'] = {
+    post: {
+      operationId: 'reportFlows',
+      description: "an agent's new records of its own host: {records, evicted, counters}",
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: jsonBody(object),
+      responses: { 200: answer('accepted', object), 400: answer('invalid'), 403: answer('not this host') },
+    },
+  };
   paths['/version'] = {
     get: {
       operationId: 'version',
@@ -325,6 +347,14 @@ export function buildOpenApi(): Json {
     },
   };
   paths['/healthz'] = { get: { operationId: 'health', security: [], responses: { 200: answer('ok', object) } } };
+  paths['/readyz'] = {
+    get: {
+      operationId: 'ready',
+      security: [],
+      description: 'whether the store answers (etcd reachable): {ready, revision} or 503 {ready: false, reason}',
+      responses: { 200: answer('ready', object), 503: answer('the store does not answer', object) },
+    },
+  };
   paths['/metrics'] = {
     get: {
       operationId: 'metrics',

@@ -23,6 +23,7 @@ import { registerObjectRoutes } from './routes/objects';
 import { registerClusterRoutes } from './routes/cluster';
 import { registerUiRoutes } from './routes/ui';
 import { registerPolicyRoutes } from './routes/policy';
+import { FlowStore, registerFlowRoutes } from './flows';
 import { WatchStreams, type WatchGuard } from './watch-stream';
 import type { AuditSink } from './object-service';
 
@@ -205,6 +206,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   registerClusterRoutes(app, service, streams);
   registerPolicyRoutes(app, service);
   registerUiRoutes(app, options.uiDir);
+  registerFlowRoutes(app, new FlowStore());
   app.addHook('preClose', async () => streams.endAll());
   await app.ready();
 

@@ -242,7 +242,7 @@ test('500 concurrent endpoint creates get 500 distinct addresses and MACs', asyn
   assert.ok(!v4.has('10.40.0.1') && !v4.has('10.40.0.0'));
   const metrics = await raw(controller.url, 'GET', '/metrics');
   assert.match(metrics.text, /tenet_ipam_addresses_allocated\{tenant="many",network="big",family="ipv4"\} 500/);
-  assert.match(metrics.text, /tenet_ipam_addresses_total\{tenant="many",network="big",family="ipv4"\} 1021/);
+  assert.match(metrics.text, /tenet_ipam_addresses_capacity\{tenant="many",network="big",family="ipv4"\} 1021/);
   assert.match(metrics.text, /tenet_objects\{kind="Endpoint"\} 500/);
   assert.match(metrics.text, /tenet_http_requests_total\{method="POST",route="\/api\/v1\/tenants\/:tenant\/endpoints",code="201"\} \d+/);
   await c.delete('Tenant', 'many', undefined, { cascade: true });

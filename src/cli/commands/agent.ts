@@ -41,6 +41,16 @@ export function register(program: Command): void {
       "DNS domain of the tenant resolvers (env TENET_CLUSTER_DOMAIN; default: the controller's, which it must equal)",
       process.env.TENET_CLUSTER_DOMAIN,
     )
+    .option(
+      '--metrics-address <host:port>',
+      'also serve /metrics and /healthz on this local TCP address (they are always on the attach socket) (env TENET_AGENT_METRICS)',
+      process.env.TENET_AGENT_METRICS,
+    )
+    .option(
+      '--flow-records <n>',
+      'flow and deny records kept in memory (a ring; 0: record nothing) (env TENET_FLOW_RECORDS)',
+      process.env.TENET_FLOW_RECORDS ?? '10000',
+    )
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
     .action(
       async (
@@ -57,6 +67,8 @@ export function register(program: Command): void {
           logLevel: string;
           clusterDomain?: string;
           dockerPlugin?: string | boolean;
+          metricsAddress?: string;
+          flowRecords: string;
         },
         command: Command,
       ) => {
@@ -76,6 +88,9 @@ export function register(program: Command): void {
             2,
           );
         }
+        const flowRing = Number(options.flowRecords);
+        if (!Number.isInteger(flowRing) || flowRing < 0 || flowRing > 1_000_000)
+          throw new CliError('--flow-records must be a whole number from 0 to 1000000', 2);
         const controllers = (
           options.controller ??
           command.optsWithGlobals<{ server?: string }>().server ??
@@ -117,6 +132,8 @@ export function register(program: Command): void {
             resyncMs: resync * 1000,
             heartbeatMs: Math.round(heartbeat * 1000),
             clusterDomain: options.clusterDomain,
+            flowRing,
+            metricsAddress: options.metricsAddress,
             log: (level, message, fields) => logger[level](fields ?? {}, message),
           });
         } catch (error) {

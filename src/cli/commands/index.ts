@@ -26,6 +26,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { name: 'rollback', load: () => (require('./rollback') as typeof import('./rollback')).register },
   { name: 'controller', load: () => (require('./controller') as typeof import('./controller')).register },
   { name: 'explain', load: () => (require('./explain') as typeof import('./explain')).register },
+  { name: 'flows', load: () => (require('./flows') as typeof import('./flows')).register },
   { name: 'k8s', load: () => (require('./k8s') as typeof import('./k8s')).register },
   { name: 'token', load: () => (require('./token') as typeof import('./token')).register },
   { name: 'audit', load: () => (require('./audit') as typeof import('./audit')).register },

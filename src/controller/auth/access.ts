@@ -29,6 +29,8 @@ export type RouteAction =
   | { type: 'policy-question' }
   | { type: 'admin' }
   | { type: 'audit' }
+  /** Flow and deny records (src/controller/flows.ts): `read` narrowed to the caller's tenant; `report` by the agent of the host in the path. */
+  | { type: 'flows'; verb: 'read' | 'report' }
   /** Any authenticated caller. */
   | { type: 'any' }
   /** No token needed (/healthz). */

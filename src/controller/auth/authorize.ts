@@ -25,6 +25,8 @@ export const forbidden = (message: string) => new ServiceError(403, 'Forbidden',
  * an entry for each would bury the changes people look for. Refused or failed ones are still recorded.
  */
 export function isOwnHeartbeat(principal: Principal, action: RouteAction, request: FastifyRequest): boolean {
+  // Its flow reports likewise (every second while records come).
+  if (principal.role === 'agent' && action.type === 'flows' && action.verb === 'report') return true;
   if (principal.role !== 'agent' || action.type !== 'object' || action.kind !== 'Host' || action.verb !== 'status') return false;
   return (request.params as Record<string, unknown> | undefined)?.name === principal.host;
 }
@@ -88,6 +90,8 @@ export async function authorizeRequest(
       refuse(authorize(principal, { verb: 'list', kind: 'Policy', tenant }), `tenant ${tenant}`);
       return;
     }
+    case 'flows':
+      return authorizeFlows(request, principal, action.verb);
     case 'kinds':
       return authorizeKinds(request, principal, action.verb, hostEndpoints);
     case 'object':
@@ -95,6 +99,26 @@ export async function authorizeRequest(
     case 'public':
       return;
   }
+}
+
+/**
+ * Flow records: an admin reads every tenant's, a tenant-admin or viewer only its own tenant's (the
+ * handler filters by request.flowTenant; asking for another tenant is refused), an agent none. Only
+ * the agent of the host named in the path (or an admin) reports that host's records.
+ */
+function authorizeFlows(request: FastifyRequest, principal: Principal, verb: 'read' | 'report'): void {
+  const role = principal.role;
+  if (verb === 'report') {
+    const host = (request.params as Record<string, unknown> | undefined)?.name;
+    if (role === 'admin' || (role === 'agent' && principal.host === host)) return;
+    throw forbidden(`only the agent of host "${String(host).slice(0, 63)}" may report its flows`);
+  }
+  if (role === 'admin') return;
+  if (role === 'agent') throw forbidden('agents cannot read flow records');
+  const own = principal.tenant ?? '';
+  const asked = (request.query as Record<string, unknown>).tenant;
+  if (asked !== undefined && asked !== own) throw forbidden(`${role} of tenant "${own}" may only read the flows of its own tenant`);
+  request.flowTenant = own;
 }
 
 function authorizeApply(request: FastifyRequest, principal: Principal): void {

@@ -37,6 +37,8 @@ declare module 'fastify' {
     refusedByAuth: boolean;
     /** An agent's heartbeat to its own Host: audited only when it fails. */
     auditOnlyFailure: boolean;
+    /** Flow records: the only tenant the caller may read (undefined: every tenant). */
+    flowTenant: string | undefined;
   }
 }
 
@@ -55,6 +57,7 @@ export async function installAuth(app: FastifyInstance, service: ObjectService, 
   app.decorateRequest('narrowItems', undefined);
   app.decorateRequest('refusedByAuth', false);
   app.decorateRequest('auditOnlyFailure', false);
+  app.decorateRequest('flowTenant', undefined);
   const trail = installAuditTrail(app, service.store, options.auditRetentionMs ?? retentionFromEnv());
 
   // A URL that fails to decode never reaches a route or a hook: the server hands it here after answering 400.

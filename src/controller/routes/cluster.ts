@@ -12,6 +12,8 @@ import { access } from '../auth/access';
 import { TENET_VERSION } from '../../version';
 import { API_VERSION } from '../../core/model/common';
 
+const READY_MS = 2000;
+
 function kindsFrom(text: string | undefined): KindName[] {
   if (!text) throw invalid('kinds is required, e.g. ?kinds=Tenant,Network,Endpoint', ['kinds: required']);
   const kinds: KindName[] = [];
@@ -32,6 +34,23 @@ function kindsFrom(text: string | undefined): KindName[] {
 export function registerClusterRoutes(app: FastifyInstance, service: ObjectService, streams: WatchStreams): void {
   const openapi = buildOpenApi();
   app.get('/healthz', access({ type: 'public' }), async () => ({ ok: true }));
+  // Readiness follows the store: a controller whose store does not answer (etcd stopped, unreachable)
+  // cannot serve a read or a write, so a load balancer should stop sending it requests. Liveness
+  // (/healthz) stays up: restarting the controller would not bring the store back.
+  app.get('/readyz', access({ type: 'public' }), async (_request, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const revision = await Promise.race([
+        service.store.currentRevision(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the store did not answer within 2 s')), READY_MS))),
+      ]);
+      return { ready: true, revision };
+    } catch (error) {
+      return reply.code(503).send({ ready: false, reason: (error as Error).message.slice(0, 200) });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   app.get('/api/v1/openapi.json', access({ type: 'any' }), async () => openapi);
   // Like Kubernetes' /version: any authenticated caller may ask which build answers.
   // clusterDomain: agents serve DNS under the domain the controller names services with.

@@ -59,6 +59,8 @@ import {
   type TierName,
 } from './program';
 import { cidrMinus, rangeElement } from './ranges';
+import { ruleMarkId } from './flow-mark';
+import { DENY_LOG_LIMIT, defaultDenyLogPrefix, denyLogRule, isolationLogPrefix, NFLOG_GROUP, ruleLogPrefix } from './deny-log';
 
 export const BASELINE_PASS_MARK = 0x02000000;
 export const DIRECTIONS: Direction[] = ['egress', 'ingress'];
@@ -275,17 +277,19 @@ function compileRule(
       const r: NftRule = { matches, comment, origin: { ...origin } };
       switch (rule.action) {
         case 'allow':
+          r.effects = [{ kind: 'ctMarkRule', direction, id: ruleMarkId(comment) }];
           r.verdict = { kind: 'accept' };
           break;
         case 'deny':
           r.verdict = { kind: 'drop' };
+          out.push(denyLogRule(r, ruleLogPrefix('deny', comment)));
           break;
         case 'pass':
           r.effects = [{ kind: 'setMarkBits', bits: tier === 'baseline' ? BASELINE_PASS_MARK : PASS_MARK }];
           r.verdict = { kind: 'return' };
           break;
         case 'log':
-          r.effects = [{ kind: 'log', prefix: `tenet ${comment}` }];
+          r.effects = [{ kind: 'log', prefix: ruleLogPrefix('log', comment), group: NFLOG_GROUP, limit: DENY_LOG_LIMIT }];
           break;
       }
       out.push(r);
@@ -521,12 +525,13 @@ export function profileRules(
       }
     }
     keyParts.push(`iso:${tenant.map((p) => p.label).join(',')}`);
-    rules.push({
+    const isolation: NftRule = {
       matches: [],
       verdict: { kind: 'drop' },
       comment: `tenant isolation ${direction}`,
       origin: { direction, tier: 'tenant', action: 'isolate', policy: tenant.map((p) => p.label).join(', ') },
-    });
+    };
+    rules.push(denyLogRule(isolation, isolationLogPrefix(direction)), isolation);
   }
   baseline.forEach((p, i) => {
     const target = p.dirs[direction].chain!;
@@ -540,12 +545,15 @@ export function profileRules(
     });
   });
   keyParts.push(`def:${compiled.defaultAction}`);
-  rules.push({
+  const fallback: NftRule = {
     matches: [],
     verdict: { kind: compiled.defaultAction === 'allow' ? 'accept' : 'drop' },
     comment: `default ${compiled.defaultAction} ${direction}`,
     origin: { direction, tier: 'default', action: compiled.defaultAction === 'allow' ? 'default-allow' : 'default-deny' },
-  });
+  };
+  if (compiled.defaultAction === 'deny') rules.push(denyLogRule(fallback, defaultDenyLogPrefix(direction)));
+  else fallback.effects = [{ kind: 'ctMarkRule', direction, id: ruleMarkId(fallback.comment!) }];
+  rules.push(fallback);
   return { key: keyParts.join('|'), rules };
 }
 

@@ -136,7 +136,13 @@ export type LookupKey = 'iifname' | 'ether saddr' | 'ip saddr' | 'ip6 saddr' | '
 export type Effect =
   | { kind: 'setMarkBits'; bits: number }
   | { kind: 'clearMarkBits'; bits: number }
-  | { kind: 'log'; prefix: string }
+  /**
+   * nflog to `group` of the namespace, at most `limit` packets per second (a `limit` is a match in nft:
+   * over the rate the rule ends there, so a logging rule never carries a verdict; deny-log.ts).
+   */
+  | { kind: 'log'; prefix: string; group: number; limit: { perSecond: number; burst: number } }
+  /** `ct mark set ct mark & KEEP | id << shift`: the accepting rule's id in its direction's half of the ct mark (flow-mark.ts). */
+  | { kind: 'ctMarkRule'; direction: Direction; id: number }
   /** `update @set { iifname }`: counts the packet under its input interface in a dynamicCounters set. */
   | { kind: 'countByInterface'; set: string }
   /**

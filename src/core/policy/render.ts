@@ -59,7 +59,11 @@ function renderEffect(effect: Effect): string {
     case 'clearMarkBits':
       return `meta mark set meta mark & ${hex(~effect.bits)}`;
     case 'log':
-      return `log prefix "${safeComment(effect.prefix).slice(0, 120)} "`;
+      return `limit rate ${effect.limit.perSecond}/second burst ${effect.limit.burst} packets log prefix "${safeComment(effect.prefix).slice(0, 120)}" group ${effect.group}`;
+    case 'ctMarkRule': {
+      const shift = effect.direction === 'egress' ? 0 : 16;
+      return `ct mark set ct mark & ${hex(~(0xffff << shift))} | ${hex((effect.id & 0xffff) << shift)}`;
+    }
     case 'countByInterface':
       return `update @${effect.set} { iifname }`;
     case 'natMap': {

@@ -20,7 +20,9 @@ function chainAcceptsAll(chain: NftChain): boolean {
   let verdict = acceptsAll.get(chain);
   if (verdict === undefined) {
     const [rule] = chain.rules;
-    verdict = chain.rules.length === 1 && rule.matches.length === 0 && (rule.effects ?? []).length === 0 && rule.verdict?.kind === 'accept';
+    // The allowing rule's id in the ct mark (flow-mark.ts) only records who allowed: it restricts nothing.
+    const effects = (rule?.effects ?? []).filter((e) => e.kind !== 'ctMarkRule');
+    verdict = chain.rules.length === 1 && rule.matches.length === 0 && effects.length === 0 && rule.verdict?.kind === 'accept';
     acceptsAll.set(chain, verdict);
   }
   return verdict;
@@ -44,6 +46,33 @@ export function restrictsNothing(program: NftProgram): boolean {
   return true;
 }
 
+const unmarked = new WeakMap<NftChain, NftChain>();
+
+/**
+ * The chain without the allowing rules' ct mark writes (flow-mark.ts). Any ct expression in a table, in
+ * a chain no hook reaches included, makes the kernel register connection tracking for the whole
+ * namespace (nft_ct's init takes a conntrack reference), which is what running unhooked avoids. Nothing
+ * is tracked there, so there is no connection to mark either; the first restriction writes them back.
+ */
+function withoutCtMarks(chain: NftChain): NftChain {
+  if (!chain.rules.some((rule) => rule.effects?.some((e) => e.kind === 'ctMarkRule'))) return chain;
+  let stripped = unmarked.get(chain);
+  if (!stripped) {
+    stripped = {
+      ...chain,
+      rules: chain.rules.map((rule) => {
+        const effects = rule.effects?.filter((e) => e.kind !== 'ctMarkRule');
+        if (effects === undefined || effects.length === rule.effects!.length) return rule;
+        const { effects: _dropped, ...rest } = rule;
+        void _dropped;
+        return effects.length > 0 ? { ...rest, effects } : rest;
+      }),
+    };
+    unmarked.set(chain, stripped);
+  }
+  return stripped;
+}
+
 /** Programs are replaced, never changed, once handed out: the answer for one is kept (the agent asks on every attach). */
 const kernelPrograms = new WeakMap<NftProgram, NftProgram>();
 
@@ -51,7 +80,9 @@ const kernelPrograms = new WeakMap<NftProgram, NftProgram>();
 export function kernelProgram(program: NftProgram): NftProgram {
   let kernel = kernelPrograms.get(program);
   if (!kernel) {
-    kernel = restrictsNothing(program) ? { ...program, chains: program.chains.filter((chain) => !chain.base) } : program;
+    kernel = restrictsNothing(program)
+      ? { ...program, chains: program.chains.filter((chain) => !chain.base).map(withoutCtMarks) }
+      : program;
     kernelPrograms.set(program, kernel);
   }
   return kernel;

@@ -1,0 +1,319 @@
+/**
+ * Flow and deny records: what the agent makes of the kernel's events in a tenant router namespace
+ * (native/tenet-flowd.c writes them, src/agent/flows/ reads them), with the endpoints, the service
+ * translation and the deciding rule filled in from what the agent knows. Pure: the events and the
+ * context come in, records go out; the unit tests drive it with hand-made events.
+ */
+import type { EndpointView, TenantView } from '../dataplane/host-view';
+import { canonicalIp } from '../net/ip';
+import { parseLogPrefix } from '../policy/deny-log';
+import { allowingRule } from '../policy/flow-mark';
+import { explain, type Decision } from '../policy/explain';
+import type { Direction, L4Name, NftProgram, RuleOrigin } from '../policy/program';
+import { parsePacketHeaders, protocolName } from './packet';
+
+/** One side of a flow: an endpoint of the tenant (name, labels, host) or an outside address. */
+export interface FlowPeer {
+  address: string;
+  port?: number;
+  endpoint?: string;
+  labels?: Record<string, string>;
+  host?: string;
+}
+
+/** The rule that decided, as the compiler recorded its origin. */
+export interface FlowRule {
+  direction: Direction;
+  tier: 'admin' | 'tenant' | 'baseline' | 'default';
+  /** `Policy tenant/name` or `GlobalPolicy name`; for isolation, the isolating policies. */
+  policy?: string;
+  rule?: number;
+  ruleName?: string;
+  action: string;
+  /** Allowed flows: `kernel` when read from the connection's ct mark (flow-mark.ts), `intent` when found by walking the program. */
+  source?: 'kernel' | 'intent';
+}
+
+export type FlowRecordType = 'deny' | 'log' | 'flow-start' | 'flow-end';
+
+export interface FlowRecord {
+  /** Order of the records of one agent (set by its ring); the controller keeps its own order. */
+  seq: number;
+  /** When the agent saw the event (ISO 8601). */
+  time: string;
+  /** Host whose agent recorded it. */
+  host: string;
+  tenant: string;
+  type: FlowRecordType;
+  verdict: 'allowed' | 'denied' | 'logged';
+  protocol: string;
+  from: FlowPeer;
+  to: FlowPeer;
+  /** deny and log records: the rule named by the kernel (the nflog prefix of the rule that matched). */
+  rule?: FlowRule;
+  /** Allowed flows: the rules that allowed each side judged on this host (explain over the namespace's program). */
+  egress?: FlowRule;
+  ingress?: FlowRule;
+  /** The packet was translated to a backend (Service NAT): the address and port it was sent to. */
+  service?: { name?: string; address: string; port?: number };
+  /** flow-end: when the kernel tracked it from and to (nf_conntrack_timestamp), packets and bytes both ways (nf_conntrack_acct). */
+  start?: string;
+  end?: string;
+  packets?: { forward: number; reply: number };
+  bytes?: { forward: number; reply: number };
+  /** deny and log records: interfaces the packet came in on and was going out of. */
+  interfaces?: { in?: string; out?: string };
+}
+
+/** An nflog packet as tenet-flowd writes it. */
+export interface LogEvent {
+  t: 'log';
+  ts: number;
+  prefix: string;
+  in?: string;
+  out?: string;
+  fam?: number;
+  pkt: string;
+}
+
+/** A conntrack event as tenet-flowd writes it: o/r = [src, dst, sport, dport] of the original and reply directions. */
+export interface ConntrackEvent {
+  t: 'ct';
+  ev: 'new' | 'destroy';
+  ts: number;
+  id: number;
+  fam: number;
+  proto: number;
+  o: [string, string, number, number];
+  r: [string, string, number, number];
+  op: number;
+  ob: number;
+  rp: number;
+  rb: number;
+  mark: number;
+  status: number;
+  start: number;
+  stop: number;
+}
+
+export interface LostEvent {
+  t: 'lost';
+  src: 'log' | 'ct';
+  ts: number;
+}
+
+export type FlowdEvent = LogEvent | ConntrackEvent | LostEvent | { t: 'ready'; ts: number };
+
+/** One line of tenet-flowd's output, checked field by field (undefined: not a line it writes). */
+export function parseFlowdLine(line: string): FlowdEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.ts !== 'number') return undefined;
+  const tuple = (x: unknown): boolean =>
+    Array.isArray(x) &&
+    x.length === 4 &&
+    typeof x[0] === 'string' &&
+    typeof x[1] === 'string' &&
+    typeof x[2] === 'number' &&
+    typeof x[3] === 'number';
+  switch (v.t) {
+    case 'ready':
+      return { t: 'ready', ts: v.ts };
+    case 'lost':
+      return v.src === 'log' || v.src === 'ct' ? { t: 'lost', src: v.src, ts: v.ts } : undefined;
+    case 'log':
+      return typeof v.prefix === 'string' && typeof v.pkt === 'string' ? (v as unknown as LogEvent) : undefined;
+    case 'ct':
+      return (v.ev === 'new' || v.ev === 'destroy') && tuple(v.o) && tuple(v.r) && typeof v.proto === 'number'
+        ? (v as unknown as ConntrackEvent)
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** What the agent knows of one namespace when an event arrives. */
+export interface FlowContext {
+  host: string;
+  tenant: TenantView;
+  /** The namespace's compiled policy program (the policy producer's), for rule names and allowed flows' rules. */
+  program?: NftProgram;
+}
+
+function peer(tenant: TenantView, address: string, port?: number): FlowPeer {
+  const canonical = canonicalIp(address) ?? address;
+  const endpoint = endpointByAddress(tenant, canonical);
+  const out: FlowPeer = { address: canonical };
+  if (port !== undefined && port !== 0) out.port = port;
+  if (endpoint) {
+    out.endpoint = endpoint.name;
+    if (Object.keys(endpoint.labels).length > 0) out.labels = { ...endpoint.labels };
+    if (endpoint.host !== undefined) out.host = endpoint.host;
+  }
+  return out;
+}
+
+const addressIndex = new WeakMap<TenantView, Map<string, EndpointView>>();
+
+function endpointByAddress(tenant: TenantView, address: string): EndpointView | undefined {
+  let index = addressIndex.get(tenant);
+  if (!index) {
+    index = new Map();
+    for (const endpoint of tenant.endpoints) {
+      for (const a of [endpoint.ipv4, endpoint.ipv6]) if (a) index.set(canonicalIp(a) ?? a, endpoint);
+    }
+    addressIndex.set(tenant, index);
+  }
+  return index.get(address);
+}
+
+function ruleFromOrigin(origin: RuleOrigin | undefined, direction: Direction): FlowRule | undefined {
+  if (!origin || origin.tier === undefined || origin.tier === 'base') return undefined;
+  const out: FlowRule = { direction, tier: origin.tier, action: origin.action ?? 'allow' };
+  if (origin.policy !== undefined) out.policy = origin.policy;
+  if (origin.rule !== undefined) out.rule = origin.rule;
+  if (origin.ruleName !== undefined) out.ruleName = origin.ruleName;
+  return out;
+}
+
+/** The origin of the policy rule whose counter comment is `comment` (its name, its policy's full label). */
+function originOfComment(program: NftProgram | undefined, comment: string): RuleOrigin | undefined {
+  for (const chain of program?.chains ?? [])
+    for (const rule of chain.rules) if (rule.comment === comment && rule.origin) return rule.origin;
+  return undefined;
+}
+
+/** A deny or log record from an nflog packet; undefined when the prefix or the packet is not Tenet's. */
+export function logRecord(event: LogEvent, context: FlowContext): Omit<FlowRecord, 'seq'> | undefined {
+  const decision = parseLogPrefix(event.prefix);
+  const headers = parsePacketHeaders(event.pkt);
+  if (!decision || !headers) return undefined;
+  let rule: FlowRule;
+  if (decision.tier !== undefined && decision.policy !== undefined && decision.rule !== undefined) {
+    const comment = `${decision.tier}:${decision.policy}:${decision.direction}:${decision.rule}`;
+    const origin = originOfComment(context.program, comment);
+    rule = {
+      direction: decision.direction,
+      tier: decision.tier,
+      policy:
+        origin?.policy ??
+        (decision.tier === 'tenant' ? `Policy ${context.tenant.name}/${decision.policy}` : `GlobalPolicy ${decision.policy}`),
+      rule: decision.rule,
+      action: decision.verdict,
+    };
+    if (origin?.ruleName !== undefined) rule.ruleName = origin.ruleName;
+  } else if (decision.verdict === 'isolate') {
+    rule = { direction: decision.direction, tier: 'tenant', action: 'isolate' };
+    // Which policies isolate this side: the profile's isolation rule says (explain over the program).
+    const walked = walk(context, headers.src, headers.dst, headers.protocol, headers.dport, event.in, event.out);
+    const side = walked?.[decision.direction];
+    if (side?.origin?.action === 'isolate' && side.origin.policy) rule.policy = side.origin.policy;
+  } else rule = { direction: decision.direction, tier: 'default', action: 'default-deny' };
+  const record: Omit<FlowRecord, 'seq'> = {
+    time: new Date(event.ts).toISOString(),
+    host: context.host,
+    tenant: context.tenant.name,
+    type: decision.verdict === 'log' ? 'log' : 'deny',
+    verdict: decision.verdict === 'log' ? 'logged' : 'denied',
+    protocol: headers.protocol,
+    from: peer(context.tenant, headers.src, headers.sport),
+    to: peer(context.tenant, headers.dst, headers.dport),
+    rule,
+  };
+  if (event.in || event.out) record.interfaces = { ...(event.in ? { in: event.in } : {}), ...(event.out ? { out: event.out } : {}) };
+  return record;
+}
+
+function walk(
+  context: FlowContext,
+  src: string,
+  dst: string,
+  protocol: string,
+  port: number | undefined,
+  iif: string | undefined,
+  oif: string | undefined,
+): { egress: Decision; ingress: Decision } | undefined {
+  if (!context.program) return undefined;
+  const known: readonly string[] = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv6'];
+  if (!known.includes(protocol)) return undefined;
+  try {
+    return explain(context.program, { src, dst, protocol: protocol as L4Name, port, iif: iif || undefined, oif: oif || undefined });
+  } catch {
+    return undefined;
+  }
+}
+
+const IPS_DST_NAT = 0x20;
+
+function serviceAt(tenant: TenantView, address: string): string | undefined {
+  for (const service of tenant.services) {
+    const vips = [...(service.spec.virtualIPs ?? []), ...(service.status?.virtualIPs ?? [])].map((a) => canonicalIp(a) ?? a);
+    if (vips.includes(address)) return service.metadata.name;
+  }
+  return undefined;
+}
+
+/** A flow-start (conntrack NEW) or flow-end (DESTROY) record. */
+export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Omit<FlowRecord, 'seq'> {
+  const [src, dst, sport, dport] = event.o;
+  const [replySrc, , replySport] = event.r;
+  const protocol = protocolName(event.proto);
+  // Destination NAT: the reply comes from the backend, not from the address the client asked for.
+  const translated = (event.status & IPS_DST_NAT) !== 0 || (canonicalIp(replySrc) ?? replySrc) !== (canonicalIp(dst) ?? dst);
+  const to = translated ? peer(context.tenant, replySrc, replySport) : peer(context.tenant, dst, dport);
+  const from = peer(context.tenant, src, sport);
+  const record: Omit<FlowRecord, 'seq'> = {
+    time: new Date(event.ts).toISOString(),
+    host: context.host,
+    tenant: context.tenant.name,
+    type: event.ev === 'new' ? 'flow-start' : 'flow-end',
+    verdict: 'allowed',
+    protocol,
+    from,
+    to,
+  };
+  if (translated) {
+    const address = canonicalIp(dst) ?? dst;
+    const name = serviceAt(context.tenant, address);
+    record.service = { ...(name ? { name } : {}), address, ...(dport ? { port: dport } : {}) };
+  }
+  // Conntrack confirms a connection only once its first packet passed every hook: it was allowed.
+  // Which rules allowed it: the ids the accepting rules wrote into the ct mark (the kernel's answer);
+  // failing that (no id, or one two rules share), the namespace's program walked for the packet as the
+  // filter saw it (after DNAT).
+  let walked: ReturnType<typeof walk> | null = null;
+  for (const direction of ['egress', 'ingress'] as const) {
+    const marked = context.program ? allowingRule(context.program, event.mark >>> 0, direction) : undefined;
+    let rule = marked ? ruleFromOrigin(marked, direction) : undefined;
+    if (rule) rule.source = 'kernel';
+    else {
+      if (walked === null) {
+        const iif = from.endpoint !== undefined ? localInterface(context.tenant, from.endpoint) : undefined;
+        const oif = to.endpoint !== undefined ? localInterface(context.tenant, to.endpoint) : undefined;
+        walked = walk(context, from.address, to.address, protocol, to.port, iif, oif);
+      }
+      const decision = walked?.[direction];
+      rule = decision?.verdict === 'allow' ? ruleFromOrigin(decision.origin, direction) : undefined;
+      if (rule) rule.source = 'intent';
+    }
+    if (rule) record[direction] = rule;
+  }
+  if (event.ev === 'destroy') {
+    if (event.start > 0) record.start = new Date(Math.floor(event.start / 1e6)).toISOString();
+    if (event.stop > 0) record.end = new Date(Math.floor(event.stop / 1e6)).toISOString();
+    record.packets = { forward: event.op, reply: event.rp };
+    record.bytes = { forward: event.ob, reply: event.rb };
+  }
+  return record;
+}
+
+function localInterface(tenant: TenantView, name: string): string | undefined {
+  const endpoint = tenant.endpoints.find((e) => e.name === name);
+  return endpoint?.local ? endpoint.hostIfName : undefined;
+}

@@ -1,0 +1,77 @@
+/**
+ * What the controller accepts from an agent's flow report: records of the shape records.ts makes,
+ * with bounded strings, and the reporting host forced to the one in the path (an agent speaks for its
+ * own host only). Anything else is refused whole (400), so one bad record never half-lands.
+ */
+import type { FlowPeer, FlowRecord, FlowRule } from './records';
+
+export const MAX_REPORT_RECORDS = 2000;
+
+const TYPES = new Set(['deny', 'log', 'flow-start', 'flow-end']);
+const VERDICTS = new Set(['allowed', 'denied', 'logged']);
+const TIERS = new Set(['admin', 'tenant', 'baseline', 'default']);
+
+const str = (v: unknown, max = 253): v is string => typeof v === 'string' && v.length <= max;
+const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const optional = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
+
+function labels(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const entries = Object.entries(v);
+  return entries.length <= 64 && entries.every(([k, x]) => k.length <= 317 && str(x, 63));
+}
+
+function peer(v: unknown): v is FlowPeer {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return (
+    str(p.address, 45) &&
+    optional(p.port, (x) => int(x) && (x as number) <= 65535) &&
+    optional(p.endpoint, (x) => str(x, 63)) &&
+    optional(p.host, (x) => str(x, 63)) &&
+    optional(p.labels, labels)
+  );
+}
+
+function rule(v: unknown): v is FlowRule {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    (r.direction === 'egress' || r.direction === 'ingress') &&
+    TIERS.has(r.tier as string) &&
+    str(r.action, 32) &&
+    optional(r.policy, (x) => str(x, 1024)) &&
+    optional(r.rule, int) &&
+    optional(r.ruleName, (x) => str(x, 128)) &&
+    optional(r.source, (x) => x === 'kernel' || x === 'intent')
+  );
+}
+
+const pair = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && int((v as Record<string, unknown>).forward) && int((v as Record<string, unknown>).reply);
+
+export function checkFlowRecord(v: unknown): v is FlowRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    int(r.seq) &&
+    str(r.time, 40) &&
+    !Number.isNaN(Date.parse(r.time)) &&
+    str(r.host, 63) &&
+    str(r.tenant, 63) &&
+    TYPES.has(r.type as string) &&
+    VERDICTS.has(r.verdict as string) &&
+    str(r.protocol, 16) &&
+    peer(r.from) &&
+    peer(r.to) &&
+    optional(r.rule, rule) &&
+    optional(r.egress, rule) &&
+    optional(r.ingress, rule) &&
+    optional(r.service, (x) => typeof x === 'object' && x !== null && str((x as Record<string, unknown>).address, 45)) &&
+    optional(r.start, (x) => str(x, 40)) &&
+    optional(r.end, (x) => str(x, 40)) &&
+    optional(r.packets, pair) &&
+    optional(r.bytes, pair) &&
+    optional(r.interfaces, (x) => typeof x === 'object' && x !== null)
+  );
+}
