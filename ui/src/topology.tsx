@@ -158,7 +158,7 @@ function sync(cy: Core, graph: Graph, first: boolean): void {
 declare global {
   interface Window {
     /** A read-only window on what the topology draws, for people debugging and for the browser tests. */
-    tenetTopology?: { drawn(id: string): boolean; endpoints(): number; revision(): number };
+    tenetTopology?: { drawn(id: string): boolean; label(id: string): string | undefined; endpoints(): number; revision(): number };
   }
 }
 
@@ -242,6 +242,7 @@ export function TopologyView({ me }: { me: Whoami }) {
     });
     window.tenetTopology = {
       drawn: (id) => cy.getElementById(id).nonempty(),
+      label: (id) => (cy.getElementById(id).data('label') as string | undefined) ?? undefined,
       endpoints: () => [...objects.current.values()].filter((o) => o.kind === 'Endpoint').length,
       revision: () => revision.current,
     };
