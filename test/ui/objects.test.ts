@@ -191,3 +191,19 @@ test("a viewer is offered no apply; the API refuses the viewer's dry run and a f
   assert.equal((network.spec as { mtu?: number }).mtu, undefined, 'nothing changed');
   await page.context().close();
 });
+
+test('text from objects is shown as text: markup in a description is never run or parsed', async () => {
+  const markup = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+  await controller.client.create(networkObj('shop', 'evil', ['10.9.0.0/24'], { description: markup }));
+  const page = await loggedIn(browser, controller.url, shopAdmin);
+  await showKind(page, 'Network');
+  await page.click('.objects-table tr[data-name=evil]');
+  await page.waitForSelector('.panel .describe');
+  assert.match((await page.textContent('.panel .describe')) ?? '', /onerror="window\.pwned=1"/, 'shown, as text');
+  await page.click('.panel .tabs button:has-text("YAML")');
+  await page.click('.panel .tabs button:has-text("Edit")');
+  assert.match(await page.inputValue('.yaml-editor textarea'), /<script>/);
+  assert.equal(await page.$$eval('.panel img, .panel script', (found) => found.length), 0);
+  assert.equal(await page.evaluate(() => (globalThis as any).pwned), undefined);
+  await page.context().close();
+});

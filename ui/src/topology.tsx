@@ -228,7 +228,7 @@ export function TopologyView({ me }: { me: Whoami }) {
       maxZoom: 4,
     });
     cyRef.current = cy;
-    cy.on('dbltap', 'node[type="network"], node[type="host"]', (event) => {
+    cy.on('dbltap', 'node[type="network"], node[type="host"], node[type="tenant"]', (event) => {
       const node = event.target as cytoscape.NodeSingular;
       if (node.data('count') === undefined) return;
       const id = node.id();
@@ -271,7 +271,7 @@ export function TopologyView({ me }: { me: Whoami }) {
 
   const open = (endpoint: TenetObject) => {
     const group = groupOf(endpoint, grouping);
-    setToggled((map) => new Map(map).set(group, false));
+    setToggled((map) => new Map(map).set(group, false).set(`tn:${endpoint.metadata.tenant ?? ''}`, false));
     setFocus(endpointId(endpoint.metadata.tenant ?? '', endpoint.metadata.name));
     setPicked(endpoint);
   };
@@ -303,7 +303,7 @@ export function TopologyView({ me }: { me: Whoami }) {
         )}
         <p class="stats" data-endpoints={endpoints.length}>
           {endpoints.length} endpoints · {graph.nodes.filter((n) => n.type === 'endpoint').length} drawn · groups of more than 40 start
-          collapsed (double-click a group to open or close it)
+          collapsed (double-click a network, host or tenant to open or close it)
         </p>
         {search.trim() !== '' && (
           <div class="results">
