@@ -53,6 +53,8 @@ test('the console is served under /ui/ with a strict content security policy; a 
   assert.equal(script.status, 200);
   assert.equal((await send(controller.url, 'GET', '/ui/..%2Fsrc%2Fversion.js')).status, 404);
   assert.equal((await send(controller.url, 'GET', '/ui/nothing.js')).status, 404);
+  // The bundled libraries' licences travel with the bundle.
+  assert.match((await send(controller.url, 'GET', '/ui/app.js.LEGAL.txt')).text, /MIT/);
 
   const context = await browser.newContext();
   const page = await context.newPage();
