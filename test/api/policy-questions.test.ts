@@ -118,7 +118,9 @@ test('the matrix judges groups x groups per port with the compiled policy, and p
     byLabel.rows.map((r) => r.name),
     ['app=db', 'app=web'],
   );
-  assert.ok(byLabel.ports.some((p) => p.protocol === 'tcp' && p.port === 5432));
+  // One port unless asked for more: the first the policies name; the rest are suggested.
+  assert.deepEqual(byLabel.ports, [{ protocol: 'tcp', port: 5432 }]);
+  assert.ok((byLabel as any).suggestedPorts.some((p: any) => p.protocol === 'tcp' && p.port === 6666));
   assert.equal(cell(byLabel, 'app=web', 'app=db', 'tcp/5432').verdict, 'allow');
 });
 

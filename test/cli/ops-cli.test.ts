@@ -335,6 +335,8 @@ test('version shows the client and the server; delete and rollback --dry-run cha
   const historyLength = (await c.history()).length;
   const rolled = ok(await cli(['rollback', String(before), '--dry-run']), 'rollback --dry-run');
   assert.match(rolled, /^policy\/dry\/no-ssh deleted \(dry run\)$/m);
+  // ...and what that does to traffic: ssh between the two endpoints opens again.
+  assert.match(rolled, /flows that would change verdict:\n(.*\n)* {2}dry: [ab] -> [ab] tcp\/22: denied -> allowed/);
   assert.ok(await c.find('Policy', 'no-ssh', 'dry'), 'a dry-run rollback deletes nothing');
   assert.equal((await c.history()).length, historyLength, 'and records no revision');
 

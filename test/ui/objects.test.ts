@@ -53,6 +53,8 @@ test('the console is served under /ui/ with a strict content security policy; a 
   assert.equal(script.status, 200);
   assert.equal((await send(controller.url, 'GET', '/ui/..%2Fsrc%2Fversion.js')).status, 404);
   assert.equal((await send(controller.url, 'GET', '/ui/nothing.js')).status, 404);
+  // The bundled libraries' licences travel with the bundle.
+  assert.match((await send(controller.url, 'GET', '/ui/app.js.LEGAL.txt')).text, /MIT/);
 
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -189,5 +191,21 @@ test("a viewer is offered no apply; the API refuses the viewer's dry run and a f
   assert.equal(forged, 403);
   const network = await controller.client.get('Network', 'web', 'shop');
   assert.equal((network.spec as { mtu?: number }).mtu, undefined, 'nothing changed');
+  await page.context().close();
+});
+
+test('text from objects is shown as text: markup in a description is never run or parsed', async () => {
+  const markup = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+  await controller.client.create(networkObj('shop', 'evil', ['10.9.0.0/24'], { description: markup }));
+  const page = await loggedIn(browser, controller.url, shopAdmin);
+  await showKind(page, 'Network');
+  await page.click('.objects-table tr[data-name=evil]');
+  await page.waitForSelector('.panel .describe');
+  assert.match((await page.textContent('.panel .describe')) ?? '', /onerror="window\.pwned=1"/, 'shown, as text');
+  await page.click('.panel .tabs button:has-text("YAML")');
+  await page.click('.panel .tabs button:has-text("Edit")');
+  assert.match(await page.inputValue('.yaml-editor textarea'), /<script>/);
+  assert.equal(await page.$$eval('.panel img, .panel script', (found) => found.length), 0);
+  assert.equal(await page.evaluate(() => (globalThis as any).pwned), undefined);
   await page.context().close();
 });

@@ -116,7 +116,7 @@ test('a policy applied from the CLI turns matrix cells red live; switching it of
   await page.waitForSelector(`${cell(page, 'cache', 'db')}[data-preview="allow"]`);
   assert.match((await page.getAttribute(cell(page, 'cache', 'db'), 'class')) ?? '', /changed/);
   assert.doesNotMatch((await page.getAttribute(cell(page, 'web', 'db'), 'class')) ?? '', /changed/, 'allowed either way');
-  assert.match((await page.textContent('.changed-count')) ?? '', /[1-9]\d* cell\(s\) would change over all ports/);
+  assert.match((await page.textContent('.changed-count')) ?? '', /[1-9]\d* cell\(s\) would change/);
   await screenshot(page, 'matrix-preview');
   assert.equal((await controller.client.list('Policy', { tenant: 'shop' })).items.length, 1, 'a preview changes nothing');
   await page.context().close();

@@ -36,6 +36,8 @@ export function MatrixView({ me }: { me: Whoami }) {
   const [labelDraft, setLabelDraft] = useState('');
   const [portsDraft, setPortsDraft] = useState('');
   const [portIndex, setPortIndex] = useState(0);
+  /** With no ports typed: the suggested port picked (the controller judges one port per answer then). */
+  const [chosen, setChosen] = useState('');
   const [off, setOff] = useState<string[]>([]);
   const [policies, setPolicies] = useState<string[]>([]);
   const [matrix, setMatrix] = useState<PolicyMatrix | undefined>();
@@ -85,6 +87,7 @@ export function MatrixView({ me }: { me: Whoami }) {
     const query = new URLSearchParams();
     if (label.trim()) query.set('label', label.trim());
     if (ports.trim()) query.set('ports', ports.replace(/\s+/g, ''));
+    else if (chosen) query.set('ports', chosen);
     if (off.length > 0) query.set('off', off.join(','));
     const text = query.toString();
     api<PolicyMatrix>('GET', `/api/v1/tenants/${encodeURIComponent(tenant)}/policymatrix${text ? `?${text}` : ''}`)
@@ -94,7 +97,7 @@ export function MatrixView({ me }: { me: Whoami }) {
         setPortIndex((i) => (i < answer.ports.length ? i : 0));
       })
       .catch((error: Error) => setProblem(error.message));
-  }, [tenant, label, ports, off, changes]);
+  }, [tenant, label, ports, chosen, off, changes]);
 
   const grid = matrix?.cells;
   const preview = matrix?.preview?.cells;
@@ -136,13 +139,23 @@ export function MatrixView({ me }: { me: Whoami }) {
         {matrix && (
           <label>
             showing{' '}
-            <select aria-label="port" value={portIndex} onChange={(e) => setPortIndex(Number(e.currentTarget.value))}>
-              {matrix.ports.map((p, i) => (
-                <option key={i} value={i}>
-                  {portText(p)}
-                </option>
-              ))}
-            </select>
+            {ports.trim() ? (
+              <select aria-label="port" value={portIndex} onChange={(e) => setPortIndex(Number(e.currentTarget.value))}>
+                {matrix.ports.map((p, i) => (
+                  <option key={i} value={i}>
+                    {portText(p)}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <select aria-label="port" value={portText(matrix.ports[0])} onChange={(e) => setChosen(e.currentTarget.value)}>
+                {matrix.suggestedPorts.map((p) => (
+                  <option key={portText(p)} value={portText(p)}>
+                    {portText(p)}
+                  </option>
+                ))}
+              </select>
+            )}
           </label>
         )}
         <fieldset class="off">
@@ -175,9 +188,7 @@ export function MatrixView({ me }: { me: Whoami }) {
         some pairs allowed, some denied
         <span style={{ background: '#e3e6ea' }} />
         no flow
-        {preview && (
-          <strong class="changed-count"> · {changed} cell(s) would change over all ports (outlined; drawn as they would be)</strong>
-        )}
+        {preview && <strong class="changed-count"> · {changed} cell(s) would change (outlined; drawn as they would be)</strong>}
       </p>
       {matrix && grid && (
         <div class="matrix-wrap">

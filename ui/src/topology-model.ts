@@ -127,9 +127,21 @@ export function buildGraph(objects: Iterable<TenetObject>, options: GraphOptions
 
   if (options.grouping === 'network') {
     const tenantNames = new Set([...tenants.map((t) => t.metadata.name), ...networks.map((n) => n.metadata.tenant ?? '')]);
-    for (const tenant of [...tenantNames].sort()) nodes.push({ id: `tn:${tenant}`, label: tenant, type: 'tenant', tenant });
+    // A tenant closed by the user is one node counting its endpoints: its networks and services are not drawn,
+    // and its hosts' links end on it.
+    const closed = new Set([...tenantNames].filter((t) => options.toggled.get(`tn:${t}`) === true));
+    const shownGroup = (e: TenetObject) => (closed.has(e.metadata.tenant ?? '') ? `tn:${e.metadata.tenant ?? ''}` : groupOf(e, 'network'));
+    for (const tenant of [...tenantNames].sort()) {
+      const count = endpoints.filter((e) => e.metadata.tenant === tenant).length;
+      nodes.push(
+        closed.has(tenant)
+          ? { id: `tn:${tenant}`, label: `${tenant} (${count})`, type: 'tenant', tenant, count, collapsed: true }
+          : { id: `tn:${tenant}`, label: tenant, type: 'tenant', tenant, count, collapsed: false },
+      );
+    }
     for (const n of networks.sort(byName)) {
       const tenant = n.metadata.tenant ?? '';
+      if (closed.has(tenant)) continue;
       const id = `net:${tenant}/${n.metadata.name}`;
       const subnets = ((spec(n).subnets as Array<{ cidr: string }> | undefined) ?? []).map((s) => s.cidr).join(' ');
       addGroup({ id, label: `${n.metadata.name} ${subnets}`, type: 'network', parent: `tn:${tenant}`, tenant }, members.get(id) ?? []);
@@ -145,7 +157,7 @@ export function buildGraph(objects: Iterable<TenetObject>, options: GraphOptions
     for (const e of endpoints) {
       const host = spec(e).host;
       if (typeof host !== 'string') continue;
-      const key = `${groupOf(e, 'network')}|host:${host}`;
+      const key = `${shownGroup(e)}|host:${host}`;
       links.set(key, (links.get(key) ?? 0) + 1);
     }
     const known = new Set(nodes.map((n) => n.id));
@@ -155,6 +167,7 @@ export function buildGraph(objects: Iterable<TenetObject>, options: GraphOptions
     }
     for (const s of services.sort(byName)) {
       const tenant = s.metadata.tenant ?? '';
+      if (closed.has(tenant)) continue;
       const id = `svc:${tenant}/${s.metadata.name}`;
       const vips = ((status(s).virtualIPs as string[] | undefined) ?? []).join(' ');
       nodes.push({ id, label: `${s.metadata.name} ${vips}`.trim(), type: 'service', parent: `tn:${tenant}`, tenant });

@@ -158,7 +158,7 @@ function sync(cy: Core, graph: Graph, first: boolean): void {
 declare global {
   interface Window {
     /** A read-only window on what the topology draws, for people debugging and for the browser tests. */
-    tenetTopology?: { drawn(id: string): boolean; endpoints(): number; revision(): number };
+    tenetTopology?: { drawn(id: string): boolean; label(id: string): string | undefined; endpoints(): number; revision(): number };
   }
 }
 
@@ -228,7 +228,7 @@ export function TopologyView({ me }: { me: Whoami }) {
       maxZoom: 4,
     });
     cyRef.current = cy;
-    cy.on('dbltap', 'node[type="network"], node[type="host"]', (event) => {
+    cy.on('dbltap', 'node[type="network"], node[type="host"], node[type="tenant"]', (event) => {
       const node = event.target as cytoscape.NodeSingular;
       if (node.data('count') === undefined) return;
       const id = node.id();
@@ -242,6 +242,7 @@ export function TopologyView({ me }: { me: Whoami }) {
     });
     window.tenetTopology = {
       drawn: (id) => cy.getElementById(id).nonempty(),
+      label: (id) => (cy.getElementById(id).data('label') as string | undefined) ?? undefined,
       endpoints: () => [...objects.current.values()].filter((o) => o.kind === 'Endpoint').length,
       revision: () => revision.current,
     };
@@ -270,7 +271,7 @@ export function TopologyView({ me }: { me: Whoami }) {
 
   const open = (endpoint: TenetObject) => {
     const group = groupOf(endpoint, grouping);
-    setToggled((map) => new Map(map).set(group, false));
+    setToggled((map) => new Map(map).set(group, false).set(`tn:${endpoint.metadata.tenant ?? ''}`, false));
     setFocus(endpointId(endpoint.metadata.tenant ?? '', endpoint.metadata.name));
     setPicked(endpoint);
   };
@@ -302,7 +303,7 @@ export function TopologyView({ me }: { me: Whoami }) {
         )}
         <p class="stats" data-endpoints={endpoints.length}>
           {endpoints.length} endpoints · {graph.nodes.filter((n) => n.type === 'endpoint').length} drawn · groups of more than 40 start
-          collapsed (double-click a group to open or close it)
+          collapsed (double-click a network, host or tenant to open or close it)
         </p>
         {search.trim() !== '' && (
           <div class="results">

@@ -241,13 +241,29 @@ function decisionOf(walk: ReturnType<ProgramWalker['run']>, base: string): Decis
   };
 }
 
+/**
+ * A walker indexes its program's chains, sets and maps once; programs are not changed after they are
+ * built, so one walker serves every packet judged against the same program (the policy matrix judges
+ * thousands).
+ */
+const walkers = new WeakMap<NftProgram, ProgramWalker>();
+
+function walkerFor(program: NftProgram): ProgramWalker {
+  let walker = walkers.get(program);
+  if (!walker) {
+    walker = new ProgramWalker(program);
+    walkers.set(program, walker);
+  }
+  return walker;
+}
+
 /** Explains a packet within one program (both endpoints local to this namespace, or one of them). */
 export function explain(program: NftProgram, packet: Packet): Explanation {
   if (packet.iif !== undefined && packet.iif === packet.oif) {
     const self: Decision = { verdict: 'not-judged', text: 'traffic of an endpoint to itself is not judged' };
     return { allowed: true, egress: self, ingress: self, trace: [] };
   }
-  const walk = new ProgramWalker(program).run(packet);
+  const walk = walkerFor(program).run(packet);
   const egress = decisionOf(walk, 'egress');
   const ingress = walk.decisions.some((d) => d.base === 'ingress')
     ? decisionOf(walk, 'ingress')

@@ -46,7 +46,10 @@ export interface PolicyMatrix {
   tenant: string;
   rowsBy: 'groups' | { label: string };
   rows: MatrixRow[];
+  /** The ports judged: those asked for, else the first suggested one. */
   ports: MatrixPort[];
+  /** The ports the policies name, then one other per protocol: what a client may ask for next. */
+  suggestedPorts: MatrixPort[];
   /** cells[row][column][port]. */
   cells: MatrixCell[][][];
   /** With policies switched off: the same cells judged without them. */
@@ -58,6 +61,10 @@ export interface PolicyMatrix {
 export interface MatrixOptions {
   /** Rows and columns: the tenant's Groups (default) or the values of one label key. */
   label?: string;
+  /**
+   * The ports to judge (default: the first suggested one). Each port is a full grid of judgments, and
+   * a person reads one port at a time: asking for all of them would make the first answer slow.
+   */
   ports?: MatrixPort[];
   /** `Policy/NAME` or `GlobalPolicy/NAME`: judged again without them. */
   off?: string[];
@@ -115,7 +122,8 @@ interface Member {
 
 export function policyMatrix(intent: PolicyIntent, tenant: string, options: MatrixOptions = {}): PolicyMatrix {
   const endpoints = intent.endpoints.filter((e) => e.metadata.tenant === tenant && endpointAddresses(e).length > 0);
-  const ports = options.ports ?? probePorts([intent]);
+  const suggestedPorts = probePorts([intent]);
+  const ports = options.ports ?? suggestedPorts.slice(0, 1);
   const cidrs = mentionedCidrs([intent, ...(options.off?.length ? [withoutPolicies(intent, options.off)] : [])]);
   const keys = selectorKeys(intent);
   const classes = new Map<string, number>();
@@ -164,6 +172,11 @@ export function policyMatrix(intent: PolicyIntent, tenant: string, options: Matr
     truncated = true;
   }
 
+  const byClass = rows.map((row) => {
+    const map = new Map<number, Member[]>();
+    for (const m of row.members) map.set(m.cls, [...(map.get(m.cls) ?? []), m]);
+    return map;
+  });
   const judgeAll = (judge: FlowJudge): MatrixCell[][][] => {
     const memo = new Map<string, FlowExample | null>();
     const example = (a: Member, b: Member, port: MatrixPort): FlowExample | null => {
@@ -194,22 +207,29 @@ export function policyMatrix(intent: PolicyIntent, tenant: string, options: Matr
       }
       return found;
     };
-    return rows.map((row) =>
-      rows.map((column) =>
+    return rows.map((_row, r) =>
+      rows.map((_column, c) =>
         ports.map((port) => {
           const cell: MatrixCell = { verdict: 'empty', allowed: 0, denied: 0, examples: [] };
-          // Pairs per class pair: counted once, judged once.
-          const pairs = new Map<string, { a: Member; b: Member; count: number }>();
-          for (const a of row.members) {
-            for (const b of column.members) {
-              if (a.endpoint === b.endpoint) continue;
-              const key = `${a.cls}|${b.cls}`;
-              const entry = pairs.get(key);
-              if (entry) entry.count++;
-              else pairs.set(key, { a, b, count: 1 });
+          // Pairs per class pair: counted once, judged once (never an endpoint with itself).
+          const pairs: Array<{ a: Member; b: Member; count: number }> = [];
+          for (const [ci, listA] of byClass[r]) {
+            for (const [cj, listB] of byClass[c]) {
+              let count = listA.length * listB.length;
+              let a = listA[0];
+              let b = listB[0];
+              if (ci === cj) {
+                const inB = r === c ? undefined : new Set(listB.map((m) => m.endpoint));
+                count -= r === c ? listA.length : listA.filter((m) => inB!.has(m.endpoint)).length;
+                if (count === 0) continue;
+                const other = listB.find((m) => m.endpoint !== a.endpoint);
+                if (other) b = other;
+                else a = listA.find((m) => m.endpoint !== b.endpoint)!;
+              }
+              pairs.push({ a, b, count });
             }
           }
-          for (const { a, b, count } of pairs.values()) {
+          for (const { a, b, count } of pairs) {
             const flow = example(a, b, port);
             if (!flow) continue;
             if (flow.allowed) cell.allowed += count;
@@ -228,6 +248,7 @@ export function policyMatrix(intent: PolicyIntent, tenant: string, options: Matr
     rowsBy: options.label !== undefined ? { label: options.label } : 'groups',
     rows: rows.map((r) => ({ name: r.name, members: r.members.length })),
     ports,
+    suggestedPorts,
     cells: judgeAll(new FlowJudge(intent, tenant)),
     ...(truncated ? { truncated: true as const } : {}),
   };

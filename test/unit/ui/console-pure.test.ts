@@ -114,6 +114,20 @@ test('the topology groups endpoints by tenant and network, collapses big groups,
     searched.nodes.filter((n) => n.match).map((n) => n.id),
     ['ep:shop/b-7'],
   );
+  // A tenant closed by the user: one node counting its endpoints, links of its hosts end on it.
+  const closed = buildGraph(objects, options({ toggled: new Map([['tn:shop', true]]) }));
+  assert.deepEqual(
+    closed.nodes.map((n) => [n.id, n.label]),
+    [
+      ['tn:shop', 'shop (42)'],
+      ['host:h1', 'h1'],
+      ['host:h2', 'h2'],
+    ],
+  );
+  assert.deepEqual(closed.edges.map((e) => [e.source, e.target, e.label]).sort(), [
+    ['tn:shop', 'host:h1', '1'],
+    ['tn:shop', 'host:h2', '41'],
+  ]);
   // By host: hosts hold the endpoints.
   const byHost = buildGraph(objects, options({ grouping: 'host' }));
   assert.equal(byHost.nodes.find((n) => n.id === 'ep:shop/web-1')!.parent, 'host:h1');
