@@ -9,6 +9,12 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
+// The suite runs on the node that runs this script (npm test: the first `node` on PATH).
+const problem = require('../bin/node-version.js').nodeVersionProblem();
+if (problem) {
+  console.error(`run-tests: ${problem}`);
+  process.exit(1);
+}
 const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 // The web console's bundle (esbuild, well under a second): the browser tests in test/ui load it from the controller.
