@@ -1,7 +1,7 @@
 /**
  * Services benchmark on a 2-host lab (run as root: `node dist/bench/services.js`). One client on h1,
  * three backends on h2 (every connection crosses the overlay, through the VIP or straight). At two
- * scales of the tenant — 10 services and BENCH_SERVICES (10,000) services × 3 backends — side by side:
+ * scales of the tenant — 10 services and BENCH_SERVICES (default 10,000) services × 3 backends — side by side:
  *  (a) TCP connect latency (SYN to established) through a VIP vs straight to a backend, interleaved
  *      connection by connection so the machine's drift hits both alike; target: VIP p50 ≤ 1.1× direct
  *      at 10,000 services;
@@ -295,7 +295,9 @@ async function main(): Promise<void> {
       backendsPerService: 3,
       slotsPerServicePort: 61,
       scales,
-      targets: { vipConnectP50OverDirectAt10k: 1.1, backendChangeRealizedP99Ms: 20, dnsAnswerP99Ms: 2 },
+      // The issue's targets are for 10,000 services; `met` judges the largest scale of this run (BENCH_SERVICES).
+      targets: { atServices: 10_000, vipConnectP50OverDirect: 1.1, backendChangeRealizedP99Ms: 20, dnsAnswerP99Ms: 2 },
+      metAtServices: big.services,
       met: {
         vipConnectP50: big.connectMs.p50Ratio <= 1.1,
         backendChangeRealizedP99: big.backendChangeRealized.fromWriteAnswer.p99Ms <= 20,
