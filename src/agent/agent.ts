@@ -327,6 +327,7 @@ export class Agent {
       if (!wanted) {
         ns.flows?.stop();
         ns.flows = undefined;
+        recorder.forget(ns.name);
       } else if (!ns.flows || ns.flows.exited) {
         try {
           ns.flows = new FlowReader(ns.name, (netns, event) => recorder.event(netns, event), this.log);

@@ -105,6 +105,11 @@ export class AgentMetrics {
       },
     });
     flowCounter(
+      'tenet_agent_flow_events_throttled_total',
+      "Events over a namespace's rate (500/s, burst 1000), dropped before they made a record",
+      (c) => c.throttled,
+    );
+    flowCounter(
       'tenet_agent_flow_events_ignored_total',
       'Events that made no record (not a Tenet prefix, a malformed packet)',
       (c) => c.ignored,

@@ -40,7 +40,7 @@ test('the controller metrics pass promtool check metrics, with process metrics',
 test('the agent metrics pass promtool check metrics', async () => {
   const metrics = new AgentMetrics({
     namespaces: () => [{ tenant: 'a', endpoints: 2, flowReader: true }],
-    flows: () => ({ recorded: 5, evicted: 1, lostLog: 0, lostConntrack: 2, ignored: 3, ring: 4 }),
+    flows: () => ({ recorded: 5, evicted: 1, lostLog: 0, lostConntrack: 2, ignored: 3, throttled: 6, ring: 4 }),
   });
   metrics.passes.inc({ full: 'true' });
   metrics.passDuration.observe(0.1);
@@ -52,6 +52,7 @@ test('the agent metrics pass promtool check metrics', async () => {
     'tenet_agent_flow_records_total 5',
     'tenet_agent_flow_records_evicted_total 1',
     'tenet_agent_flow_events_lost_total{source="conntrack"} 2',
+    'tenet_agent_flow_events_throttled_total 6',
     'tenet_agent_namespace_endpoints{tenant="a"} 2',
     'tenet_agent_reconcile_passes_total{full="true"} 1',
   ])

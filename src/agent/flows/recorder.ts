@@ -9,6 +9,12 @@ import { FlowRing } from '../../core/flows/ring';
 import type { Log } from '../../core/log';
 
 export const DEFAULT_RING = 10000;
+/**
+ * Records per second one namespace may make (and burst): the kernel limits each rule, but a tenant with
+ * many deny rules, or opening connections as fast as it can, must not take the agent's CPU or push the
+ * other tenants' records out of the ring. What is over is counted (`throttled`), never queued.
+ */
+export const NAMESPACE_RATE = { perSecond: 500, burst: 1000 } as const;
 /** Records per push at most; the rest goes with the next one. */
 export const PUSH_BATCH = 2000;
 
@@ -22,11 +28,15 @@ export interface FlowCounters {
   lostConntrack: number;
   /** Events that did not make a record (not Tenet's prefix, a malformed packet). */
   ignored: number;
+  /** Events over a namespace's rate (NAMESPACE_RATE), dropped before they made a record. */
+  throttled: number;
 }
 
 export class FlowRecorder {
   readonly ring: FlowRing;
-  readonly counters: FlowCounters = { recorded: 0, evicted: 0, lostLog: 0, lostConntrack: 0, ignored: 0 };
+  readonly counters: FlowCounters = { recorded: 0, evicted: 0, lostLog: 0, lostConntrack: 0, ignored: 0, throttled: 0 };
+  /** Token buckets per namespace. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** The last sequence number the controller took. */
   private pushed = 0;
   private pushing = false;
@@ -35,6 +45,8 @@ export class FlowRecorder {
     private readonly context: (netns: string) => FlowContext | undefined,
     private readonly log: Log,
     capacity = DEFAULT_RING,
+    private readonly rate: { perSecond: number; burst: number } = NAMESPACE_RATE,
+    private readonly now: () => number = Date.now,
   ) {
     this.ring = new FlowRing(capacity);
   }
@@ -46,12 +58,29 @@ export class FlowRecorder {
       return;
     }
     if (event.t !== 'log' && event.t !== 'ct') return;
+    if (!this.take(netns)) return void this.counters.throttled++;
     const context = this.context(netns);
     if (!context) return void this.counters.ignored++;
     const record = event.t === 'log' ? logRecord(event, context) : conntrackRecord(event, context);
     if (!record) return void this.counters.ignored++;
     this.counters.recorded++;
     this.ring.push(record);
+  }
+
+  private take(netns: string): boolean {
+    const now = this.now();
+    const bucket = this.buckets.get(netns) ?? { tokens: this.rate.burst, at: now };
+    bucket.tokens = Math.min(this.rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate.perSecond);
+    bucket.at = now;
+    this.buckets.set(netns, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Namespaces gone: their buckets go too. */
+  forget(netns: string): void {
+    this.buckets.delete(netns);
   }
 
   /** Records not yet pushed (oldest first, at most PUSH_BATCH), and how many the ring let go unpushed. */

@@ -6,11 +6,14 @@
  *
  * The ct mark is the connection's, not the packet's `meta mark`: the pass bits (0x01000000,
  * 0x02000000) and the guard bits (0x04000000, 0x08000000, guard.ts) live in the packet mark and are
- * not touched. Nothing else in Tenet sets a ct mark; each namespace has its own conntrack table, so
- * each host's mark names its own side.
+ * not touched. Each namespace has its own conntrack table, so each host's mark names its own side.
+ * Service NAT also writes the ct mark: the Maglev slot it picked (1..SLOTS, src/core/services/) on a
+ * connection's first packet, before the policy runs. A connection no accepting rule marked (default
+ * allow, unhooked) keeps that slot in the low half, so ids start above every slot number: a low half
+ * of 1..0xff is never read as a rule.
  *
  * The id is a hash of the rule's counter comment (`tier:policy:direction:index`, or `default allow
- * DIRECTION`), 1..65535, so recompiling unchanged intent gives the same rules (and fingerprints). Two
+ * DIRECTION`), 0x100..0xffff, so recompiling unchanged intent gives the same rules (and fingerprints). Two
  * rules of one namespace may share an id; the reader then cannot tell them apart from the mark and
  * falls back to explain (allowingRule returns undefined).
  */
@@ -19,8 +22,11 @@ import type { Direction, NftProgram, RuleOrigin } from './program';
 
 export const CT_MARK_SHIFT: Record<Direction, number> = { egress: 0, ingress: 16 };
 
+/** Ids begin above every service slot number (the slot table has fewer than 256 slots). */
+const FIRST_RULE_ID = 0x100;
+
 export function ruleMarkId(comment: string): number {
-  return (parseInt(stableHash(comment).slice(0, 8), 16) % 0xffff) + 1;
+  return (parseInt(stableHash(comment).slice(0, 8), 16) % (0x10000 - FIRST_RULE_ID)) + FIRST_RULE_ID;
 }
 
 /** The id of `direction` in a connection's ct mark (0: none written). */

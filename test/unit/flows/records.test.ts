@@ -9,7 +9,8 @@ import { parsePacketHeaders } from '../../../src/core/flows/packet';
 import { conntrackRecord, logRecord, parseFlowdLine, type FlowContext } from '../../../src/core/flows/records';
 import { FlowRing, matchesFilter } from '../../../src/core/flows/ring';
 import { checkFlowRecord } from '../../../src/core/flows/validate';
-import { ruleMarkId } from '../../../src/core/policy/flow-mark';
+import { allowingRule, ruleMarkId } from '../../../src/core/policy/flow-mark';
+import { SLOTS } from '../../../src/core/services/compile';
 import { kernelProgram, restrictsNothing } from '../../../src/core/policy/unhooked';
 import type { PolicyIntent } from '../../../src/core/policy/intent';
 import type { TenantView, EndpointView } from '../../../src/core/dataplane/host-view';
@@ -317,6 +318,21 @@ test('the allowing rule comes from the ct mark the accepting rules write, and on
   assert.ok(renderProgram(open).includes('ct mark set'));
   assert.ok(!renderProgram(kernelProgram(open)).includes(' ct '), renderProgram(kernelProgram(open)));
   assert.ok(renderProgram(kernelProgram(program)).includes('ct mark set'), 'a restricting program keeps its marks');
+});
+
+test('a service slot left in the ct mark (no accepting rule marked the connection) is never read as a rule', () => {
+  const program = compileProgram(world(), 'shop');
+  const ids = program.chains
+    .flatMap((c) => c.rules)
+    .flatMap((r) => r.effects ?? [])
+    .flatMap((e) => (e.kind === 'ctMarkRule' ? [e.id] : []));
+  assert.ok(ids.length > 0 && ids.every((id) => id > SLOTS && id <= 0xffff), String(ids));
+  for (let slot = 1; slot <= SLOTS; slot++) {
+    assert.equal(allowingRule(program, slot, 'egress'), undefined, `slot ${slot}`);
+    assert.equal(allowingRule(program, slot << 16, 'ingress'), undefined, `slot ${slot} in the ingress half`);
+  }
+  // A hash that would have landed on a slot number lands above them all.
+  for (const comment of ['a', 'b', 'tenant:x:egress:0', 'default allow ingress']) assert.ok(ruleMarkId(comment) >= 0x100);
 });
 
 test('the ring keeps the newest records and counts exactly what it let go', () => {
