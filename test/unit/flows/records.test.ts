@@ -277,7 +277,7 @@ test('the allowing rule comes from the ct mark the accepting rules write, and on
   const id = ruleMarkId('tenant:db-in:ingress:0');
   assert.ok(
     text.includes(
-      `ct mark set ct mark & 0x0000ffff | 0x${(id << 16).toString(16).padStart(8, '0')} accept comment "tenant:db-in:ingress:0"`,
+      `ct mark set ct mark & 0x0000ffff | 0x${((id << 16) >>> 0).toString(16).padStart(8, '0')} accept comment "tenant:db-in:ingress:0"`,
     ),
     text,
   );
