@@ -23,6 +23,7 @@ import { run } from '../kernel/exec';
 import type { Log } from '../core/log';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
+import type { BgpSpeaker } from './bgp';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -48,7 +49,11 @@ export class EgressLinks {
   private made = new Map<string, string>();
   private tableText?: string;
 
-  constructor(private readonly log: Log) {}
+  constructor(
+    private readonly log: Log,
+    /** Announces the floating IPs bound here (absent: the agent runs without --bgp-peer). */
+    private readonly bgp?: BgpSpeaker,
+  ) {}
 
   /** `renewed`: router namespaces made or deleted again (their link end went with them). `full`: check the kernel. */
   async sync(view: HostView, renewed: readonly string[], full: boolean): Promise<void> {
@@ -77,6 +82,10 @@ export class EgressLinks {
       }
     }
     await this.syncTable(transits, full);
+    if (this.bgp) {
+      const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
+      await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
+    }
   }
 
   private async hostLinks(): Promise<string[]> {
@@ -94,8 +103,21 @@ export class EgressLinks {
     }
     // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    // The link's routes: its transit address and the floating IPs bound here; any other goes (a floating IP moved away).
+    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address)].map((a) => `${a}/32`));
+    const [routes] = exists ? await ipJsonBatch([`route show dev ${hostLink}`]) : [[]];
+    const stale = (routes as { dst?: string }[])
+      .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
+      .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst));
     const host = await ipBatch(
-      [`link set ${hostLink} up`, `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`, `route replace ${transitIP}/32 dev ${hostLink}`],
+      [
+        ...stale.map((dst) => `route del ${dst} dev ${hostLink}`),
+        `link set ${hostLink} up`,
+        `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`,
+        `route replace ${transitIP}/32 dev ${hostLink}`,
+        // Through the transit address: the router namespace answers ARP for that one only.
+        ...transit.floating.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+      ],
       { force: true },
     );
     const tenant = await ipBatch(
@@ -126,5 +148,5 @@ export class EgressLinks {
 }
 
 function linkSignature(transit: EgressTransit): string {
-  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}`;
+  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}|${transit.floating.map((f) => f.address).join(',')}`;
 }

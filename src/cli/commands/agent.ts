@@ -41,6 +41,10 @@ export function register(program: Command): void {
       'DNS domain of the tenant resolvers (the controller must use the same)',
       process.env.TENET_CLUSTER_DOMAIN ?? 'cluster.local',
     )
+    .option('--bgp-peer <ip>', 'announce the floating IPs bound on this host over BGP to this upstream router (BIRD; docs/external.md)')
+    .option('--bgp-asn <n>', "this host's AS number", '64513')
+    .option('--bgp-peer-asn <n>', "the upstream router's AS number", '64512')
+    .option('--bgp-dir <dir>', "BIRD's config, socket and log (default: /run/tenet/bgp-HOST)")
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
     .action(
       async (
@@ -57,6 +61,10 @@ export function register(program: Command): void {
           logLevel: string;
           clusterDomain: string;
           dockerPlugin?: string | boolean;
+          bgpPeer?: string;
+          bgpAsn: string;
+          bgpPeerAsn: string;
+          bgpDir?: string;
         },
         command: Command,
       ) => {
@@ -117,6 +125,16 @@ export function register(program: Command): void {
             resyncMs: resync * 1000,
             heartbeatMs: Math.round(heartbeat * 1000),
             clusterDomain: options.clusterDomain,
+            ...(options.bgpPeer
+              ? {
+                  bgp: {
+                    peer: options.bgpPeer,
+                    asn: Number(options.bgpAsn),
+                    peerAsn: Number(options.bgpPeerAsn),
+                    dir: options.bgpDir ?? `/run/tenet/bgp-${options.host}`,
+                  },
+                }
+              : {}),
             log: (level, message, fields) => logger[level](fields ?? {}, message),
           });
         } catch (error) {

@@ -1,0 +1,95 @@
+/**
+ * Floating IPs with real packets and a real BGP daemon on both sides (docs/external.md): a floating IP
+ * bound to an endpoint on h2 is announced by h2's agent (BIRD) to the lab's upstream router (BIRD),
+ * and a client outside reaches the endpoint with its own address visible. Moved to an endpoint on h1:
+ * the upstream router's route (read from the daemon) changes to h1 and traffic follows. A tenant
+ * naming another tenant's endpoint binds nothing; a deleted floating IP is withdrawn.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { startTestLab, tenantObjects, waitUntil } from '../../helpers/lab';
+import { killGroups, spawnGroup } from '../../helpers/process-group';
+import { run } from '../../../src/kernel/exec';
+import { API_VERSION } from '../../../src/core/model/common';
+import { outsideRoutes } from '../../../src/lab/outside';
+import type { TenetObject } from '../../../src/core/model/object';
+
+const PORT = 8080;
+
+const fip = (tenant: string, name: string, endpoint: string): TenetObject =>
+  ({ apiVersion: API_VERSION, kind: 'FloatingIP', metadata: { name, tenant }, spec: { target: { endpoint } } }) as TenetObject;
+
+test('floating IP: announced over BGP by the bound endpoint host, client address kept, moved with the route, withdrawn on delete', async (t) => {
+  const lab = await startTestLab(t, 2);
+  const outside = lab.state.outside!;
+  const [h1, h2] = lab.state.hosts;
+  const client = lab.controller.client;
+  await client.apply([
+    ...tenantObjects('blue', [{ name: 'front', cidrs: ['10.40.1.0/24'] }]),
+    ...tenantObjects('green', [{ name: 'front', cidrs: ['10.40.1.0/24'] }]),
+    { apiVersion: API_VERSION, kind: 'FloatingIPPool', metadata: { name: 'public' }, spec: { cidrs: ['198.18.100.0/24'] } },
+  ]);
+  assert.equal((await client.find('FloatingIPPool', 'public'))?.kind, 'FloatingIPPool');
+  const a1 = await lab.run('a1', { host: 'h1', tenant: 'blue', network: 'front', ips: ['10.40.1.11'] });
+  const a2 = await lab.run('a2', { host: 'h2', tenant: 'blue', network: 'front', ips: ['10.40.1.12'] });
+  // green holds the same addresses on both hosts: a floating IP must reach blue's endpoint, never green's twin.
+  const g1 = await lab.run('g1', { host: 'h1', tenant: 'green', network: 'front', ips: ['10.40.1.11'] });
+  const g2 = await lab.run('g2', { host: 'h2', tenant: 'green', network: 'front', ips: ['10.40.1.12'] });
+
+  const children: ChildProcess[] = [];
+  t.after(() => killGroups(children));
+  for (const c of [a1, a2, g1, g2]) {
+    children.push(
+      spawnGroup('ip', ['netns', 'exec', c.netns, 'socat', `TCP-LISTEN:${PORT},fork,reuseaddr`, `SYSTEM:echo ${c.name} $SOCAT_PEERADDR`], {
+        stdio: 'ignore',
+      }),
+    );
+  }
+  for (const c of [a1, a2, g1, g2]) {
+    await waitUntil(`listener in ${c.name}`, async () =>
+      (await run('ip', ['netns', 'exec', c.netns, 'ss', '-Htln'])).stdout.includes(`:${PORT}`),
+    );
+  }
+  /** Who answers a connection from the outside's "internet" address to `address` (undefined: nobody within 2 s). */
+  const ask = async (address: string): Promise<string | undefined> => {
+    const r = await run(
+      'ip',
+      ['netns', 'exec', outside.netns, 'socat', '-T2', '-', `TCP:${address}:${PORT},bind=${outside.internetIP},connect-timeout=2`],
+      { input: '', allowFailure: true, timeoutMs: 5000 },
+    );
+    return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  };
+  const nextHop = async (prefix: string): Promise<string | undefined> => /via ([0-9.]+)/.exec(await outsideRoutes(outside, prefix))?.[1];
+
+  await client.apply([fip('blue', 'web', a2.endpoint!)]);
+  const address = ((await client.get('FloatingIP', 'web', 'blue')) as { status?: { address?: string } }).status?.address;
+  assert.equal(address, '198.18.100.1');
+  await waitUntil(
+    'the upstream router learns the floating IP from h2',
+    async () => (await nextHop(`${address}/32`)) === h2.underlayIP,
+    30000,
+  );
+  await waitUntil('traffic reaches a2', async () => (await ask(address)) !== undefined, 20000);
+  assert.equal(await ask(address), `a2 ${outside.internetIP}`, "the endpoint sees the client's own address");
+
+  // Blue-green on one floating IP: the target moves to a1 on h1; the announcement follows, then the traffic.
+  await client.apply([fip('blue', 'web', a1.endpoint!)]);
+  await waitUntil('the upstream router moves the route to h1', async () => (await nextHop(`${address}/32`)) === h1.underlayIP, 30000);
+  await waitUntil('traffic reaches a1', async () => (await ask(address)) === `a1 ${outside.internetIP}`, 20000);
+  const routes = await outsideRoutes(outside, `${address}/32`);
+  assert.doesNotMatch(routes, new RegExp(h2.underlayIP.replace(/\./g, '\\.')), 'h2 withdrew its announcement');
+
+  // A tenant naming another tenant's endpoint binds nothing: green has no endpoint of that name, so nothing is announced.
+  await client.apply([fip('green', 'steal', a2.endpoint!)]);
+  const stolen = ((await client.get('FloatingIP', 'steal', 'green')) as { status?: { address?: string } }).status?.address;
+  assert.ok(stolen);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(await nextHop(`${stolen}/32`), undefined, 'no host announces a floating IP whose target is not in its tenant');
+  assert.equal(await ask(stolen), undefined);
+
+  // Deleted: withdrawn, and nothing answers.
+  await client.delete('FloatingIP', 'web', 'blue');
+  await waitUntil('the route is withdrawn', async () => (await nextHop(`${address}/32`)) === undefined, 30000);
+  assert.equal(await ask(address), undefined);
+});
