@@ -19,6 +19,7 @@ import type { GlobalPolicy } from '../model/kinds/policy';
 import { selectorMatches } from '../model/selectors';
 import { canonicalIp, formatIp, parseIp } from '../net/ip';
 import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
+import { serviceSlotElements, SLOTS } from '../services/compile';
 
 /** The tenant end of the transit link, in the router namespace. */
 export const EGRESS_LINK = 'eg0';
@@ -37,6 +38,9 @@ export const EGRESS_NAMES = {
   hosts: 'eg_hosts4',
   dnat: 'eg_dnat',
   floating: 'eg_fip4',
+  /** Floating IPs bound to a service, and their slot map (the service NAT's shape: src/core/services/compile.ts). */
+  floatingServices: 'eg_fipsvc4',
+  floatingSlots: 'eg_fipslots4',
 } as const;
 
 /** Before service DNAT (-100): a floating IP's connection is translated to its endpoint first. */
@@ -47,12 +51,19 @@ export const EGRESS_FILTER_PRIORITY = -5;
 /** After service hairpin SNAT (100). */
 export const EGRESS_SNAT_PRIORITY = 110;
 
-/** A floating IP bound to an endpoint on this host: its address, the endpoint's, and how it is advertised. */
+/**
+ * A floating IP bound on this host: to a local endpoint (`target` its address), or to a service with
+ * ready backends here (`slots`: the service NAT's slot elements over the local backends, keyed by the
+ * floating IP). A service's floating IP enters only where a backend is local and lands only on local
+ * backends, so replies leave by the host the connection came in by.
+ */
 export interface FloatingBinding {
   name: string;
   address: string;
-  target: string;
-  endpoint: string;
+  /** `endpoint/NAME` or `service/NAME`. */
+  bound: string;
+  target?: string;
+  slots?: Record<string, string>;
   advertise: 'bgp' | 'l2';
 }
 
@@ -108,24 +119,30 @@ function openedHosts(view: HostView, tenant: TenantView): Set<string> {
 
 const isV4 = (address: string | undefined): address is string => address !== undefined && parseIp(address)?.family === 4;
 
-/** The tenant's floating IPs bound to an endpoint of this host that has an IPv4 address (sorted by address). */
+/** The tenant's floating IPs bound to an endpoint or a service backend of this host (sorted by address). */
 export function localFloatingBindings(view: HostView, tenant: TenantView): FloatingBinding[] {
   const out: FloatingBinding[] = [];
+  const localEndpoints = tenant.endpoints.filter((e) => e.local);
   for (const fip of tenant.floatingIPs) {
     const address = fip.status?.address;
-    const name = fip.spec.target?.endpoint;
-    if (!address || name === undefined) continue;
-    // Only an endpoint of the FloatingIP's own tenant can be its target: the name is looked up in this tenant alone.
-    const endpoint = tenant.endpoints.find((e) => e.name === name);
-    if (!endpoint?.local || !endpoint.ipv4) continue;
+    const target = fip.spec.target;
+    if (!address || !target) continue;
     const pool = view.floatingIPPools.find((p) => p.metadata.name === fip.status?.pool);
-    out.push({
-      name: fip.metadata.name,
-      address,
-      target: endpoint.ipv4,
-      endpoint: endpoint.name,
-      advertise: pool?.spec.advertise ?? 'bgp',
-    });
+    const base = { name: fip.metadata.name, address, advertise: pool?.spec.advertise ?? 'bgp' } as const;
+    // Targets are looked up in the FloatingIP's own tenant alone: a tenant can bind only what is its own.
+    if (target.endpoint !== undefined) {
+      const endpoint = tenant.endpoints.find((e) => e.name === target.endpoint);
+      if (endpoint?.local && endpoint.ipv4) out.push({ ...base, bound: `endpoint/${endpoint.name}`, target: endpoint.ipv4 });
+    } else if (target.service !== undefined) {
+      const service = tenant.services.find((x) => x.metadata.name === target.service);
+      const vip = service?.status?.virtualIPs?.map((ip) => canonicalIp(ip)).find((ip) => isV4(ip));
+      if (!service || !vip) continue;
+      const elements = serviceSlotElements({ name: tenant.name, endpoints: localEndpoints }, service, 4);
+      if (Object.keys(elements).length === 0) continue;
+      const slots: Record<string, string> = {};
+      for (const [key, value] of Object.entries(elements)) slots[`${address}${key.slice(vip.length)}`] = value;
+      out.push({ ...base, bound: `service/${service.metadata.name}`, slots });
+    }
   }
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
@@ -199,15 +216,36 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
     },
   );
   if (transit.floating.length > 0) {
-    program.maps.push({
-      name: EGRESS_NAMES.floating,
-      typeof: 'ip daddr : ip daddr',
-      elements: Object.fromEntries(transit.floating.map((f) => [f.address, f.target])),
+    const toEndpoints = transit.floating.filter((f) => f.target !== undefined);
+    const toServices = transit.floating.filter((f) => f.slots !== undefined);
+    const tuple = `ip daddr . meta l4proto . th dport . numgen random mod ${SLOTS}`;
+    program.sets.push({
+      name: EGRESS_NAMES.floatingServices,
+      type: 'ipv4_addr',
+      interval: false,
+      elements: toServices.map((f) => f.address),
     });
+    program.maps.push(
+      {
+        name: EGRESS_NAMES.floating,
+        typeof: 'ip daddr : ip daddr',
+        elements: Object.fromEntries(toEndpoints.map((f) => [f.address, f.target!])),
+      },
+      {
+        name: EGRESS_NAMES.floatingSlots,
+        typeof: `${tuple} : ip daddr . th dport`,
+        elements: Object.assign({}, ...toServices.map((f) => f.slots!)) as Record<string, string>,
+      },
+    );
     program.chains.push({
       name: EGRESS_NAMES.dnat,
       base: { hook: 'prerouting', type: 'nat', priority: FLOATING_DNAT_PRIORITY, policy: 'accept' },
       rules: [
+        {
+          matches: [inn(), { kind: 'addr', family: 4, field: 'daddr', set: EGRESS_NAMES.floatingServices }],
+          effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: true, key: tuple, map: EGRESS_NAMES.floatingSlots }],
+          comment: 'floating ip to a service backend',
+        },
         {
           matches: [inn()],
           effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: false, key: 'ip daddr', map: EGRESS_NAMES.floating }],
