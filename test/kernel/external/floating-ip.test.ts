@@ -72,11 +72,15 @@ test('floating IP: announced over BGP by the bound endpoint host, client address
   );
   await waitUntil('traffic reaches a2', async () => (await ask(address)) !== undefined, 20000);
   assert.equal(await ask(address), `a2 ${outside.internetIP}`, "the endpoint sees the client's own address");
+  const hostOf = async (): Promise<string | undefined> =>
+    ((await client.get('FloatingIP', 'web', 'blue')) as { status?: { host?: string } }).status?.host;
+  assert.equal(await hostOf(), 'h2', 'get floatingips shows the host the traffic enters by');
 
   // Blue-green on one floating IP: the target moves to a1 on h1; the announcement follows, then the traffic.
   await client.apply([fip('blue', 'web', a1.endpoint!)]);
   await waitUntil('the upstream router moves the route to h1', async () => (await nextHop(`${address}/32`)) === h1.underlayIP, 30000);
   await waitUntil('traffic reaches a1', async () => (await ask(address)) === `a1 ${outside.internetIP}`, 20000);
+  assert.equal(await hostOf(), 'h1');
   const routes = await outsideRoutes(outside, `${address}/32`);
   assert.doesNotMatch(routes, new RegExp(h2.underlayIP.replace(/\./g, '\\.')), 'h2 withdrew its announcement');
 
