@@ -97,3 +97,68 @@ test('floating IP: announced over BGP by the bound endpoint host, client address
   await waitUntil('the route is withdrawn', async () => (await nextHop(`${address}/32`)) === undefined, 30000);
   assert.equal(await ask(address), undefined);
 });
+
+test('floating IP, layer-2 mode: the bound host answers ARP on the underlay, gratuitous ARP moves the neighbours with the binding, no BGP route', async (t) => {
+  const lab = await startTestLab(t, 2);
+  const outside = lab.state.outside!;
+  const [h1, h2] = lab.state.hosts;
+  const client = lab.controller.client;
+  await client.apply([
+    ...tenantObjects('blue', [{ name: 'front', cidrs: ['10.40.1.0/24'] }]),
+    // Addresses of the underlay segment itself, as layer-2 mode wants (the MetalLB way).
+    {
+      apiVersion: API_VERSION,
+      kind: 'FloatingIPPool',
+      metadata: { name: 'lan' },
+      spec: { cidrs: ['192.168.250.200/29'], advertise: 'l2' },
+    },
+  ]);
+  const a1 = await lab.run('a1', { host: 'h1', tenant: 'blue', network: 'front', ips: ['10.40.1.11'] });
+  const a2 = await lab.run('a2', { host: 'h2', tenant: 'blue', network: 'front', ips: ['10.40.1.12'] });
+  const children: ChildProcess[] = [];
+  t.after(() => killGroups(children));
+  for (const c of [a1, a2]) {
+    children.push(
+      spawnGroup('ip', ['netns', 'exec', c.netns, 'socat', `TCP-LISTEN:${PORT},fork,reuseaddr`, `SYSTEM:echo ${c.name} $SOCAT_PEERADDR`], {
+        stdio: 'ignore',
+      }),
+    );
+    await waitUntil(`listener in ${c.name}`, async () =>
+      (await run('ip', ['netns', 'exec', c.netns, 'ss', '-Htln'])).stdout.includes(`:${PORT}`),
+    );
+  }
+  const ask = async (address: string): Promise<string | undefined> => {
+    const r = await run(
+      'ip',
+      ['netns', 'exec', outside.netns, 'socat', '-T2', '-', `TCP:${address}:${PORT},bind=${outside.internetIP},connect-timeout=2`],
+      { input: '', allowFailure: true, timeoutMs: 5000 },
+    );
+    return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  };
+  const macOf = async (netns: string): Promise<string> =>
+    (JSON.parse((await run('ip', ['netns', 'exec', netns, 'ip', '-json', 'link', 'show', 'eth0'])).stdout) as { address: string }[])[0]
+      .address;
+  const neighbourMac = async (address: string): Promise<string | undefined> =>
+    (
+      JSON.parse((await run('ip', ['netns', 'exec', outside.netns, 'ip', '-json', 'neigh', 'show', address])).stdout) as {
+        lladdr?: string;
+      }[]
+    )[0]?.lladdr;
+
+  await client.apply([fip('blue', 'web', a2.endpoint!)]);
+  const address = ((await client.get('FloatingIP', 'web', 'blue')) as { status?: { address?: string } }).status?.address;
+  assert.equal(address, '192.168.250.201');
+  await waitUntil('the outside reaches a2 over layer 2', async () => (await ask(address)) === `a2 ${outside.internetIP}`, 20000);
+  assert.equal(await neighbourMac(address), await macOf(h2.netns), "the outside's neighbour entry names h2");
+  assert.match(
+    await outsideRoutes(outside, `${address}/32`),
+    /not found|^\s*$|Network not found/i,
+    'layer-2 floating IPs are not announced over BGP',
+  );
+
+  await client.apply([fip('blue', 'web', a1.endpoint!)]);
+  await waitUntil('gratuitous ARP moves the outside to h1', async () => (await neighbourMac(address)) === (await macOf(h1.netns)), 15000);
+  await waitUntil('traffic follows to a1', async () => (await ask(address)) === `a1 ${outside.internetIP}`, 10000);
+  const proxies = (await run('ip', ['netns', 'exec', h2.netns, 'ip', 'neigh', 'show', 'proxy'])).stdout;
+  assert.doesNotMatch(proxies, /192\.168\.250\.201/, 'h2 stopped answering for it');
+});
