@@ -29,7 +29,7 @@ function percentile(values: number[], p: number): number {
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /** A TCP server that writes its name and closes (for connect latency and cut-over). */
-const SERVER = `require('net').createServer((s) => s.end(process.argv[1] + '\\n')).listen(Number(process.argv[2]), process.argv[3] || '0.0.0.0')`;
+const SERVER = `require('net').createServer((s) => { s.on('error', () => {}); s.end(process.argv[1] + '\\n'); }).listen(Number(process.argv[2]), process.argv[3] || '0.0.0.0')`;
 /** COUNT sequential connections; prints each connect time in ms. */
 const CONNECT = `
 const net = require('net');
@@ -195,7 +195,12 @@ async function main(): Promise<void> {
     };
     const bgpMoves = await cutover('bgp', 'public', bgpAddress);
     const l2Moves = await cutover('l2', 'lan', l2Address);
-    const summary = (values: number[]) => ({ moves: values.length, p50Ms: percentile(values, 50), p99Ms: percentile(values, 99) });
+    const summary = (values: number[]) => ({
+      moves: values.length,
+      p50Ms: percentile(values, 50),
+      p99Ms: percentile(values, 99),
+      samplesMs: values,
+    });
 
     const result = {
       at: new Date().toISOString(),
