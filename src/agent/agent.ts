@@ -30,6 +30,7 @@ import { Mutex } from './mutex';
 import { antispoofProducer } from './antispoof';
 import { realizesServices, servicesProducer } from './services';
 import { EgressLinks, egressProducer } from './egress';
+import { BgpSpeaker } from './bgp';
 import { kernelNftDriver } from './nft/kernel';
 import { TableMonitor } from './nft/monitor';
 import { createPolicyEnforcer, type PolicyEnforcer } from './policy/enforcer';
@@ -69,6 +70,8 @@ export interface AgentOptions {
   flowPushMs?: number;
   /** A local HOST:PORT that also serves /metrics and /healthz (they are always on the attach socket). */
   metricsAddress?: string;
+  /** Announce the floating IPs bound on this host over BGP (docs/external.md); absent: no BGP. */
+  bgp?: { peer: string; asn: number; peerAsn: number; dir: string };
   log: Log;
 }
 
@@ -79,6 +82,13 @@ export function validateAgentOptions(options: AgentOptions): void {
   if (!options.socketPath.startsWith('/')) throw new Error('--socket must be an absolute path');
   if (options.controller.length === 0) throw new Error('--controller is required');
   if (options.clusterDomain !== undefined) assertClusterDomain(options.clusterDomain);
+  if (options.bgp) {
+    if (parseIp(options.bgp.peer)?.family !== 4) throw new Error(`--bgp-peer "${options.bgp.peer}" is not an IPv4 address`);
+    if (parseIp(options.underlayIP)?.family !== 4) throw new Error('BGP needs an IPv4 --underlay-ip (its router id and session address)');
+    for (const n of [options.bgp.asn, options.bgp.peerAsn])
+      if (!Number.isInteger(n) || n < 1 || n > 4294967295) throw new Error(`AS number ${n} must be an integer 1-4294967295`);
+    if (!options.bgp.dir.startsWith('/')) throw new Error('--bgp-dir must be an absolute path');
+  }
 }
 
 export class Agent {
@@ -150,7 +160,10 @@ export class Agent {
     });
     this.namespaces = new RouterNamespaces(this.metrics.timedDriver(kernelNftDriver()), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
-    this.egress = new EgressLinks(options.log);
+    this.egress = new EgressLinks(
+      options.log,
+      options.bgp ? new BgpSpeaker({ ...options.bgp, routerId: options.underlayIP, log: options.log }) : undefined,
+    );
     // Four producers write into each namespace's table: policy, antispoofing, service NAT and egress NAT (docs/architecture.md, "The agent's structure").
     this.monitor = new TableMonitor((netns) => void this.checkTable(netns), options.log);
     this.enforcer = createPolicyEnforcer({

@@ -23,6 +23,7 @@ import { run } from '../kernel/exec';
 import type { Log } from '../core/log';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
+import type { BgpSpeaker } from './bgp';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -47,8 +48,15 @@ export class EgressLinks {
   /** Per tenant: the transit as last made without failures. */
   private made = new Map<string, string>();
   private tableText?: string;
+  /** Layer-2 floating IPs this host answers ARP for: address -> underlay device. */
+  private answering = new Map<string, string>();
+  private underlayDevice?: string;
 
-  constructor(private readonly log: Log) {}
+  constructor(
+    private readonly log: Log,
+    /** Announces the floating IPs bound here (absent: the agent runs without --bgp-peer). */
+    private readonly bgp?: BgpSpeaker,
+  ) {}
 
   /** `renewed`: router namespaces made or deleted again (their link end went with them). `full`: check the kernel. */
   async sync(view: HostView, renewed: readonly string[], full: boolean): Promise<void> {
@@ -77,6 +85,58 @@ export class EgressLinks {
       }
     }
     await this.syncTable(transits, full);
+    await this.syncLayer2(view, transits, full).catch((error: Error) =>
+      this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
+    );
+    if (this.bgp) {
+      const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
+      await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
+    }
+  }
+
+  /**
+   * `advertise: l2`: the host answers ARP for the floating IPs bound here on its underlay device (a proxy
+   * entry; the address is routed to the tenant's transit link) and tells the segment at once with
+   * gratuitous ARP, so neighbours' caches move with a cut-over instead of waiting for them to expire.
+   */
+  private async syncLayer2(view: HostView, transits: readonly EgressTransit[], full: boolean): Promise<void> {
+    const wanted = new Set(transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'l2').map((f) => f.address)));
+    if (wanted.size === 0 && this.answering.size === 0) return;
+    const dev = (this.underlayDevice ??= await this.findUnderlayDevice(view.underlayIP));
+    if (!dev) throw new Error(`no device holds the underlay address ${view.underlayIP ?? '?'}`);
+    const gone = [...this.answering.keys()].filter((a) => !wanted.has(a));
+    const added = [...wanted].filter((a) => full || !this.answering.has(a));
+    if (gone.length + added.length === 0) return;
+    const result = await ipBatch(
+      [...gone.map((a) => `neigh del proxy ${a} dev ${dev}`), ...added.map((a) => `neigh replace proxy ${a} dev ${dev}`)],
+      { force: true },
+    );
+    for (const a of gone) this.answering.delete(a);
+    const failed = new Set(result.failures.map((f) => f.command.split(' ')[3]));
+    for (const a of added) if (!failed.has(a)) this.answering.set(a, dev);
+    // Only for addresses new here: a full pass re-asserts the entries without shouting on the segment.
+    for (const a of added.filter((x) => !failed.has(x) && !gone.includes(x))) {
+      if (full && this.announcedOnce.has(a)) continue;
+      this.announcedOnce.add(a);
+      // arping binds its probe socket to the address it announces, which is not local here (it is routed
+      // to the tenant): the host must allow binding non-local addresses once layer-2 floating IPs exist.
+      fs.writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
+      // Not awaited: the pass (under the agent's lock) does not wait the second arping takes.
+      void run('arping', ['-U', '-c', '2', '-w', '1', '-I', dev, a], { allowFailure: true, timeoutMs: 3000 }).catch(() => undefined);
+    }
+    for (const a of this.announcedOnce) if (!wanted.has(a)) this.announcedOnce.delete(a);
+    if (result.failures.length > 0) throw new Error(result.failures.map((f) => `"${f.command}": ${f.message}`).join('; '));
+  }
+
+  private announcedOnce = new Set<string>();
+
+  private async findUnderlayDevice(address: string | undefined): Promise<string | undefined> {
+    if (!address) return undefined;
+    const [links] = await ipJsonBatch(['addr show']);
+    const link = (links as { ifname?: string; addr_info?: { local?: string }[] }[]).find((l) =>
+      (l.addr_info ?? []).some((a) => a.local === address),
+    );
+    return link?.ifname;
   }
 
   private async hostLinks(): Promise<string[]> {
@@ -94,8 +154,21 @@ export class EgressLinks {
     }
     // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    // The link's routes: its transit address and the floating IPs bound here; any other goes (a floating IP moved away).
+    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address)].map((a) => `${a}/32`));
+    const [routes] = exists ? await ipJsonBatch([`route show dev ${hostLink}`]) : [[]];
+    const stale = (routes as { dst?: string }[])
+      .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
+      .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst));
     const host = await ipBatch(
-      [`link set ${hostLink} up`, `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`, `route replace ${transitIP}/32 dev ${hostLink}`],
+      [
+        ...stale.map((dst) => `route del ${dst} dev ${hostLink}`),
+        `link set ${hostLink} up`,
+        `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`,
+        `route replace ${transitIP}/32 dev ${hostLink}`,
+        // Through the transit address: the router namespace answers ARP for that one only.
+        ...transit.floating.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+      ],
       { force: true },
     );
     const tenant = await ipBatch(
@@ -126,5 +199,5 @@ export class EgressLinks {
 }
 
 function linkSignature(transit: EgressTransit): string {
-  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}`;
+  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}|${transit.floating.map((f) => f.address).join(',')}`;
 }

@@ -8,8 +8,13 @@ import type { TenetObject } from '../core/model/object';
 import { selectorMatches, type LabelSelector } from '../core/model/selectors';
 import type { ObjectService } from './object-service';
 import { withRuleHits } from './policy-hits';
+import { serviceBackends } from '../core/services/backends';
+import type { FloatingIP } from '../core/model/kinds/floating-ip';
+import type { Service } from '../core/model/kinds/service';
+import type { Endpoint } from '../core/model/kinds/endpoint';
 
-const COUNTED_KINDS: ReadonlySet<string> = new Set(['Network', 'Group']);
+/** Network `allocated`, Group `members` and FloatingIP `host` (the host(s) its traffic enters by: the bound endpoint's, or the hosts of the bound service's ready backends). */
+const COUNTED_KINDS: ReadonlySet<string> = new Set(['Network', 'Group', 'FloatingIP']);
 
 export async function withComputedStatus<T extends TenetObject>(service: ObjectService, objects: T[]): Promise<T[]> {
   const withHits = await withRuleHits(service, objects);
@@ -25,9 +30,16 @@ export async function withComputedStatus<T extends TenetObject>(service: ObjectS
   } else {
     for (const tenant of tenants) endpointsOf.set(tenant, (await service.list('Endpoint', { tenant })).items);
   }
+  const servicesOf = new Map<string, Service[]>();
+  for (const tenant of new Set(withHits.filter((o) => o.kind === 'FloatingIP').map((o) => o.metadata.tenant ?? '')))
+    servicesOf.set(tenant, (await service.list('Service', { tenant })).items as Service[]);
   return withHits.map((object) => {
     if (!COUNTED_KINDS.has(object.kind)) return object;
     const endpoints = endpointsOf.get(object.metadata.tenant ?? '') ?? [];
+    if (object.kind === 'FloatingIP') {
+      const host = floatingHost(object as FloatingIP, endpoints as Endpoint[], servicesOf.get(object.metadata.tenant ?? '') ?? []);
+      return host === undefined ? object : { ...object, status: { ...(object.status ?? {}), host } };
+    }
     if (object.kind === 'Network') {
       const allocated = endpoints.filter(
         (e) =>
@@ -40,4 +52,16 @@ export async function withComputedStatus<T extends TenetObject>(service: ObjectS
     const members = endpoints.filter((e) => selectorMatches(selector, e.metadata.labels ?? {})).length;
     return { ...object, status: { ...(object.status ?? {}), members } };
   });
+}
+
+function floatingHost(fip: FloatingIP, endpoints: readonly Endpoint[], services: readonly Service[]): string | undefined {
+  const target = fip.spec.target;
+  if (target?.endpoint !== undefined) return endpoints.find((e) => e.metadata.name === target.endpoint)?.spec.host;
+  if (target?.service === undefined) return undefined;
+  const svc = services.find((s) => s.metadata.name === target.service);
+  if (!svc) return undefined;
+  const hosts = [...new Set(serviceBackends(fip.metadata.tenant ?? '', svc.spec, endpoints).map((b) => b.host ?? ''))]
+    .filter(Boolean)
+    .sort();
+  return hosts.length > 0 ? hosts.join(',').slice(0, 63) : undefined;
 }

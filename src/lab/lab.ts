@@ -169,6 +169,19 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
       host.netnsPrefix,
       ...(host.tokenFile ? ['--token-file', host.tokenFile] : []),
       ...(state.agentResync ? ['--resync', String(state.agentResync)] : []),
+      // The lab's upstream router (src/lab/outside.ts): floating IPs are announced to it.
+      ...(state.outside
+        ? [
+            '--bgp-peer',
+            state.outside.underlayIP,
+            '--bgp-asn',
+            String(state.outside.hostAsn),
+            '--bgp-peer-asn',
+            String(state.outside.asn),
+            '--bgp-dir',
+            path.join(path.dirname(host.socket), 'bird'),
+          ]
+        : []),
       '--log-level',
       process.env.TENET_LOG_LEVEL ?? 'info',
     ],

@@ -135,15 +135,15 @@ export async function stopOutside(outside: LabOutside | undefined): Promise<void
 }
 
 /** One birdc command on the outside router's control socket (argument vector, no shell). */
-export async function birdc(outside: Pick<LabOutside, 'birdSocket'>, args: readonly string[]): Promise<string> {
+export async function birdc(outside: Pick<LabOutside, 'birdSocket'>, args: readonly string[], allowFailure = false): Promise<string> {
   const birdcPath = findBinary('birdc');
   if (!birdcPath) throw new LabError('birdc (Debian package bird2) is not installed');
-  return (await run(birdcPath, ['-s', outside.birdSocket, ...args])).stdout;
+  return (await run(birdcPath, ['-s', outside.birdSocket, ...args], { allowFailure })).stdout;
 }
 
-/** The routes BIRD holds for `prefix` (e.g. 203.0.113.7/32), as `birdc show route` prints them. */
+/** The routes BIRD holds for `prefix` (e.g. 203.0.113.7/32), as `birdc show route` prints them ("Network not found" when none: birdc then exits 1). */
 export async function outsideRoutes(outside: Pick<LabOutside, 'birdSocket'>, prefix?: string): Promise<string> {
-  return birdc(outside, ['show', 'route', ...(prefix ? ['for', prefix] : []), 'all']);
+  return birdc(outside, ['show', 'route', ...(prefix ? ['for', prefix] : []), 'all'], true);
 }
 
 /** BGP session state per host, from `birdc show protocols` (e.g. { h1: 'Established' }). */

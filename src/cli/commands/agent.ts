@@ -51,6 +51,10 @@ export function register(program: Command): void {
       'flow and deny records kept in memory (a ring; 0: record nothing) (env TENET_FLOW_RECORDS)',
       process.env.TENET_FLOW_RECORDS ?? '10000',
     )
+    .option('--bgp-peer <ip>', 'announce the floating IPs bound on this host over BGP to this upstream router (BIRD; docs/external.md)')
+    .option('--bgp-asn <n>', "this host's AS number", '64513')
+    .option('--bgp-peer-asn <n>', "the upstream router's AS number", '64512')
+    .option('--bgp-dir <dir>', "BIRD's config, socket and log (default: /run/tenet/bgp-HOST)")
     .option('--docker-plugin [socket]', `also serve Docker's network and IPAM driver "tenet" (default socket ${DEFAULT_PLUGIN_SOCKET})`)
     .action(
       async (
@@ -69,6 +73,10 @@ export function register(program: Command): void {
           dockerPlugin?: string | boolean;
           metricsAddress?: string;
           flowRecords: string;
+          bgpPeer?: string;
+          bgpAsn: string;
+          bgpPeerAsn: string;
+          bgpDir?: string;
         },
         command: Command,
       ) => {
@@ -134,6 +142,16 @@ export function register(program: Command): void {
             clusterDomain: options.clusterDomain,
             flowRing,
             metricsAddress: options.metricsAddress,
+            ...(options.bgpPeer
+              ? {
+                  bgp: {
+                    peer: options.bgpPeer,
+                    asn: Number(options.bgpAsn),
+                    peerAsn: Number(options.bgpPeerAsn),
+                    dir: options.bgpDir ?? `/run/tenet/bgp-${options.host}`,
+                  },
+                }
+              : {}),
             log: (level, message, fields) => logger[level](fields ?? {}, message),
           });
         } catch (error) {

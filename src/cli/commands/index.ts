@@ -25,6 +25,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { name: 'history', load: () => (require('./history') as typeof import('./history')).register },
   { name: 'rollback', load: () => (require('./rollback') as typeof import('./rollback')).register },
   { name: 'controller', load: () => (require('./controller') as typeof import('./controller')).register },
+  { name: 'float', load: () => (require('./float') as typeof import('./float')).register },
   { name: 'explain', load: () => (require('./explain') as typeof import('./explain')).register },
   { name: 'flows', load: () => (require('./flows') as typeof import('./flows')).register },
   { name: 'k8s', load: () => (require('./k8s') as typeof import('./k8s')).register },

@@ -14,6 +14,7 @@ import type { GlobalPolicy, Policy } from '../model/kinds/policy';
 import type { Service } from '../model/kinds/service';
 import type { Endpoint } from '../model/kinds/endpoint';
 import type { Host } from '../model/kinds/host';
+import type { FloatingIP, FloatingIPPool } from '../model/kinds/floating-ip';
 import type { TenetObject } from '../model/object';
 import { canonicalIp, formatIp, parseCidr, parseIp, type IpFamily } from '../net/ip';
 import { endpointMac, hostVethName, tenantNamespaceName, vxlanDeviceName } from './names';
@@ -108,6 +109,8 @@ export interface TenantView {
   groups: Group[];
   policies: Policy[];
   services: Service[];
+  /** The tenant's floating IPs, sorted by name (docs/external.md). */
+  floatingIPs: FloatingIP[];
   /** All endpoints of the tenant, local and remote, sorted by name. */
   endpoints: EndpointView[];
   object: Tenant;
@@ -123,6 +126,8 @@ export interface HostView {
   globalPolicies: GlobalPolicy[];
   /** Every host, sorted by name. */
   hosts: HostInfo[];
+  /** Every floating IP pool, sorted by name. */
+  floatingIPPools: FloatingIPPool[];
   /** MTU of the VXLAN devices and the largest of container interfaces (see overlayMtu). */
   overlayMtu: number;
 }
@@ -224,6 +229,7 @@ interface TenantObjects {
   groups: Group[];
   policies: Policy[];
   services: Service[];
+  floatingIPs: FloatingIP[];
   endpoints: Endpoint[];
 }
 
@@ -234,6 +240,7 @@ const TENANT_FIELD: Partial<Record<TenetObject['kind'], keyof TenantObjects>> = 
   Group: 'groups',
   Policy: 'policies',
   Service: 'services',
+  FloatingIP: 'floatingIPs',
   Endpoint: 'endpoints',
 };
 
@@ -242,11 +249,12 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
   const tenants = new Map<string, Tenant>();
   const hosts: Host[] = [];
   const globalPolicies: GlobalPolicy[] = [];
+  const pools: FloatingIPPool[] = [];
   const perTenant = new Map<string, TenantObjects>();
   const bucket = (tenant: string): TenantObjects => {
     let entry = perTenant.get(tenant);
     if (!entry) {
-      entry = { networks: [], scopes: [], groups: [], policies: [], services: [], endpoints: [] };
+      entry = { networks: [], scopes: [], groups: [], policies: [], services: [], floatingIPs: [], endpoints: [] };
       perTenant.set(tenant, entry);
     }
     return entry;
@@ -257,6 +265,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     else if (object.kind === 'Tenant') tenants.set(object.metadata.name, object as Tenant);
     else if (object.kind === 'Host') hosts.push(object as Host);
     else if (object.kind === 'GlobalPolicy') globalPolicies.push(object as GlobalPolicy);
+    else if (object.kind === 'FloatingIPPool') pools.push(object as FloatingIPPool);
   }
 
   const mtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
@@ -284,6 +293,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
       groups: [...entry.groups].sort(byName),
       policies: [...entry.policies].sort(byName),
       services: [...entry.services].sort(byName),
+      floatingIPs: [...entry.floatingIPs].sort(byName),
       endpoints: [...entry.endpoints].sort(byName).map((e) => endpointView(e, name, options)),
       object: tenant,
     });
@@ -303,6 +313,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     tenants: tenantViews,
     globalPolicies: globalPolicies.sort(byName),
     hosts: hostInfos,
+    floatingIPPools: pools.sort(byName),
     overlayMtu: mtu,
   };
 }

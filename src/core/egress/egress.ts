@@ -19,6 +19,7 @@ import type { GlobalPolicy } from '../model/kinds/policy';
 import { selectorMatches } from '../model/selectors';
 import { canonicalIp, formatIp, parseIp } from '../net/ip';
 import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
+import { serviceSlotElements, SLOTS } from '../services/compile';
 
 /** The tenant end of the transit link, in the router namespace. */
 export const EGRESS_LINK = 'eg0';
@@ -35,16 +36,47 @@ export const EGRESS_NAMES = {
   filter: 'eg_filter',
   snat: 'eg_snat',
   hosts: 'eg_hosts4',
+  dnat: 'eg_dnat',
+  floating: 'eg_fip4',
+  /** Floating IPs bound to a service, and their slot map (the service NAT's shape: src/core/services/compile.ts). */
+  floatingServices: 'eg_fipsvc4',
+  floatingSlots: 'eg_fipslots4',
 } as const;
+
+/** Before service DNAT (-100): a floating IP's connection is translated to its endpoint first. */
+export const FLOATING_DNAT_PRIORITY = -110;
 
 /** Just before the policy program (forward, 0): what may use the transit link at all. */
 export const EGRESS_FILTER_PRIORITY = -5;
 /** After service hairpin SNAT (100). */
 export const EGRESS_SNAT_PRIORITY = 110;
 
-/** One tenant's egress on this host: the transit link, its addresses and what may leave through it. */
+/**
+ * A floating IP bound on this host: to a local endpoint (`target` its address), or to a service with
+ * ready backends here (`slots`: the service NAT's slot elements over the local backends, keyed by the
+ * floating IP). A service's floating IP enters only where a backend is local and lands only on local
+ * backends, so replies leave by the host the connection came in by.
+ */
+export interface FloatingBinding {
+  name: string;
+  address: string;
+  /** `endpoint/NAME` or `service/NAME`. */
+  bound: string;
+  target?: string;
+  slots?: Record<string, string>;
+  advertise: 'bgp' | 'l2';
+}
+
+/**
+ * One tenant's way in and out on this host: the transit link and its addresses, what may leave through
+ * it (egress) and which floating IPs enter through it. Present when the tenant egresses or holds a
+ * floating IP bound here.
+ */
 export interface EgressTransit {
   tenant: string;
+  /** The tenant may start connections to the outside (spec.egress). */
+  egress: boolean;
+  floating: FloatingBinding[];
   routerNamespace: string;
   hostLink: string;
   transitIP: string;
@@ -87,11 +119,40 @@ function openedHosts(view: HostView, tenant: TenantView): Set<string> {
 
 const isV4 = (address: string | undefined): address is string => address !== undefined && parseIp(address)?.family === 4;
 
-/** The tenant's egress on this host, or undefined when it has none (no egress right, no VNI yet). */
+/** The tenant's floating IPs bound to an endpoint or a service backend of this host (sorted by address). */
+export function localFloatingBindings(view: HostView, tenant: TenantView): FloatingBinding[] {
+  const out: FloatingBinding[] = [];
+  const localEndpoints = tenant.endpoints.filter((e) => e.local);
+  for (const fip of tenant.floatingIPs) {
+    const address = fip.status?.address;
+    const target = fip.spec.target;
+    if (!address || !target) continue;
+    const pool = view.floatingIPPools.find((p) => p.metadata.name === fip.status?.pool);
+    const base = { name: fip.metadata.name, address, advertise: pool?.spec.advertise ?? 'bgp' } as const;
+    // Targets are looked up in the FloatingIP's own tenant alone: a tenant can bind only what is its own.
+    if (target.endpoint !== undefined) {
+      const endpoint = tenant.endpoints.find((e) => e.name === target.endpoint);
+      if (endpoint?.local && endpoint.ipv4) out.push({ ...base, bound: `endpoint/${endpoint.name}`, target: endpoint.ipv4 });
+    } else if (target.service !== undefined) {
+      const service = tenant.services.find((x) => x.metadata.name === target.service);
+      const vip = service?.status?.virtualIPs?.map((ip) => canonicalIp(ip)).find((ip) => isV4(ip));
+      if (!service || !vip) continue;
+      const elements = serviceSlotElements({ name: tenant.name, endpoints: localEndpoints }, service, 4);
+      if (Object.keys(elements).length === 0) continue;
+      const slots: Record<string, string> = {};
+      for (const [key, value] of Object.entries(elements)) slots[`${address}${key.slice(vip.length)}`] = value;
+      out.push({ ...base, bound: `service/${service.metadata.name}`, slots });
+    }
+  }
+  return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+/** The tenant's way in and out on this host, or undefined when it needs none (no egress right and no floating IP here, or no VNI yet). */
 export function egressTransit(view: HostView, tenant: TenantView): EgressTransit | undefined {
   const egress = tenant.object.spec.egress;
-  if (!egress || tenant.vni === undefined) return undefined;
-  const allowed = egress.networks ? new Set(egress.networks) : undefined;
+  const floating = localFloatingBindings(view, tenant);
+  if ((!egress && floating.length === 0) || tenant.vni === undefined) return undefined;
+  const allowed = egress?.networks ? new Set(egress.networks) : undefined;
   const v4 = (cidrs: string[]): string[] => [...new Set(cidrs)].sort();
   const subnets = tenant.networks.flatMap((n) => n.subnets.filter((s) => s.family === 4).map((s) => ({ network: n.name, cidr: s.cidr })));
   const open = openedHosts(view, tenant);
@@ -99,10 +160,12 @@ export function egressTransit(view: HostView, tenant: TenantView): EgressTransit
   const canonical = [...hostAddresses].map((a) => canonicalIp(a) ?? a).filter(isV4);
   return {
     tenant: tenant.name,
+    egress: egress !== undefined,
+    floating,
     routerNamespace: tenant.routerNamespace,
     hostLink: hostTransitLink(tenant),
     transitIP: transitAddress(tenant.vni),
-    sources: v4(subnets.filter((s) => !allowed || allowed.has(s.network)).map((s) => s.cidr)),
+    sources: egress ? v4(subnets.filter((s) => !allowed || allowed.has(s.network)).map((s) => s.cidr)) : [],
     ownSubnets: v4(subnets.map((s) => s.cidr)),
     closedHostAddresses: [...new Set(canonical.filter((a) => !open.has(a)))].sort(),
     openHostAddresses: [...new Set(canonical.filter((a) => open.has(a)))].sort(),
@@ -123,7 +186,10 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
   program.sets.push({ name: EGRESS_NAMES.hosts, type: 'ipv4_addr', interval: false, elements: transit.closedHostAddresses });
   const filter: NftRule[] = [
     { matches: [inn(), { kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'egress replies' },
+    // A floating IP's connection was translated to its endpoint in prerouting: policy judges it next.
+    { matches: [inn(), { kind: 'ctDnat' }], verdict: { kind: 'accept' }, comment: 'floating ip in' },
     { matches: [inn()], verdict: { kind: 'drop' }, comment: 'egress nothing starts from outside' },
+    { matches: [out(), { kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'floating ip replies' },
     {
       matches: [out(), { kind: 'addr', family: 4, field: 'daddr', set: EGRESS_NAMES.hosts }],
       verdict: { kind: 'drop' },
@@ -149,6 +215,45 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
       rules: [{ matches: [out()], effects: [{ kind: 'masquerade' }], comment: 'egress nat to the transit address' }],
     },
   );
+  if (transit.floating.length > 0) {
+    const toEndpoints = transit.floating.filter((f) => f.target !== undefined);
+    const toServices = transit.floating.filter((f) => f.slots !== undefined);
+    const tuple = `ip daddr . meta l4proto . th dport . numgen random mod ${SLOTS}`;
+    program.sets.push({
+      name: EGRESS_NAMES.floatingServices,
+      type: 'ipv4_addr',
+      interval: false,
+      elements: toServices.map((f) => f.address),
+    });
+    program.maps.push(
+      {
+        name: EGRESS_NAMES.floating,
+        typeof: 'ip daddr : ip daddr',
+        elements: Object.fromEntries(toEndpoints.map((f) => [f.address, f.target!])),
+      },
+      {
+        name: EGRESS_NAMES.floatingSlots,
+        typeof: `${tuple} : ip daddr . th dport`,
+        elements: Object.assign({}, ...toServices.map((f) => f.slots!)) as Record<string, string>,
+      },
+    );
+    program.chains.push({
+      name: EGRESS_NAMES.dnat,
+      base: { hook: 'prerouting', type: 'nat', priority: FLOATING_DNAT_PRIORITY, policy: 'accept' },
+      rules: [
+        {
+          matches: [inn(), { kind: 'addr', family: 4, field: 'daddr', set: EGRESS_NAMES.floatingServices }],
+          effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: true, key: tuple, map: EGRESS_NAMES.floatingSlots }],
+          comment: 'floating ip to a service backend',
+        },
+        {
+          matches: [inn()],
+          effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: false, key: 'ip daddr', map: EGRESS_NAMES.floating }],
+          comment: 'floating ip to its endpoint',
+        },
+      ],
+    });
+  }
   return program;
 }
 
@@ -156,6 +261,7 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
 export const HOST_TABLE = 'tenet_egress';
 const HOST_LINKS = 'links';
 const HOST_OPEN = 'open';
+const HOST_FLOATING = 'floating';
 const TG: { kind: 'ifname'; field: 'iifname'; name: string } = { kind: 'ifname', field: 'iifname', name: 'tg*' };
 const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifname', field: 'oifname', name: 'tg*' };
 
@@ -173,7 +279,16 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
       name: HOST_LINKS,
       type: 'ifname . ipv4_addr',
       interval: false,
-      elements: transits.map((t) => `${t.hostLink} . ${t.transitIP}`).sort(),
+      // A link sends from its transit address, and from its floating IPs (the replies of connections that came in by them).
+      elements: transits
+        .flatMap((t) => [`${t.hostLink} . ${t.transitIP}`, ...t.floating.map((f) => `${t.hostLink} . ${f.address}`)])
+        .sort(),
+    },
+    {
+      name: HOST_FLOATING,
+      type: 'ifname . ipv4_addr',
+      interval: false,
+      elements: transits.flatMap((t) => t.floating.map((f) => `${t.hostLink} . ${f.address}`)).sort(),
     },
     {
       name: HOST_OPEN,
@@ -202,6 +317,7 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
       rules: [
         { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
         { matches: [TG_OUT, { kind: 'ct', states: ['established', 'related'] }], verdict: accept, comment: 'transit replies' },
+        { matches: [{ kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_FLOATING }], verdict: accept, comment: 'floating ip in' },
         { matches: [TG_OUT], verdict: drop, comment: 'transit nothing starts from outside' },
       ],
     },

@@ -195,6 +195,9 @@ export class ProgramWalker {
         if (family !== match.family) return false;
         return match.address.includes('/') ? inCidr(match.address, packet.src) : canonical(match.address) === canonical(packet.src);
       }
+      case 'ctDnat':
+        // Explain walks connections between endpoints; none of them came in by a floating IP.
+        return false;
       case 'daddrIs': {
         if (family !== match.family) return false;
         return match.address.includes('/') ? inCidr(match.address, packet.dst) : canonical(match.address) === canonical(packet.dst);

@@ -128,10 +128,13 @@ export type Match =
   | { kind: 'daddrIs'; family: 4 | 6; address: string }
   /** `oifname "eg0"` / `iifname != "tg*"`: an interface by name, `*` at the end as nft's wildcard (fixed texts of the producers, never user input). */
   | { kind: 'ifname'; field: 'iifname' | 'oifname'; name: string; negate?: boolean }
+  /** `ct status dnat`: the connection's destination was translated (a floating IP's, src/core/egress/egress.ts). */
+  | { kind: 'ctDnat' }
   /** `iifname . ether saddr . ip saddr @set` (or `!= @set`): the packet's fields looked up together in a set. */
   | { kind: 'lookup'; keys: LookupKey[]; set: string; negate?: boolean };
 
-export type LookupKey = 'iifname' | 'ether saddr' | 'ip saddr' | 'ip6 saddr' | 'ip daddr' | 'ip6 daddr' | 'meta l4proto' | 'th dport';
+export type LookupKey =
+  'iifname' | 'oifname' | 'ether saddr' | 'ip saddr' | 'ip6 saddr' | 'ip daddr' | 'ip6 daddr' | 'meta l4proto' | 'th dport';
 
 export type Effect =
   | { kind: 'setMarkBits'; bits: number }

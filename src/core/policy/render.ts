@@ -42,6 +42,8 @@ export function renderMatch(match: Match): string {
       return `ct mark ${hex(match.value)}`;
     case 'saddrIs':
       return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.address}`;
+    case 'ctDnat':
+      return 'ct status dnat';
     case 'daddrIs':
       return `${match.family === 4 ? 'ip' : 'ip6'} daddr ${match.address}`;
     case 'ifname':

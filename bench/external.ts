@@ -1,0 +1,244 @@
+/**
+ * North-south benchmark on a 2-host lab (run as root: `node dist/bench/external.js`), side by side in one run:
+ *  - throughput (iperf3, BENCH_EXT_SECONDS each) and TCP connect latency (p50/p99 of BENCH_EXT_CONNECTS
+ *    connections) of: outside → container through a floating IP; container → outside through egress
+ *    NAT; and outside → the host's own underlay address (routed, no tenant namespace, no NAT: the
+ *    reference the issue's "routed without NAT" stands in for until routed tenant access exists);
+ *  - cut-over time from a move (the apply) until new connections land on the new target, with BGP
+ *    (target p99 ≤ 1 s) and on layer 2 (target p99 ≤ 200 ms), BENCH_EXT_MOVES moves each, alternating
+ *    between an endpoint on h1 and one on h2.
+ * Writes bench/results/external.json and prints it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { API_VERSION } from '../src/core/model/common';
+import { run } from '../src/kernel/exec';
+import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
+import { saveLab } from '../src/lab/state';
+
+const SECONDS = Number(process.env.BENCH_EXT_SECONDS ?? 3);
+const CONNECTS = Number(process.env.BENCH_EXT_CONNECTS ?? 500);
+const MOVES = Number(process.env.BENCH_EXT_MOVES ?? 6);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+
+/** A TCP server that writes its name and closes (for connect latency and cut-over). */
+const SERVER = `require('net').createServer((s) => { s.on('error', () => {}); s.end(process.argv[1] + '\\n'); }).listen(Number(process.argv[2]), process.argv[3] || '0.0.0.0')`;
+/** COUNT sequential connections; prints each connect time in ms. */
+const CONNECT = `
+const net = require('net');
+const [host, port, count, local] = process.argv.slice(1);
+const out = [];
+const one = (i) => {
+  if (i >= Number(count)) return process.stdout.write(out.join('\\n'));
+  const t = process.hrtime.bigint();
+  const s = net.connect({ host, port: Number(port), ...(local ? { localAddress: local } : {}) }, () => {
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+    s.destroy();
+    setImmediate(() => one(i + 1));
+  });
+  s.on('error', () => setImmediate(() => one(i + 1)));
+};
+one(0);
+`;
+/** Connects every 5 ms and prints "<epoch ms> <who answered>" per connection, until killed. */
+const POLL = `
+const net = require('net');
+const [host, port, local] = process.argv.slice(1);
+setInterval(() => {
+  const t = Date.now();
+  const s = net.connect({ host, port: Number(port), localAddress: local, timeout: 500 });
+  let b = '';
+  s.on('data', (d) => (b += d));
+  s.on('end', () => process.stdout.write(t + ' ' + b.trim() + '\\n'));
+  s.on('timeout', () => s.destroy());
+  s.on('error', () => {});
+}, 5);
+`;
+
+async function iperf(clientNs: string, server: string, bind?: string): Promise<number> {
+  const args = ['netns', 'exec', clientNs, 'iperf3', '-J', '-c', server, '-t', String(SECONDS), ...(bind ? ['-B', bind] : [])];
+  const result = JSON.parse((await run('ip', args, { timeoutMs: (SECONDS + 20) * 1000 })).stdout) as {
+    end: { sum_received: { bits_per_second: number } };
+  };
+  return round(result.end.sum_received.bits_per_second / 1e9, 3);
+}
+
+async function connects(clientNs: string, host: string, port: number, local?: string): Promise<{ p50Ms: number; p99Ms: number }> {
+  const args = [
+    'netns',
+    'exec',
+    clientNs,
+    process.execPath,
+    '-e',
+    CONNECT,
+    host,
+    String(port),
+    String(CONNECTS),
+    ...(local ? [local] : []),
+  ];
+  const values = (await run('ip', args, { timeoutMs: 120000 })).stdout.split('\n').filter(Boolean).map(Number);
+  return { p50Ms: round(percentile(values, 50), 3), p99Ms: round(percentile(values, 99), 3) };
+}
+
+async function main(): Promise<void> {
+  const name = `bx${crypto.randomBytes(3).toString('hex')}`;
+  const state = await labUp({ name, hosts: 2 });
+  const children: ChildProcess[] = [];
+  const start = (netns: string, args: string[]): void => {
+    children.push(spawn('ip', ['netns', 'exec', netns, ...args], { stdio: 'ignore', detached: true }));
+  };
+  try {
+    const outside = state.outside!;
+    const [h1, h2] = state.hosts;
+    const client = labClient(state);
+    await client.apply([
+      { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: 'shop' }, spec: { egress: { mode: 'nat' } } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'Network',
+        metadata: { name: 'front', tenant: 'shop' },
+        spec: { subnets: [{ cidr: '10.70.1.0/24' }] },
+      },
+      { apiVersion: API_VERSION, kind: 'FloatingIPPool', metadata: { name: 'public' }, spec: { cidrs: ['198.18.50.0/24'] } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'FloatingIPPool',
+        metadata: { name: 'lan' },
+        spec: { cidrs: ['192.168.250.200/29'], advertise: 'l2' },
+      },
+    ]);
+    const c1 = await labRun(state, 'c1', { host: 'h1', tenant: 'shop', network: 'front' });
+    const c2 = await labRun(state, 'c2', { host: 'h2', tenant: 'shop', network: 'front' });
+    state.containers.push(c1, c2);
+    saveLab(state);
+    const fip = (fipName: string, pool: string, endpoint: string): unknown => ({
+      apiVersion: API_VERSION,
+      kind: 'FloatingIP',
+      metadata: { name: fipName, tenant: 'shop' },
+      spec: { pool, target: { endpoint } },
+    });
+    await client.apply([fip('bgp', 'public', c1.endpoint!), fip('l2', 'lan', c1.endpoint!)]);
+    const addressOf = async (n: string): Promise<string> =>
+      ((await client.get('FloatingIP', n, 'shop')) as { status?: { address?: string } }).status!.address!;
+    const bgpAddress = await addressOf('bgp');
+    const l2Address = await addressOf('l2');
+
+    for (const c of [c1, c2]) start(c.netns, [process.execPath, '-e', SERVER, c.name, '8080']);
+    start(c1.netns, ['iperf3', '-s']);
+    start(outside.netns, ['iperf3', '-s', '-B', outside.internetIP]);
+    start(h1.netns, ['iperf3', '-s', '-B', h1.underlayIP]);
+    start(outside.netns, [process.execPath, '-e', SERVER, 'outside', '8080', outside.internetIP]);
+    start(h1.netns, [process.execPath, '-e', SERVER, 'h1', '8080', h1.underlayIP]);
+    // Until the floating IP answers (BGP session up, route learned).
+    for (let i = 0; i < 300; i++) {
+      const r = await run('ip', ['netns', 'exec', outside.netns, 'curl', '-s', '--max-time', '1', `telnet://${bgpAddress}:8080`], {
+        allowFailure: true,
+        input: '',
+      });
+      if (r.stdout.includes('c1')) break;
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+
+    const throughput = {
+      floatingIpGbps: await iperf(outside.netns, bgpAddress, outside.internetIP),
+      egressNatGbps: await iperf(c1.netns, outside.internetIP),
+      routedUnderlayGbps: await iperf(outside.netns, h1.underlayIP, outside.internetIP),
+    };
+    const connect = {
+      floatingIp: await connects(outside.netns, bgpAddress, 8080, outside.internetIP),
+      egressNat: await connects(c1.netns, outside.internetIP, 8080),
+      routedUnderlay: await connects(outside.netns, h1.underlayIP, 8080, outside.internetIP),
+    };
+
+    const cutover = async (fipName: string, pool: string, address: string): Promise<number[]> => {
+      const times: number[] = [];
+      const poller = spawn('ip', ['netns', 'exec', outside.netns, process.execPath, '-e', POLL, address, '8080', outside.internetIP], {
+        detached: true,
+      });
+      children.push(poller);
+      const answers: { t: number; who: string }[] = [];
+      let buffer = '';
+      poller.stdout.setEncoding('utf8');
+      poller.stdout.on('data', (text: string) => {
+        buffer += text;
+        const lines = buffer.split('\n');
+        buffer = lines.pop()!;
+        for (const line of lines) {
+          const [t, who] = line.split(' ');
+          answers.push({ t: Number(t), who });
+        }
+      });
+      let current = c1;
+      for (let i = 0; i < MOVES; i++) {
+        const next = current === c1 ? c2 : c1;
+        await new Promise((r) => setTimeout(r, 1500));
+        const movedAt = Date.now();
+        await client.apply([fip(fipName, pool, next.endpoint!)]);
+        const deadline = Date.now() + 10000;
+        let landed: number | undefined;
+        while (landed === undefined && Date.now() < deadline) {
+          landed = answers.find((a) => a.t >= movedAt && a.who === next.name)?.t;
+          if (landed === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        times.push(landed === undefined ? 10000 : landed - movedAt);
+        current = next;
+      }
+      process.kill(-poller.pid!, 'SIGKILL');
+      return times;
+    };
+    const bgpMoves = await cutover('bgp', 'public', bgpAddress);
+    const l2Moves = await cutover('l2', 'lan', l2Address);
+    const summary = (values: number[]) => ({
+      moves: values.length,
+      p50Ms: percentile(values, 50),
+      p99Ms: percentile(values, 99),
+      samplesMs: values,
+    });
+
+    const result = {
+      at: new Date().toISOString(),
+      hosts: 2,
+      throughput,
+      connect,
+      ratios: {
+        floatingIpVsRouted: round(throughput.floatingIpGbps / throughput.routedUnderlayGbps, 3),
+        egressVsRouted: round(throughput.egressNatGbps / throughput.routedUnderlayGbps, 3),
+      },
+      cutover: { bgp: summary(bgpMoves), l2: summary(l2Moves) },
+      targets: { throughputRatio: 0.95, bgpCutoverP99Ms: 1000, l2CutoverP99Ms: 200 },
+      met: {
+        floatingIpThroughput: throughput.floatingIpGbps / throughput.routedUnderlayGbps >= 0.95,
+        egressThroughput: throughput.egressNatGbps / throughput.routedUnderlayGbps >= 0.95,
+        bgpCutover: percentile(bgpMoves, 99) <= 1000,
+        l2Cutover: percentile(l2Moves, 99) <= 200,
+      },
+      note: 'routedUnderlay: outside to the host itself (no tenant namespace, no NAT); routed tenant access does not exist yet',
+      hostsUsed: [h1.name, h2.name],
+    };
+    const file = path.join(__dirname, '..', '..', 'bench', 'results', 'external.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    for (const child of children) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await labDown(name);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

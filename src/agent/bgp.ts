@@ -1,0 +1,119 @@
+/**
+ * Route advertisement (docs/external.md): the agent configures a real BGP daemon, BIRD 2, in its own
+ * namespace, with one eBGP session to the upstream router and a static route per floating IP bound on
+ * this host; a change rewrites the configuration and `birdc configure` makes BIRD announce or withdraw
+ * at once. BIRD outlives the agent (an agent killed with -9 leaves the announcements standing while
+ * the data plane keeps forwarding); a restarted agent finds it by its pid file and configures it again.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../kernel/exec';
+import { canonicalIp, parseIp } from '../core/net/ip';
+import type { Log } from '../core/log';
+
+export interface BgpOptions {
+  /** Directory of BIRD's config, control socket, pid file and log (one per agent). */
+  dir: string;
+  /** This host's address: BIRD's router id and the session's local address. */
+  routerId: string;
+  asn: number;
+  peer: string;
+  peerAsn: number;
+  log: Log;
+}
+
+/** BIRD's configuration for `addresses` (canonical IPv4 texts, validated). Pure. */
+export function birdAgentConfig(options: Pick<BgpOptions, 'routerId' | 'asn' | 'peer' | 'peerAsn'>, addresses: readonly string[]): string {
+  for (const a of [options.routerId, options.peer, ...addresses])
+    if (parseIp(a)?.family !== 4 || canonicalIp(a) !== a) throw new Error(`refusing address "${a}" in the BGP configuration`);
+  for (const n of [options.asn, options.peerAsn])
+    if (!Number.isInteger(n) || n < 1 || n > 4294967295) throw new Error(`refusing AS number ${n}`);
+  return [
+    `router id ${options.routerId};`,
+    'log stderr all;',
+    'protocol device { scan time 10; }',
+    // Routes that exist only to be announced: the data plane is the agent's (routes to the transit links).
+    'protocol static floating {',
+    '  ipv4;',
+    ...addresses.map((a) => `  route ${a}/32 blackhole;`),
+    '}',
+    'protocol bgp upstream {',
+    `  local ${options.routerId} as ${options.asn};`,
+    `  neighbor ${options.peer} as ${options.peerAsn};`,
+    '  hold time 3; keepalive time 1; connect retry time 1;',
+    '  ipv4 { import none; export where proto = "floating"; };',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export class BgpSpeaker {
+  private readonly config: string;
+  private readonly socket: string;
+  private readonly pidFile: string;
+  private readonly logFile: string;
+  private applied?: string;
+
+  constructor(private readonly options: BgpOptions) {
+    this.config = path.join(options.dir, 'bird.conf');
+    this.socket = path.join(options.dir, 'bird.ctl');
+    this.pidFile = path.join(options.dir, 'bird.pid');
+    this.logFile = path.join(options.dir, 'bird.log');
+  }
+
+  /** Announces exactly `addresses`; a no-op when they did not change (and BIRD runs). */
+  async sync(addresses: readonly string[]): Promise<void> {
+    const text = birdAgentConfig(this.options, [...new Set(addresses)].sort());
+    const running = this.pid() !== undefined;
+    if (text === this.applied && running) return;
+    fs.mkdirSync(this.options.dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(`${this.config}.tmp`, text, { mode: 0o600 });
+    fs.renameSync(`${this.config}.tmp`, this.config);
+    if (!running) await this.start();
+    else {
+      const answer = await run('birdc', ['-s', this.socket, 'configure'], { allowFailure: true });
+      if (answer.code !== 0 || /error/i.test(answer.stdout))
+        throw new Error(`birdc configure: ${answer.stdout.trim()} ${answer.stderr.trim()}`);
+    }
+    this.applied = text;
+    this.options.log('info', 'BGP announcements', { addresses: [...addresses] });
+  }
+
+  /** BIRD's pid when it runs with this speaker's config (checked by its command line). */
+  private pid(): number | undefined {
+    try {
+      const pid = Number(fs.readFileSync(this.pidFile, 'utf8').trim());
+      if (!Number.isInteger(pid) || pid <= 0) return undefined;
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmdline.includes(this.config) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async start(): Promise<void> {
+    fs.rmSync(this.socket, { force: true });
+    const out = fs.openSync(this.logFile, 'a');
+    // Detached: BIRD is not the agent's to take down with it (see the file's comment).
+    const child = spawn('bird', ['-f', '-c', this.config, '-s', this.socket, '-P', this.pidFile], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    fs.closeSync(out);
+    child.unref();
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      const status = await run('birdc', ['-s', this.socket, 'show', 'status'], { allowFailure: true });
+      if (status.stdout.includes('Daemon is up')) return;
+      if (Date.now() > deadline) throw new Error(`bird did not start: ${fs.readFileSync(this.logFile, 'utf8').slice(-500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops BIRD (the agent's --bgp was dropped, or a test ends): its routes are withdrawn. */
+  stop(): void {
+    const pid = this.pid();
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
+  }
+}
