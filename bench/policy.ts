@@ -10,7 +10,8 @@
  * recompile + diff), and — in a bare network namespace — the `nft -f` time of a host program with
  * 2,000 local endpoints and of one join (`kernel`). Then, in a real 2-host `tenet lab` (`kernelLab`,
  * skip with --no-lab): 2,000 containers attached on h1 through its agent, the agent's own enforcer
- * programming them all after a restart with the table deleted, and one more container's join.
+ * programming them all after a restart with the table deleted, and one more container's join. And
+ * (`agentJoinJs`) the agent's table programmer's JavaScript for one join of the lab's tenant, no kernel.
  * Prints JSON and writes bench/results/policy.json.
  */
 import fs from 'node:fs';
@@ -32,6 +33,13 @@ import { tenantNamespaceName } from '../src/core/dataplane/names';
 import { parseTableJson } from '../src/core/policy/readback';
 import { addNetns, delNetns, listNetns } from '../src/kernel/ip';
 import { AttachClient } from '../src/attach/client';
+import { buildHostView } from '../src/core/dataplane/host-view';
+import type { TenetObject } from '../src/core/model/object';
+import { createPolicyEnforcer } from '../src/agent/policy/enforcer';
+import { RouterNamespaces } from '../src/agent/router-namespace';
+import { antispoofProducer } from '../src/agent/antispoof';
+import { servicesProducer } from '../src/agent/services';
+import type { NftDriver } from '../src/agent/nft/table';
 
 const V = 'tenet.dev/v1' as const;
 
@@ -350,6 +358,56 @@ async function kernelLab(local: number, groups: number, rules: number): Promise<
   }
 }
 
+/**
+ * The agent's own work for one join, without the kernel: the table programmer with every producer
+ * (policy, antispoofing, service NAT) over a host view of `local` local endpoints (the lab's tenant),
+ * a driver that commits nothing. This is the part of the lab's enforcer mark that is JavaScript; the
+ * minimum of 40 joins is the figure a loaded machine disturbs least.
+ */
+async function programmerJoin(local: number, groups: number, rules: number): Promise<Record<string, number>> {
+  const tenant = 'bench';
+  const objects = labObjects(tenant, groups, rules) as TenetObject[];
+  objects[0] = { ...objects[0], metadata: { name: tenant, uid: 'u1' }, status: { vni: 100 } } as TenetObject;
+  objects.push({ apiVersion: V, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '10.99.0.1' } } as TenetObject);
+  const ep = (i: number): TenetObject =>
+    ({
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name: `e${String(i).padStart(6, '0')}`, tenant, labels: { app: `g${i % groups}` } },
+      spec: { network: 'net', host: 'h1', containerId: `c${i}`, ifName: 'eth0' },
+      status: { phase: 'ready', ipv4: `10.64.${(i >> 8) & 255}.${i & 255}` },
+    }) as TenetObject;
+  for (let i = 0; i < local; i++) objects.push(ep(i + 2));
+  const nothing: NftDriver = {
+    commit: async () => undefined,
+    read: async () => undefined,
+    counters: async () => [],
+    chains: async () => undefined,
+    guard: async () => 0,
+    setCounters: async () => new Map(),
+  };
+  const log = (): void => undefined;
+  const enforcer = createPolicyEnforcer({
+    hostName: 'h1',
+    netnsPrefix: 'tqbench',
+    log,
+    namespaces: new RouterNamespaces(nothing),
+    producers: [antispoofProducer, servicesProducer],
+  });
+  const options = { hostName: 'h1', netnsPrefix: 'tqbench', overlayMtu: 1450 };
+  await enforcer.sync(buildHostView(objects, options));
+  const joins: number[] = [];
+  for (let k = 0; k < 41; k++) {
+    objects.push(ep(local + 10 + k));
+    const view = buildHostView(objects, options);
+    const t0 = performance.now();
+    await enforcer.endpointAdded(view, { tenant });
+    // The first join warms up the JIT; it is not counted.
+    if (k > 0) joins.push(performance.now() - t0);
+  }
+  return { localEndpoints: local, minMs: round(Math.min(...joins)), medianMs: round(median(joins)) };
+}
+
 /** Size of what the kernel holds: the read-back program, with rules counted from the JSON (read-back keeps only fingerprints). */
 function kernelSize(text: string): ReturnType<typeof size> | undefined {
   const program = parseTableJson(text);
@@ -437,6 +495,10 @@ async function main(): Promise<void> {
       recompileAndDiffMs: round(recompileJoinMs),
       recompileDiffOps: diff.ops.map((o) => o.op),
     },
+  };
+  result.agentJoinJs = {
+    what: "one join through the agent's table programmer (every producer: merge, diff), no kernel: the JavaScript part of the lab's enforcer mark",
+    ...(await programmerJoin(arg('local', 2000), arg('lab-groups', 50), arg('lab-rules', 250))),
   };
   if (!process.argv.includes('--no-kernel'))
     result.kernel = {

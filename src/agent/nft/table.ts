@@ -17,6 +17,7 @@ import { TABLE_NAME, withLazyInterfaces } from '../../core/policy/program';
 import { guardBits, renderGuard } from '../../core/policy/guard';
 import { adoptIntervalSets, type RuleCounter } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
+import { changedElements, changedEntries } from '../../core/policy/elements';
 
 /**
  * How long a chain no dispatch entry uses any more stays in the kernel. Deleting a chain makes the
@@ -308,7 +309,8 @@ export class NftTable {
           extra[key] = target;
           pinned.add(target);
         }
-        return Object.keys(extra).length > 0 ? { ...map, elements: { ...map.elements, ...extra } } : map;
+        // Recorded as a change of the producer's map, so this and the next diffs follow changes (elements.ts).
+        return Object.keys(extra).length > 0 ? { ...map, elements: changedEntries(map.elements, extra) } : map;
       });
     }
     // Likewise set elements keyed by a gone link (interface-keyed sets, antispoofing's), unless the name
@@ -324,7 +326,7 @@ export class NftTable {
         const wanted = new Set(set.elements);
         const inUse = new Set(set.elements.map(linkOf));
         const extra = old.elements.filter((e) => !wanted.has(e) && links.has(linkOf(e)) && !inUse.has(linkOf(e)));
-        return extra.length > 0 ? { ...set, elements: [...set.elements, ...extra] } : set;
+        return extra.length > 0 ? { ...set, elements: changedElements(set.elements, extra, []) } : set;
       });
     }
     const kept: NftChain[] = [];
@@ -338,6 +340,10 @@ export class NftTable {
     for (const name of [...marks.keys()]) if (!keptNames.has(name)) marks.delete(name);
     for (const name of keptNames) if (!marks.has(name)) marks.set(name, now);
     if (kept.length === 0 && maps === desired.maps && sets.every((set, i) => set === desired.sets[i])) return desired;
-    return { ...desired, sets, maps, chains: [...desired.chains, ...kept] };
+    // Not a spread of `desired`: its interface notes are built only when read.
+    return withLazyInterfaces(
+      { family: desired.family, table: desired.table, sets, maps, chains: [...desired.chains, ...kept] },
+      () => desired.interfaces,
+    );
   }
 }

@@ -60,53 +60,93 @@ export function changedEntries(
 }
 
 /**
- * What `after` adds to and removes from `before`, when `after` was derived from `before` by
- * changedElements (directly or through a few steps); undefined when it was not (compare them whole).
+ * The steps from a common ancestor to `before` and to `after` (oldest last), or undefined when they
+ * share none within MAX_STEPS. Usually `before` is the ancestor itself (a join on the last program);
+ * siblings occur when the table kept a gone link's entries back in what it committed.
  */
-export function elementChange(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } | undefined {
-  const steps: SetStep[] = [];
-  for (let at = after; at !== before;) {
-    const step = setSteps.get(at);
-    if (!step || steps.length >= MAX_STEPS) return undefined;
-    steps.push(step);
+function paths<T extends object, S extends { from: T }>(
+  steps: WeakMap<T, S>,
+  before: T,
+  after: T,
+): { toBefore: S[]; toAfter: S[] } | undefined {
+  const depthOf = new Map<T, number>([[before, 0]]);
+  const toBefore: S[] = [];
+  for (let at = before; toBefore.length < MAX_STEPS;) {
+    const step = steps.get(at);
+    if (!step) break;
+    toBefore.push(step);
+    at = step.from;
+    depthOf.set(at, toBefore.length);
+  }
+  const toAfter: S[] = [];
+  for (let at = after; !depthOf.has(at);) {
+    const step = steps.get(at);
+    if (!step || toAfter.length >= MAX_STEPS) return undefined;
+    toAfter.push(step);
     at = step.from;
   }
-  // Oldest step first; an element added then removed (or the reverse) cancels out.
+  const common = toAfter.length === 0 ? after : toAfter[toAfter.length - 1].from;
+  return { toBefore: toBefore.slice(0, depthOf.get(common)), toAfter };
+}
+
+/** Per element touched on the way from the ancestor: true, added (not in the ancestor); false, removed (in it). */
+function membership(steps: readonly SetStep[]): Map<string, boolean> {
   const state = new Map<string, boolean>();
-  for (const step of steps.reverse()) {
-    for (const e of step.removed) {
+  // Oldest step first; an element added then removed (or the reverse) cancels out.
+  for (let i = steps.length - 1; i >= 0; i--) {
+    for (const e of steps[i].removed) {
       if (state.get(e) === true) state.delete(e);
       else state.set(e, false);
     }
-    for (const e of step.added) {
+    for (const e of steps[i].added) {
       if (state.get(e) === false) state.delete(e);
       else state.set(e, true);
     }
   }
+  return state;
+}
+
+/**
+ * What `after` adds to and removes from `before`, when both were derived by changedElements from one
+ * collection (`before` itself, usually) through a few steps; undefined when they were not (compare
+ * them whole).
+ */
+export function elementChange(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[] } | undefined {
+  const found = paths(setSteps, before, after);
+  if (!found) return undefined;
+  const inBefore = membership(found.toBefore);
+  const inAfter = membership(found.toAfter);
   const added: string[] = [];
   const removed: string[] = [];
-  for (const [e, present] of state) (present ? added : removed).push(e);
+  // An element neither path touched is where the ancestor had it, in both.
+  for (const [e, present] of inAfter) {
+    const was = inBefore.has(e) ? inBefore.get(e) : !present;
+    if (present && !was) added.push(e);
+    else if (!present && was) removed.push(e);
+  }
+  for (const [e, was] of inBefore) {
+    if (inAfter.has(e)) continue;
+    // Untouched on the way to `after`: it holds e as the ancestor did, i.e. the opposite of what `before`'s path did.
+    if (was) removed.push(e);
+    else added.push(e);
+  }
   return { added, removed };
 }
 
 /**
  * What `after` sets (new keys and keys whose target changed) and removes relative to `before`, when
- * `after` was derived from `before` by changedEntries (directly or through a few steps); undefined
- * when it was not.
+ * both were derived by changedEntries from one object (`before` itself, usually) through a few steps;
+ * undefined when they were not.
  */
 export function entryChange(
   before: Readonly<Record<string, string>>,
   after: Readonly<Record<string, string>>,
 ): { put: Record<string, string>; removed: string[] } | undefined {
-  const steps: MapStep[] = [];
-  for (let at = after; at !== before;) {
-    const step = mapSteps.get(at);
-    if (!step || steps.length >= MAX_STEPS) return undefined;
-    steps.push(step);
-    at = step.from;
-  }
+  const found = paths(mapSteps, before, after);
+  if (!found) return undefined;
+  // Keys neither path touched hold the ancestor's target in both.
   const touched = new Set<string>();
-  for (const step of steps) {
+  for (const step of [...found.toBefore, ...found.toAfter]) {
     for (const key of Object.keys(step.put)) touched.add(key);
     for (const key of step.removed) touched.add(key);
   }

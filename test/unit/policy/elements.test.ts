@@ -34,6 +34,37 @@ test('a set changed step by step: the recorded change equals the whole compariso
     assert.deepEqual(sorted(change.added), sorted(now.filter((e) => !before.has(e))), `seed ${seed}`);
     assert.deepEqual(sorted(change.removed), sorted(start.filter((e) => !after.has(e))), `seed ${seed}`);
   }
+  // Siblings: two collections derived from one (what the table committed with a gone link's elements
+  // kept back, and the producer's next set): the change between them, in either direction.
+  for (let seed = 1; seed <= 200; seed++) {
+    const r = new Random(seed * 17);
+    const universe = Array.from({ length: 40 }, (_, i) => `10.0.1.${i}`);
+    const root = universe.filter(() => r.chance(0.5));
+    const branch = (steps: number): string[] => {
+      let now = root;
+      for (let step = 0; step < steps; step++) {
+        const held = new Set(now);
+        now = changedElements(
+          now,
+          universe.filter((e) => !held.has(e) && r.chance(0.15)),
+          now.filter(() => r.chance(0.15)),
+        );
+      }
+      return now;
+    };
+    const [one, other] = [branch(seed % 5), branch(1 + (seed % 7))];
+    for (const [before, after] of [
+      [one, other],
+      [other, one],
+    ]) {
+      const change = elementChange(before, after);
+      assert.ok(change, `seed ${seed}: siblings are followed`);
+      const b = new Set(before);
+      const a = new Set(after);
+      assert.deepEqual(sorted(change.added), sorted(after.filter((e) => !b.has(e))), `seed ${seed}`);
+      assert.deepEqual(sorted(change.removed), sorted(before.filter((e) => !a.has(e))), `seed ${seed}`);
+    }
+  }
   // Not derived from it (a recompile, a read-back): no recorded change, the caller compares whole.
   assert.equal(elementChange(['a'], ['a', 'b']), undefined);
 });
@@ -54,6 +85,30 @@ test('a map changed step by step: the recorded change equals the whole compariso
     const put = Object.fromEntries(Object.entries(now).filter(([k, v]) => start[k] !== v));
     assert.deepEqual(change.put, put, `seed ${seed}`);
     assert.deepEqual(sorted(change.removed), sorted(Object.keys(start).filter((k) => now[k] === undefined)), `seed ${seed}`);
+  }
+  // Siblings.
+  for (let seed = 1; seed <= 200; seed++) {
+    const r = new Random(seed * 7);
+    const keys = Array.from({ length: 30 }, (_, i) => `tv${i}`);
+    const root: Record<string, string> = Object.fromEntries(keys.filter(() => r.chance(0.5)).map((k) => [k, 'i_a']));
+    const branch = (steps: number): Record<string, string> => {
+      let now = root;
+      for (let step = 0; step < steps; step++) {
+        const put = Object.fromEntries(keys.filter(() => r.chance(0.1)).map((k) => [k, r.pick(['i_a', 'i_b'])]));
+        now = changedEntries(
+          now,
+          put,
+          Object.keys(now).filter((k) => put[k] === undefined && r.chance(0.1)),
+        );
+      }
+      return now;
+    };
+    const one = branch(seed % 4);
+    const other = branch(1 + (seed % 6));
+    const change = entryChange(one, other);
+    assert.ok(change, `seed ${seed}: siblings are followed`);
+    assert.deepEqual(change.put, Object.fromEntries(Object.entries(other).filter(([k, v]) => one[k] !== v)), `seed ${seed}`);
+    assert.deepEqual(sorted(change.removed), sorted(Object.keys(one).filter((k) => other[k] === undefined)), `seed ${seed}`);
   }
   assert.equal(entryChange({ a: 'x' }, { a: 'y' }), undefined);
 });
