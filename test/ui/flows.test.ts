@@ -109,10 +109,8 @@ test('records appear live without a reload, with peers, port, verdict, deciding 
       bytes: { forward: 1400, reply: 9100 },
     }),
   ]);
-  const started = Date.now();
-  await page.waitForSelector('.flows-table tbody tr:has-text("cache-2@h2:6379")', { timeout: 5000 });
-  const seen = Date.now() - started;
-  assert.ok(seen < 3000, `shown ${seen} ms after the report`);
+  // No timing target here (those live in bench/): the record must come in by the polling, not by a reload.
+  await page.waitForSelector('.flows-table tbody tr:has-text("cache-2@h2:6379")');
   assert.equal(await page.evaluate(() => (globalThis as Record<string, unknown>).sameDocument), true, 'no reload');
   const [newest] = await rows(page);
   assert.match(
@@ -151,7 +149,7 @@ test('the filters narrow the records, the live tail included', async () => {
     record('bank', 'h1', 'teller', 'vault', 'denied'),
     record('shop', 'h1', 'web-4', 'db-1', 'denied'),
   ]);
-  await page.waitForSelector('.flows-table tbody tr:has-text("web-4@h1")', { timeout: 5000 });
+  await page.waitForSelector('.flows-table tbody tr:has-text("web-4@h1")');
   await page.waitForTimeout(1500);
   const live = await rows(page);
   assert.equal(live.length, 2, JSON.stringify(live));
@@ -176,12 +174,12 @@ test('the filters narrow the records, the live tail included', async () => {
   await page.waitForSelector('.flows-table tbody tr:has-text("old-1@h1")');
   assert.equal((await rows(page)).length, 3);
 
+  await screenshot(page, 'flows-filtered');
   // A query the API refuses is shown as its words.
   await page.fill('input[aria-label=from]', 'a b');
   await page.press('input[aria-label=from]', 'Enter');
   await page.waitForSelector('.flows [role=alert]');
-  assert.match((await page.textContent('.flows [role=alert]')) ?? '', /invalid flow query/);
-  await screenshot(page, 'flows-filtered');
+  assert.match((await page.textContent('.flows [role=alert]')) ?? '', /invalid flow query: from: must be an endpoint name or an address/);
   await page.context().close();
 });
 
@@ -193,7 +191,7 @@ test("a tenant-admin sees its tenant's records only, also those reported while i
   // Bank's record first, then shop's: once shop's is shown, bank's had its chance to appear.
   await report('h2', [record('bank', 'h2', 'spy-target', 'vault', 'denied')]);
   await report('h2', [record('shop', 'h2', 'web-9', 'db-1', 'denied')]);
-  await page.waitForSelector('.flows-table tbody tr:has-text("web-9@h2")', { timeout: 5000 });
+  await page.waitForSelector('.flows-table tbody tr:has-text("web-9@h2")');
   await page.waitForTimeout(1500);
   const tenants = await page.$$eval('.flows-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-tenant')));
   assert.ok(tenants.length >= 4, JSON.stringify(tenants));

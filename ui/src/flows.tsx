@@ -6,7 +6,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { FlowRecord } from '../../src/core/flows/record-types';
 import { countsText, peerText, rulesText, serviceText, verdictWord } from '../../src/core/flows/describe';
-import { api, type Whoami } from './api';
+import { api, ApiError, type Whoami } from './api';
+
+/** The API's message and, for a refused query, which filter it refused and why. */
+const said = (error: Error): string =>
+  error instanceof ApiError && error.details.length > 0 ? `${error.message}: ${error.details.join('; ')}` : error.message;
 
 interface FlowsAnswer {
   items: FlowRecord[];
@@ -91,7 +95,7 @@ export function FlowsView({ me }: { me: Whoami }) {
         if (answer.items.length > 0) setRecords((old) => [...[...answer.items].reverse(), ...old].slice(0, KEEP));
         setProblem(undefined);
       } catch (error) {
-        if (!stopped) setProblem((error as Error).message);
+        if (!stopped) setProblem(said(error as Error));
       }
       if (!stopped) timer = setTimeout(() => void poll(), POLL_MS);
     };
@@ -113,7 +117,7 @@ export function FlowsView({ me }: { me: Whoami }) {
       .catch((error: Error) => {
         if (stopped) return;
         setRecords([]);
-        setProblem(error.message);
+        setProblem(said(error));
       });
     return () => {
       stopped = true;
