@@ -8,6 +8,7 @@ import { MatrixView } from './matrix';
 import { ExplainView } from './explain';
 import { HistoryView } from './history';
 import { AuditView } from './audit';
+import { FlowsView } from './flows';
 
 const VIEWS = [
   { id: 'objects', title: 'Objects' },
@@ -16,6 +17,7 @@ const VIEWS = [
   { id: 'explain', title: 'Explain' },
   { id: 'history', title: 'History', roles: ['admin'] },
   { id: 'audit', title: 'Audit', roles: ['admin', 'tenant-admin'] },
+  { id: 'flows', title: 'Flows' },
 ] as const;
 
 type ViewId = (typeof VIEWS)[number]['id'];
@@ -123,6 +125,7 @@ function App() {
         {view === 'explain' && <ExplainView me={me} />}
         {view === 'history' && <HistoryView me={me} />}
         {view === 'audit' && <AuditView me={me} />}
+        {view === 'flows' && <FlowsView me={me} />}
       </section>
     </div>
   );

@@ -4,7 +4,8 @@
  * the export format, docs/observability.md).
  */
 import { Option, type Command } from 'commander';
-import type { FlowRecord, FlowPeer, FlowRule } from '../../core/flows/records';
+import type { FlowRecord } from '../../core/flows/records';
+import { countsText, peerText, rulesText, serviceText, verdictWord } from '../../core/flows/describe';
 import { CliError, clientFor } from '../context';
 import { nameArg, shown } from '../args';
 
@@ -15,24 +16,12 @@ interface FlowsAnswer {
   dropped?: { controllerEvicted: number; hosts: Record<string, { evicted: number; lostLog: number; lostConntrack: number }> };
 }
 
-function peerText(peer: FlowPeer): string {
-  const who = peer.endpoint ? `${peer.endpoint}${peer.host ? `@${peer.host}` : ''}` : peer.address;
-  return peer.port !== undefined ? `${who}:${peer.port}` : who;
-}
-
-function ruleText(rule: FlowRule | undefined): string {
-  if (!rule) return '';
-  if (rule.tier === 'default') return `${rule.direction}: tenant default (${rule.action})`;
-  if (rule.action === 'isolate') return `${rule.direction}: tenant isolation${rule.policy ? ` (${rule.policy})` : ''}`;
-  return `${rule.direction}: ${rule.tier} ${rule.policy ?? ''} rule ${rule.rule ?? '?'}${rule.ruleName ? ` "${rule.ruleName}"` : ''} (${rule.action})`;
-}
-
 export function flowLine(r: FlowRecord): string {
-  const verdict = r.type === 'deny' ? 'DENIED' : r.type === 'log' ? 'LOGGED' : r.type === 'flow-start' ? 'ALLOWED' : 'ENDED';
-  const via = r.service ? ` via service ${r.service.name ?? r.service.address}${r.service.port ? `:${r.service.port}` : ''}` : '';
-  const rules = r.rule ? ruleText(r.rule) : [ruleText(r.egress), ruleText(r.ingress)].filter(Boolean).join('; ');
-  const counts = r.packets && r.bytes ? ` ${r.packets.forward}/${r.packets.reply} pkts ${r.bytes.forward}/${r.bytes.reply} bytes` : '';
-  return `${r.time} ${r.tenant} ${r.host} ${verdict} ${r.protocol} ${peerText(r.from)} -> ${peerText(r.to)}${via}${counts}${rules ? `  ${rules}` : ''}`;
+  const service = serviceText(r);
+  const via = service ? ` via service ${service}` : '';
+  const rules = rulesText(r);
+  const counts = countsText(r);
+  return `${r.time} ${r.tenant} ${r.host} ${verdictWord(r)} ${r.protocol} ${peerText(r.from)} -> ${peerText(r.to)}${via}${counts ? ` ${counts}` : ''}${rules ? `  ${rules}` : ''}`;
 }
 
 const VERDICTS = ['allow', 'deny', 'log'];

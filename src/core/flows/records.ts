@@ -10,60 +10,10 @@ import { parseLogPrefix } from '../policy/deny-log';
 import { allowingRule } from '../policy/flow-mark';
 import { explain, type Decision } from '../policy/explain';
 import type { Direction, L4Name, NftProgram, RuleOrigin } from '../policy/program';
+import type { FlowPeer, FlowRecord, FlowRule } from './record-types';
 import { parsePacketHeaders, protocolName } from './packet';
 
-/** One side of a flow: an endpoint of the tenant (name, labels, host) or an outside address. */
-export interface FlowPeer {
-  address: string;
-  port?: number;
-  endpoint?: string;
-  labels?: Record<string, string>;
-  host?: string;
-}
-
-/** The rule that decided, as the compiler recorded its origin. */
-export interface FlowRule {
-  direction: Direction;
-  tier: 'admin' | 'tenant' | 'baseline' | 'default';
-  /** `Policy tenant/name` or `GlobalPolicy name`; for isolation, the isolating policies. */
-  policy?: string;
-  rule?: number;
-  ruleName?: string;
-  action: string;
-  /** Allowed flows: `kernel` when read from the connection's ct mark (flow-mark.ts), `intent` when found by walking the program. */
-  source?: 'kernel' | 'intent';
-}
-
-export type FlowRecordType = 'deny' | 'log' | 'flow-start' | 'flow-end';
-
-export interface FlowRecord {
-  /** Order of the records of one agent (set by its ring); the controller keeps its own order. */
-  seq: number;
-  /** When the agent saw the event (ISO 8601). */
-  time: string;
-  /** Host whose agent recorded it. */
-  host: string;
-  tenant: string;
-  type: FlowRecordType;
-  verdict: 'allowed' | 'denied' | 'logged';
-  protocol: string;
-  from: FlowPeer;
-  to: FlowPeer;
-  /** deny and log records: the rule named by the kernel (the nflog prefix of the rule that matched). */
-  rule?: FlowRule;
-  /** Allowed flows: the rules that allowed each side judged on this host (explain over the namespace's program). */
-  egress?: FlowRule;
-  ingress?: FlowRule;
-  /** The packet was translated to a backend (Service NAT): the address and port it was sent to. */
-  service?: { name?: string; address: string; port?: number };
-  /** flow-end: when the kernel tracked it from and to (nf_conntrack_timestamp), packets and bytes both ways (nf_conntrack_acct). */
-  start?: string;
-  end?: string;
-  packets?: { forward: number; reply: number };
-  bytes?: { forward: number; reply: number };
-  /** deny and log records: interfaces the packet came in on and was going out of. */
-  interfaces?: { in?: string; out?: string };
-}
+export type { FlowPeer, FlowRecord, FlowRecordType, FlowRule } from './record-types';
 
 /** An nflog packet as tenet-flowd writes it. */
 export interface LogEvent {
