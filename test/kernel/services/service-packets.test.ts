@@ -189,7 +189,13 @@ test('service VIPs: tenant isolation, spread, affinity, scale to zero, hairpin, 
       refused.every((a) => a.r === 'refused' && a.ms < 100),
       JSON.stringify(refused),
     );
-    const udpRefused = await connect(aClient.netns, vip, 53, 5, 'udp');
+    // One probe a second: the kernel rate-limits the ICMP errors it sends to one destination (icmp_ratelimit,
+    // 1 s per message after a burst of 6), and a burst of probes would measure that limit, not the service.
+    const udpRefused: Awaited<ReturnType<typeof connect>> = [];
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 1100));
+      udpRefused.push(...(await connect(aClient.netns, vip, 53, 1, 'udp')));
+    }
     assert.ok(
       udpRefused.every((a) => a.r === 'refused' && a.ms < 100),
       JSON.stringify(udpRefused),

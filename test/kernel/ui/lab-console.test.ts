@@ -28,7 +28,20 @@ test('a lab container appears in the topology within 2 s of its start, and disap
   await drawn(`host:${h2}`, true, 15_000);
 
   const labFlag = ['--name', lab.state.name];
-  const made = await runCli(lab.controller.url, ['lab', 'run', 'web-1', ...labFlag, '--host', h2, '--tenant', 'shop', '--network', 'net', '--labels', 'app=web']);
+  const made = await runCli(lab.controller.url, [
+    'lab',
+    'run',
+    'web-1',
+    ...labFlag,
+    '--host',
+    h2,
+    '--tenant',
+    'shop',
+    '--network',
+    'net',
+    '--labels',
+    'app=web',
+  ]);
   assert.equal(made.code, 0, made.stderr);
   // The agent names the endpoint (after the container's id): the one endpoint labelled app=web.
   const endpoints = (await c.list('Endpoint', { tenant: 'shop' })).items.filter((e: TenetObject) => e.metadata.labels?.app === 'web');
