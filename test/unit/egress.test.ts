@@ -16,6 +16,7 @@ import {
   transitAddress,
 } from '../../src/core/egress/egress';
 import { renderProgram } from '../../src/core/policy/render';
+import { SLOTS } from '../../src/core/services/compile';
 import { ProgramWalker } from '../../src/core/policy/explain';
 
 const V = 'tenet.dev/v1';
@@ -127,4 +128,43 @@ test('explain walks the egress filter: a source without egress right is dropped 
   assert.equal(explainPacketOnProgram(program, { src: '10.1.0.5', dst: '203.0.113.10', oif: 'eg0' }), true);
   assert.equal(explainPacketOnProgram(program, { src: '10.2.0.5', dst: '203.0.113.10', oif: 'eg0' }), false);
   assert.equal(explainPacketOnProgram(program, { src: '10.1.0.5', dst: '10.2.0.9', oif: 'eg0' }), false);
+});
+
+test('a floating IP bound to a service picks its slot as a VIP does: keys 1..SLOTS, numgen offset 1', () => {
+  const v = view(
+    objects(undefined, [
+      {
+        apiVersion: V,
+        kind: 'Endpoint',
+        metadata: { name: 'w1', tenant: 'blue', labels: { app: 'web' } },
+        spec: { network: 'front', host: 'h1' },
+        status: { phase: 'ready', ipv4: '10.1.0.6' },
+      },
+      {
+        apiVersion: V,
+        kind: 'Service',
+        metadata: { name: 'web', tenant: 'blue' },
+        spec: { selector: { matchLabels: { app: 'web' } }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }] },
+        status: { virtualIPs: ['10.96.0.10'] },
+      },
+      { apiVersion: V, kind: 'FloatingIPPool', metadata: { name: 'pool' }, spec: { cidrs: ['203.0.113.0/24'] } },
+      {
+        apiVersion: V,
+        kind: 'FloatingIP',
+        metadata: { name: 'fip', tenant: 'blue' },
+        spec: { target: { service: 'web' } },
+        status: { address: '203.0.113.50', pool: 'pool' },
+      },
+    ]),
+  );
+  const transit = egressTransit(v, v.tenants[0])!;
+  const program = egressProgram(transit);
+  const slotKeys = program.maps.flatMap((m) => Object.keys(m.elements ?? {})).filter((k) => k.startsWith('203.0.113.50 . '));
+  const slots = slotKeys.map((k) => Number(k.split(' . ')[3])).sort((a, b) => a - b);
+  assert.deepEqual(
+    slots,
+    Array.from({ length: SLOTS }, (_, i) => i + 1),
+  );
+  // Every slot the rule can pick has an element, and no element is out of its reach.
+  assert.match(renderProgram(program), new RegExp(`numgen random mod ${SLOTS} offset 1`));
 });

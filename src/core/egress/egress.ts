@@ -19,7 +19,7 @@ import type { GlobalPolicy } from '../model/kinds/policy';
 import { selectorMatches } from '../model/selectors';
 import { canonicalIp, formatIp, parseIp } from '../net/ip';
 import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
-import { serviceSlotElements, SLOTS } from '../services/compile';
+import { RANDOM_SLOT, serviceSlotElements } from '../services/compile';
 
 /** The tenant end of the transit link, in the router namespace. */
 export const EGRESS_LINK = 'eg0';
@@ -218,7 +218,8 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
   if (transit.floating.length > 0) {
     const toEndpoints = transit.floating.filter((f) => f.target !== undefined);
     const toServices = transit.floating.filter((f) => f.slots !== undefined);
-    const tuple = `ip daddr . meta l4proto . th dport . numgen random mod ${SLOTS}`;
+    // The slot elements are keyed 1..SLOTS (service NAT's ct-mark slots): the same random slot as a VIP picks.
+    const tuple = `ip daddr . meta l4proto . th dport . ${RANDOM_SLOT}`;
     program.sets.push({
       name: EGRESS_NAMES.floatingServices,
       type: 'ipv4_addr',

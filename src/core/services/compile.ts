@@ -178,7 +178,8 @@ function hairpinElements(tenant: Pick<TenantView, 'endpoints' | 'networks'>, fam
 }
 
 const SLOT_KEY = (ip: string) => `${ip} daddr . meta l4proto . th dport . ct mark`;
-const RANDOM_SLOT = `numgen random mod ${SLOTS} offset 1`;
+/** A uniformly random slot number, 1..SLOTS (the keys of the slot elements). */
+export const RANDOM_SLOT = `numgen random mod ${SLOTS} offset 1`;
 /**
  * The affinity memory's key: client, VIP, protocol, port. nft 1.0.6 aborts on a dynamic update whose
  * concatenated key is longer than 16 bytes, so the IPv6 key is a 32-bit jhash of the tuple (fixed seed:
