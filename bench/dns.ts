@@ -16,14 +16,11 @@ import { API_VERSION } from '../src/core/model/common';
 import { run } from '../src/kernel/exec';
 import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
 import { saveLab } from '../src/lab/state';
+import { DNS_QUERY_SCRIPT, percentile } from './dns-probe';
 
 const SAMPLES = Number(process.env.BENCH_DNS_SAMPLES ?? 10);
 const QUERIES = Number(process.env.BENCH_DNS_QUERIES ?? 2000);
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /**
@@ -83,20 +80,6 @@ class Waiter {
   }
 }
 
-/** Raw UDP A queries to the resolver; prints the round trips in ms, one per line. */
-const LATENCY_SCRIPT = `
-import socket, struct, sys, time
-server, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\\0' + struct.pack('>HH', 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
-out = []
-for i in range(n):
-    pkt = struct.pack('>HHHHHH', i & 0xffff, 0x0100, 1, 0, 0, 0) + q
-    t = time.perf_counter(); s.sendto(pkt, (server, 53)); data = s.recv(512); out.append((time.perf_counter() - t) * 1000)
-    assert data[:2] == pkt[:2] and (data[3] & 0x0f) == 0 and struct.unpack('>H', data[6:8])[0] >= 1
-print('\\n'.join('%.4f' % v for v in out))
-`;
-
 async function main(): Promise<void> {
   const name = `b${crypto.randomBytes(3).toString('hex')}`;
   const state = await labUp({ name, hosts: 2 });
@@ -147,7 +130,17 @@ async function main(): Promise<void> {
 
     const { stdout } = await run(
       'ip',
-      ['netns', 'exec', c1.netns, 'python3', '-c', LATENCY_SCRIPT, '10.61.0.1', `${c1.endpoint}.net.bench.cluster.local`, String(QUERIES)],
+      [
+        'netns',
+        'exec',
+        c1.netns,
+        'python3',
+        '-c',
+        DNS_QUERY_SCRIPT,
+        '10.61.0.1',
+        `${c1.endpoint}.net.bench.cluster.local`,
+        String(QUERIES),
+      ],
       { timeoutMs: 60000 },
     );
     const answers = stdout.split('\n').filter(Boolean).map(Number);

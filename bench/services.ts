@@ -23,6 +23,7 @@ import { tenantNamespaceName } from '../src/core/dataplane/names';
 import { run } from '../src/kernel/exec';
 import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
 import { saveLab, type LabContainer, type LabState } from '../src/lab/state';
+import { DNS_QUERY_SCRIPT, percentile } from './dns-probe';
 
 const BIG = Number(process.env.BENCH_SERVICES ?? 10_000);
 const CONNECTS = Number(process.env.BENCH_SERVICES_CONNECTS ?? 1000);
@@ -30,10 +31,6 @@ const CHANGES = Number(process.env.BENCH_SERVICES_CHANGES ?? 20);
 const QUERIES = Number(process.env.BENCH_SERVICES_QUERIES ?? 2000);
 const TENANT = 'bench';
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 const round = (n: number, digits = 3): number => Number(n.toFixed(digits));
 const summary = (values: number[]) => ({
   samples: values.length,
@@ -81,20 +78,6 @@ def stream(addr):
 for i in range(rounds):
     out['vipMbps'].append(stream(vip)); out['directMbps'].append(stream(backends[i % len(backends)]))
 print(json.dumps(out))
-`;
-
-/** Raw UDP A queries to the resolver; prints the round trips in ms, one per line. */
-const DNS_SCRIPT = `
-import socket, struct, sys, time
-server, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\\0' + struct.pack('>HH', 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
-out = []
-for i in range(n):
-    pkt = struct.pack('>HHHHHH', i & 0xffff, 0x0100, 1, 0, 0, 0) + q
-    t = time.perf_counter(); s.sendto(pkt, (server, 53)); data = s.recv(512); out.append((time.perf_counter() - t) * 1000)
-    assert data[:2] == pkt[:2] and (data[3] & 0x0f) == 0 and struct.unpack('>H', data[6:8])[0] >= 1
-print('\\n'.join('%.4f' % v for v in out))
 `;
 
 /** `nft monitor` of a router namespace: the wall clock of the first element change naming `needle` after `since`. */
@@ -190,7 +173,7 @@ async function measure(
     await sleep(200);
   }
 
-  const dns = (await exec(client, ['python3', '-c', DNS_SCRIPT, '10.62.0.1', `web.${TENANT}.svc.cluster.local`, String(QUERIES)]))
+  const dns = (await exec(client, ['python3', '-c', DNS_QUERY_SCRIPT, '10.62.0.1', `web.${TENANT}.svc.cluster.local`, String(QUERIES)]))
     .split('\n')
     .filter(Boolean)
     .map(Number);

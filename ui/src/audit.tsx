@@ -4,21 +4,9 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, type Whoami } from './api';
+import type { AuditEntry } from '../../src/core/auth/audit-entry';
 
-interface Entry {
-  id: string;
-  at: string;
-  tokenId: string;
-  role: string;
-  verb: string;
-  kind: string;
-  tenant?: string;
-  tenants?: string[];
-  name?: string;
-  outcome: 'allowed' | 'refused' | 'failed';
-  code: number;
-  summary?: string;
-}
+type Entry = AuditEntry;
 
 export function AuditView({ me }: { me: Whoami }) {
   const [tenant, setTenant] = useState(me.tenant ?? '');
