@@ -44,6 +44,7 @@ import { FlowReader, flowdAvailable } from './flows/reader';
 import { FlowRecorder, DEFAULT_RING } from './flows/recorder';
 import type { FlowContext } from '../core/flows/records';
 import { AgentMetrics, startMetricsListener } from './metrics';
+import { TraceAgent } from './trace';
 import type { AttachRequest, AttachResult } from '../attach/protocol';
 
 export interface AgentOptions {
@@ -137,6 +138,8 @@ export class Agent {
   /** Flow and deny records of this host's tenant namespaces (src/agent/flows/); undefined: recording is off. */
   readonly flows?: FlowRecorder;
   private flowPushTimer?: NodeJS.Timeout;
+  /** `tenet trace` jobs from the controller (src/agent/trace.ts). */
+  readonly traces: TraceAgent;
   /** Completed passes, for healthz: a restarted agent has repaired the kernel once fullPasses > 0. */
   private readonly progress = { passes: 0, fullPasses: 0, lastPassFailures: 0 };
 
@@ -228,6 +231,14 @@ export class Agent {
         this.flows = new FlowRecorder((netns) => this.flowContext(netns), options.log, options.flowRing ?? DEFAULT_RING);
       else options.log('warn', 'native/tenet-flowd is not built (make -C native): no flow or deny records', {});
     }
+    this.traces = new TraceAgent({
+      host: this.hostName,
+      client: this.client,
+      log: this.log,
+      view: () => (this.follower.synced ? this.view() : undefined),
+      program: (netns) => this.namespaces.find(netns)?.policy?.program,
+      resync: (tenant) => this.resyncTenant(tenant),
+    });
     this.resolvers = new TenantResolvers({
       domain: this.clusterDomain,
       dir: options.dnsDir,
@@ -311,6 +322,7 @@ export class Agent {
       this.scheduleReconcile(0);
     }, this.options.resyncMs ?? 30000);
     this.resyncTimer.unref();
+    this.traces.start();
     if (this.flows) {
       this.flowPushTimer = setInterval(() => void this.pushFlows(), this.options.flowPushMs ?? 1000);
       this.flowPushTimer.unref();
@@ -387,6 +399,7 @@ export class Agent {
     this.stopped = true;
     this.follower.stop();
     this.monitor.stop();
+    await this.traces.stop();
     for (const ns of this.namespaces.values()) ns.flows?.stop();
     for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer, this.flowPushTimer])
       if (timer) clearTimeout(timer);
@@ -594,6 +607,21 @@ export class Agent {
         .repair(this.view(), tenant.name)
         .catch((error: Error) => this.log('error', 'repairing the nft table failed', { netns, error: error.message }));
     });
+  }
+
+  /**
+   * A trace found the kernel disagreeing with intent in this tenant's namespace: the next pass (now)
+   * reads its table back and writes every chain again (NftTable.distrust; docs/observability.md).
+   */
+  private resyncTenant(tenant: string): void {
+    if (!this.follower.synced) return;
+    const netns = this.view().tenants.find((t) => t.name === tenant)?.routerNamespace;
+    const ns = netns ? this.namespaces.find(netns) : undefined;
+    if (!ns) return;
+    this.log('warn', 'a trace found the nft table disagreeing with intent; rewriting it', { netns });
+    ns.table.distrust();
+    this.fullDue = true;
+    this.scheduleReconcile(0);
   }
 
   /** A lingering tenant namespace is deleted by a pass: make sure one runs when its time is up. */

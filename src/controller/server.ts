@@ -24,6 +24,7 @@ import { registerClusterRoutes } from './routes/cluster';
 import { registerUiRoutes } from './routes/ui';
 import { registerPolicyRoutes } from './routes/policy';
 import { FlowStore, registerFlowRoutes } from './flows';
+import { registerTraceRoutes, TraceChannel } from './trace';
 import { WatchStreams, type WatchGuard } from './watch-stream';
 import type { AuditSink } from './object-service';
 
@@ -207,6 +208,7 @@ export async function buildControllerServer(options: ControllerServerOptions): P
   registerPolicyRoutes(app, service);
   registerUiRoutes(app, options.uiDir);
   registerFlowRoutes(app, new FlowStore());
+  registerTraceRoutes(app, service, new TraceChannel());
   app.addHook('preClose', async () => streams.endAll());
   await app.ready();
 

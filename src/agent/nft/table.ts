@@ -126,6 +126,8 @@ export class NftTable {
   private readonly fragments = new Map<string, NftProgram>();
   /** What the kernel holds as far as the agent knows; undefined: read it back before diffing. */
   private record?: NftProgram;
+  /** Set by distrust(): the next read-back takes no chain's fingerprint at its word. */
+  private distrusted = false;
   private readAt?: number;
   private prunedAt = 0;
   /** The guard bits the kernel's guard table accepts (0: no guard), as far as the agent knows; undefined: unknown. */
@@ -192,6 +194,17 @@ export class NftTable {
     this.goneLinks.clear();
   }
 
+  /**
+   * A hand edit the fingerprints cannot see is suspected: a rule replaced or deleted in the middle of a
+   * chain leaves the chain's last rule, and the fingerprint its comment carries, as they were. `tenet
+   * trace` found the kernel disagreeing with intent (docs/observability.md): the next apply reads the
+   * table back and writes every chain again from the fragments.
+   */
+  distrust(): void {
+    this.forget();
+    this.distrusted = true;
+  }
+
   /** Whether a reconcile pass should read the kernel back instead of trusting the record. */
   readBackDue(): boolean {
     return this.readAt !== undefined && this.now() - this.readAt >= this.readBackMs;
@@ -206,6 +219,7 @@ export class NftTable {
       const actual = await this.driver.read(this.netns).catch(() => undefined);
       this.readAt = this.now();
       before = actual ? adoptIntervalSets(actual, intended) : undefined;
+      if (before && this.distrusted) before = { ...before, chains: before.chains.map((c) => ({ ...c, fingerprint: 'unknown' })) };
     }
     let desired = this.withSpareChains(before, intended, options.pass === 'reconcile');
     let diff = diffPrograms(before, desired);
@@ -221,6 +235,7 @@ export class NftTable {
     const guardText = this.guarded === guard ? '' : renderGuard(guard, this.guarded === 0).join('\n') + '\n';
     if (!diff.replace && diff.ops.length === 0 && guardText === '') {
       this.record = desired;
+      this.distrusted = false;
       return undefined;
     }
     const text =
@@ -235,6 +250,7 @@ export class NftTable {
       throw error;
     }
     this.record = desired;
+    this.distrusted = false;
     this.guarded = guard;
     this.options.onTransaction?.(tx);
     this.options.log?.('debug', 'nft table programmed', {

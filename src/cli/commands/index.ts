@@ -27,6 +27,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { name: 'controller', load: () => (require('./controller') as typeof import('./controller')).register },
   { name: 'float', load: () => (require('./float') as typeof import('./float')).register },
   { name: 'explain', load: () => (require('./explain') as typeof import('./explain')).register },
+  { name: 'trace', load: () => (require('./trace') as typeof import('./trace')).register },
   { name: 'flows', load: () => (require('./flows') as typeof import('./flows')).register },
   { name: 'k8s', load: () => (require('./k8s') as typeof import('./k8s')).register },
   { name: 'token', load: () => (require('./token') as typeof import('./token')).register },

@@ -31,6 +31,8 @@ export type RouteAction =
   | { type: 'audit' }
   /** Flow and deny records (src/controller/flows.ts): `read` narrowed to the caller's tenant; `report` by the agent of the host in the path. */
   | { type: 'flows'; verb: 'read' | 'report' }
+  /** The trace channel of the host in the path (`name` param): its agent only (src/controller/trace.ts). */
+  | { type: 'trace-channel' }
   /** Any authenticated caller. */
   | { type: 'any' }
   /** No token needed (/healthz). */

@@ -57,6 +57,8 @@ export function draftAudit(request: FastifyRequest, action: RouteAction | undefi
     }
   } else {
     fields.kind = clip(request.url.split('?')[0]) ?? '';
+    // A trace (POST .../tenants/T/trace) is the tenant's: its admins see who probed their endpoints.
+    if (action?.type === 'policy-question') fields.tenant = clip(params.tenant);
   }
   return fields;
 }

@@ -27,6 +27,8 @@ export const forbidden = (message: string) => new ServiceError(403, 'Forbidden',
 export function isOwnHeartbeat(principal: Principal, action: RouteAction, request: FastifyRequest): boolean {
   // Its flow reports likewise (every second while records come).
   if (principal.role === 'agent' && action.type === 'flows' && action.verb === 'report') return true;
+  // And its trace reports (the route refuses any other host's).
+  if (principal.role === 'agent' && action.type === 'trace-channel') return true;
   if (principal.role !== 'agent' || action.type !== 'object' || action.kind !== 'Host' || action.verb !== 'status') return false;
   return (request.params as Record<string, unknown> | undefined)?.name === principal.host;
 }
@@ -92,6 +94,12 @@ export async function authorizeRequest(
     }
     case 'flows':
       return authorizeFlows(request, principal, action.verb);
+    case 'trace-channel': {
+      // Trace jobs arm and inject in the kernel: only the agent of that very host takes them or reports on them.
+      const host = (request.params as Record<string, unknown> | undefined)?.name;
+      if (role === 'agent' && principal.host === host) return;
+      throw forbidden(`only the agent of host "${String(host).slice(0, 63)}" may use its trace channel`);
+    }
     case 'kinds':
       return authorizeKinds(request, principal, action.verb, hostEndpoints);
     case 'object':
