@@ -36,6 +36,7 @@ import { checkHostTrace, summarizeTrace, type HostTrace, type TraceAnswer } from
 import type { TraceRule } from '../core/trace/events';
 import { objectKey } from '../store/keys';
 import { access } from './auth/access';
+import { forbidden } from './auth/authorize';
 import { invalid, notFound, ServiceError } from './errors';
 import { decodeObject } from './object-codec';
 import type { ObjectService } from './object-service';
@@ -277,6 +278,8 @@ export function registerTraceRoutes(app: FastifyInstance, service: ObjectService
 
   app.post('/api/v1/tenants/:tenant/trace', access({ type: 'policy-question' }), async (request): Promise<TraceAnswer> => {
     const tenant = checkName((request.params as { tenant?: unknown }).tenant, 'tenant');
+    // A trace sends packets from the tenant's endpoints: admins and the tenant's admins, not viewers.
+    if (request.principal?.role === 'viewer') throw forbidden('viewers may not trace (it sends a probe); ask a tenant-admin');
     const q = readQuestion(request, tenant);
     const intent = await readPolicyIntent(service.store, tenant);
     if (!intent.tenants.some((t) => t.metadata.name === tenant)) throw notFound(`tenant ${tenant} not found`);
