@@ -236,7 +236,8 @@ export class Agent {
       client: this.client,
       log: this.log,
       view: () => (this.follower.synced ? this.view() : undefined),
-      program: (netns) => this.namespaces.find(netns)?.policy?.program,
+      // The whole table as committed (every producer's chains, so every hook is named; policy rules keep their origins).
+      program: (netns) => this.namespaces.find(netns)?.table.programmed() ?? this.namespaces.find(netns)?.policy?.program,
       resync: (tenant) => this.resyncTenant(tenant),
     });
     this.resolvers = new TenantResolvers({

@@ -158,7 +158,7 @@ export class TraceAgent {
       for (let attempt = 0; ; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 50 + attempt * 100));
         if (armed) await this.nft(netns, disarmScript(job.id));
-        await this.nft(netns, armScript(job.id, job.match, job.live));
+        await this.nft(netns, armScript(job.id, job.match));
         armed = true;
         const seen = await Promise.race([armVisible.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
         if (seen) break;

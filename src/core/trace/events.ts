@@ -138,7 +138,9 @@ function originIndex(program: NftProgram | undefined): Map<string, RuleOrigin> {
 
 /**
  * The hooks of the events of trace `id` in arrival order. The job's own table is left out (it only
- * marks the packet); everything else is reported, Tenet's tables or not.
+ * marks the packet); everything else is reported, Tenet's tables or not. The kernel's trace id is a
+ * hash of the packet buffer's address, which a later packet (a retransmitted SYN) may reuse: a second
+ * pass through the job's table ends the first packet's trace.
  */
 export function traceHooks(lines: readonly TraceLine[], id: string, program?: NftProgram): TraceHook[] {
   const origins = originIndex(program);
@@ -147,8 +149,13 @@ export function traceHooks(lines: readonly TraceLine[], id: string, program?: Nf
   );
   const out: TraceHook[] = [];
   let current: TraceHook | undefined;
+  let entered = 0;
   for (const line of lines) {
-    if (line.id !== id || line.table.startsWith(TRACE_TABLE_PREFIX)) continue;
+    if (line.id !== id) continue;
+    if (line.table.startsWith(TRACE_TABLE_PREFIX)) {
+      if (line.kind === 'packet' && entered++ > 0 && out.length > 0) break;
+      continue;
+    }
     if (line.kind === 'packet') {
       if (out.length >= MAX_HOOKS) break;
       current = { table: line.table, chain: line.chain, packet: line.packet ?? {}, rules: [], verdict: 'continue' };

@@ -128,12 +128,13 @@ export function matchText(m: TraceMatch): string {
 }
 
 /**
- * The transaction that arms a job in one namespace: its own table and one rule. Live, a TCP trace takes
- * only a connection's first packet (a SYN): the tracer runs before conntrack, so `ct state` is not known yet.
+ * The transaction that arms a job in one namespace: its own table and one rule. A TCP trace takes only
+ * a connection's first packet (a SYN; the probe's ACK and FIN have the same tuple, and so has a live
+ * connection's every packet): the tracer runs before conntrack, so `ct state` is not known yet.
  */
-export function armScript(id: string, m: TraceMatch, live: boolean): string {
+export function armScript(id: string, m: TraceMatch): string {
   const table = traceTableName(id);
-  const syn = live && m.protocol === 'tcp' ? ' tcp flags & (syn | ack) == syn' : '';
+  const syn = m.protocol === 'tcp' ? ' tcp flags & (syn | ack) == syn' : '';
   return [
     `add table inet ${table}`,
     `add chain inet ${table} trace { type filter hook prerouting priority ${TRACE_PRIORITY}; policy accept; }`,
