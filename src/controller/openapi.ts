@@ -334,6 +334,57 @@ export function buildOpenApi(): Json {
       responses: { 200: answer('the verdict', object), 400: answer('invalid'), 403: answer('forbidden'), 404: answer('no such tenant') },
     },
   };
+  paths['/api/v1/tenants/{tenant}/trace'] = {
+    post: {
+      operationId: 'traceFlow',
+      description:
+        "follows one real packet with the kernels' tracer (nft trace) on every host it crosses and compares it with explain " +
+        '(docs/observability.md): each hop with its rule, DNAT, route and VXLAN hop, where it died, and agreement agree/disagree/inconclusive. ' +
+        "Admins and the tenant's tenant-admins; at most 2 traces per tenant and 4 per host at once (429)",
+      parameters: [tenantParam],
+      requestBody: jsonBody({
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to', 'port'],
+        properties: {
+          from: { type: 'string', description: 'source endpoint (the probe leaves from its namespace)' },
+          to: { type: 'string', description: 'destination endpoint, its address, or service/NAME' },
+          port: { type: 'string', description: 'tcp/PORT, udp/PORT, icmp or icmpv6' },
+          live: { type: 'boolean', description: 'inject nothing: wait for the next real matching packet' },
+          timeout: { type: 'string', description: '500ms to 15s (default 5s)' },
+        },
+      }),
+      responses: {
+        200: answer('the trace and the comparison with explain', object),
+        400: answer('invalid'),
+        403: answer('viewers and agents may not trace'),
+        404: answer('no such tenant, endpoint or service in this tenant'),
+        429: answer('too many traces under way'),
+      },
+    },
+  };
+  paths['/api/v1/hosts/{name}/traces'] = {
+    get: {
+      operationId: 'traceJobs',
+      description: 'the agent of host NAME only: its trace jobs ({messages}); held up to 8 s when there are none (a long poll)',
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: answer('{messages}', object), 403: answer('not this host') },
+    },
+  };
+  paths['/api/v1/hosts/{name}/traces/{id}'] = {
+    post: {
+      operationId: 'reportTrace',
+      description: 'the agent of host NAME only: {phase: armed|done|failed, ...its part of the trace} for a job sent to it',
+      parameters: ['name', 'id'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+      requestBody: jsonBody(object),
+      responses: {
+        200: answer('accepted', object),
+        400: answer('invalid'),
+        403: answer('not this host'),
+        404: answer('no such job on this host'),
+      },
+    },
+  };
   const page = (description: string) => ({ 200: { description, content: { 'text/html': { schema: { type: 'string' } } } } });
   // The web console (docs/ui.md): static files, no token needed; its views call the API with the user's token.
   paths['/ui'] = { get: { operationId: 'consoleRedirect', security: [], responses: { 302: { description: 'to /ui/' } } } };
