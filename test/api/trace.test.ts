@@ -125,6 +125,17 @@ test('a job goes to the source host only, and a report from another host is refu
   const body = answer.json as { agreement: string; verdict: string; explain: { allowed: boolean } };
   assert.equal(body.verdict, 'not-seen');
   assert.equal(body.agreement, 'inconclusive');
+  // Audited under the tenant: its own admins see who traced, and so do they the other tenant's refused attempt.
+  const audit = await send(controller.url, 'GET', '/api/v1/audit', { token: shopAdmin });
+  assert.equal(audit.status, 200, audit.text);
+  const entries = (audit.json as { items: { kind: string; tenant?: string; outcome: string; role: string }[] }).items.filter(
+    (e) => e.kind === '/api/v1/tenants/shop/trace',
+  );
+  assert.ok(
+    entries.some((e) => e.tenant === 'shop' && e.outcome === 'allowed' && e.role === 'tenant-admin(shop)'),
+    JSON.stringify(entries),
+  );
+  assert.ok(entries.some((e) => e.outcome === 'refused'));
 });
 
 test(`at most ${MAX_TRACES_PER_TENANT} traces per tenant at once: the next is 429 and sends nothing`, async () => {

@@ -19,6 +19,7 @@ import { tenantNamespaceName } from '../../../src/core/dataplane/names';
 import type { LabContainer } from '../../../src/lab/state';
 import type { TenetObject } from '../../../src/core/model/object';
 import type { TraceAnswer } from '../../../src/core/trace/report';
+import type { Endpoint } from '../../../src/core/model/kinds/endpoint';
 import { runCli } from '../../cli/run-cli';
 
 const TENANT = 'tracing';
@@ -159,6 +160,44 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   assert.match(text.stdout, /AGREE/);
   assert.deepEqual(await traceTables(), []);
 
+  // Through a Service: the kernel's DNAT on h2 picks srv (the only backend), explain is asked for that backend.
+  await admin.apply([
+    {
+      apiVersion: API_VERSION,
+      kind: 'Service',
+      metadata: { name: 'web', tenant: TENANT },
+      spec: {
+        selector: { matchLabels: { app: 'srv' } },
+        ports: [{ protocol: 'TCP', port: 8080, targetPort: 80 }],
+        virtualIPs: ['10.96.0.81'],
+      },
+    },
+  ] as unknown as TenetObject[]);
+  await waitUntil('the service', async () => connects(cli, { ...srv, addresses: ['10.96.0.81'] }, 8080), 20000);
+  const viaService = await runCli(lab.controller.url, [
+    'trace',
+    '--tenant',
+    TENANT,
+    '--from',
+    cli.endpoint!,
+    '--to',
+    'service/web',
+    '--port',
+    'tcp/8080',
+    '-o',
+    'json',
+  ]);
+  assert.equal(viaService.code, 0, viaService.stdout + viaService.stderr);
+  const v = JSON.parse(viaService.stdout) as TraceAnswer;
+  assert.equal(v.to.address, '10.96.0.81');
+  assert.deepEqual(v.hosts[0].dnat, { from: '10.96.0.81:8080', to: `${srv.addresses[0]}:80`, backend: srv.endpoint });
+  assert.equal(v.explain.backend, srv.endpoint);
+  assert.equal(v.verdict, 'delivered');
+  assert.equal(v.agreement, 'agree');
+  assert.equal(v.hosts[1].delivered?.endpoint, srv.endpoint);
+  assert.equal(v.ingress?.rule?.origin?.ruleName, 'web from cli');
+  assert.deepEqual(await traceTables(), []);
+
   // A hand edit in h1's router namespace: the accepting rule goes. Its chain's last rule (and the
   // fingerprint in its comment) stays, so no read-back sees it; trace does, and says so loudly.
   const listing = (await run('ip', ['netns', 'exec', routers[0], 'nft', '-a', 'list', 'table', 'inet', 'tenet'])).stdout;
@@ -233,5 +272,19 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   assert.equal(seen.code, 0, seen.stdout + seen.stderr);
   assert.equal(seen.answer!.verdict, 'delivered');
   assert.equal(seen.answer!.ingress?.rule?.origin?.ruleName, 'web from cli');
+  assert.deepEqual(await traceTables(), []);
+
+  // A job the source agent must refuse: the endpoint's recorded namespace is not the one it was attached
+  // in (an admin rewrote it here; nothing else may). No probe leaves (h1 sees nothing), nothing stays armed.
+  const current = await admin.get<Endpoint>('Endpoint', cli.endpoint!, TENANT);
+  await admin.updateStatus('Endpoint', cli.endpoint!, TENANT, {
+    ...current.status,
+    attachment: { ...current.status!.attachment!, netnsId: '1:1' },
+  });
+  const refused = await trace(cli);
+  assert.equal(refused.code, 3, refused.stdout + refused.stderr);
+  assert.match(refused.answer!.hosts[0].error ?? '', /not the one it was attached in/);
+  assert.equal(refused.answer!.hosts[0].probe, undefined);
+  assert.deepEqual(refused.answer!.hosts[1].hooks, [], 'no probe reached h1');
   assert.deepEqual(await traceTables(), []);
 });
