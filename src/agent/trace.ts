@@ -128,6 +128,7 @@ export class TraceAgent {
     let armSeen: () => void = () => undefined;
     const armVisible = new Promise<void>((resolve) => (armSeen = resolve));
     const deadline = Date.now() + job.timeoutMs + 2000;
+    let outcome: { phase: 'done' | 'failed'; body: Partial<HostTrace> };
     try {
       const view = this.parts.view();
       const tenant = view?.tenants.find((t) => t.name === job.tenant);
@@ -178,10 +179,10 @@ export class TraceAgent {
         await this.quiet(() => lastLineAt, deadline);
       }
       const result = await this.hostTrace(tenant, job, lines, table);
-      await this.report(job.id, 'done', { ...result, ...(probe ? { probe } : {}) });
+      outcome = { phase: 'done', body: { ...result, ...(probe ? { probe } : {}) } };
     } catch (error) {
       this.parts.log('warn', 'trace failed', { id: job.id, error: (error as Error).message });
-      await this.report(job.id, 'failed', { error: (error as Error).message.slice(0, 300) });
+      outcome = { phase: 'failed', body: { error: (error as Error).message.slice(0, 300) } };
     } finally {
       // Armed or not (a failed add may have half-made nothing: the delete then fails harmlessly).
       if (netns && armed)
@@ -191,6 +192,8 @@ export class TraceAgent {
       if (monitor && monitor.exitCode === null) monitor.kill('SIGKILL');
       this.running.delete(job.id);
     }
+    // Reported only once disarmed: the controller answers when the last report is in, and by then nothing of the job is left.
+    await this.report(job.id, outcome.phase, outcome.body);
   }
 
   private nft(netns: string, script: string): Promise<unknown> {

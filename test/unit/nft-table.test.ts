@@ -1,6 +1,7 @@
 /**
  * NftTable against the fake nft driver (no root): pruning of dispatch entries of deleted links, spare
- * chains, repair of a table changed by hand on the next read-back, forget/renew, and two producers
+ * chains, repair of a table changed by hand on the next read-back, distrust (a rewrite of every chain),
+ * forget/renew, and two producers
  * contributing to one table.
  */
 import test from 'node:test';
@@ -158,6 +159,22 @@ test('a table deleted or flushed by hand is repaired by the next reconcile pass 
   assert.ok(fake.table(NS)!.chains.every((c) => c.rules.length > 0));
   // Read back again: nothing left to repair.
   time.advance(30000);
+  assert.equal(await table.apply({ pass: 'reconcile' }), undefined);
+});
+
+test('distrust: the next apply writes every chain again even when every fingerprint matches (a mid-chain hand edit keeps them)', async () => {
+  const fake = new FakeNft();
+  const table = new NftTable(NS, fake);
+  table.contribute('policy', policyFragment({ va: 'i_a', vb: 'i_b' }));
+  await table.apply({ pass: 'reconcile' });
+  table.forget();
+  assert.equal(await table.apply({ pass: 'reconcile' }), undefined, 'read back, the fingerprints match: nothing to send');
+  table.distrust();
+  const rewritten = await table.apply({ pass: 'reconcile' });
+  assert.ok(rewritten && !rewritten.full);
+  assert.equal(summarizeOps(rewritten.ops).setChainRules, 3, 'ingress, i_a and i_b written again');
+  // Once written, the table is trusted again.
+  table.forget();
   assert.equal(await table.apply({ pass: 'reconcile' }), undefined);
 });
 
