@@ -206,12 +206,13 @@ export class TenetClient {
   }
 
   /** Raw request with JSON body; fails over across servers on connection errors. */
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+  async request(method: string, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<unknown> {
     const attempts = this.options.servers.length;
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
+      signal?.throwIfAborted();
       try {
-        return await this.requestOnce(method, path, body, contentType);
+        return await this.requestOnce(method, path, body, contentType, signal);
       } catch (error) {
         if (!(error instanceof UnreachableError)) throw error;
         lastError = error;
@@ -221,8 +222,8 @@ export class TenetClient {
     throw lastError ?? new UnreachableError('no server reachable');
   }
 
-  private requestOnce(method: string, path: string, body: unknown, contentType: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
+  private requestOnce(method: string, path: string, body: unknown, contentType: string, signal?: AbortSignal): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       const request = this.send(method, path, body, contentType, (response) => {
         readBody(response).then((text) => {
           const status = response.statusCode ?? 500;
@@ -235,7 +236,12 @@ export class TenetClient {
         }, reject);
       });
       request.setTimeout(this.options.timeoutMs ?? 30000, () => request.destroy(new Error('request timed out')));
-      request.on('error', (error) => reject(new UnreachableError(`${this.server}: ${error.message}`)));
+      request.on('error', (error) => reject(signal?.aborted ? error : new UnreachableError(`${this.server}: ${error.message}`)));
+      if (!signal) return;
+      // A long poll (the agent's trace channel) ends with its owner: an aborted request is not retried elsewhere.
+      const onAbort = (): void => void request.destroy(new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      request.once('close', () => signal.removeEventListener('abort', onAbort));
     });
   }
 
