@@ -214,8 +214,7 @@ test('jobs: only addresses, ports and names reach the nft text; anything else is
     ['probe', { endpoint: '../../proc/1/ns/net' }],
     ['live', 'yes'],
   ];
-  for (const [key, value] of bad)
-    assert.throws(() => checkTraceJob({ ...good, [key]: value }), Error, `${key}: ${JSON.stringify(value)}`);
+  for (const [key, value] of bad) assert.throws(() => checkTraceJob({ ...good, [key]: value }), Error, `${key}: ${JSON.stringify(value)}`);
   assert.throws(() => checkTraceJob({ ...good, live: true }), /live trace injects no probe/);
 });
 
