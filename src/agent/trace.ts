@@ -292,7 +292,11 @@ export class TraceAgent {
         ...(backend ? { backend: backend.name } : {}),
       };
     }
-    const delivered = hooks.find((h) => h.packet.oif && tenant.endpoints.some((e) => e.local && e.hostIfName === h.packet.oif));
+    // The forward hook names the interface routing chose even for a packet it then drops: delivered only when nothing dropped it.
+    const dropped = hooks.some((h) => h.verdict === 'drop' || h.verdict === 'reject');
+    const delivered = dropped
+      ? undefined
+      : hooks.find((h) => h.packet.oif && tenant.endpoints.some((e) => e.local && e.hostIfName === h.packet.oif));
     if (delivered) {
       const endpoint = tenant.endpoints.find((e) => e.local && e.hostIfName === delivered.packet.oif);
       out.delivered = { interface: delivered.packet.oif!, ...(endpoint ? { endpoint: endpoint.name } : {}) };

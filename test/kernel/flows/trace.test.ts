@@ -141,6 +141,7 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   assert.equal(d.agreement, 'agree');
   assert.equal(d.died?.host, h1);
   assert.equal(d.died?.rule?.origin?.ruleName, 'block bad');
+  assert.equal(d.hosts[1].delivered, undefined, 'routed towards srv, but dropped before');
   const intentDenied = await explain(bad);
   assert.equal(intentDenied.allowed, false);
   assert.deepEqual(d.ingress?.rule?.origin, intentDenied.ingress.origin);
@@ -158,6 +159,48 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /kernel: DROPPED on .* by tenant tier, Policy tracing\/guard, ingress rule 1 "block bad" \(deny\)/);
   assert.match(text.stdout, /AGREE/);
+  t.diagnostic(text.stdout);
+  assert.deepEqual(await traceTables(), []);
+
+  // A UDP datagram and an ICMP echo: no rule of guard admits them, so the tenant tier's isolation drops them
+  // on h1 — the rule explain names too.
+  for (const port of ['udp/53', 'icmp']) {
+    const result = await runCli(lab.controller.url, [
+      'trace',
+      '--tenant',
+      TENANT,
+      '--from',
+      cli.endpoint!,
+      '--to',
+      srv.endpoint!,
+      '--port',
+      port,
+      '-o',
+      'json',
+    ]);
+    assert.equal(result.code, 0, `${port}: ${result.stdout}\n${result.stderr}`);
+    const u = JSON.parse(result.stdout) as TraceAnswer;
+    const intent = await runCli(lab.controller.url, [
+      'explain',
+      '--tenant',
+      TENANT,
+      '--from',
+      cli.endpoint!,
+      '--to',
+      srv.endpoint!,
+      '--port',
+      port,
+      '-o',
+      'json',
+    ]);
+    const explained = JSON.parse(intent.stdout) as { allowed: boolean; ingress: { origin: Record<string, unknown> } };
+    assert.equal(explained.allowed, false, port);
+    assert.equal(u.verdict, 'dropped', port);
+    assert.equal(u.died?.host, h1, port);
+    assert.deepEqual(u.died?.rule?.origin, explained.ingress.origin, port);
+    assert.equal(u.agreement, 'agree', port);
+    assert.ok(u.hosts[0].probe, port);
+  }
   assert.deepEqual(await traceTables(), []);
 
   // Through a Service: the kernel's DNAT on h2 picks srv (the only backend), explain is asked for that backend.
