@@ -9,6 +9,7 @@ import { startController, type RunningController } from '../helpers/controller';
 import { mintToken, send } from '../helpers/http';
 import { endpointObj, networkObj, tenantObj } from './api-helpers';
 import { MAX_TRACES_PER_TENANT } from '../../src/controller/trace';
+import { runCli } from '../cli/run-cli';
 
 let controller: RunningController;
 let shopAdmin: string;
@@ -158,4 +159,24 @@ test(`at most ${MAX_TRACES_PER_TENANT} traces per tenant at once: the next is 42
     [],
     'the refused trace sent no job',
   );
+});
+
+test('the CLI: usage errors exit 2 and send nothing; another tenant is refused; no agent answering is inconclusive, exit 3', async () => {
+  const cli = (args: string[], token = controller.adminToken) =>
+    runCli(controller.url, ['trace', '--tenant', 'shop', '--from', 'web-1', '--to', 'db-1', ...args], { env: { TENET_TOKEN: token } });
+  for (const args of [
+    ['--port', 'sctp/9'],
+    ['--port', 'tcp/80', '--timeout', 'soon'],
+    ['--port', 'tcp/99999'],
+  ]) {
+    const result = await cli(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+  }
+  const other = await cli(['--port', 'tcp/80'], bankAdmin);
+  assert.equal(other.code, 3, other.stderr);
+  assert.match(other.stderr, /not found/);
+  const nobody = await cli(['--port', 'tcp/80', '--timeout', '500ms']);
+  assert.equal(nobody.code, 3, nobody.stdout + nobody.stderr);
+  assert.match(nobody.stdout, /host h1, source:\n {2}error: the agent of host h1 did not answer in time/);
+  assert.match(nobody.stdout, /INCONCLUSIVE/);
 });
