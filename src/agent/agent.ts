@@ -233,7 +233,9 @@ export class Agent {
     }
     this.traces = new TraceAgent({
       host: this.hostName,
-      client: this.client,
+      // A client of its own: the long poll is held up to 8 s, past the main client's idle timeout under load,
+      // and a poll that times out must not move the follower and the heartbeats to another controller.
+      client: new TenetClient({ servers: options.controller, token: options.token, ca: options.ca, timeoutMs: 30000 }),
       log: this.log,
       view: () => (this.follower.synced ? this.view() : undefined),
       // The whole table as committed (every producer's chains, so every hook is named; policy rules keep their origins).
