@@ -149,6 +149,8 @@ export class TraceAgent {
       monitor = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', 'nft', 'monitor'], {
         stdio: ['ignore', 'pipe', 'ignore'],
       });
+      // A spawn that fails (no nsenter, no nft) must not take the agent down: the readiness wait below then fails the job.
+      monitor.on('error', (error) => this.parts.log('warn', 'nft monitor failed to start', { netns, error: error.message }));
       let pending = '';
       monitor.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         pending += chunk;
