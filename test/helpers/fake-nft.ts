@@ -6,7 +6,8 @@
  * fingerprint of their rules, not the rules.
  */
 import { chainFingerprint, type NftOp } from '../../src/core/policy/diff';
-import type { NftChain, NftProgram } from '../../src/core/policy/program';
+import type { NftChain, NftProgram, NftRule } from '../../src/core/policy/program';
+import { safeComment } from '../../src/core/policy/render';
 import type { RuleCounter } from '../../src/core/policy/readback';
 import type { NftDriver, NftTransaction } from '../../src/agent/nft/table';
 
@@ -115,7 +116,12 @@ export class FakeNft implements NftDriver {
       name: c.name,
       base: c.base,
       rules: [],
-      fingerprint: c.rules.length === 0 ? 'empty' : chainFingerprint(c),
+      // As the kernel holds it: the fingerprint the chain was written with, in its last rule's comment.
+      fingerprint: c.rules.length === 0 ? 'empty' : (this.written.get(c) ?? chainFingerprint(c)),
+      // As render.ts writes them (the last one shortened for the fingerprint) and readback.ts reads them.
+      ruleComments: c.rules.map((r, i) =>
+        i === c.rules.length - 1 ? safeComment((r.comment ?? '').slice(0, 96)) : r.comment ? safeComment(r.comment) : '',
+      ),
     }));
     return read;
   }
@@ -146,6 +152,24 @@ export class FakeNft implements NftDriver {
   flushTable(netns: string): void {
     const table = this.tables.get(netns);
     if (table) table.chains = table.chains.map((c) => ({ name: c.name, base: c.base, rules: [] }));
+  }
+
+  /** Chains edited by hand → the fingerprint their (untouched) last rule still carries. */
+  private readonly written = new WeakMap<NftChain, string>();
+
+  /**
+   * A hand `nft delete rule`, `nft replace rule` or `nft insert rule` in the middle of a chain: `edit`
+   * gets the chain's rules and returns the new ones. The last rule, and the fingerprint its comment
+   * carries, must stay as they were (as they do in the kernel after such an edit).
+   */
+  editRules(netns: string, chain: string, edit: (rules: NftRule[]) => NftRule[]): void {
+    const table = this.tables.get(netns) ?? fail(`No such file or directory: table inet tenet in ${netns}`);
+    const old = table.chains.find((c) => c.name === chain) ?? fail(`No such file or directory: chain ${chain}`);
+    const rules = edit([...old.rules]);
+    if (rules.at(-1) !== old.rules.at(-1)) fail('editRules: only the middle of a chain (its last rule stays)');
+    const edited: NftChain = { name: old.name, base: old.base, rules };
+    this.written.set(edited, this.written.get(old) ?? chainFingerprint(old));
+    table.chains = table.chains.map((c) => (c === old ? edited : c));
   }
 
   /** The kernel's table, with the rules (what the fake holds). */

@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeFragments, NftTable } from '../../src/agent/nft/table';
 import { RouterNamespace } from '../../src/agent/router-namespace';
-import { summarizeOps } from '../../src/core/policy/diff';
+import { chainFingerprint, summarizeOps } from '../../src/core/policy/diff';
 import type { NftChain, NftProgram } from '../../src/core/policy/program';
 import { FakeNft } from '../helpers/fake-nft';
 
@@ -310,4 +310,104 @@ test('set elements keyed by a deleted link stay until a reconcile pass prunes th
   time.advance(6000);
   await table.apply({ pass: 'reconcile' });
   assert.deepEqual(fake.table(NS)?.sets[0].elements, [a]);
+});
+
+/** A policy-like fragment whose profile chain holds three rules: allow, deny, and a last catch-all. */
+function threeRuleFragment(): NftProgram {
+  const fragment = policyFragment({ va: 'i_a' });
+  const rule = (comment: string, kind: 'accept' | 'drop'): NftChain['rules'][number] => ({
+    matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'p_web_4' }],
+    verdict: { kind },
+    comment,
+  });
+  return {
+    ...fragment,
+    chains: fragment.chains.map((c) =>
+      c.name === 'i_a'
+        ? {
+            name: 'i_a',
+            rules: [
+              rule('tenant:guard:ingress:0', 'accept'),
+              rule('tenant:guard:ingress:1', 'drop'),
+              { matches: [], verdict: { kind: 'drop' }, comment: 'tenant:isolation' },
+            ],
+          }
+        : c,
+    ),
+  };
+}
+
+/** The table written, then edited by hand mid-chain; returns what a pass then does. */
+async function driftCase(
+  edit: (fake: FakeNft) => void,
+): Promise<{ fake: FakeNft; table: NftTable; time: ReturnType<typeof clock>; wanted: NftChain }> {
+  const fake = new FakeNft();
+  const time = clock();
+  const table = new NftTable(NS, fake, { now: time.now, readBackMs: 30000 });
+  table.contribute('policy', threeRuleFragment());
+  await table.apply({ pass: 'reconcile' });
+  const wanted = fake.table(NS)!.chains.find((c) => c.name === 'i_a')!;
+  assert.equal(await table.intact(), true);
+  edit(fake);
+  return { fake, table, time, wanted };
+}
+
+for (const [what, edit] of [
+  ['deleted', (rules: NftChain['rules']) => [rules[1], rules[2]]],
+  [
+    "replaced by a hand-written one without the agent's comment",
+    (rules: NftChain['rules']) => [{ matches: [], verdict: { kind: 'drop' } }, rules[1], rules[2]],
+  ],
+  [
+    'inserted',
+    (rules: NftChain['rules']) => [rules[0], { matches: [], verdict: { kind: 'drop' }, comment: 'by hand' }, rules[1], rules[2]],
+  ],
+] as const) {
+  test(`a rule ${what} in the middle of a chain: the fingerprint stays, the rule sequence does not — the next pass rewrites just that chain`, async () => {
+    const { fake, table, time, wanted } = await driftCase((f) =>
+      f.editRules(NS, 'i_a', edit as (rules: NftChain['rules']) => NftChain['rules']),
+    );
+    const read = (await fake.read(NS))!.chains.find((c) => c.name === 'i_a')!;
+    assert.equal(read.fingerprint, chainFingerprint(wanted), 'the kernel keeps the fingerprint');
+    assert.notDeepEqual(fake.table(NS)!.chains.find((c) => c.name === 'i_a')!.rules, wanted.rules);
+    // The watcher's check (a cheap read without set elements) sees it.
+    assert.equal(await table.intact(), false);
+    // So does the periodic read-back: the next reconcile pass that reads back writes i_a, and only i_a, again.
+    time.advance(30000);
+    const tx = await table.apply({ pass: 'reconcile' });
+    assert.ok(tx && !tx.full);
+    assert.deepEqual(
+      tx.ops.map((op) => (op.op === 'setChainRules' ? `${op.op} ${op.chain.name}` : op.op)),
+      ['setChainRules i_a'],
+    );
+    assert.deepEqual(fake.table(NS)!.chains.find((c) => c.name === 'i_a')!.rules, wanted.rules);
+    assert.equal(await table.intact(), true);
+    time.advance(30000);
+    assert.equal(await table.apply({ pass: 'reconcile' }), undefined, 'repaired: nothing left to write');
+  });
+}
+
+test('nothing drifted: read-backs and intact() rewrite nothing (multi-rule chains, comments shortened for the fingerprint)', async () => {
+  const fake = new FakeNft();
+  const time = clock();
+  const table = new NftTable(NS, fake, { now: time.now, readBackMs: 30000 });
+  const fragment = threeRuleFragment();
+  // A last rule whose comment is longer than what is left beside the fingerprint, and a rule without a comment.
+  fragment.chains = fragment.chains.map((c) =>
+    c.name === 'i_a'
+      ? {
+          ...c,
+          rules: [{ matches: [], verdict: { kind: 'continue' } }, ...c.rules.slice(0, 2), { ...c.rules[2], comment: 'x'.repeat(110) }],
+        }
+      : c,
+  );
+  table.contribute('policy', fragment);
+  await table.apply({ pass: 'reconcile' });
+  const sent = fake.transactions.length;
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await table.intact(), true);
+    time.advance(30000);
+    assert.equal(await table.apply({ pass: 'reconcile' }), undefined);
+  }
+  assert.equal(fake.transactions.length, sent);
 });

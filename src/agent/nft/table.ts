@@ -15,7 +15,7 @@ import { chainFingerprint, diffPrograms, type NftOp } from '../../core/policy/di
 import type { NftChain, NftProgram } from '../../core/policy/program';
 import { TABLE_NAME, withLazyInterfaces } from '../../core/policy/program';
 import { guardBits, renderGuard } from '../../core/policy/guard';
-import { adoptIntervalSets, type RuleCounter } from '../../core/policy/readback';
+import { adoptIntervalSets, ruleSequenceDrifted, type RuleCounter } from '../../core/policy/readback';
 import { renderOps, renderProgram } from '../../core/policy/render';
 import { changedElements, changedEntries } from '../../core/policy/elements';
 
@@ -205,6 +205,26 @@ export class NftTable {
     this.distrusted = true;
   }
 
+  /**
+   * `read` with the chains whose fingerprint must not be taken at its word marked unknown (the diff then
+   * writes them again): every chain after distrust(), else each chain whose rules no longer run in
+   * the sequence they were written in (a hand edit in the middle of the chain, ruleSequenceDrifted).
+   */
+  private untrusted(read: NftProgram, intended: NftProgram): NftProgram {
+    const written = new Map(intended.chains.map((c) => [c.name, c]));
+    const drifted = (c: NftChain): boolean => {
+      const want = written.get(c.name);
+      return want !== undefined && chainFingerprint(c) === chainFingerprint(want) && ruleSequenceDrifted(c, want);
+    };
+    if (!this.distrusted && !read.chains.some(drifted)) return read;
+    const chains = read.chains.map((c) => (this.distrusted || drifted(c) ? { ...c, fingerprint: 'unknown' } : c));
+    this.options.log?.('info', 'nft chains written again (changed by hand, or distrusted)', {
+      netns: this.netns,
+      chains: chains.filter((c) => c.fingerprint === 'unknown').map((c) => c.name),
+    });
+    return { ...read, chains };
+  }
+
   /** Whether a reconcile pass should read the kernel back instead of trusting the record. */
   readBackDue(): boolean {
     return this.readAt !== undefined && this.now() - this.readAt >= this.readBackMs;
@@ -219,7 +239,7 @@ export class NftTable {
       const actual = await this.driver.read(this.netns).catch(() => undefined);
       this.readAt = this.now();
       before = actual ? adoptIntervalSets(actual, intended) : undefined;
-      if (before && this.distrusted) before = { ...before, chains: before.chains.map((c) => ({ ...c, fingerprint: 'unknown' })) };
+      if (before) before = this.untrusted(before, intended);
     }
     let desired = this.withSpareChains(before, intended, options.pass === 'reconcile');
     let diff = diffPrograms(before, desired);
@@ -264,9 +284,9 @@ export class NftTable {
 
   /**
    * Whether the kernel's table still holds every chain of the record with the rules and hook it was
-   * written with (a cheap read without set elements), and the guard table what it should: false after
-   * a hand flush or delete of either. True when
-   * there is no record to compare with.
+   * written with (a cheap read without set elements: fingerprints, rule counts and comments), and the
+   * guard table what it should: false after a hand flush or delete of either, or a rule deleted or
+   * replaced in the middle of a chain. True when there is no record to compare with.
    */
   async intact(): Promise<boolean> {
     const record = this.record;
@@ -281,7 +301,7 @@ export class NftTable {
       // A chain without rules carries no fingerprint comment: read back, it is 'empty'.
       return chain.rules.length === 0 && chain.fingerprint === undefined
         ? chainFingerprint(found) === 'empty'
-        : chainFingerprint(found) === chainFingerprint(chain);
+        : chainFingerprint(found) === chainFingerprint(chain) && !ruleSequenceDrifted(found, chain);
     });
   }
 

@@ -199,6 +199,12 @@ export interface NftChain {
   rules: NftRule[];
   /** Set only on chains read back from the kernel, whose rules are not parsed: the content hash they were written with. */
   fingerprint?: string;
+  /**
+   * Set only on chains read back from the kernel: each rule's comment in order (without the
+   * fingerprint). A rule deleted, added or replaced by hand in the middle of a chain leaves the
+   * fingerprint as it was, but not this sequence (readback.ts, ruleSequenceDrifted).
+   */
+  ruleComments?: string[];
 }
 
 export interface NftProgram {

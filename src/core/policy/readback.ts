@@ -4,6 +4,7 @@
  * (rules themselves are not parsed back). Used only on startup and resync.
  */
 import { canonicalIp } from '../net/ip';
+import { safeComment } from './render';
 import { L4_NUMBER, TABLE_NAME, type L4Name, type NftChain, type NftProgram, type NftSet, type NftVmap, type SetType } from './program';
 
 type Json = Record<string, unknown>;
@@ -74,6 +75,30 @@ function nftItems(text: string): Json[] {
   }
 }
 
+const FP_SUFFIX = / fp=[0-9a-f]{16}$/;
+
+/**
+ * Whether a chain read back holds another sequence of rules than the one it was written with: another
+ * number of rules, or another comment at some place (render.ts writes each rule's comment, the last
+ * one shortened to make room for the fingerprint). The fingerprint alone lives in the last rule's
+ * comment, so a rule deleted, added or replaced by hand in the middle of a chain leaves it as it was;
+ * this catches those edits from the rules' comments alone, without reading set elements. A hand rule
+ * that carries exactly the comment of the rule it replaces (or none where the agent's had none) is
+ * still not seen: `tenet trace` finds that one (docs/observability.md). False when `read` was not
+ * read back (it carries no comments) or `written` was (its rules are not known).
+ */
+export function ruleSequenceDrifted(read: NftChain, written: NftChain): boolean {
+  const found = read.ruleComments;
+  // A chain kept back from an earlier read (a spare chain) has no rules to compare with.
+  if (found === undefined || written.fingerprint !== undefined) return false;
+  if (found.length !== written.rules.length) return true;
+  const last = written.rules.length - 1;
+  return written.rules.some((rule, i) => {
+    const comment = i === last ? safeComment(`${(rule.comment ?? '').slice(0, 96)}`) : rule.comment ? safeComment(rule.comment) : '';
+    return found[i] !== comment;
+  });
+}
+
 /** undefined when the output holds no tenet table. */
 export function parseTableJson(text: string): NftProgram | undefined {
   const items = nftItems(text);
@@ -81,6 +106,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
   const chains = new Map<string, NftChain>();
   const lastComment = new Map<string, string>();
+  const comments = new Map<string, string[]>();
   for (const item of items) {
     if (item.set) {
       const s = item.set as Json;
@@ -147,7 +173,11 @@ export function parseTableJson(text: string): NftProgram | undefined {
     } else if (item.rule) {
       const r = item.rule as Json;
       if (r.table !== TABLE_NAME) continue;
-      lastComment.set(String(r.chain), typeof r.comment === 'string' ? r.comment : '');
+      const comment = typeof r.comment === 'string' ? r.comment : '';
+      lastComment.set(String(r.chain), comment);
+      const sequence = comments.get(String(r.chain)) ?? [];
+      sequence.push(comment.replace(FP_SUFFIX, ''));
+      comments.set(String(r.chain), sequence);
     }
   }
   for (const chain of chains.values()) {
@@ -155,6 +185,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
     const match = comment ? / fp=([0-9a-f]{16})$/.exec(comment) : null;
     // A chain without a readable fingerprint is treated as unknown content: it will be rewritten.
     chain.fingerprint = match ? match[1] : comment === undefined ? 'empty' : 'unknown';
+    chain.ruleComments = comments.get(chain.name) ?? [];
     program.chains.push(chain);
   }
   return program;
@@ -196,7 +227,7 @@ export function parseCounters(text: string): RuleCounter[] {
     for (const expr of (r.expr as Json[]) ?? []) {
       const counter = expr.counter as { packets?: number; bytes?: number } | undefined;
       if (counter) {
-        const comment = typeof r.comment === 'string' ? r.comment.replace(/ fp=[0-9a-f]{16}$/, '') : '';
+        const comment = typeof r.comment === 'string' ? r.comment.replace(FP_SUFFIX, '') : '';
         out.push({ chain: String(r.chain), comment, packets: counter.packets ?? 0, bytes: counter.bytes ?? 0 });
       }
     }
