@@ -2,9 +2,10 @@
  * `tenet trace` with real packets (docs/observability.md, "Trace of a real packet"): in a 2-host `tenet
  * lab`, a Policy on srv (h1) allows cli (h2) on tcp/80 and denies bad (h2). The real CLI traces both
  * pairs across hosts: the kernel's tracer names the same rule as `tenet explain` (rule 0 delivered
- * over VXLAN, rule 1 dropped on h1). Then the accepting rule is deleted by hand in h1's router
- * namespace: trace and explain DISAGREE (exit 1), the trace asks for a rewrite, and the next pass
- * makes them agree again. Every trace table is gone after each trace, a live trace that times out
+ * over VXLAN, rule 1 dropped on h1). Then the accepting rule is replaced by hand in h1's router
+ * namespace by a dropping one with the same comment (an edit the agent's own drift checks cannot
+ * see): trace and explain DISAGREE (exit 1), the trace asks for a rewrite, and the next pass makes
+ * them agree again. Every trace table is gone after each trace, a live trace that times out
  * included, and a job the source agent refuses (the endpoint's namespace is not the one it was
  * attached in) injects nothing and leaves nothing armed on either host.
  */
@@ -241,20 +242,36 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   assert.equal(v.ingress?.rule?.origin?.ruleName, 'web from cli');
   assert.deepEqual(await traceTables(), []);
 
-  // A hand edit in h1's router namespace: the accepting rule goes. Its chain's last rule (and the
-  // fingerprint in its comment) stays, so no read-back sees it; trace does, and says so loudly.
+  // A hand edit in h1's router namespace the agent cannot see by itself: the accepting rule is replaced by
+  // one that drops, carrying the same comment. The chain keeps its fingerprint (in its last rule's
+  // comment), its rule count and its sequence of comments, so neither the watcher's check nor the
+  // read-back finds it (docs/observability.md, "Drift"); trace does, says so loudly, and asks for the
+  // rewrite. (A rule deleted or replaced without its comment is repaired by the agent alone:
+  // trace-repair.test.ts.)
   const listing = (await run('ip', ['netns', 'exec', routers[0], 'nft', '-a', 'list', 'table', 'inet', 'tenet'])).stdout;
   let chain = '';
   let handle = '';
+  let forged = '';
   for (const line of listing.split('\n')) {
     const c = /^\s*chain (\S+) \{/.exec(line);
     if (c) chain = c[1];
-    const h = /comment "tenant:guard:ingress:0".* # handle ([0-9]+)$/.exec(line);
-    if (h && / accept /.test(line)) handle = h[1];
+    const h = /comment "tenant:guard:ingress:0[" ].* # handle ([0-9]+)$/.exec(line);
+    if (h && / accept comment /.test(line)) {
+      handle = h[1];
+      forged = line
+        .trim()
+        .replace(/ # handle [0-9]+$/, '')
+        .replace(/counter packets [0-9]+ bytes [0-9]+/, 'counter')
+        .replace(/ accept comment /, ' drop comment ');
+    }
     if (handle) break;
   }
   assert.ok(handle, listing.slice(0, 4000));
-  await run('ip', ['netns', 'exec', routers[0], 'nft', 'delete', 'rule', 'inet', 'tenet', chain, 'handle', handle]);
+  await run('ip', ['netns', 'exec', routers[0], 'nft', 'replace', 'rule', 'inet', 'tenet', chain, 'handle', handle, forged]);
+  assert.match(
+    (await run('ip', ['netns', 'exec', routers[0], 'nft', 'list', 'chain', 'inet', 'tenet', chain])).stdout,
+    / drop comment "tenant:guard:ingress:0[" ]/,
+  );
   const edited = await trace(cli);
   assert.equal(edited.code, 1, `DISAGREE exits 1: ${edited.stdout}\n${edited.stderr}`);
   const e = edited.answer!;
@@ -288,7 +305,9 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   await waitUntil(
     'the rewritten table',
     async () =>
-      (await run('ip', ['netns', 'exec', routers[0], 'nft', 'list', 'table', 'inet', 'tenet'])).stdout.includes('tenant:guard:ingress:0'),
+      / accept comment "tenant:guard:ingress:0[" ]/.test(
+        (await run('ip', ['netns', 'exec', routers[0], 'nft', 'list', 'chain', 'inet', 'tenet', chain])).stdout,
+      ),
     15000,
   );
   const repaired = await trace(cli);
