@@ -89,7 +89,12 @@ export class EgressLinks {
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
     if (this.bgp) {
-      const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
+      // Floating IPs bound here and the addresses of this host's endpoints in routed networks (/32 each:
+      // the upstream sends each address to the host of its endpoint, so replies leave where they entered).
+      const announced = transits.flatMap((t) => [
+        ...t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address),
+        ...t.routedEndpoints,
+      ]);
       await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
     }
   }
@@ -154,8 +159,9 @@ export class EgressLinks {
     }
     // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-    // The link's routes: its transit address and the floating IPs bound here; any other goes (a floating IP moved away).
-    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address)].map((a) => `${a}/32`));
+    // The link's routes: its transit address, the floating IPs bound here and the local routed endpoints;
+    // any other goes (a floating IP moved away, an endpoint deleted, a network no longer routed).
+    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address), ...transit.routedEndpoints].map((a) => `${a}/32`));
     const [routes] = exists ? await ipJsonBatch([`route show dev ${hostLink}`]) : [[]];
     const stale = (routes as { dst?: string }[])
       .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
@@ -168,6 +174,7 @@ export class EgressLinks {
         `route replace ${transitIP}/32 dev ${hostLink}`,
         // Through the transit address: the router namespace answers ARP for that one only.
         ...transit.floating.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+        ...transit.routedEndpoints.map((a) => `route replace ${a}/32 via ${transitIP} dev ${hostLink}`),
       ],
       { force: true },
     );
@@ -199,5 +206,5 @@ export class EgressLinks {
 }
 
 function linkSignature(transit: EgressTransit): string {
-  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}|${transit.floating.map((f) => f.address).join(',')}`;
+  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}|${transit.floating.map((f) => f.address).join(',')}|${transit.routedEndpoints.join(',')}`;
 }

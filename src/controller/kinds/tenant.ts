@@ -10,6 +10,7 @@ import { canonicalJson } from '../object-codec';
 import { conflict } from '../errors';
 import { GUARD_LIVE, type DesiredChange, type KindStrategy } from '../write-engine';
 import { retireTenantVni } from '../vni-retirement';
+import { checkRouted } from './routed';
 
 export const tenantStrategy: KindStrategy = {
   serverStatus: ['vni'],
@@ -51,6 +52,11 @@ export const tenantStrategy: KindStrategy = {
     if ((await engine.store.range(vipTenantPrefix(name), { limit: 1 })).items.length > 0) {
       throw conflict(`tenant "${name}" has services holding virtual IPs; spec.serviceRange cannot change until they are deleted`);
     }
+  },
+
+  // Routed subnets are unique cluster-wide (./routed.ts).
+  async check(engine, b, changes) {
+    await checkRouted(engine, b, changes);
   },
 
   async deleteEffects(engine, b, object, deleting, marked) {

@@ -30,6 +30,21 @@ export const TenantSpec = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /**
+     * Routed (non-NAT) external access (docs/external.md, "Routed networks"): the listed networks
+     * (absent: every network of the tenant) are reached from outside by their own addresses, each host
+     * announcing its local endpoints' addresses over BGP, and their endpoints' connections leave
+     * without NAT. Routed subnets are unique cluster-wide. Only admins change tenants.
+     */
+    routed: Type.Optional(
+      Type.Object(
+        {
+          /** Only these networks are routed; absent: every network of the tenant. */
+          networks: Type.Optional(Type.Array(Name, { maxItems: 64, uniqueItems: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Most objects of each kind the tenant may hold (defaults: docs/api.md, "Quotas"); only admins change tenants. */
     quota: Type.Optional(
       Type.Object(
