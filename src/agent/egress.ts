@@ -24,6 +24,8 @@ import type { Log } from '../core/log';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
 import type { BgpSpeaker } from './bgp';
+import { egressAddressPlan, type EgressAddressPlan } from '../core/egress/egress-address';
+import { EgressTunnels } from './egress-tunnels';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -51,12 +53,15 @@ export class EgressLinks {
   /** Layer-2 floating IPs this host answers ARP for: address -> underlay device. */
   private answering = new Map<string, string>();
   private underlayDevice?: string;
+  private readonly tunnels: EgressTunnels;
 
   constructor(
     private readonly log: Log,
     /** Announces the floating IPs bound here (absent: the agent runs without --bgp-peer). */
     private readonly bgp?: BgpSpeaker,
-  ) {}
+  ) {
+    this.tunnels = new EgressTunnels(log);
+  }
 
   /** `renewed`: router namespaces made or deleted again (their link end went with them). `full`: check the kernel. */
   async sync(view: HostView, renewed: readonly string[], full: boolean): Promise<void> {
@@ -84,17 +89,23 @@ export class EgressLinks {
         }
       }
     }
-    await this.syncTable(transits, full);
+    // Egress addresses (docs/external.md, "Egress address"): tunnels to the holders, the holder's ends.
+    const addresses = egressAddressPlan(view, transits);
+    await this.tunnels
+      .sync(addresses, view.overlayMtu, full)
+      .catch((error: Error) => this.log('error', 'egress tunnels failed', { error: error.message }));
+    await this.syncTable(transits, addresses, full);
     await this.syncLayer2(view, transits, full).catch((error: Error) =>
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
     if (this.bgp) {
       // Floating IPs bound here and the addresses of this host's endpoints in routed networks (/32 each:
       // the upstream sends each address to the host of its endpoint, so replies leave where they entered).
-      const announced = transits.flatMap((t) => [
-        ...t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address),
-        ...t.routedEndpoints,
-      ]);
+      // ... and the egress addresses this host holds.
+      const announced = [
+        ...transits.flatMap((t) => [...t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address), ...t.routedEndpoints]),
+        ...addresses.held,
+      ];
       await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
     }
   }
@@ -191,8 +202,9 @@ export class EgressLinks {
   }
 
   /** The host's egress table, written whole (one atomic replace) when it changed or on a full pass; deleted when no tenant egresses. */
-  private async syncTable(transits: readonly EgressTransit[], full: boolean): Promise<void> {
-    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits)) : '';
+  private async syncTable(transits: readonly EgressTransit[], addresses: EgressAddressPlan, full: boolean): Promise<void> {
+    const needed = transits.length > 0 || addresses.tunnels.length > 0;
+    const text = needed ? renderProgram(hostEgressProgram(transits, addresses)) : '';
     if (text === this.tableText && !full) return;
     try {
       if (text) await run('nft', ['-f', '-'], { input: text });

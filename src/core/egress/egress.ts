@@ -21,6 +21,7 @@ import { canonicalIp, formatIp, parseIp } from '../net/ip';
 import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
 import { RANDOM_SLOT, serviceSlotElements } from '../services/compile';
 import { isRoutedNetwork } from './routed';
+import type { EgressAddressPlan } from './egress-address';
 
 /** The tenant end of the transit link, in the router namespace. */
 export const EGRESS_LINK = 'eg0';
@@ -294,6 +295,61 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
   return program;
 }
 
+/**
+ * Egress addresses (./egress-address.ts) in the host's table: the holder translates what arrives by a
+ * tenant's tunnel, and its local tenant's transit address, to the tenant's egress address, and lets
+ * nothing start a connection to that address; a sender translates what it sends into a tunnel to its
+ * own underlay address; a tenant whose holder is unknown gets nothing out.
+ */
+function addEgressAddressRules(program: NftProgram, plan: EgressAddressPlan): void {
+  const holding = plan.tunnels.filter((t) => !t.sender);
+  const sending = plan.tunnels.filter((t) => t.sender);
+  program.sets.push(
+    { name: 'egress_held', type: 'ipv4_addr', interval: false, elements: plan.held },
+    { name: 'egress_blocked', type: 'ipv4_addr', interval: false, elements: plan.blocked },
+  );
+  program.maps.push(
+    { name: 'egress_in', typeof: 'iifname : ip saddr', elements: Object.fromEntries(holding.map((t) => [`"${t.name}"`, t.address])) },
+    { name: 'egress_local', typeof: 'ip saddr : ip saddr', elements: plan.local },
+    {
+      name: 'egress_out',
+      typeof: 'oifname : ip saddr',
+      elements: plan.underlayIP ? Object.fromEntries(sending.map((t) => [`"${t.name}"`, plan.underlayIP!])) : {},
+    },
+  );
+  const forward = program.chains.find((c) => c.name === 'forward')!;
+  forward.rules.unshift(
+    {
+      matches: [{ kind: 'addr', family: 4, field: 'daddr', set: 'egress_held' }],
+      verdict: { kind: 'drop' },
+      comment: 'egress address nothing in',
+    },
+    {
+      matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'egress_blocked' }, TG_NOT_OUT],
+      verdict: { kind: 'drop' },
+      comment: 'egress address holder unknown',
+    },
+  );
+  const postrouting = program.chains.find((c) => c.name === 'postrouting')!;
+  postrouting.rules.unshift(
+    {
+      matches: [{ kind: 'ifname', field: 'iifname', name: 'tx*' }],
+      effects: [{ kind: 'natMap', nat: 'snat', family: 4, withPort: false, key: 'iifname', map: 'egress_in' }],
+      comment: 'egress address from a tunnel',
+    },
+    {
+      matches: [TG_NOT_OUT],
+      effects: [{ kind: 'natMap', nat: 'snat', family: 4, withPort: false, key: 'ip saddr', map: 'egress_local' }],
+      comment: 'egress address here',
+    },
+    {
+      matches: [{ kind: 'ifname', field: 'oifname', name: 'tx*' }],
+      effects: [{ kind: 'natMap', nat: 'snat', family: 4, withPort: false, key: 'oifname', map: 'egress_out' }],
+      comment: 'egress address tunnel from this host',
+    },
+  );
+}
+
 /** The host namespace's own table (not a router namespace's): masquerade, isolation of the transit links. */
 export const HOST_TABLE = 'tenet_egress';
 const HOST_LINKS = 'links';
@@ -302,6 +358,7 @@ const HOST_FLOATING = 'floating';
 const HOST_ROUTED = 'routed';
 const TG: { kind: 'ifname'; field: 'iifname'; name: string } = { kind: 'ifname', field: 'iifname', name: 'tg*' };
 const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifname', field: 'oifname', name: 'tg*' };
+const TG_NOT_OUT = { kind: 'ifname', field: 'oifname', name: 'tg*', negate: true } as const;
 
 /**
  * The host's egress table for every tenant with egress here:
@@ -310,7 +367,7 @@ const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifna
  * - the host's own addresses answer a transit link only where a GlobalPolicy opened them to that tenant;
  * - everything else from a transit address leaves masqueraded to the output interface's address.
  */
-export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgram {
+export function hostEgressProgram(transits: readonly EgressTransit[], addresses?: EgressAddressPlan): NftProgram {
   const program: NftProgram = { family: 'inet', table: HOST_TABLE, sets: [], maps: [], chains: [], interfaces: {} };
   program.sets.push(
     {
@@ -399,5 +456,7 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
       ],
     },
   );
+  if (addresses && (addresses.tunnels.length > 0 || Object.keys(addresses.local).length > 0 || addresses.blocked.length > 0))
+    addEgressAddressRules(program, addresses);
   return program;
 }
