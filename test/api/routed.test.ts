@@ -108,4 +108,23 @@ test('hostile tenant-admin: cannot opt its tenant in, and a network clashing wit
   await assert.rejects(hb.apply([network('hb', 'grab', '10.90.1.0/24')]), refused(409, /overlaps routed network/));
   await assert.rejects(hb.apply([network('hb', 'grab', '10.90.1.128/25')]), refused(409, /overlaps routed network/));
   assert.equal(await c.find('Network', 'grab', 'hb'), undefined);
+
+  // Nor a network over what the cluster itself uses: a host's underlay address (its BGP session and
+  // overlay would be drawn into the tenant), a floating IP pool, the transit range, link-local.
+  await c.apply([
+    { apiVersion: V, kind: 'Host', metadata: { name: 'hh1' }, spec: { underlayIP: '10.91.0.5' } } as TenetObject,
+    { apiVersion: V, kind: 'FloatingIPPool', metadata: { name: 'hpool' }, spec: { cidrs: ['10.92.0.0/24'] } } as TenetObject,
+  ]);
+  for (const [cidr, why] of [
+    ['10.91.0.0/24', /contains 10\.91\.0\.5, the underlay address of host "hh1"/],
+    ['10.92.0.128/25', /overlaps 10\.92\.0\.0\/24 of floating IP pool "hpool"/],
+    ['100.64.16.0/24', /the egress transit range/],
+    ['169.254.0.0/24', /link-local/],
+  ] as const) {
+    await assert.rejects(hb.apply([network('hb', 'under', cidr)]), refused(409, why));
+  }
+  assert.equal(await c.find('Network', 'under', 'hb'), undefined);
+  // The same subnet in a tenant that is not routed is its own business (it stays in its namespaces).
+  await c.apply([network('hc', 'under', '10.91.0.0/24')]);
+  await assert.rejects(c.apply([tenant('hc', { routed: {} })]), refused(409, /underlay address of host "hh1"/));
 });

@@ -120,3 +120,28 @@ test('routed fragments: routed addresses in and out (no NAT), nothing else in, n
   assert.match(host, new RegExp(`${transit.hostLink} \\. 10\\.1\\.0\\.5`));
   assert.match(host, /oifname \. ip daddr @routed counter accept/);
 });
+
+test('a host never announces or routes into a tenant a host underlay address, reserved space or a floating IP pool address', () => {
+  const objs = [
+    tenant('blue', { routed: {} }),
+    network('blue', 'under', ['192.168.250.0/24']),
+    network('blue', 'pool', ['198.18.0.0/24']),
+    network('blue', 'fine', ['10.1.0.0/24']),
+    ...[
+      ['e1', 'under', '192.168.250.12'],
+      ['e2', 'pool', '198.18.0.5'],
+      ['e3', 'fine', '10.1.0.5'],
+    ].map(([name, net, ip]) => ({
+      apiVersion: V,
+      kind: 'Endpoint',
+      metadata: { name, tenant: 'blue' },
+      spec: { network: net, host: 'h1' },
+      status: { ipv4: ip },
+    })),
+    { apiVersion: V, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '192.168.250.11' } },
+    { apiVersion: V, kind: 'Host', metadata: { name: 'h2' }, spec: { underlayIP: '192.168.250.12' } },
+    { apiVersion: V, kind: 'FloatingIPPool', metadata: { name: 'p' }, spec: { cidrs: ['198.18.0.0/24'] } },
+  ] as TenetObject[];
+  const v = buildHostView(objs, { hostName: 'h1', netnsPrefix: 'tenet-' });
+  assert.deepEqual(egressTransit(v, v.tenants[0])!.routedEndpoints, ['10.1.0.5']);
+});

@@ -9,7 +9,9 @@
  */
 import type { Tenant } from '../../core/model/kinds/tenant';
 import type { Network } from '../../core/model/kinds/network';
-import { routedConflicts, routedSubnets } from '../../core/egress/routed';
+import { routedConflicts, routedReservedProblems, routedSubnets, type RoutedSubnet } from '../../core/egress/routed';
+import type { Host } from '../../core/model/kinds/host';
+import type { FloatingIPPool } from '../../core/model/kinds/floating-ip';
 import { ROUTED_SET_KEY, networkSetKey, objectKey, objectPrefix } from '../../store/keys';
 import { canonicalJson, decodeObject } from '../object-codec';
 import { conflict } from '../errors';
@@ -64,7 +66,7 @@ export async function checkRouted(engine: WriteEngine, b: TxnBuilder, changes: D
     if (after) tenants.set(name, after);
     else tenants.delete(name);
   }
-  const subnets = [];
+  const subnets: RoutedSubnet[] = [];
   for (const tenant of tenants.values()) {
     if (!tenant.spec.routed) continue;
     const name = tenant.metadata.name;
@@ -79,6 +81,20 @@ export async function checkRouted(engine: WriteEngine, b: TxnBuilder, changes: D
       else networks.set(c.ref.name, c.after as Network);
     }
     subnets.push(...routedSubnets(tenant, [...networks.values()]));
+  }
+  // What the cluster itself uses is never routed into a tenant (reserved ranges, hosts, floating IP pools).
+  const hosts = (await engine.store.range(objectPrefix('Host'))).items.map((kv) => decodeObject(kv) as Host);
+  const pools = (await engine.store.range(objectPrefix('FloatingIPPool'))).items.map((kv) => decodeObject(kv) as FloatingIPPool);
+  const reserved = routedReservedProblems(
+    subnets.filter((s) => touched.has(s.tenant)),
+    {
+      hosts: hosts.map((h) => ({ name: h.metadata.name, underlayIP: h.spec.underlayIP })),
+      pools: pools.map((p) => ({ name: p.metadata.name, cidrs: p.spec.cidrs })),
+    },
+  );
+  if (reserved.length > 0) {
+    const more = reserved.length > 1 ? ` (and ${reserved.length - 1} more)` : '';
+    throw conflict(`a routed network may not cover what the cluster uses: ${reserved[0]}${more}`, reserved);
   }
   const problems = routedConflicts(subnets, touched);
   if (problems.length > 0) {

@@ -17,10 +17,10 @@ import { createHash } from 'node:crypto';
 import type { HostView, TenantView } from '../dataplane/host-view';
 import type { GlobalPolicy } from '../model/kinds/policy';
 import { selectorMatches } from '../model/selectors';
-import { canonicalIp, formatIp, parseIp } from '../net/ip';
+import { canonicalIp, cidrContains, formatIp, parseCidr, parseIp } from '../net/ip';
 import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
 import { RANDOM_SLOT, serviceSlotElements } from '../services/compile';
-import { isRoutedNetwork } from './routed';
+import { isRoutedNetwork, ROUTED_RESERVED } from './routed';
 import type { EgressAddressPlan } from './egress-address';
 
 /** The tenant end of the transit link, in the router namespace. */
@@ -155,13 +155,33 @@ export function localFloatingBindings(view: HostView, tenant: TenantView): Float
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
 
+/**
+ * Whether a routed endpoint's address may be announced and routed into its tenant here: never a host's
+ * underlay address, reserved space or a floating IP pool's address (the controller refuses such routed
+ * networks; this holds even for a host that joined, or a pool made, after the network was routed).
+ */
+function routable(view: HostView, address: string): boolean {
+  const ip = parseIp(address);
+  if (!ip) return false;
+  if (view.hosts.some((h) => h.underlayIP === address) || view.underlayIP === address) return false;
+  const inside = (cidr: string): boolean => {
+    const c = parseCidr(cidr);
+    return c !== undefined && c.family === ip.family && cidrContains(c, ip);
+  };
+  return !ROUTED_RESERVED.some((r) => inside(r.cidr)) && !view.floatingIPPools.some((p) => p.spec.cidrs.some(inside));
+}
+
 /** The tenant's way in and out on this host, or undefined when it needs none (no egress right and no floating IP here, or no VNI yet). */
 export function egressTransit(view: HostView, tenant: TenantView): EgressTransit | undefined {
   const egress = tenant.object.spec.egress;
   const floating = localFloatingBindings(view, tenant);
   const routedNetworks = new Set(tenant.networks.filter((n) => isRoutedNetwork(tenant.object, n.name)).map((n) => n.name));
   const routedEndpoints = [
-    ...new Set(tenant.endpoints.filter((e) => e.local && routedNetworks.has(e.network) && isV4(e.ipv4)).map((e) => e.ipv4!)),
+    ...new Set(
+      tenant.endpoints
+        .filter((e) => e.local && routedNetworks.has(e.network) && isV4(e.ipv4) && routable(view, e.ipv4))
+        .map((e) => e.ipv4!),
+    ),
   ].sort();
   if ((!egress && floating.length === 0 && routedEndpoints.length === 0) || tenant.vni === undefined) return undefined;
   const allowed = egress?.networks ? new Set(egress.networks) : undefined;
