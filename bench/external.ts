@@ -5,6 +5,8 @@
  *    NAT; and the same pair routed without NAT (a container of a routed network on the same host:
  *    outside → its own address, and its connections out untranslated). The NAT and routed runs
  *    alternate back to back, BENCH_EXT_ROUNDS rounds, each with the load average at the time;
+ *  - routed withdrawal: from an opt-out (the apply) until the upstream router's BIRD no longer has the
+ *    routed container's /32 (target ≤ 1 s), BENCH_EXT_MOVES times (opting in again between);
  *  - cut-over time from a move (the apply) until new connections land on the new target, with BGP
  *    (target p99 ≤ 1 s) and on layer 2 (target p99 ≤ 200 ms), BENCH_EXT_MOVES moves each, alternating
  *    between an endpoint on h1 and one on h2.
@@ -17,6 +19,7 @@ import path from 'node:path';
 import { API_VERSION } from '../src/core/model/common';
 import { run } from '../src/kernel/exec';
 import { labClient, labDown, labRun, labUp } from '../src/lab/lab';
+import { outsideRoutes } from '../src/lab/outside';
 import { saveLab } from '../src/lab/state';
 
 const SECONDS = Number(process.env.BENCH_EXT_SECONDS ?? 3);
@@ -289,6 +292,32 @@ async function main(): Promise<void> {
     };
     const bgpMoves = await cutover('bgp', 'public', bgpAddress);
     const l2Moves = await cutover('l2', 'lan', l2Address);
+
+    // Routed withdrawal: opt-out until the upstream's BIRD lost the route, then opt in again.
+    const directTenant = (routed: boolean): unknown => ({
+      apiVersion: API_VERSION,
+      kind: 'Tenant',
+      metadata: { name: 'direct' },
+      spec: routed ? { routed: {} } : {},
+    });
+    const learned = async (): Promise<boolean> => /via /.test(await outsideRoutes(outside, `${routedAddress}/32`));
+    const until = async (want: boolean): Promise<number | undefined> => {
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        if ((await learned()) === want) return Date.now();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return undefined;
+    };
+    const withdrawals: number[] = [];
+    for (let i = 0; i < MOVES; i++) {
+      await until(true);
+      const at = Date.now();
+      await client.apply([directTenant(false)]);
+      const gone = await until(false);
+      withdrawals.push(gone === undefined ? 10000 : gone - at);
+      await client.apply([directTenant(true)]);
+    }
     const summary = (values: number[]) => ({
       moves: values.length,
       p50Ms: percentile(values, 50),
@@ -309,11 +338,13 @@ async function main(): Promise<void> {
       ratioPerRound,
       runs: rounds,
       cutover: { bgp: summary(bgpMoves), l2: summary(l2Moves) },
-      targets: { throughputRatio: 0.95, bgpCutoverP99Ms: 1000, l2CutoverP99Ms: 200 },
+      routedWithdrawal: summary(withdrawals),
+      targets: { throughputRatio: 0.95, bgpCutoverP99Ms: 1000, l2CutoverP99Ms: 200, routedWithdrawalP99Ms: 1000 },
       met: {
         floatingIpThroughput: ratios.floatingIpVsRoutedIn >= 0.95,
         egressThroughput: ratios.egressNatVsRoutedOut >= 0.95,
         bgpCutover: percentile(bgpMoves, 99) <= 1000,
+        routedWithdrawal: percentile(withdrawals, 99) <= 1000,
         l2Cutover: percentile(l2Moves, 99) <= 200,
       },
       note: 'medians over the rounds; ratios are per round (each NAT run against the routed run beside it), then the median',
