@@ -44,7 +44,7 @@ export class EgressTunnels {
 
   /** Makes the kernel match `plan` (tunnels, routes, neighbours, rules); a no-op when unchanged unless `full`. */
   async sync(plan: EgressAddressPlan, mtu: number, full: boolean): Promise<void> {
-    const key = JSON.stringify([plan.tunnels, mtu]);
+    const key = JSON.stringify([plan.tunnels, plan.underlayIP, plan.local, mtu]);
     if (key === this.applied && !full) return;
     this.applied = undefined;
     const [links] = await ipJsonBatch(['link show type vxlan'], { details: true });
