@@ -26,14 +26,17 @@ const SECONDS = Number(process.env.BENCH_EXT_SECONDS ?? 3);
 const CONNECTS = Number(process.env.BENCH_EXT_CONNECTS ?? 500);
 const MOVES = Number(process.env.BENCH_EXT_MOVES ?? 6);
 const ROUNDS = Number(process.env.BENCH_EXT_ROUNDS ?? 5);
+/** Opt-outs timed for the routed withdrawal (0 skips it, as BENCH_EXT_ROUNDS=0 skips throughput and connects). */
+const WITHDRAWALS = Number(process.env.BENCH_EXT_WITHDRAWALS ?? MOVES);
 const median = (values: number[]): number => percentile(values, 50);
 const loadAverage = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
-const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+const round = (n: number, digits = 2): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
 
 /** A TCP server that writes its name and closes (for connect latency and cut-over). */
 const SERVER = `require('net').createServer((s) => { s.on('error', () => {}); s.end(process.argv[1] + '\\n'); }).listen(Number(process.argv[2]), process.argv[3] || '0.0.0.0')`;
@@ -100,6 +103,81 @@ async function connects(clientNs: string, host: string, port: number, local?: st
   ];
   const values = (await run('ip', args, { timeoutMs: 120000 })).stdout.split('\n').filter(Boolean).map(Number);
   return { p50Ms: round(percentile(values, 50), 3), p99Ms: round(percentile(values, 99), 3) };
+}
+
+interface AgentLine {
+  msg?: string;
+  at?: number;
+  answering?: string[];
+  stopped?: string[];
+  addresses?: string[];
+  seenAt?: number;
+  startedAt?: number;
+  ms?: Record<string, number>;
+  stages?: Record<string, number>;
+  changed?: boolean;
+}
+
+/**
+ * Where a layer-2 cut-over's time goes, each stage in ms after the move's apply started: the apply
+ * answered; the new host's agent saw the change and started its pass; it armed the proxy entry (the
+ * DNAT slots and route were set earlier in the same pass); the outside captured its gratuitous ARP and
+ * its neighbour entry changed; the old host's agent saw the change and stopped answering; the first
+ * new connection landed on the new endpoint.
+ */
+function layer2Stages(
+  address: string,
+  movedAt: number,
+  appliedAt: number,
+  landed: number | undefined,
+  wire: readonly { t: number; line: string }[],
+  newHost: readonly AgentLine[],
+  oldHost: readonly AgentLine[],
+): Record<string, number | undefined> {
+  const rel = (t: number | undefined): number | undefined => (t === undefined ? undefined : t - movedAt);
+  const armed = newHost.find((l) => l.msg === 'layer-2 floating IPs' && (l.at ?? 0) >= movedAt && l.answering?.includes(address));
+  const announced = newHost.find((l) => l.msg === 'gratuitous ARP' && (l.at ?? 0) >= movedAt && l.addresses?.includes(address));
+  const stopped = oldHost.find((l) => l.msg === 'layer-2 floating IPs' && (l.at ?? 0) >= movedAt && l.stopped?.includes(address));
+  const pass = (lines: readonly AgentLine[], until: number | undefined): AgentLine | undefined =>
+    lines.find((l) => l.msg === 'reconciled' && (l.startedAt ?? 0) >= movedAt && (until === undefined || (l.startedAt ?? 0) <= until));
+  const newPass = pass(newHost, armed?.at);
+  const oldPass = pass(oldHost, stopped?.at);
+  const after = wire.filter((w) => w.t >= movedAt);
+  const garp = after.find((w) =>
+    new RegExp(`who-has ${address.replace(/\./g, '\\.')} (\\([0-9a-f:]+\\) )?tell ${address.replace(/\./g, '\\.')},`).test(w.line),
+  );
+  const neigh = after.find((w) => w.line.startsWith(`${address} dev`) && /lladdr/.test(w.line));
+  const requests = after.filter(
+    (w) => w.t <= (landed ?? Infinity) && w.line.includes(`who-has ${address} tell `) && !w.line.includes(`tell ${address}`),
+  );
+  return {
+    applied: rel(appliedAt),
+    newSeen: rel(newPass?.seenAt),
+    newPassStart: rel(newPass?.startedAt),
+    newArmed: rel(armed?.at),
+    newAnnounced: rel(announced?.at),
+    garpOnWire: rel(garp?.t),
+    outsideNeighUpdated: rel(neigh?.t),
+    oldSeen: rel(oldPass?.seenAt),
+    oldStopped: rel(stopped?.at),
+    outsideArpRequests: requests.length,
+    landed: rel(landed),
+    ...Object.fromEntries(Object.entries(armed?.stages ?? {}).map(([k, v]) => [`egressMs.${k}`, v])),
+    ...Object.fromEntries(Object.entries(newPass?.ms ?? {}).map(([k, v]) => [`newPassMs.${k}`, v])),
+  };
+}
+
+function stageSummary(moves: readonly Record<string, number | undefined>[], p: number): Record<string, number> {
+  const keys = [...new Set(moves.flatMap((m) => Object.keys(m)))];
+  return Object.fromEntries(
+    keys.map((k) => [
+      k,
+      percentile(
+        moves.map((m) => m[k]).filter((v): v is number => v !== undefined),
+        p,
+      ),
+    ]),
+  );
 }
 
 async function main(): Promise<void> {
@@ -272,12 +350,36 @@ async function main(): Promise<void> {
           answers.push({ t: Number(t), who });
         }
       });
+      // Layer 2: the outside's view of the ARP traffic and of its neighbour entry, stamped as they arrive.
+      const wire: { t: number; line: string }[] = [];
+      if (fipName === 'l2') {
+        for (const args of [
+          ['tcpdump', '-tt', '-n', '-e', '-l', '-i', 'eth0', 'arp'],
+          ['ip', 'monitor', 'neigh'],
+        ]) {
+          const watcher = spawn('ip', ['netns', 'exec', outside.netns, ...args], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+          children.push(watcher);
+          let rest = '';
+          watcher.stdout.setEncoding('utf8');
+          watcher.stdout.on('data', (text: string) => {
+            const lines = (rest + text).split('\n');
+            rest = lines.pop()!;
+            for (const line of lines) {
+              // tcpdump's own capture time (-tt, epoch seconds) where it has one.
+              const stamp = /^(\d+\.\d+) /.exec(line);
+              wire.push({ t: stamp ? Math.round(Number(stamp[1]) * 1000) : Date.now(), line });
+            }
+          });
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
       let current = c1;
       for (let i = 0; i < MOVES; i++) {
         const next = current === c1 ? c2 : c1;
         await new Promise((r) => setTimeout(r, 1500));
         const movedAt = Date.now();
         await client.apply([fip(fipName, pool, next.endpoint!)]);
+        const appliedAt = Date.now();
         const deadline = Date.now() + 10000;
         let landed: number | undefined;
         while (landed === undefined && Date.now() < deadline) {
@@ -285,11 +387,34 @@ async function main(): Promise<void> {
           if (landed === undefined) await new Promise((r) => setTimeout(r, 20));
         }
         times.push(landed === undefined ? 10000 : landed - movedAt);
+        if (fipName === 'l2') {
+          await new Promise((r) => setTimeout(r, 300));
+          l2Stages.push(
+            layer2Stages(
+              address,
+              movedAt,
+              appliedAt,
+              landed,
+              wire,
+              hostLogs(next.host === h1.name ? h1 : h2),
+              hostLogs(next.host === h1.name ? h2 : h1),
+            ),
+          );
+          if (i === 0) process.stderr.write(`wire: ${JSON.stringify(wire.slice(-6))}\n`);
+          process.stderr.write(`l2 move ${i + 1}: ${JSON.stringify(l2Stages[l2Stages.length - 1])}\n`);
+        }
         current = next;
       }
       process.kill(-poller.pid!, 'SIGKILL');
       return times;
     };
+    const l2Stages: Record<string, number | undefined>[] = [];
+    const hostLogs = (host: { log: string }): AgentLine[] =>
+      fs
+        .readFileSync(host.log, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as AgentLine);
     const bgpMoves = await cutover('bgp', 'public', bgpAddress);
     const l2Moves = await cutover('l2', 'lan', l2Address);
 
@@ -310,7 +435,7 @@ async function main(): Promise<void> {
       return undefined;
     };
     const withdrawals: number[] = [];
-    for (let i = 0; i < MOVES; i++) {
+    for (let i = 0; i < WITHDRAWALS; i++) {
       await until(true);
       const at = Date.now();
       await client.apply([directTenant(false)]);
@@ -338,6 +463,7 @@ async function main(): Promise<void> {
       ratioPerRound,
       runs: rounds,
       cutover: { bgp: summary(bgpMoves), l2: summary(l2Moves) },
+      l2Stages: { perMove: l2Stages, p50: stageSummary(l2Stages, 50), max: stageSummary(l2Stages, 100) },
       routedWithdrawal: summary(withdrawals),
       targets: { throughputRatio: 0.95, bgpCutoverP99Ms: 1000, l2CutoverP99Ms: 200, routedWithdrawalP99Ms: 1000 },
       met: {
