@@ -182,6 +182,8 @@ export class Agent {
       log: options.log,
       resyncMs: options.resyncMs ?? 60000,
       onChange: (reason) => {
+        // When the change reached this agent (wall clock: bench/external.ts lines it up with other processes' stages).
+        this.changeSeenAt ??= Date.now();
         if (reason === 'snapshot') {
           this.fullDue = true;
           this.sweepStaleNamespaces();
@@ -527,6 +529,9 @@ export class Agent {
   async reconcileNow(): Promise<void> {
     if (!this.follower.synced || this.stopped) return;
     this.reconciling = true;
+    const seenAt = this.changeSeenAt;
+    this.changeSeenAt = undefined;
+    const startedAt = Date.now();
     try {
       const t0 = performance.now();
       const ms = (): number => Math.round((performance.now() - t0) * 10) / 10;
@@ -540,6 +545,7 @@ export class Agent {
         const full = this.fullDue;
         this.fullDue = false;
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
+        marks.dataplane = ms();
         for (const netns of report.renewed) this.monitor.renewed(netns);
         await this.egress
           .sync(view, report.renewed, full)
@@ -547,6 +553,8 @@ export class Agent {
         marks.kernel = ms();
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();
+        // Layer-2 floating IPs armed by this pass are announced only now that their DNAT is in place too.
+        this.egress.announce();
         await this.resolvers.prune(view);
         await this.resolvers.sync(view, (netns, resolver) => (this.namespaces.get(netns).resolver = resolver));
         marks.dns = ms();
@@ -566,7 +574,7 @@ export class Agent {
       this.metrics.passes.inc({ full: String(full) });
       this.metrics.passDuration.observe(ms() / 1000);
       this.metrics.passFailures.set(report.failures.length);
-      this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks });
+      this.log('debug', 'reconciled', { full, changed: report.changed, ms: marks, seenAt, startedAt });
     } catch (error) {
       this.log('error', 'reconcile failed', { error: (error as Error).message });
     } finally {
@@ -579,6 +587,8 @@ export class Agent {
   }
 
   private lingerTimer?: NodeJS.Timeout;
+  /** Wall-clock time of the first store change not yet taken by a pass. */
+  private changeSeenAt?: number;
 
   /** A watcher for every namespace whose table this agent programmed and that still exists. */
   private watchTables(): void {

@@ -15,6 +15,7 @@ import {
   TRANSIT_GATEWAY,
   type EgressTransit,
 } from '../core/egress/egress';
+import { IFNAME_REGEX } from '../core/model/names';
 import type { HostView } from '../core/dataplane/host-view';
 import type { NftProgram } from '../core/policy/program';
 import { renderProgram } from '../core/policy/render';
@@ -24,6 +25,8 @@ import type { Log } from '../core/log';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
 import type { BgpSpeaker } from './bgp';
+import { egressAddressPlan, type EgressAddressPlan } from '../core/egress/egress-address';
+import { EgressTunnels } from './egress-tunnels';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -46,27 +49,38 @@ export const egressProducer: TableProducer = {
 /** The transit links of the tenants that egress from this host, and the host's egress table. */
 export class EgressLinks {
   /** Per tenant: the transit as last made without failures. */
-  private made = new Map<string, string>();
+  private made = new Map<string, EgressTransit>();
   private tableText?: string;
   /** Layer-2 floating IPs this host answers ARP for: address -> underlay device. */
   private answering = new Map<string, string>();
   private underlayDevice?: string;
+  private readonly tunnels: EgressTunnels;
 
   constructor(
     private readonly log: Log,
     /** Announces the floating IPs bound here (absent: the agent runs without --bgp-peer). */
     private readonly bgp?: BgpSpeaker,
-  ) {}
+  ) {
+    this.tunnels = new EgressTunnels(log);
+  }
 
   /** `renewed`: router namespaces made or deleted again (their link end went with them). `full`: check the kernel. */
   async sync(view: HostView, renewed: readonly string[], full: boolean): Promise<void> {
+    const t0 = Date.now();
+    this.stages = {};
     const transits = view.tenants.map((t) => egressTransit(view, t)).filter((t): t is EgressTransit => t !== undefined);
     for (const transit of transits) if (renewed.includes(transit.routerNamespace)) this.made.delete(transit.tenant);
     const wanted = new Map(transits.map((t) => [t.hostLink, t]));
-    const unchanged = !full && transits.length === this.made.size && transits.every((t) => this.made.get(t.tenant) === linkSignature(t));
-    if (!unchanged) {
-      const present = await this.hostLinks();
-      const stale = present.filter((name) => !wanted.has(name));
+    const previous = new Map(this.made);
+    const before = (t: EgressTransit): EgressTransit | undefined => previous.get(t.tenant);
+    const changed = transits.filter((t) => full || before(t) === undefined || linkSignature(before(t)!) !== linkSignature(t));
+    const dropped = [...previous.keys()].filter((tenant) => !transits.some((t) => t.tenant === tenant));
+    if (changed.length > 0 || dropped.length > 0) {
+      // Only addresses moved on links this agent made and that are still there (a floating IP's
+      // cut-over): no need to list the host's links or read their routes, which would hold back the move.
+      const quick = !full && dropped.length === 0 && changed.every((t) => sameLink(before(t), t));
+      const present = quick ? undefined : await this.hostLinks();
+      const stale = present?.filter((name) => !wanted.has(name)) ?? [];
       if (stale.length > 0) {
         this.log('info', 'removing egress transit links', { links: stale });
         await ipBatch(
@@ -74,22 +88,37 @@ export class EgressLinks {
           { force: true },
         );
       }
-      this.made.clear();
-      for (const transit of transits) {
+      for (const tenant of dropped) this.made.delete(tenant);
+      for (const transit of changed) {
+        this.made.delete(transit.tenant);
         try {
-          await this.makeLink(transit, present.includes(transit.hostLink));
-          this.made.set(transit.tenant, linkSignature(transit));
+          await this.makeLink(transit, present ? present.includes(transit.hostLink) : true, quick ? before(transit) : undefined);
+          this.made.set(transit.tenant, transit);
         } catch (error) {
           this.log('warn', 'egress transit link failed', { tenant: transit.tenant, error: (error as Error).message });
         }
       }
     }
-    await this.syncTable(transits, full);
+    this.stages.links = Date.now() - t0;
+    // Egress addresses (docs/external.md, "Egress address"): tunnels to the holders, the holder's ends.
+    const addresses = egressAddressPlan(view, transits);
+    await this.tunnels
+      .sync(addresses, view.overlayMtu, full)
+      .catch((error: Error) => this.log('error', 'egress tunnels failed', { error: error.message }));
+    this.stages.tunnels = Date.now() - t0;
+    await this.syncTable(transits, addresses, full);
+    this.stages.table = Date.now() - t0;
     await this.syncLayer2(view, transits, full).catch((error: Error) =>
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
     if (this.bgp) {
-      const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
+      // Floating IPs bound here and the addresses of this host's endpoints in routed networks (/32 each:
+      // the upstream sends each address to the host of its endpoint, so replies leave where they entered).
+      // ... and the egress addresses this host holds.
+      const announced = [
+        ...transits.flatMap((t) => [...t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address), ...t.routedEndpoints]),
+        ...addresses.held,
+      ];
       await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
     }
   }
@@ -111,24 +140,60 @@ export class EgressLinks {
       [...gone.map((a) => `neigh del proxy ${a} dev ${dev}`), ...added.map((a) => `neigh replace proxy ${a} dev ${dev}`)],
       { force: true },
     );
-    for (const a of gone) this.answering.delete(a);
+    for (const a of gone) {
+      this.answering.delete(a);
+      this.unannounced.delete(a);
+    }
+    if (added.length > 0 && IFNAME_REGEX.test(dev)) {
+      // The kernel delays its proxy answers to broadcast requests by a random part of proxy_delay (0.8 s
+      // by default, meant for hosts that proxy for others who might answer themselves): a neighbour whose
+      // entry expired or that missed the gratuitous ARP would wait that long for this host's answer.
+      fs.writeFileSync(`/proc/sys/net/ipv4/neigh/${dev}/proxy_delay`, '0');
+    }
     const failed = new Set(result.failures.map((f) => f.command.split(' ')[3]));
     for (const a of added) if (!failed.has(a)) this.answering.set(a, dev);
+    // Wall-clock stage stamps of a cut-over (bench/external.ts lines them up with the outside's capture).
+    this.log('info', 'layer-2 floating IPs', {
+      answering: added.filter((a) => !failed.has(a)),
+      stopped: gone,
+      full,
+      at: Date.now(),
+      stages: this.stages,
+    });
     // Only for addresses new here: a full pass re-asserts the entries without shouting on the segment.
     for (const a of added.filter((x) => !failed.has(x) && !gone.includes(x))) {
       if (full && this.announcedOnce.has(a)) continue;
       this.announcedOnce.add(a);
-      // arping binds its probe socket to the address it announces, which is not local here (it is routed
-      // to the tenant): the host must allow binding non-local addresses once layer-2 floating IPs exist.
-      fs.writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
-      // Not awaited: the pass (under the agent's lock) does not wait the second arping takes.
-      void run('arping', ['-U', '-c', '2', '-w', '1', '-I', dev, a], { allowFailure: true, timeoutMs: 3000 }).catch(() => undefined);
+      this.unannounced.set(a, dev);
     }
     for (const a of this.announcedOnce) if (!wanted.has(a)) this.announcedOnce.delete(a);
     if (result.failures.length > 0) throw new Error(result.failures.map((f) => `"${f.command}": ${f.message}`).join('; '));
   }
 
   private announcedOnce = new Set<string>();
+  /** Layer-2 floating IPs armed by this pass whose gratuitous ARP waits for `announce` (with their device). */
+  private unannounced = new Map<string, string>();
+
+  /**
+   * The gratuitous ARPs of the layer-2 floating IPs armed by this pass. The agent calls it once the pass
+   * has also programmed the router namespaces (the floating IP's DNAT), so that the first connection the
+   * segment sends here after the announcement finds the whole path, not a route into a namespace that
+   * does not translate it yet.
+   */
+  announce(): void {
+    if (this.unannounced.size === 0) return;
+    // arping binds its probe socket to the address it announces, which is not local here (it is routed
+    // to the tenant): the host must allow binding non-local addresses once layer-2 floating IPs exist.
+    fs.writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
+    for (const [address, dev] of this.unannounced) {
+      // Not awaited: the pass (under the agent's lock) does not wait the second arping takes.
+      void run('arping', ['-U', '-c', '2', '-w', '1', '-I', dev, address], { allowFailure: true, timeoutMs: 3000 }).catch(() => undefined);
+    }
+    this.log('info', 'gratuitous ARP', { addresses: [...this.unannounced.keys()], at: Date.now() });
+    this.unannounced.clear();
+  }
+  /** ms into this pass's sync at which each stage ended (logged with a layer-2 change). */
+  private stages: Record<string, number> = {};
 
   private async findUnderlayDevice(address: string | undefined): Promise<string | undefined> {
     if (!address) return undefined;
@@ -144,7 +209,8 @@ export class EgressLinks {
     return (links as { ifname?: string }[]).map((l) => l.ifname ?? '').filter((name) => HOST_TRANSIT_LINK_REGEX.test(name));
   }
 
-  private async makeLink(transit: EgressTransit, exists: boolean): Promise<void> {
+  /** `made`: the same link as last made by this agent (only its addresses changed): its routes are known, its tenant end is set. */
+  private async makeLink(transit: EgressTransit, exists: boolean, made?: EgressTransit): Promise<void> {
     const { hostLink, routerNamespace, transitIP } = transit;
     if (!exists) {
       this.log('info', 'creating egress transit link', { tenant: transit.tenant, link: hostLink, transit: transitIP });
@@ -154,9 +220,14 @@ export class EgressLinks {
     }
     // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-    // The link's routes: its transit address and the floating IPs bound here; any other goes (a floating IP moved away).
-    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address)].map((a) => `${a}/32`));
-    const [routes] = exists ? await ipJsonBatch([`route show dev ${hostLink}`]) : [[]];
+    // The link's routes: its transit address, the floating IPs bound here and the local routed endpoints;
+    // any other goes (a floating IP moved away, an endpoint deleted, a network no longer routed).
+    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address), ...transit.routedEndpoints].map((a) => `${a}/32`));
+    const [routes] = made
+      ? [linkAddresses(made).map((dst) => ({ dst }))]
+      : exists
+        ? await ipJsonBatch([`route show dev ${hostLink}`])
+        : [[]];
     const stale = (routes as { dst?: string }[])
       .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
       .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst));
@@ -168,9 +239,14 @@ export class EgressLinks {
         `route replace ${transitIP}/32 dev ${hostLink}`,
         // Through the transit address: the router namespace answers ARP for that one only.
         ...transit.floating.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+        ...transit.routedEndpoints.map((a) => `route replace ${a}/32 via ${transitIP} dev ${hostLink}`),
       ],
       { force: true },
     );
+    if (made) {
+      if (host.failures.length > 0) throw new Error(host.failures.map((f) => `"${f.command}": ${f.message}`).join('; '));
+      return;
+    }
     const tenant = await ipBatch(
       [
         `link set ${EGRESS_LINK} up`,
@@ -184,8 +260,9 @@ export class EgressLinks {
   }
 
   /** The host's egress table, written whole (one atomic replace) when it changed or on a full pass; deleted when no tenant egresses. */
-  private async syncTable(transits: readonly EgressTransit[], full: boolean): Promise<void> {
-    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits)) : '';
+  private async syncTable(transits: readonly EgressTransit[], addresses: EgressAddressPlan, full: boolean): Promise<void> {
+    const needed = transits.length > 0 || addresses.tunnels.length > 0;
+    const text = needed ? renderProgram(hostEgressProgram(transits, addresses)) : '';
     if (text === this.tableText && !full) return;
     try {
       if (text) await run('nft', ['-f', '-'], { input: text });
@@ -198,6 +275,20 @@ export class EgressLinks {
   }
 }
 
+/** The addresses routed to a transit link: its transit address, floating IPs and local routed endpoints. */
+function linkAddresses(transit: EgressTransit): string[] {
+  return [transit.transitIP, ...transit.floating.map((f) => f.address), ...transit.routedEndpoints];
+}
+
+function sameLink(made: EgressTransit | undefined, transit: EgressTransit): boolean {
+  return (
+    made !== undefined &&
+    made.hostLink === transit.hostLink &&
+    made.routerNamespace === transit.routerNamespace &&
+    made.transitIP === transit.transitIP
+  );
+}
+
 function linkSignature(transit: EgressTransit): string {
-  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}|${transit.floating.map((f) => f.address).join(',')}`;
+  return `${transit.hostLink}|${transit.routerNamespace}|${transit.transitIP}|${transit.floating.map((f) => f.address).join(',')}|${transit.routedEndpoints.join(',')}`;
 }

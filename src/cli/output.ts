@@ -142,6 +142,16 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
   Tenant: [
     { header: 'VNI', value: (o) => text(status(o).vni) },
     { header: 'DEFAULT', value: (o) => text(spec(o).defaultPolicy ?? 'allow') },
+    // docs/external.md: how the tenant reaches the outside (NAT) and which networks the outside reaches by their own addresses.
+    { header: 'EGRESS', wide: true, value: (o) => text((spec(o).egress as Any | undefined)?.mode) },
+    {
+      header: 'ROUTED',
+      wide: true,
+      value: (o) => {
+        const routed = spec(o).routed as Any | undefined;
+        return routed ? text(routed.networks ?? 'all') : text(undefined);
+      },
+    },
     { header: 'DESCRIPTION', wide: true, value: (o) => text(spec(o).description) },
   ],
   Network: [

@@ -73,6 +73,9 @@ export function networkSetKey(tenant: string): string {
   return `${GUARD_PREFIX}netset/${tenant}`;
 }
 
+/** Bumped by every write that changes which subnets are routed, so two tenants cannot route overlapping subnets concurrently. */
+export const ROUTED_SET_KEY = `${GUARD_PREFIX}routed`;
+
 /** History: a counter and one entry per history revision. */
 export const HISTORY_COUNTER_KEY = '/meta/history';
 export const HISTORY_PREFIX = '/history/';

@@ -12,6 +12,7 @@ import { insideAny } from '../../core/services/vip';
 import { conflict, invalid } from '../errors';
 import { canonicalJson, decodeObject } from '../object-codec';
 import type { TxnBuilder } from '../txn-builder';
+import { checkRouted } from './routed';
 import { GUARD_LIVE, type DesiredChange, type KindStrategy, type WriteEngine } from '../write-engine';
 
 export const networkStrategy: KindStrategy = {
@@ -61,6 +62,7 @@ export const networkStrategy: KindStrategy = {
   async check(engine, b, changes, written) {
     const tenants = new Set(written.filter((r) => r.kind === 'Network').map((r) => r.tenant));
     for (const tenant of tenants) await checkOverlaps(engine, b, tenant, changes);
+    await checkRouted(engine, b, changes);
   },
 };
 

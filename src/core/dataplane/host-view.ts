@@ -130,6 +130,11 @@ export interface HostView {
   floatingIPPools: FloatingIPPool[];
   /** MTU of the VXLAN devices and the largest of container interfaces (see overlayMtu). */
   overlayMtu: number;
+  /**
+   * The egress addresses this host holds (Tenant spec.egress.address with spec.egress.host naming it),
+   * of any tenant, with endpoints here or not (docs/external.md, "Egress address"). Sorted by tenant.
+   */
+  egressHeld: { tenant: string; uid: string; vni: number; address: string }[];
 }
 
 export interface HostViewOptions {
@@ -306,6 +311,15 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     labels: { ...(h.metadata.labels ?? {}) },
   }));
   const self = hostInfos.find((h) => h.name === options.hostName);
+  const egressHeld = [...tenants.values()]
+    .filter((t) => t.spec.egress?.address && t.spec.egress.host === options.hostName && t.status?.vni !== undefined)
+    .map((t) => ({
+      tenant: t.metadata.name,
+      uid: t.metadata.uid ?? '',
+      vni: t.status!.vni!,
+      address: canonicalIp(t.spec.egress!.address!) ?? t.spec.egress!.address!,
+    }))
+    .sort((a, b) => collator.compare(a.tenant, b.tenant));
   return {
     hostName: options.hostName,
     underlayIP: self?.underlayIP ?? options.underlayIP,
@@ -315,6 +329,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     hosts: hostInfos,
     floatingIPPools: pools.sort(byName),
     overlayMtu: mtu,
+    egressHeld,
   };
 }
 

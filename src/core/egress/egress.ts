@@ -17,9 +17,11 @@ import { createHash } from 'node:crypto';
 import type { HostView, TenantView } from '../dataplane/host-view';
 import type { GlobalPolicy } from '../model/kinds/policy';
 import { selectorMatches } from '../model/selectors';
-import { canonicalIp, formatIp, parseIp } from '../net/ip';
+import { canonicalIp, cidrContains, formatIp, parseCidr, parseIp } from '../net/ip';
 import { TABLE_NAME, type NftProgram, type NftRule } from '../policy/program';
 import { RANDOM_SLOT, serviceSlotElements } from '../services/compile';
+import { isRoutedNetwork, ROUTED_RESERVED } from './routed';
+import type { EgressAddressPlan } from './egress-address';
 
 /** The tenant end of the transit link, in the router namespace. */
 export const EGRESS_LINK = 'eg0';
@@ -41,6 +43,8 @@ export const EGRESS_NAMES = {
   /** Floating IPs bound to a service, and their slot map (the service NAT's shape: src/core/services/compile.ts). */
   floatingServices: 'eg_fipsvc4',
   floatingSlots: 'eg_fipslots4',
+  /** Routed subnets (docs/external.md, "Routed networks"): in and out by their own addresses, no NAT. */
+  routed: 'eg_routed4',
 } as const;
 
 /** Before service DNAT (-100): a floating IP's connection is translated to its endpoint first. */
@@ -82,6 +86,10 @@ export interface EgressTransit {
   transitIP: string;
   /** IPv4 subnets (canonical CIDRs) whose endpoints may egress. */
   sources: string[];
+  /** IPv4 subnets of routed networks (spec.routed): reached from outside by their own addresses, leave untranslated. */
+  routed: string[];
+  /** The IPv4 addresses of this host's endpoints in routed networks: announced (BGP /32s) and routed to the transit link. */
+  routedEndpoints: string[];
   /** Every IPv4 subnet of the tenant: never sent out (an unknown address of its own stays inside). */
   ownSubnets: string[];
   /** Host addresses the tenant's endpoints may not reach: every host's underlay address and the transit gateway, less those a GlobalPolicy opens. */
@@ -147,14 +155,39 @@ export function localFloatingBindings(view: HostView, tenant: TenantView): Float
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
 
+/**
+ * Whether a routed endpoint's address may be announced and routed into its tenant here: never a host's
+ * underlay address, reserved space or a floating IP pool's address (the controller refuses such routed
+ * networks; this holds even for a host that joined, or a pool made, after the network was routed).
+ */
+function routable(view: HostView, address: string): boolean {
+  const ip = parseIp(address);
+  if (!ip) return false;
+  if (view.hosts.some((h) => h.underlayIP === address) || view.underlayIP === address) return false;
+  const inside = (cidr: string): boolean => {
+    const c = parseCidr(cidr);
+    return c !== undefined && c.family === ip.family && cidrContains(c, ip);
+  };
+  return !ROUTED_RESERVED.some((r) => inside(r.cidr)) && !view.floatingIPPools.some((p) => p.spec.cidrs.some(inside));
+}
+
 /** The tenant's way in and out on this host, or undefined when it needs none (no egress right and no floating IP here, or no VNI yet). */
 export function egressTransit(view: HostView, tenant: TenantView): EgressTransit | undefined {
   const egress = tenant.object.spec.egress;
   const floating = localFloatingBindings(view, tenant);
-  if ((!egress && floating.length === 0) || tenant.vni === undefined) return undefined;
+  const routedNetworks = new Set(tenant.networks.filter((n) => isRoutedNetwork(tenant.object, n.name)).map((n) => n.name));
+  const routedEndpoints = [
+    ...new Set(
+      tenant.endpoints
+        .filter((e) => e.local && routedNetworks.has(e.network) && isV4(e.ipv4) && routable(view, e.ipv4))
+        .map((e) => e.ipv4!),
+    ),
+  ].sort();
+  if ((!egress && floating.length === 0 && routedEndpoints.length === 0) || tenant.vni === undefined) return undefined;
   const allowed = egress?.networks ? new Set(egress.networks) : undefined;
   const v4 = (cidrs: string[]): string[] => [...new Set(cidrs)].sort();
   const subnets = tenant.networks.flatMap((n) => n.subnets.filter((s) => s.family === 4).map((s) => ({ network: n.name, cidr: s.cidr })));
+  const routed = v4(subnets.filter((s) => routedNetworks.has(s.network)).map((s) => s.cidr));
   const open = openedHosts(view, tenant);
   const hostAddresses = new Set([TRANSIT_GATEWAY, ...view.hosts.map((h) => h.underlayIP), ...(view.underlayIP ? [view.underlayIP] : [])]);
   const canonical = [...hostAddresses].map((a) => canonicalIp(a) ?? a).filter(isV4);
@@ -165,7 +198,12 @@ export function egressTransit(view: HostView, tenant: TenantView): EgressTransit
     routerNamespace: tenant.routerNamespace,
     hostLink: hostTransitLink(tenant),
     transitIP: transitAddress(tenant.vni),
-    sources: egress ? v4(subnets.filter((s) => !allowed || allowed.has(s.network)).map((s) => s.cidr)) : [],
+    // Routed subnets leave by their own addresses (eg_routed4, no NAT): they are not NAT sources.
+    sources: egress
+      ? v4(subnets.filter((s) => (!allowed || allowed.has(s.network)) && !routedNetworks.has(s.network)).map((s) => s.cidr))
+      : [],
+    routed,
+    routedEndpoints,
     ownSubnets: v4(subnets.map((s) => s.cidr)),
     closedHostAddresses: [...new Set(canonical.filter((a) => !open.has(a)))].sort(),
     openHostAddresses: [...new Set(canonical.filter((a) => open.has(a)))].sort(),
@@ -184,10 +222,25 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
   if (!transit) return program;
   program.sets.push({ name: EGRESS_NAMES.hosts, type: 'ipv4_addr', interval: false, elements: transit.closedHostAddresses });
+  program.sets.push({ name: EGRESS_NAMES.routed, type: 'ipv4_addr', interval: true, elements: transit.routed });
+  const routedAddr = (field: 'saddr' | 'daddr'): { kind: 'addr'; family: 4; field: 'saddr' | 'daddr'; set: string } => ({
+    kind: 'addr',
+    family: 4,
+    field,
+    set: EGRESS_NAMES.routed,
+  });
   const filter: NftRule[] = [
+    // The outside posing as one of the tenant's own addresses would be judged by policy as that endpoint.
+    ...transit.ownSubnets.map((cidr): NftRule => ({
+      matches: [inn(), { kind: 'saddrIs', family: 4, address: cidr }],
+      verdict: { kind: 'drop' },
+      comment: `outside spoofing own subnet ${cidr}`,
+    })),
     { matches: [inn(), { kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'egress replies' },
     // A floating IP's connection was translated to its endpoint in prerouting: policy judges it next.
     { matches: [inn(), { kind: 'ctDnat' }], verdict: { kind: 'accept' }, comment: 'floating ip in' },
+    // The host routes only its local routed endpoints' addresses here: policy judges the connection next.
+    { matches: [inn(), routedAddr('daddr')], verdict: { kind: 'accept' }, comment: 'routed in' },
     { matches: [inn()], verdict: { kind: 'drop' }, comment: 'egress nothing starts from outside' },
     { matches: [out(), { kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'floating ip replies' },
     {
@@ -205,6 +258,7 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
       verdict: { kind: 'accept' },
       comment: `egress source ${cidr}`,
     })),
+    { matches: [out(), routedAddr('saddr')], verdict: { kind: 'accept' }, comment: 'routed out' },
     { matches: [out()], verdict: { kind: 'drop' }, comment: 'egress not granted' },
   ];
   program.chains.push(
@@ -212,7 +266,10 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
     {
       name: EGRESS_NAMES.snat,
       base: { hook: 'postrouting', type: 'nat', priority: EGRESS_SNAT_PRIORITY, policy: 'accept' },
-      rules: [{ matches: [out()], effects: [{ kind: 'masquerade' }], comment: 'egress nat to the transit address' }],
+      rules: [
+        { matches: [out(), routedAddr('saddr')], verdict: { kind: 'accept' }, comment: 'routed leaves untranslated' },
+        { matches: [out()], effects: [{ kind: 'masquerade' }], comment: 'egress nat to the transit address' },
+      ],
     },
   );
   if (transit.floating.length > 0) {
@@ -258,13 +315,70 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
   return program;
 }
 
+/**
+ * Egress addresses (./egress-address.ts) in the host's table: the holder translates what arrives by a
+ * tenant's tunnel, and its local tenant's transit address, to the tenant's egress address, and lets
+ * nothing start a connection to that address; a sender translates what it sends into a tunnel to its
+ * own underlay address; a tenant whose holder is unknown gets nothing out.
+ */
+function addEgressAddressRules(program: NftProgram, plan: EgressAddressPlan): void {
+  const holding = plan.tunnels.filter((t) => !t.sender);
+  const sending = plan.tunnels.filter((t) => t.sender);
+  program.sets.push(
+    { name: 'egress_held', type: 'ipv4_addr', interval: false, elements: plan.held },
+    { name: 'egress_blocked', type: 'ipv4_addr', interval: false, elements: plan.blocked },
+  );
+  program.maps.push(
+    { name: 'egress_in', typeof: 'iifname : ip saddr', elements: Object.fromEntries(holding.map((t) => [`"${t.name}"`, t.address])) },
+    { name: 'egress_local', typeof: 'ip saddr : ip saddr', elements: plan.local },
+    {
+      name: 'egress_out',
+      typeof: 'oifname : ip saddr',
+      elements: plan.underlayIP ? Object.fromEntries(sending.map((t) => [`"${t.name}"`, plan.underlayIP!])) : {},
+    },
+  );
+  const forward = program.chains.find((c) => c.name === 'forward')!;
+  forward.rules.unshift(
+    {
+      matches: [{ kind: 'addr', family: 4, field: 'daddr', set: 'egress_held' }],
+      verdict: { kind: 'drop' },
+      comment: 'egress address nothing in',
+    },
+    {
+      matches: [{ kind: 'addr', family: 4, field: 'saddr', set: 'egress_blocked' }, TG_NOT_OUT],
+      verdict: { kind: 'drop' },
+      comment: 'egress address holder unknown',
+    },
+  );
+  const postrouting = program.chains.find((c) => c.name === 'postrouting')!;
+  postrouting.rules.unshift(
+    {
+      matches: [{ kind: 'ifname', field: 'iifname', name: 'tx*' }],
+      effects: [{ kind: 'natMap', nat: 'snat', family: 4, withPort: false, key: 'iifname', map: 'egress_in' }],
+      comment: 'egress address from a tunnel',
+    },
+    {
+      matches: [TG_NOT_OUT],
+      effects: [{ kind: 'natMap', nat: 'snat', family: 4, withPort: false, key: 'ip saddr', map: 'egress_local' }],
+      comment: 'egress address here',
+    },
+    {
+      matches: [{ kind: 'ifname', field: 'oifname', name: 'tx*' }],
+      effects: [{ kind: 'natMap', nat: 'snat', family: 4, withPort: false, key: 'oifname', map: 'egress_out' }],
+      comment: 'egress address tunnel from this host',
+    },
+  );
+}
+
 /** The host namespace's own table (not a router namespace's): masquerade, isolation of the transit links. */
 export const HOST_TABLE = 'tenet_egress';
 const HOST_LINKS = 'links';
 const HOST_OPEN = 'open';
 const HOST_FLOATING = 'floating';
+const HOST_ROUTED = 'routed';
 const TG: { kind: 'ifname'; field: 'iifname'; name: string } = { kind: 'ifname', field: 'iifname', name: 'tg*' };
 const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifname', field: 'oifname', name: 'tg*' };
+const TG_NOT_OUT = { kind: 'ifname', field: 'oifname', name: 'tg*', negate: true } as const;
 
 /**
  * The host's egress table for every tenant with egress here:
@@ -273,17 +387,28 @@ const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifna
  * - the host's own addresses answer a transit link only where a GlobalPolicy opened them to that tenant;
  * - everything else from a transit address leaves masqueraded to the output interface's address.
  */
-export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgram {
+export function hostEgressProgram(transits: readonly EgressTransit[], addresses?: EgressAddressPlan): NftProgram {
   const program: NftProgram = { family: 'inet', table: HOST_TABLE, sets: [], maps: [], chains: [], interfaces: {} };
   program.sets.push(
     {
       name: HOST_LINKS,
       type: 'ifname . ipv4_addr',
       interval: false,
-      // A link sends from its transit address, and from its floating IPs (the replies of connections that came in by them).
+      // A link sends from its transit address, its floating IPs (the replies of connections that came in by
+      // them) and its local routed endpoints' own addresses (no NAT).
       elements: transits
-        .flatMap((t) => [`${t.hostLink} . ${t.transitIP}`, ...t.floating.map((f) => `${t.hostLink} . ${f.address}`)])
+        .flatMap((t) => [
+          `${t.hostLink} . ${t.transitIP}`,
+          ...t.floating.map((f) => `${t.hostLink} . ${f.address}`),
+          ...t.routedEndpoints.map((a) => `${t.hostLink} . ${a}`),
+        ])
         .sort(),
+    },
+    {
+      name: HOST_ROUTED,
+      type: 'ifname . ipv4_addr',
+      interval: false,
+      elements: transits.flatMap((t) => t.routedEndpoints.map((a) => `${t.hostLink} . ${a}`)).sort(),
     },
     {
       name: HOST_FLOATING,
@@ -319,6 +444,7 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
         { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
         { matches: [TG_OUT, { kind: 'ct', states: ['established', 'related'] }], verdict: accept, comment: 'transit replies' },
         { matches: [{ kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_FLOATING }], verdict: accept, comment: 'floating ip in' },
+        { matches: [{ kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_ROUTED }], verdict: accept, comment: 'routed in' },
         { matches: [TG_OUT], verdict: drop, comment: 'transit nothing starts from outside' },
       ],
     },
@@ -350,5 +476,7 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
       ],
     },
   );
+  if (addresses && (addresses.tunnels.length > 0 || Object.keys(addresses.local).length > 0 || addresses.blocked.length > 0))
+    addEgressAddressRules(program, addresses);
   return program;
 }

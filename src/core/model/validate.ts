@@ -121,7 +121,10 @@ function semanticProblems(object: TenetObject): string[] {
         ...serviceProblems(object.spec as ServiceSpec),
       ];
     case 'Tenant':
-      return serviceRangeProblems((object.spec as { serviceRange?: ServiceRangeSpec }).serviceRange);
+      return [
+        ...serviceRangeProblems((object.spec as { serviceRange?: ServiceRangeSpec }).serviceRange),
+        ...egressAddressProblems((object.spec as { egress?: { address?: string; host?: string } }).egress),
+      ];
     case 'Policy':
     case 'GlobalPolicy':
       return policyProblems(object.kind, object.spec as PolicySpec);
@@ -203,6 +206,17 @@ export function networkOverlapProblems(network: Network, others: readonly Networ
       }
     }
   }
+  return problems;
+}
+
+/** An egress address is one IPv4 address and names the host that holds it (docs/external.md, "Egress address"). */
+function egressAddressProblems(egress: { address?: string; host?: string } | undefined): string[] {
+  if (!egress || (egress.address === undefined && egress.host === undefined)) return [];
+  const problems: string[] = [];
+  if (egress.address === undefined) problems.push('spec.egress.host: only with spec.egress.address');
+  else if (parseIp(egress.address)?.family !== 4) problems.push(`spec.egress.address: "${egress.address}" is not an IPv4 address`);
+  if (egress.address !== undefined && egress.host === undefined)
+    problems.push('spec.egress.host: required with spec.egress.address (the host that holds the address)');
   return problems;
 }
 

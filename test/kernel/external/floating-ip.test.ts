@@ -161,4 +161,11 @@ test('floating IP, layer-2 mode: the bound host answers ARP on the underlay, gra
   await waitUntil('traffic follows to a1', async () => (await ask(address)) === `a1 ${outside.internetIP}`, 10000);
   const proxies = (await run('ip', ['netns', 'exec', h2.netns, 'ip', 'neigh', 'show', 'proxy'])).stdout;
   assert.doesNotMatch(proxies, /192\.168\.250\.201/, 'h2 stopped answering for it');
+  // A neighbour that lost its entry asks by broadcast: h1 answers at once (the kernel would otherwise
+  // hold a proxy answer back by up to proxy_delay, 0.8 s), and only h1 answers.
+  const proxyDelay = (await run('ip', ['netns', 'exec', h1.netns, 'cat', '/proc/sys/net/ipv4/neigh/eth0/proxy_delay'])).stdout.trim();
+  assert.equal(proxyDelay, '0', 'h1 does not delay its proxy answers on the underlay');
+  await run('ip', ['netns', 'exec', outside.netns, 'ip', 'neigh', 'del', address, 'dev', 'eth0']);
+  assert.equal(await ask(address), `a1 ${outside.internetIP}`, 'a broadcast request reaches a1 again');
+  assert.equal(await neighbourMac(address), await macOf(h1.netns), "the outside's new entry names h1");
 });

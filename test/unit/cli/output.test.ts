@@ -124,3 +124,22 @@ test('describe shows IPAM usage for networks and addresses of related endpoints'
   const ep = describeObject(endpoint);
   assert.match(ep, /\n {2}IPv4: +10\.0\.0\.2\n {2}IPv6: +fd00::2\n/);
 });
+
+test('tenants -o wide: EGRESS and ROUTED say how the tenant reaches and is reached from the outside', () => {
+  const tenant = (name: string, spec: Record<string, unknown>): TenetObject => ({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Tenant',
+    metadata: { name, createdAt: '2026-11-22T00:00:00.000Z' },
+    spec,
+    status: { vni: 4096 },
+  });
+  const wide = columnsFor(kindInfo('Tenant')!, { wide: true, showTenant: false, now: Date.parse('2026-11-22T01:00:00.000Z') });
+  const pick = (o: TenetObject): string[] => {
+    const row = objectRows([o], wide)[0];
+    return ['EGRESS', 'ROUTED'].map((h) => row[wide.findIndex((c) => c.header === h)]);
+  };
+  assert.deepEqual(pick(tenant('a', {})), ['<none>', '<none>']);
+  assert.deepEqual(pick(tenant('b', { egress: { mode: 'nat' }, routed: {} })), ['nat', 'all']);
+  assert.deepEqual(pick(tenant('c', { routed: { networks: ['front', 'back'] } })), ['<none>', 'front,back']);
+  assert.ok(!columnsFor(kindInfo('Tenant')!, { wide: false, showTenant: false }).some((c) => c.header === 'ROUTED'));
+});

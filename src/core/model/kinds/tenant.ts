@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CidrText, Name, objectSchema } from '../common';
+import { CidrText, IpText, Name, objectSchema } from '../common';
 
 const QuotaCount = Type.Integer({ minimum: 0, maximum: 10_000_000 });
 
@@ -25,6 +25,30 @@ export const TenantSpec = Type.Object(
         {
           mode: Type.Literal('nat'),
           /** Only these networks' endpoints egress; absent: every network of the tenant. */
+          networks: Type.Optional(Type.Array(Name, { maxItems: 64, uniqueItems: true })),
+          /**
+           * The tenant's own egress address (the Antrea Egress / OpenShift EgressIP anchor): its
+           * connections leave source-translated to it instead of the host's underlay address. An IPv4
+           * address of a FloatingIPPool with `advertise: bgp`, unique cluster-wide (claimed like a
+           * floating IP's). Needs `host`.
+           */
+          address: Type.Optional(IpText),
+          /** The host that holds `address`: the tenant's connections from every host leave through it (docs/external.md). */
+          host: Type.Optional(Name),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * Routed (non-NAT) external access (docs/external.md, "Routed networks"): the listed networks
+     * (absent: every network of the tenant) are reached from outside by their own addresses, each host
+     * announcing its local endpoints' addresses over BGP, and their endpoints' connections leave
+     * without NAT. Routed subnets are unique cluster-wide. Only admins change tenants.
+     */
+    routed: Type.Optional(
+      Type.Object(
+        {
+          /** Only these networks are routed; absent: every network of the tenant. */
           networks: Type.Optional(Type.Array(Name, { maxItems: 64, uniqueItems: true })),
         },
         { additionalProperties: false },
