@@ -11,7 +11,13 @@ import { HOST_VIEW_KINDS, overlayMtu, type HostView } from '../core/dataplane/ho
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
-import { MAX_REPORTED_TENANT_NAMESPACES, type Host, type PolicyHitsReport, type SpoofDropReport } from '../core/model/kinds/host';
+import {
+  MAX_REPORTED_TENANT_NAMESPACES,
+  type AdvertisedFloatingIP,
+  type Host,
+  type PolicyHitsReport,
+  type SpoofDropReport,
+} from '../core/model/kinds/host';
 import { ANTISPOOF_DROPS, hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
 import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
@@ -388,7 +394,14 @@ export class Agent {
     this.follower.stop();
     this.monitor.stop();
     for (const ns of this.namespaces.values()) ns.flows?.stop();
-    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer, this.flowPushTimer])
+    for (const timer of [
+      this.advertiseTimer,
+      this.reconcileTimer,
+      this.heartbeatTimer,
+      this.resyncTimer,
+      this.lingerTimer,
+      this.flowPushTimer,
+    ])
       if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
@@ -474,17 +487,61 @@ export class Agent {
       const hits = await this.policyHits();
       // Read under the kernel lock: no pass or attach with a view older than this revision can still make a namespace.
       const carried = await this.mutex.run(async () => tenantNamespaceReport(this.netnsPrefix, this.follower.revision));
-      await this.client.updateStatus('Host', this.hostName, undefined, {
+      const floatingIPs = await this.egress.advertised();
+      const status = {
         heartbeatAt: new Date().toISOString(),
         ready: true,
         agentVersion: TENET_VERSION,
         ...hits,
         ...carried,
         ...this.serviceTenants(),
-      });
+        floatingIPs,
+      };
+      await this.client.updateStatus('Host', this.hostName, undefined, status);
+      this.lastStatus = status;
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.registered = false;
       this.log('debug', 'heartbeat failed', { error: (error as Error).message });
+    }
+  }
+
+  /** The Host status last written by a heartbeat: a report of advertised floating IPs writes it again with only those changed. */
+  private lastStatus?: Record<string, unknown> & { floatingIPs: AdvertisedFloatingIP[] };
+  private advertiseTimer?: NodeJS.Timeout;
+  private advertiseDeadline = 0;
+
+  /**
+   * After a pass that changed what this host means to advertise: what it really advertises (read back
+   * from BIRD, or the proxy entries made) is reported at once, and again every 500 ms until it matches
+   * the intent (a BGP session still coming up) or 30 s have passed; the heartbeat keeps it fresh after.
+   */
+  private reportAdvertisedSoon(): void {
+    this.advertiseDeadline = Date.now() + 30000;
+    if (this.advertiseTimer || this.stopped) return;
+    this.advertiseTimer = setTimeout(() => void this.reportAdvertised(), 50);
+    this.advertiseTimer.unref();
+  }
+
+  private async reportAdvertised(): Promise<void> {
+    let settled = false;
+    try {
+      const floatingIPs = await this.egress.advertised();
+      const intended = [...this.egress.intended].map(([address, via]) => `${address} ${via}`).sort();
+      settled = JSON.stringify(floatingIPs.map((f) => `${f.address} ${f.via}`).sort()) === JSON.stringify(intended);
+      const last = this.lastStatus;
+      if (last && this.registered && JSON.stringify(last.floatingIPs) !== JSON.stringify(floatingIPs)) {
+        const status = { ...last, heartbeatAt: new Date().toISOString(), floatingIPs };
+        await this.client.updateStatus('Host', this.hostName, undefined, status);
+        this.lastStatus = status;
+      }
+    } catch (error) {
+      this.log('debug', 'advertised floating IPs not reported', { error: (error as Error).message });
+    } finally {
+      this.advertiseTimer = undefined;
+      if (!settled && !this.stopped && Date.now() < this.advertiseDeadline) {
+        this.advertiseTimer = setTimeout(() => void this.reportAdvertised(), 500);
+        this.advertiseTimer.unref();
+      }
     }
   }
 
@@ -525,9 +582,11 @@ export class Agent {
         this.fullDue = false;
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         for (const netns of report.renewed) this.monitor.renewed(netns);
+        const intendedBefore = this.egress.intended;
         await this.egress
           .sync(view, report.renewed, full)
           .catch((error: Error) => this.log('error', 'egress sync failed', { error: error.message }));
+        if (!sameIntent(intendedBefore, this.egress.intended)) this.reportAdvertisedSoon();
         marks.kernel = ms();
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();
@@ -663,4 +722,8 @@ class AgentAttachService extends AttachService {
       throw error;
     }
   }
+}
+
+function sameIntent(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  return a.size === b.size && [...a].every(([address, via]) => b.get(address) === via);
 }

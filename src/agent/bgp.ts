@@ -48,6 +48,22 @@ export function birdAgentConfig(options: Pick<BgpOptions, 'routerId' | 'asn' | '
   ].join('\n');
 }
 
+/** Whether `birdc show protocols upstream` says the session is up and Established. Pure. */
+export function birdSessionEstablished(text: string): boolean {
+  return text.split('\n').some((line) => /^upstream\s+BGP\s+\S+\s+up\s+.*Established/.test(line.trim()));
+}
+
+/** The host routes (IPv4 /32, IPv6 /128) in `birdc show route export …` output, as canonical addresses. Pure. */
+export function birdExportedAddresses(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-fA-F:.]+)\/(32|128)\s/.exec(line);
+    const address = match ? canonicalIp(match[1]) : undefined;
+    if (address !== undefined && (parseIp(address)?.family === 4 ? match![2] === '32' : match![2] === '128')) out.add(address);
+  }
+  return out;
+}
+
 export class BgpSpeaker {
   private readonly config: string;
   private readonly socket: string;
@@ -78,6 +94,18 @@ export class BgpSpeaker {
     }
     this.applied = text;
     this.options.log('info', 'BGP announcements', { addresses: [...addresses] });
+  }
+
+  /**
+   * The addresses BIRD really announces to the upstream router, read from BIRD itself: none while the
+   * session is not Established; else the routes it exports on it (`show route export upstream`).
+   */
+  async advertised(): Promise<Set<string>> {
+    if (this.pid() === undefined) return new Set();
+    const protocol = await run('birdc', ['-s', this.socket, 'show', 'protocols', 'upstream'], { allowFailure: true });
+    if (protocol.code !== 0 || !birdSessionEstablished(protocol.stdout)) return new Set();
+    const routes = await run('birdc', ['-s', this.socket, 'show', 'route', 'export', 'upstream'], { allowFailure: true });
+    return routes.code === 0 ? birdExportedAddresses(routes.stdout) : new Set();
   }
 
   /** BIRD's pid when it runs with this speaker's config (checked by its command line). */

@@ -24,6 +24,7 @@ import type { Log } from '../core/log';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
 import type { BgpSpeaker } from './bgp';
+import type { AdvertisedFloatingIP } from '../core/model/kinds/host';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -88,10 +89,28 @@ export class EgressLinks {
     await this.syncLayer2(view, transits, full).catch((error: Error) =>
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
+    const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
+    this.intended = new Map([
+      ...(this.bgp ? announced.map((a) => [a, 'bgp'] as const) : []),
+      ...transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'l2').map((f) => [f.address, 'l2'] as const)),
+    ]);
     if (this.bgp) {
-      const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
       await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
     }
+  }
+
+  /** What the last pass meant to advertise (address -> how): the agent reports until what is advertised matches it. */
+  intended = new Map<string, 'bgp' | 'l2'>();
+
+  /**
+   * What this host really advertises, checked: layer-2 addresses whose proxy entry is in place, and the
+   * routes BIRD exports on an Established session (read from BIRD). Sorted by address.
+   */
+  async advertised(): Promise<AdvertisedFloatingIP[]> {
+    const out: AdvertisedFloatingIP[] = [...this.answering.keys()].map((address) => ({ address, via: 'l2' }));
+    const bgp = this.bgp ? await this.bgp.advertised().catch(() => new Set<string>()) : new Set<string>();
+    for (const address of bgp) if (!this.answering.has(address)) out.push({ address, via: 'bgp' });
+    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   }
 
   /**
