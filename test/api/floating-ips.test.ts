@@ -84,3 +84,18 @@ test('hostile tenant-admin: no pools, no floating IPs in another tenant, no addr
   assert.deepEqual(codes, [201, 201, 403, 403]);
   assert.deepEqual(statusOf(await c.get('FloatingIP', 'db', 'hb')), statusOf(victim));
 });
+
+test('floating IPs created in one apply get distinct addresses (each sees the others claimed in the same transaction)', async () => {
+  const c = controller.client;
+  await c.create(tenant('one'));
+  await c.create(pool('p-one', ['198.18.20.0/29']));
+  await c.apply([fip('one', 'a', { pool: 'p-one' }), fip('one', 'b', { pool: 'p-one' }), fip('one', 'c', { pool: 'p-one' })]);
+  const addresses = await Promise.all(['a', 'b', 'c'].map(async (n) => statusOf(await c.get('FloatingIP', n, 'one')).address));
+  assert.deepEqual(addresses, ['198.18.20.1', '198.18.20.2', '198.18.20.3']);
+  // Two requests for one address in one apply: refused whole, nothing written.
+  await assert.rejects(
+    c.apply([fip('one', 'd', { address: '198.18.20.5' }), fip('one', 'e', { address: '198.18.20.5' })]),
+    refused(409, /already held/),
+  );
+  assert.equal(await c.find('FloatingIP', 'd', 'one'), undefined);
+});

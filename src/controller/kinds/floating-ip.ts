@@ -10,6 +10,7 @@ import { canonicalIp, cidrContains, cidrLast, formatIp, parseCidr, parseIp, type
 import { conflict, invalid, notFound } from '../errors';
 import { decodeObject } from '../object-codec';
 import type { KindStrategy, WriteEngine } from '../write-engine';
+import type { TxnBuilder } from '../txn-builder';
 
 /** A scan of a pool looks at no more addresses than this. */
 const MAX_SCAN = 1 << 16;
@@ -42,7 +43,7 @@ export const floatingIPStrategy: KindStrategy = {
       if (!pool) throw conflict('no floating IP pool exists: an admin defines one (kind FloatingIPPool)');
     }
     const address =
-      spec.address !== undefined ? await claim(engine, pool, ranges(pool), spec.address) : await allocate(engine, pool, ranges(pool));
+      spec.address !== undefined ? await claim(engine, b, pool, ranges(pool), spec.address) : await allocate(engine, b, pool, ranges(pool));
     b.compare(fipKey(address), 0);
     b.put(fipKey(address), `${object.metadata.tenant ?? ''}/${object.metadata.name}`);
     object.status = { ...((object.status as object | undefined) ?? {}), address, pool: pool.metadata.name };
@@ -68,7 +69,7 @@ export const floatingIPStrategy: KindStrategy = {
   },
 };
 
-async function claim(engine: WriteEngine, pool: FloatingIPPool, ranges: Cidr[], address: string): Promise<string> {
+async function claim(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool, ranges: Cidr[], address: string): Promise<string> {
   const ip = parseIp(address);
   if (!ip || ip.family !== 4 || !ranges.some((c) => usable(c, ip.value))) {
     throw conflict(
@@ -76,7 +77,8 @@ async function claim(engine: WriteEngine, pool: FloatingIPPool, ranges: Cidr[], 
     );
   }
   // Held by whom is not the requester's business (it may be another tenant's).
-  if (await engine.store.get(fipKey(address))) throw conflict(`requested floating IP refused: ${address} is already held`);
+  if (b.writes(fipKey(address)) || (await engine.store.get(fipKey(address))))
+    throw conflict(`requested floating IP refused: ${address} is already held`);
   return address;
 }
 
@@ -86,12 +88,13 @@ function usable(cidr: Cidr, value: bigint): boolean {
   return cidr.prefix >= 31 || (value !== cidr.network && value !== cidrLast(cidr));
 }
 
-async function allocate(engine: WriteEngine, pool: FloatingIPPool, ranges: Cidr[]): Promise<string> {
+async function allocate(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool, ranges: Cidr[]): Promise<string> {
   for (const cidr of ranges) {
     for (let value = cidr.network, walked = 0; value <= cidrLast(cidr) && walked < MAX_SCAN; value++, walked++) {
       if (!usable(cidr, value)) continue;
       const ip = formatIp({ family: 4, value });
-      if (!(await engine.store.get(fipKey(ip)))) return ip;
+      // Free in the store and not taken by another floating IP of the same apply.
+      if (!b.writes(fipKey(ip)) && !(await engine.store.get(fipKey(ip)))) return ip;
     }
   }
   throw conflict(`floating IP pool "${pool.metadata.name}" has no free address`);
