@@ -85,7 +85,7 @@ export class EgressLinks {
         }
       }
     }
-    await this.syncTable(transits, full);
+    await this.syncTable(transits, full, view.underlayIP);
     await this.syncLayer2(view, transits, full).catch((error: Error) =>
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
@@ -203,8 +203,8 @@ export class EgressLinks {
   }
 
   /** The host's egress table, written whole (one atomic replace) when it changed or on a full pass; deleted when no tenant egresses. */
-  private async syncTable(transits: readonly EgressTransit[], full: boolean): Promise<void> {
-    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits)) : '';
+  private async syncTable(transits: readonly EgressTransit[], full: boolean, underlayIP: string | undefined): Promise<void> {
+    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits, underlayIP)) : '';
     if (text === this.tableText && !full) return;
     try {
       if (text) await run('nft', ['-f', '-'], { input: text });

@@ -120,6 +120,30 @@ test('the fragments render: filter before policy, SNAT on eg0, host masquerade a
   assert.match(host, /iifname "tg\*" iifname \. ip saddr != @links counter drop/);
   assert.match(host, /ip saddr 100\.64\.0\.0\/10 oifname != "tg\*" counter masquerade/);
   assert.match(host, /iifname "tg\*" oifname "tg\*" counter drop/);
+  assert.doesNotMatch(host, /snat/, 'no underlay address known: no transit-to-floating translation');
+  // A transit link to a floating IP behind another: accepted before the transit-to-transit drop, and
+  // translated to the host's underlay address (what a client on another host would look like).
+  const withUnderlay = renderProgram(hostEgressProgram([transit], '192.168.250.11'));
+  const forward = withUnderlay
+    .split('\n')
+    .filter((l) => l.includes('chain inet tenet_egress forward') || l.includes('rule inet tenet_egress forward'));
+  const floatingAt = forward.findIndex((l) => l.includes('oifname . ip daddr @floating counter accept'));
+  const dropAt = forward.findIndex((l) => /iifname "tg\*" oifname "tg\*" counter drop/.test(l));
+  assert.ok(floatingAt >= 0 && dropAt > floatingAt, forward.join('\n'));
+  assert.match(withUnderlay, /ip saddr 100\.64\.0\.0\/10 oifname \. ip daddr @floating counter snat ip to 192\.168\.250\.11/);
+  assert.doesNotMatch(
+    renderProgram(hostEgressProgram([transit], '192.168.250.11; flush ruleset')),
+    /flush ruleset|snat/,
+    'a bad address never reaches nft',
+  );
+  assert.throws(
+    () =>
+      renderProgram({
+        ...hostEgressProgram([transit]),
+        chains: [{ name: 'x', rules: [{ matches: [], effects: [{ kind: 'snat', family: 4, address: '1.2.3.4 ; flush ruleset' }] }] }],
+      }),
+    /refusing snat/,
+  );
 });
 
 test('explain walks the egress filter: a source without egress right is dropped on eg0, one with it goes on to policy', () => {

@@ -273,7 +273,7 @@ const TG_OUT: { kind: 'ifname'; field: 'oifname'; name: string } = { kind: 'ifna
  * - the host's own addresses answer a transit link only where a GlobalPolicy opened them to that tenant;
  * - everything else from a transit address leaves masqueraded to the output interface's address.
  */
-export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgram {
+export function hostEgressProgram(transits: readonly EgressTransit[], underlayIP?: string): NftProgram {
   const program: NftProgram = { family: 'inet', table: HOST_TABLE, sets: [], maps: [], chains: [], interfaces: {} };
   program.sets.push(
     {
@@ -316,9 +316,11 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
       name: 'forward',
       base: { hook: 'forward', priority: 0, policy: 'accept' },
       rules: [
-        { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
         { matches: [TG_OUT, { kind: 'ct', states: ['established', 'related'] }], verdict: accept, comment: 'transit replies' },
+        // A floating IP bound here, from the outside or from a tenant's transit link (a tenant egressing to
+        // another's public address: postrouting takes it to the host's own address, as if from outside).
         { matches: [{ kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_FLOATING }], verdict: accept, comment: 'floating ip in' },
+        { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
         { matches: [TG_OUT], verdict: drop, comment: 'transit nothing starts from outside' },
       ],
     },
@@ -347,6 +349,21 @@ export function hostEgressProgram(transits: readonly EgressTransit[]): NftProgra
           effects: [{ kind: 'masquerade' }],
           comment: 'egress masquerade',
         },
+        // From one transit link to a floating IP behind another (or the same): source NAT to the host's
+        // underlay address, what the target sees of a client on another host, so its policy (CIDR peers)
+        // judges it as outside traffic and its replies return here. Nothing of the client tenant is seen.
+        ...(underlayIP !== undefined && parseIp(underlayIP)?.family === 4
+          ? [
+              {
+                matches: [
+                  { kind: 'saddrIs', family: 4, address: TRANSIT_RANGE },
+                  { kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_FLOATING },
+                ],
+                effects: [{ kind: 'snat', family: 4, address: underlayIP }],
+                comment: 'floating ip from a transit link',
+              } satisfies NftRule,
+            ]
+          : []),
       ],
     },
   );

@@ -156,6 +156,8 @@ export type Effect =
   | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
   /** Source NAT to the output interface's address (egress NAT; src/core/egress/egress.ts). */
   | { kind: 'masquerade' }
+  /** Source NAT to one address (a host's own, e.g. its underlay address; rendered only when it parses as one of `family`). */
+  | { kind: 'snat'; family: 4 | 6; address: string }
   /** `ct mark set EXPR`; `expr` is a fixed text of src/core/services/compile.ts (never user input). */
   | { kind: 'ctMarkSet'; expr: string }
   /** `update @map { KEY timeout Ns : DATA }` (a dynamicSize map); `key` and `data` are fixed texts of the compiler. */
