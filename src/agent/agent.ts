@@ -23,9 +23,9 @@ import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
-import { parseIp } from '../core/net/ip';
+import { canonicalIp, parseIp } from '../core/net/ip';
 import { netnsExists } from '../kernel/ip';
-import { deviceMtuOf } from '../kernel/read';
+import { deviceIPv6Of, deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
 import { AttachService, type AttachParts } from './attach-service';
 import { EndpointStatusWriter } from './endpoint-status';
@@ -59,6 +59,8 @@ export interface AgentOptions {
   ca?: string | Buffer;
   hostName: string;
   underlayIP: string;
+  /** This host's IPv6 address on the underlay; default: the first global IPv6 address of the device holding underlayIP, if any. */
+  underlayIPv6?: string;
   socketPath: string;
   netnsPrefix: string;
   /** Full re-list + kernel read-back period. */
@@ -84,6 +86,8 @@ export interface AgentOptions {
 export function validateAgentOptions(options: AgentOptions): void {
   if (!isName(options.hostName)) throw new Error(`--host "${options.hostName}" must be a valid name (lower-case letters, digits, "-")`);
   if (!parseIp(options.underlayIP)) throw new Error(`--underlay-ip "${options.underlayIP}" is not an IP address`);
+  if (options.underlayIPv6 !== undefined && parseIp(options.underlayIPv6)?.family !== 6)
+    throw new Error(`--underlay-ipv6 "${options.underlayIPv6}" is not an IPv6 address`);
   assertNetnsPrefix(options.netnsPrefix);
   if (!options.socketPath.startsWith('/')) throw new Error('--socket must be an absolute path');
   if (options.controller.length === 0) throw new Error('--controller is required');
@@ -295,8 +299,23 @@ export class Agent {
     this.views.overlayMtu = overlayMtu(underlay ?? 1500, family);
   }
 
+  /** This host's IPv6 underlay address: the flag's, else the first global IPv6 address of the underlay device. */
+  private underlayIPv6?: string;
+
+  private async findUnderlayIPv6(): Promise<void> {
+    const found =
+      this.options.underlayIPv6 ??
+      (await deviceIPv6Of(this.underlayIP).catch((error: Error) => {
+        this.log('warn', 'could not read the underlay device for an IPv6 address', { error: error.message });
+        return undefined;
+      }));
+    this.underlayIPv6 = found !== undefined ? canonicalIp(found) : undefined;
+    this.views.underlayIPv6 = this.underlayIPv6;
+  }
+
   async start(): Promise<void> {
     await this.findOverlayMtu();
+    await this.findUnderlayIPv6();
     await this.learnClusterDomain();
     await this.resolvers.endLeftovers(this.netnsPrefix);
     const metricsRoutes = this.metrics.handler(async () => this.service.healthz());
@@ -413,7 +432,11 @@ export class Agent {
   }
 
   private hostObject(): Host {
-    return { apiVersion: API_VERSION, kind: 'Host', metadata: { name: this.hostName }, spec: { underlayIP: this.underlayIP } };
+    return { apiVersion: API_VERSION, kind: 'Host', metadata: { name: this.hostName }, spec: this.hostSpec() };
+  }
+
+  private hostSpec(): Host['spec'] {
+    return { underlayIP: this.underlayIP, ...(this.underlayIPv6 ? { underlayIPv6: this.underlayIPv6 } : {}) };
   }
 
   private registering?: Promise<void>;
@@ -428,8 +451,8 @@ export class Agent {
     try {
       const existing = await this.client.find<Host>('Host', this.hostName);
       if (!existing) await this.client.create(this.hostObject() as unknown as TenetObject);
-      else if (existing.spec.underlayIP !== this.underlayIP) {
-        await this.client.update({ ...existing, spec: { underlayIP: this.underlayIP } } as unknown as TenetObject);
+      else if (existing.spec.underlayIP !== this.underlayIP || existing.spec.underlayIPv6 !== this.underlayIPv6) {
+        await this.client.update({ ...existing, spec: this.hostSpec() } as unknown as TenetObject);
       }
       this.registered = true;
       await this.heartbeat();

@@ -13,6 +13,7 @@ import {
   HOST_TRANSIT_LINK_REGEX,
   hostEgressProgram,
   TRANSIT_GATEWAY,
+  TRANSIT_GATEWAY6,
   type EgressTransit,
 } from '../core/egress/egress';
 import type { HostView } from '../core/dataplane/host-view';
@@ -85,7 +86,7 @@ export class EgressLinks {
         }
       }
     }
-    await this.syncTable(transits, full, view.underlayIP);
+    await this.syncTable(transits, full, view.underlayIP, view.underlayIPv6);
     await this.syncLayer2(view, transits, full).catch((error: Error) =>
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
@@ -95,7 +96,9 @@ export class EgressLinks {
       ...transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'l2').map((f) => [f.address, 'l2'] as const)),
     ]);
     if (this.bgp) {
-      await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
+      await this.bgp
+        .sync(announced, view.underlayIPv6)
+        .catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
     }
   }
 
@@ -133,10 +136,23 @@ export class EgressLinks {
     for (const a of gone) this.answering.delete(a);
     const failed = new Set(result.failures.map((f) => f.command.split(' ')[3]));
     for (const a of added) if (!failed.has(a)) this.answering.set(a, dev);
+    // IPv6: the kernel answers neighbour solicitations for a proxy entry only with proxy_ndp and forwarding on the device.
+    if ([...wanted].some((a) => a.includes(':')) && /^[A-Za-z0-9_.-]{1,15}$/.test(dev)) {
+      fs.writeFileSync(`/proc/sys/net/ipv6/conf/${dev}/proxy_ndp`, '1');
+      fs.writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+    }
     // Only for addresses new here: a full pass re-asserts the entries without shouting on the segment.
     for (const a of added.filter((x) => !failed.has(x) && !gone.includes(x))) {
       if (full && this.announcedOnce.has(a)) continue;
       this.announcedOnce.add(a);
+      if (a.includes(':')) {
+        // Unsolicited neighbour advertisements (override flag, our MAC as target link-layer address) to
+        // all nodes: neighbours' caches move with the binding (na6, Debian ipv6toolkit). Not awaited.
+        void run('na6', ['-i', dev, '-d', 'ff02::1', '-t', a, '-o', '-e'], { allowFailure: true, timeoutMs: 3000 })
+          .then(() => run('na6', ['-i', dev, '-d', 'ff02::1', '-t', a, '-o', '-e'], { allowFailure: true, timeoutMs: 3000 }))
+          .catch(() => undefined);
+        continue;
+      }
       // arping binds its probe socket to the address it announces, which is not local here (it is routed
       // to the tenant): the host must allow binding non-local addresses once layer-2 floating IPs exist.
       fs.writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
@@ -173,12 +189,25 @@ export class EgressLinks {
     }
     // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    const v6 = transit.transitIP6;
+    if (v6) fs.writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+    const floating4 = transit.floating.filter((f) => f.family === 4);
+    const floating6 = v6 ? transit.floating.filter((f) => f.family === 6) : [];
     // The link's routes: its transit address and the floating IPs bound here; any other goes (a floating IP moved away).
-    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address)].map((a) => `${a}/32`));
+    const wantedRoutes = new Set([
+      ...[transitIP, ...floating4.map((f) => f.address)].map((a) => `${a}/32`),
+      ...(v6 ? [v6, ...floating6.map((f) => f.address)].map((a) => `${a}/128`) : []),
+    ]);
     const [routes] = exists ? await ipJsonBatch([`route show dev ${hostLink}`]) : [[]];
-    const stale = (routes as { dst?: string }[])
-      .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
-      .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst));
+    const [routes6] = exists ? await ipJsonBatch([`route show dev ${hostLink}`], { family: 6 }) : [[]];
+    const stale = [
+      ...(routes as { dst?: string }[])
+        .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
+        .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst)),
+      ...(routes6 as { dst?: string }[])
+        .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/128` : (r.dst ?? '')))
+        .filter((dst) => /^[0-9a-f:]+\/128$/.test(dst) && !wantedRoutes.has(dst)),
+    ];
     const host = await ipBatch(
       [
         ...stale.map((dst) => `route del ${dst} dev ${hostLink}`),
@@ -186,7 +215,14 @@ export class EgressLinks {
         `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`,
         `route replace ${transitIP}/32 dev ${hostLink}`,
         // Through the transit address: the router namespace answers ARP for that one only.
-        ...transit.floating.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+        ...floating4.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+        ...(v6
+          ? [
+              `addr replace ${TRANSIT_GATEWAY6}/64 dev ${hostLink} nodad`,
+              `route replace ${v6}/128 dev ${hostLink}`,
+              ...floating6.map((f) => `route replace ${f.address}/128 via ${v6} dev ${hostLink}`),
+            ]
+          : []),
       ],
       { force: true },
     );
@@ -195,6 +231,8 @@ export class EgressLinks {
         `link set ${EGRESS_LINK} up`,
         `addr replace ${transitIP}/32 dev ${EGRESS_LINK}`,
         `route replace default via ${TRANSIT_GATEWAY} dev ${EGRESS_LINK} onlink`,
+        // NAT66: the IPv6 transit address, the default route to the host's link-local end.
+        ...(v6 ? [`addr replace ${v6}/128 dev ${EGRESS_LINK} nodad`, `route replace ::/0 via ${TRANSIT_GATEWAY6} dev ${EGRESS_LINK}`] : []),
       ],
       { netns: routerNamespace, force: true },
     );
@@ -203,8 +241,13 @@ export class EgressLinks {
   }
 
   /** The host's egress table, written whole (one atomic replace) when it changed or on a full pass; deleted when no tenant egresses. */
-  private async syncTable(transits: readonly EgressTransit[], full: boolean, underlayIP: string | undefined): Promise<void> {
-    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits, underlayIP)) : '';
+  private async syncTable(
+    transits: readonly EgressTransit[],
+    full: boolean,
+    underlayIP: string | undefined,
+    underlayIPv6: string | undefined,
+  ): Promise<void> {
+    const text = transits.length > 0 ? renderProgram(hostEgressProgram(transits, underlayIP, underlayIPv6)) : '';
     if (text === this.tableText && !full) return;
     try {
       if (text) await run('nft', ['-f', '-'], { input: text });

@@ -36,7 +36,7 @@ const statusOf = (o: TenetObject): { address?: string; pool?: string } => (o.sta
 
 test('addresses come from a pool, requested or allocated, unique across tenants, fixed, released on delete', async () => {
   const c = controller.client;
-  await assert.rejects(c.create(pool('bad', ['fd00::/64'])), refused(400, /IPv4/));
+  await assert.rejects(c.create(pool('bad', ['198.18.0.0/30', 'fd00::/64'])), refused(400, /one address family/));
   await c.create(tenant('fa'));
   await c.create(tenant('fb'));
   await assert.rejects(c.create(fip('fa', 'none')), refused(409, /no floating IP pool exists/));
@@ -98,4 +98,18 @@ test('floating IPs created in one apply get distinct addresses (each sees the ot
     refused(409, /already held/),
   );
   assert.equal(await c.find('FloatingIP', 'd', 'one'), undefined);
+});
+
+test('an IPv6 pool hands out IPv6 floating IPs (not its subnet-router anycast address); a request of the wrong family is refused', async () => {
+  const c = controller.client;
+  await c.create(tenant('six'));
+  await c.create(pool('p6', ['2001:db8:100::/126']));
+  const first = await c.create(fip('six', 'a', { pool: 'p6' }));
+  assert.deepEqual(statusOf(first), { address: '2001:db8:100::1', pool: 'p6' });
+  const asked = await c.create(fip('six', 'b', { address: '2001:DB8:100::3' }));
+  assert.equal(statusOf(asked).address, '2001:db8:100::3', 'requested, canonical');
+  await assert.rejects(c.create(fip('six', 'c', { pool: 'p6', address: '2001:db8:100::' })), refused(409, /not a usable address/));
+  await assert.rejects(c.create(fip('six', 'd', { pool: 'p6', address: '198.18.0.3' })), refused(409, /not a usable address/));
+  await c.create(fip('six', 'e', { pool: 'p6' }));
+  await assert.rejects(c.create(fip('six', 'f', { pool: 'p6' })), refused(409, /no free address/));
 });

@@ -28,8 +28,7 @@ export const floatingIPStrategy: KindStrategy = {
     const pools = (await engine.store.range(objectPrefix('FloatingIPPool'))).items
       .map((kv) => decodeObject(kv) as FloatingIPPool)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    const ranges = (pool: FloatingIPPool): Cidr[] =>
-      pool.spec.cidrs.map((c) => parseCidr(c)).filter((c): c is Cidr => c !== undefined && c.family === 4);
+    const ranges = (pool: FloatingIPPool): Cidr[] => pool.spec.cidrs.map((c) => parseCidr(c)).filter((c): c is Cidr => c !== undefined);
     let pool: FloatingIPPool | undefined;
     if (spec.pool !== undefined) {
       pool = pools.find((p) => p.metadata.name === spec.pool);
@@ -71,7 +70,7 @@ export const floatingIPStrategy: KindStrategy = {
 
 async function claim(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool, ranges: Cidr[], address: string): Promise<string> {
   const ip = parseIp(address);
-  if (!ip || ip.family !== 4 || !ranges.some((c) => usable(c, ip.value))) {
+  if (!ip || !ranges.some((c) => c.family === ip.family && usable(c, ip.value))) {
     throw conflict(
       `requested floating IP refused: ${address} is not a usable address of pool "${pool.metadata.name}" (${pool.spec.cidrs.join(', ')})`,
     );
@@ -82,9 +81,13 @@ async function claim(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool, r
   return address;
 }
 
-/** A /32 is usable whole; otherwise the network and broadcast addresses are not. */
+/**
+ * IPv4: a /31 or /32 is usable whole; otherwise the network and broadcast addresses are not. IPv6: all
+ * but the subnet-router anycast address (the network's own) of prefixes shorter than /127.
+ */
 function usable(cidr: Cidr, value: bigint): boolean {
   if (value < cidr.network || value > cidrLast(cidr)) return false;
+  if (cidr.family === 6) return cidr.prefix >= 127 || value !== cidr.network;
   return cidr.prefix >= 31 || (value !== cidr.network && value !== cidrLast(cidr));
 }
 
@@ -92,7 +95,7 @@ async function allocate(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool
   for (const cidr of ranges) {
     for (let value = cidr.network, walked = 0; value <= cidrLast(cidr) && walked < MAX_SCAN; value++, walked++) {
       if (!usable(cidr, value)) continue;
-      const ip = formatIp({ family: 4, value });
+      const ip = formatIp({ family: cidr.family, value });
       // Free in the store and not taken by another floating IP of the same apply.
       if (!b.writes(fipKey(ip)) && !(await engine.store.get(fipKey(ip)))) return ip;
     }

@@ -45,6 +45,8 @@ export function renderMatch(match: Match): string {
       return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.address}`;
     case 'ctDnat':
       return 'ct status dnat';
+    case 'ndp':
+      return 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }';
     case 'daddrIs':
       return `${match.family === 4 ? 'ip' : 'ip6'} daddr ${match.address}`;
     case 'ifname':

@@ -4,6 +4,8 @@ import { IpText, Name, objectSchema } from '../common';
 export const HostSpec = Type.Object(
   {
     underlayIP: IpText,
+    /** The host's IPv6 address on the underlay, when it has one (IPv6 egress, IPv6 floating IPs; docs/external.md). */
+    underlayIPv6: Type.Optional(IpText),
   },
   { additionalProperties: false },
 );
