@@ -152,6 +152,15 @@ test('IPv6: NAT66 egress without mixing tenants, floating IPs over MP-BGP and ND
     20000,
   );
   assert.doesNotMatch(await outsideRoutes(outside, `${address}/128`), new RegExp(v6h2), 'h2 withdrew');
+  // Another tenant on the same host reaches it as a client outside would: seen as h1's IPv6 address.
+  await waitUntil(
+    'green reaches the IPv6 floating IP on its own host',
+    async () => (await ask(g1.netns, address!, 'g')) !== undefined,
+    15000,
+  );
+  assert.equal(await ask(g1.netns, address!, 'g'), `b1 g ${v6h1}`);
+  assert.equal(await ask(r1.netns, address!, 'r'), undefined, 'red (no egress) does not reach it');
+  assert.equal(await ask(g1.netns, 'fd10:40:1::12', 'g'), undefined, "green never reaches blue's private IPv6 address");
 
   // Layer 2: an IPv6 floating IP of the underlay's own /64, answered by NDP on h2, moved by unsolicited NA.
   await client.apply([fip('lan6', 'lan6', a2.endpoint!)]);
