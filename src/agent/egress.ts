@@ -25,7 +25,7 @@ import type { Log } from '../core/log';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
 import type { BgpSpeaker } from './bgp';
-import type { AdvertisedFloatingIP } from '../core/model/kinds/host';
+import { MAX_REPORTED_FLOATING_IPS, type AdvertisedFloatingIP } from '../core/model/kinds/host';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -113,7 +113,7 @@ export class EgressLinks {
     const out: AdvertisedFloatingIP[] = [...this.answering.keys()].map((address) => ({ address, via: 'l2' }));
     const bgp = this.bgp ? await this.bgp.advertised().catch(() => new Set<string>()) : new Set<string>();
     for (const address of bgp) if (!this.answering.has(address)) out.push({ address, via: 'bgp' });
-    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)).slice(0, MAX_REPORTED_FLOATING_IPS);
   }
 
   /**

@@ -113,3 +113,13 @@ test('an IPv6 pool hands out IPv6 floating IPs (not its subnet-router anycast ad
   await c.create(fip('six', 'e', { pool: 'p6' }));
   await assert.rejects(c.create(fip('six', 'f', { pool: 'p6' })), refused(409, /no free address/));
 });
+
+test("a Host's IPv6 underlay address must be IPv6", async () => {
+  const c = controller.client;
+  const host = (underlayIPv6: string): TenetObject =>
+    ({ apiVersion: V, kind: 'Host', metadata: { name: 'h6' }, spec: { underlayIP: '192.0.2.61', underlayIPv6 } }) as TenetObject;
+  await assert.rejects(c.create(host('192.0.2.62')), refused(400, /underlayIPv6: not an IPv6 address/));
+  assert.equal(await c.find('Host', 'h6'), undefined);
+  const made = await c.create(host('fd00:250::61'));
+  assert.equal((made.spec as { underlayIPv6?: string }).underlayIPv6, 'fd00:250::61');
+});

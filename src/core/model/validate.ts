@@ -132,8 +132,11 @@ function semanticProblems(object: TenetObject): string[] {
     case 'FloatingIP':
       return floatingIPProblems(object.spec as FloatingIPSpec);
     case 'Host': {
-      const ip = parseIp((object.spec as { underlayIP: string }).underlayIP);
-      return ip ? [] : ['spec.underlayIP: not an IP address'];
+      const spec = object.spec as { underlayIP: string; underlayIPv6?: string };
+      const problems = parseIp(spec.underlayIP) ? [] : ['spec.underlayIP: not an IP address'];
+      if (spec.underlayIPv6 !== undefined && parseIp(spec.underlayIPv6)?.family !== 6)
+        problems.push('spec.underlayIPv6: not an IPv6 address');
+      return problems;
     }
     default:
       return [];
