@@ -22,8 +22,9 @@ done
 # What a Tenet host runs: ip/ss (iproute2), nft, nsenter (util-linux), ps/pgrep (procps), and for
 # `tenet lab` the probes' socat and ping; dnsmasq answers each tenant's DNS (docs/services.md).
 # bird2: the BGP daemon the agent configures to advertise floating IPs, and the lab's upstream router;
-# arping (iputils-arping): gratuitous ARP for layer-2 floating IPs (docs/external.md).
-RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base bird2 iputils-arping)
+# arping (iputils-arping): gratuitous ARP for layer-2 floating IPs; na6 (ipv6toolkit): their IPv6 twin,
+# unsolicited neighbour advertisements (docs/external.md).
+RUNTIME_PACKAGES=(iproute2 nftables procps util-linux socat iputils-ping dnsmasq-base bird2 iputils-arping ipv6toolkit)
 # Building: the native helpers (libnftables; the flow reader's libnetfilter_log and libnetfilter_conntrack);
 # fetching Node.js (below) from the npm registry. No npm package is compiled here (better-sqlite3 ships
 # N-API binaries), so no node-gyp toolchain either.

@@ -11,15 +11,21 @@ import { HOST_VIEW_KINDS, overlayMtu, type HostView } from '../core/dataplane/ho
 import { assertNetnsPrefix } from '../core/dataplane/names';
 import { API_VERSION } from '../core/model/common';
 import type { Endpoint } from '../core/model/kinds/endpoint';
-import { MAX_REPORTED_TENANT_NAMESPACES, type Host, type PolicyHitsReport, type SpoofDropReport } from '../core/model/kinds/host';
+import {
+  MAX_REPORTED_TENANT_NAMESPACES,
+  type AdvertisedFloatingIP,
+  type Host,
+  type PolicyHitsReport,
+  type SpoofDropReport,
+} from '../core/model/kinds/host';
 import { ANTISPOOF_DROPS, hostSpoofDrops, spoofDrops } from '../core/dataplane/antispoof';
 import { ruleHits } from '../core/policy/readback';
 import { hostPolicyHits, type Counters } from '../core/policy/hits';
 import { isName } from '../core/model/names';
 import type { TenetObject } from '../core/model/object';
-import { parseIp } from '../core/net/ip';
+import { canonicalIp, parseIp } from '../core/net/ip';
 import { netnsExists } from '../kernel/ip';
-import { deviceMtuOf } from '../kernel/read';
+import { deviceIPv6Of, deviceMtuOf } from '../kernel/read';
 import { TENET_VERSION } from '../version';
 import { AttachService, type AttachParts } from './attach-service';
 import { EndpointStatusWriter } from './endpoint-status';
@@ -54,6 +60,8 @@ export interface AgentOptions {
   ca?: string | Buffer;
   hostName: string;
   underlayIP: string;
+  /** This host's IPv6 address on the underlay; default: the first global IPv6 address of the device holding underlayIP, if any. */
+  underlayIPv6?: string;
   socketPath: string;
   netnsPrefix: string;
   /** Full re-list + kernel read-back period. */
@@ -79,6 +87,8 @@ export interface AgentOptions {
 export function validateAgentOptions(options: AgentOptions): void {
   if (!isName(options.hostName)) throw new Error(`--host "${options.hostName}" must be a valid name (lower-case letters, digits, "-")`);
   if (!parseIp(options.underlayIP)) throw new Error(`--underlay-ip "${options.underlayIP}" is not an IP address`);
+  if (options.underlayIPv6 !== undefined && parseIp(options.underlayIPv6)?.family !== 6)
+    throw new Error(`--underlay-ipv6 "${options.underlayIPv6}" is not an IPv6 address`);
   assertNetnsPrefix(options.netnsPrefix);
   if (!options.socketPath.startsWith('/')) throw new Error('--socket must be an absolute path');
   if (options.controller.length === 0) throw new Error('--controller is required');
@@ -305,8 +315,23 @@ export class Agent {
     this.views.overlayMtu = overlayMtu(underlay ?? 1500, family);
   }
 
+  /** This host's IPv6 underlay address: the flag's, else the first global IPv6 address of the underlay device. */
+  private underlayIPv6?: string;
+
+  private async findUnderlayIPv6(): Promise<void> {
+    const found =
+      this.options.underlayIPv6 ??
+      (await deviceIPv6Of(this.underlayIP).catch((error: Error) => {
+        this.log('warn', 'could not read the underlay device for an IPv6 address', { error: error.message });
+        return undefined;
+      }));
+    this.underlayIPv6 = found !== undefined ? canonicalIp(found) : undefined;
+    this.views.underlayIPv6 = this.underlayIPv6;
+  }
+
   async start(): Promise<void> {
     await this.findOverlayMtu();
+    await this.findUnderlayIPv6();
     await this.learnClusterDomain();
     await this.resolvers.endLeftovers(this.netnsPrefix);
     const metricsRoutes = this.metrics.handler(async () => this.service.healthz());
@@ -406,7 +431,14 @@ export class Agent {
     this.monitor.stop();
     await this.traces.stop();
     for (const ns of this.namespaces.values()) ns.flows?.stop();
-    for (const timer of [this.reconcileTimer, this.heartbeatTimer, this.resyncTimer, this.lingerTimer, this.flowPushTimer])
+    for (const timer of [
+      this.advertiseTimer,
+      this.reconcileTimer,
+      this.heartbeatTimer,
+      this.resyncTimer,
+      this.lingerTimer,
+      this.flowPushTimer,
+    ])
       if (timer) clearTimeout(timer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
@@ -418,7 +450,11 @@ export class Agent {
   }
 
   private hostObject(): Host {
-    return { apiVersion: API_VERSION, kind: 'Host', metadata: { name: this.hostName }, spec: { underlayIP: this.underlayIP } };
+    return { apiVersion: API_VERSION, kind: 'Host', metadata: { name: this.hostName }, spec: this.hostSpec() };
+  }
+
+  private hostSpec(): Host['spec'] {
+    return { underlayIP: this.underlayIP, ...(this.underlayIPv6 ? { underlayIPv6: this.underlayIPv6 } : {}) };
   }
 
   private registering?: Promise<void>;
@@ -433,8 +469,8 @@ export class Agent {
     try {
       const existing = await this.client.find<Host>('Host', this.hostName);
       if (!existing) await this.client.create(this.hostObject() as unknown as TenetObject);
-      else if (existing.spec.underlayIP !== this.underlayIP) {
-        await this.client.update({ ...existing, spec: { underlayIP: this.underlayIP } } as unknown as TenetObject);
+      else if (existing.spec.underlayIP !== this.underlayIP || existing.spec.underlayIPv6 !== this.underlayIPv6) {
+        await this.client.update({ ...existing, spec: this.hostSpec() } as unknown as TenetObject);
       }
       this.registered = true;
       await this.heartbeat();
@@ -492,17 +528,61 @@ export class Agent {
       const hits = await this.policyHits();
       // Read under the kernel lock: no pass or attach with a view older than this revision can still make a namespace.
       const carried = await this.mutex.run(async () => tenantNamespaceReport(this.netnsPrefix, this.follower.revision));
-      await this.client.updateStatus('Host', this.hostName, undefined, {
+      const floatingIPs = await this.egress.advertised();
+      const status = {
         heartbeatAt: new Date().toISOString(),
         ready: true,
         agentVersion: TENET_VERSION,
         ...hits,
         ...carried,
         ...this.serviceTenants(),
-      });
+        floatingIPs,
+      };
+      await this.client.updateStatus('Host', this.hostName, undefined, status);
+      this.lastStatus = status;
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.registered = false;
       this.log('debug', 'heartbeat failed', { error: (error as Error).message });
+    }
+  }
+
+  /** The Host status last written by a heartbeat: a report of advertised floating IPs writes it again with only those changed. */
+  private lastStatus?: Record<string, unknown> & { floatingIPs: AdvertisedFloatingIP[] };
+  private advertiseTimer?: NodeJS.Timeout;
+  private advertiseDeadline = 0;
+
+  /**
+   * After a pass that changed what this host means to advertise: what it really advertises (read back
+   * from BIRD, or the proxy entries made) is reported at once, and again every 500 ms until it matches
+   * the intent (a BGP session still coming up) or 30 s have passed; the heartbeat keeps it fresh after.
+   */
+  private reportAdvertisedSoon(): void {
+    this.advertiseDeadline = Date.now() + 30000;
+    if (this.advertiseTimer || this.stopped) return;
+    this.advertiseTimer = setTimeout(() => void this.reportAdvertised(), 50);
+    this.advertiseTimer.unref();
+  }
+
+  private async reportAdvertised(): Promise<void> {
+    let settled = false;
+    try {
+      const floatingIPs = await this.egress.advertised();
+      const intended = [...this.egress.intended].map(([address, via]) => `${address} ${via}`).sort();
+      settled = JSON.stringify(floatingIPs.map((f) => `${f.address} ${f.via}`).sort()) === JSON.stringify(intended);
+      const last = this.lastStatus;
+      if (last && this.registered && JSON.stringify(last.floatingIPs) !== JSON.stringify(floatingIPs)) {
+        const status = { ...last, heartbeatAt: new Date().toISOString(), floatingIPs };
+        await this.client.updateStatus('Host', this.hostName, undefined, status);
+        this.lastStatus = status;
+      }
+    } catch (error) {
+      this.log('debug', 'advertised floating IPs not reported', { error: (error as Error).message });
+    } finally {
+      this.advertiseTimer = undefined;
+      if (!settled && !this.stopped && Date.now() < this.advertiseDeadline) {
+        this.advertiseTimer = setTimeout(() => void this.reportAdvertised(), 500);
+        this.advertiseTimer.unref();
+      }
     }
   }
 
@@ -547,9 +627,11 @@ export class Agent {
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         marks.dataplane = ms();
         for (const netns of report.renewed) this.monitor.renewed(netns);
+        const intendedBefore = this.egress.intended;
         await this.egress
           .sync(view, report.renewed, full)
           .catch((error: Error) => this.log('error', 'egress sync failed', { error: error.message }));
+        if (!sameIntent(intendedBefore, this.egress.intended)) this.reportAdvertisedSoon();
         marks.kernel = ms();
         await this.enforcer.sync(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
         marks.policy = ms();
@@ -704,4 +786,8 @@ class AgentAttachService extends AttachService {
       throw error;
     }
   }
+}
+
+function sameIntent(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  return a.size === b.size && [...a].every(([address, via]) => b.get(address) === via);
 }

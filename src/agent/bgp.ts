@@ -23,10 +23,23 @@ export interface BgpOptions {
   log: Log;
 }
 
-/** BIRD's configuration for `addresses` (canonical IPv4 texts, validated). Pure. */
-export function birdAgentConfig(options: Pick<BgpOptions, 'routerId' | 'asn' | 'peer' | 'peerAsn'>, addresses: readonly string[]): string {
-  for (const a of [options.routerId, options.peer, ...addresses])
+/**
+ * BIRD's configuration for `addresses` (canonical IPv4 and IPv6 texts, validated). Pure. IPv6 floating
+ * IPs go over the same (IPv4) session as MP-BGP IPv6 unicast, with this host's IPv6 underlay address
+ * as their next hop (`nextHop6`; without one they are not announced: nothing could route them here).
+ */
+export function birdAgentConfig(
+  options: Pick<BgpOptions, 'routerId' | 'asn' | 'peer' | 'peerAsn'>,
+  addresses: readonly string[],
+  nextHop6?: string,
+): string {
+  for (const a of [options.routerId, options.peer])
     if (parseIp(a)?.family !== 4 || canonicalIp(a) !== a) throw new Error(`refusing address "${a}" in the BGP configuration`);
+  for (const a of [...addresses, ...(nextHop6 !== undefined ? [nextHop6] : [])])
+    if (parseIp(a) === undefined || canonicalIp(a) !== a) throw new Error(`refusing address "${a}" in the BGP configuration`);
+  if (nextHop6 !== undefined && parseIp(nextHop6)?.family !== 6) throw new Error(`refusing IPv6 next hop "${nextHop6}"`);
+  const v4 = addresses.filter((a) => parseIp(a)?.family === 4);
+  const v6 = nextHop6 !== undefined ? addresses.filter((a) => parseIp(a)?.family === 6) : [];
   for (const n of [options.asn, options.peerAsn])
     if (!Number.isInteger(n) || n < 1 || n > 4294967295) throw new Error(`refusing AS number ${n}`);
   return [
@@ -36,16 +49,34 @@ export function birdAgentConfig(options: Pick<BgpOptions, 'routerId' | 'asn' | '
     // Routes that exist only to be announced: the data plane is the agent's (routes to the transit links).
     'protocol static floating {',
     '  ipv4;',
-    ...addresses.map((a) => `  route ${a}/32 blackhole;`),
+    ...v4.map((a) => `  route ${a}/32 blackhole;`),
     '}',
+    ...(nextHop6 !== undefined ? ['protocol static floating6 {', '  ipv6;', ...v6.map((a) => `  route ${a}/128 blackhole;`), '}'] : []),
     'protocol bgp upstream {',
     `  local ${options.routerId} as ${options.asn};`,
     `  neighbor ${options.peer} as ${options.peerAsn};`,
     '  hold time 3; keepalive time 1; connect retry time 1;',
     '  ipv4 { import none; export where proto = "floating"; };',
+    ...(nextHop6 !== undefined ? [`  ipv6 { import none; export where proto = "floating6"; next hop address ${nextHop6}; };`] : []),
     '}',
     '',
   ].join('\n');
+}
+
+/** Whether `birdc show protocols upstream` says the session is up and Established. Pure. */
+export function birdSessionEstablished(text: string): boolean {
+  return text.split('\n').some((line) => /^upstream\s+BGP\s+\S+\s+up\s+.*Established/.test(line.trim()));
+}
+
+/** The host routes (IPv4 /32, IPv6 /128) in `birdc show route export …` output, as canonical addresses. Pure. */
+export function birdExportedAddresses(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-fA-F:.]+)\/(32|128)\s/.exec(line);
+    const address = match ? canonicalIp(match[1]) : undefined;
+    if (address !== undefined && (parseIp(address)?.family === 4 ? match![2] === '32' : match![2] === '128')) out.add(address);
+  }
+  return out;
 }
 
 export class BgpSpeaker {
@@ -63,8 +94,8 @@ export class BgpSpeaker {
   }
 
   /** Announces exactly `addresses`; a no-op when they did not change (and BIRD runs). */
-  async sync(addresses: readonly string[]): Promise<void> {
-    const text = birdAgentConfig(this.options, [...new Set(addresses)].sort());
+  async sync(addresses: readonly string[], nextHop6?: string): Promise<void> {
+    const text = birdAgentConfig(this.options, [...new Set(addresses)].sort(), nextHop6);
     const running = this.pid() !== undefined;
     if (text === this.applied && running) return;
     fs.mkdirSync(this.options.dir, { recursive: true, mode: 0o700 });
@@ -78,6 +109,23 @@ export class BgpSpeaker {
     }
     this.applied = text;
     this.options.log('info', 'BGP announcements', { addresses: [...addresses] });
+  }
+
+  /**
+   * The addresses BIRD really announces to the upstream router, read from BIRD itself: none while the
+   * session is not Established; else the routes it exports on it (`show route export upstream`).
+   */
+  async advertised(): Promise<Set<string>> {
+    if (this.pid() === undefined) return new Set();
+    const protocol = await run('birdc', ['-s', this.socket, 'show', 'protocols', 'upstream'], { allowFailure: true });
+    if (protocol.code !== 0 || !birdSessionEstablished(protocol.stdout)) return new Set();
+    const out = new Set<string>();
+    // One channel at a time: BIRD asks which when a protocol has several.
+    for (const channel of ['upstream.ipv4', 'upstream.ipv6']) {
+      const routes = await run('birdc', ['-s', this.socket, 'show', 'route', 'export', channel], { allowFailure: true });
+      if (routes.code === 0) for (const a of birdExportedAddresses(routes.stdout)) out.add(a);
+    }
+    return out;
   }
 
   /** BIRD's pid when it runs with this speaker's config (checked by its command line). */

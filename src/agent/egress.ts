@@ -13,6 +13,7 @@ import {
   HOST_TRANSIT_LINK_REGEX,
   hostEgressProgram,
   TRANSIT_GATEWAY,
+  TRANSIT_GATEWAY6,
   type EgressTransit,
 } from '../core/egress/egress';
 import { IFNAME_REGEX } from '../core/model/names';
@@ -27,6 +28,7 @@ import type { RouterNamespace } from './router-namespace';
 import type { BgpSpeaker } from './bgp';
 import { egressAddressPlan, type EgressAddressPlan } from '../core/egress/egress-address';
 import { EgressTunnels } from './egress-tunnels';
+import { MAX_REPORTED_FLOATING_IPS, type AdvertisedFloatingIP } from '../core/model/kinds/host';
 
 const lastFragments = new WeakMap<RouterNamespace, { key: string; program: NftProgram }>();
 
@@ -106,21 +108,39 @@ export class EgressLinks {
       .sync(addresses, view.overlayMtu, full)
       .catch((error: Error) => this.log('error', 'egress tunnels failed', { error: error.message }));
     this.stages.tunnels = Date.now() - t0;
-    await this.syncTable(transits, addresses, full);
+    await this.syncTable(transits, addresses, full, view.underlayIP, view.underlayIPv6);
     this.stages.table = Date.now() - t0;
     await this.syncLayer2(view, transits, full).catch((error: Error) =>
       this.log('error', 'layer-2 floating IPs failed', { error: error.message }),
     );
+    const announced = transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address));
+    this.intended = new Map([
+      ...(this.bgp ? announced.map((a) => [a, 'bgp'] as const) : []),
+      ...transits.flatMap((t) => t.floating.filter((f) => f.advertise === 'l2').map((f) => [f.address, 'l2'] as const)),
+    ]);
     if (this.bgp) {
       // Floating IPs bound here and the addresses of this host's endpoints in routed networks (/32 each:
-      // the upstream sends each address to the host of its endpoint, so replies leave where they entered).
-      // ... and the egress addresses this host holds.
-      const announced = [
-        ...transits.flatMap((t) => [...t.floating.filter((f) => f.advertise === 'bgp').map((f) => f.address), ...t.routedEndpoints]),
-        ...addresses.held,
-      ];
-      await this.bgp.sync(announced).catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
+      // the upstream sends each address to the host of its endpoint, so replies leave where they entered),
+      // and the egress addresses this host holds.
+      const advertised = [...announced, ...transits.flatMap((t) => t.routedEndpoints), ...addresses.held];
+      await this.bgp
+        .sync(advertised, view.underlayIPv6)
+        .catch((error: Error) => this.log('error', 'BGP configuration failed', { error: error.message }));
     }
+  }
+
+  /** What the last pass meant to advertise (address -> how): the agent reports until what is advertised matches it. */
+  intended = new Map<string, 'bgp' | 'l2'>();
+
+  /**
+   * What this host really advertises, checked: layer-2 addresses whose proxy entry is in place, and the
+   * routes BIRD exports on an Established session (read from BIRD). Sorted by address.
+   */
+  async advertised(): Promise<AdvertisedFloatingIP[]> {
+    const out: AdvertisedFloatingIP[] = [...this.answering.keys()].map((address) => ({ address, via: 'l2' }));
+    const bgp = this.bgp ? await this.bgp.advertised().catch(() => new Set<string>()) : new Set<string>();
+    for (const address of bgp) if (!this.answering.has(address)) out.push({ address, via: 'bgp' });
+    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)).slice(0, MAX_REPORTED_FLOATING_IPS);
   }
 
   /**
@@ -152,6 +172,11 @@ export class EgressLinks {
     }
     const failed = new Set(result.failures.map((f) => f.command.split(' ')[3]));
     for (const a of added) if (!failed.has(a)) this.answering.set(a, dev);
+    // IPv6: the kernel answers neighbour solicitations for a proxy entry only with proxy_ndp and forwarding on the device.
+    if ([...wanted].some((a) => a.includes(':')) && /^[A-Za-z0-9_.-]{1,15}$/.test(dev)) {
+      fs.writeFileSync(`/proc/sys/net/ipv6/conf/${dev}/proxy_ndp`, '1');
+      fs.writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+    }
     // Wall-clock stage stamps of a cut-over (bench/external.ts lines them up with the outside's capture).
     this.log('info', 'layer-2 floating IPs', {
       answering: added.filter((a) => !failed.has(a)),
@@ -186,6 +211,14 @@ export class EgressLinks {
     // to the tenant): the host must allow binding non-local addresses once layer-2 floating IPs exist.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
     for (const [address, dev] of this.unannounced) {
+      if (address.includes(':')) {
+        // Unsolicited neighbour advertisements (override flag, our MAC as target link-layer address) to
+        // all nodes: neighbours' caches move with the binding (na6, Debian ipv6toolkit). Not awaited.
+        void run('na6', ['-i', dev, '-d', 'ff02::1', '-t', address, '-o', '-e'], { allowFailure: true, timeoutMs: 3000 })
+          .then(() => run('na6', ['-i', dev, '-d', 'ff02::1', '-t', address, '-o', '-e'], { allowFailure: true, timeoutMs: 3000 }))
+          .catch(() => undefined);
+        continue;
+      }
       // Not awaited: the pass (under the agent's lock) does not wait the second arping takes.
       void run('arping', ['-U', '-c', '2', '-w', '1', '-I', dev, address], { allowFailure: true, timeoutMs: 3000 }).catch(() => undefined);
     }
@@ -220,17 +253,28 @@ export class EgressLinks {
     }
     // Forwarding is what egress asks of the host; it is switched on only once a tenant egresses here.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-    // The link's routes: its transit address, the floating IPs bound here and the local routed endpoints;
+    const v6 = transit.transitIP6;
+    if (v6) fs.writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+    const floating4 = transit.floating.filter((f) => f.family === 4);
+    const floating6 = v6 ? transit.floating.filter((f) => f.family === 6) : [];
+    // The link's routes: its transit addresses, the floating IPs bound here and the local routed endpoints;
     // any other goes (a floating IP moved away, an endpoint deleted, a network no longer routed).
-    const wantedRoutes = new Set([transitIP, ...transit.floating.map((f) => f.address), ...transit.routedEndpoints].map((a) => `${a}/32`));
-    const [routes] = made
-      ? [linkAddresses(made).map((dst) => ({ dst }))]
-      : exists
-        ? await ipJsonBatch([`route show dev ${hostLink}`])
-        : [[]];
-    const stale = (routes as { dst?: string }[])
-      .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
-      .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst));
+    const wantedRoutes = new Set([
+      ...[transitIP, ...floating4.map((f) => f.address), ...transit.routedEndpoints].map((a) => `${a}/32`),
+      ...(v6 ? [v6, ...floating6.map((f) => f.address)].map((a) => `${a}/128`) : []),
+    ]);
+    // A link this agent made and still has: its routes are the ones it wrote (no need to read them back).
+    const known = made ? linkAddresses(made).map((dst) => ({ dst })) : undefined;
+    const [routes] = known ? [known] : exists ? await ipJsonBatch([`route show dev ${hostLink}`]) : [[]];
+    const [routes6] = known ? [known] : exists ? await ipJsonBatch([`route show dev ${hostLink}`], { family: 6 }) : [[]];
+    const stale = [
+      ...(routes as { dst?: string }[])
+        .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/32` : (r.dst ?? '')))
+        .filter((dst) => /^[0-9.]+\/32$/.test(dst) && !wantedRoutes.has(dst)),
+      ...(routes6 as { dst?: string }[])
+        .map((r) => (r.dst && !r.dst.includes('/') ? `${r.dst}/128` : (r.dst ?? '')))
+        .filter((dst) => /^[0-9a-f:]+\/128$/.test(dst) && !wantedRoutes.has(dst)),
+    ];
     const host = await ipBatch(
       [
         ...stale.map((dst) => `route del ${dst} dev ${hostLink}`),
@@ -238,8 +282,15 @@ export class EgressLinks {
         `addr replace ${TRANSIT_GATEWAY}/32 dev ${hostLink}`,
         `route replace ${transitIP}/32 dev ${hostLink}`,
         // Through the transit address: the router namespace answers ARP for that one only.
-        ...transit.floating.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
+        ...floating4.map((f) => `route replace ${f.address}/32 via ${transitIP} dev ${hostLink}`),
         ...transit.routedEndpoints.map((a) => `route replace ${a}/32 via ${transitIP} dev ${hostLink}`),
+        ...(v6
+          ? [
+              `addr replace ${TRANSIT_GATEWAY6}/64 dev ${hostLink} nodad`,
+              `route replace ${v6}/128 dev ${hostLink}`,
+              ...floating6.map((f) => `route replace ${f.address}/128 via ${v6} dev ${hostLink}`),
+            ]
+          : []),
       ],
       { force: true },
     );
@@ -252,6 +303,8 @@ export class EgressLinks {
         `link set ${EGRESS_LINK} up`,
         `addr replace ${transitIP}/32 dev ${EGRESS_LINK}`,
         `route replace default via ${TRANSIT_GATEWAY} dev ${EGRESS_LINK} onlink`,
+        // NAT66: the IPv6 transit address, the default route to the host's link-local end.
+        ...(v6 ? [`addr replace ${v6}/128 dev ${EGRESS_LINK} nodad`, `route replace ::/0 via ${TRANSIT_GATEWAY6} dev ${EGRESS_LINK}`] : []),
       ],
       { netns: routerNamespace, force: true },
     );
@@ -260,9 +313,15 @@ export class EgressLinks {
   }
 
   /** The host's egress table, written whole (one atomic replace) when it changed or on a full pass; deleted when no tenant egresses. */
-  private async syncTable(transits: readonly EgressTransit[], addresses: EgressAddressPlan, full: boolean): Promise<void> {
+  private async syncTable(
+    transits: readonly EgressTransit[],
+    addresses: EgressAddressPlan,
+    full: boolean,
+    underlayIP: string | undefined,
+    underlayIPv6: string | undefined,
+  ): Promise<void> {
     const needed = transits.length > 0 || addresses.tunnels.length > 0;
-    const text = needed ? renderProgram(hostEgressProgram(transits, addresses)) : '';
+    const text = needed ? renderProgram(hostEgressProgram(transits, addresses, underlayIP, underlayIPv6)) : '';
     if (text === this.tableText && !full) return;
     try {
       if (text) await run('nft', ['-f', '-'], { input: text });
@@ -277,7 +336,12 @@ export class EgressLinks {
 
 /** The addresses routed to a transit link: its transit address, floating IPs and local routed endpoints. */
 function linkAddresses(transit: EgressTransit): string[] {
-  return [transit.transitIP, ...transit.floating.map((f) => f.address), ...transit.routedEndpoints];
+  return [
+    transit.transitIP,
+    ...(transit.transitIP6 ? [transit.transitIP6] : []),
+    ...transit.floating.map((f) => f.address),
+    ...transit.routedEndpoints,
+  ];
 }
 
 function sameLink(made: EgressTransit | undefined, transit: EgressTransit): boolean {

@@ -12,8 +12,14 @@ export class HostViews {
 
   constructor(
     private readonly follower: Follower,
-    private readonly host: { hostName: string; netnsPrefix: string; underlayIP: string },
+    private readonly host: { hostName: string; netnsPrefix: string; underlayIP: string; underlayIPv6?: string },
   ) {}
+
+  /** The IPv6 underlay address the agent found at start: views built before are dropped. */
+  set underlayIPv6(address: string | undefined) {
+    this.host.underlayIPv6 = address;
+    this.cached = undefined;
+  }
 
   get overlayMtu(): number {
     return this.mtu;

@@ -28,6 +28,8 @@ export async function appendAudit(store: Store, entry: AuditEntry): Promise<void
 
 export interface AuditQuery {
   tenant?: string;
+  /** Only entries carrying this event (`floatingip.move`) or an event of this family (`floatingip`). */
+  event?: string;
   sinceMs?: number;
   limit?: number;
 }
@@ -37,8 +39,14 @@ export async function readAudit(store: Store, query: AuditQuery, now = new Date(
   const since = query.sinceMs ? now.getTime() - query.sinceMs : 0;
   const entries = items
     .map((item) => JSON.parse(item.value) as AuditEntry)
-    .filter((entry) => (query.tenant === undefined || isAbout(entry, query.tenant)) && Date.parse(entry.at) >= since);
+    .filter((entry) => (query.tenant === undefined || isAbout(entry, query.tenant)) && Date.parse(entry.at) >= since)
+    .filter((entry) => query.event === undefined || hasEvent(entry, query.event));
   return query.limit ? entries.slice(-query.limit) : entries;
+}
+
+/** `name` is an event's full name (`floatingip.move`) or its family (`floatingip`, `floatingippool`). */
+export function hasEvent(entry: AuditEntry, name: string): boolean {
+  return (entry.events ?? []).some((e) => e.event === name || e.event.startsWith(`${name}.`));
 }
 
 export function isAbout(entry: AuditEntry, tenant: string): boolean {
@@ -51,8 +59,10 @@ export function isAbout(entry: AuditEntry, tenant: string): boolean {
  */
 export function narrowEntry(entry: AuditEntry, tenant: string): AuditEntry {
   if (entry.tenants === undefined) return entry;
-  const { tenants, summary, ...rest } = entry;
+  const { tenants, summary, events, ...rest } = entry;
   void tenants;
+  // Only the events about the tenant's own objects (a pool's are cluster-scoped: never a tenant's to see).
+  const ownEvents = events?.filter((event) => event.tenant === tenant) ?? [];
   const own = summary === undefined ? [] : summaryParts(summary).filter((part) => part.tenant === tenant);
   const kinds = [...new Set(own.map((part) => part.kind))];
   return {
@@ -65,6 +75,7 @@ export function narrowEntry(entry: AuditEntry, tenant: string): AuditEntry {
         : summary === 'no change'
           ? summary
           : 'details about other tenants not shown',
+    ...(ownEvents.length > 0 ? { events: ownEvents } : {}),
   };
 }
 

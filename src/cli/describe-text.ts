@@ -5,7 +5,7 @@
  */
 import type { TenetObject } from '../core/model/object';
 import { cidrLast, parseCidr, parseIp } from '../core/net/ip';
-import { cell, labelsText, renderTable } from './output';
+import { advertisedText, cell, labelsText, renderTable } from './output';
 import { orderBySchema, toYaml } from './normalize';
 import { kindInfo } from '../core/model/registry';
 import type { ServicePort } from '../core/model/kinds/service';
@@ -91,6 +91,9 @@ const SUMMARISED = new Set([
   'lostAt',
   'reattachedAt',
   'attachment',
+  'advertised',
+  'address',
+  'host',
 ]);
 
 /** An endpoint's interface: where it was attached, and whether it was lost (and made again). */
@@ -136,6 +139,10 @@ function statusSummary(object: TenetObject, status: Any, related: Related | unde
     if (Array.isArray(status.gateways)) lines.push(`Gateways:   ${status.gateways.join(', ')}`);
   } else if (object.kind === 'Policy' || object.kind === 'GlobalPolicy') {
     lines.push(...ruleHitLines(object, status.ruleHits));
+  } else if (object.kind === 'FloatingIP') {
+    lines.push(`Address:    ${cell(String(status.address ?? '<none>'))}`);
+    lines.push(`Host:       ${cell(String(status.host ?? '<none>'))}`);
+    lines.push(`Advertised: ${advertisedText(object)}`);
   } else if (object.kind === 'Tenant' && status.vni !== undefined) {
     lines.push(`VNI:        ${String(status.vni)}`);
   } else {

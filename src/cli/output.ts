@@ -208,9 +208,26 @@ const KIND_COLUMNS: Record<KindName, Column[]> = {
     { header: 'ADDRESS', value: (o) => text(status(o).address) },
     { header: 'TARGET', value: floatTargetText },
     { header: 'HOST', value: (o) => text(status(o).host) },
+    { header: 'ADVERTISED', value: (o) => advertisedText(o) },
     { header: 'POOL', wide: true, value: (o) => text(status(o).pool) },
   ],
 };
+
+/**
+ * How a floating IP is advertised, as its hosts report it: `BGP from h1,h2`, `ARP on h2` (`NDP` for
+ * IPv6), `no` when no host reports announcing it.
+ */
+export function advertisedText(object: TenetObject): string {
+  const advertised = status(object).advertised as { host: string; via: string }[] | undefined;
+  if (!Array.isArray(advertised) || advertised.length === 0) return 'no';
+  const l2 = String(status(object).address ?? '').includes(':') ? 'NDP' : 'ARP';
+  const parts: string[] = [];
+  for (const via of ['bgp', 'l2']) {
+    const hosts = advertised.filter((a) => a.via === via).map((a) => cell(String(a.host)));
+    if (hosts.length > 0) parts.push(via === 'bgp' ? `BGP from ${hosts.join(',')}` : `${l2} on ${hosts.join(',')}`);
+  }
+  return parts.join('; ');
+}
 
 /** `endpoint/NAME` or `service/NAME`, `<none>` when unbound. */
 function floatTargetText(object: TenetObject): string {

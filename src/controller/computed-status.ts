@@ -12,8 +12,13 @@ import { serviceBackends } from '../core/services/backends';
 import type { FloatingIP } from '../core/model/kinds/floating-ip';
 import type { Service } from '../core/model/kinds/service';
 import type { Endpoint } from '../core/model/kinds/endpoint';
+import type { Host } from '../core/model/kinds/host';
 
-/** Network `allocated`, Group `members` and FloatingIP `host` (the host(s) its traffic enters by: the bound endpoint's, or the hosts of the bound service's ready backends). */
+/**
+ * Network `allocated`, Group `members` and FloatingIP `host` (the host(s) its traffic enters by: the
+ * bound endpoint's, or the hosts of the bound service's ready backends) and `advertised` (the hosts
+ * that report announcing its address, and how).
+ */
 const COUNTED_KINDS: ReadonlySet<string> = new Set(['Network', 'Group', 'FloatingIP']);
 
 export async function withComputedStatus<T extends TenetObject>(service: ObjectService, objects: T[]): Promise<T[]> {
@@ -30,6 +35,16 @@ export async function withComputedStatus<T extends TenetObject>(service: ObjectS
   } else {
     for (const tenant of tenants) endpointsOf.set(tenant, (await service.list('Endpoint', { tenant })).items);
   }
+  // Which hosts report advertising which floating IP (Host status.floatingIPs): one Host list per answer.
+  const advertisers = new Map<string, { host: string; via: 'bgp' | 'l2' }[]>();
+  if (withHits.some((o) => o.kind === 'FloatingIP')) {
+    for (const host of (await service.list('Host')).items as Host[])
+      for (const f of host.status?.floatingIPs ?? []) {
+        const list = advertisers.get(f.address) ?? [];
+        list.push({ host: host.metadata.name, via: f.via });
+        advertisers.set(f.address, list);
+      }
+  }
   const servicesOf = new Map<string, Service[]>();
   for (const tenant of new Set(withHits.filter((o) => o.kind === 'FloatingIP').map((o) => o.metadata.tenant ?? '')))
     servicesOf.set(tenant, (await service.list('Service', { tenant })).items as Service[]);
@@ -38,7 +53,12 @@ export async function withComputedStatus<T extends TenetObject>(service: ObjectS
     const endpoints = endpointsOf.get(object.metadata.tenant ?? '') ?? [];
     if (object.kind === 'FloatingIP') {
       const host = floatingHost(object as FloatingIP, endpoints as Endpoint[], servicesOf.get(object.metadata.tenant ?? '') ?? []);
-      return host === undefined ? object : { ...object, status: { ...(object.status ?? {}), host } };
+      const address = (object as FloatingIP).status?.address;
+      const advertised = (address !== undefined ? (advertisers.get(address) ?? []) : [])
+        .sort((a, b) => a.host.localeCompare(b.host))
+        .slice(0, 64);
+      const computed = { ...(host !== undefined ? { host } : {}), ...(advertised.length > 0 ? { advertised } : {}) };
+      return Object.keys(computed).length === 0 ? object : { ...object, status: { ...(object.status ?? {}), ...computed } };
     }
     if (object.kind === 'Network') {
       const allocated = endpoints.filter(

@@ -280,7 +280,8 @@ export function buildOpenApi(): Json {
   paths['/api/v1/audit'] = {
     get: {
       operationId: 'audit',
-      parameters: ['tenant', 'since', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+      description: 'event: only entries carrying that named event (floatingip.move) or family (floatingip, floatingippool)',
+      parameters: ['tenant', 'since', 'limit', 'event'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
       responses: { 200: answer('audit entries', object), 400: answer('invalid') },
     },
   };

@@ -38,6 +38,11 @@ export class TxnBuilder {
     this.opMap.set(key, { type: 'delete', key });
   }
 
+  /** Whether this attempt already writes `key` (two objects of one apply claiming one key see each other). */
+  writes(key: string): boolean {
+    return this.opMap.get(key)?.type === 'put';
+  }
+
   /** An in-memory reservation tied to a store key that must not exist: kept if another writer took the key, released otherwise. */
   propose(key: string, release: () => void, taken?: () => void): void {
     this.proposals.push({ key, release, taken });

@@ -24,6 +24,8 @@ import { decodeObject, encodeObject, sameIntent, withoutRevision } from './objec
 import type { HistoryChange, HistoryRecord } from './history';
 import type { StateIndex } from './state-index';
 import { summarizeChanges } from '../core/auth/change-summary';
+import { auditEvents } from '../core/auth/audit-events';
+import type { AuditEvent } from '../core/auth/audit-entry';
 import type { ChangeResult } from '../core/model/wire';
 import { Pacer, stringifyPaced } from './limits/pacer'; // [limits]
 import { tenantQuotasIn, type QuotaLedger } from './limits/quota-ledger'; // [limits]
@@ -38,8 +40,8 @@ export interface WriteContext {
 
 /** Where a request's audit entry goes: into the same txn as the change, so a crash can neither lose nor double it. */
 export interface AuditSink {
-  /** The store write recording the entry, given a summary of what changed. */
-  op(summary: string): WriteOp;
+  /** The store write recording the entry, given a summary of what changed and the named events it is. */
+  op(summary: string, events?: AuditEvent[]): WriteOp;
   /** Set once a txn carrying the entry committed; otherwise the HTTP layer records the outcome itself. */
   recorded: boolean;
 }
@@ -145,7 +147,7 @@ export class WriteEngine {
   async mutate<R>(
     build: (b: TxnBuilder) => Promise<R>,
     dryRun = false,
-    audit?: { sink?: AuditSink; summary: (result: R) => string },
+    audit?: { sink?: AuditSink; summary: (result: R) => string; events?: (result: R) => AuditEvent[] },
   ): Promise<{ result: R; revision: number | null }> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const b = new TxnBuilder();
@@ -162,7 +164,7 @@ export class WriteEngine {
         b.abandoned();
         return { result, revision: null };
       }
-      if (audit?.sink) ops.push(audit.sink.op(audit.summary(result)));
+      if (audit?.sink) ops.push(audit.sink.op(audit.summary(result), audit.events?.(result)));
       const outcome = await this.store.txn(b.compares, ops);
       if (outcome.succeeded) {
         b.committed(outcome.revision);
@@ -187,7 +189,7 @@ export class WriteEngine {
       const { result, revision } = await this.mutate(
         async (b) => this.planWrite(b, before ? [...(await before()), ...changes] : changes, ctx, marked),
         ctx.dryRun,
-        { sink: ctx.audit, summary: (r) => summarizeChanges(r.results, r.history) },
+        { sink: ctx.audit, summary: (r) => summarizeChanges(r.results, r.history), events: (r) => auditEvents(r.history) },
       );
       committed = revision !== null;
       return { ...result, storeRevision: revision, historyRevision: revision === null ? null : result.historyRevision };

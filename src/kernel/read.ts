@@ -1,6 +1,6 @@
 /** Reads back the state of one tenant router namespace (four processes: ip v4+links, ip v6 routes, bridge fdb, sysctl). */
 import type { RawNamespaceReads } from '../core/dataplane/parse';
-import { mtuOfAddress } from '../core/dataplane/parse';
+import { ipv6OfAddressDevice, mtuOfAddress } from '../core/dataplane/parse';
 import { VXLAN_DEVICE_REGEX } from '../core/dataplane/names';
 import { ROUTER_SYSCTLS } from '../core/dataplane/state';
 import { bridgeJson, ipJsonBatch, readNetnsSysctls } from './ip';
@@ -26,6 +26,12 @@ export async function readHostVxlans(): Promise<string[]> {
 export async function linkIndexes(netns: string): Promise<Map<string, number>> {
   const [links] = await ipJsonBatch(['link show'], { netns });
   return new Map(links.map((l) => [(l as { ifname: string }).ifname, (l as { ifindex: number }).ifindex]));
+}
+
+/** The global IPv6 address of the device in the current namespace that holds `address` (the underlay), or undefined. */
+export async function deviceIPv6Of(address: string): Promise<string | undefined> {
+  const [links] = await ipJsonBatch(['addr show']);
+  return ipv6OfAddressDevice(links, address);
 }
 
 /** MTU of the device in the current namespace that holds `address` (the underlay), or undefined. */

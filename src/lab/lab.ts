@@ -17,7 +17,15 @@ import { addNetns, assertNetns, delNetns, netnsExists } from '../kernel/ip';
 import { resolvConf } from '../core/dns/records';
 import { DEFAULT_DNS_DIR, stopLeftover } from '../agent/dns/resolver';
 import { createOutside, OUTSIDE_NAME, stopOutside, type LabOutside } from './outside';
-import { createFabric, createHostNamespace, deleteNamespaces, hostUnderlayIP, namespacesWithPrefix, UNDERLAY_CIDR } from './fabric';
+import {
+  createFabric,
+  createHostNamespace,
+  deleteNamespaces,
+  hostUnderlayIP,
+  hostUnderlayIPv6,
+  namespacesWithPrefix,
+  UNDERLAY_CIDR,
+} from './fabric';
 import {
   CLI_MAIN,
   findProcesses,
@@ -282,7 +290,7 @@ export async function labUp(options: UpOptions): Promise<LabState> {
         log: path.join(dir, name, 'agent.log'),
       };
       fs.mkdirSync(path.dirname(host.socket), { recursive: true });
-      await createHostNamespace(state.fabricNetns, host.netns, host.fabricPort, host.underlayIP);
+      await createHostNamespace(state.fabricNetns, host.netns, host.fabricPort, host.underlayIP, hostUnderlayIPv6(i));
       state.hosts.push(host);
       saveLab(state);
     }

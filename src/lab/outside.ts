@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { addNetns, ipBatch, netnsExists, netnsSysctl } from '../kernel/ip';
 import { run } from '../kernel/exec';
-import { UNDERLAY_PREFIX } from './fabric';
+import { UNDERLAY6_PREFIX, UNDERLAY_PREFIX } from './fabric';
 import { isAlive, startDetached, stopPid, tail, waitFor } from './processes';
 import { LabError, type LabState } from './state';
 
@@ -17,6 +17,10 @@ export const OUTSIDE_UNDERLAY_IP = `${UNDERLAY_PREFIX}1`;
 /** Stand-ins for a server on the internet and one on a corporate network: documentation prefixes, on the outside's lo. */
 export const OUTSIDE_INTERNET_IP = '203.0.113.10';
 export const OUTSIDE_CORPORATE_IP = '198.51.100.10';
+/** The same over IPv6: the router on the underlay's /64, the servers in the documentation prefix 2001:db8::/32. */
+export const OUTSIDE_UNDERLAY_IPV6 = `${UNDERLAY6_PREFIX}1`;
+export const OUTSIDE_INTERNET_IPV6 = '2001:db8:113::10';
+export const OUTSIDE_CORPORATE_IPV6 = '2001:db8:51::10';
 /** The upstream router's AS and the one every lab host speaks from (eBGP). */
 export const OUTSIDE_ASN = 64512;
 export const HOST_ASN = 64513;
@@ -26,6 +30,10 @@ export interface LabOutside {
   underlayIP: string;
   internetIP: string;
   corporateIP: string;
+  /** IPv6 twins (absent in a lab made before IPv6 was added). */
+  underlayIPv6?: string;
+  internetIPv6?: string;
+  corporateIPv6?: string;
   fabricPort: string;
   asn: number;
   hostAsn: number;
@@ -52,6 +60,7 @@ export function birdConfig(
     'protocol device { scan time 10; }',
     // Routes learned from the hosts go into this namespace's routing table: packets follow them.
     'protocol kernel { ipv4 { import none; export all; }; }',
+    'protocol kernel kernel6 { ipv6 { import none; export all; }; }',
   ];
   for (const host of hosts) {
     lines.push(
@@ -62,6 +71,8 @@ export function birdConfig(
       // Short timers: a host that goes away is noticed in seconds; withdrawals are sent at once anyway.
       '  hold time 3; keepalive time 1; connect retry time 1;',
       '  ipv4 { import all; export none; };',
+      // MP-BGP: the hosts' IPv6 floating IPs over the same session, next hop their IPv6 underlay address.
+      '  ipv6 { import all; export none; };',
       '}',
     );
   }
@@ -77,6 +88,9 @@ export async function createOutside(state: LabState, markerEnv: Record<string, s
     underlayIP: OUTSIDE_UNDERLAY_IP,
     internetIP: OUTSIDE_INTERNET_IP,
     corporateIP: OUTSIDE_CORPORATE_IP,
+    underlayIPv6: OUTSIDE_UNDERLAY_IPV6,
+    internetIPv6: OUTSIDE_INTERNET_IPV6,
+    corporateIPv6: OUTSIDE_CORPORATE_IPV6,
     fabricPort: 'po',
     asn: OUTSIDE_ASN,
     hostAsn: HOST_ASN,
@@ -98,11 +112,20 @@ export async function createOutside(state: LabState, markerEnv: Record<string, s
       'link set eth0 up',
       `addr add ${outside.internetIP}/32 dev lo`,
       `addr add ${outside.corporateIP}/32 dev lo`,
+      `addr add ${OUTSIDE_UNDERLAY_IPV6}/64 dev eth0 nodad`,
+      `addr add ${OUTSIDE_INTERNET_IPV6}/128 dev lo`,
+      `addr add ${OUTSIDE_CORPORATE_IPV6}/128 dev lo`,
     ],
     { netns: outside.netns },
   );
-  await netnsSysctl(outside.netns, { 'net.ipv4.ip_forward': '1' });
-  for (const host of state.hosts) await ipBatch([`route replace default via ${outside.underlayIP} dev eth0`], { netns: host.netns });
+  await netnsSysctl(outside.netns, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
+  for (const host of state.hosts)
+    await ipBatch(
+      [`route replace default via ${outside.underlayIP} dev eth0`, `route replace ::/0 via ${OUTSIDE_UNDERLAY_IPV6} dev eth0`],
+      {
+        netns: host.netns,
+      },
+    );
   fs.writeFileSync(outside.birdConfig, birdConfig(outside, state.hosts), { mode: 0o600 });
   await startBird(outside, markerEnv);
   return outside;

@@ -36,7 +36,7 @@ const statusOf = (o: TenetObject): { address?: string; pool?: string } => (o.sta
 
 test('addresses come from a pool, requested or allocated, unique across tenants, fixed, released on delete', async () => {
   const c = controller.client;
-  await assert.rejects(c.create(pool('bad', ['fd00::/64'])), refused(400, /IPv4/));
+  await assert.rejects(c.create(pool('bad', ['198.18.0.0/30', 'fd00::/64'])), refused(400, /one address family/));
   await c.create(tenant('fa'));
   await c.create(tenant('fb'));
   await assert.rejects(c.create(fip('fa', 'none')), refused(409, /no floating IP pool exists/));
@@ -83,4 +83,43 @@ test('hostile tenant-admin: no pools, no floating IPs in another tenant, no addr
   for (let i = 0; i < 4; i++) codes.push((await post('ha', fip('ha', `flood${i}`, { pool: 'hp' }))).status);
   assert.deepEqual(codes, [201, 201, 403, 403]);
   assert.deepEqual(statusOf(await c.get('FloatingIP', 'db', 'hb')), statusOf(victim));
+});
+
+test('floating IPs created in one apply get distinct addresses (each sees the others claimed in the same transaction)', async () => {
+  const c = controller.client;
+  await c.create(tenant('one'));
+  await c.create(pool('p-one', ['198.18.20.0/29']));
+  await c.apply([fip('one', 'a', { pool: 'p-one' }), fip('one', 'b', { pool: 'p-one' }), fip('one', 'c', { pool: 'p-one' })]);
+  const addresses = await Promise.all(['a', 'b', 'c'].map(async (n) => statusOf(await c.get('FloatingIP', n, 'one')).address));
+  assert.deepEqual(addresses, ['198.18.20.1', '198.18.20.2', '198.18.20.3']);
+  // Two requests for one address in one apply: refused whole, nothing written.
+  await assert.rejects(
+    c.apply([fip('one', 'd', { address: '198.18.20.5' }), fip('one', 'e', { address: '198.18.20.5' })]),
+    refused(409, /already held/),
+  );
+  assert.equal(await c.find('FloatingIP', 'd', 'one'), undefined);
+});
+
+test('an IPv6 pool hands out IPv6 floating IPs (not its subnet-router anycast address); a request of the wrong family is refused', async () => {
+  const c = controller.client;
+  await c.create(tenant('six'));
+  await c.create(pool('p6', ['2001:db8:100::/126']));
+  const first = await c.create(fip('six', 'a', { pool: 'p6' }));
+  assert.deepEqual(statusOf(first), { address: '2001:db8:100::1', pool: 'p6' });
+  const asked = await c.create(fip('six', 'b', { address: '2001:DB8:100::3' }));
+  assert.equal(statusOf(asked).address, '2001:db8:100::3', 'requested, canonical');
+  await assert.rejects(c.create(fip('six', 'c', { pool: 'p6', address: '2001:db8:100::' })), refused(409, /not a usable address/));
+  await assert.rejects(c.create(fip('six', 'd', { pool: 'p6', address: '198.18.0.3' })), refused(409, /not a usable address/));
+  await c.create(fip('six', 'e', { pool: 'p6' }));
+  await assert.rejects(c.create(fip('six', 'f', { pool: 'p6' })), refused(409, /no free address/));
+});
+
+test("a Host's IPv6 underlay address must be IPv6", async () => {
+  const c = controller.client;
+  const host = (underlayIPv6: string): TenetObject =>
+    ({ apiVersion: V, kind: 'Host', metadata: { name: 'h6' }, spec: { underlayIP: '192.0.2.61', underlayIPv6 } }) as TenetObject;
+  await assert.rejects(c.create(host('192.0.2.62')), refused(400, /underlayIPv6: not an IPv6 address/));
+  assert.equal(await c.find('Host', 'h6'), undefined);
+  const made = await c.create(host('fd00:250::61'));
+  assert.equal((made.spec as { underlayIPv6?: string }).underlayIPv6, 'fd00:250::61');
 });

@@ -120,6 +120,30 @@ test('the fragments render: filter before policy, SNAT on eg0, host masquerade a
   assert.match(host, /iifname "tg\*" iifname \. ip saddr != @links counter drop/);
   assert.match(host, /ip saddr 100\.64\.0\.0\/10 oifname != "tg\*" counter masquerade/);
   assert.match(host, /iifname "tg\*" oifname "tg\*" counter drop/);
+  assert.doesNotMatch(host, /snat/, 'no underlay address known: no transit-to-floating translation');
+  // A transit link to a floating IP behind another: accepted before the transit-to-transit drop, and
+  // translated to the host's underlay address (what a client on another host would look like).
+  const withUnderlay = renderProgram(hostEgressProgram([transit], undefined, '192.168.250.11'));
+  const forward = withUnderlay
+    .split('\n')
+    .filter((l) => l.includes('chain inet tenet_egress forward') || l.includes('rule inet tenet_egress forward'));
+  const floatingAt = forward.findIndex((l) => l.includes('oifname . ip daddr @floating counter accept'));
+  const dropAt = forward.findIndex((l) => /iifname "tg\*" oifname "tg\*" counter drop/.test(l));
+  assert.ok(floatingAt >= 0 && dropAt > floatingAt, forward.join('\n'));
+  assert.match(withUnderlay, /ip saddr 100\.64\.0\.0\/10 oifname \. ip daddr @floating counter snat ip to 192\.168\.250\.11/);
+  assert.doesNotMatch(
+    renderProgram(hostEgressProgram([transit], undefined, '192.168.250.11; flush ruleset')),
+    /flush ruleset|snat/,
+    'a bad address never reaches nft',
+  );
+  assert.throws(
+    () =>
+      renderProgram({
+        ...hostEgressProgram([transit]),
+        chains: [{ name: 'x', rules: [{ matches: [], effects: [{ kind: 'snat', family: 4, address: '1.2.3.4 ; flush ruleset' }] }] }],
+      }),
+    /refusing snat/,
+  );
 });
 
 test('explain walks the egress filter: a source without egress right is dropped on eg0, one with it goes on to policy', () => {
@@ -167,4 +191,58 @@ test('a floating IP bound to a service picks its slot as a VIP does: keys 1..SLO
   );
   // Every slot the rule can pick has an element, and no element is out of its reach.
   assert.match(renderProgram(program), new RegExp(`numgen random mod ${SLOTS} offset 1`));
+});
+
+test('IPv6 (NAT66): transit address, sources, closed host addresses of both families, v6 floating DNAT, host masquerade6 and NDP', () => {
+  const v = view(
+    objects({ mode: 'nat', networks: ['front'] }, [
+      {
+        apiVersion: V,
+        kind: 'FloatingIPPool',
+        metadata: { name: 'p6' },
+        spec: { cidrs: ['2001:db8:100::/120'] },
+      },
+      {
+        apiVersion: V,
+        kind: 'FloatingIP',
+        metadata: { name: 'web6', tenant: 'blue' },
+        spec: { target: { endpoint: 'e1' } },
+        status: { address: '2001:db8:100::1', pool: 'p6' },
+      },
+    ]).map((o) =>
+      o.kind === 'Host'
+        ? ({ ...o, spec: { ...o.spec, underlayIPv6: o.metadata.name === 'h1' ? 'fd00:250::11' : 'fd00:250::12' } } as TenetObject)
+        : o.kind === 'Endpoint'
+          ? ({ ...o, status: { ipv4: '10.1.0.5', ipv6: 'fd00::5' } } as TenetObject)
+          : o,
+    ),
+  );
+  const transit = egressTransit(v, v.tenants[0])!;
+  assert.equal(transit.transitIP6, 'fd74:656e:6574::1000', 'the ULA /96 plus the VNI (4096)');
+  assert.deepEqual(transit.sources6, ['fd00::/64']);
+  assert.deepEqual(transit.closedHostAddresses6, ['fd00:250::11', 'fd00:250::12']);
+  assert.deepEqual(
+    transit.floating.map((f) => [f.address, f.family, f.target]),
+    [['2001:db8:100::1', 6, 'fd00::5']],
+    'an IPv6 floating IP lands on the endpoint IPv6 address',
+  );
+  const text = renderProgram(egressProgram(transit));
+  assert.match(text, /oifname "eg0" ip6 daddr @eg_hosts6 counter drop/);
+  assert.match(text, /oifname "eg0" ip6 daddr fd00::\/64 counter drop/);
+  assert.match(text, /oifname "eg0" ip6 saddr fd00::\/64 counter accept/);
+  assert.match(text, /add element inet tenet eg_fip6 \{ 2001:db8:100::1 : fd00::5 \}/);
+  assert.match(text, /iifname "eg0" meta nfproto ipv6 counter dnat ip6 to ip6 daddr map @eg_fip6/);
+  const host = renderProgram(hostEgressProgram([transit], undefined, '192.168.250.11', 'fd00:250::11'));
+  assert.match(
+    host,
+    new RegExp(
+      `add element inet tenet_egress links6 \\{ ${transit.hostLink} \\. 2001:db8:100::1, ${transit.hostLink} \\. fd74:656e:6574::1000 \\}`,
+    ),
+  );
+  assert.match(host, /iifname "tg\*" iifname \. ip6 saddr != @links6 counter drop/);
+  assert.match(host, /oifname \. ip6 daddr @floating6 counter accept/);
+  assert.match(host, /iifname "tg\*" icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert \} counter accept/);
+  assert.match(host, /ip6 saddr fd74:656e:6574::\/96 oifname != "tg\*" counter masquerade/);
+  assert.match(host, /ip6 saddr fd74:656e:6574::\/96 oifname \. ip6 daddr @floating6 counter snat ip6 to fd00:250::11/);
+  assert.doesNotMatch(host, /add element inet tenet_egress (links|floating) \{[^}]*2001:db8/, 'no IPv6 address in an IPv4 set');
 });

@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, type Whoami } from './api';
 import type { AuditEntry } from '../../src/core/auth/audit-entry';
+import { auditEventText } from '../../src/core/auth/audit-events';
 
 type Entry = AuditEntry;
 
@@ -104,7 +105,8 @@ export function AuditView({ me }: { me: Whoami }) {
               <td class={`outcome ${e.outcome}`}>
                 {e.outcome} ({e.code})
               </td>
-              <td>{e.summary ?? ''}</td>
+              {/* Named events first (a floating IP's move says from and to), then the generic summary. */}
+              <td>{[...(e.events ?? []).map(auditEventText), e.summary ?? ''].filter(Boolean).join('; ')}</td>
             </tr>
           ))}
         </tbody>

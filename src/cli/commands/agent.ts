@@ -22,6 +22,10 @@ export function register(program: Command): void {
     )
     .requiredOption('--host <name>', 'name of this host')
     .requiredOption('--underlay-ip <ip>', "this host's underlay address (VXLAN source)")
+    .option(
+      '--underlay-ipv6 <ip>',
+      "this host's IPv6 underlay address (IPv6 egress and floating IPs); default: the first global IPv6 address of the device holding --underlay-ip",
+    )
     .option('--socket <path>', 'attach socket', DEFAULT_AGENT_SOCKET)
     .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
     .option('--token-file <path>', 'file holding the bearer token (an agent-role token for this host); else --token or TENET_TOKEN')
@@ -63,6 +67,7 @@ export function register(program: Command): void {
           tokenFile?: string;
           host: string;
           underlayIp: string;
+          underlayIpv6?: string;
           underlayMtu?: string;
           socket: string;
           netnsPrefix: string;
@@ -135,6 +140,7 @@ export function register(program: Command): void {
             ca,
             hostName: options.host,
             underlayIP: options.underlayIp,
+            ...(options.underlayIpv6 !== undefined ? { underlayIPv6: options.underlayIpv6 } : {}),
             socketPath: options.socket,
             netnsPrefix: options.netnsPrefix,
             resyncMs: resync * 1000,

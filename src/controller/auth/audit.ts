@@ -84,13 +84,13 @@ export function auditSink(request: FastifyRequest, fields: AuditFields, action: 
   const scoped = action.type === 'admin' && fields.verb === 'rollback';
   return {
     recorded: false,
-    op: (summary) => {
+    op: (summary, events) => {
       const entry = { ...fields };
       if (scoped) {
         const scope = summaryScope(summary);
         setScope(entry, scope.kinds, scope.tenants, scope.beyondTenants);
       }
-      return auditWrite(auditEntry({ ...entry, outcome: 'allowed', code, summary }));
+      return auditWrite(auditEntry({ ...entry, outcome: 'allowed', code, summary, ...(events && events.length > 0 ? { events } : {}) }));
     },
   };
 }

@@ -2,6 +2,7 @@
  * Token management (admins) and the audit trail (admins: all; tenant-admins: their tenant). The
  * audit trail has read routes only: entries are written by the hooks, never through the API.
  */
+import { AUDIT_EVENT_NAMES } from '../../core/auth/audit-entry';
 import type { FastifyInstance } from 'fastify';
 import { ROLES, type Role } from '../../core/auth/roles';
 import { NAME_REGEX } from '../../core/model/names';
@@ -79,11 +80,11 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
     return { id, revoked: true };
   });
 
-  app.get('/api/v1/audit', access({ type: 'audit' }, ['tenant', 'since', 'limit']), async (request) => {
+  app.get('/api/v1/audit', access({ type: 'audit' }, ['tenant', 'since', 'limit', 'event']), async (request) => {
     const query = request.query as Record<string, unknown>;
     const principal = request.principal!;
     for (const key of Object.keys(query)) {
-      if (!['tenant', 'since', 'limit'].includes(key) || typeof query[key] !== 'string')
+      if (!['tenant', 'since', 'limit', 'event'].includes(key) || typeof query[key] !== 'string')
         throw invalid(`unknown or repeated query parameter ${key.slice(0, 40)}`);
     }
     let tenant = query.tenant === undefined ? undefined : nameField(query.tenant, 'tenant');
@@ -101,7 +102,11 @@ export function registerAuthRoutes(app: FastifyInstance, store: Store, tokens: T
       limit = Number(query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT) throw invalid(`limit must be 1..${MAX_AUDIT}`, ['limit: invalid']);
     }
-    const items = await readAudit(store, { tenant, sinceMs, limit });
+    const event = query.event as string | undefined;
+    const families = new Set(AUDIT_EVENT_NAMES.map((name) => name.split('.')[0]));
+    if (event !== undefined && !(AUDIT_EVENT_NAMES as readonly string[]).includes(event) && !families.has(event))
+      throw invalid(`event must be one of ${[...families, ...AUDIT_EVENT_NAMES].join(', ')}`, ['event: invalid']);
+    const items = await readAudit(store, { tenant, sinceMs, limit, event });
     return { items: principal.role === 'admin' ? items : items.map((entry) => narrowEntry(entry, principal.tenant ?? '')) };
   });
 }

@@ -10,6 +10,7 @@ import { canonicalIp, cidrContains, cidrLast, formatIp, parseCidr, parseIp, type
 import { conflict, invalid, notFound } from '../errors';
 import { decodeObject } from '../object-codec';
 import type { KindStrategy, WriteEngine } from '../write-engine';
+import type { TxnBuilder } from '../txn-builder';
 
 /** A scan of a pool looks at no more addresses than this. */
 const MAX_SCAN = 1 << 16;
@@ -27,8 +28,7 @@ export const floatingIPStrategy: KindStrategy = {
     const pools = (await engine.store.range(objectPrefix('FloatingIPPool'))).items
       .map((kv) => decodeObject(kv) as FloatingIPPool)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    const ranges = (pool: FloatingIPPool): Cidr[] =>
-      pool.spec.cidrs.map((c) => parseCidr(c)).filter((c): c is Cidr => c !== undefined && c.family === 4);
+    const ranges = (pool: FloatingIPPool): Cidr[] => pool.spec.cidrs.map((c) => parseCidr(c)).filter((c): c is Cidr => c !== undefined);
     let pool: FloatingIPPool | undefined;
     if (spec.pool !== undefined) {
       pool = pools.find((p) => p.metadata.name === spec.pool);
@@ -42,7 +42,7 @@ export const floatingIPStrategy: KindStrategy = {
       if (!pool) throw conflict('no floating IP pool exists: an admin defines one (kind FloatingIPPool)');
     }
     const address =
-      spec.address !== undefined ? await claim(engine, pool, ranges(pool), spec.address) : await allocate(engine, pool, ranges(pool));
+      spec.address !== undefined ? await claim(engine, b, pool, ranges(pool), spec.address) : await allocate(engine, b, pool, ranges(pool));
     b.compare(fipKey(address), 0);
     b.put(fipKey(address), `${object.metadata.tenant ?? ''}/${object.metadata.name}`);
     object.status = { ...((object.status as object | undefined) ?? {}), address, pool: pool.metadata.name };
@@ -68,30 +68,36 @@ export const floatingIPStrategy: KindStrategy = {
   },
 };
 
-async function claim(engine: WriteEngine, pool: FloatingIPPool, ranges: Cidr[], address: string): Promise<string> {
+async function claim(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool, ranges: Cidr[], address: string): Promise<string> {
   const ip = parseIp(address);
-  if (!ip || ip.family !== 4 || !ranges.some((c) => usable(c, ip.value))) {
+  if (!ip || !ranges.some((c) => c.family === ip.family && usable(c, ip.value))) {
     throw conflict(
       `requested floating IP refused: ${address} is not a usable address of pool "${pool.metadata.name}" (${pool.spec.cidrs.join(', ')})`,
     );
   }
   // Held by whom is not the requester's business (it may be another tenant's).
-  if (await engine.store.get(fipKey(address))) throw conflict(`requested floating IP refused: ${address} is already held`);
+  if (b.writes(fipKey(address)) || (await engine.store.get(fipKey(address))))
+    throw conflict(`requested floating IP refused: ${address} is already held`);
   return address;
 }
 
-/** A /32 is usable whole; otherwise the network and broadcast addresses are not. */
+/**
+ * IPv4: a /31 or /32 is usable whole; otherwise the network and broadcast addresses are not. IPv6: all
+ * but the subnet-router anycast address (the network's own) of prefixes shorter than /127.
+ */
 function usable(cidr: Cidr, value: bigint): boolean {
   if (value < cidr.network || value > cidrLast(cidr)) return false;
+  if (cidr.family === 6) return cidr.prefix >= 127 || value !== cidr.network;
   return cidr.prefix >= 31 || (value !== cidr.network && value !== cidrLast(cidr));
 }
 
-async function allocate(engine: WriteEngine, pool: FloatingIPPool, ranges: Cidr[]): Promise<string> {
+async function allocate(engine: WriteEngine, b: TxnBuilder, pool: FloatingIPPool, ranges: Cidr[]): Promise<string> {
   for (const cidr of ranges) {
     for (let value = cidr.network, walked = 0; value <= cidrLast(cidr) && walked < MAX_SCAN; value++, walked++) {
       if (!usable(cidr, value)) continue;
-      const ip = formatIp({ family: 4, value });
-      if (!(await engine.store.get(fipKey(ip)))) return ip;
+      const ip = formatIp({ family: cidr.family, value });
+      // Free in the store and not taken by another floating IP of the same apply.
+      if (!b.writes(fipKey(ip)) && !(await engine.store.get(fipKey(ip)))) return ip;
     }
   }
   throw conflict(`floating IP pool "${pool.metadata.name}" has no free address`);

@@ -19,4 +19,36 @@ export interface AuditEntry {
   outcome: 'allowed' | 'refused' | 'failed';
   code: number;
   summary?: string;
+  /**
+   * Named events the change is, beside its summary (src/core/auth/audit-events.ts): a floating IP
+   * bound, moved (from, to), unbound or deleted, a pool created, changed or deleted. The entry's
+   * token and role say who.
+   */
+  events?: AuditEvent[];
+}
+
+/** The names of the audit trail's own events. */
+export const AUDIT_EVENT_NAMES = [
+  'floatingip.allocate',
+  'floatingip.bind',
+  'floatingip.move',
+  'floatingip.unbind',
+  'floatingip.delete',
+  'floatingippool.create',
+  'floatingippool.update',
+  'floatingippool.delete',
+] as const;
+export type AuditEventName = (typeof AUDIT_EVENT_NAMES)[number];
+
+export interface AuditEvent {
+  event: AuditEventName;
+  /** The object's tenant (absent: a cluster-scoped pool). */
+  tenant?: string;
+  name: string;
+  /** The floating IP's address. */
+  address?: string;
+  /** The target before (`endpoint/NAME`, `service/NAME`), or the pool's before (`CIDRS ADVERTISE`). */
+  from?: string;
+  /** The target after, or the pool's after. */
+  to?: string;
 }

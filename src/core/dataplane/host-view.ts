@@ -46,6 +46,7 @@ export const DEFAULT_OVERLAY_MTU = overlayMtu(1500, 4);
 export interface HostInfo {
   name: string;
   underlayIP: string;
+  underlayIPv6?: string;
   ready: boolean;
   /** The Host's labels: what GlobalPolicy `hostSelector` peers select by. */
   labels: Record<string, string>;
@@ -120,6 +121,8 @@ export interface HostView {
   hostName: string;
   /** This host's underlay address (from its Host object, else the agent's flag). */
   underlayIP?: string;
+  /** This host's IPv6 underlay address, when it has one (its Host object, else what the agent found). */
+  underlayIPv6?: string;
   netnsPrefix: string;
   /** Tenants with at least one endpoint on this host, sorted by name. */
   tenants: TenantView[];
@@ -142,6 +145,7 @@ export interface HostViewOptions {
   netnsPrefix: string;
   /** Used when the Host object is not (yet) in the list. */
   underlayIP?: string;
+  underlayIPv6?: string;
   /** From the underlay device (overlayMtu()); default DEFAULT_OVERLAY_MTU. */
   overlayMtu?: number;
 }
@@ -307,6 +311,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
   const hostInfos = hosts.sort(byName).map((h) => ({
     name: h.metadata.name,
     underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP,
+    ...(h.spec.underlayIPv6 ? { underlayIPv6: canonicalIp(h.spec.underlayIPv6) ?? h.spec.underlayIPv6 } : {}),
     ready: h.status?.ready ?? false,
     labels: { ...(h.metadata.labels ?? {}) },
   }));
@@ -323,6 +328,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
   return {
     hostName: options.hostName,
     underlayIP: self?.underlayIP ?? options.underlayIP,
+    ...((self?.underlayIPv6 ?? options.underlayIPv6) ? { underlayIPv6: self?.underlayIPv6 ?? options.underlayIPv6 } : {}),
     netnsPrefix: options.netnsPrefix,
     tenants: tenantViews,
     globalPolicies: globalPolicies.sort(byName),

@@ -155,6 +155,30 @@ export function mtuOfAddress(links: unknown[], address: string): number | undefi
   return undefined;
 }
 
+/**
+ * The first usable global IPv6 address of the device that holds `address` (the underlay), or undefined:
+ * not link-local, not tentative, deprecated or failed duplicate detection.
+ */
+export function ipv6OfAddressDevice(links: unknown[], address: string): string | undefined {
+  const want = canonicalIp(address);
+  if (!want) return undefined;
+  for (const link of links.filter(isObject)) {
+    const infos = (Array.isArray(link.addr_info) ? link.addr_info : []).filter(isObject);
+    if (!infos.some((info) => canonicalIp(str(info.local) ?? '') === want)) continue;
+    const usable = infos.find(
+      (info) =>
+        info.family === 'inet6' &&
+        info.scope === 'global' &&
+        !info.tentative &&
+        !info.deprecated &&
+        !info.dadfailed &&
+        str(info.local) !== undefined,
+    );
+    return usable ? canonicalIp(str(usable.local)!) : undefined;
+  }
+  return undefined;
+}
+
 export function parseNamespace(
   name: string,
   tenant: string,

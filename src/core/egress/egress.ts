@@ -33,6 +33,13 @@ export const TRANSIT_GATEWAY = '169.254.0.1';
 export const TRANSIT_RANGE = '100.64.0.0/10';
 const TRANSIT_BASE = 0x64400000; // 100.64.0.0
 const TRANSIT_SIZE = 1 << 22;
+/**
+ * IPv6 (NAT66, the same two steps as IPv4): the tenant's IPv6 transit address is this ULA /96 plus its
+ * VNI (unique while VNIs are, no modulo), and the host end's next hop is its link-local fe80::1.
+ */
+export const TRANSIT6_RANGE = 'fd74:656e:6574::/96';
+const TRANSIT6_BASE = 0xfd74656e657400000000000000000000n;
+export const TRANSIT_GATEWAY6 = 'fe80::1';
 
 export const EGRESS_NAMES = {
   filter: 'eg_filter',
@@ -45,6 +52,10 @@ export const EGRESS_NAMES = {
   floatingSlots: 'eg_fipslots4',
   /** Routed subnets (docs/external.md, "Routed networks"): in and out by their own addresses, no NAT. */
   routed: 'eg_routed4',
+  hosts6: 'eg_hosts6',
+  floating6: 'eg_fip6',
+  floatingServices6: 'eg_fipsvc6',
+  floatingSlots6: 'eg_fipslots6',
 } as const;
 
 /** Before service DNAT (-100): a floating IP's connection is translated to its endpoint first. */
@@ -64,6 +75,7 @@ export const EGRESS_SNAT_PRIORITY = 110;
 export interface FloatingBinding {
   name: string;
   address: string;
+  family: 4 | 6;
   /** `endpoint/NAME` or `service/NAME`. */
   bound: string;
   target?: string;
@@ -96,6 +108,13 @@ export interface EgressTransit {
   closedHostAddresses: string[];
   /** Host addresses a GlobalPolicy's allow rule opens to this tenant (hostSelector peers). */
   openHostAddresses: string[];
+  /** The tenant's IPv6 transit address: present when it has an IPv6 subnet (IPv6 egress, IPv6 floating IPs). */
+  transitIP6?: string;
+  /** IPv6 subnets whose endpoints may egress; every IPv6 subnet of the tenant; the host IPv6 addresses closed and open to it. */
+  sources6: string[];
+  ownSubnets6: string[];
+  closedHostAddresses6: string[];
+  openHostAddresses6: string[];
 }
 
 export function hostTransitLink(tenant: Pick<TenantView, 'name' | 'uid'>): string {
@@ -108,6 +127,11 @@ export function transitAddress(vni: number): string {
   return formatIp({ family: 4, value: BigInt(TRANSIT_BASE + offset) });
 }
 
+/** The tenant's IPv6 transit address (TRANSIT6_RANGE + VNI). */
+export function transitAddress6(vni: number): string {
+  return formatIp({ family: 6, value: TRANSIT6_BASE + BigInt(vni) });
+}
+
 /** Hosts a GlobalPolicy's allow egress rule names with a hostSelector for this tenant (its `tenants` list permitting). */
 function openedHosts(view: HostView, tenant: TenantView): Set<string> {
   const open = new Set<string>();
@@ -118,7 +142,11 @@ function openedHosts(view: HostView, tenant: TenantView): Set<string> {
         if (!peer.hostSelector) continue;
         if (peer.tenants && !peer.tenants.includes(tenant.name)) continue;
         if (peer.tenantSelector && !selectorMatches(peer.tenantSelector, tenant.labels)) continue;
-        for (const host of view.hosts) if (selectorMatches(peer.hostSelector, host.labels)) open.add(host.underlayIP);
+        for (const host of view.hosts)
+          if (selectorMatches(peer.hostSelector, host.labels)) {
+            open.add(host.underlayIP);
+            if (host.underlayIPv6) open.add(host.underlayIPv6);
+          }
       }
     }
   }
@@ -126,6 +154,7 @@ function openedHosts(view: HostView, tenant: TenantView): Set<string> {
 }
 
 const isV4 = (address: string | undefined): address is string => address !== undefined && parseIp(address)?.family === 4;
+const isV6 = (address: string | undefined): address is string => address !== undefined && parseIp(address)?.family === 6;
 
 /** The tenant's floating IPs bound to an endpoint or a service backend of this host (sorted by address). */
 export function localFloatingBindings(view: HostView, tenant: TenantView): FloatingBinding[] {
@@ -135,20 +164,29 @@ export function localFloatingBindings(view: HostView, tenant: TenantView): Float
     const address = fip.status?.address;
     const target = fip.spec.target;
     if (!address || !target) continue;
+    const family = parseIp(address)?.family;
+    if (family === undefined) continue;
     const pool = view.floatingIPPools.find((p) => p.metadata.name === fip.status?.pool);
-    const base = { name: fip.metadata.name, address, advertise: pool?.spec.advertise ?? 'bgp' } as const;
+    const base = {
+      name: fip.metadata.name,
+      address: canonicalIp(address) ?? address,
+      family,
+      advertise: pool?.spec.advertise ?? 'bgp',
+    } as const;
     // Targets are looked up in the FloatingIP's own tenant alone: a tenant can bind only what is its own.
+    // An IPv6 floating IP lands on the target's IPv6 address, an IPv4 one on its IPv4 address.
     if (target.endpoint !== undefined) {
       const endpoint = tenant.endpoints.find((e) => e.name === target.endpoint);
-      if (endpoint?.local && endpoint.ipv4) out.push({ ...base, bound: `endpoint/${endpoint.name}`, target: endpoint.ipv4 });
+      const ip = canonicalIp((family === 4 ? endpoint?.ipv4 : endpoint?.ipv6) ?? '');
+      if (endpoint?.local && ip) out.push({ ...base, bound: `endpoint/${endpoint.name}`, target: ip });
     } else if (target.service !== undefined) {
       const service = tenant.services.find((x) => x.metadata.name === target.service);
-      const vip = service?.status?.virtualIPs?.map((ip) => canonicalIp(ip)).find((ip) => isV4(ip));
+      const vip = service?.status?.virtualIPs?.map((ip) => canonicalIp(ip)).find((ip) => (family === 4 ? isV4(ip) : isV6(ip)));
       if (!service || !vip) continue;
-      const elements = serviceSlotElements({ name: tenant.name, endpoints: localEndpoints }, service, 4);
+      const elements = serviceSlotElements({ name: tenant.name, endpoints: localEndpoints }, service, family);
       if (Object.keys(elements).length === 0) continue;
       const slots: Record<string, string> = {};
-      for (const [key, value] of Object.entries(elements)) slots[`${address}${key.slice(vip.length)}`] = value;
+      for (const [key, value] of Object.entries(elements)) slots[`${base.address}${key.slice(key.indexOf(' . '))}`] = value;
       out.push({ ...base, bound: `service/${service.metadata.name}`, slots });
     }
   }
@@ -188,9 +226,17 @@ export function egressTransit(view: HostView, tenant: TenantView): EgressTransit
   const v4 = (cidrs: string[]): string[] => [...new Set(cidrs)].sort();
   const subnets = tenant.networks.flatMap((n) => n.subnets.filter((s) => s.family === 4).map((s) => ({ network: n.name, cidr: s.cidr })));
   const routed = v4(subnets.filter((s) => routedNetworks.has(s.network)).map((s) => s.cidr));
+  const subnets6 = tenant.networks.flatMap((n) => n.subnets.filter((s) => s.family === 6).map((s) => ({ network: n.name, cidr: s.cidr })));
   const open = openedHosts(view, tenant);
-  const hostAddresses = new Set([TRANSIT_GATEWAY, ...view.hosts.map((h) => h.underlayIP), ...(view.underlayIP ? [view.underlayIP] : [])]);
+  const hostAddresses = new Set([
+    TRANSIT_GATEWAY,
+    ...view.hosts.flatMap((h) => [h.underlayIP, ...(h.underlayIPv6 ? [h.underlayIPv6] : [])]),
+    ...(view.underlayIP ? [view.underlayIP] : []),
+    ...(view.underlayIPv6 ? [view.underlayIPv6] : []),
+  ]);
   const canonical = [...hostAddresses].map((a) => canonicalIp(a) ?? a).filter(isV4);
+  const canonical6 = [...hostAddresses].map((a) => canonicalIp(a) ?? a).filter(isV6);
+  const open6 = new Set([...open].map((a) => canonicalIp(a) ?? a));
   return {
     tenant: tenant.name,
     egress: egress !== undefined,
@@ -207,8 +253,15 @@ export function egressTransit(view: HostView, tenant: TenantView): EgressTransit
     ownSubnets: v4(subnets.map((s) => s.cidr)),
     closedHostAddresses: [...new Set(canonical.filter((a) => !open.has(a)))].sort(),
     openHostAddresses: [...new Set(canonical.filter((a) => open.has(a)))].sort(),
+    ...(subnets6.length > 0 ? { transitIP6: transitAddress6(tenant.vni) } : {}),
+    sources6: egress ? v4(subnets6.filter((s) => !allowed || allowed.has(s.network)).map((s) => s.cidr)) : [],
+    ownSubnets6: v4(subnets6.map((s) => s.cidr)),
+    closedHostAddresses6: [...new Set(canonical6.filter((a) => !open6.has(a)))].sort(),
+    openHostAddresses6: [...new Set(canonical6.filter((a) => open6.has(a)))].sort(),
   };
 }
+
+const familyOf = (cidr: string): 4 | 6 => (cidr.includes(':') ? 6 : 4);
 
 const out = (): { kind: 'ifname'; field: 'oifname'; name: string } => ({ kind: 'ifname', field: 'oifname', name: EGRESS_LINK });
 const inn = (): { kind: 'ifname'; field: 'iifname'; name: string } => ({ kind: 'ifname', field: 'iifname', name: EGRESS_LINK });
@@ -229,6 +282,8 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
     field,
     set: EGRESS_NAMES.routed,
   });
+  const v6 = transit.transitIP6 !== undefined;
+  if (v6) program.sets.push({ name: EGRESS_NAMES.hosts6, type: 'ipv6_addr', interval: false, elements: transit.closedHostAddresses6 });
   const filter: NftRule[] = [
     // The outside posing as one of the tenant's own addresses would be judged by policy as that endpoint.
     ...transit.ownSubnets.map((cidr): NftRule => ({
@@ -248,13 +303,22 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
       verdict: { kind: 'drop' },
       comment: 'egress closed host address',
     },
-    ...transit.ownSubnets.map((cidr): NftRule => ({
-      matches: [out(), { kind: 'daddrIs', family: 4, address: cidr }],
+    ...(v6
+      ? [
+          {
+            matches: [out(), { kind: 'addr', family: 6, field: 'daddr', set: EGRESS_NAMES.hosts6 }],
+            verdict: { kind: 'drop' },
+            comment: 'egress closed host address6',
+          } satisfies NftRule,
+        ]
+      : []),
+    ...[...transit.ownSubnets, ...(v6 ? transit.ownSubnets6 : [])].map((cidr): NftRule => ({
+      matches: [out(), { kind: 'daddrIs', family: familyOf(cidr), address: cidr }],
       verdict: { kind: 'drop' },
       comment: `egress own subnet ${cidr}`,
     })),
-    ...transit.sources.map((cidr): NftRule => ({
-      matches: [out(), { kind: 'saddrIs', family: 4, address: cidr }],
+    ...[...transit.sources, ...(v6 ? transit.sources6 : [])].map((cidr): NftRule => ({
+      matches: [out(), { kind: 'saddrIs', family: familyOf(cidr), address: cidr }],
       verdict: { kind: 'accept' },
       comment: `egress source ${cidr}`,
     })),
@@ -272,9 +336,12 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
       ],
     },
   );
+  const floating4 = transit.floating.filter((f) => f.family === 4);
+  const floating6 = transit.floating.filter((f) => f.family === 6);
+  const dnatRules: NftRule[] = [];
   if (transit.floating.length > 0) {
-    const toEndpoints = transit.floating.filter((f) => f.target !== undefined);
-    const toServices = transit.floating.filter((f) => f.slots !== undefined);
+    const toEndpoints = floating4.filter((f) => f.target !== undefined);
+    const toServices = floating4.filter((f) => f.slots !== undefined);
     // The slot elements are keyed 1..SLOTS (service NAT's ct-mark slots): the same random slot as a VIP picks.
     const tuple = `ip daddr . meta l4proto . th dport . ${RANDOM_SLOT}`;
     program.sets.push({
@@ -295,23 +362,60 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
         elements: Object.assign({}, ...toServices.map((f) => f.slots!)) as Record<string, string>,
       },
     );
+    dnatRules.push(
+      {
+        matches: [inn(), { kind: 'addr', family: 4, field: 'daddr', set: EGRESS_NAMES.floatingServices }],
+        effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: true, key: tuple, map: EGRESS_NAMES.floatingSlots }],
+        comment: 'floating ip to a service backend',
+      },
+      {
+        matches: [inn()],
+        effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: false, key: 'ip daddr', map: EGRESS_NAMES.floating }],
+        comment: 'floating ip to its endpoint',
+      },
+    );
+  }
+  if (floating6.length > 0) {
+    const toEndpoints = floating6.filter((f) => f.target !== undefined);
+    const toServices = floating6.filter((f) => f.slots !== undefined);
+    const tuple = `ip6 daddr . meta l4proto . th dport . ${RANDOM_SLOT}`;
+    program.sets.push({
+      name: EGRESS_NAMES.floatingServices6,
+      type: 'ipv6_addr',
+      interval: false,
+      elements: toServices.map((f) => f.address),
+    });
+    program.maps.push(
+      {
+        name: EGRESS_NAMES.floating6,
+        typeof: 'ip6 daddr : ip6 daddr',
+        elements: Object.fromEntries(toEndpoints.map((f) => [f.address, f.target!])),
+      },
+      {
+        name: EGRESS_NAMES.floatingSlots6,
+        typeof: `${tuple} : ip6 daddr . th dport`,
+        elements: Object.assign({}, ...toServices.map((f) => f.slots!)) as Record<string, string>,
+      },
+    );
+    dnatRules.push(
+      {
+        matches: [inn(), { kind: 'addr', family: 6, field: 'daddr', set: EGRESS_NAMES.floatingServices6 }],
+        effects: [{ kind: 'natMap', nat: 'dnat', family: 6, withPort: true, key: tuple, map: EGRESS_NAMES.floatingSlots6 }],
+        comment: 'floating ip6 to a service backend',
+      },
+      {
+        matches: [inn(), { kind: 'family', family: 6 }],
+        effects: [{ kind: 'natMap', nat: 'dnat', family: 6, withPort: false, key: 'ip6 daddr', map: EGRESS_NAMES.floating6 }],
+        comment: 'floating ip6 to its endpoint',
+      },
+    );
+  }
+  if (dnatRules.length > 0)
     program.chains.push({
       name: EGRESS_NAMES.dnat,
       base: { hook: 'prerouting', type: 'nat', priority: FLOATING_DNAT_PRIORITY, policy: 'accept' },
-      rules: [
-        {
-          matches: [inn(), { kind: 'addr', family: 4, field: 'daddr', set: EGRESS_NAMES.floatingServices }],
-          effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: true, key: tuple, map: EGRESS_NAMES.floatingSlots }],
-          comment: 'floating ip to a service backend',
-        },
-        {
-          matches: [inn()],
-          effects: [{ kind: 'natMap', nat: 'dnat', family: 4, withPort: false, key: 'ip daddr', map: EGRESS_NAMES.floating }],
-          comment: 'floating ip to its endpoint',
-        },
-      ],
+      rules: dnatRules,
     });
-  }
   return program;
 }
 
@@ -387,8 +491,14 @@ const TG_NOT_OUT = { kind: 'ifname', field: 'oifname', name: 'tg*', negate: true
  * - the host's own addresses answer a transit link only where a GlobalPolicy opened them to that tenant;
  * - everything else from a transit address leaves masqueraded to the output interface's address.
  */
-export function hostEgressProgram(transits: readonly EgressTransit[], addresses?: EgressAddressPlan): NftProgram {
+export function hostEgressProgram(
+  transits: readonly EgressTransit[],
+  addresses?: EgressAddressPlan,
+  underlayIP?: string,
+  underlayIPv6?: string,
+): NftProgram {
   const program: NftProgram = { family: 'inet', table: HOST_TABLE, sets: [], maps: [], chains: [], interfaces: {} };
+  const floating = (t: EgressTransit, family: 4 | 6): FloatingBinding[] => t.floating.filter((f) => f.family === family);
   program.sets.push(
     {
       name: HOST_LINKS,
@@ -399,7 +509,7 @@ export function hostEgressProgram(transits: readonly EgressTransit[], addresses?
       elements: transits
         .flatMap((t) => [
           `${t.hostLink} . ${t.transitIP}`,
-          ...t.floating.map((f) => `${t.hostLink} . ${f.address}`),
+          ...floating(t, 4).map((f) => `${t.hostLink} . ${f.address}`),
           ...t.routedEndpoints.map((a) => `${t.hostLink} . ${a}`),
         ])
         .sort(),
@@ -414,7 +524,30 @@ export function hostEgressProgram(transits: readonly EgressTransit[], addresses?
       name: HOST_FLOATING,
       type: 'ifname . ipv4_addr',
       interval: false,
-      elements: transits.flatMap((t) => t.floating.map((f) => `${t.hostLink} . ${f.address}`)).sort(),
+      elements: transits.flatMap((t) => floating(t, 4).map((f) => `${t.hostLink} . ${f.address}`)).sort(),
+    },
+    // IPv6: the same three sets (a set holds one family).
+    {
+      name: `${HOST_LINKS}6`,
+      type: 'ifname . ipv6_addr',
+      interval: false,
+      elements: transits
+        .flatMap((t) =>
+          t.transitIP6 ? [`${t.hostLink} . ${t.transitIP6}`, ...floating(t, 6).map((f) => `${t.hostLink} . ${f.address}`)] : [],
+        )
+        .sort(),
+    },
+    {
+      name: `${HOST_FLOATING}6`,
+      type: 'ifname . ipv6_addr',
+      interval: false,
+      elements: transits.flatMap((t) => floating(t, 6).map((f) => `${t.hostLink} . ${f.address}`)).sort(),
+    },
+    {
+      name: `${HOST_OPEN}6`,
+      type: 'ifname . ipv6_addr',
+      interval: false,
+      elements: transits.flatMap((t) => (t.transitIP6 ? t.openHostAddresses6.map((a) => `${t.hostLink} . ${a}`) : [])).sort(),
     },
     {
       name: HOST_OPEN,
@@ -435,15 +568,30 @@ export function hostEgressProgram(transits: readonly EgressTransit[], addresses?
           verdict: drop,
           comment: 'transit spoofed',
         },
+        // Neighbour discovery between the router namespace's eg0 and the host (link-local sources, which
+        // are never forwarded): the router namespace's own kernel, not a container.
+        { matches: [TG, { kind: 'saddrIs', family: 6, address: 'fe80::/10' }], verdict: accept, comment: 'transit link-local' },
+        {
+          matches: [TG, { kind: 'lookup', keys: ['iifname', 'ip6 saddr'], set: `${HOST_LINKS}6`, negate: true }],
+          verdict: drop,
+          comment: 'transit spoofed6',
+        },
       ],
     },
     {
       name: 'forward',
       base: { hook: 'forward', priority: 0, policy: 'accept' },
       rules: [
-        { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
         { matches: [TG_OUT, { kind: 'ct', states: ['established', 'related'] }], verdict: accept, comment: 'transit replies' },
+        // A floating IP bound here, from the outside or from a tenant's transit link (a tenant egressing to
+        // another's public address: postrouting takes it to the host's own address, as if from outside).
         { matches: [{ kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_FLOATING }], verdict: accept, comment: 'floating ip in' },
+        {
+          matches: [{ kind: 'lookup', keys: ['oifname', 'ip6 daddr'], set: `${HOST_FLOATING}6` }],
+          verdict: accept,
+          comment: 'floating ip6 in',
+        },
+        { matches: [TG, TG_OUT], verdict: drop, comment: 'transit to transit' },
         { matches: [{ kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_ROUTED }], verdict: accept, comment: 'routed in' },
         { matches: [TG_OUT], verdict: drop, comment: 'transit nothing starts from outside' },
       ],
@@ -458,6 +606,14 @@ export function hostEgressProgram(transits: readonly EgressTransit[], addresses?
           verdict: accept,
           comment: 'host opened by policy',
         },
+        {
+          matches: [TG, { kind: 'lookup', keys: ['iifname', 'ip6 daddr'], set: `${HOST_OPEN}6` }],
+          verdict: accept,
+          comment: 'host opened by policy6',
+        },
+        // Neighbour discovery of the transit gateway fe80::1 (the router namespace's kernel solicits it
+        // from the transit address or its link-local one); nothing else of ICMPv6.
+        { matches: [TG, { kind: 'ndp' }], verdict: accept, comment: 'transit neighbour discovery' },
         { matches: [TG], verdict: drop, comment: 'host closed to tenants' },
       ],
     },
@@ -473,6 +629,42 @@ export function hostEgressProgram(transits: readonly EgressTransit[], addresses?
           effects: [{ kind: 'masquerade' }],
           comment: 'egress masquerade',
         },
+        // From one transit link to a floating IP behind another (or the same): source NAT to the host's
+        // underlay address, what the target sees of a client on another host, so its policy (CIDR peers)
+        // judges it as outside traffic and its replies return here. Nothing of the client tenant is seen.
+        ...(underlayIP !== undefined && parseIp(underlayIP)?.family === 4
+          ? [
+              {
+                matches: [
+                  { kind: 'saddrIs', family: 4, address: TRANSIT_RANGE },
+                  { kind: 'lookup', keys: ['oifname', 'ip daddr'], set: HOST_FLOATING },
+                ],
+                effects: [{ kind: 'snat', family: 4, address: underlayIP }],
+                comment: 'floating ip from a transit link',
+              } satisfies NftRule,
+            ]
+          : []),
+        // IPv6 (NAT66): the same two rules for the tenants' IPv6 transit addresses.
+        {
+          matches: [
+            { kind: 'saddrIs', family: 6, address: TRANSIT6_RANGE },
+            { kind: 'ifname', field: 'oifname', name: 'tg*', negate: true },
+          ],
+          effects: [{ kind: 'masquerade' }],
+          comment: 'egress masquerade6',
+        },
+        ...(underlayIPv6 !== undefined && parseIp(underlayIPv6)?.family === 6
+          ? [
+              {
+                matches: [
+                  { kind: 'saddrIs', family: 6, address: TRANSIT6_RANGE },
+                  { kind: 'lookup', keys: ['oifname', 'ip6 daddr'], set: `${HOST_FLOATING}6` },
+                ],
+                effects: [{ kind: 'snat', family: 6, address: underlayIPv6 }],
+                comment: 'floating ip6 from a transit link',
+              } satisfies NftRule,
+            ]
+          : []),
       ],
     },
   );

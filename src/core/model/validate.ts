@@ -135,8 +135,11 @@ function semanticProblems(object: TenetObject): string[] {
     case 'FloatingIP':
       return floatingIPProblems(object.spec as FloatingIPSpec);
     case 'Host': {
-      const ip = parseIp((object.spec as { underlayIP: string }).underlayIP);
-      return ip ? [] : ['spec.underlayIP: not an IP address'];
+      const spec = object.spec as { underlayIP: string; underlayIPv6?: string };
+      const problems = parseIp(spec.underlayIP) ? [] : ['spec.underlayIP: not an IP address'];
+      if (spec.underlayIPv6 !== undefined && parseIp(spec.underlayIPv6)?.family !== 6)
+        problems.push('spec.underlayIPv6: not an IPv6 address');
+      return problems;
     }
     default:
       return [];
@@ -266,16 +269,18 @@ function floatingIPPoolProblems(spec: FloatingIPPoolSpec): string[] {
   spec.cidrs.forEach((text, i) => {
     const cidr = parseCidr(text);
     if (!cidr) problems.push(`spec.cidrs[${i}]: "${text}" is not a CIDR`);
-    else if (cidr.family !== 4) problems.push(`spec.cidrs[${i}]: floating IPs are IPv4 for now`);
     else if (!isCanonicalCidr(text)) problems.push(`spec.cidrs[${i}]: "${text}" has host bits set`);
   });
+  // One family per pool: an IPv6 FloatingIPPool hands out IPv6 floating IPs, an IPv4 one IPv4.
+  const families = new Set(spec.cidrs.map((text) => parseCidr(text)?.family).filter((f) => f !== undefined));
+  if (families.size > 1) problems.push('spec.cidrs: a pool holds one address family (IPv4 or IPv6): make one pool per family');
   return problems;
 }
 
 function floatingIPProblems(spec: FloatingIPSpec): string[] {
   const problems: string[] = [];
-  if (spec.address !== undefined && parseIp(spec.address)?.family !== 4)
-    problems.push(`spec.address: "${spec.address}" is not an IPv4 address`);
+  if (spec.address !== undefined && parseIp(spec.address) === undefined)
+    problems.push(`spec.address: "${spec.address}" is not an IP address`);
   if (spec.target && (spec.target.endpoint === undefined) === (spec.target.service === undefined))
     problems.push('spec.target: give exactly one of endpoint, service');
   return problems;

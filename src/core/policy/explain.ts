@@ -198,6 +198,9 @@ export class ProgramWalker {
       case 'ctDnat':
         // Explain walks connections between endpoints; none of them came in by a floating IP.
         return false;
+      case 'ndp':
+        // Neighbour discovery is not a connection explain walks.
+        return false;
       case 'daddrIs': {
         if (family !== match.family) return false;
         return match.address.includes('/') ? inCidr(match.address, packet.dst) : canonical(match.address) === canonical(packet.dst);

@@ -23,7 +23,8 @@ export type SetType =
   | 'ifname . ether_addr . ipv4_addr'
   | 'ifname . ether_addr . ipv6_addr'
   // Egress (src/core/egress/egress.ts): a transit link and its tenant's transit address.
-  | 'ifname . ipv4_addr';
+  | 'ifname . ipv4_addr'
+  | 'ifname . ipv6_addr';
 
 export interface NftSet {
   name: string;
@@ -130,6 +131,8 @@ export type Match =
   | { kind: 'ifname'; field: 'iifname' | 'oifname'; name: string; negate?: boolean }
   /** `ct status dnat`: the connection's destination was translated (a floating IP's, src/core/egress/egress.ts). */
   | { kind: 'ctDnat' }
+  /** `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }`: neighbour discovery (the host's egress table). */
+  | { kind: 'ndp' }
   /** `iifname . ether saddr . ip saddr @set` (or `!= @set`): the packet's fields looked up together in a set. */
   | { kind: 'lookup'; keys: LookupKey[]; set: string; negate?: boolean };
 
@@ -156,6 +159,8 @@ export type Effect =
   | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
   /** Source NAT to the output interface's address (egress NAT; src/core/egress/egress.ts). */
   | { kind: 'masquerade' }
+  /** Source NAT to one address (a host's own, e.g. its underlay address; rendered only when it parses as one of `family`). */
+  | { kind: 'snat'; family: 4 | 6; address: string }
   /** `ct mark set EXPR`; `expr` is a fixed text of src/core/services/compile.ts (never user input). */
   | { kind: 'ctMarkSet'; expr: string }
   /** `update @map { KEY timeout Ns : DATA }` (a dynamicSize map); `key` and `data` are fixed texts of the compiler. */

@@ -5,6 +5,7 @@
  */
 import type { Effect, Match, NftChain, NftProgram, NftRule, NftSet, NftVmap, Verdict } from './program';
 import { chainFingerprint, type NftOp } from './diff';
+import { formatIp, parseIp } from '../net/ip';
 
 const SAFE_COMMENT = /[^A-Za-z0-9 _./:=#,+-]/g;
 
@@ -44,6 +45,8 @@ export function renderMatch(match: Match): string {
       return `${match.family === 4 ? 'ip' : 'ip6'} saddr ${match.address}`;
     case 'ctDnat':
       return 'ct status dnat';
+    case 'ndp':
+      return 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }';
     case 'daddrIs':
       return `${match.family === 4 ? 'ip' : 'ip6'} daddr ${match.address}`;
     case 'ifname':
@@ -74,6 +77,11 @@ function renderEffect(effect: Effect): string {
     }
     case 'masquerade':
       return 'masquerade';
+    case 'snat': {
+      const ip = parseIp(effect.address);
+      if (!ip || ip.family !== effect.family) throw new Error(`refusing snat address "${effect.address}"`);
+      return `snat ${effect.family === 4 ? 'ip' : 'ip6'} to ${formatIp(ip)}`;
+    }
     case 'ctMarkSet':
       return `ct mark set ${effect.expr}`;
     case 'mapUpdate':

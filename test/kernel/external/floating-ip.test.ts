@@ -75,12 +75,24 @@ test('floating IP: announced over BGP by the bound endpoint host, client address
   const hostOf = async (): Promise<string | undefined> =>
     ((await client.get('FloatingIP', 'web', 'blue')) as { status?: { host?: string } }).status?.host;
   assert.equal(await hostOf(), 'h2', 'get floatingips shows the host the traffic enters by');
+  const advertisedOf = async (tenant: string, name: string): Promise<unknown> =>
+    ((await client.get('FloatingIP', name, tenant)) as { status?: { advertised?: unknown } }).status?.advertised;
+  await waitUntil(
+    'h2 reports announcing it over BGP (read back from its BIRD)',
+    async () => JSON.stringify(await advertisedOf('blue', 'web')) === JSON.stringify([{ host: 'h2', via: 'bgp' }]),
+    15000,
+  );
 
   // Blue-green on one floating IP: the target moves to a1 on h1; the announcement follows, then the traffic.
   await client.apply([fip('blue', 'web', a1.endpoint!)]);
   await waitUntil('the upstream router moves the route to h1', async () => (await nextHop(`${address}/32`)) === h1.underlayIP, 30000);
   await waitUntil('traffic reaches a1', async () => (await ask(address)) === `a1 ${outside.internetIP}`, 20000);
   assert.equal(await hostOf(), 'h1');
+  await waitUntil(
+    'the report follows: h1 announces it, h2 no longer',
+    async () => JSON.stringify(await advertisedOf('blue', 'web')) === JSON.stringify([{ host: 'h1', via: 'bgp' }]),
+    15000,
+  );
   const routes = await outsideRoutes(outside, `${address}/32`);
   assert.doesNotMatch(routes, new RegExp(h2.underlayIP.replace(/\./g, '\\.')), 'h2 withdrew its announcement');
 
@@ -91,6 +103,7 @@ test('floating IP: announced over BGP by the bound endpoint host, client address
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal(await nextHop(`${stolen}/32`), undefined, 'no host announces a floating IP whose target is not in its tenant');
   assert.equal(await ask(stolen), undefined);
+  assert.equal(await advertisedOf('green', 'steal'), undefined, 'and no host reports advertising it');
 
   // Deleted: withdrawn, and nothing answers.
   await client.delete('FloatingIP', 'web', 'blue');
@@ -150,6 +163,13 @@ test('floating IP, layer-2 mode: the bound host answers ARP on the underlay, gra
   assert.equal(address, '192.168.250.201');
   await waitUntil('the outside reaches a2 over layer 2', async () => (await ask(address)) === `a2 ${outside.internetIP}`, 20000);
   assert.equal(await neighbourMac(address), await macOf(h2.netns), "the outside's neighbour entry names h2");
+  const advertised = async (): Promise<string> =>
+    JSON.stringify(((await client.get('FloatingIP', 'web', 'blue')) as { status?: { advertised?: unknown } }).status?.advertised);
+  await waitUntil(
+    'h2 reports answering ARP for it',
+    async () => (await advertised()) === JSON.stringify([{ host: 'h2', via: 'l2' }]),
+    15000,
+  );
   assert.match(
     await outsideRoutes(outside, `${address}/32`),
     /not found|^\s*$|Network not found/i,
@@ -161,6 +181,7 @@ test('floating IP, layer-2 mode: the bound host answers ARP on the underlay, gra
   await waitUntil('traffic follows to a1', async () => (await ask(address)) === `a1 ${outside.internetIP}`, 10000);
   const proxies = (await run('ip', ['netns', 'exec', h2.netns, 'ip', 'neigh', 'show', 'proxy'])).stdout;
   assert.doesNotMatch(proxies, /192\.168\.250\.201/, 'h2 stopped answering for it');
+  await waitUntil('the report moves to h1', async () => (await advertised()) === JSON.stringify([{ host: 'h1', via: 'l2' }]), 15000);
   // A neighbour that lost its entry asks by broadcast: h1 answers at once (the kernel would otherwise
   // hold a proxy answer back by up to proxy_delay, 0.8 s), and only h1 answers.
   const proxyDelay = (await run('ip', ['netns', 'exec', h1.netns, 'cat', '/proc/sys/net/ipv4/neigh/eth0/proxy_delay'])).stdout.trim();

@@ -47,6 +47,19 @@ export const FloatingIPStatus = Type.Object(
     pool: Type.Optional(Name),
     /** Computed when read: the host the target's traffic enters by (the bound endpoint's host). */
     host: Type.Optional(Type.String({ maxLength: 63 })),
+    /**
+     * Computed when read: the hosts that report advertising the address (Host status.floatingIPs, read
+     * back from BIRD or after the neighbour proxy entry is in place) and how. Absent: nobody announces it.
+     */
+    advertised: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { host: Type.String({ maxLength: 63 }), via: Type.Union([Type.Literal('bgp'), Type.Literal('l2')]) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 64 },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,8 @@ import { IpText, Name, objectSchema } from '../common';
 export const HostSpec = Type.Object(
   {
     underlayIP: IpText,
+    /** The host's IPv6 address on the underlay, when it has one (IPv6 egress, IPv6 floating IPs; docs/external.md). */
+    underlayIPv6: Type.Optional(IpText),
   },
   { additionalProperties: false },
 );
@@ -49,6 +51,20 @@ export const SpoofDropReport = Type.Object(
 );
 export type SpoofDropReport = Static<typeof SpoofDropReport>;
 
+/** Most floating IPs one host reports as advertised. */
+export const MAX_REPORTED_FLOATING_IPS = 4096;
+
+/**
+ * A floating IP this host really advertises, read back after the fact: `bgp` when its BGP daemon has
+ * the session to the upstream router established and exports the route (read from BIRD itself), `l2`
+ * once the host's neighbour proxy entry answering ARP/NDP for it is in place.
+ */
+export const AdvertisedFloatingIP = Type.Object(
+  { address: IpText, via: Type.Union([Type.Literal('bgp'), Type.Literal('l2')]) },
+  { additionalProperties: false },
+);
+export type AdvertisedFloatingIP = Static<typeof AdvertisedFloatingIP>;
+
 export const HostStatus = Type.Object(
   {
     heartbeatAt: Type.Optional(Type.String()),
@@ -69,6 +85,8 @@ export const HostStatus = Type.Object(
     serviceTenants: Type.Optional(Type.Array(Name, { maxItems: MAX_REPORTED_TENANT_NAMESPACES })),
     /** Antispoof drops per local endpoint (only endpoints that dropped something), refreshed with every heartbeat. */
     spoofDrops: Type.Optional(Type.Array(SpoofDropReport, { maxItems: MAX_REPORTED_SPOOF_DROPS })),
+    /** Floating IPs this host advertises (checked, not intended): a FloatingIP's status.advertised is computed from these. */
+    floatingIPs: Type.Optional(Type.Array(AdvertisedFloatingIP, { maxItems: MAX_REPORTED_FLOATING_IPS })),
   },
   { additionalProperties: false },
 );
