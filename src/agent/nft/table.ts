@@ -195,10 +195,11 @@ export class NftTable {
   }
 
   /**
-   * A hand edit the fingerprints cannot see is suspected: a rule replaced or deleted in the middle of a
-   * chain leaves the chain's last rule, and the fingerprint its comment carries, as they were. `tenet
-   * trace` found the kernel disagreeing with intent (docs/observability.md): the next apply reads the
-   * table back and writes every chain again from the fragments.
+   * A hand edit the agent's own checks cannot see is suspected: a rule replaced in the middle of a chain
+   * by one carrying the same comment leaves the fingerprint, the rule count and the comments as they
+   * were (ruleSequenceDrifted). `tenet trace` found the kernel disagreeing with intent
+   * (docs/observability.md): the next apply reads the table back and writes every chain again from the
+   * fragments.
    */
   distrust(): void {
     this.forget();
