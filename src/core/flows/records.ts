@@ -29,7 +29,8 @@ export interface LogEvent {
 /** A conntrack event as tenet-flowd writes it: o/r = [src, dst, sport, dport] of the original and reply directions. */
 export interface ConntrackEvent {
   t: 'ct';
-  ev: 'new' | 'destroy';
+  /** new: confirmed; close: a TCP connection reached TIME_WAIT or CLOSE (its end); destroy: the entry went. */
+  ev: 'new' | 'close' | 'destroy';
   ts: number;
   id: number;
   fam: number;
@@ -50,6 +51,8 @@ export interface LostEvent {
   t: 'lost';
   src: 'log' | 'ct';
   ts: number;
+  /** log: packets the kernel logged but could not deliver (a gap in nflog's numbers); ct: 1 per overflow. */
+  n: number;
 }
 
 export type FlowdEvent = LogEvent | ConntrackEvent | LostEvent | { t: 'ready'; ts: number };
@@ -76,11 +79,13 @@ export function parseFlowdLine(line: string): FlowdEvent | undefined {
     case 'ready':
       return { t: 'ready', ts: v.ts };
     case 'lost':
-      return v.src === 'log' || v.src === 'ct' ? { t: 'lost', src: v.src, ts: v.ts } : undefined;
+      return (v.src === 'log' || v.src === 'ct') && (v.n === undefined || (Number.isSafeInteger(v.n) && (v.n as number) >= 0))
+        ? { t: 'lost', src: v.src, ts: v.ts, n: (v.n as number | undefined) ?? 1 }
+        : undefined;
     case 'log':
       return typeof v.prefix === 'string' && typeof v.pkt === 'string' ? (v as unknown as LogEvent) : undefined;
     case 'ct':
-      return (v.ev === 'new' || v.ev === 'destroy') && tuple(v.o) && tuple(v.r) && typeof v.proto === 'number'
+      return (v.ev === 'new' || v.ev === 'close' || v.ev === 'destroy') && tuple(v.o) && tuple(v.r) && typeof v.proto === 'number'
         ? (v as unknown as ConntrackEvent)
         : undefined;
     default:
@@ -209,7 +214,7 @@ function serviceAt(tenant: TenantView, address: string): string | undefined {
   return undefined;
 }
 
-/** A flow-start (conntrack NEW) or flow-end (DESTROY) record. */
+/** A flow-start (conntrack NEW) or flow-end (a TCP connection closing, or DESTROY) record. */
 export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Omit<FlowRecord, 'seq'> {
   const [src, dst, sport, dport] = event.o;
   const [replySrc, , replySport] = event.r;
@@ -254,9 +259,11 @@ export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Om
     }
     if (rule) record[direction] = rule;
   }
-  if (event.ev === 'destroy') {
+  if (event.ev !== 'new') {
     if (event.start > 0) record.start = new Date(Math.floor(event.start / 1e6)).toISOString();
-    if (event.stop > 0) record.end = new Date(Math.floor(event.stop / 1e6)).toISOString();
+    // A closing connection's entry lives on (TIME_WAIT): its end is the moment it closed.
+    if (event.ev === 'close') record.end = new Date(event.ts).toISOString();
+    else if (event.stop > 0) record.end = new Date(Math.floor(event.stop / 1e6)).toISOString();
     record.packets = { forward: event.op, reply: event.rp };
     record.bytes = { forward: event.ob, reply: event.rb };
   }
