@@ -126,7 +126,8 @@ export class FlowRecorder {
     const out: DenyRuleCount[] = [];
     for (const t of this.rules.values()) {
       const tenant = this.context(t.netns)?.tenant.name;
-      if (tenant === undefined) continue;
+      // A rule that never saw a packet is not worth a line in every report.
+      if (tenant === undefined || (!t.kernel?.seen && t.recorded + t.throttled + t.ignored === 0)) continue;
       const seen = t.kernel?.seen ?? 0;
       const logged = t.kernel?.logged ?? 0;
       out.push({
