@@ -503,6 +503,16 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
     (e: unknown) => e instanceof ApiError && e.status === 403,
   );
   assert.deepEqual((await flows(other, '')).items, [], 'nothing was planted in the other tenant');
+  // Rate-limit counts that are not a Tenet logging rule's, or not counts, are refused whole.
+  for (const rule of [
+    { tenant: TENANT, rule: 'accept everything', seen: 1, logged: 1, suppressed: 0, recorded: 1, throttled: 0, ignored: 0 },
+    { tenant: TENANT, rule: RULE, seen: -5, logged: 1, suppressed: 0, recorded: 1, throttled: 0, ignored: 0 },
+    { tenant: '../x', rule: RULE, seen: 1, logged: 1, suppressed: 0, recorded: 1, throttled: 0, ignored: 0 },
+  ])
+    await assert.rejects(
+      h1Agent.request('POST', `/api/v1/hosts/${h1}/flows`, { records: [], evicted: 0, rules: [rule] }),
+      (e: unknown) => e instanceof ApiError && e.status === 400,
+    );
   // A malformed report is refused whole.
   await assert.rejects(
     h1Agent.request('POST', `/api/v1/hosts/${h1}/flows`, { records: [{ ...deny, from: 'x' }], evicted: 0 }),
