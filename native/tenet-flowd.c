@@ -22,6 +22,13 @@
  *  - when the kernel could not deliver conntrack events (socket buffer full: ENOBUFS) a line
  *    {"t":"lost","src":"ct","n":1}: one overflow, of an unknown number of events.
  *
+ * Cost (short connections are the expensive case): conntrack events beyond RATE per second (burst BURST;
+ * arguments 2 and 3, the agent's per-namespace rate) are not written — counted, and written as one line
+ * {"t":"throttled","n":N} per batch — so a namespace opening connections as fast as it can costs this
+ * helper and the agent a bounded amount (no GET, no line, no parse). And the helper reads in batches:
+ * after each round it sleeps BATCH_MS, letting the kernel queue events in the (large) socket buffers,
+ * so it wakes (and wakes the agent) at most 1000/BATCH_MS times a second instead of once per event.
+ *
  * The helper writes lines only; it reads nothing from the agent but the end of its stdin (the agent
  * went away: exit). Built on libnetfilter_log and libnetfilter_conntrack (Debian:
  * libnetfilter-log-dev, libnetfilter-conntrack-dev).
@@ -46,11 +53,31 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 
 #define SNAPLEN 128
+#define BATCH_MS 25
+
+/* Token bucket of the conntrack lines (see the file comment); rate 0: no limit. */
+static double ct_rate = 0, ct_burst = 0, ct_tokens = 0;
+static uint64_t ct_at_ms = 0, ct_throttled = 0;
 
 static uint64_t now_ms(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+/* Whether one more conntrack line fits the rate; when not, it is counted. */
+static int ct_take(void) {
+  if (ct_rate <= 0) return 1;
+  uint64_t now = now_ms();
+  ct_tokens += (double)(now - ct_at_ms) / 1000.0 * ct_rate;
+  if (ct_tokens > ct_burst) ct_tokens = ct_burst;
+  ct_at_ms = now;
+  if (ct_tokens < 1) {
+    ct_throttled++;
+    return 0;
+  }
+  ct_tokens -= 1;
+  return 1;
 }
 
 /* JSON string: prefixes come from the compiler (a safe alphabet), interface names from the kernel. */
@@ -162,11 +189,12 @@ static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
   int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
   if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
   uint32_t id = nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0;
-  if (type == NFCT_T_NEW) print_ct("new", ct, NULL);
-  else if (type == NFCT_T_DESTROY) {
+  if (type == NFCT_T_NEW) {
+    if (ct_take()) print_ct("new", ct, NULL);
+  } else if (type == NFCT_T_DESTROY) {
     uint32_t *slot = ended_slot(id);
     if (id != 0 && *slot == id) *slot = 0;
-    else print_ct("destroy", ct, NULL);
+    else if (ct_take()) print_ct("destroy", ct, NULL);
   }
   return NFCT_CB_CONTINUE;
 }
@@ -193,11 +221,10 @@ static int on_ct_update(enum nf_conntrack_msg_type type, struct nf_conntrack *ct
   int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
   if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
   uint32_t id = nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0;
-  if (id != 0) {
-    uint32_t *slot = ended_slot(id);
-    if (*slot == id) return NFCT_CB_CONTINUE; // TIME_WAIT then CLOSE (a reset in TIME_WAIT): ended once
-    *slot = id;
-  }
+  uint32_t *slot = ended_slot(id);
+  if (id != 0 && *slot == id) return NFCT_CB_CONTINUE; // TIME_WAIT then CLOSE (a reset in TIME_WAIT): ended once
+  if (!ct_take()) return NFCT_CB_CONTINUE;
+  if (id != 0) *slot = id;
   got_query = 0;
   if (query && queried) {
     if (nfct_query(query, NFCT_Q_GET, ct) < 0) got_query = 0;
@@ -233,9 +260,21 @@ static void lost_ct(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: tenet-flowd NFLOG_GROUP\n");
+  if (argc != 2 && argc != 4) {
+    fprintf(stderr, "usage: tenet-flowd NFLOG_GROUP [CT_RATE CT_BURST]\n");
     return 2;
+  }
+  if (argc == 4) {
+    char *rest = NULL, *rest2 = NULL;
+    long rate = strtol(argv[2], &rest, 10), burst = strtol(argv[3], &rest2, 10);
+    if (!rest || *rest || !rest2 || *rest2 || rate < 1 || rate > 1000000 || burst < 1 || burst > 1000000) {
+      fprintf(stderr, "tenet-flowd: bad rate %s or burst %s\n", argv[2], argv[3]);
+      return 2;
+    }
+    ct_rate = (double)rate;
+    ct_burst = (double)burst;
+    ct_tokens = ct_burst;
+    ct_at_ms = now_ms();
   }
   char *end = NULL;
   long group = strtol(argv[1], &end, 10);
@@ -325,6 +364,12 @@ int main(int argc, char **argv) {
     if (fds[3].revents & POLLIN) {
       while (nfct_catch(updates) < 0 && errno == ENOBUFS) lost_ct();
     }
+    if (ct_throttled > 0) {
+      printf("{\"t\":\"throttled\",\"n\":%" PRIu64 ",\"ts\":%" PRIu64 "}\n", ct_throttled, now_ms());
+      ct_throttled = 0;
+    }
     fflush(stdout);
+    // Let events queue in the socket buffers for a moment: one wake-up per batch, not per event.
+    usleep(BATCH_MS * 1000);
   }
 }

@@ -79,6 +79,10 @@ export class FlowRecorder {
       else this.counters.lostConntrack += event.n;
       return;
     }
+    if (event.t === 'throttled') {
+      this.counters.throttled += event.n;
+      return;
+    }
     if (event.t !== 'log' && event.t !== 'ct') return;
     const tally = event.t === 'log' ? this.tally(netns, event.prefix) : undefined;
     const outcome = this.make(netns, event);

@@ -55,7 +55,14 @@ export interface LostEvent {
   n: number;
 }
 
-export type FlowdEvent = LogEvent | ConntrackEvent | LostEvent | { t: 'ready'; ts: number };
+/** Conntrack events tenet-flowd did not write: over the rate it was given (the agent's per-namespace rate). */
+export interface ThrottledEvent {
+  t: 'throttled';
+  ts: number;
+  n: number;
+}
+
+export type FlowdEvent = LogEvent | ConntrackEvent | LostEvent | ThrottledEvent | { t: 'ready'; ts: number };
 
 /** One line of tenet-flowd's output, checked field by field (undefined: not a line it writes). */
 export function parseFlowdLine(line: string): FlowdEvent | undefined {
@@ -82,6 +89,8 @@ export function parseFlowdLine(line: string): FlowdEvent | undefined {
       return (v.src === 'log' || v.src === 'ct') && (v.n === undefined || (Number.isSafeInteger(v.n) && (v.n as number) >= 0))
         ? { t: 'lost', src: v.src, ts: v.ts, n: (v.n as number | undefined) ?? 1 }
         : undefined;
+    case 'throttled':
+      return Number.isSafeInteger(v.n) && (v.n as number) >= 0 ? { t: 'throttled', ts: v.ts, n: v.n as number } : undefined;
     case 'log':
       return typeof v.prefix === 'string' && typeof v.pkt === 'string' ? (v as unknown as LogEvent) : undefined;
     case 'ct':

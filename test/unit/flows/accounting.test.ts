@@ -140,4 +140,15 @@ test('a TCP connection that closes ends its flow record with its counters; lost 
   assert.deepEqual(parseFlowdLine('{"t":"lost","src":"ct","ts":1}'), { t: 'lost', src: 'ct', ts: 1, n: 1 });
   assert.equal(parseFlowdLine('{"t":"lost","src":"log","n":-3,"ts":1}'), undefined);
   assert.equal(parseFlowdLine(JSON.stringify({ ...close, ev: 'update' })), undefined);
+  // Conntrack events tenet-flowd itself held back over the namespace's rate: counted as throttled.
+  assert.deepEqual(parseFlowdLine('{"t":"throttled","n":250,"ts":1}'), { t: 'throttled', ts: 1, n: 250 });
+  assert.equal(parseFlowdLine('{"t":"throttled","n":1.5,"ts":1}'), undefined);
+  const recorder = new FlowRecorder(
+    () => context,
+    () => undefined,
+  );
+  recorder.event('ns', { t: 'throttled', ts: 1, n: 250 });
+  recorder.event('ns', close);
+  assert.equal(recorder.counters.throttled, 250);
+  assert.equal(recorder.counters.recorded, 1);
 });
