@@ -72,6 +72,38 @@ async function connectRate(client: string, server: string, address: string): Pro
   }
 }
 
+/** The agents' and their flow readers' pids (tenet-flowd in the tenant's router namespaces). */
+async function recordingPids(state: LabState, tenant: string): Promise<{ agents: number[]; readers: number[] }> {
+  const agents = state.hosts.map((h) => h.agentPid!).filter(Boolean);
+  const pids: number[] = [];
+  for (const host of state.hosts) {
+    const readers = await run('ip', ['netns', 'pids', tenantNamespaceName(host.netnsPrefix, tenant)], { allowFailure: true });
+    for (const pid of readers.stdout.split('\n').filter(Boolean)) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tenet-flowd') pids.push(Number(pid));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return { agents, readers: pids };
+}
+
+/** CPU seconds (user + system, or user only) the processes used so far; a process gone counts 0. */
+function cpuSeconds(pids: number[], userOnly = false): number {
+  const ticks = 100; // USER_HZ
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += (Number(fields[11]) + (userOnly ? 0 : Number(fields[12]))) / ticks;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
 /** Restarts the agents with flow recording on or off and waits until the router namespaces read (or do not read) flows. */
 async function setFlowRecording(state: LabState, tenant: string, on: boolean): Promise<void> {
   for (const host of state.hosts) await stopAgent(host);
@@ -277,6 +309,10 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
     off: { gbps: [], connectsPerSecond: [] },
   };
   const paired: { throughput: number[]; connectRate: number[] } = { throughput: [], connectRate: [] };
+  // The agents' and readers' CPU per short connection: what recording costs, measured apart from the machine's load.
+  const cpuPerConnectionUs: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  const readerCpuPerConnectionUs: number[] = [];
+  const agentUserCpuPerConnectionUs: number[] = [];
   const load: string[] = [];
   for (let i = 0; i < FLOW_ROUNDS; i++) {
     load.push(
@@ -288,12 +324,22 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
     for (const mode of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
       await setFlowRecording(state, 'bench', mode === 'on');
       flowRuns[mode].gbps.push(round(await iperf(c1.netns, c2.netns, c2.addresses[0])));
-      flowRuns[mode].connectsPerSecond.push(round(await connectRate(c1.netns, c2.netns, c2.addresses[0]), 1));
+      const { agents, readers } = await recordingPids(state, 'bench');
+      const agentsBefore = cpuSeconds(agents);
+      const agentsUserBefore = cpuSeconds(agents, true);
+      const readersBefore = cpuSeconds(readers);
+      const rate = await connectRate(c1.netns, c2.netns, c2.addresses[0]);
+      flowRuns[mode].connectsPerSecond.push(round(rate, 1));
+      const perConnection = (seconds: number) => round((seconds / (rate * CONNECT_SECONDS)) * 1e6, 1);
+      const readersUs = perConnection(cpuSeconds(readers) - readersBefore);
+      cpuPerConnectionUs[mode].push(round(perConnection(cpuSeconds(agents) - agentsBefore) + readersUs, 1));
+      if (mode === 'on') readerCpuPerConnectionUs.push(readersUs);
+      if (mode === 'on') agentUserCpuPerConnectionUs.push(perConnection(cpuSeconds(agents, true) - agentsUserBefore));
     }
     paired.throughput.push(round(flowRuns.on.gbps[i] / flowRuns.off.gbps[i], 3));
     paired.connectRate.push(round(flowRuns.on.connectsPerSecond[i] / flowRuns.off.connectsPerSecond[i], 3));
     process.stderr.write(
-      `flow round ${i + 1}/${FLOW_ROUNDS} (load ${load[i]}): on ${flowRuns.on.gbps[i]} Gbit/s ${flowRuns.on.connectsPerSecond[i]}/s, off ${flowRuns.off.gbps[i]} Gbit/s ${flowRuns.off.connectsPerSecond[i]}/s\n`,
+      `flow round ${i + 1}/${FLOW_ROUNDS} (load ${load[i]}): on ${flowRuns.on.gbps[i]} Gbit/s ${flowRuns.on.connectsPerSecond[i]}/s (agents+readers ${cpuPerConnectionUs.on[i]} µs CPU per connection, readers ${readerCpuPerConnectionUs[i]}, agents in user space ${agentUserCpuPerConnectionUs[i]}), off ${flowRuns.off.gbps[i]} Gbit/s ${flowRuns.off.connectsPerSecond[i]}/s (${cpuPerConnectionUs.off[i]} µs)\n`,
     );
   }
   return {
@@ -308,6 +354,10 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
     connectRateRatio: round(median(flowRuns.on.connectsPerSecond) / median(flowRuns.off.connectsPerSecond), 3),
     medianPairedThroughputRatio: round(median(paired.throughput), 3),
     medianPairedConnectRateRatio: round(median(paired.connectRate), 3),
+    agentAndReaderCpuPerConnectionUs: cpuPerConnectionUs,
+    medianAgentAndReaderCpuPerConnectionUs: { on: median(cpuPerConnectionUs.on), off: median(cpuPerConnectionUs.off) },
+    readerCpuPerConnectionUs,
+    agentUserCpuPerConnectionUs,
   };
 }
 

@@ -18,6 +18,14 @@ export const DEFAULT_RING = 10000;
  * other tenants' records out of the ring. What is over is counted (`throttled`), never queued.
  */
 export const NAMESPACE_RATE = { perSecond: 500, burst: 1000 } as const;
+/**
+ * Connection records (conntrack events) per second one namespace may make, and burst: enforced by
+ * tenet-flowd itself (no line, no parse here; counted as `throttled`). Short connections are the
+ * expensive case: each costs the agent two records (start, end) on each host that tracks it, and a
+ * record costs the agent tens of microseconds of CPU (bench/dataplane.ts part (d)), so a namespace
+ * opening connections as fast as it can would otherwise take a tenth of a core per namespace.
+ */
+export const CONNTRACK_RATE = { perSecond: 200, burst: 400 } as const;
 /** Records per push at most; the rest goes with the next one. */
 export const PUSH_BATCH = 2000;
 /** Logging rules counted per host at most (each namespace's compiled rules; more is a runaway, not a policy). */
