@@ -209,7 +209,9 @@ static int on_query(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, vo
   (void)data;
   nfct_copy(queried, ct, NFCT_CP_OVERRIDE);
   got_query = 1;
-  return NFCT_CB_STOP;
+  // CONTINUE, not STOP: the query reads on to the kernel's ACK; left unread, the next GET would take it
+  // for its own answer and find nothing (a close without counters).
+  return NFCT_CB_CONTINUE;
 }
 
 static int on_ct_update(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {

@@ -246,6 +246,15 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
   assert.ok(ended.packets!.forward >= 3 && ended.packets!.reply >= 2, JSON.stringify(ended.packets));
   assert.ok(ended.bytes!.forward > 0 && ended.bytes!.reply > 0, JSON.stringify(ended.bytes));
   assert.equal(ended.ingress?.rule, 0);
+  // And the next connection's end too (each close reads its entry's counters with its own GET).
+  const beforeNext = (await flows(admin, `tenant=${TENANT}`)).seq;
+  started = Date.now();
+  assert.equal(await connects(cli, srv, 80), true);
+  const nextQuery = `tenant=${TENANT}&from=${cli.endpoint}&to=${srv.endpoint}&verdict=allow&after=${beforeNext}`;
+  const nextEnded = await within('the end of the next closed connection', started, async () =>
+    (await flows(admin, nextQuery)).items.find((r) => r.type === 'flow-end' && r.host === h1),
+  );
+  assert.ok(nextEnded.packets!.forward >= 3 && nextEnded.packets!.reply >= 2, JSON.stringify(nextEnded.packets));
   assert.equal(allowed.host, h1);
   assert.equal(allowed.to.port, 80);
   assert.deepEqual(allowed.ingress, {
