@@ -6,15 +6,28 @@
  *    the packets the deny and `log` rules hand over, rate-limited in the kernel rule itself. For each,
  *    one line {"t":"log","ts":MS,"prefix":"...","in":"IF","out":"IF","fam":4|6,"pkt":"HEX"} with the
  *    first 128 bytes of the packet (from the network header; parsed by src/core/flows/packet.ts).
- *  - conntrack events (ctnetlink, NEW and DESTROY): one line
- *    {"t":"ct","ev":"new"|"destroy","ts":MS,"id":N,"fam":4|6,"proto":N,
+ *    nflog numbers the packets it hands over (NFULNL_CFG_F_SEQ): a gap in the numbers is packets the
+ *    kernel logged but could not deliver (socket buffer full), written as {"t":"lost","src":"log","n":N}
+ *    before the next packet's line, so the agent's count of lost records is exact.
+ *  - conntrack events (ctnetlink, NEW and DESTROY; UPDATE only for a TCP connection reaching TIME_WAIT
+ *    or CLOSE, filtered in the kernel by a socket filter): one line
+ *    {"t":"ct","ev":"new"|"close"|"destroy","ts":MS,"id":N,"fam":4|6,"proto":N,
  *     "o":[src,dst,sport,dport],"r":[src,dst,sport,dport],"op":N,"ob":N,"rp":N,"rb":N,
  *     "mark":N,"status":N,"start":NS,"stop":NS}
  *    (o: original direction tuple, r: reply tuple, so a DNAT shows as o.dst != r.src; counters and
  *    timestamps only when nf_conntrack_acct / nf_conntrack_timestamp are on, which this helper turns on
- *    in its namespace at start, and only on DESTROY events).
- *  - when the kernel could not deliver (socket buffer full: ENOBUFS) a line {"t":"lost","src":"log"|"ct"}
- *    so the agent counts what it never saw.
+ *    in its namespace at start; on DESTROY events, and on "close", read with a GET of the entry since
+ *    update events carry none). "close" ends a TCP flow when the connection closes instead of when its
+ *    entry goes (TIME_WAIT: 120 s later); the DESTROY of a connection that closed is not written.
+ *  - when the kernel could not deliver conntrack events (socket buffer full: ENOBUFS) a line
+ *    {"t":"lost","src":"ct","n":1}: one overflow, of an unknown number of events.
+ *
+ * Cost (short connections are the expensive case): conntrack events beyond RATE per second (burst BURST;
+ * arguments 2 and 3, the agent's per-namespace rate) are not written — counted, and written as one line
+ * {"t":"throttled","n":N} per batch — so a namespace opening connections as fast as it can costs this
+ * helper and the agent a bounded amount (no GET, no line, no parse). And the helper reads in batches:
+ * after each round it sleeps BATCH_MS, letting the kernel queue events in the (large) socket buffers,
+ * so it wakes (and wakes the agent) at most 1000/BATCH_MS times a second instead of once per event.
  *
  * The helper writes lines only; it reads nothing from the agent but the end of its stdin (the agent
  * went away: exit). Built on libnetfilter_log and libnetfilter_conntrack (Debian:
@@ -37,13 +50,34 @@
 #include <unistd.h>
 #include <libnetfilter_log/libnetfilter_log.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 
 #define SNAPLEN 128
+#define BATCH_MS 25
+
+/* Token bucket of the conntrack lines (see the file comment); rate 0: no limit. */
+static double ct_rate = 0, ct_burst = 0, ct_tokens = 0;
+static uint64_t ct_at_ms = 0, ct_throttled = 0;
 
 static uint64_t now_ms(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+/* Whether one more conntrack line fits the rate; when not, it is counted. */
+static int ct_take(void) {
+  if (ct_rate <= 0) return 1;
+  uint64_t now = now_ms();
+  ct_tokens += (double)(now - ct_at_ms) / 1000.0 * ct_rate;
+  if (ct_tokens > ct_burst) ct_tokens = ct_burst;
+  ct_at_ms = now;
+  if (ct_tokens < 1) {
+    ct_throttled++;
+    return 0;
+  }
+  ct_tokens -= 1;
+  return 1;
 }
 
 /* JSON string: prefixes come from the compiler (a safe alphabet), interface names from the kernel. */
@@ -64,9 +98,20 @@ static void put_ifname(uint32_t index) {
   put_string(name);
 }
 
+static int have_seq = 0;
+static uint32_t last_seq = 0;
+
 static int on_log(struct nflog_g_handle *gh, struct nfgenmsg *nfmsg, struct nflog_data *nfa, void *data) {
   (void)gh;
   (void)data;
+  uint32_t seq;
+  if (nflog_get_seq(nfa, &seq) == 0) {
+    // The instance numbers every packet it logs from 0; a gap is packets it could not deliver.
+    uint32_t expected = have_seq ? last_seq + 1 : 0;
+    if (seq != expected) printf("{\"t\":\"lost\",\"src\":\"log\",\"n\":%" PRIu32 ",\"ts\":%" PRIu64 "}\n", seq - expected, now_ms());
+    have_seq = 1;
+    last_seq = seq;
+  }
   char *payload = NULL;
   int length = nflog_get_payload(nfa, &payload);
   const char *prefix = nflog_get_prefix(nfa);
@@ -105,12 +150,8 @@ static uint64_t u64_or_0(const struct nf_conntrack *ct, int attr) {
   return nfct_attr_is_set(ct, attr) > 0 ? nfct_get_attr_u64(ct, attr) : 0;
 }
 
-static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
-  (void)data;
+static void print_ct(const char *event, const struct nf_conntrack *ct, const struct nf_conntrack *counted) {
   int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
-  if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
-  const char *event = type == NFCT_T_NEW ? "new" : type == NFCT_T_DESTROY ? "destroy" : NULL;
-  if (!event) return NFCT_CB_CONTINUE;
   printf("{\"t\":\"ct\",\"ev\":\"%s\",\"ts\":%" PRIu64 ",\"id\":%" PRIu32 ",\"fam\":%d,\"proto\":%u,\"o\":[", event, now_ms(),
          nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0, family == AF_INET ? 4 : 6,
          (unsigned)nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO));
@@ -122,13 +163,89 @@ static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
   putchar(',');
   put_address(ct, family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST);
   printf(",%u,%u]", port(ct, ATTR_REPL_PORT_SRC), port(ct, ATTR_REPL_PORT_DST));
-  printf(",\"op\":%" PRIu64 ",\"ob\":%" PRIu64 ",\"rp\":%" PRIu64 ",\"rb\":%" PRIu64, u64_or_0(ct, ATTR_ORIG_COUNTER_PACKETS),
-         u64_or_0(ct, ATTR_ORIG_COUNTER_BYTES), u64_or_0(ct, ATTR_REPL_COUNTER_PACKETS), u64_or_0(ct, ATTR_REPL_COUNTER_BYTES));
+  const struct nf_conntrack *c = counted ? counted : ct;
+  printf(",\"op\":%" PRIu64 ",\"ob\":%" PRIu64 ",\"rp\":%" PRIu64 ",\"rb\":%" PRIu64, u64_or_0(c, ATTR_ORIG_COUNTER_PACKETS),
+         u64_or_0(c, ATTR_ORIG_COUNTER_BYTES), u64_or_0(c, ATTR_REPL_COUNTER_PACKETS), u64_or_0(c, ATTR_REPL_COUNTER_BYTES));
   printf(",\"mark\":%" PRIu32 ",\"status\":%" PRIu32 ",\"start\":%" PRIu64 ",\"stop\":%" PRIu64 "}\n",
-         nfct_attr_is_set(ct, ATTR_MARK) > 0 ? nfct_get_attr_u32(ct, ATTR_MARK) : 0,
-         nfct_attr_is_set(ct, ATTR_STATUS) > 0 ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0, u64_or_0(ct, ATTR_TIMESTAMP_START),
-         u64_or_0(ct, ATTR_TIMESTAMP_STOP));
+         nfct_attr_is_set(c, ATTR_MARK) > 0 ? nfct_get_attr_u32(c, ATTR_MARK) : 0,
+         nfct_attr_is_set(c, ATTR_STATUS) > 0 ? nfct_get_attr_u32(c, ATTR_STATUS) : 0, u64_or_0(c, ATTR_TIMESTAMP_START),
+         u64_or_0(c, ATTR_TIMESTAMP_STOP));
+}
+
+/*
+ * Connections that closed (a "close" line was written), so their DESTROY is not written again: a small
+ * direct-mapped table of conntrack ids. A collision forgets an id, and that connection's DESTROY is then
+ * written as well (a second flow-end record); it never hides the end of another connection.
+ */
+#define ENDED_SLOTS 8192
+static uint32_t ended[ENDED_SLOTS];
+
+static uint32_t *ended_slot(uint32_t id) {
+  return &ended[(id * 2654435761u) >> 19];
+}
+
+static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
+  (void)data;
+  int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
+  if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
+  uint32_t id = nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0;
+  if (type == NFCT_T_NEW) {
+    if (ct_take()) print_ct("new", ct, NULL);
+  } else if (type == NFCT_T_DESTROY) {
+    uint32_t *slot = ended_slot(id);
+    if (id != 0 && *slot == id) *slot = 0;
+    else if (ct_take()) print_ct("destroy", ct, NULL);
+  }
   return NFCT_CB_CONTINUE;
+}
+
+/* The GET of a closing connection's entry: its counters and start time (update events carry neither). */
+static struct nfct_handle *query;
+static struct nf_conntrack *queried;
+static int got_query;
+
+static int on_query(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
+  (void)type;
+  (void)data;
+  nfct_copy(queried, ct, NFCT_CP_OVERRIDE);
+  got_query = 1;
+  // CONTINUE, not STOP: the query reads on to the kernel's ACK; left unread, the next GET would take it
+  // for its own answer and find nothing (a close without counters).
+  return NFCT_CB_CONTINUE;
+}
+
+static int on_ct_update(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
+  (void)data;
+  if (type != NFCT_T_UPDATE || nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != IPPROTO_TCP) return NFCT_CB_CONTINUE;
+  if (nfct_attr_is_set(ct, ATTR_TCP_STATE) <= 0) return NFCT_CB_CONTINUE;
+  uint8_t state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+  if (state != TCP_CONNTRACK_TIME_WAIT && state != TCP_CONNTRACK_CLOSE) return NFCT_CB_CONTINUE;
+  int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
+  if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
+  uint32_t id = nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0;
+  uint32_t *slot = ended_slot(id);
+  if (id != 0 && *slot == id) return NFCT_CB_CONTINUE; // TIME_WAIT then CLOSE (a reset in TIME_WAIT): ended once
+  if (!ct_take()) return NFCT_CB_CONTINUE;
+  if (id != 0) *slot = id;
+  got_query = 0;
+  if (query && queried) {
+    if (nfct_query(query, NFCT_Q_GET, ct) < 0) got_query = 0;
+  }
+  print_ct("close", ct, got_query ? queried : NULL);
+  return NFCT_CB_CONTINUE;
+}
+
+/* Only TCP entries reaching TIME_WAIT or CLOSE wake the reader (a short connection makes ~6 updates). */
+static void filter_updates(int fd) {
+  struct nfct_filter *filter = nfct_filter_create();
+  if (!filter) return;
+  nfct_filter_add_attr_u32(filter, NFCT_FILTER_L4PROTO, IPPROTO_TCP);
+  struct nfct_filter_proto state = {.proto = IPPROTO_TCP, .state = TCP_CONNTRACK_TIME_WAIT};
+  nfct_filter_add_attr(filter, NFCT_FILTER_L4PROTO_STATE, &state);
+  state.state = TCP_CONNTRACK_CLOSE;
+  nfct_filter_add_attr(filter, NFCT_FILTER_L4PROTO_STATE, &state);
+  if (nfct_filter_attach(fd, filter) < 0) perror("tenet-flowd: nfct_filter_attach (updates read unfiltered)");
+  nfct_filter_destroy(filter);
 }
 
 /* Counters and timestamps of connections made from now on (the sysctls are per namespace). */
@@ -140,14 +257,26 @@ static void enable_sysctl(const char *name) {
   if (fd >= 0) close(fd);
 }
 
-static void lost(const char *source) {
-  printf("{\"t\":\"lost\",\"src\":\"%s\",\"ts\":%" PRIu64 "}\n", source, now_ms());
+static void lost_ct(void) {
+  printf("{\"t\":\"lost\",\"src\":\"ct\",\"n\":1,\"ts\":%" PRIu64 "}\n", now_ms());
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: tenet-flowd NFLOG_GROUP\n");
+  if (argc != 2 && argc != 4) {
+    fprintf(stderr, "usage: tenet-flowd NFLOG_GROUP [CT_RATE CT_BURST]\n");
     return 2;
+  }
+  if (argc == 4) {
+    char *rest = NULL, *rest2 = NULL;
+    long rate = strtol(argv[2], &rest, 10), burst = strtol(argv[3], &rest2, 10);
+    if (!rest || *rest || !rest2 || *rest2 || rate < 1 || rate > 1000000 || burst < 1 || burst > 1000000) {
+      fprintf(stderr, "tenet-flowd: bad rate %s or burst %s\n", argv[2], argv[3]);
+      return 2;
+    }
+    ct_rate = (double)rate;
+    ct_burst = (double)burst;
+    ct_tokens = ct_burst;
+    ct_at_ms = now_ms();
   }
   char *end = NULL;
   long group = strtol(argv[1], &end, 10);
@@ -169,6 +298,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (nflog_set_mode(gh, NFULNL_COPY_PACKET, SNAPLEN) < 0) perror("tenet-flowd: nflog_set_mode");
+  if (nflog_set_flags(gh, NFULNL_CFG_F_SEQ) < 0) perror("tenet-flowd: nflog_set_flags");
+  // The kernel batches logged packets for up to 1 s by default: a record should reach the agent sooner.
+  if (nflog_set_timeout(gh, 10) < 0) perror("tenet-flowd: nflog_set_timeout");
   nflog_callback_register(gh, on_log, NULL);
   nfnl_rcvbufsiz(nflog_nfnlh(log), 1 << 20);
   int log_fd = nflog_fd(log);
@@ -185,13 +317,28 @@ int main(int argc, char **argv) {
   nfnl_rcvbufsiz(nfct_nfnlh(ct), 4 << 20);
   int ct_fd = nfct_fd(ct);
   fcntl(ct_fd, F_SETFL, fcntl(ct_fd, F_GETFL) | O_NONBLOCK);
+  // Closing TCP connections: their own socket, filtered in the kernel, and a handle for the GET of each.
+  struct nfct_handle *updates = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_UPDATE);
+  if (!updates) {
+    perror("tenet-flowd: nfct_open (updates)");
+    return 1;
+  }
+  filter_updates(nfct_fd(updates));
+  nfct_callback_register(updates, NFCT_T_UPDATE, on_ct_update, NULL);
+  nfnl_rcvbufsiz(nfct_nfnlh(updates), 4 << 20);
+  int up_fd = nfct_fd(updates);
+  fcntl(up_fd, F_SETFL, fcntl(up_fd, F_GETFL) | O_NONBLOCK);
+  query = nfct_open(CONNTRACK, 0);
+  queried = nfct_new();
+  if (query) nfct_callback_register(query, NFCT_T_ALL, on_query, NULL);
   printf("{\"t\":\"ready\",\"ts\":%" PRIu64 "}\n", now_ms());
   fflush(stdout);
 
   static char buffer[1 << 16];
-  struct pollfd fds[3] = {{.fd = log_fd, .events = POLLIN}, {.fd = ct_fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+  struct pollfd fds[4] = {
+      {.fd = log_fd, .events = POLLIN}, {.fd = ct_fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}, {.fd = up_fd, .events = POLLIN}};
   for (;;) {
-    if (poll(fds, 3, -1) < 0) {
+    if (poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       perror("tenet-flowd: poll");
       return 1;
@@ -207,17 +354,24 @@ int main(int argc, char **argv) {
           nflog_handle_packet(log, buffer, (int)n);
           continue;
         }
-        if (n < 0 && errno == ENOBUFS) {
-          lost("log");
-          continue;
-        }
+        // Overflow: the sequence gap at the next packet says how many (exactly).
+        if (n < 0 && errno == ENOBUFS) continue;
         break;
       }
     }
     if (fds[1].revents & POLLIN) {
       // nfct_catch reads until the socket is empty (EAGAIN) or it overflowed (ENOBUFS).
-      while (nfct_catch(ct) < 0 && errno == ENOBUFS) lost("ct");
+      while (nfct_catch(ct) < 0 && errno == ENOBUFS) lost_ct();
+    }
+    if (fds[3].revents & POLLIN) {
+      while (nfct_catch(updates) < 0 && errno == ENOBUFS) lost_ct();
+    }
+    if (ct_throttled > 0) {
+      printf("{\"t\":\"throttled\",\"n\":%" PRIu64 ",\"ts\":%" PRIu64 "}\n", ct_throttled, now_ms());
+      ct_throttled = 0;
     }
     fflush(stdout);
+    // Let events queue in the socket buffers for a moment: one wake-up per batch, not per event.
+    usleep(BATCH_MS * 1000);
   }
 }

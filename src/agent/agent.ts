@@ -48,6 +48,8 @@ import { TenantResolvers } from './dns/resolver';
 import { assertClusterDomain, DEFAULT_CLUSTER_DOMAIN } from '../core/dns/records';
 import { FlowReader, flowdAvailable } from './flows/reader';
 import { FlowRecorder, DEFAULT_RING } from './flows/recorder';
+import { denyLogCounts } from '../core/flows/deny-accounting';
+import { FlowExport, parseExportTarget } from './flows/export';
 import type { FlowContext } from '../core/flows/records';
 import { AgentMetrics, startMetricsListener } from './metrics';
 import { TraceAgent } from './trace';
@@ -73,6 +75,8 @@ export interface AgentOptions {
   clusterDomain?: string;
   /** Directory of the tenant resolvers' files (default DEFAULT_DNS_DIR). */
   dnsDir?: string;
+  /** Export every record as a JSON line to this file, or `unix:PATH` (a collector's socket); flows/export.ts. */
+  flowExport?: string;
   /** Flow and deny records kept in memory (a ring; default DEFAULT_RING); 0 turns recording off. */
   flowRing?: number;
   /** How often new records go to the controller (default 1000 ms). */
@@ -147,6 +151,8 @@ export class Agent {
   private readonly attachHost: { name: string; netnsPrefix: string; clusterDomain: string };
   /** Flow and deny records of this host's tenant namespaces (src/agent/flows/); undefined: recording is off. */
   readonly flows?: FlowRecorder;
+  /** The records' export for collectors (--flow-export); undefined: none. */
+  readonly flowExport?: FlowExport;
   private flowPushTimer?: NodeJS.Timeout;
   /** `tenet trace` jobs from the controller (src/agent/trace.ts). */
   readonly traces: TraceAgent;
@@ -170,6 +176,12 @@ export class Agent {
             }))
           : [],
       flows: () => (this.flows ? { ...this.flows.counters, ring: this.flows.ring.size } : undefined),
+      ruleCounts: () => this.flows?.ruleCounts() ?? [],
+      flowExport: () =>
+        this.flowExport
+          ? { exported: this.flowExport.exported, dropped: this.flowExport.dropped, queued: this.flowExport.queued }
+          : undefined,
+      healthy: async () => (await this.service.healthz()).ok,
     });
     this.namespaces = new RouterNamespaces(this.metrics.timedDriver(kernelNftDriver()), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
@@ -239,9 +251,14 @@ export class Agent {
       status: this.status,
     });
     if ((options.flowRing ?? DEFAULT_RING) > 0) {
-      if (flowdAvailable())
+      if (flowdAvailable()) {
         this.flows = new FlowRecorder((netns) => this.flowContext(netns), options.log, options.flowRing ?? DEFAULT_RING);
-      else options.log('warn', 'native/tenet-flowd is not built (make -C native): no flow or deny records', {});
+        if (options.flowExport) {
+          const exporter = new FlowExport(parseExportTarget(options.flowExport), options.log);
+          this.flowExport = exporter;
+          this.flows.onRecord = (record) => exporter.write(record);
+        }
+      } else options.log('warn', 'native/tenet-flowd is not built (make -C native): no flow or deny records', {});
     }
     this.traces = new TraceAgent({
       host: this.hostName,
@@ -431,6 +448,7 @@ export class Agent {
     this.monitor.stop();
     await this.traces.stop();
     for (const ns of this.namespaces.values()) ns.flows?.stop();
+    this.flowExport?.close();
     for (const timer of [
       this.advertiseTimer,
       this.reconcileTimer,
@@ -497,6 +515,8 @@ export class Agent {
         const counters = await this.enforcer.counters(tenant.routerNamespace).catch(() => undefined);
         if (!counters) continue;
         perTenant.push({ tenant: tenant.name, hits: ruleHits(counters) });
+        // The logging rules' counters before and after their limit: the exact count of what it held back.
+        this.flows?.kernelCounts(tenant.routerNamespace, denyLogCounts(counters));
         const perInterface = await this.enforcer.setCounters(tenant.routerNamespace, ANTISPOOF_DROPS).catch(() => undefined);
         const endpointOf = new Map(tenant.endpoints.filter((e) => e.local && e.hostIfName).map((e) => [e.hostIfName!, e.name]));
         if (perInterface) drops.push({ tenant: tenant.name, drops: spoofDrops(perInterface, endpointOf) });

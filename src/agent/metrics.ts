@@ -9,11 +9,17 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { withProcessMetrics } from '../metrics/process-metrics';
 import type { NftDriver } from './nft/table';
 import type { FlowCounters } from './flows/recorder';
+import type { DenyRuleCount } from '../core/flows/record-types';
 
 export interface AgentGauges {
   /** Tenant namespaces with their local endpoint counts and programmed state. */
   namespaces(): Array<{ tenant: string; endpoints: number; flowReader: boolean }>;
   flows(): (FlowCounters & { ring: number }) | undefined;
+  /** Per logging rule: what the kernel saw and held back, what the agent made of it. */
+  ruleCounts(): DenyRuleCount[];
+  flowExport(): { exported: number; dropped: number; queued: number } | undefined;
+  /** The healthz answer. */
+  healthy(): Promise<boolean>;
 }
 
 export class AgentMetrics {
@@ -114,6 +120,52 @@ export class AgentMetrics {
       'Events that made no record (not a Tenet prefix, a malformed packet)',
       (c) => c.ignored,
     );
+    const perRule = (name: string, help: string, pick: (r: DenyRuleCount) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['tenant', 'rule'] as const,
+        registers: [this.registry],
+        collect() {
+          // The kernel's counters restart when a rule is written again: Prometheus takes that as a reset.
+          this.reset();
+          for (const r of gauges.ruleCounts()) this.inc({ tenant: r.tenant, rule: r.rule }, pick(r));
+        },
+      });
+    perRule(
+      'tenet_agent_deny_log_packets_total',
+      'Packets a logging rule (deny twin or log rule) saw, by tenant and nflog prefix',
+      (r) => r.seen,
+    );
+    perRule(
+      'tenet_agent_deny_log_suppressed_total',
+      "Packets a logging rule's kernel rate limit held back (not logged), by tenant and nflog prefix",
+      (r) => r.suppressed,
+    );
+    const exportCounter = (name: string, help: string, pick: (e: { exported: number; dropped: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(pick(gauges.flowExport() ?? { exported: 0, dropped: 0 }));
+        },
+      });
+    exportCounter('tenet_agent_flow_export_records_total', 'Records written to the --flow-export file or socket', (e) => e.exported);
+    exportCounter(
+      'tenet_agent_flow_export_dropped_total',
+      'Records the export dropped (queue full: collector or disk too slow)',
+      (e) => e.dropped,
+    );
+    new Gauge({
+      name: 'tenet_agent_healthy',
+      help: 'Whether the agent answers its health check as healthy (1) or not (0)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await gauges.healthy().catch(() => false)) ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'tenet_agent_flow_ring_records',
       help: 'Records held in the agent ring',

@@ -9,7 +9,8 @@
 import type { FastifyInstance } from 'fastify';
 import { FlowRing, matchesFilter, type FlowFilter } from '../core/flows/ring';
 import type { FlowRecord } from '../core/flows/records';
-import { checkFlowRecord, MAX_REPORT_RECORDS } from '../core/flows/validate';
+import type { DenyRuleCount } from '../core/flows/record-types';
+import { checkDenyRuleCount, checkFlowRecord, MAX_REPORT_RECORDS, MAX_REPORT_RULES } from '../core/flows/validate';
 import { isName } from '../core/model/names';
 import { access } from './auth/access';
 import { invalid } from './errors';
@@ -18,6 +19,11 @@ import { singleQuery } from './routes/objects';
 export const CONTROLLER_RING = 50000;
 /** Records per answer at most (the newest of those that match). */
 export const MAX_ANSWER = 5000;
+/** Logging rules' counts per answer at most (those that held back the most first). */
+export const MAX_ANSWER_RULES = 1000;
+
+/** A logging rule's counts as answered: which host counted them. */
+export type HostDenyRuleCount = DenyRuleCount & { host: string };
 
 interface HostCounters {
   evicted: number;
@@ -28,6 +34,8 @@ interface HostCounters {
 export class FlowStore {
   readonly ring: FlowRing;
   readonly hosts = new Map<string, HostCounters>();
+  /** Each host's logging rules' counts, as it last reported them (its totals: the newest report wins). */
+  readonly rules = new Map<string, DenyRuleCount[]>();
 
   constructor(capacity = CONTROLLER_RING) {
     this.ring = new FlowRing(capacity);
@@ -40,6 +48,26 @@ export class FlowStore {
       throw invalid(`records must be a list of at most ${MAX_REPORT_RECORDS}`, ['records: invalid']);
     const bad = records.findIndex((r) => !checkFlowRecord(r));
     if (bad >= 0) throw invalid(`records[${bad}] is not a flow record`, [`records[${bad}]: invalid`]);
+    const rules = b.rules;
+    if (rules !== undefined) {
+      if (!Array.isArray(rules) || rules.length > MAX_REPORT_RULES)
+        throw invalid(`rules must be a list of at most ${MAX_REPORT_RULES}`, ['rules: invalid']);
+      const badRule = rules.findIndex((r) => !checkDenyRuleCount(r));
+      if (badRule >= 0) throw invalid(`rules[${badRule}] is not a logging rule's counts`, [`rules[${badRule}]: invalid`]);
+      this.rules.set(
+        host,
+        (rules as DenyRuleCount[]).map((r) => ({
+          tenant: r.tenant,
+          rule: r.rule,
+          seen: r.seen,
+          logged: r.logged,
+          suppressed: r.suppressed,
+          recorded: r.recorded,
+          throttled: r.throttled,
+          ignored: r.ignored,
+        })),
+      );
+    }
     const counters = this.hosts.get(host) ?? { evicted: 0, lostLog: 0, lostConntrack: 0 };
     if (typeof b.evicted === 'number' && Number.isSafeInteger(b.evicted) && b.evicted > 0) counters.evicted += b.evicted;
     const c = b.counters as Record<string, unknown> | undefined;
@@ -59,6 +87,15 @@ export class FlowStore {
     const matching = this.ring.since(filter.after ?? 0).filter((r) => matchesFilter(r, filter));
     const items = matching.slice(-limit);
     return { items, seq: this.ring.seq, truncated: matching.length > items.length };
+  }
+
+  /** The logging rules' counts of every host (of one tenant when given), those that held back the most first. */
+  ruleCounts(tenant?: string): { rules: HostDenyRuleCount[]; truncated: boolean } {
+    const all: HostDenyRuleCount[] = [];
+    for (const [host, rules] of this.rules)
+      for (const r of rules) if (tenant === undefined || r.tenant === tenant) all.push({ host, ...r });
+    all.sort((a, b) => b.suppressed + b.throttled - (a.suppressed + a.throttled) || a.host.localeCompare(b.host));
+    return { rules: all.slice(0, MAX_ANSWER_RULES), truncated: all.length > MAX_ANSWER_RULES };
   }
 
   /** Records this controller let go, and what the agents said they let go or never got. */
@@ -125,7 +162,14 @@ export function registerFlowRoutes(app: FastifyInstance, flows: FlowStore): void
     }
     if (problems.length > 0) throw invalid('invalid flow query', problems);
     const answer = flows.query(filter, limit);
+    // What the rate limits held back, per logging rule: a tenant reader gets its own tenant's rules only.
+    const limited = flows.ruleCounts(filter.tenant);
     // Another tenant's counters are not the caller's business: the per-host counters go to admins only.
-    return { ...answer, ...(request.flowTenant === undefined ? { dropped: flows.dropped() } : {}) };
+    return {
+      ...answer,
+      rateLimited: limited.rules,
+      ...(limited.truncated ? { rateLimitedTruncated: true } : {}),
+      ...(request.flowTenant === undefined ? { dropped: flows.dropped() } : {}),
+    };
   });
 }

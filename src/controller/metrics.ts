@@ -8,9 +8,23 @@ import type { Host } from '../core/model/kinds/host';
 import { access } from './auth/access';
 import { withProcessMetrics } from '../metrics/process-metrics';
 
-export function installMetrics(app: FastifyInstance, index: StateIndex, service?: Pick<ObjectService, 'list'>): Registry {
+export function installMetrics(
+  app: FastifyInstance,
+  index: StateIndex,
+  service?: Pick<ObjectService, 'list'>,
+  ready?: () => Promise<boolean>,
+): Registry {
   const registry = new Registry();
   withProcessMetrics(registry);
+  if (ready)
+    new Gauge({
+      name: 'tenet_controller_ready',
+      help: 'Whether the controller is ready (its store answers), as /readyz: 1 or 0',
+      registers: [registry],
+      async collect() {
+        this.set((await ready().catch(() => false)) ? 1 : 0);
+      },
+    });
   const requests = new Counter({
     name: 'tenet_http_requests_total',
     help: 'HTTP requests answered, by method, route and status code',

@@ -20,7 +20,7 @@ import { invalid, ServiceError, type Reason } from './errors';
 import { BODY_LIMIT, MAX_JSON_DEPTH, nestingBeyond } from './json-body';
 import { installMetrics } from './metrics';
 import { registerObjectRoutes } from './routes/objects';
-import { registerClusterRoutes } from './routes/cluster';
+import { registerClusterRoutes, storeRevision } from './routes/cluster';
 import { registerUiRoutes } from './routes/ui';
 import { registerPolicyRoutes } from './routes/policy';
 import { FlowStore, registerFlowRoutes } from './flows';
@@ -201,7 +201,10 @@ export async function buildControllerServer(options: ControllerServerOptions): P
       unknown.map((key) => `${key.slice(0, 40)}: unknown query parameter (allowed: ${allowed.length > 0 ? allowed.join(', ') : 'none'})`),
     );
   });
-  installMetrics(app, service.index, service);
+  installMetrics(app, service.index, service, async () => {
+    await storeRevision(service);
+    return true;
+  });
   if (options.beforeRoutes) await options.beforeRoutes(app, service);
   registerObjectRoutes(app, service, streams);
   registerClusterRoutes(app, service, streams);

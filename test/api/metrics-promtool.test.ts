@@ -41,6 +41,11 @@ test('the agent metrics pass promtool check metrics', async () => {
   const metrics = new AgentMetrics({
     namespaces: () => [{ tenant: 'a', endpoints: 2, flowReader: true }],
     flows: () => ({ recorded: 5, evicted: 1, lostLog: 0, lostConntrack: 2, ignored: 3, throttled: 6, ring: 4 }),
+    ruleCounts: () => [
+      { tenant: 'a', rule: 'deny tenant:p:ingress:1', seen: 100, logged: 21, suppressed: 79, recorded: 20, throttled: 1, ignored: 0 },
+    ],
+    flowExport: () => ({ exported: 7, dropped: 8, queued: 0 }),
+    healthy: async () => true,
   });
   metrics.passes.inc({ full: 'true' });
   metrics.passDuration.observe(0.1);
@@ -55,6 +60,11 @@ test('the agent metrics pass promtool check metrics', async () => {
     'tenet_agent_flow_events_throttled_total 6',
     'tenet_agent_namespace_endpoints{tenant="a"} 2',
     'tenet_agent_reconcile_passes_total{full="true"} 1',
+    'tenet_agent_deny_log_packets_total{tenant="a",rule="deny tenant:p:ingress:1"} 100',
+    'tenet_agent_deny_log_suppressed_total{tenant="a",rule="deny tenant:p:ingress:1"} 79',
+    'tenet_agent_flow_export_records_total 7',
+    'tenet_agent_flow_export_dropped_total 8',
+    'tenet_agent_healthy 1',
   ])
     assert.ok(body.includes(`${line}\n`), `${line} in\n${body}`);
   const checked = promtool(body);

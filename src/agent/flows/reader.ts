@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { NFLOG_GROUP } from '../../core/policy/deny-log';
 import { parseFlowdLine, type FlowdEvent } from '../../core/flows/records';
+import { CONNTRACK_RATE } from './recorder';
 import type { Log } from '../../core/log';
 
 export const FLOWD_PATH = path.resolve(__dirname, '..', '..', '..', '..', 'native', 'tenet-flowd');
@@ -30,7 +31,18 @@ export class FlowReader {
     if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to read flows of namespace "${netns}"`);
     this.child = spawn(
       'nsenter',
-      [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', FLOWD_PATH, String(NFLOG_GROUP)],
+      // Conntrack events over CONNTRACK_RATE are counted, not written, by the helper itself (cheaper than here).
+      [
+        `--net=/run/netns/${netns}`,
+        'setpriv',
+        '--pdeathsig',
+        'KILL',
+        '--',
+        FLOWD_PATH,
+        String(NFLOG_GROUP),
+        String(CONNTRACK_RATE.perSecond),
+        String(CONNTRACK_RATE.burst),
+      ],
       // stdin stays open: the helper exits when it closes (the agent went away).
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );

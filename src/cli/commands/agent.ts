@@ -55,6 +55,11 @@ export function register(program: Command): void {
       'flow and deny records kept in memory (a ring; 0: record nothing) (env TENET_FLOW_RECORDS)',
       process.env.TENET_FLOW_RECORDS ?? '10000',
     )
+    .option(
+      '--flow-export <path>',
+      'also write every flow and deny record as a JSON line to this file (0600) or unix:PATH, a collector socket (env TENET_FLOW_EXPORT)',
+      process.env.TENET_FLOW_EXPORT,
+    )
     .option('--bgp-peer <ip>', 'announce the floating IPs bound on this host over BGP to this upstream router (BIRD; docs/external.md)')
     .option('--bgp-asn <n>', "this host's AS number", '64513')
     .option('--bgp-peer-asn <n>', "the upstream router's AS number", '64512')
@@ -78,6 +83,7 @@ export function register(program: Command): void {
           dockerPlugin?: string | boolean;
           metricsAddress?: string;
           flowRecords: string;
+          flowExport?: string;
           bgpPeer?: string;
           bgpAsn: string;
           bgpPeerAsn: string;
@@ -147,6 +153,7 @@ export function register(program: Command): void {
             heartbeatMs: Math.round(heartbeat * 1000),
             clusterDomain: options.clusterDomain,
             flowRing,
+            flowExport: options.flowExport || undefined,
             metricsAddress: options.metricsAddress,
             ...(options.bgpPeer
               ? {

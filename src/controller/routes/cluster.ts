@@ -31,6 +31,19 @@ function kindsFrom(text: string | undefined): KindName[] {
   return kinds;
 }
 
+/** The store's revision within READY_MS, or why not: what readiness (/readyz, tenet_controller_ready) follows. */
+export async function storeRevision(service: Pick<ObjectService, 'store'>): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      service.store.currentRevision(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the store did not answer within 2 s')), READY_MS))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function registerClusterRoutes(app: FastifyInstance, service: ObjectService, streams: WatchStreams): void {
   const openapi = buildOpenApi();
   app.get('/healthz', access({ type: 'public' }), async () => ({ ok: true }));
@@ -38,17 +51,10 @@ export function registerClusterRoutes(app: FastifyInstance, service: ObjectServi
   // cannot serve a read or a write, so a load balancer should stop sending it requests. Liveness
   // (/healthz) stays up: restarting the controller would not bring the store back.
   app.get('/readyz', access({ type: 'public' }), async (_request, reply) => {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const revision = await Promise.race([
-        service.store.currentRevision(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the store did not answer within 2 s')), READY_MS))),
-      ]);
-      return { ready: true, revision };
+      return { ready: true, revision: await storeRevision(service) };
     } catch (error) {
       return reply.code(503).send({ ready: false, reason: (error as Error).message.slice(0, 200) });
-    } finally {
-      clearTimeout(timer);
     }
   });
   app.get('/api/v1/openapi.json', access({ type: 'any' }), async () => openapi);

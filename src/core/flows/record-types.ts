@@ -56,3 +56,23 @@ export interface FlowRecord {
   /** deny and log records: interfaces the packet came in on and was going out of. */
   interfaces?: { in?: string; out?: string };
 }
+
+/**
+ * What became of the packets one logging rule (a deny rule's nflog twin, or a `log` rule) of one
+ * namespace saw (docs/observability.md, "Every packet accounted for"): `seen` and `logged` are the
+ * kernel's counters before and after the rule's rate limit (so `suppressed = seen - logged` is what the
+ * limit held back), counted since the rule was last written; `recorded`, `throttled` and `ignored` are
+ * what the agent made of the packets it was handed, since it started. Packets the kernel logged but
+ * could not deliver are the namespace's `lostLog` (nflog sequence gaps), not per rule.
+ */
+export interface DenyRuleCount {
+  tenant: string;
+  /** The nflog prefix: `deny|log tier:policy:direction:index`, `isolate DIRECTION`, `default-deny DIRECTION`. */
+  rule: string;
+  seen: number;
+  logged: number;
+  suppressed: number;
+  recorded: number;
+  throttled: number;
+  ignored: number;
+}

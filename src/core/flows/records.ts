@@ -5,7 +5,7 @@
  * context come in, records go out; the unit tests drive it with hand-made events.
  */
 import type { EndpointView, TenantView } from '../dataplane/host-view';
-import { canonicalIp } from '../net/ip';
+import { canonicalIp as parseCanonical } from '../net/ip';
 import { parseLogPrefix } from '../policy/deny-log';
 import { allowingRule } from '../policy/flow-mark';
 import { explain, type Decision } from '../policy/explain';
@@ -29,7 +29,8 @@ export interface LogEvent {
 /** A conntrack event as tenet-flowd writes it: o/r = [src, dst, sport, dport] of the original and reply directions. */
 export interface ConntrackEvent {
   t: 'ct';
-  ev: 'new' | 'destroy';
+  /** new: confirmed; close: a TCP connection reached TIME_WAIT or CLOSE (its end); destroy: the entry went. */
+  ev: 'new' | 'close' | 'destroy';
   ts: number;
   id: number;
   fam: number;
@@ -50,9 +51,18 @@ export interface LostEvent {
   t: 'lost';
   src: 'log' | 'ct';
   ts: number;
+  /** log: packets the kernel logged but could not deliver (a gap in nflog's numbers); ct: 1 per overflow. */
+  n: number;
 }
 
-export type FlowdEvent = LogEvent | ConntrackEvent | LostEvent | { t: 'ready'; ts: number };
+/** Conntrack events tenet-flowd did not write: over the rate it was given (the agent's per-namespace rate). */
+export interface ThrottledEvent {
+  t: 'throttled';
+  ts: number;
+  n: number;
+}
+
+export type FlowdEvent = LogEvent | ConntrackEvent | LostEvent | ThrottledEvent | { t: 'ready'; ts: number };
 
 /** One line of tenet-flowd's output, checked field by field (undefined: not a line it writes). */
 export function parseFlowdLine(line: string): FlowdEvent | undefined {
@@ -76,16 +86,37 @@ export function parseFlowdLine(line: string): FlowdEvent | undefined {
     case 'ready':
       return { t: 'ready', ts: v.ts };
     case 'lost':
-      return v.src === 'log' || v.src === 'ct' ? { t: 'lost', src: v.src, ts: v.ts } : undefined;
+      return (v.src === 'log' || v.src === 'ct') && (v.n === undefined || (Number.isSafeInteger(v.n) && (v.n as number) >= 0))
+        ? { t: 'lost', src: v.src, ts: v.ts, n: (v.n as number | undefined) ?? 1 }
+        : undefined;
+    case 'throttled':
+      return Number.isSafeInteger(v.n) && (v.n as number) >= 0 ? { t: 'throttled', ts: v.ts, n: v.n as number } : undefined;
     case 'log':
       return typeof v.prefix === 'string' && typeof v.pkt === 'string' ? (v as unknown as LogEvent) : undefined;
     case 'ct':
-      return (v.ev === 'new' || v.ev === 'destroy') && tuple(v.o) && tuple(v.r) && typeof v.proto === 'number'
+      return (v.ev === 'new' || v.ev === 'close' || v.ev === 'destroy') && tuple(v.o) && tuple(v.r) && typeof v.proto === 'number'
         ? (v as unknown as ConntrackEvent)
         : undefined;
     default:
       return undefined;
   }
+}
+
+/**
+ * Canonical text of an address, remembered: the same few addresses come in every event, and parsing them
+ * was a third of the agent's time per record (bench/dataplane.ts part (d)). Bounded: cleared when full.
+ */
+const canonicalCache = new Map<string, string | undefined>();
+const CANONICAL_CACHE = 4096;
+
+function canonicalIp(address: string): string | undefined {
+  let known = canonicalCache.get(address);
+  if (known === undefined && !canonicalCache.has(address)) {
+    if (canonicalCache.size >= CANONICAL_CACHE) canonicalCache.clear();
+    known = parseCanonical(address);
+    canonicalCache.set(address, known);
+  }
+  return known;
 }
 
 /** What the agent knows of one namespace when an event arrives. */
@@ -209,7 +240,7 @@ function serviceAt(tenant: TenantView, address: string): string | undefined {
   return undefined;
 }
 
-/** A flow-start (conntrack NEW) or flow-end (DESTROY) record. */
+/** A flow-start (conntrack NEW) or flow-end (a TCP connection closing, or DESTROY) record. */
 export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Omit<FlowRecord, 'seq'> {
   const [src, dst, sport, dport] = event.o;
   const [replySrc, , replySport] = event.r;
@@ -254,9 +285,11 @@ export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Om
     }
     if (rule) record[direction] = rule;
   }
-  if (event.ev === 'destroy') {
+  if (event.ev !== 'new') {
     if (event.start > 0) record.start = new Date(Math.floor(event.start / 1e6)).toISOString();
-    if (event.stop > 0) record.end = new Date(Math.floor(event.stop / 1e6)).toISOString();
+    // A closing connection's entry lives on (TIME_WAIT): its end is the moment it closed.
+    if (event.ev === 'close') record.end = new Date(event.ts).toISOString();
+    else if (event.stop > 0) record.end = new Date(Math.floor(event.stop / 1e6)).toISOString();
     record.packets = { forward: event.op, reply: event.rp };
     record.bytes = { forward: event.ob, reply: event.rb };
   }

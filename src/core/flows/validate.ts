@@ -4,6 +4,8 @@
  * own host only). Anything else is refused whole (400), so one bad record never half-lands.
  */
 import type { FlowPeer, FlowRecord, FlowRule } from './records';
+import type { DenyRuleCount } from './record-types';
+import { parseLogPrefix } from '../policy/deny-log';
 
 export const MAX_REPORT_RECORDS = 2000;
 
@@ -73,5 +75,26 @@ export function checkFlowRecord(v: unknown): v is FlowRecord {
     optional(r.packets, pair) &&
     optional(r.bytes, pair) &&
     optional(r.interfaces, (x) => typeof x === 'object' && x !== null)
+  );
+}
+
+/** Logging rules' counts per report at most (the agent's MAX_RULE_COUNTS). */
+export const MAX_REPORT_RULES = 10000;
+
+/** One logging rule's counts (record-types.ts DenyRuleCount), as an agent reports them. */
+export function checkDenyRuleCount(v: unknown): v is DenyRuleCount {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    str(r.tenant, 63) &&
+    /^[a-z0-9][a-z0-9-]*$/.test(r.tenant) &&
+    str(r.rule, 120) &&
+    parseLogPrefix(r.rule) !== undefined &&
+    int(r.seen) &&
+    int(r.logged) &&
+    int(r.suppressed) &&
+    int(r.recorded) &&
+    int(r.throttled) &&
+    int(r.ignored)
   );
 }

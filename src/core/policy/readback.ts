@@ -216,6 +216,8 @@ export interface RuleCounter {
   comment: string;
   packets: number;
   bytes: number;
+  /** Which counter of the rule (0: the first; a logging rule has a second one after its limit, deny-accounting.ts). */
+  index?: number;
 }
 
 /** Counters of every rule (from `nft -j list table`), with the comment that names the policy rule. */
@@ -224,11 +226,12 @@ export function parseCounters(text: string): RuleCounter[] {
   for (const item of nftItems(text)) {
     const r = item.rule as Json | undefined;
     if (!r || r.table !== TABLE_NAME) continue;
+    let index = 0;
     for (const expr of (r.expr as Json[]) ?? []) {
       const counter = expr.counter as { packets?: number; bytes?: number } | undefined;
       if (counter) {
         const comment = typeof r.comment === 'string' ? r.comment.replace(FP_SUFFIX, '') : '';
-        out.push({ chain: String(r.chain), comment, packets: counter.packets ?? 0, bytes: counter.bytes ?? 0 });
+        out.push({ chain: String(r.chain), comment, packets: counter.packets ?? 0, bytes: counter.bytes ?? 0, index: index++ });
       }
     }
   }
@@ -240,6 +243,8 @@ export function ruleHits(counters: readonly RuleCounter[]): Map<string, { packet
   const out = new Map<string, { packets: number; bytes: number }>();
   for (const c of counters) {
     if (!/^(admin|tenant|baseline):[a-z0-9-]+:(ingress|egress):[0-9]+$/.test(c.comment)) continue;
+    // A `log` rule's second counter (after its rate limit, deny-accounting.ts) is not another hit.
+    if ((c.index ?? 0) > 0) continue;
     const entry = out.get(c.comment) ?? { packets: 0, bytes: 0 };
     entry.packets += c.packets;
     entry.bytes += c.bytes;

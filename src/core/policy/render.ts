@@ -64,7 +64,8 @@ function renderEffect(effect: Effect): string {
     case 'clearMarkBits':
       return `meta mark set meta mark & ${hex(~effect.bits)}`;
     case 'log':
-      return `limit rate ${effect.limit.perSecond}/second burst ${effect.limit.burst} packets log prefix "${safeComment(effect.prefix).slice(0, 120)}" group ${effect.group}`;
+      // The rule's own counter (before this) counts every packet; this one what the limit let through (deny-accounting.ts).
+      return `limit rate ${effect.limit.perSecond}/second burst ${effect.limit.burst} packets counter log prefix "${safeComment(effect.prefix).slice(0, 120)}" group ${effect.group}`;
     case 'ctMarkRule': {
       const shift = effect.direction === 'egress' ? 0 : 16;
       return `ct mark set ct mark & ${hex(~(0xffff << shift))} | ${hex((effect.id & 0xffff) << shift)}`;
