@@ -111,7 +111,8 @@ test('the fragments render: filter before policy, SNAT on eg0, host masquerade a
   assert.match(text, /oifname "eg0" ip daddr 10\.2\.0\.0\/24 counter drop/);
   assert.match(text, /oifname "eg0" ip daddr @eg_hosts4 counter drop/);
   assert.match(text, /iifname "eg0" counter drop/);
-  assert.match(text, /oifname "eg0" counter masquerade/);
+  assert.match(text, new RegExp(`oifname "eg0" counter snat ip to ${transit.transitIP.replace(/\./g, '\\.')}`));
+  assert.doesNotMatch(text, /masquerade/);
   const host = renderProgram(hostEgressProgram([transit]));
   assert.match(
     host,
@@ -167,4 +168,10 @@ test('a floating IP bound to a service picks its slot as a VIP does: keys 1..SLO
   );
   // Every slot the rule can pick has an element, and no element is out of its reach.
   assert.match(renderProgram(program), new RegExp(`numgen random mod ${SLOTS} offset 1`));
+});
+
+test('the SNAT to the transit address renders only an IPv4 address', () => {
+  const v = view(objects({ mode: 'nat', networks: ['front'] }));
+  const transit = egressTransit(v, v.tenants[0])!;
+  assert.throws(() => renderProgram(egressProgram({ ...transit, transitIP: '100.64.0.1; flush ruleset' })), /not an IPv4 address/);
 });

@@ -268,7 +268,9 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
       base: { hook: 'postrouting', type: 'nat', priority: EGRESS_SNAT_PRIORITY, policy: 'accept' },
       rules: [
         { matches: [out(), routedAddr('saddr')], verdict: { kind: 'accept' }, comment: 'routed leaves untranslated' },
-        { matches: [out()], effects: [{ kind: 'masquerade' }], comment: 'egress nat to the transit address' },
+        // The transit address is eg0's only one: a fixed SNAT says the same as masquerade without its
+        // per-connection lookup of the interface's address.
+        { matches: [out()], effects: [{ kind: 'snatTo', address: transit.transitIP }], comment: 'egress nat to the transit address' },
       ],
     },
   );

@@ -156,6 +156,11 @@ export type Effect =
   | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
   /** Source NAT to the output interface's address (egress NAT; src/core/egress/egress.ts). */
   | { kind: 'masquerade' }
+  /**
+   * Source NAT to one fixed IPv4 address (`snat ip to ADDR`): where the address is known, unlike
+   * masquerade it does not look the output interface's address up for every new connection.
+   */
+  | { kind: 'snatTo'; address: string }
   /** `ct mark set EXPR`; `expr` is a fixed text of src/core/services/compile.ts (never user input). */
   | { kind: 'ctMarkSet'; expr: string }
   /** `update @map { KEY timeout Ns : DATA }` (a dynamicSize map); `key` and `data` are fixed texts of the compiler. */

@@ -74,6 +74,9 @@ function renderEffect(effect: Effect): string {
     }
     case 'masquerade':
       return 'masquerade';
+    case 'snatTo':
+      if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(effect.address)) throw new Error(`not an IPv4 address: ${JSON.stringify(effect.address)}`);
+      return `snat ip to ${effect.address}`;
     case 'ctMarkSet':
       return `ct mark set ${effect.expr}`;
     case 'mapUpdate':
