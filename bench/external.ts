@@ -303,6 +303,43 @@ async function main(): Promise<void> {
         `round ${i + 1}/${ROUNDS} (load ${load}): ${JSON.stringify(rounds[i].throughputGbps)} cpu%/Gbps ${JSON.stringify(rounds[i].cpuPercentPerGbps)}\n`,
       );
     }
+    // BENCH_EXT_PERF=1: a system-wide perf profile during one more egress NAT and routed-out run each,
+    // with the share of the samples in netfilter's NAT, conntrack, nftables and checksum code.
+    const profiles: Record<string, Record<string, number>> = {};
+    if (process.env.BENCH_EXT_PERF === '1') {
+      for (const [label, ns] of [
+        ['egressNat', c1.netns],
+        ['routedOut', r1.netns],
+      ] as const) {
+        const data = `/tmp/bench-ext-perf-${name}-${label}.data`;
+        const perf = run('perf', ['record', '-a', '-F', '999', '-o', data, '--', 'sleep', String(SECONDS)], {
+          timeoutMs: 60000,
+          allowFailure: true,
+        });
+        await iperf(ns, outside.internetIP);
+        await perf;
+        const report = (
+          await run('perf', ['report', '-i', data, '--no-children', '--sort', 'symbol', '--stdio'], {
+            timeoutMs: 120000,
+            allowFailure: true,
+          })
+        ).stdout;
+        const share: Record<string, number> = { nat: 0, conntrack: 0, nft: 0, csum: 0, veth: 0 };
+        for (const line of report.split('\n')) {
+          const m = /^\s+([0-9.]+)%\s+\[k\]\s+(\S+)/.exec(line);
+          if (!m) continue;
+          const [pct, sym] = [Number(m[1]), m[2]];
+          if (/nat|masq/.test(sym)) share.nat += pct;
+          else if (/conntrack|nf_ct_/.test(sym)) share.conntrack += pct;
+          else if (/^nft_|nf_tables/.test(sym)) share.nft += pct;
+          else if (/csum|checksum/.test(sym)) share.csum += pct;
+          else if (/veth/.test(sym)) share.veth += pct;
+        }
+        profiles[label] = Object.fromEntries(Object.entries(share).map(([k, v]) => [k, round(v, 2)]));
+        fs.rmSync(data, { force: true });
+        process.stderr.write(`perf ${label}: ${JSON.stringify(profiles[label])}\n`);
+      }
+    }
     const medianOf = (pick: (r: (typeof rounds)[number]) => number): number => round(median(rounds.map(pick)), 3);
     const throughput = {
       floatingIpGbps: medianOf((r) => r.throughputGbps.floatingIp),
@@ -458,6 +495,7 @@ async function main(): Promise<void> {
       connects: CONNECTS,
       throughput,
       cpuPercentPerGbps,
+      perfSharePercent: profiles,
       connect,
       ratios,
       ratioPerRound,

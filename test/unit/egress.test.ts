@@ -111,7 +111,8 @@ test('the fragments render: filter before policy, SNAT on eg0, host masquerade a
   assert.match(text, /oifname "eg0" ip daddr 10\.2\.0\.0\/24 counter drop/);
   assert.match(text, /oifname "eg0" ip daddr @eg_hosts4 counter drop/);
   assert.match(text, /iifname "eg0" counter drop/);
-  assert.match(text, /oifname "eg0" counter masquerade/);
+  assert.match(text, new RegExp(`oifname "eg0" meta nfproto ipv4 counter snat ip to ${transit.transitIP.replace(/\./g, '\\.')}`));
+  assert.doesNotMatch(text, /masquerade/);
   const host = renderProgram(hostEgressProgram([transit]));
   assert.match(
     host,
@@ -232,6 +233,7 @@ test('IPv6 (NAT66): transit address, sources, closed host addresses of both fami
   assert.match(text, /oifname "eg0" ip6 saddr fd00::\/64 counter accept/);
   assert.match(text, /add element inet tenet eg_fip6 \{ 2001:db8:100::1 : fd00::5 \}/);
   assert.match(text, /iifname "eg0" meta nfproto ipv6 counter dnat ip6 to ip6 daddr map @eg_fip6/);
+  assert.match(text, /oifname "eg0" meta nfproto ipv6 counter snat ip6 to fd74:656e:6574::1000/, 'NAT66 to the transit address');
   const host = renderProgram(hostEgressProgram([transit], undefined, '192.168.250.11', 'fd00:250::11'));
   assert.match(
     host,
@@ -245,4 +247,10 @@ test('IPv6 (NAT66): transit address, sources, closed host addresses of both fami
   assert.match(host, /ip6 saddr fd74:656e:6574::\/96 oifname != "tg\*" counter masquerade/);
   assert.match(host, /ip6 saddr fd74:656e:6574::\/96 oifname \. ip6 daddr @floating6 counter snat ip6 to fd00:250::11/);
   assert.doesNotMatch(host, /add element inet tenet_egress (links|floating) \{[^}]*2001:db8/, 'no IPv6 address in an IPv4 set');
+});
+
+test('the SNAT to the transit address renders only an IPv4 address', () => {
+  const v = view(objects({ mode: 'nat', networks: ['front'] }));
+  const transit = egressTransit(v, v.tenants[0])!;
+  assert.throws(() => renderProgram(egressProgram({ ...transit, transitIP: '100.64.0.1; flush ruleset' })), /refusing snat address/);
 });

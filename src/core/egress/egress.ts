@@ -332,7 +332,23 @@ export function egressProgram(transit: EgressTransit | undefined): NftProgram {
       base: { hook: 'postrouting', type: 'nat', priority: EGRESS_SNAT_PRIORITY, policy: 'accept' },
       rules: [
         { matches: [out(), routedAddr('saddr')], verdict: { kind: 'accept' }, comment: 'routed leaves untranslated' },
-        { matches: [out()], effects: [{ kind: 'masquerade' }], comment: 'egress nat to the transit address' },
+        // The transit address is eg0's only one: a fixed SNAT says the same as masquerade without its
+        // per-connection lookup of the interface's address.
+        {
+          matches: [out(), { kind: 'family', family: 4 }],
+          effects: [{ kind: 'snat', family: 4, address: transit.transitIP }],
+          comment: 'egress nat to the transit address',
+        },
+        // NAT66, first step: eg0's IPv6 transit address (the host's prerouting admits only it and floating IPs).
+        ...(transit.transitIP6
+          ? [
+              {
+                matches: [out(), { kind: 'family' as const, family: 6 as const }],
+                effects: [{ kind: 'snat' as const, family: 6 as const, address: transit.transitIP6 }],
+                comment: 'egress nat66 to the transit address',
+              },
+            ]
+          : []),
       ],
     },
   );

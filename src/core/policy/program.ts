@@ -159,7 +159,11 @@ export type Effect =
   | { kind: 'natMap'; nat: 'dnat' | 'snat'; family: 4 | 6; withPort: boolean; key: string; map: string }
   /** Source NAT to the output interface's address (egress NAT; src/core/egress/egress.ts). */
   | { kind: 'masquerade' }
-  /** Source NAT to one address (a host's own, e.g. its underlay address; rendered only when it parses as one of `family`). */
+  /**
+   * Source NAT to one fixed address (a host's underlay address, a tenant's transit address; rendered only
+   * when it parses as one of `family`): where the address is known, unlike masquerade it does not look the
+   * output interface's address up for every new connection.
+   */
   | { kind: 'snat'; family: 4 | 6; address: string }
   /** `ct mark set EXPR`; `expr` is a fixed text of src/core/services/compile.ts (never user input). */
   | { kind: 'ctMarkSet'; expr: string }
