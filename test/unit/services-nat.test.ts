@@ -421,3 +421,58 @@ test("slot classes: churn inside a class moves few slots; a class move rewrites 
   assert.ok(keysOf(drained.ops).every((k) => ownKey.test(k)));
   assert.equal(driver.table('ns-t')!.maps.find((m) => m.name === SERVICE_NAMES.dispatch[4])!.elements['10.96.0.20 . 6 . 80'], undefined);
 });
+
+test('the periodic read-back never lists the service sets and maps that grow with the services; it still repairs the others', async () => {
+  const driver = new FakeNft();
+  let clock = 0;
+  const table = new NftTable('ns-t', driver, { now: () => clock, readBackMs: 30_000 });
+  const memo: SlotMemo = new Map();
+  const endpoints = [
+    endpoint('w1', 21, { app: 'web' }, { local: true }),
+    endpoint('w2', 22, { app: 'web' }),
+    endpoint('d1', 31, { app: 'db' }),
+  ];
+  const tenant: Tenant = {
+    name: 't',
+    networks: [network],
+    endpoints,
+    services: [service('web', 'web', ['10.96.0.20']), service('db', 'db', ['10.96.0.30'], { sessionAffinity: 'ClientIP' })],
+  };
+  table.contribute('services', servicesProgram(tenant, undefined, memo));
+  await table.apply({ pass: 'reconcile' });
+  assert.deepEqual(driver.excepted, [[]], 'no record yet: everything is read');
+  // A hand edit of the hairpin map (not trusted) is found by the next read-back.
+  const kernel = driver.table('ns-t')!;
+  delete kernel.maps.find((m) => m.name === SERVICE_NAMES.hairpin[4])!.elements['10.0.0.21 . 10.0.0.21'];
+  clock += 30_000;
+  // The same pass carries a backend change of web: still that service's own elements only.
+  table.contribute('services', servicesProgram({ ...tenant, endpoints: endpoints.filter((e) => e.name !== 'w2') }, undefined, memo));
+  const tx = await table.apply({ pass: 'reconcile' });
+  assert.deepEqual(
+    driver.excepted.at(-1),
+    [
+      SERVICE_NAMES.affinity[4],
+      SERVICE_NAMES.affinity[6],
+      SERVICE_NAMES.dispatch[4],
+      SERVICE_NAMES.dispatch[6],
+      SERVICE_NAMES.slots[4],
+      SERVICE_NAMES.slots[6],
+      SERVICE_NAMES.vip[4],
+      SERVICE_NAMES.vip[6],
+    ].sort(),
+  );
+  assert.equal(tx!.full, false);
+  const touched = tx!.ops.flatMap((op) =>
+    op.op === 'addMapElements'
+      ? Object.keys(op.elements).map((k) => `${op.map} ${k}`)
+      : op.op === 'deleteMapElements'
+        ? op.keys.map((k) => `${op.map} ${k}`)
+        : [op.op],
+  );
+  assert.ok(touched.includes(`${SERVICE_NAMES.hairpin[4]} 10.0.0.21 . 10.0.0.21`), 'the hand edit is repaired');
+  assert.ok(
+    touched.every((t) => t.startsWith(`${SERVICE_NAMES.hairpin[4]} `) || /^sv_(slot4|cls4) 10\.96\.0\.20 /.test(t)),
+    touched.join(', '),
+  );
+  assert.equal(driver.table('ns-t')!.maps.find((m) => m.name === SERVICE_NAMES.hairpin[4])!.elements['10.0.0.21 . 10.0.0.21'], '10.0.0.1');
+});

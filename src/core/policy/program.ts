@@ -37,6 +37,8 @@ export interface NftSet {
    * its elements are the kernel's (never diffed, never read back as state).
    */
   dynamicCounters?: boolean;
+  /** Its elements are never read back while the agent has a record of the table (see NftVmap.trusted). */
+  trusted?: boolean;
   comment?: string;
 }
 
@@ -84,6 +86,13 @@ export interface NftVmap {
    * skipping a group that is the same object as before (what makes churn cost the changed service only).
    */
   groups?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /**
+   * Its elements are never read back while the agent has a record of the table: the periodic read-back
+   * takes the kernel to hold what was last committed (service NAT's maps and sets grow with the services:
+   * listing 130,000 elements takes nft seconds and hundreds of MB). Only a read without a record (agent
+   * start, after a failed commit) lists them.
+   */
+  trusted?: boolean;
 }
 
 /** A map whose elements are `groups`' union, computed when first read (see NftVmap.groups). */

@@ -391,7 +391,8 @@ export function servicesProgram(
       live.add(`${service.metadata.name}|${family}`);
     }
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
-    program.sets.push({ name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips });
+    // The sets and maps that grow with the services are trusted: never listed back while the agent has a record (NftVmap.trusted).
+    program.sets.push({ name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips, trusted: true });
     // Declared by datatype: rules that look them up can be added in a later transaction (see NftVmap.declare).
     const map = (name: string, declared: string, elements: Record<string, string>): NftVmap => ({
       name,
@@ -400,8 +401,8 @@ export function servicesProgram(
       elements,
     });
     program.maps.push(
-      { name: SERVICE_NAMES.affinity[family], keyType: `${type} . inet_proto . inet_service`, elements: affinity },
-      groupedMap({ name: SERVICE_NAMES.dispatch[family], keyType: `${type} . inet_proto . inet_service` }, dispatch),
+      { name: SERVICE_NAMES.affinity[family], keyType: `${type} . inet_proto . inet_service`, elements: affinity, trusted: true },
+      groupedMap({ name: SERVICE_NAMES.dispatch[family], keyType: `${type} . inet_proto . inet_service`, trusted: true }, dispatch),
       {
         name: SERVICE_NAMES.memory[family],
         typeof: MEMORY_DECLARATION(ip),
@@ -413,6 +414,7 @@ export function servicesProgram(
           name: SERVICE_NAMES.slots[family],
           declare: 'type',
           typeof: `${type} . inet_proto . inet_service . mark : ${type} . inet_service`,
+          trusted: true,
         },
         slots,
       ),
