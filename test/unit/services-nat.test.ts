@@ -14,6 +14,7 @@ import {
   MAX_SLOT,
   SLOT_CLASSES,
   SERVICE_NAMES,
+  ServiceNatCompiler,
   servicesProgram,
   SLOTS,
   slotClass,
@@ -475,4 +476,44 @@ test('the periodic read-back never lists the service sets and maps that grow wit
     touched.join(', '),
   );
   assert.equal(driver.table('ns-t')!.maps.find((m) => m.name === SERVICE_NAMES.hairpin[4])!.elements['10.0.0.21 . 10.0.0.21'], '10.0.0.1');
+});
+
+test('the incremental compiler gives what a full compile gives, recompiles only services an endpoint change may touch, and hands back the same fragment when nothing changed', () => {
+  const compiler = new ServiceNatCompiler();
+  const webs = [1, 2, 3].map((i) => endpoint(`w${i}`, 20 + i, { app: 'web' }, { local: i === 1 }));
+  const dbs = [1, 2].map((i) => endpoint(`d${i}`, 30 + i, { app: 'db' }));
+  const services = [
+    service('web', 'web', ['10.96.0.20', 'fd00:96::14']),
+    service('db', 'db', ['10.96.0.30'], { sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 60 }),
+    service('none', 'nothing', ['10.96.0.40']),
+  ];
+  const steps: { what: string; tenant: Tenant; excluded?: string }[] = [];
+  const base: Tenant = { name: 't', networks: [network], endpoints: [...webs, ...dbs], services };
+  steps.push({ what: 'start', tenant: base });
+  steps.push({ what: 'a web backend leaves', tenant: { ...base, endpoints: [webs[0], webs[1], ...dbs] } });
+  steps.push({
+    what: 'it is relabelled to db',
+    tenant: { ...base, endpoints: [...webs.slice(0, 2), endpoint('w3', 23, { app: 'db' }), ...dbs] },
+  });
+  steps.push({ what: 'a db backend is excluded (detach)', tenant: base, excluded: 'd1' });
+  steps.push({ what: 'a service is added', tenant: { ...base, services: [...services, service('api', 'web', ['10.96.0.50'])] } });
+  steps.push({ what: 'a service is removed', tenant: { ...base, services: services.slice(1) } });
+  steps.push({ what: 'every service is removed', tenant: { ...base, services: [] } });
+  steps.push({ what: 'they come back', tenant: base });
+  for (const { what, tenant, excluded } of steps) {
+    assert.equal(renderProgram(compiler.compile(tenant, excluded)), renderProgram(servicesProgram(tenant, excluded)), what);
+  }
+  // Nothing changed: the same fragment object.
+  const same = compiler.compile(base);
+  assert.equal(compiler.compile({ ...base, endpoints: [...base.endpoints] }), same);
+  // A db endpoint changes: web's slot group is the very same object (not recompiled), db's is new.
+  const groups = (p: ReturnType<typeof servicesProgram>) => p.maps.find((m) => m.name === SERVICE_NAMES.slots[4])!.groups!;
+  const after = compiler.compile({ ...base, endpoints: [...webs, dbs[0]] });
+  assert.equal(groups(after).get('web'), groups(same).get('web'));
+  assert.notEqual(groups(after).get('db'), groups(same).get('db'));
+  // The VIP set is the same array when no VIP came or went (the diff skips it).
+  assert.equal(
+    after.sets.find((s) => s.name === SERVICE_NAMES.vip[4])!.elements,
+    same.sets.find((s) => s.name === SERVICE_NAMES.vip[4])!.elements,
+  );
 });

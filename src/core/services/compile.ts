@@ -36,6 +36,7 @@ import type { EndpointView, TenantView } from '../dataplane/host-view';
 import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, type Service, type ServicePort } from '../model/kinds/service';
 import { canonicalIp, parseIp } from '../net/ip';
 import { groupedMap, L4_NUMBER, TABLE_NAME, type NftChain, type NftProgram, type NftRule, type NftVmap } from '../policy/program';
+import { selectorMatches } from '../model/selectors';
 import { serviceBackends, targetPortOf } from './backends';
 
 /**
@@ -357,42 +358,82 @@ const CLASS_CHAINS = new Map(
   SLOT_CLASSES.flatMap((size) => FAMILIES.map((family) => [`${family}|${size}`, classChain(family, size)] as const)),
 );
 
-/** The service fragment of a tenant's table; empty when no service of the tenant has a VIP (no NAT hooks, no conntrack for it). */
-export function servicesProgram(
-  tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>,
-  excluded?: string,
-  memo?: SlotMemo,
+/** What one service gives one family's sets and maps. */
+interface FamilyPart {
+  vip: string;
+  /** `VIP . proto . port` → its affinity chain (ClientIP), else empty. */
+  affinity: Readonly<Record<string, string>>;
+  timeout?: number;
+  own: ServiceSlots;
+}
+
+type ServiceParts = Partial<Record<Family, FamilyPart>>;
+
+function serviceParts(
+  tenant: Pick<TenantView, 'name' | 'endpoints'>,
+  service: Service,
+  excluded: string | undefined,
+  memo: SlotMemo | undefined,
+  views: ReadonlyMap<string, EndpointView>,
+): ServiceParts {
+  const parts: ServiceParts = {};
+  for (const family of FAMILIES) {
+    const vip = vipOf(service, family);
+    if (vip === undefined) continue;
+    const affinity: Record<string, string> = {};
+    let timeout: number | undefined;
+    if (service.spec.sessionAffinity === 'ClientIP') {
+      timeout = service.spec.sessionAffinityTimeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+      for (const port of service.spec.ports) affinity[`${vip} . ${protoNumber(port)} . ${port.port}`] = affinityChainName(family, timeout);
+    }
+    parts[family] = { vip, affinity, timeout, own: serviceSlots(tenant, service, family, { excluded, memo, views }) };
+  }
+  return parts;
+}
+
+function sameParts(a: ServiceParts, b: ServiceParts): boolean {
+  return FAMILIES.every((family) => {
+    const x = a[family];
+    const y = b[family];
+    if (x === undefined || y === undefined) return x === y;
+    return x.vip === y.vip && x.timeout === y.timeout && x.own === y.own && JSON.stringify(x.affinity) === JSON.stringify(y.affinity);
+  });
+}
+
+const hasVip = (s: Service): boolean => (s.status?.virtualIPs ?? []).length > 0;
+
+/** The fragment from each service's parts (in the order of `services`). `previous`: the last one, whose unchanged sets are reused. */
+function assemble(
+  tenant: Pick<TenantView, 'endpoints' | 'networks'>,
+  services: ReadonlyArray<{ name: string; parts: ServiceParts }>,
+  excluded: string | undefined,
+  previous?: { program: NftProgram; vipsSame: boolean },
 ): NftProgram {
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
-  const services = tenant.services.filter((s) => (s.status?.virtualIPs ?? []).length > 0);
   if (services.length === 0) return program;
   const timeouts = new Set<number>();
-  const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
-  const live = new Set<string>();
   for (const family of FAMILIES) {
     const ip = family === 4 ? 'ip' : 'ip6';
     const vips: string[] = [];
     const affinity: Record<string, string> = {};
     const slots = new Map<string, Readonly<Record<string, string>>>();
     const dispatch = new Map<string, Readonly<Record<string, string>>>();
-    for (const service of services) {
-      const vip = vipOf(service, family);
-      if (vip === undefined) continue;
-      vips.push(vip);
-      if (service.spec.sessionAffinity === 'ClientIP') {
-        const timeout = service.spec.sessionAffinityTimeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
-        timeouts.add(timeout);
-        for (const port of service.spec.ports)
-          affinity[`${vip} . ${protoNumber(port)} . ${port.port}`] = affinityChainName(family, timeout);
+    for (const { name, parts } of services) {
+      const part = parts[family];
+      if (part === undefined) continue;
+      vips.push(part.vip);
+      if (part.timeout !== undefined) {
+        timeouts.add(part.timeout);
+        Object.assign(affinity, part.affinity);
       }
-      const own = serviceSlots(tenant, service, family, { excluded, memo, views });
-      slots.set(service.metadata.name, own.slots);
-      dispatch.set(service.metadata.name, own.dispatch);
-      live.add(`${service.metadata.name}|${family}`);
+      slots.set(name, part.own.slots);
+      dispatch.set(name, part.own.dispatch);
     }
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    // The same VIPs as last time: the same array, which the diff skips without comparing.
+    const lastVips = previous?.vipsSame ? previous.program.sets.find((x) => x.name === SERVICE_NAMES.vip[family]) : undefined;
     // The sets and maps that grow with the services are trusted: never listed back while the agent has a record (NftVmap.trusted).
-    program.sets.push({ name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips, trusted: true });
+    program.sets.push(lastVips ?? { name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips, trusted: true });
     // Declared by datatype: rules that look them up can be added in a later transaction (see NftVmap.declare).
     const map = (name: string, declared: string, elements: Record<string, string>): NftVmap => ({
       name,
@@ -421,8 +462,6 @@ export function servicesProgram(
       map(SERVICE_NAMES.hairpin[family], `${type} . ${type} : ${type}`, hairpinElements(tenant, family, excluded)),
     );
   }
-  // Services gone: their memo goes with them.
-  if (memo) for (const key of memo.keys()) if (!live.has(key)) memo.delete(key);
   // A chain per family and distinct timeout, and one per slot class (all of them, always: a service
   // changing class adds no chain), made before the dispatch maps that lead to them.
   for (const timeout of [...timeouts].sort((a, b) => a - b))
@@ -434,6 +473,95 @@ export function servicesProgram(
     { name: SERVICE_NAMES.snat, base: { hook: 'postrouting', type: 'nat', priority: SNAT_PRIORITY, policy: 'accept' }, rules: RULES.snat },
   );
   return program;
+}
+
+/** The service fragment of a tenant's table; empty when no service of the tenant has a VIP (no NAT hooks, no conntrack for it). */
+export function servicesProgram(
+  tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>,
+  excluded?: string,
+  memo?: SlotMemo,
+): NftProgram {
+  const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
+  const services = tenant.services.filter(hasVip).map((service) => ({
+    name: service.metadata.name,
+    parts: serviceParts(tenant, service, excluded, memo, views),
+  }));
+  // Services gone: their memo goes with them.
+  if (memo) {
+    const live = new Set(services.flatMap(({ name, parts }) => FAMILIES.filter((f) => parts[f]).map((f) => `${name}|${f}`)));
+    for (const key of memo.keys()) if (!live.has(key)) memo.delete(key);
+  }
+  return assemble(tenant, services, excluded);
+}
+
+/** Whether `endpoint` can be a backend of `service` whatever its readiness (its change may change the service's backends). */
+function mayServe(service: Service, endpoint: EndpointView): boolean {
+  return (
+    (service.spec.network === undefined || endpoint.network === service.spec.network) &&
+    selectorMatches(service.spec.selector, endpoint.object.metadata.labels ?? {})
+  );
+}
+
+/**
+ * The service fragment of one router namespace's table, compiled again at the cost of what changed:
+ * a service is recompiled only when its object changed or an endpoint it may select did (added,
+ * removed, relabelled, readied, readdressed), and an unchanged compile hands back the same program.
+ * With 10,000 services a backend change then costs one selector test per service, not a recompile
+ * of every service's inputs. Holds no I/O: the producer keeps one per router namespace.
+ */
+export class ServiceNatCompiler {
+  private readonly memo: SlotMemo = new Map();
+  private parts = new Map<string, { service: Service; parts: ServiceParts }>();
+  private views = new Map<string, EndpointView>();
+  private last?: { program: NftProgram; excluded?: string; hairpin: string; order: string };
+
+  compile(tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>, excluded?: string): NftProgram {
+    const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
+    const changed: EndpointView[] = [];
+    for (const [name, view] of views) {
+      const old = this.views.get(name);
+      if (old === view) continue;
+      changed.push(view);
+      if (old) changed.push(old);
+    }
+    for (const [name, old] of this.views) if (!views.has(name)) changed.push(old);
+    this.views = views;
+
+    const services = tenant.services.filter(hasVip);
+    const next = new Map<string, { service: Service; parts: ServiceParts }>();
+    let dirty = false;
+    let vipsSame = this.last !== undefined;
+    for (const service of services) {
+      const name = service.metadata.name;
+      const known = this.parts.get(name);
+      let entry = known;
+      if (!known || known.service !== service || changed.some((e) => mayServe(service, e))) {
+        entry = { service, parts: serviceParts(tenant, service, excluded, this.memo, views) };
+        if (!known || !sameParts(known.parts, entry.parts)) dirty = true;
+        if (!known || FAMILIES.some((f) => known.parts[f]?.vip !== entry!.parts[f]?.vip)) vipsSame = false;
+      }
+      next.set(name, entry!);
+    }
+    for (const name of this.parts.keys()) {
+      if (next.has(name)) continue;
+      dirty = true;
+      vipsSame = false;
+      for (const family of FAMILIES) this.memo.delete(`${name}|${family}`);
+    }
+    this.parts = next;
+    const hairpin = FAMILIES.map((f) => JSON.stringify(hairpinElements(tenant, f, excluded))).join('|');
+    const order = services.length.toString();
+    const last = this.last;
+    if (last && !dirty && last.hairpin === hairpin && last.order === order) return last.program;
+    const program = assemble(
+      tenant,
+      [...next].map(([name, { parts }]) => ({ name, parts })),
+      excluded,
+      last ? { program: last.program, vipsSame: vipsSame && last.order === order } : undefined,
+    );
+    this.last = { program, excluded, hairpin, order };
+    return program;
+  }
 }
 
 /** The endpoints a service's traffic can land on from this tenant view (for explain and describe). */
