@@ -158,7 +158,13 @@ export class Agent {
           : [],
       flows: () => (this.flows ? { ...this.flows.counters, ring: this.flows.ring.size } : undefined),
     });
-    this.namespaces = new RouterNamespaces(this.metrics.timedDriver(kernelNftDriver()), { log: options.log });
+    const nft = kernelNftDriver(undefined, {
+      onEnobufs: (outcome) => {
+        this.metrics.nftEnobufs.inc({ outcome });
+        options.log('warn', 'nft transaction answered ENOBUFS', { outcome });
+      },
+    });
+    this.namespaces = new RouterNamespaces(this.metrics.timedDriver(nft), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     this.egress = new EgressLinks(
       options.log,

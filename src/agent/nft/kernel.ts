@@ -7,7 +7,7 @@ import { parseCounters, parseSetCounters, parseTableJson } from '../../core/poli
 import { TABLE_NAME } from '../../core/policy/program';
 import { GUARD_CHAIN, GUARD_PRIORITY, GUARD_TABLE } from '../../core/policy/guard';
 import { sharedNftWorker, type NftRequest } from '../../kernel/nft-worker';
-import type { NftDriver } from './table';
+import type { NftDriver, NftTransaction } from './table';
 
 /** Runs one typed request; the shared worker unless a test supplies another. */
 export type NftRunner = (request: NftRequest) => Promise<string>;
@@ -23,10 +23,76 @@ const LIST = `list table inet ${TABLE_NAME}`;
 const LIST_TERSE = 'list ruleset inet';
 const NAME = /^[a-z0-9_]+$/;
 
-export function kernelNftDriver(run: NftRunner = runNft): NftDriver {
+/**
+ * What a transaction that libnftables answered with ENOBUFS came to: it took effect (`committed`), it
+ * did not and was sent again (`retried`), or no element of it tells (`unknown`: the error stands).
+ */
+export type EnobufsOutcome = 'committed' | 'retried' | 'unknown';
+
+const ENOBUFS = /No buffer space available/;
+
+/**
+ * An element whose presence after `tx` tells whether it took effect: one the transaction only adds
+ * (present: it did) or only deletes (absent: it did), in a set or a map keyed by rendered text (not an
+ * interval set, not a map keyed by interface name, whose keys render otherwise).
+ */
+export function enobufsProbe(tx: Pick<NftTransaction, 'ops' | 'program'>): { name: string; key: string; present: boolean } | undefined {
+  const added = new Map<string, Set<string>>();
+  const deleted = new Map<string, Set<string>>();
+  const note = (into: Map<string, Set<string>>, name: string, keys: Iterable<string>): void => {
+    const set = into.get(name) ?? new Set<string>();
+    for (const key of keys) set.add(key);
+    into.set(name, set);
+  };
+  for (const op of tx.ops) {
+    if (op.op === 'addElements') note(added, op.set, op.elements);
+    else if (op.op === 'addMapElements') note(added, op.map, Object.keys(op.elements));
+    else if (op.op === 'deleteElements') note(deleted, op.set, op.elements);
+    else if (op.op === 'deleteMapElements') note(deleted, op.map, op.keys);
+  }
+  const plain = (name: string): boolean =>
+    NAME.test(name) &&
+    (tx.program.sets.some((s) => s.name === name && !s.interval && !s.dynamicCounters) ||
+      tx.program.maps.some((m) => m.name === name && (m.typeof !== undefined || m.keyType !== undefined) && m.dynamicSize === undefined));
+  for (const [from, other, present] of [
+    [added, deleted, true],
+    [deleted, added, false],
+  ] as const) {
+    for (const [name, keys] of from) {
+      if (!plain(name)) continue;
+      for (const key of keys) if (!other.get(name)?.has(key)) return { name, key, present };
+    }
+  }
+  return undefined;
+}
+
+export function kernelNftDriver(run: NftRunner = runNft, options: { onEnobufs?: (outcome: EnobufsOutcome) => void } = {}): NftDriver {
   return {
     async commit(tx) {
-      await run({ netns: tx.netns, text: tx.text });
+      try {
+        await run({ netns: tx.netns, text: tx.text });
+      } catch (error) {
+        // libnftables 1.0.6 sometimes loses the kernel's acknowledgements of a large transaction (ENOBUFS on
+        // its socket, seen while another process listened to the nftables group): whether the transaction
+        // took effect is then unknown. One element it changes tells (`get element` lists nothing else).
+        if (!ENOBUFS.test((error as Error).message)) throw error;
+        const probe = tx.full ? undefined : enobufsProbe(tx);
+        if (!probe) {
+          options.onEnobufs?.('unknown');
+          throw error;
+        }
+        const present = await run({ netns: tx.netns, text: `get element inet ${TABLE_NAME} ${probe.name} { ${probe.key} }` }).then(
+          () => true,
+          () => false,
+        );
+        if (present === probe.present) {
+          options.onEnobufs?.('committed');
+          return;
+        }
+        // The kernel holds the table as before: the same transaction again.
+        options.onEnobufs?.('retried');
+        await run({ netns: tx.netns, text: tx.text });
+      }
     },
     async read(netns, options) {
       const except = options?.except;
