@@ -88,8 +88,28 @@ export function containerDns(tenant: string, network: string, gateways: readonly
   return { nameservers: [...gateways], search: searchList(tenant, network, domain), domain: `${network}.${tenant}.${domain}` };
 }
 
+/**
+ * The last records per tenant and domain with the very objects they were made from: the agent asks on
+ * every pass, and with 10,000 services making them again cost ~50 ms a pass. Views of unchanged
+ * services and endpoints are the same objects, so an unchanged tenant is a comparison of references.
+ */
+const lastRecords = new Map<string, { services: readonly unknown[]; endpoints: readonly unknown[]; records: TenantRecords }>();
+
+const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
 export function tenantRecords(tenant: TenantView, domain: string): TenantRecords {
   assertClusterDomain(domain);
+  const key = `${tenant.name}|${domain}`;
+  const last = lastRecords.get(key);
+  if (last && sameItems(last.services, tenant.services) && sameItems(last.endpoints, tenant.endpoints)) return last.records;
+  const records = makeTenantRecords(tenant, domain);
+  // Bounded: one entry per tenant this process serves (a tenant gone leaves one stale entry until the map is cleared).
+  if (lastRecords.size > 10_000) lastRecords.clear();
+  lastRecords.set(key, { services: [...tenant.services], endpoints: [...tenant.endpoints], records });
+  return records;
+}
+
+function makeTenantRecords(tenant: TenantView, domain: string): TenantRecords {
   const out: TenantRecords = { addresses: [], srv: [], skipped: [] };
   if (!isDnsLabel(tenant.name)) {
     out.skipped.push({ kind: 'Endpoint', name: tenant.name, reason: `tenant name "${tenant.name}" is no DNS label` });
@@ -181,8 +201,12 @@ function endpointRecords(endpoint: TenantView['endpoints'][number], tenant: stri
 }
 
 /** The hosts file the resolver re-reads on SIGHUP (one `address name` per line). */
+const hostsFiles = new WeakMap<TenantRecords, string>();
+
 export function hostsFile(records: TenantRecords): string {
-  return records.addresses.map((r) => `${r.address} ${r.name}\n`).join('');
+  let text = hostsFiles.get(records);
+  if (text === undefined) hostsFiles.set(records, (text = records.addresses.map((r) => `${r.address} ${r.name}\n`).join('')));
+  return text;
 }
 
 /** SRV records as dnsmasq options (`srv-host=name,target,port,priority,weight`), one per line. */
