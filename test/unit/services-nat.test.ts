@@ -22,6 +22,7 @@ import {
   type SlotMemo,
 } from '../../src/core/services/compile';
 import { diffPrograms } from '../../src/core/policy/diff';
+import { groupsChangedFrom } from '../../src/core/policy/program';
 import { renderProgram } from '../../src/core/policy/render';
 import type { EndpointView, NetworkView, TenantView } from '../../src/core/dataplane/host-view';
 import type { Service } from '../../src/core/model/kinds/service';
@@ -511,6 +512,15 @@ test('the incremental compiler gives what a full compile gives, recompiles only 
   const after = compiler.compile({ ...base, endpoints: [...webs, dbs[0]] });
   assert.equal(groups(after).get('web'), groups(same).get('web'));
   assert.notEqual(groups(after).get('db'), groups(same).get('db'));
+  // The groups were made from the last ones by changing db's: the diff looks into db's only, and finds what a diff of the flat maps finds.
+  assert.deepEqual([...(groupsChangedFrom(groups(after), groups(same)) ?? [])], ['db']);
+  const flat = (p: ReturnType<typeof servicesProgram>): ReturnType<typeof servicesProgram> => ({
+    ...p,
+    maps: p.maps.map(({ groups: _g, ...m }) => ({ ...m, elements: { ...m.elements } })),
+  });
+  const ops = diffPrograms(same, after).ops;
+  assert.ok(ops.length > 0);
+  assert.deepEqual(ops, diffPrograms(flat(same), flat(after)).ops);
   // The VIP set is the same array when no VIP came or went (the diff skips it).
   assert.equal(
     after.sets.find((s) => s.name === SERVICE_NAMES.vip[4])!.elements,

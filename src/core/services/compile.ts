@@ -35,7 +35,7 @@ import { createHash } from 'node:crypto';
 import type { EndpointView, TenantView } from '../dataplane/host-view';
 import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, type Service, type ServicePort } from '../model/kinds/service';
 import { canonicalIp, parseIp } from '../net/ip';
-import { groupedMap, L4_NUMBER, TABLE_NAME, type NftChain, type NftProgram, type NftRule, type NftVmap } from '../policy/program';
+import { groupedMap, groupsChanged, L4_NUMBER, TABLE_NAME, type NftChain, type NftProgram, type NftRule, type NftVmap } from '../policy/program';
 import { selectorMatches } from '../model/selectors';
 import { serviceBackends, targetPortOf } from './backends';
 
@@ -402,36 +402,67 @@ function sameParts(a: ServiceParts, b: ServiceParts): boolean {
 
 const hasVip = (s: Service): boolean => (s.status?.virtualIPs ?? []).length > 0;
 
-/** The fragment from each service's parts (in the order of `services`). `previous`: the last one, whose unchanged sets are reused. */
+/**
+ * The fragment from each service's parts (in the order of `services`). `previous`: the last fragment
+ * and what changed since (the services whose parts changed, came or went; whether the VIP set and the
+ * affinity dispatch stayed): its slot and dispatch groups are then changed in those services only, and
+ * its unchanged sets and maps are reused, so the diff looks at the changed services only.
+ */
 function assemble(
   tenant: Pick<TenantView, 'endpoints' | 'networks'>,
   services: ReadonlyArray<{ name: string; parts: ServiceParts }>,
   excluded: string | undefined,
-  previous?: { program: NftProgram; vipsSame: boolean },
+  previous?: { program: NftProgram; vipsSame: boolean; affinitySame: boolean; changes: ReadonlyMap<string, ServiceParts | undefined> },
 ): NftProgram {
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
   if (services.length === 0) return program;
+  const before = previous && previous.program.chains.length > 0 ? previous : undefined;
+  const lastMap = (name: string): NftVmap | undefined => before?.program.maps.find((m) => m.name === name);
   const timeouts = new Set<number>();
   for (const family of FAMILIES) {
     const ip = family === 4 ? 'ip' : 'ip6';
     const vips: string[] = [];
     const affinity: Record<string, string> = {};
-    const slots = new Map<string, Readonly<Record<string, string>>>();
-    const dispatch = new Map<string, Readonly<Record<string, string>>>();
-    for (const { name, parts } of services) {
-      const part = parts[family];
-      if (part === undefined) continue;
-      vips.push(part.vip);
-      if (part.timeout !== undefined) {
-        timeouts.add(part.timeout);
-        Object.assign(affinity, part.affinity);
+    let slots: ReadonlyMap<string, Readonly<Record<string, string>>>;
+    let dispatch: ReadonlyMap<string, Readonly<Record<string, string>>>;
+    const lastSlots = lastMap(SERVICE_NAMES.slots[family])?.groups;
+    const lastDispatch = lastMap(SERVICE_NAMES.dispatch[family])?.groups;
+    const walkAll = !before?.vipsSame || !before.affinitySame || !lastSlots || !lastDispatch;
+    if (walkAll) {
+      for (const { parts } of services) {
+        const part = parts[family];
+        if (part === undefined) continue;
+        vips.push(part.vip);
+        if (part.timeout !== undefined) {
+          timeouts.add(part.timeout);
+          Object.assign(affinity, part.affinity);
+        }
       }
-      slots.set(name, part.own.slots);
-      dispatch.set(name, part.own.dispatch);
+    }
+    if (before && lastSlots && lastDispatch) {
+      const slotChanges = new Map<string, Readonly<Record<string, string>> | undefined>();
+      const dispatchChanges = new Map<string, Readonly<Record<string, string>> | undefined>();
+      for (const [name, parts] of before.changes) {
+        slotChanges.set(name, parts?.[family]?.own.slots);
+        dispatchChanges.set(name, parts?.[family]?.own.dispatch);
+      }
+      slots = groupsChanged(lastSlots, slotChanges);
+      dispatch = groupsChanged(lastDispatch, dispatchChanges);
+    } else {
+      const allSlots = new Map<string, Readonly<Record<string, string>>>();
+      const allDispatch = new Map<string, Readonly<Record<string, string>>>();
+      for (const { name, parts } of services) {
+        const part = parts[family];
+        if (part === undefined) continue;
+        allSlots.set(name, part.own.slots);
+        allDispatch.set(name, part.own.dispatch);
+      }
+      slots = allSlots;
+      dispatch = allDispatch;
     }
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
     // The same VIPs as last time: the same array, which the diff skips without comparing.
-    const lastVips = previous?.vipsSame ? previous.program.sets.find((x) => x.name === SERVICE_NAMES.vip[family]) : undefined;
+    const lastVips = before?.vipsSame ? before.program.sets.find((x) => x.name === SERVICE_NAMES.vip[family]) : undefined;
     // The sets and maps that grow with the services are trusted: never listed back while the agent has a record (NftVmap.trusted).
     program.sets.push(lastVips ?? { name: SERVICE_NAMES.vip[family], type, interval: false, elements: vips, trusted: true });
     // Declared by datatype: rules that look them up can be added in a later transaction (see NftVmap.declare).
@@ -441,8 +472,14 @@ function assemble(
       typeof: declared,
       elements,
     });
+    const lastAffinity = before?.affinitySame ? lastMap(SERVICE_NAMES.affinity[family]) : undefined;
     program.maps.push(
-      { name: SERVICE_NAMES.affinity[family], keyType: `${type} . inet_proto . inet_service`, elements: affinity, trusted: true },
+      lastAffinity ?? {
+        name: SERVICE_NAMES.affinity[family],
+        keyType: `${type} . inet_proto . inet_service`,
+        elements: affinity,
+        trusted: true,
+      },
       groupedMap({ name: SERVICE_NAMES.dispatch[family], keyType: `${type} . inet_proto . inet_service`, trusted: true }, dispatch),
       {
         name: SERVICE_NAMES.memory[family],
@@ -464,8 +501,10 @@ function assemble(
   }
   // A chain per family and distinct timeout, and one per slot class (all of them, always: a service
   // changing class adds no chain), made before the dispatch maps that lead to them.
-  for (const timeout of [...timeouts].sort((a, b) => a - b))
-    for (const family of FAMILIES) program.chains.push(affinityChain(family, timeout));
+  if (before?.affinitySame) program.chains.push(...before.program.chains.filter((c) => c.name.startsWith('sv_aff')));
+  else
+    for (const timeout of [...timeouts].sort((a, b) => a - b))
+      for (const family of FAMILIES) program.chains.push(affinityChain(family, timeout));
   for (const size of SLOT_CLASSES) for (const family of FAMILIES) program.chains.push(CLASS_CHAINS.get(`${family}|${size}`)!);
   program.chains.push(
     { name: SERVICE_NAMES.dnat, base: { hook: 'prerouting', type: 'nat', priority: DNAT_PRIORITY, policy: 'accept' }, rules: RULES.dnat },
@@ -529,35 +568,43 @@ export class ServiceNatCompiler {
 
     const services = tenant.services.filter(hasVip);
     const next = new Map<string, { service: Service; parts: ServiceParts }>();
-    let dirty = false;
+    /** Services whose parts changed, came (their parts) or went (undefined). */
+    const changes = new Map<string, ServiceParts | undefined>();
     let vipsSame = this.last !== undefined;
+    let affinitySame = this.last !== undefined;
+    const hasAffinity = (parts: ServiceParts): boolean => FAMILIES.some((f) => parts[f]?.timeout !== undefined);
     for (const service of services) {
       const name = service.metadata.name;
       const known = this.parts.get(name);
       let entry = known;
       if (!known || known.service !== service || changed.some((e) => mayServe(service, e))) {
         entry = { service, parts: serviceParts(tenant, service, excluded, this.memo, views) };
-        if (!known || !sameParts(known.parts, entry.parts)) dirty = true;
-        if (!known || FAMILIES.some((f) => known.parts[f]?.vip !== entry!.parts[f]?.vip)) vipsSame = false;
+        if (!known || !sameParts(known.parts, entry.parts)) {
+          changes.set(name, entry.parts);
+          if (!known || FAMILIES.some((f) => known.parts[f]?.vip !== entry!.parts[f]?.vip)) vipsSame = false;
+          if ((known && hasAffinity(known.parts)) || hasAffinity(entry.parts)) affinitySame = false;
+        } else entry = known;
       }
       next.set(name, entry!);
     }
-    for (const name of this.parts.keys()) {
+    for (const [name, known] of this.parts) {
       if (next.has(name)) continue;
-      dirty = true;
+      changes.set(name, undefined);
       vipsSame = false;
+      if (hasAffinity(known.parts)) affinitySame = false;
       for (const family of FAMILIES) this.memo.delete(`${name}|${family}`);
     }
     this.parts = next;
     const hairpin = FAMILIES.map((f) => JSON.stringify(hairpinElements(tenant, f, excluded))).join('|');
+    // The order of the VIP set follows the services': a service gone and another come is a new array anyway.
     const order = services.length.toString();
     const last = this.last;
-    if (last && !dirty && last.hairpin === hairpin && last.order === order) return last.program;
+    if (last && changes.size === 0 && last.hairpin === hairpin && last.order === order) return last.program;
     const program = assemble(
       tenant,
       [...next].map(([name, { parts }]) => ({ name, parts })),
       excluded,
-      last ? { program: last.program, vipsSame: vipsSame && last.order === order } : undefined,
+      last ? { program: last.program, vipsSame: vipsSame && last.order === order, affinitySame, changes } : undefined,
     );
     this.last = { program, excluded, hairpin, order };
     return program;
