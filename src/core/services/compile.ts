@@ -35,7 +35,16 @@ import { createHash } from 'node:crypto';
 import type { EndpointView, TenantView } from '../dataplane/host-view';
 import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, type Service, type ServicePort } from '../model/kinds/service';
 import { canonicalIp, parseIp } from '../net/ip';
-import { groupedMap, groupsChanged, L4_NUMBER, TABLE_NAME, type NftChain, type NftProgram, type NftRule, type NftVmap } from '../policy/program';
+import {
+  groupedMap,
+  groupsChanged,
+  L4_NUMBER,
+  TABLE_NAME,
+  type NftChain,
+  type NftProgram,
+  type NftRule,
+  type NftVmap,
+} from '../policy/program';
 import { selectorMatches } from '../model/selectors';
 import { serviceBackends, targetPortOf } from './backends';
 
