@@ -21,7 +21,8 @@
  * in the namespace it runs in (`delete rule inet tenet`), read straight from the nftables netlink
  * group, and `overflow` when the kernel dropped events (the receive buffer was full). Not `nft monitor`:
  * that keeps a cache of every set element it is told about (230 MB for 130,000 elements here, whatever
- * event types it prints), and falls behind. Element events are read and dropped.
+ * event types it prints), and falls behind. Element events are read and dropped; `--monitor-elements`
+ * prints them too (`new element inet tenet sv_slot4 <key in hex> …`, one line per netlink message).
  */
 #include <endian.h>
 #include <errno.h>
@@ -266,7 +267,44 @@ static void print_table_attr(const struct nlmsghdr *nlh) {
   }
 }
 
-static _Noreturn void monitor(void) {
+/* The keys of a set element message, in hex (NFTA_SET_ELEM_LIST_ELEMENTS → NFTA_LIST_ELEM → NFTA_SET_ELEM_KEY → NFTA_DATA_VALUE). */
+static const struct nlattr *nested(const struct nlattr *a) { return (const struct nlattr *)((const char *)a + NLA_HDRLEN); }
+#define FOR_ATTRS(a, start, end)                                                                                    \
+  for (const struct nlattr *a = (start); (const char *)a + NLA_HDRLEN <= (end) && a->nla_len >= NLA_HDRLEN &&        \
+                                         (const char *)a + a->nla_len <= (end);                                     \
+       a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len)))
+
+static void print_element_keys(const struct nlmsghdr *nlh) {
+  const char *base = (const char *)NLMSG_DATA(nlh) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+  const char *end = (const char *)nlh + nlh->nlmsg_len;
+  FOR_ATTRS(a, (const struct nlattr *)base, end) {
+    int type = a->nla_type & NLA_TYPE_MASK;
+    if (type == NFTA_SET_ELEM_LIST_SET) {
+      const char *name = (const char *)a + NLA_HDRLEN;
+      int len = (int)strnlen(name, a->nla_len - NLA_HDRLEN);
+      for (int i = 0; i < len; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_')) return;
+      printf(" %.*s", len, name);
+    } else if (type == NFTA_SET_ELEM_LIST_ELEMENTS) {
+      const char *lend = (const char *)a + a->nla_len;
+      FOR_ATTRS(el, nested(a), lend) {
+        const char *eend = (const char *)el + el->nla_len;
+        FOR_ATTRS(k, nested(el), eend) {
+          if ((k->nla_type & NLA_TYPE_MASK) != NFTA_SET_ELEM_KEY) continue;
+          const char *kend = (const char *)k + k->nla_len;
+          FOR_ATTRS(v, nested(k), kend) {
+            if ((v->nla_type & NLA_TYPE_MASK) != NFTA_DATA_VALUE) continue;
+            printf(" ");
+            const unsigned char *bytes = (const unsigned char *)v + NLA_HDRLEN;
+            for (int i = 0; i < v->nla_len - NLA_HDRLEN; i++) printf("%02x", bytes[i]);
+          }
+        }
+      }
+    }
+  }
+}
+
+static _Noreturn void monitor(int elements) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   if (fd < 0) die(2, "cannot open a netfilter netlink socket");
   /* Large enough for a big transaction's element events between two reads. */
@@ -296,11 +334,20 @@ static _Noreturn void monitor(void) {
         case NFT_MSG_DELCHAIN: kind = "chain"; break;
         case NFT_MSG_DELRULE: kind = "rule"; break;
         case NFT_MSG_DELSET: kind = "set"; break;
+        case NFT_MSG_NEWSETELEM: kind = elements ? "+element" : NULL; break;
+        case NFT_MSG_DELSETELEM: kind = elements ? "-element" : NULL; break;
         default: continue;
       }
+      if (kind == NULL) continue;
       const struct nfgenmsg *g = NLMSG_DATA(nlh);
-      printf("delete %s %s", kind, family_name(g->nfgen_family));
-      print_table_attr(nlh);
+      if (kind[0] == '+' || kind[0] == '-') {
+        printf("%s element %s", kind[0] == '+' ? "new" : "delete", family_name(g->nfgen_family));
+        print_table_attr(nlh);
+        print_element_keys(nlh);
+      } else {
+        printf("delete %s %s", kind, family_name(g->nfgen_family));
+        print_table_attr(nlh);
+      }
       printf("\n");
       printed = 1;
     }
@@ -309,9 +356,11 @@ static _Noreturn void monitor(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "--monitor") == 0) monitor();
+  if (argc == 2 && strcmp(argv[1], "--monitor") == 0) monitor(0);
+  /* The same with every element added or deleted: `new element inet tenet sv_slot4 <key hex> …` (benchmarks time commits by it). */
+  if (argc == 2 && strcmp(argv[1], "--monitor-elements") == 0) monitor(1);
   if (argc > 2 || (argc == 2 && strcmp(argv[1], "--stdio") != 0)) {
-    fprintf(stderr, "usage: tenet-nftd [--stdio | --monitor]\n  serves framed nft requests on stdin/stdout (see the source)\n");
+    fprintf(stderr, "usage: tenet-nftd [--stdio | --monitor | --monitor-elements]\n  serves framed nft requests on stdin/stdout (see the source)\n");
     return 64;
   }
   signal(SIGPIPE, SIG_IGN);
