@@ -507,6 +507,10 @@ test('the incremental compiler gives what a full compile gives, recompiles only 
   // Nothing changed: the same fragment object.
   const same = compiler.compile(base);
   assert.equal(compiler.compile({ ...base, endpoints: [...base.endpoints] }), same);
+  // A new view of an endpoint that differs in nothing a service reads (a status write elsewhere): nothing recompiled.
+  const rewritten = { ...webs[1], object: { ...webs[1].object, status: { ...webs[1].object.status, hostIfName: 'tv000000000002' } } };
+  assert.equal(compiler.compile({ ...base, endpoints: [webs[0], rewritten, webs[2], ...dbs] }), same);
+  assert.equal(compiler.compile(base), same);
   // A db endpoint changes: web's slot group is the very same object (not recompiled), db's is new.
   const groups = (p: ReturnType<typeof servicesProgram>) => p.maps.find((m) => m.name === SERVICE_NAMES.slots[4])!.groups!;
   const after = compiler.compile({ ...base, endpoints: [...webs, dbs[0]] });

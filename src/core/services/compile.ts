@@ -542,6 +542,19 @@ export function servicesProgram(
   return assemble(tenant, services, excluded);
 }
 
+const backendKeys = new WeakMap<EndpointView, string>();
+
+/** What of an endpoint its being a backend, its address and its target ports depend on (once per view). */
+function backendKey(e: EndpointView): string {
+  let key = backendKeys.get(e);
+  if (key === undefined) {
+    const o = e.object;
+    key = JSON.stringify([o.metadata.labels ?? {}, o.spec.network, o.status?.phase, o.status?.ipv4, o.status?.ipv6, o.spec.ports ?? []]);
+    backendKeys.set(e, key);
+  }
+  return key;
+}
+
 /** Whether `endpoint` can be a backend of `service` whatever its readiness (its change may change the service's backends). */
 function mayServe(service: Service, endpoint: EndpointView): boolean {
   return (
@@ -565,10 +578,12 @@ export class ServiceNatCompiler {
 
   compile(tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>, excluded?: string): NftProgram {
     const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
+    // Endpoints changed in what selects, addresses or ports them (a new object for a status write
+    // elsewhere — the agent's own, a heartbeat — changes nothing here).
     const changed: EndpointView[] = [];
     for (const [name, view] of views) {
       const old = this.views.get(name);
-      if (old === view) continue;
+      if (old === view || (old && backendKey(old) === backendKey(view))) continue;
       changed.push(view);
       if (old) changed.push(old);
     }
