@@ -511,6 +511,8 @@ test('the incremental compiler gives what a full compile gives, recompiles only 
   const rewritten = { ...webs[1], object: { ...webs[1].object, status: { ...webs[1].object.status, hostIfName: 'tv000000000002' } } };
   assert.equal(compiler.compile({ ...base, endpoints: [webs[0], rewritten, webs[2], ...dbs] }), same);
   assert.equal(compiler.compile(base), same);
+  // Equal services in new objects (a relist): nothing recompiled either.
+  assert.equal(compiler.compile({ ...base, services: services.map((x) => structuredClone(x)) }), same);
   // A db endpoint changes: web's slot group is the very same object (not recompiled), db's is new.
   const groups = (p: ReturnType<typeof servicesProgram>) => p.maps.find((m) => m.name === SERVICE_NAMES.slots[4])!.groups!;
   const after = compiler.compile({ ...base, endpoints: [...webs, dbs[0]] });

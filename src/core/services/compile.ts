@@ -542,6 +542,15 @@ export function servicesProgram(
   return assemble(tenant, services, excluded);
 }
 
+const serviceKeys = new WeakMap<Service, string>();
+
+/** What of a service its slots depend on (once per object: after a relist every object is new, most of them equal). */
+function serviceKey(service: Service): string {
+  let key = serviceKeys.get(service);
+  if (key === undefined) serviceKeys.set(service, (key = JSON.stringify([service.spec, service.status?.virtualIPs ?? []])));
+  return key;
+}
+
 const backendKeys = new WeakMap<EndpointView, string>();
 
 /** What of an endpoint its being a backend, its address and its target ports depend on (once per view). */
@@ -599,15 +608,18 @@ export class ServiceNatCompiler {
     const hasAffinity = (parts: ServiceParts): boolean => FAMILIES.some((f) => parts[f]?.timeout !== undefined);
     for (const service of services) {
       const name = service.metadata.name;
-      const known = this.parts.get(name);
+      let known = this.parts.get(name);
+      // An equal service in a new object (after a relist every object is new): kept, under the new object.
+      if (known && known.service !== service && serviceKey(known.service) === serviceKey(service)) known = { service, parts: known.parts };
       let entry = known;
       if (!known || known.service !== service || changed.some((e) => mayServe(service, e))) {
-        entry = { service, parts: serviceParts(tenant, service, excluded, this.memo, views) };
-        if (!known || !sameParts(known.parts, entry.parts)) {
-          changes.set(name, entry.parts);
-          if (!known || FAMILIES.some((f) => known.parts[f]?.vip !== entry!.parts[f]?.vip)) vipsSame = false;
-          if ((known && hasAffinity(known.parts)) || hasAffinity(entry.parts)) affinitySame = false;
-        } else entry = known;
+        const parts = serviceParts(tenant, service, excluded, this.memo, views);
+        entry = { service, parts };
+        if (!known || !sameParts(known.parts, parts)) {
+          changes.set(name, parts);
+          if (!known || FAMILIES.some((f) => known!.parts[f]?.vip !== parts[f]?.vip)) vipsSame = false;
+          if ((known && hasAffinity(known.parts)) || hasAffinity(parts)) affinitySame = false;
+        } else entry = { service, parts: known.parts };
       }
       next.set(name, entry!);
     }
