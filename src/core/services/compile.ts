@@ -419,12 +419,15 @@ const hasVip = (s: Service): boolean => (s.status?.virtualIPs ?? []).length > 0;
  */
 function assemble(
   tenant: Pick<TenantView, 'endpoints' | 'networks'>,
-  services: ReadonlyArray<{ name: string; parts: ServiceParts }>,
+  list: ReadonlyArray<{ name: string; parts: ServiceParts }> | (() => ReadonlyArray<{ name: string; parts: ServiceParts }>),
   excluded: string | undefined,
   previous?: { program: NftProgram; vipsSame: boolean; affinitySame: boolean; changes: ReadonlyMap<string, ServiceParts | undefined> },
 ): NftProgram {
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
-  if (services.length === 0) return program;
+  // Made only when walked (not on the incremental path, where the last groups are changed instead).
+  let made: ReadonlyArray<{ name: string; parts: ServiceParts }> | undefined = typeof list === 'function' ? undefined : list;
+  const services = (): ReadonlyArray<{ name: string; parts: ServiceParts }> => (made ??= (list as () => typeof made)()!);
+  if (typeof list !== 'function' && list.length === 0) return program;
   const before = previous && previous.program.chains.length > 0 ? previous : undefined;
   const lastMap = (name: string): NftVmap | undefined => before?.program.maps.find((m) => m.name === name);
   const timeouts = new Set<number>();
@@ -438,7 +441,7 @@ function assemble(
     const lastDispatch = lastMap(SERVICE_NAMES.dispatch[family])?.groups;
     const walkAll = !before?.vipsSame || !before.affinitySame || !lastSlots || !lastDispatch;
     if (walkAll) {
-      for (const { parts } of services) {
+      for (const { parts } of services()) {
         const part = parts[family];
         if (part === undefined) continue;
         vips.push(part.vip);
@@ -460,7 +463,7 @@ function assemble(
     } else {
       const allSlots = new Map<string, Readonly<Record<string, string>>>();
       const allDispatch = new Map<string, Readonly<Record<string, string>>>();
-      for (const { name, parts } of services) {
+      for (const { name, parts } of services()) {
         const part = parts[family];
         if (part === undefined) continue;
         allSlots.set(name, part.own.slots);
@@ -583,6 +586,8 @@ export class ServiceNatCompiler {
   private readonly memo: SlotMemo = new Map();
   private parts = new Map<string, { service: Service; parts: ServiceParts }>();
   private views = new Map<string, EndpointView>();
+  /** The tenant's services of the last compile (the very objects, in order). */
+  private services: readonly Service[] = [];
   private last?: { program: NftProgram; excluded?: string; hairpin: string; order: string };
 
   compile(tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>, excluded?: string): NftProgram {
@@ -599,46 +604,59 @@ export class ServiceNatCompiler {
     for (const [name, old] of this.views) if (!views.has(name)) changed.push(old);
     this.views = views;
 
-    const services = tenant.services.filter(hasVip);
-    const next = new Map<string, { service: Service; parts: ServiceParts }>();
     /** Services whose parts changed, came (their parts) or went (undefined). */
     const changes = new Map<string, ServiceParts | undefined>();
     let vipsSame = this.last !== undefined;
     let affinitySame = this.last !== undefined;
     const hasAffinity = (parts: ServiceParts): boolean => FAMILIES.some((f) => parts[f]?.timeout !== undefined);
-    for (const service of services) {
-      const name = service.metadata.name;
-      let known = this.parts.get(name);
-      // An equal service in a new object (after a relist every object is new): kept, under the new object.
-      if (known && known.service !== service && serviceKey(known.service) === serviceKey(service)) known = { service, parts: known.parts };
-      let entry = known;
-      if (!known || known.service !== service || changed.some((e) => mayServe(service, e))) {
-        const parts = serviceParts(tenant, service, excluded, this.memo, views);
-        entry = { service, parts };
-        if (!known || !sameParts(known.parts, parts)) {
-          changes.set(name, parts);
-          if (!known || FAMILIES.some((f) => known!.parts[f]?.vip !== parts[f]?.vip)) vipsSame = false;
-          if ((known && hasAffinity(known.parts)) || hasAffinity(parts)) affinitySame = false;
-        } else entry = { service, parts: known.parts };
+    const recompile = (name: string, service: Service, known: { service: Service; parts: ServiceParts } | undefined) => {
+      const parts = serviceParts(tenant, service, excluded, this.memo, views);
+      if (known && sameParts(known.parts, parts)) return { service, parts: known.parts };
+      changes.set(name, parts);
+      if (!known || FAMILIES.some((f) => known.parts[f]?.vip !== parts[f]?.vip)) vipsSame = false;
+      if ((known && hasAffinity(known.parts)) || hasAffinity(parts)) affinitySame = false;
+      return { service, parts };
+    };
+    const order = tenant.services.length.toString();
+    if (this.last && this.services.length === tenant.services.length && tenant.services.every((x, i) => x === this.services[i])) {
+      // The very same services as last time (the usual pass: an endpoint changed, or nothing): only
+      // those an endpoint change may touch are looked at, in place.
+      if (changed.length > 0)
+        for (const service of tenant.services) {
+          if (!hasVip(service) || !changed.some((e) => mayServe(service, e))) continue;
+          const name = service.metadata.name;
+          this.parts.set(name, recompile(name, service, this.parts.get(name)));
+        }
+    } else {
+      const next = new Map<string, { service: Service; parts: ServiceParts }>();
+      for (const service of tenant.services) {
+        if (!hasVip(service)) continue;
+        const name = service.metadata.name;
+        let known = this.parts.get(name);
+        // An equal service in a new object (after a relist every object is new): kept, under the new object.
+        if (known && known.service !== service && serviceKey(known.service) === serviceKey(service))
+          known = { service, parts: known.parts };
+        const entry =
+          !known || known.service !== service || changed.some((e) => mayServe(service, e)) ? recompile(name, service, known) : known;
+        next.set(name, entry);
       }
-      next.set(name, entry!);
+      for (const [name, known] of this.parts) {
+        if (next.has(name)) continue;
+        changes.set(name, undefined);
+        vipsSame = false;
+        if (hasAffinity(known.parts)) affinitySame = false;
+        for (const family of FAMILIES) this.memo.delete(`${name}|${family}`);
+      }
+      this.parts = next;
+      this.services = [...tenant.services];
     }
-    for (const [name, known] of this.parts) {
-      if (next.has(name)) continue;
-      changes.set(name, undefined);
-      vipsSame = false;
-      if (hasAffinity(known.parts)) affinitySame = false;
-      for (const family of FAMILIES) this.memo.delete(`${name}|${family}`);
-    }
-    this.parts = next;
     const hairpin = FAMILIES.map((f) => JSON.stringify(hairpinElements(tenant, f, excluded))).join('|');
-    // The order of the VIP set follows the services': a service gone and another come is a new array anyway.
-    const order = services.length.toString();
     const last = this.last;
     if (last && changes.size === 0 && last.hairpin === hairpin && last.order === order) return last.program;
+    const parts = this.parts;
     const program = assemble(
       tenant,
-      [...next].map(([name, { parts }]) => ({ name, parts })),
+      parts.size === 0 ? [] : () => [...parts].map(([name, { parts: p }]) => ({ name, parts: p })),
       excluded,
       last ? { program: last.program, vipsSame: vipsSame && last.order === order, affinitySame, changes } : undefined,
     );
