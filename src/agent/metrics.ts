@@ -48,7 +48,7 @@ export class AgentMetrics {
   });
   readonly nftEnobufs = new Counter({
     name: 'tenet_agent_nft_enobufs_total',
-    help: 'nft transactions answered with ENOBUFS, by what they came to: committed (took effect), retried (sent again), unknown (failed)',
+    help: 'nft transactions answered with ENOBUFS, by what they came to: committed (took effect), retried (sent again), split (sent again in parts of elements), unknown (failed)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

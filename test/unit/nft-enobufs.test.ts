@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enobufsProbe, kernelNftDriver, type EnobufsOutcome } from '../../src/agent/nft/kernel';
+import { enobufsParts, enobufsProbe, kernelNftDriver, type EnobufsOutcome } from '../../src/agent/nft/kernel';
 import type { NftTransaction } from '../../src/agent/nft/table';
 import type { NftRequest } from '../../src/kernel/nft-worker';
 
@@ -98,4 +98,38 @@ test('ENOBUFS: a transaction that took effect is taken as done, one that did not
     throw new Error(`Error: Could not process rule: No such file or directory (${request.text.length})`);
   };
   await assert.rejects(kernelNftDriver(refused).commit(change), /No such file/);
+});
+
+test('ENOBUFS twice for a large transaction of elements only: it is sent in parts of at most 2,000 elements, in order', async () => {
+  const elements = Object.fromEntries(Array.from({ length: 4500 }, (_, i) => [`10.96.${i >> 8}.${i & 255} . 1`, '10.0.0.2']));
+  const big = tx([
+    { op: 'deleteMapElements', map: 'sv_slot4', keys: ['10.95.0.1 . 1'] },
+    { op: 'addMapElements', map: 'sv_slot4', elements },
+    { op: 'addElements', set: 'sv_vip4', elements: ['10.96.0.1', '10.96.0.2'] },
+  ]);
+  const parts = enobufsParts(big.ops)!;
+  assert.deepEqual(
+    parts.map((p) =>
+      p.reduce(
+        (n, op) => n + ('keys' in op ? op.keys.length : Array.isArray(op.elements) ? op.elements.length : Object.keys(op.elements).length),
+        0,
+      ),
+    ),
+    [1, 2000, 2000, 502],
+  );
+  assert.equal(parts[0][0].op, 'deleteMapElements', 'the order is kept');
+  assert.equal(enobufsParts([...big.ops, { op: 'flushChain', name: 'c' }]), undefined, 'anything but elements stays one transaction');
+  const outcomes: EnobufsOutcome[] = [];
+  const sent: string[] = [];
+  const run = async (request: NftRequest): Promise<string> => {
+    if (request.text.startsWith('get element')) throw new Error('Error: Could not process rule: No such file or directory');
+    if (request.text === big.text) throw new Error('netlink: Error: Could not process rule: No buffer space available');
+    sent.push(request.text);
+    return '';
+  };
+  await kernelNftDriver(run, { onEnobufs: (o) => outcomes.push(o) }).commit(big);
+  assert.deepEqual(outcomes, ['retried', 'split']);
+  assert.equal(sent.length, 4);
+  assert.match(sent[0], /^delete element inet tenet sv_slot4 \{ 10\.95\.0\.1 \. 1 \}/);
+  assert.match(sent[3], /add element inet tenet sv_vip4 \{ 10\.96\.0\.1, 10\.96\.0\.2 \}/);
 });

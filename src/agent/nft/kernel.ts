@@ -8,6 +8,8 @@ import { TABLE_NAME } from '../../core/policy/program';
 import { GUARD_CHAIN, GUARD_PRIORITY, GUARD_TABLE } from '../../core/policy/guard';
 import { sharedNftWorker, type NftRequest } from '../../kernel/nft-worker';
 import type { NftDriver, NftTransaction } from './table';
+import type { NftOp } from '../../core/policy/diff';
+import { renderOps } from '../../core/policy/render';
 
 /** Runs one typed request; the shared worker unless a test supplies another. */
 export type NftRunner = (request: NftRequest) => Promise<string>;
@@ -27,7 +29,46 @@ const NAME = /^[a-z0-9_]+$/;
  * What a transaction that libnftables answered with ENOBUFS came to: it took effect (`committed`), it
  * did not and was sent again (`retried`), or no element of it tells (`unknown`: the error stands).
  */
-export type EnobufsOutcome = 'committed' | 'retried' | 'unknown';
+export type EnobufsOutcome = 'committed' | 'retried' | 'split' | 'unknown';
+
+/** Elements per transaction when a transaction is sent again in parts (see enobufsParts). */
+export const ENOBUFS_PART_ELEMENTS = 2000;
+
+type ElementOp = Extract<NftOp, { op: 'addElements' | 'deleteElements' | 'addMapElements' | 'deleteMapElements' }>;
+
+const isElementOp = (op: NftOp): op is ElementOp =>
+  op.op === 'addElements' || op.op === 'deleteElements' || op.op === 'addMapElements' || op.op === 'deleteMapElements';
+
+/**
+ * A transaction of element operations only, cut into transactions of at most `size` elements each, in
+ * its order; undefined when it holds anything else (a chain, a rule, a set: those stay one transaction).
+ */
+export function enobufsParts(ops: readonly NftOp[], size = ENOBUFS_PART_ELEMENTS): ElementOp[][] | undefined {
+  if (!ops.every(isElementOp)) return undefined;
+  const parts: ElementOp[][] = [[]];
+  let count = 0;
+  const push = (op: ElementOp, n: number): void => {
+    if (count + n > size && parts[parts.length - 1].length > 0) {
+      parts.push([]);
+      count = 0;
+    }
+    parts[parts.length - 1].push(op);
+    count += n;
+  };
+  for (const op of ops as ElementOp[]) {
+    if (op.op === 'addElements' || op.op === 'deleteElements')
+      for (let i = 0; i < op.elements.length; i += size)
+        push({ ...op, elements: op.elements.slice(i, i + size) }, Math.min(size, op.elements.length - i));
+    else if (op.op === 'deleteMapElements')
+      for (let i = 0; i < op.keys.length; i += size) push({ ...op, keys: op.keys.slice(i, i + size) }, Math.min(size, op.keys.length - i));
+    else {
+      const entries = Object.entries(op.elements);
+      for (let i = 0; i < entries.length; i += size)
+        push({ ...op, elements: Object.fromEntries(entries.slice(i, i + size)) }, Math.min(size, entries.length - i));
+    }
+  }
+  return parts;
+}
 
 const ENOBUFS = /No buffer space available/;
 
@@ -72,26 +113,43 @@ export function kernelNftDriver(run: NftRunner = runNft, options: { onEnobufs?: 
       try {
         await run({ netns: tx.netns, text: tx.text });
       } catch (error) {
-        // libnftables 1.0.6 sometimes loses the kernel's acknowledgements of a large transaction (ENOBUFS on
-        // its socket, seen while another process listened to the nftables group): whether the transaction
-        // took effect is then unknown. One element it changes tells (`get element` lists nothing else).
+        // libnftables 1.0.6 sometimes answers a large transaction (thousands of services created at once)
+        // with ENOBUFS, which does not say whether it took effect. One element it changes tells (`get
+        // element` lists nothing else); so far it never had.
         if (!ENOBUFS.test((error as Error).message)) throw error;
         const probe = tx.full ? undefined : enobufsProbe(tx);
         if (!probe) {
           options.onEnobufs?.('unknown');
           throw error;
         }
-        const present = await run({ netns: tx.netns, text: `get element inet ${TABLE_NAME} ${probe.name} { ${probe.key} }` }).then(
-          () => true,
-          () => false,
-        );
-        if (present === probe.present) {
+        const took = async (): Promise<boolean> =>
+          (await run({ netns: tx.netns, text: `get element inet ${TABLE_NAME} ${probe.name} { ${probe.key} }` }).then(
+            () => true,
+            () => false,
+          )) === probe.present;
+        if (await took()) {
           options.onEnobufs?.('committed');
           return;
         }
         // The kernel holds the table as before: the same transaction again.
         options.onEnobufs?.('retried');
-        await run({ netns: tx.netns, text: tx.text });
+        try {
+          await run({ netns: tx.netns, text: tx.text });
+          return;
+        } catch (again) {
+          if (!ENOBUFS.test((again as Error).message)) throw again;
+          if (await took()) {
+            options.onEnobufs?.('committed');
+            return;
+          }
+          // Seen again for the same large transaction (thousands of services created at once), never
+          // for a small one: elements only, it is sent in parts. Each part is atomic, the whole no longer
+          // (a new service may answer a moment before another); anything else fails as it is.
+          const parts = enobufsParts(tx.ops);
+          if (!parts || parts.length < 2) throw again;
+          options.onEnobufs?.('split');
+          for (const part of parts) await run({ netns: tx.netns, text: `${renderOps(tx.program, part).join('\n')}\n` });
+        }
       }
     },
     async read(netns, options) {
