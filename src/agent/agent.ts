@@ -183,7 +183,13 @@ export class Agent {
           : undefined,
       healthy: async () => (await this.service.healthz()).ok,
     });
-    this.namespaces = new RouterNamespaces(this.metrics.timedDriver(kernelNftDriver()), { log: options.log });
+    const nft = kernelNftDriver(undefined, {
+      onEnobufs: (outcome) => {
+        this.metrics.nftEnobufs.inc({ outcome });
+        options.log('warn', 'nft transaction answered ENOBUFS', { outcome });
+      },
+    });
+    this.namespaces = new RouterNamespaces(this.metrics.timedDriver(nft), { log: options.log });
     this.reconciler = new Reconciler(options.netnsPrefix, options.log, this.namespaces);
     this.egress = new EgressLinks(
       options.log,

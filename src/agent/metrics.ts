@@ -52,6 +52,12 @@ export class AgentMetrics {
     help: 'nft transactions the kernel refused',
     registers: [this.registry],
   });
+  readonly nftEnobufs = new Counter({
+    name: 'tenet_agent_nft_enobufs_total',
+    help: 'nft transactions answered with ENOBUFS, by what they came to: committed (took effect), retried (sent again), split (sent again in parts of elements), unknown (failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly attachDuration = new Histogram({
     name: 'tenet_agent_attach_duration_seconds',
     help: 'Time from an attach request to its answer, by outcome',

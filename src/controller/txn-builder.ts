@@ -33,6 +33,11 @@ export class TxnBuilder {
     this.opMap.set(key, { type: 'put', key, value });
   }
 
+  /** Whether this transaction already writes `key` (a put): e.g. a virtual IP another object of the same apply took. */
+  puts(key: string): boolean {
+    return this.opMap.get(key)?.type === 'put';
+  }
+
   delete(key: string): void {
     this.opMap.delete(key);
     this.opMap.set(key, { type: 'delete', key });

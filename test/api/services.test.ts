@@ -190,3 +190,20 @@ test('--cluster-domain: services are named under it, /version tells agents, and 
     await assert.rejects(startController({ extraArgs: ['--cluster-domain', bad] }), /cluster domain/, bad);
   }
 });
+
+test('services created by one apply never share a VIP (an address another of them took is not in the store yet)', async () => {
+  const c = controller.client;
+  // 1,500 names hashed into 65,534 addresses: about 17 pairs would collide within the apply.
+  await c.create({ ...tenantObj('bulk'), spec: { quota: { services: 2000 } } });
+  await c.create(networkObj('bulk', 'net', ['10.0.0.0/24']));
+  const names = Array.from({ length: 1500 }, (_, i) => `s${i}`);
+  await c.apply(names.map((n) => serviceObj('bulk', n)));
+  const vips = new Map<string, string[]>();
+  for (const n of names) {
+    const [vip] = statusOf(await c.get('Service', n, 'bulk')).virtualIPs;
+    vips.set(vip, [...(vips.get(vip) ?? []), n]);
+  }
+  const shared = [...vips].filter(([, holders]) => holders.length > 1);
+  assert.deepEqual(shared, [], 'VIPs held by two services');
+  assert.equal(vips.size, names.length);
+});

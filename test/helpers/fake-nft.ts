@@ -107,11 +107,18 @@ export class FakeNft implements NftDriver {
     this.tables.set(tx.netns, next);
   }
 
-  async read(netns: string): Promise<NftProgram | undefined> {
+  /** The sets and maps each read was told it need not list (as the kernel driver, it then leaves their elements out). */
+  readonly excepted: string[][] = [];
+
+  async read(netns: string, options?: { except?: ReadonlySet<string> }): Promise<NftProgram | undefined> {
     this.reads++;
+    this.excepted.push([...(options?.except ?? [])].sort());
     const table = this.tables.get(netns);
     if (!table) return undefined;
     const read = copy(table);
+    const except = options?.except ?? new Set<string>();
+    read.sets = read.sets.map((s) => (except.has(s.name) ? { ...s, elements: [] } : s));
+    read.maps = read.maps.map((m) => (except.has(m.name) ? { ...m, elements: {} } : m));
     read.chains = table.chains.map((c): NftChain => ({
       name: c.name,
       base: c.base,

@@ -165,3 +165,27 @@ test('the attach result and the CNI result carry dns: the gateways of the endpoi
     search: ['acme.svc.cluster.local', 'net.acme.cluster.local', 'acme.cluster.local'],
   });
 });
+
+test('records of a tenant whose services and endpoints are the same objects as last time are not made again; any changed object makes them again', () => {
+  const api = service('api', ['10.96.0.10']);
+  const web = endpoint('web');
+  const first = tenantRecords(tenant({ services: [api], endpoints: [web] }), 'cache.test');
+  // A new view (new arrays) of the same objects: the same records, and the same hosts file.
+  const again = tenantRecords(tenant({ services: [api], endpoints: [web] }), 'cache.test');
+  assert.equal(again, first);
+  assert.equal(hostsFile(again), hostsFile(first));
+  // A changed service (a new object, as the follower makes one) or endpoint: made again.
+  const moved = tenantRecords(tenant({ services: [service('api', ['10.96.0.11'])], endpoints: [web] }), 'cache.test');
+  assert.notEqual(moved, first);
+  assert.deepEqual(
+    moved.addresses.map((r) => r.address),
+    ['10.96.0.11', '10.0.0.5'],
+  );
+  const readdressed = tenantRecords(tenant({ services: [api], endpoints: [endpoint('web', { ipv4: '10.0.0.6' })] }), 'cache.test');
+  assert.deepEqual(
+    readdressed.addresses.map((r) => r.address),
+    ['10.96.0.10', '10.0.0.6'],
+  );
+  // Another domain is another entry.
+  assert.equal(tenantRecords(tenant({ services: [api], endpoints: [web] }), 'other.test').addresses[0].name, 'api.acme.svc.other.test');
+});

@@ -1,6 +1,9 @@
 /**
  * Watches the agent's nft tables for changes made behind its back (a hand `nft flush` or `nft delete
- * table`, another program): one `nft monitor destroy` per router namespace, started with
+ * table`, another program): one `tenet-nftd --monitor` per router namespace (native/tenet-nftd.c: the
+ * nftables netlink group, deletions of tables, chains, rules and sets printed as `delete rule inet
+ * tenet`; not `nft monitor destroy`, which caches every set element it hears of: 230 MB at 130,000
+ * service slot elements), started with
  * `nsenter --net` and `setpriv --pdeathsig KILL`, so it dies with the agent even on kill -9 (an orphan
  * would keep its namespace alive). A destroy event of a rule, chain, set, map or the table itself
  * (not of elements: the agent's own detaches delete those all the time) calls `onChange(netns)` after
@@ -14,9 +17,11 @@ import { NETNS_NAME_REGEX } from '../../core/dataplane/names';
 import { TABLE_NAME } from '../../core/policy/program';
 import { GUARD_TABLE } from '../../core/policy/guard';
 import type { Log } from './programmer';
+import { NFT_WORKER_PATH } from '../../kernel/nft-worker';
 
 // The main table and the guard table (src/core/policy/guard.ts) that keeps it failing closed while it is deleted.
-export const RELEVANT = new RegExp(`^(delete|flush) (rule|chain|set|map|table) inet (${TABLE_NAME}|${GUARD_TABLE})\\b`);
+// `overflow`: the kernel dropped events (the watcher's receive buffer was full), so any of them may have been one of these.
+export const RELEVANT = new RegExp(`^((delete|flush) (rule|chain|set|map|table) inet (${TABLE_NAME}|${GUARD_TABLE})\\b|overflow$)`);
 
 export class TableMonitor {
   private readonly children = new Map<string, ChildProcess>();
@@ -58,7 +63,7 @@ export class TableMonitor {
   private watch(netns: string): void {
     if (this.stopped || this.children.has(netns)) return;
     if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to watch namespace "${netns}"`);
-    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', 'nft', 'monitor', 'destroy'], {
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', NFT_WORKER_PATH, '--monitor'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.set(netns, child);

@@ -60,8 +60,11 @@ export interface NftTransaction {
  */
 export interface NftDriver {
   commit(tx: NftTransaction): Promise<void>;
-  /** The table as the kernel holds it (chains carry their fingerprints, not rules); undefined when there is none. */
-  read(netns: string): Promise<NftProgram | undefined>;
+  /**
+   * The table as the kernel holds it (chains carry their fingerprints, not rules); undefined when there
+   * is none. `except`: sets and maps whose elements need not be listed (they may come back empty).
+   */
+  read(netns: string, options?: { except?: ReadonlySet<string> }): Promise<NftProgram | undefined>;
   /** Counters of every rule, without set elements (a cheap read). */
   counters(netns: string): Promise<RuleCounter[]>;
   /** The table's chains with their fingerprints, without set elements (a cheap read); undefined when there is no table. */
@@ -233,10 +236,11 @@ export class NftTable {
 
   /** Makes the kernel hold the desired table: one transaction (or none when nothing changed). */
   async apply(options: ApplyOptions): Promise<NftTransaction | undefined> {
-    if (options.pass === 'reconcile' && this.readBackDue()) this.forget();
     const intended = this.desired();
     let before = this.record;
+    if (before && options.pass === 'reconcile' && this.readBackDue()) before = await this.readBack(before, intended);
     if (!before) {
+      this.forget();
       const actual = await this.driver.read(this.netns).catch(() => undefined);
       this.readAt = this.now();
       before = actual ? adoptIntervalSets(actual, intended) : undefined;
@@ -281,6 +285,28 @@ export class NftTable {
       nftMs: Math.round((performance.now() - started) * 10) / 10,
     });
     return tx;
+  }
+
+  /**
+   * The periodic read-back: the kernel's table, except the elements of trusted sets and maps, which are
+   * taken from the record (NftVmap.trusted). Undefined (read everything) when it cannot be read so.
+   */
+  private async readBack(record: NftProgram, intended: NftProgram): Promise<NftProgram | undefined> {
+    const trusted = new Set([...record.sets.filter((s) => s.trusted), ...record.maps.filter((m) => m.trusted)].map((x) => x.name));
+    const actual = await this.driver.read(this.netns, { except: trusted }).catch(() => undefined);
+    if (!actual) return undefined;
+    this.readAt = this.now();
+    this.guarded = undefined;
+    // What the kernel holds beyond the record (spare chains, kept dispatch entries) was read back; the
+    // spare-chain and gone-link marks stay as they are.
+    const sets = new Map(record.sets.map((s) => [s.name, s]));
+    const maps = new Map(record.maps.map((m) => [m.name, m]));
+    const adopted = adoptIntervalSets(actual, intended);
+    return {
+      ...adopted,
+      sets: adopted.sets.map((s) => (trusted.has(s.name) && sets.has(s.name) ? sets.get(s.name)! : s)),
+      maps: adopted.maps.map((m) => (trusted.has(m.name) && maps.has(m.name) ? maps.get(m.name)! : m)),
+    };
   }
 
   /**

@@ -15,6 +15,7 @@ import { insideAny, serviceRange, usableInRange, vipCandidate } from '../../core
 import { serviceDnsName } from '../../core/dns/records';
 import { conflict, invalid, notFound } from '../errors';
 import { decodeObject } from '../object-codec';
+import type { TxnBuilder } from '../txn-builder';
 import type { KindStrategy, WriteEngine } from '../write-engine';
 
 /** Hash candidates tried before a full scan of the range (which only a nearly full range needs). */
@@ -52,8 +53,8 @@ export const serviceStrategy: KindStrategy = {
       const requested = (spec.virtualIPs ?? []).find((ip) => parseIp(ip)?.family === family);
       const ip =
         requested !== undefined
-          ? await claimRequested(engine, tenant, range, subnets, requested)
-          : await allocate(engine, tenant, name, range, subnets);
+          ? await claimRequested(engine, b, tenant, range, subnets, requested)
+          : await allocate(engine, b, tenant, name, range, subnets);
       b.compare(vipKey(tenant, ip), 0);
       b.put(vipKey(tenant, ip), name);
       vips.push(ip);
@@ -100,20 +101,30 @@ export function vipFamilies(networks: readonly Network[], spec: ServiceSpec): Ip
   return [...families].sort();
 }
 
-async function claimRequested(engine: WriteEngine, tenant: string, range: Cidr, subnets: Cidr[], ip: string): Promise<string> {
+async function claimRequested(
+  engine: WriteEngine,
+  b: TxnBuilder,
+  tenant: string,
+  range: Cidr,
+  subnets: Cidr[],
+  ip: string,
+): Promise<string> {
   if (!usableInRange(range, ip)) {
     throw conflict(`requested virtual IP refused: ${ip} is not a usable address of the tenant's service range ${formatCidr(range)}`);
   }
   if (insideAny(ip, subnets)) throw conflict(`requested virtual IP refused: ${ip} lies inside a network of tenant "${tenant}"`);
   const holder = await engine.store.get(vipKey(tenant, ip));
   if (holder) throw conflict(`requested virtual IP refused: ${ip} is already held by service "${holder.value}" of tenant "${tenant}"`);
+  if (b.puts(vipKey(tenant, ip))) throw conflict(`requested virtual IP refused: ${ip} is taken by another service of the same write`);
   return ip;
 }
 
-async function allocate(engine: WriteEngine, tenant: string, name: string, range: Cidr, subnets: Cidr[]): Promise<string> {
+async function allocate(engine: WriteEngine, b: TxnBuilder, tenant: string, name: string, range: Cidr, subnets: Cidr[]): Promise<string> {
+  // Services created by one write (an apply of many) share its transaction: an address another of them
+  // took is not in the store yet, and both would hold it (two services' slots under one VIP).
   for (let attempt = 0; attempt < HASH_ATTEMPTS; attempt++) {
     const ip = vipCandidate(range, name, attempt);
-    if (insideAny(ip, subnets)) continue;
+    if (insideAny(ip, subnets) || b.puts(vipKey(tenant, ip))) continue;
     if (!(await engine.store.get(vipKey(tenant, ip)))) return ip;
   }
   // Nearly full (or mostly covered by networks): walk the range once for a free address.
@@ -121,7 +132,7 @@ async function allocate(engine: WriteEngine, tenant: string, name: string, range
   const last = cidrLast(range);
   for (let value = range.network + 1n, walked = 0; value < last && walked < MAX_SCAN; value++, walked++) {
     const ip = formatIp({ family: range.family, value });
-    if (!taken.has(vipKey(tenant, ip)) && !insideAny(ip, subnets)) return ip;
+    if (!taken.has(vipKey(tenant, ip)) && !b.puts(vipKey(tenant, ip)) && !insideAny(ip, subnets)) return ip;
   }
   throw conflict(`the service range ${formatCidr(range)} of tenant "${tenant}" has no free virtual IP`);
 }

@@ -88,14 +88,72 @@ export function containerDns(tenant: string, network: string, gateways: readonly
   return { nameservers: [...gateways], search: searchList(tenant, network, domain), domain: `${network}.${tenant}.${domain}` };
 }
 
+/**
+ * The services' part of a tenant's records, per tenant and domain, with the very service objects it
+ * was made from: the agent asks on every pass, and with 10,000 services making them again cost ~50 ms a
+ * pass. Services unchanged are the same objects, so an endpoint's change (the usual one) costs the
+ * endpoints' part only. `text`: those records' lines of the hosts file.
+ */
+interface ServicePart {
+  services: readonly unknown[];
+  addresses: AddressRecord[];
+  srv: SrvRecord[];
+  skipped: TenantRecords['skipped'];
+  claimed: Set<string>;
+  text: string;
+}
+const serviceParts = new Map<string, ServicePart>();
+/** Each records object's hosts file, made with it (the services' lines are made once per change of the services). */
+const hostsFiles = new WeakMap<TenantRecords, string>();
+/** The whole records of the last call per tenant and domain, with the endpoint views they were made from. */
+const lastRecords = new Map<string, { part: ServicePart; endpoints: readonly unknown[]; records: TenantRecords }>();
+
+const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
 export function tenantRecords(tenant: TenantView, domain: string): TenantRecords {
   assertClusterDomain(domain);
-  const out: TenantRecords = { addresses: [], srv: [], skipped: [] };
-  if (!isDnsLabel(tenant.name)) {
-    out.skipped.push({ kind: 'Endpoint', name: tenant.name, reason: `tenant name "${tenant.name}" is no DNS label` });
-    return out;
+  if (!isDnsLabel(tenant.name))
+    return {
+      addresses: [],
+      srv: [],
+      skipped: [{ kind: 'Endpoint', name: tenant.name, reason: `tenant name "${tenant.name}" is no DNS label` }],
+    };
+  const key = `${tenant.name}|${domain}`;
+  // Bounded: one entry per tenant this process serves (a tenant gone leaves its entry until the maps are cleared).
+  if (serviceParts.size > 10_000) {
+    serviceParts.clear();
+    lastRecords.clear();
   }
-  const claimed = new Set<string>();
+  let part = serviceParts.get(key);
+  if (!part || !sameItems(part.services, tenant.services)) serviceParts.set(key, (part = servicesPart(tenant, domain)));
+  const last = lastRecords.get(key);
+  if (last && last.part === part && sameItems(last.endpoints, tenant.endpoints)) return last.records;
+  const records: TenantRecords = { addresses: [...part.addresses], srv: part.srv, skipped: [...part.skipped] };
+  const own: AddressRecord[] = [];
+  for (const endpoint of tenant.endpoints) {
+    const mine = endpointRecords(endpoint, tenant.name, domain);
+    if (mine.skipped) {
+      records.skipped.push(mine.skipped);
+      continue;
+    }
+    // A tenant named "svc" could make an endpoint's name equal a service's: the service keeps it.
+    if (part.claimed.has(mine.fqdn)) {
+      records.skipped.push({ kind: 'Endpoint', name: endpoint.name, reason: `${mine.fqdn} is a service's name` });
+      continue;
+    }
+    own.push(...mine.addresses);
+  }
+  records.addresses.push(...own);
+  hostsFiles.set(records, part.text + linesOf(own));
+  lastRecords.set(key, { part, endpoints: [...tenant.endpoints], records });
+  return records;
+}
+
+const linesOf = (addresses: readonly AddressRecord[]): string => addresses.map((r) => `${r.address} ${r.name}\n`).join('');
+
+function servicesPart(tenant: TenantView, domain: string): ServicePart {
+  const out: ServicePart = { services: [...tenant.services], addresses: [], srv: [], skipped: [], claimed: new Set(), text: '' };
+  const claimed = out.claimed;
   const tooLong = (name: string): boolean => name.length > MAX_NAME;
   for (const service of [...tenant.services].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const name = service.metadata.name;
@@ -127,19 +185,7 @@ export function tenantRecords(tenant: TenantView, domain: string): TenantRecords
       out.srv.push({ name: srvName, target: fqdn, port: port.port, priority: 0, weight: 0 });
     }
   }
-  for (const endpoint of tenant.endpoints) {
-    const own = endpointRecords(endpoint, tenant.name, domain);
-    if (own.skipped) {
-      out.skipped.push(own.skipped);
-      continue;
-    }
-    // A tenant named "svc" could make an endpoint's name equal a service's: the service keeps it.
-    if (claimed.has(own.fqdn)) {
-      out.skipped.push({ kind: 'Endpoint', name: endpoint.name, reason: `${own.fqdn} is a service's name` });
-      continue;
-    }
-    out.addresses.push(...own.addresses);
-  }
+  out.text = linesOf(out.addresses);
   return out;
 }
 
@@ -182,7 +228,9 @@ function endpointRecords(endpoint: TenantView['endpoints'][number], tenant: stri
 
 /** The hosts file the resolver re-reads on SIGHUP (one `address name` per line). */
 export function hostsFile(records: TenantRecords): string {
-  return records.addresses.map((r) => `${r.address} ${r.name}\n`).join('');
+  let text = hostsFiles.get(records);
+  if (text === undefined) hostsFiles.set(records, (text = linesOf(records.addresses)));
+  return text;
 }
 
 /** SRV records as dnsmasq options (`srv-host=name,target,port,priority,weight`), one per line. */

@@ -5,7 +5,7 @@
  * become element operations and nothing else; chains are rewritten only when
  * their rules changed.
  */
-import type { NftChain, NftProgram, NftSet, NftVmap } from './program';
+import { groupsChangedFrom, type NftChain, type NftProgram, type NftSet, type NftVmap } from './program';
 import { renderRule } from './render';
 import { stableHash } from './names';
 import { elementChange, entryChange } from './elements';
@@ -65,7 +65,12 @@ function diffGroups(
   const added: Record<string, string> = {};
   const changed: string[] = [];
   const removed: string[] = [];
-  for (const [group, elements] of after) {
+  // Made from `before` by changing a few groups: only those are looked at.
+  const names = groupsChangedFrom(after, before);
+  const entries: Iterable<[string, Readonly<Record<string, string>>]> = names
+    ? [...names].flatMap((name) => (after.has(name) ? [[name, after.get(name)!] as [string, Readonly<Record<string, string>>]] : []))
+    : after;
+  for (const [group, elements] of entries) {
     const old = before.get(group);
     if (old === elements) continue;
     for (const [key, target] of Object.entries(elements)) {
@@ -78,7 +83,8 @@ function diffGroups(
     }
     for (const key of Object.keys(old ?? {})) if (elements[key] === undefined) removed.push(key);
   }
-  for (const [group, old] of before) if (!after.has(group)) removed.push(...Object.keys(old));
+  for (const [group, old] of names ? [...names].flatMap((n) => (before.has(n) ? [[n, before.get(n)!] as const] : [])) : before)
+    if (!after.has(group)) removed.push(...Object.keys(old));
   // Keys are unique across groups (each carries its owner's VIP): a key moving between groups is a delete and an add.
   const stillThere = removed.filter((key) => added[key] !== undefined);
   const gone = removed.filter((key) => added[key] === undefined);

@@ -7,7 +7,7 @@
  * The ct mark is the connection's, not the packet's `meta mark`: the pass bits (0x01000000,
  * 0x02000000) and the guard bits (0x04000000, 0x08000000, guard.ts) live in the packet mark and are
  * not touched. Each namespace has its own conntrack table, so each host's mark names its own side.
- * Service NAT also writes the ct mark: the Maglev slot it picked (1..SLOTS, src/core/services/) on a
+ * Service NAT also writes the ct mark: the Maglev slot it picked (1..MAX_SLOT, at most 251: src/core/services/compile.ts) on a
  * connection's first packet, before the policy runs. A connection no accepting rule marked (default
  * allow, unhooked) keeps that slot in the low half, so ids start above every slot number: a low half
  * of 1..0xff is never read as a rule.

@@ -38,6 +38,8 @@ export interface NftSet {
    * its elements are the kernel's (never diffed, never read back as state).
    */
   dynamicCounters?: boolean;
+  /** Its elements are never read back while the agent has a record of the table (see NftVmap.trusted). */
+  trusted?: boolean;
   comment?: string;
 }
 
@@ -85,6 +87,39 @@ export interface NftVmap {
    * skipping a group that is the same object as before (what makes churn cost the changed service only).
    */
   groups?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /**
+   * Its elements are never read back while the agent has a record of the table: the periodic read-back
+   * takes the kernel to hold what was last committed (service NAT's maps and sets grow with the services:
+   * listing 130,000 elements takes nft seconds and hundreds of MB). Only a read without a record (agent
+   * start, after a failed commit) lists them.
+   */
+  trusted?: boolean;
+}
+
+type Groups = ReadonlyMap<string, Readonly<Record<string, string>>>;
+
+/** Groups made from others by changing a few (see groupsChanged): what they came from and which names may differ. */
+const groupDeltas = new WeakMap<Groups, { from: Groups; names: ReadonlySet<string> }>();
+
+/**
+ * `from` with the groups of `names` replaced (a value) or removed (undefined): a new map, noted as made
+ * so, so that a diff against `from` looks at those names only (10,000 services, one changed: one group
+ * looked into instead of 10,000).
+ */
+export function groupsChanged(from: Groups, changes: ReadonlyMap<string, Readonly<Record<string, string>> | undefined>): Groups {
+  const out = new Map(from);
+  for (const [name, group] of changes) {
+    if (group === undefined) out.delete(name);
+    else out.set(name, group);
+  }
+  groupDeltas.set(out, { from, names: new Set(changes.keys()) });
+  return out;
+}
+
+/** The names in which `groups` may differ from `from`, when it was made from it by groupsChanged; undefined otherwise. */
+export function groupsChangedFrom(groups: Groups, from: Groups): ReadonlySet<string> | undefined {
+  const delta = groupDeltas.get(groups);
+  return delta?.from === from ? delta.names : undefined;
 }
 
 /** A map whose elements are `groups`' union, computed when first read (see NftVmap.groups). */

@@ -99,12 +99,17 @@ export function ruleSequenceDrifted(read: NftChain, written: NftChain): boolean 
   });
 }
 
-/** undefined when the output holds no tenet table. */
-export function parseTableJson(text: string): NftProgram | undefined {
-  const items = nftItems(text);
+/**
+ * undefined when the output holds no tenet table. Several outputs (a terse listing, then single sets or
+ * maps listed with their elements) read as one: a later set or map replaces an earlier one of its name.
+ */
+export function parseTableJson(text: string | readonly string[]): NftProgram | undefined {
+  const items = (typeof text === 'string' ? [text] : text).flatMap(nftItems);
   if (!items.some((i) => (i.table as Json | undefined)?.name === TABLE_NAME)) return undefined;
   const program: NftProgram = { family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} };
   const chains = new Map<string, NftChain>();
+  const sets = new Map<string, NftSet>();
+  const maps = new Map<string, NftVmap>();
   const lastComment = new Map<string, string>();
   const comments = new Map<string, string[]>();
   for (const item of items) {
@@ -124,7 +129,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
           : ((s.elem as unknown[]) ?? []).map((e) => elementText(e, type)).filter((e): e is string => e !== undefined),
         ...(dynamicCounters ? { dynamicCounters: true } : {}),
       };
-      program.sets.push(set);
+      sets.set(set.name, set);
     } else if (item.map) {
       const m = item.map as Json;
       if (m.table !== TABLE_NAME) continue;
@@ -135,7 +140,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
         // One the packet path fills holds no state of the program.
         if (Array.isArray(m.flags) && (m.flags as string[]).some((f) => f === 'dynamic' || f === 'timeout')) {
           map.dynamicSize = typeof m.size === 'number' ? m.size : 0;
-          program.maps.push(map);
+          maps.set(map.name, map);
           continue;
         }
         for (const entry of (m.elem as unknown[][]) ?? []) {
@@ -144,7 +149,7 @@ export function parseTableJson(text: string): NftProgram | undefined {
           const d = dataMapText(data);
           if (k !== undefined && d !== undefined) map.elements[k] = d;
         }
-        program.maps.push(map);
+        maps.set(map.name, map);
         continue;
       }
       for (const entry of (m.elem as unknown[][]) ?? []) {
@@ -155,7 +160,9 @@ export function parseTableJson(text: string): NftProgram | undefined {
         if (Array.isArray(m.type)) map.keyType = (m.type as string[]).join(' . ');
         if (k !== undefined && typeof target === 'string') map.elements[k] = target;
       }
-      program.maps.push(map);
+      // keyType comes with the first element; a terse listing has none.
+      if (Array.isArray(m.type)) map.keyType = (m.type as string[]).join(' . ');
+      maps.set(map.name, map);
     } else if (item.chain) {
       const c = item.chain as Json;
       if (c.table !== TABLE_NAME) continue;
@@ -180,6 +187,8 @@ export function parseTableJson(text: string): NftProgram | undefined {
       comments.set(String(r.chain), sequence);
     }
   }
+  program.sets.push(...sets.values());
+  program.maps.push(...maps.values());
   for (const chain of chains.values()) {
     const comment = lastComment.get(chain.name);
     const match = comment ? / fp=([0-9a-f]{16})$/.exec(comment) : null;

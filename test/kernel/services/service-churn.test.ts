@@ -4,6 +4,8 @@
  *    deleted, other services' backends churning);
  *  - while a client loops connections and the service scales down, no connection started after a
  *    removal is realized in the client's router namespace lands on the removed backend;
+ *  - a service crossing slot classes (src/core/services/compile.ts, slotClass) keeps its established
+ *    stream and sends no new connection to a backend whose removal was realized;
  *  - ClientIP affinity keeps a client on its backend within the timeout, forgets it after the timeout
  *    of silence, and never keeps a client on a removed backend;
  *  - agent kill -9 and restart (on the client's host and on the backends' host) while a client loops
@@ -103,6 +105,8 @@ test('service VIPs under change: streams survive, removed backends get nothing, 
   await backend('web1', 'alpha', 'h1', 21, 'web');
   await backend('web2', 'alpha', 'h2', 22, 'web');
   await backend('bdb', 'beta', 'h2', 11, 'db');
+  // A fourth db backend, idle until the slot-class test moves it in.
+  await backend('db4', 'alpha', 'h2', 14, 'spare');
   const api = await lab.run('api', { host: 'h1', tenant: 'alpha', network: 'net', labels: { app: 'api' }, ips: ['10.31.0.30'] });
   const hostile = await lab.run('evil', { host: 'h1', tenant: 'beta', network: 'net', labels: { app: 'api' }, ips: ['10.31.0.30'] });
   const svc = (name: string, app: string, vip: string, spec: Record<string, unknown> = {}) => ({
@@ -195,6 +199,86 @@ test('service VIPs under change: streams survive, removed backends get nothing, 
       );
       for (const name of ['db2', 'db3']) await c.patch('Endpoint', endpointOf(name), 'alpha', { metadata: { labels: { app: 'db' } } });
       await waitUntil('three backends again', async () => (await slotBackends(router('h1'), VIP)).size === 3, 10000);
+    },
+  );
+
+  await t.test(
+    'crossing slot classes (3 → 4 → 1 backends: 13 → 31 → 7 slots) keeps the established stream and sends no new connection to a removed backend',
+    async () => {
+      /** The slot-class chain the dispatch map sends a VIP's port 80 to, in the client's router namespace. */
+      const slotClassOf = async (): Promise<string | undefined> => {
+        const { stdout } = await run('ip', ['netns', 'exec', router('h1'), 'nft', 'list', 'map', 'inet', 'tenet', 'sv_cls4']);
+        return new RegExp(`${VIP.replace(/\./g, '\\.')} \\. tcp \\. 80 : goto (sv_cls4_\\d+)`).exec(stdout)?.[1];
+      };
+      assert.equal(await slotClassOf(), 'sv_cls4_13', 'three backends: 13 slots');
+      const stream = client<{ sent: number; answers: Record<string, number>; error: string | null }>(
+        api.netns,
+        STREAM,
+        [VIP, '81', '9000'],
+        children,
+      );
+      const loop = client<Loop>(api.netns, LOOP, [VIP, '80', '8000'], children);
+      // Which backend the stream landed on (the client's router namespace translated it): that one stays.
+      let kept = '';
+      await waitUntil(
+        'the stream is translated',
+        async () => {
+          const { stdout } = await run('ip', ['netns', 'exec', router('h1'), 'conntrack', '-L', '-p', 'tcp', '--orig-dst', VIP]).catch(
+            () => ({ stdout: '' }),
+          );
+          // The original tuple (to the VIP, port 81), then the reply's: its source is the backend.
+          const line = stdout.split('\n').find((l) => l.includes('dst=10.96.0.80 ') && / dport=81 /.test(l));
+          kept = [...(line ?? '').matchAll(/src=(\S+)/g)].map((m) => m[1])[1] ?? '';
+          return kept !== '';
+        },
+        5000,
+      );
+      try {
+        const all = { db1: '10.31.0.11', db2: '10.31.0.12', db3: '10.31.0.13', db4: '10.31.0.14' };
+        await sleep(500);
+        await c.patch('Endpoint', endpointOf('db4'), 'alpha', { metadata: { labels: { app: 'db' } } });
+        await waitUntil(
+          'four backends, 31 slots',
+          async () => (await slotBackends(router('h1'), VIP)).size === 4 && (await slotClassOf()) === 'sv_cls4_31',
+          10000,
+        );
+        const realizedAt = new Map<string, number>();
+        for (const [name, address] of Object.entries(all)) {
+          if (address === kept) continue;
+          await sleep(700);
+          await c.patch('Endpoint', endpointOf(name), 'alpha', { metadata: { labels: { app: 'gone' } } });
+          await waitUntil(`${name} gone from the slot map`, async () => !(await slotBackends(router('h1'), VIP)).has(address), 10000);
+          realizedAt.set(name, Date.now());
+        }
+        assert.equal(await slotClassOf(), 'sv_cls4_7', 'one backend: 7 slots');
+        assert.deepEqual([...(await slotBackends(router('h1'), VIP))], [kept]);
+        const answers = await loop;
+        assert.ok(answers.length > 50, `only ${answers.length} connections`);
+        assert.ok(
+          answers.every((a) => a.r.startsWith('db')),
+          `failed connections: ${JSON.stringify([...tally(answers)])}`,
+        );
+        for (const [name, at] of realizedAt) {
+          const late = answers.filter((a) => a.t0 >= at && a.r === name);
+          assert.equal(late.length, 0, `${late.length} connections to ${name} after its removal was realized`);
+        }
+        const result = await stream;
+        assert.equal(result.error, null, JSON.stringify(result));
+        const names = Object.keys(result.answers);
+        assert.equal(names.length, 1, `one backend for the whole stream: ${JSON.stringify(result.answers)}`);
+        assert.equal(all[names[0] as keyof typeof all], kept, 'the stream stayed on the backend it began with');
+        assert.ok(result.sent > 100 && result.answers[names[0]] > 0.5 * result.sent, JSON.stringify(result));
+      } finally {
+        // Back as before: db1-db3 serve, db4 idles.
+        for (const name of ['db1', 'db2', 'db3'])
+          await c.patch('Endpoint', endpointOf(name), 'alpha', { metadata: { labels: { app: 'db' } } });
+        await c.patch('Endpoint', endpointOf('db4'), 'alpha', { metadata: { labels: { app: 'spare' } } });
+        await waitUntil(
+          'three backends again, 13 slots',
+          async () => (await slotBackends(router('h1'), VIP)).size === 3 && (await slotClassOf()) === 'sv_cls4_13',
+          10000,
+        );
+      }
     },
   );
 

@@ -10,7 +10,7 @@ import { conntrackRecord, logRecord, parseFlowdLine, type FlowContext } from '..
 import { FlowRing, matchesFilter } from '../../../src/core/flows/ring';
 import { checkFlowRecord } from '../../../src/core/flows/validate';
 import { allowingRule, ruleMarkId } from '../../../src/core/policy/flow-mark';
-import { SLOTS } from '../../../src/core/services/compile';
+import { MAX_SLOT } from '../../../src/core/services/compile';
 import { kernelProgram, restrictsNothing } from '../../../src/core/policy/unhooked';
 import type { PolicyIntent } from '../../../src/core/policy/intent';
 import type { TenantView, EndpointView } from '../../../src/core/dataplane/host-view';
@@ -326,8 +326,8 @@ test('a service slot left in the ct mark (no accepting rule marked the connectio
     .flatMap((c) => c.rules)
     .flatMap((r) => r.effects ?? [])
     .flatMap((e) => (e.kind === 'ctMarkRule' ? [e.id] : []));
-  assert.ok(ids.length > 0 && ids.every((id) => id > SLOTS && id <= 0xffff), String(ids));
-  for (let slot = 1; slot <= SLOTS; slot++) {
+  assert.ok(ids.length > 0 && ids.every((id) => id > MAX_SLOT && id <= 0xffff), String(ids));
+  for (let slot = 1; slot <= MAX_SLOT; slot++) {
     assert.equal(allowingRule(program, slot, 'egress'), undefined, `slot ${slot}`);
     assert.equal(allowingRule(program, slot << 16, 'ingress'), undefined, `slot ${slot} in the ingress half`);
   }
