@@ -238,7 +238,11 @@ export class NftTable {
   async apply(options: ApplyOptions): Promise<NftTransaction | undefined> {
     const intended = this.desired();
     let before = this.record;
-    if (before && options.pass === 'reconcile' && this.readBackDue()) before = await this.readBack(before, intended);
+    if (before && options.pass === 'reconcile' && this.readBackDue()) {
+      before = await this.readBack(before, intended);
+      // A hand edit in the middle of a chain keeps its fingerprint: the rule sequence tells (ruleSequenceDrifted).
+      if (before) before = this.untrusted(before, intended);
+    }
     if (!before) {
       this.forget();
       const actual = await this.driver.read(this.netns).catch(() => undefined);
