@@ -386,6 +386,43 @@ test("one veth's desired entries (what an attach records) are exactly desiredNam
   assert.ok(collisions > 20, `worlds with colliding addresses were tried (${collisions})`);
 });
 
+test('host view: endpoints stay in name order while they come, go and change, view after view', () => {
+  let seed = 11;
+  const next = (n: number): number => (seed = (seed * 48271) % 2147483647) % n;
+  const names = ['a', 'a-b', 'ab', 'a-c', 'ac', 'z9', 'z10', 'e', 'web-1', 'web-10', 'web-2', 'web1', 'db', 'd-b'];
+  let objects: TenetObject[] = [tenant('red', 100), network('red', 'front', ['10.0.1.0/24']), host('h1', '192.168.0.1')];
+  let endpoints = new Map<string, TenetObject>();
+  for (let round = 0; round < 300; round++) {
+    // A few changes at a time (sometimes many): new, gone, or replaced by a changed object of the same name.
+    for (let k = 1 + (round % 25 === 0 ? 40 : next(3)); k > 0; k--) {
+      const name = `${names[next(names.length)]}${next(3) ? '' : next(50)}`;
+      const move = next(3);
+      if (move === 0) endpoints.delete(name);
+      else endpoints.set(name, endpoint('red', name, 'front', next(4) ? 'h1' : 'h2', `10.0.1.${2 + next(200)}`));
+    }
+    if (![...endpoints.values()].some((e) => (e as { spec: { host: string } }).spec.host === 'h1'))
+      endpoints.set('local', endpoint('red', 'local', 'front', 'h1', '10.0.1.250'));
+    // The list in an arbitrary order, as a follower holds it.
+    const list = [...endpoints.values()].sort(() => next(3) - 1);
+    const view = buildHostView([...objects, ...list], { hostName: 'h1', netnsPrefix: 'tenet-' });
+    const expected = [...endpoints.keys()].sort((a, b) => a.localeCompare(b));
+    assert.deepEqual(
+      view.tenants[0].endpoints.map((e) => e.name),
+      expected,
+      `round ${round}`,
+    );
+    assert.deepEqual(
+      view.tenants[0].endpoints.map((e) => e.object),
+      expected.map((name) => endpoints.get(name)),
+      `round ${round}: the current objects`,
+    );
+    if (round % 100 === 99) {
+      endpoints = new Map();
+      objects = [...objects];
+    }
+  }
+});
+
 test('overlay MTU: the underlay device MTU minus 50 bytes of VXLAN over IPv4, 70 over IPv6', () => {
   assert.equal(overlayMtu(1500, 4), 1450);
   assert.equal(overlayMtu(1500, 6), 1430);
