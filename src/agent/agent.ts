@@ -650,6 +650,9 @@ export class Agent {
         const { veths: protectedVeths, namespaces: protectedNamespaces } = this.currentProtection();
         const full = this.fullDue;
         this.fullDue = false;
+        // After a start the tables go first: a missing table leaves its namespace unfiltered meanwhile.
+        await this.enforcer.syncUnrecorded(view).catch((error: Error) => this.log('error', 'policy sync failed', { error: error.message }));
+        marks.tables = ms();
         const report = await this.reconciler.reconcile(view, { protectedVeths, protectedNamespaces, full });
         marks.dataplane = ms();
         for (const netns of report.renewed) this.monitor.renewed(netns);

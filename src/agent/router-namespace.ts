@@ -6,7 +6,7 @@
  * `renew()` voids every record at once: no caller forwards invalidations from one part to another.
  */
 import type { AntispoofEntry } from '../core/dataplane/antispoof';
-import { desiredNamespace } from '../core/dataplane/desired';
+import { desiredVethState } from '../core/dataplane/desired';
 import { recordAttached, recordDetached, type ActualNamespace } from '../core/dataplane/diff';
 import type { EndpointView, HostView, TenantView } from '../core/dataplane/host-view';
 import type { CompiledTenant } from '../core/policy/compile';
@@ -118,7 +118,8 @@ export class RouterNamespace {
   /** An attach plumbed `veth`: the routing record learns it instead of reading the kernel again. */
   noteAttached(view: HostView, tenant: TenantView, veth: string, loAddresses: readonly string[]): void {
     this.routing.applied = undefined;
-    if (this.routing.known) this.routing.known = recordAttached(this.routing.known, desiredNamespace(view, tenant), veth, loAddresses);
+    if (this.routing.known)
+      this.routing.known = recordAttached(this.routing.known, desiredVethState(view, tenant, veth), veth, loAddresses);
   }
 
   /** A detach deleted (or is deleting) `veth`. */

@@ -39,7 +39,8 @@ export async function removeStaleNamespaces(tenants: ReadonlyMap<string, LiveTen
     const found: FoundNamespace = { name, tenant };
     let device: string | undefined;
     try {
-      const [links] = await ipJsonBatch(['link show'], { netns: name, details: true });
+      // Only the VXLAN device is looked at: listing every link (thousands of veths) held up the first pass.
+      const [links] = await ipJsonBatch(['link show type vxlan'], { netns: name, details: true });
       const vxlan = parseLinks(links).vxlan;
       if (vxlan) {
         found.vxlan = { vni: vxlan.vni, mac: vxlan.mac };

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildHostView, DEFAULT_OVERLAY_MTU, overlayMtu } from '../../src/core/dataplane/host-view';
-import { desiredHostState } from '../../src/core/dataplane/desired';
+import { desiredHostState, desiredNamespace, desiredVethState } from '../../src/core/dataplane/desired';
 import {
   diffHost,
   diffNamespace,
@@ -338,6 +338,89 @@ test('kernel record: the state after a clean plan diffs to nothing; attach and d
     [],
   );
   assert.deepEqual(diffNamespace(desired, detached).missingVeths, [{ name: veth, endpoint: 'a' }]);
+});
+
+test("one veth's desired entries (what an attach records) are exactly desiredNamespace's entries of that veth, colliding addresses too", () => {
+  // Small random worlds with few addresses, so that endpoints (local and remote) often claim the same one.
+  let seed = 7;
+  let collisions = 0;
+  const next = (n: number): number => (seed = (seed * 48271) % 2147483647) % n;
+  for (let round = 0; round < 200; round++) {
+    const objects: TenetObject[] = [
+      tenant('red', next(2) ? 100 : undefined),
+      network('red', 'front', ['10.0.1.0/24', 'fd00:1::/64']),
+      network('red', 'back', ['10.0.2.0/24']),
+      host('h1', '192.168.0.1'),
+      host('h2', '192.168.0.2'),
+    ];
+    const count = 1 + next(8);
+    for (let i = 0; i < count; i++) {
+      const on = ['h1', 'h2', 'h3'][next(3)];
+      const net = next(2) ? 'front' : 'back';
+      objects.push(
+        endpoint('red', `e${i}`, net, on, `10.0.${net === 'front' ? 1 : 2}.${2 + next(3)}`, next(2) ? `fd00:1::${2 + next(3)}` : undefined),
+      );
+    }
+    const view = buildHostView(objects, { hostName: 'h1', netnsPrefix: 'tenet-', underlayIP: '192.168.0.1' });
+    for (const t of view.tenants) {
+      const whole = desiredNamespace(view, t);
+      for (const ep of t.endpoints.filter((e) => e.local && e.hostIfName)) {
+        const veth = ep.hostIfName!;
+        const one = desiredVethState(view, t, veth);
+        if (one.routes.length < [ep.ipv4, ep.ipv6].filter(Boolean).length) collisions++;
+        const mine = <T extends { dev: string }>(list: T[]): T[] => list.filter((x) => x.dev === veth);
+        assert.deepEqual(
+          one.veths,
+          whole.veths.filter((v) => v.name === veth),
+          `round ${round} ${veth}`,
+        );
+        assert.deepEqual(one.routes, mine(whole.routes), `round ${round} ${veth}: routes`);
+        assert.deepEqual(one.neighbours, mine(whole.neighbours), `round ${round} ${veth}: neighbours`);
+        assert.deepEqual(one.proxies, mine(whole.proxies), `round ${round} ${veth}: proxies`);
+        // And the record an attach makes with it is the one it made with the whole namespace.
+        const known = stateAfterPlan(whole, undefined, diffNamespace(whole, undefined));
+        assert.deepEqual(recordAttached(known, one, veth, ['10.0.1.1/32']), recordAttached(known, whole, veth, ['10.0.1.1/32']));
+      }
+    }
+  }
+  assert.ok(collisions > 20, `worlds with colliding addresses were tried (${collisions})`);
+});
+
+test('host view: endpoints stay in name order while they come, go and change, view after view', () => {
+  let seed = 11;
+  const next = (n: number): number => (seed = (seed * 48271) % 2147483647) % n;
+  const names = ['a', 'a-b', 'ab', 'a-c', 'ac', 'z9', 'z10', 'e', 'web-1', 'web-10', 'web-2', 'web1', 'db', 'd-b'];
+  let objects: TenetObject[] = [tenant('red', 100), network('red', 'front', ['10.0.1.0/24']), host('h1', '192.168.0.1')];
+  let endpoints = new Map<string, TenetObject>();
+  for (let round = 0; round < 300; round++) {
+    // A few changes at a time (sometimes many): new, gone, or replaced by a changed object of the same name.
+    for (let k = 1 + (round % 25 === 0 ? 40 : next(3)); k > 0; k--) {
+      const name = `${names[next(names.length)]}${next(3) ? '' : next(50)}`;
+      const move = next(3);
+      if (move === 0) endpoints.delete(name);
+      else endpoints.set(name, endpoint('red', name, 'front', next(4) ? 'h1' : 'h2', `10.0.1.${2 + next(200)}`));
+    }
+    if (![...endpoints.values()].some((e) => (e as { spec: { host: string } }).spec.host === 'h1'))
+      endpoints.set('local', endpoint('red', 'local', 'front', 'h1', '10.0.1.250'));
+    // The list in an arbitrary order, as a follower holds it.
+    const list = [...endpoints.values()].sort(() => next(3) - 1);
+    const view = buildHostView([...objects, ...list], { hostName: 'h1', netnsPrefix: 'tenet-' });
+    const expected = [...endpoints.keys()].sort((a, b) => a.localeCompare(b));
+    assert.deepEqual(
+      view.tenants[0].endpoints.map((e) => e.name),
+      expected,
+      `round ${round}`,
+    );
+    assert.deepEqual(
+      view.tenants[0].endpoints.map((e) => e.object),
+      expected.map((name) => endpoints.get(name)),
+      `round ${round}: the current objects`,
+    );
+    if (round % 100 === 99) {
+      endpoints = new Map();
+      objects = [...objects];
+    }
+  }
 });
 
 test('overlay MTU: the underlay device MTU minus 50 bytes of VXLAN over IPv4, 70 over IPv6', () => {

@@ -42,6 +42,20 @@ export class TableProgrammer {
     await this.syncTenants(view, 'reconcile');
   }
 
+  /**
+   * The tables of existing namespaces that have no record yet (the agent just started, or lost it): made
+   * right before a pass's routing work, which with thousands of veths takes a second or more. Every
+   * producer's fragment is computed from the view alone, so the table holds the same as it would after
+   * the routing work; a namespace the routing work then makes again is programmed again by sync().
+   */
+  async syncUnrecorded(view: HostView): Promise<void> {
+    for (const tenant of view.tenants) {
+      if (this.namespaces.find(tenant.routerNamespace)?.table.programmed() || !fs.existsSync(`/run/netns/${tenant.routerNamespace}`))
+        continue;
+      await this.syncTenants(view, 'reconcile', tenant.name);
+    }
+  }
+
   /** The attach path, right after the veth is up and before the attach answers. */
   async endpointAdded(view: HostView, endpoint: Pick<EndpointView, 'tenant'>): Promise<void> {
     await this.syncTenants(view, 'attach', endpoint.tenant);

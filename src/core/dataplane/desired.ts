@@ -88,6 +88,55 @@ export function desiredNamespace(view: HostView, tenant: TenantView): NamespaceS
   };
 }
 
+/**
+ * The entries of one local veth in desiredNamespace(view, tenant), and only those (with the namespace's
+ * name, VXLAN device and lo addresses): what an attach records after plumbing it. The same as filtering
+ * desiredNamespace's lists by the veth, without deriving every other endpoint's entries — per attach
+ * that was work in proportion to the namespace. A route whose address an earlier endpoint claims is
+ * left out, as dedupe() does there.
+ */
+export function desiredVethState(view: HostView, tenant: TenantView, veth: string): NamespaceState {
+  const own = tenant.endpoints.findIndex((e) => e.local && e.hostIfName === veth);
+  const state: NamespaceState = {
+    name: tenant.routerNamespace,
+    tenant: tenant.name,
+    vxlan: undefined,
+    veths: [],
+    loAddresses: [],
+    routes: [],
+    neighbours: [],
+    proxies: [],
+    fdb: [],
+  };
+  if (own < 0) return state;
+  const endpoint = tenant.endpoints[own];
+  const network = tenant.networks.find((n) => n.name === endpoint.network);
+  const wanted = new Set(endpointAddresses(endpoint).map(hostRoute));
+  const claimed = new Set<string>();
+  if (wanted.size > 0) {
+    const vxlan = tenant.vni !== undefined && tenant.vxlanDevice && view.underlayIP;
+    const hosts = new Set(view.hosts.map((h) => h.name));
+    for (let i = 0; i < own; i++) {
+      const other = tenant.endpoints[i];
+      // The endpoints desiredNamespace gives routes: local ones with a veth, remote ones on a known other host.
+      const routed = other.local
+        ? other.hostIfName !== undefined
+        : vxlan && other.host !== undefined && other.host !== view.hostName && hosts.has(other.host);
+      if (!routed) continue;
+      for (const address of endpointAddresses(other)) if (wanted.has(hostRoute(address))) claimed.add(hostRoute(address));
+    }
+  }
+  state.veths.push({ name: veth, mac: hostVethMac(veth), mtu: network?.mtu ?? view.overlayMtu, endpoint: endpoint.name });
+  for (const address of endpointAddresses(endpoint)) {
+    if (!claimed.has(hostRoute(address))) state.routes.push({ dst: hostRoute(address), dev: veth });
+    state.neighbours.push({ dst: address, lladdr: endpoint.mac, dev: veth });
+  }
+  state.routes = dedupe(state.routes, (r) => r.dst);
+  state.neighbours = dedupe(state.neighbours, (n) => `${n.dev}|${n.dst}`);
+  for (const gateway of gatewaysOf(network)) if (gateway.includes(':')) state.proxies.push({ dst: gateway, dev: veth });
+  return state;
+}
+
 /** First entry wins when two endpoints claim the same address (the controller's IPAM should prevent it). */
 function dedupe<T>(items: T[], key: (item: T) => string): T[] {
   const seen = new Set<string>();

@@ -221,7 +221,9 @@ export function stateAfterPlan(
     ...desired.veths.filter((v) => !missing.has(v.name)).map((v) => ({ name: v.name, mac: v.mac, mtu: v.mtu, up: true })),
     ...kept,
   ];
-  const usable = (dev: string): boolean => veths.some((v) => v.name === dev) || desired.vxlan?.name === dev;
+  // A set, not a search of `veths` per entry: with thousands of veths that search made every pass quadratic.
+  const vethNames = new Set(veths.map((v) => v.name));
+  const usable = (dev: string): boolean => vethNames.has(dev) || desired.vxlan?.name === dev;
   const routes = desired.routes.filter((r) => usable(r.dev));
   const routeDsts = new Set(routes.map((r) => r.dst));
   return {

@@ -253,6 +253,45 @@ const TENANT_FIELD: Partial<Record<TenetObject['kind'], keyof TenantObjects>> = 
   Endpoint: 'endpoints',
 };
 
+/**
+ * The last sorted endpoint list per host and tenant: a view is rebuilt on every watch event, and sorting
+ * thousands of endpoints by collation each time was a large part of it. The next list is the last one
+ * without the objects that left, plus the new ones each put in place by a binary search: the order a
+ * full sort gives (names are unique within a tenant), at a cost per change. Bounded.
+ */
+const lastSorted = new Map<string, Endpoint[]>();
+const SORT_MEMO_LIMIT = 4096;
+
+function sortedEndpoints(key: string, endpoints: readonly Endpoint[]): Endpoint[] {
+  const before = lastSorted.get(key);
+  let sorted: Endpoint[] | undefined;
+  if (before) {
+    const now = new Set(endpoints);
+    const kept = before.filter((e) => now.has(e));
+    const known = new Set(kept);
+    const added = endpoints.filter((e) => !known.has(e));
+    // Many new ones (a first list, a relist) are cheaper to sort whole.
+    if (kept.length + added.length === endpoints.length && added.length <= 64) {
+      sorted = kept;
+      for (const e of added) {
+        let lo = 0;
+        let hi = sorted.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (byName(sorted[mid], e) <= 0) lo = mid + 1;
+          else hi = mid;
+        }
+        sorted.splice(lo, 0, e);
+      }
+    }
+  }
+  sorted ??= [...endpoints].sort(byName);
+  if (lastSorted.size >= SORT_MEMO_LIMIT && !lastSorted.has(key)) lastSorted.clear();
+  lastSorted.set(key, sorted);
+  // Not handed out as it is: the caller maps it to views.
+  return sorted;
+}
+
 /** Filters the controller's objects down to what host `options.hostName` needs. */
 export function buildHostView(objects: readonly TenetObject[], options: HostViewOptions): HostView {
   const tenants = new Map<string, Tenant>();
@@ -303,7 +342,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
       policies: [...entry.policies].sort(byName),
       services: [...entry.services].sort(byName),
       floatingIPs: [...entry.floatingIPs].sort(byName),
-      endpoints: [...entry.endpoints].sort(byName).map((e) => endpointView(e, name, options)),
+      endpoints: sortedEndpoints(`${options.hostName}|${name}`, entry.endpoints).map((e) => endpointView(e, name, options)),
       object: tenant,
     });
   }

@@ -92,10 +92,20 @@ export function endpointNameFor(containerId: string, ifName: string): string {
 
 /** Locally administered unicast MAC derived from a seed (02:xx:..). */
 export function deterministicMac(seed: string): string {
-  const hex = hexDigest(seed, 10);
-  const bytes = ['02', ...hex.match(/../g)!];
-  return bytes.join(':');
+  let mac = macs.get(seed);
+  if (mac === undefined) {
+    const hex = hexDigest(seed, 10);
+    mac = ['02', ...hex.match(/../g)!].join(':');
+    // Remembered: every pass derives the MAC of every local veth and remote host, and a hash each was
+    // a large part of a pass with thousands of endpoints. Bounded; starting afresh only costs hashes.
+    if (macs.size >= MAC_MEMO_LIMIT) macs.clear();
+    macs.set(seed, mac);
+  }
+  return mac;
 }
+
+const MAC_MEMO_LIMIT = 65536;
+const macs = new Map<string, string>();
 
 /**
  * MAC of the VXLAN device of tenant `tenantUid` (VNI `vni`) on host `host`; remote hosts compute the same
