@@ -63,6 +63,27 @@ export class Follower {
     this.options.onChange('local');
   }
 
+  /**
+   * The agent records what it writes at once (upsert), so the watch can bring an event older than what is
+   * held: an endpoint deleted and created again under the same name gets the DELETED of its old incarnation
+   * after the new one is recorded. Such an event must not drop or replace the newer object; a DELETED still
+   * removes the incarnation it names (same uid) whatever the revisions say. False when nothing changed.
+   */
+  private applyEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: TenetObject, revision: number): boolean {
+    const key = keyOf(object);
+    const have = this.objects.get(key);
+    if (type === 'DELETED') {
+      if (!have) return false;
+      const sameIncarnation = have.metadata.uid !== undefined && have.metadata.uid === object.metadata.uid;
+      if (!sameIncarnation && revisionOf(have) > revision) return false;
+      this.objects.delete(key);
+      return true;
+    }
+    if (have && revisionOf(have) > revision) return false;
+    this.objects.set(key, object);
+    return true;
+  }
+
   start(): void {
     void this.loop();
     const resyncMs = this.options.resyncMs ?? 60000;
@@ -112,8 +133,7 @@ export class Follower {
         this.watch = this.options.client.watch({ kinds: [...this.options.kinds] }, this.revision, (event) => {
           if (event.revision > this.revision) this.revision = event.revision;
           if (event.type === 'BOOKMARK' || !event.object) return;
-          if (event.type === 'DELETED') this.objects.delete(keyOf(event.object));
-          else this.objects.set(keyOf(event.object), event.object);
+          if (!this.applyEvent(event.type, event.object, event.revision)) return;
           this.generation++;
           this.options.onChange('event');
         });

@@ -225,3 +225,47 @@ test('the agent makes no reconcile pass before the follower listed once', async 
     { synced: true, passes: 1, fullPasses: 1, lastPassFailures: 0, overlayMtu: undefined },
   );
 });
+
+const endpoint = (name: string, uid: string, resourceVersion: number): TenetObject =>
+  ({
+    apiVersion: 'tenet.dev/v1',
+    kind: 'Endpoint',
+    metadata: { name, tenant: 't', uid, resourceVersion: String(resourceVersion) },
+    spec: {},
+  }) as unknown as TenetObject;
+
+test('a late DELETED of an old incarnation keeps the re-created object; a DELETED of the held incarnation removes it', async (t) => {
+  const client = new FakeClient([{ revision: 10, items: [endpoint('web', 'uid-old', 10)] }]);
+  const { follower, changes } = follow(client);
+  t.after(() => follower.stop());
+  follower.start();
+  await until('the first watch', () => client.watches.length === 1);
+  const uidHeld = () => follower.get('Endpoint', 't', 'web')?.metadata.uid;
+
+  // The agent deleted web (revision 11) and created it again (revision 12), recording the new one at once;
+  // the watch then brings the old incarnation's events.
+  follower.remove('Endpoint', 't', 'web');
+  follower.upsert(endpoint('web', 'uid-new', 12));
+  const generation = follower.generation;
+  const changesBefore = changes.length;
+  client.watches[0].emit({ type: 'DELETED', revision: 11, object: endpoint('web', 'uid-old', 11) } as WatchEvent);
+  assert.equal(uidHeld(), 'uid-new', 'the DELETED of the old incarnation must not drop the re-created endpoint');
+  client.watches[0].emit({ type: 'MODIFIED', revision: 11, object: endpoint('web', 'uid-old', 11) } as WatchEvent);
+  assert.equal(uidHeld(), 'uid-new', 'an older event must not replace the newer object either');
+  assert.equal(follower.generation, generation, 'events older than the held object change nothing');
+  assert.equal(changes.length, changesBefore);
+
+  client.watches[0].emit({ type: 'ADDED', revision: 12, object: endpoint('web', 'uid-new', 12) } as WatchEvent);
+  assert.equal(uidHeld(), 'uid-new');
+  client.watches[0].emit({ type: 'DELETED', revision: 13, object: endpoint('web', 'uid-new', 13) } as WatchEvent);
+  assert.equal(uidHeld(), undefined, 'the DELETED of the held incarnation removes it');
+
+  // Same incarnation removes even when the held copy is newer than the event (a local status write raced it).
+  follower.upsert(endpoint('api', 'uid-a', 20));
+  client.watches[0].emit({ type: 'DELETED', revision: 19, object: endpoint('api', 'uid-a', 19) } as WatchEvent);
+  assert.equal(follower.get('Endpoint', 't', 'api'), undefined);
+  // Another uid: a DELETED newer than the held copy still removes it.
+  follower.upsert(endpoint('db', 'uid-d1', 30));
+  client.watches[0].emit({ type: 'DELETED', revision: 31, object: endpoint('db', 'uid-d2', 31) } as WatchEvent);
+  assert.equal(follower.get('Endpoint', 't', 'db'), undefined);
+});
