@@ -379,10 +379,17 @@ export async function labDown(name: string, log: (line: string) => void = () => 
   }
   const etc = fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((n) => n.startsWith(prefix)) : [];
   for (const name of new Set([...namespaces, ...etc])) removeNetnsEtc(name);
-  const failures = await deleteNamespaces(namespaces);
-  if (failures.length) throw new LabError(`could not delete: ${failures.join('; ')}`);
   const existed = !!state || namespaces.length > 0 || fs.existsSync(dir);
-  fs.rmSync(dir, { recursive: true, force: true });
+  let failures: string[];
+  try {
+    failures = await deleteNamespaces(namespaces);
+  } finally {
+    // Only this lab's own folder (labDir checked the name). Its processes are stopped, and a repeated
+    // `down --name` finds the namespaces by prefix, so nothing in it is needed any more: a namespace that
+    // would not go must not leave the folder (logs, controller data, tokens) behind as well.
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (failures.length) throw new LabError(`could not delete: ${failures.join('; ')}; run \`tenet lab down --name ${name}\` again`);
   log(existed ? `lab ${name} removed (${namespaces.length} namespaces)` : `lab ${name} does not exist; nothing to do`);
   return existed;
 }
