@@ -227,7 +227,8 @@ test('service VIPs under change: streams survive, removed backends get nothing, 
             () => ({ stdout: '' }),
           );
           // The original tuple (to the VIP, port 81), then the reply's: its source is the backend.
-          const line = stdout.split('\n').find((l) => l.includes('dst=10.96.0.80 ') && / dport=81 /.test(l));
+          // ESTABLISHED: an earlier subtest's stream to the same port may linger in TIME_WAIT with another backend.
+          const line = stdout.split('\n').find((l) => l.includes(' ESTABLISHED ') && l.includes('dst=10.96.0.80 ') && / dport=81 /.test(l));
           kept = [...(line ?? '').matchAll(/src=(\S+)/g)].map((m) => m[1])[1] ?? '';
           return kept !== '';
         },
