@@ -9,6 +9,7 @@ import { run } from '../kernel/exec';
 import type { LabContainer, LabState } from './state';
 import { LabError } from './state';
 import { killGroup } from './processes';
+import { pool } from './pool';
 
 export interface ProbeSpec {
   protocol: 'icmp' | 'tcp' | 'udp';
@@ -188,15 +189,6 @@ async function probeOnce(
   if (answer === to.name) return { allowed: true };
   if (answer) return { allowed: false, answeredBy: answer };
   return { allowed: false };
-}
-
-async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]);
-    }),
-  );
 }
 
 export async function runProbe(
