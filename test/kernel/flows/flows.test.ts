@@ -21,7 +21,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { killGroups, spawnGroup } from '../../helpers/process-group';
-import { startTestLab, tenantObjects, waitUntil } from '../../helpers/lab';
+import { startTestLab, waitUntil } from '../../helpers/lab';
 import { run } from '../../../src/kernel/exec';
 import { TenetClient } from '../../../src/client/api-client';
 import { ApiError } from '../../../src/client/errors';
@@ -30,24 +30,15 @@ import { API_VERSION } from '../../../src/core/model/common';
 import { tenantNamespaceName } from '../../../src/core/dataplane/names';
 import { DENY_LOG_LIMIT } from '../../../src/core/policy/deny-log';
 import type { FlowRecord } from '../../../src/core/flows/records';
-import type { LabContainer } from '../../../src/lab/state';
 import type { TenetObject } from '../../../src/core/model/object';
 import { runCli } from '../../cli/run-cli';
+import { connects, guardedTrio } from './guarded-trio';
 import { dashboardMetricNames, exposedNames } from '../../helpers/dashboard';
 import type { HostDenyRuleCount } from '../../../src/controller/flows';
 
 const TENANT = 'flows';
 const FLOOD = 100_000;
 const FLOOD_PORT = 9999;
-
-async function connects(from: LabContainer, to: LabContainer, port: number): Promise<boolean> {
-  const result = await run(
-    'ip',
-    ['netns', 'exec', from.netns, 'socat', '-T', '0.5', '-', `TCP:${to.addresses[0]}:${port},connect-timeout=0.5`],
-    { input: 'ping\n', allowFailure: true, timeoutMs: 5000 },
-  );
-  return result.stdout.includes('ping');
-}
 
 /** GET over the agent's attach socket. */
 function agentGet(socketPath: string, path: string): Promise<{ status: number; text: string }> {
@@ -149,31 +140,7 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
   const children: ChildProcess[] = [];
   t.after(() => killGroups(children));
   const admin = lab.controller.client;
-  const objects = tenantObjects(TENANT, [{ name: 'pods', cidrs: ['10.78.0.0/24'] }]) as { spec: Record<string, unknown> }[];
-  objects[0].spec.egress = { mode: 'nat' };
-  await admin.apply(objects as unknown as TenetObject[]);
-  const [h1, h2] = lab.state.hosts.map((h) => h.name);
-  const srv = await lab.run('srv', { host: h1, tenant: TENANT, network: 'pods', labels: { app: 'srv' } });
-  const cli = await lab.run('cli', { host: h2, tenant: TENANT, network: 'pods', labels: { app: 'cli' } });
-  const bad = await lab.run('bad', { host: h2, tenant: TENANT, network: 'pods', labels: { app: 'bad' } });
-  children.push(spawnGroup('ip', ['netns', 'exec', srv.netns, 'socat', 'TCP-LISTEN:80,fork,reuseaddr', 'PIPE'], { stdio: 'ignore' }));
-  await waitUntil('the listener', async () => connects(cli, srv, 80), 15000);
-
-  await admin.apply([
-    {
-      apiVersion: API_VERSION,
-      kind: 'Policy',
-      metadata: { name: 'guard', tenant: TENANT },
-      spec: {
-        appliesTo: { selector: { matchLabels: { app: 'srv' } } },
-        ingress: [
-          { name: 'web from cli', action: 'allow', from: [{ selector: { matchLabels: { app: 'cli' } } }], ports: [{ port: 80 }] },
-          { name: 'block bad', action: 'deny', from: [{ selector: { matchLabels: { app: 'bad' } } }] },
-        ],
-      },
-    },
-  ] as unknown as TenetObject[]);
-  await waitUntil('the policy to be enforced', async () => !(await connects(bad, srv, 80)), 30000);
+  const { h1, h2, srv, cli, bad } = await guardedTrio(lab, children, { tenant: TENANT, cidr: '10.78.0.0/24', egress: true });
   // cli may reach the lab's outside server on 8080 (rule 0) and anything else (rule 1).
   const outside = lab.state.outside!;
   children.push(

@@ -12,8 +12,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { killGroups, spawnGroup } from '../../helpers/process-group';
-import { startTestLab, tenantObjects, waitUntil } from '../../helpers/lab';
+import { killGroups } from '../../helpers/process-group';
+import { startTestLab, waitUntil } from '../../helpers/lab';
 import { run } from '../../../src/kernel/exec';
 import { API_VERSION } from '../../../src/core/model/common';
 import { tenantNamespaceName } from '../../../src/core/dataplane/names';
@@ -22,46 +22,17 @@ import type { TenetObject } from '../../../src/core/model/object';
 import type { TraceAnswer } from '../../../src/core/trace/report';
 import type { Endpoint } from '../../../src/core/model/kinds/endpoint';
 import { runCli } from '../../cli/run-cli';
+import { connects, guardedTrio } from './guarded-trio';
 
 const TENANT = 'tracing';
-
-async function connects(from: LabContainer, to: LabContainer, port: number): Promise<boolean> {
-  const result = await run(
-    'ip',
-    ['netns', 'exec', from.netns, 'socat', '-T', '0.5', '-', `TCP:${to.addresses[0]}:${port},connect-timeout=0.5`],
-    { input: 'ping\n', allowFailure: true, timeoutMs: 5000 },
-  );
-  return result.stdout.includes('ping');
-}
 
 test('trace names the rule explain names, across hosts; a hand-edited table disagrees until the next pass', async (t) => {
   const lab = await startTestLab(t, 2);
   const children: ChildProcess[] = [];
   t.after(() => killGroups(children));
   const admin = lab.controller.client;
-  await admin.apply(tenantObjects(TENANT, [{ name: 'pods', cidrs: ['10.79.0.0/24'] }]) as TenetObject[]);
-  const [h1, h2] = lab.state.hosts.map((h) => h.name);
+  const { h1, h2, srv, cli, bad } = await guardedTrio(lab, children, { tenant: TENANT, cidr: '10.79.0.0/24' });
   const routers = lab.state.hosts.map((h) => tenantNamespaceName(h.netnsPrefix, TENANT));
-  const srv = await lab.run('srv', { host: h1, tenant: TENANT, network: 'pods', labels: { app: 'srv' } });
-  const cli = await lab.run('cli', { host: h2, tenant: TENANT, network: 'pods', labels: { app: 'cli' } });
-  const bad = await lab.run('bad', { host: h2, tenant: TENANT, network: 'pods', labels: { app: 'bad' } });
-  children.push(spawnGroup('ip', ['netns', 'exec', srv.netns, 'socat', 'TCP-LISTEN:80,fork,reuseaddr', 'PIPE'], { stdio: 'ignore' }));
-  await waitUntil('the listener', async () => connects(cli, srv, 80), 15000);
-  await admin.apply([
-    {
-      apiVersion: API_VERSION,
-      kind: 'Policy',
-      metadata: { name: 'guard', tenant: TENANT },
-      spec: {
-        appliesTo: { selector: { matchLabels: { app: 'srv' } } },
-        ingress: [
-          { name: 'web from cli', action: 'allow', from: [{ selector: { matchLabels: { app: 'cli' } } }], ports: [{ port: 80 }] },
-          { name: 'block bad', action: 'deny', from: [{ selector: { matchLabels: { app: 'bad' } } }] },
-        ],
-      },
-    },
-  ] as unknown as TenetObject[]);
-  await waitUntil('the policy to be enforced', async () => !(await connects(bad, srv, 80)), 30000);
 
   const traceTables = async (): Promise<string[]> => {
     const out: string[] = [];
