@@ -26,12 +26,19 @@ export interface FollowerOptions {
   resyncMs?: number;
 }
 
+interface LocalWrites {
+  recorded: Set<string>;
+  removed: Map<string, TenetObject>;
+}
+
 export class Follower {
   private readonly objects = new Map<string, TenetObject>();
   private watch?: WatchHandle;
   private stopped = false;
   private wake?: () => void;
   private resyncTimer?: NodeJS.Timeout;
+  /** What the agent recorded and removed itself while a list is in flight. */
+  private listing?: LocalWrites;
   revision = 0;
   /** Counts changes to the followed objects: equal generations mean an equal list (views can be reused). */
   generation = 0;
@@ -53,12 +60,19 @@ export class Follower {
     const have = this.objects.get(keyOf(object));
     if (have && revisionOf(have) > revisionOf(object)) return;
     this.objects.set(keyOf(object), object);
+    this.listing?.recorded.add(keyOf(object));
+    this.listing?.removed.delete(keyOf(object));
     this.generation++;
     this.options.onChange('local');
   }
 
   remove(kind: KindName, tenant: string | undefined, name: string): void {
-    if (!this.objects.delete(objectKey(kind, tenant, name))) return;
+    const key = objectKey(kind, tenant, name);
+    const have = this.objects.get(key);
+    if (!have) return;
+    this.objects.delete(key);
+    this.listing?.recorded.delete(key);
+    this.listing?.removed.set(key, have);
     this.generation++;
     this.options.onChange('local');
   }
@@ -82,6 +96,34 @@ export class Follower {
     if (have && revisionOf(have) > revision) return false;
     this.objects.set(key, object);
     return true;
+  }
+
+  /**
+   * A list answered while the agent was writing can be older than what it recorded meanwhile: an attach
+   * creates its endpoint and records its tenant and network while a list is in flight (the controller ends
+   * an agent's watch whenever the tenants it needs change, so a detach of a tenant's last endpoint and the
+   * next attach race a list every time). What the agent recorded during the list is kept unless the list
+   * holds a newer version; what it removed during the list stays removed unless the list holds another
+   * incarnation. Without it the attach finds its own endpoint missing from the view.
+   */
+  private replaceWith(snapshot: { revision: number; items: TenetObject[] }, during: LocalWrites): void {
+    const fresh = new Map<string, TenetObject>();
+    for (const item of snapshot.items) fresh.set(keyOf(item), item);
+    for (const key of during.recorded) {
+      const have = this.objects.get(key);
+      const listed = fresh.get(key);
+      if (have && (!listed || revisionOf(listed) < revisionOf(have))) fresh.set(key, have);
+    }
+    for (const [key, gone] of during.removed) {
+      const listed = fresh.get(key);
+      if (!listed) continue;
+      const sameIncarnation =
+        gone.metadata.uid !== undefined ? listed.metadata.uid === gone.metadata.uid : revisionOf(listed) <= revisionOf(gone);
+      if (sameIncarnation) fresh.delete(key);
+    }
+    this.objects.clear();
+    for (const [key, object] of fresh) this.objects.set(key, object);
+    this.revision = snapshot.revision;
   }
 
   start(): void {
@@ -119,10 +161,10 @@ export class Follower {
     let relist = false;
     while (!this.stopped) {
       try {
-        const snapshot = await this.options.client.snapshot([...this.options.kinds]);
-        this.objects.clear();
-        for (const item of snapshot.items) this.objects.set(keyOf(item), item);
-        this.revision = snapshot.revision;
+        const during: LocalWrites = { recorded: new Set(), removed: new Map() };
+        this.listing = during;
+        const snapshot = await this.options.client.snapshot([...this.options.kinds]).finally(() => (this.listing = undefined));
+        this.replaceWith(snapshot, during);
         this.generation++;
         this.synced = true;
         this.setConnected(true);

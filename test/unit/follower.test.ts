@@ -269,3 +269,53 @@ test('a late DELETED of an old incarnation keeps the re-created object; a DELETE
   client.watches[0].emit({ type: 'DELETED', revision: 31, object: endpoint('db', 'uid-d2', 31) } as WatchEvent);
   assert.equal(follower.get('Endpoint', 't', 'db'), undefined);
 });
+
+test('a list answered while the agent was writing keeps what the agent recorded and removed meanwhile', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const client = new FakeClient([
+    { revision: 10, items: [endpoint('gone', 'uid-g', 9), endpoint('kept', 'uid-k', 8), endpoint('detached', 'uid-d', 7)] },
+    // Taken before the agent's writes below: the agent's tenant is not in it (it had no endpoint there then).
+    { revision: 11, items: [endpoint('kept', 'uid-k', 8), endpoint('detached', 'uid-d', 7)] },
+  ]);
+  const listAnswer = client.snapshot.bind(client);
+  client.snapshot = async (kinds) => {
+    const answer = await listAnswer(kinds);
+    if (client.snapshots > 1) await gate;
+    return answer;
+  };
+  const { follower } = follow(client);
+  t.after(() => follower.stop());
+  follower.start();
+  await until('the first watch', () => client.watches.length === 1);
+  client.watches[0].end();
+  await until('the second list in flight', () => client.snapshots === 2);
+  // While the list is on its way: an attach creates web (revision 12) and records its tenant (an old
+  // object, revision 3); a detach removes its endpoint.
+  follower.upsert(endpoint('web', 'uid-w', 12));
+  follower.upsert(tenant('t', 3));
+  follower.remove('Endpoint', 't', 'detached');
+  release();
+  await until('the second watch', () => client.watches.length === 2);
+  assert.deepEqual(
+    follower
+      .list()
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .sort(),
+    ['Endpoint/kept', 'Endpoint/web', 'Tenant/t'],
+    'what the agent wrote during the list stays, what it removed stays removed, what the list no longer has goes',
+  );
+  assert.equal(follower.revision, 11);
+  assert.equal(client.watches[1].from, 11);
+
+  // The next list, with nothing written meanwhile, is taken as it is.
+  client.watches[1].end();
+  await until('the third watch', () => client.watches.length === 3);
+  assert.deepEqual(
+    follower
+      .list()
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .sort(),
+    ['Endpoint/detached', 'Endpoint/kept'],
+  );
+});
