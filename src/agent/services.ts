@@ -5,8 +5,8 @@
  * hands the table its whole fragment; the table's diff turns backend churn into element updates of
  * the service's own keys in the slot map.
  */
-import { SERVICE_NAMES, ServiceNatCompiler } from '../core/services/compile';
-import type { NftProgram } from '../core/policy/program';
+import { hasVip, SERVICE_NAMES, ServiceNatCompiler } from '../core/services/compile';
+import { TABLE_NAME, type NftProgram } from '../core/policy/program';
 import type { TableProducer } from './nft/programmer';
 import type { RouterNamespace } from './router-namespace';
 
@@ -17,9 +17,18 @@ import type { RouterNamespace } from './router-namespace';
  */
 const compilers = new WeakMap<RouterNamespace, ServiceNatCompiler>();
 
+/** The fragment of a tenant without services: nothing (an empty fragment costs the table's diff nothing). */
+const noServices = (): NftProgram => ({ family: 'inet', table: TABLE_NAME, sets: [], maps: [], chains: [], interfaces: {} });
+
 export const servicesProducer: TableProducer = {
   name: 'services',
   fragment(ns, _view, tenant, excluded) {
+    // Most tenants have no service: their attach must not pay for a walk of every endpoint (the
+    // compiler's change detection and hairpin elements cost ~10 ms per attach at 2,000 endpoints).
+    if (!tenant.services.some(hasVip)) {
+      compilers.delete(ns);
+      return noServices();
+    }
     let compiler = compilers.get(ns);
     if (!compiler) compilers.set(ns, (compiler = new ServiceNatCompiler()));
     return compiler.compile(tenant, excluded);

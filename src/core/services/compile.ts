@@ -409,7 +409,8 @@ function sameParts(a: ServiceParts, b: ServiceParts): boolean {
   });
 }
 
-const hasVip = (s: Service): boolean => (s.status?.virtualIPs ?? []).length > 0;
+/** Whether a service has its virtual IPs yet (only then is it realized). */
+export const hasVip = (s: Service): boolean => (s.status?.virtualIPs ?? []).length > 0;
 
 /**
  * The fragment from each service's parts (in the order of `services`). `previous`: the last fragment
