@@ -31,7 +31,7 @@ import { tenantNamespaceName } from '../../../src/core/dataplane/names';
 import { DENY_LOG_LIMIT } from '../../../src/core/policy/deny-log';
 import type { FlowRecord } from '../../../src/core/flows/records';
 import type { TenetObject } from '../../../src/core/model/object';
-import { runCli } from '../../cli/run-cli';
+import { runCli, streamCli } from '../../cli/run-cli';
 import { connects, guardedTrio } from './guarded-trio';
 import { dashboardMetricNames, exposedNames } from '../../helpers/dashboard';
 import type { HostDenyRuleCount } from '../../../src/controller/flows';
@@ -296,6 +296,42 @@ test('deny and flow records from real packets, a rate-limited deny flood, and te
   const cliJson = await runCli(lab.controller.url, ['flows', '--tenant', TENANT, '--verdict', 'deny', '-o', 'json']);
   const lines = cliJson.stdout.trim().split('\n');
   assert.ok(lines.length >= 1 && lines.every((l) => (JSON.parse(l) as FlowRecord).verdict === 'denied'), cliJson.stdout);
+
+  // -w keeps printing what comes after, with the same filters: a new refused connection appears in a
+  // running `tenet flows -w`, as the API has it, and nothing the filters leave out does.
+  const watching = streamCli(lab.controller.url, [
+    'flows',
+    '--tenant',
+    TENANT,
+    '--verdict',
+    'deny',
+    '--from',
+    bad.endpoint!,
+    '-w',
+    '-o',
+    'json',
+  ]);
+  t.after(() => watching.stop());
+  await watching.waitFor(/"verdict":"denied"/);
+  const beforeWatched = (await flows(admin, `tenant=${TENANT}`)).seq;
+  started = Date.now();
+  assert.equal(await connects(bad, srv, 80), false);
+  assert.equal(await connects(cli, srv, 80), true, 'an allowed connection meanwhile, which the watch must leave out');
+  const watchedDeny = await within('the deny record of the watched connection', started, async () =>
+    (await flows(admin, `tenant=${TENANT}&verdict=deny&after=${beforeWatched}`)).items.find(isBadDeny),
+  );
+  const exactLine = JSON.stringify(watchedDeny).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.deepEqual(JSON.parse(await watching.waitFor(new RegExp(`^${exactLine}$`), 10000)), watchedDeny);
+  await watching.stop();
+  const watched = watching
+    .output()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as FlowRecord);
+  assert.ok(
+    watched.every((r) => r.verdict === 'denied' && r.from.endpoint === bad.endpoint),
+    `only the filtered records: ${watching.output()}`,
+  );
 
   // A flood of exactly FLOOD denied datagrams: the kernel logs at most the limit, and every packet is
   // accounted for — a record, held back by the limit (the logging rule counts before and after it), lost
