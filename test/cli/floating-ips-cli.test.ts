@@ -3,30 +3,18 @@
  * from what the hosts' agents report (Host status.floatingIPs: read back from BIRD, or the proxy entry
  * made), never from the binding alone. The real-packet counterpart is test/kernel/external/floating-ip.test.ts.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startController, type RunningController } from '../helpers/controller';
 import { mintToken, send } from '../helpers/http';
+import { controllerForFile, createShopNetwork } from './shop-fixture';
 import { runCli } from './run-cli';
 
 const V = 'tenet.dev/v1';
-let ctl: RunningController;
-before(async () => {
-  ctl = await startController();
-});
-after(async () => {
-  await ctl?.stop();
-});
+const controller = controllerForFile();
 
 test('get floatingips shows address, target, host and how each is advertised (as the hosts report it); describe too', async () => {
-  const c = ctl.client;
-  await c.create({ apiVersion: V, kind: 'Tenant', metadata: { name: 'shop' }, spec: {} });
-  await c.create({
-    apiVersion: V,
-    kind: 'Network',
-    metadata: { name: 'net', tenant: 'shop' },
-    spec: { subnets: [{ cidr: '10.5.0.0/24' }] },
-  });
+  const c = controller().client;
+  await createShopNetwork(c, '10.5.0.0/24');
   for (const [name, ip] of [
     ['h1', '192.0.2.11'],
     ['h2', '192.0.2.12'],
@@ -49,7 +37,7 @@ test('get floatingips shows address, target, host and how each is advertised (as
     await c.create({ apiVersion: V, kind: 'FloatingIP', metadata: { name, tenant: 'shop' }, spec: { pool, target: { endpoint } } });
 
   const rows = async (): Promise<Map<string, string>> => {
-    const got = await runCli(ctl.url, ['get', 'floatingips', '--tenant', 'shop']);
+    const got = await runCli(controller().url, ['get', 'floatingips', '--tenant', 'shop']);
     assert.equal(got.code, 0, got.stderr);
     const [header, ...lines] = got.stdout.trim().split('\n');
     assert.match(header, /^NAME\s+ADDRESS\s+TARGET\s+HOST\s+ADVERTISED\s+AGE/);
@@ -62,8 +50,11 @@ test('get floatingips shows address, target, host and how each is advertised (as
 
   // The agents report what they really advertise (each with its own host's credentials).
   const report = async (host: string, floatingIPs: { address: string; via: string }[]): Promise<number> => {
-    const token = (await mintToken(ctl.url, ctl.adminToken, { role: 'agent', host })).token;
-    const put = await send(ctl.url, 'PUT', `/api/v1/hosts/${host}/status`, { token, body: { status: { ready: true, floatingIPs } } });
+    const token = (await mintToken(controller().url, controller().adminToken, { role: 'agent', host })).token;
+    const put = await send(controller().url, 'PUT', `/api/v1/hosts/${host}/status`, {
+      token,
+      body: { status: { ready: true, floatingIPs } },
+    });
     return put.status;
   };
   assert.equal(await report('h2', [{ address: '198.18.100.1', via: 'bgp' }]), 200);
@@ -73,12 +64,12 @@ test('get floatingips shows address, target, host and how each is advertised (as
   assert.match(listed.get('lan')!, /^lan\s+192\.0\.2\.201\s+endpoint\/w1\s+h1\s+ARP on h1\s/);
   assert.match(listed.get('idle')!, /^idle\s+198\.18\.100\.2\s+endpoint\/w1\s+h1\s+no\s/, 'bound but announced by nobody');
 
-  const described = await runCli(ctl.url, ['describe', 'floatingip', 'web', '--tenant', 'shop']);
+  const described = await runCli(controller().url, ['describe', 'floatingip', 'web', '--tenant', 'shop']);
   assert.equal(described.code, 0, described.stderr);
   assert.match(described.stdout, /Address:\s+198\.18\.100\.1/);
   assert.match(described.stdout, /Host:\s+h2/);
   assert.match(described.stdout, /Advertised: BGP from h2/);
-  const json = JSON.parse((await runCli(ctl.url, ['get', 'floatingip', 'web', '--tenant', 'shop', '-o', 'json'])).stdout) as {
+  const json = JSON.parse((await runCli(controller().url, ['get', 'floatingip', 'web', '--tenant', 'shop', '-o', 'json'])).stdout) as {
     status: { advertised?: unknown };
   };
   assert.deepEqual(json.status.advertised, [{ host: 'h2', via: 'bgp' }]);
@@ -88,13 +79,13 @@ test('get floatingips shows address, target, host and how each is advertised (as
   assert.match((await rows()).get('web')!, /\sBGP from h1,h2\s/);
 
   // An agent cannot report for another host, and a report with a bad field is refused and changes nothing.
-  const h1Token = (await mintToken(ctl.url, ctl.adminToken, { role: 'agent', host: 'h1' })).token;
-  const forged = await send(ctl.url, 'PUT', '/api/v1/hosts/h2/status', {
+  const h1Token = (await mintToken(controller().url, controller().adminToken, { role: 'agent', host: 'h1' })).token;
+  const forged = await send(controller().url, 'PUT', '/api/v1/hosts/h2/status', {
     token: h1Token,
     body: { status: { ready: true, floatingIPs: [{ address: '198.18.100.2', via: 'bgp' }] } },
   });
   assert.equal(forged.status, 403);
-  const bad = await send(ctl.url, 'PUT', '/api/v1/hosts/h1/status', {
+  const bad = await send(controller().url, 'PUT', '/api/v1/hosts/h1/status', {
     token: h1Token,
     body: { status: { ready: true, floatingIPs: [{ address: '198.18.100.2', via: 'carrier-pigeon' }] } },
   });

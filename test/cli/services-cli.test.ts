@@ -1,27 +1,15 @@
 /** `tenet get services` (VIPs, ports, ready backends, realized hosts) and `describe service` (backends with hosts and target ports). */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startController, type RunningController } from '../helpers/controller';
+import { controllerForFile, createShopNetwork } from './shop-fixture';
 import { runCli, streamCli } from './run-cli';
 
 const V = 'tenet.dev/v1';
-let ctl: RunningController;
-before(async () => {
-  ctl = await startController();
-});
-after(async () => {
-  await ctl?.stop();
-});
+const controller = controllerForFile();
 
 test('get services shows VIPs, ports, ready backends and hosts; describe lists backends with host and resolved target ports; explain --to service/NAME judges each backend after translation', async () => {
-  const c = ctl.client;
-  await c.create({ apiVersion: V, kind: 'Tenant', metadata: { name: 'shop' }, spec: {} });
-  await c.create({
-    apiVersion: V,
-    kind: 'Network',
-    metadata: { name: 'net', tenant: 'shop' },
-    spec: { subnets: [{ cidr: '10.5.0.0/24' }] },
-  });
+  const c = controller().client;
+  await createShopNetwork(c, '10.5.0.0/24');
   await c.create({ apiVersion: V, kind: 'Host', metadata: { name: 'h1' }, spec: { underlayIP: '192.0.2.10' } });
   await c.create({
     apiVersion: V,
@@ -46,12 +34,12 @@ test('get services shows VIPs, ports, ready backends and hosts; describe lists b
   }
   await c.updateStatus('Endpoint', 'db1', 'shop', { phase: 'ready' });
   await c.updateStatus('Host', 'h1', undefined, { ready: true, serviceTenants: ['shop'] });
-  const got = await runCli(ctl.url, ['get', 'services', '--tenant', 'shop']);
+  const got = await runCli(controller().url, ['get', 'services', '--tenant', 'shop']);
   assert.equal(got.code, 0, got.stderr);
   const [header, row] = got.stdout.trim().split('\n');
   assert.match(header, /VIRTUAL-IPS\s+PORTS\s+READY\s+HOSTS/);
   assert.match(row, /^db\s+10\.96\.0\.7\s+\S*80\S*\s+1\s+1\b/);
-  const described = await runCli(ctl.url, ['describe', 'service', 'db', '--tenant', 'shop']);
+  const described = await runCli(controller().url, ['describe', 'service', 'db', '--tenant', 'shop']);
   assert.equal(described.code, 0, described.stderr);
   assert.match(described.stdout, /Backends:/);
   assert.match(described.stdout, /db1\s+net\s+10\.5\.0\.\d+\s+-\s+ready\s+h1\s+80\/tcp->5432/);
@@ -79,7 +67,7 @@ test('get services shows VIPs, ports, ready backends and hosts; describe lists b
     },
   });
   const explain = (from: string) =>
-    runCli(ctl.url, ['explain', '--tenant', 'shop', '--from', from, '--to', 'service/db', '--port', 'tcp/80']);
+    runCli(controller().url, ['explain', '--tenant', 'shop', '--from', from, '--to', 'service/db', '--port', 'tcp/80']);
   const api = await explain('api');
   assert.equal(api.code, 0, api.stderr);
   assert.match(api.stdout, /service db \(10\.96\.0\.7\) tcp\/80 -> backend db1 on h1 tcp\/5432/);
@@ -91,7 +79,7 @@ test('get services shows VIPs, ports, ready backends and hosts; describe lists b
   assert.equal(web.code, 0, web.stderr);
   assert.match(web.stdout, /-> db1 \(10\.5\.0\.\d+\) tcp\/5432: DENIED/);
   assert.doesNotMatch(web.stdout, /ALLOWED/);
-  const wrong = await runCli(ctl.url, ['explain', '--tenant', 'shop', '--from', 'api', '--to', 'service/db', '--port', 'tcp/81']);
+  const wrong = await runCli(controller().url, ['explain', '--tenant', 'shop', '--from', 'api', '--to', 'service/db', '--port', 'tcp/81']);
   assert.equal(wrong.code, 2);
   assert.match(wrong.stderr, /service "db" has no port tcp\/81 \(it has tcp\/80\)/);
 });
@@ -100,7 +88,7 @@ test(
   'get services -w: new services with their VIPs, READY following the endpoints, HOSTS the hosts, deletions',
   { timeout: 60000 },
   async () => {
-    const c = ctl.client;
+    const c = controller().client;
     await c.create({ apiVersion: V, kind: 'Tenant', metadata: { name: 'wshop' }, spec: {} });
     await c.create({
       apiVersion: V,
@@ -115,7 +103,7 @@ test(
       metadata: { name: 'old', tenant: 'wshop' },
       spec: { selector: { matchLabels: { app: 'old' } }, ports: [{ protocol: 'TCP', port: 81 }], virtualIPs: ['10.96.1.1'] },
     });
-    const watch = streamCli(ctl.url, ['get', 'services', '--tenant', 'wshop', '-w']);
+    const watch = streamCli(controller().url, ['get', 'services', '--tenant', 'wshop', '-w']);
     try {
       await watch.waitFor(/^ADDED +old +10\.96\.1\.1 +\S*81\S* +0 +0\b/);
       await c.create({
