@@ -42,21 +42,22 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
     }
     return out;
   };
+  // trace and explain are asked the same question: from a container to srv on tcp/80.
+  const question = (verb: 'trace' | 'explain', from: LabContainer): string[] => [
+    verb,
+    '--tenant',
+    TENANT,
+    '--from',
+    from.endpoint!,
+    '--to',
+    srv.endpoint!,
+    '--port',
+    'tcp/80',
+    '-o',
+    'json',
+  ];
   const trace = async (from: LabContainer, extra: string[] = []) => {
-    const result = await runCli(lab.controller.url, [
-      'trace',
-      '--tenant',
-      TENANT,
-      '--from',
-      from.endpoint!,
-      '--to',
-      srv.endpoint!,
-      '--port',
-      'tcp/80',
-      '-o',
-      'json',
-      ...extra,
-    ]);
+    const result = await runCli(lab.controller.url, [...question('trace', from), ...extra]);
     let answer: TraceAnswer | undefined;
     try {
       answer = JSON.parse(result.stdout) as TraceAnswer;
@@ -66,19 +67,7 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
     return { ...result, answer };
   };
   const explain = async (from: LabContainer) => {
-    const result = await runCli(lab.controller.url, [
-      'explain',
-      '--tenant',
-      TENANT,
-      '--from',
-      from.endpoint!,
-      '--to',
-      srv.endpoint!,
-      '--port',
-      'tcp/80',
-      '-o',
-      'json',
-    ]);
+    const result = await runCli(lab.controller.url, question('explain', from));
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as { allowed: boolean; ingress: { origin: Record<string, unknown> } };
   };
