@@ -42,8 +42,8 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
     }
     return out;
   };
-  // trace and explain are asked the same question: from a container to srv on tcp/80.
-  const question = (verb: 'trace' | 'explain', from: LabContainer): string[] => [
+  // trace and explain are asked the same question: from a container to srv on a port (tcp/80 unless said).
+  const question = (verb: 'trace' | 'explain', from: LabContainer, port = 'tcp/80'): string[] => [
     verb,
     '--tenant',
     TENANT,
@@ -52,7 +52,7 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
     '--to',
     srv.endpoint!,
     '--port',
-    'tcp/80',
+    port,
     '-o',
     'json',
   ];
@@ -126,34 +126,10 @@ test('trace names the rule explain names, across hosts; a hand-edited table disa
   // A UDP datagram and an ICMP echo: no rule of guard admits them, so the tenant tier's isolation drops them
   // on h1 — the rule explain names too.
   for (const port of ['udp/53', 'icmp']) {
-    const result = await runCli(lab.controller.url, [
-      'trace',
-      '--tenant',
-      TENANT,
-      '--from',
-      cli.endpoint!,
-      '--to',
-      srv.endpoint!,
-      '--port',
-      port,
-      '-o',
-      'json',
-    ]);
+    const result = await runCli(lab.controller.url, question('trace', cli, port));
     assert.equal(result.code, 0, `${port}: ${result.stdout}\n${result.stderr}`);
     const u = JSON.parse(result.stdout) as TraceAnswer;
-    const intent = await runCli(lab.controller.url, [
-      'explain',
-      '--tenant',
-      TENANT,
-      '--from',
-      cli.endpoint!,
-      '--to',
-      srv.endpoint!,
-      '--port',
-      port,
-      '-o',
-      'json',
-    ]);
+    const intent = await runCli(lab.controller.url, question('explain', cli, port));
     const explained = JSON.parse(intent.stdout) as { allowed: boolean; ingress: { origin: Record<string, unknown> } };
     assert.equal(explained.allowed, false, port);
     assert.equal(u.verdict, 'dropped', port);
