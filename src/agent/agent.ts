@@ -666,7 +666,7 @@ export class Agent {
         marks.policy = ms();
         // Layer-2 floating IPs armed by this pass are announced only now that their DNAT is in place too.
         this.egress.announce();
-        await this.resolvers.prune(view);
+        await this.resolvers.prune();
         await this.resolvers.sync(view, (netns, resolver) => (this.namespaces.get(netns).resolver = resolver));
         marks.dns = ms();
         this.watchTables();

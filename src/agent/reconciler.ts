@@ -130,8 +130,10 @@ export class Reconciler {
     for (const tenant of view.tenants) if (skipped.has(tenant.routerNamespace)) this.collectEndpointState(tenant, undefined, report);
     for (const name of plan.deleteNamespaces) {
       this.log('info', 'deleting tenant namespace no longer needed', { netns: name });
-      await delNetns(name);
+      // Its processes (the tenant resolver, the flow reader) are told to end first: a process inside
+      // keeps a deleted namespace alive.
       this.namespaces.find(name)?.renew();
+      await delNetns(name);
       this.record(name).lastWanted = undefined;
       report.renewed.push(name);
       report.changed = true;

@@ -365,10 +365,14 @@ export class TenantResolvers {
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
   }
 
-  /** Resolvers of namespaces no longer in the view (a tenant gone from this host). */
-  async prune(view: HostView): Promise<void> {
-    const wanted = new Set(view.tenants.map((t) => t.routerNamespace));
-    for (const netns of [...this.running.keys()]) if (!wanted.has(netns) || !netnsExists(netns)) await this.stopNamespace(netns);
+  /**
+   * Resolvers of namespaces that are gone. A namespace whose tenant left this host's view lingers a while
+   * (NAMESPACE_LINGER_MS) and keeps its resolver meanwhile: a container replaced at once (a runtime's DEL
+   * then ADD) would otherwise cost three dnsmasq processes stopped and started again. The reconciler's
+   * deletion of the namespace stops it (RouterNamespace.renew()).
+   */
+  async prune(): Promise<void> {
+    for (const netns of [...this.running.keys()]) if (!netnsExists(netns)) await this.stopNamespace(netns);
   }
 
   /**

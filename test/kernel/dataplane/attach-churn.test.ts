@@ -10,16 +10,46 @@ import { startAttachFixture, waitUntil } from '../../helpers/lab';
 import { linkIndexes } from '../../../src/kernel/read';
 import { run } from '../../../src/kernel/exec';
 import { listNetns } from '../../../src/kernel/ip';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_DNS_DIR } from '../../../src/agent/dns/resolver';
+
+/** The tenant resolver's processes, from the agent's pid file (none when there is no file). */
+const resolverPids = (routerNs: string): number[] => {
+  try {
+    return fs
+      .readFileSync(path.join(DEFAULT_DNS_DIR, routerNs, 'pid'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+};
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 test('detach then attach the same interface at once, three times: working interface, idempotent detach, nothing left', async (t) => {
   const { lab, agent, netns, request, router } = await startAttachFixture(t, 'churn', '10.41.0.0/24', 'churn');
   const client = lab.controller.client;
 
   let hostIfName = '';
+  let resolver: number[] = [];
   for (let round = 0; round < 3; round++) {
     const first = await agent.attach(request);
+    await waitUntil('the tenant resolver', () => resolverPids(router).length === 3 && resolverPids(router).every(alive));
+    resolver = resolverPids(router);
     assert.deepEqual(await agent.detach({ containerId: 'churn1', ifName: 'eth0' }), { detached: true });
     const again = await agent.attach(request);
+    // The namespace lingers between the detach and the attach, and its resolver with it: not restarted.
+    assert.deepEqual(resolverPids(router), resolver, `round ${round}: the same resolver processes`);
+    assert.ok(resolver.every(alive), `round ${round}: the resolver still runs`);
     assert.equal(again.hostIfName, first.hostIfName, 'same container interface, same host veth name');
     hostIfName = again.hostIfName;
     assert.ok((await linkIndexes(router)).has(hostIfName), `round ${round}: host veth present after the re-attach`);
@@ -37,4 +67,5 @@ test('detach then attach the same interface at once, three times: working interf
   await waitUntil('old veth deleted', async () => !listNetns().includes(router) || !(await linkIndexes(router)).has(hostIfName));
   assert.deepEqual([...(await linkIndexes(netns)).keys()], ['lo'], 'the container keeps only lo');
   await waitUntil('the emptied tenant namespace is deleted after its linger', () => !listNetns().includes(router));
+  await waitUntil('its resolver ended with it', () => !resolver.some(alive));
 });
