@@ -18,7 +18,7 @@ import type { Endpoint, EndpointAttachment } from '../core/model/kinds/endpoint'
 import type { TenetObject } from '../core/model/object';
 import { KernelError, run } from '../kernel/exec';
 import { IpStepError, sharedIpDeleter, sharedIpWorker } from '../kernel/ip-worker';
-import { ipBatchAt, ipJsonBatch, listNetns, netnsExists, tcBatch } from '../kernel/ip';
+import { ipBatchAt, ipJsonBatch, netnsExists, tcBatch } from '../kernel/ip';
 import type { Follower } from './follower';
 import type { Mutex } from './mutex';
 import { pinTargetNamespace } from './netns-guard';
@@ -277,7 +277,7 @@ export class AttachService implements AttachApi {
         mark('locked');
         const ns = parts.namespaces.get(nsName);
         await ns.deletion(veth);
-        const linkGone = listNetns().includes(nsName) && ns.knowsVeth(veth) === true;
+        const linkGone = netnsExists(nsName) && ns.knowsVeth(veth) === true;
         const policy = parts.tables
           .endpointRemoved(parts.views.view(), { tenant, name, hostIfName: veth, linkGone })
           .then(() => mark('policy'))
@@ -504,7 +504,7 @@ export class AttachService implements AttachApi {
 
   /** Deletes a host veth; false when it (or its namespace) does not exist. */
   private async deleteVeth(ns: string, veth: string): Promise<boolean> {
-    if (!listNetns().includes(ns)) return false;
+    if (!netnsExists(ns)) return false;
     try {
       await sharedIpDeleter().run(`/run/netns/${ns}`, [`link del ${veth}`]);
       return true;
@@ -515,7 +515,7 @@ export class AttachService implements AttachApi {
   }
 
   async vethExists(ns: string, veth: string): Promise<boolean> {
-    if (!listNetns().includes(ns)) return false;
+    if (!netnsExists(ns)) return false;
     try {
       await ipJsonBatch([`link show dev ${veth}`], { netns: ns });
       return true;

@@ -9,7 +9,7 @@ import { diffHost, diffNamespace, stateAfterPlan, type ActualNamespace, type Nam
 import type { HostView, TenantView } from '../core/dataplane/host-view';
 import { tenantOfNamespace } from '../core/dataplane/names';
 import { parseNamespace } from '../core/dataplane/parse';
-import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsSysctl, type BatchResult } from '../kernel/ip';
+import { addNetns, bridgeBatch, delNetns, ipBatch, listNetns, netnsExists, netnsSysctl, type BatchResult } from '../kernel/ip';
 import { readHostVxlans, readNamespace } from '../kernel/read';
 import { KernelError } from '../kernel/exec';
 import type { RouterNamespaces, RoutingRecord } from './router-namespace';
@@ -68,7 +68,7 @@ export class Reconciler {
 
   private async readActual(name: string): Promise<ActualNamespace | undefined> {
     const tenant = tenantOfNamespace(this.netnsPrefix, name) ?? '';
-    if (!listNetns().includes(name)) return undefined;
+    if (!netnsExists(name)) return undefined;
     try {
       return parseNamespace(name, tenant, await readNamespace(name));
     } catch (error) {
@@ -167,7 +167,7 @@ export class Reconciler {
   async reconcileTenant(view: HostView, tenant: TenantView, options: ReconcileOptions): Promise<ReconcileReport> {
     const desired = desiredNamespace(view, tenant);
     // The record of what this agent made is as good as a read-back (a lingering namespace keeps one).
-    const record = listNetns().includes(desired.name) ? this.namespaces.find(desired.name)?.routing.known : undefined;
+    const record = netnsExists(desired.name) ? this.namespaces.find(desired.name)?.routing.known : undefined;
     const actual = record ?? (await this.readActual(desired.name));
     const plan = diffNamespace(desired, actual, { ...options, hostVxlans: actual?.vxlan ? [] : await readHostVxlans() });
     const report = emptyReport();

@@ -30,9 +30,24 @@ export function checkLines(lines: readonly string[]): string {
 }
 
 /** Named network namespaces on this machine (the files in /run/netns). */
+/**
+ * The last listing of NETNS_DIR and the directory's modification time then. A host where runtimes name
+ * every container's namespace holds hundreds of entries, and the agent lists them on every attach (the
+ * namespace guard) and every pass: ~1-2 ms each. The listing is reused while the directory's mtime is
+ * the one it was read at, and only when it was read well after that mtime (the file system's clock is
+ * coarse: an entry added in the same tick as the last change could leave the mtime as it was).
+ */
+let lastListing: { mtimeNs: bigint; names: string[] } | undefined;
+const SAME_TICK_NS = 50_000_000n;
+
 export function listNetns(): string[] {
   try {
-    return fs.readdirSync(NETNS_DIR).filter((name) => NETNS_REGEX.test(name));
+    const mtimeNs = fs.statSync(NETNS_DIR, { bigint: true }).mtimeNs;
+    if (lastListing?.mtimeNs === mtimeNs) return [...lastListing.names];
+    const readAtNs = BigInt(Date.now()) * 1_000_000n;
+    const names = fs.readdirSync(NETNS_DIR).filter((name) => NETNS_REGEX.test(name));
+    lastListing = readAtNs - mtimeNs > SAME_TICK_NS ? { mtimeNs, names } : undefined;
+    return [...names];
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
