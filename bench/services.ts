@@ -188,6 +188,8 @@ async function measure(
     // The probe VIP's keys change on every host; the one whose key names it last is the realization on every host.
     const seen = await Promise.all(monitors.map((m) => m.seen(PROBE_SLOT_KEY, started, 120_000)));
     const last = Math.max(...seen);
+    // Each change's times (wall clock, ms), to line up with the agents' debug logs.
+    if (process.env.BENCH_SERVICES_TRACE) process.stderr.write(`${JSON.stringify({ services, started, answered, seen })}\n`);
     fromStart.push(last - started);
     fromAnswer.push(Math.max(0, last - answered));
     await sleep(200);
