@@ -11,7 +11,9 @@
  *      slot elements (announced by the kernel as they are committed; ElementMonitor); target ≤ 20 ms p99
  *      after the controller's event (the write's own round trip is reported alongside);
  *  (d) DNS answer latency of the tenant resolver from the client (UDP, 2,000 queries of a service
- *      name); target p99 ≤ 2 ms.
+ *      name); target p99 ≤ 2 ms;
+ *  (e) the CPU time each host's agent spends per backend change (all of its work during (c), divided
+ *      by the changes: a figure the machine's load does not inflate the way it does wall-clock times).
  * Writes bench/results/services.json and prints it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -143,6 +145,15 @@ interface Scale {
     writeRoundTrip: ReturnType<typeof summary>;
   };
   dnsAnswer: ReturnType<typeof summary>;
+  /** CPU time (user + system) of each host's agent during the backend changes, per change: robust to the machine's load. */
+  agentCpuMsPerChange: Record<string, number>;
+}
+
+/** CPU time (user + system) a process has used, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are the 14th and 15th fields; the split above starts at the 3rd.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function measure(
@@ -166,6 +177,7 @@ async function measure(
   const fromStart: number[] = [];
   const fromAnswer: number[] = [];
   const roundTrip: number[] = [];
+  const cpuBefore = state.hosts.map((h) => cpuMs(h.agentPid!));
   for (let i = 0; i < CHANGES; i++) {
     const joining = i % 2 === 0;
     for (const m of monitors) m.clear();
@@ -176,10 +188,15 @@ async function measure(
     // The probe VIP's keys change on every host; the one whose key names it last is the realization on every host.
     const seen = await Promise.all(monitors.map((m) => m.seen(PROBE_SLOT_KEY, started, 120_000)));
     const last = Math.max(...seen);
+    // Each change's times (wall clock, ms), to line up with the agents' debug logs.
+    if (process.env.BENCH_SERVICES_TRACE) process.stderr.write(`${JSON.stringify({ services, started, answered, seen })}\n`);
     fromStart.push(last - started);
     fromAnswer.push(Math.max(0, last - answered));
     await sleep(200);
   }
+  const agentCpuMsPerChange = Object.fromEntries(
+    state.hosts.map((h, i) => [h.name, round((cpuMs(h.agentPid!) - cpuBefore[i]) / CHANGES, 1)]),
+  );
 
   const dns = (await exec(client, ['python3', '-c', DNS_QUERY_SCRIPT, '10.62.0.1', `web.${TENANT}.svc.cluster.local`, String(QUERIES)]))
     .split('\n')
@@ -193,6 +210,7 @@ async function measure(
     throughputMbps: { vip: round(median(out.vipMbps), 0), direct: round(median(out.directMbps), 0) },
     backendChangeRealized: { fromWriteStart: summary(fromStart), fromWriteAnswer: summary(fromAnswer), writeRoundTrip: summary(roundTrip) },
     dnsAnswer: summary(dns),
+    agentCpuMsPerChange,
   };
 }
 

@@ -26,6 +26,9 @@ export interface FollowerOptions {
   resyncMs?: number;
 }
 
+/** Changes the follower remembers for changedSince(). */
+const JOURNAL_LIMIT = 4096;
+
 interface LocalWrites {
   recorded: Set<string>;
   removed: Map<string, TenetObject>;
@@ -42,6 +45,9 @@ export class Follower {
   revision = 0;
   /** Counts changes to the followed objects: equal generations mean an equal list (views can be reused). */
   generation = 0;
+  /** The objects each generation since `journalFrom` changed (a list replaces everything: the journal starts again). */
+  private journal: { generation: number; kind: KindName; tenant?: string; name: string }[] = [];
+  private journalFrom = 0;
   synced = false;
   connected = false;
 
@@ -49,6 +55,32 @@ export class Follower {
 
   list(): TenetObject[] {
     return [...this.objects.values()];
+  }
+
+  /**
+   * The objects changed (added, replaced or removed) after generation `since`, so a view of the list
+   * can be updated instead of made again; undefined when the follower cannot tell (a list replaced
+   * everything meanwhile, or more changed than it keeps).
+   */
+  changedSince(since: number): { kind: KindName; tenant?: string; name: string }[] | undefined {
+    if (since < this.journalFrom || since > this.generation) return undefined;
+    return this.journal.filter((change) => change.generation > since);
+  }
+
+  /** One generation more, for a change of `object` (undefined: everything may have changed). */
+  private changed(object: TenetObject | undefined): void {
+    this.generation++;
+    if (!object) {
+      this.journal = [];
+      this.journalFrom = this.generation;
+      return;
+    }
+    this.journal.push({ generation: this.generation, kind: object.kind, tenant: object.metadata.tenant, name: object.metadata.name });
+    // Bounded: a reader that fell this far behind makes its view again.
+    if (this.journal.length > JOURNAL_LIMIT) {
+      this.journal = this.journal.slice(JOURNAL_LIMIT / 2);
+      this.journalFrom = this.journal[0].generation - 1;
+    }
   }
 
   get<T = TenetObject>(kind: KindName, tenant: string | undefined, name: string): T | undefined {
@@ -62,7 +94,7 @@ export class Follower {
     this.objects.set(keyOf(object), object);
     this.listing?.recorded.add(keyOf(object));
     this.listing?.removed.delete(keyOf(object));
-    this.generation++;
+    this.changed(object);
     this.options.onChange('local');
   }
 
@@ -73,7 +105,7 @@ export class Follower {
     this.objects.delete(key);
     this.listing?.recorded.delete(key);
     this.listing?.removed.set(key, have);
-    this.generation++;
+    this.changed(have);
     this.options.onChange('local');
   }
 
@@ -165,7 +197,7 @@ export class Follower {
         this.listing = during;
         const snapshot = await this.options.client.snapshot([...this.options.kinds]).finally(() => (this.listing = undefined));
         this.replaceWith(snapshot, during);
-        this.generation++;
+        this.changed(undefined);
         this.synced = true;
         this.setConnected(true);
         backoff = 200;
@@ -176,7 +208,7 @@ export class Follower {
           if (event.revision > this.revision) this.revision = event.revision;
           if (event.type === 'BOOKMARK' || !event.object) return;
           if (!this.applyEvent(event.type, event.object, event.revision)) return;
-          this.generation++;
+          this.changed(event.object);
           this.options.onChange('event');
         });
         await this.watch.done;

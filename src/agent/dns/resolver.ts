@@ -34,6 +34,14 @@ const DNSMASQ = '/usr/sbin/dnsmasq';
 export const DNSMASQ_MARKER = 'dnsmasq';
 /** The back ends' ports on 127.0.0.1 inside the router namespace. */
 const BACKEND_PORTS = [5301, 5302] as const;
+/**
+ * The front's one source port towards the back ends. With random ports (dnsmasq's default) every
+ * query made two new conntrack entries on the router namespace's loopback, each an event for the flow
+ * reader and the agent to handle while the next queries waited: a fixed port keeps one entry per back
+ * end. Random ports guard against spoofed replies from off-path senders; the back ends' replies come
+ * over the namespace's loopback, where no endpoint can send (packets from 127/8 are martians).
+ */
+const FRONT_QUERY_PORT = 5300;
 /** How long a started back end may take to read its hosts file (it answers from then on). */
 const BACKEND_READY_MS = 2000;
 
@@ -276,6 +284,7 @@ export class TenantResolvers {
         // Both back ends at once, the first reply wins: one restarting loses no query.
         ...BACKEND_PORTS.map((port) => `--server=/${domain}/127.0.0.1#${port}`),
         '--all-servers',
+        `--query-port=${FRONT_QUERY_PORT}`,
         // Nothing cached: a name the back ends learn is answered at once, a removed one is gone at once.
         '--cache-size=0',
         '--no-negcache',

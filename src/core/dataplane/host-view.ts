@@ -167,7 +167,7 @@ export const HOST_VIEW_KINDS = [
 
 /** The order localeCompare gives, with one collator instead of one lookup per comparison. */
 const collator = new Intl.Collator();
-const byName = <T extends { metadata: { name: string } }>(a: T, b: T): number => collator.compare(a.metadata.name, b.metadata.name);
+export const byName = <T extends { metadata: { name: string } }>(a: T, b: T): number => collator.compare(a.metadata.name, b.metadata.name);
 
 export function subnetViews(network: Network): SubnetView[] {
   const views: SubnetView[] = [];
@@ -232,7 +232,8 @@ function makeEndpointView(endpoint: Endpoint, tenant: string, options: HostViewO
   return view;
 }
 
-interface TenantObjects {
+/** A tenant's objects of each tenant-scoped kind, as the view is made from them. */
+export interface TenantObjects {
   networks: Network[];
   scopes: Scope[];
   groups: Group[];
@@ -243,7 +244,7 @@ interface TenantObjects {
 }
 
 /** Where each tenant-scoped kind is collected while filtering. */
-const TENANT_FIELD: Partial<Record<TenetObject['kind'], keyof TenantObjects>> = {
+export const TENANT_FIELD: Partial<Record<TenetObject['kind'], keyof TenantObjects>> = {
   Network: 'networks',
   Scope: 'scopes',
   Group: 'groups',
@@ -316,38 +317,65 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     else if (object.kind === 'FloatingIPPool') pools.push(object as FloatingIPPool);
   }
 
-  const mtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
   const tenantViews: TenantView[] = [];
   for (const [name, tenant] of [...tenants].sort(([a], [b]) => a.localeCompare(b))) {
     const entry = perTenant.get(name);
-    if (!entry || !entry.endpoints.some((e) => e.spec.host === options.hostName)) continue;
-    const vni = tenant.status?.vni;
-    tenantViews.push({
-      name,
-      uid: tenant.metadata.uid ?? '',
-      vni,
-      defaultPolicy: tenant.spec.defaultPolicy ?? 'allow',
-      labels: { ...(tenant.metadata.labels ?? {}) },
-      routerNamespace: tenantNamespaceName(options.netnsPrefix, name),
-      vxlanDevice: vni !== undefined ? vxlanDeviceName(vni) : undefined,
-      networks: [...entry.networks].sort(byName).map((network) => ({
-        name: network.metadata.name,
-        tenant: name,
-        subnets: subnetViews(network),
-        mtu: network.spec.mtu !== undefined ? Math.min(network.spec.mtu, mtu) : mtu,
-        object: network,
-      })),
-      scopes: [...entry.scopes].sort(byName),
-      groups: [...entry.groups].sort(byName),
-      policies: [...entry.policies].sort(byName),
-      services: [...entry.services].sort(byName),
-      floatingIPs: [...entry.floatingIPs].sort(byName),
-      endpoints: sortedEndpoints(`${options.hostName}|${name}`, entry.endpoints).map((e) => endpointView(e, name, options)),
-      object: tenant,
-    });
+    const view = entry && buildTenantView(tenant, entry, options);
+    if (view) tenantViews.push(view);
   }
+  return assembleHostView(tenantViews, { tenants: [...tenants.values()], hosts, globalPolicies, pools }, options);
+}
 
-  const hostInfos = hosts.sort(byName).map((h) => ({
+/**
+ * One tenant's view, or undefined when the tenant has no endpoint on this host. `sorted`: every list of
+ * `entry` is already in name order (a caller that keeps them so, src/core/dataplane/host-view-cache.ts).
+ */
+export function buildTenantView(tenant: Tenant, entry: TenantObjects, options: HostViewOptions, sorted = false): TenantView | undefined {
+  if (!entry.endpoints.some((e) => e.spec.host === options.hostName)) return undefined;
+  const name = tenant.metadata.name;
+  const order = <T extends { metadata: { name: string } }>(list: T[]): T[] => (sorted ? list : [...list].sort(byName));
+  const mtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
+  const vni = tenant.status?.vni;
+  return {
+    name,
+    uid: tenant.metadata.uid ?? '',
+    vni,
+    defaultPolicy: tenant.spec.defaultPolicy ?? 'allow',
+    labels: { ...(tenant.metadata.labels ?? {}) },
+    routerNamespace: tenantNamespaceName(options.netnsPrefix, name),
+    vxlanDevice: vni !== undefined ? vxlanDeviceName(vni) : undefined,
+    networks: order(entry.networks).map((network) => ({
+      name: network.metadata.name,
+      tenant: name,
+      subnets: subnetViews(network),
+      mtu: network.spec.mtu !== undefined ? Math.min(network.spec.mtu, mtu) : mtu,
+      object: network,
+    })),
+    scopes: order(entry.scopes),
+    groups: order(entry.groups),
+    policies: order(entry.policies),
+    services: order(entry.services),
+    floatingIPs: order(entry.floatingIPs),
+    endpoints: (sorted ? entry.endpoints : sortedEndpoints(`${options.hostName}|${name}`, entry.endpoints)).map((e) =>
+      endpointView(e, name, options),
+    ),
+    object: tenant,
+  };
+}
+
+/** The objects of no tenant a view needs. */
+export interface ClusterObjects {
+  tenants: Tenant[];
+  hosts: Host[];
+  globalPolicies: GlobalPolicy[];
+  pools: FloatingIPPool[];
+}
+
+/** The host view from its tenants' views (in name order) and the cluster's objects. */
+export function assembleHostView(tenantViews: TenantView[], cluster: ClusterObjects, options: HostViewOptions): HostView {
+  const { tenants, hosts, globalPolicies, pools } = cluster;
+  const mtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
+  const hostInfos = [...hosts].sort(byName).map((h) => ({
     name: h.metadata.name,
     underlayIP: canonicalIp(h.spec.underlayIP) ?? h.spec.underlayIP,
     ...(h.spec.underlayIPv6 ? { underlayIPv6: canonicalIp(h.spec.underlayIPv6) ?? h.spec.underlayIPv6 } : {}),
@@ -355,7 +383,7 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     labels: { ...(h.metadata.labels ?? {}) },
   }));
   const self = hostInfos.find((h) => h.name === options.hostName);
-  const egressHeld = [...tenants.values()]
+  const egressHeld = tenants
     .filter((t) => t.spec.egress?.address && t.spec.egress.host === options.hostName && t.status?.vni !== undefined)
     .map((t) => ({
       tenant: t.metadata.name,
@@ -370,9 +398,9 @@ export function buildHostView(objects: readonly TenetObject[], options: HostView
     ...((self?.underlayIPv6 ?? options.underlayIPv6) ? { underlayIPv6: self?.underlayIPv6 ?? options.underlayIPv6 } : {}),
     netnsPrefix: options.netnsPrefix,
     tenants: tenantViews,
-    globalPolicies: globalPolicies.sort(byName),
+    globalPolicies: [...globalPolicies].sort(byName),
     hosts: hostInfos,
-    floatingIPPools: pools.sort(byName),
+    floatingIPPools: [...pools].sort(byName),
     overlayMtu: mtu,
     egressHeld,
   };

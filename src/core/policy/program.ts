@@ -96,22 +96,109 @@ export interface NftVmap {
   trusted?: boolean;
 }
 
-type Groups = ReadonlyMap<string, Readonly<Record<string, string>>>;
+type Group = Readonly<Record<string, string>>;
+type Groups = ReadonlyMap<string, Group>;
 
 /** Groups made from others by changing a few (see groupsChanged): what they came from and which names may differ. */
 const groupDeltas = new WeakMap<Groups, { from: Groups; names: ReadonlySet<string> }>();
 
 /**
+ * Changes held on top of a shared base before they are folded into a new one. A change copies the
+ * changes held (at most this many), never the base: 10,000 services' groups are copied once per this
+ * many changed services instead of once per pass.
+ */
+export const GROUP_LAYER_LIMIT = 512;
+
+/** A change held by LayeredGroups: the group (undefined: removed), and whether it now comes after the base's (a removed base group added again). */
+interface Layer {
+  group: Group | undefined;
+  appended: boolean;
+}
+
+/**
+ * A persistent map of groups: a base shared by every version made from it, and this version's changes.
+ * Read-only like every program part. It iterates in the order a Map changed the same way would (a
+ * replaced group in its place, a new or re-added one at the end), so a program made by changes renders
+ * as one made at once.
+ */
+class LayeredGroups implements ReadonlyMap<string, Group> {
+  constructor(
+    readonly base: ReadonlyMap<string, Group>,
+    readonly delta: ReadonlyMap<string, Layer>,
+    readonly size: number,
+  ) {}
+
+  get(name: string): Group | undefined {
+    const layer = this.delta.get(name);
+    return layer ? layer.group : this.base.get(name);
+  }
+
+  has(name: string): boolean {
+    const layer = this.delta.get(name);
+    return layer ? layer.group !== undefined : this.base.has(name);
+  }
+
+  *entries(): MapIterator<[string, Group]> {
+    for (const entry of this.base) {
+      const layer = this.delta.get(entry[0]);
+      if (!layer) yield entry;
+      else if (!layer.appended && layer.group !== undefined) yield [entry[0], layer.group];
+    }
+    for (const [name, layer] of this.delta)
+      if (layer.group !== undefined && (layer.appended || !this.base.has(name))) yield [name, layer.group];
+    return undefined;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [name] of this.entries()) yield name;
+    return undefined;
+  }
+
+  *values(): MapIterator<Group> {
+    for (const [, group] of this.entries()) yield group;
+    return undefined;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Group]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: Group, key: string, map: ReadonlyMap<string, Group>) => void, thisArg?: unknown): void {
+    for (const [name, group] of this.entries()) callback.call(thisArg, group, name, this);
+  }
+}
+
+/**
  * `from` with the groups of `names` replaced (a value) or removed (undefined): a new map, noted as made
  * so, so that a diff against `from` looks at those names only (10,000 services, one changed: one group
- * looked into instead of 10,000).
+ * looked into instead of 10,000). `from` is left as it is and shares its entries with the new map
+ * (LayeredGroups): a change costs the changed groups and the changes held, not a copy of every group.
  */
-export function groupsChanged(from: Groups, changes: ReadonlyMap<string, Readonly<Record<string, string>> | undefined>): Groups {
-  const out = new Map(from);
+export function groupsChanged(from: Groups, changes: ReadonlyMap<string, Group | undefined>): Groups {
+  const layered = from instanceof LayeredGroups ? from : undefined;
+  const base = layered ? layered.base : from;
+  const delta = new Map<string, Layer>(layered ? layered.delta : []);
+  let size = from.size;
   for (const [name, group] of changes) {
-    if (group === undefined) out.delete(name);
-    else out.set(name, group);
+    const had = from.has(name);
+    const layer = delta.get(name);
+    if (group === undefined) {
+      if (!had) continue;
+      size--;
+      if (base.has(name)) delta.set(name, { group: undefined, appended: false });
+      else delta.delete(name);
+    } else if (had) {
+      // Replaced in place (a Map keeps a replaced key where it was).
+      delta.set(name, { group, appended: layer?.appended ?? false });
+    } else {
+      size++;
+      // New, or removed and now back: after everything else, as a Map would put it.
+      delta.delete(name);
+      delta.set(name, { group, appended: base.has(name) });
+    }
   }
+  let out: Groups = new LayeredGroups(base, delta, size);
+  if (delta.size > GROUP_LAYER_LIMIT) out = new Map(out);
   groupDeltas.set(out, { from, names: new Set(changes.keys()) });
   return out;
 }

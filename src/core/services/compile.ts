@@ -46,6 +46,7 @@ import {
   type NftVmap,
 } from '../policy/program';
 import { selectorMatches } from '../model/selectors';
+import { SelectorIndex } from '../model/selector-index';
 import { serviceBackends, targetPortOf } from './backends';
 
 /**
@@ -580,8 +581,9 @@ function mayServe(service: Service, endpoint: EndpointView): boolean {
  * The service fragment of one router namespace's table, compiled again at the cost of what changed:
  * a service is recompiled only when its object changed or an endpoint it may select did (added,
  * removed, relabelled, readied, readdressed), and an unchanged compile hands back the same program.
- * With 10,000 services a backend change then costs one selector test per service, not a recompile
- * of every service's inputs. Holds no I/O: the producer keeps one per router namespace.
+ * With 10,000 services a backend change then costs a selector test of the services one of the
+ * endpoint's labels names (SelectorIndex), and the slot and dispatch groups of the changed services
+ * (groupsChanged shares the rest). Holds no I/O: the producer keeps one per router namespace.
  */
 export class ServiceNatCompiler {
   private readonly memo: SlotMemo = new Map();
@@ -590,6 +592,15 @@ export class ServiceNatCompiler {
   /** The tenant's services of the last compile (the very objects, in order). */
   private services: readonly Service[] = [];
   private last?: { program: NftProgram; excluded?: string; hairpin: string; order: string };
+  /** The selectors of the services in `parts`, by the label values they require. */
+  private readonly selectors = new SelectorIndex();
+
+  /** The services whose selector may match one of `endpoints` (before or after their change). */
+  private touched(endpoints: readonly EndpointView[]): Set<string> {
+    const names = new Set<string>();
+    for (const e of endpoints) this.selectors.candidates(e.object.metadata.labels ?? {}, names);
+    return names;
+  }
 
   compile(tenant: Pick<TenantView, 'name' | 'services' | 'endpoints' | 'networks'>, excluded?: string): NftProgram {
     const views = new Map(tenant.endpoints.filter((e) => e.name !== excluded).map((e) => [e.name, e]));
@@ -621,14 +632,15 @@ export class ServiceNatCompiler {
     const order = tenant.services.length.toString();
     if (this.last && this.services.length === tenant.services.length && tenant.services.every((x, i) => x === this.services[i])) {
       // The very same services as last time (the usual pass: an endpoint changed, or nothing): only
-      // those an endpoint change may touch are looked at, in place.
-      if (changed.length > 0)
-        for (const service of tenant.services) {
-          if (!hasVip(service) || !changed.some((e) => mayServe(service, e))) continue;
-          const name = service.metadata.name;
-          this.parts.set(name, recompile(name, service, this.parts.get(name)));
-        }
+      // those an endpoint change may touch are looked at, in place: the services one of the changed
+      // endpoints' labels names (SelectorIndex), not every service.
+      for (const name of this.touched(changed)) {
+        const known = this.parts.get(name);
+        if (!known || !changed.some((e) => mayServe(known.service, e))) continue;
+        this.parts.set(name, recompile(name, known.service, known));
+      }
     } else {
+      const touched = this.touched(changed);
       const next = new Map<string, { service: Service; parts: ServiceParts }>();
       for (const service of tenant.services) {
         if (!hasVip(service)) continue;
@@ -638,11 +650,15 @@ export class ServiceNatCompiler {
         if (known && known.service !== service && serviceKey(known.service) === serviceKey(service))
           known = { service, parts: known.parts };
         const entry =
-          !known || known.service !== service || changed.some((e) => mayServe(service, e)) ? recompile(name, service, known) : known;
+          !known || known.service !== service || (touched.has(name) && changed.some((e) => mayServe(service, e)))
+            ? recompile(name, service, known)
+            : known;
         next.set(name, entry);
+        this.selectors.set(name, service.spec.selector);
       }
       for (const [name, known] of this.parts) {
         if (next.has(name)) continue;
+        this.selectors.delete(name);
         changes.set(name, undefined);
         vipsSame = false;
         if (hasAffinity(known.parts)) affinitySame = false;
