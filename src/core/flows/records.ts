@@ -127,9 +127,31 @@ export interface FlowContext {
   program?: NftProgram;
 }
 
+/** A tenant view's endpoints by address and by name, made once per view (a scan per record cost the agent per connection). */
+interface EndpointIndex {
+  byAddress: Map<string, EndpointView>;
+  byName: Map<string, EndpointView>;
+}
+
+const endpointIndexes = new WeakMap<TenantView, EndpointIndex>();
+
+function endpointIndex(tenant: TenantView): EndpointIndex {
+  let index = endpointIndexes.get(tenant);
+  if (!index) {
+    index = { byAddress: new Map(), byName: new Map() };
+    for (const endpoint of tenant.endpoints) {
+      // The first endpoint of a name keeps it (as Array.find did).
+      if (!index.byName.has(endpoint.name)) index.byName.set(endpoint.name, endpoint);
+      for (const a of [endpoint.ipv4, endpoint.ipv6]) if (a) index.byAddress.set(canonicalIp(a) ?? a, endpoint);
+    }
+    endpointIndexes.set(tenant, index);
+  }
+  return index;
+}
+
 function peer(tenant: TenantView, address: string, port?: number): FlowPeer {
   const canonical = canonicalIp(address) ?? address;
-  const endpoint = endpointByAddress(tenant, canonical);
+  const endpoint = endpointIndex(tenant).byAddress.get(canonical);
   const out: FlowPeer = { address: canonical };
   if (port !== undefined && port !== 0) out.port = port;
   if (endpoint) {
@@ -138,20 +160,6 @@ function peer(tenant: TenantView, address: string, port?: number): FlowPeer {
     if (endpoint.host !== undefined) out.host = endpoint.host;
   }
   return out;
-}
-
-const addressIndex = new WeakMap<TenantView, Map<string, EndpointView>>();
-
-function endpointByAddress(tenant: TenantView, address: string): EndpointView | undefined {
-  let index = addressIndex.get(tenant);
-  if (!index) {
-    index = new Map();
-    for (const endpoint of tenant.endpoints) {
-      for (const a of [endpoint.ipv4, endpoint.ipv6]) if (a) index.set(canonicalIp(a) ?? a, endpoint);
-    }
-    addressIndex.set(tenant, index);
-  }
-  return index.get(address);
 }
 
 function ruleFromOrigin(origin: RuleOrigin | undefined, direction: Direction): FlowRule | undefined {
@@ -209,6 +217,38 @@ export function logRecord(event: LogEvent, context: FlowContext): Omit<FlowRecor
   };
   if (event.in || event.out) record.interfaces = { ...(event.in ? { in: event.in } : {}), ...(event.out ? { out: event.out } : {}) };
   return record;
+}
+
+/**
+ * Walks of a program for a connection's first packet, remembered per program and tenant view: explain is
+ * a pure function of them and the packet, and short connections between the same endpoints to the same
+ * port ask the same question thousands of times a second (the walk was two thirds of the agent's CPU per
+ * conntrack record; bench/dataplane.ts part (d)). Bounded: cleared when full.
+ */
+const walks = new WeakMap<NftProgram, { tenant: TenantView; answers: Map<string, { egress: Decision; ingress: Decision } | undefined> }>();
+const WALKS_PER_PROGRAM = 4096;
+
+function walkRemembered(
+  context: FlowContext,
+  src: string,
+  dst: string,
+  protocol: string,
+  port: number | undefined,
+  iif: string | undefined,
+  oif: string | undefined,
+): { egress: Decision; ingress: Decision } | undefined {
+  if (!context.program) return undefined;
+  let memory = walks.get(context.program);
+  if (!memory || memory.tenant !== context.tenant) {
+    memory = { tenant: context.tenant, answers: new Map() };
+    walks.set(context.program, memory);
+  }
+  const key = `${src} ${dst} ${protocol} ${port ?? ''} ${iif ?? ''} ${oif ?? ''}`;
+  if (memory.answers.has(key)) return memory.answers.get(key);
+  const answer = walk(context, src, dst, protocol, port, iif, oif);
+  if (memory.answers.size >= WALKS_PER_PROGRAM) memory.answers.clear();
+  memory.answers.set(key, answer);
+  return answer;
 }
 
 function walk(
@@ -287,7 +327,7 @@ export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Om
       if (walked === null) {
         const iif = from.endpoint !== undefined ? localInterface(context.tenant, from.endpoint) : undefined;
         const oif = to.endpoint !== undefined ? localInterface(context.tenant, to.endpoint) : undefined;
-        walked = walk(context, from.address, to.address, protocol, to.port, iif, oif);
+        walked = walkRemembered(context, from.address, to.address, protocol, to.port, iif, oif);
       }
       const decision = walked?.[direction];
       rule = decision?.verdict === 'allow' ? ruleFromOrigin(decision.origin, direction) : undefined;
@@ -307,6 +347,6 @@ export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Om
 }
 
 function localInterface(tenant: TenantView, name: string): string | undefined {
-  const endpoint = tenant.endpoints.find((e) => e.name === name);
+  const endpoint = endpointIndex(tenant).byName.get(name);
   return endpoint?.local ? endpoint.hostIfName : undefined;
 }
