@@ -46,8 +46,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <linux/netlink.h>
 #include <libnetfilter_log/libnetfilter_log.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
@@ -199,20 +201,19 @@ static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
   return NFCT_CB_CONTINUE;
 }
 
-/* The GET of a closing connection's entry: its counters and start time (update events carry neither). */
-static struct nfct_handle *query;
-static struct nf_conntrack *queried;
-static int got_query;
+/*
+ * Closing connections wait for the end of the round, then their counters and start times (update events
+ * carry neither) are read with one GET each, sent together: a buffer of GET requests in one send(), their
+ * answers taken in batches (recvmmsg), instead of a round trip per connection.
+ */
+#define CLOSE_CHUNK 256
+#define MAX_CLOSING 4096
+static int query_fd = -1;
+static uint32_t query_seq = 1;
+static struct nf_conntrack *closing[MAX_CLOSING];
+static int closing_n = 0;
 
-static int on_query(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
-  (void)type;
-  (void)data;
-  nfct_copy(queried, ct, NFCT_CP_OVERRIDE);
-  got_query = 1;
-  // CONTINUE, not STOP: the query reads on to the kernel's ACK; left unread, the next GET would take it
-  // for its own answer and find nothing (a close without counters).
-  return NFCT_CB_CONTINUE;
-}
+static void flush_closing(void);
 
 static int on_ct_update(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
   (void)data;
@@ -227,12 +228,146 @@ static int on_ct_update(enum nf_conntrack_msg_type type, struct nf_conntrack *ct
   if (id != 0 && *slot == id) return NFCT_CB_CONTINUE; // TIME_WAIT then CLOSE (a reset in TIME_WAIT): ended once
   if (!ct_take()) return NFCT_CB_CONTINUE;
   if (id != 0) *slot = id;
-  got_query = 0;
-  if (query && queried) {
-    if (nfct_query(query, NFCT_Q_GET, ct) < 0) got_query = 0;
-  }
-  print_ct("close", ct, got_query ? queried : NULL);
+  if (closing_n == MAX_CLOSING) flush_closing();
+  struct nf_conntrack *kept = nfct_clone(ct);
+  if (kept) closing[closing_n++] = kept;
+  else print_ct("close", ct, NULL);
   return NFCT_CB_CONTINUE;
+}
+
+/* Message type of a conntrack netlink message, as libnetfilter_conntrack tells them apart. */
+static enum nf_conntrack_msg_type message_type(const struct nlmsghdr *nlh) {
+  uint8_t type = nlh->nlmsg_type & 0xff;
+  if (type == IPCTNL_MSG_CT_NEW) return (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? NFCT_T_NEW : NFCT_T_UPDATE;
+  if (type == IPCTNL_MSG_CT_DELETE) return NFCT_T_DESTROY;
+  return NFCT_T_UNKNOWN;
+}
+
+#define RECV_BATCH 32
+#define RECV_SIZE 8192
+static char recv_buffers[RECV_BATCH][RECV_SIZE];
+
+/*
+ * Reads what is queued on a netlink socket, RECV_BATCH messages per system call, and hands each
+ * conntrack message to `handle` (answers to GETs: `answer`). Returns -1 when the socket overflowed
+ * (ENOBUFS: the kernel dropped messages), 0 when it is empty.
+ */
+static int drain(int fd, void (*handle)(const struct nlmsghdr *nlh)) {
+  struct mmsghdr messages[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  for (;;) {
+    memset(messages, 0, sizeof messages);
+    for (int i = 0; i < RECV_BATCH; i++) {
+      iov[i].iov_base = recv_buffers[i];
+      iov[i].iov_len = RECV_SIZE;
+      messages[i].msg_hdr.msg_iov = &iov[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, messages, RECV_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == ENOBUFS ? -1 : 0;
+    }
+    for (int i = 0; i < n; i++) {
+      // Walked by hand (NLMSG_OK mixes signed and unsigned lengths).
+      size_t left = messages[i].msg_len;
+      const char *at = recv_buffers[i];
+      while (left >= NLMSG_HDRLEN) {
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *)at;
+        if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > left) break;
+        handle(nlh);
+        size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
+        if (step >= left) break;
+        at += step;
+        left -= step;
+      }
+    }
+    if (n < RECV_BATCH) return 0;
+  }
+}
+
+static void handle_event(const struct nlmsghdr *nlh) {
+  enum nf_conntrack_msg_type type = message_type(nlh);
+  if (type == NFCT_T_UNKNOWN) return;
+  struct nf_conntrack *ct = nfct_new();
+  if (!ct) return;
+  if (nfct_nlmsg_parse(nlh, ct) >= 0) {
+    if (type == NFCT_T_UPDATE) on_ct_update(type, ct, NULL);
+    else on_ct(type, ct, NULL);
+  }
+  nfct_destroy(ct);
+}
+
+/* The answers of one chunk of GETs: the entry read back (NULL: gone meanwhile, or no answer). */
+static struct nf_conntrack *answers[CLOSE_CHUNK];
+static uint32_t chunk_seq;
+static int chunk_size, chunk_answered;
+
+static void handle_answer(const struct nlmsghdr *nlh) {
+  uint32_t index = nlh->nlmsg_seq - chunk_seq;
+  if (index >= (uint32_t)chunk_size) return;
+  chunk_answered++;
+  // An error (the entry went meanwhile) leaves no answer; any conntrack message is the entry.
+  if (nlh->nlmsg_type < NLMSG_MIN_TYPE || answers[index]) return;
+  struct nf_conntrack *ct = nfct_new();
+  if (ct && nfct_nlmsg_parse(nlh, ct) >= 0) answers[index] = ct;
+  else if (ct) nfct_destroy(ct);
+}
+
+/* One request buffer: CLOSE_CHUNK GETs of an original tuple (and zone) each, far below this. */
+static char request[CLOSE_CHUNK * 512];
+
+static void flush_chunk(struct nf_conntrack **cts, int count) {
+  size_t used = 0;
+  chunk_seq = query_seq;
+  query_seq += (uint32_t)count;
+  chunk_size = count;
+  chunk_answered = 0;
+  memset(answers, 0, sizeof answers);
+  int sent = 0;
+  if (query_fd >= 0) {
+    struct nf_conntrack *tuple = nfct_new();
+    for (int i = 0; tuple && i < count; i++) {
+      struct nlmsghdr *nlh = (struct nlmsghdr *)(request + used);
+      memset(nlh, 0, NLMSG_HDRLEN + sizeof(struct nfgenmsg));
+      nlh->nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
+      nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+      // No NLM_F_ACK: each GET is answered by its entry, or by an error when the entry is gone.
+      nlh->nlmsg_flags = NLM_F_REQUEST;
+      nlh->nlmsg_seq = chunk_seq + (uint32_t)i;
+      struct nfgenmsg *g = NLMSG_DATA(nlh);
+      g->nfgen_family = nfct_get_attr_u8(cts[i], ATTR_ORIG_L3PROTO);
+      g->version = NFNETLINK_V0;
+      // Only the original tuple (and zone): what the kernel looks the entry up by.
+      nfct_copy(tuple, cts[i], NFCT_CP_ORIG);
+      if (nfct_attr_is_set(cts[i], ATTR_ZONE) > 0) nfct_set_attr_u16(tuple, ATTR_ZONE, nfct_get_attr_u16(cts[i], ATTR_ZONE));
+      nfct_nlmsg_build(nlh, tuple);
+      used += NLMSG_ALIGN(nlh->nlmsg_len);
+    }
+    if (tuple) nfct_destroy(tuple);
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    sent = sendto(query_fd, request, used, 0, (struct sockaddr *)&kernel, sizeof kernel) == (ssize_t)used;
+  }
+  // The kernel answers within the send (same process context): the answers are queued already; a
+  // short wait covers anything else.
+  for (int round = 0; sent && chunk_answered < count && round < 20; round++) {
+    drain(query_fd, handle_answer);
+    if (chunk_answered < count) {
+      struct pollfd p = {.fd = query_fd, .events = POLLIN};
+      poll(&p, 1, 5);
+    }
+  }
+  for (int i = 0; i < count; i++) {
+    print_ct("close", cts[i], answers[i]);
+    if (answers[i]) nfct_destroy(answers[i]);
+    answers[i] = NULL;
+  }
+}
+
+static void flush_closing(void) {
+  for (int at = 0; at < closing_n; at += CLOSE_CHUNK) flush_chunk(closing + at, closing_n - at < CLOSE_CHUNK ? closing_n - at : CLOSE_CHUNK);
+  for (int i = 0; i < closing_n; i++) nfct_destroy(closing[i]);
+  closing_n = 0;
 }
 
 /* Only TCP entries reaching TIME_WAIT or CLOSE wake the reader (a short connection makes ~6 updates). */
@@ -263,14 +398,15 @@ static void lost_ct(void) {
 
 int main(int argc, char **argv) {
   if (argc != 2 && argc != 4) {
-    fprintf(stderr, "usage: tenet-flowd NFLOG_GROUP [CT_RATE CT_BURST]\n");
+    fprintf(stderr, "usage: tenet-flowd NFLOG_GROUP [CT_RATE CT_BURST] (CT_RATE 0: no limit)\n");
     return 2;
   }
   if (argc == 4) {
     char *rest = NULL, *rest2 = NULL;
     long rate = strtol(argv[2], &rest, 10), burst = strtol(argv[3], &rest2, 10);
-    if (!rest || *rest || !rest2 || *rest2 || rate < 1 || rate > 1000000 || burst < 1 || burst > 1000000) {
-      fprintf(stderr, "tenet-flowd: bad rate %s or burst %s\n", argv[2], argv[3]);
+    // Rate 0: no limit (every event written; the burst is then not used). Otherwise both from 1.
+    if (!rest || *rest || !rest2 || *rest2 || rate < 0 || rate > 1000000 || burst < 0 || burst > 1000000 || (rate > 0 && burst < 1)) {
+      fprintf(stderr, "tenet-flowd: bad rate %s or burst %s (rate 0: no limit; else rate and burst from 1 to 1000000)\n", argv[2], argv[3]);
       return 2;
     }
     ct_rate = (double)rate;
@@ -313,7 +449,6 @@ int main(int argc, char **argv) {
   }
   enable_sysctl("nf_conntrack_acct");
   enable_sysctl("nf_conntrack_timestamp");
-  nfct_callback_register(ct, NFCT_T_NEW | NFCT_T_DESTROY, on_ct, NULL);
   nfnl_rcvbufsiz(nfct_nfnlh(ct), 4 << 20);
   int ct_fd = nfct_fd(ct);
   fcntl(ct_fd, F_SETFL, fcntl(ct_fd, F_GETFL) | O_NONBLOCK);
@@ -324,13 +459,15 @@ int main(int argc, char **argv) {
     return 1;
   }
   filter_updates(nfct_fd(updates));
-  nfct_callback_register(updates, NFCT_T_UPDATE, on_ct_update, NULL);
   nfnl_rcvbufsiz(nfct_nfnlh(updates), 4 << 20);
   int up_fd = nfct_fd(updates);
   fcntl(up_fd, F_SETFL, fcntl(up_fd, F_GETFL) | O_NONBLOCK);
-  query = nfct_open(CONNTRACK, 0);
-  queried = nfct_new();
-  if (query) nfct_callback_register(query, NFCT_T_ALL, on_query, NULL);
+  struct nfct_handle *query = nfct_open(CONNTRACK, 0);
+  if (query) {
+    // Room for the answers of a whole chunk of GETs.
+    nfnl_rcvbufsiz(nfct_nfnlh(query), 4 << 20);
+    query_fd = nfct_fd(query);
+  } else perror("tenet-flowd: nfct_open (queries: closes without counters)");
   printf("{\"t\":\"ready\",\"ts\":%" PRIu64 "}\n", now_ms());
   fflush(stdout);
 
@@ -359,13 +496,14 @@ int main(int argc, char **argv) {
         break;
       }
     }
+    // Each reads until its socket is empty, or it overflowed (ENOBUFS: one lost line, then on).
     if (fds[1].revents & POLLIN) {
-      // nfct_catch reads until the socket is empty (EAGAIN) or it overflowed (ENOBUFS).
-      while (nfct_catch(ct) < 0 && errno == ENOBUFS) lost_ct();
+      while (drain(ct_fd, handle_event) < 0) lost_ct();
     }
     if (fds[3].revents & POLLIN) {
-      while (nfct_catch(updates) < 0 && errno == ENOBUFS) lost_ct();
+      while (drain(up_fd, handle_event) < 0) lost_ct();
     }
+    if (closing_n > 0) flush_closing();
     if (ct_throttled > 0) {
       printf("{\"t\":\"throttled\",\"n\":%" PRIu64 ",\"ts\":%" PRIu64 "}\n", ct_throttled, now_ms());
       ct_throttled = 0;
