@@ -290,29 +290,58 @@ function serviceAt(tenant: TenantView, address: string): string | undefined {
   return index.get(address);
 }
 
-/** A flow-start (conntrack NEW) or flow-end (a TCP connection closing, or DESTROY) record. */
-export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Omit<FlowRecord, 'seq'> {
-  const [src, dst, sport, dport] = event.o;
+/** What every record of the same connection shape shares: the peers apart from the source port, the service, the allowing rules. */
+interface ConnectionShape {
+  protocol: string;
+  /** The source without its port (each connection has its own). */
+  from: FlowPeer;
+  to: FlowPeer;
+  service?: FlowRecord['service'];
+  egress?: FlowRule;
+  ingress?: FlowRule;
+}
+
+/**
+ * Connection shapes, remembered per tenant view and program: short connections between the same two
+ * endpoints differ only in the source port, and working the rest out again for each of them (peers,
+ * the allowing rules from the mark or a walk, the service) was most of the agent's CPU per record
+ * (bench/dataplane.ts part (d)). Records share a shape's objects and are never changed once made.
+ * Bounded: cleared when full.
+ */
+const shapes = new WeakMap<TenantView, { program?: NftProgram; host: string; byKey: Map<string, ConnectionShape> }>();
+const SHAPES_PER_VIEW = 4096;
+
+function connectionShape(event: ConntrackEvent, context: FlowContext): ConnectionShape {
+  let memory = shapes.get(context.tenant);
+  if (!memory || memory.program !== context.program || memory.host !== context.host) {
+    memory = { program: context.program, host: context.host, byKey: new Map() };
+    shapes.set(context.tenant, memory);
+  }
+  const [src, dst, , dport] = event.o;
+  const [replySrc, , replySport] = event.r;
+  const key = `${event.proto} ${src} ${dst} ${dport} ${replySrc} ${replySport} ${event.mark >>> 0} ${event.status & IPS_DST_NAT}`;
+  let shape = memory.byKey.get(key);
+  if (!shape) {
+    shape = makeShape(event, context);
+    if (memory.byKey.size >= SHAPES_PER_VIEW) memory.byKey.clear();
+    memory.byKey.set(key, shape);
+  }
+  return shape;
+}
+
+function makeShape(event: ConntrackEvent, context: FlowContext): ConnectionShape {
+  const [src, dst, , dport] = event.o;
   const [replySrc, , replySport] = event.r;
   const protocol = protocolName(event.proto);
   // Destination NAT: the reply comes from the backend, not from the address the client asked for.
   const translated = (event.status & IPS_DST_NAT) !== 0 || (canonicalIp(replySrc) ?? replySrc) !== (canonicalIp(dst) ?? dst);
   const to = translated ? peer(context.tenant, replySrc, replySport) : peer(context.tenant, dst, dport);
-  const from = peer(context.tenant, src, sport);
-  const record: Omit<FlowRecord, 'seq'> = {
-    time: new Date(event.ts).toISOString(),
-    host: context.host,
-    tenant: context.tenant.name,
-    type: event.ev === 'new' ? 'flow-start' : 'flow-end',
-    verdict: 'allowed',
-    protocol,
-    from,
-    to,
-  };
+  const from = peer(context.tenant, src);
+  const shape: ConnectionShape = { protocol, from, to };
   if (translated) {
     const address = canonicalIp(dst) ?? dst;
     const name = serviceAt(context.tenant, address);
-    record.service = { ...(name ? { name } : {}), address, ...(dport ? { port: dport } : {}) };
+    shape.service = { ...(name ? { name } : {}), address, ...(dport ? { port: dport } : {}) };
   }
   // Conntrack confirms a connection only once its first packet passed every hook: it was allowed.
   // Which rules allowed it: the ids the accepting rules wrote into the ct mark (the kernel's answer);
@@ -333,12 +362,44 @@ export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Om
       rule = decision?.verdict === 'allow' ? ruleFromOrigin(decision.origin, direction) : undefined;
       if (rule) rule.source = 'intent';
     }
-    if (rule) record[direction] = rule;
+    if (rule) shape[direction] = rule;
   }
+  return shape;
+}
+
+/** ISO text of a time in ms, remembered for the last one: the events of one reader's round share a few. */
+let isoAt = Number.NaN;
+let isoText = '';
+
+function isoTime(ms: number): string {
+  if (ms !== isoAt) {
+    isoText = new Date(ms).toISOString();
+    isoAt = ms;
+  }
+  return isoText;
+}
+
+/** A flow-start (conntrack NEW) or flow-end (a TCP connection closing, or DESTROY) record. */
+export function conntrackRecord(event: ConntrackEvent, context: FlowContext): Omit<FlowRecord, 'seq'> {
+  const shape = connectionShape(event, context);
+  const sport = event.o[2];
+  const record: Omit<FlowRecord, 'seq'> = {
+    time: isoTime(event.ts),
+    host: context.host,
+    tenant: context.tenant.name,
+    type: event.ev === 'new' ? 'flow-start' : 'flow-end',
+    verdict: 'allowed',
+    protocol: shape.protocol,
+    from: sport !== undefined && sport !== 0 ? { ...shape.from, port: sport } : shape.from,
+    to: shape.to,
+  };
+  if (shape.service) record.service = shape.service;
+  if (shape.egress) record.egress = shape.egress;
+  if (shape.ingress) record.ingress = shape.ingress;
   if (event.ev !== 'new') {
     if (event.start > 0) record.start = new Date(Math.floor(event.start / 1e6)).toISOString();
     // A closing connection's entry lives on (TIME_WAIT): its end is the moment it closed.
-    if (event.ev === 'close') record.end = new Date(event.ts).toISOString();
+    if (event.ev === 'close') record.end = isoTime(event.ts);
     else if (event.stop > 0) record.end = new Date(Math.floor(event.stop / 1e6)).toISOString();
     record.packets = { forward: event.op, reply: event.rp };
     record.bytes = { forward: event.ob, reply: event.rb };
