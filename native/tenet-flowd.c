@@ -10,24 +10,25 @@
  *    kernel logged but could not deliver (socket buffer full), written as {"t":"lost","src":"log","n":N}
  *    before the next packet's line, so the agent's count of lost records is exact.
  *  - conntrack events (ctnetlink, NEW and DESTROY; UPDATE only for a TCP connection reaching TIME_WAIT
- *    or CLOSE, filtered in the kernel by a socket filter): one line
- *    {"t":"ct","ev":"new"|"close"|"destroy","ts":MS,"id":N,"fam":4|6,"proto":N,
- *     "o":[src,dst,sport,dport],"r":[src,dst,sport,dport],"op":N,"ob":N,"rp":N,"rb":N,
- *     "mark":N,"status":N,"start":NS,"stop":NS}
- *    (o: original direction tuple, r: reply tuple, so a DNAT shows as o.dst != r.src; counters and
- *    timestamps only when nf_conntrack_acct / nf_conntrack_timestamp are on, which this helper turns on
- *    in its namespace at start; on DESTROY events, and on "close", read with a GET of the entry since
- *    update events carry none). "close" ends a TCP flow when the connection closes instead of when its
- *    entry goes (TIME_WAIT: 120 s later); the DESTROY of a connection that closed is not written.
+ *    or CLOSE, filtered in the kernel by a socket filter): one tab-separated line each (the hot lines:
+ *    no JSON to write or parse; see print_ct)
+ *    C EV TS ID FAM PROTO OSRC ODST OSPORT ODPORT RSRC RDST RSPORT RDPORT OP OB RP RB MARK STATUS START STOP
+ *    (EV n: new, c: close, d: destroy; O: original direction tuple, R: reply tuple, so a DNAT shows as
+ *    ODST != RSRC; counters and timestamps only when nf_conntrack_acct / nf_conntrack_timestamp are on,
+ *    which this helper turns on in its namespace at start; on DESTROY events, and on "close", read with
+ *    a GET of the entry since update events carry none — the GETs of one round in one send). "close"
+ *    ends a TCP flow when the connection closes instead of when its entry goes (TIME_WAIT: 120 s
+ *    later); the DESTROY of a connection that closed is not written.
  *  - when the kernel could not deliver conntrack events (socket buffer full: ENOBUFS) a line
  *    {"t":"lost","src":"ct","n":1}: one overflow, of an unknown number of events.
  *
  * Cost (short connections are the expensive case): conntrack events beyond RATE per second (burst BURST;
- * arguments 2 and 3, the agent's per-namespace rate) are not written — counted, and written as one line
+ * arguments 2 and 3, the agent's per-namespace rate; RATE 0: no limit) are not written — counted, and written as one line
  * {"t":"throttled","n":N} per batch — so a namespace opening connections as fast as it can costs this
  * helper and the agent a bounded amount (no GET, no line, no parse). And the helper reads in batches:
  * after each round it sleeps BATCH_MS, letting the kernel queue events in the (large) socket buffers,
- * so it wakes (and wakes the agent) at most 1000/BATCH_MS times a second instead of once per event.
+ * so it wakes (and wakes the agent) at most 1000/BATCH_MS times a second instead of once per event, and
+ * takes the queued messages 32 per system call (recvmmsg).
  *
  * The helper writes lines only; it reads nothing from the agent but the end of its stdin (the agent
  * went away: exit). Built on libnetfilter_log and libnetfilter_conntrack (Debian:
@@ -132,6 +133,39 @@ static int on_log(struct nflog_g_handle *gh, struct nfgenmsg *nfmsg, struct nflo
   return 0;
 }
 
+/*
+ * Conntrack lines are the hot ones (two or three per connection): written tab-separated, by hand (no
+ * printf, no JSON on either side; src/core/flows/records.ts parseFlowdLine):
+ *   C EV TS ID FAM PROTO OSRC ODST OSPORT ODPORT RSRC RDST RSPORT RDPORT OP OB RP RB MARK STATUS START STOP
+ * EV: n (new), c (close), d (destroy). Addresses are inet_ntop's text, so a line holds no tab or newline
+ * but its own.
+ */
+static char line[512];
+static size_t line_at;
+
+static void put_text(const char *s) {
+  size_t n = strlen(s);
+  if (line_at + n + 1 < sizeof line) {
+    memcpy(line + line_at, s, n);
+    line_at += n;
+  }
+}
+
+static void put_u64(uint64_t v) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  if (line_at + (size_t)n + 2 >= sizeof line) return;
+  while (n) line[line_at++] = digits[--n];
+}
+
+static void put_tab(void) {
+  if (line_at + 2 < sizeof line) line[line_at++] = '\t';
+}
+
 static void put_address(const struct nf_conntrack *ct, int family, int v4, int v6) {
   char text[INET6_ADDRSTRLEN] = "";
   if (family == AF_INET) {
@@ -141,7 +175,8 @@ static void put_address(const struct nf_conntrack *ct, int family, int v4, int v
     const void *a = nfct_get_attr(ct, v6);
     if (a) inet_ntop(AF_INET6, a, text, sizeof text);
   }
-  put_string(text);
+  put_tab();
+  put_text(text);
 }
 
 static uint16_t port(const struct nf_conntrack *ct, int attr) {
@@ -152,26 +187,44 @@ static uint64_t u64_or_0(const struct nf_conntrack *ct, int attr) {
   return nfct_attr_is_set(ct, attr) > 0 ? nfct_get_attr_u64(ct, attr) : 0;
 }
 
+static uint64_t u32_or_0(const struct nf_conntrack *ct, int attr) {
+  return nfct_attr_is_set(ct, attr) > 0 ? nfct_get_attr_u32(ct, attr) : 0;
+}
+
+static void put_field(uint64_t v) {
+  put_tab();
+  put_u64(v);
+}
+
 static void print_ct(const char *event, const struct nf_conntrack *ct, const struct nf_conntrack *counted) {
   int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
-  printf("{\"t\":\"ct\",\"ev\":\"%s\",\"ts\":%" PRIu64 ",\"id\":%" PRIu32 ",\"fam\":%d,\"proto\":%u,\"o\":[", event, now_ms(),
-         nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0, family == AF_INET ? 4 : 6,
-         (unsigned)nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO));
+  line_at = 0;
+  line[line_at++] = 'C';
+  put_tab();
+  line[line_at++] = event[0];
+  put_field(now_ms());
+  put_field(u32_or_0(ct, ATTR_ID));
+  put_field(family == AF_INET ? 4 : 6);
+  put_field(nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO));
   put_address(ct, family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC);
-  putchar(',');
   put_address(ct, family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST);
-  printf(",%u,%u],\"r\":[", port(ct, ATTR_ORIG_PORT_SRC), port(ct, ATTR_ORIG_PORT_DST));
+  put_field(port(ct, ATTR_ORIG_PORT_SRC));
+  put_field(port(ct, ATTR_ORIG_PORT_DST));
   put_address(ct, family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC);
-  putchar(',');
   put_address(ct, family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST);
-  printf(",%u,%u]", port(ct, ATTR_REPL_PORT_SRC), port(ct, ATTR_REPL_PORT_DST));
+  put_field(port(ct, ATTR_REPL_PORT_SRC));
+  put_field(port(ct, ATTR_REPL_PORT_DST));
   const struct nf_conntrack *c = counted ? counted : ct;
-  printf(",\"op\":%" PRIu64 ",\"ob\":%" PRIu64 ",\"rp\":%" PRIu64 ",\"rb\":%" PRIu64, u64_or_0(c, ATTR_ORIG_COUNTER_PACKETS),
-         u64_or_0(c, ATTR_ORIG_COUNTER_BYTES), u64_or_0(c, ATTR_REPL_COUNTER_PACKETS), u64_or_0(c, ATTR_REPL_COUNTER_BYTES));
-  printf(",\"mark\":%" PRIu32 ",\"status\":%" PRIu32 ",\"start\":%" PRIu64 ",\"stop\":%" PRIu64 "}\n",
-         nfct_attr_is_set(c, ATTR_MARK) > 0 ? nfct_get_attr_u32(c, ATTR_MARK) : 0,
-         nfct_attr_is_set(c, ATTR_STATUS) > 0 ? nfct_get_attr_u32(c, ATTR_STATUS) : 0, u64_or_0(c, ATTR_TIMESTAMP_START),
-         u64_or_0(c, ATTR_TIMESTAMP_STOP));
+  put_field(u64_or_0(c, ATTR_ORIG_COUNTER_PACKETS));
+  put_field(u64_or_0(c, ATTR_ORIG_COUNTER_BYTES));
+  put_field(u64_or_0(c, ATTR_REPL_COUNTER_PACKETS));
+  put_field(u64_or_0(c, ATTR_REPL_COUNTER_BYTES));
+  put_field(u32_or_0(c, ATTR_MARK));
+  put_field(u32_or_0(c, ATTR_STATUS));
+  put_field(u64_or_0(c, ATTR_TIMESTAMP_START));
+  put_field(u64_or_0(c, ATTR_TIMESTAMP_STOP));
+  line[line_at++] = '\n';
+  fwrite(line, 1, line_at, stdout);
 }
 
 /*
@@ -192,11 +245,11 @@ static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
   if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
   uint32_t id = nfct_attr_is_set(ct, ATTR_ID) > 0 ? nfct_get_attr_u32(ct, ATTR_ID) : 0;
   if (type == NFCT_T_NEW) {
-    if (ct_take()) print_ct("new", ct, NULL);
+    if (ct_take()) print_ct("n", ct, NULL);
   } else if (type == NFCT_T_DESTROY) {
     uint32_t *slot = ended_slot(id);
     if (id != 0 && *slot == id) *slot = 0;
-    else if (ct_take()) print_ct("destroy", ct, NULL);
+    else if (ct_take()) print_ct("d", ct, NULL);
   }
   return NFCT_CB_CONTINUE;
 }
@@ -231,7 +284,7 @@ static int on_ct_update(enum nf_conntrack_msg_type type, struct nf_conntrack *ct
   if (closing_n == MAX_CLOSING) flush_closing();
   struct nf_conntrack *kept = nfct_clone(ct);
   if (kept) closing[closing_n++] = kept;
-  else print_ct("close", ct, NULL);
+  else print_ct("c", ct, NULL);
   return NFCT_CB_CONTINUE;
 }
 
@@ -358,7 +411,7 @@ static void flush_chunk(struct nf_conntrack **cts, int count) {
     }
   }
   for (int i = 0; i < count; i++) {
-    print_ct("close", cts[i], answers[i]);
+    print_ct("c", cts[i], answers[i]);
     if (answers[i]) nfct_destroy(answers[i]);
     answers[i] = NULL;
   }
