@@ -160,26 +160,11 @@ test("tenet-flowd's tab-separated conntrack lines read as the JSON ones did; any
     for (const [i, v] of Object.entries(extra)) f[Number(i)] = v!;
     return f.join('\t');
   };
+  // The same event as tenet-flowd wrote it in JSON (start in nanoseconds: past 2^53 in both forms).
   const json = parseFlowdLine(
-    JSON.stringify({
-      t: 'ct',
-      ev: 'close',
-      ts: 1000,
-      id: 7,
-      fam: 4,
-      proto: 6,
-      o: ['10.1.0.2', '10.96.0.10', 41000, 5432],
-      r: ['10.1.0.3', '10.1.0.2', 5432, 41000],
-      op: 5,
-      ob: 400,
-      rp: 4,
-      rb: 300,
-      mark: 0x12340000,
-      status: 0x20 | 0x8 | 0x4,
-      start: 1796613679128551955,
-      stop: 0,
-    }),
+    `{"t":"ct","ev":"close","ts":1000,"id":7,"fam":4,"proto":6,"o":["10.1.0.2","10.96.0.10",41000,5432],"r":["10.1.0.3","10.1.0.2",5432,41000],"op":5,"ob":400,"rp":4,"rb":300,"mark":${0x12340000},"status":${0x20 | 0x8 | 0x4},"start":1796613679128551955,"stop":0}`,
   );
+
   assert.deepEqual(parseFlowdLine(fields('c')), json);
   assert.equal((parseFlowdLine(fields('n')) as ConntrackEvent).ev, 'new');
   assert.equal((parseFlowdLine(fields('d')) as ConntrackEvent).ev, 'destroy');
