@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <libnetfilter_log/libnetfilter_log.h>
@@ -239,6 +240,25 @@ static uint32_t *ended_slot(uint32_t id) {
   return &ended[(id * 2654435761u) >> 19];
 }
 
+/* When this reader began to take closing updates (ns since the epoch, as conntrack's timestamps). */
+static uint64_t reading_since_ns = 0;
+
+/*
+ * Whether a DESTROY is of a TCP connection that closed (TIME_WAIT, CLOSE) while this reader took the
+ * closing updates: it began after that (its timestamp says), so its close was this reader's — written,
+ * or counted as throttled or lost — and its end is not written again. The table of closed ids is the
+ * fast answer; this one holds for any number of connections (at thousands a second the table's slots are
+ * reused long before the entries' DESTROY, 120 s later, which then wrote every end twice). A connection
+ * older than the reader may have closed before it: written, as before (a second end at worst, never none).
+ */
+static int closed_while_reading(const struct nf_conntrack *ct) {
+  if (nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != IPPROTO_TCP || nfct_attr_is_set(ct, ATTR_TCP_STATE) <= 0) return 0;
+  uint8_t state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+  if (state != TCP_CONNTRACK_TIME_WAIT && state != TCP_CONNTRACK_CLOSE) return 0;
+  uint64_t start = u64_or_0(ct, ATTR_TIMESTAMP_START);
+  return reading_since_ns != 0 && start >= reading_since_ns;
+}
+
 static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
   (void)data;
   int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
@@ -249,6 +269,7 @@ static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
   } else if (type == NFCT_T_DESTROY) {
     uint32_t *slot = ended_slot(id);
     if (id != 0 && *slot == id) *slot = 0;
+    else if (closed_while_reading(ct)) return NFCT_CB_CONTINUE;
     else if (ct_take()) print_ct("d", ct, NULL);
   }
   return NFCT_CB_CONTINUE;
@@ -512,6 +533,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   filter_updates(nfct_fd(updates));
+  {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    reading_since_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+  }
   nfnl_rcvbufsiz(nfct_nfnlh(updates), 4 << 20);
   int up_fd = nfct_fd(updates);
   fcntl(up_fd, F_SETFL, fcntl(up_fd, F_GETFL) | O_NONBLOCK);
