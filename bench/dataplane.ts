@@ -397,6 +397,7 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
   // The agents' and readers' CPU per short connection: what recording costs, measured apart from the machine's load.
   const cpuPerConnectionUs: Record<'on' | 'off', number[]> = { on: [], off: [] };
   const readerCpuPerConnectionUs: number[] = [];
+  const controllerCpuPerConnectionUs: number[] = [];
   const agentUserCpuPerConnectionUs: number[] = [];
   const load: string[] = [];
   const recording: Awaited<ReturnType<typeof recordedOf>>[] = [];
@@ -414,6 +415,9 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
       const agentsBefore = cpuSeconds(agents);
       const agentsUserBefore = cpuSeconds(agents, true);
       const readersBefore = cpuSeconds(readers);
+      // The controller takes every record the agents push (parse, checks, ring): its CPU too.
+      const controller = state.controller.pid ? [state.controller.pid] : [];
+      const controllerBefore = cpuSeconds(controller);
       const countsBefore = mode === 'on' ? await Promise.all(state.hosts.map((h) => agentFlowCounts(h.socket))) : [];
       const seqBefore = mode === 'on' ? await controllerFlowSeq(state) : 0;
       const { rate, made, tried } = await connectRate(c1.netns, c2.netns, c2.addresses[0]);
@@ -425,6 +429,8 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
         readerCpuPerConnectionUs.push(readersUs);
         agentUserCpuPerConnectionUs.push(perConnection(cpuSeconds(agents, true) - agentsUserBefore));
         recording.push(await recordedOf(state, countsBefore, seqBefore, made, tried));
+        // Until every record arrived (recordedOf waits for that): pushes go on after the test.
+        controllerCpuPerConnectionUs.push(perConnection(cpuSeconds(controller) - controllerBefore));
       }
       // The next mode starts from an empty conntrack table: entries of this one's connections (TIME_WAIT,
       // 120 s) would otherwise end during a later round and cost that round's readers their DESTROY.
@@ -434,7 +440,7 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
     paired.throughput.push(round(flowRuns.on.gbps[i] / flowRuns.off.gbps[i], 3));
     paired.connectRate.push(round(flowRuns.on.connectsPerSecond[i] / flowRuns.off.connectsPerSecond[i], 3));
     process.stderr.write(
-      `flow round ${i + 1}/${FLOW_ROUNDS} (load ${load[i]}): on ${flowRuns.on.gbps[i]} Gbit/s ${flowRuns.on.connectsPerSecond[i]}/s (agents+readers ${cpuPerConnectionUs.on[i]} µs CPU per connection, readers ${readerCpuPerConnectionUs[i]}, agents in user space ${agentUserCpuPerConnectionUs[i]}; recorded ${JSON.stringify(recording[i])}), off ${flowRuns.off.gbps[i]} Gbit/s ${flowRuns.off.connectsPerSecond[i]}/s (${cpuPerConnectionUs.off[i]} µs)\n`,
+      `flow round ${i + 1}/${FLOW_ROUNDS} (load ${load[i]}): on ${flowRuns.on.gbps[i]} Gbit/s ${flowRuns.on.connectsPerSecond[i]}/s (agents+readers ${cpuPerConnectionUs.on[i]} µs CPU per connection, readers ${readerCpuPerConnectionUs[i]}, agents in user space ${agentUserCpuPerConnectionUs[i]}, controller until every record arrived ${controllerCpuPerConnectionUs[i]}; recorded ${JSON.stringify(recording[i])}), off ${flowRuns.off.gbps[i]} Gbit/s ${flowRuns.off.connectsPerSecond[i]}/s (${cpuPerConnectionUs.off[i]} µs)\n`,
     );
   }
   return {
@@ -453,6 +459,8 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
     medianAgentAndReaderCpuPerConnectionUs: { on: median(cpuPerConnectionUs.on), off: median(cpuPerConnectionUs.off) },
     readerCpuPerConnectionUs,
     agentUserCpuPerConnectionUs,
+    controllerCpuPerConnectionUs,
+    medianControllerCpuPerConnectionUs: median(controllerCpuPerConnectionUs),
     recording,
     connectionsMade: recording.reduce((sum, r) => sum + r.made, 0),
     connectionsFullyRecorded: recording.reduce((sum, r) => sum + r.fullyRecordedByAgents, 0),
