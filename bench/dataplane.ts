@@ -14,7 +14,7 @@
  *      back off, which the reader turns on), BENCH_FLOW_ROUNDS rounds (default 8), the order flipping every
  *      round; reported as ratios of medians on/off and as the median of each round's on/off ratio (the two
  *      measurements of a round are back to back, so a drift in the machine's load cancels out), with the
- *      load average at each round, the agents' and readers' CPU per connection, and how many connections
+ *      load average at each round, the agents', readers' and controller's CPU per connection, and how many connections
  *      were made vs recorded (records the agents made, events throttled or lost, records the controller
  *      took); both router namespaces' conntrack tables are flushed between modes.
  * Writes bench/results/dataplane.json and prints it. BENCH_ONLY=flows runs only (d) (with the policy in
