@@ -14,12 +14,15 @@
  *      back off, which the reader turns on), BENCH_FLOW_ROUNDS rounds (default 8), the order flipping every
  *      round; reported as ratios of medians on/off and as the median of each round's on/off ratio (the two
  *      measurements of a round are back to back, so a drift in the machine's load cancels out), with the
- *      load average at each round.
+ *      load average at each round, the agents', readers' and controller's CPU per connection, and how many connections
+ *      were made vs recorded (records the agents made, events throttled or lost, records the controller
+ *      took); both router namespaces' conntrack tables are flushed between modes.
  * Writes bench/results/dataplane.json and prints it. BENCH_ONLY=flows runs only (d) (with the policy in
  * place) and writes bench/results/dataplane-flows.json.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { AttachClient } from '../src/attach/client';
@@ -30,6 +33,7 @@ import { labClient, labDown, labRun, labUp, startAgent, stopAgent } from '../src
 import { spawn } from 'node:child_process';
 import { saveLab, type LabState } from '../src/lab/state';
 import { tenantNamespaceName } from '../src/core/dataplane/names';
+import { DEFAULT_RING } from '../src/agent/flows/recorder';
 
 const ATTACHES = Number(process.env.BENCH_ATTACHES ?? 200);
 const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 3);
@@ -45,16 +49,20 @@ const CONNECT_CLIENT = `
 const net = require('node:net');
 const [address, port, seconds] = process.argv.slice(1);
 const end = Date.now() + Number(seconds) * 1000;
-let done = 0;
+let done = 0, tried = 0;
 (function next() {
-  if (Date.now() >= end) { process.stdout.write(String(done / Number(seconds))); return; }
+  if (Date.now() >= end) { process.stdout.write(done + ' ' + tried); return; }
+  tried++;
   const s = net.connect(Number(port), address, () => { done++; s.destroy(); next(); });
   s.on('error', () => next());
 })();
 `;
 
-/** Short connections per second from client to server (namespaces), sequential, over CONNECT_SECONDS. */
-async function connectRate(client: string, server: string, address: string): Promise<number> {
+/**
+ * Short connections from client to server (namespaces), sequential, over CONNECT_SECONDS: per second, and
+ * how many were made (connected) and tried (each a conntrack entry).
+ */
+async function connectRate(client: string, server: string, address: string): Promise<{ rate: number; made: number; tried: number }> {
   const port = String(7000 + crypto.randomInt(500));
   const listener = spawn('ip', ['netns', 'exec', server, process.execPath, '-e', CONNECT_SERVER, port], { stdio: 'ignore' });
   try {
@@ -66,7 +74,8 @@ async function connectRate(client: string, server: string, address: string): Pro
         timeoutMs: (CONNECT_SECONDS + 20) * 1000,
       },
     );
-    return Number(result.stdout);
+    const [made, tried] = result.stdout.trim().split(' ').map(Number);
+    return { rate: made / CONNECT_SECONDS, made, tried };
   } finally {
     listener.kill('SIGKILL');
   }
@@ -89,6 +98,36 @@ async function recordingPids(state: LabState, tenant: string): Promise<{ agents:
   return { agents, readers: pids };
 }
 
+/** What an agent's recorder counted so far (its /metrics on the attach socket): records made, events throttled and lost. */
+async function agentFlowCounts(socket: string): Promise<{ recorded: number; throttled: number; lost: number; evicted: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const request = http.get({ socketPath: socket, path: '/metrics', timeout: 10000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body));
+    });
+    request.on('error', reject);
+    request.on('timeout', () => request.destroy(new Error('metrics: timeout')));
+  });
+  const value = (pattern: RegExp): number => {
+    let total = 0;
+    for (const match of text.matchAll(pattern)) total += Number(match[1]);
+    return total;
+  };
+  return {
+    recorded: value(/^tenet_agent_flow_records_total (\S+)$/gm),
+    throttled: value(/^tenet_agent_flow_events_throttled_total (\S+)$/gm),
+    lost: value(/^tenet_agent_flow_events_lost_total\{source="conntrack"\} (\S+)$/gm),
+    evicted: value(/^tenet_agent_flow_records_evicted_total (\S+)$/gm),
+  };
+}
+
+/** The number of the controller's newest flow record (its records taken so far). */
+async function controllerFlowSeq(state: LabState): Promise<number> {
+  const answer = (await labClient(state).request('GET', '/api/v1/flows?tenant=bench&limit=1')) as { seq: number };
+  return answer.seq;
+}
+
 /** CPU seconds (user + system, or user only) the processes used so far; a process gone counts 0. */
 function cpuSeconds(pids: number[], userOnly = false): number {
   const ticks = 100; // USER_HZ
@@ -107,7 +146,7 @@ function cpuSeconds(pids: number[], userOnly = false): number {
 /** Restarts the agents with flow recording on or off and waits until the router namespaces read (or do not read) flows. */
 async function setFlowRecording(state: LabState, tenant: string, on: boolean): Promise<void> {
   for (const host of state.hosts) await stopAgent(host);
-  process.env.TENET_FLOW_RECORDS = on ? '10000' : '0';
+  process.env.TENET_FLOW_RECORDS = on ? String(DEFAULT_RING) : '0';
   for (const host of state.hosts) await startAgent(state, host);
   saveLab(state);
   for (const host of state.hosts) {
@@ -302,6 +341,52 @@ async function reachability(state: LabState, from: { netns: string }): Promise<{
   return { samples: times.length, p50Ms: round(median(times)), p99Ms: round(percentile(times, 99)) };
 }
 
+/**
+ * How much of one `on` connection test was recorded. Each connection is tracked in both hosts' router
+ * namespaces, and each namespace makes two records of it (flow-start, flow-end): 4 records per connection
+ * (and per connection tried: a refused one is a conntrack entry too). Counted once the readers and the
+ * pushes had time to deliver (at most 15 s): records the agents made, events they throttled or lost, and
+ * records the controller took. A connection counts as fully recorded as far as the records allow:
+ * floor(records / 4).
+ */
+async function recordedOf(
+  state: LabState,
+  before: Awaited<ReturnType<typeof agentFlowCounts>>[],
+  seqBefore: number,
+  made: number,
+  tried: number,
+) {
+  const expected = tried * 2 * state.hosts.length;
+  let after = before;
+  let seq = seqBefore;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await Promise.all(state.hosts.map((h) => agentFlowCounts(h.socket)));
+    const nowSeq = await controllerFlowSeq(state);
+    const settled = now.every((c, i) => c.recorded === after[i].recorded) && nowSeq === seq;
+    after = now;
+    seq = nowSeq;
+    if (settled || Date.now() > deadline) break;
+  }
+  const delta = (pick: (c: Awaited<ReturnType<typeof agentFlowCounts>>) => number) =>
+    after.reduce((sum, c, i) => sum + pick(c) - pick(before[i]), 0);
+  const records = delta((c) => c.recorded);
+  const atController = seq - seqBefore;
+  return {
+    made,
+    tried,
+    expectedRecords: expected,
+    records,
+    throttled: delta((c) => c.throttled),
+    lost: delta((c) => c.lost),
+    evicted: delta((c) => c.evicted),
+    atController,
+    fullyRecordedByAgents: Math.min(made, Math.floor(records / (2 * state.hosts.length))),
+    fullyAtController: Math.min(made, Math.floor(atController / (2 * state.hosts.length))),
+  };
+}
+
 /** Flow recording on vs off (the policy stays: hooks and tracking in both modes), part (d). */
 async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { netns: string; addresses: string[] }) {
   const flowRuns: Record<'on' | 'off', { gbps: number[]; connectsPerSecond: number[] }> = {
@@ -312,8 +397,10 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
   // The agents' and readers' CPU per short connection: what recording costs, measured apart from the machine's load.
   const cpuPerConnectionUs: Record<'on' | 'off', number[]> = { on: [], off: [] };
   const readerCpuPerConnectionUs: number[] = [];
+  const controllerCpuPerConnectionUs: number[] = [];
   const agentUserCpuPerConnectionUs: number[] = [];
   const load: string[] = [];
+  const recording: Awaited<ReturnType<typeof recordedOf>>[] = [];
   for (let i = 0; i < FLOW_ROUNDS; i++) {
     load.push(
       os
@@ -328,18 +415,32 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
       const agentsBefore = cpuSeconds(agents);
       const agentsUserBefore = cpuSeconds(agents, true);
       const readersBefore = cpuSeconds(readers);
-      const rate = await connectRate(c1.netns, c2.netns, c2.addresses[0]);
+      // The controller takes every record the agents push (parse, checks, ring): its CPU too.
+      const controller = state.controller.pid ? [state.controller.pid] : [];
+      const controllerBefore = cpuSeconds(controller);
+      const countsBefore = mode === 'on' ? await Promise.all(state.hosts.map((h) => agentFlowCounts(h.socket))) : [];
+      const seqBefore = mode === 'on' ? await controllerFlowSeq(state) : 0;
+      const { rate, made, tried } = await connectRate(c1.netns, c2.netns, c2.addresses[0]);
       flowRuns[mode].connectsPerSecond.push(round(rate, 1));
-      const perConnection = (seconds: number) => round((seconds / (rate * CONNECT_SECONDS)) * 1e6, 1);
+      const perConnection = (seconds: number) => round((seconds / made) * 1e6, 1);
       const readersUs = perConnection(cpuSeconds(readers) - readersBefore);
       cpuPerConnectionUs[mode].push(round(perConnection(cpuSeconds(agents) - agentsBefore) + readersUs, 1));
-      if (mode === 'on') readerCpuPerConnectionUs.push(readersUs);
-      if (mode === 'on') agentUserCpuPerConnectionUs.push(perConnection(cpuSeconds(agents, true) - agentsUserBefore));
+      if (mode === 'on') {
+        readerCpuPerConnectionUs.push(readersUs);
+        agentUserCpuPerConnectionUs.push(perConnection(cpuSeconds(agents, true) - agentsUserBefore));
+        recording.push(await recordedOf(state, countsBefore, seqBefore, made, tried));
+        // Until every record arrived (recordedOf waits for that): pushes go on after the test.
+        controllerCpuPerConnectionUs.push(perConnection(cpuSeconds(controller) - controllerBefore));
+      }
+      // The next mode starts from an empty conntrack table: entries of this one's connections (TIME_WAIT,
+      // 120 s) would otherwise end during a later round and cost that round's readers their DESTROY.
+      for (const host of state.hosts)
+        await run('ip', ['netns', 'exec', tenantNamespaceName(host.netnsPrefix, 'bench'), 'conntrack', '-F'], { allowFailure: true });
     }
     paired.throughput.push(round(flowRuns.on.gbps[i] / flowRuns.off.gbps[i], 3));
     paired.connectRate.push(round(flowRuns.on.connectsPerSecond[i] / flowRuns.off.connectsPerSecond[i], 3));
     process.stderr.write(
-      `flow round ${i + 1}/${FLOW_ROUNDS} (load ${load[i]}): on ${flowRuns.on.gbps[i]} Gbit/s ${flowRuns.on.connectsPerSecond[i]}/s (agents+readers ${cpuPerConnectionUs.on[i]} µs CPU per connection, readers ${readerCpuPerConnectionUs[i]}, agents in user space ${agentUserCpuPerConnectionUs[i]}), off ${flowRuns.off.gbps[i]} Gbit/s ${flowRuns.off.connectsPerSecond[i]}/s (${cpuPerConnectionUs.off[i]} µs)\n`,
+      `flow round ${i + 1}/${FLOW_ROUNDS} (load ${load[i]}): on ${flowRuns.on.gbps[i]} Gbit/s ${flowRuns.on.connectsPerSecond[i]}/s (agents+readers ${cpuPerConnectionUs.on[i]} µs CPU per connection, readers ${readerCpuPerConnectionUs[i]}, agents in user space ${agentUserCpuPerConnectionUs[i]}, controller until every record arrived ${controllerCpuPerConnectionUs[i]}; recorded ${JSON.stringify(recording[i])}), off ${flowRuns.off.gbps[i]} Gbit/s ${flowRuns.off.connectsPerSecond[i]}/s (${cpuPerConnectionUs.off[i]} µs)\n`,
     );
   }
   return {
@@ -358,6 +459,12 @@ async function flowRecordingCost(state: LabState, c1: { netns: string }, c2: { n
     medianAgentAndReaderCpuPerConnectionUs: { on: median(cpuPerConnectionUs.on), off: median(cpuPerConnectionUs.off) },
     readerCpuPerConnectionUs,
     agentUserCpuPerConnectionUs,
+    controllerCpuPerConnectionUs,
+    medianControllerCpuPerConnectionUs: median(controllerCpuPerConnectionUs),
+    recording,
+    connectionsMade: recording.reduce((sum, r) => sum + r.made, 0),
+    connectionsFullyRecorded: recording.reduce((sum, r) => sum + r.fullyRecordedByAgents, 0),
+    connectionsFullyAtController: recording.reduce((sum, r) => sum + r.fullyAtController, 0),
   };
 }
 

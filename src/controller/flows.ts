@@ -17,6 +17,8 @@ import { invalid } from './errors';
 import { singleQuery } from './routes/objects';
 
 export const CONTROLLER_RING = 50000;
+/** A report's body at most: MAX_REPORT_RECORDS records of a few hundred bytes, with room for labels (an agent halves a push refused as too large). */
+export const FLOW_REPORT_BODY_LIMIT = 16 * 1024 * 1024;
 /** Records per answer at most (the newest of those that match). */
 export const MAX_ANSWER = 5000;
 /** Logging rules' counts per answer at most (those that held back the most first). */
@@ -75,10 +77,11 @@ export class FlowStore {
     if (c && Number.isSafeInteger(c.lostLog)) counters.lostLog = Number(c.lostLog);
     if (c && Number.isSafeInteger(c.lostConntrack)) counters.lostConntrack = Number(c.lostConntrack);
     this.hosts.set(host, counters);
+    // The parsed body is this report's own: each record is numbered in place (the agent's seq replaced),
+    // its host forced to the reporter.
     for (const record of records as FlowRecord[]) {
-      const { seq: _agentSeq, ...rest } = record;
-      void _agentSeq;
-      this.ring.push({ ...rest, host });
+      record.host = host;
+      this.ring.push(record);
     }
     return { accepted: records.length };
   }
@@ -115,11 +118,15 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
 const FLOW_QUERY = ['tenant', 'from', 'to', 'verdict', 'since', 'after', 'limit'] as const;
 
 export function registerFlowRoutes(app: FastifyInstance, flows: FlowStore): void {
-  app.post('/api/v1/hosts/:name/flows', access({ type: 'flows', verb: 'report' }), async (request) => {
-    const host = (request.params as { name: string }).name;
-    if (!isName(host)) throw invalid('host name is invalid', ['name: invalid']);
-    return flows.report(host, request.body);
-  });
+  app.post(
+    '/api/v1/hosts/:name/flows',
+    { bodyLimit: FLOW_REPORT_BODY_LIMIT, ...access({ type: 'flows', verb: 'report' }) },
+    async (request) => {
+      const host = (request.params as { name: string }).name;
+      if (!isName(host)) throw invalid('host name is invalid', ['name: invalid']);
+      return flows.report(host, request.body);
+    },
+  );
   app.get('/api/v1/flows', access({ type: 'flows', verb: 'read' }, FLOW_QUERY), async (request) => {
     const q = request.query as Record<string, unknown>;
     const filter: FlowFilter = {};

@@ -14,6 +14,22 @@ import type { Log } from '../../core/log';
 
 export const FLOWD_PATH = path.resolve(__dirname, '..', '..', '..', '..', 'native', 'tenet-flowd');
 
+/**
+ * The helper's arguments: the nflog group, then the conntrack events' rate and burst per second. A rate
+ * of 0 means no limit (every event written; the burst is then not used); otherwise rate and burst are
+ * whole numbers from 1 to 1,000,000 (tenet-flowd refuses anything else, and would not start): refused
+ * here, with the reason, before anything is started.
+ */
+export function flowdArguments(rate: { perSecond: number; burst: number } = CONNTRACK_RATE): string[] {
+  const whole = (n: number, min: number) => Number.isSafeInteger(n) && n >= min && n <= 1_000_000;
+  const unlimited = rate.perSecond === 0;
+  if (!(unlimited ? whole(rate.burst, 0) : whole(rate.perSecond, 1) && whole(rate.burst, 1)))
+    throw new Error(
+      `flow reader rate ${rate.perSecond}/s burst ${rate.burst}: the rate is 0 (no limit) or a whole number from 1 to 1000000, and then so is the burst`,
+    );
+  return [String(NFLOG_GROUP), String(rate.perSecond), String(unlimited ? 0 : rate.burst)];
+}
+
 /** A line longer than this is not one tenet-flowd writes: the reader drops it rather than buffer without bound. */
 const MAX_LINE = 4096;
 
@@ -27,22 +43,14 @@ export class FlowReader {
     readonly netns: string,
     onEvent: (netns: string, event: FlowdEvent) => void,
     log: Log,
+    rate: { perSecond: number; burst: number } = CONNTRACK_RATE,
   ) {
     if (!NETNS_NAME_REGEX.test(netns)) throw new Error(`refusing to read flows of namespace "${netns}"`);
+    // Conntrack events over the rate are counted, not written, by the helper itself (cheaper than here).
+    const args = flowdArguments(rate);
     this.child = spawn(
       'nsenter',
-      // Conntrack events over CONNTRACK_RATE are counted, not written, by the helper itself (cheaper than here).
-      [
-        `--net=/run/netns/${netns}`,
-        'setpriv',
-        '--pdeathsig',
-        'KILL',
-        '--',
-        FLOWD_PATH,
-        String(NFLOG_GROUP),
-        String(CONNTRACK_RATE.perSecond),
-        String(CONNTRACK_RATE.burst),
-      ],
+      [`--net=/run/netns/${netns}`, 'setpriv', '--pdeathsig', 'KILL', '--', FLOWD_PATH, ...args],
       // stdin stays open: the helper exits when it closes (the agent went away).
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );

@@ -11,23 +11,32 @@ import { parseLogPrefix } from '../../core/policy/deny-log';
 import { FlowRing } from '../../core/flows/ring';
 import type { Log } from '../../core/log';
 
-export const DEFAULT_RING = 10000;
 /**
- * Records per second one namespace may make (and burst): the kernel limits each rule, but a tenant with
- * many deny rules, or opening connections as fast as it can, must not take the agent's CPU or push the
- * other tenants' records out of the ring. What is over is counted (`throttled`), never queued.
+ * Records kept in memory: two seconds of the connections a busy host makes (bench/dataplane.ts part (d):
+ * ~5,000 short connections a second make ~10,000 records a second on each of the two hosts).
+ */
+export const DEFAULT_RING = 20000;
+/**
+ * nflog records (deny and log) per second one namespace may make, and burst: the kernel limits each rule,
+ * but a tenant with many deny rules must not take the agent's CPU or push the other tenants' records out
+ * of the ring. What is over is counted (`throttled`), never queued. Connection records are bounded by the
+ * reader instead (CONNTRACK_RATE).
  */
 export const NAMESPACE_RATE = { perSecond: 500, burst: 1000 } as const;
 /**
- * Connection records (conntrack events) per second one namespace may make, and burst: enforced by
- * tenet-flowd itself (no line, no parse here; counted as `throttled`). Short connections are the
- * expensive case: each costs the agent two records (start, end) on each host that tracks it, and a
- * record costs the agent tens of microseconds of CPU (bench/dataplane.ts part (d)), so a namespace
- * opening connections as fast as it can would otherwise take a tenth of a core per namespace.
+ * Conntrack events (a connection's start and end: two per connection) per second one namespace may turn
+ * into records, and burst: enforced by tenet-flowd itself (no line, no parse here; counted as `throttled`).
+ * Flood protection, not sampling: every connection of a namespace opening up to 12,500 short connections a
+ * second (sustained; twice that for two seconds) is recorded — five times what bench/dataplane.ts part (d)
+ * makes between two hosts — and a namespace opening them as fast as it can on a larger machine costs the
+ * reader and the agent at most this many records' CPU (docs/observability.md, "Bounds").
  */
-export const CONNTRACK_RATE = { perSecond: 200, burst: 400 } as const;
-/** Records per push at most; the rest goes with the next one. */
-export const PUSH_BATCH = 2000;
+export const CONNTRACK_RATE = { perSecond: 25000, burst: 50000 } as const;
+/**
+ * Records per push at most; when more are pending the next push follows at once. A push too large for
+ * the controller (413) is retried with half as many records (labels make records of very different sizes).
+ */
+export const PUSH_BATCH = 5000;
 /** Logging rules counted per host at most (each namespace's compiled rules; more is a runaway, not a policy). */
 export const MAX_RULE_COUNTS = 10000;
 
@@ -51,7 +60,7 @@ export interface FlowCounters {
   lostConntrack: number;
   /** Events that did not make a record (not Tenet's prefix, a malformed packet). */
   ignored: number;
-  /** Events over a namespace's rate (NAMESPACE_RATE), dropped before they made a record. */
+  /** Events over a namespace's rate (NAMESPACE_RATE for nflog, the reader's CONNTRACK_RATE), dropped before they made a record. */
   throttled: number;
 }
 
@@ -91,9 +100,14 @@ export class FlowRecorder {
       this.counters.throttled += event.n;
       return;
     }
-    if (event.t !== 'log' && event.t !== 'ct') return;
-    const tally = event.t === 'log' ? this.tally(netns, event.prefix) : undefined;
-    const outcome = this.make(netns, event);
+    if (event.t === 'ct') {
+      // Bounded by the reader's own rate (CONNTRACK_RATE): no second bucket here.
+      this.counters[this.make(netns, event)]++;
+      return;
+    }
+    if (event.t !== 'log') return;
+    const tally = this.tally(netns, event.prefix);
+    const outcome = this.take(netns) ? this.make(netns, event) : 'throttled';
     this.counters[outcome]++;
     if (tally) {
       tally[outcome]++;
@@ -101,8 +115,7 @@ export class FlowRecorder {
     }
   }
 
-  private make(netns: string, event: FlowdEvent & { t: 'log' | 'ct' }): 'recorded' | 'throttled' | 'ignored' {
-    if (!this.take(netns)) return 'throttled';
+  private make(netns: string, event: FlowdEvent & { t: 'log' | 'ct' }): 'recorded' | 'ignored' {
     const context = this.context(netns);
     if (!context) return 'ignored';
     const record = event.t === 'log' ? logRecord(event, context) : conntrackRecord(event, context);
@@ -173,32 +186,48 @@ export class FlowRecorder {
     for (const [key, tally] of this.rules) if (tally.netns === netns) this.rules.delete(key);
   }
 
-  /** Records not yet pushed (oldest first, at most PUSH_BATCH), and how many the ring let go unpushed. */
-  pending(): { records: FlowRecord[]; evicted: number } {
-    const records = this.ring.since(this.pushed);
+  /** Records not yet pushed (oldest first, at most `max`), and how many the ring let go unpushed. */
+  pending(max = this.batch): { records: FlowRecord[]; evicted: number; more: boolean } {
+    const records = this.ring.since(this.pushed, max + 1);
     const oldest = records[0]?.seq ?? this.ring.seq + 1;
     const evicted = Math.max(0, oldest - this.pushed - 1);
-    return { records: records.slice(0, PUSH_BATCH), evicted };
+    const more = records.length > max;
+    if (more) records.length = max;
+    return { records, evicted, more };
   }
 
-  /** Sends what is pending through `send`; on failure it stays pending (and the ring may let some go). */
+  /** Records per push now: PUSH_BATCH, halved after the controller found a push too large. */
+  private batch = PUSH_BATCH;
+
+  /**
+   * Sends what is pending through `send`, in batches back to back while more is pending; on failure it
+   * stays pending (and the ring may let some go).
+   */
   async push(
     send: (batch: { records: FlowRecord[]; evicted: number; counters: FlowCounters; rules?: DenyRuleCount[] }) => Promise<void>,
   ): Promise<void> {
     if (this.pushing) return;
-    const { records, evicted } = this.pending();
-    const version = this.rulesVersion;
-    const rulesMoved = version !== this.rulesPushed;
-    if (records.length === 0 && evicted === 0 && !rulesMoved) return;
     this.pushing = true;
     try {
-      this.counters.evicted += evicted;
-      await send({ records, evicted, counters: { ...this.counters }, ...(rulesMoved ? { rules: this.ruleCounts() } : {}) });
-      this.rulesPushed = version;
-      this.pushed = records.length > 0 ? records[records.length - 1].seq : this.ring.seq;
-    } catch (error) {
-      this.counters.evicted -= evicted;
-      this.log('debug', 'pushing flow records failed', { error: (error as Error).message });
+      for (;;) {
+        const { records, evicted, more } = this.pending();
+        const version = this.rulesVersion;
+        const rulesMoved = version !== this.rulesPushed;
+        if (records.length === 0 && evicted === 0 && !rulesMoved) return;
+        this.counters.evicted += evicted;
+        try {
+          await send({ records, evicted, counters: { ...this.counters }, ...(rulesMoved ? { rules: this.ruleCounts() } : {}) });
+        } catch (error) {
+          this.counters.evicted -= evicted;
+          if ((error as { status?: number }).status === 413 && this.batch > 1) this.batch = Math.ceil(this.batch / 2);
+          this.log('debug', 'pushing flow records failed', { error: (error as Error).message, batch: this.batch });
+          return;
+        }
+        this.rulesPushed = version;
+        this.pushed = records.length > 0 ? records[records.length - 1].seq : this.ring.seq;
+        this.batch = Math.min(PUSH_BATCH, this.batch * 2);
+        if (!more) return;
+      }
     } finally {
       this.pushing = false;
     }

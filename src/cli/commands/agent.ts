@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../../agent/agent';
+import { DEFAULT_RING } from '../../agent/flows/recorder';
 import { DEFAULT_AGENT_SOCKET } from '../../attach/protocol';
 import { DEFAULT_NETNS_PREFIX } from '../../core/dataplane/names';
 import { CliError } from '../context';
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .option(
       '--flow-records <n>',
       'flow and deny records kept in memory (a ring; 0: record nothing) (env TENET_FLOW_RECORDS)',
-      process.env.TENET_FLOW_RECORDS ?? '10000',
+      process.env.TENET_FLOW_RECORDS ?? String(DEFAULT_RING),
     )
     .option(
       '--flow-export <path>',

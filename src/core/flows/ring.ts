@@ -19,9 +19,10 @@ export class FlowRing {
     this.slots = new Array<FlowRecord | undefined>(capacity);
   }
 
-  /** Adds a record, numbering it; returns it with its number. */
+  /** Adds a record, numbering it (the ring takes the object: it is numbered in place); returns it. */
   push(record: Omit<FlowRecord, 'seq'>): FlowRecord {
-    const numbered = { ...record, seq: ++this.lastSeq } as FlowRecord;
+    const numbered = record as FlowRecord;
+    numbered.seq = ++this.lastSeq;
     if (this.slots[this.next] !== undefined) this.evicted++;
     this.slots[this.next] = numbered;
     this.next = (this.next + 1) % this.capacity;
@@ -36,13 +37,13 @@ export class FlowRing {
     return this.lastSeq;
   }
 
-  /** The records numbered after `afterSeq`, oldest first. */
-  since(afterSeq = 0): FlowRecord[] {
+  /** The records numbered after `afterSeq`, oldest first (at most `max`, the oldest of them). */
+  since(afterSeq = 0, max = Infinity): FlowRecord[] {
+    // Record n sits in slot (n - 1) % capacity; the ring holds the newest `size` of them.
+    const first = Math.max(afterSeq + 1, this.lastSeq - this.size + 1);
+    const last = Math.min(this.lastSeq, first + max - 1);
     const out: FlowRecord[] = [];
-    for (let i = 0; i < this.capacity; i++) {
-      const record = this.slots[(this.next + i) % this.capacity];
-      if (record && record.seq > afterSeq) out.push(record);
-    }
+    for (let n = first; n <= last; n++) out.push(this.slots[(n - 1) % this.capacity]!);
     return out;
   }
 }

@@ -7,7 +7,8 @@ import type { FlowPeer, FlowRecord, FlowRule } from './records';
 import type { DenyRuleCount } from './record-types';
 import { parseLogPrefix } from '../policy/deny-log';
 
-export const MAX_REPORT_RECORDS = 2000;
+/** Records per report at most: the agent's PUSH_BATCH (src/agent/flows/recorder.ts). */
+export const MAX_REPORT_RECORDS = 5000;
 
 const TYPES = new Set(['deny', 'log', 'flow-start', 'flow-end']);
 const VERDICTS = new Set(['allowed', 'denied', 'logged']);

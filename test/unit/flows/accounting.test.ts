@@ -152,3 +152,36 @@ test('a TCP connection that closes ends its flow record with its counters; lost 
   assert.equal(recorder.counters.throttled, 250);
   assert.equal(recorder.counters.recorded, 1);
 });
+
+test("tenet-flowd's tab-separated conntrack lines read as the JSON ones did; anything else in them is refused", () => {
+  const fields = (ev: string, extra: Partial<Record<number, string>> = {}) => {
+    const f = ['C', ev, '1000', '7', '4', '6', '10.1.0.2', '10.96.0.10', '41000', '5432', '10.1.0.3', '10.1.0.2', '5432', '41000'];
+    f.push('5', '400', '4', '300', String(0x12340000), String(0x20 | 0x8 | 0x4), '1796613679128551955', '0');
+    for (const [i, v] of Object.entries(extra)) f[Number(i)] = v!;
+    return f.join('\t');
+  };
+  // The same event as tenet-flowd wrote it in JSON (start in nanoseconds: past 2^53 in both forms).
+  const json = parseFlowdLine(
+    `{"t":"ct","ev":"close","ts":1000,"id":7,"fam":4,"proto":6,"o":["10.1.0.2","10.96.0.10",41000,5432],"r":["10.1.0.3","10.1.0.2",5432,41000],"op":5,"ob":400,"rp":4,"rb":300,"mark":${0x12340000},"status":${0x20 | 0x8 | 0x4},"start":1796613679128551955,"stop":0}`,
+  );
+
+  assert.deepEqual(parseFlowdLine(fields('c')), json);
+  assert.equal((parseFlowdLine(fields('n')) as ConntrackEvent).ev, 'new');
+  assert.equal((parseFlowdLine(fields('d')) as ConntrackEvent).ev, 'destroy');
+  assert.equal((parseFlowdLine(fields('c', { 6: 'fd00::2', 11: 'fd00::2' })) as ConntrackEvent).o[0], 'fd00::2');
+  for (const bad of [
+    fields('u'),
+    fields('c', { 2: '' }),
+    fields('c', { 8: '-1' }),
+    fields('c', { 8: '0x10' }),
+    fields('c', { 14: '1e3' }),
+    fields('c', { 14: ' 5' }),
+    fields('c', { 6: '' }),
+    fields('c', { 6: '10.1.0.2 x' }),
+    fields('c', { 7: '"a"' }),
+    `${fields('c')}\textra`,
+    fields('c').split('\t').slice(0, 21).join('\t'),
+    'C',
+  ])
+    assert.equal(parseFlowdLine(bad), undefined, JSON.stringify(bad));
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowRecorder } from '../../../src/agent/flows/recorder';
+import { FlowRecorder, CONNTRACK_RATE } from '../../../src/agent/flows/recorder';
+import { FlowReader, flowdArguments } from '../../../src/agent/flows/reader';
 import type { FlowContext, FlowRecord, LogEvent } from '../../../src/core/flows/records';
 import type { TenantView } from '../../../src/core/dataplane/host-view';
 
@@ -64,4 +65,30 @@ test('pushes send what is new in bounded batches; what the ring let go unsent is
   assert.equal(recorder.counters.evicted, 70);
   await recorder.push(async (batch) => void sent.push(batch));
   assert.equal(sent.length, 2, 'nothing new: nothing sent');
+});
+
+test("the flow reader's rate: 0 is no limit; anything tenet-flowd would refuse is refused before it starts, with the reason", () => {
+  assert.deepEqual(flowdArguments({ perSecond: 0, burst: 0 }), ['100', '0', '0']);
+  assert.deepEqual(flowdArguments({ perSecond: 0, burst: 400 }), ['100', '0', '0'], 'no limit: the burst is not used');
+  assert.deepEqual(flowdArguments({ perSecond: 200, burst: 400 }), ['100', '200', '400']);
+  assert.deepEqual(flowdArguments(), ['100', String(CONNTRACK_RATE.perSecond), String(CONNTRACK_RATE.burst)]);
+  for (const rate of [
+    { perSecond: -1, burst: 10 },
+    { perSecond: 10, burst: 0 },
+    { perSecond: 1.5, burst: 10 },
+    { perSecond: 2_000_000, burst: 10 },
+    { perSecond: Number.NaN, burst: 10 },
+  ])
+    assert.throws(() => flowdArguments(rate), /the rate is 0 \(no limit\) or a whole number from 1 to 1000000/, JSON.stringify(rate));
+  // Refused in the constructor: nothing is started.
+  assert.throws(
+    () =>
+      new FlowReader(
+        'tn-t-shop',
+        () => undefined,
+        () => undefined,
+        { perSecond: -5, burst: 1 },
+      ),
+    /flow reader rate -5\/s/,
+  );
 });
