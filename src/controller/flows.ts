@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { FlowRing, matchesFilter, type FlowFilter } from '../core/flows/ring';
 import type { FlowRecord } from '../core/flows/records';
 import type { DenyRuleCount } from '../core/flows/record-types';
-import { checkDenyRuleCount, checkFlowRecord, MAX_REPORT_RECORDS, MAX_REPORT_RULES } from '../core/flows/validate';
+import { checkDenyRuleCount, flowRecordFrom, MAX_REPORT_RECORDS, MAX_REPORT_RULES } from '../core/flows/validate';
 import { isName } from '../core/model/names';
 import { access } from './auth/access';
 import { invalid } from './errors';
@@ -48,7 +48,8 @@ export class FlowStore {
     const records = b.records;
     if (!Array.isArray(records) || records.length > MAX_REPORT_RECORDS)
       throw invalid(`records must be a list of at most ${MAX_REPORT_RECORDS}`, ['records: invalid']);
-    const bad = records.findIndex((r) => !checkFlowRecord(r));
+    const clean = records.map(flowRecordFrom);
+    const bad = clean.findIndex((r) => r === undefined);
     if (bad >= 0) throw invalid(`records[${bad}] is not a flow record`, [`records[${bad}]: invalid`]);
     const rules = b.rules;
     if (rules !== undefined) {
@@ -77,9 +78,9 @@ export class FlowStore {
     if (c && Number.isSafeInteger(c.lostLog)) counters.lostLog = Number(c.lostLog);
     if (c && Number.isSafeInteger(c.lostConntrack)) counters.lostConntrack = Number(c.lostConntrack);
     this.hosts.set(host, counters);
-    // The parsed body is this report's own: each record is numbered in place (the agent's seq replaced),
-    // its host forced to the reporter.
-    for (const record of records as FlowRecord[]) {
+    // Each record is the controller's own copy (flowRecordFrom): numbered in place (the agent's seq
+    // replaced), its host forced to the reporter.
+    for (const record of clean as FlowRecord[]) {
       record.host = host;
       this.ring.push(record);
     }

@@ -70,13 +70,62 @@ export function checkFlowRecord(v: unknown): v is FlowRecord {
     optional(r.rule, rule) &&
     optional(r.egress, rule) &&
     optional(r.ingress, rule) &&
-    optional(r.service, (x) => typeof x === 'object' && x !== null && str((x as Record<string, unknown>).address, 45)) &&
+    optional(r.service, service) &&
     optional(r.start, (x) => str(x, 40)) &&
     optional(r.end, (x) => str(x, 40)) &&
     optional(r.packets, pair) &&
     optional(r.bytes, pair) &&
-    optional(r.interfaces, (x) => typeof x === 'object' && x !== null)
+    optional(r.interfaces, interfaces)
   );
+}
+
+const service = (v: unknown): boolean => {
+  if (typeof v !== 'object' || v === null) return false;
+  const x = v as Record<string, unknown>;
+  return str(x.address, 45) && optional(x.name, (n) => str(n, 63)) && optional(x.port, (n) => int(n) && (n as number) <= 65535);
+};
+
+const interfaces = (v: unknown): boolean => {
+  if (typeof v !== 'object' || v === null) return false;
+  const x = v as Record<string, unknown>;
+  return optional(x.in, (n) => str(n, 15)) && optional(x.out, (n) => str(n, 15));
+};
+
+/** A copy of the fields `keys` names that are set (nothing else of what was sent is kept). */
+function pick<T>(v: unknown, keys: readonly string[]): T {
+  const from = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out as T;
+}
+
+const RULE_FIELDS = ['direction', 'tier', 'policy', 'rule', 'ruleName', 'action', 'source'] as const;
+const PAIR_FIELDS = ['forward', 'reply'] as const;
+
+function peerFrom(v: unknown): FlowPeer {
+  const p = pick<FlowPeer>(v, ['address', 'port', 'endpoint', 'host']);
+  const labels = (v as FlowPeer).labels;
+  if (labels !== undefined) p.labels = { ...labels };
+  return p;
+}
+
+/**
+ * The record an agent sent, checked (checkFlowRecord) and rebuilt from the fields a record has: a
+ * field it made up, at any depth, is not stored and never reaches another reader. Undefined when
+ * the record is not one.
+ */
+export function flowRecordFrom(v: unknown): FlowRecord | undefined {
+  if (!checkFlowRecord(v)) return undefined;
+  const r = v as unknown as Record<string, unknown>;
+  const record = pick<FlowRecord>(r, ['seq', 'time', 'host', 'tenant', 'type', 'verdict', 'protocol', 'start', 'end']);
+  record.from = peerFrom(r.from);
+  record.to = peerFrom(r.to);
+  for (const side of ['rule', 'egress', 'ingress'] as const) if (r[side] !== undefined) record[side] = pick<FlowRule>(r[side], RULE_FIELDS);
+  if (r.service !== undefined) record.service = pick(r.service, ['name', 'address', 'port']);
+  if (r.packets !== undefined) record.packets = pick(r.packets, PAIR_FIELDS);
+  if (r.bytes !== undefined) record.bytes = pick(r.bytes, PAIR_FIELDS);
+  if (r.interfaces !== undefined) record.interfaces = pick(r.interfaces, ['in', 'out']);
+  return record;
 }
 
 /** Logging rules' counts per report at most (the agent's MAX_RULE_COUNTS). */

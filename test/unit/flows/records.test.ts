@@ -8,7 +8,7 @@ import { DENY_LOG_LIMIT, NFLOG_GROUP, parseLogPrefix } from '../../../src/core/p
 import { parsePacketHeaders } from '../../../src/core/flows/packet';
 import { conntrackRecord, logRecord, parseFlowdLine, type FlowContext } from '../../../src/core/flows/records';
 import { FlowRing, matchesFilter } from '../../../src/core/flows/ring';
-import { checkFlowRecord } from '../../../src/core/flows/validate';
+import { checkFlowRecord, flowRecordFrom } from '../../../src/core/flows/validate';
 import { allowingRule, ruleMarkId } from '../../../src/core/policy/flow-mark';
 import { MAX_SLOT } from '../../../src/core/services/compile';
 import { kernelProgram, restrictsNothing } from '../../../src/core/policy/unhooked';
@@ -266,6 +266,20 @@ test('deny and flow records name the endpoints, the deciding rule and the servic
   assert.ok(checkFlowRecord({ ...flow, seq: 1 }));
   assert.ok(checkFlowRecord({ ...deny, seq: 2 }));
   assert.equal(checkFlowRecord({ ...deny, seq: 2, tenant: 'x'.repeat(300) }), false);
+  // What the controller stores is rebuilt from a record's own fields: anything made up, at any depth, is dropped.
+  assert.deepEqual(flowRecordFrom({ ...flow, seq: 1 }), { ...flow, seq: 1 });
+  const padded = {
+    ...flow,
+    seq: 1,
+    note: 'x'.repeat(100000),
+    from: { ...flow.from, extra: { deep: [1, 2, 3] } },
+    ingress: { ...flow.ingress, extra: 'x' },
+    packets: { ...flow.packets, extra: 1 },
+    service: { address: '10.96.0.1', port: 80, extra: 'x' },
+  };
+  assert.deepEqual(flowRecordFrom(padded), { ...flow, seq: 1, service: { address: '10.96.0.1', port: 80 } });
+  assert.equal(flowRecordFrom({ ...flow, seq: 1, service: { address: '10.96.0.1', port: 70000 } }), undefined);
+  assert.equal(flowRecordFrom({ ...deny, seq: 2, interfaces: { in: 'x'.repeat(16) } }), undefined);
   for (const line of ['', '{', '{"t":"ct","ts":1}', '{"t":"log","ts":1,"prefix":3}', '[]', 'null'])
     assert.equal(parseFlowdLine(line), undefined, line);
 });
