@@ -66,8 +66,14 @@ export interface AgentOptions {
   underlayIPv6?: string;
   socketPath: string;
   netnsPrefix: string;
-  /** Full re-list + kernel read-back period. */
+  /** Kernel read-back (full pass) period. */
   resyncMs?: number;
+  /**
+   * Period of a fresh list of the controller's objects besides the watch (default 10 min). A list costs
+   * the controller a snapshot of everything the host may see (40,000 objects at 10,000 services, 100-200 ms
+   * of its event loop per agent), so it is a safety net, not the kernel read-back's rhythm.
+   */
+  relistMs?: number;
   /** MTU of the underlay device; default: read from the device holding underlayIP at start. */
   underlayMtu?: number;
   heartbeatMs?: number;
@@ -208,7 +214,7 @@ export class Agent {
       client: this.client,
       kinds: HOST_VIEW_KINDS,
       log: options.log,
-      resyncMs: options.resyncMs ?? 60000,
+      resyncMs: options.relistMs ?? 600000,
       onChange: (reason) => {
         // When the change reached this agent (wall clock: bench/external.ts lines it up with other processes' stages).
         this.changeSeenAt ??= Date.now();

@@ -28,6 +28,8 @@ export interface FollowerOptions {
 
 /** Changes the follower remembers for changedSince(). */
 const JOURNAL_LIMIT = 4096;
+/** A list with more changes than this replaces the view whole. */
+const RELIST_JOURNAL_LIMIT = 1024;
 
 interface LocalWrites {
   recorded: Set<string>;
@@ -138,9 +140,15 @@ export class Follower {
    * holds a newer version; what it removed during the list stays removed unless the list holds another
    * incarnation. Without it the attach finds its own endpoint missing from the view.
    */
-  private replaceWith(snapshot: { revision: number; items: TenetObject[] }, during: LocalWrites): void {
+  private replaceWith(snapshot: { revision: number; items: TenetObject[] }, during: LocalWrites): TenetObject[] {
     const fresh = new Map<string, TenetObject>();
-    for (const item of snapshot.items) fresh.set(keyOf(item), item);
+    for (const item of snapshot.items) {
+      const key = keyOf(item);
+      const have = this.objects.get(key);
+      // The very object held when the list has it unchanged: views and caches keyed by object stay valid.
+      const same = have !== undefined && have.metadata.uid === item.metadata.uid && revisionOf(have) === revisionOf(item);
+      fresh.set(key, same ? have : item);
+    }
     for (const key of during.recorded) {
       const have = this.objects.get(key);
       const listed = fresh.get(key);
@@ -153,9 +161,13 @@ export class Follower {
         gone.metadata.uid !== undefined ? listed.metadata.uid === gone.metadata.uid : revisionOf(listed) <= revisionOf(gone);
       if (sameIncarnation) fresh.delete(key);
     }
+    const changes: TenetObject[] = [];
+    for (const [key, object] of fresh) if (this.objects.get(key) !== object) changes.push(object);
+    for (const [key, object] of this.objects) if (!fresh.has(key)) changes.push(object);
     this.objects.clear();
     for (const [key, object] of fresh) this.objects.set(key, object);
     this.revision = snapshot.revision;
+    return changes;
   }
 
   start(): void {
@@ -196,8 +208,11 @@ export class Follower {
         const during: LocalWrites = { recorded: new Set(), removed: new Map() };
         this.listing = during;
         const snapshot = await this.options.client.snapshot([...this.options.kinds]).finally(() => (this.listing = undefined));
-        this.replaceWith(snapshot, during);
-        this.changed(undefined);
+        const changes = this.replaceWith(snapshot, during);
+        // A list that changed little (the periodic one, usually nothing) is journalled per object, so the
+        // host view is updated, not made again (at 10,000 services that cost each agent ~150 ms per list).
+        if (!this.synced || changes.length > RELIST_JOURNAL_LIMIT) this.changed(undefined);
+        else for (const object of changes) this.changed(object);
         this.synced = true;
         this.setConnected(true);
         backoff = 200;

@@ -319,3 +319,38 @@ test('a list answered while the agent was writing keeps what the agent recorded 
     ['Endpoint/detached', 'Endpoint/kept'],
   );
 });
+
+test('a list that finds objects unchanged keeps the very objects held; only what changed is journalled', async (t) => {
+  const client = new FakeClient([
+    { revision: 5, items: [tenant('a', 3), tenant('b', 4), tenant('c', 5)] },
+    { revision: 5, items: [tenant('a', 3), tenant('b', 4), tenant('c', 5)] },
+    { revision: 9, items: [tenant('a', 3), tenant('b', 8), tenant('d', 9)] },
+  ]);
+  const { follower, changes } = follow(client);
+  t.after(() => follower.stop());
+  follower.start();
+  await until('the first watch', () => client.watches.length === 1);
+  const held = new Map(follower.list().map((o) => [o.metadata.name, o]));
+  const generation = follower.generation;
+
+  client.watches[0].end();
+  await until('the second watch', () => client.watches.length === 2);
+  for (const o of follower.list()) assert.equal(o, held.get(o.metadata.name), `${o.metadata.name}: the object held, not the list's copy`);
+  assert.equal(follower.generation, generation, 'an unchanged list changes no generation: views are reused');
+  assert.deepEqual(changes, ['snapshot', 'relist']);
+
+  client.watches[1].end();
+  await until('the third watch', () => client.watches.length === 3);
+  assert.equal(follower.get('Tenant', undefined, 'a'), held.get('a'), 'unchanged: the same object');
+  assert.notEqual(follower.get('Tenant', undefined, 'b'), held.get('b'));
+  const journal = follower.changedSince(generation);
+  assert.ok(journal, 'the changes are journalled, not a reset');
+  assert.deepEqual(journal.map((c) => c.name).sort(), ['b', 'c', 'd'], 'b replaced, c gone, d new');
+  assert.deepEqual(
+    follower
+      .list()
+      .map((o) => o.metadata.name)
+      .sort(),
+    ['a', 'b', 'd'],
+  );
+});

@@ -30,7 +30,8 @@ export function register(program: Command): void {
     .option('--socket <path>', 'attach socket', DEFAULT_AGENT_SOCKET)
     .option('--netns-prefix <prefix>', 'prefix of the network namespaces the agent creates', DEFAULT_NETNS_PREFIX)
     .option('--token-file <path>', 'file holding the bearer token (an agent-role token for this host); else --token or TENET_TOKEN')
-    .option('--resync <seconds>', 'full re-list and kernel read-back period', '30')
+    .option('--resync <seconds>', 'kernel read-back (full pass) period', '30')
+    .option('--relist <seconds>', "period of a fresh list of the controller's objects besides the watch", '600')
     .option(
       '--heartbeat <seconds>',
       'Host status heartbeat (with the rule hit counters) period (env TENET_HEARTBEAT)',
@@ -78,6 +79,7 @@ export function register(program: Command): void {
           socket: string;
           netnsPrefix: string;
           resync: string;
+          relist: string;
           heartbeat: string;
           logLevel: string;
           clusterDomain?: string;
@@ -98,6 +100,8 @@ export function register(program: Command): void {
         );
         const resync = Number(options.resync);
         if (!Number.isFinite(resync) || resync < 1) throw new CliError('--resync must be a number of seconds >= 1', 2);
+        const relist = Number(options.relist);
+        if (!Number.isFinite(relist) || relist < 1) throw new CliError('--relist must be a number of seconds >= 1', 2);
         const heartbeat = Number(options.heartbeat);
         if (!Number.isFinite(heartbeat) || heartbeat < 0.2 || heartbeat > 3600)
           throw new CliError('--heartbeat must be a number of seconds from 0.2 to 3600', 2);
@@ -151,6 +155,7 @@ export function register(program: Command): void {
             socketPath: options.socket,
             netnsPrefix: options.netnsPrefix,
             resyncMs: resync * 1000,
+            relistMs: relist * 1000,
             heartbeatMs: Math.round(heartbeat * 1000),
             clusterDomain: options.clusterDomain,
             flowRing,
