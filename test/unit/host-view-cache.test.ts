@@ -11,16 +11,12 @@ import { Follower } from '../../src/agent/follower';
 import { HostViews } from '../../src/agent/host-views';
 import { buildHostView, HOST_VIEW_KINDS } from '../../src/core/dataplane/host-view';
 import type { TenetObject } from '../../src/core/model/object';
+import { Random } from '../policy/world';
 
+/** A seeded sequence (the project's mulberry32, test/policy/world.ts): the same on every run. */
 function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const generator = new Random(seed);
+  return (n) => generator.int(n);
 }
 
 const host = { hostName: 'h1', netnsPrefix: 'p-', underlayIP: '192.168.0.1' };

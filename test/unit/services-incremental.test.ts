@@ -15,17 +15,12 @@ import { renderRule } from '../../src/core/policy/render';
 import type { EndpointView, NetworkView, TenantView } from '../../src/core/dataplane/host-view';
 import type { Service } from '../../src/core/model/kinds/service';
 import type { Endpoint } from '../../src/core/model/kinds/endpoint';
+import { Random } from '../policy/world';
 
-/** A small seeded generator (mulberry32): the same sequence on every run. */
+/** A seeded sequence (the project's mulberry32, test/policy/world.ts): the same on every run. */
 function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const generator = new Random(seed);
+  return (n) => generator.int(n);
 }
 
 type Group = Readonly<Record<string, string>>;

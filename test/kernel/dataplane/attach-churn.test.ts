@@ -10,30 +10,7 @@ import { startAttachFixture, waitUntil } from '../../helpers/lab';
 import { linkIndexes } from '../../../src/kernel/read';
 import { run } from '../../../src/kernel/exec';
 import { listNetns } from '../../../src/kernel/ip';
-import fs from 'node:fs';
-import path from 'node:path';
-import { DEFAULT_DNS_DIR } from '../../../src/agent/dns/resolver';
-
-/** The tenant resolver's processes, from the agent's pid file (none when there is no file). */
-const resolverPids = (routerNs: string): number[] => {
-  try {
-    return fs
-      .readFileSync(path.join(DEFAULT_DNS_DIR, routerNs, 'pid'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-};
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, resolverPids } from '../../helpers/resolver';
 
 test('detach then attach the same interface at once, three times: working interface, idempotent detach, nothing left', async (t) => {
   const { lab, agent, netns, request, router } = await startAttachFixture(t, 'churn', '10.41.0.0/24', 'churn');

@@ -9,14 +9,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { startTestLab, tenantObjects, waitUntil } from '../../helpers/lab';
 import { run } from '../../../src/kernel/exec';
 import { labDown, labRm, restartAgent } from '../../../src/lab/lab';
 import { saveLab, type LabContainer } from '../../../src/lab/state';
 import { tenantNamespaceName } from '../../../src/core/dataplane/names';
-import { DEFAULT_DNS_DIR } from '../../../src/agent/dns/resolver';
 import { API_VERSION } from '../../../src/core/model/common';
+import { alive, resolverPids } from '../../helpers/resolver';
 
 const DOMAIN = 'cluster.local';
 
@@ -35,30 +34,7 @@ const getaddrinfo = (c: LabContainer, name: string) =>
     name,
   ]);
 
-/** The resolver's processes (front and two back ends) from the agent's pid file. */
-function pidsOf(routerNs: string): number[] {
-  try {
-    return fs
-      .readFileSync(path.join(DEFAULT_DNS_DIR, routerNs, 'pid'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
 const running = (pids: number[]): boolean => pids.length === 3 && pids.every(alive);
-
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 test('tenant DNS: own names resolve from inside containers, other tenants do not exist, nothing is forwarded', async (t) => {
   const lab = await startTestLab(t, 2);
@@ -151,8 +127,8 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
     const inHost = await run('ip', ['netns', 'exec', h1.netns, 'ss', '-Hlnu', 'sport', '=', ':53']);
     assert.equal(inHost.stdout.trim(), '', 'no resolver in the host namespace');
     assert.ok(
-      running(pidsOf(redRouter)),
-      `resolver processes ${pidsOf(redRouter)
+      running(resolverPids(redRouter)),
+      `resolver processes ${resolverPids(redRouter)
         .map((p) => `${p}:${alive(p)}`)
         .join(' ')}`,
     );
@@ -225,13 +201,13 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
   });
 
   await t.test('resolvers end with the agent; a restarted agent (even after kill -9) starts them again', async () => {
-    const before = pidsOf(redRouter);
+    const before = resolverPids(redRouter);
     assert.ok(running(before));
     await restartAgent(lab.state, h1.name, 'SIGKILL');
-    await waitUntil('a new resolver', () => running(pidsOf(redRouter)) && pidsOf(redRouter)[0] !== before[0], 10000);
+    await waitUntil('a new resolver', () => running(resolverPids(redRouter)) && resolverPids(redRouter)[0] !== before[0], 10000);
     assert.ok(!before.some(alive), 'the killed agent’s resolver was ended by its successor');
     await waitUntil('answers again', async () => (await nslookup(redA, fqdn(redA))).code === 0, 10000);
-    const second = pidsOf(redRouter);
+    const second = resolverPids(redRouter);
     await restartAgent(lab.state, h1.name, 'SIGTERM', async () => {
       assert.ok(!second.some(alive), 'a stopped agent leaves no resolver');
     });
@@ -239,7 +215,7 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
 
   await t.test('an agent killed with -9 while its tenant is deleted: its successor ends the orphaned resolver', async () => {
     const blueRouter = tenantNamespaceName(h1.netnsPrefix, 'blue');
-    const orphans = pidsOf(blueRouter);
+    const orphans = resolverPids(blueRouter);
     assert.ok(running(orphans));
     await restartAgent(lab.state, h1.name, 'SIGKILL', async () => {
       assert.ok(orphans.every(alive), 'the resolver outlives an agent killed with -9 (it keeps answering)');
@@ -253,7 +229,7 @@ test('tenant DNS: own names resolve from inside containers, other tenants do not
 
   await t.test('lab down leaves no resolver', async () => {
     const pids = lab.state.hosts
-      .flatMap((h) => ['red', 'blue'].flatMap((tenant) => pidsOf(tenantNamespaceName(h.netnsPrefix, tenant))))
+      .flatMap((h) => ['red', 'blue'].flatMap((tenant) => resolverPids(tenantNamespaceName(h.netnsPrefix, tenant))))
       .filter(alive);
     assert.ok(pids.length >= 3, `resolver processes running: ${pids.length}`);
     await labDown(lab.state.name);
