@@ -53,7 +53,10 @@ function program(restricts: boolean): NftProgram {
       {
         name: 'ingress',
         base: { hook: 'forward', priority: 1, policy: 'accept' },
-        rules: [{ matches: [{ kind: 'vmap', field: 'oifname', map: 'ingress_dispatch' }] }],
+        rules: [
+          { matches: [{ kind: 'ct', states: ['established', 'related'] }], verdict: { kind: 'accept' }, comment: 'stateful' },
+          { matches: [{ kind: 'vmap', field: 'oifname', map: 'ingress_dispatch' }] },
+        ],
       },
       { name: 'e_a', rules: [{ matches: [], verdict: { kind: 'accept' } }] },
       { name: 'i_a', rules: [{ matches: [], verdict }] },
@@ -71,6 +74,22 @@ test('the kernel form: each forward base chain first sets a guard bit of its own
     bases.map((c) => c.rules[0].effects),
     [[{ kind: 'setMarkBits', bits: 0x04000000 }], [{ kind: 'setMarkBits', bits: 0x08000000 }]],
   );
+  // A chain that begins with a dispatch gets the mark rule first. One that begins with the stateful
+  // accept sets its bit in that rule (an established packet ends there, one rule) and in a mark rule
+  // right after it, for every other packet, before anything can drop or dispatch it.
+  const [egress, ingress] = bases;
+  assert.deepEqual(
+    egress.rules.map((r) => r.comment),
+    ['guard mark', undefined, 'no rule decided'],
+  );
+  assert.deepEqual(
+    ingress.rules.map((r) => r.comment),
+    ['stateful', 'guard mark', undefined, 'no rule decided'],
+  );
+  assert.equal(ingress.rules[0].verdict?.kind, 'accept');
+  assert.deepEqual(ingress.rules[0].matches, [{ kind: 'ct', states: ['established', 'related'] }]);
+  assert.deepEqual(ingress.rules[1].effects, ingress.rules[0].effects);
+  assert.equal(ingress.rules[1].verdict, undefined);
   assert.equal(guardBits(closed), GUARD_MASK);
   // Clear of the pass marks (0x01000000, 0x02000000) the profiles use.
   assert.equal(GUARD_MASK & 0x03000000, 0);

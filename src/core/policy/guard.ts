@@ -7,7 +7,7 @@
  * tiny table, `inet tenet_guard`, has one base chain at the forward hook, after the main table's base
  * chains (base chains of one hook run in priority order; an accept in one does not stop the next, a
  * drop is final), with policy drop and one rule: accept a packet that carries the mark bit of every
- * forward base chain of the main table. Each of those chains sets its bit as its first rule, so while
+ * forward base chain of the main table. Each of those chains sets its bit in its first rule, so while
  * the main table is whole every packet it accepts passes the guard (which clears the bits again, so
  * nothing after it sees them); with the main table, or one of its forward base chains, gone, nothing
  * carries all the bits and the guard drops everything forwarded until the repair. Marks cannot come
