@@ -83,8 +83,13 @@ test('tenet token create --role tenant-admin --tenant T --ttl 1h, token list, to
     items.every((t) => !('token' in t) && !('secretHash' in t)),
     'no secrets or hashes',
   );
-  for (const secret of [token, viewer.token!])
-    assert.ok(!listed.stdout.includes(secret.split('_')[2]) && !table.stdout.includes(secret.split('_')[2]));
+  for (const full of [token, viewer.token!]) {
+    // The secret is everything after `tnt_<id>_`: it is base64url, so it may hold '_' itself (splitting on
+    // '_' once took a fragment of it, sometimes empty, which every output "includes").
+    const secret = full.slice(full.indexOf('_', 'tnt_'.length) + 1);
+    assert.ok(secret.length >= 32, `a whole secret: ${JSON.stringify(secret)}`);
+    assert.ok(!listed.stdout.includes(secret) && !table.stdout.includes(secret));
+  }
 
   const revoked = await runCli(controller.url, ['token', 'revoke', id], { env: asAdmin() });
   assert.equal(revoked.code, 0, revoked.stderr);
