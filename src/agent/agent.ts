@@ -57,6 +57,8 @@ import type { AttachRequest, AttachResult } from '../attach/protocol';
 
 /** The periodic full pass waits for this long without a change (see Agent.periodicFullPass). */
 export const RESYNC_QUIET_MS = 500;
+/** Default kernel read-back (full pass) period. */
+const DEFAULT_RESYNC_MS = 30000;
 
 export interface AgentOptions {
   controller: string[];
@@ -71,11 +73,7 @@ export interface AgentOptions {
   netnsPrefix: string;
   /** Kernel read-back (full pass) period. */
   resyncMs?: number;
-  /**
-   * Period of a fresh list of the controller's objects besides the watch (default 10 min). A list costs
-   * the controller a snapshot of everything the host may see (40,000 objects at 10,000 services, 100-200 ms
-   * of its event loop per agent), so it is a safety net, not the kernel read-back's rhythm.
-   */
+  /** Period of a fresh list of the controller's objects besides the watch (follower.ts, DEFAULT_RELIST_MS). */
   relistMs?: number;
   /** MTU of the underlay device; default: read from the device holding underlayIP at start. */
   underlayMtu?: number;
@@ -217,7 +215,7 @@ export class Agent {
       client: this.client,
       kinds: HOST_VIEW_KINDS,
       log: options.log,
-      resyncMs: options.relistMs ?? 600000,
+      relistMs: options.relistMs,
       onChange: (reason) => {
         // When the change reached this agent (wall clock: bench/external.ts lines it up with other processes' stages).
         this.changeSeenAt ??= Date.now();
@@ -380,7 +378,7 @@ export class Agent {
     this.follower.start();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 10000);
     this.heartbeatTimer.unref();
-    this.resyncTimer = setInterval(() => this.periodicFullPass(), this.options.resyncMs ?? 30000);
+    this.resyncTimer = setInterval(() => this.periodicFullPass(), this.resyncMs);
     this.resyncTimer.unref();
     this.traces.start();
     if (this.flows) {
@@ -705,6 +703,10 @@ export class Agent {
     }
   }
 
+  private get resyncMs(): number {
+    return this.options.resyncMs ?? DEFAULT_RESYNC_MS;
+  }
+
   /** When the periodic full pass fell due and has not run yet (it waits for a quiet moment). */
   private fullPassDueSince?: number;
   private fullPassRetry?: NodeJS.Timeout;
@@ -721,7 +723,7 @@ export class Agent {
     if (this.stopped || this.fullPassRetry) return;
     const now = Date.now();
     this.fullPassDueSince ??= now;
-    if (now - this.lastChangeAt < RESYNC_QUIET_MS && now - this.fullPassDueSince < (this.options.resyncMs ?? 30000)) {
+    if (now - this.lastChangeAt < RESYNC_QUIET_MS && now - this.fullPassDueSince < this.resyncMs) {
       this.fullPassRetry = setTimeout(() => {
         this.fullPassRetry = undefined;
         this.periodicFullPass();

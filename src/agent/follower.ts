@@ -1,7 +1,7 @@
 /**
  * Follows the controller with list-then-watch: one snapshot of the kinds a host needs, then a watch from
  * its revision; a 410, a dropped stream or an unreachable controller lead to a fresh snapshot after a
- * short back-off, and every `resyncMs` the snapshot is taken again anyway. Until the first snapshot
+ * short back-off, and every `relistMs` the snapshot is taken again anyway. Until the first snapshot
  * succeeds `synced` stays false, so an agent started while the controller is down changes nothing.
  */
 import { refKey } from '../core/model/object';
@@ -23,8 +23,15 @@ export interface FollowerOptions {
   onChange: (reason: 'snapshot' | 'relist' | 'event' | 'local') => void;
   onConnection?: (connected: boolean) => void;
   log: Log;
-  resyncMs?: number;
+  /** Period of a fresh list besides the watch (default DEFAULT_RELIST_MS). */
+  relistMs?: number;
 }
+
+/**
+ * A list costs the controller a snapshot of everything the host may see (40,000 objects at 10,000
+ * services, 100-200 ms of its event loop per agent): a safety net behind the watch, not a rhythm.
+ */
+export const DEFAULT_RELIST_MS = 600000;
 
 /** Changes the follower remembers for changedSince(). */
 const JOURNAL_LIMIT = 4096;
@@ -41,7 +48,7 @@ export class Follower {
   private watch?: WatchHandle;
   private stopped = false;
   private wake?: () => void;
-  private resyncTimer?: NodeJS.Timeout;
+  private relistTimer?: NodeJS.Timeout;
   /** What the agent recorded and removed itself while a list is in flight. */
   private listing?: LocalWrites;
   revision = 0;
@@ -172,14 +179,13 @@ export class Follower {
 
   start(): void {
     void this.loop();
-    const resyncMs = this.options.resyncMs ?? 60000;
-    this.resyncTimer = setInterval(() => this.watch?.close(), resyncMs);
-    this.resyncTimer.unref();
+    this.relistTimer = setInterval(() => this.watch?.close(), this.options.relistMs ?? DEFAULT_RELIST_MS);
+    this.relistTimer.unref();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.relistTimer) clearInterval(this.relistTimer);
     this.watch?.close();
     this.wake?.();
   }

@@ -70,14 +70,14 @@ async function until(what: string, check: () => boolean, timeoutMs = 3000): Prom
   }
 }
 
-function follow(client: FakeClient, resyncMs = 3600000): { follower: Follower; changes: string[]; connections: boolean[] } {
+function follow(client: FakeClient, relistMs = 3600000): { follower: Follower; changes: string[]; connections: boolean[] } {
   const changes: string[] = [];
   const connections: boolean[] = [];
   const follower = new Follower({
     client: client as unknown as TenetClient,
     kinds: HOST_VIEW_KINDS,
     log: () => undefined,
-    resyncMs,
+    relistMs,
     onChange: (reason) => changes.push(reason),
     onConnection: (connected) => connections.push(connected),
   });
